@@ -1,0 +1,326 @@
+package bulwark
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Principal is the authenticated caller of a tool. The auth package fills
+// it in; every other layer reads it through [Call.Principal].
+//
+// A Principal never holds the credential it was derived from.
+type Principal struct {
+	// ID names the caller: an API key's principal, a JWT's subject, the
+	// configured identity of a stdio server.
+	ID string
+	// Method says how the caller authenticated, for example "api_key",
+	// "jwt", "environment" or "argument_token".
+	Method string
+	// Scopes granted to the caller.
+	Scopes []string
+	// Roles granted to the caller, when the credential carries any.
+	Roles []string
+	// Claims holds further verified claims (JWT only). Treat as read-only.
+	Claims map[string]any
+}
+
+// HasScope reports whether p was granted scope s. A nil Principal has no scopes.
+func (p *Principal) HasScope(s string) bool {
+	if p == nil {
+		return false
+	}
+	for _, g := range p.Scopes {
+		if g == s {
+			return true
+		}
+	}
+	return false
+}
+
+// HasRole reports whether p holds role r. A nil Principal has no roles.
+func (p *Principal) HasRole(r string) bool {
+	if p == nil {
+		return false
+	}
+	for _, g := range p.Roles {
+		if g == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Transport names used in [Call.Transport].
+const (
+	TransportHTTP  = "http"  // streamable HTTP (or SSE): the request carried HTTP headers
+	TransportStdio = "stdio" // any stream transport without HTTP: stdio, in-memory, command
+)
+
+// Cache outcomes recorded in [Call.CacheStatus].
+const (
+	CacheMiss   = "miss"
+	CacheHit    = "hit"
+	CacheStale  = "stale"  // an expired entry served while the dependency failed
+	CacheBypass = "bypass" // the tool is not cached
+)
+
+// Call is the record of one tools/call. [Use] (or [Wrap]) creates it before
+// the first layer runs and puts it in the context; inner layers fill in what
+// they learn (the principal, attempts, cache and breaker outcomes, a
+// rejection) and outer layers such as audit and metrics read it after the
+// inner ones have returned.
+//
+// The exported fields are set once when the record is created and never
+// change. The rest is guarded by a mutex because a handler abandoned by
+// [Timeout] may still be running while outer layers read the record. Every
+// method is safe on a nil *Call, so a layer works even when it is called
+// without a record (in a unit test, say).
+type Call struct {
+	// ID is the correlation ID: unique per call within a process and
+	// reported to the client with internal errors, so an operator can find
+	// the log and audit entries for a failure a user reports.
+	ID string
+	// Tool is the name of the tool being called, as the client sent it.
+	Tool string
+	// SessionID is the MCP session ID, empty on transports without one.
+	SessionID string
+	// Transport is TransportHTTP or TransportStdio.
+	Transport string
+	// Start is when the call entered the chain.
+	Start time.Time
+	// Def is the tool's definition from the registry (see [AddTool]), or nil
+	// when the tool was registered without bulwark.
+	Def *mcp.Tool
+
+	mu          sync.Mutex
+	principal   *Principal
+	attempts    int
+	cacheStatus string
+	breaker     string
+	rejection   error
+	fields      map[string]string
+	logged      bool // an internal error's cause was logged already
+}
+
+type callKey struct{}
+
+// CallFrom returns the call record in ctx, or nil if there is none.
+func CallFrom(ctx context.Context) *Call {
+	c, _ := ctx.Value(callKey{}).(*Call)
+	return c
+}
+
+// WithCall returns a copy of ctx that carries c. [Use] and [Wrap] do this
+// for you; it is exported for tests and for custom adapters.
+func WithCall(ctx context.Context, c *Call) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// NewCall builds the record for req, as [Use] does. now is the start time.
+func NewCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
+	c := &Call{ID: nextID(), Start: now, Def: def, Transport: TransportStdio}
+	if req != nil {
+		if req.Params != nil {
+			c.Tool = req.Params.Name
+		}
+		if req.Session != nil {
+			c.SessionID = req.Session.ID()
+		}
+		if req.Extra != nil && req.Extra.Header != nil {
+			c.Transport = TransportHTTP
+		}
+	}
+	return c
+}
+
+// Principal returns the authenticated caller, or nil before authentication
+// (or when no auth layer is installed).
+func (c *Call) Principal() *Principal {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.principal
+}
+
+// SetPrincipal records the authenticated caller.
+func (c *Call) SetPrincipal(p *Principal) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.principal = p
+	c.mu.Unlock()
+}
+
+// PrincipalID returns the caller's ID, or "" when unauthenticated.
+func (c *Call) PrincipalID() string {
+	if p := c.Principal(); p != nil {
+		return p.ID
+	}
+	return ""
+}
+
+// Attempts returns how many times the handler was attempted (0 if the call
+// was refused before reaching it, 1 without retries).
+func (c *Call) Attempts() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attempts
+}
+
+// AddAttempt counts one more attempt and returns the new count.
+func (c *Call) AddAttempt() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.attempts++
+	return c.attempts
+}
+
+// CacheStatus returns CacheHit, CacheMiss, CacheStale, CacheBypass or "".
+func (c *Call) CacheStatus() string {
+	if c == nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cacheStatus
+}
+
+// SetCacheStatus records the cache outcome.
+func (c *Call) SetCacheStatus(s string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.cacheStatus = s
+	c.mu.Unlock()
+}
+
+// BreakerState returns the state of the breaker that guarded the call
+// ("closed", "half-open", "open"), or "".
+func (c *Call) BreakerState() string {
+	if c == nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.breaker
+}
+
+// SetBreakerState records the breaker state seen by the call.
+func (c *Call) SetBreakerState(s string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.breaker = s
+	c.mu.Unlock()
+}
+
+// Rejection returns the refusal recorded for the call, or nil.
+func (c *Call) Rejection() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rejection
+}
+
+// SetRejection records why the call was refused. The first rejection wins:
+// an outer layer cannot overwrite the reason an inner layer found.
+func (c *Call) SetRejection(err error) {
+	if c == nil || err == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.rejection == nil {
+		c.rejection = err
+	}
+	c.mu.Unlock()
+}
+
+// SetField attaches a small annotation for outer layers (audit records them).
+// Values must not be secrets.
+func (c *Call) SetField(key, value string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.fields == nil {
+		c.fields = make(map[string]string, 2)
+	}
+	c.fields[key] = value
+	c.mu.Unlock()
+}
+
+// Fields returns a copy of the annotations set with SetField.
+func (c *Call) Fields() map[string]string {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.fields) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(c.fields))
+	for k, v := range c.fields {
+		out[k] = v
+	}
+	return out
+}
+
+// Correlation IDs are a random per-process prefix plus a counter: unique,
+// unguessable across processes, and cheap enough for every call.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
+
+func newIDPrefix() string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms; fall back to
+		// the clock so IDs stay unique within the process regardless.
+		return strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func nextID() string {
+	n := idCounter.Add(1)
+	var buf [32]byte
+	b := append(buf[:0], idPrefix...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, n, 36)
+	return string(b)
+}
+
+// markLogged notes that the cause of an internal error was logged, and
+// reports whether it had been already.
+func (c *Call) markLogged() bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was := c.logged
+	c.logged = true
+	return was
+}

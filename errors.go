@@ -1,0 +1,218 @@
+package bulwark
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Code classifies a refusal. Codes are stable strings on the wire.
+type Code string
+
+// The refusal codes. See the package documentation, "How refusals reach the
+// client", for how each travels.
+const (
+	CodeUnauthenticated  Code = "unauthenticated"   // missing or invalid credentials
+	CodePermissionDenied Code = "permission_denied" // valid credentials, not allowed to call this tool
+	CodeInvalidArgument  Code = "invalid_argument"  // arguments refused before the handler ran
+	CodeRateLimited      Code = "rate_limited"      // a rate or concurrency limit refused the call
+	CodeUnavailable      Code = "unavailable"       // a dependency is down (breaker open, no capacity)
+	CodeDeadlineExceeded Code = "deadline_exceeded" // the call ran out of time
+	CodeCanceled         Code = "canceled"          // the client cancelled the call
+	CodeInternal         Code = "internal"          // a bug or unexpected failure; detail stays server-side
+)
+
+// Error is the one error type every bulwark layer refuses a call with.
+//
+// Message is written for the client (and so for the model): it says what was
+// wrong and what to do, and never carries secrets or internal detail. Cause
+// carries the detail for operators; it is reachable with errors.Unwrap,
+// errors.Is and errors.As, and it is written to logs and audit records, never
+// to the wire.
+//
+// Match kinds with errors.Is against the sentinels (errors.Is(err,
+// bulwark.ErrRateLimited)) or read the whole value with errors.As.
+type Error struct {
+	Code    Code
+	Message string
+	// Field names the offending argument (a JSON path such as "email" or
+	// "address.zip") for CodeInvalidArgument.
+	Field string
+	// RetryAfter says when a retry can succeed, for CodeRateLimited and
+	// CodeUnavailable. Zero means unknown.
+	RetryAfter time.Duration
+	// Cause is the underlying error, for operators only.
+	Cause error
+
+	sentinel bool
+}
+
+// Error returns the client-safe text: the message and, where set, the field
+// and retry hint. It never includes Cause, so an *Error can be handed to any
+// code that prints errors (the SDK puts a typed handler's error text into
+// the result) without leaking detail.
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = defaultMessage(e.Code)
+	}
+	if e.Field != "" {
+		msg = "argument " + strconv.Quote(e.Field) + ": " + msg
+	}
+	if e.RetryAfter > 0 {
+		msg += "; retry after " + formatRetry(e.RetryAfter)
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Is reports whether target is a sentinel *Error of the same code, so
+// errors.Is(err, ErrRateLimited) matches every rate-limit refusal.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.sentinel && t.Code == e.Code
+}
+
+// Detail returns the text for operators: the client message plus the cause.
+func (e *Error) Detail() string {
+	if e.Cause == nil {
+		return e.Error()
+	}
+	return e.Error() + ": " + e.Cause.Error()
+}
+
+// RetryAfterSeconds rounds RetryAfter up to whole seconds (at least 1 when
+// set), the unit clients expect.
+func (e *Error) RetryAfterSeconds() int {
+	if e.RetryAfter <= 0 {
+		return 0
+	}
+	s := int((e.RetryAfter + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
+
+// Sentinels for errors.Is. Do not return them directly; use the constructors,
+// which fill in a message.
+var (
+	ErrUnauthenticated  = &Error{Code: CodeUnauthenticated, sentinel: true}
+	ErrPermissionDenied = &Error{Code: CodePermissionDenied, sentinel: true}
+	ErrInvalidArgument  = &Error{Code: CodeInvalidArgument, sentinel: true}
+	ErrRateLimited      = &Error{Code: CodeRateLimited, sentinel: true}
+	ErrUnavailable      = &Error{Code: CodeUnavailable, sentinel: true}
+	ErrDeadlineExceeded = &Error{Code: CodeDeadlineExceeded, sentinel: true}
+	ErrCanceled         = &Error{Code: CodeCanceled, sentinel: true}
+	ErrInternal         = &Error{Code: CodeInternal, sentinel: true}
+)
+
+// Unauthenticated refuses a call without valid credentials. msg must not
+// echo the credential.
+func Unauthenticated(msg string, cause error) *Error {
+	return &Error{Code: CodeUnauthenticated, Message: msg, Cause: cause}
+}
+
+// PermissionDenied refuses an authenticated caller. msg should name what is
+// missing (a scope, a role) so the caller can ask for it.
+func PermissionDenied(msg string) *Error {
+	return &Error{Code: CodePermissionDenied, Message: msg}
+}
+
+// InvalidArgument refuses bad arguments. field is the JSON path of the
+// offending argument ("" for the arguments as a whole); msg says why in
+// words a model can act on.
+func InvalidArgument(field, msg string) *Error {
+	return &Error{Code: CodeInvalidArgument, Field: field, Message: msg}
+}
+
+// RateLimited refuses a call over a limit; retryAfter is when a retry can
+// succeed (zero if unknown).
+func RateLimited(msg string, retryAfter time.Duration) *Error {
+	return &Error{Code: CodeRateLimited, Message: msg, RetryAfter: retryAfter}
+}
+
+// Unavailable refuses a call because a dependency is down.
+func Unavailable(msg string, retryAfter time.Duration, cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: msg, RetryAfter: retryAfter, Cause: cause}
+}
+
+// DeadlineExceeded reports a call that ran out of time.
+func DeadlineExceeded(cause error) *Error {
+	return &Error{Code: CodeDeadlineExceeded, Cause: cause}
+}
+
+// Canceled reports a call the client cancelled.
+func Canceled(cause error) *Error {
+	return &Error{Code: CodeCanceled, Cause: cause}
+}
+
+// Internal wraps an unexpected failure. The client sees only "internal
+// error" and the correlation ID; cause goes to the log and audit record.
+func Internal(cause error) *Error {
+	return &Error{Code: CodeInternal, Cause: cause}
+}
+
+// AsError returns err as an *Error: itself if it is one (or wraps one), a
+// deadline or cancellation refusal for context errors, and an internal error
+// wrapping anything else. It returns nil for nil.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) && !e.sentinel {
+		return e
+	}
+	switch {
+	case errors.Is(err, ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return DeadlineExceeded(err)
+	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
+		return Canceled(err)
+	}
+	if e != nil { // a bare sentinel was returned
+		return &Error{Code: e.Code, Cause: err}
+	}
+	return Internal(err)
+}
+
+// CodeOf returns the refusal code of err, CodeInternal for errors that are
+// not refusals, and "" for nil.
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	return AsError(err).Code
+}
+
+func defaultMessage(c Code) string {
+	switch c {
+	case CodeUnauthenticated:
+		return "authentication required"
+	case CodePermissionDenied:
+		return "permission denied"
+	case CodeInvalidArgument:
+		return "invalid argument"
+	case CodeRateLimited:
+		return "rate limit exceeded"
+	case CodeUnavailable:
+		return "service temporarily unavailable"
+	case CodeDeadlineExceeded:
+		return "deadline exceeded"
+	case CodeCanceled:
+		return "request cancelled"
+	default:
+		return "internal error"
+	}
+}
+
+func formatRetry(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", (d+time.Millisecond-1)/time.Millisecond)
+	}
+	return strconv.Itoa(int((d+time.Second-1)/time.Second)) + "s"
+}

@@ -1,0 +1,76 @@
+package bulwark
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// PanicError is the cause of the internal error a recovered panic becomes.
+// Its text and stack are for operators: they go to the log and the audit
+// record, never to the client.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
+
+// Recover turns a panic in any inner layer or in the handler into an
+// internal error, logs the panic value and stack to logger (nil means
+// slog.Default()) with the call's correlation ID, and lets the server keep
+// serving. The client receives only "internal error (id …)".
+//
+// It also logs, with the same ID, the cause of every internal error that
+// inner layers return, so operators find the detail for any "internal
+// error" a user reports.
+//
+// Place it just inside audit, so audit records panics too; [Use] recovers
+// panics outside it as a last resort, but logs them only to slog.Default().
+func Recover(logger *slog.Logger) Middleware {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+			defer func() {
+				if v := recover(); v != nil {
+					c := CallFrom(ctx)
+					c.markLogged()
+					perr := &PanicError{Value: v, Stack: debug.Stack()}
+					logger.ErrorContext(ctx, "tool handler panicked",
+						"correlation_id", callID(c), "tool", toolOf(c),
+						"panic", fmt.Sprint(v), "stack", string(perr.Stack))
+					res, err = nil, Internal(perr)
+					c.SetRejection(err)
+				}
+			}()
+			res, err = next(ctx, req)
+			if err != nil {
+				if e := AsError(err); e.Code == CodeInternal && !CallFrom(ctx).markLogged() {
+					c := CallFrom(ctx)
+					logger.ErrorContext(ctx, "tool call failed",
+						"correlation_id", callID(c), "tool", toolOf(c), "error", causeText(e))
+				}
+			}
+			return res, err
+		}
+	}
+}
+
+func callID(c *Call) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
+
+func causeText(e *Error) string {
+	if e.Cause == nil {
+		return e.Error()
+	}
+	return e.Cause.Error()
+}
