@@ -13,8 +13,8 @@ import (
 // reserves for server errors (-32000 to -32099), except where a standard or
 // widely used code exists.
 const (
-	RPCCodeUnauthenticated int64 = -32001                   // no or invalid credentials
-	RPCCodeCanceled        int64 = -32800                   // request cancelled (the LSP code)
+	RPCCodeUnauthenticated int64 = -32001                    // no or invalid credentials
+	RPCCodeCanceled        int64 = -32800                    // request cancelled (the LSP code)
 	RPCCodeInternal        int64 = jsonrpc.CodeInternalError // -32603
 )
 
