@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -78,19 +79,14 @@ func Timeout(d time.Duration, opts ...TimeoutOption) Middleware {
 			}
 			ctx, cancel := context.WithTimeoutCause(ctx, limit, errTimeout)
 			defer cancel()
-			done := make(chan outcome, 1) // buffered: an abandoned handler must not block
-			go func() {
-				var o outcome
-				defer func() {
-					if v := recover(); v != nil {
-						o = outcome{err: Internal(&PanicError{Value: v, Stack: debug.Stack()})}
-					}
-					done <- o
-				}()
-				o.res, o.err = next(ctx, req)
-			}()
+			j := jobPool.Get().(*job)
+			j.ctx, j.req, j.next = ctx, req, next
+			go j.run()
 			select {
-			case o := <-done:
+			case o := <-j.done:
+				// The handler returned: the job is ours again and can be reused.
+				j.ctx, j.req, j.next = nil, nil, nil
+				jobPool.Put(j)
 				if o.err != nil && context.Cause(ctx) == errTimeout {
 					// The handler noticed the deadline and returned its
 					// context's error: report it as ours.
@@ -98,6 +94,9 @@ func Timeout(d time.Duration, opts ...TimeoutOption) Middleware {
 				}
 				return o.res, o.err
 			case <-ctx.Done():
+				// The job is abandoned to the handler goroutine and never
+				// returns to the pool; its buffered channel takes the late
+				// result without blocking.
 				if context.Cause(ctx) == errTimeout {
 					return nil, DeadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline", toolName(req), limit))
 				}
@@ -107,6 +106,28 @@ func Timeout(d time.Duration, opts ...TimeoutOption) Middleware {
 			}
 		}
 	}
+}
+
+// job carries one call to the goroutine Timeout runs it on. Jobs are pooled
+// because a call that finishes in time hands its job back.
+type job struct {
+	ctx  context.Context
+	req  *mcp.CallToolRequest
+	next mcp.ToolHandler
+	done chan outcome // buffered: an abandoned handler must not block
+}
+
+var jobPool = sync.Pool{New: func() any { return &job{done: make(chan outcome, 1)} }}
+
+func (j *job) run() {
+	var o outcome
+	defer func() {
+		if v := recover(); v != nil {
+			o = outcome{err: Internal(&PanicError{Value: v, Stack: debug.Stack()})}
+		}
+		j.done <- o
+	}()
+	o.res, o.err = j.next(j.ctx, j.req)
 }
 
 type outcome struct {

@@ -1,0 +1,76 @@
+package bulwark_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// The two benchmarks below run the same tool over the in-memory transport,
+// bare and with Use(Recover, Timeout); compare them in one run:
+//
+//	go test -run '^$' -bench 'BareCall|UseCall' -benchmem -count 5 .
+
+func benchServer(b *testing.B, wrap bool) *mcp.ClientSession {
+	s := mcp.NewServer(&mcp.Implementation{Name: "bench", Version: "v1"}, nil)
+	bulwark.AddTool(s, &mcp.Tool{Name: "echo", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
+		func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, echoOut, error) {
+			return nil, echoOut{Echo: in.Text}, nil
+		})
+	if wrap {
+		bulwark.Use(s, bulwark.Recover(nil), bulwark.Timeout(10*time.Second))
+	}
+	return bulwarktest.Connect(b, s, nil)
+}
+
+func benchCalls(b *testing.B, cs *mcp.ClientSession) {
+	ctx := context.Background()
+	params := &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hello"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := cs.CallTool(ctx, params)
+		if err != nil || res.IsError {
+			b.Fatal(err, res)
+		}
+	}
+}
+
+func BenchmarkBareCall(b *testing.B) { benchCalls(b, benchServer(b, false)) }
+
+func BenchmarkUseCall(b *testing.B) { benchCalls(b, benchServer(b, true)) }
+
+// BenchmarkRootLayers measures the root layers alone around a no-op handler,
+// without a transport: the per-call record, Recover, Timeout and the wire
+// mapping, as Wrap applies them.
+func BenchmarkRootLayers(b *testing.B) {
+	ok := &mcp.CallToolResult{}
+	h := bulwark.Wrap(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return ok, nil },
+		bulwark.Recover(nil), bulwark.Timeout(10*time.Second))
+	req := bulwarktest.Request("echo", `{"text":"hello"}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRecordOnly is the per-call record and wire mapping without layers.
+func BenchmarkRecordOnly(b *testing.B) {
+	ok := &mcp.CallToolResult{}
+	h := bulwark.Wrap(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return ok, nil })
+	req := bulwarktest.Request("echo", `{"text":"hello"}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
