@@ -147,8 +147,8 @@ func TestWireMapping(t *testing.T) {
 	}{
 		{bulwark.InvalidArgument("email", "must contain exactly one @"), true, 0, bulwark.CodeInvalidArgument, `argument "email": must contain exactly one @`, 0, "email"},
 		{bulwark.PermissionDenied("missing scope customers:write"), true, 0, bulwark.CodePermissionDenied, "missing scope customers:write", 0, ""},
-		{bulwark.RateLimited("rate limit exceeded", 1500 * time.Millisecond), true, 0, bulwark.CodeRateLimited, "rate limit exceeded; retry after 2s", 2, ""},
-		{bulwark.Unavailable("database unavailable", 30 * time.Second, errors.New(secret)), true, 0, bulwark.CodeUnavailable, "database unavailable; retry after 30s", 30, ""},
+		{bulwark.RateLimited("rate limit exceeded", 1500*time.Millisecond), true, 0, bulwark.CodeRateLimited, "rate limit exceeded; retry after 2s", 2, ""},
+		{bulwark.Unavailable("database unavailable", 30*time.Second, errors.New(secret)), true, 0, bulwark.CodeUnavailable, "database unavailable; retry after 30s", 30, ""},
 		{bulwark.DeadlineExceeded(errors.New(secret)), true, 0, bulwark.CodeDeadlineExceeded, "deadline exceeded", 0, ""},
 		{bulwark.Unauthenticated("invalid API key", errors.New(secret)), false, bulwark.RPCCodeUnauthenticated, bulwark.CodeUnauthenticated, "invalid API key", 0, ""},
 		{bulwark.Canceled(errors.New(secret)), false, bulwark.RPCCodeCanceled, bulwark.CodeCanceled, "request cancelled", 0, ""},
@@ -460,7 +460,7 @@ func TestRecoverStreamableHTTP(t *testing.T) {
 func TestTimeoutHandlerIgnoresContext(t *testing.T) {
 	release := make(chan struct{})
 	finished := make(chan struct{})
-	h := bulwark.Timeout(20*time.Millisecond)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := bulwark.Timeout(20 * time.Millisecond)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		<-release // ignores ctx entirely
 		close(finished)
 		return bulwarktest.TextResult("late"), nil
