@@ -1,0 +1,176 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+)
+
+// principalExtraKey is the TokenInfo.Extra key under which [TokenVerifier]
+// stores the verified principal for [Middleware].
+const principalExtraKey = "bulwark/principal"
+
+// keyInfoLifetime is the Expiration given to the TokenInfo of a credential
+// that does not expire (an API key). RequireBearerToken refuses a TokenInfo
+// without one, and the TokenInfo only describes this one HTTP request.
+const keyInfoLifetime = 5 * time.Minute
+
+// TokenVerifier adapts v to the go-sdk's auth.TokenVerifier, for
+// auth.RequireBearerToken on streamable HTTP:
+//
+//	handler := mcp.NewStreamableHTTPHandler(getServer, nil)
+//	protected := sdkauth.RequireBearerToken(auth.TokenVerifier(jwtv), &sdkauth.RequireBearerTokenOptions{
+//		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource",
+//	})(handler)
+//
+// The TokenInfo it returns carries the principal (read back by [Middleware]
+// from req.Extra.TokenInfo on every call), its scopes, the token's expiry
+// and the principal ID as UserID, which the SDK uses to stop one user from
+// taking over another user's session.
+//
+// A failed verification unwraps to sdkauth.ErrInvalidToken (so the SDK
+// answers 401 with WWW-Authenticate) and to the bulwark.Error explaining
+// it; the response body is that error's client-safe text. A request that
+// also carries a token in its URL query ("access_token") is refused: tokens
+// in URLs end up in logs and browser history, and OAuth 2.1 forbids them.
+func TokenVerifier(v Verifier) sdkauth.TokenVerifier {
+	return func(ctx context.Context, token string, r *http.Request) (*sdkauth.TokenInfo, error) {
+		if r != nil && r.URL != nil && hasQueryToken(r) {
+			return nil, invalidToken(unauthenticated("tokens in the URL query are not accepted", ErrQueryToken))
+		}
+		p, err := v.Verify(ctx, token)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			return nil, invalidToken(bulwark.AsError(err))
+		}
+		if p == nil {
+			return nil, invalidToken(unauthenticated("invalid token", errors.New("auth: verifier returned no principal")))
+		}
+		return &sdkauth.TokenInfo{
+			Scopes:     p.Scopes,
+			Expiration: expiryOf(p),
+			UserID:     p.ID,
+			Extra:      map[string]any{principalExtraKey: p},
+		}, nil
+	}
+}
+
+func hasQueryToken(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return false
+	}
+	q := r.URL.Query()
+	return q.Has("access_token") || q.Has("token") || q.Has("api_key")
+}
+
+func expiryOf(p *Principal) time.Time {
+	if exp, ok := p.Claims["exp"].(float64); ok {
+		sec := int64(exp)
+		return time.Unix(sec, int64((exp-float64(sec))*1e9))
+	}
+	return time.Now().Add(keyInfoLifetime)
+}
+
+// tokenError is what TokenVerifier returns on failure: it matches
+// sdkauth.ErrInvalidToken for the SDK's status mapping and unwraps to the
+// bulwark refusal for everyone else. Its text is the refusal's client-safe
+// message, which the SDK writes into the 401 body.
+type tokenError struct{ e *bulwark.Error }
+
+func invalidToken(e *bulwark.Error) error { return &tokenError{e: e} }
+
+func (t *tokenError) Error() string        { return t.e.Error() }
+func (t *tokenError) Unwrap() error        { return t.e }
+func (t *tokenError) Is(target error) bool { return target == sdkauth.ErrInvalidToken }
+
+// principalFromTokenInfo rebuilds the caller from what RequireBearerToken
+// verified for this HTTP request. TokenInfo made by [TokenVerifier] carries
+// the principal itself; TokenInfo from another verifier is accepted when it
+// names a user.
+func principalFromTokenInfo(ti *sdkauth.TokenInfo) (*Principal, error) {
+	if p, ok := ti.Extra[principalExtraKey].(*Principal); ok && p != nil {
+		return p, nil
+	}
+	if !validName(ti.UserID) {
+		return nil, unauthenticated("invalid token", errors.New("auth: TokenInfo has no UserID"))
+	}
+	return &Principal{ID: ti.UserID, Method: MethodBearer, Scopes: ti.Scopes}, nil
+}
+
+// HTTPScopeOptions configures [RequireHTTPScopes].
+type HTTPScopeOptions struct {
+	// ResourceMetadataURL is the URL of the protected resource metadata,
+	// repeated in the WWW-Authenticate challenge so the client can find
+	// the authorization server. Optional.
+	ResourceMetadataURL string
+	// Scopes the caller must hold, all of them.
+	Scopes []string
+}
+
+// RequireHTTPScopes is HTTP middleware that answers 403 with
+//
+//	WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…"
+//
+// when the bearer token verified by sdkauth.RequireBearerToken (which must
+// run before it) lacks one of opts.Scopes, as the MCP authorization spec
+// asks, so the client can obtain a token with more scope (step-up). A
+// request without verified token information gets 401 with
+// error="invalid_token".
+//
+// It decides for the whole endpoint, before any MCP message is read. The
+// scopes a single tool needs are decided per call by [Middleware], whose
+// refusal (permission denied naming the scope) travels inside the MCP
+// response, because by then the HTTP status has no tool to speak of.
+func RequireHTTPScopes(opts HTTPScopeOptions) func(http.Handler) http.Handler {
+	scopes := append([]string(nil), opts.Scopes...)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ti := sdkauth.TokenInfoFromContext(r.Context())
+			if ti == nil {
+				w.Header().Set("WWW-Authenticate", challenge("invalid_token", scopes, opts.ResourceMetadataURL))
+				http.Error(w, "bearer token required", http.StatusUnauthorized)
+				return
+			}
+			for _, s := range scopes {
+				if !containsString(ti.Scopes, s) {
+					w.Header().Set("WWW-Authenticate", challenge("insufficient_scope", scopes, opts.ResourceMetadataURL))
+					http.Error(w, "missing scope "+s, http.StatusForbidden)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func challenge(code string, scopes []string, metadataURL string) string {
+	var b strings.Builder
+	b.WriteString(`Bearer error=`)
+	b.WriteString(strconv.Quote(code))
+	if len(scopes) > 0 {
+		b.WriteString(`, scope=`)
+		b.WriteString(strconv.Quote(strings.Join(scopes, " ")))
+	}
+	if metadataURL != "" {
+		b.WriteString(`, resource_metadata=`)
+		b.WriteString(strconv.Quote(metadataURL))
+	}
+	return b.String()
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,349 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// DefaultTokenArgument is the argument [WithArgumentToken] reads when no
+// name is given. Audit and logging layers should redact it too.
+const DefaultTokenArgument = "auth_token"
+
+// Option configures [Middleware] and [FilterToolList]. Give both the same
+// options so the tools a caller sees are exactly those it may call.
+type Option func(*settings)
+
+type settings struct {
+	static     *Principal
+	argV       Verifier
+	argField   string
+	policies   Policies
+	fallback   Policy
+	failClosed bool
+}
+
+func newSettings(opts []Option) *settings {
+	s := &settings{}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
+	return s
+}
+
+// WithStaticPrincipal makes p the caller of every call that arrives
+// without HTTP (stdio, in-memory, command transports): the server's
+// configured identity, as the MCP authorization spec prescribes for
+// stdio, where credentials come from the environment (see [FromEnv]). It
+// never applies to calls over HTTP, so a server exposed over HTTP by
+// mistake does not hand its identity to every caller. A nil p is ignored.
+func WithStaticPrincipal(p *Principal) Option {
+	return func(s *settings) {
+		if p != nil {
+			cp := *p
+			s.static = &cp
+		}
+	}
+}
+
+// WithArgumentToken enables the argument-token mode for clients that can
+// send nothing but tool arguments: the string argument field ("" means
+// [DefaultTokenArgument], matched case-insensitively) is verified with v
+// when no other credential authenticated the call.
+//
+// The argument is removed from every call before the next layer runs —
+// whether or not it was used — so validation, caching, audit records
+// written by inner layers and the handler never see it, and it is never
+// part of an error. Prefer headers where the client allows: the model sees
+// and may repeat its own arguments, so a token passed this way is exposed
+// to the model, its transcript and its provider.
+func WithArgumentToken(v Verifier, field string) Option {
+	return func(s *settings) {
+		if field == "" {
+			field = DefaultTokenArgument
+		}
+		s.argV, s.argField = v, field
+	}
+}
+
+// WithPolicies sets the per-tool authorization policies. Later calls add
+// to (and override entries of) earlier ones.
+func WithPolicies(p Policies) Option {
+	return func(s *settings) {
+		if s.policies == nil {
+			s.policies = make(Policies, len(p))
+		}
+		for name, pol := range p {
+			s.policies[name] = pol
+		}
+	}
+}
+
+// WithDefaultPolicy guards every tool that has no entry in the policies.
+func WithDefaultPolicy(p Policy) Option {
+	return func(s *settings) { s.fallback = p }
+}
+
+// FailClosed refuses (permission denied) every tool that has neither a
+// policy nor a default policy, so a newly added tool stays closed until
+// someone decides who may call it. Without it such tools are open to every
+// authenticated caller.
+func FailClosed() Option {
+	return func(s *settings) { s.failClosed = true }
+}
+
+// Middleware authenticates each tool call, records the caller with
+// Call.SetPrincipal and applies the authorization policies.
+//
+// The caller is taken from, in order:
+//  1. req.Extra.TokenInfo, put there by sdkauth.RequireBearerToken for
+//     this very HTTP request (with [TokenVerifier], or any verifier that
+//     sets UserID);
+//  2. the static principal ([WithStaticPrincipal]), on calls without HTTP;
+//  3. the token argument ([WithArgumentToken]), when enabled.
+//
+// A call with no valid credential is refused with bulwark.Unauthenticated
+// (a JSON-RPC error the client application handles); a caller the
+// policies refuse gets bulwark.PermissionDenied naming what is missing (a
+// result the model reads). Neither contains the credential.
+func Middleware(opts ...Option) bulwark.Middleware {
+	s := newSettings(opts)
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			p, req, err := s.authenticate(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			call := bulwark.CallFrom(ctx)
+			if call == nil {
+				call = bulwark.NewCall(req, nil, time.Now())
+				ctx = bulwark.WithCall(ctx, call)
+			}
+			call.SetPrincipal(p)
+			if err := s.decide(ctx, p, toolOf(ctx, req)); err != nil {
+				return nil, err
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// FilterToolList returns receiving middleware that removes from each
+// tools/list result the tools the caller may not call, using the same
+// options and so the same decision as [Middleware]. Install it with
+// Server.AddReceivingMiddleware. The caller is found as Middleware finds
+// it, except that a list request carries no arguments: when the
+// argument-token mode is on and nothing else identifies the caller, the
+// list is left unfiltered (the call is still checked).
+func FilterToolList(opts ...Option) mcp.Middleware {
+	s := newSettings(opts)
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			res, err := next(ctx, method, req)
+			if method != "tools/list" || err != nil {
+				return res, err
+			}
+			list, ok := res.(*mcp.ListToolsResult)
+			if !ok || list == nil {
+				return res, err
+			}
+			var extra *mcp.RequestExtra
+			if lr, ok := req.(*mcp.ListToolsRequest); ok {
+				extra = lr.Extra
+			}
+			p, _ := s.principalOf(extra)
+			if p == nil && s.argV != nil {
+				return res, nil
+			}
+			out := *list
+			out.Tools = make([]*mcp.Tool, 0, len(list.Tools))
+			for _, t := range list.Tools {
+				if t != nil && s.decide(ctx, p, t) == nil {
+					out.Tools = append(out.Tools, t)
+				}
+			}
+			return &out, nil
+		}
+	}
+}
+
+// Allowed reports whether p may call tool under opts: nil, or the refusal
+// [Middleware] would return. It is the decision [FilterToolList] uses.
+func Allowed(ctx context.Context, p *Principal, tool *mcp.Tool, opts ...Option) error {
+	return newSettings(opts).decide(ctx, p, tool)
+}
+
+// principalOf finds the caller from the transport: TokenInfo, then the
+// static principal on non-HTTP transports.
+func (s *settings) principalOf(extra *mcp.RequestExtra) (*Principal, error) {
+	if extra != nil && extra.TokenInfo != nil {
+		return principalFromTokenInfo(extra.TokenInfo)
+	}
+	if s.static != nil && (extra == nil || extra.Header == nil) {
+		return s.static, nil
+	}
+	return nil, nil
+}
+
+func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest) (*Principal, *mcp.CallToolRequest, error) {
+	var extra *mcp.RequestExtra
+	if req != nil {
+		extra = req.Extra
+	}
+	p, err := s.principalOf(extra)
+	if err != nil {
+		return nil, req, err
+	}
+	if s.argV != nil && req != nil && req.Params != nil {
+		token, found, rest, err := takeArgument(req.Params.Arguments, s.argField)
+		if err != nil {
+			return nil, req, err
+		}
+		if found {
+			cp := *req
+			params := *req.Params
+			params.Arguments = rest
+			cp.Params = &params
+			req = &cp
+			if p == nil {
+				vp, err := s.argV.Verify(ctx, token)
+				if err != nil {
+					return nil, req, bulwark.AsError(err)
+				}
+				if vp == nil {
+					return nil, req, unauthenticated("invalid token", errors.New("auth: verifier returned no principal"))
+				}
+				c := *vp
+				c.Method = MethodArgumentToken
+				p = &c
+			}
+		}
+	}
+	if p == nil {
+		return nil, req, unauthenticated("authentication required", ErrNoCredentials)
+	}
+	return p, req, nil
+}
+
+func (s *settings) decide(ctx context.Context, p *Principal, tool *mcp.Tool) error {
+	if p == nil {
+		return unauthenticated("authentication required", ErrNoCredentials)
+	}
+	if tool == nil {
+		tool = &mcp.Tool{}
+	}
+	pol := s.policies[tool.Name]
+	if pol == nil {
+		pol = s.fallback
+	}
+	if pol == nil {
+		if s.failClosed {
+			return bulwark.PermissionDenied(fmt.Sprintf("no access policy for tool %q", tool.Name))
+		}
+		return nil
+	}
+	err := pol(ctx, p, tool)
+	if err == nil {
+		return nil
+	}
+	var be *bulwark.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	return bulwark.Internal(fmt.Errorf("auth: policy for %q: %w", tool.Name, err))
+}
+
+func toolOf(ctx context.Context, req *mcp.CallToolRequest) *mcp.Tool {
+	if def := bulwark.ToolFrom(ctx); def != nil {
+		return def
+	}
+	t := &mcp.Tool{}
+	if req != nil && req.Params != nil {
+		t.Name = req.Params.Name
+	}
+	return t
+}
+
+// takeArgument removes every key of the JSON object raw that equals field
+// case-insensitively (encoding/json matches struct fields that way, so a
+// variant spelling would otherwise reach a typed handler) and returns its
+// string value. Errors never quote the arguments.
+func takeArgument(raw json.RawMessage, field string) (token string, found bool, rest json.RawMessage, err error) {
+	// Fast path: without a backslash (which could spell the name with
+	// \u escapes) and without the name itself, the argument is absent.
+	if bytes.IndexByte(raw, '\\') < 0 && !containsFold(raw, field) {
+		return "", false, raw, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return "", false, nil, bulwark.InvalidArgument("", "arguments must be a JSON object")
+	}
+	var keys []string
+	for k := range obj {
+		if strings.EqualFold(k, field) {
+			keys = append(keys, k)
+		}
+	}
+	switch len(keys) {
+	case 0:
+		return "", false, raw, nil
+	case 1:
+	default:
+		return "", false, nil, unauthenticated("argument "+field+" given more than once", ErrMalformedToken)
+	}
+	if err := json.Unmarshal(obj[keys[0]], &token); err != nil {
+		return "", false, nil, unauthenticated("argument "+field+" must be a string", ErrMalformedToken)
+	}
+	delete(obj, keys[0])
+	rest, err = json.Marshal(obj)
+	if err != nil {
+		return "", false, nil, bulwark.Internal(err)
+	}
+	return token, true, rest, nil
+}
+
+func containsFold(b []byte, s string) bool {
+	n := len(s)
+	if n == 0 {
+		return true
+	}
+	first := s[0] | 0x20
+	for i := 0; i+n <= len(b); i++ {
+		if b[i]|0x20 == first && strings.EqualFold(string(b[i:i+n]), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// FromEnv reads a credential from the environment variable name, verifies
+// it with v and returns its principal (Method "environment"), for
+// [WithStaticPrincipal] on stdio servers. Call it at start so a missing or
+// bad credential stops the server before it serves anything. The error
+// names the variable, never its value.
+func FromEnv(ctx context.Context, v Verifier, name string) (*Principal, error) {
+	val, ok := os.LookupEnv(name)
+	if !ok || val == "" {
+		return nil, fmt.Errorf("auth: environment variable %s is not set", name)
+	}
+	p, err := v.Verify(ctx, val)
+	if err != nil {
+		return nil, fmt.Errorf("auth: credential in %s: %w", name, err)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("auth: credential in %s: verifier returned no principal", name)
+	}
+	cp := *p
+	cp.Method = MethodEnvironment
+	return &cp, nil
+}

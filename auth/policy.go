@@ -1,0 +1,141 @@
+package auth
+
+import (
+	"context"
+	"strings"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Policy decides whether an authenticated principal may call tool. It
+// returns nil to allow, or a refusal — normally bulwark.PermissionDenied
+// with a message naming what is missing. p is never nil. tool is the
+// registered definition (see bulwark.AddTool), or a definition holding
+// only the name for an unregistered tool.
+//
+// The same policy decides at call time ([Middleware]) and at list time
+// ([FilterToolList]), so it must depend only on its arguments and be
+// cheap; it must not read the call record, which does not exist while
+// tools are listed.
+type Policy func(ctx context.Context, p *Principal, tool *mcp.Tool) error
+
+// Policies maps tool names to the policy guarding each.
+type Policies map[string]Policy
+
+// RequireAll allows principals holding every one of scopes. The refusal
+// names the first missing scope: "missing scope customers:write".
+func RequireAll(scopes ...string) Policy {
+	scopes = append([]string(nil), scopes...)
+	return func(_ context.Context, p *Principal, _ *mcp.Tool) error {
+		for _, s := range scopes {
+			if !p.HasScope(s) {
+				return bulwark.PermissionDenied("missing scope " + s)
+			}
+		}
+		return nil
+	}
+}
+
+// RequireAny allows principals holding at least one of scopes (and, for
+// an empty list, nobody).
+func RequireAny(scopes ...string) Policy {
+	scopes = append([]string(nil), scopes...)
+	msg := "missing scope " + strings.Join(scopes, " or ")
+	if len(scopes) == 0 {
+		msg = "no scope grants this tool"
+	}
+	return func(_ context.Context, p *Principal, _ *mcp.Tool) error {
+		for _, s := range scopes {
+			if p.HasScope(s) {
+				return nil
+			}
+		}
+		return bulwark.PermissionDenied(msg)
+	}
+}
+
+// RequireRole allows principals holding role.
+func RequireRole(role string) Policy {
+	msg := "missing role " + role
+	return func(_ context.Context, p *Principal, _ *mcp.Tool) error {
+		if p.HasRole(role) {
+			return nil
+		}
+		return bulwark.PermissionDenied(msg)
+	}
+}
+
+// Predicate turns a yes/no function into a policy; msg is the refusal
+// text when fn says no ("" means "permission denied"). fn may look at the
+// tool definition, for example to demand a role for destructive tools:
+//
+//	auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, t *mcp.Tool) bool {
+//		return !bulwark.IsDestructive(t) || p.HasRole("admin")
+//	})
+func Predicate(msg string, fn func(ctx context.Context, p *Principal, tool *mcp.Tool) bool) Policy {
+	return func(ctx context.Context, p *Principal, tool *mcp.Tool) error {
+		if fn(ctx, p, tool) {
+			return nil
+		}
+		return bulwark.PermissionDenied(msg)
+	}
+}
+
+// AllOf allows only what every policy allows; the first refusal is
+// returned. Nil policies are skipped; with none left it allows.
+func AllOf(ps ...Policy) Policy {
+	ps = compact(ps)
+	return func(ctx context.Context, p *Principal, tool *mcp.Tool) error {
+		for _, pol := range ps {
+			if err := pol(ctx, p, tool); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// AnyOf allows what at least one policy allows; when all refuse, the
+// first refusal is returned. Nil policies are skipped; with none left it
+// refuses.
+func AnyOf(ps ...Policy) Policy {
+	ps = compact(ps)
+	return func(ctx context.Context, p *Principal, tool *mcp.Tool) error {
+		var first error
+		for _, pol := range ps {
+			err := pol(ctx, p, tool)
+			if err == nil {
+				return nil
+			}
+			if first == nil {
+				first = err
+			}
+		}
+		if first == nil {
+			first = bulwark.PermissionDenied("")
+		}
+		return first
+	}
+}
+
+// Allow allows every authenticated principal. Listing a tool with Allow
+// under [FailClosed] says on purpose that any caller may use it.
+func Allow() Policy {
+	return func(context.Context, *Principal, *mcp.Tool) error { return nil }
+}
+
+// Deny refuses everyone with msg.
+func Deny(msg string) Policy {
+	return func(context.Context, *Principal, *mcp.Tool) error { return bulwark.PermissionDenied(msg) }
+}
+
+func compact(ps []Policy) []Policy {
+	out := make([]Policy, 0, len(ps))
+	for _, p := range ps {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"unicode/utf8"
+
+	"github.com/bulwark-mcp/bulwark"
+)
+
+// Principal is the authenticated caller. It is the root package's type, so
+// the per-call record can hold it and every layer can read it without
+// importing this package.
+type Principal = bulwark.Principal
+
+// Method values recorded in [Principal].Method.
+const (
+	MethodAPIKey        = "api_key"
+	MethodJWT           = "jwt"
+	MethodEnvironment   = "environment"
+	MethodStatic        = "static"
+	MethodArgumentToken = "argument_token"
+	MethodBearer        = "bearer" // a TokenInfo from a verifier outside this package
+)
+
+// PrincipalFrom returns the caller of the tool call in ctx, as recorded by
+// [Middleware], or nil when the call is unauthenticated or has no record.
+func PrincipalFrom(ctx context.Context) *Principal {
+	return bulwark.CallFrom(ctx).Principal()
+}
+
+// Verifier turns a credential into the principal it belongs to. Both
+// verifiers of this package ([KeyStore] and [JWTVerifier]) implement it,
+// and so does any function wrapped in [VerifierFunc].
+//
+// On bad credentials Verify returns an error that matches
+// bulwark.ErrUnauthenticated; its client-facing text never contains the
+// credential. It returns a fresh *Principal for each call, which the caller
+// may keep but must not modify (the slices inside may be shared).
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*Principal, error)
+}
+
+// VerifierFunc adapts a function to [Verifier].
+type VerifierFunc func(ctx context.Context, token string) (*Principal, error)
+
+// Verify calls f.
+func (f VerifierFunc) Verify(ctx context.Context, token string) (*Principal, error) {
+	return f(ctx, token)
+}
+
+// Sentinel causes carried by unauthenticated refusals, for operators and
+// tests (errors.Is works through the *bulwark.Error).
+var (
+	ErrNoCredentials    = errors.New("auth: no credentials")
+	ErrMalformedToken   = errors.New("auth: malformed token")
+	ErrTokenTooLarge    = errors.New("auth: token too large")
+	ErrUnknownKey       = errors.New("auth: unknown API key")
+	ErrQueryToken       = errors.New("auth: token in URL query")
+	ErrForbiddenHeader  = errors.New("auth: token header names a key location")
+	ErrUnsupportedToken = errors.New("auth: token type not accepted")
+)
+
+// unauthenticated builds the refusal for bad credentials. msg is fixed text
+// chosen by this package; it never includes the credential.
+func unauthenticated(msg string, cause error) *bulwark.Error {
+	return bulwark.Unauthenticated(msg, cause)
+}
+
+// tokenChars reports whether s consists only of printable ASCII without
+// spaces: the alphabet of API keys and compact JWTs. Anything else (control
+// characters, whitespace, non-ASCII) is refused before any parsing.
+func tokenChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validScope reports whether s is a scope token as RFC 6749 section 3.3
+// defines it: one or more printable ASCII characters other than space,
+// double quote and backslash.
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// validName reports whether s is usable as a principal ID or role: non-empty,
+// valid UTF-8 text without control characters.
+func validName(s string) bool {
+	if s == "" || len(s) > 256 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\uFFFD' {
+			return false
+		}
+	}
+	return true
+}
