@@ -1,0 +1,132 @@
+// Package metrics exports Prometheus metrics for the tool calls of an MCP
+// server, with labels an attacker cannot multiply.
+//
+// # What it does
+//
+// [New] builds the engine, a [*Metrics] registered with a
+// prometheus.Registerer; [Middleware] installs it in a chain and records
+// every tools/call that passes through; [Handler] serves the result for
+// Prometheus to scrape on an admin listener. The layer only observes: it
+// never changes or refuses a call.
+//
+// # Metrics
+//
+// Names below use the default namespace "bulwark" ([Settings.Namespace]).
+//
+//	bulwark_tool_calls_total{tool,outcome}         counter
+//	bulwark_tool_call_duration_seconds{tool}       histogram (Settings.Buckets)
+//	bulwark_tool_calls_in_flight{tool}             gauge
+//	bulwark_rate_limited_total{tool}               counter: refusals by a rate or concurrency limit
+//	bulwark_cache_lookups_total{tool,result}       counter: result is hit, miss or stale
+//	bulwark_retries_total{tool}                    counter: attempts beyond the first
+//	bulwark_breaker_state{name,state}              gauge: 1 for the current state, 0 for the others
+//	bulwark_audit_sink_failures_total              counter
+//
+// outcome is "ok", "tool_error" (the tool answered with an IsError result
+// of its own), "protocol_error" (a JSON-RPC error that is not a bulwark
+// refusal, such as the SDK's "unknown tool") or the [bulwark.Code] of the
+// refusal: "unauthenticated", "permission_denied", "invalid_argument",
+// "rate_limited", "unavailable", "deadline_exceeded", "canceled" or
+// "internal" (also used for errors that are not refusals, and for panics).
+//
+// The cache and retry counters are read from the call record
+// ([bulwark.Call.CacheStatus], [bulwark.Call.Attempts]) after the inner
+// layers return, so the cache and retry layers need no reference to this
+// package.
+//
+// # Bounded labels
+//
+// Every label value comes from a fixed set or from the server's own code,
+// never from the request. A tool gets its own tool label value only when
+// it is known: listed in [Settings.Tools], registered with bulwark (its
+// definition is in the call record, see [bulwark.ToolFrom]), or registered
+// on [Settings.Server]. Any other name a client sends is counted under
+// [Other], and [Settings.MaxTools] caps the known names as well. Principals,
+// arguments, session and correlation IDs never become labels: per-caller
+// detail belongs in the audit trail, which can hold it without exploding a
+// time-series database.
+//
+// # Where it sits
+//
+// In the default order
+// audit → recover → metrics → auth → validate → ratelimit/concurrency →
+// timeout → cache → breaker → retry → handler,
+// metrics runs inside recover, so a panic is counted (as "internal") and
+// then recovered, and outside auth, so every refusal of the inner layers is
+// counted, unauthenticated calls included. Durations therefore cover the
+// whole inner chain: time spent waiting for a limiter or retrying is
+// included, which is what the caller experiences.
+//
+// # Wiring the other layers
+//
+// This package imports no other bulwark layer; they report through small
+// hooks instead:
+//
+//   - Breakers: call [Metrics.SetBreakerState] from the breaker's state
+//     change callback, for example gobreaker's
+//     OnStateChange: func(name string, _, to gobreaker.State) { m.SetBreakerState(name, to.String()) }.
+//   - Audit sinks: call [Metrics.AuditSinkFailed] for each record a sink
+//     fails to write, or hand the sink's own failure counter to
+//     [Metrics.WatchAuditFailures], which reads it at every scrape.
+//
+// # Example
+//
+//	reg := prometheus.NewRegistry()
+//	m, err := metrics.New(reg, metrics.Settings{})
+//	if err != nil { ... }
+//	bulwark.Use(server, auditMW, bulwark.Recover(nil), metrics.Middleware(m), authMW /* ... */)
+//
+//	admin := http.NewServeMux()
+//	admin.Handle("GET /metrics", metrics.Handler(reg))
+//	go http.ListenAndServe("127.0.0.1:9090", admin) // not the MCP listener
+//
+// # Tracing
+//
+// bulwark does not ship an OpenTelemetry layer. The OpenTelemetry API
+// alone (go.opentelemetry.io/otel with its trace, metric and log modules,
+// go.opentelemetry.io/auto/sdk and go-logr) adds seven modules to the
+// dependency graph of every program that uses bulwark, whether it traces
+// or not, and pins their minimum versions for programs that already use
+// OpenTelemetry at another version. A span layer is short enough to own:
+// write it as a bulwark.Middleware against the OpenTelemetry version your
+// program already uses, and put it just inside recover. A sketch, using the
+// attribute names of the OpenTelemetry semantic conventions for MCP and
+// taking the W3C trace context from the request's _meta when the client
+// sent one:
+//
+//	func Tracing(tracer trace.Tracer) bulwark.Middleware {
+//		prop := propagation.TraceContext{}
+//		return func(next mcp.ToolHandler) mcp.ToolHandler {
+//			return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+//				carrier := propagation.MapCarrier{}
+//				for _, k := range []string{"traceparent", "tracestate"} {
+//					if v, ok := req.Params.Meta[k].(string); ok {
+//						carrier[k] = v
+//					}
+//				}
+//				ctx = prop.Extract(ctx, carrier)
+//				c := bulwark.CallFrom(ctx)
+//				ctx, span := tracer.Start(ctx, "tools/call "+c.Tool, trace.WithSpanKind(trace.SpanKindServer),
+//					trace.WithAttributes(
+//						attribute.String("mcp.method.name", "tools/call"),
+//						attribute.String("gen_ai.operation.name", "execute_tool"),
+//						attribute.String("gen_ai.tool.name", c.Tool),
+//						attribute.String("mcp.session.id", c.SessionID),
+//					))
+//				defer span.End()
+//				res, err := next(ctx, req)
+//				if err != nil {
+//					span.SetAttributes(attribute.String("error.type", string(bulwark.CodeOf(err))))
+//					span.SetStatus(codes.Error, string(bulwark.CodeOf(err)))
+//				} else if res != nil && res.IsError {
+//					span.SetAttributes(attribute.String("error.type", "tool_error"))
+//				}
+//				return res, err
+//			}
+//		}
+//	}
+//
+// Span attributes, unlike metric labels, may carry per-call values, but
+// the same care applies: record the refusal code, never err.Error() or the
+// arguments, which may hold personal data or secrets.
+package metrics

@@ -1,0 +1,309 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Other is the tool label value of every call to a tool that is not known
+// (see [Settings.Tools]), and the breaker name label value once
+// [Settings.MaxBreakers] names are in use.
+const Other = "other"
+
+// Outcome label values besides the refusal codes of [bulwark.Code].
+const (
+	OutcomeOK            = "ok"             // the tool returned a result that is not an error
+	OutcomeToolError     = "tool_error"     // the tool returned an IsError result of its own
+	OutcomeProtocolError = "protocol_error" // a JSON-RPC error that is no bulwark refusal (unknown tool, say)
+)
+
+// Breaker state label values, as sony/gobreaker's State.String spells them.
+const (
+	BreakerClosed   = "closed"
+	BreakerHalfOpen = "half-open"
+	BreakerOpen     = "open"
+)
+
+var breakerStates = [...]string{BreakerClosed, BreakerHalfOpen, BreakerOpen}
+
+// DefaultBuckets are the duration histogram buckets in seconds: from one
+// millisecond, where cache hits land, to thirty seconds, beyond any sensible
+// tool deadline.
+var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Settings configures [New]. Every zero field means the documented default.
+type Settings struct {
+	// Namespace prefixes every metric name. Default "bulwark".
+	Namespace string
+	// Buckets are the upper bounds, in seconds, of the duration histogram.
+	// They must increase strictly. Default DefaultBuckets.
+	Buckets []float64
+	// Tools names the tools whose calls get their own tool label value, in
+	// addition to the tools registered with bulwark (whose definition is in
+	// the call record, see [bulwark.ToolFrom]) and, when Server is set, the
+	// tools registered on Server. Calls to any other name are counted under
+	// [Other], so a client cannot create label values by inventing names.
+	Tools []string
+	// Server, when set, makes every tool registered on it with
+	// bulwark.AddTool, bulwark.AddToolHandler or bulwark.Register known,
+	// also for layers applied with bulwark.Wrap (which leave the call's
+	// definition unset).
+	Server *mcp.Server
+	// MaxTools caps the number of distinct tool label values, as a last
+	// line of defence for servers that register tools at run time; names
+	// beyond the cap are counted under [Other]. Default 1000.
+	MaxTools int
+	// MaxBreakers caps the number of distinct breaker names; further names
+	// are reported as [Other]. Default 100.
+	MaxBreakers int
+	// Clock measures call durations. Default bulwark.SystemClock.
+	Clock bulwark.Clock
+}
+
+// Metrics is the engine: the Prometheus collectors of one server, the
+// label bookkeeping that keeps them bounded, and the hooks through which
+// other layers (breakers, audit sinks) report their state. Create it with
+// [New], install it with [Middleware]. It is safe for concurrent use.
+type Metrics struct {
+	clock       bulwark.Clock
+	static      map[string]struct{}
+	server      *mcp.Server
+	maxTools    int
+	maxBreakers int
+
+	calls      *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	inFlight   *prometheus.GaugeVec
+	rateLimit  *prometheus.CounterVec
+	cache      *prometheus.CounterVec
+	retries    *prometheus.CounterVec
+	breaker    *prometheus.GaugeVec
+	auditFails *auditCollector
+
+	tools     sync.Map // tool label value -> *toolSeries
+	toolCount atomic.Int64
+	other     *toolSeries
+
+	bmu      sync.Mutex
+	breakers map[string]string // name -> current state
+}
+
+// New builds the collectors and registers them with reg (nil means
+// prometheus.DefaultRegisterer). It returns an error for invalid settings or
+// when registration fails, for example because a second engine with the
+// same namespace was registered with reg.
+func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
+	if reg == nil {
+		reg = prometheus.DefaultRegisterer
+	}
+	ns := s.Namespace
+	if ns == "" {
+		ns = "bulwark"
+	}
+	if !validNamespace(ns) {
+		return nil, fmt.Errorf("metrics: invalid namespace %q", ns)
+	}
+	buckets := s.Buckets
+	if buckets == nil {
+		buckets = DefaultBuckets
+	}
+	if len(buckets) == 0 {
+		return nil, errors.New("metrics: Buckets is empty")
+	}
+	if !sort.SliceIsSorted(buckets, func(i, j int) bool { return buckets[i] < buckets[j] }) || hasDuplicate(buckets) {
+		return nil, errors.New("metrics: Buckets must increase strictly")
+	}
+	if s.MaxTools < 0 || s.MaxBreakers < 0 {
+		return nil, errors.New("metrics: MaxTools and MaxBreakers must not be negative")
+	}
+	m := &Metrics{
+		clock:       bulwark.ClockOr(s.Clock),
+		static:      make(map[string]struct{}, len(s.Tools)),
+		server:      s.Server,
+		maxTools:    orDefault(s.MaxTools, 1000),
+		maxBreakers: orDefault(s.MaxBreakers, 100),
+		breakers:    make(map[string]string),
+	}
+	for _, t := range s.Tools {
+		if !validLabel(t) {
+			return nil, fmt.Errorf("metrics: tool name %q cannot be a label value", t)
+		}
+		m.static[t] = struct{}{}
+	}
+	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "tool_calls_total",
+		Help: "Tool calls by tool and outcome (ok, tool_error, protocol_error or a bulwark refusal code).",
+	}, []string{"tool", "outcome"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Name: "tool_call_duration_seconds",
+		Help:    "Time from entering the metrics layer to leaving it, by tool.",
+		Buckets: append([]float64(nil), buckets...),
+	}, []string{"tool"})
+	m.inFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: ns, Name: "tool_calls_in_flight",
+		Help: "Tool calls currently inside the metrics layer, by tool.",
+	}, []string{"tool"})
+	m.rateLimit = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "rate_limited_total",
+		Help: "Tool calls refused by a rate or concurrency limit, by tool.",
+	}, []string{"tool"})
+	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "cache_lookups_total",
+		Help: "Result cache lookups by tool and result (hit, miss, stale).",
+	}, []string{"tool", "result"})
+	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "retries_total",
+		Help: "Handler attempts beyond the first, by tool.",
+	}, []string{"tool"})
+	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: ns, Name: "breaker_state",
+		Help: "Circuit breaker state by breaker name: 1 for the current state, 0 for the others.",
+	}, []string{"name", "state"})
+	m.auditFails = &auditCollector{desc: prometheus.NewDesc(
+		prometheus.BuildFQName(ns, "", "audit_sink_failures_total"),
+		"Audit records an audit sink failed to write.", nil, nil)}
+
+	cs := []prometheus.Collector{m.calls, m.duration, m.inFlight, m.rateLimit, m.cache, m.retries, m.breaker, m.auditFails}
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return nil, fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	m.other = m.newSeries(Other)
+	return m, nil
+}
+
+// validNamespace accepts what Prometheus accepts at the start of a metric
+// name, minus the colon reserved for recording rules.
+func validNamespace(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_', 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+		case '0' <= r && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+func orDefault(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+func hasDuplicate(b []float64) bool {
+	for i := 1; i < len(b); i++ {
+		if b[i] == b[i-1] {
+			return true
+		}
+	}
+	return false
+}
+
+// validLabel reports whether s may become a tool label value: tool names
+// are at most 128 characters (the SDK's own limit), and Prometheus refuses
+// invalid UTF-8.
+func validLabel(s string) bool {
+	return s != "" && len(s) <= 128 && utf8.ValidString(s)
+}
+
+// SetBreakerState records that the breaker called name is now in state
+// (BreakerClosed, BreakerHalfOpen or BreakerOpen; other values are
+// ignored). It is the hook for a breaker's state-change callback; with
+// sony/gobreaker:
+//
+//	OnStateChange: func(name string, from, to gobreaker.State) { m.SetBreakerState(name, to.String()) }
+//
+// Breaker names are chosen in code and so bounded; still, only the first
+// MaxBreakers names get their own series.
+func (m *Metrics) SetBreakerState(name, state string) {
+	if m == nil {
+		return
+	}
+	known := false
+	for _, s := range breakerStates {
+		if s == state {
+			known = true
+		}
+	}
+	if !known {
+		return
+	}
+	if !validLabel(name) {
+		name = Other
+	}
+	m.bmu.Lock()
+	defer m.bmu.Unlock()
+	if _, ok := m.breakers[name]; !ok && len(m.breakers) >= m.maxBreakers {
+		name = Other
+	}
+	if m.breakers[name] == state {
+		return
+	}
+	m.breakers[name] = state
+	for _, s := range breakerStates {
+		v := 0.0
+		if s == state {
+			v = 1
+		}
+		m.breaker.WithLabelValues(name, s).Set(v)
+	}
+}
+
+// AuditSinkFailed counts one audit record that a sink failed to write. It
+// is the push-style hook for an audit sink's failure callback; see also
+// [Metrics.WatchAuditFailures].
+func (m *Metrics) AuditSinkFailed() {
+	if m == nil {
+		return
+	}
+	m.auditFails.pushed.Add(1)
+}
+
+// WatchAuditFailures adds a poll-style source to the audit sink failure
+// counter: f is called at every scrape and must return a monotonically
+// increasing count, such as the failure counter an audit sink keeps. The
+// exported value is the sum of every source and of [Metrics.AuditSinkFailed]
+// calls. f must be cheap and safe for concurrent use.
+func (m *Metrics) WatchAuditFailures(f func() uint64) {
+	if m == nil || f == nil {
+		return
+	}
+	m.auditFails.mu.Lock()
+	m.auditFails.sources = append(m.auditFails.sources, f)
+	m.auditFails.mu.Unlock()
+}
+
+type auditCollector struct {
+	desc    *prometheus.Desc
+	pushed  atomic.Uint64
+	mu      sync.Mutex
+	sources []func() uint64
+}
+
+func (c *auditCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	sources := append([]func() uint64(nil), c.sources...)
+	c.mu.Unlock()
+	total := c.pushed.Load()
+	for _, f := range sources {
+		total += f()
+	}
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(total))
+}

@@ -1,0 +1,226 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// outcomes lists every outcome label value; a call's outcome is always one
+// of them, so the outcome label is bounded whatever a layer returns.
+var outcomes = [...]string{
+	OutcomeOK,
+	OutcomeToolError,
+	OutcomeProtocolError,
+	string(bulwark.CodeUnauthenticated),
+	string(bulwark.CodePermissionDenied),
+	string(bulwark.CodeInvalidArgument),
+	string(bulwark.CodeRateLimited),
+	string(bulwark.CodeUnavailable),
+	string(bulwark.CodeDeadlineExceeded),
+	string(bulwark.CodeCanceled),
+	string(bulwark.CodeInternal),
+}
+
+const (
+	idxOK = iota
+	idxToolError
+	idxProtocolError
+	idxUnauthenticated
+	idxPermissionDenied
+	idxInvalidArgument
+	idxRateLimited
+	idxUnavailable
+	idxDeadlineExceeded
+	idxCanceled
+	idxInternal
+)
+
+// toolSeries holds the children of every vector for one tool label value,
+// resolved once, so a call costs no label hashing.
+type toolSeries struct {
+	name     string
+	inFlight prometheus.Gauge
+	duration prometheus.Observer
+	limited  prometheus.Counter
+	retries  prometheus.Counter
+	hit      prometheus.Counter
+	miss     prometheus.Counter
+	stale    prometheus.Counter
+	calls    [len(outcomes)]prometheus.Counter
+}
+
+func (m *Metrics) newSeries(tool string) *toolSeries {
+	ts := &toolSeries{
+		name:     tool,
+		inFlight: m.inFlight.WithLabelValues(tool),
+		duration: m.duration.WithLabelValues(tool),
+		limited:  m.rateLimit.WithLabelValues(tool),
+		retries:  m.retries.WithLabelValues(tool),
+		hit:      m.cache.WithLabelValues(tool, bulwark.CacheHit),
+		miss:     m.cache.WithLabelValues(tool, bulwark.CacheMiss),
+		stale:    m.cache.WithLabelValues(tool, bulwark.CacheStale),
+	}
+	for i, o := range outcomes {
+		ts.calls[i] = m.calls.WithLabelValues(tool, o)
+	}
+	return ts
+}
+
+// series returns the series of the tool being called: its own when the
+// name is known, [Other] otherwise.
+func (m *Metrics) series(ctx context.Context, req *mcp.CallToolRequest) *toolSeries {
+	name := ""
+	if req != nil && req.Params != nil {
+		name = req.Params.Name
+	}
+	if v, ok := m.tools.Load(name); ok {
+		return v.(*toolSeries)
+	}
+	if !m.known(ctx, name) {
+		return m.other
+	}
+	if m.toolCount.Add(1) > int64(m.maxTools) {
+		m.toolCount.Add(-1)
+		return m.other
+	}
+	v, loaded := m.tools.LoadOrStore(name, m.newSeries(name))
+	if loaded {
+		m.toolCount.Add(-1)
+	}
+	return v.(*toolSeries)
+}
+
+// known reports whether name may become a label value. The checks only
+// consult what the server's own code registered, never the request alone.
+func (m *Metrics) known(ctx context.Context, name string) bool {
+	if !validLabel(name) || name == Other {
+		return false
+	}
+	if _, ok := m.static[name]; ok {
+		return true
+	}
+	if def := bulwark.ToolFrom(ctx); def != nil && def.Name == name {
+		return true
+	}
+	if m.server != nil {
+		if _, ok := bulwark.LookupTool(m.server, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Middleware records every call that passes through it: the call count by
+// outcome, its duration and the calls in flight, and, from the call record
+// once the inner layers have returned, rate-limit refusals, cache lookups
+// and retries. It changes nothing about the call.
+//
+// Place it after recover and before auth, so refusals by every inner layer
+// are counted. Layers outside it (audit, recover) are not measured. A panic
+// passing through is counted as internal and keeps unwinding.
+func Middleware(m *Metrics) bulwark.Middleware {
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		if m == nil {
+			return next
+		}
+		return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+			ts := m.series(ctx, req)
+			ts.inFlight.Inc()
+			start := m.clock.Now()
+			finished := false
+			defer func() {
+				ts.inFlight.Dec()
+				if !finished { // a panic is unwinding through us
+					ts.calls[idxInternal].Inc()
+					ts.duration.Observe(m.clock.Now().Sub(start).Seconds())
+				}
+			}()
+			res, err = next(ctx, req)
+			finished = true
+			ts.duration.Observe(m.clock.Now().Sub(start).Seconds())
+			i := outcomeIndex(res, err)
+			ts.calls[i].Inc()
+			if i == idxRateLimited {
+				ts.limited.Inc()
+			}
+			c := bulwark.CallFrom(ctx)
+			switch c.CacheStatus() {
+			case bulwark.CacheHit:
+				ts.hit.Inc()
+			case bulwark.CacheMiss:
+				ts.miss.Inc()
+			case bulwark.CacheStale:
+				ts.stale.Inc()
+			}
+			if n := c.Attempts(); n > 1 {
+				ts.retries.Add(float64(n - 1))
+			}
+			return res, err
+		}
+	}
+}
+
+// outcomeIndex classifies what the inner chain returned. Refusals are
+// recognised in every form they can take inside the chain: a returned
+// error, an IsError result carrying an *bulwark.Error (a typed handler
+// returned one), or one already mapped to the wire by an inner
+// bulwark.Wrap.
+func outcomeIndex(res *mcp.CallToolResult, err error) int {
+	if err != nil {
+		var wire *jsonrpc.Error
+		if errors.As(err, &wire) {
+			if r := bulwark.RefusalOf(nil, err); r != nil {
+				return codeIndex(r.Code)
+			}
+			return idxProtocolError
+		}
+		return codeIndex(bulwark.CodeOf(err))
+	}
+	if res == nil || !res.IsError {
+		return idxOK
+	}
+	var e *bulwark.Error
+	if errors.As(res.GetError(), &e) {
+		return codeIndex(bulwark.CodeOf(e))
+	}
+	if res.Meta != nil {
+		switch r := res.Meta[bulwark.MetaKey].(type) {
+		case bulwark.Refusal:
+			return codeIndex(r.Code)
+		case nil:
+		default:
+			if ref := bulwark.RefusalOf(res, nil); ref != nil {
+				return codeIndex(ref.Code)
+			}
+		}
+	}
+	return idxToolError
+}
+
+func codeIndex(c bulwark.Code) int {
+	switch c {
+	case bulwark.CodeUnauthenticated:
+		return idxUnauthenticated
+	case bulwark.CodePermissionDenied:
+		return idxPermissionDenied
+	case bulwark.CodeInvalidArgument:
+		return idxInvalidArgument
+	case bulwark.CodeRateLimited:
+		return idxRateLimited
+	case bulwark.CodeUnavailable:
+		return idxUnavailable
+	case bulwark.CodeDeadlineExceeded:
+		return idxDeadlineExceeded
+	case bulwark.CodeCanceled:
+		return idxCanceled
+	default:
+		// CodeInternal, and any code a third-party layer invented: the
+		// label stays within the fixed set.
+		return idxInternal
+	}
+}
