@@ -1,0 +1,223 @@
+package validate
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Middleware returns the validation layer. For every tools/call it checks
+// the raw arguments, in one pass and before any inner layer or the handler
+// runs:
+//
+//   - they are one JSON object (absent arguments and null count as {}),
+//     well formed, with no property named twice;
+//   - they respect the [Limits]: total bytes, nesting depth, bytes per
+//     string, properties per object, items per array;
+//   - every string and property name is valid UTF-8 without control
+//     characters (tab, line feed and carriage return are allowed in values
+//     unless [AllowControls] says otherwise), and without unpaired
+//     surrogate escapes;
+//   - when the tool's definition is registered (bulwark.AddTool,
+//     bulwark.AddToolHandler or bulwark.Register) and has an input schema,
+//     they satisfy its type, properties, required, additionalProperties,
+//     items, enum, const, minLength, maxLength, pattern, format (email, and
+//     any added with [Format]), minimum, maximum, exclusiveMinimum,
+//     exclusiveMaximum, minItems, maxItems, minProperties and maxProperties
+//     keywords. Other keywords are not interpreted here; for tools added
+//     with mcp.AddTool the SDK still validates them after this layer.
+//
+// A refusal is a bulwark invalid-argument error whose Field is the JSON
+// path of the offending value ("customer.email", "items[2]") and whose
+// message says what would be accepted ("must be at most 254 bytes").
+// Malformed JSON and an oversized document are reported against the
+// arguments as a whole. A schema that cannot be compiled (an invalid
+// pattern, say) is a server bug and yields an internal error; use [Check]
+// at start-up to catch it earlier.
+func Middleware(opts ...Option) bulwark.Middleware {
+	cfg := config{controls: "\t\n\r"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var allow uint32
+	for _, r := range cfg.controls {
+		if r >= 0 && r < 0x20 {
+			allow |= 1 << uint(r)
+		}
+	}
+	base := cfg.limits.resolved()
+	perTool := make(map[string]Limits, len(cfg.perTool))
+	for name, l := range cfg.perTool {
+		perTool[name] = l.over(cfg.limits).resolved()
+	}
+	cache := &schemaCache{c: compiler{strict: cfg.strict, formats: cfg.formats}}
+	pick := func(ctx context.Context, req *mcp.CallToolRequest) Limits {
+		lim, ok := perTool[req.Params.Name]
+		if cfg.fn != nil {
+			unresolved := cfg.limits
+			if t, ok := cfg.perTool[req.Params.Name]; ok {
+				unresolved = t.over(cfg.limits)
+			}
+			return cfg.fn(ctx, req).over(unresolved).resolved()
+		}
+		if ok {
+			return lim
+		}
+		return base
+	}
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if req == nil || req.Params == nil {
+				return next(ctx, req)
+			}
+			var root *node
+			if !cfg.noSchema {
+				var err error
+				if root, err = cache.lookup(bulwark.ToolFrom(ctx)); err != nil {
+					return nil, bulwark.Internal(err)
+				}
+			}
+			out, err := check(req.Params.Arguments, pick(ctx, req), allow, root, cfg.nfc)
+			if err != nil {
+				return nil, err
+			}
+			if out != nil {
+				params := *req.Params
+				params.Arguments = out
+				cp := *req
+				cp.Params = &params
+				req = &cp
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+var emptyObject = []byte("{}")
+
+// check validates raw. It returns new arguments when normalization changed
+// them, nil otherwise.
+func check(raw json.RawMessage, lim Limits, allow uint32, root *node, nfc bool) (json.RawMessage, error) {
+	if len(raw) > lim.MaxBytes {
+		return nil, bulwark.InvalidArgument("", "arguments are "+strconv.Itoa(len(raw))+" bytes; they must be at most "+strconv.Itoa(lim.MaxBytes)+" bytes")
+	}
+	data := []byte(raw)
+	if isAbsent(data) {
+		data = emptyObject
+	}
+	s := scanners.Get().(*scanner)
+	defer s.release()
+	s.reset(data, lim, allow)
+	if f := s.run(root); f != nil {
+		return nil, refusal(f)
+	}
+	if !nfc || !s.nonASCII {
+		return nil, nil
+	}
+	out, changed := normalize(data)
+	if !changed {
+		return nil, nil
+	}
+	// Normalization may change lengths, merge property names into
+	// duplicates or alter what a pattern sees: check the result again.
+	if len(out) > lim.MaxBytes {
+		return nil, bulwark.InvalidArgument("", "arguments are "+strconv.Itoa(len(out))+" bytes after Unicode normalization; they must be at most "+strconv.Itoa(lim.MaxBytes)+" bytes")
+	}
+	s.reset(out, lim, allow)
+	if f := s.run(root); f != nil {
+		return nil, refusal(f)
+	}
+	return out, nil
+}
+
+// isAbsent reports whether raw stands for "no arguments": empty, only
+// whitespace, or null.
+func isAbsent(raw []byte) bool {
+	i := 0
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	if i == len(raw) {
+		return true
+	}
+	if len(raw)-i < 4 || string(raw[i:i+4]) != "null" {
+		return false
+	}
+	for i += 4; i < len(raw); i++ {
+		if c := raw[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+func refusal(f *fault) *bulwark.Error {
+	return bulwark.InvalidArgument(f.field(), f.msg)
+}
+
+// normalize rewrites every JSON string in data (which the scanner has
+// accepted) into NFC. It copies only when something changes.
+func normalize(data []byte) ([]byte, bool) {
+	var out []byte
+	last := 0 // data[:last] is already in out
+	var buf []byte
+	for i := 0; i < len(data); i++ {
+		if data[i] != '"' {
+			continue
+		}
+		j := i + 1
+		plain := true
+		for data[j] != '"' {
+			if data[j] == '\\' {
+				plain = false
+				j += 2
+				continue
+			}
+			if data[j] >= 0x80 {
+				plain = false
+			}
+			j++
+		}
+		lit := data[i+1 : j]
+		if !plain {
+			buf = appendUnescaped(buf[:0], lit)
+			if !norm.NFC.IsNormal(buf) {
+				out = append(out, data[last:i]...)
+				out = appendQuoted(out, norm.NFC.Bytes(buf))
+				last = j + 1
+			}
+		}
+		i = j
+	}
+	if out == nil {
+		return nil, false
+	}
+	return append(out, data[last:]...), true
+}
+
+// appendQuoted writes b as a JSON string. b is valid UTF-8.
+func appendQuoted(dst, b []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, c := range b {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}

@@ -1,0 +1,699 @@
+package validate
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// The scanner checks raw arguments in one pass: JSON syntax, the limits,
+// UTF-8 and control characters, duplicate property names, and, when the
+// tool has a schema, the keywords of that schema this package enforces. It
+// never builds a tree and, for arguments without escapes, allocates nothing.
+//
+// It is a recursive-descent parser. Recursion is bounded by Limits.MaxDepth,
+// which is itself capped, so hostile nesting cannot exhaust the stack.
+
+type scanner struct {
+	data     []byte
+	pos      int
+	lim      Limits // resolved
+	allow    uint32 // bit i set: control character i may appear in values
+	nonASCII bool   // some string holds a non-ASCII character
+	keys     [][]byte
+	scratch  []byte
+}
+
+var scanners = sync.Pool{New: func() any { return &scanner{keys: make([][]byte, 0, 32)} }}
+
+// fault is a refusal found by the scanner. path is built while the
+// recursion unwinds, innermost segment first, so the success path never
+// pays for it.
+type fault struct {
+	path   []segment
+	msg    string
+	syntax bool // malformed JSON: reported against the arguments as a whole
+}
+
+type segment struct {
+	key   string
+	index int // -1 for a key
+}
+
+func (f *fault) Error() string { return f.msg }
+
+func (f *fault) at(key []byte) *fault {
+	f.path = append(f.path, segment{key: string(key), index: -1})
+	return f
+}
+
+func (f *fault) atIndex(i int) *fault {
+	f.path = append(f.path, segment{index: i})
+	return f
+}
+
+// field renders the path as a JSON path in dotted form: customer.email,
+// items[2].sku, and ["odd key"] for names that are not plain identifiers.
+func (f *fault) field() string {
+	if f.syntax {
+		return ""
+	}
+	var b strings.Builder
+	for i := len(f.path) - 1; i >= 0; i-- {
+		seg := f.path[i]
+		switch {
+		case seg.index >= 0:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(seg.index))
+			b.WriteByte(']')
+		case plainName(seg.key):
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(seg.key)
+		default:
+			b.WriteByte('[')
+			b.WriteString(strconv.Quote(seg.key))
+			b.WriteByte(']')
+		}
+	}
+	return b.String()
+}
+
+func plainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(isIDByte(c) || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func refuse(msg string) *fault { return &fault{msg: msg} }
+
+func (s *scanner) syntaxError(what string) *fault {
+	return &fault{syntax: true, msg: "arguments are not valid JSON: " + what + " at byte " + strconv.Itoa(s.pos)}
+}
+
+func (s *scanner) reset(data []byte, lim Limits, allow uint32) {
+	s.data, s.pos, s.lim, s.allow, s.nonASCII = data, 0, lim, allow, false
+	s.keys = s.keys[:0]
+}
+
+func (s *scanner) release() {
+	s.data = nil
+	clear(s.keys[:cap(s.keys)])
+	if cap(s.scratch) > 4<<10 {
+		s.scratch = nil
+	}
+	scanners.Put(s)
+}
+
+func (s *scanner) skipWS() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// run checks a whole arguments document against root.
+func (s *scanner) run(root *node) *fault {
+	s.skipWS()
+	if s.pos >= len(s.data) {
+		return s.syntaxError("no value")
+	}
+	if s.data[s.pos] != '{' {
+		return &fault{syntax: true, msg: "arguments must be a JSON object"}
+	}
+	if f := s.value(root, 1); f != nil {
+		return f
+	}
+	s.skipWS()
+	if s.pos != len(s.data) {
+		return s.syntaxError("unexpected data after the arguments object")
+	}
+	return nil
+}
+
+func (s *scanner) value(n *node, depth int) *fault {
+	s.skipWS()
+	if s.pos >= len(s.data) {
+		return s.syntaxError("unexpected end")
+	}
+	if n != nil && n.never {
+		return refuse("is not allowed")
+	}
+	c := s.data[s.pos]
+	switch {
+	case c == '{':
+		if n != nil && n.types != 0 && n.types&tObject == 0 {
+			return refuse("must be " + n.typeText())
+		}
+		return s.object(n, depth)
+	case c == '[':
+		if n != nil && n.types != 0 && n.types&tArray == 0 {
+			return refuse("must be " + n.typeText())
+		}
+		return s.array(n, depth)
+	case c == '"':
+		if n != nil && n.types != 0 && n.types&tString == 0 {
+			return refuse("must be " + n.typeText())
+		}
+		v, runes, f := s.str(false, n != nil && n.wantValue)
+		if f != nil {
+			return f
+		}
+		if n != nil {
+			return n.checkString(v, runes)
+		}
+		return nil
+	case c == 't':
+		return s.literal("true", tBoolean, n)
+	case c == 'f':
+		return s.literal("false", tBoolean, n)
+	case c == 'n':
+		return s.literal("null", tNull, n)
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number(n)
+	}
+	return s.syntaxError("unexpected character " + strconv.QuoteRune(rune(c)))
+}
+
+func (s *scanner) literal(word string, t typeSet, n *node) *fault {
+	if len(s.data)-s.pos < len(word) || string(s.data[s.pos:s.pos+len(word)]) != word {
+		return s.syntaxError("invalid literal")
+	}
+	tok := s.data[s.pos : s.pos+len(word)]
+	s.pos += len(word)
+	if n == nil {
+		return nil
+	}
+	if n.types != 0 && n.types&t == 0 {
+		return refuse("must be " + n.typeText())
+	}
+	if n.hasEnum && !n.enumHasLiteral(tok) {
+		return refuse("must be one of " + n.enumText)
+	}
+	return nil
+}
+
+func (s *scanner) digits() int {
+	start := s.pos
+	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
+		s.pos++
+	}
+	return s.pos - start
+}
+
+func (s *scanner) number(n *node) *fault {
+	start := s.pos
+	if s.data[s.pos] == '-' {
+		s.pos++
+	}
+	if s.pos < len(s.data) && s.data[s.pos] == '0' {
+		s.pos++
+	} else if s.digits() == 0 {
+		return s.syntaxError("invalid number")
+	}
+	plain := true
+	if s.pos < len(s.data) && s.data[s.pos] == '.' {
+		s.pos++
+		plain = false
+		if s.digits() == 0 {
+			return s.syntaxError("invalid number")
+		}
+	}
+	if s.pos < len(s.data) && (s.data[s.pos] == 'e' || s.data[s.pos] == 'E') {
+		s.pos++
+		plain = false
+		if s.pos < len(s.data) && (s.data[s.pos] == '+' || s.data[s.pos] == '-') {
+			s.pos++
+		}
+		if s.digits() == 0 {
+			return s.syntaxError("invalid number")
+		}
+	}
+	tok := s.data[start:s.pos]
+	if len(tok) > s.lim.MaxStringBytes {
+		return refuse("must be a number of at most " + strconv.Itoa(s.lim.MaxStringBytes) + " characters")
+	}
+	if n == nil {
+		return nil
+	}
+	if n.types != 0 && n.types&(tNumber|tInteger) == 0 {
+		return refuse("must be " + n.typeText())
+	}
+	needInt := n.types != 0 && n.types&tNumber == 0
+	bounded := n.minimum != nil || n.maximum != nil || n.exclMinimum != nil || n.exclMaximum != nil
+	if !needInt && !bounded && !n.hasEnum || needInt && plain && !bounded && !n.hasEnum {
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return refuse("must be a number")
+	}
+	if needInt && !plain && (math.IsInf(f, 0) || f != math.Trunc(f)) {
+		return refuse("must be " + n.typeText())
+	}
+	switch {
+	case n.minimum != nil && f < *n.minimum:
+		return refuse("must be at least " + formatNum(*n.minimum))
+	case n.maximum != nil && f > *n.maximum:
+		return refuse("must be at most " + formatNum(*n.maximum))
+	case n.exclMinimum != nil && f <= *n.exclMinimum:
+		return refuse("must be greater than " + formatNum(*n.exclMinimum))
+	case n.exclMaximum != nil && f >= *n.exclMaximum:
+		return refuse("must be less than " + formatNum(*n.exclMaximum))
+	}
+	if n.hasEnum && !n.enumHasLiteral(tok) {
+		return refuse("must be one of " + n.enumText)
+	}
+	return nil
+}
+
+func formatNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// dupMapAt is the number of properties from which an object's names are
+// checked for duplicates through a map instead of a linear scan, so a huge
+// object costs linear, not quadratic, time.
+const dupMapAt = 32
+
+func (s *scanner) object(n *node, depth int) *fault {
+	if depth > s.lim.MaxDepth {
+		return refuse("is nested too deeply: at most " + strconv.Itoa(s.lim.MaxDepth) + " levels of objects and arrays are allowed")
+	}
+	s.pos++ // '{'
+	base := len(s.keys)
+	defer func() { s.keys = s.keys[:base] }()
+	var seen map[string]struct{}
+	count := 0
+	s.skipWS()
+	if s.pos < len(s.data) && s.data[s.pos] == '}' {
+		s.pos++
+	} else {
+		for {
+			s.skipWS()
+			if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+				return s.syntaxError("expected a property name")
+			}
+			key, _, f := s.str(true, true)
+			if f != nil {
+				return f
+			}
+			count++
+			if count > s.lim.MaxProperties {
+				return refuse("must have at most " + strconv.Itoa(s.lim.MaxProperties) + " properties")
+			}
+			if n != nil && n.maxProps >= 0 && count > n.maxProps {
+				return refuse("must have at most " + strconv.Itoa(n.maxProps) + " properties")
+			}
+			dup := false
+			if seen != nil {
+				_, dup = seen[string(key)]
+				seen[string(key)] = struct{}{}
+			} else {
+				for _, k := range s.keys[base:] {
+					if bytes.Equal(k, key) {
+						dup = true
+						break
+					}
+				}
+				if count == dupMapAt {
+					seen = make(map[string]struct{}, 2*dupMapAt)
+					for _, k := range s.keys[base:] {
+						seen[string(k)] = struct{}{}
+					}
+					seen[string(key)] = struct{}{}
+				}
+			}
+			if dup {
+				return refuse("appears more than once; send each property once").at(key)
+			}
+			s.keys = append(s.keys, key)
+			var child *node
+			if n != nil {
+				if pn, ok := n.props[string(key)]; ok {
+					child = pn
+				} else if n.closed {
+					return refuse(n.unknownText()).at(key)
+				} else {
+					child = n.additional
+				}
+			}
+			s.skipWS()
+			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+				return s.syntaxError("expected ':'")
+			}
+			s.pos++
+			if f := s.value(child, depth+1); f != nil {
+				if f.syntax {
+					return f
+				}
+				return f.at(key)
+			}
+			s.skipWS()
+			if s.pos >= len(s.data) {
+				return s.syntaxError("unexpected end")
+			}
+			if s.data[s.pos] == ',' {
+				s.pos++
+				continue
+			}
+			if s.data[s.pos] == '}' {
+				s.pos++
+				break
+			}
+			return s.syntaxError("expected ',' or '}'")
+		}
+	}
+	if n == nil {
+		return nil
+	}
+	for _, r := range n.required {
+		found := false
+		if seen != nil {
+			_, found = seen[r]
+		} else {
+			for _, k := range s.keys[base:] {
+				if string(k) == r {
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			return refuse("is required").at([]byte(r))
+		}
+	}
+	if count < n.minProps {
+		return refuse("must have at least " + strconv.Itoa(n.minProps) + " properties")
+	}
+	return nil
+}
+
+func (n *node) unknownText() string {
+	if len(n.names) == 0 {
+		return "is not a known field; this tool takes no arguments"
+	}
+	return "is not a known field; known fields are " + strings.Join(limitNames(n.names), ", ")
+}
+
+func limitNames(names []string) []string {
+	const maxShown = 30
+	if len(names) <= maxShown {
+		return names
+	}
+	out := append([]string(nil), names[:maxShown]...)
+	return append(out, "… ("+strconv.Itoa(len(names)-maxShown)+" more)")
+}
+
+func (s *scanner) array(n *node, depth int) *fault {
+	if depth > s.lim.MaxDepth {
+		return refuse("is nested too deeply: at most " + strconv.Itoa(s.lim.MaxDepth) + " levels of objects and arrays are allowed")
+	}
+	s.pos++ // '['
+	var items *node
+	if n != nil {
+		items = n.items
+	}
+	count := 0
+	s.skipWS()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.pos++
+	} else {
+		for {
+			if count >= s.lim.MaxItems {
+				return refuse("must have at most " + strconv.Itoa(s.lim.MaxItems) + " items")
+			}
+			if n != nil && n.maxItems >= 0 && count >= n.maxItems {
+				return refuse("must have at most " + strconv.Itoa(n.maxItems) + " items")
+			}
+			if f := s.value(items, depth+1); f != nil {
+				if f.syntax {
+					return f
+				}
+				return f.atIndex(count)
+			}
+			count++
+			s.skipWS()
+			if s.pos >= len(s.data) {
+				return s.syntaxError("unexpected end")
+			}
+			if s.data[s.pos] == ',' {
+				s.pos++
+				continue
+			}
+			if s.data[s.pos] == ']' {
+				s.pos++
+				break
+			}
+			return s.syntaxError("expected ',' or ']'")
+		}
+	}
+	if n != nil && count < n.minItems {
+		return refuse("must have at least " + strconv.Itoa(n.minItems) + " items")
+	}
+	return nil
+}
+
+// str scans a string starting at the opening quote. It returns the decoded
+// content when want is set (a sub-slice of the input when there are no
+// escapes; otherwise a fresh copy for keys and the scratch buffer for
+// values), and the length in runes.
+func (s *scanner) str(key, want bool) ([]byte, int, *fault) {
+	start := s.pos + 1
+	i := start
+	runes, size := 0, 0
+	escaped := false
+	for {
+		if i >= len(s.data) {
+			s.pos = i
+			return nil, 0, s.syntaxError("unterminated string")
+		}
+		c := s.data[i]
+		switch {
+		case c == '"':
+			goto end
+		case c >= 0x20 && c < 0x7f && c != '\\':
+			i++
+			runes++
+			size++
+		case c == '\\':
+			escaped = true
+			r, n, f := s.escape(i)
+			if f != nil {
+				return nil, 0, f
+			}
+			if f := s.control(r, key); f != nil {
+				return nil, 0, f
+			}
+			if r >= 0x80 {
+				s.nonASCII = true
+			}
+			i += n
+			runes++
+			size += utf8.RuneLen(r)
+		case c < 0x20:
+			s.pos = i
+			return nil, 0, s.syntaxError("unescaped control character in string")
+		case c == 0x7f:
+			return nil, 0, s.controlFault(0x7f, key)
+		default:
+			r, n := utf8.DecodeRune(s.data[i:])
+			if r == utf8.RuneError && n <= 1 {
+				if key {
+					return nil, 0, refuse("has a property name that is not valid UTF-8")
+				}
+				return nil, 0, refuse("must be valid UTF-8")
+			}
+			if r <= 0x9f {
+				return nil, 0, s.controlFault(r, key)
+			}
+			s.nonASCII = true
+			i += n
+			runes++
+			size += n
+		}
+	}
+end:
+	s.pos = i + 1
+	if size > s.lim.MaxStringBytes {
+		if key {
+			return nil, 0, refuse("has a property name longer than " + strconv.Itoa(s.lim.MaxStringBytes) + " bytes")
+		}
+		return nil, 0, refuse("must be at most " + strconv.Itoa(s.lim.MaxStringBytes) + " bytes")
+	}
+	raw := s.data[start:i]
+	if !want || !escaped {
+		return raw, runes, nil
+	}
+	if key {
+		return appendUnescaped(make([]byte, 0, size), raw), runes, nil
+	}
+	s.scratch = appendUnescaped(s.scratch[:0], raw)
+	return s.scratch, runes, nil
+}
+
+// escape decodes the escape sequence at s.data[i] (a backslash) and returns
+// the rune and the length of the sequence.
+func (s *scanner) escape(i int) (rune, int, *fault) {
+	if i+1 >= len(s.data) {
+		s.pos = i
+		return 0, 0, s.syntaxError("unterminated string")
+	}
+	switch s.data[i+1] {
+	case '"', '\\', '/':
+		return rune(s.data[i+1]), 2, nil
+	case 'b':
+		return '\b', 2, nil
+	case 'f':
+		return '\f', 2, nil
+	case 'n':
+		return '\n', 2, nil
+	case 'r':
+		return '\r', 2, nil
+	case 't':
+		return '\t', 2, nil
+	case 'u':
+		r, ok := hex4(s.data, i+2)
+		if !ok {
+			s.pos = i
+			return 0, 0, s.syntaxError("invalid \\u escape")
+		}
+		if r < 0xd800 || r > 0xdfff {
+			return r, 6, nil
+		}
+		if r <= 0xdbff && i+11 < len(s.data) && s.data[i+6] == '\\' && s.data[i+7] == 'u' {
+			if lo, ok := hex4(s.data, i+8); ok && lo >= 0xdc00 && lo <= 0xdfff {
+				return 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00), 12, nil
+			}
+		}
+		return 0, 0, refuse("must be valid Unicode: it contains an unpaired surrogate escape")
+	}
+	s.pos = i
+	return 0, 0, s.syntaxError("invalid escape")
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// control refuses a decoded control character unless it is allowed.
+func (s *scanner) control(r rune, key bool) *fault {
+	switch {
+	case r < 0x20:
+		if !key && s.allow&(1<<uint(r)) != 0 {
+			return nil
+		}
+	case r == 0x7f || r >= 0x80 && r <= 0x9f:
+	default:
+		return nil
+	}
+	return s.controlFault(r, key)
+}
+
+func (s *scanner) controlFault(r rune, key bool) *fault {
+	code := "U+" + strings.ToUpper(strconv.FormatInt(int64(r)|0x10000, 16)[1:])
+	if key {
+		return refuse("has a property name with control character " + code)
+	}
+	return refuse("must not contain control character " + code)
+}
+
+// appendUnescaped decodes the content of a JSON string the scanner has
+// already checked.
+func appendUnescaped(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, _ := hex4(raw, i+2)
+			if r >= 0xd800 && r <= 0xdbff {
+				lo, _ := hex4(raw, i+8)
+				r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
+				i += 6
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += 6
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, raw[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+// checkString applies the string keywords of n to a decoded value.
+func (n *node) checkString(v []byte, runes int) *fault {
+	if n.minLen > 0 && runes < n.minLen {
+		if n.minLen == 1 {
+			return refuse("must not be empty")
+		}
+		return refuse("must be at least " + strconv.Itoa(n.minLen) + " characters")
+	}
+	if n.maxLen >= 0 && runes > n.maxLen {
+		return refuse("must be at most " + strconv.Itoa(n.maxLen) + " characters")
+	}
+	if n.hasEnum && !n.enumHasString(v) {
+		return refuse("must be one of " + n.enumText)
+	}
+	if n.pattern != nil && !n.pattern.Match(v) {
+		return refuse("must match the pattern " + n.pattern.String())
+	}
+	if n.checkFn != nil {
+		if err := n.checkFn(v); err != nil {
+			return refuse(violationText(err, n.format))
+		}
+	}
+	return nil
+}
+
+func violationText(err error, format string) string {
+	if v, ok := err.(*Violation); ok && v.Message != "" {
+		return v.Message
+	}
+	return "must be a valid " + format
+}
