@@ -591,3 +591,22 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestWrapForRefusalIsMapped(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	called := false
+	bulwark.AddTool(s, &mcp.Tool{Name: "limited"}, bulwark.WrapFor(
+		func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, echoOut, error) {
+			called = true
+			return nil, echoOut{}, nil
+		},
+		refuse(bulwark.RateLimited("too many calls", 3*time.Second)),
+	))
+	bulwark.Use(s)
+	cs := bulwarktest.Connect(t, s, nil)
+	res, err := bulwarktest.Call(context.Background(), cs, "limited", map[string]any{"text": "x"})
+	r := bulwark.RefusalOf(res, err)
+	if r == nil || r.Code != bulwark.CodeRateLimited || r.RetryAfterSeconds != 3 || called {
+		t.Fatalf("refusal %+v, handler called %v", r, called)
+	}
+}

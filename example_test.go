@@ -167,3 +167,28 @@ func ExampleDeprecate() {
 	// get_customer
 	// 1
 }
+
+func ExampleWrapFor() {
+	s := mcp.NewServer(&mcp.Implementation{Name: "greeter", Version: "v1"}, nil)
+	bulwark.AddTool(s, &mcp.Tool{Name: "greet"}, bulwark.WrapFor(
+		func(ctx context.Context, req *mcp.CallToolRequest, in greetIn) (*mcp.CallToolResult, greetOut, error) {
+			return nil, greetOut{Greeting: "hello, " + in.Name}, nil
+		},
+		trace("only-greet"),
+	))
+	bulwark.Use(s)
+
+	st, ct := mcp.NewInMemoryTransports()
+	ctx := context.Background()
+	ss, _ := s.Connect(ctx, st, nil)
+	defer ss.Close()
+	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "client", Version: "v1"}, nil).Connect(ctx, ct, nil)
+	defer cs.Close()
+
+	res, _ := cs.CallTool(ctx, &mcp.CallToolParams{Name: "greet", Arguments: map[string]any{"name": "Ada"}})
+	fmt.Println(res.Content[0].(*mcp.TextContent).Text)
+	// Output:
+	// enter only-greet
+	// leave only-greet
+	// {"greeting":"hello, Ada"}
+}

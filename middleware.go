@@ -102,6 +102,31 @@ func Wrap(h mcp.ToolHandler, mws ...Middleware) mcp.ToolHandler {
 	}
 }
 
+// WrapFor applies mws to a typed handler, for registration with
+// mcp.AddTool or [AddTool]:
+//
+//	bulwark.AddTool(s, tool, bulwark.WrapFor(getCustomer, cacheMW))
+//
+// The layers run after the SDK has decoded and validated the arguments and
+// before the typed handler; they see the raw request as usual. A refusal
+// becomes the handler's error, which the SDK turns into an IsError result
+// with the refusal's client-safe text; under [Use] it is then mapped like any
+// other refusal. Layers that replace the result (a cache hit, say) return
+// the zero Out, so the SDK sends their result as it is.
+func WrapFor[In, Out any](h mcp.ToolHandlerFor[In, Out], mws ...Middleware) mcp.ToolHandlerFor[In, Out] {
+	chain := Chain(mws...)
+	return func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
+		var out Out
+		inner := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, o, err := h(ctx, req, in)
+			out = o
+			return res, err
+		}
+		res, err := chain(inner)(ctx, req)
+		return res, out, err
+	}
+}
+
 // serve runs one call through h with a fresh record and maps the outcome.
 func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.ToolHandler) (res *mcp.CallToolResult, err error) {
 	var def *mcp.Tool
