@@ -1,7 +1,6 @@
 package bulwarktest
 
 import (
-	"errors"
 	"io"
 	"net"
 	"sync"
@@ -210,10 +209,7 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
-				return
-			}
-			return
+			return // EOF, a closed connection or a reset: the pair is done
 		}
 	}
 }
