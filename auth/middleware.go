@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -279,9 +278,11 @@ func toolOf(ctx context.Context, req *mcp.CallToolRequest) *mcp.Tool {
 // variant spelling would otherwise reach a typed handler) and returns its
 // string value. Errors never quote the arguments.
 func takeArgument(raw json.RawMessage, field string) (token string, found bool, rest json.RawMessage, err error) {
-	// Fast path: without a backslash (which could spell the name with
-	// \u escapes) and without the name itself, the argument is absent.
-	if bytes.IndexByte(raw, '\\') < 0 && !containsFold(raw, field) {
+	// Fast path: in pure ASCII without a backslash (which could spell the
+	// name with \u escapes; non-ASCII could spell it with letters that
+	// fold to ASCII, like the Kelvin sign) and without the name itself,
+	// the argument is absent.
+	if asciiNoEscape(raw) && !containsFold(raw, field) {
 		return "", false, raw, nil
 	}
 	var obj map[string]json.RawMessage
@@ -310,6 +311,15 @@ func takeArgument(raw json.RawMessage, field string) (token string, found bool, 
 		return "", false, nil, bulwark.Internal(err)
 	}
 	return token, true, rest, nil
+}
+
+func asciiNoEscape(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func containsFold(b []byte, s string) bool {
