@@ -1,0 +1,383 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment names accepted in ENVIRONMENT.
+const (
+	envDevelopment = "development"
+	envStaging     = "staging"
+	envProduction  = "production"
+)
+
+// defaultDatabaseURL works against the PostgreSQL of a development machine
+// (trust authentication for local connections).
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Config is everything the server reads from its environment. Secrets
+// (database URLs, the audit key, the stdio API key) are held here but never
+// printed: String and every error below leave their values out.
+type Config struct {
+	Environment string
+
+	DatabaseURL      string // migrations and the owner connection
+	DatabaseReadURL  string // reads, as the read-only role
+	DatabaseWriteURL string // writes, as the writer role
+	DB               PoolSettings
+	SeedDemoData     bool
+
+	RedisURL    string
+	RedisPrefix string
+
+	APIKeysFile string
+	StdioAPIKey string // MCP_API_KEY: the identity of a stdio connection
+	JWTIssuer   string
+	JWTAudience string
+	JWKSURL     string
+	ResourceURL string // this server's resource identifier (RFC 8707/9728)
+
+	LogLevel     slog.Level
+	EnableCache  bool
+	CacheTTL     time.Duration
+	RateLimit    int // calls per principal per minute
+	ToolTimeout  time.Duration
+	AuditLog     string // "stderr" or a file path
+	AuditHMACKey []byte
+
+	LoyaltyURL string // empty: the in-process fake loyalty service
+
+	TLSCertFile string
+	TLSKeyFile  string
+	AdminAddr   string
+	Stateless   bool
+
+	// Bare switches every bulwark layer off (BULWARK_DISABLE=1 or -bare),
+	// for measuring what the layers cost. Refused in production.
+	Bare bool
+}
+
+// PoolSettings configures a pgxpool.
+type PoolSettings struct {
+	MinConns          int32
+	MaxConns          int32
+	ConnectTimeout    time.Duration
+	StatementTimeout  time.Duration
+	HealthCheckPeriod time.Duration
+	MaxConnLifetime   time.Duration
+	MaxConnIdleTime   time.Duration
+}
+
+// ConfigError names the variable that stopped the start. Its text never
+// contains the variable's value when the variable is secret.
+type ConfigError struct {
+	Var    string
+	Reason string
+}
+
+func (e *ConfigError) Error() string { return "configuration: " + e.Var + ": " + e.Reason }
+
+// secretVars are never echoed, not even when malformed.
+var secretVars = map[string]bool{
+	"DATABASE_URL": true, "DATABASE_READ_URL": true, "DATABASE_WRITE_URL": true,
+	"REDIS_URL": true, "AUDIT_HMAC_KEY": true, "MCP_API_KEY": true,
+}
+
+type envReader struct {
+	get  func(string) string
+	errs []error
+}
+
+func (r *envReader) fail(name, reason string, value string) {
+	if value != "" && !secretVars[name] {
+		reason += fmt.Sprintf(" (got %q)", value)
+	}
+	r.errs = append(r.errs, &ConfigError{Var: name, Reason: reason})
+}
+
+func (r *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(r.get(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *envReader) boolean(name string, def bool) bool {
+	v := strings.TrimSpace(r.get(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "must be true or false", v)
+		return def
+	}
+	return b
+}
+
+func (r *envReader) integer(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(r.get(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi), v)
+		return def
+	}
+	return n
+}
+
+func (r *envReader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(r.get(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		r.fail(name, fmt.Sprintf("must be a duration from %v to %v, such as 5s", lo, hi), v)
+		return def
+	}
+	return d
+}
+
+func (r *envReader) url(name, def string, schemes ...string) string {
+	v := r.str(name, def)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || !contains(schemes, u.Scheme) {
+		r.fail(name, "must be a URL with scheme "+strings.Join(schemes, " or ")+" and a host", v)
+		return ""
+	}
+	return v
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadConfig reads the configuration from getenv (os.Getenv in main). It
+// reports every problem at once, each naming its variable.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	r := &envReader{get: getenv}
+	c := &Config{}
+
+	c.Environment = strings.ToLower(r.str("ENVIRONMENT", envDevelopment))
+	switch c.Environment {
+	case envDevelopment, envStaging, envProduction:
+	default:
+		r.fail("ENVIRONMENT", "must be development, staging or production", c.Environment)
+	}
+
+	c.DatabaseURL = r.url("DATABASE_URL", defaultDatabaseURL, "postgres", "postgresql")
+	c.DatabaseReadURL = r.url("DATABASE_READ_URL", "", "postgres", "postgresql")
+	c.DatabaseWriteURL = r.url("DATABASE_WRITE_URL", "", "postgres", "postgresql")
+	if c.DatabaseURL != "" {
+		if c.DatabaseReadURL == "" {
+			c.DatabaseReadURL = withUser(c.DatabaseURL, readerRole)
+		}
+		if c.DatabaseWriteURL == "" {
+			c.DatabaseWriteURL = withUser(c.DatabaseURL, writerRole)
+		}
+	}
+	c.DB = PoolSettings{
+		MinConns:          int32(r.integer("DB_MIN_CONNS", 2, 0, 1000)),
+		MaxConns:          int32(r.integer("DB_MAX_CONNS", 16, 1, 1000)),
+		ConnectTimeout:    r.duration("DB_CONNECT_TIMEOUT", 3*time.Second, 100*time.Millisecond, time.Minute),
+		StatementTimeout:  r.duration("DB_STATEMENT_TIMEOUT", 2*time.Second, 10*time.Millisecond, 10*time.Minute),
+		HealthCheckPeriod: r.duration("DB_HEALTH_CHECK_PERIOD", 15*time.Second, 100*time.Millisecond, time.Hour),
+		MaxConnLifetime:   r.duration("DB_MAX_CONN_LIFETIME", 30*time.Minute, time.Second, 24*time.Hour),
+		MaxConnIdleTime:   r.duration("DB_MAX_CONN_IDLE_TIME", 5*time.Minute, time.Second, 24*time.Hour),
+	}
+	if c.DB.MinConns > c.DB.MaxConns {
+		r.fail("DB_MIN_CONNS", "must not exceed DB_MAX_CONNS", strconv.Itoa(int(c.DB.MinConns)))
+	}
+	c.SeedDemoData = r.boolean("SEED_DEMO_DATA", c.Environment != envProduction)
+
+	c.RedisURL = r.url("REDIS_URL", "", "redis", "rediss")
+	c.RedisPrefix = r.str("REDIS_PREFIX", "customer:")
+
+	c.APIKeysFile = r.str("API_KEYS_FILE", "")
+	if c.APIKeysFile != "" {
+		if _, err := os.Stat(c.APIKeysFile); err != nil {
+			r.fail("API_KEYS_FILE", "cannot read the file: "+errors.Unwrap(err).Error(), c.APIKeysFile)
+		}
+	}
+	c.StdioAPIKey = strings.TrimSpace(getenv("MCP_API_KEY"))
+	c.JWTIssuer = r.str("JWT_ISSUER", "")
+	c.JWTAudience = r.str("JWT_AUDIENCE", "")
+	c.JWKSURL = r.url("JWKS_URL", "", "https", "http")
+	if (c.JWTIssuer != "" || c.JWTAudience != "" || c.JWKSURL != "") &&
+		(c.JWTIssuer == "" || c.JWTAudience == "" || c.JWKSURL == "") {
+		for _, v := range []struct{ name, val string }{{"JWT_ISSUER", c.JWTIssuer}, {"JWT_AUDIENCE", c.JWTAudience}, {"JWKS_URL", c.JWKSURL}} {
+			if v.val == "" {
+				r.fail(v.name, "is required when any of JWT_ISSUER, JWT_AUDIENCE, JWKS_URL is set", "")
+			}
+		}
+	}
+	if c.JWKSURL != "" && c.Environment == envProduction && !strings.HasPrefix(c.JWKSURL, "https://") {
+		r.fail("JWKS_URL", "must use https in production", c.JWKSURL)
+	}
+	c.ResourceURL = r.url("MCP_RESOURCE_URL", "", "https", "http")
+
+	switch lv := strings.ToLower(r.str("LOG_LEVEL", "info")); lv {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		r.fail("LOG_LEVEL", "must be debug, info, warn or error", lv)
+	}
+	c.EnableCache = r.boolean("ENABLE_CACHING", true)
+	c.CacheTTL = r.duration("CACHE_TTL", 30*time.Second, time.Second, 24*time.Hour)
+	c.RateLimit = r.integer("RATE_LIMIT", 600, 1, 1_000_000)
+	c.ToolTimeout = r.duration("TOOL_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
+	c.AuditLog = r.str("AUDIT_LOG", "stderr")
+	if raw := strings.TrimSpace(getenv("AUDIT_HMAC_KEY")); raw != "" {
+		key, ok := decodeKey(raw)
+		if !ok || len(key) < 32 {
+			r.fail("AUDIT_HMAC_KEY", "must be at least 32 bytes, hex or base64 encoded (value not shown)", "")
+		}
+		c.AuditHMACKey = key
+	}
+
+	c.LoyaltyURL = r.url("LOYALTY_API_URL", "", "https", "http")
+
+	c.TLSCertFile = r.str("TLS_CERT_FILE", "")
+	c.TLSKeyFile = r.str("TLS_KEY_FILE", "")
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		name := "TLS_KEY_FILE"
+		if c.TLSCertFile == "" {
+			name = "TLS_CERT_FILE"
+		}
+		r.fail(name, "TLS_CERT_FILE and TLS_KEY_FILE must be set together", "")
+	}
+	c.AdminAddr = r.str("ADMIN_ADDR", "")
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			r.fail("ADMIN_ADDR", "must be host:port", c.AdminAddr)
+		}
+	}
+	c.Stateless = r.boolean("MCP_STATELESS", false)
+	c.Bare = r.boolean("BULWARK_DISABLE", false)
+
+	if c.Environment == envProduction {
+		if c.AuditHMACKey == nil {
+			r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident)", "")
+		}
+		if c.Bare {
+			r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
+		}
+	}
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return c, nil
+}
+
+// HasAuth reports whether any credential source is configured.
+func (c *Config) HasAuth() bool { return c.APIKeysFile != "" || c.JWKSURL != "" }
+
+// CheckListen applies the ENVIRONMENT rules that depend on how the server
+// is started: production refuses to serve without authentication, and
+// refuses a non-loopback HTTP address without TLS.
+func (c *Config) CheckListen(httpAddr string) error {
+	if httpAddr == "" && c.HasAuth() && c.StdioAPIKey == "" {
+		return &ConfigError{Var: "MCP_API_KEY", Reason: "is required on stdio when authentication is configured: it is the identity of the stdio client"}
+	}
+	if c.Environment != envProduction {
+		return nil
+	}
+	if !c.HasAuth() {
+		return &ConfigError{Var: "API_KEYS_FILE", Reason: "production requires authentication: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL"}
+	}
+	if httpAddr == "" {
+		return nil
+	}
+	if !isLoopback(httpAddr) && c.TLSCertFile == "" {
+		return &ConfigError{Var: "TLS_CERT_FILE", Reason: "production refuses to serve HTTP on a non-loopback address (" + httpAddr + ") without TLS"}
+	}
+	return nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// withUser returns raw with its user replaced by user and its password
+// removed: the least-privilege roles authenticate on their own terms (trust
+// locally, their own password or certificate elsewhere; set
+// DATABASE_READ_URL and DATABASE_WRITE_URL explicitly then).
+func withUser(raw, user string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.User = url.User(user)
+	return u.String()
+}
+
+func decodeKey(s string) ([]byte, bool) {
+	if b, err := hex.DecodeString(s); err == nil {
+		return b, true
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// String describes the configuration for the start-up log without secrets.
+func (c *Config) String() string {
+	return fmt.Sprintf("environment=%s database=%s redis=%t cache=%t rate_limit=%d/min audit=%s loyalty=%s bare=%t",
+		c.Environment, redactURL(c.DatabaseURL), c.RedisURL != "", c.EnableCache, c.RateLimit, c.AuditLog,
+		orDefault(redactURL(c.LoyaltyURL), "in-process fake"), c.Bare)
+}
+
+// redactURL keeps scheme, host and path: enough to tell which database,
+// never the credentials or query parameters (which may hold passwords).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

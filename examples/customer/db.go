@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The two least-privilege roles created by migrations/0002_roles.sql.
+const (
+	readerRole = "customer_reader"
+	writerRole = "customer_writer"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migrationLockID serializes migrations across instances starting at once
+// (pg_advisory_lock is held for the migrator's session only).
+const migrationLockID = 0x6275_6c77_6172_6b // "bulwark"
+
+// newPool opens a pool with the configured bounds and timeouts. The
+// statement timeout is set per connection by PostgreSQL itself, so even a
+// query whose client went away stops on the server.
+func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx errors can quote the connection string; keep only the kind.
+		return nil, errors.New("invalid connection string")
+	}
+	cfg.MinConns = s.MinConns
+	cfg.MaxConns = s.MaxConns
+	cfg.HealthCheckPeriod = s.HealthCheckPeriod
+	cfg.MaxConnLifetime = s.MaxConnLifetime
+	cfg.MaxConnLifetimeJitter = s.MaxConnLifetime / 10
+	cfg.MaxConnIdleTime = s.MaxConnIdleTime
+	cfg.ConnConfig.ConnectTimeout = s.ConnectTimeout
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(s.StatementTimeout.Milliseconds(), 10)
+	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt((2 * s.StatementTimeout).Milliseconds(), 10)
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return pool, nil
+}
+
+// migrate applies the embedded migrations that schema_migrations does not
+// list yet, each in its own transaction, under an advisory lock. Running it
+// again is a no-op.
+func migrate(ctx context.Context, conn *pgx.Conn) (applied []string, err error) {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
+		return nil, fmt.Errorf("migrations: lock: %w", err)
+	}
+	defer func() {
+		// A fresh context: the unlock must happen even if ctx has ended.
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(uctx, `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    int PRIMARY KEY,
+		name       text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	files, err := migrationFiles()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		var done bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, f.version).Scan(&done); err != nil {
+			return applied, fmt.Errorf("migrations: %w", err)
+		}
+		if done {
+			continue
+		}
+		body, err := migrationFS.ReadFile("migrations/" + f.name)
+		if err != nil {
+			return applied, err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			// Simple protocol: a migration file holds several statements.
+			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, f.version, f.name)
+			return err
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %s: %w", f.name, err)
+		}
+		applied = append(applied, f.name)
+	}
+	return applied, nil
+}
+
+type migrationFile struct {
+	version int
+	name    string
+}
+
+// migrationFiles lists NNNN_name.sql files in version order.
+func migrationFiles() ([]migrationFile, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migrationFile
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			continue // seed files are not migrations
+		}
+		out = append(out, migrationFile{version: v, name: e.Name()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// seedCustomers is the size of the demo data set.
+const seedCustomers = 10_000
+
+// seed inserts the deterministic demo data; rows already present are left
+// alone, so it is safe on every start.
+func seed(ctx context.Context, conn *pgx.Conn, customers int) error {
+	for _, name := range []string{"seed_1_customers.sql", "seed_2_orders.sql"} {
+		body, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, string(body), customers); err != nil {
+			return fmt.Errorf("seed %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// prepareDatabase migrates and (optionally) seeds through one owner
+// connection that is closed before serving starts: the server itself never
+// holds owner rights.
+func prepareDatabase(ctx context.Context, url string, seedData bool, connectTimeout time.Duration) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return &ConfigError{Var: "DATABASE_URL", Reason: "not a valid PostgreSQL connection string (value not shown)"}
+	}
+	cfg.ConnectTimeout = connectTimeout
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to DATABASE_URL (%s): %w", redactURL(url), scrubConnErr(err))
+	}
+	defer conn.Close(context.Background())
+	if _, err := migrate(ctx, conn); err != nil {
+		return err
+	}
+	if seedData {
+		return seed(ctx, conn, seedCustomers)
+	}
+	return nil
+}
+
+// scrubConnErr keeps pgx's reason for a failed connection. pgx v5 names
+// host, port, user and database there but never the password; the guard
+// below holds even if that changes.
+func scrubConnErr(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "password="); i >= 0 {
+		return errors.New(msg[:i] + "password=[redacted]")
+	}
+	return err
+}

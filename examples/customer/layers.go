@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/metrics"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/bulwark-mcp/bulwark/validate"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+)
+
+// layers holds the bulwark layers of the server, in the library's default
+// order (outermost first):
+//
+//	audit → recover → metrics → auth → validate → ratelimit/concurrency →
+//	timeout → cache → breaker → retry → handler
+//
+// plus two small ones: the server's own drain layer just inside recover,
+// which refuses new calls during shutdown, and the deprecation notices just
+// inside metrics. With BULWARK_DISABLE=1 or -bare every bulwark layer is
+// off (the tools are served by the SDK alone), which is how the load test
+// measures their cost; dependencies then get only their deadlines.
+type layers struct {
+	audit       bulwark.Middleware
+	recover     bulwark.Middleware
+	drain       bulwark.Middleware
+	metrics     bulwark.Middleware
+	deprecation bulwark.Middleware
+	auth        bulwark.Middleware
+	validate    bulwark.Middleware
+	ratelimit   bulwark.Middleware
+	concurrency bulwark.Middleware
+	timeout     bulwark.Middleware
+	cache       bulwark.Middleware
+	breaker     bulwark.Middleware
+	idempotency bulwark.Middleware
+	retry       bulwark.Middleware
+
+	bare bool
+
+	// Engines, for admin, the demo and tests.
+	metricsEngine *metrics.Metrics
+	usage         *bulwark.DeprecationUsage
+	limiter       *ratelimit.Limiter
+	redis         *redis.Client
+
+	// HTTP side of authentication: nil means no authentication.
+	httpAuthMW       func(http.Handler) http.Handler
+	resourceMetadata http.Handler
+	// toolList filters tools/list by the caller's scopes.
+	toolList mcp.Middleware
+}
+
+func (l *layers) chain() []bulwark.Middleware {
+	if l.bare {
+		return []bulwark.Middleware{l.drain}
+	}
+	return []bulwark.Middleware{
+		l.audit,
+		l.recover,
+		l.drain,
+		l.metrics,
+		l.deprecation,
+		l.auth,
+		l.validate,
+		l.ratelimit,
+		l.concurrency,
+		l.timeout,
+		l.cache,
+		l.breaker,
+		l.idempotency,
+		l.retry,
+	}
+}
+
+// decorate adjusts tool definitions before registration.
+func (l *layers) decorate(defs map[string]*mcp.Tool) {
+	// Tool lifecycle: lookup_customer is kept working until its sunset,
+	// with the notice in its description and a warning on every result.
+	bulwark.Deprecate(defs[toolLookupCustomer], lookupSunset, toolGetCustomer)
+}
+
+// buildLayers assembles every layer from the configuration.
+func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) {
+	cfg := s.cfg
+	l := &layers{bare: cfg.Bare, drain: s.drain.Middleware(), usage: &bulwark.DeprecationUsage{}}
+	if cfg.RedisURL != "" {
+		ro, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, &ConfigError{Var: "REDIS_URL", Reason: "not a valid Redis URL (value not shown)"}
+		}
+		ro.ContextTimeoutEnabled = true
+		ro.DialTimeout = 2 * time.Second
+		ro.ReadTimeout = time.Second
+		ro.WriteTimeout = time.Second
+		l.redis = redis.NewClient(ro)
+		s.onClose(func(context.Context) error { return l.redis.Close() })
+	}
+	if l.bare {
+		s.log.Warn("BULWARK_DISABLE: every protection layer is off; for load comparison only")
+		return l, nil
+	}
+
+	// recover: panics become "internal error (id …)".
+	l.recover = bulwark.Recover(s.log)
+
+	// metrics.
+	m, err := metrics.New(s.registry, metrics.Settings{Tools: toolNames()})
+	if err != nil {
+		return nil, err
+	}
+	l.metricsEngine = m
+	l.metrics = metrics.Middleware(m)
+	s.registry.MustRegister(deprecationCollector{usage: l.usage})
+	l.deprecation = bulwark.Deprecations(l.usage)
+
+	// auth.
+	if err := l.buildAuth(ctx, s); err != nil {
+		return nil, err
+	}
+
+	// validate: size, depth, UTF-8 and control characters, then the
+	// schemas (patterns, lengths, format: email), before anything costs.
+	l.validate = validate.Middleware()
+	if err := validate.Check(toolDefsList()...); err != nil {
+		return nil, fmt.Errorf("tool schemas: %w", err)
+	}
+
+	// ratelimit: RATE_LIMIT calls per principal per minute, shared
+	// through Redis when REDIS_URL is set.
+	var store ratelimit.Store
+	if l.redis != nil {
+		store, err = ratelimit.NewRedisStore(l.redis, ratelimit.RedisOptions{Prefix: redisPrefix(cfg) + "rl:", Timeout: 500 * time.Millisecond})
+	} else {
+		store, err = ratelimit.NewMemoryStore(100_000)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.limiter, err = ratelimit.NewLimiter(store,
+		ratelimit.WithName("per-principal"),
+		ratelimit.WithKey(ratelimit.ByPrincipal),
+		ratelimit.WithLimit(ratelimit.PerMinute(cfg.RateLimit)))
+	if err != nil {
+		return nil, &ConfigError{Var: "RATE_LIMIT", Reason: err.Error()}
+	}
+	l.ratelimit = ratelimit.Middleware(l.limiter)
+	// Bulkhead: bounded work in progress per caller, so calls abandoned by
+	// the timeout layer cannot pile up without end.
+	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	l.concurrency = ratelimit.ConcurrencyMiddleware(conc)
+
+	// timeout: bounds the whole miss path, retries included.
+	l.timeout = bulwark.Timeout(cfg.ToolTimeout)
+	return l, nil
+}
+
+// redisPrefix keeps this deployment's keys apart from others sharing the
+// Redis (REDIS_PREFIX, default "customer:").
+func redisPrefix(cfg *Config) string {
+	if cfg.RedisPrefix != "" {
+		return cfg.RedisPrefix
+	}
+	return "customer:"
+}
+
+// buildAuth configures authentication and per-tool authorization: API
+// keys from API_KEYS_FILE, JWTs from JWT_ISSUER/JWT_AUDIENCE/JWKS_URL, the
+// stdio identity from MCP_API_KEY, and the scopes of toolScopes. Without
+// any credential source (development only: production refuses to start)
+// the layer is left out and a warning says so.
+func (l *layers) buildAuth(ctx context.Context, s *Server) error {
+	cfg := s.cfg
+	if !cfg.HasAuth() {
+		s.log.Warn("authentication is OFF: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL (production refuses to start without)")
+		return nil
+	}
+	var verifiers []auth.Verifier
+	var keys *auth.KeyStore
+	if cfg.APIKeysFile != "" {
+		entries, err := auth.LoadKeyFile(cfg.APIKeysFile)
+		if err != nil {
+			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
+		}
+		if keys, err = auth.NewKeyStore(entries...); err != nil {
+			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
+		}
+		verifiers = append(verifiers, keys)
+	}
+	var jwtv *auth.JWTVerifier
+	if cfg.JWKSURL != "" {
+		var err error
+		jwtv, err = auth.NewJWTVerifier(auth.JWTConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, JWKSURL: cfg.JWKSURL, Logger: s.log})
+		if err != nil {
+			return &ConfigError{Var: "JWKS_URL", Reason: err.Error()}
+		}
+		s.onClose(func(context.Context) error { return jwtv.Close() })
+	}
+	// API keys carry a recognisable prefix; everything else is a JWT.
+	verifier := auth.VerifierFunc(func(ctx context.Context, token string) (*auth.Principal, error) {
+		if keys != nil && (strings.HasPrefix(token, auth.KeyPrefix) || jwtv == nil) {
+			return keys.Verify(ctx, token)
+		}
+		if jwtv != nil {
+			return jwtv.Verify(ctx, token)
+		}
+		return nil, bulwark.Unauthenticated("invalid credentials", errors.New("no verifier for this kind of token"))
+	})
+
+	policies := auth.Policies{}
+	for tool, scope := range toolScopes {
+		policies[tool] = auth.RequireAll(scope)
+	}
+	authOpts := []auth.Option{auth.WithPolicies(policies), auth.FailClosed()}
+	if cfg.StdioAPIKey != "" {
+		// stdio: the credential comes from the environment and is
+		// verified now, so a bad key stops the start.
+		p, err := verifier.Verify(ctx, cfg.StdioAPIKey)
+		if err != nil {
+			return &ConfigError{Var: "MCP_API_KEY", Reason: "the key is not valid for API_KEYS_FILE (value not shown)"}
+		}
+		cp := *p
+		cp.Method = auth.MethodEnvironment
+		authOpts = append(authOpts, auth.WithStaticPrincipal(&cp))
+	}
+	l.auth = auth.Middleware(authOpts...)
+	l.toolList = auth.FilterToolList(authOpts...)
+
+	resource := cfg.ResourceURL
+	metadataURL := ""
+	if resource != "" {
+		metadataURL = strings.TrimSuffix(resource, "/") + "/.well-known/oauth-protected-resource"
+	}
+	l.httpAuthMW = sdkauth.RequireBearerToken(auth.TokenVerifier(verifier), &sdkauth.RequireBearerTokenOptions{
+		ResourceMetadataURL: metadataURL,
+	})
+	md := &oauthex.ProtectedResourceMetadata{
+		Resource:               resource,
+		ScopesSupported:        []string{scopeRead, scopeWrite},
+		BearerMethodsSupported: []string{"header"},
+		ResourceName:           "Customer records MCP server",
+	}
+	if cfg.JWTIssuer != "" {
+		md.AuthorizationServers = []string{cfg.JWTIssuer}
+	}
+	l.resourceMetadata = sdkauth.ProtectedResourceMetadataHandler(md)
+	return nil
+}
+
+func toolNames() []string {
+	var out []string
+	for name := range toolScopes {
+		out = append(out, name)
+	}
+	return out
+}
+
+func toolDefsList() []*mcp.Tool {
+	var out []*mcp.Tool
+	for _, t := range toolDefs() {
+		out = append(out, t)
+	}
+	return out
+}
+
+// deprecationCollector exports the calls to deprecated tools, so owners
+// see who still depends on a tool before its sunset.
+type deprecationCollector struct{ usage *bulwark.DeprecationUsage }
+
+var deprecatedDesc = prometheus.NewDesc("customer_deprecated_tool_calls_total",
+	"Calls to deprecated tools, by tool.", []string{"tool"}, nil)
+
+func (c deprecationCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deprecatedDesc }
+
+func (c deprecationCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, t := range c.usage.Tools() {
+		ch <- prometheus.MustNewConstMetric(deprecatedDesc, prometheus.CounterValue, float64(c.usage.Count(t)), t)
+	}
+}
+
+func (l *layers) httpAuth(h http.Handler) http.Handler {
+	if l.httpAuthMW == nil {
+		return h
+	}
+	return l.httpAuthMW(h)
+}
+
+func (l *layers) metricsHandler(s *Server) http.Handler {
+	if l.metricsEngine != nil {
+		return metrics.Handler(s.registry)
+	}
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
+
+func (l *layers) liveness(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func (l *layers) readiness(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.drain.Draining() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if err := s.store.Ping(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "postgres": "down"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}

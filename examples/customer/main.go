@@ -1,0 +1,164 @@
+// Command customer is an MCP server for customer records on PostgreSQL,
+// hardened with every bulwark layer. See README.md.
+//
+//	customer                 serve over stdio (the default)
+//	customer -http ADDR      serve streamable HTTP on ADDR (loopback by default)
+//	customer -demo           run the scripted demo against the local PostgreSQL
+//	customer keygen -principal NAME -scopes a,b
+//	                         print a new API key and its API_KEYS_FILE entry
+//	customer -healthcheck    probe the admin listener's /healthz (for containers)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// stderr receives the operational log and, by default, the audit trail.
+// stdout is reserved for the protocol on stdio.
+var stderr io.Writer = os.Stderr
+
+// defaultAdminAddr is where /metrics, /healthz and /readyz listen in HTTP
+// mode when ADMIN_ADDR is unset.
+const defaultAdminAddr = "127.0.0.1:9464"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv))
+}
+
+func run(args []string, getenv func(string) string) int {
+	if len(args) > 0 && args[0] == "keygen" {
+		return keygen(args[1:], os.Stdout, stderr)
+	}
+	fs := flag.NewFlagSet("customer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	httpAddr := fs.String("http", "", "serve streamable HTTP on `ADDR` (for example 127.0.0.1:8080) instead of stdio")
+	stateless := fs.Bool("stateless", false, "stateless streamable HTTP (several instances behind a load balancer; same as MCP_STATELESS=true)")
+	bare := fs.Bool("bare", false, "switch every bulwark layer off (load comparison only; same as BULWARK_DISABLE=1; refused in production)")
+	demo := fs.Bool("demo", false, "run the scripted demo against the local PostgreSQL and exit")
+	health := fs.Bool("healthcheck", false, "probe /healthz on ADMIN_ADDR and exit 0 if healthy (container HEALTHCHECK)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *health {
+		return healthcheck(getenv)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if *demo {
+		ok, err := runDemo(ctx, os.Stdout, getenv)
+		if err != nil {
+			fmt.Fprintln(stderr, "demo:", err)
+			return 1
+		}
+		if !ok {
+			return 1
+		}
+		return 0
+	}
+
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if *stateless {
+		cfg.Stateless = true
+	}
+	if *bare {
+		if cfg.Environment == envProduction {
+			fmt.Fprintln(stderr, &ConfigError{Var: "BULWARK_DISABLE", Reason: "cannot switch the protection layers off in production"})
+			return 2
+		}
+		cfg.Bare = true
+	}
+	if err := cfg.CheckListen(*httpAddr); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	srv, err := NewServer(ctx, cfg, Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "start:", err)
+		return 1
+	}
+	srv.log.Info("starting", "config", cfg.String(), "version", version)
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if err := srv.Close(cctx); err != nil {
+			srv.log.Error("shutdown: close", "error", err)
+		}
+		srv.log.Info("stopped")
+	}()
+
+	if *httpAddr == "" {
+		var admin *HTTPServer
+		if cfg.AdminAddr != "" {
+			// Admin only: an MCP listener on stdio mode would be a surprise.
+			admin, err = srv.StartAdmin(cfg.AdminAddr)
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			defer admin.Shutdown(0)
+		}
+		if err := srv.ServeStdio(ctx, os.Stdin, os.Stdout); err != nil {
+			srv.log.Error("stdio", "error", err)
+			return 1
+		}
+		return 0
+	}
+
+	adminAddr := cfg.AdminAddr
+	if adminAddr == "" {
+		adminAddr = defaultAdminAddr
+	}
+	h, err := srv.StartHTTP(*httpAddr, adminAddr)
+	if err != nil {
+		fmt.Fprintln(stderr, "start:", err)
+		return 1
+	}
+	srv.log.Info("serving streamable HTTP", "url", h.URL(), "admin", h.AdminAddr(), "stateless", cfg.Stateless)
+	select {
+	case <-ctx.Done():
+		srv.log.Info("shutdown: signal received; draining")
+	case err := <-h.Err():
+		srv.log.Error("listener failed", "error", err)
+	}
+	if err := h.Shutdown(drainTimeout); err != nil {
+		srv.log.Error("shutdown", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// healthcheck probes the admin listener. Distroless images have no curl,
+// so the binary probes itself.
+func healthcheck(getenv func(string) string) int {
+	addr := getenv("ADMIN_ADDR")
+	if addr == "" {
+		addr = defaultAdminAddr
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck: status", resp.StatusCode)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")

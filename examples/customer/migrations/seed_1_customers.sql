@@ -1,0 +1,16 @@
+-- Deterministic demo data: the same 10,000 customers and their orders on
+-- every machine, generated inside PostgreSQL in one statement each.
+-- Re-running is a no-op.
+INSERT INTO customers (id, name, email, tier, created_at, updated_at)
+SELECT
+    'C-' || lpad(i::text, 6, '0'),
+    (ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances','John','Radia','Ken','Margaret','Dennis'])[1 + i % 12]
+        || ' ' ||
+    (ARRAY['Lovelace','Hopper','Turing','Dijkstra','Liskov','Knuth','Allen','Backus','Perlman','Thompson','Hamilton','Ritchie','Wirth'])[1 + (i / 12) % 13],
+    lower((ARRAY['ada','grace','alan','edsger','barbara','donald','frances','john','radia','ken','margaret','dennis'])[1 + i % 12])
+        || '.' || i || '@example.com',
+    (ARRAY['standard','standard','standard','silver','gold'])[1 + i % 5],
+    timestamptz '2024-01-01 00:00:00+00' + (i * interval '37 minutes'),
+    timestamptz '2024-01-01 00:00:00+00' + (i * interval '37 minutes')
+FROM generate_series(1, $1::int) AS i
+ON CONFLICT (id) DO NOTHING;

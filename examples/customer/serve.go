@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Shutdown budget: in-flight calls get drainTimeout to finish after
+// SIGTERM; then connections are closed and the audit trail flushed.
+const (
+	drainTimeout = 20 * time.Second
+	closeTimeout = 5 * time.Second
+)
+
+// maxMessageBytes bounds one JSON-RPC message on every transport.
+const maxMessageBytes = 1 << 20
+
+// ServeStdio serves one client over r/w (stdin/stdout in main) until the
+// client disconnects or ctx ends. On ctx's end (SIGTERM) it stops taking
+// calls, waits for running ones, then closes the session. Nothing but
+// JSON-RPC is ever written to w.
+func (s *Server) ServeStdio(ctx context.Context, r io.ReadCloser, w io.WriteCloser) error {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			dctx, dcancel := context.WithTimeout(context.Background(), drainTimeout)
+			left := s.drain.Drain(dctx)
+			dcancel()
+			s.log.Info("shutdown: drained", "calls_abandoned", left)
+			cancel()
+		case <-stopped:
+		}
+	}()
+	err := s.mcp.Run(runCtx, &mcp.IOTransport{Reader: r, Writer: w, MaxLineLength: maxMessageBytes})
+	close(stopped)
+	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return err
+}
+
+// HTTPServer is a running streamable HTTP server with its admin listener.
+type HTTPServer struct {
+	srv   *Server
+	http  *http.Server
+	admin *http.Server
+	ln    net.Listener
+	aln   net.Listener
+	errc  chan error
+}
+
+// Addr returns the MCP listener's address.
+func (h *HTTPServer) Addr() string { return h.ln.Addr().String() }
+
+// AdminAddr returns the admin listener's address, or "".
+func (h *HTTPServer) AdminAddr() string {
+	if h.aln == nil {
+		return ""
+	}
+	return h.aln.Addr().String()
+}
+
+// URL returns the MCP endpoint.
+func (h *HTTPServer) URL() string {
+	scheme := "http"
+	if h.srv.cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + h.Addr() + "/mcp"
+}
+
+// StartHTTP listens on addr (and adminAddr, if not empty) and serves in
+// the background. Use Shutdown to stop.
+func (s *Server) StartHTTP(addr, adminAddr string) (*HTTPServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-http %s: %w", addr, err)
+	}
+	h := &HTTPServer{srv: s, ln: ln, errc: make(chan error, 2)}
+	h.http = &http.Server{
+		Handler:           s.HTTPHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	if s.cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return nil, &ConfigError{Var: "TLS_CERT_FILE", Reason: "cannot load the certificate and key: " + err.Error()}
+		}
+		h.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, h.http.TLSConfig)
+		h.ln = ln
+	}
+	if adminAddr != "" {
+		aln, err := net.Listen("tcp", adminAddr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("ADMIN_ADDR %s: %w", adminAddr, err)
+		}
+		h.aln = aln
+		h.admin = &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { h.errc <- ignoreClosed(h.admin.Serve(aln)) }()
+	}
+	go func() { h.errc <- ignoreClosed(h.http.Serve(ln)) }()
+	return h, nil
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// StartAdmin serves only the admin listener (stdio mode with ADMIN_ADDR).
+func (s *Server) StartAdmin(addr string) (*HTTPServer, error) {
+	aln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ADMIN_ADDR %s: %w", addr, err)
+	}
+	h := &HTTPServer{srv: s, aln: aln, errc: make(chan error, 1)}
+	h.admin = &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { h.errc <- ignoreClosed(h.admin.Serve(aln)) }()
+	return h, nil
+}
+
+// Shutdown stops the server gracefully: readiness turns false and new
+// calls are refused, running calls get up to drain to finish, then the
+// listeners close. The admin listener stays up until the end so probes see
+// the drain. It does not close the Server (pools, audit): call Close.
+func (h *HTTPServer) Shutdown(drain time.Duration) error {
+	cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if h.http == nil {
+		return h.admin.Shutdown(cctx)
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), drain)
+	left := h.srv.drain.Drain(dctx)
+	dcancel()
+	h.srv.log.Info("shutdown: drained", "calls_abandoned", left)
+	// Sessions hold long-lived SSE streams, which Shutdown would wait on
+	// until the timeout; every call has finished, so close them now.
+	for ss := range h.srv.mcp.Sessions() {
+		_ = ss.Close()
+	}
+	err := h.http.Shutdown(cctx)
+	if err != nil {
+		err = h.http.Close()
+	}
+	if h.admin != nil {
+		_ = h.admin.Shutdown(cctx)
+	}
+	return err
+}
+
+// Err returns a channel reporting a listener that failed.
+func (h *HTTPServer) Err() <-chan error { return h.errc }

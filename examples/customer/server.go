@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// version is the server's semantic version, reported to clients.
+const version = "v1.0.0"
+
+// Options are what the environment cannot express: test and demo hooks.
+// The zero value is what main uses.
+type Options struct {
+	// Logger receives the operational log. Nil means JSON to stderr at
+	// the configured level: stdout belongs to the protocol on stdio.
+	Logger *slog.Logger
+	// AuditOut, if set, receives the audit trail instead of AUDIT_LOG.
+	AuditOut io.Writer
+	// Registry collects the metrics; nil means a new registry.
+	Registry *prometheus.Registry
+	// SkipPrepare skips migrations and seeding (the demo prepares its own
+	// database first).
+	SkipPrepare bool
+}
+
+// Server is the assembled customer server: the MCP server with its tools
+// and layers, the database pools, the upstream clients, and what admin and
+// shutdown need.
+type Server struct {
+	cfg      *Config
+	log      *slog.Logger
+	mcp      *mcp.Server
+	store    *Store
+	app      *App
+	drain    *drainer
+	registry *prometheus.Registry
+	fake     *FakeLoyalty // nil when LOYALTY_API_URL is set
+	layers   *layers
+
+	closers []func(context.Context) error // run in reverse order by Close
+}
+
+// NewServer builds the server from cfg: prepares the database, opens the
+// pools, builds the layers. It does not listen.
+func NewServer(ctx context.Context, cfg *Config, opts Options) (s *Server, err error) {
+	s = &Server{cfg: cfg, drain: newDrainer(), registry: opts.Registry}
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	defer func() {
+		if err != nil {
+			_ = s.Close(context.Background())
+		}
+	}()
+
+	if !opts.SkipPrepare {
+		pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err := prepareDatabase(pctx, cfg.DatabaseURL, cfg.SeedDemoData, cfg.DB.ConnectTimeout)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	read, err := newPool(ctx, cfg.DatabaseReadURL, "customer-mcp-read", cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_READ_URL: %w", err)
+	}
+	s.onClose(func(context.Context) error { read.Close(); return nil })
+	write, err := newPool(ctx, cfg.DatabaseWriteURL, "customer-mcp-write", cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_WRITE_URL: %w", err)
+	}
+	s.onClose(func(context.Context) error { write.Close(); return nil })
+	s.store = &Store{read: read, write: write}
+	// Fail at start, not at the first call, when a role cannot connect
+	// (missing grants, wrong password): the message names the variable.
+	pctx, cancel := context.WithTimeout(ctx, cfg.DB.ConnectTimeout+time.Second)
+	defer cancel()
+	if err := read.Ping(pctx); err != nil {
+		return nil, fmt.Errorf("DATABASE_READ_URL (%s): %w", redactURL(cfg.DatabaseReadURL), scrubConnErr(err))
+	}
+	if err := write.Ping(pctx); err != nil {
+		return nil, fmt.Errorf("DATABASE_WRITE_URL (%s): %w", redactURL(cfg.DatabaseWriteURL), scrubConnErr(err))
+	}
+
+	loyaltyURL := cfg.LoyaltyURL
+	if loyaltyURL == "" {
+		s.fake = &FakeLoyalty{}
+		u, stop, err := startFakeLoyalty(s.fake)
+		if err != nil {
+			return nil, fmt.Errorf("fake loyalty service: %w", err)
+		}
+		s.onClose(func(context.Context) error { stop(); return nil })
+		loyaltyURL = u
+	}
+	lc, err := NewLoyaltyClient(loyaltyURL)
+	if err != nil {
+		return nil, err
+	}
+
+	s.app = &App{
+		store:   s.store,
+		loyalty: lc,
+		db:      &Dependency{Name: "postgres", Timeout: cfg.DB.StatementTimeout + 500*time.Millisecond},
+		upst:    &Dependency{Name: "loyalty", Timeout: 2 * time.Second},
+	}
+
+	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "customer", Title: "Customer records", Version: version},
+		&mcp.ServerOptions{
+			Logger:       s.log,
+			Instructions: "Customer records: read, search and overview need customers:read; updating an email and adding notes need customers:write. add_customer_note requires an idempotency_key.",
+		})
+	defs := toolDefs()
+	s.layers, err = buildLayers(ctx, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.layers.decorate(defs)
+	if s.layers.toolList != nil {
+		s.mcp.AddReceivingMiddleware(s.layers.toolList)
+	}
+	s.app.register(s.mcp, defs)
+	if mws := s.layers.chain(); len(mws) > 0 {
+		bulwark.Use(s.mcp, mws...)
+	}
+	return s, nil
+}
+
+func (s *Server) onClose(f func(context.Context) error) { s.closers = append(s.closers, f) }
+
+// Close releases everything in reverse order of acquisition. The audit
+// trail is flushed before the pools close.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// MCP returns the MCP server, for serving it on a transport.
+func (s *Server) MCP() *mcp.Server { return s.mcp }

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"hash/fnv"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/validate"
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Scopes the tools require.
+const (
+	scopeRead  = "customers:read"
+	scopeWrite = "customers:write"
+)
+
+// Tool names.
+const (
+	toolGetCustomer     = "get_customer"
+	toolSearchCustomers = "search_customers"
+	toolUpdateEmail     = "update_customer_email"
+	toolAddNote         = "add_customer_note"
+	toolOverview        = "get_customer_overview"
+	toolLookupCustomer  = "lookup_customer" // deprecated alias of get_customer
+)
+
+// toolScopes is the authorization policy: the scope each tool requires.
+// A tool missing here is refused (fail closed).
+var toolScopes = map[string]string{
+	toolGetCustomer:     scopeRead,
+	toolSearchCustomers: scopeRead,
+	toolOverview:        scopeRead,
+	toolLookupCustomer:  scopeRead,
+	toolUpdateEmail:     scopeWrite,
+	toolAddNote:         scopeWrite,
+}
+
+// lookupSunset is when the deprecated lookup_customer tool goes away.
+var lookupSunset = time.Date(2027, time.March, 31, 0, 0, 0, 0, time.UTC)
+
+// Bounds on arguments, advertised in the schemas and enforced.
+const (
+	maxIDLen       = 50
+	maxQueryLen    = 100
+	maxNoteLen     = 2000
+	maxEmailLen    = 254
+	defaultPage    = 20
+	maxPage        = 50
+	recentOrders   = 5
+	minIdemKeyLen  = 8
+	maxIdemKeyLen  = 100
+	maxCursorBytes = 200
+)
+
+// customerIDPattern is the seed's ID rule with its length bound built in.
+var customerIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,50}$`)
+
+// Tool inputs and outputs. The jsonschema tags are descriptions; bounds and
+// patterns are added to the inferred schemas in schemaFor.
+
+type customerIDArgs struct {
+	CustomerID string `json:"customer_id" jsonschema:"the customer's ID, for example C-000042"`
+}
+
+type searchArgs struct {
+	Query    string `json:"query,omitempty" jsonschema:"text to find in the name or email (case-insensitive); empty lists all"`
+	PageSize int    `json:"page_size,omitempty" jsonschema:"results per page, 1 to 50 (default 20)"`
+	Cursor   string `json:"cursor,omitempty" jsonschema:"next_cursor from the previous page"`
+}
+
+type searchResult struct {
+	Customers  []Customer `json:"customers"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+type updateEmailArgs struct {
+	CustomerID string `json:"customer_id" jsonschema:"the customer's ID"`
+	NewEmail   string `json:"new_email" jsonschema:"the new email address"`
+}
+
+type addNoteArgs struct {
+	CustomerID     string `json:"customer_id" jsonschema:"the customer's ID"`
+	Body           string `json:"body" jsonschema:"the note text, at most 2000 characters"`
+	IdempotencyKey string `json:"idempotency_key" jsonschema:"a unique key (8 to 100 characters) you choose for this note; repeat it when retrying so the note is written once"`
+}
+
+// Overview is get_customer_overview's answer. When a dependency is down,
+// the parts it would have filled are absent and Missing says why.
+type Overview struct {
+	Customer     *Customer     `json:"customer,omitempty"`
+	RecentOrders []Order       `json:"recent_orders,omitempty"`
+	Loyalty      *Loyalty      `json:"loyalty,omitempty"`
+	Partial      bool          `json:"partial"`
+	Missing      []MissingPart `json:"missing,omitempty"`
+}
+
+// MissingPart names a part of an overview that could not be fetched.
+type MissingPart struct {
+	Part   string `json:"part"`
+	Reason string `json:"reason"`
+}
+
+// App holds what the tool handlers need.
+type App struct {
+	store   *Store
+	loyalty *LoyaltyClient
+	db      *Dependency // PostgreSQL
+	upst    *Dependency // the loyalty service
+	// invalidate drops cached results about a customer after a write; nil
+	// when caching is off.
+	invalidate func(ctx context.Context, customerID string) error
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// schemaFor infers the input schema of T and tightens it with the bounds
+// the handlers enforce, so what a tool advertises and what it accepts
+// agree, and clients learn the rules before they call.
+func schemaFor[T any](tighten func(props map[string]*jsonschema.Schema)) *jsonschema.Schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(err) // static types: a failure here is a programming error found at start
+	}
+	s.AdditionalProperties = &jsonschema.Schema{Not: &jsonschema.Schema{}}
+	tighten(s.Properties)
+	return s
+}
+
+func idSchema(p *jsonschema.Schema) {
+	p.Pattern = customerIDPattern.String()
+	p.MinLength = ptr(1)
+	p.MaxLength = ptr(maxIDLen)
+}
+
+// Tool definitions. Annotations are honest: layers trust them (only
+// read-only tools are cached; only idempotent ones retried).
+func toolDefs() map[string]*mcp.Tool {
+	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)}
+	return map[string]*mcp.Tool{
+		toolGetCustomer: {
+			Name:        toolGetCustomer,
+			Title:       "Get customer",
+			Description: "Read one customer record by ID. Read-only. Requires scope customers:read.",
+			Annotations: readOnly,
+			InputSchema: schemaFor[customerIDArgs](func(p map[string]*jsonschema.Schema) { idSchema(p["customer_id"]) }),
+		},
+		toolLookupCustomer: {
+			Name:        toolLookupCustomer,
+			Title:       "Look up customer",
+			Description: "Read one customer record by ID (older name of get_customer). Read-only. Requires scope customers:read.",
+			Annotations: readOnly,
+			InputSchema: schemaFor[customerIDArgs](func(p map[string]*jsonschema.Schema) { idSchema(p["customer_id"]) }),
+		},
+		toolSearchCustomers: {
+			Name:        toolSearchCustomers,
+			Title:       "Search customers",
+			Description: "Find customers whose name or email contains the query, 1 to 50 per page, ordered by ID. Pass next_cursor back as cursor for the next page. Read-only. Requires scope customers:read.",
+			Annotations: readOnly,
+			InputSchema: schemaFor[searchArgs](func(p map[string]*jsonschema.Schema) {
+				p["query"].MaxLength = ptr(maxQueryLen)
+				p["page_size"].Minimum = ptr(1.0)
+				p["page_size"].Maximum = ptr(float64(maxPage))
+				p["cursor"].MaxLength = ptr(maxCursorBytes)
+			}),
+		},
+		toolUpdateEmail: {
+			Name:        toolUpdateEmail,
+			Title:       "Update customer email",
+			Description: "Replace a customer's email address. Overwrites the old address. Requires scope customers:write.",
+			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+			InputSchema: schemaFor[updateEmailArgs](func(p map[string]*jsonschema.Schema) {
+				idSchema(p["customer_id"])
+				p["new_email"].Format = "email"
+				p["new_email"].MaxLength = ptr(maxEmailLen)
+			}),
+		},
+		toolAddNote: {
+			Name:        toolAddNote,
+			Title:       "Add customer note",
+			Description: "Attach a note to a customer. Requires an idempotency_key: a retry with the same key returns the first note instead of adding another. Requires scope customers:write.",
+			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+			InputSchema: schemaFor[addNoteArgs](func(p map[string]*jsonschema.Schema) {
+				idSchema(p["customer_id"])
+				p["body"].MinLength = ptr(1)
+				p["body"].MaxLength = ptr(maxNoteLen)
+				p["idempotency_key"].MinLength = ptr(minIdemKeyLen)
+				p["idempotency_key"].MaxLength = ptr(maxIdemKeyLen)
+				p["idempotency_key"].Pattern = `^[A-Za-z0-9._:-]+$`
+			}),
+		},
+		toolOverview: {
+			Name:        toolOverview,
+			Title:       "Customer overview",
+			Description: "The customer, their latest orders and their loyalty status, fetched together. If a source is down the answer is partial and lists what is missing. Read-only. Requires scope customers:read.",
+			Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(true)},
+			InputSchema: schemaFor[customerIDArgs](func(p map[string]*jsonschema.Schema) { idSchema(p["customer_id"]) }),
+		},
+	}
+}
+
+// register adds the tools to s through bulwark's registry, so the layers
+// can read their annotations at call time.
+func (a *App) register(s *mcp.Server, defs map[string]*mcp.Tool) {
+	bulwark.AddTool(s, defs[toolGetCustomer], a.getCustomer)
+	bulwark.AddTool(s, defs[toolLookupCustomer], a.getCustomer)
+	bulwark.AddTool(s, defs[toolSearchCustomers], a.searchCustomers)
+	bulwark.AddTool(s, defs[toolUpdateEmail], a.updateEmail)
+	bulwark.AddTool(s, defs[toolAddNote], a.addNote)
+	bulwark.AddTool(s, defs[toolOverview], a.overview)
+}
+
+// checkID and checkEmail are the handlers' own checks. The validate layer
+// refuses bad arguments earlier, from the schemas; a handler still never
+// trusts its input, and the bare server (no layers) relies on these.
+func checkID(field, id string) error { return validate.Field(field, validate.ID(id)) }
+
+func checkEmail(field, email string) error { return validate.Field(field, validate.Email(email)) }
+
+func notFound(field, id string) error {
+	return bulwark.InvalidArgument(field, "no customer has ID "+strconv.Quote(id))
+}
+
+func (a *App) getCustomer(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Customer, error) {
+	if err := checkID("customer_id", in.CustomerID); err != nil {
+		return nil, Customer{}, err
+	}
+	var c Customer
+	err := a.db.Do(ctx, func(ctx context.Context) error {
+		var err error
+		c, err = a.store.GetCustomer(ctx, in.CustomerID)
+		if errors.Is(err, errNotFound) {
+			return notFound("customer_id", in.CustomerID)
+		}
+		return dbRefusal(err)
+	})
+	if err != nil {
+		return nil, Customer{}, err
+	}
+	return nil, c, nil
+}
+
+func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, searchResult, error) {
+	if len(in.Query) > maxQueryLen {
+		return nil, searchResult{}, bulwark.InvalidArgument("query", "must be at most 100 bytes")
+	}
+	size := in.PageSize
+	switch {
+	case size == 0:
+		size = defaultPage
+	case size < 1 || size > maxPage:
+		return nil, searchResult{}, bulwark.InvalidArgument("page_size", "must be from 1 to 50")
+	}
+	after := ""
+	if in.Cursor != "" {
+		var err error
+		if after, err = decodeCursor(in.Cursor, in.Query); err != nil {
+			return nil, searchResult{}, err
+		}
+	}
+	var rows []Customer
+	err := a.db.Do(ctx, func(ctx context.Context) error {
+		var err error
+		// One row more than the page tells whether another page exists.
+		rows, err = a.store.SearchCustomers(ctx, in.Query, after, size+1)
+		return dbRefusal(err)
+	})
+	if err != nil {
+		return nil, searchResult{}, err
+	}
+	out := searchResult{Customers: rows}
+	if len(rows) > size {
+		out.Customers = rows[:size]
+		out.NextCursor = encodeCursor(rows[size-1].ID, in.Query)
+	}
+	if out.Customers == nil {
+		out.Customers = []Customer{}
+	}
+	return nil, out, nil
+}
+
+// Cursors are opaque to clients: "v1:<last id>:<query digest>" in
+// base64url. The digest ties a cursor to its query, so a cursor from one
+// search cannot silently page through another.
+func encodeCursor(lastID, query string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + lastID + ":" + queryDigest(query)))
+}
+
+func decodeCursor(cur, query string) (string, error) {
+	bad := bulwark.InvalidArgument("cursor", "is not a cursor returned by this search; start again without one")
+	if len(cur) > maxCursorBytes {
+		return "", bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cur)
+	if err != nil {
+		return "", bad
+	}
+	parts := strings.Split(string(raw), ":")
+	if len(parts) != 3 || parts[0] != "v1" || !customerIDPattern.MatchString(parts[1]) || parts[2] != queryDigest(query) {
+		return "", bad
+	}
+	return parts[1], nil
+}
+
+func queryDigest(q string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(q))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
+}
+
+func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in updateEmailArgs) (*mcp.CallToolResult, Customer, error) {
+	if err := checkID("customer_id", in.CustomerID); err != nil {
+		return nil, Customer{}, err
+	}
+	if err := checkEmail("new_email", in.NewEmail); err != nil {
+		return nil, Customer{}, err
+	}
+	var c Customer
+	err := a.db.Do(ctx, func(ctx context.Context) error {
+		var err error
+		c, err = a.store.UpdateEmail(ctx, in.CustomerID, in.NewEmail)
+		if errors.Is(err, errNotFound) {
+			return notFound("customer_id", in.CustomerID)
+		}
+		return dbRefusal(err)
+	})
+	if err != nil {
+		return nil, Customer{}, err
+	}
+	// The write is committed; drop what the cache holds about this customer
+	// before the caller hears of it, so a read that follows is fresh.
+	if a.invalidate != nil {
+		if err := a.invalidate(ctx, in.CustomerID); err != nil {
+			return nil, Customer{}, bulwark.Internal(err)
+		}
+	}
+	return nil, c, nil
+}
+
+func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArgs) (*mcp.CallToolResult, Note, error) {
+	if err := checkID("customer_id", in.CustomerID); err != nil {
+		return nil, Note{}, err
+	}
+	if in.Body == "" || len(in.Body) > maxNoteLen {
+		return nil, Note{}, bulwark.InvalidArgument("body", "must be 1 to 2000 bytes")
+	}
+	if n := len(in.IdempotencyKey); n < minIdemKeyLen || n > maxIdemKeyLen {
+		return nil, Note{}, bulwark.InvalidArgument("idempotency_key", "is required: a unique string of 8 to 100 characters, repeated when retrying")
+	}
+	author := bulwark.CallFrom(ctx).PrincipalID()
+	if author == "" {
+		author = "anonymous"
+	}
+	var n Note
+	err := a.db.Do(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = a.store.AddNote(ctx, in.CustomerID, author, in.Body, in.IdempotencyKey)
+		switch {
+		case errors.Is(err, errNotFound):
+			return notFound("customer_id", in.CustomerID)
+		case errors.Is(err, errKeyReused):
+			return bulwark.InvalidArgument("idempotency_key", "was already used for a different note; choose a new key")
+		}
+		return dbRefusal(err)
+	})
+	if err != nil {
+		return nil, Note{}, err
+	}
+	if a.invalidate != nil {
+		if err := a.invalidate(ctx, in.CustomerID); err != nil {
+			return nil, Note{}, bulwark.Internal(err)
+		}
+	}
+	return nil, n, nil
+}
+
+func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Overview, error) {
+	if err := checkID("customer_id", in.CustomerID); err != nil {
+		return nil, Overview{}, err
+	}
+	var (
+		out     Overview
+		cust    Customer
+		orders  []Order
+		loyalty Loyalty
+	)
+	errs := gather(ctx,
+		part{"customer", func(ctx context.Context) error {
+			return a.db.Do(ctx, func(ctx context.Context) error {
+				var err error
+				cust, err = a.store.GetCustomer(ctx, in.CustomerID)
+				if errors.Is(err, errNotFound) {
+					return notFound("customer_id", in.CustomerID)
+				}
+				return dbRefusal(err)
+			})
+		}},
+		part{"recent_orders", func(ctx context.Context) error {
+			return a.db.Do(ctx, func(ctx context.Context) error {
+				var err error
+				orders, err = a.store.RecentOrders(ctx, in.CustomerID, recentOrders)
+				return dbRefusal(err)
+			})
+		}},
+		part{"loyalty", func(ctx context.Context) error {
+			return a.upst.Do(ctx, func(ctx context.Context) error {
+				var err error
+				loyalty, err = a.loyalty.Get(ctx, in.CustomerID)
+				return err
+			})
+		}},
+	)
+	// A customer that does not exist is an answer, not an outage.
+	if err := errs["customer"]; bulwark.CodeOf(err) == bulwark.CodeInvalidArgument {
+		return nil, Overview{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Overview{}, bulwark.AsError(err)
+	}
+	for _, name := range []string{"customer", "recent_orders", "loyalty"} {
+		err := errs[name]
+		if err == nil {
+			switch name {
+			case "customer":
+				out.Customer = &cust
+			case "recent_orders":
+				out.RecentOrders = orders
+				if out.RecentOrders == nil {
+					out.RecentOrders = []Order{}
+				}
+			case "loyalty":
+				out.Loyalty = &loyalty
+			}
+			continue
+		}
+		// Error() of a refusal is client-safe: an internal failure reads
+		// "internal error", its cause stays in the log.
+		out.Missing = append(out.Missing, MissingPart{Part: name, Reason: bulwark.AsError(err).Error()})
+	}
+	if len(out.Missing) == 3 {
+		// Nothing to show: fail the call so the breaker and the client see
+		// an outage rather than an empty answer.
+		return nil, Overview{}, bulwark.Unavailable("every source of the overview is unavailable", 0, errs["customer"])
+	}
+	out.Partial = len(out.Missing) > 0
+	return nil, out, nil
+}
