@@ -55,6 +55,13 @@ func (f *fault) atIndex(i int) *fault {
 	return f
 }
 
+// A path is echoed to the client, so it is bounded: hostile nesting or a
+// huge property name must not turn a refusal into a large response.
+const (
+	maxPathBytes    = 200
+	maxSegmentBytes = 64
+)
+
 // field renders the path as a JSON path in dotted form: customer.email,
 // items[2].sku, and ["odd key"] for names that are not plain identifiers.
 func (f *fault) field() string {
@@ -63,7 +70,14 @@ func (f *fault) field() string {
 	}
 	var b strings.Builder
 	for i := len(f.path) - 1; i >= 0; i-- {
+		if b.Len() > maxPathBytes {
+			b.WriteString("…")
+			break
+		}
 		seg := f.path[i]
+		if len(seg.key) > maxSegmentBytes {
+			seg.key = strings.ToValidUTF8(seg.key[:maxSegmentBytes], "") + "…"
+		}
 		switch {
 		case seg.index >= 0:
 			b.WriteByte('[')

@@ -107,21 +107,21 @@ func schemaOf(in any) (*jsonschema.Schema, error) {
 	return &s, nil
 }
 
-func isEmptySchema(s *jsonschema.Schema) bool {
+// jsonschema-go marshals the empty schema as true and {"not": {}} as
+// false, however either was written.
+func isEmptySchema(s *jsonschema.Schema) bool { return schemaText(s) == "true" }
+
+func isFalseSchema(s *jsonschema.Schema) bool { return s != nil && schemaText(s) == "false" }
+
+func schemaText(s *jsonschema.Schema) string {
 	if s == nil {
-		return true
+		return "true"
 	}
 	b, err := json.Marshal(s)
-	return err == nil && string(b) == "{}"
-}
-
-func isFalseSchema(s *jsonschema.Schema) bool {
-	if s == nil || s.Not == nil || !isEmptySchema(s.Not) {
-		return false
+	if err != nil {
+		return ""
 	}
-	cp := *s
-	cp.Not = nil
-	return isEmptySchema(&cp)
+	return string(b)
 }
 
 func (c *compiler) compile(s *jsonschema.Schema, depth int) (*node, error) {
