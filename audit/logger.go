@@ -1,0 +1,590 @@
+package audit
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+)
+
+// KeyEnv is the environment variable that holds the chain key: at least 32
+// bytes, used as they are (for example the output of `openssl rand -hex 32`).
+const KeyEnv = "AUDIT_HMAC_KEY"
+
+// MinKeyBytes is the shortest chain key accepted.
+const MinKeyBytes = 32
+
+// ErrNoKey reports a missing or short chain key.
+var ErrNoKey = errors.New("audit: " + KeyEnv + " must hold at least 32 bytes")
+
+// KeyFromEnv returns the chain key from [KeyEnv].
+func KeyFromEnv() ([]byte, error) {
+	k := os.Getenv(KeyEnv)
+	if len(k) < MinKeyBytes {
+		return nil, ErrNoKey
+	}
+	return []byte(k), nil
+}
+
+// Policy says what happens to a call whose record cannot be written.
+type Policy int
+
+const (
+	// FailClosed refuses calls while the sink fails. A call's record is
+	// written after its handler returns, so a failed write turns that
+	// call's answer into bulwark.Unavailable even though the tool ran; its
+	// record then goes to the operator log (Config.Log), redacted. While
+	// the sink is known to be failing, further calls are refused before
+	// their handler runs, until a probe (the sink's Ping, at most once per
+	// RetryInterval) succeeds. Use it when no action may go unaudited.
+	FailClosed Policy = iota
+	// Buffer keeps records the sink refused in a bounded in-memory buffer,
+	// in chain order, and retries them every RetryInterval (and on Flush
+	// and Close). Calls are served meanwhile. When the buffer is full the
+	// policy falls back to FailClosed, so nothing is dropped silently;
+	// every failure raises the counters in [Stats] and calls OnAlert.
+	Buffer
+)
+
+// Config configures a [Logger]. Every zero field means the stated default.
+type Config struct {
+	// Policy applies when the sink fails. Default FailClosed.
+	Policy Policy
+	// BufferSize bounds the Buffer policy's buffer, in records. Default 1024.
+	BufferSize int
+	// WriteTimeout bounds each sink write, and the wait for the writer
+	// lock, so a hung sink never hangs a call. Default 2s.
+	WriteTimeout time.Duration
+	// RetryInterval is how often buffered records are retried and a failed
+	// sink is probed. Default 1s.
+	RetryInterval time.Duration
+	// Clock supplies record times and retry timing. Default the system clock.
+	Clock bulwark.Clock
+	// OnAlert is told when the sink starts failing, when the buffer fills
+	// and when the sink recovers. It runs outside locks, on the goroutine
+	// that saw the event, and must not block.
+	OnAlert func(Alert)
+	// Log receives audit failures for operators (with records that could
+	// not be written, redacted). Default slog.Default().
+	Log *slog.Logger
+	// Redactor redacts arguments and text. Default DefaultRedactor().
+	Redactor *Redactor
+	// KeyStore, when set, encrypts personal fields (principal ID and
+	// arguments) under a per-subject key, so [Logger.Purge] can erase
+	// them. Default none: personal fields are stored redacted but in clear.
+	KeyStore KeyStore
+	// MaxRecordBytes caps the size of one record. Over the cap, arguments
+	// are replaced by their digest, then detail and reason are shortened.
+	// Default 0: no cap.
+	MaxRecordBytes int
+}
+
+// AlertKind classifies an [Alert].
+type AlertKind string
+
+// Alert kinds.
+const (
+	AlertSinkFailing AlertKind = "sink_failing" // a write failed after succeeding
+	AlertBufferFull  AlertKind = "buffer_full"  // the buffer is full: calls are being refused
+	AlertRecovered   AlertKind = "recovered"    // writes succeed again (buffer drained)
+)
+
+// Alert is an event for operators.
+type Alert struct {
+	Kind     AlertKind
+	Err      error // the sink error, for AlertSinkFailing and AlertBufferFull
+	Buffered int   // records waiting in the buffer
+}
+
+// Stats are the Logger's counters. metrics/ exports them.
+type Stats struct {
+	Written       uint64 // records the sink accepted
+	Failures      uint64 // failed sink writes (each attempt)
+	Buffered      int    // records waiting in the buffer now
+	BufferedTotal uint64 // records that ever went to the buffer
+	Refused       uint64 // calls refused because their record could not be kept
+	Lost          uint64 // records given up (refused calls' records, unflushed at Close); each was written to Config.Log
+	Down          bool   // the last write failed
+}
+
+// ErrClosed is returned after [Logger.Close].
+var ErrClosed = errors.New("audit: logger closed")
+
+// Logger is the audit engine: it chains records with HMAC-SHA256, writes
+// them to its sink in order, applies the failure policy and keeps counters.
+// It is safe for concurrent use; writes are serialised, which is what
+// makes one chain out of concurrent calls.
+type Logger struct {
+	sink     Sink
+	cfg      Config
+	clock    bulwark.Clock
+	redactor *Redactor
+	log      *slog.Logger
+	argKey   []byte // derives argument digests
+
+	sem  chan struct{} // the writer lock; a channel so waiting can time out
+	mac  hash.Hash     // guarded by sem
+	seq  uint64        // guarded by sem
+	prev string        // guarded by sem
+	buf  []*Record     // guarded by sem
+	// resync asks the next write to re-read the sink's tail, after a write
+	// whose effect is unknown.
+	resync    bool // guarded by sem
+	closed    bool // guarded by sem
+	down      atomic.Bool
+	nextProbe atomic.Int64 // unix nanos
+
+	written, failures, bufferedTotal, refused, lost atomic.Uint64
+	buffered                                        atomic.Int64
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// New returns a Logger that writes to sink, chaining records with key (at
+// least [MinKeyBytes] bytes; see [KeyFromEnv]). If sink can report its last
+// record (FileSink and PostgresSink can), the chain continues from it.
+func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
+	if sink == nil {
+		return nil, errors.New("audit: nil sink")
+	}
+	if len(key) < MinKeyBytes {
+		return nil, ErrNoKey
+	}
+	if cfg.Policy != FailClosed && cfg.Policy != Buffer {
+		return nil, fmt.Errorf("audit: unknown policy %d", cfg.Policy)
+	}
+	if cfg.BufferSize < 0 || cfg.WriteTimeout < 0 || cfg.RetryInterval < 0 || cfg.MaxRecordBytes < 0 {
+		return nil, errors.New("audit: negative size or duration in Config")
+	}
+	if cfg.MaxRecordBytes > 0 && cfg.MaxRecordBytes < 1024 {
+		return nil, errors.New("audit: MaxRecordBytes below 1024 cannot hold a record")
+	}
+	if cfg.BufferSize == 0 {
+		cfg.BufferSize = 1024
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 2 * time.Second
+	}
+	if cfg.RetryInterval == 0 {
+		cfg.RetryInterval = time.Second
+	}
+	l := &Logger{
+		sink:     sink,
+		cfg:      cfg,
+		clock:    bulwark.ClockOr(cfg.Clock),
+		redactor: cfg.Redactor,
+		log:      cfg.Log,
+		sem:      make(chan struct{}, 1),
+		mac:      hmac.New(sha256.New, key),
+		done:     make(chan struct{}),
+	}
+	if l.redactor == nil {
+		l.redactor = defaultRedactor
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	d := hmac.New(sha256.New, key)
+	d.Write([]byte("bulwark audit argument digest"))
+	l.argKey = d.Sum(nil)
+	if t, ok := sink.(tailer); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.WriteTimeout)
+		seq, mac, err := t.Tail(ctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("audit: reading the end of the existing trail: %w", err)
+		}
+		l.seq, l.prev = seq, mac
+	}
+	if cfg.Policy == Buffer {
+		l.wg.Add(1)
+		go l.retryLoop()
+	}
+	return l, nil
+}
+
+// Stats returns a snapshot of the counters.
+func (l *Logger) Stats() Stats {
+	return Stats{
+		Written:       l.written.Load(),
+		Failures:      l.failures.Load(),
+		Buffered:      int(l.buffered.Load()),
+		BufferedTotal: l.bufferedTotal.Load(),
+		Refused:       l.refused.Load(),
+		Lost:          l.lost.Load(),
+		Down:          l.down.Load(),
+	}
+}
+
+// Redactor returns the redactor the Logger uses.
+func (l *Logger) Redactor() *Redactor { return l.redactor }
+
+func (l *Logger) lock(ctx context.Context) error {
+	select {
+	case l.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("audit: waiting for the writer: %w", ctx.Err())
+	}
+}
+
+func (l *Logger) unlock() { <-l.sem }
+
+// sign fills in Seq, Prev and MAC for the next position in the chain,
+// without advancing it. Called with the lock held.
+func (l *Logger) sign(r *Record) {
+	r.Seq = l.seq + 1
+	r.Prev = l.prev
+	l.signAt(r)
+}
+
+func (l *Logger) signAt(r *Record) {
+	body := r.encodeBody(make([]byte, 0, 512))
+	l.mac.Reset()
+	l.mac.Write(body)
+	var sum [sha256.Size]byte
+	l.mac.Sum(sum[:0])
+	var hx [64]byte
+	hex.Encode(hx[:], sum[:])
+	r.MAC = string(hx[:])
+	body = append(body, macField...)
+	body = append(body, hx[:]...)
+	r.line = append(body, '"', '}')
+}
+
+func (l *Logger) advance(r *Record) {
+	l.seq = r.Seq
+	l.prev = r.MAC
+}
+
+// Log signs r (setting Seq, Prev and MAC), writes it and applies the
+// failure policy. A nil error means the record is stored or, under the
+// Buffer policy, queued; an error means it is neither, and the caller
+// must treat the action as unaudited (the middleware refuses the call).
+//
+// r.Time defaults to now. Callers are responsible for redaction; the
+// middleware does it.
+func (l *Logger) Log(ctx context.Context, r *Record) error {
+	if r.Time.IsZero() {
+		r.Time = l.clock.Now()
+	}
+	r.Time = r.Time.UTC()
+	l.capSize(r)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.WriteTimeout)
+	defer cancel()
+	if err := l.lock(wctx); err != nil {
+		l.failures.Add(1)
+		return l.giveUp(ctx, r, err)
+	}
+	alerts, err := l.logLocked(wctx, r)
+	l.unlock()
+	l.fire(alerts)
+	if err != nil {
+		return l.giveUp(ctx, r, err)
+	}
+	return nil
+}
+
+func (l *Logger) logLocked(ctx context.Context, r *Record) ([]Alert, error) {
+	if l.closed {
+		return nil, ErrClosed
+	}
+	var alerts []Alert
+	if len(l.buf) > 0 && !l.clock.Now().Before(time.Unix(0, l.nextProbe.Load())) {
+		alerts = l.flushLocked(ctx, alerts)
+	}
+	if len(l.buf) > 0 {
+		// Keep chain order: nothing overtakes the buffer.
+		l.sign(r)
+		return l.bufferLocked(r, errors.New("earlier records are still buffered"), alerts)
+	}
+	if l.resync {
+		if t, ok := l.sink.(tailer); ok {
+			seq, mac, err := t.Tail(ctx)
+			if err != nil {
+				l.failures.Add(1)
+				return alerts, l.noteFailure(err, &alerts)
+			}
+			l.seq, l.prev = seq, mac
+		}
+		l.resync = false
+	}
+	l.sign(r)
+	if err := l.sink.Write(ctx, r); err != nil {
+		l.failures.Add(1)
+		err = l.noteFailure(err, &alerts)
+		if l.cfg.Policy == Buffer {
+			return l.bufferLocked(r, err, alerts)
+		}
+		l.resync = true
+		return alerts, err
+	}
+	l.advance(r)
+	l.written.Add(1)
+	if l.down.Swap(false) {
+		alerts = append(alerts, Alert{Kind: AlertRecovered})
+	}
+	return alerts, nil
+}
+
+func (l *Logger) noteFailure(err error, alerts *[]Alert) error {
+	l.nextProbe.Store(l.clock.Now().Add(l.cfg.RetryInterval).UnixNano())
+	if !l.down.Swap(true) {
+		*alerts = append(*alerts, Alert{Kind: AlertSinkFailing, Err: err, Buffered: len(l.buf)})
+	}
+	return err
+}
+
+func (l *Logger) bufferLocked(r *Record, cause error, alerts []Alert) ([]Alert, error) {
+	if len(l.buf) >= l.cfg.BufferSize {
+		err := fmt.Errorf("audit: buffer full (%d records): %w", len(l.buf), cause)
+		alerts = append(alerts, Alert{Kind: AlertBufferFull, Err: err, Buffered: len(l.buf)})
+		return alerts, err
+	}
+	l.buf = append(l.buf, r)
+	l.advance(r)
+	l.buffered.Store(int64(len(l.buf)))
+	l.bufferedTotal.Add(1)
+	return alerts, nil
+}
+
+// flushLocked writes buffered records in order until one fails.
+func (l *Logger) flushLocked(ctx context.Context, alerts []Alert) []Alert {
+	n := 0
+	for _, r := range l.buf {
+		if err := l.sink.Write(ctx, r); err != nil {
+			l.failures.Add(1)
+			_ = l.noteFailure(err, &alerts)
+			break
+		}
+		l.written.Add(1)
+		n++
+	}
+	if n > 0 {
+		rest := copy(l.buf, l.buf[n:])
+		clear(l.buf[rest:])
+		l.buf = l.buf[:rest]
+		l.buffered.Store(int64(rest))
+		if rest == 0 && l.down.Swap(false) {
+			alerts = append(alerts, Alert{Kind: AlertRecovered})
+		}
+	}
+	return alerts
+}
+
+// giveUp handles a record that could not be kept: it is counted and
+// written, redacted as it already is, to the operator log, so it is never
+// dropped silently.
+func (l *Logger) giveUp(ctx context.Context, r *Record, err error) error {
+	l.lost.Add(1)
+	l.log.LogAttrs(ctx, slog.LevelError, "audit record could not be written",
+		slog.String("error", l.redactor.Text(err.Error())),
+		slog.String("correlation_id", r.ID),
+		slog.String("kind", r.Kind),
+		slog.String("tool", r.Tool),
+		slog.String("outcome", r.Outcome),
+		slog.Time("time", r.Time))
+	return fmt.Errorf("audit: record not written: %w", err)
+}
+
+func (l *Logger) fire(alerts []Alert) {
+	if l.cfg.OnAlert == nil {
+		return
+	}
+	for _, a := range alerts {
+		l.cfg.OnAlert(a)
+	}
+}
+
+// Flush writes buffered records now. It returns an error if some remain.
+func (l *Logger) Flush(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
+	defer cancel()
+	if err := l.lock(wctx); err != nil {
+		return err
+	}
+	alerts := l.flushLocked(wctx, nil)
+	n := len(l.buf)
+	l.unlock()
+	l.fire(alerts)
+	if n > 0 {
+		return fmt.Errorf("audit: %d records still buffered", n)
+	}
+	if f, ok := l.sink.(interface{ Sync() error }); ok {
+		return f.Sync()
+	}
+	return nil
+}
+
+func (l *Logger) retryLoop() {
+	defer l.wg.Done()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-l.clock.After(l.cfg.RetryInterval):
+			if l.buffered.Load() > 0 {
+				_ = l.Flush(context.Background())
+			}
+		}
+	}
+}
+
+// Ready reports whether a call may run now: nil unless the policy would
+// refuse its record. Under FailClosed, while the sink is failing, it
+// probes the sink (its Ping, at most once per RetryInterval) and refuses
+// in between; under Buffer it refuses only while the buffer is full.
+func (l *Logger) Ready(ctx context.Context) error {
+	if !l.down.Load() {
+		return nil
+	}
+	if l.cfg.Policy == Buffer {
+		if int(l.buffered.Load()) < l.cfg.BufferSize {
+			return nil
+		}
+		return errors.New("audit: buffer full")
+	}
+	now := l.clock.Now()
+	next := l.nextProbe.Load()
+	if now.UnixNano() < next {
+		return errors.New("audit: sink failing")
+	}
+	if !l.nextProbe.CompareAndSwap(next, now.Add(l.cfg.RetryInterval).UnixNano()) {
+		return errors.New("audit: sink failing")
+	}
+	p, ok := l.sink.(pinger)
+	if !ok {
+		return nil // let the call's own write be the probe
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.WriteTimeout)
+	defer cancel()
+	if err := p.Ping(pctx); err != nil {
+		return fmt.Errorf("audit: sink failing: %w", err)
+	}
+	return nil
+}
+
+// Purge erases subject's personal data from the trail by destroying the
+// subject's key in the KeyStore, then records the purge (naming the
+// destroyed key IDs, not the subject). Records stay in place and the chain
+// still verifies; their sealed fields can no longer be opened. Calls are
+// not blocked meanwhile.
+func (l *Logger) Purge(ctx context.Context, subject string) error {
+	if l.cfg.KeyStore == nil {
+		return errors.New("audit: Purge needs Config.KeyStore")
+	}
+	if subject == "" {
+		return errors.New("audit: empty subject")
+	}
+	ids, err := l.cfg.KeyStore.Destroy(ctx, subject)
+	if err != nil {
+		return fmt.Errorf("audit: destroying the subject key: %w", err)
+	}
+	r := &Record{Kind: KindPurge, Fields: map[string]string{"keys": joinComma(ids)}}
+	return l.Log(ctx, r)
+}
+
+// Prune drops records older than before from a sink that supports
+// retention (FileSink, PostgresSink): a prefix of the chain up to the first
+// record at or after before. The sink keeps a signed anchor naming the last
+// dropped record, so the rest still verifies, and the Logger records the
+// retention run. It returns the number of records dropped.
+func (l *Logger) Prune(ctx context.Context, before time.Time) (int, error) {
+	p, ok := l.sink.(pruner)
+	if !ok {
+		return 0, errors.New("audit: the sink does not support retention")
+	}
+	if err := l.lock(ctx); err != nil {
+		return 0, err
+	}
+	if len(l.buf) > 0 {
+		l.unlock()
+		return 0, errors.New("audit: records are buffered; flush before pruning")
+	}
+	n, err := p.Prune(ctx, before, func(a *Record) error {
+		a.Kind = KindAnchor
+		a.Time = l.clock.Now().UTC()
+		l.signAt(a)
+		return nil
+	})
+	l.unlock()
+	if err != nil {
+		return n, err
+	}
+	r := &Record{Kind: KindRetention, Fields: map[string]string{
+		"before":  before.UTC().Format(time.RFC3339Nano),
+		"dropped": fmt.Sprint(n),
+	}}
+	return n, l.Log(ctx, r)
+}
+
+// Close flushes the buffer, writes a final seal record (so truncation of
+// the trail is detectable) and closes the sink if it has a Close method.
+// Records still buffered after the final attempt are counted as lost and
+// written to the operator log.
+func (l *Logger) Close(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
+	defer cancel()
+	if err := l.lock(wctx); err != nil {
+		return err
+	}
+	if l.closed {
+		l.unlock()
+		return ErrClosed
+	}
+	close(l.done)
+	alerts := l.flushLocked(wctx, nil)
+	var errs []error
+	lost := l.buf
+	l.buf = nil
+	l.buffered.Store(0)
+	if len(lost) == 0 {
+		seal := &Record{Kind: KindSeal, Time: l.clock.Now().UTC()}
+		l.sign(seal)
+		if err := l.sink.Write(wctx, seal); err != nil {
+			errs = append(errs, fmt.Errorf("audit: writing the seal: %w", err))
+		} else {
+			l.advance(seal)
+			l.written.Add(1)
+		}
+	}
+	l.closed = true
+	if c, ok := l.sink.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	l.unlock()
+	l.wg.Wait()
+	l.fire(alerts)
+	for _, r := range lost {
+		_ = l.giveUp(ctx, r, errors.New("still buffered at close"))
+	}
+	if len(lost) > 0 {
+		errs = append(errs, fmt.Errorf("audit: %d buffered records not written", len(lost)))
+	}
+	return errors.Join(errs...)
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += v
+	}
+	return out
+}

@@ -1,0 +1,275 @@
+package audit
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Option adjusts the audit middleware.
+type Option func(*options)
+
+type options struct {
+	digestOnly bool
+	subject    func(ctx context.Context, req *mcp.CallToolRequest) string
+}
+
+// WithDigestOnly records only a keyed digest of the arguments
+// (arguments_digest), never the arguments themselves. The digest is an
+// HMAC under a key derived from the chain key, not a plain SHA-256, so a
+// short secret among the arguments cannot be recovered by guessing.
+func WithDigestOnly() Option {
+	return func(o *options) { o.digestOnly = true }
+}
+
+// WithSubject chooses whose key seals a call's personal fields when the
+// Logger has a KeyStore. The default is the caller's principal ID; a
+// server whose records concern a customer might return the customer ID
+// from the arguments instead. An empty subject leaves the fields unsealed.
+func WithSubject(f func(ctx context.Context, req *mcp.CallToolRequest) string) Option {
+	return func(o *options) { o.subject = f }
+}
+
+// Middleware records exactly one record per tools/call in l: the outcome,
+// who called, what with (redacted), how long, and what the inner layers
+// decided. Install it outermost, before Recover, so that every refusal and
+// panic below it is recorded.
+//
+// It reads the outcome from what the chain returns: nil error and a plain
+// result is "ok"; an IsError result of the tool's own is "tool_error"; a
+// refusal is its code ("unauthenticated", "rate_limited", "unavailable",
+// "deadline_exceeded", "internal", …), with the client-safe message as
+// reason and the cause, redacted, as detail for operators. A call whose
+// context was cancelled by the client is "canceled" whatever the handler
+// returned. A panic that reaches it is recorded and returned as an internal
+// error.
+//
+// When the record cannot be kept, the Logger's [Policy] applies: the call
+// is refused with bulwark.Unavailable (before its handler runs when the
+// sink is already known to be failing).
+func Middleware(l *Logger, opts ...Option) bulwark.Middleware {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+			c := bulwark.CallFrom(ctx)
+			start := l.clock.Now()
+			if c != nil && !c.Start.IsZero() {
+				start = c.Start
+			}
+			if rerr := l.Ready(ctx); rerr != nil {
+				l.refused.Add(1)
+				err = bulwark.Unavailable("audit trail unavailable", l.cfg.RetryInterval, rerr)
+				c.SetRejection(err)
+				r := l.callRecord(ctx, &o, req, c, nil, err, start)
+				_ = l.giveUp(ctx, r, rerr)
+				return nil, err
+			}
+			defer func() {
+				if v := recover(); v != nil {
+					err = bulwark.Internal(&bulwark.PanicError{Value: v, Stack: debug.Stack()})
+					res = nil
+					c.SetRejection(err)
+				}
+				r := l.callRecord(ctx, &o, req, c, res, err, start)
+				if werr := l.Log(ctx, r); werr != nil {
+					l.refused.Add(1)
+					res = nil
+					err = bulwark.Unavailable("audit trail unavailable", l.cfg.RetryInterval, werr)
+				}
+			}()
+			return next(ctx, req)
+		}
+	}
+}
+
+// callRecord builds the record of one call.
+func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRequest, c *bulwark.Call, res *mcp.CallToolResult, err error, start time.Time) *Record {
+	now := l.clock.Now()
+	r := &Record{
+		Kind:     KindCall,
+		Time:     start.UTC(),
+		Duration: now.Sub(start).Microseconds(),
+	}
+	var def *mcp.Tool
+	if c != nil {
+		r.ID, r.Session, r.Transport, r.Tool = c.ID, c.SessionID, c.Transport, c.Tool
+		def = c.Def
+		if p := c.Principal(); p != nil {
+			r.Principal = l.redactor.Text(p.ID)
+			r.AuthMethod = p.Method
+		}
+		r.Attempts = c.Attempts()
+		r.Cache = c.CacheStatus()
+		r.Breaker = c.BreakerState()
+		if f := c.Fields(); f != nil {
+			for k, v := range f {
+				f[k] = l.redactor.Text(v)
+			}
+			r.Fields = f
+		}
+	}
+	var rawArgs json.RawMessage
+	if req != nil {
+		if req.Params != nil {
+			if r.Tool == "" {
+				r.Tool = req.Params.Name
+			}
+			rawArgs = req.Params.Arguments
+		}
+		if ci := req.ClientInfo(); ci != nil {
+			r.Client = l.redactor.Text(ci.Name)
+			r.ClientVer = l.redactor.Text(ci.Version)
+		}
+	}
+	r.Tool = l.redactor.Text(r.Tool)
+	if len(rawArgs) > 0 {
+		if o.digestOnly {
+			r.ArgumentsDigest = l.digest(rawArgs)
+		} else {
+			r.Arguments = l.redactor.Arguments(rawArgs, def)
+		}
+	}
+	l.outcome(ctx, r, res, err)
+	if ks := l.cfg.KeyStore; ks != nil {
+		subject := ""
+		if o.subject != nil {
+			subject = o.subject(ctx, req)
+		} else if c != nil {
+			subject = c.PrincipalID()
+		}
+		if subject != "" {
+			if serr := l.seal(ctx, ks, subject, r); serr != nil {
+				// Never fall back to clear text: keep the digest only.
+				r.Principal, r.Arguments = "", nil
+				if len(rawArgs) > 0 {
+					r.ArgumentsDigest = l.digest(rawArgs)
+				}
+				r.Detail = joinDetail(r.Detail, "personal fields withheld: "+l.redactor.Text(serr.Error()))
+			}
+		}
+	}
+	return r
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func (l *Logger) digest(raw []byte) string {
+	m := hmac.New(sha256.New, l.argKey)
+	m.Write(raw)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+func (l *Logger) outcome(ctx context.Context, r *Record, res *mcp.CallToolResult, err error) {
+	if err == nil && res != nil && res.IsError {
+		var be *bulwark.Error
+		if errors.As(res.GetError(), &be) {
+			err = be
+		} else {
+			r.Outcome = OutcomeToolError
+			r.Reason = l.redactor.Text(truncate(resultText(res), 1024))
+			return
+		}
+	}
+	if err == nil {
+		r.Outcome = OutcomeOK
+		return
+	}
+	var wire *jsonrpc.Error
+	if errors.As(err, &wire) {
+		r.Outcome = OutcomeRPCError
+		r.Reason = l.redactor.Text(truncate(wire.Message, 1024))
+		return
+	}
+	e := bulwark.AsError(err)
+	code := e.Code
+	if ctx.Err() == context.Canceled && code != bulwark.CodeCanceled {
+		code = bulwark.CodeCanceled
+		e = bulwark.Canceled(err)
+	}
+	r.Outcome = string(code)
+	if code == bulwark.CodeInternal {
+		r.Reason = "internal error (id " + r.ID + ")"
+	} else {
+		r.Reason = l.redactor.Text(e.Error())
+	}
+	if e.Cause != nil {
+		r.Detail = l.redactor.Text(truncate(e.Cause.Error(), 4096))
+	}
+}
+
+func resultText(res *mcp.CallToolResult) string {
+	s := ""
+	for _, c := range res.Content {
+		if t, ok := c.(*mcp.TextContent); ok {
+			s += t.Text
+		}
+	}
+	return s
+}
+
+// truncate shortens s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// capSize enforces MaxRecordBytes by dropping arguments for their digest,
+// then shortening detail and reason.
+func (l *Logger) capSize(r *Record) {
+	limit := l.cfg.MaxRecordBytes
+	if limit == 0 {
+		return
+	}
+	size := func() int { return len(r.encodeBody(nil)) + 80 }
+	if size() <= limit {
+		return
+	}
+	if len(r.Arguments) > 0 {
+		r.ArgumentsDigest = l.digest(r.Arguments) // of the redacted form: the raw one is gone
+		r.Arguments = nil
+		r.setField("arguments_dropped", "size cap")
+	}
+	for _, f := range []*string{&r.Detail, &r.Reason} {
+		if over := size() - limit; over > 0 && len(*f) > 0 {
+			keep := len(*f) - over - 16
+			if keep < 0 {
+				keep = 0
+			}
+			*f = truncate(*f, keep)
+		}
+	}
+	if size() > limit {
+		r.Fields = map[string]string{"fields_dropped": fmt.Sprint(len(r.Fields))}
+	}
+}
+
+func (r *Record) setField(k, v string) {
+	if r.Fields == nil {
+		r.Fields = make(map[string]string, 1)
+	}
+	r.Fields[k] = v
+}

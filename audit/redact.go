@@ -1,0 +1,593 @@
+package audit
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// SensitiveKeyword is the JSON Schema extension keyword that marks a tool
+// argument as sensitive. A property whose schema carries
+//
+//	"x-bulwark-sensitive": true
+//
+// is redacted by every [Redactor] (and so in audit records, logs and cache
+// keys that use one), whatever its name. A property with "format":
+// "password" is treated the same way.
+const SensitiveKeyword = "x-bulwark-sensitive"
+
+// Mask replaces every redacted value.
+const Mask = "[REDACTED]"
+
+// RedactConfig configures a [Redactor]. The zero value is the default
+// redactor: built-in sensitive names, credential-shaped values, no extra
+// paths or secrets.
+type RedactConfig struct {
+	// Names are further object keys whose values are always redacted,
+	// matched like the built-in ones: case-insensitively, ignoring
+	// punctuation, as a substring ("ssn" also matches "customer_ssn").
+	Names []string
+	// Paths are dotted argument paths whose values are always redacted,
+	// matched exactly ("customer.email"). Arrays are transparent: the path
+	// of every element of "items" is "items".
+	Paths []string
+	// Secrets are known secret values (a database password, a signing key)
+	// masked wherever they appear, including their standard and URL-safe
+	// base64 and URL-encoded forms. Values shorter than 4 bytes are refused.
+	Secrets []string
+}
+
+// Redactor removes secrets from tool arguments and free text. It is always
+// on in audit records; logs and cache keys can use the same one, so a field
+// hidden in one place is hidden everywhere.
+//
+// What it removes:
+//   - the value of every object key named like a credential: password,
+//     passwd, passphrase, secret, token, api_key/apikey, authorization,
+//     cookie, credential, private_key, session id, at any depth, matched
+//     case-insensitively ignoring punctuation, plus [RedactConfig.Names];
+//   - the values at [RedactConfig.Paths];
+//   - the values of properties marked sensitive in the tool's input schema
+//     ([SensitiveKeyword] or "format": "password");
+//   - anywhere in any string (argument values, error text, result text):
+//     JWTs, "Bearer"/"Basic" credentials, keys with well-known prefixes
+//     (sk-, pk_live_, ghp_, xoxb-, AKIA…), passwords in URLs
+//     (scheme://user:PASSWORD@host), key=value and "key":"value" pairs
+//     whose key is sensitive, long random-looking strings (32 or more
+//     characters of a base64 or URL-encoded alphabet mixing upper case,
+//     lower case and digits), and [RedactConfig.Secrets] in raw, base64
+//     and URL-encoded form.
+//
+// It also neutralises control characters: C0/C1 controls (CR, LF, ESC and
+// so ANSI escape sequences), DEL and the Unicode line separators become
+// visible escapes such as \x1b, and invalid UTF-8 becomes U+FFFD, so a
+// value can neither split a record nor repaint an operator's terminal.
+//
+// Redaction is a safety net, not a licence to pass credentials as
+// arguments: prefer headers and the auth package.
+//
+// A Redactor is immutable and safe for concurrent use.
+type Redactor struct {
+	names   []string // normalised
+	paths   map[string]struct{}
+	secrets []string // every encoded form
+
+	tools sync.Map // *mcp.Tool -> map[string]struct{} of schema-sensitive paths
+}
+
+var builtinNames = []string{
+	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey",
+	"authorization", "cookie", "credential", "privatekey", "sessionid",
+	"signature",
+}
+
+// NewRedactor builds a redactor from cfg.
+func NewRedactor(cfg RedactConfig) (*Redactor, error) {
+	r := &Redactor{names: append([]string(nil), builtinNames...)}
+	for _, n := range cfg.Names {
+		nn := normalizeName(n)
+		if nn == "" {
+			return nil, errors.New("audit: empty redaction name " + quoteForError(n))
+		}
+		r.names = append(r.names, nn)
+	}
+	if len(cfg.Paths) > 0 {
+		r.paths = make(map[string]struct{}, len(cfg.Paths))
+		for _, p := range cfg.Paths {
+			if p == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") || strings.Contains(p, "..") {
+				return nil, errors.New("audit: invalid redaction path " + quoteForError(p))
+			}
+			r.paths[p] = struct{}{}
+		}
+	}
+	for _, s := range cfg.Secrets {
+		if len(s) < 4 {
+			return nil, errors.New("audit: a redaction secret must be at least 4 bytes")
+		}
+		forms := []string{
+			s,
+			base64.StdEncoding.EncodeToString([]byte(s)),
+			base64.RawStdEncoding.EncodeToString([]byte(s)),
+			base64.URLEncoding.EncodeToString([]byte(s)),
+			base64.RawURLEncoding.EncodeToString([]byte(s)),
+			url.QueryEscape(s),
+			url.PathEscape(s),
+		}
+		for _, f := range forms {
+			if !containsString(r.secrets, f) {
+				r.secrets = append(r.secrets, f)
+			}
+		}
+	}
+	return r, nil
+}
+
+var defaultRedactor, _ = NewRedactor(RedactConfig{})
+
+// DefaultRedactor returns the redactor with the built-in rules only.
+func DefaultRedactor() *Redactor { return defaultRedactor }
+
+// Redact is DefaultRedactor().JSON(raw, schema).
+func Redact(raw json.RawMessage, schema any) json.RawMessage {
+	return defaultRedactor.JSON(raw, schema)
+}
+
+// RedactText is DefaultRedactor().Text(s).
+func RedactText(s string) string { return defaultRedactor.Text(s) }
+
+// SensitiveName reports whether an object key is redacted by the built-in
+// rules.
+func SensitiveName(name string) bool { return defaultRedactor.sensitiveName(name) }
+
+// Arguments redacts the raw arguments of a call to tool, honouring the
+// sensitive properties of tool's input schema. Schema analysis is cached
+// per tool definition (definitions must not change after registration).
+// tool may be nil.
+func (r *Redactor) Arguments(raw json.RawMessage, tool *mcp.Tool) json.RawMessage {
+	return r.redactJSON(raw, r.toolPaths(tool))
+}
+
+// JSON redacts a JSON document (typically tool arguments) against schema,
+// which may be a *jsonschema.Schema, a map, JSON bytes or nil. The result
+// is always valid JSON: input that is not JSON becomes a JSON string of its
+// redacted text.
+func (r *Redactor) JSON(raw json.RawMessage, schema any) json.RawMessage {
+	return r.redactJSON(raw, SensitivePaths(schema))
+}
+
+func (r *Redactor) toolPaths(tool *mcp.Tool) map[string]struct{} {
+	if tool == nil || tool.InputSchema == nil {
+		return nil
+	}
+	if v, ok := r.tools.Load(tool); ok {
+		return v.(map[string]struct{})
+	}
+	p := SensitivePaths(tool.InputSchema)
+	r.tools.Store(tool, p)
+	return p
+}
+
+func (r *Redactor) redactJSON(raw json.RawMessage, schemaPaths map[string]struct{}) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	if !json.Valid(raw) {
+		return appendJSONString(nil, r.Text(string(raw)))
+	}
+	w := jsonWalker{r: r, src: raw, schema: schemaPaths, out: make([]byte, 0, len(raw)+16)}
+	w.value()
+	return w.out
+}
+
+// SensitivePaths returns the dotted paths of the properties schema marks
+// sensitive (see [SensitiveKeyword]). schema may be a *jsonschema.Schema,
+// a map[string]any, JSON bytes, or any value that marshals to a schema
+// object. It returns nil when nothing is marked or schema is unusable.
+func SensitivePaths(schema any) map[string]struct{} {
+	var out map[string]struct{}
+	add := func(p string) {
+		if out == nil {
+			out = make(map[string]struct{})
+		}
+		out[p] = struct{}{}
+	}
+	switch s := schema.(type) {
+	case nil:
+		return nil
+	case *jsonschema.Schema:
+		walkTypedSchema(s, "", add, 0)
+		return out
+	case map[string]any:
+		walkMapSchema(s, "", add, 0)
+		return out
+	case json.RawMessage:
+		return SensitivePaths([]byte(s))
+	case []byte:
+		var m map[string]any
+		if json.Unmarshal(s, &m) != nil {
+			return nil
+		}
+		walkMapSchema(m, "", add, 0)
+		return out
+	default:
+		b, err := json.Marshal(s)
+		if err != nil {
+			return nil
+		}
+		return SensitivePaths(b)
+	}
+}
+
+const maxSchemaDepth = 32
+
+func joinPath(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+func walkTypedSchema(s *jsonschema.Schema, prefix string, add func(string), depth int) {
+	if s == nil || depth > maxSchemaDepth {
+		return
+	}
+	for name, p := range s.Properties {
+		if p == nil {
+			continue
+		}
+		path := joinPath(prefix, name)
+		if truthy(p.Extra[SensitiveKeyword]) || p.Format == "password" {
+			add(path)
+		}
+		walkTypedSchema(p, path, add, depth+1)
+	}
+	walkTypedSchema(s.Items, prefix, add, depth+1)
+	for _, sub := range s.PrefixItems {
+		walkTypedSchema(sub, prefix, add, depth+1)
+	}
+	for _, group := range [][]*jsonschema.Schema{s.AllOf, s.AnyOf, s.OneOf} {
+		for _, sub := range group {
+			walkTypedSchema(sub, prefix, add, depth+1)
+		}
+	}
+}
+
+func walkMapSchema(s map[string]any, prefix string, add func(string), depth int) {
+	if s == nil || depth > maxSchemaDepth {
+		return
+	}
+	if props, ok := s["properties"].(map[string]any); ok {
+		for name, v := range props {
+			p, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			path := joinPath(prefix, name)
+			if truthy(p[SensitiveKeyword]) || p["format"] == "password" {
+				add(path)
+			}
+			walkMapSchema(p, path, add, depth+1)
+		}
+	}
+	if items, ok := s["items"].(map[string]any); ok {
+		walkMapSchema(items, prefix, add, depth+1)
+	}
+	for _, k := range []string{"prefixItems", "allOf", "anyOf", "oneOf"} {
+		if list, ok := s[k].([]any); ok {
+			for _, v := range list {
+				if m, ok := v.(map[string]any); ok {
+					walkMapSchema(m, prefix, add, depth+1)
+				}
+			}
+		}
+	}
+}
+
+func truthy(v any) bool {
+	b, ok := v.(bool)
+	return ok && b
+}
+
+// normalizeName lower-cases ASCII letters and drops everything that is not
+// a letter or digit, so "API-Key", "api_key" and "apiKey" compare equal.
+func normalizeName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c >= 0x80:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func (r *Redactor) sensitiveName(name string) bool {
+	var buf [64]byte
+	n := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			n = append(n, c+'a'-'A')
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c >= 0x80:
+			n = append(n, c)
+		}
+	}
+	for _, s := range r.names {
+		if containsBytes(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsBytes(b []byte, s string) bool {
+	if len(s) > len(b) {
+		return false
+	}
+	for i := 0; i+len(s) <= len(b); i++ {
+		if b[i] == s[0] && string(b[i:i+len(s)]) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonWalker copies a valid JSON document, replacing redacted values. It
+// relies on the input having passed json.Valid.
+type jsonWalker struct {
+	r      *Redactor
+	src    []byte
+	pos    int
+	out    []byte
+	path   []byte
+	schema map[string]struct{}
+}
+
+func (w *jsonWalker) skipSpace() {
+	for w.pos < len(w.src) {
+		switch w.src[w.pos] {
+		case ' ', '\t', '\n', '\r':
+			w.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (w *jsonWalker) value() {
+	w.skipSpace()
+	if w.pos >= len(w.src) {
+		return
+	}
+	switch w.src[w.pos] {
+	case '{':
+		w.object()
+	case '[':
+		w.array()
+	case '"':
+		s, raw := w.str()
+		w.out = w.r.appendString(w.out, s, raw)
+	default:
+		start := w.pos
+		for w.pos < len(w.src) {
+			c := w.src[w.pos]
+			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+				break
+			}
+			w.pos++
+		}
+		w.out = append(w.out, w.src[start:w.pos]...)
+	}
+}
+
+// str reads a string token and returns its decoded value (only when it has
+// escapes) and its raw inner bytes.
+func (w *jsonWalker) str() (decoded string, raw []byte) {
+	start := w.pos
+	w.pos++ // opening quote
+	escaped := false
+	for w.pos < len(w.src) {
+		c := w.src[w.pos]
+		if c == '\\' {
+			escaped = true
+			w.pos += 2
+			continue
+		}
+		w.pos++
+		if c == '"' {
+			break
+		}
+	}
+	tok := w.src[start:w.pos]
+	if escaped {
+		var s string
+		_ = json.Unmarshal(tok, &s) // valid by construction
+		return s, nil
+	}
+	return "", tok[1 : len(tok)-1]
+}
+
+// skipValue advances past one value without copying it.
+func (w *jsonWalker) skipValue() {
+	w.skipSpace()
+	depth := 0
+	for w.pos < len(w.src) {
+		c := w.src[w.pos]
+		switch c {
+		case '"':
+			w.str()
+			if depth == 0 {
+				return
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return
+			}
+			depth--
+			if depth == 0 {
+				w.pos++
+				return
+			}
+		case ',':
+			if depth == 0 {
+				return
+			}
+		}
+		w.pos++
+	}
+}
+
+func (w *jsonWalker) object() {
+	w.pos++ // {
+	w.out = append(w.out, '{')
+	first := true
+	for {
+		w.skipSpace()
+		if w.pos >= len(w.src) {
+			return
+		}
+		c := w.src[w.pos]
+		if c == '}' {
+			w.pos++
+			w.out = append(w.out, '}')
+			return
+		}
+		if c == ',' {
+			w.pos++
+			continue
+		}
+		key, raw := w.str()
+		if raw != nil {
+			key = string(raw)
+		}
+		w.skipSpace()
+		w.pos++ // :
+		if !first {
+			w.out = append(w.out, ',')
+		}
+		first = false
+		w.out = w.r.appendString(w.out, key, nil)
+		w.out = append(w.out, ':')
+		saved := len(w.path)
+		if saved > 0 {
+			w.path = append(w.path, '.')
+		}
+		w.path = append(w.path, key...)
+		if w.redactKey(key) {
+			w.skipValue()
+			w.out = append(w.out, `"`+Mask+`"`...)
+		} else {
+			w.value()
+		}
+		w.path = w.path[:saved]
+	}
+}
+
+func (w *jsonWalker) redactKey(key string) bool {
+	if w.r.sensitiveName(key) {
+		return true
+	}
+	if w.schema != nil {
+		if _, ok := w.schema[string(w.path)]; ok {
+			return true
+		}
+	}
+	if w.r.paths != nil {
+		if _, ok := w.r.paths[string(w.path)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *jsonWalker) array() {
+	w.pos++ // [
+	w.out = append(w.out, '[')
+	first := true
+	for {
+		w.skipSpace()
+		if w.pos >= len(w.src) {
+			return
+		}
+		c := w.src[w.pos]
+		if c == ']' {
+			w.pos++
+			w.out = append(w.out, ']')
+			return
+		}
+		if c == ',' {
+			w.pos++
+			continue
+		}
+		if !first {
+			w.out = append(w.out, ',')
+		}
+		first = false
+		w.value()
+	}
+}
+
+// appendString appends the redacted form of a string as a JSON string. raw,
+// when non-nil, holds the string's bytes (they had no escapes); otherwise s
+// does.
+func (r *Redactor) appendString(dst []byte, s string, raw []byte) []byte {
+	if raw != nil {
+		if !needsText(raw) && len(r.secrets) == 0 {
+			dst = append(dst, '"')
+			dst = append(dst, raw...)
+			return append(dst, '"')
+		}
+		s = string(raw)
+	}
+	return appendJSONString(dst, r.Text(s))
+}
+
+// needsText reports whether an unescaped JSON string may hold something
+// Text would change: a credential shape or a character to neutralise.
+// It errs towards true.
+func needsText(b []byte) bool {
+	if len(b) >= 8 {
+		return true
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '=' || c == ':' || c == '@' {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteForError quotes configuration text for an error message, without
+// echoing more than a short prefix.
+func quoteForError(s string) string {
+	if len(s) > 32 {
+		s = s[:32] + "…"
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return "\"" + s + "\""
+}

@@ -1,0 +1,74 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Sink stores signed records. Write is called by one goroutine at a time,
+// in chain order, with a context that carries the Logger's write timeout;
+// it must honour that context and must be idempotent per Seq (a record may
+// be written again after a failure whose effect was unknown).
+//
+// A Sink may also implement any of:
+//
+//	Close() error                                       // called by Logger.Close after the seal
+//	Ping(ctx context.Context) error                     // health probe while failing closed
+//	Tail(ctx context.Context) (seq uint64, mac string, err error) // resume an existing chain
+//	Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error) // retention
+type Sink interface {
+	Write(ctx context.Context, r *Record) error
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(ctx context.Context, r *Record) error
+
+// Write calls f.
+func (f SinkFunc) Write(ctx context.Context, r *Record) error { return f(ctx, r) }
+
+// Discard is a Sink that accepts and drops every record, for benchmarks
+// and tests.
+var Discard Sink = SinkFunc(func(context.Context, *Record) error { return nil })
+
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+type tailer interface {
+	Tail(ctx context.Context) (seq uint64, mac string, err error)
+}
+
+type pruner interface {
+	Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error)
+}
+
+// SlogSink writes each record as one JSON line through log/slog, for
+// shipping audit to a log pipeline.
+//
+// The signed record travels unchanged as the "audit" attribute, so a JSON
+// handler prints it verbatim inside its own line. [Verify] reads the file
+// sink's format, not slog output; use [FileSink] or [PostgresSink] when the
+// trail itself must be verified.
+type SlogSink struct {
+	logger *slog.Logger
+	level  slog.Level
+}
+
+// NewSlogSink returns a sink that logs to logger at Info level. A nil
+// logger means a JSON handler on standard error: never standard output,
+// which belongs to the protocol on the stdio transport.
+func NewSlogSink(logger *slog.Logger) *SlogSink {
+	if logger == nil {
+		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return &SlogSink{logger: logger, level: slog.LevelInfo}
+}
+
+// Write logs r.
+func (s *SlogSink) Write(ctx context.Context, r *Record) error {
+	s.logger.LogAttrs(ctx, s.level, "audit", slog.Any("audit", json.RawMessage(r.Line())))
+	return nil
+}
