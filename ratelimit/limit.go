@@ -1,0 +1,116 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Limit is a token bucket: Burst tokens at most, refilled at Rate tokens per
+// second. Every counted call takes one token. The zero Limit means "no
+// limit": a [Limiter] whose limit function returns it lets the call through
+// without touching the store.
+type Limit struct {
+	// Rate is how many tokens are added per second. It may be fractional
+	// (PerMinute(30) is 0.5). It must be positive and finite.
+	Rate float64
+	// Burst is the size of the bucket: how many calls may arrive at once
+	// after a quiet period. It must be at least 1.
+	Burst int
+}
+
+// PerSecond allows n calls per second with bursts of n.
+func PerSecond(n int) Limit { return Limit{Rate: float64(n), Burst: n} }
+
+// PerMinute allows n calls per minute with bursts of n.
+func PerMinute(n int) Limit { return Limit{Rate: float64(n) / 60, Burst: n} }
+
+// PerHour allows n calls per hour with bursts of n.
+func PerHour(n int) Limit { return Limit{Rate: float64(n) / 3600, Burst: n} }
+
+// Every allows one call per interval on average, with bursts of burst.
+// A non-positive interval gives an invalid Limit.
+func Every(interval time.Duration, burst int) Limit {
+	if interval <= 0 {
+		return Limit{Rate: math.Inf(1), Burst: burst}
+	}
+	return Limit{Rate: float64(time.Second) / float64(interval), Burst: burst}
+}
+
+// IsZero reports whether l is the zero Limit (no limit).
+func (l Limit) IsZero() bool { return l == Limit{} }
+
+// ErrInvalidLimit is wrapped by the errors [Limit.Validate] returns.
+var ErrInvalidLimit = errors.New("ratelimit: invalid limit")
+
+// Validate returns an error wrapping ErrInvalidLimit unless l is the zero
+// Limit or has a positive, finite Rate and a Burst of at least 1.
+func (l Limit) Validate() error {
+	if l.IsZero() {
+		return nil
+	}
+	if !(l.Rate > 0) || math.IsInf(l.Rate, 0) {
+		return fmt.Errorf("%w: rate %v must be positive and finite", ErrInvalidLimit, l.Rate)
+	}
+	if l.Burst < 1 {
+		return fmt.Errorf("%w: burst %d must be at least 1", ErrInvalidLimit, l.Burst)
+	}
+	return nil
+}
+
+// String describes l, for example "10/s burst 20".
+func (l Limit) String() string {
+	if l.IsZero() {
+		return "unlimited"
+	}
+	return strconv.FormatFloat(l.Rate, 'g', -1, 64) + "/s burst " + strconv.Itoa(l.Burst)
+}
+
+// interval is the time one token takes to refill.
+func (l Limit) interval() time.Duration {
+	return time.Duration(float64(time.Second) / l.Rate)
+}
+
+// Bucket names one token bucket in a [Store]: the name of the [Limiter]
+// that owns it and the key its key function produced. Two limiters sharing
+// a store must have different names, or they share buckets.
+type Bucket struct {
+	Limiter string
+	Key     string
+}
+
+// Decision is a store's answer for one call.
+type Decision struct {
+	// Allowed reports whether the call took a token.
+	Allowed bool
+	// Remaining is how many more calls the bucket would allow right now
+	// (after this one, when it was allowed).
+	Remaining int
+	// RetryAfter is how long until one token is available, when the call
+	// was refused; zero when it was allowed.
+	RetryAfter time.Duration
+}
+
+// Store holds token buckets. Allow takes one token from bucket b, which is
+// governed by limit, at time now, and must do so atomically: concurrent
+// calls for one bucket never admit more than the limit together. A store
+// may use its own clock instead of now (the Redis store uses the server's
+// clock by default, so instances with skewed clocks still agree).
+//
+// A limit passed for a bucket that already exists replaces the old one, so
+// changing a limit takes effect on the next call. limit is never the zero
+// Limit and has passed [Limit.Validate].
+type Store interface {
+	Allow(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error)
+}
+
+// StoreFunc adapts a function to [Store].
+type StoreFunc func(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error)
+
+// Allow calls f.
+func (f StoreFunc) Allow(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error) {
+	return f(ctx, b, limit, now)
+}

@@ -1,0 +1,334 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// KeyFunc picks the bucket key for a call. ok=false means the limiter does
+// not apply to the call at all.
+type KeyFunc func(ctx context.Context, req *mcp.CallToolRequest) (key string, ok bool)
+
+// ByPrincipal keys calls by the authenticated caller's ID (see
+// bulwark.Call.PrincipalID). It is the default. Calls without a principal
+// (no auth layer, or auth placed after this one) share one bucket, the
+// strictest safe choice; put auth before rate limiting.
+func ByPrincipal(ctx context.Context, _ *mcp.CallToolRequest) (string, bool) {
+	return bulwark.CallFrom(ctx).PrincipalID(), true
+}
+
+// ByPrincipalAndTool keys calls by caller and tool, so each caller has a
+// separate bucket per tool.
+func ByPrincipalAndTool(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
+	id := bulwark.CallFrom(ctx).PrincipalID()
+	tool := toolName(ctx, req)
+	// The principal's length goes first, so that no choice of tool name can
+	// make one caller's key equal another's.
+	var buf [96]byte
+	b := strconv.AppendInt(buf[:0], int64(len(id)), 10)
+	b = append(b, ':')
+	b = append(b, id...)
+	b = append(b, ':')
+	b = append(b, tool...)
+	return string(b), true
+}
+
+// BySession keys calls by MCP session ID. Calls without a session
+// (stateless HTTP) share one bucket.
+func BySession(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
+	if c := bulwark.CallFrom(ctx); c != nil {
+		return c.SessionID, true
+	}
+	if req != nil && req.Session != nil {
+		return req.Session.ID(), true
+	}
+	return "", true
+}
+
+// Global puts every call in one bucket: a limit for the whole server (or,
+// with the Redis store, the whole deployment).
+func Global(context.Context, *mcp.CallToolRequest) (string, bool) { return "", true }
+
+func toolName(ctx context.Context, req *mcp.CallToolRequest) string {
+	if c := bulwark.CallFrom(ctx); c != nil {
+		return c.Tool
+	}
+	if req != nil && req.Params != nil {
+		return req.Params.Name
+	}
+	return ""
+}
+
+// LimitFunc returns the limit for a call. Returning the zero Limit exempts
+// the call from this limiter.
+type LimitFunc func(ctx context.Context, req *mcp.CallToolRequest) Limit
+
+// Option configures a [Limiter].
+type Option func(*config)
+
+type config struct {
+	name, scope string
+	key         KeyFunc
+	limit       LimitFunc
+	clock       bulwark.Clock
+	err         error
+}
+
+func (c *config) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// WithLimit applies one limit to every call.
+func WithLimit(l Limit) Option {
+	return func(c *config) {
+		if err := l.Validate(); err != nil {
+			c.fail(err)
+			return
+		}
+		c.limit = func(context.Context, *mcp.CallToolRequest) Limit { return l }
+	}
+}
+
+// WithToolLimits applies limits[tool] to calls of that tool and fallback
+// to every other tool (the zero Limit exempts them). Pair it with
+// WithKey(ByPrincipalAndTool) so each tool has its own bucket; with a key
+// shared across tools the bucket takes the limit of whichever tool was
+// called last.
+func WithToolLimits(limits map[string]Limit, fallback Limit) Option {
+	return func(c *config) {
+		m := make(map[string]Limit, len(limits))
+		for tool, l := range limits {
+			if err := l.Validate(); err != nil {
+				c.fail(fmt.Errorf("tool %q: %w", tool, err))
+				return
+			}
+			m[tool] = l
+		}
+		if err := fallback.Validate(); err != nil {
+			c.fail(fmt.Errorf("fallback: %w", err))
+			return
+		}
+		c.limit = func(ctx context.Context, req *mcp.CallToolRequest) Limit {
+			if l, ok := m[toolName(ctx, req)]; ok {
+				return l
+			}
+			return fallback
+		}
+	}
+}
+
+// WithLimitFunc decides the limit per call, for tiers or any rule
+// WithToolLimits does not cover. An invalid limit returned at call time
+// refuses the call with an internal error.
+func WithLimitFunc(f LimitFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.fail(errors.New("ratelimit: nil LimitFunc"))
+			return
+		}
+		c.limit = f
+	}
+}
+
+// WithKey sets the key function; the default is [ByPrincipal].
+func WithKey(f KeyFunc) Option {
+	return func(c *config) {
+		if f == nil {
+			c.fail(errors.New("ratelimit: nil KeyFunc"))
+			return
+		}
+		c.key = f
+	}
+}
+
+// WithName sets the name that separates this limiter's buckets from other
+// limiters' in a shared store. It defaults to the key kind ("principal",
+// "principal+tool", "session", "global", or "custom"); give every limiter
+// that shares a store a distinct name (for example "per-second" and
+// "per-hour" for two per-caller limits). With the Redis store it must be the
+// same on every instance. A name must not be empty or contain ':'.
+func WithName(name string) Option {
+	return func(c *config) {
+		if name == "" || strings.Contains(name, ":") {
+			c.fail(fmt.Errorf("ratelimit: invalid limiter name %q (empty or contains ':')", name))
+			return
+		}
+		c.name = name
+	}
+}
+
+// WithScope sets the words that name what was limited in the refusal,
+// "rate limit exceeded for <scope>". The default follows the key: "this
+// caller", "this caller on this tool", "this session", "this server".
+func WithScope(scope string) Option {
+	return func(c *config) { c.scope = scope }
+}
+
+// WithClock sets the clock whose time is passed to the store (the default
+// is the system clock). Tests use bulwarktest.FakeClock.
+func WithClock(clk bulwark.Clock) Option {
+	return func(c *config) { c.clock = clk }
+}
+
+// Limiter is the rate-limit engine: a key function, a limit function and a
+// store. It is safe for concurrent use. Install it with [Middleware].
+type Limiter struct {
+	store  Store
+	name   string
+	key    KeyFunc
+	limit  LimitFunc
+	clock  bulwark.Clock
+	refuse string // the refusal message, built once
+
+	allowed, refused, failed atomic.Uint64
+}
+
+// NewLimiter returns a limiter drawing from store. A limit option
+// (WithLimit, WithToolLimits or WithLimitFunc) is required.
+func NewLimiter(store Store, opts ...Option) (*Limiter, error) {
+	if store == nil {
+		return nil, errors.New("ratelimit: nil store")
+	}
+	c := config{key: ByPrincipal}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.limit == nil {
+		return nil, errors.New("ratelimit: no limit configured (use WithLimit, WithToolLimits or WithLimitFunc)")
+	}
+	kind, scope := keyKind(c.key)
+	if c.name == "" {
+		c.name = kind
+	}
+	if c.scope == "" {
+		c.scope = scope
+	}
+	return &Limiter{
+		store:  store,
+		name:   c.name,
+		key:    c.key,
+		limit:  c.limit,
+		clock:  bulwark.ClockOr(c.clock),
+		refuse: "rate limit exceeded for " + c.scope,
+	}, nil
+}
+
+func keyKind(f KeyFunc) (name, scope string) {
+	p := reflect.ValueOf(f).Pointer()
+	switch p {
+	case reflect.ValueOf(ByPrincipal).Pointer():
+		return "principal", "this caller"
+	case reflect.ValueOf(ByPrincipalAndTool).Pointer():
+		return "principal+tool", "this caller on this tool"
+	case reflect.ValueOf(BySession).Pointer():
+		return "session", "this session"
+	case reflect.ValueOf(Global).Pointer():
+		return "global", "this server"
+	}
+	return "custom", "this caller"
+}
+
+// Name returns the limiter's name (see [WithName]).
+func (l *Limiter) Name() string { return l.name }
+
+// Allow decides one call: it takes a token from the call's bucket, or
+// returns a bulwark.RateLimited refusal carrying the time until a retry can
+// succeed. A store failure yields a bulwark.Unavailable refusal wrapping the
+// store's error (a store configured to fail open reports no failure). Calls
+// the limiter does not apply to (key ok=false, zero Limit) are allowed with
+// Remaining -1.
+func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision, error) {
+	key, ok := l.key(ctx, req)
+	if !ok {
+		return Decision{Allowed: true, Remaining: -1}, nil
+	}
+	lim := l.limit(ctx, req)
+	if lim.IsZero() {
+		return Decision{Allowed: true, Remaining: -1}, nil
+	}
+	if err := lim.Validate(); err != nil {
+		l.failed.Add(1)
+		return Decision{}, bulwark.Internal(err)
+	}
+	d, err := l.store.Allow(ctx, Bucket{Limiter: l.name, Key: key}, lim, l.clock.Now())
+	if err != nil {
+		l.failed.Add(1)
+		return Decision{}, bulwark.Unavailable("rate limiter unavailable", time.Second, err)
+	}
+	if !d.Allowed {
+		l.refused.Add(1)
+		return d, bulwark.RateLimited(l.refuse, d.RetryAfter)
+	}
+	l.allowed.Add(1)
+	return d, nil
+}
+
+// Stats counts a limiter's decisions since it was created.
+type Stats struct {
+	Allowed uint64 // calls that took a token (or were exempt)
+	Refused uint64 // calls refused for being over the limit
+	Failed  uint64 // calls refused because the store failed or a limit was invalid
+}
+
+// Stats returns the limiter's counters.
+func (l *Limiter) Stats() Stats {
+	return Stats{Allowed: l.allowed.Load(), Refused: l.refused.Load(), Failed: l.failed.Load()}
+}
+
+// Middleware admits a tools/call only when every limiter allows it, asking
+// them in order and stopping at the first refusal. Tokens taken by the
+// limiters before a refusing one are not given back: a refused call still
+// counts against the earlier limits, which errs on the strict side.
+// Middleware only ever sees tools/call, so no other method is counted.
+//
+// Limiters that share a store must have distinct names (see [WithName]);
+// Middleware panics when given two that do not, since they would silently
+// share buckets.
+func Middleware(limiters ...*Limiter) bulwark.Middleware {
+	kept := make([]*Limiter, 0, len(limiters))
+	for _, l := range limiters {
+		if l == nil {
+			continue
+		}
+		for _, k := range kept {
+			if k.name == l.name && sameStore(k.store, l.store) {
+				panic("ratelimit.Middleware: two limiters named " + strconv.Quote(l.name) + " share a store; give them distinct names with WithName")
+			}
+		}
+		kept = append(kept, l)
+	}
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			for _, l := range kept {
+				if _, err := l.Allow(ctx, req); err != nil {
+					return nil, err
+				}
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+func sameStore(a, b Store) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	if ta != tb || !ta.Comparable() {
+		return false
+	}
+	return a == b
+}

@@ -1,0 +1,206 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultRedisPrefix starts every key the Redis store writes, unless
+// RedisOptions.Prefix says otherwise.
+const DefaultRedisPrefix = "bulwark:ratelimit:"
+
+// FailureMode says what the Redis store decides when Redis cannot answer.
+type FailureMode int
+
+const (
+	// FailClosed refuses the call: the limiter returns a bulwark.Unavailable
+	// refusal. It is the default, because a limit that vanishes whenever
+	// Redis is slow or down invites abuse exactly when the system is under
+	// stress.
+	FailClosed FailureMode = iota
+	// FailOpen allows the call, for deployments that value availability over
+	// the limit. Each such call is counted in RedisStats.FailedOpen.
+	FailOpen
+)
+
+// RedisOptions configures a [RedisStore]. The zero value is the documented
+// default for every field.
+type RedisOptions struct {
+	// Prefix starts every key; "" means DefaultRedisPrefix. Keys are
+	// Prefix + limiter name + ":" + bucket key.
+	Prefix string
+	// OnFailure is FailClosed (the default) or FailOpen.
+	OnFailure FailureMode
+	// Timeout bounds each decision when positive. It takes effect only if
+	// the client was created with ContextTimeoutEnabled; otherwise the
+	// client's own ReadTimeout and WriteTimeout bound the wait. Zero leaves
+	// the caller's context alone.
+	Timeout time.Duration
+	// UseCallerClock makes the store use the time the limiter passes in
+	// (its clock) instead of the Redis server's clock. Instances of a
+	// deployment rarely agree on the time to the millisecond, so leave it
+	// false in production; it exists for tests that drive time with a fake
+	// clock.
+	UseCallerClock bool
+}
+
+// RedisStore keeps token buckets in Redis, so that several instances of a
+// server share one set of limits. Each decision is one round trip: an
+// atomic Lua script implementing GCRA (the generic cell rate algorithm,
+// the token bucket expressed as one "theoretical arrival time" per key)
+// that reads the time from the Redis server itself, so the instances'
+// clocks do not matter. The limit travels with every call, so a changed
+// limit applies at once; a key expires as soon as its bucket would be full
+// again, so idle buckets cost nothing.
+type RedisStore struct {
+	client  redis.Scripter
+	prefix  string
+	mode    FailureMode
+	timeout time.Duration
+	caller  bool
+
+	decisions, failures, failedOpen atomic.Uint64
+}
+
+// NewRedisStore returns a store on client: a *redis.Client, or any other
+// go-redis client that runs scripts (*redis.ClusterClient, *redis.Ring).
+func NewRedisStore(client redis.Scripter, opts RedisOptions) (*RedisStore, error) {
+	if client == nil {
+		return nil, errors.New("ratelimit: nil Redis client")
+	}
+	if opts.OnFailure != FailClosed && opts.OnFailure != FailOpen {
+		return nil, fmt.Errorf("ratelimit: unknown failure mode %d", opts.OnFailure)
+	}
+	if opts.Timeout < 0 {
+		return nil, errors.New("ratelimit: negative Redis timeout")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultRedisPrefix
+	}
+	return &RedisStore{
+		client:  client,
+		prefix:  opts.Prefix,
+		mode:    opts.OnFailure,
+		timeout: opts.Timeout,
+		caller:  opts.UseCallerClock,
+	}, nil
+}
+
+// gcraEpoch keeps the times in the script small, so that doubles (Lua's
+// only numbers) hold them to well under a microsecond.
+var gcraEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// gcra takes one token. Times are microseconds since gcraEpoch. The stored
+// value is "<tat> <interval> <burst>": the bucket's theoretical arrival time
+// (TAT; the bucket is full when TAT <= now and a call fits when the new TAT
+// is at most interval*burst ahead of now) and the limit it was computed
+// under. When the limit changes, the debt (tokens taken and not yet
+// refilled) is carried over in tokens and capped so that no more than the
+// new burst is available, and the new limit governs from that call on,
+// refused or not: what the memory store does too.
+//
+// KEYS[1] bucket; ARGV[1] interval (µs per token, may be fractional);
+// ARGV[2] burst; ARGV[3] now (µs), or "" for the server's clock; ARGV[4]
+// epoch (Unix seconds). Returns {allowed, remaining, retry-after µs}.
+var gcra = redis.NewScript(`
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now
+if ARGV[3] == "" then
+  local t = redis.call("TIME")
+  now = (tonumber(t[1]) - tonumber(ARGV[4])) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[3])
+end
+local function store(t)
+  redis.call("SET", KEYS[1], string.format("%.17g %.17g %d", t, interval, burst), "PX", math.ceil((t - now) / 1000) + 1)
+end
+local tat = now
+local changed = false
+local v = redis.call("GET", KEYS[1])
+if v then
+  local t, i, b = string.match(v, "^(%S+) (%S+) (%S+)$")
+  t, i, b = tonumber(t), tonumber(i), tonumber(b)
+  if t and i and b and t > now then
+    tat = t
+    if i ~= interval or b ~= burst then
+      local available = math.min(b - (t - now) / i, burst)
+      tat = now + (burst - available) * interval
+      changed = true
+    end
+  end
+end
+local tolerance = interval * burst
+local new_tat = tat + interval
+if new_tat - now > tolerance + 0.001 then
+  if changed then
+    store(tat)
+  end
+  return {0, 0, math.ceil(new_tat - tolerance - now)}
+end
+store(new_tat)
+return {1, math.floor((tolerance - (new_tat - now)) / interval + 0.000001), 0}
+`)
+
+// Allow implements [Store].
+func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error) {
+	s.decisions.Add(1)
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	var at any = ""
+	if s.caller {
+		at = now.Sub(gcraEpoch).Microseconds()
+	}
+	interval := 1e6 / limit.Rate
+	v, err := gcra.Run(ctx, s.client, []string{s.key(b)}, interval, limit.Burst, at, gcraEpoch.Unix()).Int64Slice()
+	if err == nil && len(v) != 3 {
+		err = fmt.Errorf("unexpected script reply of %d values", len(v))
+	}
+	if err != nil {
+		s.failures.Add(1)
+		if s.mode == FailOpen {
+			s.failedOpen.Add(1)
+			return Decision{Allowed: true, Remaining: -1}, nil
+		}
+		return Decision{}, fmt.Errorf("ratelimit: redis: %w", err)
+	}
+	if v[0] == 1 {
+		return Decision{Allowed: true, Remaining: int(v[1])}, nil
+	}
+	wait := time.Duration(v[2]) * time.Microsecond
+	if wait <= 0 {
+		wait = time.Microsecond
+	}
+	return Decision{RetryAfter: wait}, nil
+}
+
+func (s *RedisStore) key(b Bucket) string {
+	var sb strings.Builder
+	sb.Grow(len(s.prefix) + len(b.Limiter) + 1 + len(b.Key))
+	sb.WriteString(s.prefix)
+	sb.WriteString(b.Limiter)
+	sb.WriteByte(':')
+	sb.WriteString(b.Key)
+	return sb.String()
+}
+
+// RedisStats counts a [RedisStore]'s decisions.
+type RedisStats struct {
+	Decisions  uint64 // calls to Allow
+	Failures   uint64 // decisions Redis could not make (unreachable, timeout, error)
+	FailedOpen uint64 // failures allowed through under FailOpen
+}
+
+// Stats returns the store's counters.
+func (s *RedisStore) Stats() RedisStats {
+	return RedisStats{Decisions: s.decisions.Load(), Failures: s.failures.Load(), FailedOpen: s.failedOpen.Load()}
+}

@@ -1,0 +1,265 @@
+package ratelimit_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/bulwark-mcp/bulwark/ratelimit/ratelimittest"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestMemoryStoreConformance(t *testing.T) {
+	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
+		s, err := ratelimit.NewMemoryStore(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestMemoryStoreSmallCapacityConformance(t *testing.T) {
+	// A store far smaller than the suite's key count still conforms:
+	// evicting buckets must never give a caller more than its limit
+	// beyond what forced evictions report.
+	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
+		s, err := ratelimit.NewMemoryStore(64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestRedisStoreConformance(t *testing.T) {
+	client := testenv.NewRedis(t)
+	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
+		s, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{
+			Prefix:         testenv.RedisPrefix(t),
+			UseCallerClock: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestNewMemoryStoreRejectsNegativeCapacity(t *testing.T) {
+	if _, err := ratelimit.NewMemoryStore(-1); err == nil {
+		t.Fatal("NewMemoryStore(-1) succeeded")
+	}
+}
+
+// TestMemoryStoreBounded sends a million distinct principals through a
+// store of capacity 10,000: the bucket count never exceeds the capacity,
+// and neither does the heap grow with the number of keys.
+func TestMemoryStoreBounded(t *testing.T) {
+	const capacity, keys = 10_000, 1_000_000
+	s, err := ratelimit.NewMemoryStore(capacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ratelimit.PerSecond(10)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+
+	fill := func(from, to int) {
+		var buf [24]byte
+		for i := from; i < to; i++ {
+			key := string(strconv.AppendInt(append(buf[:0], 'p'), int64(i), 10))
+			// Time moves on by the refill period every 10,000 keys, so
+			// older buckets are full again by the time they are evicted.
+			at := now.Add(time.Duration(i/capacity) * time.Second)
+			if _, err := s.Allow(ctx, ratelimit.Bucket{Limiter: "p", Key: key}, l, at); err != nil {
+				panic(err)
+			}
+		}
+	}
+	fill(0, 2*capacity)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	var wg sync.WaitGroup
+	const workers = 4
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			per := (keys - 2*capacity) / workers
+			fill(2*capacity+w*per, 2*capacity+(w+1)*per)
+		}()
+	}
+	wg.Wait()
+
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	st := s.Stats()
+	if st.Buckets > capacity {
+		t.Fatalf("store holds %d buckets, capacity %d", st.Buckets, capacity)
+	}
+	if st.Evictions < keys-capacity {
+		t.Errorf("evictions = %d, want at least %d", st.Evictions, keys-capacity)
+	}
+	growth := int64(after.HeapInuse) - int64(before.HeapInuse)
+	// A full store of 10,000 buckets takes a few MB; a store that kept
+	// every key would take hundreds.
+	if growth > 8<<20 {
+		t.Fatalf("heap grew by %d bytes over %d keys beyond a full store", growth, keys)
+	}
+	t.Logf("buckets %d, evictions %d, forced %d, heap growth %d bytes", st.Buckets, st.Evictions, st.ForcedEvictions, growth)
+}
+
+// TestMemoryStoreForcedEvictions fills a small store with drained buckets
+// and checks that pushing them out is counted, and that dropping full ones
+// is not.
+func TestMemoryStoreForcedEvictions(t *testing.T) {
+	s, err := ratelimit.NewMemoryStore(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l := ratelimit.Limit{Rate: 1, Burst: 1}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 4; i++ {
+		s.Allow(ctx, ratelimit.Bucket{Key: strconv.Itoa(i)}, l, now) // each drained
+	}
+	// Two more keys at the same instant push out two drained buckets.
+	s.Allow(ctx, ratelimit.Bucket{Key: "x"}, l, now)
+	s.Allow(ctx, ratelimit.Bucket{Key: "y"}, l, now)
+	if st := s.Stats(); st.Evictions != 2 || st.ForcedEvictions != 2 {
+		t.Fatalf("stats %+v, want 2 evictions, both forced", st)
+	}
+	// Ten seconds later every bucket is full: evicting them is free.
+	later := now.Add(10 * time.Second)
+	s.Allow(ctx, ratelimit.Bucket{Key: "z1"}, l, later)
+	s.Allow(ctx, ratelimit.Bucket{Key: "z2"}, l, later)
+	if st := s.Stats(); st.Evictions != 4 || st.ForcedEvictions != 2 {
+		t.Fatalf("stats %+v, want 4 evictions, 2 forced", st)
+	}
+	if st := s.Stats(); st.Buckets != 4 || st.Capacity != 4 {
+		t.Fatalf("stats %+v, want 4 buckets of capacity 4", st)
+	}
+}
+
+func TestMemoryStorePrune(t *testing.T) {
+	s, _ := ratelimit.NewMemoryStore(100)
+	ctx := context.Background()
+	l := ratelimit.Limit{Rate: 1, Burst: 2}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.Allow(ctx, ratelimit.Bucket{Key: "old"}, l, now)
+	s.Allow(ctx, ratelimit.Bucket{Key: "new"}, l, now.Add(5*time.Second))
+	// At now+5.5s "old" is full again (one token back after 1s), "new" is not.
+	if n := s.Prune(now.Add(5500 * time.Millisecond)); n != 1 {
+		t.Fatalf("Prune dropped %d, want 1", n)
+	}
+	if s.Len() != 1 {
+		t.Fatalf("Len = %d after prune, want 1", s.Len())
+	}
+	if st := s.Stats(); st.ForcedEvictions != 0 {
+		t.Fatalf("pruning full buckets counted as forced: %+v", st)
+	}
+}
+
+// TestRedisSharedGlobalCount runs two limiters, each with its own client,
+// against one Redis and many goroutines: together they allow exactly the
+// burst, as one limiter would.
+func TestRedisSharedGlobalCount(t *testing.T) {
+	prefix := testenv.RedisPrefix(t)
+	addr := testenv.RedisAddr(t)
+	var stores [2]*ratelimit.RedisStore
+	for i := range stores {
+		c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 32})
+		t.Cleanup(func() { c.Close() })
+		s, err := ratelimit.NewRedisStore(c, ratelimit.RedisOptions{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i] = s
+	}
+	const burst = 200
+	l := ratelimit.Limit{Rate: 0.001, Burst: burst}
+	b := ratelimit.Bucket{Limiter: "global", Key: ""}
+	var mu sync.Mutex
+	allowed := 0
+	var wg sync.WaitGroup
+	for g := 0; g < 64; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[g%2]
+			for i := 0; i < 8; i++ {
+				d, err := s.Allow(context.Background(), b, l, time.Now())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Allowed {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if allowed != burst {
+		t.Fatalf("two instances allowed %d of 512 calls, want exactly %d", allowed, burst)
+	}
+}
+
+// TestRedisServerClock checks the default mode, where the script reads the
+// time from Redis: the limiter's own time is ignored.
+func TestRedisServerClock(t *testing.T) {
+	client := testenv.NewRedis(t)
+	prefix := testenv.RedisPrefix(t)
+	s, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l := ratelimit.Limit{Rate: 1, Burst: 2}
+	b := ratelimit.Bucket{Limiter: "server-clock", Key: "dave"}
+	for i := 0; i < 2; i++ {
+		if d, err := s.Allow(ctx, b, l, time.Time{}); err != nil || !d.Allowed {
+			t.Fatalf("call %d: %+v %v", i+1, d, err)
+		}
+	}
+	// A caller clock far in the future does not refill the bucket.
+	d, err := s.Allow(ctx, b, l, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allowed || d.RetryAfter <= 0 || d.RetryAfter > time.Second {
+		t.Fatalf("third call: %+v, want refused with RetryAfter in (0, 1s]", d)
+	}
+	// The key expires once the bucket would be full again (2s from now).
+	ttl, err := client.PTTL(ctx, prefix+"server-clock:dave").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 0 || ttl > 2100*time.Millisecond {
+		t.Fatalf("bucket key TTL %v, want in (0, 2.1s]", ttl)
+	}
+}
+
+func TestNewRedisStoreValidates(t *testing.T) {
+	if _, err := ratelimit.NewRedisStore(nil, ratelimit.RedisOptions{}); err == nil {
+		t.Error("nil client accepted")
+	}
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	for _, o := range []ratelimit.RedisOptions{{OnFailure: 7}, {Timeout: -1}} {
+		if _, err := ratelimit.NewRedisStore(c, o); err == nil {
+			t.Errorf("options %+v accepted", o)
+		}
+	}
+}
