@@ -1,0 +1,335 @@
+package cache
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// TagFunc returns the tags of a call: for a cached tool, the tags its
+// entries carry; for a write tool, the tags it invalidates. Tags are
+// arbitrary strings such as "customer:c-42"; they are hashed before they
+// reach a shared store.
+type TagFunc func(ctx context.Context, req *mcp.CallToolRequest) []string
+
+// KeyFunc replaces the default key material (principal and canonical
+// arguments) of a call. ok=false means: do not cache this call. The
+// returned string is hashed, never stored in clear; the tool name and the
+// tags' generations are always added. A KeyFunc takes over the duty of
+// keeping principals apart.
+type KeyFunc func(ctx context.Context, req *mcp.CallToolRequest) (material string, ok bool)
+
+// Option configures [Middleware].
+type Option func(*config)
+
+type config struct {
+	when        bulwark.Matcher
+	include     map[string]bool
+	exclude     map[string]bool
+	public      map[string]bool
+	ttl         time.Duration
+	ttls        map[string]time.Duration
+	ttlFunc     func(ctx context.Context, req *mcp.CallToolRequest) time.Duration
+	tags        map[string]TagFunc
+	invalidates map[string]TagFunc
+	ignore      map[string]bool
+	keyFunc     KeyFunc
+}
+
+func addNames(m *map[string]bool, names []string) {
+	if *m == nil {
+		*m = make(map[string]bool, len(names))
+	}
+	for _, n := range names {
+		(*m)[n] = true
+	}
+}
+
+// Include caches the named tools whatever their annotations say.
+func Include(tools ...string) Option {
+	return func(c *config) { addNames(&c.include, tools) }
+}
+
+// Exclude never caches the named tools. It wins over Include and When.
+func Exclude(tools ...string) Option {
+	return func(c *config) { addNames(&c.exclude, tools) }
+}
+
+// When replaces the default rule for tools neither included nor
+// excluded. The default caches tools annotated read-only in the registry
+// (bulwark.ReadOnlyTools), so unannotated and unregistered tools are not
+// cached.
+func When(m bulwark.Matcher) Option {
+	return func(c *config) { c.when = m }
+}
+
+// Public declares tools whose results are the same for every caller: their
+// keys leave the principal out, so all callers share entries. Only use it
+// for data every caller may see.
+func Public(tools ...string) Option {
+	return func(c *config) { addNames(&c.public, tools) }
+}
+
+// TTL sets how long results stay fresh for tools without a more specific
+// TTL. Default one minute.
+func TTL(d time.Duration) Option {
+	return func(c *config) { c.ttl = d }
+}
+
+// ToolTTL sets the TTL of one tool. Zero or negative: the tool is not
+// cached.
+func ToolTTL(tool string, d time.Duration) Option {
+	return func(c *config) {
+		if c.ttls == nil {
+			c.ttls = make(map[string]time.Duration)
+		}
+		c.ttls[tool] = d
+	}
+}
+
+// TTLFunc decides the TTL per call, before ToolTTL and TTL: a positive
+// result is the TTL, a negative one means "do not cache this call", zero
+// falls back to ToolTTL and TTL.
+func TTLFunc(fn func(ctx context.Context, req *mcp.CallToolRequest) time.Duration) Option {
+	return func(c *config) { c.ttlFunc = fn }
+}
+
+// Tags attaches tags to the entries of a cached tool, typically naming
+// the records the result was read from ("customer:"+id). A write tool
+// declared with [Invalidates] for one of the tags makes those entries
+// unreachable.
+func Tags(tool string, fn TagFunc) Option {
+	return func(c *config) {
+		if c.tags == nil {
+			c.tags = make(map[string]TagFunc)
+		}
+		c.tags[tool] = fn
+	}
+}
+
+// Invalidates declares a write tool and the tags it makes stale. After
+// the tool's handler returns (successfully or not: a failed write may
+// still have changed something), the tags are invalidated in the store,
+// and only then does the result travel back to the caller. A tool declared
+// here is never cached.
+//
+// If the store fails, the failure is counted in Stats.Errors, the call's
+// record gets the field "cache_invalidation"="failed", and the result is
+// still returned (the write happened); entries of those tags can then
+// live until their TTL ends.
+func Invalidates(tool string, fn TagFunc) Option {
+	return func(c *config) {
+		if c.invalidates == nil {
+			c.invalidates = make(map[string]TagFunc)
+		}
+		c.invalidates[tool] = fn
+	}
+}
+
+// IgnoreArgs leaves the named top-level arguments out of keys, so they
+// neither split the cache nor reach the key material. Arguments never
+// appear in clear in a key (keys are SHA-256 hashes), but a credential
+// passed as an argument (the argument-token mode of auth/, which removes it
+// before the cache runs anyway) or a per-request nonce belongs here.
+func IgnoreArgs(fields ...string) Option {
+	return func(c *config) { addNames(&c.ignore, fields) }
+}
+
+// Key replaces the default key material; see [KeyFunc].
+func Key(fn KeyFunc) Option {
+	return func(c *config) { c.keyFunc = fn }
+}
+
+// ArgTag returns a TagFunc for the common case of one record per call:
+// prefix + ":" + the value of the top-level argument field ("customer:c-42"
+// for ArgTag("customer", "id")). String values are used as they are, other
+// values in canonical JSON. A call without the field has no tags.
+func ArgTag(prefix, field string) TagFunc {
+	return func(_ context.Context, req *mcp.CallToolRequest) []string {
+		if req == nil || req.Params == nil {
+			return nil
+		}
+		var args map[string]json.RawMessage
+		if json.Unmarshal(req.Params.Arguments, &args) != nil {
+			return nil
+		}
+		raw, ok := args[field]
+		if !ok {
+			return nil
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return []string{prefix + ":" + s}
+		}
+		b, err := Canonicalize(nil, raw, nil)
+		if err != nil {
+			return nil
+		}
+		return []string{prefix + ":" + string(b)}
+	}
+}
+
+// Middleware caches the results of tool calls in c. Which calls are
+// cached, for how long and under which tags is set with opts; by default
+// read-only tools are cached for one minute. Every call's record gets its
+// cache status (bulwark.CacheHit, CacheMiss, CacheStale, CacheBypass).
+//
+// A nil c is a cache over a default MemoryStore.
+func Middleware(c *Cache, opts ...Option) bulwark.Middleware {
+	if c == nil {
+		c, _ = New(nil, Settings{}) // cannot fail with zero settings
+	}
+	cfg := &config{ttl: time.Minute}
+	for _, o := range opts {
+		if o != nil {
+			o(cfg)
+		}
+	}
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			name := toolName(req)
+			call := bulwark.CallFrom(ctx)
+			if inv := cfg.invalidates[name]; inv != nil {
+				c.bypassed.Add(1)
+				call.SetCacheStatus(bulwark.CacheBypass)
+				res, err := next(ctx, req)
+				if tags := inv(ctx, req); len(tags) > 0 {
+					if ierr := c.Invalidate(context.WithoutCancel(ctx), tags...); ierr != nil {
+						call.SetField("cache_invalidation", "failed")
+					}
+				}
+				return res, err
+			}
+			r, ok := cfg.prepare(ctx, c, name, req)
+			if !ok {
+				c.bypassed.Add(1)
+				call.SetCacheStatus(bulwark.CacheBypass)
+				return next(ctx, req)
+			}
+			defer putBuf(r.material)
+			return c.serve(ctx, r, req, next)
+		}
+	}
+}
+
+func toolName(req *mcp.CallToolRequest) string {
+	if req == nil || req.Params == nil {
+		return ""
+	}
+	return req.Params.Name
+}
+
+// prepare decides whether the call is cached and builds its key material.
+func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.CallToolRequest) (request, bool) {
+	if req == nil || req.Params == nil || !cfg.cached(ctx, name, req) {
+		return request{}, false
+	}
+	ttl := time.Duration(0)
+	if cfg.ttlFunc != nil {
+		ttl = cfg.ttlFunc(ctx, req)
+	}
+	if ttl == 0 {
+		var ok bool
+		if ttl, ok = cfg.ttls[name]; !ok {
+			ttl = cfg.ttl
+		}
+	}
+	if ttl <= 0 {
+		return request{}, false
+	}
+	ttl = min(ttl, c.maxTTL)
+
+	m := getBuf()
+	m = append(m, "bulwark/cache/v1"...)
+	m = appendField(m, name)
+	if cfg.keyFunc != nil {
+		material, ok := cfg.keyFunc(ctx, req)
+		if !ok {
+			putBuf(m)
+			return request{}, false
+		}
+		m = append(m, 'k')
+		m = appendField(m, material)
+	} else {
+		if cfg.public[name] {
+			m = append(m, 'p')
+		} else {
+			m = append(m, 'u')
+			m = appendPrincipal(m, bulwark.CallFrom(ctx).Principal())
+		}
+		m = append(m, 'a')
+		var err error
+		if m, err = Canonicalize(m, req.Params.Arguments, cfg.ignore); err != nil {
+			putBuf(m)
+			return request{}, false
+		}
+	}
+	var tags []string
+	if fn := cfg.tags[name]; fn != nil {
+		tags = normalizeTags(fn(ctx, req))
+	}
+	return request{material: m, tags: tags, ttl: ttl}, true
+}
+
+func (cfg *config) cached(ctx context.Context, name string, req *mcp.CallToolRequest) bool {
+	switch {
+	case cfg.exclude[name]:
+		return false
+	case cfg.include[name]:
+		return true
+	case cfg.when != nil:
+		return cfg.when(ctx, req)
+	default:
+		return bulwark.IsReadOnly(bulwark.ToolFrom(ctx))
+	}
+}
+
+// appendPrincipal writes the caller's authorization context: how it
+// authenticated, who it is, and its scopes and roles (sorted), so that a
+// token with fewer scopes never shares entries with a broader one. A call
+// without a principal (no auth layer) gets its own, anonymous, partition.
+func appendPrincipal(m []byte, p *bulwark.Principal) []byte {
+	if p == nil {
+		return append(m, 0)
+	}
+	m = append(m, 1)
+	m = appendField(m, p.Method)
+	m = appendField(m, p.ID)
+	m = appendSorted(m, p.Scopes)
+	return appendSorted(m, p.Roles)
+}
+
+func appendSorted(m []byte, vals []string) []byte {
+	if !slices.IsSorted(vals) {
+		vals = slices.Sorted(slices.Values(vals))
+	}
+	m = binary.AppendUvarint(m, uint64(len(vals)))
+	for _, v := range vals {
+		m = appendField(m, v)
+	}
+	return m
+}
+
+// appendField writes s length-prefixed, so no two sequences of fields
+// produce the same bytes.
+func appendField(m []byte, s string) []byte {
+	m = binary.AppendUvarint(m, uint64(len(s)))
+	return append(m, s...)
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+
+func putBuf(b []byte) {
+	if cap(b) > 64<<10 {
+		return // do not keep huge buffers alive
+	}
+	bufPool.Put(&b)
+}
