@@ -378,5 +378,3 @@ func TestFromEnv(t *testing.T) {
 		t.Fatal("unset variable accepted")
 	}
 }
-
-
