@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -10,8 +9,9 @@ import (
 )
 
 // HTTPHandler serves MCP over streamable HTTP at /mcp, behind bearer
-// authentication when configured, and RFC 9728 protected resource metadata.
-func (s *Server) HTTPHandler() http.Handler {
+// authentication when configured, and RFC 9728 protected resource metadata
+// for resource (MCP_RESOURCE_URL, or the URL the server listens on).
+func (s *Server) HTTPHandler(resource string) http.Handler {
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
 		&mcp.StreamableHTTPOptions{
 			Stateless:           s.cfg.Stateless,
@@ -20,10 +20,14 @@ func (s *Server) HTTPHandler() http.Handler {
 			MaxRequestBodyBytes: maxMessageBytes,
 		})
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", s.layers.httpAuth(mcpHandler))
-	if md := s.layers.resourceMetadata; md != nil {
-		mux.Handle("/.well-known/oauth-protected-resource", md)
-		mux.Handle("/.well-known/oauth-protected-resource/mcp", md)
+	if s.cfg.ResourceURL != "" {
+		resource = s.cfg.ResourceURL
+	}
+	protected, md := s.layers.httpAuth(mcpHandler, resource, s.cfg.JWTIssuer)
+	mux.Handle("/mcp", protected)
+	if md != nil {
+		mux.Handle("GET /.well-known/oauth-protected-resource", md)
+		mux.Handle("GET /.well-known/oauth-protected-resource/mcp", md)
 	}
 	return mux
 }
@@ -45,5 +49,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-var _ = context.Background

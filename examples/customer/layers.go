@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -56,9 +57,8 @@ type layers struct {
 	limiter       *ratelimit.Limiter
 	redis         *redis.Client
 
-	// HTTP side of authentication: nil means no authentication.
-	httpAuthMW       func(http.Handler) http.Handler
-	resourceMetadata http.Handler
+	// verifier checks bearer tokens on HTTP; nil means no authentication.
+	verifier auth.Verifier
 	// toolList filters tools/list by the caller's scopes.
 	toolList mcp.Middleware
 }
@@ -241,24 +241,7 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 	l.auth = auth.Middleware(authOpts...)
 	l.toolList = auth.FilterToolList(authOpts...)
 
-	resource := cfg.ResourceURL
-	metadataURL := ""
-	if resource != "" {
-		metadataURL = strings.TrimSuffix(resource, "/") + "/.well-known/oauth-protected-resource"
-	}
-	l.httpAuthMW = sdkauth.RequireBearerToken(auth.TokenVerifier(verifier), &sdkauth.RequireBearerTokenOptions{
-		ResourceMetadataURL: metadataURL,
-	})
-	md := &oauthex.ProtectedResourceMetadata{
-		Resource:               resource,
-		ScopesSupported:        []string{scopeRead, scopeWrite},
-		BearerMethodsSupported: []string{"header"},
-		ResourceName:           "Customer records MCP server",
-	}
-	if cfg.JWTIssuer != "" {
-		md.AuthorizationServers = []string{cfg.JWTIssuer}
-	}
-	l.resourceMetadata = sdkauth.ProtectedResourceMetadataHandler(md)
+	l.verifier = verifier
 	return nil
 }
 
@@ -293,11 +276,32 @@ func (c deprecationCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (l *layers) httpAuth(h http.Handler) http.Handler {
-	if l.httpAuthMW == nil {
-		return h
+// httpAuth puts h behind bearer authentication (401 with a
+// WWW-Authenticate challenge pointing at the protected resource metadata)
+// and returns the RFC 9728 metadata handler. resource is this server's
+// resource identifier, its /mcp URL.
+func (l *layers) httpAuth(h http.Handler, resource, issuer string) (http.Handler, http.Handler) {
+	if l.verifier == nil {
+		return h, nil
 	}
-	return l.httpAuthMW(h)
+	u, err := url.Parse(resource)
+	if err != nil {
+		return h, nil
+	}
+	metadataURL := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + u.Path
+	protected := sdkauth.RequireBearerToken(auth.TokenVerifier(l.verifier), &sdkauth.RequireBearerTokenOptions{
+		ResourceMetadataURL: metadataURL,
+	})(h)
+	md := &oauthex.ProtectedResourceMetadata{
+		Resource:               resource,
+		ScopesSupported:        []string{scopeRead, scopeWrite},
+		BearerMethodsSupported: []string{"header"},
+		ResourceName:           "Customer records MCP server",
+	}
+	if issuer != "" {
+		md.AuthorizationServers = []string{issuer}
+	}
+	return protected, sdkauth.ProtectedResourceMetadataHandler(md)
 }
 
 func (l *layers) metricsHandler(s *Server) http.Handler {

@@ -89,7 +89,6 @@ func (s *Server) StartHTTP(addr, adminAddr string) (*HTTPServer, error) {
 	}
 	h := &HTTPServer{srv: s, ln: ln, errc: make(chan error, 2)}
 	h.http = &http.Server{
-		Handler:           s.HTTPHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -105,6 +104,7 @@ func (s *Server) StartHTTP(addr, adminAddr string) (*HTTPServer, error) {
 		ln = tls.NewListener(ln, h.http.TLSConfig)
 		h.ln = ln
 	}
+	h.http.Handler = s.HTTPHandler(h.URL())
 	if adminAddr != "" {
 		aln, err := net.Listen("tcp", adminAddr)
 		if err != nil {

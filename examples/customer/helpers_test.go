@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// testKeys are the API keys of the test principals.
+type testKeys struct {
+	file   string
+	reader string // customers:read
+	admin  string // customers:read, customers:write
+	other  string // a second reader, for isolation tests
+}
+
+func writeKeys(t testing.TB) testKeys {
+	t.Helper()
+	var k testKeys
+	var entries []auth.KeyEntry
+	for _, p := range []struct {
+		name   string
+		dst    *string
+		scopes []string
+	}{
+		{"reader", &k.reader, []string{scopeRead}},
+		{"admin", &k.admin, []string{scopeRead, scopeWrite}},
+		{"other-reader", &k.other, []string{scopeRead}},
+	} {
+		key, e, err := auth.GenerateKey(p.name, p.scopes...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*p.dst = key
+		entries = append(entries, e)
+	}
+	b, _ := json.Marshal(entries)
+	k.file = filepath.Join(t.TempDir(), "keys.json")
+	if err := os.WriteFile(k.file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// testEnv is the environment of a test server.
+func testEnvMap(dbURL string, keys testKeys) map[string]string {
+	return map[string]string{
+		"DATABASE_URL":  dbURL,
+		"API_KEYS_FILE": keys.file,
+		"RATE_LIMIT":    "100000",
+		"LOG_LEVEL":     "error",
+		"DB_MIN_CONNS":  "1",
+		"DB_MAX_CONNS":  "8",
+	}
+}
+
+func getenvFrom(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// lockedBuffer is a goroutine-safe buffer for logs and audit output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type fixture struct {
+	t     testing.TB
+	db    string
+	keys  testKeys
+	env   map[string]string
+	cfg   *Config
+	srv   *Server
+	http  *HTTPServer
+	log   *lockedBuffer
+	audit *lockedBuffer
+}
+
+// newFixture starts a server on a fresh database over streamable HTTP.
+// mutate may adjust the environment first.
+func newFixture(t testing.TB, mutate func(env map[string]string)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, db: testenv.NewDatabase(t), keys: writeKeys(t), log: &lockedBuffer{}, audit: &lockedBuffer{}}
+	f.env = testEnvMap(f.db, f.keys)
+	if mutate != nil {
+		mutate(f.env)
+	}
+	cfg, err := LoadConfig(getenvFrom(f.env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cfg = cfg
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := NewServer(ctx, cfg, Options{
+		Logger:   slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		AuditOut: f.audit,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = srv
+	h, err := srv.StartHTTP("127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		srv.Close(context.Background())
+		t.Fatal(err)
+	}
+	f.http = h
+	t.Cleanup(func() {
+		_ = h.Shutdown(5 * time.Second)
+		_ = srv.Close(context.Background())
+	})
+	return f
+}
+
+// bearer adds an Authorization header to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if b.token != "" {
+		r.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return b.next.RoundTrip(r)
+}
+
+// connect opens an MCP client session over streamable HTTP with token.
+func connectHTTP(t testing.TB, url, token string) *mcp.ClientSession {
+	t.Helper()
+	cs, err := dialHTTP(context.Background(), url, token)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func dialHTTP(ctx context.Context, url, token string) (*mcp.ClientSession, error) {
+	client := mcp.NewClient(&mcp.Implementation{Name: "customer-test", Version: "v0.0.1"}, nil)
+	tr := &mcp.StreamableClientTransport{
+		Endpoint:             url,
+		HTTPClient:           &http.Client{Transport: bearer{token: token, next: http.DefaultTransport}},
+		MaxRetries:           -1,
+		DisableStandaloneSSE: true,
+	}
+	return client.Connect(ctx, tr, nil)
+}
+
+func (f *fixture) connect(token string) *mcp.ClientSession {
+	return connectHTTP(f.t, f.http.URL(), token)
+}
+
+// call invokes a tool and returns the result, the JSON-RPC error and the
+// refusal, if any.
+func call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any) (*mcp.CallToolResult, error, *bulwark.Refusal) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+	return res, err, bulwark.RefusalOf(res, err)
+}
+
+// mustOK calls a tool and fails the test unless it succeeded; it decodes
+// the structured result into out (if not nil).
+func mustOK(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any, out any) *mcp.CallToolResult {
+	t.Helper()
+	res, err, ref := call(t, cs, tool, args)
+	if err != nil || res.IsError {
+		t.Fatalf("%s(%v): err=%v refusal=%+v text=%q", tool, args, err, ref, resultText(res))
+	}
+	if out != nil {
+		b, _ := json.Marshal(res.StructuredContent)
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s: decoding %s: %v", tool, b, err)
+		}
+	}
+	return res
+}
+
+func resultText(res *mcp.CallToolResult) string {
+	if res == nil {
+		return ""
+	}
+	var sb strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			sb.WriteString(tc.Text)
+		}
+	}
+	return sb.String()
+}
+
+func cacheStatusOf(res *mcp.CallToolResult) string {
+	if res == nil || res.Meta == nil {
+		return ""
+	}
+	for _, k := range []string{"bulwark/cache"} {
+		if v, ok := res.Meta[k]; ok {
+			b, _ := json.Marshal(v)
+			return string(b)
+		}
+	}
+	return ""
+}
+
+var _ = io.Discard
