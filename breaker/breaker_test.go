@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var errDown = errors.New("connection refused")
 
-func fail(context.Context) error { return errDown }
+func fail(context.Context) error    { return errDown }
 func succeed(context.Context) error { return nil }
 
 func newBreaker(t *testing.T, st breaker.Settings) (*breaker.Breaker, *bulwarktest.FakeClock) {
