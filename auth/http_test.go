@@ -1,0 +1,319 @@
+package auth_test
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/golang-jwt/jwt/v5"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+)
+
+// liveClaims are valid claims at the real current time: over HTTP the SDK
+// checks the expiry against time.Now itself.
+func liveClaims(over map[string]any) jwt.MapClaims {
+	now := time.Now()
+	c := claims(over)
+	for k, d := range map[string]time.Duration{"iat": -time.Minute, "nbf": -time.Minute, "exp": time.Hour} {
+		if _, set := over[k]; !set {
+			c[k] = now.Add(d).Unix()
+		}
+	}
+	return c
+}
+
+// bearer is an http.RoundTripper that sends whatever token it currently
+// holds, so a test can change credentials within one MCP session.
+type bearer struct{ token atomic.Value }
+
+func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if tok, _ := b.token.Load().(string); tok != "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+type httpFixture struct {
+	srv         *httptest.Server
+	metadataURL string
+	jwtv        *auth.JWTVerifier
+	apiKey      string
+}
+
+// newHTTPFixture serves newToolServer over streamable HTTP behind
+// RequireBearerToken with a verifier that accepts JWTs and API keys, plus
+// the protected resource metadata.
+func newHTTPFixture(t *testing.T, opts ...auth.Option) *httpFixture {
+	t.Helper()
+	keys(t)
+	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
+		Issuer: testIssuer, Audience: testAudience,
+		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiKey, entry, _ := auth.GenerateKey("key-user", "customers:read")
+	store := mustStore(t, entry)
+	// One endpoint, two kinds of credential: API keys by their prefix.
+	either := auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
+		if strings.HasPrefix(tok, auth.KeyPrefix) {
+			return store.Verify(ctx, tok)
+		}
+		return jwtv.Verify(ctx, tok)
+	})
+
+	f := &httpFixture{jwtv: jwtv, apiKey: apiKey}
+	server := newToolServer(t, opts...)
+	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/oauth-protected-resource", sdkauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
+		Resource:               testAudience,
+		AuthorizationServers:   []string{testIssuer},
+		ScopesSupported:        []string{"mcp", "customers:read", "customers:write"},
+		BearerMethodsSupported: []string{"header"},
+	}))
+	var protected http.Handler = handler
+	protected = auth.RequireHTTPScopes(auth.HTTPScopeOptions{Scopes: []string{"mcp"}, ResourceMetadataURL: "META"})(protected)
+	protected = sdkauth.RequireBearerToken(auth.TokenVerifier(either), &sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: "META"})(protected)
+	mux.Handle("/mcp", protected)
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	f.metadataURL = f.srv.URL + "/.well-known/oauth-protected-resource"
+	return f
+}
+
+func (f *httpFixture) connect(t *testing.T, tok string) (*mcp.ClientSession, *bearer) {
+	t.Helper()
+	b := &bearer{}
+	b.token.Store(tok)
+	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v1"}, nil)
+	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
+		Endpoint:   f.srv.URL + "/mcp",
+		HTTPClient: &http.Client{Transport: b},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs, b
+}
+
+func TestHTTPStatusCodes(t *testing.T) {
+	f := newHTTPFixture(t)
+	good := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read"}), nil)
+	noMCP := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(nil), nil)
+	expired := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}), nil)
+	wrongAud := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"aud": "https://other", "scope": "mcp"}), nil)
+	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+
+	tests := []struct {
+		name       string
+		auth       string
+		query      string
+		wantStatus int
+		wantHeader string // substring of WWW-Authenticate
+		wantBody   string
+	}{
+		{"no token", "", "", 401, `resource_metadata="META"`, "no bearer token"},
+		{"not bearer", "Basic dXNlcjpwYXNz", "", 401, `resource_metadata="META"`, ""},
+		{"garbage token", "Bearer garbage", "", 401, `resource_metadata="META"`, "malformed token"},
+		{"expired", "Bearer " + expired, "", 401, `resource_metadata="META"`, "token expired"},
+		{"wrong audience", "Bearer " + wrongAud, "", 401, `resource_metadata="META"`, "token audience does not include this server"},
+		{"bad API key", "Bearer bwk_not-a-real-key", "", 401, `resource_metadata="META"`, "invalid API key"},
+		{"token in query only", "", "access_token=" + good, 401, `resource_metadata="META"`, ""},
+		{"token in query and header", "Bearer " + good, "access_token=" + good, 401, "", "tokens in the URL query are not accepted"},
+		{"insufficient scope", "Bearer " + noMCP, "", 403, `error="insufficient_scope", scope="mcp", resource_metadata="META"`, "missing scope mcp"},
+		{"good", "Bearer " + good, "", 200, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := f.srv.URL + "/mcp"
+			if tt.query != "" {
+				u += "?" + tt.query
+			}
+			req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(initBody))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d (%s)", res.StatusCode, tt.wantStatus, body)
+			}
+			if got := res.Header.Get("WWW-Authenticate"); tt.wantHeader != "" && !strings.Contains(got, tt.wantHeader) {
+				t.Fatalf("WWW-Authenticate %q, want %q", got, tt.wantHeader)
+			}
+			if !strings.Contains(string(body), tt.wantBody) {
+				t.Fatalf("body %q, want %q", body, tt.wantBody)
+			}
+			if id := res.Header.Get("Mcp-Session-Id"); id != "" {
+				del, _ := http.NewRequest(http.MethodDelete, f.srv.URL+"/mcp", nil)
+				del.Header.Set("Authorization", tt.auth)
+				del.Header.Set("Mcp-Session-Id", id)
+				if res, err := http.DefaultClient.Do(del); err == nil {
+					res.Body.Close()
+				}
+			}
+			for _, secret := range []string{good, expired, wrongAud, "bwk_not-a-real-key"} {
+				if tt.wantStatus != 200 && strings.Contains(string(body), secret) {
+					t.Fatal("response echoes the token")
+				}
+			}
+		})
+	}
+}
+
+func TestHTTPProtectedResourceMetadata(t *testing.T) {
+	f := newHTTPFixture(t)
+	res, err := http.Get(f.metadataURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var md oauthex.ProtectedResourceMetadata
+	if err := json.NewDecoder(res.Body).Decode(&md); err != nil {
+		t.Fatal(err)
+	}
+	if md.Resource != testAudience || !slices.Equal(md.AuthorizationServers, []string{testIssuer}) {
+		t.Fatalf("metadata %+v", md)
+	}
+}
+
+func TestHTTPPrincipalPerRequest(t *testing.T) {
+	f := newHTTPFixture(t,
+		auth.WithPolicies(auth.Policies{
+			"get_customer":    auth.RequireAll("customers:read"),
+			"update_customer": auth.RequireAll("customers:write"),
+		}),
+		auth.FailClosed(),
+		// Never used over HTTP: the static identity is for stdio only.
+		auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Scopes: []string{"customers:read", "customers:write"}}),
+	)
+	ctx := context.Background()
+	readTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read"}), nil)
+	writeTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read customers:write"}), nil)
+	cs, b := f.connect(t, readTok)
+
+	if got := toolNames(t, cs); !slices.Equal(got, []string{"get_customer"}) {
+		t.Fatalf("reader lists %v", got)
+	}
+	res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{})
+	if err != nil || bulwarktest.ResultText(res) != "get_customer by user-1" {
+		t.Fatalf("get: %v %v", bulwarktest.ResultText(res), err)
+	}
+	res, err = bulwarktest.Call(ctx, cs, "update_customer", map[string]any{})
+	r := bulwark.RefusalOf(res, err)
+	if r == nil || r.Code != bulwark.CodePermissionDenied || r.Message != "missing scope customers:write" {
+		t.Fatalf("update as reader: %+v %v", r, err)
+	}
+
+	// Same user, same session, a token with more scope: the next call is
+	// decided by the new token, not by the one that opened the session.
+	b.token.Store(writeTok)
+	if got := toolNames(t, cs); !slices.Equal(got, []string{"get_customer", "update_customer"}) {
+		t.Fatalf("writer lists %v", got)
+	}
+	res, err = bulwarktest.Call(ctx, cs, "update_customer", map[string]any{})
+	if err != nil || res.IsError {
+		t.Fatalf("update as writer: %v %v", bulwarktest.ResultText(res), err)
+	}
+
+	// And back: scope taken away takes effect at once.
+	b.token.Store(readTok)
+	res, err = bulwarktest.Call(ctx, cs, "update_customer", map[string]any{})
+	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodePermissionDenied {
+		t.Fatalf("update after downgrade: %+v %v", r, err)
+	}
+
+	// Another user cannot ride on this session (the SDK compares UserID).
+	b.token.Store(mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"sub": "user-2", "scope": "mcp customers:read"}), nil))
+	if _, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{}); err == nil {
+		t.Fatal("a different user's token was accepted on the session")
+	}
+	// The failed call may have broken the client's connection; end the
+	// server's session as its owner.
+	del, _ := http.NewRequest(http.MethodDelete, f.srv.URL+"/mcp", nil)
+	del.Header.Set("Authorization", "Bearer "+readTok)
+	del.Header.Set("Mcp-Session-Id", cs.ID())
+	if res, err := http.DefaultClient.Do(del); err == nil {
+		res.Body.Close()
+	}
+}
+
+func TestHTTPAPIKey(t *testing.T) {
+	f := newHTTPFixture(t, auth.WithPolicies(auth.Policies{"update_customer": auth.RequireAll("customers:write")}))
+	// The API key lacks scope "mcp" required for the endpoint.
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/mcp", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+f.apiKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403 (the key is valid but lacks scope mcp)", res.StatusCode)
+	}
+}
+
+func TestTokenVerifierAdapter(t *testing.T) {
+	key, entry, _ := auth.GenerateKey("svc", "a")
+	tv := auth.TokenVerifier(mustStore(t, entry))
+	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	ti, err := tv(context.Background(), key, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti.UserID != "svc" || !slices.Equal(ti.Scopes, []string{"a"}) || ti.Expiration.Before(time.Now()) {
+		t.Fatalf("TokenInfo %+v", ti)
+	}
+	_, err = tv(context.Background(), "bwk_bad", r)
+	if !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.ErrUnauthenticated) || err.Error() != "invalid API key" {
+		t.Fatalf("err %v", err)
+	}
+	for _, q := range []string{"access_token=x", "token=x", "api_key=x"} {
+		r := httptest.NewRequest(http.MethodPost, "/mcp?"+q, nil)
+		if _, err := tv(context.Background(), key, r); !errors.Is(err, auth.ErrQueryToken) {
+			t.Fatalf("%s: err %v", q, err)
+		}
+	}
+	// A JWT's expiry is carried over.
+	v := staticVerifier(t)
+	exp := testNow.Add(time.Hour)
+	ti, err = auth.TokenVerifier(v)(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil), r)
+	if err != nil || !ti.Expiration.Equal(exp) {
+		t.Fatalf("TokenInfo %+v err %v; want expiry %v", ti, err, exp)
+	}
+}
+
+func TestRequireHTTPScopesWithoutTokenInfo(t *testing.T) {
+	h := auth.RequireHTTPScopes(auth.HTTPScopeOptions{Scopes: []string{"mcp"}})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Fatal("reached the handler")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("%d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
