@@ -47,13 +47,16 @@ type Config struct {
 	JWKSURL     string
 	ResourceURL string // this server's resource identifier (RFC 8707/9728)
 
-	LogLevel     slog.Level
-	EnableCache  bool
-	CacheTTL     time.Duration
-	RateLimit    int // calls per principal per minute
-	ToolTimeout  time.Duration
-	AuditLog     string // "stderr" or a file path
-	AuditHMACKey []byte
+	LogLevel         slog.Level
+	EnableCache      bool
+	CacheTTL         time.Duration
+	CacheStaleFor    time.Duration
+	BreakerOpenFor   time.Duration
+	BreakerTripAfter int
+	RateLimit        int // calls per principal per minute
+	ToolTimeout      time.Duration
+	AuditLog         string // "stderr" or a file path
+	AuditHMACKey     []byte
 
 	LoyaltyURL string // empty: the in-process fake loyalty service
 
@@ -251,6 +254,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	}
 	c.EnableCache = r.boolean("ENABLE_CACHING", true)
 	c.CacheTTL = r.duration("CACHE_TTL", 30*time.Second, time.Second, 24*time.Hour)
+	c.CacheStaleFor = r.duration("CACHE_STALE_FOR", 5*time.Minute, 0, 24*time.Hour)
+	c.BreakerOpenFor = r.duration("BREAKER_OPEN_FOR", 10*time.Second, 10*time.Millisecond, 10*time.Minute)
+	c.BreakerTripAfter = r.integer("BREAKER_TRIP_AFTER", 5, 1, 1000)
 	c.RateLimit = r.integer("RATE_LIMIT", 600, 1, 1_000_000)
 	c.ToolTimeout = r.duration("TOOL_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
 	c.AuditLog = r.str("AUDIT_LOG", "stderr")

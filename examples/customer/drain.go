@@ -17,6 +17,7 @@ type drainer struct {
 	inflight int
 	draining bool
 	idle     chan struct{} // closed when draining and inflight reaches 0
+	onDrain  func()        // readiness turns false
 }
 
 func newDrainer() *drainer { return &drainer{idle: make(chan struct{})} }
@@ -72,6 +73,9 @@ func (d *drainer) InFlight() int {
 func (d *drainer) Drain(ctx context.Context) int {
 	d.mu.Lock()
 	if !d.draining {
+		if d.onDrain != nil {
+			d.onDrain()
+		}
 		d.draining = true
 		if d.inflight == 0 {
 			close(d.idle)

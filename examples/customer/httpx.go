@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -35,11 +36,7 @@ func (s *Server) HTTPHandler(resource string) http.Handler {
 // AdminHandler serves /metrics, /healthz and /readyz. It belongs on a
 // separate, non-public listener (ADMIN_ADDR).
 func (s *Server) AdminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.layers.metricsHandler(s))
-	mux.Handle("GET /healthz", s.layers.liveness(s))
-	mux.Handle("GET /readyz", s.layers.readiness(s))
-	return mux
+	return health.Mux(s.layers.health, s.layers.metricsHandler(s))
 }
 
 // writeJSON answers with a small JSON body.

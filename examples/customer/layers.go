@@ -2,15 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/breaker"
+	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/validate"
@@ -44,6 +50,7 @@ type layers struct {
 	ratelimit   bulwark.Middleware
 	concurrency bulwark.Middleware
 	timeout     bulwark.Middleware
+	cacheMeta   bulwark.Middleware
 	cache       bulwark.Middleware
 	breaker     bulwark.Middleware
 	idempotency bulwark.Middleware
@@ -56,6 +63,13 @@ type layers struct {
 	usage         *bulwark.DeprecationUsage
 	limiter       *ratelimit.Limiter
 	redis         *redis.Client
+	cacheEngine   *cache.Cache
+	breakers      *breaker.Set
+	pgBreaker     *breaker.Breaker
+	upBreaker     *breaker.Breaker
+	auditLog      *audit.Logger
+	auditKey      []byte
+	health        *health.Monitor
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
@@ -78,6 +92,7 @@ func (l *layers) chain() []bulwark.Middleware {
 		l.ratelimit,
 		l.concurrency,
 		l.timeout,
+		l.cacheMeta,
 		l.cache,
 		l.breaker,
 		l.idempotency,
@@ -167,8 +182,160 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// timeout: bounds the whole miss path, retries included.
 	l.timeout = bulwark.Timeout(cfg.ToolTimeout)
+
+	// cache: read-only tools, per principal, invalidated by writes.
+	if cfg.EnableCache {
+		var cstore cache.Store
+		if l.redis != nil {
+			cstore, err = cache.NewRedisStore(l.redis, redisPrefix(cfg)+"cache:")
+		} else {
+			cstore, err = cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 50_000})
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.cacheEngine, err = cache.New(cstore, cache.Settings{StaleFor: cfg.CacheStaleFor, Logger: s.log})
+		if err != nil {
+			return nil, err
+		}
+		customerTag := cache.ArgTag("customer", "customer_id")
+		writeTags := func(ctx context.Context, req *mcp.CallToolRequest) []string {
+			// A write to one customer changes that customer's entries and
+			// any search page that might list them.
+			return append(customerTag(ctx, req), "customers:search")
+		}
+		l.cache = cache.Middleware(l.cacheEngine,
+			cache.TTL(cfg.CacheTTL),
+			cache.Tags(toolGetCustomer, customerTag),
+			cache.Tags(toolLookupCustomer, customerTag),
+			cache.Tags(toolOverview, customerTag),
+			cache.ToolTTL(toolOverview, min(cfg.CacheTTL, 10*time.Second)),
+			cache.Tags(toolSearchCustomers, func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers:search"} }),
+			cache.Invalidates(toolUpdateEmail, writeTags),
+			cache.Invalidates(toolAddNote, writeTags),
+		)
+		l.cacheMeta = cacheStatusMeta
+	}
+
+	// breaker: one per tool in the chain, and one per dependency inside
+	// the handlers (PostgreSQL, the loyalty service).
+	bs := breaker.Settings{Timeout: cfg.BreakerOpenFor, ReadyToTrip: tripAfter(cfg.BreakerTripAfter)}
+	l.breakers, _ = breaker.NewSet()
+	if l.pgBreaker, err = l.breakers.New("postgres", bs); err != nil {
+		return nil, &ConfigError{Var: "BREAKER_OPEN_FOR", Reason: err.Error()}
+	}
+	if l.upBreaker, err = l.breakers.New("loyalty", bs); err != nil {
+		return nil, err
+	}
+	perTool, err := l.breakers.PerTool(bs)
+	if err != nil {
+		return nil, err
+	}
+	l.breaker = breaker.Middleware(perTool)
+	l.breakers.OnStateChange(func(ctx context.Context, e breaker.Event) {
+		m.SetBreakerState(e.Name, string(e.To))
+		s.log.Warn("breaker state changed", "breaker", e.Name, "from", string(e.From), "to", string(e.To))
+	})
+	s.app.db.wrap = guarded(l.pgBreaker)
+	s.app.upst.wrap = guarded(l.upBreaker)
+
+	// audit: outermost, one chained record per call.
+	if err := l.buildAudit(s, opts, m); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
+
+// tripAfter opens a breaker after n consecutive failures.
+func tripAfter(n int) func(breaker.Counts) bool {
+	return func(c breaker.Counts) bool { return c.ConsecutiveFailures >= uint32(n) }
+}
+
+// guarded runs a dependency call under its breaker (and, inside it, the
+// retry policy).
+func guarded(b *breaker.Breaker) func(ctx context.Context, fn func(context.Context) error) error {
+	return func(ctx context.Context, fn func(context.Context) error) error {
+		return b.Execute(ctx, fn)
+	}
+}
+
+// buildAudit opens the audit trail: AUDIT_LOG names a file (a chained,
+// verifiable trail; see cmd/bulwark-audit) or "stderr" (JSON lines for a
+// log pipeline). Records are chained with AUDIT_HMAC_KEY; without one
+// (development only) a random key is used, which makes the trail
+// verifiable only within this process's lifetime.
+func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
+	cfg := s.cfg
+	key := cfg.AuditHMACKey
+	if key == nil {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		s.log.Warn("AUDIT_HMAC_KEY is not set: the audit chain uses a random key for this run only")
+	}
+	l.auditKey = key
+	var sink audit.Sink
+	switch {
+	case opts.AuditOut != nil:
+		sink = audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
+			_, err := opts.AuditOut.Write(append(r.Line(), '\n'))
+			return err
+		})
+	case cfg.AuditLog == "" || cfg.AuditLog == "stderr":
+		sink = audit.NewSlogSink(slog.New(slog.NewJSONHandler(stderr, nil)))
+	default:
+		fs, err := audit.OpenFile(cfg.AuditLog, audit.FileConfig{Sync: audit.SyncInterval, Interval: 100 * time.Millisecond})
+		if err != nil {
+			return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
+		}
+		sink = fs
+		s.onClose(func(context.Context) error { return fs.Close() })
+	}
+	al, err := audit.New(sink, key, audit.Config{
+		Policy: audit.Buffer,
+		Log:    s.log,
+		OnAlert: func(a audit.Alert) {
+			if a.Kind != audit.AlertRecovered {
+				m.AuditSinkFailed()
+			}
+			s.log.Error("audit sink", "kind", string(a.Kind), "buffered", a.Buffered)
+		},
+	})
+	if err != nil {
+		return &ConfigError{Var: "AUDIT_HMAC_KEY", Reason: err.Error()}
+	}
+	l.auditLog = al
+	// Closed (and so flushed) after the server stops taking calls and
+	// before the sink closes: onClose runs in reverse order.
+	s.onClose(func(ctx context.Context) error { return al.Close(ctx) })
+	l.audit = audit.Middleware(al)
+	return nil
+}
+
+// cacheStatusMeta reports the cache outcome in the result's _meta
+// ("customer/cache": "hit" or "miss"), so clients and the load test can
+// tell hits from misses. It sits just outside the cache and copies the
+// result: cached results are shared and must not be written into.
+func cacheStatusMeta(next mcp.ToolHandler) mcp.ToolHandler {
+	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res, err := next(ctx, req)
+		st := bulwark.CallFrom(ctx).CacheStatus()
+		if res == nil || (st != bulwark.CacheHit && st != bulwark.CacheMiss && st != bulwark.CacheStale) {
+			return res, err
+		}
+		cp := *res
+		cp.Meta = make(mcp.Meta, len(res.Meta)+1)
+		for k, v := range res.Meta {
+			cp.Meta[k] = v
+		}
+		cp.Meta[cacheStatusKey] = st
+		return &cp, err
+	}
+}
+
+// cacheStatusKey is the _meta key of cacheStatusMeta.
+const cacheStatusKey = "customer/cache"
 
 // redisPrefix keeps this deployment's keys apart from others sharing the
 // Redis (REDIS_PREFIX, default "customer:").
@@ -304,31 +471,39 @@ func (l *layers) httpAuth(h http.Handler, resource, issuer string) (http.Handler
 	return protected, sdkauth.ProtectedResourceMetadataHandler(md)
 }
 
+// buildHealth registers the readiness checks: both PostgreSQL pools, Redis
+// when configured, and the audit trail. Open breakers are not a readiness
+// failure here: every instance shares the same dependencies, so taking
+// this one out of rotation would not help (the breakers report through
+// metrics instead).
+func (s *Server) buildHealth() error {
+	checks := []health.Named{
+		health.Ping("postgres", s.store.Ping),
+	}
+	if s.layers.redis != nil {
+		rdb := s.layers.redis
+		checks = append(checks, health.Ping("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }))
+	}
+	if al := s.layers.auditLog; al != nil {
+		checks = append(checks, health.Ping("audit", al.Ready))
+	}
+	mon, err := health.New(health.Settings{
+		Timeout: time.Second,
+		OnChange: func(c health.Change) {
+			s.log.Warn("readiness changed", "check", c.Name, "from", c.From, "to", c.To)
+		},
+	}, checks...)
+	if err != nil {
+		return err
+	}
+	s.layers.health = mon
+	s.drain.onDrain = mon.Drain
+	return nil
+}
+
 func (l *layers) metricsHandler(s *Server) http.Handler {
 	if l.metricsEngine != nil {
 		return metrics.Handler(s.registry)
 	}
 	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
-}
-
-func (l *layers) liveness(s *Server) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-}
-
-func (l *layers) readiness(s *Server) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.drain.Draining() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		if err := s.store.Ping(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "postgres": "down"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
 }

@@ -127,6 +127,9 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (s *Server, err e
 	if err != nil {
 		return nil, err
 	}
+	if err := s.buildHealth(); err != nil {
+		return nil, err
+	}
 	s.layers.decorate(defs)
 	if s.layers.toolList != nil {
 		s.mcp.AddReceivingMiddleware(s.layers.toolList)

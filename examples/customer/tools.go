@@ -114,9 +114,6 @@ type App struct {
 	loyalty *LoyaltyClient
 	db      *Dependency // PostgreSQL
 	upst    *Dependency // the loyalty service
-	// invalidate drops cached results about a customer after a write; nil
-	// when caching is off.
-	invalidate func(ctx context.Context, customerID string) error
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -334,13 +331,8 @@ func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in update
 	if err != nil {
 		return nil, Customer{}, err
 	}
-	// The write is committed; drop what the cache holds about this customer
-	// before the caller hears of it, so a read that follows is fresh.
-	if a.invalidate != nil {
-		if err := a.invalidate(ctx, in.CustomerID); err != nil {
-			return nil, Customer{}, bulwark.Internal(err)
-		}
-	}
+	// The cache layer drops this customer's entries (cache.Invalidates)
+	// before the result reaches the caller, so a read that follows is fresh.
 	return nil, c, nil
 }
 
@@ -372,11 +364,6 @@ func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArg
 	})
 	if err != nil {
 		return nil, Note{}, err
-	}
-	if a.invalidate != nil {
-		if err := a.invalidate(ctx, in.CustomerID); err != nil {
-			return nil, Note{}, bulwark.Internal(err)
-		}
 	}
 	return nil, n, nil
 }
