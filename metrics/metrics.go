@@ -181,6 +181,14 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 		}
 	}
 	m.other = m.newSeries(Other)
+	// Series of the listed tools exist from the start, at zero, so that
+	// dashboards and rate() see them before the first call.
+	for name := range m.static {
+		if m.toolCount.Load() < int64(m.maxTools) {
+			m.tools.Store(name, m.newSeries(name))
+			m.toolCount.Add(1)
+		}
+	}
 	return m, nil
 }
 

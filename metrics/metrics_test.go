@@ -549,3 +549,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+func TestListedToolsStartAtZero(t *testing.T) {
+	_, reg := newMetrics(t, metrics.Settings{Tools: []string{"get_customer", "update_customer"}})
+	for _, tool := range []string{"get_customer", "update_customer", "other"} {
+		if got := value(t, reg, "bulwark_tool_calls_total", map[string]string{"tool": tool, "outcome": "ok"}); got != 0 {
+			t.Errorf("calls{tool=%q} = %v before any call, want a series at 0", tool, got)
+		}
+	}
+}

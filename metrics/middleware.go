@@ -122,7 +122,8 @@ func (m *Metrics) known(ctx context.Context, name string) bool {
 //
 // Place it after recover and before auth, so refusals by every inner layer
 // are counted. Layers outside it (audit, recover) are not measured. A panic
-// passing through is counted as internal and keeps unwinding.
+// passing through is counted as internal and keeps unwinding. A nil m
+// installs nothing.
 func Middleware(m *Metrics) bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		if m == nil {
