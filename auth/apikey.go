@@ -116,7 +116,9 @@ func (s *KeyStore) Verify(_ context.Context, key string) (*Principal, error) {
 	case !tokenChars(key):
 		return nil, unauthenticated("invalid API key", ErrMalformedToken)
 	}
-	digest := sha256.Sum256([]byte(key))
+	// Hash from a stack buffer: converting key to []byte would allocate.
+	var buf [MaxKeyLength]byte
+	digest := sha256.Sum256(buf[:copy(buf[:], key)])
 	var found *storedKey
 	if idx := s.idx.Load(); idx != nil {
 		for _, k := range idx.buckets[binary.LittleEndian.Uint64(digest[:8])] {

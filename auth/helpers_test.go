@@ -1,12 +1,15 @@
 package auth_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -157,3 +160,9 @@ func (s *jwksServer) setRaw(b []byte) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+var okResult = bulwarktest.TextResult("ok")
+
+func okHandler(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return okResult, nil
+}

@@ -1,0 +1,372 @@
+package auth_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/golang-jwt/jwt/v5"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+)
+
+// A key store built in code. In production the entries come from a key
+// file (see LoadKeyFile); the store never sees plain keys except to hash
+// the one being checked.
+func ExampleNewKeyStore() {
+	const key = "bwk_example-key-do-not-use-0123456789abcdefgh"
+	store, err := auth.NewKeyStore(auth.KeyEntry{
+		Principal: "billing-bot",
+		SHA256:    auth.DigestKey(key),
+		Scopes:    []string{"customers:read"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	p, err := store.Verify(context.Background(), key)
+	fmt.Println(p.ID, p.Method, p.Scopes, err)
+	_, err = store.Verify(context.Background(), "bwk_guess")
+	fmt.Println(err)
+	// Output:
+	// billing-bot api_key [customers:read] <nil>
+	// invalid API key
+}
+
+func ExampleParseKeyFile() {
+	data := []byte(`[
+	  {"principal": "billing-bot", "sha256": "` + auth.DigestKey("bwk_old") + `", "scopes": ["customers:read"], "label": "2025"},
+	  {"principal": "billing-bot", "sha256": "` + auth.DigestKey("bwk_new") + `", "scopes": ["customers:read"], "label": "2026"}
+	]`)
+	entries, err := auth.ParseKeyFile(data)
+	if err != nil {
+		panic(err)
+	}
+	store, _ := auth.NewKeyStore(entries...)
+	fmt.Println(store.Len(), "keys")
+	_, err = auth.ParseKeyFile([]byte(`[{"principal": "x", "key": "bwk_plain"}]`))
+	fmt.Println(err)
+	// Output:
+	// 2 keys
+	// auth: key file: json: unknown field "key"
+}
+
+func ExampleLoadKeyFile() {
+	dir, _ := os.MkdirTemp("", "keys")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "keys.json")
+	os.WriteFile(path, []byte(`[{"principal": "ops", "sha256": "`+auth.DigestKey("bwk_ops")+`"}]`), 0o600)
+
+	entries, err := auth.LoadKeyFile(path)
+	if err != nil {
+		panic(err)
+	}
+	store, _ := auth.NewKeyStore(entries...)
+	// Reload later (on SIGHUP, say) without dropping calls:
+	// entries, err = auth.LoadKeyFile(path); err = store.Replace(entries...)
+	p, _ := store.Verify(context.Background(), "bwk_ops")
+	fmt.Println(p.ID)
+	// Output: ops
+}
+
+// GenerateKey is what `bulwark-keygen` and the example server's keygen
+// subcommand run: give the key to the client, append the entry to the file.
+func ExampleGenerateKey() {
+	key, entry, err := auth.GenerateKey("billing-bot", "customers:read")
+	if err != nil {
+		panic(err)
+	}
+	line, _ := json.Marshal(entry)
+	fmt.Println(len(key), key[:4], len(line) > 0, entry.SHA256 == auth.DigestKey(key))
+	// Output: 47 bwk_ true true
+}
+
+func ExampleDigestKey() {
+	fmt.Println(auth.DigestKey("bwk_example"))
+	// Output: 8b7065e5701ddeafec1aa5be343a8d57e1706b0984ea5629851c4b990c23192a
+}
+
+// A JWT verifier with a static key. Real deployments usually set JWKSURL
+// instead, and Close the verifier on shutdown.
+func ExampleNewJWTVerifier() {
+	signer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	v, err := auth.NewJWTVerifier(auth.JWTConfig{
+		Issuer:     "https://as.example.com",
+		Audience:   "https://mcp.example.com/mcp",
+		StaticKeys: map[string]crypto.PublicKey{"k1": &signer.PublicKey},
+		Algorithms: []string{"ES256"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"iss": "https://as.example.com", "aud": "https://mcp.example.com/mcp",
+		"sub": "alice", "scope": "customers:read",
+		"exp": time.Now().Add(time.Hour).Unix(),
+	})
+	tok.Header["kid"] = "k1"
+	s, _ := tok.SignedString(signer)
+
+	p, err := v.Verify(context.Background(), s)
+	fmt.Println(p.ID, p.Scopes, err)
+
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "mallory"})
+	u, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	_, err = v.Verify(context.Background(), u)
+	fmt.Println(err)
+	// Output:
+	// alice [customers:read] <nil>
+	// invalid token
+}
+
+// Streamable HTTP: RequireBearerToken answers 401 with a WWW-Authenticate
+// challenge pointing at the protected resource metadata.
+func ExampleTokenVerifier() {
+	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc")})
+	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
+	bulwark.Use(server, auth.Middleware())
+
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/oauth-protected-resource", sdkauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
+		Resource:               "https://mcp.example.com/mcp",
+		AuthorizationServers:   []string{"https://as.example.com"},
+		BearerMethodsSupported: []string{"header"},
+	}))
+	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	mux.Handle("/mcp", sdkauth.RequireBearerToken(auth.TokenVerifier(store), &sdkauth.RequireBearerTokenOptions{
+		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource",
+	})(mcpHandler))
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	req.Header.Set("Authorization", "Bearer bwk_wrong")
+	mux.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output: 401 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
+}
+
+func ExampleRequireHTTPScopes() {
+	h := auth.RequireHTTPScopes(auth.HTTPScopeOptions{
+		Scopes:              []string{"mcp"},
+		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource",
+	})(http.NotFoundHandler())
+	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
+	protected := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(h)
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	req.Header.Set("Authorization", "Bearer bwk_svc")
+	protected.ServeHTTP(rec, req)
+	fmt.Println(rec.Code)
+	fmt.Println(rec.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 403
+	// Bearer error="insufficient_scope", scope="mcp", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
+}
+
+// Per-tool scopes over stdio, with the server's identity from the
+// environment. The same options drive the call check and the tool list.
+func ExampleMiddleware() {
+	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey("bwk_env"), Scopes: []string{"customers:read"}})
+	os.Setenv("EXAMPLE_API_KEY", "bwk_env")
+	me, err := auth.FromEnv(context.Background(), store, "EXAMPLE_API_KEY")
+	if err != nil {
+		panic(err) // refuse to start without a valid identity
+	}
+	opts := []auth.Option{
+		auth.WithStaticPrincipal(me),
+		auth.WithPolicies(auth.Policies{
+			"get_customer":    auth.RequireAll("customers:read"),
+			"update_customer": auth.RequireAll("customers:write"),
+		}),
+		auth.FailClosed(),
+	}
+	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
+	for _, name := range []string{"get_customer", "update_customer"} {
+		bulwark.AddToolHandler(server, &mcp.Tool{Name: name, InputSchema: map[string]any{"type": "object"}},
+			func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return bulwarktest.TextResult("hello " + auth.PrincipalFrom(ctx).ID), nil
+			})
+	}
+	bulwark.Use(server, auth.Middleware(opts...))
+	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, _ := server.Connect(ctx, st, nil)
+	defer ss.Close()
+	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v1"}, nil).Connect(ctx, ct, nil)
+	defer cs.Close()
+
+	list, _ := cs.ListTools(ctx, nil)
+	for _, t := range list.Tools {
+		fmt.Println("listed:", t.Name)
+	}
+	res, _ := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_customer", Arguments: map[string]any{}})
+	fmt.Println(bulwarktest.ResultText(res))
+	res, _ = cs.CallTool(ctx, &mcp.CallToolParams{Name: "update_customer", Arguments: map[string]any{}})
+	fmt.Println(res.IsError, bulwarktest.ResultText(res))
+	// Output:
+	// listed: get_customer
+	// hello billing-bot
+	// true missing scope customers:write
+}
+
+func ExampleFilterToolList() {
+	opts := []auth.Option{
+		auth.WithStaticPrincipal(&auth.Principal{ID: "reader", Scopes: []string{"read"}}),
+		auth.WithDefaultPolicy(auth.RequireAll("write")),
+		auth.WithPolicies(auth.Policies{"search": auth.RequireAll("read")}),
+	}
+	server := mcp.NewServer(&mcp.Implementation{Name: "s", Version: "v1"}, nil)
+	for _, name := range []string{"search", "delete"} {
+		server.AddTool(&mcp.Tool{Name: name, InputSchema: map[string]any{"type": "object"}}, okHandler)
+	}
+	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, _ := server.Connect(ctx, st, nil)
+	defer ss.Close()
+	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v1"}, nil).Connect(ctx, ct, nil)
+	defer cs.Close()
+	list, _ := cs.ListTools(ctx, nil)
+	for _, t := range list.Tools {
+		fmt.Println(t.Name)
+	}
+	// Output: search
+}
+
+func ExampleFromEnv() {
+	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "stdio-server", SHA256: auth.DigestKey("bwk_from_env")})
+	os.Setenv("EXAMPLE_SERVER_KEY", "bwk_from_env")
+	p, err := auth.FromEnv(context.Background(), store, "EXAMPLE_SERVER_KEY")
+	fmt.Println(p.ID, p.Method, err)
+	os.Setenv("EXAMPLE_SERVER_KEY", "bwk_typo")
+	_, err = auth.FromEnv(context.Background(), store, "EXAMPLE_SERVER_KEY")
+	fmt.Println(err)
+	// Output:
+	// stdio-server environment <nil>
+	// auth: credential in EXAMPLE_SERVER_KEY: invalid API key
+}
+
+// The argument-token mode, for clients that cannot set headers. The handler
+// never sees the token.
+func ExampleWithArgumentToken() {
+	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "legacy-client", SHA256: auth.DigestKey("bwk_arg")})
+	var seen string
+	h := auth.Middleware(auth.WithArgumentToken(store, "auth_token"))(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		seen = string(req.Params.Arguments)
+		return bulwarktest.TextResult("ok"), nil
+	})
+	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1", "auth_token": "bwk_arg"})
+	ctx, call := bulwarktest.Context(context.Background(), req, nil)
+	_, err := h(ctx, req)
+	fmt.Println(call.PrincipalID(), seen, err)
+	// Output: legacy-client {"id":"c-1"} <nil>
+}
+
+func ExampleWithStaticPrincipal() {
+	h := auth.Middleware(auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Method: auth.MethodStatic}))(okHandler)
+	stdio := bulwarktest.Request("t", nil)
+	_, err := h(context.Background(), stdio)
+	fmt.Println(err)
+	overHTTP := bulwarktest.Request("t", nil, bulwarktest.WithHeader("User-Agent", "x"))
+	_, err = h(context.Background(), overHTTP)
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// authentication required
+}
+
+func ExampleRequireAll() {
+	p := &auth.Principal{ID: "u", Scopes: []string{"customers:read"}}
+	fmt.Println(auth.RequireAll("customers:read", "customers:write")(context.Background(), p, &mcp.Tool{Name: "update"}))
+	// Output: missing scope customers:write
+}
+
+func ExampleRequireAny() {
+	p := &auth.Principal{ID: "u", Scopes: []string{"admin"}}
+	fmt.Println(auth.RequireAny("customers:write", "admin")(context.Background(), p, nil))
+	// Output: <nil>
+}
+
+func ExampleRequireRole() {
+	p := &auth.Principal{ID: "u", Roles: []string{"support"}}
+	fmt.Println(auth.RequireRole("admin")(context.Background(), p, nil))
+	// Output: missing role admin
+}
+
+func ExamplePredicate() {
+	adminForDestructive := auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, t *mcp.Tool) bool {
+		return !bulwark.IsDestructive(t) || p.HasRole("admin")
+	})
+	p := &auth.Principal{ID: "u"}
+	readOnly := &mcp.Tool{Name: "get", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+	fmt.Println(adminForDestructive(context.Background(), p, readOnly))
+	fmt.Println(adminForDestructive(context.Background(), p, &mcp.Tool{Name: "delete"}))
+	// Output:
+	// <nil>
+	// destructive tools need role admin
+}
+
+func ExampleAllOf() {
+	pol := auth.AllOf(auth.RequireAll("customers:write"), auth.RequireRole("support"))
+	p := &auth.Principal{ID: "u", Scopes: []string{"customers:write"}}
+	fmt.Println(pol(context.Background(), p, nil))
+	// Output: missing role support
+}
+
+func ExampleAnyOf() {
+	pol := auth.AnyOf(auth.RequireRole("admin"), auth.RequireAll("customers:write"))
+	p := &auth.Principal{ID: "u", Scopes: []string{"customers:write"}}
+	fmt.Println(pol(context.Background(), p, nil))
+	// Output: <nil>
+}
+
+func ExampleAllowed() {
+	p := &auth.Principal{ID: "u"}
+	err := auth.Allowed(context.Background(), p, &mcp.Tool{Name: "new_tool"}, auth.FailClosed())
+	fmt.Println(err)
+	// Output: no access policy for tool "new_tool"
+}
+
+func ExampleVerifierFunc() {
+	// Try API keys first, then JWTs, on one endpoint.
+	keys, _ := auth.NewKeyStore()
+	var jwts auth.Verifier // an *auth.JWTVerifier in practice
+	either := auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
+		if len(tok) > 4 && tok[:4] == auth.KeyPrefix || jwts == nil {
+			return keys.Verify(ctx, tok)
+		}
+		return jwts.Verify(ctx, tok)
+	})
+	_, err := either.Verify(context.Background(), "bwk_unknown")
+	fmt.Println(err)
+	// Output: invalid API key
+}
+
+func ExamplePrincipalFrom() {
+	h := auth.Middleware(auth.WithStaticPrincipal(&auth.Principal{ID: "svc", Roles: []string{"ops"}}))(
+		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			p := auth.PrincipalFrom(ctx)
+			fmt.Println(p.ID, p.HasRole("ops"))
+			return bulwarktest.TextResult("ok"), nil
+		})
+	h(context.Background(), bulwarktest.Request("t", nil))
+	// Output: svc true
+}
