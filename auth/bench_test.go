@@ -70,8 +70,14 @@ func benchJWKS(b *testing.B, method jwt.SigningMethod, key any, kid string) {
 }
 
 // JWT verification with the key set cached from a JWKS URL.
-func BenchmarkJWTVerifyRS256(b *testing.B) { keys(b); benchJWKS(b, jwt.SigningMethodRS256, rsaKey, "rsa-1") }
-func BenchmarkJWTVerifyES256(b *testing.B) { keys(b); benchJWKS(b, jwt.SigningMethodES256, ecKey, "ec-1") }
+func BenchmarkJWTVerifyRS256(b *testing.B) {
+	keys(b)
+	benchJWKS(b, jwt.SigningMethodRS256, rsaKey, "rsa-1")
+}
+func BenchmarkJWTVerifyES256(b *testing.B) {
+	keys(b)
+	benchJWKS(b, jwt.SigningMethodES256, ecKey, "ec-1")
+}
 
 // The tool-call middleware with a static principal and one policy: the
 // cost auth adds to every stdio call.
