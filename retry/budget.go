@@ -1,0 +1,115 @@
+package retry
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+)
+
+// BudgetSettings configures a [Budget]. Every zero field means the default
+// stated beside it.
+type BudgetSettings struct {
+	// Ratio is how many retries each call earns: retries stay within
+	// Ratio × calls, so at 100% failure a busy service makes at most
+	// (1 + Ratio) × calls attempts. Zero means 0.1.
+	Ratio float64
+	// MinPerSecond is a floor for quiet periods: while the calls of the
+	// last second earn fewer than MinPerSecond retries, up to MinPerSecond
+	// retries per second are allowed anyway, so a service with little
+	// traffic can still ride out a blip. The floor never applies while
+	// traffic is high enough for Ratio to provide the minimum, so it does
+	// not loosen the bound above. Zero means 1; a negative value disables
+	// the floor.
+	MinPerSecond float64
+	// MaxTokens caps the retries a long healthy stretch can save up for the
+	// next burst of failures. Zero means 10.
+	MaxTokens float64
+	// Clock measures the seconds of the floor. Nil means the system clock.
+	Clock bulwark.Clock
+}
+
+// Budget limits retries across calls, in the manner of a token bucket:
+// every call deposits Ratio tokens, every retry spends one. It is safe for
+// concurrent use; share one per dependency.
+type Budget struct {
+	ratio, min, max float64
+	clock           bulwark.Clock
+
+	mu       sync.Mutex
+	tokens   float64
+	floor    float64   // retries the quiet-period floor can still grant
+	start    time.Time // start of the current traffic sample
+	calls    int       // calls in the current sample
+	rate     float64   // calls per second in the previous sample; +Inf before the first
+	refilled time.Time // last floor refill
+}
+
+// NewBudget returns a budget with no saved tokens.
+func NewBudget(s BudgetSettings) (*Budget, error) {
+	if s.Ratio < 0 || math.IsNaN(s.Ratio) || math.IsInf(s.Ratio, 0) {
+		return nil, errors.New("retry: BudgetSettings.Ratio must be a finite, non-negative number")
+	}
+	if math.IsNaN(s.MinPerSecond) || math.IsInf(s.MinPerSecond, 0) {
+		return nil, errors.New("retry: BudgetSettings.MinPerSecond must be finite")
+	}
+	if s.MaxTokens < 0 || math.IsNaN(s.MaxTokens) || math.IsInf(s.MaxTokens, 0) {
+		return nil, errors.New("retry: BudgetSettings.MaxTokens must be a finite, non-negative number")
+	}
+	b := &Budget{ratio: s.Ratio, min: s.MinPerSecond, max: s.MaxTokens, clock: bulwark.ClockOr(s.Clock)}
+	if b.ratio == 0 {
+		b.ratio = 0.1
+	}
+	switch {
+	case b.min == 0:
+		b.min = 1
+	case b.min < 0:
+		b.min = 0
+	}
+	if b.max == 0 {
+		b.max = 10
+	}
+	now := b.clock.Now()
+	b.start, b.refilled = now, now
+	// Until a second of traffic has been seen, assume a busy service: the
+	// floor must not add to the ratio during a burst at start-up.
+	b.rate = math.Inf(1)
+	return b, nil
+}
+
+// Deposit records one call (its first attempt). It is cheap: no clock read.
+func (b *Budget) Deposit() {
+	b.mu.Lock()
+	b.tokens = min(b.tokens+b.ratio, b.max)
+	b.calls++
+	b.mu.Unlock()
+}
+
+// Withdraw asks for one retry and reports whether the budget allows it.
+func (b *Budget) Withdraw() bool {
+	now := b.clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if el := now.Sub(b.start); el >= time.Second {
+		b.rate = float64(b.calls) / el.Seconds()
+		b.calls = 0
+		b.start = now
+	}
+	if b.min > 0 {
+		if el := now.Sub(b.refilled); el > 0 {
+			b.floor = min(b.floor+b.min*el.Seconds(), max(b.min, 1))
+			b.refilled = now
+		}
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	if b.min > 0 && b.ratio*b.rate < b.min && b.floor >= 1 {
+		b.floor--
+		return true
+	}
+	return false
+}

@@ -1,0 +1,73 @@
+// Package retry repeats calls that failed for a passing reason, within
+// bounds that keep a failing dependency from being hammered, and makes
+// calls carrying an idempotency key execute at most once.
+//
+// # What it does
+//
+// A [Retrier] (built from a [Policy] with [New]) makes up to MaxAttempts
+// attempts (3 by default, the first included). Before retry n it waits a
+// delay drawn uniformly from [0, min(Cap, Base·2ⁿ⁻¹)] ("full jitter", so
+// many clients do not retry in step), or longer if the failure asked for it
+// with a retry-after within Cap. Each attempt can have its own timeout. No
+// attempt starts that could not finish before the call's deadline: when
+// the time left is shorter than the delay, or than the delay plus the
+// per-attempt timeout, retrying stops and the last failure is returned.
+//
+// Only transient failures are retried ([Transient]): unavailable and
+// deadline-exceeded refusals from inner layers, timeouts of the attempt
+// (not of the call), and connection failures before anything was sent,
+// after pgx's pgconn.SafeToRetry. Never invalid-argument, authentication,
+// permission or rate-limit refusals, and never the caller's cancellation.
+//
+// A [Budget] bounds retries across calls: each call earns Ratio retries
+// (0.1 by default) and each retry spends one, so at 100% failure a busy
+// service makes at most 1.1 attempts per call instead of 3. A small floor
+// per second lets a quiet service still retry.
+//
+// [Idempotency] gives calls that carry a key (an argument or _meta entry,
+// "idempotency_key" by default) at-most-once execution per (principal,
+// tool, key), with replay of the stored result, refusal of a key reused
+// with different arguments, and a wait for a duplicate that arrives while
+// the first call still runs. Keys live in a [Store]: [MemoryStore] for one
+// instance, [RedisStore] for many; retrytest.TestStore checks others (the
+// customer example adds PostgreSQL).
+//
+// # Where it sits
+//
+// audit → recover → metrics → auth → validate → ratelimit → timeout →
+// cache → breaker → retry → handler. Retry sits inside the breaker, so an
+// open breaker stops retry storms, and inside the timeout, which bounds all
+// attempts together. [Idempotency] goes after auth (keys are scoped by
+// principal) and outside retry.
+//
+// [Middleware] retries only calls to read-only or idempotent tools
+// ([bulwark.IsIdempotent]) by default; a destructive tool is retried only
+// when the call carries an idempotency key, which the handler should pass
+// on to the dependency ([KeyFrom]). Inside a handler, [Retrier.Do] retries
+// one dependency call.
+//
+// # On refusal
+//
+// Retry refuses nothing itself: after the last attempt it returns the last
+// failure unchanged, and notes why it stopped in the call record field
+// [StopField]. [Idempotency] refuses with [bulwark.InvalidArgument] when a
+// key is malformed, reused with different arguments, or missing where
+// [RequireKey] demands one, and with [bulwark.Unavailable] when its store
+// fails or a duplicate waited too long for the first call.
+//
+// # Example
+//
+//	reads, err := retry.New(retry.Policy{PerAttemptTimeout: 2 * time.Second})
+//	if err != nil { ... }
+//	store, _ := retry.NewRedisStore(rdb, "")
+//	bulwark.Use(server,
+//		audit, recover, metrics, auth, validate, limits, timeout, cache, breakers,
+//		retry.Idempotency(store),
+//		retry.Middleware(reads),
+//	)
+//
+//	// inside a handler
+//	err = reads.Do(ctx, func(ctx context.Context) error {
+//		return pool.QueryRow(ctx, q, id).Scan(&name)
+//	})
+package retry

@@ -1,0 +1,268 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+)
+
+// Policy says how to retry. Every zero field means the default stated
+// beside it.
+type Policy struct {
+	// MaxAttempts is the total number of attempts, the first included.
+	// Zero means 3; 1 means no retries.
+	MaxAttempts int
+	// Base is the backoff before the first retry's ceiling: the delay
+	// before retry n (from 1) is drawn uniformly from
+	// [0, min(Cap, Base·2ⁿ⁻¹)] ("full jitter"). Zero means 50ms.
+	Base time.Duration
+	// Cap bounds every delay. It also bounds how long a refusal's own
+	// retry-after may make a retry wait: a transient refusal that asks for
+	// longer than Cap is not retried. Zero means 2s.
+	Cap time.Duration
+	// PerAttemptTimeout bounds each attempt with its own deadline, so one
+	// hung attempt does not use up the whole call. An attempt that runs out
+	// of its own time (not the call's) is retried. Zero means none: each
+	// attempt may use all the time the call has left.
+	PerAttemptTimeout time.Duration
+	// Budget limits retries across calls so a failing dependency is not
+	// hammered. Nil means a budget with default settings, owned by the
+	// [Retrier] built from this Policy (see [NewBudget]). Share one Budget
+	// between Retriers that guard the same dependency.
+	Budget *Budget
+	// Retryable decides which failures are worth another attempt. Nil
+	// means [Transient].
+	Retryable func(error) bool
+	// Clock times delays and per-attempt timeouts. Nil means the system
+	// clock.
+	Clock bulwark.Clock
+	// Rand returns a uniformly distributed integer in [0, n); n > 0. Nil
+	// means math/rand/v2's Int64N.
+	Rand func(n int64) int64
+}
+
+// Defaults for zero Policy fields.
+const (
+	DefaultMaxAttempts = 3
+	DefaultBase        = 50 * time.Millisecond
+	DefaultCap         = 2 * time.Second
+)
+
+// Retrier runs functions under a validated [Policy]. Create it with [New];
+// it is safe for concurrent use and meant to be shared: its budget (unless
+// the Policy names one) is per Retrier.
+type Retrier struct {
+	max       int
+	base, cap time.Duration
+	attempt   time.Duration
+	budget    *Budget
+	retryable func(error) bool
+	clock     bulwark.Clock
+	system    bool // clock is the real clock: per-attempt deadlines can use context timers
+	rand      func(int64) int64
+}
+
+// New validates p, fills in its defaults and returns a Retrier.
+func New(p Policy) (*Retrier, error) {
+	switch {
+	case p.MaxAttempts < 0:
+		return nil, errors.New("retry: MaxAttempts must not be negative")
+	case p.Base < 0, p.Cap < 0, p.PerAttemptTimeout < 0:
+		return nil, errors.New("retry: durations must not be negative")
+	}
+	r := &Retrier{
+		max:       p.MaxAttempts,
+		base:      p.Base,
+		cap:       p.Cap,
+		attempt:   p.PerAttemptTimeout,
+		budget:    p.Budget,
+		retryable: p.Retryable,
+		clock:     bulwark.ClockOr(p.Clock),
+		rand:      p.Rand,
+	}
+	if r.max == 0 {
+		r.max = DefaultMaxAttempts
+	}
+	if r.base == 0 {
+		r.base = DefaultBase
+	}
+	if r.cap == 0 {
+		r.cap = DefaultCap
+	}
+	if r.cap < r.base {
+		return nil, fmt.Errorf("retry: Cap (%v) must not be below Base (%v)", r.cap, r.base)
+	}
+	if r.budget == nil {
+		b, err := NewBudget(BudgetSettings{Clock: p.Clock})
+		if err != nil {
+			return nil, err
+		}
+		r.budget = b
+	}
+	if r.retryable == nil {
+		r.retryable = Transient
+	}
+	if r.rand == nil {
+		r.rand = rand.Int64N
+	}
+	_, r.system = r.clock.(bulwark.SystemClock)
+	return r, nil
+}
+
+// Budget returns the retry budget r spends from.
+func (r *Retrier) Budget() *Budget { return r.budget }
+
+// Do calls fn until it succeeds, fails in a way that is not retryable, or
+// the policy says stop: attempts are used up, the budget is spent, the
+// next attempt could not finish before ctx's deadline, or ctx is done. It
+// returns nil or fn's last error; when ctx ends during a backoff it
+// returns ctx's cause instead.
+//
+// Do is for dependency calls inside a handler; only wrap calls that are
+// safe to repeat (reads, idempotent writes, writes keyed by an idempotency
+// key the dependency honours). Each attempt is counted on the call record
+// ([bulwark.Call.AddAttempt]) when one is in ctx.
+func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) error {
+	call := bulwark.CallFrom(ctx)
+	r.budget.Deposit()
+	for n := 1; ; n++ {
+		call.AddAttempt()
+		actx, cancel := r.attemptContext(ctx)
+		err := fn(actx)
+		timedOut := attemptTimedOut(ctx, actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !timedOut && !r.retryable(err) {
+			return err
+		}
+		wait, stop := r.next(ctx, n, retryAfterOf(err))
+		if stop != "" {
+			call.SetField(StopField, stop)
+			return err
+		}
+		if werr := r.sleep(ctx, wait); werr != nil {
+			return werr
+		}
+	}
+}
+
+// Do runs fn under p once, as New(p) followed by Retrier.Do. With a nil
+// p.Budget each call gets a fresh budget, which cannot limit retries across
+// calls: for anything called often, build a Retrier once and share it.
+// An invalid p is returned as an error without calling fn.
+func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error {
+	r, err := New(p)
+	if err != nil {
+		return err
+	}
+	return r.Do(ctx, fn)
+}
+
+// StopField is the call-record field ([bulwark.Call.SetField]) naming why
+// retrying stopped with a retryable failure: "attempts" (all used),
+// "deadline" (the next attempt could not finish in time), "budget" (the
+// retry budget is spent) or "retry_after" (the failure asked for a longer
+// wait than the policy's Cap).
+const StopField = "retry_stop"
+
+// errAttemptTimeout is the cause of a per-attempt deadline.
+var errAttemptTimeout = fmt.Errorf("retry: attempt timed out: %w", context.DeadlineExceeded)
+
+func (r *Retrier) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.attempt <= 0 {
+		return ctx, noCancel
+	}
+	if r.system {
+		return context.WithTimeoutCause(ctx, r.attempt, errAttemptTimeout)
+	}
+	// An injected clock: the attempt's deadline follows it.
+	actx, cancel := context.WithCancelCause(ctx)
+	fire := r.clock.After(r.attempt)
+	go func() {
+		select {
+		case <-fire:
+			cancel(errAttemptTimeout)
+		case <-actx.Done():
+		}
+	}()
+	return actx, func() { cancel(context.Canceled) }
+}
+
+// attemptTimedOut reports whether the attempt ran out of its own time
+// while the call still had some.
+func attemptTimedOut(ctx, actx context.Context) bool {
+	return actx != ctx && ctx.Err() == nil && context.Cause(actx) == errAttemptTimeout
+}
+
+// next decides whether retry n (n attempts done) may start and after what
+// delay. stop names the reason when it may not.
+func (r *Retrier) next(ctx context.Context, n int, hint time.Duration) (time.Duration, string) {
+	if n >= r.max {
+		return 0, "attempts"
+	}
+	if ctx.Err() != nil {
+		return 0, "deadline"
+	}
+	if hint > r.cap {
+		return 0, "retry_after"
+	}
+	wait := r.delay(n)
+	if hint > wait {
+		wait = hint
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		left := dl.Sub(r.clock.Now())
+		if wait >= left || (r.attempt > 0 && wait+r.attempt > left) {
+			return 0, "deadline"
+		}
+	}
+	if !r.budget.Withdraw() {
+		return 0, "budget"
+	}
+	return wait, ""
+}
+
+// delay draws the backoff before retry n (from 1): uniform in
+// [0, min(cap, base·2ⁿ⁻¹)].
+func (r *Retrier) delay(n int) time.Duration {
+	ceil := r.cap
+	if shift := n - 1; shift < 62 {
+		if d := r.base << shift; d > 0 && d>>shift == r.base && d < ceil {
+			ceil = d
+		}
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(r.rand(int64(ceil) + 1))
+}
+
+func (r *Retrier) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
+	}
+	select {
+	case <-r.clock.After(d):
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// retryAfterOf returns the retry-after of a refusal in err's chain.
+func retryAfterOf(err error) time.Duration {
+	var e *bulwark.Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}

@@ -1,0 +1,48 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Entry is what an idempotency store keeps for one key.
+type Entry struct {
+	// Fingerprint identifies the arguments of the call that claimed the
+	// key (a hex SHA-256 of their canonical JSON).
+	Fingerprint string
+	// Done is false while the claiming call runs, true once its result is
+	// stored.
+	Done bool
+	// Result is the stored *mcp.CallToolResult as JSON, when Done.
+	Result []byte
+}
+
+// Store keeps idempotency entries. Implementations must be atomic across
+// every process that shares them: of many concurrent Claims of one key,
+// exactly one succeeds. Every method takes a context. [NewMemoryStore] and
+// [NewRedisStore] are provided; retrytest.TestStore checks an
+// implementation.
+type Store interface {
+	// Claim records a pending entry with fingerprint for key, owned by
+	// token and expiring after ttl, unless the key has a live entry. It
+	// returns claimed=true when it recorded one, and otherwise the live
+	// entry.
+	Claim(ctx context.Context, key, token, fingerprint string, ttl time.Duration) (existing Entry, claimed bool, err error)
+	// Complete replaces the pending entry owned by token with e, expiring
+	// after ttl. It returns ErrNotOwner when the key is not held by token
+	// (the claim expired, or was never made).
+	Complete(ctx context.Context, key, token string, e Entry, ttl time.Duration) error
+	// Release deletes the pending entry owned by token, so that a later
+	// call with the key runs again. It is not an error if token does not
+	// hold the key.
+	Release(ctx context.Context, key, token string) error
+}
+
+// Errors returned by stores.
+var (
+	// ErrNotOwner: Complete was called with a token that does not hold the key.
+	ErrNotOwner = errors.New("retry: idempotency key is not held by this token")
+	// ErrStoreFull: a bounded store has no room for a new pending entry.
+	ErrStoreFull = errors.New("retry: idempotency store is full")
+)
