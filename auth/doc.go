@@ -1,0 +1,125 @@
+// Package auth answers two questions for every tool call: who is calling,
+// and may they call this tool. It authenticates callers with API keys or
+// JWT access tokens on every transport, records the caller in the call
+// record (bulwark.Call.SetPrincipal, read back with [PrincipalFrom]),
+// enforces per-tool policies on scopes and roles, and hides from tools/list
+// the tools a caller may not call.
+//
+// # Where it sits
+//
+// In the default order
+//
+//	audit → recover → metrics → auth → validate → ratelimit/concurrency → timeout → cache → breaker → retry → handler
+//
+// auth runs before anything that costs work, and before the layers that
+// key on the caller (rate limits, the cache). Audit and metrics sit outside
+// it and still learn the caller, refused calls included, from the record.
+//
+// # Credentials
+//
+// Two verifiers implement [Verifier]:
+//
+//   - [KeyStore] holds API keys as SHA-256 digests, never the keys
+//     themselves, and compares digests in constant time. Keys load from a
+//     JSON file ([LoadKeyFile], [ParseKeyFile]) or from code
+//     ([NewKeyStore]); a principal may hold several keys so keys can be
+//     rotated; [KeyStore.Replace] reloads the set atomically.
+//     [GenerateKey] makes a key and its file entry (the bulwark-keygen
+//     command prints them).
+//   - [JWTVerifier] checks JWT access tokens against a JWKS URL (cached,
+//     refreshed hourly, refetched on an unknown "kid" at most every five
+//     minutes) or static keys: issuer, audience (this server's resource
+//     identifier, RFC 8707), exp/nbf/iat with 30s leeway, an algorithm
+//     allowlist. It refuses "alg":"none", HMAC tokens when keys are public
+//     keys (the HMAC/RSA confusion), tokens that name or carry their own
+//     key (jku, x5u, jwk, x5c), "crit", oversized tokens (8 KiB) and
+//     anything that is not a compact JWS.
+//
+// # Transports
+//
+// Streamable HTTP: wrap the MCP handler in the go-sdk's
+// auth.RequireBearerToken with [TokenVerifier]. Missing or bad tokens get
+// 401 with a WWW-Authenticate challenge naming the protected resource
+// metadata (served by the go-sdk's auth.ProtectedResourceMetadataHandler,
+// RFC 9728). [RequireHTTPScopes] answers 403 with
+// error="insufficient_scope" when a token lacks a scope the whole endpoint
+// needs. [Middleware] reads the caller from req.Extra.TokenInfo on every
+// call — never from the context, which holds the token of the request that
+// opened the session — so a refreshed token with other scopes takes effect
+// at once. Tokens in the URL query string are refused.
+//
+// stdio (and any transport without HTTP): per the MCP authorization spec,
+// credentials come from the environment. [FromEnv] verifies the server's
+// configured credential at start and [WithStaticPrincipal] makes it the
+// caller of every call on the connection. The static principal never
+// applies to HTTP calls.
+//
+// Argument tokens ([WithArgumentToken]), opt-in, for clients that can send
+// nothing but tool arguments: the "auth_token" argument is verified and
+// removed before validation, caching and the handler, and is never part of
+// an error. Headers are the better choice: a model sees its own arguments,
+// so a token passed as one lands in the model's context, its transcript and
+// its provider's logs, and the model may repeat it. Audit layers outside
+// auth see the raw arguments and must redact [DefaultTokenArgument].
+//
+// # Authorization
+//
+// A [Policy] decides per tool: [RequireAll] and [RequireAny] for scopes,
+// [RequireRole], [Predicate] for anything else (tool annotations
+// included), composed with [AllOf] and [AnyOf]. [WithPolicies] maps tool
+// names to policies; [WithDefaultPolicy] covers the rest; [FailClosed]
+// refuses tools without any policy. [FilterToolList], given the same
+// options, makes tools/list show each caller exactly the tools it may
+// call.
+//
+// # Refusals
+//
+// No or bad credentials: bulwark.Unauthenticated, which reaches the client
+// as a JSON-RPC error (code bulwark.RPCCodeUnauthenticated) for the client
+// application to handle. Valid credentials without the right:
+// bulwark.PermissionDenied naming what is missing ("missing scope
+// customers:write"), an IsError result the model can read. Neither ever
+// contains the credential; errors.Is with bulwark.ErrUnauthenticated or
+// bulwark.ErrPermissionDenied tells them apart. A policy that fails with a
+// plain error refuses the call as an internal error.
+//
+// # Example: API keys over stdio
+//
+//	store, err := auth.NewKeyStore(must(auth.LoadKeyFile("/etc/customers/keys.json"))...)
+//	me, err := auth.FromEnv(ctx, store, "CUSTOMERS_API_KEY") // refuse to start on error
+//	opts := []auth.Option{auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.FailClosed()}
+//	bulwark.Use(server, auditMW, bulwark.Recover(nil), auth.Middleware(opts...))
+//	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+//	server.Run(ctx, &mcp.StdioTransport{})
+//
+// # Example: JWT over HTTP with protected resource metadata
+//
+//	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
+//		Issuer:   "https://login.example.com",
+//		Audience: "https://mcp.example.com/mcp",
+//		JWKSURL:  "https://login.example.com/.well-known/jwks.json",
+//	})
+//	defer jwtv.Close()
+//	metaURL := "https://mcp.example.com/.well-known/oauth-protected-resource"
+//	mux.Handle("/.well-known/oauth-protected-resource", sdkauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
+//		Resource:               "https://mcp.example.com/mcp",
+//		AuthorizationServers:   []string{"https://login.example.com"},
+//		ScopesSupported:        []string{"customers:read", "customers:write"},
+//		BearerMethodsSupported: []string{"header"},
+//	}))
+//	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+//	mux.Handle("/mcp", sdkauth.RequireBearerToken(auth.TokenVerifier(jwtv),
+//		&sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})(h))
+//	bulwark.Use(server, auth.Middleware(opts...))
+//	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+//
+// # Example: per-tool scopes
+//
+//	policies := auth.Policies{
+//		"get_customer":          auth.RequireAll("customers:read"),
+//		"search_customers":      auth.RequireAll("customers:read"),
+//		"update_customer_email": auth.RequireAll("customers:read", "customers:write"),
+//		"delete_customer":       auth.AllOf(auth.RequireAll("customers:write"), auth.RequireRole("admin")),
+//	}
+//	opts := []auth.Option{auth.WithPolicies(policies), auth.FailClosed()}
+package auth
