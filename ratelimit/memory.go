@@ -49,7 +49,12 @@ type MemoryStore struct {
 type memoryShard struct {
 	mu  sync.Mutex
 	lru *simplelru.LRU[Bucket, *rate.Limiter]
-	now time.Time // time of the call being decided, read by onEvict
+	// now is the latest time any call on the shard has carried, read by
+	// the eviction callback. Calls read the clock before taking the lock,
+	// so their times can arrive slightly out of order; judging fullness
+	// at the latest time keeps a late caller from counting a refilled
+	// bucket as forced.
+	now time.Time
 	_   [40]byte  // keep shards on separate cache lines
 }
 
@@ -101,7 +106,9 @@ func (s *MemoryStore) Allow(_ context.Context, b Bucket, limit Limit, now time.T
 	lim, ok := sh.lru.Get(b)
 	if !ok {
 		lim = rate.NewLimiter(r, limit.Burst)
-		sh.now = now
+		if now.After(sh.now) {
+			sh.now = now
+		}
 		sh.lru.Add(b, lim)
 	} else {
 		if lim.Limit() != r {
@@ -168,7 +175,9 @@ func (s *MemoryStore) Prune(now time.Time) int {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		sh.now = now
+		if now.After(sh.now) {
+			sh.now = now
+		}
 		for _, k := range sh.lru.Keys() {
 			lim, ok := sh.lru.Peek(k)
 			if ok && lim.TokensAt(now) >= float64(lim.Burst()) {

@@ -46,7 +46,8 @@ type RedisOptions struct {
 	// (its clock) instead of the Redis server's clock. Instances of a
 	// deployment rarely agree on the time to the millisecond, so leave it
 	// false in production; it exists for tests that drive time with a fake
-	// clock.
+	// clock. Keys then live ten minutes longer than they need to, because
+	// Redis expires them by its own clock.
 	UseCallerClock bool
 }
 
@@ -107,7 +108,9 @@ var gcraEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 //
 // KEYS[1] bucket; ARGV[1] interval (µs per token, may be fractional);
 // ARGV[2] burst; ARGV[3] now (µs), or "" for the server's clock; ARGV[4]
-// epoch (Unix seconds). Returns {allowed, remaining, retry-after µs}.
+// epoch (Unix seconds); ARGV[5] extra milliseconds to keep the key beyond
+// the moment its bucket is full again. Returns {allowed, remaining,
+// retry-after µs}.
 var gcra = redis.NewScript(`
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -119,7 +122,7 @@ else
   now = tonumber(ARGV[3])
 end
 local function store(t)
-  redis.call("SET", KEYS[1], string.format("%.17g %.17g %d", t, interval, burst), "PX", math.ceil((t - now) / 1000) + 1)
+  redis.call("SET", KEYS[1], string.format("%.17g %.17g %d", t, interval, burst), "PX", math.ceil((t - now) / 1000) + tonumber(ARGV[5]))
 end
 local tat = now
 local changed = false
@@ -157,11 +160,16 @@ func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.
 		defer cancel()
 	}
 	var at any = ""
+	slack := 1 // ms: the key expires when the bucket is full again
 	if s.caller {
 		at = now.Sub(gcraEpoch).Microseconds()
+		// Expiry runs on the server's clock, which a caller's (fake)
+		// clock does not follow: keep keys long enough that a slow test
+		// never sees a bucket expire while its own time stands still.
+		slack = 10 * 60 * 1000
 	}
 	interval := 1e6 / limit.Rate
-	v, err := gcra.Run(ctx, s.client, []string{s.key(b)}, interval, limit.Burst, at, gcraEpoch.Unix()).Int64Slice()
+	v, err := gcra.Run(ctx, s.client, []string{s.key(b)}, interval, limit.Burst, at, gcraEpoch.Unix(), slack).Int64Slice()
 	if err == nil && len(v) != 3 {
 		err = fmt.Errorf("unexpected script reply of %d values", len(v))
 	}
