@@ -1,0 +1,248 @@
+// Package retrytest holds the conformance suite for implementations of
+// retry.Store, the idempotency-key store. Run it from a test of the
+// implementation:
+//
+//	func TestStore(t *testing.T) {
+//		retrytest.TestStore(t, retrytest.Harness{
+//			New: func(t *testing.T) retry.Store { return newMyStore(t) },
+//		})
+//	}
+//
+// The memory and Redis stores of package retry run it, and so does the
+// PostgreSQL store of the customer example.
+package retrytest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark/retry"
+)
+
+// Harness describes the store under test.
+type Harness struct {
+	// New returns an empty store, private to the test (its own key prefix,
+	// schema or database).
+	New func(t *testing.T) retry.Store
+	// Advance moves the store's clock forward, for the expiry checks. Nil
+	// skips them: stores whose entries expire on a server's clock (Redis,
+	// PostgreSQL) cannot be driven from the test, and should check that
+	// they set expiry some other way.
+	Advance func(d time.Duration)
+	// Concurrency is how many goroutines race for one key in the
+	// exactly-once check. Zero means 64.
+	Concurrency int
+}
+
+const (
+	fpA = "fingerprint-a"
+	fpB = "fingerprint-b"
+)
+
+// TestStore runs the suite.
+func TestStore(t *testing.T, h Harness) {
+	t.Run("ClaimNewKey", func(t *testing.T) { claimNewKey(t, h) })
+	t.Run("ClaimHeldKeyReturnsPending", func(t *testing.T) { claimHeld(t, h) })
+	t.Run("CompleteThenReplay", func(t *testing.T) { completeThenReplay(t, h) })
+	t.Run("CompleteNeedsToken", func(t *testing.T) { completeNeedsToken(t, h) })
+	t.Run("ReleaseFreesKey", func(t *testing.T) { releaseFreesKey(t, h) })
+	t.Run("ReleaseIgnoresOtherTokens", func(t *testing.T) { releaseOtherToken(t, h) })
+	t.Run("ReleaseKeepsCompleted", func(t *testing.T) { releaseKeepsCompleted(t, h) })
+	t.Run("KeysAreIndependent", func(t *testing.T) { independent(t, h) })
+	t.Run("ExactlyOneClaimUnderRace", func(t *testing.T) { race(t, h) })
+	t.Run("PendingExpires", func(t *testing.T) { pendingExpires(t, h) })
+	t.Run("CompletedExpires", func(t *testing.T) { completedExpires(t, h) })
+}
+
+var ctx = context.Background()
+
+func claim(t *testing.T, s retry.Store, key, token, fp string, ttl time.Duration) (retry.Entry, bool) {
+	t.Helper()
+	e, ok, err := s.Claim(ctx, key, token, fp, ttl)
+	if err != nil {
+		t.Fatalf("Claim(%q, %q): %v", key, token, err)
+	}
+	return e, ok
+}
+
+func claimNewKey(t *testing.T, h Harness) {
+	s := h.New(t)
+	if _, ok := claim(t, s, "k", "t1", fpA, time.Minute); !ok {
+		t.Fatal("first Claim of a new key did not succeed")
+	}
+}
+
+func claimHeld(t *testing.T, h Harness) {
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	e, ok := claim(t, s, "k", "t2", fpB, time.Minute)
+	if ok {
+		t.Fatal("second Claim of a held key succeeded")
+	}
+	if e.Done || e.Fingerprint != fpA || len(e.Result) != 0 {
+		t.Fatalf("held entry = %+v, want pending with the first fingerprint", e)
+	}
+}
+
+func completeThenReplay(t *testing.T, h Harness) {
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	result := []byte(`{"content":[{"type":"text","text":"done"}]}`)
+	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: result}, time.Hour); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	e, ok := claim(t, s, "k", "t2", fpA, time.Minute)
+	if ok || !e.Done || e.Fingerprint != fpA || string(e.Result) != string(result) {
+		t.Fatalf("after Complete: claimed=%v entry=%+v", ok, e)
+	}
+	// The returned entry is the caller's own.
+	e.Result[0] = 'X'
+	e2, _ := claim(t, s, "k", "t3", fpA, time.Minute)
+	if string(e2.Result) != string(result) {
+		t.Fatal("modifying a returned Result changed the stored one")
+	}
+}
+
+func completeNeedsToken(t *testing.T, h Harness) {
+	s := h.New(t)
+	done := retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}
+	if err := s.Complete(ctx, "never-claimed", "t1", done, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+		t.Fatalf("Complete of an unclaimed key: %v, want ErrNotOwner", err)
+	}
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	if err := s.Complete(ctx, "k", "intruder", done, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+		t.Fatalf("Complete with another token: %v, want ErrNotOwner", err)
+	}
+	if e, _ := claim(t, s, "k", "t2", fpA, time.Minute); e.Done {
+		t.Fatal("a Complete with the wrong token took effect")
+	}
+}
+
+func releaseFreesKey(t *testing.T, h Harness) {
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	if err := s.Release(ctx, "k", "t1"); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if _, ok := claim(t, s, "k", "t2", fpB, time.Minute); !ok {
+		t.Fatal("key not claimable after Release")
+	}
+	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true}, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+		t.Fatalf("Complete by the released owner: %v, want ErrNotOwner", err)
+	}
+}
+
+func releaseOtherToken(t *testing.T, h Harness) {
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	if err := s.Release(ctx, "k", "intruder"); err != nil {
+		t.Fatalf("Release with another token: %v, want no error", err)
+	}
+	if err := s.Release(ctx, "missing", "t1"); err != nil {
+		t.Fatalf("Release of a missing key: %v", err)
+	}
+	if _, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok {
+		t.Fatal("Release with another token freed the key")
+	}
+}
+
+func releaseKeepsCompleted(t *testing.T, h Harness) {
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, "k", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok || !e.Done {
+		t.Fatalf("Release removed a completed entry: claimed=%v %+v", ok, e)
+	}
+}
+
+func independent(t *testing.T, h Harness) {
+	s := h.New(t)
+	claim(t, s, "k1", "t1", fpA, time.Minute)
+	if _, ok := claim(t, s, "k2", "t2", fpA, time.Minute); !ok {
+		t.Fatal("claiming one key blocked another")
+	}
+}
+
+func race(t *testing.T, h Harness) {
+	s := h.New(t)
+	n := h.Concurrency
+	if n == 0 {
+		n = 64
+	}
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			_, ok, err := s.Claim(ctx, "contended", fmt.Sprintf("t%d", i), fpA, time.Minute)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if ok {
+				won.Add(1)
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Claim: %v", err)
+	}
+	if got := won.Load(); got != 1 {
+		t.Fatalf("%d of %d concurrent claims succeeded, want exactly 1", got, n)
+	}
+}
+
+func pendingExpires(t *testing.T, h Harness) {
+	if h.Advance == nil {
+		t.Skip("the store's expiry runs on a clock the test cannot drive")
+	}
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	h.Advance(time.Minute - time.Nanosecond)
+	if _, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok {
+		t.Fatal("pending entry expired early")
+	}
+	h.Advance(time.Nanosecond)
+	if _, ok := claim(t, s, "k", "t2", fpA, time.Minute); !ok {
+		t.Fatal("pending entry did not expire at its TTL")
+	}
+	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true}, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+		t.Fatalf("Complete after the claim expired and was retaken: %v, want ErrNotOwner", err)
+	}
+}
+
+func completedExpires(t *testing.T, h Harness) {
+	if h.Advance == nil {
+		t.Skip("the store's expiry runs on a clock the test cannot drive")
+	}
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	h.Advance(time.Hour - time.Nanosecond)
+	if e, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok || !e.Done {
+		t.Fatal("completed entry expired early")
+	}
+	h.Advance(time.Nanosecond)
+	if _, ok := claim(t, s, "k", "t2", fpA, time.Minute); !ok {
+		t.Fatal("completed entry did not expire at its TTL")
+	}
+}
