@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,20 +138,6 @@ func newFixture(t testing.TB, mutate func(env map[string]string)) *fixture {
 	return f
 }
 
-// bearer adds an Authorization header to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	if b.token != "" {
-		r.Header.Set("Authorization", "Bearer "+b.token)
-	}
-	return b.next.RoundTrip(r)
-}
-
 // connect opens an MCP client session over streamable HTTP with token.
 func connectHTTP(t testing.TB, url, token string) *mcp.ClientSession {
 	t.Helper()
@@ -162,17 +147,6 @@ func connectHTTP(t testing.TB, url, token string) *mcp.ClientSession {
 	}
 	t.Cleanup(func() { cs.Close() })
 	return cs
-}
-
-func dialHTTP(ctx context.Context, url, token string) (*mcp.ClientSession, error) {
-	client := mcp.NewClient(&mcp.Implementation{Name: "customer-test", Version: "v0.0.1"}, nil)
-	tr := &mcp.StreamableClientTransport{
-		Endpoint:             url,
-		HTTPClient:           &http.Client{Transport: bearer{token: token, next: http.DefaultTransport}},
-		MaxRetries:           -1,
-		DisableStandaloneSSE: true,
-	}
-	return client.Connect(ctx, tr, nil)
 }
 
 func (f *fixture) connect(token string) *mcp.ClientSession {
@@ -206,19 +180,6 @@ func mustOK(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]an
 	return res
 }
 
-func resultText(res *mcp.CallToolResult) string {
-	if res == nil {
-		return ""
-	}
-	var sb strings.Builder
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			sb.WriteString(tc.Text)
-		}
-	}
-	return sb.String()
-}
-
 func cacheStatusOf(res *mcp.CallToolResult) string {
 	if res == nil || res.Meta == nil {
 		return ""
@@ -233,3 +194,4 @@ func cacheStatusOf(res *mcp.CallToolResult) string {
 }
 
 var _ = io.Discard
+var _ = strings.Contains

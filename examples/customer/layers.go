@@ -208,8 +208,9 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 			cache.TTL(cfg.CacheTTL),
 			cache.Tags(toolGetCustomer, customerTag),
 			cache.Tags(toolLookupCustomer, customerTag),
-			cache.Tags(toolOverview, customerTag),
-			cache.ToolTTL(toolOverview, min(cfg.CacheTTL, 10*time.Second)),
+			// The overview is a live view across two systems, and a
+			// partial answer must not outlive the outage that caused it.
+			cache.Exclude(toolOverview),
 			cache.Tags(toolSearchCustomers, func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers:search"} }),
 			cache.Invalidates(toolUpdateEmail, writeTags),
 			cache.Invalidates(toolAddNote, writeTags),
