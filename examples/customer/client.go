@@ -33,4 +33,3 @@ func dialHTTP(ctx context.Context, url, token string) (*mcp.ClientSession, error
 	}
 	return client.Connect(ctx, tr, nil)
 }
-

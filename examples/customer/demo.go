@@ -694,4 +694,3 @@ func resultText(res *mcp.CallToolResult) string {
 	}
 	return sb.String()
 }
-
