@@ -55,7 +55,7 @@ type memoryShard struct {
 	// at the latest time keeps a late caller from counting a refilled
 	// bucket as forced.
 	now time.Time
-	_   [40]byte  // keep shards on separate cache lines
+	_   [40]byte // keep shards on separate cache lines
 }
 
 // NewMemoryStore returns a store holding at most capacity buckets (zero

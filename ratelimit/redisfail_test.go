@@ -1,0 +1,117 @@
+package ratelimit_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/redis/go-redis/v9"
+)
+
+// proxiedRedis returns a client that reaches the local Redis through a
+// fault proxy the test owns, with timeouts short enough for a unit test.
+func proxiedRedis(t *testing.T) (*redis.Client, *bulwarktest.Proxy) {
+	t.Helper()
+	p := bulwarktest.NewProxy(t, testenv.RedisAddr(t))
+	c := redis.NewClient(&redis.Options{
+		Addr:                  p.Addr(),
+		DialTimeout:           200 * time.Millisecond,
+		ReadTimeout:           200 * time.Millisecond,
+		WriteTimeout:          200 * time.Millisecond,
+		ContextTimeoutEnabled: true,
+		MaxRetries:            -1, // one attempt: the limiter decides what a failure means
+	})
+	t.Cleanup(func() { c.Close() })
+	return c, p
+}
+
+func TestRedisUnreachable(t *testing.T) {
+	faults := []struct {
+		name   string
+		inject func(*bulwarktest.Proxy)
+	}{
+		{"cut", (*bulwarktest.Proxy).Cut},
+		{"blackhole", (*bulwarktest.Proxy).Blackhole},
+	}
+	modes := []struct {
+		name string
+		mode ratelimit.FailureMode
+	}{
+		{"closed", ratelimit.FailClosed},
+		{"open", ratelimit.FailOpen},
+	}
+	for _, f := range faults {
+		for _, m := range modes {
+			t.Run(f.name+"/"+m.name, func(t *testing.T) {
+				client, proxy := proxiedRedis(t)
+				store, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{
+					Prefix:    testenv.RedisPrefix(t),
+					OnFailure: m.mode,
+					Timeout:   300 * time.Millisecond,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				l := newLimiter(t, store, ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: 1}))
+				h := ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle)
+
+				// Healthy: the limit holds.
+				if _, err := callAs(h, "a", "t"); err != nil {
+					t.Fatalf("healthy first call: %v", err)
+				}
+				if _, err := callAs(h, "a", "t"); !errors.Is(err, bulwark.ErrRateLimited) {
+					t.Fatalf("healthy second call: %v", err)
+				}
+
+				f.inject(proxy)
+				began := time.Now()
+				_, err = callAs(h, "b", "t")
+				if took := time.Since(began); took > 2*time.Second {
+					t.Errorf("decision took %v with Redis unreachable", took)
+				}
+				st := store.Stats()
+				if st.Failures != 1 {
+					t.Fatalf("store stats %+v, want one failure", st)
+				}
+				switch m.mode {
+				case ratelimit.FailClosed:
+					if !errors.Is(err, bulwark.ErrUnavailable) {
+						t.Fatalf("fail closed: %v, want unavailable", err)
+					}
+					if strings.Contains(err.Error(), "redis") || strings.Contains(err.Error(), "127.0.0.1") {
+						t.Fatalf("client text %q leaks detail", err.Error())
+					}
+					if l.Stats().Failed != 1 || st.FailedOpen != 0 {
+						t.Fatalf("limiter %+v store %+v", l.Stats(), st)
+					}
+				case ratelimit.FailOpen:
+					if err != nil {
+						t.Fatalf("fail open: %v, want the call through", err)
+					}
+					if st.FailedOpen != 1 {
+						t.Fatalf("store stats %+v, want one failed-open decision", st)
+					}
+				}
+
+				// Recovery: the limit holds again, and the bucket that was
+				// drained before the outage is still drained.
+				proxy.Restore()
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					_, err = callAs(h, "a", "t")
+					if errors.Is(err, bulwark.ErrRateLimited) || time.Now().After(deadline) {
+						break
+					}
+				}
+				if !errors.Is(err, bulwark.ErrRateLimited) {
+					t.Fatalf("after restore: %v, want a's bucket still drained", err)
+				}
+			})
+		}
+	}
+}
