@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
@@ -369,4 +370,27 @@ func ExamplePrincipalFrom() {
 		})
 	h(context.Background(), bulwarktest.Request("t", nil))
 	// Output: svc true
+}
+
+// Step-up authorization on HTTP: a token that lacks a scope the called
+// tool needs is refused with 403 before the MCP layer, naming the scope.
+func ExampleHTTPToolPolicies() {
+	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
+	opts := []auth.Option{auth.WithPolicies(auth.Policies{
+		"update_customer": auth.RequireAll("customers:write"),
+	})}
+	mcpHandler := http.NotFoundHandler() // mcp.NewStreamableHTTPHandler(...) in practice
+	h := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(
+		auth.HTTPToolPolicies(auth.HTTPPolicyOptions{ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource"}, opts...)(mcpHandler))
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"update_customer","arguments":{}}}`))
+	req.Header.Set("Authorization", "Bearer bwk_svc")
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code)
+	fmt.Println(rec.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 403
+	// Bearer error="insufficient_scope", scope="customers:write", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
 }

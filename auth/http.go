@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // principalExtraKey is the TokenInfo.Extra key under which [TokenVerifier]
@@ -126,9 +130,9 @@ type HTTPScopeOptions struct {
 // error="invalid_token".
 //
 // It decides for the whole endpoint, before any MCP message is read. The
-// scopes a single tool needs are decided per call by [Middleware], whose
-// refusal (permission denied naming the scope) travels inside the MCP
-// response, because by then the HTTP status has no tool to speak of.
+// scopes a single tool needs are decided per call by [Middleware] (a
+// permission-denied result naming the scope) and, for clients that can
+// step up, answered with 403 at the HTTP level by [HTTPToolPolicies].
 func RequireHTTPScopes(opts HTTPScopeOptions) func(http.Handler) http.Handler {
 	scopes := append([]string(nil), opts.Scopes...)
 	return func(next http.Handler) http.Handler {
@@ -173,4 +177,97 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// HTTPPolicyOptions configures [HTTPToolPolicies].
+type HTTPPolicyOptions struct {
+	// ResourceMetadataURL is repeated in the challenge. Optional.
+	ResourceMetadataURL string
+	// Server, when set, supplies tool definitions registered with
+	// bulwark.AddTool (or Register), so policies that read annotations
+	// decide here as they do at call time. Without it a policy sees only
+	// the tool's name.
+	Server *mcp.Server
+	// MaxBodyBytes bounds how much of a request body is read to find the
+	// tool name; larger bodies pass through undecided. Default 4 MiB, the
+	// SDK's own limit.
+	MaxBodyBytes int64
+}
+
+// HTTPToolPolicies is HTTP middleware, placed inside
+// sdkauth.RequireBearerToken, that applies the per-tool policies of opts
+// to a tools/call before it reaches the MCP layer, so that a token lacking
+// a scope the tool needs gets what the MCP authorization spec asks for:
+//
+//	403 Forbidden
+//	WWW-Authenticate: Bearer error="insufficient_scope", scope="customers:write", resource_metadata="…"
+//
+// and the client can obtain a token with more scope and retry (step-up
+// authorization). Only refusals caused by missing scope ([RequireAll],
+// [RequireAny]) are answered here; every other request, including other
+// refusals, goes on to the MCP layer, where [Middleware] (with the same
+// options) decides again and remains the enforcement point. Without this
+// middleware a missing scope is a permission-denied tool result the model
+// reads, which suits clients that cannot re-authorize.
+func HTTPToolPolicies(hopts HTTPPolicyOptions, opts ...Option) func(http.Handler) http.Handler {
+	s := newSettings(opts)
+	limit := hopts.MaxBodyBytes
+	if limit <= 0 {
+		limit = 4 << 20
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ti := sdkauth.TokenInfoFromContext(r.Context())
+			if r.Method != http.MethodPost || ti == nil || r.Body == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+			// Hand the next handler the body it would have read.
+			r.Body = readCloser{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+			if err != nil || int64(len(buf)) > limit {
+				next.ServeHTTP(w, r)
+				return
+			}
+			var msg struct {
+				Method string `json:"method"`
+				Params struct {
+					Name string `json:"name"`
+				} `json:"params"`
+			}
+			if json.Unmarshal(buf, &msg) != nil || msg.Method != "tools/call" || msg.Params.Name == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			p, err := principalFromTokenInfo(ti)
+			if err != nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			var tool *mcp.Tool
+			if hopts.Server != nil {
+				tool, _ = bulwark.LookupTool(hopts.Server, msg.Params.Name)
+			}
+			if tool == nil {
+				tool = &mcp.Tool{Name: msg.Params.Name}
+			}
+			var se *ScopeError
+			derr := s.decide(r.Context(), p, tool)
+			if derr == nil || !errors.Is(derr, bulwark.ErrPermissionDenied) || !errors.As(derr, &se) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			scopes := se.Scopes
+			if se.AnyOf && len(scopes) > 1 {
+				scopes = scopes[:1]
+			}
+			w.Header().Set("WWW-Authenticate", challenge("insufficient_scope", scopes, hopts.ResourceMetadataURL))
+			http.Error(w, derr.Error(), http.StatusForbidden)
+		})
+	}
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -60,6 +60,12 @@ type httpFixture struct {
 // the protected resource metadata.
 func newHTTPFixture(t *testing.T, opts ...auth.Option) *httpFixture {
 	t.Helper()
+	return newHTTPFixtureStepUp(t, false, opts...)
+}
+
+// newHTTPFixtureStepUp adds HTTPToolPolicies when stepUp is set.
+func newHTTPFixtureStepUp(t *testing.T, stepUp bool, opts ...auth.Option) *httpFixture {
+	t.Helper()
 	keys(t)
 	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
 		Issuer: testIssuer, Audience: testAudience,
@@ -89,6 +95,9 @@ func newHTTPFixture(t *testing.T, opts ...auth.Option) *httpFixture {
 		BearerMethodsSupported: []string{"header"},
 	}))
 	var protected http.Handler = handler
+	if stepUp {
+		protected = auth.HTTPToolPolicies(auth.HTTPPolicyOptions{ResourceMetadataURL: "META", Server: server}, opts...)(protected)
+	}
 	protected = auth.RequireHTTPScopes(auth.HTTPScopeOptions{Scopes: []string{"mcp"}, ResourceMetadataURL: "META"})(protected)
 	protected = sdkauth.RequireBearerToken(auth.TokenVerifier(either), &sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: "META"})(protected)
 	mux.Handle("/mcp", protected)
@@ -315,5 +324,108 @@ func TestRequireHTTPScopesWithoutTokenInfo(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
 	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
 		t.Fatalf("%d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+func TestHTTPToolPoliciesStepUp(t *testing.T) {
+	f := newHTTPFixtureStepUp(t, true,
+		auth.WithPolicies(auth.Policies{
+			"get_customer":    auth.RequireAll("customers:read"),
+			"update_customer": auth.RequireAll("customers:read", "customers:write"),
+			"delete_customer": auth.RequireRole("admin"),
+		}),
+	)
+	ctx := context.Background()
+	readTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read"}), nil)
+	writeTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read customers:write"}), nil)
+	cs, b := f.connect(t, readTok)
+	defer func() {
+		// End the first session as its owner: its client dropped it.
+		del, _ := http.NewRequest(http.MethodDelete, f.srv.URL+"/mcp", nil)
+		del.Header.Set("Authorization", "Bearer "+readTok)
+		del.Header.Set("Mcp-Session-Id", cs.ID())
+		if res, err := http.DefaultClient.Do(del); err == nil {
+			res.Body.Close()
+		}
+	}()
+
+	// Allowed: passes through with its body intact.
+	res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"id": "c-1"})
+	if err != nil || bulwarktest.ResultText(res) != "get_customer by user-1" {
+		t.Fatalf("get: %v %v", bulwarktest.ResultText(res), err)
+	}
+	// A role refusal is not a scope problem: the model gets a result.
+	res, err = bulwarktest.Call(ctx, cs, "delete_customer", map[string]any{})
+	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodePermissionDenied || r.Message != "missing role admin" {
+		t.Fatalf("delete: %+v %v", r, err)
+	}
+	// Missing scope: refused at the HTTP level.
+	if _, err := bulwarktest.Call(ctx, cs, "update_customer", map[string]any{}); err == nil {
+		t.Fatal("update as reader reached the tool")
+	}
+	// The go-sdk client gives up the connection on a 403; a client that
+	// re-authorizes with more scope comes back and succeeds.
+	_ = b
+	cs2, _ := f.connect(t, writeTok)
+	res, err = bulwarktest.Call(ctx, cs2, "update_customer", map[string]any{})
+	if err != nil || res.IsError {
+		t.Fatalf("update after step-up: %v %v", bulwarktest.ResultText(res), err)
+	}
+}
+
+func TestHTTPToolPoliciesResponse(t *testing.T) {
+	key, entry, _ := auth.GenerateKey("svc", "customers:read")
+	store := mustStore(t, entry)
+	var gotBody string
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		gotBody = string(b)
+	})
+	opts := []auth.Option{auth.WithPolicies(auth.Policies{
+		"update": auth.RequireAll("customers:read", "customers:write"),
+		"export": auth.RequireAny("export:all", "admin"),
+		"get":    auth.RequireAll("customers:read"),
+	})}
+	h := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(
+		auth.HTTPToolPolicies(auth.HTTPPolicyOptions{ResourceMetadataURL: "META", MaxBodyBytes: 1024}, opts...)(next))
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+		wantScope  string
+	}{
+		{"allowed", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get","arguments":{}}}`, 200, ""},
+		{"missing all-of scope", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"update"}}`, 403, `scope="customers:read customers:write"`},
+		{"missing any-of scope", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"export"}}`, 403, `scope="export:all"`},
+		{"no policy", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"other"}}`, 200, ""},
+		{"not a call", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, 200, ""},
+		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"update"}}]`, 200, ""},
+		{"garbage", `{{{`, 200, ""},
+		{"too large to inspect", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"update","arguments":{"pad":"` + strings.Repeat("x", 2000) + `"}}}`, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gotBody = ""
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d", rec.Code, tt.wantStatus)
+			}
+			if tt.wantStatus == 403 {
+				want := `Bearer error="insufficient_scope", ` + tt.wantScope + `, resource_metadata="META"`
+				if got := rec.Header().Get("WWW-Authenticate"); got != want {
+					t.Fatalf("WWW-Authenticate %q, want %q", got, want)
+				}
+				if gotBody != "" {
+					t.Fatal("refused request reached the next handler")
+				}
+				return
+			}
+			if gotBody != tt.body {
+				t.Fatalf("next handler got a different body (%d bytes, want %d)", len(gotBody), len(tt.body))
+			}
+		})
 	}
 }

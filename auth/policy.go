@@ -23,14 +23,39 @@ type Policy func(ctx context.Context, p *Principal, tool *mcp.Tool) error
 // Policies maps tool names to the policy guarding each.
 type Policies map[string]Policy
 
+// ScopeError is the cause of a refusal for missing scope (reach it with
+// errors.As). It says which scopes a token needs for the call, so HTTP
+// layers can ask for them in a WWW-Authenticate challenge
+// ([HTTPToolPolicies]). Scopes are not secret.
+type ScopeError struct {
+	// Scopes a token must hold: all of them, or one of them when AnyOf.
+	Scopes []string
+	AnyOf  bool
+}
+
+func (e *ScopeError) Error() string {
+	if e.AnyOf {
+		return "auth: needs one of scopes " + strings.Join(e.Scopes, " ")
+	}
+	return "auth: needs scopes " + strings.Join(e.Scopes, " ")
+}
+
+func scopeDenied(msg string, cause *ScopeError) *bulwark.Error {
+	e := bulwark.PermissionDenied(msg)
+	e.Cause = cause
+	return e
+}
+
 // RequireAll allows principals holding every one of scopes. The refusal
-// names the first missing scope: "missing scope customers:write".
+// names the first missing scope: "missing scope customers:write"; its
+// cause is a [ScopeError] listing all of scopes.
 func RequireAll(scopes ...string) Policy {
 	scopes = append([]string(nil), scopes...)
+	cause := &ScopeError{Scopes: scopes}
 	return func(_ context.Context, p *Principal, _ *mcp.Tool) error {
 		for _, s := range scopes {
 			if !p.HasScope(s) {
-				return bulwark.PermissionDenied("missing scope " + s)
+				return scopeDenied("missing scope "+s, cause)
 			}
 		}
 		return nil
@@ -38,20 +63,22 @@ func RequireAll(scopes ...string) Policy {
 }
 
 // RequireAny allows principals holding at least one of scopes (and, for
-// an empty list, nobody).
+// an empty list, nobody). The refusal's cause is a [ScopeError] with AnyOf
+// set.
 func RequireAny(scopes ...string) Policy {
 	scopes = append([]string(nil), scopes...)
 	msg := "missing scope " + strings.Join(scopes, " or ")
 	if len(scopes) == 0 {
 		msg = "no scope grants this tool"
 	}
+	cause := &ScopeError{Scopes: scopes, AnyOf: true}
 	return func(_ context.Context, p *Principal, _ *mcp.Tool) error {
 		for _, s := range scopes {
 			if p.HasScope(s) {
 				return nil
 			}
 		}
-		return bulwark.PermissionDenied(msg)
+		return scopeDenied(msg, cause)
 	}
 }
 
