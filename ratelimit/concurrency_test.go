@@ -1,0 +1,260 @@
+package ratelimit_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func newConcurrency(t *testing.T, s ratelimit.ConcurrencySettings) *ratelimit.Concurrency {
+	t.Helper()
+	c, err := ratelimit.NewConcurrency(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestNewConcurrencyValidates(t *testing.T) {
+	for _, s := range []ratelimit.ConcurrencySettings{
+		{},
+		{PerTool: -1},
+		{PerPrincipal: -1},
+		{PerTool: 1, MaxWait: -1},
+		{PerTool: 1, RetryAfter: -1},
+		{Tools: map[string]int{"x": 0}},
+	} {
+		if _, err := ratelimit.NewConcurrency(s); err == nil {
+			t.Errorf("settings %+v accepted", s)
+		}
+	}
+}
+
+// blocker is a handler that holds every call until released.
+type blocker struct {
+	entered chan string
+	release chan struct{}
+	running atomic.Int64
+	peak    atomic.Int64
+}
+
+func newBlocker() *blocker {
+	return &blocker{entered: make(chan string, 100), release: make(chan struct{})}
+}
+
+func (b *blocker) Handle(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	n := b.running.Add(1)
+	for {
+		p := b.peak.Load()
+		if n <= p || b.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	b.entered <- req.Params.Name
+	<-b.release
+	b.running.Add(-1)
+	return bulwarktest.TextResult("ok"), nil
+}
+
+func TestConcurrencyPerToolRefusesAtOnce(t *testing.T) {
+	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 2, Tools: map[string]int{"solo": 1}, RetryAfter: 3 * time.Second})
+	b := newBlocker()
+	h := ratelimit.ConcurrencyMiddleware(c)(b.Handle)
+	var wg sync.WaitGroup
+	start := func(who, tool string) {
+		wg.Add(1)
+		go func() { defer wg.Done(); callAs(h, who, tool) }()
+		<-b.entered
+	}
+	start("a", "search")
+	start("b", "search")
+	_, err := callAs(h, "c", "search")
+	if !errors.Is(err, bulwark.ErrRateLimited) || bulwark.AsError(err).RetryAfter != 3*time.Second {
+		t.Fatalf("third concurrent call: %v, want rate limited with 3s", err)
+	}
+	start("a", "solo")
+	if _, err := callAs(h, "b", "solo"); !errors.Is(err, bulwark.ErrRateLimited) {
+		t.Fatalf("second call of a tool limited to 1: %v", err)
+	}
+	if st := c.Stats(); st.Tools != 2 || st.InFlight != 3 || st.Refused != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	close(b.release)
+	wg.Wait()
+	if st := c.Stats(); st.Tools != 0 || st.Callers != 0 || st.InFlight != 0 {
+		t.Fatalf("after every call ended: %+v, want no entries", st)
+	}
+}
+
+func TestConcurrencyPerPrincipal(t *testing.T) {
+	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerPrincipal: 1})
+	b := newBlocker()
+	h := ratelimit.ConcurrencyMiddleware(c)(b.Handle)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); callAs(h, "alice", "x") }()
+	<-b.entered
+	if _, err := callAs(h, "alice", "y"); !errors.Is(err, bulwark.ErrRateLimited) {
+		t.Fatalf("alice's second call: %v", err)
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); callAs(h, "bob", "x") }()
+	<-b.entered // bob is not held back by alice
+	close(b.release)
+	wg.Wait()
+	if st := c.Stats(); st.Callers != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestConcurrencyBoundedWait(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 1, MaxWait: time.Second, Clock: clk})
+	b := newBlocker()
+	h := ratelimit.ConcurrencyMiddleware(c)(b.Handle)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); callAs(h, "a", "t") }()
+	<-b.entered
+
+	// A waiter gets the slot when the holder finishes.
+	got := make(chan error, 1)
+	go func() { _, err := callAs(h, "b", "t"); got <- err }()
+	clk.BlockUntil(1)
+	b.release <- struct{}{}
+	<-b.entered // b runs now
+	b.release <- struct{}{}
+	if err := <-got; err != nil {
+		t.Fatalf("waiter: %v", err)
+	}
+	wg.Wait()
+
+	// A waiter whose MaxWait runs out is refused.
+	wg.Add(1)
+	go func() { defer wg.Done(); callAs(h, "a", "t") }()
+	<-b.entered
+	go func() { _, err := callAs(h, "c", "t"); got <- err }()
+	clk.BlockUntil(2) // the earlier waiter's timer is still registered
+	clk.Advance(time.Second)
+	if err := <-got; !errors.Is(err, bulwark.ErrRateLimited) {
+		t.Fatalf("timed-out waiter: %v", err)
+	}
+	if st := c.Stats(); st.TimedOut != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	close(b.release)
+	wg.Wait()
+	if st := c.Stats(); st.Tools != 0 {
+		t.Fatalf("stats %+v after all done", st)
+	}
+}
+
+func TestConcurrencyWaitRespectsContext(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerPrincipal: 1, MaxWait: time.Hour, Clock: clk})
+	p, err := c.Acquire(context.Background(), "t", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan error, 1)
+	go func() { _, err := c.Acquire(ctx, "t", "a"); got <- err }()
+	clk.BlockUntil(1)
+	cancel()
+	if err := <-got; !errors.Is(err, bulwark.ErrCanceled) {
+		t.Fatalf("cancelled waiter: %v, want canceled", err)
+	}
+	p.Release()
+	p.Release() // a second release is harmless
+	if st := c.Stats(); st.Callers != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// The slot is free again.
+	p2, err := c.Acquire(context.Background(), "t", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.Release()
+	var zero ratelimit.Permit
+	zero.Release()
+}
+
+// TestConcurrencyToolAndPrincipal holds the tool slot while the caller's
+// slot is refused, and checks the tool slot is given back.
+func TestConcurrencyToolAndPrincipal(t *testing.T) {
+	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 5, PerPrincipal: 1})
+	p, err := c.Acquire(context.Background(), "x", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Acquire(context.Background(), "y", "a"); !errors.Is(err, bulwark.ErrRateLimited) {
+		t.Fatalf("second call from a: %v", err)
+	}
+	if st := c.Stats(); st.Tools != 1 {
+		t.Fatalf("tool y kept a slot after the refusal: %+v", st)
+	}
+	p.Release()
+	if st := c.Stats(); st.Tools != 0 || st.Callers != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestConcurrencyStress runs many callers through a small bulkhead and
+// checks the cap is never exceeded and nothing is left behind, with a long
+// wait (every call gets through) and a very short one (waits time out
+// while slots are being handed over).
+func TestConcurrencyStress(t *testing.T) {
+	for _, wait := range []time.Duration{time.Minute, 30 * time.Microsecond} {
+		t.Run(wait.String(), func(t *testing.T) {
+			const limit = 3
+			c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: limit, PerPrincipal: limit + 1, MaxWait: wait})
+			var running, peak atomic.Int64
+			h := ratelimit.ConcurrencyMiddleware(c)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				n := running.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				time.Sleep(50 * time.Microsecond)
+				running.Add(-1)
+				return bulwarktest.TextResult("ok"), nil
+			})
+			var wg sync.WaitGroup
+			var failed atomic.Int64
+			for g := 0; g < 32; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 20; i++ {
+						if _, err := callAs(h, "p", "t"); err != nil {
+							if !errors.Is(err, bulwark.ErrRateLimited) {
+								t.Errorf("refusal %v", err)
+							}
+							failed.Add(1)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if peak.Load() > limit {
+				t.Fatalf("peak %d in flight, limit %d", peak.Load(), limit)
+			}
+			if wait == time.Minute && failed.Load() != 0 {
+				t.Fatalf("%d calls refused despite a minute's wait", failed.Load())
+			}
+			if st := c.Stats(); st.Tools != 0 || st.Callers != 0 || st.InFlight != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
