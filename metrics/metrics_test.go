@@ -558,3 +558,17 @@ func TestListedToolsStartAtZero(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesFollowConventions runs Prometheus's own linter over every family
+// the engine exports (units, _total suffixes, help text).
+func TestNamesFollowConventions(t *testing.T) {
+	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"t"}})
+	m.SetBreakerState("postgres", metrics.BreakerClosed)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
