@@ -24,6 +24,7 @@ type scanner struct {
 	allow    uint32 // bit i set: control character i may appear in values
 	nonASCII bool   // some string holds a non-ASCII character
 	keys     [][]byte
+	keysUsed int // high-water mark of keys, cleared on release
 	scratch  []byte
 }
 
@@ -123,7 +124,9 @@ func (s *scanner) reset(data []byte, lim Limits, allow uint32) {
 
 func (s *scanner) release() {
 	s.data = nil
-	clear(s.keys[:cap(s.keys)])
+	// Keys point into the request; do not let the pool keep it alive.
+	clear(s.keys[:s.keysUsed])
+	s.keysUsed = 0
 	if cap(s.scratch) > 4<<10 {
 		s.scratch = nil
 	}
@@ -355,6 +358,7 @@ func (s *scanner) object(n *node, depth int) *fault {
 				return refuse("appears more than once; send each property once").at(key)
 			}
 			s.keys = append(s.keys, key)
+			s.keysUsed = max(s.keysUsed, len(s.keys))
 			var child *node
 			if n != nil {
 				if pn, ok := n.props[string(key)]; ok {
@@ -491,6 +495,14 @@ func (s *scanner) str(key, want bool) ([]byte, int, *fault) {
 	runes, size := 0, 0
 	escaped := false
 	for {
+		// Most bytes are plain ASCII: skip them in a tight loop.
+		j := i
+		for j < len(s.data) && plainByte[s.data[j]] {
+			j++
+		}
+		runes += j - i
+		size += j - i
+		i = j
 		if i >= len(s.data) {
 			s.pos = i
 			return nil, 0, s.syntaxError("unterminated string")
@@ -499,10 +511,6 @@ func (s *scanner) str(key, want bool) ([]byte, int, *fault) {
 		switch {
 		case c == '"':
 			goto end
-		case c >= 0x20 && c < 0x7f && c != '\\':
-			i++
-			runes++
-			size++
 		case c == '\\':
 			escaped = true
 			r, n, f := s.escape(i)
@@ -558,6 +566,15 @@ end:
 	s.scratch = appendUnescaped(s.scratch[:0], raw)
 	return s.scratch, runes, nil
 }
+
+// plainByte marks the bytes a string can hold as they are: printable
+// ASCII other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escape decodes the escape sequence at s.data[i] (a backslash) and returns
 // the rune and the length of the sequence.
