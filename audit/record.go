@@ -55,9 +55,9 @@ type Record struct {
 	// Sealed holds personal fields encrypted under the subject's key.
 	Sealed *Sealed `json:"sealed,omitempty"`
 
-	Outcome  string `json:"outcome,omitempty"`  // "ok", "tool_error", "rpc_error" or a refusal code
-	Reason   string `json:"reason,omitempty"`   // what the client was told (redacted)
-	Detail   string `json:"detail,omitempty"`   // operator-only cause (redacted)
+	Outcome  string `json:"outcome,omitempty"` // "ok", "tool_error", "rpc_error" or a refusal code
+	Reason   string `json:"reason,omitempty"`  // what the client was told (redacted)
+	Detail   string `json:"detail,omitempty"`  // operator-only cause (redacted)
 	Duration int64  `json:"duration_us,omitempty"`
 	Attempts int    `json:"attempts,omitempty"`
 	Cache    string `json:"cache,omitempty"`

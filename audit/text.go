@@ -117,6 +117,9 @@ var keyPrefixes = []string{
 	"xoxr-", "AKIA", "ASIA", "AIza", "npm_",
 }
 
+// maxAuthority bounds the user:password@host part of a URL that is looked at.
+const maxAuthority = 512
+
 // findMasks returns the spans of s to mask, in order of start.
 func (r *Redactor) findMasks(s string, masks []span) []span {
 	// Passwords in URLs: scheme://user:PASSWORD@host.
@@ -128,7 +131,9 @@ func (r *Redactor) findMasks(s string, masks []span) []span {
 		i += off + 3
 		off = i
 		colon := -1
-		for j := i; j < len(s); j++ {
+		// Bound the scan so text full of "://" stays linear.
+		end := min(len(s), i+maxAuthority)
+		for j := i; j < end; j++ {
 			c := s[j]
 			if c == '/' || c == ' ' || c == '?' || c == '#' || c == '"' || c == '\'' || c < 0x20 {
 				break
@@ -200,6 +205,15 @@ func (r *Redactor) findMasks(s string, masks []span) []span {
 				k := j
 				for k < len(s) && !valueEnd(s[k]) {
 					k++
+				}
+				if w := s[j:k]; strings.EqualFold(w, "bearer") || strings.EqualFold(w, "basic") {
+					// "Authorization: Bearer xyz": the scheme and its credential.
+					for k < len(s) && s[k] == ' ' {
+						k++
+					}
+					for k < len(s) && !valueEnd(s[k]) {
+						k++
+					}
 				}
 				if k > j {
 					masks = append(masks, span{j, k})
