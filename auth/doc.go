@@ -43,7 +43,9 @@
 // metadata (served by the go-sdk's auth.ProtectedResourceMetadataHandler,
 // RFC 9728). [RequireHTTPScopes] answers 403 with
 // error="insufficient_scope" when a token lacks a scope the whole endpoint
-// needs. [Middleware] reads the caller from req.Extra.TokenInfo on every
+// needs, and [HTTPToolPolicies] does the same per tool, reading the tool
+// name from a tools/call, so clients can step up to a token with more
+// scope. [Middleware] reads the caller from req.Extra.TokenInfo on every
 // call — never from the context, which holds the token of the request that
 // opened the session — so a refreshed token with other scopes takes effect
 // at once. Tokens in the URL query string are refused.

@@ -378,3 +378,42 @@ func TestFromEnv(t *testing.T) {
 		t.Fatal("unset variable accepted")
 	}
 }
+
+func FuzzArgumentToken(f *testing.F) {
+	store := argStore(f)
+	f.Add([]byte(`{"id":"c-1","auth_token":"` + argKey + `"}`))
+	f.Add([]byte(`{"AUTH_TOKEN":"` + argKey + `"}`))
+	f.Add([]byte(`{"auth\u005ftoken":"` + argKey + `"}`))
+	f.Add([]byte(`{"auth_token":"` + argKey + `","auth_token":"x"}`))
+	f.Add([]byte(`{"auth_token":["x"]}`))
+	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(``))
+	f.Add([]byte(`{"a":{"auth_token":"nested is an ordinary argument"}}`))
+	h := auth.Middleware(auth.WithArgumentToken(store, ""))
+	f.Fuzz(func(t *testing.T, args []byte) {
+		rec := &bulwarktest.Recorder{}
+		req := bulwarktest.Request("t", json.RawMessage(args))
+		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+		_, err := h(rec.Handle)(ctx, req)
+		if err != nil {
+			if c := bulwark.CodeOf(err); c != bulwark.CodeUnauthenticated && c != bulwark.CodeInvalidArgument {
+				t.Fatalf("unexpected refusal %v", err)
+			}
+			if strings.Contains(bulwark.AsError(err).Detail(), argKey) {
+				t.Fatal("refusal echoes the token")
+			}
+			return
+		}
+		got := rec.Calls()[0].Arguments
+		var top map[string]json.RawMessage
+		if json.Unmarshal(got, &top) != nil {
+			t.Fatalf("handler got non-object arguments %q after authentication", got)
+		}
+		for k := range top {
+			if strings.EqualFold(k, auth.DefaultTokenArgument) {
+				t.Fatalf("token argument %q reached the handler", k)
+			}
+		}
+	})
+}
