@@ -39,6 +39,9 @@ type Config struct {
 
 	RedisURL    string
 	RedisPrefix string
+	// IdempotencyStore is postgres, redis or memory; "" means redis when
+	// REDIS_URL is set, postgres otherwise.
+	IdempotencyStore string
 
 	APIKeysFile string
 	StdioAPIKey string // MCP_API_KEY: the identity of a stdio connection
@@ -216,6 +219,12 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 
 	c.RedisURL = r.url("REDIS_URL", "", "redis", "rediss")
 	c.RedisPrefix = r.str("REDIS_PREFIX", "customer:")
+	c.IdempotencyStore = strings.ToLower(r.str("IDEMPOTENCY_STORE", ""))
+	switch c.IdempotencyStore {
+	case "", "postgres", "redis", "memory":
+	default:
+		r.fail("IDEMPOTENCY_STORE", "must be postgres, redis or memory", c.IdempotencyStore)
+	}
 
 	c.APIKeysFile = r.str("API_KEYS_FILE", "")
 	if c.APIKeysFile != "" {

@@ -19,24 +19,22 @@ type Dependency struct {
 	Timeout time.Duration // per attempt
 
 	// wrap, when set, runs fn under the library's breaker and retry for
-	// this dependency (see layers.go). Nil means a plain call.
+	// this dependency (see guarded in layers.go). Nil (the bare server)
+	// means a plain call bounded by Timeout.
 	wrap func(ctx context.Context, fn func(context.Context) error) error
 }
 
 // Do runs fn against the dependency.
 func (d *Dependency) Do(ctx context.Context, fn func(context.Context) error) error {
-	attempt := func(ctx context.Context) error {
-		if d.Timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-			defer cancel()
-		}
-		return fn(ctx)
-	}
 	if d.wrap != nil {
-		return d.wrap(ctx, attempt)
+		return d.wrap(ctx, fn) // the retry policy sets each attempt's deadline
 	}
-	return attempt(ctx)
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
+	return fn(ctx)
 }
 
 // part is one branch of a concurrent gather.

@@ -19,6 +19,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -237,8 +238,48 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		m.SetBreakerState(e.Name, string(e.To))
 		s.log.Warn("breaker state changed", "breaker", e.Name, "from", string(e.From), "to", string(e.To))
 	})
-	s.app.db.wrap = guarded(l.pgBreaker)
-	s.app.upst.wrap = guarded(l.upBreaker)
+	// retry: inside each dependency's breaker, with a per-attempt
+	// deadline, full-jitter backoff and a budget; every database operation
+	// of the tools is idempotent (reads; setting an email; a note keyed by
+	// its idempotency key), so a retried statement cannot duplicate a write.
+	pgRetry, err := retry.New(retry.Policy{PerAttemptTimeout: s.app.db.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	upRetry, err := retry.New(retry.Policy{PerAttemptTimeout: s.app.upst.Timeout, Cap: 500 * time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	s.app.db.wrap = guarded(l.pgBreaker, pgRetry)
+	s.app.upst.wrap = guarded(l.upBreaker, upRetry)
+	// In the chain, retry covers whole calls to read-only and idempotent
+	// tools (and keyed ones); failures already retried per dependency
+	// are marked permanent by guarded, so attempts never multiply.
+	tools, err := retry.New(retry.Policy{MaxAttempts: 2})
+	if err != nil {
+		return nil, err
+	}
+	l.retry = retry.Middleware(tools)
+
+	// idempotency keys: add_customer_note runs once per (principal, key)
+	// under retries and duplicates; the stored result is replayed.
+	var istore retry.Store
+	switch {
+	case cfg.IdempotencyStore == "memory":
+		istore, err = retry.NewMemoryStore(retry.MemoryConfig{})
+	case cfg.IdempotencyStore == "redis" || (cfg.IdempotencyStore == "" && l.redis != nil):
+		if l.redis == nil {
+			return nil, &ConfigError{Var: "IDEMPOTENCY_STORE", Reason: "redis needs REDIS_URL"}
+		}
+		istore, err = retry.NewRedisStore(l.redis, redisPrefix(cfg)+"idem:")
+	default:
+		istore = newPGIdempotencyStore(s.store.write)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.idempotency = bulwark.Only(bulwark.ToolNames(toolAddNote),
+		retry.Idempotency(istore, retry.RequireKey(), retry.WithPendingTTL(2*cfg.ToolTimeout), retry.WithWait(cfg.ToolTimeout)))
 
 	// audit: outermost, one chained record per call.
 	if err := l.buildAudit(s, opts, m); err != nil {
@@ -252,11 +293,12 @@ func tripAfter(n int) func(breaker.Counts) bool {
 	return func(c breaker.Counts) bool { return c.ConsecutiveFailures >= uint32(n) }
 }
 
-// guarded runs a dependency call under its breaker (and, inside it, the
-// retry policy).
-func guarded(b *breaker.Breaker) func(ctx context.Context, fn func(context.Context) error) error {
+// guarded runs a dependency call under its breaker and, inside it, its
+// retry policy. What comes out has been retried already: it is marked
+// permanent so the chain's retry layer does not multiply the attempts.
+func guarded(b *breaker.Breaker, r *retry.Retrier) func(ctx context.Context, fn func(context.Context) error) error {
 	return func(ctx context.Context, fn func(context.Context) error) error {
-		return b.Execute(ctx, fn)
+		return retry.Permanent(b.Execute(ctx, func(ctx context.Context) error { return r.Do(ctx, fn) }))
 	}
 }
 

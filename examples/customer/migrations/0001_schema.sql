@@ -35,6 +35,7 @@ CREATE INDEX IF NOT EXISTS customer_notes_customer_idx ON customer_notes (custom
 -- Shared store for the idempotency layer when instances have no Redis.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key         text PRIMARY KEY,
+    token       text NOT NULL,
     state       text NOT NULL CHECK (state IN ('pending', 'done')),
     fingerprint text NOT NULL,
     result      bytea,
