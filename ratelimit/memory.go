@@ -48,7 +48,7 @@ type MemoryStore struct {
 
 type memoryShard struct {
 	mu  sync.Mutex
-	lru *simplelru.LRU[Bucket, *rate.Limiter]
+	lru *simplelru.LRU[Bucket, *memoryBucket]
 	// now is the latest time any call on the shard has carried, read by
 	// the eviction callback. Calls read the clock before taking the lock,
 	// so their times can arrive slightly out of order; judging fullness
@@ -78,7 +78,7 @@ func NewMemoryStore(capacity int) (*MemoryStore, error) {
 			size++
 		}
 		sh := &s.shards[i]
-		lru, err := simplelru.NewLRU(size, func(_ Bucket, lim *rate.Limiter) { s.evicted(sh, lim) })
+		lru, err := simplelru.NewLRU(size, func(_ Bucket, mb *memoryBucket) { s.evicted(sh, mb) })
 		if err != nil {
 			return nil, err
 		}
@@ -87,10 +87,21 @@ func NewMemoryStore(capacity int) (*MemoryStore, error) {
 	return s, nil
 }
 
-// evicted runs inside Add, under the shard's lock.
-func (s *MemoryStore) evicted(sh *memoryShard, lim *rate.Limiter) {
+// memoryBucket is one bucket and the limit it was last used with, kept
+// beside it so the common case (limit unchanged) costs no extra locking.
+type memoryBucket struct {
+	lim   *rate.Limiter
+	limit Limit
+}
+
+func (mb *memoryBucket) full(now time.Time) bool {
+	return mb.lim.TokensAt(now) >= float64(mb.limit.Burst)
+}
+
+// evicted runs inside Add and Remove, under the shard's lock.
+func (s *MemoryStore) evicted(sh *memoryShard, mb *memoryBucket) {
 	s.evictions.Add(1)
-	if lim.TokensAt(sh.now) < float64(lim.Burst()) {
+	if !mb.full(sh.now) {
 		s.forced.Add(1)
 	}
 }
@@ -101,25 +112,25 @@ func (s *MemoryStore) Allow(_ context.Context, b Bucket, limit Limit, now time.T
 	if len(s.shards) > 1 {
 		sh = &s.shards[maphash.String(s.seed, b.Key)%uint64(len(s.shards))]
 	}
-	r := rate.Limit(limit.Rate)
 	sh.mu.Lock()
-	lim, ok := sh.lru.Get(b)
+	mb, ok := sh.lru.Get(b)
 	if !ok {
-		lim = rate.NewLimiter(r, limit.Burst)
+		mb = &memoryBucket{lim: rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst), limit: limit}
 		if now.After(sh.now) {
 			sh.now = now
 		}
-		sh.lru.Add(b, lim)
-	} else {
-		if lim.Limit() != r {
-			lim.SetLimitAt(now, r)
+		sh.lru.Add(b, mb)
+	} else if mb.limit != limit {
+		if mb.limit.Rate != limit.Rate {
+			mb.lim.SetLimitAt(now, rate.Limit(limit.Rate))
 		}
-		if lim.Burst() != limit.Burst {
-			lim.SetBurstAt(now, limit.Burst)
+		if mb.limit.Burst != limit.Burst {
+			mb.lim.SetBurstAt(now, limit.Burst)
 		}
+		mb.limit = limit
 	}
-	allowed := lim.AllowN(now, 1)
-	tokens := lim.TokensAt(now)
+	allowed := mb.lim.AllowN(now, 1)
+	tokens := mb.lim.TokensAt(now)
 	sh.mu.Unlock()
 
 	if allowed {
@@ -179,8 +190,8 @@ func (s *MemoryStore) Prune(now time.Time) int {
 			sh.now = now
 		}
 		for _, k := range sh.lru.Keys() {
-			lim, ok := sh.lru.Peek(k)
-			if ok && lim.TokensAt(now) >= float64(lim.Burst()) {
+			mb, ok := sh.lru.Peek(k)
+			if ok && mb.full(now) {
 				sh.lru.Remove(k)
 				n++
 			}
