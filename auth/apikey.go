@@ -98,6 +98,9 @@ func (s *KeyStore) Replace(entries ...KeyEntry) error {
 
 // Len returns the number of keys held.
 func (s *KeyStore) Len() int {
+	if s == nil {
+		return 0
+	}
 	if idx := s.idx.Load(); idx != nil {
 		return idx.n
 	}
@@ -120,6 +123,9 @@ func (s *KeyStore) Verify(_ context.Context, key string) (*Principal, error) {
 	var buf [MaxKeyLength]byte
 	digest := sha256.Sum256(buf[:copy(buf[:], key)])
 	var found *storedKey
+	if s == nil {
+		return nil, unauthenticated("invalid API key", ErrUnknownKey)
+	}
 	if idx := s.idx.Load(); idx != nil {
 		for _, k := range idx.buckets[binary.LittleEndian.Uint64(digest[:8])] {
 			if subtle.ConstantTimeCompare(digest[:], k.digest[:]) == 1 {

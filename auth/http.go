@@ -43,6 +43,10 @@ const keyInfoLifetime = 5 * time.Minute
 // it; the response body is that error's client-safe text. A request that
 // also carries a token in its URL query ("access_token") is refused: tokens
 // in URLs end up in logs and browser history, and OAuth 2.1 forbids them.
+//
+// RequireBearerToken checks the TokenInfo's Expiration against its own
+// clock without leeway; set its ClockSkew to the JWT verifier's Leeway to
+// accept the same tokens at both checks.
 func TokenVerifier(v Verifier) sdkauth.TokenVerifier {
 	return func(ctx context.Context, token string, r *http.Request) (*sdkauth.TokenInfo, error) {
 		if r != nil && r.URL != nil && hasQueryToken(r) {

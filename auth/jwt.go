@@ -240,7 +240,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 // Close stops the background JWKS refresh. It is safe to call more than
 // once, and on a verifier with static keys.
 func (v *JWTVerifier) Close() error {
-	if v.cancel != nil {
+	if v != nil && v.cancel != nil {
 		v.cancel()
 	}
 	return nil
@@ -309,7 +309,15 @@ func keyFits(alg string, key any) bool {
 		if !ok || k == nil || k.Curve == nil {
 			return false
 		}
-		want := map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}[alg]
+		var want elliptic.Curve
+		switch alg {
+		case "ES256":
+			want = elliptic.P256()
+		case "ES384":
+			want = elliptic.P384()
+		default:
+			want = elliptic.P521()
+		}
 		return k.Curve == want
 	case "EdDSA":
 		k, ok := key.(ed25519.PublicKey)
@@ -403,6 +411,8 @@ func jwtChars(s string) bool {
 // contains the token.
 func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Principal, error) {
 	switch {
+	case v == nil || v.parser == nil:
+		return nil, unauthenticated("invalid token", errors.New("auth: JWTVerifier used without NewJWTVerifier"))
 	case token == "":
 		return nil, unauthenticated("bearer token required", ErrNoCredentials)
 	case len(token) > v.cfg.MaxTokenSize:

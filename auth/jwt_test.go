@@ -343,3 +343,47 @@ func FuzzJWTVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestZeroValuesRefuse(t *testing.T) {
+	var v auth.JWTVerifier
+	if _, err := v.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.ErrUnauthenticated) {
+		t.Fatalf("zero JWTVerifier: %v", err)
+	}
+	var nilV *auth.JWTVerifier
+	if _, err := nilV.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.ErrUnauthenticated) {
+		t.Fatalf("nil JWTVerifier: %v", err)
+	}
+	nilV.Close()
+	var nilS *auth.KeyStore
+	if _, err := nilS.Verify(context.Background(), "bwk_x"); !errors.Is(err, bulwark.ErrUnauthenticated) || nilS.Len() != 0 {
+		t.Fatalf("nil KeyStore: %v", err)
+	}
+}
+
+func TestJWTOtherCurvesAndAlgorithms(t *testing.T) {
+	keys(t)
+	v, err := auth.NewJWTVerifier(auth.JWTConfig{
+		Issuer: testIssuer, Audience: testAudience,
+		StaticKeys: map[string]crypto.PublicKey{"p384": &ecKey384.PublicKey, "p256": &ecKey.PublicKey, "rsa": &rsaKey.PublicKey},
+		Algorithms: []string{"ES384", "PS256"},
+		Clock:      fixedClock{testNow},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, mint(t, jwt.SigningMethodES384, ecKey384, "p384", claims(nil), nil)); err != nil {
+		t.Fatalf("ES384: %v", err)
+	}
+	if _, err := v.Verify(ctx, mint(t, jwt.SigningMethodPS256, rsaKey, "rsa", claims(nil), nil)); err != nil {
+		t.Fatalf("PS256: %v", err)
+	}
+	// A P-256 key must not verify ES384, even if the token says so.
+	if _, err := v.Verify(ctx, mint(t, jwt.SigningMethodES384, ecKey384, "p256", claims(nil), nil)); err == nil {
+		t.Fatal("ES384 token accepted with a P-256 key")
+	}
+	// RS256 is not in this allowlist.
+	if _, err := v.Verify(ctx, mint(t, jwt.SigningMethodRS256, rsaKey, "rsa", claims(nil), nil)); err == nil {
+		t.Fatal("RS256 accepted outside the allowlist")
+	}
+}
