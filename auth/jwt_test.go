@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"strings"
@@ -67,6 +68,7 @@ func TestJWTVerifyBadInput(t *testing.T) {
 		{"alg none", mint(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "rsa-1", claims(nil), nil), "invalid token"},
 		{"alg none, no signature", parts[0][:0] + noneHeader() + "." + parts[1] + ".", "invalid token"},
 		{"HS256 signed with the RSA public key", mint(t, jwt.SigningMethodHS256, rsaDER, "rsa-1", claims(nil), nil), "invalid token"},
+		{"HS256 signed with the RSA public key as PEM", mint(t, jwt.SigningMethodHS256, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: rsaDER}), "rsa-1", claims(nil), nil), "invalid token"},
 		{"HS256 signed with the RSA public key, no kid", mint(t, jwt.SigningMethodHS256, rsaDER, "", claims(nil), nil), "invalid token"},
 		{"RS256 not in allowlist (PS256)", mint(t, jwt.SigningMethodPS256, rsaKey, "rsa-1", claims(nil), nil), "invalid token"},
 		{"jku header", mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), map[string]any{"jku": "https://evil.example.com/jwks"}), "invalid token"},
