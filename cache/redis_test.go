@@ -1,0 +1,149 @@
+package cache_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/redis/go-redis/v9"
+)
+
+// instance is one server process: its own Redis client, cache and handler.
+type instance struct {
+	c   *cache.Cache
+	rec *bulwarktest.Recorder
+	h   mcp.ToolHandler
+}
+
+func newInstance(t *testing.T, client redis.UniversalClient, prefix, answer string) *instance {
+	t.Helper()
+	store, err := cache.NewRedisStore(client, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.New(store, cache.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &bulwarktest.Recorder{Result: bulwarktest.TextResult(answer)}
+	h := cache.Middleware(c,
+		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
+		cache.Invalidates("update_customer", cache.ArgTag("customer", "id")),
+	)(rec.Handle)
+	return &instance{c: c, rec: rec, h: h}
+}
+
+func (in *instance) call(t *testing.T, tool, id string) (string, *bulwark.Call, error) {
+	t.Helper()
+	req := bulwarktest.Request(tool, map[string]any{"id": id})
+	def := readOnly(tool)
+	if tool == "update_customer" {
+		def = writeTool(tool)
+	}
+	ctx, c := bulwarktest.Context(context.Background(), req, def)
+	c.SetPrincipal(alice)
+	res, err := in.h(ctx, req)
+	return bulwarktest.ResultText(res), c, err
+}
+
+func TestRedisSharedBetweenInstances(t *testing.T) {
+	prefix := testenv.RedisPrefix(t)
+	a := newInstance(t, testenv.NewRedis(t), prefix, "from A")
+	b := newInstance(t, testenv.NewRedis(t), prefix, "from B")
+
+	if got, _, _ := a.call(t, "get_customer", "c-1"); got != "from A" {
+		t.Fatalf("A: %q", got)
+	}
+	got, c, err := b.call(t, "get_customer", "c-1")
+	if err != nil || got != "from A" || c.CacheStatus() != bulwark.CacheHit || b.rec.Count() != 0 {
+		t.Fatalf("B did not share A's entry: %q, %v, %q, B ran %d", got, err, c.CacheStatus(), b.rec.Count())
+	}
+	// A write on B invalidates for A too, before B's write returns.
+	if _, _, err := b.call(t, "update_customer", "c-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, c, _ := a.call(t, "get_customer", "c-1"); got != "from A" || c.CacheStatus() != bulwark.CacheMiss || a.rec.Count() != 2 {
+		t.Fatalf("A after B's write: %q, %q, A ran %d", got, c.CacheStatus(), a.rec.Count())
+	}
+	// Another record is untouched.
+	a.call(t, "get_customer", "c-2")
+	if _, c, _ := b.call(t, "get_customer", "c-2"); c.CacheStatus() != bulwark.CacheHit {
+		t.Fatalf("c-2 on B: %q", c.CacheStatus())
+	}
+}
+
+func TestRedisKeysHoldNoArgumentsOrPrincipals(t *testing.T) {
+	prefix := testenv.RedisPrefix(t)
+	client := testenv.NewRedis(t)
+	in := newInstance(t, client, prefix, "x")
+	in.call(t, "get_customer", "secret-customer-id")
+	in.call(t, "update_customer", "secret-customer-id")
+	keys, err := client.Keys(context.Background(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) < 3 {
+		t.Fatalf("keys %v: want an entry, a generation and the counter", keys)
+	}
+	for _, k := range keys {
+		for _, secret := range []string{"secret", "alice", "customer", "get_customer"} {
+			if contains(k[len(prefix):], secret) {
+				t.Fatalf("key %q holds %q in clear", k, secret)
+			}
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRedisFailOpenThroughProxy(t *testing.T) {
+	addr := testenv.RedisAddr(t)
+	prefix := testenv.RedisPrefix(t)
+	proxy := bulwarktest.NewProxy(t, addr)
+	client := redis.NewClient(&redis.Options{
+		Addr: proxy.Addr(), DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
+		MaxRetries: -1,
+	})
+	t.Cleanup(func() { client.Close() })
+	in := newInstance(t, client, prefix, "answer")
+
+	in.call(t, "get_customer", "c-1")
+	if _, c, _ := in.call(t, "get_customer", "c-1"); c.CacheStatus() != bulwark.CacheHit {
+		t.Fatalf("healthy Redis: %q", c.CacheStatus())
+	}
+
+	proxy.Cut()
+	for i := 0; i < 3; i++ {
+		got, c, err := in.call(t, "get_customer", "c-1")
+		if err != nil || got != "answer" || c.CacheStatus() != bulwark.CacheMiss {
+			t.Fatalf("Redis down, call %d: %q, %v, %q", i, got, err, c.CacheStatus())
+		}
+	}
+	// A write still returns its result; the failed invalidation is recorded.
+	got, c, err := in.call(t, "update_customer", "c-1")
+	if err != nil || got != "answer" || c.Fields()["cache_invalidation"] != "failed" {
+		t.Fatalf("write with Redis down: %q, %v, %v", got, err, c.Fields())
+	}
+	if st := in.c.Stats(); st.Errors < 4 || st.Misses < 3 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	proxy.Restore()
+	in.call(t, "get_customer", "c-1")
+	if _, c, _ := in.call(t, "get_customer", "c-1"); c.CacheStatus() != bulwark.CacheHit {
+		t.Fatalf("after restore: %q", c.CacheStatus())
+	}
+}
