@@ -394,3 +394,34 @@ func ExampleHTTPToolPolicies() {
 	// 403
 	// Bearer error="insufficient_scope", scope="customers:write", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
 }
+
+func ExampleAllow() {
+	// Under FailClosed, Allow opens a tool to every authenticated caller
+	// on purpose.
+	opts := []auth.Option{auth.FailClosed(), auth.WithPolicies(auth.Policies{"ping": auth.Allow()})}
+	p := &auth.Principal{ID: "anyone"}
+	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "ping"}, opts...))
+	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "drop_table"}, opts...))
+	// Output:
+	// <nil>
+	// no access policy for tool "drop_table"
+}
+
+func ExampleDeny() {
+	pol := auth.Deny("exports are disabled during the migration")
+	fmt.Println(pol(context.Background(), &auth.Principal{ID: "u"}, nil))
+	// Output: exports are disabled during the migration
+}
+
+func ExampleWithDefaultPolicy() {
+	opts := []auth.Option{
+		auth.WithPolicies(auth.Policies{"search": auth.RequireAll("read")}),
+		auth.WithDefaultPolicy(auth.RequireRole("admin")), // every other tool
+	}
+	p := &auth.Principal{ID: "u", Scopes: []string{"read"}}
+	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "search"}, opts...))
+	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "reindex"}, opts...))
+	// Output:
+	// <nil>
+	// missing role admin
+}
