@@ -1,0 +1,198 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+)
+
+type alertLog struct {
+	mu   sync.Mutex
+	list []audit.AlertKind
+}
+
+func (a *alertLog) add(al audit.Alert) {
+	a.mu.Lock()
+	a.list = append(a.list, al.Kind)
+	a.mu.Unlock()
+}
+
+func (a *alertLog) kinds() []audit.AlertKind {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]audit.AlertKind(nil), a.list...)
+}
+
+func TestFailClosed(t *testing.T) {
+	sink := &memSink{}
+	clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
+	var oplog bytes.Buffer
+	alerts := &alertLog{}
+	l := newLogger(t, sink, audit.Config{Clock: clock, Log: slog.New(slog.NewJSONHandler(&oplog, nil)), OnAlert: alerts.add})
+	rec := &bulwarktest.Recorder{}
+	mw := audit.Middleware(l)
+	ctx := context.Background()
+
+	sink.setErr(errors.New("disk full"))
+	_, err, c := call(t, ctx, mw, rec.Handle, "delete_customer", map[string]any{"id": 1})
+	if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 1 {
+		t.Fatalf("first call: err %v, handler ran %d times", err, rec.Count())
+	}
+	if !strings.Contains(oplog.String(), c.ID) || !strings.Contains(oplog.String(), "disk full") {
+		t.Fatalf("operator log lacks the lost record: %s", oplog.String())
+	}
+	// The sink is known to be failing: refuse before the handler runs.
+	_, err, _ = call(t, ctx, mw, rec.Handle, "delete_customer", map[string]any{"id": 2})
+	if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 1 {
+		t.Fatalf("second call: err %v, handler ran %d times", err, rec.Count())
+	}
+	st := l.Stats()
+	if !st.Down || st.Refused != 2 || st.Lost != 2 || st.Failures != 1 || st.Written != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// After the retry interval a call probes; the sink works again.
+	sink.setErr(nil)
+	clock.Advance(time.Second)
+	if _, err, _ = call(t, ctx, mw, rec.Handle, "delete_customer", map[string]any{"id": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.Down || st.Written != 1 {
+		t.Fatalf("stats after recovery %+v", st)
+	}
+	if got := alerts.kinds(); len(got) != 2 || got[0] != audit.AlertSinkFailing || got[1] != audit.AlertRecovered {
+		t.Fatalf("alerts %v", got)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Verify(bytes.NewReader(sink.text()), testKey); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBufferPolicy(t *testing.T) {
+	sink := &memSink{}
+	clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
+	alerts := &alertLog{}
+	l := newLogger(t, sink, audit.Config{Policy: audit.Buffer, BufferSize: 3, Clock: clock, OnAlert: alerts.add, Log: slog.New(slog.DiscardHandler)})
+	rec := &bulwarktest.Recorder{}
+	mw := audit.Middleware(l)
+	ctx := context.Background()
+
+	sink.setErr(errors.New("connection refused"))
+	for i := 0; i < 3; i++ {
+		if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); err != nil {
+			t.Fatalf("call %d refused while buffering: %v", i, err)
+		}
+	}
+	if st := l.Stats(); st.Buffered != 3 || st.BufferedTotal != 3 || !st.Down {
+		t.Fatalf("stats %+v", st)
+	}
+	// Full: calls are refused rather than their records dropped.
+	if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 3 {
+		t.Fatalf("call with a full buffer: %v (handler ran %d times)", err, rec.Count())
+	}
+	// A direct write hits the full buffer and raises the alert.
+	if err := l.Log(ctx, &audit.Record{Kind: audit.KindCall}); err == nil {
+		t.Fatal("write to a full buffer accepted")
+	}
+	// The sink recovers; the retry loop drains the buffer in order.
+	sink.setErr(nil)
+	clock.BlockUntil(1)
+	clock.Advance(time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Buffered > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("buffer never drained: %+v", l.Stats())
+		}
+		runtime.Gosched()
+	}
+	if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := alerts.kinds()
+	want := []audit.AlertKind{audit.AlertSinkFailing, audit.AlertBufferFull, audit.AlertRecovered}
+	if len(got) != len(want) {
+		t.Fatalf("alerts %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("alerts %v, want %v", got, want)
+		}
+	}
+	rep, err := audit.Verify(bytes.NewReader(sink.text()), testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records != 5 { // three buffered, one after recovery, the seal
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+func TestCloseReportsUnflushedRecords(t *testing.T) {
+	sink := &memSink{}
+	var oplog bytes.Buffer
+	l := newLogger(t, sink, audit.Config{Policy: audit.Buffer, Log: slog.New(slog.NewTextHandler(&oplog, nil))})
+	sink.setErr(errors.New("down"))
+	if err := l.Log(context.Background(), &audit.Record{Kind: audit.KindCall, ID: "corr-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(context.Background()); err == nil || !strings.Contains(err.Error(), "1 buffered") {
+		t.Fatalf("Close: %v", err)
+	}
+	if !strings.Contains(oplog.String(), "corr-1") || l.Stats().Lost != 1 {
+		t.Fatalf("lost record not reported: %s", oplog.String())
+	}
+}
+
+// hangSink blocks until the write's context ends.
+type hangSink struct{}
+
+func (hangSink) Write(ctx context.Context, _ *audit.Record) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestHungSinkNeverHangsCalls(t *testing.T) {
+	for _, p := range []audit.Policy{audit.FailClosed, audit.Buffer} {
+		l := newLogger(t, hangSink{}, audit.Config{Policy: p, WriteTimeout: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+		start := time.Now()
+		_, err, _ := call(t, context.Background(), audit.Middleware(l), (&bulwarktest.Recorder{}).Handle, "t", nil)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("policy %d: call took %v", p, d)
+		}
+		if p == audit.FailClosed && !errors.Is(err, bulwark.ErrUnavailable) {
+			t.Fatalf("fail closed: %v", err)
+		}
+		if p == audit.Buffer && (err != nil || l.Stats().Buffered != 1) {
+			t.Fatalf("buffer: %v %+v", err, l.Stats())
+		}
+		l.Close(context.Background())
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for name, f := range map[string]func() error{
+		"short key":  func() error { _, err := audit.New(audit.Discard, []byte("short"), audit.Config{}); return err },
+		"nil sink":   func() error { _, err := audit.New(nil, testKey, audit.Config{}); return err },
+		"bad policy": func() error { _, err := audit.New(audit.Discard, testKey, audit.Config{Policy: 9}); return err },
+		"negative":   func() error { _, err := audit.New(audit.Discard, testKey, audit.Config{WriteTimeout: -1}); return err },
+	} {
+		if f() == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}
