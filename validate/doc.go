@@ -59,8 +59,11 @@
 //	argument "nickname": is not a known field; known fields are email, id
 //	arguments are 70000 bytes; they must be at most 65536 bytes
 //
-// Messages never repeat the offending value. A schema that does not compile
-// is a server bug and yields an internal error.
+// Messages never repeat the offending value. The refusal's cause is a
+// *[Violation] whose rule tells kinds apart for metrics and audit:
+// errors.Is(err, validate.ErrLimit), [ErrEncoding], [ErrSchema], [ErrEmail],
+// [ErrPattern] and so on. A schema that does not compile is a server bug and
+// yields an internal error.
 //
 // # Example
 //

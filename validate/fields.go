@@ -30,14 +30,20 @@ func (v *Violation) Is(target error) bool {
 }
 
 // Sentinels for errors.Is, one per rule. Every Violation of a rule matches
-// its sentinel.
+// its sentinel. The field validators return the first four; the refusals
+// of [Middleware] carry a Violation as their cause, so
+// errors.Is(err, validate.ErrLimit) tells an oversized document from a bad
+// email (errors.Is(err, validate.ErrEmail)) without parsing messages.
 var (
-	ErrID      = &Violation{Rule: "id"}
-	ErrEmail   = &Violation{Rule: "email"}
-	ErrLength  = &Violation{Rule: "length"}
-	ErrOneOf   = &Violation{Rule: "enum"}
-	ErrPattern = &Violation{Rule: "pattern"}
-	ErrFormat  = &Violation{Rule: "format"}
+	ErrID       = &Violation{Rule: "id"}
+	ErrEmail    = &Violation{Rule: "email"}
+	ErrLength   = &Violation{Rule: "length"}   // also minLength and maxLength
+	ErrOneOf    = &Violation{Rule: "enum"}     // also enum and const
+	ErrLimit    = &Violation{Rule: "limit"}    // a [Limits] bound
+	ErrEncoding = &Violation{Rule: "encoding"} // malformed JSON, not an object, bad UTF-8, control characters, duplicates
+	ErrSchema   = &Violation{Rule: "schema"}   // type, required, unknown field, numeric and count bounds
+	ErrPattern  = &Violation{Rule: "pattern"}
+	ErrFormat   = &Violation{Rule: "format"} // a format checker failed with an error that is not a *Violation (a *Violation is the cause itself)
 )
 
 func violation(rule, msg string) *Violation { return &Violation{Rule: rule, Message: msg} }

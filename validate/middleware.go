@@ -103,7 +103,7 @@ var emptyObject = []byte("{}")
 // them, nil otherwise.
 func check(raw json.RawMessage, lim Limits, allow uint32, root *node, nfc bool) (json.RawMessage, error) {
 	if len(raw) > lim.MaxBytes {
-		return nil, bulwark.InvalidArgument("", "arguments are "+strconv.Itoa(len(raw))+" bytes; they must be at most "+strconv.Itoa(lim.MaxBytes)+" bytes")
+		return nil, tooLarge("arguments are " + strconv.Itoa(len(raw)) + " bytes; they must be at most " + strconv.Itoa(lim.MaxBytes) + " bytes")
 	}
 	data := []byte(raw)
 	if isAbsent(data) {
@@ -125,7 +125,7 @@ func check(raw json.RawMessage, lim Limits, allow uint32, root *node, nfc bool) 
 	// Normalization may change lengths, merge property names into
 	// duplicates or alter what a pattern sees: check the result again.
 	if len(out) > lim.MaxBytes {
-		return nil, bulwark.InvalidArgument("", "arguments are "+strconv.Itoa(len(out))+" bytes after Unicode normalization; they must be at most "+strconv.Itoa(lim.MaxBytes)+" bytes")
+		return nil, tooLarge("arguments are " + strconv.Itoa(len(out)) + " bytes after Unicode normalization; they must be at most " + strconv.Itoa(lim.MaxBytes) + " bytes")
 	}
 	s.reset(out, lim, allow)
 	if f := s.run(root); f != nil {
@@ -155,8 +155,19 @@ func isAbsent(raw []byte) bool {
 	return true
 }
 
+// refusal turns a fault into the client's error. The cause carries the
+// rule, so outer layers can tell kinds of refusal apart with errors.Is
+// (validate.ErrLimit, validate.ErrEmail, ...) without parsing messages.
 func refusal(f *fault) *bulwark.Error {
-	return bulwark.InvalidArgument(f.field(), f.msg)
+	cause := f.cause
+	if cause == nil {
+		cause = violation(f.rule, f.msg)
+	}
+	return &bulwark.Error{Code: bulwark.CodeInvalidArgument, Field: f.field(), Message: f.msg, Cause: cause}
+}
+
+func tooLarge(msg string) *bulwark.Error {
+	return &bulwark.Error{Code: bulwark.CodeInvalidArgument, Message: msg, Cause: violation(ruleLimit, msg)}
 }
 
 // normalize rewrites every JSON string in data (which the scanner has

@@ -490,3 +490,110 @@ func TestManyKeysDuplicateDetection(t *testing.T) {
 	_, err = invoke(t, validate.Middleware(), def, "t", args)
 	want(t, err, "missing", "is required")
 }
+
+func TestRefusalCauses(t *testing.T) {
+	def := rawTool("t", `{"type":"object","properties":{
+		"id":{"type":"string","pattern":"^[a-z]+$","maxLength":3},
+		"e":{"type":"string","format":"email"},
+		"k":{"enum":["a"]},
+		"n":{"type":"integer"}},"additionalProperties":false}`)
+	mw := validate.Middleware(validate.WithLimits(validate.Limits{MaxBytes: 60, MaxItems: 1}))
+	tests := []struct {
+		args     string
+		sentinel error
+	}{
+		{`{"x":"` + strings.Repeat("y", 60) + `"}`, validate.ErrLimit},
+		{`{"x":[1,2]}`, validate.ErrLimit},
+		{`{"x":1,"x":1}`, validate.ErrEncoding},
+		{`{"x":"\u0000"}`, validate.ErrEncoding},
+		{`[]`, validate.ErrEncoding},
+		{`{"x":}`, validate.ErrEncoding},
+		{`{"zz":1}`, validate.ErrSchema},
+		{`{"n":"1"}`, validate.ErrSchema},
+		{`{"id":"abcd"}`, validate.ErrLength},
+		{`{"id":"A"}`, validate.ErrPattern},
+		{`{"k":"b"}`, validate.ErrOneOf},
+		{`{"e":"nope"}`, validate.ErrEmail},
+	}
+	all := []error{validate.ErrLimit, validate.ErrEncoding, validate.ErrSchema, validate.ErrLength, validate.ErrPattern, validate.ErrOneOf, validate.ErrEmail, validate.ErrFormat}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			d := def
+			if strings.Contains(tt.args, `"x"`) {
+				d = nil // limits and encoding alone
+			}
+			_, err := invoke(t, mw, d, "t", tt.args)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, s := range all {
+				if got, want := errors.Is(err, s), s == tt.sentinel; got != want {
+					t.Errorf("errors.Is(%v, %s) = %v", err, s.(*validate.Violation).Rule, got)
+				}
+			}
+			if !errors.Is(err, bulwark.ErrInvalidArgument) {
+				t.Errorf("not invalid_argument: %v", err)
+			}
+		})
+	}
+	// A format checker's plain error is wrapped under ErrFormat and kept for operators.
+	plain := errors.New("lookup failed")
+	fmw := validate.Middleware(validate.Format("email", func(string) error { return plain }))
+	_, err := invoke(t, fmw, def, "t", `{"e":"a@b.co"}`)
+	if !errors.Is(err, validate.ErrFormat) || !errors.Is(err, plain) {
+		t.Errorf("format cause lost: %v", err)
+	}
+}
+
+// TestConcurrent shares one layer (its scanner pool and schema cache)
+// between goroutines; run with -race.
+func TestConcurrent(t *testing.T) {
+	defs := []*mcp.Tool{
+		rawTool("a", `{"type":"object","properties":{"e":{"type":"string","format":"email"}},"additionalProperties":false}`),
+		rawTool("b", `{"type":"object","properties":{"n":{"type":"integer","maximum":5}}}`),
+	}
+	mw := validate.Middleware(validate.NormalizeNFC())
+	inputs := []struct {
+		def  int
+		args string
+		ok   bool
+	}{
+		{0, `{"e":"a@b.co"}`, true},
+		{0, `{"e":"nope"}`, false},
+		{0, `{"x":1}`, false},
+		{1, `{"n":5}`, true},
+		{1, `{"n":6}`, false},
+		{1, "{\"n\":1,\"s\":\"e\u0301\"}", true},
+		{1, `{"n":1,"n":1}`, false},
+	}
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			for i := range 300 {
+				in := inputs[(g+i)%len(inputs)]
+				def := defs[in.def]
+				rec := &bulwarktest.Recorder{}
+				req := bulwarktest.Request(def.Name, json.RawMessage(in.args))
+				ctx, _ := bulwarktest.Context(context.Background(), req, def)
+				_, err := mw(rec.Handle)(ctx, req)
+				if (err == nil) != in.ok || rec.Count() != map[bool]int{true: 1, false: 0}[in.ok] {
+					done <- errors.New(in.args + ": " + errString(err))
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "accepted"
+	}
+	return err.Error()
+}

@@ -34,7 +34,8 @@ type Limits struct {
 	// 10000 levels.
 	MaxDepth int
 	// MaxStringBytes bounds each string value and each property name, in
-	// bytes of UTF-8 after JSON escapes are decoded.
+	// bytes of UTF-8 after JSON escapes are decoded, and the length of each
+	// number as written.
 	MaxStringBytes int
 	// MaxProperties bounds the number of properties of each object.
 	MaxProperties int
@@ -155,6 +156,10 @@ func NormalizeNFC() Option {
 // SDK validates nothing for them. Schemas inferred by jsonschema.For
 // already refuse unknown fields; an explicit "additionalProperties" is
 // always obeyed.
+//
+// An object schema without "properties" (the bare {"type": "object"} the
+// SDK suggests for tools that take any input) stays open; declare
+// "additionalProperties": false for a tool that takes no arguments.
 //
 // Object schemas combined with allOf, anyOf, oneOf, $ref, patternProperties
 // or unevaluatedProperties are left open, because the properties they allow

@@ -2,6 +2,8 @@ package validate
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -35,8 +37,10 @@ var scanners = sync.Pool{New: func() any { return &scanner{keys: make([][]byte, 
 // pays for it.
 type fault struct {
 	path   []segment
+	rule   string
 	msg    string
-	syntax bool // malformed JSON: reported against the arguments as a whole
+	cause  error // what a format checker returned, if that is the reason
+	syntax bool  // malformed JSON: reported against the arguments as a whole
 }
 
 type segment struct {
@@ -111,10 +115,21 @@ func plainName(s string) bool {
 	return true
 }
 
-func refuse(msg string) *fault { return &fault{msg: msg} }
+// Rules of the refusals the scanner finds; see the sentinels in fields.go.
+const (
+	ruleLimit    = "limit"
+	ruleEncoding = "encoding"
+	ruleSchema   = "schema"
+	ruleLength   = "length"
+	ruleEnum     = "enum"
+	rulePattern  = "pattern"
+	ruleFormat   = "format"
+)
+
+func refuse(rule, msg string) *fault { return &fault{rule: rule, msg: msg} }
 
 func (s *scanner) syntaxError(what string) *fault {
-	return &fault{syntax: true, msg: "arguments are not valid JSON: " + what + " at byte " + strconv.Itoa(s.pos)}
+	return &fault{syntax: true, rule: ruleEncoding, msg: "arguments are not valid JSON: " + what + " at byte " + strconv.Itoa(s.pos)}
 }
 
 func (s *scanner) reset(data []byte, lim Limits, allow uint32) {
@@ -151,7 +166,7 @@ func (s *scanner) run(root *node) *fault {
 		return s.syntaxError("no value")
 	}
 	if s.data[s.pos] != '{' {
-		return &fault{syntax: true, msg: "arguments must be a JSON object"}
+		return &fault{syntax: true, rule: ruleEncoding, msg: "arguments must be a JSON object"}
 	}
 	if f := s.value(root, 1); f != nil {
 		return f
@@ -169,23 +184,23 @@ func (s *scanner) value(n *node, depth int) *fault {
 		return s.syntaxError("unexpected end")
 	}
 	if n != nil && n.never {
-		return refuse("is not allowed")
+		return refuse(ruleSchema, "is not allowed")
 	}
 	c := s.data[s.pos]
 	switch {
 	case c == '{':
 		if n != nil && n.types != 0 && n.types&tObject == 0 {
-			return refuse("must be " + n.typeText())
+			return refuse(ruleSchema, "must be "+n.typeText())
 		}
 		return s.object(n, depth)
 	case c == '[':
 		if n != nil && n.types != 0 && n.types&tArray == 0 {
-			return refuse("must be " + n.typeText())
+			return refuse(ruleSchema, "must be "+n.typeText())
 		}
 		return s.array(n, depth)
 	case c == '"':
 		if n != nil && n.types != 0 && n.types&tString == 0 {
-			return refuse("must be " + n.typeText())
+			return refuse(ruleSchema, "must be "+n.typeText())
 		}
 		v, runes, f := s.str(false, n != nil && n.wantValue)
 		if f != nil {
@@ -217,10 +232,10 @@ func (s *scanner) literal(word string, t typeSet, n *node) *fault {
 		return nil
 	}
 	if n.types != 0 && n.types&t == 0 {
-		return refuse("must be " + n.typeText())
+		return refuse(ruleSchema, "must be "+n.typeText())
 	}
 	if n.hasEnum && !n.enumHasLiteral(tok) {
-		return refuse("must be one of " + n.enumText)
+		return refuse(ruleEnum, "must be one of "+n.enumText)
 	}
 	return nil
 }
@@ -263,13 +278,13 @@ func (s *scanner) number(n *node) *fault {
 	}
 	tok := s.data[start:s.pos]
 	if len(tok) > s.lim.MaxStringBytes {
-		return refuse("must be a number of at most " + strconv.Itoa(s.lim.MaxStringBytes) + " characters")
+		return refuse(ruleLimit, "must be a number of at most "+strconv.Itoa(s.lim.MaxStringBytes)+" characters")
 	}
 	if n == nil {
 		return nil
 	}
 	if n.types != 0 && n.types&(tNumber|tInteger) == 0 {
-		return refuse("must be " + n.typeText())
+		return refuse(ruleSchema, "must be "+n.typeText())
 	}
 	needInt := n.types != 0 && n.types&tNumber == 0
 	bounded := n.minimum != nil || n.maximum != nil || n.exclMinimum != nil || n.exclMaximum != nil
@@ -278,23 +293,23 @@ func (s *scanner) number(n *node) *fault {
 	}
 	f, err := strconv.ParseFloat(string(tok), 64)
 	if err != nil && !math.IsInf(f, 0) {
-		return refuse("must be a number")
+		return refuse(ruleSchema, "must be a number")
 	}
 	if needInt && !plain && (math.IsInf(f, 0) || f != math.Trunc(f)) {
-		return refuse("must be " + n.typeText())
+		return refuse(ruleSchema, "must be "+n.typeText())
 	}
 	switch {
 	case n.minimum != nil && f < *n.minimum:
-		return refuse("must be at least " + formatNum(*n.minimum))
+		return refuse(ruleSchema, "must be at least "+formatNum(*n.minimum))
 	case n.maximum != nil && f > *n.maximum:
-		return refuse("must be at most " + formatNum(*n.maximum))
+		return refuse(ruleSchema, "must be at most "+formatNum(*n.maximum))
 	case n.exclMinimum != nil && f <= *n.exclMinimum:
-		return refuse("must be greater than " + formatNum(*n.exclMinimum))
+		return refuse(ruleSchema, "must be greater than "+formatNum(*n.exclMinimum))
 	case n.exclMaximum != nil && f >= *n.exclMaximum:
-		return refuse("must be less than " + formatNum(*n.exclMaximum))
+		return refuse(ruleSchema, "must be less than "+formatNum(*n.exclMaximum))
 	}
 	if n.hasEnum && !n.enumHasLiteral(tok) {
-		return refuse("must be one of " + n.enumText)
+		return refuse(ruleEnum, "must be one of "+n.enumText)
 	}
 	return nil
 }
@@ -308,7 +323,7 @@ const dupMapAt = 32
 
 func (s *scanner) object(n *node, depth int) *fault {
 	if depth > s.lim.MaxDepth {
-		return refuse("is nested too deeply: at most " + strconv.Itoa(s.lim.MaxDepth) + " levels of objects and arrays are allowed")
+		return refuse(ruleLimit, "is nested too deeply: at most "+strconv.Itoa(s.lim.MaxDepth)+" levels of objects and arrays are allowed")
 	}
 	s.pos++ // '{'
 	base := len(s.keys)
@@ -330,10 +345,10 @@ func (s *scanner) object(n *node, depth int) *fault {
 			}
 			count++
 			if count > s.lim.MaxProperties {
-				return refuse("must have at most " + strconv.Itoa(s.lim.MaxProperties) + " properties")
+				return refuse(ruleLimit, "must have at most "+strconv.Itoa(s.lim.MaxProperties)+" properties")
 			}
 			if n != nil && n.maxProps >= 0 && count > n.maxProps {
-				return refuse("must have at most " + strconv.Itoa(n.maxProps) + " properties")
+				return refuse(ruleSchema, "must have at most "+strconv.Itoa(n.maxProps)+" properties")
 			}
 			dup := false
 			if seen != nil {
@@ -355,7 +370,7 @@ func (s *scanner) object(n *node, depth int) *fault {
 				}
 			}
 			if dup {
-				return refuse("appears more than once; send each property once").at(key)
+				return refuse(ruleEncoding, "appears more than once; send each property once").at(key)
 			}
 			s.keys = append(s.keys, key)
 			s.keysUsed = max(s.keysUsed, len(s.keys))
@@ -364,7 +379,7 @@ func (s *scanner) object(n *node, depth int) *fault {
 				if pn, ok := n.props[string(key)]; ok {
 					child = pn
 				} else if n.closed {
-					return refuse(n.unknownText()).at(key)
+					return refuse(ruleSchema, n.unknownText()).at(key)
 				} else {
 					child = n.additional
 				}
@@ -411,11 +426,11 @@ func (s *scanner) object(n *node, depth int) *fault {
 			}
 		}
 		if !found {
-			return refuse("is required").at([]byte(r))
+			return refuse(ruleSchema, "is required").at([]byte(r))
 		}
 	}
 	if count < n.minProps {
-		return refuse("must have at least " + strconv.Itoa(n.minProps) + " properties")
+		return refuse(ruleSchema, "must have at least "+strconv.Itoa(n.minProps)+" properties")
 	}
 	return nil
 }
@@ -438,7 +453,7 @@ func limitNames(names []string) []string {
 
 func (s *scanner) array(n *node, depth int) *fault {
 	if depth > s.lim.MaxDepth {
-		return refuse("is nested too deeply: at most " + strconv.Itoa(s.lim.MaxDepth) + " levels of objects and arrays are allowed")
+		return refuse(ruleLimit, "is nested too deeply: at most "+strconv.Itoa(s.lim.MaxDepth)+" levels of objects and arrays are allowed")
 	}
 	s.pos++ // '['
 	var items *node
@@ -452,10 +467,10 @@ func (s *scanner) array(n *node, depth int) *fault {
 	} else {
 		for {
 			if count >= s.lim.MaxItems {
-				return refuse("must have at most " + strconv.Itoa(s.lim.MaxItems) + " items")
+				return refuse(ruleLimit, "must have at most "+strconv.Itoa(s.lim.MaxItems)+" items")
 			}
 			if n != nil && n.maxItems >= 0 && count >= n.maxItems {
-				return refuse("must have at most " + strconv.Itoa(n.maxItems) + " items")
+				return refuse(ruleSchema, "must have at most "+strconv.Itoa(n.maxItems)+" items")
 			}
 			if f := s.value(items, depth+1); f != nil {
 				if f.syntax {
@@ -480,7 +495,7 @@ func (s *scanner) array(n *node, depth int) *fault {
 		}
 	}
 	if n != nil && count < n.minItems {
-		return refuse("must have at least " + strconv.Itoa(n.minItems) + " items")
+		return refuse(ruleSchema, "must have at least "+strconv.Itoa(n.minItems)+" items")
 	}
 	return nil
 }
@@ -535,9 +550,9 @@ func (s *scanner) str(key, want bool) ([]byte, int, *fault) {
 			r, n := utf8.DecodeRune(s.data[i:])
 			if r == utf8.RuneError && n <= 1 {
 				if key {
-					return nil, 0, refuse("has a property name that is not valid UTF-8")
+					return nil, 0, refuse(ruleEncoding, "has a property name that is not valid UTF-8")
 				}
-				return nil, 0, refuse("must be valid UTF-8")
+				return nil, 0, refuse(ruleEncoding, "must be valid UTF-8")
 			}
 			if r <= 0x9f {
 				return nil, 0, s.controlFault(r, key)
@@ -552,9 +567,9 @@ end:
 	s.pos = i + 1
 	if size > s.lim.MaxStringBytes {
 		if key {
-			return nil, 0, refuse("has a property name longer than " + strconv.Itoa(s.lim.MaxStringBytes) + " bytes")
+			return nil, 0, refuse(ruleLimit, "has a property name longer than "+strconv.Itoa(s.lim.MaxStringBytes)+" bytes")
 		}
-		return nil, 0, refuse("must be at most " + strconv.Itoa(s.lim.MaxStringBytes) + " bytes")
+		return nil, 0, refuse(ruleLimit, "must be at most "+strconv.Itoa(s.lim.MaxStringBytes)+" bytes")
 	}
 	raw := s.data[start:i]
 	if !want || !escaped {
@@ -610,7 +625,7 @@ func (s *scanner) escape(i int) (rune, int, *fault) {
 				return 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00), 12, nil
 			}
 		}
-		return 0, 0, refuse("must be valid Unicode: it contains an unpaired surrogate escape")
+		return 0, 0, refuse(ruleEncoding, "must be valid Unicode: it contains an unpaired surrogate escape")
 	}
 	s.pos = i
 	return 0, 0, s.syntaxError("invalid escape")
@@ -653,9 +668,9 @@ func (s *scanner) control(r rune, key bool) *fault {
 func (s *scanner) controlFault(r rune, key bool) *fault {
 	code := "U+" + strings.ToUpper(strconv.FormatInt(int64(r)|0x10000, 16)[1:])
 	if key {
-		return refuse("has a property name with control character " + code)
+		return refuse(ruleEncoding, "has a property name with control character "+code)
 	}
-	return refuse("must not contain control character " + code)
+	return refuse(ruleEncoding, "must not contain control character "+code)
 }
 
 // appendUnescaped decodes the content of a JSON string the scanner has
@@ -701,30 +716,32 @@ func appendUnescaped(dst, raw []byte) []byte {
 func (n *node) checkString(v []byte, runes int) *fault {
 	if n.minLen > 0 && runes < n.minLen {
 		if n.minLen == 1 {
-			return refuse("must not be empty")
+			return refuse(ruleLength, "must not be empty")
 		}
-		return refuse("must be at least " + strconv.Itoa(n.minLen) + " characters")
+		return refuse(ruleLength, "must be at least "+strconv.Itoa(n.minLen)+" characters")
 	}
 	if n.maxLen >= 0 && runes > n.maxLen {
-		return refuse("must be at most " + strconv.Itoa(n.maxLen) + " characters")
+		return refuse(ruleLength, "must be at most "+strconv.Itoa(n.maxLen)+" characters")
 	}
 	if n.hasEnum && !n.enumHasString(v) {
-		return refuse("must be one of " + n.enumText)
+		return refuse(ruleEnum, "must be one of "+n.enumText)
 	}
 	if n.pattern != nil && !n.pattern.Match(v) {
-		return refuse("must match the pattern " + n.pattern.String())
+		return refuse(rulePattern, "must match the pattern "+n.pattern.String())
 	}
 	if n.checkFn != nil {
 		if err := n.checkFn(v); err != nil {
-			return refuse(violationText(err, n.format))
+			return formatFault(err, n.format)
 		}
 	}
 	return nil
 }
 
-func violationText(err error, format string) string {
-	if v, ok := err.(*Violation); ok && v.Message != "" {
-		return v.Message
+func formatFault(err error, format string) *fault {
+	var v *Violation
+	if errors.As(err, &v) && v.Message != "" {
+		return &fault{rule: ruleFormat, msg: v.Message, cause: err}
 	}
-	return "must be a valid " + format
+	msg := "must be a valid " + format
+	return &fault{rule: ruleFormat, msg: msg, cause: fmt.Errorf("%w: %w", violation(ruleFormat, msg), err)}
 }
