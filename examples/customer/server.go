@@ -50,8 +50,8 @@ type Server struct {
 
 // NewServer builds the server from cfg: prepares the database, opens the
 // pools, builds the layers. It does not listen.
-func NewServer(ctx context.Context, cfg *Config, opts Options) (s *Server, err error) {
-	s = &Server{cfg: cfg, drain: newDrainer(), registry: opts.Registry}
+func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err error) {
+	s := &Server{cfg: cfg, drain: newDrainer(), registry: opts.Registry}
 	s.log = opts.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
