@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -42,16 +44,22 @@ func ByPrincipalAndTool(ctx context.Context, req *mcp.CallToolRequest) (string, 
 	return string(b), true
 }
 
-// BySession keys calls by MCP session ID. Calls without a session
+// BySession keys calls by MCP session ID. The ID is hashed first: on
+// streamable HTTP it travels as the Mcp-Session-Id header, and keys may be
+// stored where more people can read them (Redis). Calls without a session
 // (stateless HTTP) share one bucket.
 func BySession(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
+	sid := ""
 	if c := bulwark.CallFrom(ctx); c != nil {
-		return c.SessionID, true
+		sid = c.SessionID
+	} else if req != nil && req.Session != nil {
+		sid = req.Session.ID()
 	}
-	if req != nil && req.Session != nil {
-		return req.Session.ID(), true
+	if sid == "" {
+		return "", true
 	}
-	return "", true
+	sum := sha256.Sum256([]byte(sid))
+	return hex.EncodeToString(sum[:16]), true
 }
 
 // Global puts every call in one bucket: a limit for the whole server (or,

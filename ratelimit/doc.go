@@ -1,0 +1,89 @@
+// Package ratelimit holds every caller of an MCP server to its limits:
+// token-bucket rate limits keyed by caller, tool, session or the whole
+// server, and concurrency limits (bulkheads) on calls in flight.
+//
+// # Where it sits
+//
+// In bulwark's default order, outermost first:
+//
+//	audit → recover → metrics → auth → validate → ratelimit/concurrency → timeout → cache → breaker → retry → handler
+//
+// Limits come after auth because they are keyed by the principal auth
+// finds, and after validate so malformed calls do not spend a caller's
+// tokens; they come before everything that costs (cache, dependencies).
+// The middleware only ever sees tools/call: [bulwark.Use] passes every other
+// method (tools/list, ping, notifications) through untouched, so nothing
+// else is counted.
+//
+// # Rate limits
+//
+// A [Limiter] is the engine: a [KeyFunc] (which bucket a call draws from), a
+// limit for the call ([WithLimit], [WithToolLimits] or any [LimitFunc]) and a
+// [Store] that holds the buckets. [Middleware] installs one or more
+// limiters; a call must pass every one of them.
+//
+//   - [ByPrincipal] (the default): one bucket per authenticated caller.
+//     Calls without a principal share a single bucket.
+//   - [ByPrincipalAndTool]: one per caller and tool; pair it with
+//     [WithToolLimits] for per-tool limits.
+//   - [BySession]: one per MCP session (the session ID is hashed).
+//   - [Global]: one for the whole server, or the whole deployment with Redis.
+//
+// A [Limit] is a rate (tokens per second) and a burst (bucket size); the
+// zero Limit exempts a call. Limits are values passed with each decision,
+// so a different limit per tool or per customer tier needs no extra
+// limiter, and a changed limit applies on the next call.
+//
+// # Stores
+//
+// [MemoryStore] keeps buckets (golang.org/x/time/rate limiters) in process,
+// in a bounded LRU structure: a million distinct callers cannot grow it past
+// its capacity. A bucket idle long enough to have refilled is dropped
+// freely, since recreating it full changes nothing. When the store is full
+// of buckets that have not refilled, the least recently used one is dropped
+// anyway and counted in [MemoryStats].ForcedEvictions: that caller may get
+// up to one extra burst. Size the capacity above the number of callers
+// active within one refill period and watch that counter.
+//
+// [RedisStore] shares buckets between instances: each decision is one round
+// trip to an atomic Lua script (GCRA on the Redis server's clock). When
+// Redis cannot answer, [RedisOptions].OnFailure decides: [FailClosed] (the
+// default) refuses the call as unavailable, [FailOpen] lets it through; both
+// are counted in [RedisStats]. Keys are RedisOptions.Prefix + limiter name
+// + ":" + key; they contain principal IDs in clear (use a [KeyFunc] that
+// hashes them if those are sensitive) and expire as soon as their bucket
+// would be full again.
+//
+// Both stores pass the conformance suite in package ratelimittest, which
+// any other [Store] should run too.
+//
+// # Concurrency limits
+//
+// [Concurrency] caps calls in flight per tool and per caller, optionally
+// letting a call wait (at most MaxWait, and never past its context) for a
+// slot. [ConcurrencyMiddleware] holds the slots for as long as the rest of
+// the chain runs. Counters exist only while calls are in flight, so memory
+// follows the load, not the number of callers ever seen.
+//
+// # Refusals
+//
+// A call over a rate or concurrency limit gets a [bulwark.RateLimited]
+// error ("rate limit exceeded for this caller; retry after 2s"), whose
+// RetryAfter is the time until a retry can succeed. [bulwark.ToWire] turns
+// it into an IsError result the model reads, with the seconds in the
+// result's _meta (bulwark.Refusal.RetryAfterSeconds) for programs. A failing
+// store under FailClosed gives [bulwark.Unavailable]; its cause stays
+// server-side. A call whose context ends while it waits for a slot gets the
+// context's refusal (canceled or deadline exceeded).
+//
+// # Example
+//
+//	store, _ := ratelimit.NewMemoryStore(0)
+//	perCaller, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerMinute(60)))
+//	if err != nil { ... }
+//	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{PerPrincipal: 4})
+//	if err != nil { ... }
+//	bulwark.Use(server, auditMW, bulwark.Recover(nil), authMW,
+//		ratelimit.Middleware(perCaller), ratelimit.ConcurrencyMiddleware(bulkhead),
+//		bulwark.Timeout(10*time.Second))
+package ratelimit

@@ -1,0 +1,171 @@
+package ratelimit_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/redis/go-redis/v9"
+)
+
+// ExampleNewLimiter limits each caller to 2 calls per second and shows
+// the refusal a third call gets.
+func ExampleNewLimiter() {
+	store, _ := ratelimit.NewMemoryStore(10_000)
+	clock := bulwarktest.NewFakeClock(time.Time{})
+	limiter, err := ratelimit.NewLimiter(store,
+		ratelimit.WithLimit(ratelimit.PerSecond(2)),
+		ratelimit.WithClock(clock))
+	if err != nil {
+		panic(err)
+	}
+	req := bulwarktest.Request("search_customers", nil)
+	ctx, call := bulwarktest.Context(context.Background(), req, nil)
+	call.SetPrincipal(&bulwark.Principal{ID: "alice"})
+	for i := 0; i < 3; i++ {
+		d, err := limiter.Allow(ctx, req)
+		fmt.Println(d.Allowed, d.Remaining, err)
+	}
+	// Output:
+	// true 1 <nil>
+	// true 0 <nil>
+	// false 0 rate limit exceeded for this caller; retry after 500ms
+}
+
+// ExampleMiddleware installs two limits that every call must pass: 10 calls
+// per second per caller and tool, with a lower limit for one expensive
+// tool, and 1,000 calls per minute for the whole server.
+func ExampleMiddleware() {
+	store, _ := ratelimit.NewMemoryStore(0)
+	perTool, err := ratelimit.NewLimiter(store,
+		ratelimit.WithKey(ratelimit.ByPrincipalAndTool),
+		ratelimit.WithToolLimits(map[string]ratelimit.Limit{
+			"export_customers": ratelimit.PerMinute(2),
+		}, ratelimit.PerSecond(10)))
+	if err != nil {
+		panic(err)
+	}
+	global, err := ratelimit.NewLimiter(store,
+		ratelimit.WithKey(ratelimit.Global),
+		ratelimit.WithLimit(ratelimit.PerMinute(1000)))
+	if err != nil {
+		panic(err)
+	}
+	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
+	bulwark.Use(server, ratelimit.Middleware(perTool, global))
+	fmt.Println(perTool.Name(), global.Name())
+	// Output: principal+tool global
+}
+
+// ExampleNewMemoryStore shows that the store stays within its capacity.
+func ExampleNewMemoryStore() {
+	store, err := ratelimit.NewMemoryStore(100)
+	if err != nil {
+		panic(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 1000; i++ {
+		b := ratelimit.Bucket{Limiter: "principal", Key: fmt.Sprint("user-", i)}
+		store.Allow(context.Background(), b, ratelimit.PerSecond(5), now.Add(time.Duration(i)*time.Second))
+	}
+	st := store.Stats()
+	fmt.Println(st.Buckets, st.Evictions, st.ForcedEvictions)
+	// Output: 100 900 0
+}
+
+// ExampleNewRedisStore shares limits between instances through Redis and
+// fails closed (refuses calls) when Redis cannot be reached.
+func ExampleNewRedisStore() {
+	client := redis.NewClient(&redis.Options{
+		Addr:                  "127.0.0.1:6379",
+		ReadTimeout:           100 * time.Millisecond,
+		WriteTimeout:          100 * time.Millisecond,
+		ContextTimeoutEnabled: true,
+	})
+	defer client.Close()
+	store, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{
+		Prefix:    "customers:ratelimit:",
+		OnFailure: ratelimit.FailClosed,
+		Timeout:   50 * time.Millisecond,
+	})
+	if err != nil {
+		panic(err)
+	}
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerMinute(60)))
+	if err != nil {
+		panic(err)
+	}
+	_ = ratelimit.Middleware(limiter)
+}
+
+// ExampleNewConcurrency caps one tool at a single call in flight; a second
+// call waits up to MaxWait for the slot.
+func ExampleNewConcurrency() {
+	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{
+		PerTool:      20,
+		Tools:        map[string]int{"export_customers": 1},
+		PerPrincipal: 4,
+		MaxWait:      100 * time.Millisecond,
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	first, _ := bulkhead.Acquire(ctx, "export_customers", "alice")
+	_, err = bulkhead.Acquire(ctx, "export_customers", "bob")
+	fmt.Println(err)
+	first.Release()
+	second, err := bulkhead.Acquire(ctx, "export_customers", "bob")
+	fmt.Println(err)
+	second.Release()
+	// Output:
+	// too many concurrent calls of this tool; retry after 1s
+	// <nil>
+}
+
+// ExampleConcurrencyMiddleware installs a bulkhead server-wide, after rate
+// limiting in the default order.
+func ExampleConcurrencyMiddleware() {
+	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{PerPrincipal: 4})
+	if err != nil {
+		panic(err)
+	}
+	store, _ := ratelimit.NewMemoryStore(0)
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerSecond(10)))
+	if err != nil {
+		panic(err)
+	}
+	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
+	bulwark.Use(server, ratelimit.Middleware(limiter), ratelimit.ConcurrencyMiddleware(bulkhead))
+	fmt.Println("installed")
+	// Output: installed
+}
+
+// ExamplePerMinute shows the limit constructors.
+func ExamplePerMinute() {
+	fmt.Println(ratelimit.PerSecond(10))
+	fmt.Println(ratelimit.PerMinute(30))
+	fmt.Println(ratelimit.PerHour(7200))
+	fmt.Println(ratelimit.Every(250*time.Millisecond, 8))
+	// Output:
+	// 10/s burst 10
+	// 0.5/s burst 30
+	// 2/s burst 7200
+	// 4/s burst 8
+}
+
+// ExampleStoreFunc adapts a function to a Store, here one that is always
+// down, to show how a store failure reaches the caller.
+func ExampleStoreFunc() {
+	down := ratelimit.StoreFunc(func(context.Context, ratelimit.Bucket, ratelimit.Limit, time.Time) (ratelimit.Decision, error) {
+		return ratelimit.Decision{}, fmt.Errorf("connection refused")
+	})
+	limiter, _ := ratelimit.NewLimiter(down, ratelimit.WithLimit(ratelimit.PerSecond(1)))
+	_, err := limiter.Allow(context.Background(), bulwarktest.Request("t", nil))
+	fmt.Println(bulwark.CodeOf(err), err)
+	// Output: unavailable rate limiter unavailable; retry after 1s
+}
