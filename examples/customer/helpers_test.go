@@ -155,7 +155,7 @@ func (f *fixture) connect(token string) *mcp.ClientSession {
 
 // call invokes a tool and returns the result, the JSON-RPC error and the
 // refusal, if any.
-func call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any) (*mcp.CallToolResult, error, *bulwark.Refusal) {
+func call(t testing.TB, cs *mcp.ClientSession, tool string, args any) (*mcp.CallToolResult, error, *bulwark.Refusal) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -165,7 +165,7 @@ func call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any)
 
 // mustOK calls a tool and fails the test unless it succeeded; it decodes
 // the structured result into out (if not nil).
-func mustOK(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any, out any) *mcp.CallToolResult {
+func mustOK(t testing.TB, cs *mcp.ClientSession, tool string, args any, out any) *mcp.CallToolResult {
 	t.Helper()
 	res, err, ref := call(t, cs, tool, args)
 	if err != nil || res.IsError {
