@@ -289,7 +289,7 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 
 // Stats counts a limiter's decisions since it was created.
 type Stats struct {
-	Allowed uint64 // calls that took a token (or were exempt)
+	Allowed uint64 // calls that took a token (exempt calls are not counted)
 	Refused uint64 // calls refused for being over the limit
 	Failed  uint64 // calls refused because the store failed or a limit was invalid
 }

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"strconv"
 	"sync"
@@ -9,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/ratelimit/ratelimittest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -179,50 +183,45 @@ func TestMemoryStorePrune(t *testing.T) {
 	}
 }
 
-// TestRedisSharedGlobalCount runs two limiters, each with its own client,
-// against one Redis and many goroutines: together they allow exactly the
-// burst, as one limiter would.
+// TestRedisSharedGlobalCount runs two limiters, as two instances would,
+// each with its own Redis client, against one Redis and 64 goroutines:
+// together they allow exactly the burst, as one limiter would.
 func TestRedisSharedGlobalCount(t *testing.T) {
 	prefix := testenv.RedisPrefix(t)
 	addr := testenv.RedisAddr(t)
-	var stores [2]*ratelimit.RedisStore
-	for i := range stores {
+	const burst = 200
+	var handlers [2]mcp.ToolHandler
+	rec := &bulwarktest.Recorder{}
+	for i := range handlers {
 		c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 32})
 		t.Cleanup(func() { c.Close() })
 		s, err := ratelimit.NewRedisStore(c, ratelimit.RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stores[i] = s
+		l := newLimiter(t, s, ratelimit.WithKey(ratelimit.Global), ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: burst}))
+		handlers[i] = ratelimit.Middleware(l)(rec.Handle)
 	}
-	const burst = 200
-	l := ratelimit.Limit{Rate: 0.001, Burst: burst}
-	b := ratelimit.Bucket{Limiter: "global", Key: ""}
-	var mu sync.Mutex
-	allowed := 0
+	var refused atomic.Int64
 	var wg sync.WaitGroup
 	for g := 0; g < 64; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := stores[g%2]
 			for i := 0; i < 8; i++ {
-				d, err := s.Allow(context.Background(), b, l, time.Now())
+				_, err := callAs(handlers[g%2], "p"+strconv.Itoa(g), "t")
 				if err != nil {
-					t.Error(err)
-					return
-				}
-				if d.Allowed {
-					mu.Lock()
-					allowed++
-					mu.Unlock()
+					if !errors.Is(err, bulwark.ErrRateLimited) {
+						t.Error(err)
+					}
+					refused.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if allowed != burst {
-		t.Fatalf("two instances allowed %d of 512 calls, want exactly %d", allowed, burst)
+	if rec.Count() != burst || refused.Load() != 512-burst {
+		t.Fatalf("two instances let %d of 512 calls through (refused %d), want exactly %d", rec.Count(), refused.Load(), burst)
 	}
 }
 
