@@ -328,3 +328,30 @@ func FuzzOneOf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSchemaAndArguments feeds arbitrary schemas and arguments together:
+// compiling and checking must never panic, and a strict, compiled schema
+// never accepts what the plain scan refuses.
+func FuzzSchemaAndArguments(f *testing.F) {
+	f.Add([]byte(agreementSchema), []byte(`{"id":"a"}`))
+	f.Add([]byte(`{"type":"object","properties":{"a":false}}`), []byte(`{"a":1}`))
+	f.Add([]byte(`{"type":["object","null"],"properties":{"a":{"enum":[1,"x",null,true,{"k":1}]}}}`), []byte(`{"a":{"k":1}}`))
+	f.Add([]byte(`{"properties":{"a":{"items":{"minimum":1,"exclusiveMaximum":3}}}}`), []byte(`{"a":[1,2,3]}`))
+	f.Add([]byte(`{"additionalProperties":{"type":"string","format":"email","pattern":"^a"}}`), []byte(`{"x":"a@b.co"}`))
+	f.Add([]byte(`true`), []byte(`{}`))
+	f.Fuzz(func(t *testing.T, schema, args []byte) {
+		var s jsonschema.Schema
+		if json.Unmarshal(schema, &s) != nil {
+			return
+		}
+		root, err := (&compiler{strict: true}).compile(&s, 0)
+		if err != nil {
+			return
+		}
+		_, plain := check(args, noLimits, defaultAllow, nil, false)
+		_, withSchema := check(args, noLimits, defaultAllow, root, true)
+		if plain != nil && withSchema == nil {
+			t.Fatalf("schema made %q acceptable: %v", args, plain)
+		}
+	})
+}

@@ -142,6 +142,9 @@ func (s *scanner) release() {
 	// Keys point into the request; do not let the pool keep it alive.
 	clear(s.keys[:s.keysUsed])
 	s.keysUsed = 0
+	// Decoded values may be sensitive; keep none of them in the pool.
+	clear(s.scratch[:cap(s.scratch)])
+	s.scratch = s.scratch[:0]
 	if cap(s.scratch) > 4<<10 {
 		s.scratch = nil
 	}
