@@ -1,0 +1,186 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// pgThroughProxy returns a pool on a fresh database reached through a
+// fault proxy the test owns.
+func pgThroughProxy(t *testing.T) (*pgxpool.Pool, *bulwarktest.Proxy) {
+	t.Helper()
+	dbURL := testenv.NewDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := bulwarktest.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	cfg, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, proxy
+}
+
+func TestPostgresSink(t *testing.T) {
+	pool, _ := pgThroughProxy(t)
+	ctx := context.Background()
+	sink, err := audit.NewPostgresSink(pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := audit.NewPostgresKeyStore(pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	clock := bulwarktest.NewFakeClock(t0)
+	l := newLogger(t, sink, audit.Config{KeyStore: ks, Clock: clock})
+	for i, who := range []string{"alice", "bob", "alice", "bob"} {
+		mw := bulwark.Chain(audit.Middleware(l), asPrincipal(who))
+		req := bulwarktest.Request("update_email", map[string]any{"email": who + "@example.com", "i": i})
+		cctx, c := bulwarktest.Context(ctx, req, nil)
+		c.Start = clock.Now()
+		if _, err := mw((&bulwarktest.Recorder{}).Handle)(cctx, req); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour)
+	}
+	if err := l.Purge(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := sink.Verify(ctx, testKey, false); err != nil || rep.Records != 5 || rep.Purges != 1 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	// Retention drops the first two calls and keeps the chain verifiable.
+	n, err := l.Prune(ctx, t0.Add(2*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sink.Verify(ctx, testKey, true)
+	if err != nil || !rep.Anchored || !rep.Sealed || rep.FirstSeq != 3 {
+		t.Fatalf("verify after retention: %+v %v", rep, err)
+	}
+	// A second Logger continues the chain from the table.
+	l2 := newLogger(t, sink, audit.Config{})
+	if err := l2.Log(ctx, &audit.Record{Kind: audit.KindCall, Tool: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sink.Verify(ctx, testKey, true); err != nil {
+		t.Fatal(err)
+	}
+	// Tampering with a row is caught.
+	if _, err := pool.Exec(ctx, `UPDATE audit_records SET line = replace(line, '"update_email"', '"noop"') WHERE seq = 4`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sink.Verify(ctx, testKey, true); !errors.Is(err, audit.ErrTampered) {
+		t.Fatalf("edited row: %v", err)
+	}
+}
+
+func TestPostgresSinkFailurePolicies(t *testing.T) {
+	for _, policy := range []audit.Policy{audit.FailClosed, audit.Buffer} {
+		t.Run(map[audit.Policy]string{audit.FailClosed: "fail closed", audit.Buffer: "buffer"}[policy], func(t *testing.T) {
+			pool, proxy := pgThroughProxy(t)
+			ctx := context.Background()
+			sink, err := audit.NewPostgresSink(pool, "trail")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sink.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
+			l := newLogger(t, sink, audit.Config{Policy: policy, Clock: clock, WriteTimeout: 500 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+			mw := audit.Middleware(l)
+			rec := &bulwarktest.Recorder{}
+			if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); err != nil {
+				t.Fatal(err)
+			}
+			proxy.Cut()
+			start := time.Now()
+			_, err, _ = call(t, ctx, mw, rec.Handle, "t", nil)
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("call took %v with the database cut", d)
+			}
+			switch policy {
+			case audit.FailClosed:
+				if !errors.Is(err, bulwark.ErrUnavailable) {
+					t.Fatalf("fail closed: %v", err)
+				}
+				_, err, _ = call(t, ctx, mw, rec.Handle, "t", nil)
+				if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 2 {
+					t.Fatalf("second call: %v, handler ran %d times", err, rec.Count())
+				}
+			case audit.Buffer:
+				if err != nil || l.Stats().Buffered != 1 {
+					t.Fatalf("buffer: %v %+v", err, l.Stats())
+				}
+			}
+			if st := l.Stats(); !st.Down || st.Failures == 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			proxy.Restore()
+			clock.Advance(time.Second)
+			if policy == audit.Buffer {
+				if err := l.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := sink.Verify(ctx, testKey, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[audit.Policy]int{audit.FailClosed: 3, audit.Buffer: 4}[policy]
+			if rep.Records != want {
+				t.Fatalf("report %+v, want %d records", rep, want)
+			}
+		})
+	}
+}
+
+func TestPostgresNames(t *testing.T) {
+	for _, bad := range []string{"Audit", "a;drop table x", "a.b.c", `"x"`, "1abc"} {
+		if _, err := audit.PostgresSchema(bad); err == nil {
+			t.Errorf("table %q accepted", bad)
+		}
+	}
+	if _, err := audit.PostgresSchema("ops.audit_trail"); err != nil {
+		t.Fatal(err)
+	}
+}
