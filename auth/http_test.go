@@ -429,3 +429,28 @@ func TestHTTPToolPoliciesResponse(t *testing.T) {
 		})
 	}
 }
+
+// The legacy SSE transport of the go-sdk passes no HTTP headers to tool
+// calls, so a call over it looks like stdio by its RequestExtra alone. The
+// static principal (the server's own identity on stdio) must still not be
+// handed to HTTP callers, at call time or at list time.
+func TestStaticPrincipalNeverOverSSE(t *testing.T) {
+	static := &auth.Principal{ID: "stdio-user", Method: auth.MethodEnvironment, Scopes: []string{"customers:read"}}
+	opts := []auth.Option{auth.WithStaticPrincipal(static), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}), auth.FailClosed()}
+	server := newToolServer(t, opts...)
+	srv := httptest.NewServer(mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return server }, nil))
+	t.Cleanup(srv.Close)
+	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v1"}, nil)
+	cs, err := client.Connect(context.Background(), &mcp.SSEClientTransport{Endpoint: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	if got := toolNames(t, cs); len(got) != 0 {
+		t.Fatalf("SSE caller without credentials lists %v", got)
+	}
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_customer", Arguments: map[string]any{}})
+	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeUnauthenticated {
+		t.Fatalf("SSE call without credentials: res %+v, err %v", res, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -44,8 +45,9 @@ func newSettings(opts []Option) *settings {
 // without HTTP (stdio, in-memory, command transports): the server's
 // configured identity, as the MCP authorization spec prescribes for
 // stdio, where credentials come from the environment (see [FromEnv]). It
-// never applies to calls over HTTP, so a server exposed over HTTP by
-// mistake does not hand its identity to every caller. A nil p is ignored.
+// never applies to calls over HTTP (streamable HTTP or the legacy SSE
+// transport), so a server exposed over HTTP by mistake does not hand its
+// identity to every caller. A nil p is ignored.
 func WithStaticPrincipal(p *Principal) Option {
 	return func(s *settings) {
 		if p != nil {
@@ -160,7 +162,7 @@ func FilterToolList(opts ...Option) mcp.Middleware {
 			if lr, ok := req.(*mcp.ListToolsRequest); ok {
 				extra = lr.Extra
 			}
-			p, _ := s.principalOf(extra)
+			p, _ := s.principalOf(ctx, extra)
 			if p == nil && s.argV != nil {
 				return res, nil
 			}
@@ -184,14 +186,25 @@ func Allowed(ctx context.Context, p *Principal, tool *mcp.Tool, opts ...Option) 
 
 // principalOf finds the caller from the transport: TokenInfo, then the
 // static principal on non-HTTP transports.
-func (s *settings) principalOf(extra *mcp.RequestExtra) (*Principal, error) {
+func (s *settings) principalOf(ctx context.Context, extra *mcp.RequestExtra) (*Principal, error) {
 	if extra != nil && extra.TokenInfo != nil {
 		return principalFromTokenInfo(extra.TokenInfo)
 	}
-	if s.static != nil && (extra == nil || extra.Header == nil) {
+	if s.static != nil && !overHTTP(ctx, extra) {
 		return s.static, nil
 	}
 	return nil, nil
+}
+
+// overHTTP reports whether a request came in over HTTP. Streamable HTTP
+// puts the request's headers in RequestExtra; the legacy SSE transport puts
+// nothing there, but its sessions run in the context of the HTTP request
+// that opened them, which net/http marks with the local address.
+func overHTTP(ctx context.Context, extra *mcp.RequestExtra) bool {
+	if extra != nil && extra.Header != nil {
+		return true
+	}
+	return ctx != nil && ctx.Value(http.LocalAddrContextKey) != nil
 }
 
 func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest) (*Principal, *mcp.CallToolRequest, error) {
@@ -199,7 +212,7 @@ func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest) (
 	if req != nil {
 		extra = req.Extra
 	}
-	p, err := s.principalOf(extra)
+	p, err := s.principalOf(ctx, extra)
 	if err != nil {
 		return nil, req, err
 	}
