@@ -110,6 +110,13 @@ func newFixture(t testing.TB, mutate func(env map[string]string)) *fixture {
 	if mutate != nil {
 		mutate(f.env)
 	}
+	return f.start()
+}
+
+// start builds the server from f.env and serves it over HTTP.
+func (f *fixture) start() *fixture {
+	t := f.t
+	t.Helper()
 	cfg, err := LoadConfig(getenvFrom(f.env))
 	if err != nil {
 		t.Fatal(err)
