@@ -69,11 +69,6 @@ func (l Limit) String() string {
 	return strconv.FormatFloat(l.Rate, 'g', -1, 64) + "/s burst " + strconv.Itoa(l.Burst)
 }
 
-// interval is the time one token takes to refill.
-func (l Limit) interval() time.Duration {
-	return time.Duration(float64(time.Second) / l.Rate)
-}
-
 // Bucket names one token bucket in a [Store]: the name of the [Limiter]
 // that owns it and the key its key function produced. Two limiters sharing
 // a store must have different names, or they share buckets.

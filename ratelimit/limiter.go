@@ -281,6 +281,8 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 	}
 	if !d.Allowed {
 		l.refused.Add(1)
+		// Tell audit which of several limiters refused.
+		bulwark.CallFrom(ctx).SetField("ratelimit.limiter", l.name)
 		return d, bulwark.RateLimited(l.refuse, d.RetryAfter)
 	}
 	l.allowed.Add(1)

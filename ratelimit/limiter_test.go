@@ -120,9 +120,15 @@ func TestMiddlewareRefusesOverLimit(t *testing.T) {
 			t.Fatalf("call %d: %v", i+1, err)
 		}
 	}
-	_, err := callAs(h, "alice", "search")
+	req := bulwarktest.Request("search", nil)
+	ctx, call := bulwarktest.Context(context.Background(), req, nil)
+	call.SetPrincipal(&bulwark.Principal{ID: "alice"})
+	_, err := h(ctx, req)
 	if !errors.Is(err, bulwark.ErrRateLimited) {
 		t.Fatalf("third call: %v, want a rate-limit refusal", err)
+	}
+	if got := call.Fields()["ratelimit.limiter"]; got != "principal" {
+		t.Fatalf("call record names limiter %q, want principal", got)
 	}
 	e := bulwark.AsError(err)
 	if e.Message != "rate limit exceeded for this caller" || e.RetryAfter != time.Second {
