@@ -39,7 +39,7 @@ type JWTConfig struct {
 	// set is fetched at construction, refreshed every RefreshInterval, and
 	// refetched when a token names an unknown "kid", at most once per
 	// UnknownKeyRefreshInterval. It must be https, except on a loopback
-	// host.
+	// host, and so must every URL it redirects to.
 	JWKSURL string
 	// StaticKeys are verification keys by key ID ("kid"), used instead of
 	// a JWKS URL: *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey, or a
@@ -211,6 +211,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	}
 	limited := *client
 	limited.Transport = limitTransport{base: client.Transport}
+	limited.CheckRedirect = checkJWKSRedirect(client.CheckRedirect)
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := cfg.Logger
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
@@ -264,6 +265,24 @@ func checkJWKSURL(raw string) error {
 		}
 	}
 	return errors.New("auth: JWTConfig.JWKSURL must use https (plain http only on a loopback host)")
+}
+
+// checkJWKSRedirect holds every redirect target of a JWKS fetch to the rules
+// of JWKSURL, so a redirect cannot move the fetch to plain http; then it
+// applies the client's own policy (by default, at most 10 redirects).
+func checkJWKSRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(r *http.Request, via []*http.Request) error {
+		if err := checkJWKSURL(r.URL.String()); err != nil {
+			return errors.New("auth: JWKS redirect to a URL that is not https")
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("auth: JWKS fetch stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 func checkStaticKey(k crypto.PublicKey, hmac bool) error {

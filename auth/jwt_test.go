@@ -1,14 +1,17 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,4 +393,39 @@ func TestJWTOtherCurvesAndAlgorithms(t *testing.T) {
 	if _, err := v.Verify(ctx, mint(t, jwt.SigningMethodRS256, rsaKey, "rsa", claims(nil), nil)); err == nil {
 		t.Fatal("RS256 accepted outside the allowlist")
 	}
+}
+
+// roundTripFunc serves HTTP from a function, for any host.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The https rule on JWKSURL must hold for the URL the keys finally come
+// from: a redirect to plain http on another host is not followed.
+func TestJWKSRedirectToPlainHTTPRefused(t *testing.T) {
+	keys(t)
+	srv := newJWKSServer(t, pubKey{"rsa-1", jwkset.AlgRS256, &rsaKey.PublicKey})
+	srv.mu.Lock()
+	body := srv.body
+	srv.mu.Unlock()
+	var served atomic.Int64
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		res := &http.Response{StatusCode: http.StatusFound, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}
+		if r.URL.Host == "keys.example.com" {
+			served.Add(1)
+			res.StatusCode = http.StatusOK
+			res.Body = io.NopCloser(bytes.NewReader(body))
+		} else {
+			res.Header.Set("Location", "http://keys.example.com/jwks")
+		}
+		return res, nil
+	})}
+	v := jwksVerifier(t, srv, func(c *auth.JWTConfig) { c.HTTPClient = client; c.Logger = discardLogger() })
+	if _, err := v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil)); err == nil {
+		t.Fatal("token verified with keys fetched over plain http after a redirect")
+	}
+	if n := served.Load(); n != 0 {
+		t.Fatalf("plain-http redirect target fetched %d times", n)
+	}
+	v.Close()
 }
