@@ -448,6 +448,12 @@ func TestFormatOption(t *testing.T) {
 	}
 }
 
+func TestFormatOff(t *testing.T) {
+	def := rawTool("t", `{"type":"object","properties":{"e":{"type":"string","format":"email"}}}`)
+	_, err := invoke(t, validate.Middleware(validate.Format("email", nil)), def, "t", `{"e":"not an email"}`)
+	want(t, err, "", "")
+}
+
 func TestBadSchemaIsInternal(t *testing.T) {
 	def := rawTool("t", `{"type":"object","properties":{"a":{"type":"string","pattern":"(["}}}`)
 	_, err := invoke(t, validate.Middleware(), def, "t", `{"a":"x"}`)

@@ -178,7 +178,8 @@ func IgnoreSchema() Option {
 // "email" is built in (see [Email]); formats without a checker are not
 // enforced, as JSON Schema prescribes. check receives the decoded string
 // and returns a *Violation (or any error; its text is not shown to the
-// client unless it is a *Violation).
+// client unless it is a *Violation). A nil check leaves the format
+// unenforced, which turns the built-in email check off.
 func Format(name string, check func(string) error) Option {
 	return func(c *config) {
 		if c.formats == nil {

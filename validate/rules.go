@@ -142,10 +142,13 @@ func Property(s *jsonschema.Schema, path string, rules ...Rule) error {
 		}
 		cur = next
 	}
-	for cur.Items != nil && cur.Type == "array" {
+	for cur.Items != nil && (cur.Type == "array" || slices.Contains(cur.Types, "array")) {
 		cur = cur.Items
 	}
 	for _, r := range rules {
+		if r == nil {
+			continue
+		}
 		if err := r(cur); err != nil {
 			return fmt.Errorf("validate: property %q: %w", path, err)
 		}

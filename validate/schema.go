@@ -242,8 +242,10 @@ func (c *compiler) compile(s *jsonschema.Schema, depth int) (*node, error) {
 	}
 	if s.Format != "" {
 		if f, ok := c.formats[s.Format]; ok {
-			n.format = s.Format
-			n.checkFn = func(b []byte) error { return f(string(b)) }
+			if f != nil {
+				n.format = s.Format
+				n.checkFn = func(b []byte) error { return f(string(b)) }
+			}
 		} else if s.Format == "email" {
 			n.format = s.Format
 			n.checkFn = func(b []byte) error { return checkEmail(b) }
