@@ -43,7 +43,7 @@ var (
 	ErrEncoding = &Violation{Rule: "encoding"} // malformed JSON, not an object, bad UTF-8, control characters, duplicates
 	ErrSchema   = &Violation{Rule: "schema"}   // type, required, unknown field, numeric and count bounds
 	ErrPattern  = &Violation{Rule: "pattern"}
-	ErrFormat   = &Violation{Rule: "format"} // a format checker failed with an error that is not a *Violation (a *Violation is the cause itself)
+	ErrFormat   = &Violation{Rule: "format"} // a format checker failed with an error that is not a *Violation
 )
 
 func violation(rule, msg string) *Violation { return &Violation{Rule: rule, Message: msg} }

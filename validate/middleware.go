@@ -41,7 +41,9 @@ import (
 func Middleware(opts ...Option) bulwark.Middleware {
 	cfg := config{controls: "\t\n\r"}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	var allow uint32
 	for _, r := range cfg.controls {
