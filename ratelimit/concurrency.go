@@ -126,8 +126,8 @@ func (p Permit) Release() {
 func (c *Concurrency) Acquire(ctx context.Context, tool, caller string) (Permit, error) {
 	p := Permit{c: c, tool: tool, caller: caller, released: new(atomic.Bool)}
 	var deadline <-chan time.Time
-	if max := c.toolLimit(tool); max > 0 {
-		if err := c.acquire(ctx, c.byTool, tool, max, &deadline, "tool"); err != nil {
+	if n := c.toolLimit(tool); n > 0 {
+		if err := c.acquire(ctx, c.byTool, tool, n, &deadline, "tool"); err != nil {
 			return Permit{}, err
 		}
 		p.hasT = true
@@ -151,14 +151,14 @@ func (c *Concurrency) toolLimit(tool string) int {
 
 // acquire takes one slot of m[key]. deadline is shared by the slots of one
 // call, so the total wait stays within MaxWait.
-func (c *Concurrency) acquire(ctx context.Context, m map[string]*slots, key string, max int, deadline *<-chan time.Time, scope string) error {
+func (c *Concurrency) acquire(ctx context.Context, m map[string]*slots, key string, limit int, deadline *<-chan time.Time, scope string) error {
 	c.mu.Lock()
 	s := m[key]
 	if s == nil {
 		s = &slots{}
 		m[key] = s
 	}
-	if s.inFlight < max && len(s.waiting) == 0 {
+	if s.inFlight < limit && len(s.waiting) == 0 {
 		s.inFlight++
 		c.mu.Unlock()
 		return nil

@@ -272,3 +272,58 @@ func TestNewRedisStoreValidates(t *testing.T) {
 		}
 	}
 }
+
+// countingHook counts the commands a client sends.
+type countingHook struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.cmds = append(h.cmds, cmd.Name())
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.mu.Lock()
+		h.cmds = append(h.cmds, "pipeline")
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// TestRedisOneRoundTrip checks that a decision is a single command once
+// the script is cached on the server.
+func TestRedisOneRoundTrip(t *testing.T) {
+	client := testenv.NewRedis(t)
+	s, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: testenv.RedisPrefix(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	b := ratelimit.Bucket{Limiter: "rt", Key: "erin"}
+	l := ratelimit.PerSecond(100)
+	if _, err := s.Allow(ctx, b, l, time.Time{}); err != nil { // loads the script if needed
+		t.Fatal(err)
+	}
+	hook := &countingHook{}
+	client.AddHook(hook)
+	for i := 0; i < 5; i++ {
+		if _, err := s.Allow(ctx, b, l, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(hook.cmds) != 5 {
+		t.Fatalf("5 decisions sent %d commands %v, want 5", len(hook.cmds), hook.cmds)
+	}
+	for _, c := range hook.cmds {
+		if c != "evalsha" {
+			t.Fatalf("decision sent %q, want evalsha", c)
+		}
+	}
+}
