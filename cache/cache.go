@@ -187,6 +187,7 @@ func normalizeTags(tags []string) []string {
 // request is one cacheable call, prepared by the middleware.
 type request struct {
 	material []byte   // key material without generations
+	buf      *[]byte  // pooled buffer holding material
 	tags     []string // normalized
 	ttl      time.Duration
 }
@@ -277,7 +278,7 @@ func (c *Cache) key(ctx context.Context, r request) (string, bool) {
 			c.storeError(ctx, "generations", err)
 			return "", false
 		}
-		m = slices.Grow(slices.Clip(m), len(r.tags)*24)
+		// Appending past len(material) reuses the pooled buffer.
 		for i, t := range r.tags {
 			m = appendField(m, t)
 			m = binary.BigEndian.AppendUint64(m, gens[i])

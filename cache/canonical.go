@@ -12,7 +12,7 @@ import (
 // different values give different bytes, so the arguments of a call can be
 // part of a cache key however the client spelled them.
 //
-//   - object members are sorted by key (bytewise on the decoded UTF-8) and
+//   - object members are sorted by key (bytewise on the canonical key) and
 //     written without whitespace; duplicate keys are refused, because two
 //     decoders may disagree on which one wins;
 //   - strings are decoded and re-encoded with the fewest escapes (only '"',
@@ -106,47 +106,47 @@ func (p *parser) value(dst []byte, depth int, drop map[string]bool) ([]byte, err
 	}
 }
 
-type member struct {
-	key []byte // decoded key, for sorting
-	enc []byte // canonical `"key":value`
-}
+// span locates one canonical member (`"key":value`) in the output buffer;
+// keyEnd is where its encoded key (with quotes) ends.
+type span struct{ start, keyEnd, end int }
 
+// object writes the members in input order, each right after the other,
+// then appends them again sorted (with separators) and moves that copy
+// down over the unsorted run: no allocation per member.
 func (p *parser) object(dst []byte, depth int, drop map[string]bool) ([]byte, error) {
 	p.pos++ // '{'
-	var members []member
 	p.skipSpace()
 	if p.pos < len(p.src) && p.src[p.pos] == '}' {
 		p.pos++
 		return append(dst, "{}"...), nil
 	}
+	base := len(dst)
+	var buf [8]span
+	spans := buf[:0]
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
 			return dst, errSyntax
 		}
 		start := len(dst)
-		enc, err := p.str(dst)
-		if err != nil {
+		var err error
+		if dst, err = p.str(dst); err != nil {
 			return dst, err
 		}
-		keyLen := len(enc) - start
+		keyEnd := len(dst)
 		p.skipSpace()
 		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
 			return dst, errSyntax
 		}
 		p.pos++
-		enc = append(enc, ':')
-		enc, err = p.value(enc, depth+1, nil)
-		if err != nil {
+		dst = append(dst, ':')
+		if dst, err = p.value(dst, depth+1, nil); err != nil {
 			return dst, err
 		}
-		// The member was written after dst's contents; move it out so the
-		// members can be sorted before they are emitted.
-		m := member{enc: slices.Clone(enc[start:])}
-		m.key = decodeCanonicalString(m.enc[:keyLen])
-		dst = enc[:start]
-		if !drop[string(m.key)] {
-			members = append(members, m)
+		if drop != nil && drop[string(decodeCanonicalString(dst[start:keyEnd]))] {
+			dst = dst[:start]
+		} else {
+			spans = append(spans, span{start, keyEnd, len(dst)})
 		}
 		p.skipSpace()
 		if p.pos >= len(p.src) {
@@ -162,23 +162,29 @@ func (p *parser) object(dst []byte, depth int, drop map[string]bool) ([]byte, er
 		}
 		return dst, errSyntax
 	}
-	slices.SortFunc(members, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+	// The canonical string encoding is injective, so ordering by encoded
+	// keys is a total order on the decoded keys and equal encodings are
+	// duplicate keys.
+	keyOf := func(s span) []byte { return dst[s.start:s.keyEnd] }
+	slices.SortFunc(spans, func(a, b span) int { return bytes.Compare(keyOf(a), keyOf(b)) })
+	sorted := len(dst)
 	dst = append(dst, '{')
-	for i, m := range members {
+	for i, s := range spans {
 		if i > 0 {
-			if bytes.Equal(members[i-1].key, m.key) {
-				return dst, errDuplicate
+			if bytes.Equal(keyOf(spans[i-1]), keyOf(s)) {
+				return dst[:base], errDuplicate
 			}
 			dst = append(dst, ',')
 		}
-		dst = append(dst, m.enc...)
+		dst = append(dst, dst[s.start:s.end]...)
 	}
-	return append(dst, '}'), nil
+	dst = append(dst, '}')
+	n := copy(dst[base:], dst[sorted:])
+	return dst[:base+n], nil
 }
 
 // decodeCanonicalString returns the raw bytes of a string written by str
-// (quotes removed, minimal escapes undone). Sorting by these bytes orders
-// keys by their decoded value, independent of how they were escaped.
+// (quotes removed, minimal escapes undone).
 func decodeCanonicalString(enc []byte) []byte {
 	enc = enc[1 : len(enc)-1]
 	if bytes.IndexByte(enc, '\\') < 0 {
@@ -445,4 +451,52 @@ func (p *parser) number(dst []byte) ([]byte, error) {
 		dst = strconv.AppendInt(dst, exp, 10)
 	}
 	return dst, nil
+}
+
+// argValue finds the top-level member field of the JSON object src and
+// returns its value: decoded for a string, canonical JSON otherwise. It is
+// what ArgTag reads, without decoding the whole object.
+func argValue(dst, src []byte, field string) ([]byte, bool) {
+	p := parser{src: src}
+	p.skipSpace()
+	if p.pos >= len(p.src) || p.src[p.pos] != '{' {
+		return dst, false
+	}
+	p.pos++
+	p.skipSpace()
+	if p.pos < len(p.src) && p.src[p.pos] == '}' {
+		return dst, false
+	}
+	base := len(dst)
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != '"' {
+			return dst[:base], false
+		}
+		var err error
+		if dst, err = p.str(dst[:base]); err != nil {
+			return dst[:base], false
+		}
+		match := string(decodeCanonicalString(dst[base:])) == field
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
+			return dst[:base], false
+		}
+		p.pos++
+		if dst, err = p.value(dst[:base], 1, nil); err != nil {
+			return dst[:base], false
+		}
+		if match {
+			v := dst[base:]
+			if len(v) > 0 && v[0] == '"' {
+				return append(dst[:base], decodeCanonicalString(v)...), true
+			}
+			return dst, true
+		}
+		p.skipSpace()
+		if p.pos >= len(p.src) || p.src[p.pos] != ',' {
+			return dst[:base], false
+		}
+		p.pos++
+	}
 }

@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"slices"
 	"sync"
 	"time"
@@ -155,23 +154,13 @@ func ArgTag(prefix, field string) TagFunc {
 		if req == nil || req.Params == nil {
 			return nil
 		}
-		var args map[string]json.RawMessage
-		if json.Unmarshal(req.Params.Arguments, &args) != nil {
-			return nil
-		}
-		raw, ok := args[field]
+		var buf [64]byte
+		tag := append(append(buf[:0], prefix...), ':')
+		tag, ok := argValue(tag, req.Params.Arguments, field)
 		if !ok {
 			return nil
 		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return []string{prefix + ":" + s}
-		}
-		b, err := Canonicalize(nil, raw, nil)
-		if err != nil {
-			return nil
-		}
-		return []string{prefix + ":" + string(b)}
+		return []string{string(tag)}
 	}
 }
 
@@ -212,7 +201,7 @@ func Middleware(c *Cache, opts ...Option) bulwark.Middleware {
 				call.SetCacheStatus(bulwark.CacheBypass)
 				return next(ctx, req)
 			}
-			defer putBuf(r.material)
+			defer putBuf(r.buf)
 			return c.serve(ctx, r, req, next)
 		}
 	}
@@ -245,13 +234,13 @@ func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.
 	}
 	ttl = min(ttl, c.maxTTL)
 
-	m := getBuf()
-	m = append(m, "bulwark/cache/v1"...)
+	buf := getBuf()
+	m := append((*buf)[:0], "bulwark/cache/v1"...)
 	m = appendField(m, name)
 	if cfg.keyFunc != nil {
 		material, ok := cfg.keyFunc(ctx, req)
 		if !ok {
-			putBuf(m)
+			putBuf(buf)
 			return request{}, false
 		}
 		m = append(m, 'k')
@@ -266,7 +255,7 @@ func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.
 		m = append(m, 'a')
 		var err error
 		if m, err = Canonicalize(m, req.Params.Arguments, cfg.ignore); err != nil {
-			putBuf(m)
+			putBuf(buf)
 			return request{}, false
 		}
 	}
@@ -274,7 +263,8 @@ func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.
 	if fn := cfg.tags[name]; fn != nil {
 		tags = normalizeTags(fn(ctx, req))
 	}
-	return request{material: m, tags: tags, ttl: ttl}, true
+	*buf = m // keep the grown buffer for the next call
+	return request{material: m, buf: buf, tags: tags, ttl: ttl}, true
 }
 
 func (cfg *config) cached(ctx context.Context, name string, req *mcp.CallToolRequest) bool {
@@ -323,13 +313,15 @@ func appendField(m []byte, s string) []byte {
 	return append(m, s...)
 }
 
+// Key material is built in pooled buffers: it is hashed and dropped on
+// every call.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
 
-func putBuf(b []byte) {
-	if cap(b) > 64<<10 {
+func putBuf(b *[]byte) {
+	if cap(*b) > 64<<10 {
 		return // do not keep huge buffers alive
 	}
-	bufPool.Put(&b)
+	bufPool.Put(b)
 }

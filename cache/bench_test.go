@@ -1,0 +1,154 @@
+package cache_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// kibResult is a typical ~1 KiB customer result: a JSON text content and
+// the same data as structured content, as a typed SDK handler returns it.
+func kibResult() *mcp.CallToolResult {
+	orders := make([]map[string]any, 8)
+	for i := range orders {
+		orders[i] = map[string]any{"id": fmt.Sprintf("o-%04d", i), "total": 12.5 * float64(i+1), "status": "shipped"}
+	}
+	out := map[string]any{
+		"id": "c-42", "name": "Ada Lovelace", "email": "ada@example.com",
+		"address": map[string]any{"street": "12 Analytical Way", "city": "London", "zip": "N1 9GU"},
+		"orders":  orders, "notes": strings.Repeat("n", 120),
+	}
+	b, _ := json.Marshal(out)
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
+		StructuredContent: json.RawMessage(b),
+	}
+}
+
+func benchSetup(b *testing.B, opts ...cache.Option) (mcp.ToolHandler, *mcp.CallToolRequest, context.Context) {
+	c, err := cache.New(nil, cache.Settings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := kibResult()
+	wire, _ := json.Marshal(res)
+	b.Logf("result size %d bytes on the wire", len(wire))
+	h := cache.Middleware(c, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		cp := *res
+		return &cp, nil
+	})
+	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-42", "include": []string{"orders", "address"}})
+	ctx, call := bulwarktest.Context(context.Background(), req, readOnly("get_customer"))
+	call.SetPrincipal(&bulwark.Principal{ID: "alice", Method: "api_key", Scopes: []string{"customers:read"}})
+	return h, req, ctx
+}
+
+// BenchmarkHit is the hit path with a ~1 KiB result: key (canonical
+// arguments + principal, SHA-256), memory store lookup and the copy.
+func BenchmarkHit(b *testing.B) {
+	h, req, ctx := benchSetup(b)
+	h(ctx, req) // fill
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHitTagged adds a tag, so the hit also reads a generation.
+func BenchmarkHitTagged(b *testing.B) {
+	h, req, ctx := benchSetup(b, cache.Tags("get_customer", cache.ArgTag("customer", "id")))
+	h(ctx, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHitParallel(b *testing.B) {
+	h, req, ctx := benchSetup(b)
+	h(ctx, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h(ctx, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkMiss measures what the cache adds to a call that misses:
+// key, lookup, encoding and storing the result. TTL is negative per call
+// so... no: every iteration uses new arguments, so every call misses.
+func BenchmarkMiss(b *testing.B) {
+	h, _, ctx := benchSetup(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req := bulwarktest.Request("get_customer", map[string]any{"id": i})
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBypass is the cost for a tool that is not cached.
+func BenchmarkBypass(b *testing.B) {
+	h, req, _ := benchSetup(b)
+	ctx, _ := bulwarktest.Context(context.Background(), req, writeTool("update_customer"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCloneStructured compares the two ways of handing out cached
+// structured content: as raw JSON (what the cache does) or as a decoded
+// tree copied per hit.
+func BenchmarkCloneStructured(b *testing.B) {
+	raw := kibResult().StructuredContent.(json.RawMessage)
+	b.Run("raw", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = append(json.RawMessage(nil), raw...)
+		}
+	})
+	b.Run("decode-per-hit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkCanonicalize(b *testing.B) {
+	src := []byte(`{"id":"c-42","include":["orders","address"],"filter":{"since":"2026-01-01","limit":50,"status":"shipped"}}`)
+	b.ReportAllocs()
+	buf := make([]byte, 0, 256)
+	for b.Loop() {
+		if _, err := cache.Canonicalize(buf[:0], src, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
