@@ -3,7 +3,6 @@ package metrics
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -118,8 +117,8 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 	if len(buckets) == 0 {
 		return nil, errors.New("metrics: Buckets is empty")
 	}
-	if !sort.SliceIsSorted(buckets, func(i, j int) bool { return buckets[i] < buckets[j] }) || hasDuplicate(buckets) {
-		return nil, errors.New("metrics: Buckets must increase strictly")
+	if !increasing(buckets) {
+		return nil, errors.New("metrics: Buckets must increase strictly (and not be NaN)")
 	}
 	if s.MaxTools < 0 || s.MaxBreakers < 0 {
 		return nil, errors.New("metrics: MaxTools and MaxBreakers must not be negative")
@@ -213,13 +212,15 @@ func orDefault(v, d int) int {
 	return v
 }
 
-func hasDuplicate(b []float64) bool {
-	for i := 1; i < len(b); i++ {
-		if b[i] == b[i-1] {
-			return true
+// increasing reports whether b increases strictly and holds no NaN, which
+// compares false with everything and so slips through a plain order check.
+func increasing(b []float64) bool {
+	for i, v := range b {
+		if v != v || (i > 0 && !(b[i-1] < v)) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // validLabel reports whether s may become a tool label value: tool names

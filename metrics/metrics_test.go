@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -413,6 +414,8 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		{"empty buckets", metrics.Settings{Buckets: []float64{}}},
 		{"unsorted buckets", metrics.Settings{Buckets: []float64{1, 0.5}}},
 		{"duplicate buckets", metrics.Settings{Buckets: []float64{1, 1}}},
+		{"NaN bucket", metrics.Settings{Buckets: []float64{1, math.NaN(), 2}}},
+		{"only NaN", metrics.Settings{Buckets: []float64{math.NaN()}}},
 		{"negative MaxTools", metrics.Settings{MaxTools: -1}},
 		{"negative MaxBreakers", metrics.Settings{MaxBreakers: -1}},
 		{"invalid tool name", metrics.Settings{Tools: []string{"ok", "bad\xff"}}},
