@@ -3,11 +3,13 @@ package bulwark_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/goleak"
@@ -608,5 +611,38 @@ func TestWrapForRefusalIsMapped(t *testing.T) {
 	r := bulwark.RefusalOf(res, err)
 	if r == nil || r.Code != bulwark.CodeRateLimited || r.RetryAfterSeconds != 3 || called {
 		t.Fatalf("refusal %+v, handler called %v", r, called)
+	}
+}
+
+func TestAddToolRegistersInferredSchema(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	tool := &mcp.Tool{Name: "echo"}
+	bulwark.AddTool(s, tool, func(ctx context.Context, req *mcp.CallToolRequest, in echoIn) (*mcp.CallToolResult, echoOut, error) {
+		return nil, echoOut{}, nil
+	})
+	if tool.InputSchema != nil {
+		t.Error("AddTool modified the caller's tool")
+	}
+	def, ok := bulwark.LookupTool(s, "echo")
+	if !ok {
+		t.Fatal("not registered")
+	}
+	schema, ok := def.InputSchema.(*jsonschema.Schema)
+	if !ok || schema.Type != "object" || schema.Properties["text"] == nil || schema.Properties["text"].Type != "string" {
+		t.Fatalf("registered schema = %#v", def.InputSchema)
+	}
+	// It is what tools/list advertises.
+	cs := bulwarktest.Connect(t, s, nil)
+	l, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adv, reg any
+	b, _ := json.Marshal(l.Tools[0].InputSchema)
+	json.Unmarshal(b, &adv)
+	b, _ = json.Marshal(schema)
+	json.Unmarshal(b, &reg)
+	if !reflect.DeepEqual(adv, reg) {
+		t.Errorf("advertised %v, registered %v", adv, reg)
 	}
 }

@@ -2,10 +2,12 @@ package bulwark
 
 import (
 	"context"
+	"reflect"
 	"runtime"
 	"sync"
 	"weak"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -51,10 +53,42 @@ func Register(s *mcp.Server, tools ...*mcp.Tool) {
 }
 
 // AddTool is mcp.AddTool plus registration of the definition, so layers
-// installed with [Use] can read the tool's annotations.
+// installed with [Use] can read the tool's annotations and input schema.
+//
+// When t has no InputSchema, the registered definition carries the schema
+// the SDK infers from In (the same inference, done here because the SDK does
+// not hand its copy back), so a validation layer enforces exactly what
+// tools/list advertises. t itself is not modified.
 func AddTool[In, Out any](s *mcp.Server, t *mcp.Tool, h mcp.ToolHandlerFor[In, Out]) {
 	mcp.AddTool(s, t, h)
-	Register(s, t)
+	reg := t
+	if t.InputSchema == nil {
+		if schema := inferSchema[In](); schema != nil {
+			cp := *t
+			cp.InputSchema = schema
+			reg = &cp
+		}
+	}
+	Register(s, reg)
+}
+
+// inferSchema mirrors the SDK's inference for a typed tool's input: the
+// schema of In (of its element type for pointers), and an empty object
+// schema for any. It returns nil where the SDK would fail (mcp.AddTool has
+// panicked by then).
+func inferSchema[In any]() *jsonschema.Schema {
+	rt := reflect.TypeFor[In]()
+	if rt == reflect.TypeFor[any]() {
+		return &jsonschema.Schema{Type: "object"}
+	}
+	if rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+	}
+	schema, err := jsonschema.ForType(rt, &jsonschema.ForOptions{})
+	if err != nil {
+		return nil
+	}
+	return schema
 }
 
 // AddToolHandler is Server.AddTool plus registration of the definition.
