@@ -208,6 +208,24 @@ func TestBySessionKey(t *testing.T) {
 	}
 }
 
+func TestBySessionHidesID(t *testing.T) {
+	call := bulwark.NewCall(nil, nil, time.Now())
+	call.SessionID = "secret-session-id"
+	k, ok := ratelimit.BySession(bulwark.WithCall(context.Background(), call), nil)
+	if !ok || k == "" || strings.Contains(k, "secret") {
+		t.Fatalf("key %q (ok %v) for a session", k, ok)
+	}
+	if k, ok := ratelimit.BySession(context.Background(), bulwarktest.Request("t", nil)); !ok || k != "" {
+		t.Fatalf("sessionless key %q ok %v, want the shared empty key", k, ok)
+	}
+	// Without a call record, the tool name comes from the request.
+	k1, _ := ratelimit.ByPrincipalAndTool(context.Background(), bulwarktest.Request("a", nil))
+	k2, _ := ratelimit.ByPrincipalAndTool(context.Background(), bulwarktest.Request("b", nil))
+	if k1 == k2 {
+		t.Fatalf("tools a and b share key %q", k1)
+	}
+}
+
 func TestToolLimits(t *testing.T) {
 	l := newLimiter(t, memStore(t),
 		ratelimit.WithKey(ratelimit.ByPrincipalAndTool),
