@@ -1,0 +1,119 @@
+// Package cache caches the results of read-only tool calls, keeps every
+// principal's entries apart, invalidates entries when write tools change
+// the data behind them, and can answer with a stale entry while a
+// dependency is down.
+//
+// # Engine and middleware
+//
+// [New] builds the engine, a [*Cache], over a [Store]: [MemoryStore]
+// (bounded, in-process; the default) or [RedisStore] (shared by every
+// instance of a server). [Middleware] installs it in a chain; its options
+// say which tools are cached, for how long, and which tags their entries
+// carry or invalidate:
+//
+//	c, err := cache.New(nil, cache.Settings{StaleFor: 5 * time.Minute})
+//	...
+//	bulwark.Use(server, ..., cache.Middleware(c,
+//		cache.TTL(30*time.Second),
+//		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
+//		cache.Invalidates("update_customer_email", cache.ArgTag("customer", "id")),
+//	), ...)
+//
+// By default the tools annotated read-only in bulwark's registry
+// (bulwark.AddTool, bulwark.Register) are cached for one minute; an
+// unannotated or unregistered tool is not. [Include], [Exclude] and [When]
+// change the selection, [ToolTTL] and [TTLFunc] the lifetime per tool or per
+// call. Every call's record (bulwark.CallFrom) gets its outcome:
+// bulwark.CacheHit, CacheMiss, CacheStale or CacheBypass.
+//
+// # Where it sits
+//
+// The default order is audit → recover → metrics → auth → validate →
+// ratelimit/concurrency → timeout → cache → breaker → retry → handler.
+// The cache runs after auth, so it knows the principal, and inside the
+// timeout, which bounds the miss path. It runs outside the breaker, so hits
+// and stale entries are still served while the breaker is open.
+//
+// # Keys
+//
+// A key is the SHA-256 of: the tool name, the principal's authorization
+// context (authentication method, ID, scopes and roles; none for an
+// anonymous caller), the canonical form of the arguments ([Canonicalize]:
+// key order, whitespace, escapes and the spelling of numbers do not matter),
+// and the current generation of each of the entry's tags. So one principal
+// never receives an entry stored for another, unless the tool is declared
+// [Public]; and no argument value, principal ID or tag appears in clear in
+// a key, in memory or in Redis. [IgnoreArgs] leaves named arguments (a
+// credential passed as an argument, a nonce) out of the key material
+// altogether; [Key] replaces the material for special cases. Arguments
+// that are not valid JSON (or have duplicate keys, or invalid UTF-8) are not
+// cached.
+//
+// # What is stored and what callers receive
+//
+// Only successful results are stored: never errors, IsError results,
+// results that ask for more input, or results larger than
+// Settings.MaxItemBytes. A stored result is encoded as JSON and decoded
+// once; every caller then receives its own deep copy (new result, new
+// content values and Meta maps, copied byte slices), because the SDK writes
+// into a result's _meta after the handler returns. Structured content comes
+// back as a json.RawMessage, the form the SDK's typed handlers produce.
+//
+// Identical concurrent misses run the handler once; the other callers wait
+// and each receive a copy of the outcome (recorded as hits, counted in
+// Stats.Shared). A waiter whose context ends leaves at once with a
+// cancellation or deadline refusal; if the caller running the handler gives
+// up first, the waiters run it again themselves.
+//
+// # Invalidation
+//
+// Entries carry tags ([Tags], e.g. "customer:c-42"); write tools declare
+// the tags they make stale ([Invalidates]); [Cache.Invalidate] does it by
+// hand. Invalidating a tag moves it to a new generation, and since the
+// generation is part of the key, every entry stored under the old one
+// becomes unreachable at once, on every instance sharing the store. The
+// middleware invalidates after the write's handler returns and before the
+// result travels back, so a client that reads after its write sees the new
+// data. A read that raced with the write and stored its result under the
+// old generation is unreachable too.
+//
+// If the store fails during invalidation, the write's result is still
+// returned (the write happened), the failure is counted, and the call's
+// record gets the field cache_invalidation=failed; entries of the tag then
+// live until their TTL ends, so keep TTLs short for data that must never be
+// read stale.
+//
+// # Stale on failure
+//
+// With Settings.StaleFor > 0 an entry is kept that long past its TTL. When
+// the handler then fails with an unavailable (open breaker), internal or
+// deadline-exceeded refusal (Settings.StaleIf), the caller receives the
+// stale entry instead, marked in the result's _meta:
+//
+//	"_meta": {"bulwark/cache": {"stale": true, "ageSeconds": 95}}
+//
+// and the call records bulwark.CacheStale. Ordinary tool errors ("customer
+// not found") are never masked by a stale entry.
+//
+// # Refusals
+//
+// The cache refuses nothing itself: whatever the inner layers and the
+// handler return passes through. The only refusal it creates is for a
+// caller waiting on an identical miss whose own context ends
+// (bulwark.Canceled or bulwark.DeadlineExceeded).
+//
+// # Stores and failures
+//
+// A store failure (Redis down or slow) counts in Stats.Errors and the call
+// is treated as a miss: the cache fails open, the handler runs, and nothing
+// is served from a cache that cannot be read. [MemoryStore] bounds entries
+// (MaxEntries, least recently used evicted) and the generations it
+// remembers (MaxTags); with Settings.MaxItemBytes that bounds its memory.
+// Every Store passes the conformance suite in cache/cachetest.
+//
+// # Counters
+//
+// [Cache.Stats] returns hits, misses, shared waits, stale answers, bypasses,
+// skipped results, evictions, invalidated tags and store errors as a plain
+// struct; metrics/ exports it.
+package cache

@@ -1,0 +1,162 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/redis/go-redis/v9"
+)
+
+// exampleCall runs one call through h as alice and returns the result and record.
+func exampleCall(h mcp.ToolHandler, def *mcp.Tool, args any) (*mcp.CallToolResult, *bulwark.Call) {
+	req := bulwarktest.Request(def.Name, args)
+	ctx, c := bulwarktest.Context(context.Background(), req, def)
+	c.SetPrincipal(&bulwark.Principal{ID: "alice"})
+	res, err := h(ctx, req)
+	if err != nil {
+		fmt.Println("error:", err)
+	}
+	return res, c
+}
+
+func ExampleNew() {
+	clock := bulwarktest.NewFakeClock(time.Time{})
+	c, err := cache.New(nil, cache.Settings{Clock: clock})
+	if err != nil {
+		panic(err)
+	}
+	h := cache.Middleware(c, cache.TTL(time.Minute))(new(bulwarktest.Recorder).Handle)
+	def := &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+
+	_, first := exampleCall(h, def, map[string]any{"id": "c-1"})
+	_, second := exampleCall(h, def, map[string]any{"id": "c-1"})
+	clock.Advance(time.Minute)
+	_, third := exampleCall(h, def, map[string]any{"id": "c-1"})
+	fmt.Println(first.CacheStatus(), second.CacheStatus(), third.CacheStatus())
+	fmt.Printf("%+v\n", c.Stats())
+	// Output:
+	// miss hit miss
+	// {Hits:1 Misses:2 Shared:0 StaleServed:0 Bypassed:0 Skipped:0 Evictions:0 Invalidated:0 Errors:0}
+}
+
+func ExampleMiddleware() {
+	c, _ := cache.New(nil, cache.Settings{})
+	rec := new(bulwarktest.Recorder)
+	h := cache.Middleware(c,
+		// Entries of get_customer carry the customer's tag...
+		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
+		// ...which update_customer_email invalidates before it returns.
+		cache.Invalidates("update_customer_email", cache.ArgTag("customer", "id")),
+	)(rec.Handle)
+	read := &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+	write := &mcp.Tool{Name: "update_customer_email"}
+
+	for _, step := range []struct {
+		def  *mcp.Tool
+		args map[string]any
+	}{
+		{read, map[string]any{"id": "c-1"}},
+		{read, map[string]any{"id": "c-1"}},
+		{write, map[string]any{"id": "c-1", "email": "new@example.com"}},
+		{read, map[string]any{"id": "c-1"}},
+	} {
+		_, call := exampleCall(h, step.def, step.args)
+		fmt.Println(step.def.Name, call.CacheStatus())
+	}
+	fmt.Println("handler runs:", rec.Count())
+	// Output:
+	// get_customer miss
+	// get_customer hit
+	// update_customer_email bypass
+	// get_customer miss
+	// handler runs: 3
+}
+
+func ExampleNewMemoryStore() {
+	clock := bulwarktest.NewFakeClock(time.Time{})
+	store, err := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 10_000, Clock: clock})
+	if err != nil {
+		panic(err)
+	}
+	c, err := cache.New(store, cache.Settings{Clock: clock, StaleFor: 10 * time.Minute})
+	if err != nil {
+		panic(err)
+	}
+	var down bool
+	rec := &bulwarktest.Recorder{Func: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if down {
+			return nil, bulwark.Unavailable("customer database unavailable", 0, errors.New("dial tcp: connection refused"))
+		}
+		return bulwarktest.TextResult("Ada Lovelace"), nil
+	}}
+	h := cache.Middleware(c, cache.TTL(time.Minute))(rec.Handle)
+	def := &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+
+	exampleCall(h, def, map[string]any{"id": "c-1"})
+	down = true
+	clock.Advance(3 * time.Minute)
+	res, call := exampleCall(h, def, map[string]any{"id": "c-1"})
+	fmt.Println(call.CacheStatus(), bulwarktest.ResultText(res), res.Meta[cache.MetaKey])
+	// Output:
+	// stale Ada Lovelace map[ageSeconds:180 stale:true]
+}
+
+func ExampleNewRedisStore() {
+	client := redis.NewClient(&redis.Options{
+		Addr: "127.0.0.1:6379",
+		// A sick Redis must not hold calls up: the cache fails open.
+		DialTimeout: 200 * time.Millisecond, ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
+	})
+	defer client.Close()
+	store, err := cache.NewRedisStore(client, "customer-server:cache:")
+	if err != nil {
+		panic(err)
+	}
+	c, err := cache.New(store, cache.Settings{})
+	if err != nil {
+		panic(err)
+	}
+	// Every instance built like this shares entries and invalidations.
+	_ = cache.Middleware(c, cache.Invalidates("update_customer_email", cache.ArgTag("customer", "id")))
+}
+
+func ExampleCanonicalize() {
+	a, _ := cache.Canonicalize(nil, []byte(`{ "limit": 10, "id": "c-1" }`), nil)
+	b, _ := cache.Canonicalize(nil, []byte(`{"id":"c\u002d1","limit":1.0e1}`), nil)
+	fmt.Println(string(a))
+	fmt.Println(string(a) == string(b))
+	// Output:
+	// {"id":"c-1","limit":1e1}
+	// true
+}
+
+func ExampleArgTag() {
+	tags := cache.ArgTag("customer", "id")
+	fmt.Println(tags(context.Background(), bulwarktest.Request("get_customer", map[string]any{"id": "c-42"})))
+	// Output:
+	// [customer:c-42]
+}
+
+func ExampleCache_Invalidate() {
+	c, _ := cache.New(nil, cache.Settings{})
+	h := cache.Middleware(c, cache.Tags("list_customers", func(context.Context, *mcp.CallToolRequest) []string {
+		return []string{"customers"}
+	}))(new(bulwarktest.Recorder).Handle)
+	def := &mcp.Tool{Name: "list_customers", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+
+	exampleCall(h, def, nil)
+	// Data changed outside any tool call (an import job, say).
+	if err := c.Invalidate(context.Background(), "customers"); err != nil {
+		panic(err)
+	}
+	_, call := exampleCall(h, def, nil)
+	fmt.Println(call.CacheStatus())
+	// Output:
+	// miss
+}
