@@ -44,6 +44,8 @@ const keyInfoLifetime = 5 * time.Minute
 // also carries a token in its URL query ("access_token") is refused: tokens
 // in URLs end up in logs and browser history, and OAuth 2.1 forbids them.
 //
+// A nil v refuses every token.
+//
 // RequireBearerToken checks the TokenInfo's Expiration against its own
 // clock without leeway; set its ClockSkew to the JWT verifier's Leeway to
 // accept the same tokens at both checks.
@@ -51,6 +53,9 @@ func TokenVerifier(v Verifier) sdkauth.TokenVerifier {
 	return func(ctx context.Context, token string, r *http.Request) (*sdkauth.TokenInfo, error) {
 		if r != nil && r.URL != nil && hasQueryToken(r) {
 			return nil, invalidToken(unauthenticated("tokens in the URL query are not accepted", ErrQueryToken))
+		}
+		if v == nil {
+			return nil, invalidToken(unauthenticated("invalid token", errNoVerifier))
 		}
 		p, err := v.Verify(ctx, token)
 		if err != nil {

@@ -60,7 +60,8 @@ func WithStaticPrincipal(p *Principal) Option {
 // WithArgumentToken enables the argument-token mode for clients that can
 // send nothing but tool arguments: the string argument field ("" means
 // [DefaultTokenArgument], matched case-insensitively) is verified with v
-// when no other credential authenticated the call.
+// when no other credential authenticated the call. A nil v refuses every
+// argument token (the argument is still removed).
 //
 // The argument is removed from every call before the next layer runs —
 // whether or not it was used — so validation, caching, audit records
@@ -163,7 +164,7 @@ func FilterToolList(opts ...Option) mcp.Middleware {
 				extra = lr.Extra
 			}
 			p, _ := s.principalOf(ctx, extra)
-			if p == nil && s.argV != nil {
+			if p == nil && s.argField != "" {
 				return res, nil
 			}
 			out := *list
@@ -216,7 +217,7 @@ func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest) (
 	if err != nil {
 		return nil, req, err
 	}
-	if s.argV != nil && req != nil && req.Params != nil {
+	if s.argField != "" && req != nil && req.Params != nil {
 		token, found, rest, err := takeArgument(req.Params.Arguments, s.argField)
 		if err != nil {
 			return nil, req, err
@@ -228,6 +229,9 @@ func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest) (
 			cp.Params = &params
 			req = &cp
 			if p == nil {
+				if s.argV == nil {
+					return nil, req, unauthenticated("invalid token", errNoVerifier)
+				}
 				vp, err := s.argV.Verify(ctx, token)
 				if err != nil {
 					return nil, req, bulwark.AsError(err)
@@ -355,6 +359,9 @@ func containsFold(b []byte, s string) bool {
 // bad credential stops the server before it serves anything. The error
 // names the variable, never its value.
 func FromEnv(ctx context.Context, v Verifier, name string) (*Principal, error) {
+	if v == nil {
+		return nil, errors.New("auth: FromEnv needs a verifier")
+	}
 	val, ok := os.LookupEnv(name)
 	if !ok || val == "" {
 		return nil, fmt.Errorf("auth: environment variable %s is not set", name)

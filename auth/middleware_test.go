@@ -417,3 +417,31 @@ func FuzzArgumentToken(f *testing.F) {
 		}
 	})
 }
+
+// A nil Verifier is a configuration mistake; it must fail closed, never
+// panic during a call, and never let the token argument through.
+func TestNilVerifierFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	if _, err := auth.TokenVerifier(nil)(ctx, argKey, nil); !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.ErrUnauthenticated) {
+		t.Fatalf("TokenVerifier(nil): %v", err)
+	}
+	if _, err := auth.FromEnv(ctx, nil, "PATH"); err == nil {
+		t.Fatal("FromEnv with a nil verifier succeeded")
+	}
+	rec := &bulwarktest.Recorder{}
+	req := bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1})
+	cctx, _ := bulwarktest.Context(ctx, req, nil)
+	if _, err := auth.Middleware(auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); bulwark.CodeOf(err) != bulwark.CodeUnauthenticated {
+		t.Fatalf("argument token with nil verifier: %v", err)
+	}
+	// Authenticated another way, the argument is still removed.
+	static := &auth.Principal{ID: "stdio-user"}
+	req = bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1})
+	cctx, _ = bulwarktest.Context(ctx, req, nil)
+	if _, err := auth.Middleware(auth.WithStaticPrincipal(static), auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rec.Calls()[0].Arguments); strings.Contains(got, argKey) {
+		t.Fatalf("handler saw the token argument: %s", got)
+	}
+}

@@ -61,6 +61,9 @@ var (
 	ErrUnsupportedToken = errors.New("auth: token type not accepted")
 )
 
+// errNoVerifier is the cause of refusals by a verifier slot left nil.
+var errNoVerifier = errors.New("auth: no verifier configured")
+
 // unauthenticated builds the refusal for bad credentials. msg is fixed text
 // chosen by this package; it never includes the credential.
 func unauthenticated(msg string, cause error) *bulwark.Error {
