@@ -173,6 +173,7 @@ func TestPolicies(t *testing.T) {
 		{"predicate on annotations, read-only", notDestructiveUnlessAdmin, reader, readOnly, ""},
 		{"predicate on annotations, destructive", notDestructiveUnlessAdmin, reader, destructive, "destructive tools need role admin"},
 		{"predicate, default message", auth.Predicate("", func(context.Context, *auth.Principal, *mcp.Tool) bool { return false }), reader, readOnly, "permission denied"},
+		{"predicate without a function refuses", auth.Predicate("", nil), writer, readOnly, "permission denied"},
 		{"allOf, first refusal", auth.AllOf(auth.RequireAll("customers:read"), auth.RequireRole("admin"), auth.RequireAll("x")), reader, readOnly, "missing role admin"},
 		{"allOf, all pass", auth.AllOf(auth.RequireAll("customers:write"), nil, auth.RequireRole("admin")), writer, readOnly, ""},
 		{"anyOf, one passes", auth.AnyOf(auth.RequireRole("admin"), auth.RequireAll("customers:read")), reader, readOnly, ""},

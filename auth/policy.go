@@ -94,15 +94,16 @@ func RequireRole(role string) Policy {
 }
 
 // Predicate turns a yes/no function into a policy; msg is the refusal
-// text when fn says no ("" means "permission denied"). fn may look at the
-// tool definition, for example to demand a role for destructive tools:
+// text when fn says no ("" means "permission denied"), and a nil fn says
+// no to everyone. fn may look at the tool definition, for example to
+// demand a role for destructive tools:
 //
 //	auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, t *mcp.Tool) bool {
 //		return !bulwark.IsDestructive(t) || p.HasRole("admin")
 //	})
 func Predicate(msg string, fn func(ctx context.Context, p *Principal, tool *mcp.Tool) bool) Policy {
 	return func(ctx context.Context, p *Principal, tool *mcp.Tool) error {
-		if fn(ctx, p, tool) {
+		if fn != nil && fn(ctx, p, tool) {
 			return nil
 		}
 		return bulwark.PermissionDenied(msg)
