@@ -14,7 +14,7 @@ import (
 type BudgetSettings struct {
 	// Ratio is how many retries each call earns: retries stay within
 	// Ratio × calls, so at 100% failure a busy service makes at most
-	// (1 + Ratio) × calls attempts. Zero means 0.1.
+	// (1 + Ratio) × calls attempts. Zero means 0.1; at most 1000.
 	Ratio float64
 	// MinPerSecond is a floor for quiet periods: while the calls of the
 	// last second earn fewer than MinPerSecond retries, up to MinPerSecond
@@ -25,21 +25,33 @@ type BudgetSettings struct {
 	// the floor.
 	MinPerSecond float64
 	// MaxTokens caps the retries a long healthy stretch can save up for the
-	// next burst of failures. Zero means 10.
+	// next burst of failures; a new budget starts with this many, lent
+	// against its first calls. Zero means 10.
 	MaxTokens float64
 	// Clock measures the seconds of the floor. Nil means the system clock.
 	Clock bulwark.Clock
 }
 
 // Budget limits retries across calls, in the manner of a token bucket:
-// every call deposits Ratio tokens, every retry spends one. It is safe for
-// concurrent use; share one per dependency.
+// every call deposits Ratio tokens, every retry spends one.
+//
+// A new budget starts with MaxTokens tokens, so a fresh service can retry
+// at once, but they are lent, not given: the first deposits repay them
+// before any token is saved. Over its lifetime a budget therefore grants at
+// most max(MaxTokens, Ratio × calls) retries, plus the quiet-period floor;
+// with 10,000 calls at 100% failure and the defaults that is 1,000 retries,
+// 11,000 attempts. Token amounts are kept in fixed point so that the bound
+// is exact.
+//
+// Budget is safe for concurrent use; share one per dependency.
 type Budget struct {
-	ratio, min, max float64
-	clock           bulwark.Clock
+	ratio, max int64 // in micro-tokens
+	min        float64
+	clock      bulwark.Clock
 
 	mu       sync.Mutex
-	tokens   float64
+	tokens   int64     // micro-tokens available
+	unearned int64     // micro-tokens lent at start, repaid by deposits first
 	floor    float64   // retries the quiet-period floor can still grant
 	start    time.Time // start of the current traffic sample
 	calls    int       // calls in the current sample
@@ -47,20 +59,30 @@ type Budget struct {
 	refilled time.Time // last floor refill
 }
 
-// NewBudget returns a budget with no saved tokens.
+const micro = 1_000_000
+
+// NewBudget returns a budget holding MaxTokens lent tokens.
 func NewBudget(s BudgetSettings) (*Budget, error) {
-	if s.Ratio < 0 || math.IsNaN(s.Ratio) || math.IsInf(s.Ratio, 0) {
-		return nil, errors.New("retry: BudgetSettings.Ratio must be a finite, non-negative number")
+	if s.Ratio < 0 || math.IsNaN(s.Ratio) || s.Ratio > 1000 {
+		return nil, errors.New("retry: BudgetSettings.Ratio must be between 0 and 1000")
 	}
 	if math.IsNaN(s.MinPerSecond) || math.IsInf(s.MinPerSecond, 0) {
 		return nil, errors.New("retry: BudgetSettings.MinPerSecond must be finite")
 	}
-	if s.MaxTokens < 0 || math.IsNaN(s.MaxTokens) || math.IsInf(s.MaxTokens, 0) {
-		return nil, errors.New("retry: BudgetSettings.MaxTokens must be a finite, non-negative number")
+	if s.MaxTokens < 0 || math.IsNaN(s.MaxTokens) || s.MaxTokens > 1e9 {
+		return nil, errors.New("retry: BudgetSettings.MaxTokens must be between 0 and 1e9")
 	}
-	b := &Budget{ratio: s.Ratio, min: s.MinPerSecond, max: s.MaxTokens, clock: bulwark.ClockOr(s.Clock)}
-	if b.ratio == 0 {
-		b.ratio = 0.1
+	if s.Ratio == 0 {
+		s.Ratio = 0.1
+	}
+	if s.MaxTokens == 0 {
+		s.MaxTokens = 10
+	}
+	b := &Budget{
+		ratio: int64(math.Round(s.Ratio * micro)),
+		max:   int64(math.Round(s.MaxTokens * micro)),
+		min:   s.MinPerSecond,
+		clock: bulwark.ClockOr(s.Clock),
 	}
 	switch {
 	case b.min == 0:
@@ -68,9 +90,7 @@ func NewBudget(s BudgetSettings) (*Budget, error) {
 	case b.min < 0:
 		b.min = 0
 	}
-	if b.max == 0 {
-		b.max = 10
-	}
+	b.tokens, b.unearned = b.max, b.max
 	now := b.clock.Now()
 	b.start, b.refilled = now, now
 	// Until a second of traffic has been seen, assume a busy service: the
@@ -82,7 +102,13 @@ func NewBudget(s BudgetSettings) (*Budget, error) {
 // Deposit records one call (its first attempt). It is cheap: no clock read.
 func (b *Budget) Deposit() {
 	b.mu.Lock()
-	b.tokens = min(b.tokens+b.ratio, b.max)
+	d := b.ratio
+	if b.unearned > 0 {
+		repay := min(d, b.unearned)
+		b.unearned -= repay
+		d -= repay
+	}
+	b.tokens = min(b.tokens+d, b.max)
 	b.calls++
 	b.mu.Unlock()
 }
@@ -103,11 +129,11 @@ func (b *Budget) Withdraw() bool {
 			b.refilled = now
 		}
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= micro {
+		b.tokens -= micro
 		return true
 	}
-	if b.min > 0 && b.ratio*b.rate < b.min && b.floor >= 1 {
+	if b.min > 0 && float64(b.ratio)/micro*b.rate < b.min && b.floor >= 1 {
 		b.floor--
 		return true
 	}

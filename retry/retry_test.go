@@ -1,0 +1,471 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/retry"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var errUnavailable = bulwark.Unavailable("db is unavailable", 0, nil)
+
+func noJitter(int64) int64          { return 0 }
+func maxJitter(n int64) int64       { return n - 1 }
+func always(error) bool             { return true }
+func never(error) bool              { return false }
+func failing(context.Context) error { return errUnavailable }
+
+// clock returns a fake clock set to the real time, so that context
+// deadlines (which run on the real clock) and the fake clock agree.
+func clock() *bulwarktest.FakeClock { return bulwarktest.NewFakeClock(time.Now()) }
+
+func mustNew(t *testing.T, p retry.Policy) *retry.Retrier {
+	t.Helper()
+	r, err := retry.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestNewRejectsBadPolicy(t *testing.T) {
+	for _, p := range []retry.Policy{
+		{MaxAttempts: -1},
+		{Base: -time.Second},
+		{Cap: -time.Second},
+		{PerAttemptTimeout: -1},
+		{Base: time.Second, Cap: time.Millisecond},
+	} {
+		if _, err := retry.New(p); err == nil {
+			t.Errorf("New(%+v) succeeded", p)
+		}
+		if err := retry.Do(context.Background(), p, func(context.Context) error { t.Error("fn called"); return nil }); err == nil {
+			t.Errorf("Do with %+v succeeded", p)
+		}
+	}
+	for _, s := range []retry.BudgetSettings{{Ratio: -1}, {MaxTokens: -1}} {
+		if _, err := retry.NewBudget(s); err == nil {
+			t.Errorf("NewBudget(%+v) succeeded", s)
+		}
+	}
+}
+
+func TestDefaultThreeAttempts(t *testing.T) {
+	r := mustNew(t, retry.Policy{Rand: noJitter})
+	req := bulwarktest.Request("t", nil)
+	ctx, call := bulwarktest.Context(context.Background(), req, nil)
+	var n int
+	err := r.Do(ctx, func(context.Context) error { n++; return errUnavailable })
+	if err != errUnavailable || n != 3 || call.Attempts() != 3 {
+		t.Fatalf("err %v, attempts %d, recorded %d; want the last error after 3", err, n, call.Attempts())
+	}
+	if got := call.Fields()[retry.StopField]; got != "attempts" {
+		t.Fatalf("stop reason %q", got)
+	}
+	n = 0
+	if err := r.Do(ctx, func(context.Context) error {
+		n++
+		if n < 2 {
+			return errUnavailable
+		}
+		return nil
+	}); err != nil || n != 2 {
+		t.Fatalf("err %v after %d attempts, want success on the second", err, n)
+	}
+}
+
+// Retry n's delay ceiling is min(Cap, Base·2ⁿ⁻¹), and the delay is drawn
+// from [0, ceiling] inclusive.
+func TestDelayCeilings(t *testing.T) {
+	var seen []int64
+	r := mustNew(t, retry.Policy{
+		MaxAttempts: 7, Base: 100 * time.Millisecond, Cap: time.Second,
+		Rand: func(n int64) int64 { seen = append(seen, n); return 0 },
+	})
+	_ = r.Do(context.Background(), failing)
+	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
+	if len(seen) != len(want) {
+		t.Fatalf("drew %d delays, want %d", len(seen), len(want))
+	}
+	for i, w := range want {
+		if got := time.Duration(seen[i] - 1); got != w*time.Millisecond {
+			t.Errorf("retry %d: ceiling %v, want %v", i+1, got, w*time.Millisecond)
+		}
+	}
+}
+
+// instantClock fires every timer at once: for tests that check which
+// delays are drawn, not how they are waited.
+type instantClock struct{}
+
+func (instantClock) Now() time.Time { return time.Now() }
+func (instantClock) After(time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- time.Now()
+	return ch
+}
+
+func bigBudget(t *testing.T) *retry.Budget {
+	b, err := retry.NewBudget(retry.BudgetSettings{MaxTokens: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDelaysWithinBoundsWithRealRandom(t *testing.T) {
+	for _, tc := range []struct{ base, cap time.Duration }{
+		{time.Millisecond, time.Second},
+		{time.Nanosecond, time.Nanosecond},
+		{time.Hour, 100 * time.Hour}, // large shifts must not overflow
+	} {
+		var ceilings, drawn []int64
+		r := mustNew(t, retry.Policy{
+			MaxAttempts: 70, Base: tc.base, Cap: tc.cap, Retryable: always, Budget: bigBudget(t), Clock: instantClock{},
+			Rand: func(n int64) int64 {
+				v := rand.Int64N(n)
+				ceilings, drawn = append(ceilings, n-1), append(drawn, v)
+				return v
+			},
+		})
+		_ = r.Do(context.Background(), failing)
+		if len(drawn) != 69 {
+			t.Fatalf("drew %d delays, want 69", len(drawn))
+		}
+		for i := range drawn {
+			want := tc.cap
+			if i < 62 && tc.base<<i > 0 && tc.base<<i < tc.cap {
+				want = tc.base << i
+			}
+			if time.Duration(ceilings[i]) != want || drawn[i] < 0 || drawn[i] > ceilings[i] {
+				t.Fatalf("base %v cap %v: retry %d drew %v from [0, %v], want ceiling %v",
+					tc.base, tc.cap, i+1, time.Duration(drawn[i]), time.Duration(ceilings[i]), want)
+			}
+		}
+	}
+}
+
+// Do waits exactly the drawn delay, on the injected clock.
+func TestWaitsOnClock(t *testing.T) {
+	clk := clock()
+	r := mustNew(t, retry.Policy{Base: 100 * time.Millisecond, Clock: clk, Rand: maxJitter})
+	var n atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Do(context.Background(), func(context.Context) error {
+			if n.Add(1) == 3 {
+				return nil
+			}
+			return errUnavailable
+		})
+	}()
+	for i, d := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond} {
+		clk.BlockUntil(1)
+		clk.Advance(d - time.Nanosecond)
+		if got := n.Load(); got != int32(i+1) {
+			t.Fatalf("retry started %v early (attempts %d)", time.Nanosecond, got)
+		}
+		clk.Advance(time.Nanosecond)
+	}
+	if err := <-done; err != nil || n.Load() != 3 {
+		t.Fatalf("err %v attempts %d", err, n.Load())
+	}
+}
+
+// No attempt starts that could not finish before the call's deadline.
+func TestDeadlineRespected(t *testing.T) {
+	t.Run("delay longer than the time left", func(t *testing.T) {
+		clk := clock()
+		ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(250*time.Millisecond))
+		defer cancel()
+		ctx, call := bulwarktest.Context(ctx, nil, nil)
+		r := mustNew(t, retry.Policy{MaxAttempts: 10, Base: 100 * time.Millisecond, Clock: clk, Rand: maxJitter})
+		done := make(chan error, 1)
+		go func() { done <- r.Do(ctx, failing) }()
+		clk.BlockUntil(1)
+		clk.Advance(100 * time.Millisecond) // second attempt at 100ms; the next delay, 200ms, would end past 250ms
+		if err := <-done; err != errUnavailable || call.Attempts() != 2 {
+			t.Fatalf("err %v attempts %d, want 2", err, call.Attempts())
+		}
+		if got := call.Fields()[retry.StopField]; got != "deadline" {
+			t.Fatalf("stop reason %q", got)
+		}
+	})
+	t.Run("per-attempt timeout longer than the time left", func(t *testing.T) {
+		clk := clock()
+		ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(250*time.Millisecond))
+		defer cancel()
+		r := mustNew(t, retry.Policy{MaxAttempts: 10, PerAttemptTimeout: 50 * time.Millisecond, Clock: clk, Rand: noJitter})
+		var starts []time.Duration
+		t0 := clk.Now()
+		err := r.Do(ctx, func(context.Context) error {
+			starts = append(starts, clk.Now().Sub(t0))
+			clk.Advance(60 * time.Millisecond) // each attempt takes 60ms
+			return errUnavailable
+		})
+		// Attempts start at 0, 60, 120 and 180ms; at 240ms only 10ms are left,
+		// less than an attempt's 50ms.
+		if err != errUnavailable || len(starts) != 4 || starts[3] != 180*time.Millisecond {
+			t.Fatalf("err %v, attempts started at %v", err, starts)
+		}
+	})
+}
+
+// An attempt that runs out of its own time is retried, even when the
+// classifier would not retry its error; one that runs out of the call's
+// time is not.
+func TestPerAttemptTimeout(t *testing.T) {
+	clk := clock()
+	r := mustNew(t, retry.Policy{PerAttemptTimeout: time.Second, Clock: clk, Rand: noJitter, Retryable: never})
+	var n atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Do(context.Background(), func(ctx context.Context) error {
+			if n.Add(1) == 1 {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			if _, ok := ctx.Deadline(); ok {
+				return errors.New("a fake-clock attempt must not carry a real deadline")
+			}
+			return nil
+		})
+	}()
+	clk.BlockUntil(1)
+	clk.Advance(time.Second - 1)
+	if n.Load() != 1 {
+		t.Fatal("attempt cut short")
+	}
+	clk.Advance(1)
+	if err := <-done; err != nil || n.Load() != 2 {
+		t.Fatalf("err %v attempts %d", err, n.Load())
+	}
+
+	// With the real clock the attempt context carries a real deadline.
+	r2 := mustNew(t, retry.Policy{PerAttemptTimeout: time.Hour})
+	_ = r2.Do(context.Background(), func(ctx context.Context) error {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) < 59*time.Minute {
+			t.Errorf("attempt deadline %v %v", dl, ok)
+		}
+		return nil
+	})
+}
+
+func TestCallerCancellation(t *testing.T) {
+	r := mustNew(t, retry.Policy{Rand: noJitter, Retryable: always})
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err := r.Do(ctx, func(ctx context.Context) error {
+		n++
+		cancel()
+		return ctx.Err()
+	})
+	if !errors.Is(err, context.Canceled) || n != 1 {
+		t.Fatalf("err %v after %d attempts, want no retry once the caller cancelled", err, n)
+	}
+
+	// Cancelled during the backoff: Do returns at once with the cause.
+	clk := clock()
+	r = mustNew(t, retry.Policy{Base: time.Second, Clock: clk, Rand: maxJitter})
+	cctx, ccancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Do(cctx, failing) }()
+	clk.BlockUntil(1)
+	cause := errors.New("client went away")
+	ccancel(cause)
+	if err := <-done; err != cause {
+		t.Fatalf("err %v, want the cancellation cause", err)
+	}
+}
+
+func TestRetryAfterHint(t *testing.T) {
+	clk := clock()
+	r := mustNew(t, retry.Policy{Cap: 2 * time.Second, Clock: clk, Rand: noJitter})
+	ctx, call := bulwarktest.Context(context.Background(), nil, nil)
+	n := 0
+	err := r.Do(ctx, func(context.Context) error { n++; return bulwark.Unavailable("x", 5*time.Second, nil) })
+	if n != 1 || call.Fields()[retry.StopField] != "retry_after" || !errors.Is(err, bulwark.ErrUnavailable) {
+		t.Fatalf("retry-after beyond Cap: %d attempts, fields %v", n, call.Fields())
+	}
+	var count atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Do(context.Background(), func(context.Context) error {
+			if count.Add(1) == 1 {
+				return bulwark.Unavailable("x", time.Second, nil)
+			}
+			return nil
+		})
+	}()
+	clk.BlockUntil(1)
+	clk.Advance(time.Second - 1)
+	if count.Load() != 1 {
+		t.Fatal("retried before the refusal's retry-after")
+	}
+	clk.Advance(1)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+type safeToRetry struct{ ok bool }
+
+func (e safeToRetry) Error() string     { return "conn closed" }
+func (e safeToRetry) SafeToRetry() bool { return e.ok }
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestTransient(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"unavailable", errUnavailable, true},
+		{"deadline refusal", bulwark.DeadlineExceeded(nil), true},
+		{"context deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), true},
+		{"pgconn-style safe", fmt.Errorf("wrapped: %w", safeToRetry{true}), true},
+		{"pgconn-style not safe", safeToRetry{false}, false},
+		{"marked safe", retry.Safe(io.EOF), true},
+		{"internal wrapping safe", bulwark.Internal(retry.Safe(io.EOF)), true},
+		{"dial error", &net.OpError{Op: "dial", Net: "tcp", Err: io.EOF}, true},
+		{"refused", &net.OpError{Op: "read", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
+		{"net timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, true},
+		{"dns temporary", &net.DNSError{IsTemporary: true}, true},
+		{"dns not found", &net.DNSError{IsNotFound: true}, false},
+		{"read reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, false},
+		{"plain", errors.New("boom"), false},
+		{"bare EOF", io.EOF, false},
+		{"invalid argument", bulwark.InvalidArgument("id", "bad"), false},
+		{"unauthenticated", bulwark.Unauthenticated("no", retry.Safe(io.EOF)), false},
+		{"permission denied", bulwark.PermissionDenied("no"), false},
+		{"rate limited", bulwark.RateLimited("slow", time.Second), false},
+		{"canceled", context.Canceled, false},
+		{"canceled refusal", bulwark.Canceled(nil), false},
+		{"permanent", retry.Permanent(errUnavailable), false},
+		{"internal", bulwark.Internal(errors.New("bug")), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := retry.Transient(tc.err); got != tc.want {
+				t.Fatalf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+	if retry.Safe(nil) != nil || retry.Permanent(nil) != nil {
+		t.Fatal("marking nil must give nil")
+	}
+	if !errors.Is(retry.Safe(io.EOF), io.EOF) || !errors.Is(retry.Permanent(io.EOF), io.EOF) {
+		t.Fatal("marks must unwrap")
+	}
+}
+
+func TestNotRetried(t *testing.T) {
+	for _, err := range []error{
+		bulwark.InvalidArgument("id", "bad"),
+		bulwark.Unauthenticated("no", nil),
+		bulwark.PermissionDenied("no"),
+		bulwark.RateLimited("slow", time.Second),
+		errors.New("plain"),
+	} {
+		r := mustNew(t, retry.Policy{Rand: noJitter})
+		n := 0
+		got := r.Do(context.Background(), func(context.Context) error { n++; return err })
+		if n != 1 || got != err {
+			t.Errorf("%v: %d attempts, returned %v", err, n, got)
+		}
+	}
+}
+
+// At 100% failure, attempts stay within (1 + Ratio) × calls.
+func TestBudgetBound(t *testing.T) {
+	const calls = 10000
+	for _, tc := range []struct {
+		name string
+		step time.Duration // fake time between calls
+	}{
+		{"1000 calls per second", time.Millisecond},
+		{"all at once", 0},
+		{"100 calls per second", 10 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clock()
+			b, err := retry.NewBudget(retry.BudgetSettings{Clock: clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := mustNew(t, retry.Policy{Budget: b, Clock: clk, Rand: noJitter})
+			attempts := 0
+			for i := 0; i < calls; i++ {
+				_ = r.Do(context.Background(), func(context.Context) error { attempts++; return errUnavailable })
+				clk.Advance(tc.step)
+			}
+			if attempts > calls*11/10 {
+				t.Fatalf("%d attempts for %d calls, over 1.1×", attempts, calls)
+			}
+			if attempts < calls*105/100 {
+				t.Fatalf("%d attempts for %d calls: the budget should allow about 10%% retries", attempts, calls)
+			}
+		})
+	}
+}
+
+// A quiet service still gets retries from the per-second floor.
+func TestBudgetFloorForQuietService(t *testing.T) {
+	clk := clock()
+	b, _ := retry.NewBudget(retry.BudgetSettings{Clock: clk})
+	r := mustNew(t, retry.Policy{Budget: b, Clock: clk, Rand: noJitter})
+	attempts := 0
+	for i := 0; i < 20; i++ {
+		clk.Advance(10 * time.Second)
+		_ = r.Do(context.Background(), func(context.Context) error { attempts++; return errUnavailable })
+	}
+	if attempts < 39 {
+		t.Fatalf("%d attempts for 20 quiet calls, want a retry for (nearly) each", attempts)
+	}
+	// Disabled floor: only the ratio.
+	b2, _ := retry.NewBudget(retry.BudgetSettings{Clock: clk, MinPerSecond: -1, MaxTokens: 1})
+	r2 := mustNew(t, retry.Policy{Budget: b2, Clock: clk, Rand: noJitter})
+	attempts = 0
+	for i := 0; i < 20; i++ {
+		clk.Advance(10 * time.Second)
+		_ = r2.Do(context.Background(), func(context.Context) error { attempts++; return errUnavailable })
+	}
+	if attempts > 22 { // 20 calls, 2 retries: max(MaxTokens, 0.1 × 20)
+		t.Fatalf("%d attempts without a floor, want at most 22", attempts)
+	}
+}
+
+// A budget saved up during a healthy stretch is capped.
+func TestBudgetMaxTokens(t *testing.T) {
+	clk := clock()
+	b, _ := retry.NewBudget(retry.BudgetSettings{Clock: clk, MaxTokens: 5, MinPerSecond: -1})
+	for i := 0; i < 1000; i++ {
+		b.Deposit()
+	}
+	granted := 0
+	for b.Withdraw() {
+		granted++
+	}
+	if granted != 5 {
+		t.Fatalf("granted %d after a long healthy stretch, want MaxTokens = 5", granted)
+	}
+}
