@@ -425,3 +425,28 @@ func ExampleWithDefaultPolicy() {
 	// <nil>
 	// missing role admin
 }
+
+func ExampleWithPolicies() {
+	// Later WithPolicies options add to earlier ones and override their
+	// entries.
+	opts := []auth.Option{
+		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}),
+		auth.WithPolicies(auth.Policies{"delete_customer": auth.RequireRole("admin")}),
+	}
+	p := &auth.Principal{ID: "u", Scopes: []string{"customers:read"}}
+	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "get_customer"}, opts...))
+	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "delete_customer"}, opts...))
+	// Output:
+	// <nil>
+	// missing role admin
+}
+
+func ExampleFailClosed() {
+	p := &auth.Principal{ID: "u"}
+	newTool := &mcp.Tool{Name: "export_all"} // added without a policy
+	fmt.Println(auth.Allowed(context.Background(), p, newTool))
+	fmt.Println(auth.Allowed(context.Background(), p, newTool, auth.FailClosed()))
+	// Output:
+	// <nil>
+	// no access policy for tool "export_all"
+}
