@@ -67,6 +67,10 @@ type Config struct {
 	TLSKeyFile  string
 	AdminAddr   string
 	Stateless   bool
+	// JSONResponse answers each POST with one JSON body instead of an SSE
+	// stream (MCP_JSON_RESPONSE, default true): the tools send no progress
+	// notifications, and plain JSON costs less per call.
+	JSONResponse bool
 
 	// Bare switches every bulwark layer off (BULWARK_DISABLE=1 or -bare),
 	// for measuring what the layers cost. Refused in production.
@@ -295,6 +299,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.Stateless = r.boolean("MCP_STATELESS", false)
+	c.JSONResponse = r.boolean("MCP_JSON_RESPONSE", true)
 	c.Bare = r.boolean("BULWARK_DISABLE", false)
 
 	if c.Environment == envProduction {

@@ -16,6 +16,7 @@ func (s *Server) HTTPHandler(resource string) http.Handler {
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
 		&mcp.StreamableHTTPOptions{
 			Stateless:           s.cfg.Stateless,
+			JSONResponse:        s.cfg.JSONResponse,
 			Logger:              s.log,
 			SessionTimeout:      30 * time.Minute,
 			MaxRequestBodyBytes: maxMessageBytes,

@@ -1,0 +1,447 @@
+// Command loadtest drives N concurrent MCP client sessions over streamable
+// HTTP against the customer server and reports throughput and p50/p99
+// latency for cache misses and cache hits, for the hardened server (every
+// bulwark layer on) and the bare one (-bare: every layer off), in the same
+// run, on the same database.
+//
+//	go run ./examples/customer/loadtest -n 1,8,64 -duration 5s
+//
+// It builds the server, creates and seeds its own database
+// (bulwark_customer_load), starts the server twice in turn (hardened, then
+// bare) on loopback ports, and prints one table. With -pgbench it also runs
+// pgbench with the same SELECT on the same database, as the database's own
+// limit.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/jackc/pgx/v5"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+const database = "bulwark_customer_load"
+
+// The SELECT get_customer runs, for pgbench.
+const pgbenchScript = `\set n random(1, 10000)
+SELECT id, name, email, tier, created_at, updated_at FROM customers WHERE id = 'C-' || lpad(:n::text, 6, '0');
+`
+
+func main() {
+	ns := flag.String("n", "1,8,64", "comma-separated numbers of concurrent client sessions")
+	dur := flag.Duration("duration", 5*time.Second, "length of each measurement")
+	base := flag.String("db", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "admin PostgreSQL URL (the load database is created next to it)")
+	bin := flag.String("bin", "", "server binary (default: go build ./examples/customer)")
+	pgb := flag.Bool("pgbench", true, "also run pgbench with the same SELECT")
+	maxConns := flag.Int("db-max-conns", 32, "DB_MAX_CONNS of the server (and pgbench's ceiling)")
+	flag.Parse()
+	var sessions []int
+	for _, s := range strings.Split(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 1000 {
+			fatal(fmt.Errorf("-n: %q is not a number of sessions from 1 to 1000", s))
+		}
+		sessions = append(sessions, n)
+	}
+	if err := run(sessions, *dur, *base, *bin, *pgb, *maxConns); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "loadtest:", err)
+	os.Exit(1)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+type result struct {
+	mode     string // hardened, bare, pgbench
+	path     string // miss, hit
+	n        int
+	calls    int64
+	errors   int64
+	wrong    int64 // cache status other than expected (hardened only)
+	elapsed  time.Duration
+	p50, p99 time.Duration
+}
+
+func (r result) rps() float64 { return float64(r.calls) / r.elapsed.Seconds() }
+
+func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, maxConns int) error {
+	dbURL, err := createDatabase(base)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "customer-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if bin == "" {
+		bin = filepath.Join(dir, "customer")
+		fmt.Fprintln(os.Stderr, "building the server…")
+		out, err := exec.Command("go", "build", "-o", bin, "github.com/bulwark-mcp/bulwark/examples/customer").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}
+	// One principal per session and measurement, so every miss-path call
+	// is a real miss (cache keys include the principal).
+	total := 0
+	for _, n := range sessions {
+		total += 2 * n
+	}
+	keys := make([]string, total)
+	var entries []auth.KeyEntry
+	for i := range keys {
+		k, e, err := auth.GenerateKey(fmt.Sprintf("load-%d", i), "customers:read")
+		if err != nil {
+			return err
+		}
+		keys[i] = k
+		entries = append(entries, e)
+	}
+	keyFile := filepath.Join(dir, "keys.json")
+	b, _ := json.Marshal(entries)
+	if err := os.WriteFile(keyFile, b, 0o600); err != nil {
+		return err
+	}
+
+	var results []result
+	for _, mode := range []string{"hardened", "bare"} {
+		srv, err := startServer(bin, mode, dbURL, keyFile, maxConns)
+		if err != nil {
+			return err
+		}
+		next := 0
+		for _, n := range sessions {
+			for _, path := range []string{"miss", "hit"} {
+				ks := keys[next : next+n]
+				next += n
+				if mode == "bare" {
+					ks = make([]string, n) // no authentication when bare
+				}
+				r, err := measure(srv.url, mode, path, ks, dur)
+				if err != nil {
+					srv.stop()
+					return err
+				}
+				results = append(results, r)
+				fmt.Fprintf(os.Stderr, "%-8s %-4s n=%-3d %8.0f calls/s p50 %-9v p99 %-9v errors %d\n", r.mode, r.path, r.n, r.rps(), r.p50, r.p99, r.errors)
+			}
+		}
+		srv.stop()
+	}
+	var pg []result
+	if withPgbench {
+		for _, n := range sessions {
+			r, err := pgbench(dir, dbURL, n, dur)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "pgbench:", err)
+				break
+			}
+			pg = append(pg, r)
+		}
+	}
+	report(results, pg, sessions, dur)
+	return nil
+}
+
+func createDatabase(base string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	name := pgx.Identifier{database}.Sanitize()
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + database
+	return u.String(), nil
+}
+
+type server struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error) {
+	auditFile := filepath.Join(filepath.Dir(keyFile), "audit-"+mode+".jsonl")
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	admin, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-http", addr}
+	env := append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"ADMIN_ADDR="+admin,
+		"RATE_LIMIT=1000000",
+		"LOG_LEVEL=error",
+		"AUDIT_LOG="+auditFile, // the file sink: every call chained and written
+		"DB_MIN_CONNS=4",
+		"DB_MAX_CONNS="+strconv.Itoa(maxConns),
+		"CACHE_TTL=5m",
+	)
+	if mode == "bare" {
+		args = append(args, "-bare")
+	} else {
+		env = append(env, "API_KEYS_FILE="+keyFile)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{url: "http://" + addr + "/mcp", cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.done:
+			return nil, errors.New(mode + " server exited during start")
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, errors.New(mode + " server did not become ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.token != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return b.next.RoundTrip(r)
+}
+
+var transport = &http.Transport{MaxIdleConns: 2048, MaxIdleConnsPerHost: 2048, IdleConnTimeout: time.Minute}
+
+func connect(ctx context.Context, u, token string) (*mcp.ClientSession, error) {
+	c := mcp.NewClient(&mcp.Implementation{Name: "loadtest", Version: "v1"}, nil)
+	return c.Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint:             u,
+		HTTPClient:           &http.Client{Transport: bearer{token: token, next: transport}},
+		MaxRetries:           -1,
+		DisableStandaloneSSE: true,
+	}, nil)
+}
+
+// measure runs one workload: n sessions calling get_customer for dur.
+// miss: every session walks its own range of IDs (a new ID each call, so
+// each call misses the cache); hit: every session reads the same eight
+// IDs over and over after reading them once (warm-up, not measured).
+func measure(u, mode, path string, keys []string, dur time.Duration) (result, error) {
+	n := len(keys)
+	ctx := context.Background()
+	css := make([]*mcp.ClientSession, n)
+	for i := range css {
+		cs, err := connect(ctx, u, keys[i])
+		if err != nil {
+			return result{}, fmt.Errorf("connect: %w", err)
+		}
+		css[i] = cs
+	}
+	defer func() {
+		for _, cs := range css {
+			cs.Close()
+		}
+	}()
+	callOnce := func(cs *mcp.ClientSession, id int) (*mcp.CallToolResult, error) {
+		return cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_customer", Arguments: map[string]any{"customer_id": fmt.Sprintf("C-%06d", id)}})
+	}
+	if path == "hit" {
+		for i, cs := range css {
+			for j := 0; j < 8; j++ {
+				if _, err := callOnce(cs, 1+(i*8+j)%10000); err != nil {
+					return result{}, err
+				}
+			}
+		}
+	}
+	var calls, errs, wrong atomic.Int64
+	lat := make([][]time.Duration, n)
+	stop := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, cs := range css {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, 4096)
+			for k := 0; time.Now().Before(stop); k++ {
+				var id int
+				if path == "hit" {
+					id = 1 + (i*8+k%8)%10000
+				} else {
+					id = 1 + (i*997+k)%10000
+				}
+				t0 := time.Now()
+				res, err := callOnce(cs, id)
+				mine = append(mine, time.Since(t0))
+				calls.Add(1)
+				if err != nil || res.IsError {
+					errs.Add(1)
+					continue
+				}
+				if mode == "hardened" {
+					if st, _ := res.Meta["customer/cache"].(string); st != path {
+						wrong.Add(1)
+					}
+				}
+			}
+			lat[i] = mine
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	r := result{mode: mode, path: path, n: n, calls: calls.Load(), errors: errs.Load(), wrong: wrong.Load(), elapsed: elapsed}
+	if len(all) > 0 {
+		r.p50 = all[len(all)/2].Round(time.Microsecond)
+		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
+	}
+	return r, nil
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
+var latRe = regexp.MustCompile(`latency average = ([0-9.]+) ms`)
+
+func pgbench(dir, dbURL string, n int, dur time.Duration) (result, error) {
+	script := filepath.Join(dir, "get_customer.sql")
+	if err := os.WriteFile(script, []byte(pgbenchScript), 0o600); err != nil {
+		return result{}, err
+	}
+	u, _ := url.Parse(dbURL)
+	// As the server's read role, through the same kind of connection.
+	u.User = url.User("customer_reader")
+	threads := min(n, 2)
+	cmd := exec.Command("pgbench", "-n", "-M", "prepared", "-f", script, "-c", strconv.Itoa(n), "-j", strconv.Itoa(threads),
+		"-T", strconv.Itoa(int(dur.Seconds())), u.String())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("%v\n%s", err, out)
+	}
+	r := result{mode: "pgbench", path: "select", n: n, elapsed: dur}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if m := tpsRe.FindStringSubmatch(sc.Text()); m != nil {
+			tps, _ := strconv.ParseFloat(m[1], 64)
+			r.calls = int64(tps * dur.Seconds())
+		}
+		if m := latRe.FindStringSubmatch(sc.Text()); m != nil {
+			ms, _ := strconv.ParseFloat(m[1], 64)
+			r.p50 = time.Duration(ms * float64(time.Millisecond)).Round(time.Microsecond)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "pgbench  n=%-3d %8.0f tps, average latency %v\n", n, r.rps(), r.p50)
+	return r, nil
+}
+
+func report(rs, pg []result, sessions []int, dur time.Duration) {
+	find := func(mode, path string, n int) result {
+		for _, r := range rs {
+			if r.mode == mode && r.path == path && r.n == n {
+				return r
+			}
+		}
+		return result{}
+	}
+	fmt.Printf("\nget_customer over streamable HTTP, %v per measurement; calls/s (p50 / p99)\n\n", dur)
+	fmt.Printf("| N | hardened miss | hardened hit | bare (no layers) | hardened miss / bare | hit / miss | pgbench same SELECT (tps, avg latency) |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|\n")
+	for _, n := range sessions {
+		hm, hh, bm := find("hardened", "miss", n), find("hardened", "hit", n), find("bare", "miss", n)
+		pgs := "-"
+		for _, p := range pg {
+			if p.n == n {
+				pgs = fmt.Sprintf("%.0f (%v)", p.rps(), p.p50)
+			}
+		}
+		fmt.Printf("| %d | %.0f (%v / %v) | %.0f (%v / %v) | %.0f (%v / %v) | %.2f | %.1f× | %s |\n", n,
+			hm.rps(), hm.p50, hm.p99, hh.rps(), hh.p50, hh.p99, bm.rps(), bm.p50, bm.p99,
+			hm.rps()/bm.rps(), hh.rps()/hm.rps(), pgs)
+	}
+	var errs, wrong int64
+	for _, r := range rs {
+		errs += r.errors
+		wrong += r.wrong
+	}
+	fmt.Printf("\nfailed calls: %d; hardened calls whose cache status differed from the path measured: %d\n", errs, wrong)
+}
