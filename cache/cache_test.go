@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -802,5 +803,77 @@ func TestArgTag(t *testing.T) {
 	}
 	if fn(context.Background(), &mcp.CallToolRequest{}) != nil {
 		t.Error("request without params has tags")
+	}
+}
+
+func TestStressSingleflightWithCancellations(t *testing.T) {
+	e := newEnv(t, cache.Settings{}, cache.TTL(time.Second))
+	var runs atomic.Int64
+	e.rec.Func = func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		runs.Add(1)
+		for i := 0; i < 50; i++ {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			runtime.Gosched()
+		}
+		return bulwarktest.TextResult("value"), nil
+	}
+	const rounds, callers = 30, 12
+	for r := 0; r < rounds; r++ {
+		e.clock.Advance(time.Second) // the entry expires: a new miss each round
+		var wg sync.WaitGroup
+		for i := 0; i < callers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				ctx, c := bulwarktest.Context(ctx, req, e.defs["get_customer"])
+				c.SetPrincipal(alice)
+				if i%3 == 0 {
+					go cancel()
+				}
+				res, err := e.h(ctx, req)
+				switch {
+				case err != nil:
+					if !errors.Is(err, bulwark.ErrCanceled) && !errors.Is(err, context.Canceled) {
+						t.Errorf("unexpected error %v", err)
+					}
+				case bulwarktest.ResultText(res) != "value":
+					t.Errorf("got %q", bulwarktest.ResultText(res))
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if n := runs.Load(); n > rounds*callers/2 {
+		t.Fatalf("handler ran %d times for %d rounds of %d identical calls", n, rounds, callers)
+	}
+}
+
+func TestInvalidationWhenWritePanics(t *testing.T) {
+	e := newEnv(t, cache.Settings{},
+		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
+		cache.Invalidates("update_customer", cache.ArgTag("customer", "id")))
+	before := e.text("get_customer", map[string]any{"id": "c-1"}, alice)
+	read := e.rec.Func
+	e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if req.Params.Name == "update_customer" {
+			panic("half-written")
+		}
+		return read(ctx, req)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("panic swallowed: Recover's job, not the cache's")
+			}
+		}()
+		e.call("update_customer", map[string]any{"id": "c-1"}, alice)
+	}()
+	if e.text("get_customer", map[string]any{"id": "c-1"}, alice) == before {
+		t.Fatal("entry survived a write that panicked")
 	}
 }

@@ -113,8 +113,9 @@ func Tags(tool string, fn TagFunc) Option {
 }
 
 // Invalidates declares a write tool and the tags it makes stale. After
-// the tool's handler returns (successfully or not: a failed write may
-// still have changed something), the tags are invalidated in the store,
+// the tool's handler returns (successfully or not, even by panicking: a
+// failed write may still have changed something), the tags are invalidated
+// in the store,
 // and only then does the result travel back to the caller. A tool declared
 // here is never cached.
 //
@@ -187,13 +188,16 @@ func Middleware(c *Cache, opts ...Option) bulwark.Middleware {
 			if inv := cfg.invalidates[name]; inv != nil {
 				c.bypassed.Add(1)
 				call.SetCacheStatus(bulwark.CacheBypass)
-				res, err := next(ctx, req)
-				if tags := inv(ctx, req); len(tags) > 0 {
-					if ierr := c.Invalidate(context.WithoutCancel(ctx), tags...); ierr != nil {
-						call.SetField("cache_invalidation", "failed")
+				// Deferred, so that a write which panics halfway still
+				// invalidates what it may have changed.
+				defer func() {
+					if tags := inv(ctx, req); len(tags) > 0 {
+						if err := c.Invalidate(context.WithoutCancel(ctx), tags...); err != nil {
+							call.SetField("cache_invalidation", "failed")
+						}
 					}
-				}
-				return res, err
+				}()
+				return next(ctx, req)
 			}
 			r, ok := cfg.prepare(ctx, c, name, req)
 			if !ok {
