@@ -11,10 +11,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -147,6 +147,10 @@ func healthcheck(getenv func(string) string) int {
 	if addr == "" {
 		addr = defaultAdminAddr
 	}
+	// A wildcard listen address is probed on loopback.
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
 	client := &http.Client{Timeout: 3 * time.Second}
 	resp, err := client.Get("http://" + addr + "/healthz")
 	if err != nil {
@@ -160,5 +164,3 @@ func healthcheck(getenv func(string) string) int {
 	}
 	return 0
 }
-
-var errUsage = errors.New("usage")
