@@ -92,7 +92,11 @@ func OpenFile(path string, cfg FileConfig) (*FileSink, error) {
 	return &FileSink{path: path, cfg: cfg, f: f, size: st.Size(), lastSync: time.Now()}, nil
 }
 
-// Write appends r's line.
+func (*FileSink) localSink() {}
+
+// Write appends r's line. File writes cannot be interrupted: a hung file
+// system stalls the writer, and other calls then give up waiting for the
+// writer lock after WriteTimeout.
 func (s *FileSink) Write(_ context.Context, r *Record) error {
 	line := r.Line()
 	if len(line) == 0 {

@@ -132,6 +132,10 @@ type Logger struct {
 	redactor *Redactor
 	log      *slog.Logger
 	argKey   []byte // derives argument digests
+	// local sinks write to this machine and take no deadline (a timer per
+	// record is a large part of the cost of a call); the writer lock wait
+	// stays bounded.
+	local bool
 
 	sem  chan struct{} // the writer lock; a channel so waiting can time out
 	mac  hash.Hash     // guarded by sem
@@ -190,6 +194,7 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 		mac:      hmac.New(sha256.New, key),
 		done:     make(chan struct{}),
 	}
+	_, l.local = sink.(localSink)
 	if l.redactor == nil {
 		l.redactor = defaultRedactor
 	}
@@ -282,11 +287,24 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 	}
 	r.Time = r.Time.UTC()
 	l.capSize(r)
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.WriteTimeout)
-	defer cancel()
-	if err := l.lock(wctx); err != nil {
-		l.failures.Add(1)
-		return l.giveUp(ctx, r, err)
+	// The record of a cancelled call must still be written: detach from
+	// the caller's cancellation, and bound the write instead.
+	wctx := context.WithoutCancel(ctx)
+	if !l.local {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(wctx, l.cfg.WriteTimeout)
+		defer cancel()
+	}
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		lctx, cancel := context.WithTimeout(wctx, l.cfg.WriteTimeout)
+		err := l.lock(lctx)
+		cancel()
+		if err != nil {
+			l.failures.Add(1)
+			return l.giveUp(ctx, r, err)
+		}
 	}
 	alerts, err := l.logLocked(wctx, r)
 	l.unlock()

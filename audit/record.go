@@ -158,6 +158,17 @@ func appendField(b []byte, name, v string) []byte {
 	return appendJSONString(b, v)
 }
 
+// jsonSafe marks the ASCII bytes appendJSONString copies as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string. Control characters, quotes,
 // backslashes, <, >, & and the Unicode line separators are escaped, and
 // invalid UTF-8 becomes U+FFFD, so the result is one line of ASCII-safe
@@ -168,7 +179,7 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0x7f {
+			if jsonSafe[c] {
 				i++
 				continue
 			}

@@ -75,7 +75,8 @@ type RedactConfig struct {
 //
 // A Redactor is immutable and safe for concurrent use.
 type Redactor struct {
-	names   []string // normalised
+	names   []string      // normalised
+	byFirst [256][]string // names by first byte, for a single pass over a key
 	paths   map[string]struct{}
 	secrets []string // every encoded form
 
@@ -97,6 +98,9 @@ func NewRedactor(cfg RedactConfig) (*Redactor, error) {
 			return nil, errors.New("audit: empty redaction name " + quoteForError(n))
 		}
 		r.names = append(r.names, nn)
+	}
+	for _, n := range r.names {
+		r.byFirst[n[0]] = append(r.byFirst[n[0]], n)
 	}
 	if len(cfg.Paths) > 0 {
 		r.paths = make(map[string]struct{}, len(cfg.Paths))
@@ -323,21 +327,11 @@ func (r *Redactor) sensitiveName(name string) bool {
 			n = append(n, c)
 		}
 	}
-	for _, s := range r.names {
-		if containsBytes(n, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsBytes(b []byte, s string) bool {
-	if len(s) > len(b) {
-		return false
-	}
-	for i := 0; i+len(s) <= len(b); i++ {
-		if b[i] == s[0] && string(b[i:i+len(s)]) == s {
-			return true
+	for i := range n {
+		for _, s := range r.byFirst[n[i]] {
+			if len(n)-i >= len(s) && string(n[i:i+len(s)]) == s {
+				return true
+			}
 		}
 	}
 	return false

@@ -31,7 +31,16 @@ func (f SinkFunc) Write(ctx context.Context, r *Record) error { return f(ctx, r)
 
 // Discard is a Sink that accepts and drops every record, for benchmarks
 // and tests.
-var Discard Sink = SinkFunc(func(context.Context, *Record) error { return nil })
+var Discard Sink = discard{}
+
+type discard struct{}
+
+func (discard) Write(context.Context, *Record) error { return nil }
+func (discard) localSink()                           {}
+
+// localSink marks sinks that write on this machine without blocking on a
+// network, so the Logger skips the per-write deadline.
+type localSink interface{ localSink() }
 
 type pinger interface {
 	Ping(ctx context.Context) error
@@ -66,6 +75,8 @@ func NewSlogSink(logger *slog.Logger) *SlogSink {
 	}
 	return &SlogSink{logger: logger, level: slog.LevelInfo}
 }
+
+func (*SlogSink) localSink() {}
 
 // Write logs r.
 func (s *SlogSink) Write(ctx context.Context, r *Record) error {

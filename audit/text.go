@@ -185,40 +185,41 @@ func (r *Redactor) findMasks(s string, masks []span) []span {
 			continue
 		}
 		// key=value inside one run: token=abc, x-api-key=abc.
-		if eq := strings.IndexByte(run, '='); eq > 0 && eq < len(run)-1 && r.sensitiveName(run[:eq]) {
+		eq := strings.IndexByte(run, '=')
+		if eq > 0 && eq < len(run)-1 && r.sensitiveName(run[:eq]) {
 			masks = append(masks, span{start + eq + 1, i})
 			continue
 		}
-		// key: value, key = value, "key":"value".
-		if r.sensitiveName(strings.TrimRight(run, "=")) {
-			j := i
+		// key: value, key = value, "key":"value". The cheap look-ahead
+		// comes first: most words are not followed by ':' or '='.
+		j := i
+		for j < len(s) && (s[j] == ' ' || s[j] == '"' || s[j] == '\'') {
+			j++
+		}
+		endsEq := eq == len(run)-1
+		if (endsEq || (j < len(s) && (s[j] == ':' || s[j] == '='))) && r.sensitiveName(strings.TrimRight(run, "=")) {
+			if !endsEq {
+				j++
+			}
 			for j < len(s) && (s[j] == ' ' || s[j] == '"' || s[j] == '\'') {
 				j++
 			}
-			if strings.HasSuffix(run, "=") || (j < len(s) && (s[j] == ':' || s[j] == '=')) {
-				if !strings.HasSuffix(run, "=") {
-					j++
+			k := j
+			for k < len(s) && !valueEnd(s[k]) {
+				k++
+			}
+			if w := s[j:k]; strings.EqualFold(w, "bearer") || strings.EqualFold(w, "basic") {
+				// "Authorization: Bearer xyz": the scheme and its credential.
+				for k < len(s) && s[k] == ' ' {
+					k++
 				}
-				for j < len(s) && (s[j] == ' ' || s[j] == '"' || s[j] == '\'') {
-					j++
-				}
-				k := j
 				for k < len(s) && !valueEnd(s[k]) {
 					k++
 				}
-				if w := s[j:k]; strings.EqualFold(w, "bearer") || strings.EqualFold(w, "basic") {
-					// "Authorization: Bearer xyz": the scheme and its credential.
-					for k < len(s) && s[k] == ' ' {
-						k++
-					}
-					for k < len(s) && !valueEnd(s[k]) {
-						k++
-					}
-				}
-				if k > j {
-					masks = append(masks, span{j, k})
-					i = k
-				}
+			}
+			if k > j {
+				masks = append(masks, span{j, k})
+				i = k
 			}
 		}
 	}
@@ -250,6 +251,14 @@ func jwtEnd(s string, start, end int) (int, bool) {
 }
 
 func hasKeyPrefix(run string) bool {
+	if len(run) < 11 {
+		return false
+	}
+	switch run[0] {
+	case 's', 'p', 'r', 'g', 'x', 'A', 'n':
+	default:
+		return false
+	}
 	for _, p := range keyPrefixes {
 		if len(run) >= len(p)+8 && strings.HasPrefix(run, p) {
 			return true
