@@ -1,0 +1,450 @@
+package retry_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/retry"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func mustMemory(t testing.TB, clk bulwark.Clock) *retry.MemoryStore {
+	s, err := retry.NewMemoryStore(retry.MemoryConfig{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// counter is a handler that counts its runs and answers with the run number.
+type counter struct{ n atomic.Int32 }
+
+func (c *counter) handle(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	n := c.n.Add(1)
+	return bulwarktest.TextResult("run " + string(rune('0'+n))), nil
+}
+
+func call(t testing.TB, h mcp.ToolHandler, principal string, args any, opts ...bulwarktest.RequestOption) (*mcp.CallToolResult, error, *bulwark.Call) {
+	t.Helper()
+	req := bulwarktest.Request("update_email", args, opts...)
+	ctx, c := bulwarktest.Context(context.Background(), req, destructive)
+	if principal != "" {
+		c.SetPrincipal(&bulwark.Principal{ID: principal})
+	}
+	res, err := h(ctx, req)
+	return res, err, c
+}
+
+func replayed(res *mcp.CallToolResult) bool {
+	return res != nil && res.Meta[retry.ReplayMetaKey] == true
+}
+
+func TestIdempotencyReplay(t *testing.T) {
+	var c counter
+	h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+	args := map[string]any{"id": "c-1", "email": "a@example.com", "idempotency_key": "op-1"}
+	res, err, rec := call(t, h, "alice", args)
+	if err != nil || bulwarktest.ResultText(res) != "run 1" || replayed(res) || rec.Fields()[retry.IdempotencyField] != "executed" {
+		t.Fatalf("first: %v %v %v", bulwarktest.ResultText(res), err, rec.Fields())
+	}
+	// Same key, same arguments written differently: a replay.
+	raw := `{ "idempotency_key":"op-1",  "email": "a@example.com", "id":"c-1" }`
+	res2, err, rec := call(t, h, "alice", raw)
+	if err != nil || bulwarktest.ResultText(res2) != "run 1" || !replayed(res2) || rec.Fields()[retry.IdempotencyField] != "replayed" {
+		t.Fatalf("replay: %v %v %v", bulwarktest.ResultText(res2), err, res2.Meta)
+	}
+	if c.n.Load() != 1 {
+		t.Fatalf("handler ran %d times", c.n.Load())
+	}
+	// Each replay is the caller's own copy.
+	res2.Content[0].(*mcp.TextContent).Text = "tampered"
+	res2.Meta["x"] = 1
+	res3, _, _ := call(t, h, "alice", args)
+	if bulwarktest.ResultText(res3) != "run 1" || res3.Meta["x"] != nil {
+		t.Fatal("a replayed result was shared between callers")
+	}
+	// Same key, different arguments: refused.
+	args2 := map[string]any{"id": "c-1", "email": "b@example.com", "idempotency_key": "op-1"}
+	_, err, _ = call(t, h, "alice", args2)
+	if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrInvalidArgument) || e.Field != "idempotency_key" || !strings.Contains(e.Message, "different arguments") {
+		t.Fatalf("reused key: %v", err)
+	}
+	if c.n.Load() != 1 {
+		t.Fatalf("handler ran %d times", c.n.Load())
+	}
+}
+
+// Keys are scoped by principal and tool: one caller never receives
+// another's result.
+func TestIdempotencyScope(t *testing.T) {
+	var c counter
+	h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+	args := map[string]any{"idempotency_key": "k"}
+	a, _, _ := call(t, h, "alice", args)
+	b, _, _ := call(t, h, "bob", args)
+	anon, _, _ := call(t, h, "", args)
+	if bulwarktest.ResultText(a) != "run 1" || bulwarktest.ResultText(b) != "run 2" || bulwarktest.ResultText(anon) != "run 3" || replayed(b) {
+		t.Fatalf("%q %q %q", bulwarktest.ResultText(a), bulwarktest.ResultText(b), bulwarktest.ResultText(anon))
+	}
+	req := bulwarktest.Request("other_tool", args)
+	ctx, rec := bulwarktest.Context(context.Background(), req, destructive)
+	rec.SetPrincipal(&bulwark.Principal{ID: "alice"})
+	if res, _ := h(ctx, req); bulwarktest.ResultText(res) != "run 4" {
+		t.Fatalf("another tool with the same key: %q", bulwarktest.ResultText(res))
+	}
+}
+
+func TestIdempotencyKeyFromMetaAndHandler(t *testing.T) {
+	var seen string
+	h := retry.Idempotency(mustMemory(t, nil), retry.WithKeys(retry.KeySource{Argument: "-", Meta: "io.example/key"}))(
+		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			seen = retry.KeyFrom(ctx)
+			return bulwarktest.TextResult("ok"), nil
+		})
+	_, err, _ := call(t, h, "alice", map[string]any{"idempotency_key": "ignored"}, bulwarktest.WithMeta("io.example/key", "m-1"))
+	if err != nil || seen != "m-1" {
+		t.Fatalf("err %v, handler saw key %q", err, seen)
+	}
+	res, _, _ := call(t, h, "alice", map[string]any{"idempotency_key": "ignored"}, bulwarktest.WithMeta("io.example/key", "m-1"))
+	if !replayed(res) {
+		t.Fatal("not replayed")
+	}
+}
+
+func TestIdempotencyRefusals(t *testing.T) {
+	h := retry.Idempotency(mustMemory(t, nil), retry.RequireKey())((&counter{}).handle)
+	for _, tc := range []struct {
+		name  string
+		args  any
+		opts  []bulwarktest.RequestOption
+		field string
+	}{
+		{"missing with RequireKey", map[string]any{"id": 1}, nil, "idempotency_key"},
+		{"not a string", map[string]any{"idempotency_key": 12}, nil, "idempotency_key"},
+		{"empty", map[string]any{"idempotency_key": ""}, nil, "idempotency_key"},
+		{"too long", map[string]any{"idempotency_key": strings.Repeat("k", retry.MaxKeyLength+1)}, nil, "idempotency_key"},
+		{"control character", map[string]any{"idempotency_key": "a\nb"}, nil, "idempotency_key"},
+		{"meta not a string", nil, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", 5)}, "_meta.idempotency_key"},
+		{"argument and meta differ", map[string]any{"idempotency_key": "a"}, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", "b")}, "idempotency_key"},
+		{"malformed JSON", json.RawMessage(`{"idempotency_key":`), nil, ""},
+		{"trailing data", json.RawMessage(`{"idempotency_key":"a"} {}`), nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err, _ := call(t, h, "alice", tc.args, tc.opts...)
+			e := bulwark.AsError(err)
+			if !errors.Is(err, bulwark.ErrInvalidArgument) {
+				t.Fatalf("err %v, want invalid argument", err)
+			}
+			if tc.field != "" && e.Field != tc.field {
+				t.Fatalf("field %q, want %q", e.Field, tc.field)
+			}
+		})
+	}
+	// Without RequireKey, calls without a key pass through every time.
+	var c counter
+	h = retry.Idempotency(mustMemory(t, nil))(c.handle)
+	call(t, h, "alice", map[string]any{"id": 1})
+	call(t, h, "alice", map[string]any{"id": 1})
+	if c.n.Load() != 2 {
+		t.Fatalf("keyless calls ran %d times", c.n.Load())
+	}
+}
+
+// Failures release the key so the client can try again; tool answers are
+// stored.
+func TestIdempotencyWhatIsStored(t *testing.T) {
+	answer := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "no such customer"}}, IsError: true}
+	transient := &mcp.CallToolResult{}
+	transient.SetError(retry.Safe(errors.New("lost")))
+	refusal, _ := bulwark.ToWire(nil, nil, bulwark.Unavailable("x", 0, nil), nil)
+	for _, tc := range []struct {
+		name   string
+		res    *mcp.CallToolResult
+		err    error
+		stored bool
+	}{
+		{"success", bulwarktest.TextResult("ok"), nil, true},
+		{"tool's error answer", answer, nil, true},
+		{"error", nil, errors.New("db down"), false},
+		{"refusal", nil, bulwark.RateLimited("slow", 0), false},
+		{"transient error result", transient, nil, false},
+		{"refusal result", refusal, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			h := retry.Idempotency(mustMemory(t, nil))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				n++
+				if n > 1 {
+					return bulwarktest.TextResult("again"), nil
+				}
+				return tc.res, tc.err
+			})
+			args := map[string]any{"idempotency_key": "k"}
+			call(t, h, "alice", args)
+			res, _, _ := call(t, h, "alice", args)
+			if got := replayed(res); got != tc.stored {
+				t.Fatalf("replayed %v, want %v (handler ran %d times)", got, tc.stored, n)
+			}
+		})
+	}
+}
+
+func TestIdempotencyPanicReleases(t *testing.T) {
+	n := 0
+	h := bulwark.Chain(bulwark.Recover(slog.New(slog.DiscardHandler)), retry.Idempotency(mustMemory(t, nil)))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		n++
+		if n == 1 {
+			panic("bug")
+		}
+		return bulwarktest.TextResult("ok"), nil
+	})
+	args := map[string]any{"idempotency_key": "k"}
+	if _, err, _ := call(t, h, "alice", args); !errors.Is(err, bulwark.ErrInternal) {
+		t.Fatal(err)
+	}
+	if res, err, _ := call(t, h, "alice", args); err != nil || replayed(res) || n != 2 {
+		t.Fatalf("after a panic: %v %v, %d runs", res, err, n)
+	}
+}
+
+func TestIdempotencyTTL(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	var c counter
+	h := retry.Idempotency(mustMemory(t, clk), retry.WithTTL(time.Hour), retry.WithClock(clk))(c.handle)
+	args := map[string]any{"idempotency_key": "k"}
+	call(t, h, "alice", args)
+	clk.Advance(time.Hour - 1)
+	if res, _, _ := call(t, h, "alice", args); !replayed(res) {
+		t.Fatal("expired early")
+	}
+	clk.Advance(1)
+	if res, _, _ := call(t, h, "alice", args); replayed(res) || c.n.Load() != 2 {
+		t.Fatal("did not expire at the TTL")
+	}
+}
+
+type failingStore struct{}
+
+func (failingStore) Claim(context.Context, string, string, string, time.Duration) (retry.Entry, bool, error) {
+	return retry.Entry{}, false, errors.New("connection refused")
+}
+func (failingStore) Complete(context.Context, string, string, retry.Entry, time.Duration) error {
+	return nil
+}
+func (failingStore) Release(context.Context, string, string) error { return nil }
+
+func TestIdempotencyStoreDown(t *testing.T) {
+	var c counter
+	h := retry.Idempotency(failingStore{})(c.handle)
+	_, err, _ := call(t, h, "alice", map[string]any{"idempotency_key": "k"})
+	if !errors.Is(err, bulwark.ErrUnavailable) || c.n.Load() != 0 {
+		t.Fatalf("err %v, runs %d: want unavailable without running", err, c.n.Load())
+	}
+	if strings.Contains(err.Error(), "connection refused") {
+		t.Fatal("the store's error leaked into the client message")
+	}
+}
+
+// completions signals every successful Complete.
+type completions struct {
+	retry.Store
+	done chan struct{}
+}
+
+func (s completions) Complete(ctx context.Context, key, token string, e retry.Entry, ttl time.Duration) error {
+	err := s.Store.Complete(ctx, key, token, e, ttl)
+	if err == nil {
+		s.done <- struct{}{}
+	}
+	return err
+}
+
+// exactlyOnce fires n identical calls at once: the handler runs once, and
+// every caller receives its result.
+func exactlyOnce(t *testing.T, store retry.Store, n int) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	cs := completions{Store: store, done: make(chan struct{}, 1)}
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var runs atomic.Int32
+	h := retry.Idempotency(cs, retry.WithClock(clk), retry.WithPollInterval(10*time.Millisecond))(
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if runs.Add(1) == 1 {
+				close(started)
+			}
+			<-release
+			return bulwarktest.TextResult("written"), nil
+		})
+	results := make([]*mcp.CallToolResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i], errs[i], _ = call(t, h, "alice", map[string]any{"id": "c-1", "idempotency_key": "op-9"})
+		}(i)
+	}
+	<-started
+	clk.BlockUntil(n - 1) // every duplicate is waiting
+	close(release)
+	<-cs.done
+	clk.Advance(10 * time.Millisecond)
+	wg.Wait()
+	if runs.Load() != 1 {
+		t.Fatalf("handler ran %d times for %d duplicates", runs.Load(), n)
+	}
+	replays := 0
+	for i := range results {
+		if errs[i] != nil || bulwarktest.ResultText(results[i]) != "written" {
+			t.Fatalf("caller %d: %v %v", i, results[i], errs[i])
+		}
+		if replayed(results[i]) {
+			replays++
+		}
+		for j := 0; j < i; j++ {
+			if results[i] == results[j] {
+				t.Fatal("two callers share one result")
+			}
+		}
+	}
+	if replays != n-1 {
+		t.Fatalf("%d replays, want %d", replays, n-1)
+	}
+}
+
+func TestIdempotencyConcurrentDuplicatesMemory(t *testing.T) {
+	for _, n := range []int{32, 64} {
+		exactlyOnce(t, mustMemory(t, nil), n)
+	}
+}
+
+func TestIdempotencyConcurrentDuplicatesRedis(t *testing.T) {
+	exactlyOnce(t, newRedisStore(t), 64)
+}
+
+// A duplicate waits at most WithWait, then is refused with a hint.
+func TestIdempotencyWaitLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		wait  time.Duration
+		polls int
+	}{
+		{"bounded wait", 100 * time.Millisecond, 2},
+		{"no wait", -1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := bulwarktest.NewFakeClock(time.Time{})
+			started := make(chan struct{})
+			release := make(chan struct{})
+			h := retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk), retry.WithWait(tc.wait), retry.WithPollInterval(50*time.Millisecond))(
+				func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					close(started)
+					<-release
+					return bulwarktest.TextResult("ok"), nil
+				})
+			args := map[string]any{"idempotency_key": "k"}
+			first := make(chan struct{})
+			go func() { call(t, h, "alice", args); close(first) }()
+			<-started
+			done := make(chan error, 1)
+			go func() { _, err, _ := call(t, h, "alice", args); done <- err }()
+			for i := 0; i < tc.polls; i++ {
+				clk.BlockUntil(1)
+				clk.Advance(50 * time.Millisecond)
+			}
+			err := <-done
+			if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != 50*time.Millisecond {
+				t.Fatalf("err %v", err)
+			}
+			close(release)
+			<-first
+		})
+	}
+}
+
+// A waiting duplicate gives up when its own context ends.
+func TestIdempotencyWaitCancelled(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	started := make(chan struct{})
+	release := make(chan struct{})
+	h := retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk))(
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			close(started)
+			<-release
+			return bulwarktest.TextResult("ok"), nil
+		})
+	args := map[string]any{"idempotency_key": "k"}
+	first := make(chan struct{})
+	go func() { call(t, h, "alice", args); close(first) }()
+	<-started
+	req := bulwarktest.Request("update_email", args)
+	ctx, cancel := context.WithCancel(context.Background())
+	ctx, rec := bulwarktest.Context(ctx, req, destructive)
+	rec.SetPrincipal(&bulwark.Principal{ID: "alice"})
+	done := make(chan error, 1)
+	go func() { _, err := h(ctx, req); done <- err }()
+	clk.BlockUntil(1)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	close(release)
+	<-first
+}
+
+// FuzzIdempotencyKey feeds arbitrary arguments and _meta values: the layer
+// either passes the call, replays, or refuses with invalid argument; it
+// never panics. Arguments that differ only in formatting share a key's
+// result.
+func FuzzIdempotencyKey(f *testing.F) {
+	f.Add([]byte(`{"idempotency_key":"k","id":1}`), "")
+	f.Add([]byte(`{"idempotency_key":12}`), "m")
+	f.Add([]byte(`[1,2,3]`), "m")
+	f.Add([]byte(`"str"`), "")
+	f.Add([]byte(`null`), "meta-key")
+	f.Add([]byte(`{"a":{"b":[1.0,2e3,"x"]},"idempotency_key":"\u0000"}`), "")
+	f.Add([]byte(`{`), "")
+	f.Add([]byte(``), "k")
+	f.Fuzz(func(t *testing.T, args []byte, meta string) {
+		var c counter
+		h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+		var opts []bulwarktest.RequestOption
+		if meta != "" {
+			opts = append(opts, bulwarktest.WithMeta(retry.DefaultKeyName, meta))
+		}
+		res, err, _ := call(t, h, "p", json.RawMessage(args), opts...)
+		if err != nil {
+			if !errors.Is(err, bulwark.ErrInvalidArgument) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if res == nil {
+			t.Fatal("nil result without error")
+		}
+		var buf bytes.Buffer
+		if json.Valid(args) && json.Indent(&buf, args, "", "   ") == nil {
+			res2, err2, _ := call(t, h, "p", json.RawMessage(buf.Bytes()), opts...)
+			if err2 != nil {
+				t.Fatalf("same arguments reformatted: %v", err2)
+			}
+			if replayed(res) {
+				t.Fatal("first call replayed")
+			}
+			if c.n.Load() == 1 && !replayed(res2) && bulwarktest.ResultText(res2) != "run 2" {
+				t.Fatalf("second call neither replayed nor ran: %v", res2)
+			}
+		}
+	})
+}

@@ -1,0 +1,143 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/retry"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func boolPtr(b bool) *bool { return &b }
+
+var (
+	readOnly    = &mcp.Tool{Name: "get", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+	idempotent  = &mcp.Tool{Name: "put", Annotations: &mcp.ToolAnnotations{IdempotentHint: true, DestructiveHint: boolPtr(false)}}
+	destructive = &mcp.Tool{Name: "delete", Annotations: &mcp.ToolAnnotations{DestructiveHint: boolPtr(true)}}
+)
+
+func TestMiddlewareEligibility(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		def     *mcp.Tool
+		args    any
+		opts    []bulwarktest.RequestOption
+		ctxKey  string
+		retried bool
+	}{
+		{"read-only tool", readOnly, nil, nil, "", true},
+		{"idempotent tool", idempotent, nil, nil, "", true},
+		{"destructive tool", destructive, map[string]any{"id": 1}, nil, "", false},
+		{"unregistered tool", nil, nil, nil, "", false},
+		{"destructive with key argument", destructive, map[string]any{"idempotency_key": "k-1"}, nil, "", true},
+		{"destructive with key in _meta", destructive, nil, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", "k-1")}, "", true},
+		{"destructive with key found by Idempotency", destructive, nil, nil, "k-1", true},
+		{"destructive with malformed key", destructive, map[string]any{"idempotency_key": 7}, nil, "", false},
+		{"destructive with empty key", destructive, map[string]any{"idempotency_key": ""}, nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustNew(t, retry.Policy{Rand: noJitter})
+			rec := &bulwarktest.Recorder{Err: errUnavailable}
+			h := retry.Middleware(r)(rec.Handle)
+			req := bulwarktest.Request("x", tc.args, tc.opts...)
+			ctx, call := bulwarktest.Context(context.Background(), req, tc.def)
+			if tc.ctxKey != "" {
+				// As Idempotency would have done further out.
+				h = retry.Idempotency(mustMemory(t, nil))(h)
+				req = bulwarktest.Request("x", map[string]any{"idempotency_key": tc.ctxKey})
+				ctx, call = bulwarktest.Context(context.Background(), req, tc.def)
+			}
+			_, err := h(ctx, req)
+			if !errors.Is(err, bulwark.ErrUnavailable) {
+				t.Fatalf("err %v", err)
+			}
+			want := 1
+			if tc.retried {
+				want = 3
+			}
+			if rec.Count() != want || call.Attempts() != want {
+				t.Fatalf("handler ran %d times (recorded %d attempts), want %d", rec.Count(), call.Attempts(), want)
+			}
+		})
+	}
+}
+
+func TestMiddlewareResults(t *testing.T) {
+	typedErr := &mcp.CallToolResult{}
+	typedErr.SetError(retry.Safe(errors.New("connection lost before send")))
+	refusal, _ := bulwark.ToWire(nil, nil, bulwark.Unavailable("upstream is unavailable", 0, nil), nil)
+	invalid, _ := bulwark.ToWire(nil, nil, bulwark.InvalidArgument("id", "bad"), nil)
+	answer := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "no such customer"}}, IsError: true}
+	for _, tc := range []struct {
+		name     string
+		res      *mcp.CallToolResult
+		attempts int
+	}{
+		{"success", bulwarktest.TextResult("ok"), 1},
+		{"tool's error answer", answer, 1},
+		{"typed handler's transient error", typedErr, 3},
+		{"inner unavailable refusal", refusal, 3},
+		{"inner invalid-argument refusal", invalid, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustNew(t, retry.Policy{Rand: noJitter})
+			rec := &bulwarktest.Recorder{Result: tc.res}
+			h := retry.Middleware(r)(rec.Handle)
+			req := bulwarktest.Request("get", nil)
+			ctx, _ := bulwarktest.Context(context.Background(), req, readOnly)
+			res, err := h(ctx, req)
+			if err != nil || res == nil || res.IsError != tc.res.IsError {
+				t.Fatalf("res %+v err %v", res, err)
+			}
+			if rec.Count() != tc.attempts {
+				t.Fatalf("%d attempts, want %d", rec.Count(), tc.attempts)
+			}
+		})
+	}
+}
+
+func TestMiddlewareWithEligible(t *testing.T) {
+	r := mustNew(t, retry.Policy{Rand: noJitter})
+	rec := &bulwarktest.Recorder{Err: errUnavailable}
+	h := retry.Middleware(r, retry.WithEligible(func(context.Context, *mcp.CallToolRequest) bool { return false }))(rec.Handle)
+	req := bulwarktest.Request("get", nil)
+	ctx, call := bulwarktest.Context(context.Background(), req, readOnly)
+	_, _ = h(ctx, req)
+	if rec.Count() != 1 || call.Attempts() != 1 {
+		t.Fatalf("%d attempts", rec.Count())
+	}
+}
+
+// Through bulwark.Use with a call deadline: retries stop at the deadline
+// and the refusal reaches the client.
+func TestMiddlewareEndToEnd(t *testing.T) {
+	clk := clock()
+	r := mustNew(t, retry.Policy{Rand: noJitter, Clock: clk})
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	n := 0
+	bulwark.AddToolHandler(s, &mcp.Tool{Name: "get", InputSchema: map[string]any{"type": "object"}, Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
+		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			n++
+			if n < 3 {
+				return nil, errUnavailable
+			}
+			return bulwarktest.TextResult("third time lucky"), nil
+		})
+	var attempts int
+	bulwark.Use(s, func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := next(ctx, req)
+			attempts = bulwark.CallFrom(ctx).Attempts()
+			return res, err
+		}
+	}, bulwark.Timeout(time.Minute), retry.Middleware(r))
+	cs := bulwarktest.Connect(t, s, nil)
+	res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
+	if err != nil || bulwarktest.ResultText(res) != "third time lucky" || attempts != 3 {
+		t.Fatalf("res %v err %v attempts %d", bulwarktest.ResultText(res), err, attempts)
+	}
+}
