@@ -104,6 +104,9 @@ func runChar(c byte) bool {
 
 // valueEnd reports whether c ends a key=value or "key":"value" value.
 func valueEnd(c byte) bool {
+	if c < 0x20 {
+		return true
+	}
 	switch c {
 	case ' ', '\t', '\r', '\n', '"', '\'', ',', ';', '&', '}', ']', ')', '<', '>':
 		return true

@@ -1,0 +1,93 @@
+// Package audit keeps a tamper-evident trail of every tool call: exactly
+// one record per tools/call, refusals included, with nothing secret in it.
+//
+// # What it does
+//
+// [Middleware] builds one [Record] per call after the inner layers have
+// run: UTC time, correlation ID, session, transport, client name and
+// version, the principal and auth method that auth found, the tool, the
+// arguments (redacted, or only a keyed digest with [WithDigestOnly]), the
+// outcome ("ok", "tool_error", "rpc_error" or a refusal code such as
+// "unauthenticated", "rate_limited", "unavailable", "deadline_exceeded",
+// "canceled", "internal"), the client-safe reason, the operator-only
+// detail (the cause of an internal error or panic, redacted), duration,
+// attempts, cache status, breaker state and the annotations of
+// bulwark.Call.SetField.
+//
+// A [Logger] signs each record and writes it to a [Sink]. Records form a
+// chain: each carries its sequence number, the MAC of the previous record
+// and its own HMAC-SHA256 under a key from the environment ([KeyEnv],
+// [KeyFromEnv]). [Logger.Close] appends a seal. [Verify] (and the command
+// `go run ./cmd/bulwark-audit verify FILE`) reports the first bad record
+// after an edit, a deletion, an insertion, a reordering or a truncation.
+// Concurrent calls are serialised at the writer, so any number of them
+// produce one valid chain.
+//
+// # Redaction
+//
+// Always on, by a [Redactor]: values under credential-like names (password,
+// secret, token, api_key, authorization, cookie, …) at any depth, configured
+// names and paths, properties marked sensitive in the tool's input schema
+// with the [SensitiveKeyword] extension ("x-bulwark-sensitive": true), and
+// credential-shaped values anywhere in any text (JWTs, bearer credentials,
+// sk-… style keys, URL passwords, long random strings, and registered
+// secrets in raw, base64 and URL-encoded form). Control characters are made
+// visible, so CR/LF, ANSI escapes and quotes in values can neither split
+// nor forge a record nor repaint a terminal. The same Redactor serves logs
+// ([NewRedactingHandler]) and cache keys ([Redactor.Arguments]). An
+// optional size cap (Config.MaxRecordBytes) bounds each record.
+//
+// # Sinks and failure policy
+//
+// [SlogSink] writes JSON lines through log/slog, to standard error by
+// default: on the stdio transport standard output belongs to the protocol
+// and must never carry audit. [FileSink] appends to a file with a documented
+// fsync policy ([SyncEach], [SyncInterval], [SyncNever]). [PostgresSink]
+// stores rows in PostgreSQL ([PostgresSchema] gives the DDL).
+//
+// When a sink fails, Config.Policy decides: [FailClosed] refuses calls with
+// bulwark.Unavailable (a record that fails after its handler ran turns that
+// answer into a refusal; while the sink is down, calls are refused before
+// their handler runs), [Buffer] keeps records in a bounded buffer and
+// retries them in order, refusing calls only when the buffer is full.
+// Either way every lost record goes to the operator log, every failure
+// raises a counter in [Logger.Stats] (which metrics/ exports) and OnAlert
+// is told. Writes and the wait for the writer are bounded by
+// Config.WriteTimeout, so a hung sink never hangs a call.
+//
+// # Erasure and retention
+//
+// With a [KeyStore] (memory or PostgreSQL), the personal fields of a
+// record (principal ID and arguments) are encrypted with AES-256-GCM under
+// a key of the record's subject (the principal, or [WithSubject]). The MAC
+// covers the ciphertext, so [Logger.Purge], which destroys the subject's
+// key and records that it did, erases those fields everywhere while the
+// chain still verifies. [Logger.Prune] drops records older than a cutoff
+// from sinks that support it, leaving a signed anchor where the trail now
+// begins so the rest still verifies.
+//
+// # Where it sits
+//
+// Outermost: audit → recover → metrics → auth → validate →
+// ratelimit/concurrency → timeout → cache → breaker → retry → handler.
+// Being outside every other layer is what lets it record each of their
+// refusals; it reads the principal that auth found further in from the
+// bulwark.Call record. It also recovers a panic that reaches it.
+//
+// # What it returns on refusal
+//
+// Only its own: bulwark.Unavailable ("audit trail unavailable", with a
+// retry hint) when the policy refuses a call. Everything else passes
+// through unchanged.
+//
+// # Example
+//
+//	key, err := audit.KeyFromEnv()
+//	if err != nil { ... }
+//	sink, err := audit.OpenFile("/var/log/mcp/audit.log", audit.FileConfig{})
+//	if err != nil { ... }
+//	trail, err := audit.New(sink, key, audit.Config{Policy: audit.FailClosed})
+//	if err != nil { ... }
+//	defer trail.Close(context.Background())
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(nil), authMW, ...)
+package audit

@@ -1,0 +1,312 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+var exampleKey = []byte("example-key-example-key-example-key!")
+
+var exampleClock = bulwarktest.NewFakeClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+
+func ExampleNew() {
+	var out bytes.Buffer
+	sink := audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
+		out.Write(r.Line())
+		out.WriteByte('\n')
+		return nil
+	})
+	trail, err := audit.New(sink, exampleKey, audit.Config{Clock: exampleClock})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	trail.Log(ctx, &audit.Record{Kind: audit.KindCall, ID: "c-1", Tool: "get_customer", Outcome: audit.OutcomeOK})
+	trail.Close(ctx)
+	rep, err := audit.Verify(&out, exampleKey)
+	fmt.Println(rep.Records, rep.Sealed, err)
+	// Output: 2 true <nil>
+}
+
+func ExampleKeyFromEnv() {
+	os.Setenv(audit.KeyEnv, "0123456789abcdef0123456789abcdef")
+	key, err := audit.KeyFromEnv()
+	fmt.Println(len(key), err)
+	os.Setenv(audit.KeyEnv, "short")
+	_, err = audit.KeyFromEnv()
+	fmt.Println(err)
+	os.Unsetenv(audit.KeyEnv)
+	// Output:
+	// 32 <nil>
+	// audit: AUDIT_HMAC_KEY must hold at least 32 bytes
+}
+
+func ExampleMiddleware() {
+	var records []*audit.Record
+	sink := audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
+		records = append(records, r)
+		return nil
+	})
+	trail, _ := audit.New(sink, exampleKey, audit.Config{})
+	defer trail.Close(context.Background())
+
+	s := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "1"}, nil)
+	bulwark.AddToolHandler(s, &mcp.Tool{Name: "get_customer", InputSchema: map[string]any{"type": "object"}},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return nil, bulwark.PermissionDenied("needs scope customers:read")
+		})
+	bulwark.Use(s, audit.Middleware(trail), bulwark.Recover(nil))
+
+	ctx := context.Background()
+	ct, st := mcp.NewInMemoryTransports()
+	ss, _ := s.Connect(ctx, st, nil)
+	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "example-client", Version: "1.0"}, nil).Connect(ctx, ct, nil)
+	cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_customer", Arguments: map[string]any{"id": 7, "api_key": "k-123"}})
+	cs.Close()
+	ss.Wait()
+	r := records[0]
+	fmt.Println(r.Tool, r.Outcome, r.Reason, string(r.Arguments), r.Client)
+	// Output: get_customer permission_denied needs scope customers:read {"api_key":"[REDACTED]","id":7} example-client
+}
+
+func ExampleWithDigestOnly() {
+	var rec *audit.Record
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{})
+	mw := audit.Middleware(trail, audit.WithDigestOnly())
+	req := bulwarktest.Request("set_pin", map[string]any{"pin": "1234"})
+	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+	mw((&bulwarktest.Recorder{}).Handle)(ctx, req)
+	fmt.Println(rec.Arguments == nil, strings.HasPrefix(rec.ArgumentsDigest, "hmac-sha256:"))
+	// Output: true true
+}
+
+func ExampleWithSubject() {
+	ks := audit.NewMemoryKeyStore()
+	var rec *audit.Record
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{KeyStore: ks})
+	// Seal each call's personal fields under the customer it concerns.
+	bySubject := audit.WithSubject(func(_ context.Context, req *mcp.CallToolRequest) string {
+		var a struct{ CustomerID string }
+		json.Unmarshal(req.Params.Arguments, &a)
+		return a.CustomerID
+	})
+	req := bulwarktest.Request("update_email", map[string]any{"CustomerID": "c-42", "email": "ada@example.com"})
+	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+	audit.Middleware(trail, bySubject)((&bulwarktest.Recorder{}).Handle)(ctx, req)
+	p, _ := rec.Open(context.Background(), ks)
+	fmt.Println(rec.Arguments == nil, string(p.Arguments))
+	// Output: true {"CustomerID":"c-42","email":"ada@example.com"}
+}
+
+func ExampleNewRedactor() {
+	r, err := audit.NewRedactor(audit.RedactConfig{
+		Names:   []string{"ssn"},
+		Paths:   []string{"customer.email"},
+		Secrets: []string{"db-password-1"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(r.JSON([]byte(`{"customer":{"email":"a@b.c","ssn":"123"},"note":"pw db-password-1"}`), nil)))
+	// Output: {"customer":{"email":"[REDACTED]","ssn":"[REDACTED]"},"note":"pw [REDACTED]"}
+}
+
+func ExampleDefaultRedactor() {
+	tool := &mcp.Tool{Name: "login", InputSchema: map[string]any{
+		"type":       "object",
+		"properties": map[string]any{"pin": map[string]any{"type": "string", audit.SensitiveKeyword: true}},
+	}}
+	fmt.Println(string(audit.DefaultRedactor().Arguments([]byte(`{"user":"ada","pin":"0000"}`), tool)))
+	// Output: {"user":"ada","pin":"[REDACTED]"}
+}
+
+func ExampleRedact() {
+	schema := []byte(`{"properties":{"card":{"x-bulwark-sensitive":true}}}`)
+	fmt.Println(string(audit.Redact([]byte(`{"card":"4111111111111111","password":"x","n":1}`), schema)))
+	// Output: {"card":"[REDACTED]","password":"[REDACTED]","n":1}
+}
+
+func ExampleRedactText() {
+	fmt.Println(audit.RedactText("dial postgres://app:hunter2@db/x: Authorization: Bearer abc\x1b[2J"))
+	// Output: dial postgres://app:[REDACTED]@db/x: Authorization: [REDACTED]\x1b[2J
+}
+
+func ExampleSensitivePaths() {
+	schema := map[string]any{"properties": map[string]any{
+		"address": map[string]any{"properties": map[string]any{"zip": map[string]any{audit.SensitiveKeyword: true}}},
+	}}
+	fmt.Println(audit.SensitivePaths(schema))
+	// Output: map[address.zip:{}]
+}
+
+func ExampleSensitiveName() {
+	fmt.Println(audit.SensitiveName("X-Api-Key"), audit.SensitiveName("customer_id"))
+	// Output: true false
+}
+
+func ExampleOpenFile() {
+	dir, _ := os.MkdirTemp("", "audit")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "audit.log")
+	sink, err := audit.OpenFile(path, audit.FileConfig{Sync: audit.SyncInterval, Interval: 50 * time.Millisecond})
+	if err != nil {
+		panic(err)
+	}
+	trail, _ := audit.New(sink, exampleKey, audit.Config{})
+	trail.Log(context.Background(), &audit.Record{Kind: audit.KindCall, Tool: "t"})
+	trail.Close(context.Background()) // seals and closes the file
+	f, _ := os.Open(path)
+	defer f.Close()
+	rep, err := audit.Verify(f, exampleKey)
+	fmt.Println(rep.LastSeq, rep.Sealed, err)
+	// Output: 2 true <nil>
+}
+
+func ExampleVerify() {
+	var out bytes.Buffer
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
+		out.Write(r.Line())
+		out.WriteByte('\n')
+		return nil
+	}), exampleKey, audit.Config{})
+	for _, tool := range []string{"a", "b", "c"} {
+		trail.Log(context.Background(), &audit.Record{Kind: audit.KindCall, Tool: tool})
+	}
+	trail.Close(context.Background())
+	// Someone deletes the second record.
+	lines := strings.SplitAfter(out.String(), "\n")
+	tampered := lines[0] + strings.Join(lines[2:], "")
+	_, err := audit.Verify(strings.NewReader(tampered), exampleKey)
+	fmt.Println(err)
+	// Output: audit: line 2 (seq 3): expected seq 2: records deleted, inserted or reordered
+}
+
+func ExampleVerifyOpen() {
+	var out bytes.Buffer
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
+		out.Write(r.Line())
+		out.WriteByte('\n')
+		return nil
+	}), exampleKey, audit.Config{})
+	trail.Log(context.Background(), &audit.Record{Kind: audit.KindCall, Tool: "a"})
+	// The logger is still running: no seal yet.
+	rep, err := audit.VerifyOpen(bytes.NewReader(out.Bytes()), exampleKey)
+	fmt.Println(rep.Records, rep.Sealed, err)
+	// Output: 1 false <nil>
+}
+
+func ExampleParseRecord() {
+	var line []byte
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { line = r.Line(); return nil }), exampleKey, audit.Config{})
+	trail.Log(context.Background(), &audit.Record{Kind: audit.KindCall, Tool: "get_customer", Outcome: "rate_limited"})
+	r, err := audit.ParseRecord(line)
+	fmt.Println(r.Seq, r.Tool, r.Outcome, err)
+	// Output: 1 get_customer rate_limited <nil>
+}
+
+func ExampleNewSlogSink() {
+	// Standard error by default; here a JSON handler on standard output
+	// without the time, to show the shape of a line.
+	h := slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	trail, _ := audit.New(audit.NewSlogSink(slog.New(h)), exampleKey, audit.Config{Clock: exampleClock})
+	trail.Log(context.Background(), &audit.Record{Kind: audit.KindCall, ID: "c-1", Tool: "ping", Outcome: "ok"})
+	// Output: {"level":"INFO","msg":"audit","audit":{"seq":1,"kind":"call","time":"2026-05-01T12:00:00Z","id":"c-1","tool":"ping","outcome":"ok","prev":"","mac":"28338e9e6d8ad6986614fce90c32bde582b563781d73a24d351337bb6144fbf9"}}
+}
+
+func ExampleNewMemoryKeyStore() {
+	ks := audit.NewMemoryKeyStore()
+	var recs []*audit.Record
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { recs = append(recs, r); return nil }), exampleKey, audit.Config{KeyStore: ks})
+	req := bulwarktest.Request("update_email", map[string]any{"email": "ada@example.com"})
+	ctx, c := bulwarktest.Context(context.Background(), req, nil)
+	c.SetPrincipal(&bulwark.Principal{ID: "ada", Method: "api_key"})
+	audit.Middleware(trail)((&bulwarktest.Recorder{}).Handle)(ctx, req)
+
+	p, _ := recs[0].Open(context.Background(), ks)
+	fmt.Println("before purge:", p.Principal)
+	trail.Purge(context.Background(), "ada")
+	_, err := recs[0].Open(context.Background(), ks)
+	fmt.Println("after purge:", err, "| last record:", recs[len(recs)-1].Kind)
+	// Output:
+	// before purge: ada
+	// after purge: audit: subject key destroyed | last record: purge
+}
+
+func ExampleNewRedactingHandler() {
+	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	log := slog.New(audit.NewRedactingHandler(h, nil))
+	log.Error("tool call failed", "error", "connect postgres://app:hunter2@db/x", "password", "hunter2")
+	// Output: level=ERROR msg="tool call failed" error="connect postgres://app:[REDACTED]@db/x" password=[REDACTED]
+}
+
+func ExamplePostgresSchema() {
+	ddl, err := audit.PostgresSchema("ops.audit_trail")
+	fmt.Println(strings.SplitN(ddl, "\n", 2)[0], err)
+	// Output: CREATE TABLE IF NOT EXISTS "ops"."audit_trail" ( <nil>
+}
+
+func ExampleNewPostgresSink() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+	sink, err := audit.NewPostgresSink(pool, "audit_records")
+	if err != nil {
+		panic(err)
+	}
+	if err := sink.Migrate(ctx); err != nil {
+		panic(err)
+	}
+	key, err := audit.KeyFromEnv()
+	if err != nil {
+		panic(err)
+	}
+	trail, err := audit.New(sink, key, audit.Config{Policy: audit.Buffer})
+	if err != nil {
+		panic(err)
+	}
+	defer trail.Close(ctx)
+	_ = audit.Middleware(trail)
+}
+
+func ExampleNewPostgresKeyStore() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+	ks, err := audit.NewPostgresKeyStore(pool, "audit_private.subject_keys")
+	if err != nil {
+		panic(err)
+	}
+	if err := ks.Migrate(ctx); err != nil {
+		panic(err)
+	}
+	_ = audit.Config{KeyStore: ks}
+}
