@@ -168,13 +168,27 @@ func New(name string, s Settings) (*Breaker, error) {
 		MaxRequests: s.MaxRequests,
 		Interval:    s.Interval,
 		// The open period is ours (see the type documentation).
-		Timeout:       time.Nanosecond,
-		ReadyToTrip:   func(c gobreaker.Counts) bool { return trip(Counts(c)) },
-		IsExcluded:    func(err error) bool { return err == errIgnored },
-		OnStateChange: b.changed,
+		Timeout:     time.Nanosecond,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return trip(Counts(c)) },
+		IsExcluded:  func(err error) bool { return err == errIgnored },
 	}
-	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](b.gsettings)
+	b.fresh()
 	return b, nil
+}
+
+// fresh installs a new gobreaker instance. Calls admitted by the one it
+// replaces may still report to it; its state changes are then ignored.
+// Callers hold b.mu (or own b exclusively).
+func (b *Breaker) fresh() {
+	var self *gobreaker.TwoStepCircuitBreaker[struct{}]
+	st := b.gsettings
+	st.OnStateChange = func(_ string, from, to gobreaker.State) {
+		if b.cb == self {
+			b.changed(from, to)
+		}
+	}
+	self = gobreaker.NewTwoStepCircuitBreaker[struct{}](st)
+	b.cb = self
 }
 
 // Name returns the breaker's name.
@@ -183,7 +197,7 @@ func (b *Breaker) Name() string { return b.name }
 // changed is gobreaker's OnStateChange. It runs under gobreaker's mutex,
 // which is only ever taken while b.mu is held, so it may touch b's fields
 // but must not lock anything or call out.
-func (b *Breaker) changed(_ string, from, to gobreaker.State) {
+func (b *Breaker) changed(from, to gobreaker.State) {
 	now := b.clock.Now()
 	st := fromGo(to)
 	switch st {
@@ -294,7 +308,7 @@ func (b *Breaker) Reset() {
 	b.forced = ""
 	b.openUntil = time.Time{}
 	b.state = StateClosed
-	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](b.gsettings)
+	b.fresh()
 	if from != StateClosed {
 		b.queue(nil, Event{Name: b.name, From: from, To: StateClosed, At: b.clock.Now(), Forced: true})
 	}

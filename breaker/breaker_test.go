@@ -432,3 +432,27 @@ func TestStress(t *testing.T) {
 		prev = e.To
 	}
 }
+
+// Calls admitted before a Reset report to the replaced gobreaker; they
+// must not move the fresh breaker.
+func TestResetIgnoresCallsInFlight(t *testing.T) {
+	b, _ := newBreaker(t, breaker.Settings{ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 1 }})
+	release := make(chan struct{})
+	started := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		_ = b.Execute(context.Background(), func(context.Context) error {
+			close(started)
+			<-release
+			return errDown
+		})
+		close(done)
+	}()
+	<-started
+	b.Reset()
+	close(release)
+	<-done
+	if got := b.State(); got != breaker.StateClosed {
+		t.Fatalf("state %s: a call from before Reset tripped the fresh breaker", got)
+	}
+}
