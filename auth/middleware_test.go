@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark"
@@ -444,5 +445,28 @@ func TestNilVerifierFailsClosed(t *testing.T) {
 	}
 	if got := string(rec.Calls()[0].Arguments); strings.Contains(got, argKey) {
 		t.Fatalf("handler saw the token argument: %s", got)
+	}
+}
+
+// End to end: the token argument is gone before the SDK validates the
+// arguments against a closed schema and decodes them for a typed handler.
+func TestArgumentTokenRemovedBeforeSchemaValidation(t *testing.T) {
+	type in struct {
+		ID string `json:"id"`
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	var seen atomic.Value
+	mcp.AddTool(s, &mcp.Tool{Name: "get_customer"}, func(ctx context.Context, req *mcp.CallToolRequest, args in) (*mcp.CallToolResult, any, error) {
+		seen.Store(string(req.Params.Arguments))
+		return bulwarktest.TextResult(args.ID + " for " + auth.PrincipalFrom(ctx).ID), nil, nil
+	})
+	bulwark.Use(s, auth.Middleware(auth.WithArgumentToken(argStore(t), "")))
+	cs := bulwarktest.Connect(t, s, nil)
+	res, err := bulwarktest.Call(context.Background(), cs, "get_customer", map[string]any{"id": "c-1", "AUTH_TOKEN": argKey})
+	if err != nil || res.IsError || bulwarktest.ResultText(res) != "c-1 for arg-user" {
+		t.Fatalf("res %q err %v", bulwarktest.ResultText(res), err)
+	}
+	if got, _ := seen.Load().(string); strings.Contains(got, argKey) {
+		t.Fatalf("handler saw %s", got)
 	}
 }
