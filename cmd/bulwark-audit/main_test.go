@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bulwark-mcp/bulwark/audit"
+)
+
+const key = "0123456789abcdef0123456789abcdef-cmd"
+
+func writeTrail(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.log")
+	sink, err := audit.OpenFile(path, audit.FileConfig{Sync: audit.SyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(sink, []byte(key), audit.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"a", "b", "c"} {
+		if err := l.Log(context.Background(), &audit.Record{Kind: audit.KindCall, Tool: tool}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRun(t *testing.T) {
+	t.Setenv(audit.KeyEnv, key)
+	good := writeTrail(t)
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(t.TempDir(), "edited.log")
+	os.WriteFile(edited, bytes.Replace(b, []byte(`"tool":"b"`), []byte(`"tool":"x"`), 1), 0o600)
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	unsealed := filepath.Join(t.TempDir(), "unsealed.log")
+	os.WriteFile(unsealed, bytes.Join(lines[:3], nil), 0o600)
+
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+		out   string
+	}{
+		{"intact", []string{"verify", good}, "", 0, "OK: 4 records"},
+		{"stdin", []string{"verify", "-"}, string(b), 0, "OK: 4 records"},
+		{"edited", []string{"verify", edited}, "", 1, "line 2 (seq 2): MAC mismatch"},
+		{"truncated", []string{"verify", unsealed}, "", 1, "without a seal"},
+		{"truncated but open", []string{"verify", "-open", unsealed}, "", 0, "sealed=false"},
+		{"missing file", []string{"verify", filepath.Join(t.TempDir(), "nope")}, "", 2, "no such file"},
+		{"no command", nil, "", 2, "usage"},
+		{"two files", []string{"verify", good, good}, "", 2, "usage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, strings.NewReader(tt.stdin), &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.out) {
+				t.Fatalf("code %d, stdout %q, stderr %q; want %d and %q", code, stdout.String(), stderr.String(), tt.code, tt.out)
+			}
+		})
+	}
+	t.Setenv(audit.KeyEnv, "short")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"verify", good}, nil, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), audit.KeyEnv) {
+		t.Fatalf("short key: code %d, %q", code, stderr.String())
+	}
+}
