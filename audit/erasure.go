@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -126,7 +127,9 @@ func (m *MemoryKeyStore) SubjectKey(_ context.Context, subject string) (string, 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if id, ok := m.bySubject[subject]; ok {
-		return id, m.keys[id], nil
+		// Copies: Destroy wipes the stored key, and must not wipe one a
+		// concurrent call is encrypting with.
+		return id, bytes.Clone(m.keys[id]), nil
 	}
 	id, key, err := newSubjectKey()
 	if err != nil {
@@ -140,7 +143,7 @@ func (m *MemoryKeyStore) SubjectKey(_ context.Context, subject string) (string, 
 	m.bySubject[subject] = id
 	m.keys[id] = key
 	m.subjectOf[id] = subject
-	return id, key, nil
+	return id, bytes.Clone(key), nil
 }
 
 // Key implements KeyStore.
@@ -151,7 +154,7 @@ func (m *MemoryKeyStore) Key(_ context.Context, id string) ([]byte, error) {
 	if !ok {
 		return nil, ErrKeyDestroyed
 	}
-	return k, nil
+	return bytes.Clone(k), nil
 }
 
 // Destroy implements KeyStore.

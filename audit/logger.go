@@ -279,9 +279,16 @@ func (l *Logger) advance(r *Record) {
 // Buffer policy, queued; an error means it is neither, and the caller
 // must treat the action as unaudited (the middleware refuses the call).
 //
-// r.Time defaults to now. Callers are responsible for redaction; the
-// middleware does it.
+// r.Time defaults to now and r.Kind to KindCall; the kinds the Logger
+// writes itself (KindSeal, KindAnchor) are refused. Callers are
+// responsible for redaction; the middleware does it.
 func (l *Logger) Log(ctx context.Context, r *Record) error {
+	switch r.Kind {
+	case "":
+		r.Kind = KindCall
+	case KindSeal, KindAnchor:
+		return fmt.Errorf("audit: record kind %q is reserved", r.Kind)
+	}
 	if r.Time.IsZero() {
 		r.Time = l.clock.Now()
 	}

@@ -196,3 +196,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestLogRefusesReservedKinds(t *testing.T) {
+	sink := &memSink{}
+	l := newLogger(t, sink, audit.Config{})
+	defer l.Close(context.Background())
+	for _, k := range []string{audit.KindSeal, audit.KindAnchor} {
+		if err := l.Log(context.Background(), &audit.Record{Kind: k}); err == nil {
+			t.Errorf("kind %q accepted", k)
+		}
+	}
+	r := &audit.Record{}
+	if err := l.Log(context.Background(), r); err != nil || r.Kind != audit.KindCall || len(sink.records()) != 1 {
+		t.Fatalf("default kind: %v %q", err, r.Kind)
+	}
+}
