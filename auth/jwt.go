@@ -73,7 +73,8 @@ type JWTConfig struct {
 	HTTPClient *http.Client
 	// HTTPTimeout bounds each JWKS fetch. Default 10s.
 	HTTPTimeout time.Duration
-	// Logger receives JWKS refresh failures. Default slog.Default().
+	// Logger receives JWKS refresh failures (with the URL's password and
+	// query string left out). Default slog.Default().
 	Logger *slog.Logger
 	// Clock is the time source for exp, nbf and iat. Default the system
 	// clock.
@@ -218,8 +219,9 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		Client:      &limited,
 		HTTPTimeout: cfg.HTTPTimeout,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			shown := redactURL(u)
 			return func(ctx context.Context, err error) {
-				logger.WarnContext(ctx, "auth: JWKS fetch failed", "url", u, "error", err)
+				logger.WarnContext(ctx, "auth: JWKS fetch failed", "url", shown, "error", err)
 			}
 		},
 		RefreshInterval:   cfg.RefreshInterval,
@@ -245,6 +247,17 @@ func (v *JWTVerifier) Close() error {
 		v.cancel()
 	}
 	return nil
+}
+
+// redactURL returns raw without a password or query string, either of
+// which may hold a credential, for logging.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment = "", false, ""
+	return u.Redacted()
 }
 
 func checkJWKSURL(raw string) error {

@@ -9,8 +9,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -428,4 +430,39 @@ func TestJWKSRedirectToPlainHTTPRefused(t *testing.T) {
 		t.Fatalf("plain-http redirect target fetched %d times", n)
 	}
 	v.Close()
+}
+
+// A password in the JWKS URL never reaches the log of a failed fetch.
+func TestJWKSFailureLogHasNoURLPassword(t *testing.T) {
+	keys(t)
+	srv := newJWKSServer(t)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	u := strings.Replace(srv.URL, "http://", "http://jwks-user:pa55-in-url@", 1)
+	v := jwksVerifier(t, srv, func(c *auth.JWTConfig) { c.JWKSURL = u; c.Logger = logger })
+	v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil))
+	v.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "JWKS fetch failed") {
+		t.Fatalf("no failure logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "pa55-in-url") {
+		t.Fatalf("log holds the URL password: %s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
