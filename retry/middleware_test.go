@@ -62,6 +62,9 @@ func TestMiddlewareEligibility(t *testing.T) {
 			if rec.Count() != want || call.Attempts() != want {
 				t.Fatalf("handler ran %d times (recorded %d attempts), want %d", rec.Count(), call.Attempts(), want)
 			}
+			if stop := call.Fields()[retry.StopField]; tc.retried && stop != "attempts" {
+				t.Fatalf("stop reason %q, want attempts", stop)
+			}
 		})
 	}
 }

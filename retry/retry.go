@@ -124,13 +124,12 @@ func (r *Retrier) Budget() *Budget { return r.budget }
 //
 // Do is for dependency calls inside a handler; only wrap calls that are
 // safe to repeat (reads, idempotent writes, writes keyed by an idempotency
-// key the dependency honours). Each attempt is counted on the call record
-// ([bulwark.Call.AddAttempt]) when one is in ctx.
+// key the dependency honours). It leaves the call record alone: the
+// record's attempts count attempts of the handler, which [Middleware]
+// records.
 func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) error {
-	call := bulwark.CallFrom(ctx)
 	r.budget.Deposit()
 	for n := 1; ; n++ {
-		call.AddAttempt()
 		actx, cancel := r.attemptContext(ctx)
 		err := fn(actx)
 		timedOut := attemptTimedOut(ctx, actx)
@@ -143,7 +142,6 @@ func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) er
 		}
 		wait, stop := r.next(ctx, n, retryAfterOf(err))
 		if stop != "" {
-			call.SetField(StopField, stop)
 			return err
 		}
 		if werr := r.sleep(ctx, wait); werr != nil {
@@ -164,11 +162,11 @@ func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error
 	return r.Do(ctx, fn)
 }
 
-// StopField is the call-record field ([bulwark.Call.SetField]) naming why
-// retrying stopped with a retryable failure: "attempts" (all used),
+// StopField is the call-record field ([bulwark.Call.SetField]) in which
+// [Middleware] notes why retrying stopped with a retryable failure: "attempts" (all used),
 // "deadline" (the next attempt could not finish in time), "budget" (the
-// retry budget is spent) or "retry_after" (the failure asked for a longer
-// wait than the policy's Cap).
+// retry budget is spent), "retry_after" (the failure asked for a longer
+// wait than the policy's Cap) or "canceled" (the caller went away).
 const StopField = "retry_stop"
 
 // errAttemptTimeout is the cause of a per-attempt deadline.
@@ -206,7 +204,10 @@ func (r *Retrier) next(ctx context.Context, n int, hint time.Duration) (time.Dur
 	if n >= r.max {
 		return 0, "attempts"
 	}
-	if ctx.Err() != nil {
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return 0, "canceled"
+		}
 		return 0, "deadline"
 	}
 	if hint > r.cap {
