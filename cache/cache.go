@@ -352,10 +352,12 @@ func (c *Cache) store1(ctx context.Context, key string, r request, res *mcp.Call
 		c.skipped.Add(1)
 		return nil
 	}
-	tmpl, err := decodeResult(b)
-	if err != nil {
-		c.skipped.Add(1)
-		return nil
+	tmpl, ok := snapshot(res)
+	if !ok {
+		if tmpl, err = decodeResult(b); err != nil {
+			c.skipped.Add(1)
+			return nil
+		}
 	}
 	now := c.clock.Now()
 	e := Entry{Value: b, Stored: now, Expires: now.Add(r.ttl), result: tmpl}

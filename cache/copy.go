@@ -43,6 +43,92 @@ func decodeResult(b []byte) (*mcp.CallToolResult, error) {
 	return res, nil
 }
 
+// snapshot builds the template a stored result is copied from, without a
+// JSON round trip of the whole result: StructuredContent becomes its JSON
+// (json.RawMessage), Meta maps are normalized to JSON trees, content values
+// are copied. It yields what decodeResult would, at a fraction of the cost,
+// and reports false for content types it does not know (the caller then
+// decodes).
+func snapshot(r *mcp.CallToolResult) (*mcp.CallToolResult, bool) {
+	out := &mcp.CallToolResult{}
+	var ok bool
+	if out.Meta, ok = jsonMeta(r.Meta); !ok {
+		return nil, false
+	}
+	if r.StructuredContent != nil {
+		b, err := json.Marshal(r.StructuredContent)
+		if err != nil {
+			return nil, false
+		}
+		out.StructuredContent = json.RawMessage(b)
+	}
+	out.Content = make([]mcp.Content, len(r.Content)) // decoding gives [] for null too
+	for i, c := range r.Content {
+		if isNilContent(c) {
+			return nil, false
+		}
+		cp := cloneContent(c)
+		var meta *mcp.Meta
+		switch cp := cp.(type) {
+		case *mcp.TextContent:
+			meta = &cp.Meta
+		case *mcp.ImageContent:
+			meta = &cp.Meta
+		case *mcp.AudioContent:
+			meta = &cp.Meta
+		case *mcp.ResourceLink:
+			meta = &cp.Meta
+		case *mcp.EmbeddedResource:
+			if cp.Resource != nil {
+				if cp.Resource.Meta, ok = jsonMeta(cp.Resource.Meta); !ok {
+					return nil, false
+				}
+			}
+			meta = &cp.Meta
+		}
+		if *meta, ok = jsonMeta(*meta); !ok {
+			return nil, false
+		}
+		out.Content[i] = cp
+	}
+	return out, true
+}
+
+// isNilContent reports whether c is nil or of a type snapshot does not
+// know.
+func isNilContent(c mcp.Content) bool {
+	switch c := c.(type) {
+	case *mcp.TextContent:
+		return c == nil
+	case *mcp.ImageContent:
+		return c == nil
+	case *mcp.AudioContent:
+		return c == nil
+	case *mcp.ResourceLink:
+		return c == nil
+	case *mcp.EmbeddedResource:
+		return c == nil
+	}
+	return true
+}
+
+// jsonMeta returns m as decoding its JSON would: nil stays nil, values
+// become JSON trees.
+func jsonMeta(m mcp.Meta) (mcp.Meta, bool) {
+	if m == nil {
+		return nil, true
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, false
+	}
+	var out mcp.Meta
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
 // cloneResult returns a copy of r that shares nothing mutable with it, as
 // far as the types involved allow: content values, Meta maps, []byte data
 // and JSON trees are copied; values of other types in Meta or
