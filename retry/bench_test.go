@@ -2,10 +2,12 @@ package retry_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/retry"
@@ -83,5 +85,43 @@ func TestStress(t *testing.T) {
 	wg.Wait()
 	if a, c := attempts.Load(), calls.Load(); a > c*11/10 {
 		t.Fatalf("%d attempts for %d calls under concurrency", a, c)
+	}
+}
+
+// Many goroutines, few keys, a small bounded store: each key's handler
+// runs exactly once while its entry lives.
+func TestIdempotencyStress(t *testing.T) {
+	store, _ := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 64})
+	var mu sync.Mutex
+	runs := map[string]int{}
+	h := retry.Idempotency(store, retry.WithPollInterval(time.Microsecond))(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		mu.Lock()
+		runs[retry.KeyFrom(ctx)]++
+		mu.Unlock()
+		return bulwarktest.TextResult(retry.KeyFrom(ctx)), nil
+	})
+	var wg sync.WaitGroup
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				key := fmt.Sprintf("k%d", (g+i)%20)
+				res, err, _ := call(t, h, "alice", map[string]any{"idempotency_key": key, "v": key})
+				if err != nil || bulwarktest.ResultText(res) != key {
+					t.Errorf("key %s: %v %v", key, bulwarktest.ResultText(res), err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	for k, n := range runs {
+		if n != 1 {
+			t.Errorf("key %s ran %d times", k, n)
+		}
+	}
+	if len(runs) != 20 {
+		t.Errorf("%d keys ran, want 20", len(runs))
 	}
 }

@@ -163,8 +163,8 @@ func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error
 }
 
 // StopField is the call-record field ([bulwark.Call.SetField]) in which
-// [Middleware] notes why retrying stopped with a retryable failure: "attempts" (all used),
-// "deadline" (the next attempt could not finish in time), "budget" (the
+// [Middleware] notes why retrying stopped with a retryable failure:
+// "attempts" (all used), "deadline" (the next attempt could not finish in time), "budget" (the
 // retry budget is spent), "retry_after" (the failure asked for a longer
 // wait than the policy's Cap) or "canceled" (the caller went away).
 const StopField = "retry_stop"
