@@ -562,12 +562,16 @@ func (r *Redactor) appendString(dst []byte, s string, raw []byte) []byte {
 // needsText reports whether an unescaped JSON string may hold something
 // Text would change: a credential shape or a character to neutralise.
 // It errs towards true.
+//
+// Every credential shape needs at least 10 bytes (JWTs, prefixed
+// keys, random strings) or a ':', '=', '@' or ' ' (key: value, URLs,
+// "Bearer x"); shorter strings without those are left alone.
 func needsText(b []byte) bool {
-	if len(b) >= 8 {
+	if len(b) >= 10 {
 		return true
 	}
 	for _, c := range b {
-		if c < 0x20 || c >= 0x7f || c == '=' || c == ':' || c == '@' {
+		if c <= ' ' || c >= 0x7f || c == '=' || c == ':' || c == '@' {
 			return true
 		}
 	}
