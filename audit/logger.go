@@ -48,6 +48,10 @@ const (
 	// the sink is known to be failing, further calls are refused before
 	// their handler runs, until a probe (the sink's Ping, at most once per
 	// RetryInterval) succeeds. Use it when no action may go unaudited.
+	// A write that timed out may still have landed (a database commit
+	// whose reply was lost): the next write re-reads the sink's last
+	// record, so the chain stays whole, and the refused call's record is
+	// then in the trail after all.
 	FailClosed Policy = iota
 	// Buffer keeps records the sink refused in a bounded in-memory buffer,
 	// in chain order, and retries them every RetryInterval (and on Flush
