@@ -37,8 +37,9 @@
 // audit → recover → metrics → auth → validate → ratelimit → timeout →
 // cache → breaker → retry → handler. Retry sits inside the breaker, so an
 // open breaker stops retry storms, and inside the timeout, which bounds all
-// attempts together. [Idempotency] goes after auth (keys are scoped by
-// principal) and outside retry.
+// attempts together. [Idempotency] goes just before retry: after auth (keys
+// are scoped by principal) and inside the timeout (so a call abandoned at
+// its deadline settles its key only when its handler really finishes).
 //
 // [Middleware] retries only calls to read-only or idempotent tools
 // ([bulwark.IsIdempotent]) by default; a destructive tool is retried only

@@ -49,8 +49,12 @@ const IdempotencyField = "idempotency"
 // key is available to the handler with [KeyFrom]. If the store fails, the
 // call is refused as unavailable rather than run unprotected.
 //
-// Place Idempotency after auth (it needs the principal) and outside retry
-// and the handler; it can sit anywhere among the other layers.
+// Place Idempotency after auth (it needs the principal), inside
+// bulwark.Timeout and outside retry: just before retry is right. Inside the
+// timeout matters: a handler abandoned at its deadline keeps running, and
+// only a layer between the timeout and the handler sees it finish and can
+// settle the key then; outside, the key would be released while the write
+// may still happen.
 func Idempotency(store Store, opts ...Option) bulwark.Middleware {
 	o := buildOptions(opts)
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
