@@ -646,3 +646,49 @@ func TestAddToolRegistersInferredSchema(t *testing.T) {
 		t.Errorf("advertised %v, registered %v", adv, reg)
 	}
 }
+
+func TestTransportRecorded(t *testing.T) {
+	got := make(chan string, 4)
+	record := func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			got <- bulwark.CallFrom(ctx).Transport
+			return next(ctx, req)
+		}
+	}
+	s := newServer(t, &bulwarktest.Recorder{})
+	bulwark.Use(s, record)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler
+		client  func(url string) mcp.Transport
+	}{
+		{"streamable", mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil),
+			func(u string) mcp.Transport {
+				return &mcp.StreamableClientTransport{Endpoint: u, DisableStandaloneSSE: true}
+			}},
+		{"sse", mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return s }, nil),
+			func(u string) mcp.Transport { return &mcp.SSEClientTransport{Endpoint: u} }},
+	} {
+		srv := httptest.NewServer(tc.handler)
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v1"}, nil).Connect(ctx, tc.client(srv.URL), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bulwarktest.Call(ctx, cs, "raw", map[string]any{}); err != nil {
+			t.Fatal(err)
+		}
+		if tr := <-got; tr != bulwark.TransportHTTP {
+			t.Errorf("%s: transport %q", tc.name, tr)
+		}
+		cs.Close()
+		srv.Close()
+	}
+	cs := bulwarktest.Connect(t, s, nil)
+	if _, err := bulwarktest.Call(ctx, cs, "raw", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if tr := <-got; tr != bulwark.TransportStdio {
+		t.Errorf("in-memory: transport %q", tr)
+	}
+}

@@ -59,7 +59,7 @@ func (p *Principal) HasRole(r string) bool {
 
 // Transport names used in [Call.Transport].
 const (
-	TransportHTTP  = "http"  // streamable HTTP (or SSE): the request carried HTTP headers
+	TransportHTTP  = "http"  // streamable HTTP or SSE
 	TransportStdio = "stdio" // any stream transport without HTTP: stdio, in-memory, command
 )
 

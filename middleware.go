@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"time"
 
@@ -134,6 +135,11 @@ func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.T
 		def = reg.lookup(req.Params.Name)
 	}
 	c := NewCall(req, def, time.Now())
+	if c.Transport != TransportHTTP && ctx.Value(http.LocalAddrContextKey) != nil {
+		// The legacy SSE transport passes no headers in RequestExtra, but its
+		// sessions run in the context of the HTTP request that opened them.
+		c.Transport = TransportHTTP
+	}
 	ctx = WithCall(ctx, c)
 	defer func() {
 		if v := recover(); v != nil {
