@@ -58,7 +58,13 @@ func WithSubject(f func(ctx context.Context, req *mcp.CallToolRequest) string) O
 // When the record cannot be kept, the Logger's [Policy] applies: the call
 // is refused with bulwark.Unavailable (before its handler runs when the
 // sink is already known to be failing).
+//
+// A nil l is a programming error and panics here, at construction, rather
+// than letting calls run unaudited.
 func Middleware(l *Logger, opts ...Option) bulwark.Middleware {
+	if l == nil {
+		panic("audit.Middleware: nil *Logger")
+	}
 	var o options
 	for _, f := range opts {
 		f(&o)

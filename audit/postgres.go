@@ -89,6 +89,11 @@ CREATE TABLE IF NOT EXISTS %[2]s (
 // sequence number (a retry of a write whose commit was lost to a timeout
 // finds its own row and succeeds). All SQL is parameterised; the table
 // name is validated and quoted.
+//
+// One chain per table: when several server instances share a database,
+// give each its own table (for example "audit_records_" plus the instance
+// name), or two Loggers will compete for the same sequence numbers and
+// their writes will fail.
 type PostgresSink struct {
 	db DB
 	t  pgTable

@@ -217,3 +217,44 @@ func TestFileSinkResumesChain(t *testing.T) {
 		t.Fatalf("New on a torn file: %v, want ErrTorn", err)
 	}
 }
+
+func TestFileSinkEdges(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := audit.OpenFile(filepath.Join(dir, "x.log"), audit.FileConfig{Sync: 7}); err == nil {
+		t.Fatal("unknown sync policy accepted")
+	}
+	if _, err := audit.OpenFile(filepath.Join(dir, "missing", "x.log"), audit.FileConfig{}); err == nil {
+		t.Fatal("file in a missing directory opened")
+	}
+	path := filepath.Join(dir, "audit.log")
+	sink, err := audit.OpenFile(path, audit.FileConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := sink.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Write(ctx, &audit.Record{Kind: audit.KindCall}); err == nil {
+		t.Fatal("unsigned record written")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Ping(ctx); err == nil {
+		t.Fatal("closed sink answers Ping")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Middleware(nil) did not panic")
+		}
+	}()
+	audit.Middleware(nil)
+}
