@@ -135,7 +135,7 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 		"AUDIT_HMAC_KEY":       hex.EncodeToString(d.auditKey),
 		"LOYALTY_API_URL":      loyaltyURL,
 		"RATE_LIMIT":           "20",
-		"BREAKER_OPEN_FOR":     "1s",
+		"BREAKER_OPEN_FOR":     "2s",
 		"BREAKER_TRIP_AFTER":   "3",
 		"DB_CONNECT_TIMEOUT":   "500ms",
 		"DB_STATEMENT_TIMEOUT": "1s",
@@ -573,7 +573,7 @@ func (d *demo) postgresOutage() (string, error) {
 	}
 	states := d.srv.layers.breakers.States()
 	fmt.Fprintf(&sb, "breakers: postgres=%s get_customer=%s\n", states["postgres"], states[toolGetCustomer])
-	if lastRef == nil || lastRef.Code != bulwark.CodeUnavailable || lastRef.RetryAfterSeconds == 0 || lastTook > 100*time.Millisecond {
+	if lastRef == nil || lastRef.Code != bulwark.CodeUnavailable || lastRef.RetryAfterSeconds == 0 || lastTook > 250*time.Millisecond {
 		return sb.String(), errors.New("expected fast unavailable refusals with retry-after")
 	}
 	res, err, ref, _ := d.call(d.ops, toolGetCustomer, map[string]any{"customer_id": "C-000500"})

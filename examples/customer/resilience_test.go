@@ -33,7 +33,7 @@ func TestPostgresCutMidLoad(t *testing.T) {
 	func() {
 		f = newFixture(t, func(env map[string]string) {
 			env["DATABASE_URL"] = withHost(db, proxy.Addr())
-			env["BREAKER_OPEN_FOR"] = "500ms"
+			env["BREAKER_OPEN_FOR"] = "2s"
 			env["BREAKER_TRIP_AFTER"] = "3"
 			env["DB_CONNECT_TIMEOUT"] = "300ms"
 			env["DB_STATEMENT_TIMEOUT"] = "1s"
@@ -74,24 +74,35 @@ func TestPostgresCutMidLoad(t *testing.T) {
 	}
 
 	proxy.Cut()
-	waitFor(t, 5*time.Second, "the postgres breaker to open", func() bool { return f.srv.layers.pgBreaker.State() == "open" })
-	// While open, calls are refused at once and the pool is not touched.
-	acq := f.srv.store.read.Stat().AcquireCount()
-	t0 := time.Now()
-	_, _, ref := call(t, reader, toolGetCustomer, map[string]any{"customer_id": "C-000001"})
-	fast := time.Since(t0)
-	if ref == nil || ref.Code != bulwark.CodeUnavailable || ref.RetryAfterSeconds == 0 {
-		t.Fatalf("while open: %+v", ref)
-	}
-	if fast > 100*time.Millisecond {
-		t.Fatalf("refusal took %v", fast)
-	}
-	if f.srv.layers.pgBreaker.State() == "open" {
-		if got := f.srv.store.read.Stat().AcquireCount(); got != acq {
-			t.Fatalf("the pool was touched while the breaker was open: %d -> %d acquires", acq, got)
+	// While the breaker refuses, calls fail at once and the pool is not
+	// touched. (The breaker cycles open → half-open → open while the cut
+	// lasts; a call that happens to be a half-open probe does reach the
+	// pool, so look for a refusal by the breaker itself.)
+	refusedFast := false
+	for try := 0; try < 20 && !refusedFast; try++ {
+		waitFor(t, 10*time.Second, "the postgres breaker to open", func() bool { return f.srv.layers.pgBreaker.State() == "open" })
+		acq := f.srv.store.read.Stat().AcquireCount()
+		t0 := time.Now()
+		_, _, ref := call(t, reader, toolGetCustomer, map[string]any{"customer_id": "C-000001"})
+		took := time.Since(t0)
+		if ref == nil || ref.Code != bulwark.CodeUnavailable {
+			t.Fatalf("during the cut: %+v", ref)
 		}
+		if !strings.HasPrefix(ref.Message, "postgres is unavailable") {
+			continue // a half-open probe that failed
+		}
+		if took > 500*time.Millisecond { // generous: -race on a busy machine
+			t.Fatalf("breaker refusal took %v", took)
+		}
+		if got := f.srv.store.read.Stat().AcquireCount(); got != acq {
+			t.Fatalf("the pool was touched by a refused call: %d -> %d acquires", acq, got)
+		}
+		refusedFast = true
 	}
-	time.Sleep(300 * time.Millisecond)
+	if !refusedFast {
+		t.Fatal("no call was refused by the open breaker")
+	}
+	time.Sleep(200 * time.Millisecond)
 
 	proxy.Restore()
 	okBefore := ok.Load()
@@ -239,4 +250,13 @@ func TestDemo(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("demo failed: %v", err)
 	}
+}
+
+func lastLines(s, id string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if id != "" && strings.Contains(l, id) {
+			return l
+		}
+	}
+	return ""
 }
