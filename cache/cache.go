@@ -167,6 +167,9 @@ func (c *Cache) Invalidate(ctx context.Context, tags ...string) error {
 }
 
 func (c *Cache) storeError(ctx context.Context, op string, err error) {
+	if ctx.Err() != nil {
+		return // the caller gave up; that says nothing about the store
+	}
 	c.errs.Add(1)
 	if c.logger != nil {
 		c.logger.WarnContext(ctx, "cache store failed; treated as a miss", "op", op, "error", err)

@@ -45,7 +45,9 @@
 // [Public]; and no argument value, principal ID or tag appears in clear in
 // a key, in memory or in Redis. [IgnoreArgs] leaves named arguments (a
 // credential passed as an argument, a nonce) out of the key material
-// altogether; [Key] replaces the material for special cases. Arguments
+// altogether; [Key] replaces the material for special cases (for example
+// when results depend on a JWT claim such as a tenant, which the default
+// key does not include). Arguments
 // that are not valid JSON (or have duplicate keys, or invalid UTF-8) are not
 // cached.
 //

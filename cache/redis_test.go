@@ -147,3 +147,26 @@ func TestRedisFailOpenThroughProxy(t *testing.T) {
 		t.Fatalf("after restore: %q", c.CacheStatus())
 	}
 }
+
+func TestRedisCorruptEntryIsAMiss(t *testing.T) {
+	prefix := testenv.RedisPrefix(t)
+	client := testenv.NewRedis(t)
+	in := newInstance(t, client, prefix, "answer")
+	in.call(t, "get_customer", "c-1")
+	ctx := context.Background()
+	keys, err := client.Keys(ctx, prefix+"e:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	fresh, _ := cache.Entry{Value: []byte("{not json"), Stored: time.Now(), Expires: time.Now().Add(time.Hour)}.MarshalBinary()
+	for _, garbage := range []string{"x", string(fresh)} {
+		client.Set(ctx, keys[0], garbage, time.Minute)
+		got, c, err := in.call(t, "get_customer", "c-1")
+		if err != nil || got != "answer" || c.CacheStatus() != bulwark.CacheMiss {
+			t.Fatalf("corrupt entry %q: %q, %v, %q", garbage, got, err, c.CacheStatus())
+		}
+	}
+	if in.c.Stats().Errors != 2 {
+		t.Fatalf("stats %+v", in.c.Stats())
+	}
+}
