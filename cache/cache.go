@@ -258,7 +258,7 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		case f.status == bulwark.CacheStale:
 			c.stale.Add(1)
 			call.SetCacheStatus(bulwark.CacheStale)
-		case f.err == nil:
+		case f.err == nil && f.res != nil && !f.res.IsError:
 			c.hits.Add(1)
 			call.SetCacheStatus(bulwark.CacheHit)
 		default:
@@ -335,7 +335,7 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 	if err != nil || res == nil {
 		return res, err
 	}
-	if tmpl := c.store1(ctx, key, r, res); tmpl != nil {
+	if tmpl := c.put(ctx, key, r, res); tmpl != nil {
 		shared = tmpl
 	} else if f.hasWaiters(c) {
 		shared = cloneResult(res)
@@ -343,9 +343,9 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 	return res, nil
 }
 
-// store1 stores res under key if it may be cached and returns the stored
+// put stores res under key if it may be cached and returns the stored
 // template, or nil when it was not stored.
-func (c *Cache) store1(ctx context.Context, key string, r request, res *mcp.CallToolResult) *mcp.CallToolResult {
+func (c *Cache) put(ctx context.Context, key string, r request, res *mcp.CallToolResult) *mcp.CallToolResult {
 	if res.IsError || res.NeedsInput() || res.InputRequests != nil || res.RequestState != "" {
 		c.skipped.Add(1)
 		return nil
