@@ -100,6 +100,8 @@ type Event struct {
 // locks are released.
 type Breaker struct {
 	name      string
+	message   string   // the client-facing refusal text
+	causes    [2]error // wrapped ErrOpen and ErrProbeLimit, built once
 	timeout   time.Duration
 	clock     bulwark.Clock
 	classify  func(ctx context.Context, err error) Outcome
@@ -148,6 +150,8 @@ func New(name string, s Settings) (*Breaker, error) {
 	}
 	b := &Breaker{
 		name:     name,
+		message:  name + " is unavailable",
+		causes:   [2]error{fmt.Errorf("breaker %q: %w", name, ErrOpen), fmt.Errorf("breaker %q: %w", name, ErrProbeLimit)},
 		timeout:  s.Timeout,
 		clock:    bulwark.ClockOr(s.Clock),
 		classify: s.Classify,
@@ -458,7 +462,11 @@ func (b *Breaker) finish(ctx context.Context, t ticket, o Outcome) {
 }
 
 func (b *Breaker) refusal(wait time.Duration, cause error) *bulwark.Error {
-	return bulwark.Unavailable(b.name+" is unavailable", wait, fmt.Errorf("breaker %q: %w", b.name, cause))
+	c := b.causes[0]
+	if cause == ErrProbeLimit {
+		c = b.causes[1]
+	}
+	return bulwark.Unavailable(b.message, wait, c)
 }
 
 // Execute runs fn if the breaker admits the call and records its outcome,
