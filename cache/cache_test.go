@@ -877,3 +877,43 @@ func TestInvalidationWhenWritePanics(t *testing.T) {
 		t.Fatal("entry survived a write that panicked")
 	}
 }
+
+func TestSingleflightSharesFailuresWithoutCaching(t *testing.T) {
+	e := newEnv(t, cache.Settings{})
+	release := make(chan struct{})
+	var runs atomic.Int32
+	e.rec.Func = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if runs.Add(1) == 1 {
+			<-release
+		}
+		r := &mcp.CallToolResult{}
+		r.SetError(errors.New("customer not found"))
+		return r, nil
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	results := make([]*mcp.CallToolResult, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], _, _ = e.call("get_customer", map[string]any{"id": "nope"}, alice)
+		}()
+	}
+	waitFor(t, func() bool { return runs.Load() == 1 })
+	close(release)
+	wg.Wait()
+	for i, r := range results {
+		if r == nil || !r.IsError || bulwarktest.ResultText(r) != "customer not found" {
+			t.Fatalf("caller %d got %+v", i, r)
+		}
+		if i > 0 && r == results[0] {
+			t.Fatal("callers share one result value")
+		}
+	}
+	before := runs.Load()
+	e.call("get_customer", map[string]any{"id": "nope"}, alice)
+	if runs.Load() != before+1 {
+		t.Fatal("an IsError result was cached")
+	}
+}
