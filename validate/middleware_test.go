@@ -314,7 +314,8 @@ func TestSchemaKeywords(t *testing.T) {
 			"addr":   {"type": "object", "properties": {"zip": {"type": "string"}}, "required": ["zip"], "additionalProperties": false},
 			"maybe":  {"type": ["string", "null"]},
 			"never":  false,
-			"uri":    {"type": "string", "format": "uri"}
+			"uri":    {"type": "string", "format": "uri"},
+			"shape":  {"enum": [{"a": 1, "b": [true]}, [1, "x"]]}
 		},
 		"required": ["id"]
 	}`)
@@ -338,6 +339,14 @@ func TestSchemaKeywords(t *testing.T) {
 		{"enum number", `{"id":"ab","sort":2}`, "sort", "must be one of"},
 		{"enum false", `{"id":"ab","sort":false}`, "sort", "must be one of"},
 		{"const", `{"id":"ab","kind":"admin"}`, "kind", `must be one of "user"`},
+		{"enum refuses object", `{"id":"ab","sort":{}}`, "sort", "must be one of"},
+		{"enum refuses array", `{"id":"ab","sort":["asc"]}`, "sort", "must be one of"},
+		{"const refuses object", `{"id":"ab","kind":{"kind":"user"}}`, "kind", `must be one of "user"`},
+		{"composite enum object", `{"id":"ab","shape":{ "b":[true], "a":1.0 }}`, "", ""},
+		{"composite enum array", `{"id":"ab","shape":[1,"x"]}`, "", ""},
+		{"composite enum other object", `{"id":"ab","shape":{"a":1,"b":[false]}}`, "shape", "must be one of"},
+		{"composite enum other array", `{"id":"ab","shape":["x",1]}`, "shape", "must be one of"},
+		{"composite enum scalar", `{"id":"ab","shape":1}`, "shape", "must be one of"},
 		{"integer", `{"id":"ab","limit":1.5}`, "limit", "must be an integer"},
 		{"integer exp ok", `{"id":"ab","limit":1e1}`, "", ""},
 		{"integer string", `{"id":"ab","limit":"5"}`, "limit", "must be an integer"},

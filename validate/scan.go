@@ -191,16 +191,25 @@ func (s *scanner) value(n *node, depth int) *fault {
 	}
 	c := s.data[s.pos]
 	switch {
-	case c == '{':
-		if n != nil && n.types != 0 && n.types&tObject == 0 {
+	case c == '{' || c == '[':
+		want := tObject
+		if c == '[' {
+			want = tArray
+		}
+		if n != nil && n.types != 0 && n.types&want == 0 {
 			return refuse(ruleSchema, "must be "+n.typeText())
 		}
-		return s.object(n, depth)
-	case c == '[':
-		if n != nil && n.types != 0 && n.types&tArray == 0 {
-			return refuse(ruleSchema, "must be "+n.typeText())
+		start := s.pos
+		var f *fault
+		if c == '{' {
+			f = s.object(n, depth)
+		} else {
+			f = s.array(n, depth)
 		}
-		return s.array(n, depth)
+		if f == nil && n != nil && n.hasEnum && !n.enumHasComposite(s.data[start:s.pos]) {
+			return refuse(ruleEnum, "must be one of "+n.enumText)
+		}
+		return f
 	case c == '"':
 		if n != nil && n.types != 0 && n.types&tString == 0 {
 			return refuse(ruleSchema, "must be "+n.typeText())

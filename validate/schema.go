@@ -77,6 +77,9 @@ type node struct {
 	enum     []any // decoded values; nil: no enum
 	hasEnum  bool
 	enumText string
+	// enumComposite holds the canonical JSON of the enum's objects and
+	// arrays; an object or array value is compared against these.
+	enumComposite []string
 }
 
 // compiler turns *jsonschema.Schema trees into nodes.
@@ -269,6 +272,9 @@ func (c *compiler) compile(s *jsonschema.Schema, depth int) (*node, error) {
 			if _, ok := v.(string); ok {
 				n.wantValue = true
 			}
+			if c, ok := canonicalComposite(v); ok {
+				n.enumComposite = append(n.enumComposite, c)
+			}
 		}
 		n.enumText = quoteList(n.enum)
 	}
@@ -335,6 +341,40 @@ func (n *node) enumHasLiteral(tok []byte) bool {
 		}
 	}
 	return false
+}
+
+// canonicalComposite returns the canonical JSON text of v when v is a JSON
+// object or array: decoded into plain Go values (numbers as float64) and
+// encoded again, so that key order and number spelling do not matter.
+func canonicalComposite(v any) (string, bool) {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 || b[0] != '{' && b[0] != '[' {
+		return "", false
+	}
+	return canonicalJSON(b)
+}
+
+func canonicalJSON(b []byte) (string, bool) {
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		return "", false
+	}
+	out, err := json.Marshal(x)
+	if err != nil {
+		return "", false
+	}
+	return string(out), true
+}
+
+// enumHasComposite reports whether the object or array written as raw is
+// one of the enum's values. Composite enums are rare: the work of decoding
+// is done only when the enum has one.
+func (n *node) enumHasComposite(raw []byte) bool {
+	if len(n.enumComposite) == 0 {
+		return false
+	}
+	c, ok := canonicalJSON(raw)
+	return ok && slices.Contains(n.enumComposite, c)
 }
 
 func toFloat(v any) float64 {
