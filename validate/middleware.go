@@ -30,6 +30,11 @@ import (
 //     exclusiveMaximum, minItems, maxItems, minProperties and maxProperties
 //     keywords. Other keywords are not interpreted here; for tools added
 //     with mcp.AddTool the SDK still validates them after this layer.
+//   - no undeclared property has the name of a declared one in other
+//     letter case ("Email" beside a declared "email"), even where the
+//     schema allows unknown properties: encoding/json matches struct
+//     fields regardless of case, so a raw handler decoding the arguments
+//     would take that unchecked value for the checked field.
 //
 // A refusal is a bulwark invalid-argument error whose Field is the JSON
 // path of the offending value ("customer.email", "items[2]") and whose

@@ -388,6 +388,10 @@ func TestStrict(t *testing.T) {
 		field, want        string
 	}{
 		{"open without strict", "", `{"id":"x","nick":"y"}`, false, "", ""},
+		{"case variant refused when open", "", `{"ID":"x"}`, false, "ID", `names are case-sensitive (did you mean "id"?)`},
+		{"case variant beside the field", "", `{"id":"x","Id":"y"}`, false, "Id", `did you mean "id"?`},
+		{"nested case variant", "", `{"o":{"A":1}}`, false, "o.A", `did you mean "a"?`},
+		{"kelvin sign folds like encoding/json", `{"type":"object","properties":{"k":{}}}`, `{"\u212a":1}`, false, "[\"\u212a\"]", `did you mean "k"?`},
 		{"unknown refused", "", `{"id":"x","nick":"y"}`, true, "nick", "is not a known field; known fields are id, o"},
 		{"nested unknown refused", "", `{"o":{"a":1,"b":2}}`, true, "o.b", "known fields are a"},
 		{"known accepted", "", `{"id":"x","o":{"a":[1]}}`, true, "", ""},

@@ -392,6 +392,8 @@ func (s *scanner) object(n *node, depth int) *fault {
 					child = pn
 				} else if n.closed {
 					return refuse(ruleSchema, n.unknownText()).at(key)
+				} else if name, ok := n.foldMatch(key); ok {
+					return refuse(ruleSchema, "is not a known field; names are case-sensitive (did you mean "+strconv.Quote(name)+"?)").at(key)
 				} else {
 					child = n.additional
 				}
@@ -445,6 +447,20 @@ func (s *scanner) object(n *node, depth int) *fault {
 		return refuse(ruleSchema, "must have at least "+strconv.Itoa(n.minProps)+" properties")
 	}
 	return nil
+}
+
+// foldMatch finds a declared property whose name equals key apart from
+// letter case. encoding/json matches struct fields that way, so a handler
+// decoding {"Email": ...} into a struct would read, as its email field, a
+// value the schema never checked (or, with both spellings present, the one
+// that comes last).
+func (n *node) foldMatch(key []byte) (string, bool) {
+	for _, name := range n.names {
+		if bytes.EqualFold([]byte(name), key) {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 func (n *node) unknownText() string {
