@@ -562,7 +562,8 @@ func (l *Logger) Prune(ctx context.Context, before time.Time) (int, error) {
 // Close flushes the buffer, writes a final seal record (so truncation of
 // the trail is detectable) and closes the sink if it has a Close method.
 // Records still buffered after the final attempt are counted as lost and
-// written to the operator log.
+// written to the operator log. Calls audited by a closed Logger are
+// refused (bulwark.Unavailable): close it after the server stops serving.
 func (l *Logger) Close(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
 	defer cancel()

@@ -1,0 +1,126 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// testKeyStore is the contract every KeyStore meets.
+func testKeyStore(t *testing.T, ks audit.KeyStore) {
+	ctx := context.Background()
+	// Concurrent first use of one subject yields one key.
+	ids := make([]string, 16)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, key, err := ks.SubjectKey(ctx, "alice")
+			if err != nil || len(key) != 32 {
+				t.Errorf("SubjectKey: %v (key %d bytes)", err, len(key))
+			}
+			ids[i] = id
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("one subject got several keys: %v", ids)
+		}
+	}
+	aliceKey, err := ks.Key(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobID, bobKey, err := ks.SubjectKey(ctx, "bob")
+	if err != nil || bobID == ids[0] || bytes.Equal(bobKey, aliceKey) {
+		t.Fatalf("bob shares alice's key or failed: %v", err)
+	}
+	destroyed, err := ks.Destroy(ctx, "alice")
+	if err != nil || len(destroyed) != 1 || destroyed[0] != ids[0] {
+		t.Fatalf("Destroy = %v, %v", destroyed, err)
+	}
+	if _, err := ks.Key(ctx, ids[0]); !errors.Is(err, audit.ErrKeyDestroyed) {
+		t.Fatalf("destroyed key still readable: %v", err)
+	}
+	if !bytes.Equal(aliceKey, aliceKey[:32]) || bytes.Equal(aliceKey, make([]byte, 32)) {
+		t.Fatal("a key handed out earlier was wiped")
+	}
+	if k, err := ks.Key(ctx, bobID); err != nil || !bytes.Equal(k, bobKey) {
+		t.Fatalf("bob's key lost: %v", err)
+	}
+	if ids, err := ks.Destroy(ctx, "nobody"); err != nil || len(ids) != 0 {
+		t.Fatalf("Destroy(nobody) = %v, %v", ids, err)
+	}
+	newID, _, err := ks.SubjectKey(ctx, "alice")
+	if err != nil || newID == ids[0] {
+		t.Fatalf("alice after purge: %q, %v", newID, err)
+	}
+}
+
+func TestMemoryKeyStore(t *testing.T) {
+	testKeyStore(t, audit.NewMemoryKeyStore())
+	var zero audit.MemoryKeyStore
+	testKeyStore(t, &zero)
+}
+
+func TestPostgresKeyStore(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ks, err := audit.NewPostgresKeyStore(pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testKeyStore(t, ks)
+}
+
+func TestPostgresConcurrentWriters(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	sink, err := audit.NewPostgresSink(pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l := newLogger(t, sink, audit.Config{})
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				if err := l.Log(ctx, &audit.Record{Tool: "t"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sink.Verify(ctx, testKey, true)
+	if err != nil || rep.Records != 64*5+1 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+}
