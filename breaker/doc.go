@@ -62,6 +62,9 @@
 //		return pool.QueryRow(ctx, q, id).Scan(&name)
 //	})
 //
+//	// readiness fails while a breaker is open
+//	ready := health.Breakers("breakers", set.OpenBreakers)
+//
 //	// around every registered tool, one breaker each
 //	perTool, _ := set.PerTool(breaker.Settings{})
 //	bulwark.Use(server, ..., breaker.Middleware(perTool), ...)
