@@ -119,25 +119,29 @@ func (p Permit) Release() {
 	p.c.mu.Unlock()
 }
 
-// Acquire takes a slot for tool and a slot for caller, waiting up to
+// Acquire takes a slot for caller and a slot for tool, waiting up to
 // MaxWait (or until ctx ends) when either is full. It returns a
 // bulwark.RateLimited refusal when no slot frees up in time, and the
 // context's error, as a bulwark refusal, when ctx ends first.
+//
+// The caller's slot is taken first, so a call waiting for its own caller's
+// slot holds no tool slot meanwhile: a caller over its limit delays only
+// itself, never other callers of the tool.
 func (c *Concurrency) Acquire(ctx context.Context, tool, caller string) (Permit, error) {
 	p := Permit{c: c, tool: tool, caller: caller, released: new(atomic.Bool)}
 	var deadline <-chan time.Time
-	if n := c.toolLimit(tool); n > 0 {
-		if err := c.acquire(ctx, c.byTool, tool, n, &deadline, "tool"); err != nil {
-			return Permit{}, err
-		}
-		p.hasT = true
-	}
 	if c.perPrincipal > 0 {
 		if err := c.acquire(ctx, c.byCaller, caller, c.perPrincipal, &deadline, "this caller"); err != nil {
-			p.Release()
 			return Permit{}, err
 		}
 		p.hasC = true
+	}
+	if n := c.toolLimit(tool); n > 0 {
+		if err := c.acquire(ctx, c.byTool, tool, n, &deadline, "tool"); err != nil {
+			p.Release()
+			return Permit{}, err
+		}
+		p.hasT = true
 	}
 	return p, nil
 }
@@ -257,10 +261,21 @@ func (c *Concurrency) Stats() ConcurrencyStats {
 // ConcurrencyMiddleware holds each tools/call to c's limits for as long as
 // the rest of the chain runs. A refusal is a bulwark.RateLimited error with
 // c's retry hint; a call whose context ends while it waits returns the
-// context's refusal (canceled or deadline exceeded).
+// context's refusal (canceled or deadline exceeded). The slots are given
+// back when the inner layers return or panic.
+//
+// Slots follow the chain, not goroutines: a bulwark.Timeout placed inside
+// this layer returns at its deadline while a handler that ignores its
+// context keeps running, and the slot is free again from that moment.
+//
+// A nil c (a NewConcurrency error ignored) refuses every call with an
+// internal error rather than running without limits.
 func ConcurrencyMiddleware(c *Concurrency) bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if c == nil {
+				return nil, bulwark.Internal(errors.New("ratelimit: ConcurrencyMiddleware given a nil *Concurrency"))
+			}
 			call := bulwark.CallFrom(ctx)
 			p, err := c.Acquire(ctx, toolName(ctx, req), call.PrincipalID())
 			if err != nil {

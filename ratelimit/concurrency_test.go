@@ -258,3 +258,49 @@ func TestConcurrencyStress(t *testing.T) {
 		})
 	}
 }
+
+// A call waiting for its caller's slot must not sit on a tool slot
+// meanwhile: a caller over its own limit would otherwise shut every other
+// caller out of the tool, which is what the per-caller limit prevents.
+func TestConcurrencyWaitingCallerHoldsNoToolSlot(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 2, PerPrincipal: 1, MaxWait: time.Hour, Clock: clk})
+	first, err := c.Acquire(context.Background(), "search", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		p, err := c.Acquire(context.Background(), "search", "alice")
+		p.Release()
+		got <- err
+	}()
+	clk.BlockUntil(1) // alice's second call waits for her own slot
+
+	// Bob takes the tool's second slot at once; with a context that is
+	// already over, any wait would refuse him.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	bob, err := c.Acquire(done, "search", "bob")
+	if err != nil {
+		t.Fatalf("bob refused while alice waits for her own slot: %v", err)
+	}
+	bob.Release()
+	first.Release()
+	if err := <-got; err != nil {
+		t.Fatalf("alice's waiting call: %v", err)
+	}
+	if st := c.Stats(); st.Tools != 0 || st.Callers != 0 || st.InFlight != 0 {
+		t.Fatalf("stats %+v after all released", st)
+	}
+}
+
+func TestConcurrencyMiddlewareNilRefuses(t *testing.T) {
+	rec := &bulwarktest.Recorder{}
+	req := bulwarktest.Request("t", map[string]any{})
+	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+	_, err := ratelimit.ConcurrencyMiddleware(nil)(rec.Handle)(ctx, req)
+	if !errors.Is(err, bulwark.ErrInternal) || rec.Count() != 0 {
+		t.Fatalf("nil bulkhead: err %v, handler ran %d times; want an internal refusal", err, rec.Count())
+	}
+}
