@@ -20,7 +20,10 @@
 // A [Limiter] is the engine: a [KeyFunc] (which bucket a call draws from), a
 // limit for the call ([WithLimit], [WithToolLimits] or any [LimitFunc]) and a
 // [Store] that holds the buckets. [Middleware] installs one or more
-// limiters; a call must pass every one of them.
+// limiters; a call must pass every one of them. Limiters that share a
+// store need distinct names ([WithName]); Middleware panics while the
+// chain is built (never during a call) when two do not, and [Check]
+// reports the same mistake as an error.
 //
 //   - [ByPrincipal] (the default): one bucket per authenticated caller.
 //     Calls without a principal share a single bucket.

@@ -169,3 +169,18 @@ func ExampleStoreFunc() {
 	fmt.Println(bulwark.CodeOf(err), err)
 	// Output: unavailable rate limiter unavailable; retry after 1s
 }
+
+// ExampleCheck finds two limiters that would share buckets before
+// Middleware is built, so a server can report the mistake as an error.
+func ExampleCheck() {
+	store, _ := ratelimit.NewMemoryStore(0)
+	perSecond, _ := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerSecond(5)))
+	perHour, _ := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerHour(1000)))
+	fmt.Println(ratelimit.Check(perSecond, perHour))
+
+	perHour, _ = ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerHour(1000)), ratelimit.WithName("per-hour"))
+	fmt.Println(ratelimit.Check(perSecond, perHour))
+	// Output:
+	// ratelimit: two limiters named "principal" share a store; give them distinct names with WithName
+	// <nil>
+}

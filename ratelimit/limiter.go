@@ -307,21 +307,22 @@ func (l *Limiter) Stats() Stats {
 // counts against the earlier limits, which errs on the strict side.
 // Middleware only ever sees tools/call, so no other method is counted.
 //
-// Limiters that share a store must have distinct names (see [WithName]);
-// Middleware panics when given two that do not, since they would silently
-// share buckets.
+// Limiters that share a store must have distinct names (see [WithName]):
+// two that do not would silently share buckets. Middleware panics when
+// given such a pair. It does so while the chain is being built, at
+// start-up and never during a call, as http.ServeMux does with
+// conflicting patterns; a server that assembles limiters from
+// configuration calls [Check] first to get an error instead. Nil limiters
+// are skipped.
 func Middleware(limiters ...*Limiter) bulwark.Middleware {
+	if err := Check(limiters...); err != nil {
+		panic(err.Error())
+	}
 	kept := make([]*Limiter, 0, len(limiters))
 	for _, l := range limiters {
-		if l == nil {
-			continue
+		if l != nil {
+			kept = append(kept, l)
 		}
-		for _, k := range kept {
-			if k.name == l.name && sameStore(k.store, l.store) {
-				panic("ratelimit.Middleware: two limiters named " + strconv.Quote(l.name) + " share a store; give them distinct names with WithName")
-			}
-		}
-		kept = append(kept, l)
 	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -333,6 +334,25 @@ func Middleware(limiters ...*Limiter) bulwark.Middleware {
 			return next(ctx, req)
 		}
 	}
+}
+
+// Check reports an error when two of the limiters would share buckets: the
+// same name (see [WithName]) on the same store. [Middleware] panics on what
+// Check reports; call Check first to handle it as an error. Nil limiters
+// are ignored. Stores that cannot be compared (a [StoreFunc]) are never
+// considered the same.
+func Check(limiters ...*Limiter) error {
+	for i, l := range limiters {
+		if l == nil {
+			continue
+		}
+		for _, k := range limiters[:i] {
+			if k != nil && k.name == l.name && sameStore(k.store, l.store) {
+				return fmt.Errorf("ratelimit: two limiters named %q share a store; give them distinct names with WithName", l.name)
+			}
+		}
+	}
+	return nil
 }
 
 func sameStore(a, b Store) bool {

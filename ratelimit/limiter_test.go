@@ -316,6 +316,12 @@ func TestMiddlewareRejectsDuplicateNames(t *testing.T) {
 	s := memStore(t)
 	a := newLimiter(t, s, ratelimit.WithLimit(ratelimit.PerSecond(1)))
 	b := newLimiter(t, s, ratelimit.WithLimit(ratelimit.PerHour(100)))
+	if err := ratelimit.Check(a, nil, b); err == nil || !strings.Contains(err.Error(), `"principal"`) {
+		t.Fatalf("Check: %v, want an error naming the limiter", err)
+	}
+	if err := ratelimit.Check(a, nil); err != nil {
+		t.Fatalf("Check of one limiter: %v", err)
+	}
 	defer func() {
 		if recover() == nil {
 			t.Fatal("two same-named limiters on one store accepted")
@@ -328,6 +334,9 @@ func TestMiddlewareSameNameDifferentStores(t *testing.T) {
 	a := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.PerSecond(1)))
 	b := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.PerHour(100)))
 	ratelimit.Middleware(a, b) // must not panic
+	if err := ratelimit.Check(a, b); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestStoreErrorRefusesAsUnavailable(t *testing.T) {
