@@ -92,6 +92,11 @@ func NewMemoryStore(capacity int) (*MemoryStore, error) {
 type memoryBucket struct {
 	lim   *rate.Limiter
 	limit Limit
+	// last is the latest time the bucket has been used at. Callers read
+	// the clock before taking the shard's lock, so times can arrive out of
+	// order; rate.Limiter would move its own clock back for a late one and
+	// later count the refill between the two times again.
+	last time.Time
 }
 
 func (mb *memoryBucket) full(now time.Time) bool {
@@ -115,12 +120,17 @@ func (s *MemoryStore) Allow(_ context.Context, b Bucket, limit Limit, now time.T
 	sh.mu.Lock()
 	mb, ok := sh.lru.Get(b)
 	if !ok {
-		mb = &memoryBucket{lim: rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst), limit: limit}
+		mb = &memoryBucket{lim: rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst), limit: limit, last: now}
 		if now.After(sh.now) {
 			sh.now = now
 		}
 		sh.lru.Add(b, mb)
-	} else if mb.limit != limit {
+	} else if now.Before(mb.last) {
+		now = mb.last
+	} else {
+		mb.last = now
+	}
+	if mb.limit != limit {
 		if mb.limit.Rate != limit.Rate {
 			mb.lim.SetLimitAt(now, rate.Limit(limit.Rate))
 		}

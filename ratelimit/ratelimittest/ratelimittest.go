@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ratelimit.Store) {
 		{"RaiseRate", testRaiseRate},
 		{"FractionalRate", testFractionalRate},
 		{"IdleRefillsToBurstOnly", testIdleRefill},
+		{"LateArrivalGainsNothing", testLateArrival},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -280,5 +281,25 @@ func testIdleRefill(t *testing.T, s ratelimit.Store) {
 		if n := drain(t, s, bucket("idle-"+strconv.Itoa(i)), l, later); n != l.Burst {
 			t.Fatalf("key %d after idling: %d calls, want %d", i, n, l.Burst)
 		}
+	}
+}
+
+// testLateArrival passes a time older than one the bucket has already
+// seen, as happens when concurrent callers read the clock before they
+// reach the store. Such a call must not move the bucket's clock back: the
+// refill between the older and the newer time would then be counted twice.
+func testLateArrival(t *testing.T, s ratelimit.Store) {
+	l := ratelimit.Limit{Rate: 1, Burst: 2}
+	b := bucket("late")
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	allowed := 0
+	for _, ms := range []int{1000, 500, 1000, 1500} {
+		if allow(t, s, b, l, at(ms)).Allowed {
+			allowed++
+		}
+	}
+	// A full bucket of 2 at 1s, plus half a token by 1.5s: 2 calls.
+	if allowed != 2 {
+		t.Fatalf("%d calls allowed by 1.5s, want 2 (burst 2 plus half a token)", allowed)
 	}
 }
