@@ -214,7 +214,7 @@ func TestStdioRefusesBadIdentity(t *testing.T) {
 }
 
 // slowLoyalty answers after a delay, to hold calls in flight.
-func slowLoyalty(t *testing.T, delay time.Duration) string {
+func slowLoyalty(t *testing.T, delay time.Duration) (string, *FakeLoyalty) {
 	t.Helper()
 	f := &FakeLoyalty{}
 	f.SetLatency(delay)
@@ -223,7 +223,7 @@ func slowLoyalty(t *testing.T, delay time.Duration) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	return u
+	return u, f
 }
 
 func freeAddr(t *testing.T) string {
@@ -246,7 +246,8 @@ func TestSIGTERMDrainsAndSealsAudit(t *testing.T) {
 	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
 	env["AUDIT_LOG"] = auditPath
 	env["AUDIT_HMAC_KEY"] = hex.EncodeToString(key)
-	env["LOYALTY_API_URL"] = slowLoyalty(t, 1500*time.Millisecond)
+	loyaltyURL, loyalty := slowLoyalty(t, 1200*time.Millisecond)
+	env["LOYALTY_API_URL"] = loyaltyURL
 	addr, admin := freeAddr(t), freeAddr(t)
 	env["ADMIN_ADDR"] = admin
 	cmd := exec.Command(bin, "-http", addr)
@@ -287,7 +288,8 @@ func TestSIGTERMDrainsAndSealsAudit(t *testing.T) {
 			results <- err
 		}()
 	}
-	time.Sleep(500 * time.Millisecond) // the calls are now in flight
+	// Every call is in its handler, waiting on the loyalty service.
+	waitFor(t, 10*time.Second, "four calls in flight", func() bool { return loyalty.Calls() >= 4 })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

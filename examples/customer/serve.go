@@ -143,23 +143,40 @@ func (s *Server) StartAdmin(addr string) (*HTTPServer, error) {
 // listeners close. The admin listener stays up until the end so probes see
 // the drain. It does not close the Server (pools, audit): call Close.
 func (h *HTTPServer) Shutdown(drain time.Duration) error {
-	cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-	defer cancel()
 	if h.http == nil {
+		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
 		return h.admin.Shutdown(cctx)
 	}
+	// Stop accepting connections and let requests in progress finish:
+	// calls already running complete, calls arriving now are refused by
+	// the drain layer with a retry hint.
+	shut := make(chan error, 1)
+	go func() {
+		sctx, scancel := context.WithTimeout(context.Background(), drain+closeTimeout)
+		defer scancel()
+		shut <- h.http.Shutdown(sctx)
+	}()
 	dctx, dcancel := context.WithTimeout(context.Background(), drain)
 	left := h.srv.drain.Drain(dctx)
 	dcancel()
 	h.srv.log.Info("shutdown: drained", "calls_abandoned", left)
-	// Sessions hold long-lived SSE streams, which Shutdown would wait on
-	// until the timeout; every call has finished, so close them now.
-	for ss := range h.srv.mcp.Sessions() {
-		_ = ss.Close()
-	}
-	err := h.http.Shutdown(cctx)
-	if err != nil {
-		err = h.http.Close()
+	cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	var err error
+	select {
+	case err = <-shut:
+	case <-time.After(time.Second):
+		// Still waiting: long-lived SSE streams of idle sessions. Every
+		// call has finished, so close the sessions, which ends them.
+		for ss := range h.srv.mcp.Sessions() {
+			_ = ss.Close()
+		}
+		select {
+		case err = <-shut:
+		case <-cctx.Done():
+			err = h.http.Close()
+		}
 	}
 	if h.admin != nil {
 		_ = h.admin.Shutdown(cctx)
