@@ -124,3 +124,49 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 		t.Fatalf("report %+v, %v", rep, err)
 	}
 }
+
+func TestPostgresWriteBatchIsIdempotent(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	sink, err := audit.NewPostgresSink(pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Sign three records without storing them, then store them twice.
+	var recs []*audit.Record
+	l := newLogger(t, audit.SinkFunc(func(_ context.Context, r *audit.Record) error { recs = append(recs, r); return nil }), audit.Config{})
+	for _, tool := range []string{"a", "b", "c"} {
+		if err := l.Log(ctx, &audit.Record{Tool: tool}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if err := sink.WriteBatch(ctx, recs); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		if err := sink.Write(ctx, recs[1]); err != nil {
+			t.Fatalf("single write %d: %v", i, err)
+		}
+	}
+	// A different record under a taken sequence number is refused.
+	other := newLogger(t, audit.SinkFunc(func(_ context.Context, r *audit.Record) error { recs = append(recs, r); return nil }), audit.Config{})
+	if err := other.Log(ctx, &audit.Record{Tool: "intruder"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.WriteBatch(ctx, recs[2:]); err == nil {
+		t.Fatal("conflicting batch accepted")
+	}
+	if err := sink.Write(ctx, recs[3]); err == nil {
+		t.Fatal("conflicting record accepted")
+	}
+	if rep, err := sink.Verify(ctx, testKey, false); err != nil || rep.Records != 3 {
+		t.Fatalf("report %+v %v", rep, err)
+	}
+}

@@ -119,6 +119,7 @@ type Stats struct {
 	BufferedTotal uint64 // records that ever went to the buffer
 	Refused       uint64 // calls refused because their record could not be kept
 	Lost          uint64 // records given up (refused calls' records, unflushed at Close); each was written to Config.Log
+	Pending       int    // records waiting for the writer now
 	Down          bool   // the last write failed
 }
 
@@ -140,6 +141,9 @@ type Logger struct {
 	// record is a large part of the cost of a call); the writer lock wait
 	// stays bounded.
 	local bool
+
+	qmu   sync.Mutex
+	queue []*waiter // records waiting for the next batch, guarded by qmu
 
 	sem  chan struct{} // the writer lock; a channel so waiting can time out
 	mac  hash.Hash     // guarded by sem
@@ -234,6 +238,7 @@ func (l *Logger) Stats() Stats {
 		Refused:       l.refused.Load(),
 		Lost:          l.lost.Load(),
 		Down:          l.down.Load(),
+		Pending:       l.pendingCount(),
 	}
 }
 
@@ -286,6 +291,12 @@ func (l *Logger) advance(r *Record) {
 // r.Time defaults to now and r.Kind to KindCall; the kinds the Logger
 // writes itself (KindSeal, KindAnchor) are refused. Callers are
 // responsible for redaction; the middleware does it.
+//
+// Concurrent calls are group-committed: whichever caller takes the writer
+// lock signs and writes every record queued so far, in one batch when the
+// sink can take one (FileSink: one write and one fsync; PostgresSink: one
+// statement). A caller waits at most WriteTimeout for the writer, plus
+// the write of its batch.
 func (l *Logger) Log(ctx context.Context, r *Record) error {
 	switch r.Kind {
 	case "":
@@ -298,37 +309,107 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 	}
 	r.Time = r.Time.UTC()
 	l.capSize(r)
-	// The record of a cancelled call must still be written: detach from
-	// the caller's cancellation, and bound the write instead.
-	wctx := context.WithoutCancel(ctx)
-	if !l.local {
-		var cancel context.CancelFunc
-		wctx, cancel = context.WithTimeout(wctx, l.cfg.WriteTimeout)
-		defer cancel()
-	}
+	w := &waiter{r: r, done: make(chan error, 1)}
+	l.qmu.Lock()
+	l.queue = append(l.queue, w)
+	l.qmu.Unlock()
+
 	select {
-	case l.sem <- struct{}{}:
+	case l.sem <- struct{}{}: // uncontended: write our own batch now
+		l.lead(ctx)
+		return l.result(ctx, r, <-w.done)
 	default:
-		lctx, cancel := context.WithTimeout(wctx, l.cfg.WriteTimeout)
-		err := l.lock(lctx)
-		cancel()
-		if err != nil {
-			l.failures.Add(1)
-			return l.giveUp(ctx, r, err)
+	}
+	timer := time.NewTimer(l.cfg.WriteTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case err := <-w.done:
+			return l.result(ctx, r, err)
+		case l.sem <- struct{}{}:
+			// Our record was in this batch or in an earlier, finished one.
+			l.lead(ctx)
+			return l.result(ctx, r, <-w.done)
+		case <-timer.C:
+			if l.dequeue(w) {
+				l.failures.Add(1)
+				return l.result(ctx, r, errors.New("audit: timed out waiting for the writer"))
+			}
+			// A writer holds the record; its write is bounded by
+			// WriteTimeout unless the sink cannot be interrupted.
+			timer.Reset(l.cfg.WriteTimeout)
+			select {
+			case err := <-w.done:
+				return l.result(ctx, r, err)
+			case <-timer.C:
+				return l.result(ctx, r, errors.New("audit: write outcome unknown: the sink is not answering"))
+			}
 		}
 	}
-	alerts, err := l.logLocked(wctx, r)
-	l.unlock()
-	l.fire(alerts)
+}
+
+// waiter is one record queued for the next batch.
+type waiter struct {
+	r    *Record
+	done chan error // buffered; receives the outcome exactly once
+}
+
+func (l *Logger) pendingCount() int {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	return len(l.queue)
+}
+
+func (l *Logger) dequeue(w *waiter) bool {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	for i, q := range l.queue {
+		if q == w {
+			l.queue = append(l.queue[:i], l.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (l *Logger) result(ctx context.Context, r *Record, err error) error {
 	if err != nil {
 		return l.giveUp(ctx, r, err)
 	}
 	return nil
 }
 
-func (l *Logger) logLocked(ctx context.Context, r *Record) ([]Alert, error) {
+// lead is called with the writer lock held: it writes everything queued
+// and releases the lock.
+func (l *Logger) lead(ctx context.Context) {
+	l.qmu.Lock()
+	batch := l.queue
+	l.queue = nil
+	l.qmu.Unlock()
+	var alerts []Alert
+	if len(batch) > 0 {
+		// The record of a cancelled call must still be written: detach
+		// from the caller's cancellation, and bound the write instead.
+		wctx := context.WithoutCancel(ctx)
+		if !l.local {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(wctx, l.cfg.WriteTimeout)
+			defer cancel()
+		}
+		alerts = l.writeBatchLocked(wctx, batch)
+	}
+	l.unlock()
+	l.fire(alerts)
+}
+
+// writeBatchLocked signs and writes a batch in queue order and reports
+// each record's outcome to its waiter.
+func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert {
 	if l.closed {
-		return nil, ErrClosed
+		for _, w := range batch {
+			w.done <- ErrClosed
+		}
+		return nil
 	}
 	var alerts []Alert
 	if len(l.buf) > 0 && !l.clock.Now().Before(time.Unix(0, l.nextProbe.Load())) {
@@ -336,36 +417,90 @@ func (l *Logger) logLocked(ctx context.Context, r *Record) ([]Alert, error) {
 	}
 	if len(l.buf) > 0 {
 		// Keep chain order: nothing overtakes the buffer.
-		l.sign(r)
-		return l.bufferLocked(r, errors.New("earlier records are still buffered"), alerts)
+		cause := errors.New("earlier records are still buffered")
+		for _, w := range batch {
+			l.sign(w.r)
+			var err error
+			alerts, err = l.bufferLocked(w.r, cause, alerts)
+			w.done <- err
+		}
+		return alerts
 	}
 	if l.resync {
 		if t, ok := l.sink.(tailer); ok {
 			seq, mac, err := t.Tail(ctx)
 			if err != nil {
 				l.failures.Add(1)
-				return alerts, l.noteFailure(err, &alerts)
+				err = l.noteFailure(err, &alerts)
+				for _, w := range batch {
+					w.done <- err
+				}
+				return alerts
 			}
 			l.seq, l.prev = seq, mac
 		}
 		l.resync = false
 	}
-	l.sign(r)
-	if err := l.sink.Write(ctx, r); err != nil {
-		l.failures.Add(1)
-		err = l.noteFailure(err, &alerts)
-		if l.cfg.Policy == Buffer {
-			return l.bufferLocked(r, err, alerts)
+	recs := make([]*Record, len(batch))
+	seq, prev := l.seq, l.prev
+	for i, w := range batch {
+		w.r.Seq, w.r.Prev = seq+1, prev
+		l.signAt(w.r)
+		seq, prev = w.r.Seq, w.r.MAC
+		recs[i] = w.r
+	}
+	n, err := l.writeRecords(ctx, recs)
+	for i := 0; i < n; i++ {
+		l.advance(recs[i])
+		batch[i].done <- nil
+	}
+	l.written.Add(uint64(n))
+	if err == nil {
+		if l.down.Swap(false) {
+			alerts = append(alerts, Alert{Kind: AlertRecovered})
 		}
+		return alerts
+	}
+	l.failures.Add(1)
+	err = l.noteFailure(err, &alerts)
+	for _, w := range batch[n:] {
+		if l.cfg.Policy == Buffer {
+			var berr error
+			alerts, berr = l.bufferLocked(w.r, err, alerts)
+			w.done <- berr
+			continue
+		}
+		w.done <- err
+	}
+	if l.cfg.Policy == FailClosed {
 		l.resync = true
-		return alerts, err
 	}
-	l.advance(r)
-	l.written.Add(1)
-	if l.down.Swap(false) {
-		alerts = append(alerts, Alert{Kind: AlertRecovered})
+	return alerts
+}
+
+// batchWriter is implemented by sinks that write several records at once,
+// all or nothing.
+type batchWriter interface {
+	WriteBatch(ctx context.Context, rs []*Record) error
+}
+
+// writeRecords writes rs in order and returns how many were written.
+func (l *Logger) writeRecords(ctx context.Context, rs []*Record) (int, error) {
+	if len(rs) == 0 {
+		return 0, nil
 	}
-	return alerts, nil
+	if bw, ok := l.sink.(batchWriter); ok && len(rs) > 1 {
+		if err := bw.WriteBatch(ctx, rs); err != nil {
+			return 0, err
+		}
+		return len(rs), nil
+	}
+	for i, r := range rs {
+		if err := l.sink.Write(ctx, r); err != nil {
+			return i, err
+		}
+	}
+	return len(rs), nil
 }
 
 func (l *Logger) noteFailure(err error, alerts *[]Alert) error {
@@ -391,15 +526,11 @@ func (l *Logger) bufferLocked(r *Record, cause error, alerts []Alert) ([]Alert, 
 
 // flushLocked writes buffered records in order until one fails.
 func (l *Logger) flushLocked(ctx context.Context, alerts []Alert) []Alert {
-	n := 0
-	for _, r := range l.buf {
-		if err := l.sink.Write(ctx, r); err != nil {
-			l.failures.Add(1)
-			_ = l.noteFailure(err, &alerts)
-			break
-		}
-		l.written.Add(1)
-		n++
+	n, err := l.writeRecords(ctx, l.buf)
+	l.written.Add(uint64(n))
+	if err != nil {
+		l.failures.Add(1)
+		_ = l.noteFailure(err, &alerts)
 	}
 	if n > 0 {
 		rest := copy(l.buf, l.buf[n:])
@@ -575,7 +706,18 @@ func (l *Logger) Close(ctx context.Context) error {
 		return ErrClosed
 	}
 	close(l.done)
-	alerts := l.flushLocked(wctx, nil)
+	// Records queued behind the lock go out before the seal.
+	l.qmu.Lock()
+	batch := l.queue
+	l.queue = nil
+	l.qmu.Unlock()
+	var alerts []Alert
+	if len(batch) > 0 {
+		alerts = l.writeBatchLocked(wctx, batch)
+	}
+	if len(l.buf) > 0 {
+		alerts = l.flushLocked(wctx, alerts)
+	}
 	var errs []error
 	lost := l.buf
 	l.buf = nil

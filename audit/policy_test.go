@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -209,5 +210,89 @@ func TestLogRefusesReservedKinds(t *testing.T) {
 	r := &audit.Record{}
 	if err := l.Log(context.Background(), r); err != nil || r.Kind != audit.KindCall || len(sink.records()) != 1 {
 		t.Fatalf("default kind: %v %q", err, r.Kind)
+	}
+}
+
+// batchSink records batch sizes; its first write blocks until released.
+type batchSink struct {
+	memSink
+	entered chan struct{}
+	gate    chan struct{}
+	once    sync.Once
+	bmu     sync.Mutex
+	batches []int
+}
+
+func (s *batchSink) hold() {
+	s.once.Do(func() {
+		close(s.entered)
+		<-s.gate
+	})
+}
+
+func (s *batchSink) Write(ctx context.Context, r *audit.Record) error {
+	s.hold()
+	s.bmu.Lock()
+	s.batches = append(s.batches, 1)
+	s.bmu.Unlock()
+	return s.memSink.Write(ctx, r)
+}
+
+func (s *batchSink) WriteBatch(ctx context.Context, rs []*audit.Record) error {
+	s.hold()
+	s.bmu.Lock()
+	s.batches = append(s.batches, len(rs))
+	s.bmu.Unlock()
+	for _, r := range rs {
+		if err := s.memSink.Write(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestGroupCommit(t *testing.T) {
+	sink := &batchSink{gate: make(chan struct{}), entered: make(chan struct{})}
+	l := newLogger(t, sink, audit.Config{WriteTimeout: time.Minute})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := l.Log(ctx, &audit.Record{Tool: "first"}); err != nil {
+			t.Error(err)
+		}
+	}()
+	// Once the first write holds the writer, queue ten more.
+	<-sink.entered
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Log(ctx, &audit.Record{Tool: "queued"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats().Pending != 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("never queued: %+v", l.Stats())
+		}
+		runtime.Gosched()
+	}
+	close(sink.gate)
+	wg.Wait()
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sink.bmu.Lock()
+	got := fmt.Sprint(sink.batches)
+	sink.bmu.Unlock()
+	if got != "[1 10 1]" { // the first record, the queued ten in one batch, the seal
+		t.Fatalf("batches %s", got)
+	}
+	if _, err := audit.Verify(bytes.NewReader(sink.text()), testKey); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -152,6 +152,55 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (seq) DO NOTHING`,
 	return nil
 }
 
+// WriteBatch inserts several records in one statement: all or nothing.
+func (s *PostgresSink) WriteBatch(ctx context.Context, rs []*Record) error {
+	n := len(rs)
+	seqs := make([]int64, n)
+	times := make([]time.Time, n)
+	kinds, ids, sessions, tools, outcomes, keys, lines := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range rs {
+		if len(r.Line()) == 0 {
+			return errors.New("audit: unsigned record")
+		}
+		seqs[i], times[i], kinds[i], ids[i], sessions[i], tools[i], outcomes[i], lines[i] =
+			int64(r.Seq), r.Time, r.Kind, r.ID, r.Session, r.Tool, r.Outcome, string(r.Line())
+		if r.Sealed != nil {
+			keys[i] = r.Sealed.Key
+		}
+	}
+	tag, err := s.db.Exec(ctx, `INSERT INTO `+s.t.name+` (seq, time, kind, correlation_id, session_id, tool, outcome, key_id, line)
+SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+ON CONFLICT (seq) DO NOTHING`, seqs, times, kinds, ids, sessions, tools, outcomes, keys, lines)
+	if err != nil {
+		return err
+	}
+	if int(tag.RowsAffected()) == n {
+		return nil
+	}
+	// Some rows were there already: fine if they are these records (a
+	// retry after a lost reply), an error if they are not.
+	rows, err := s.db.Query(ctx, `SELECT seq, line FROM `+s.t.name+` WHERE seq = ANY($1)`, seqs)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	want := make(map[int64]string, n)
+	for i := range seqs {
+		want[seqs[i]] = lines[i]
+	}
+	for rows.Next() {
+		var seq int64
+		var line string
+		if err := rows.Scan(&seq, &line); err != nil {
+			return err
+		}
+		if want[seq] != line {
+			return fmt.Errorf("audit: seq %d already holds a different record (two writers on one table?)", seq)
+		}
+	}
+	return rows.Err()
+}
+
 // Ping checks the database.
 func (s *PostgresSink) Ping(ctx context.Context) error {
 	_, err := s.db.Exec(ctx, `SELECT 1`)
