@@ -52,7 +52,9 @@
 // trip to an atomic Lua script (GCRA on the Redis server's clock). When
 // Redis cannot answer, [RedisOptions].OnFailure decides: [FailClosed] (the
 // default) refuses the call as unavailable, [FailOpen] lets it through; both
-// are counted in [RedisStats]. Keys are RedisOptions.Prefix + limiter name
+// are counted in [RedisStats]. A call whose own context ends while Redis
+// decides is refused as canceled or deadline exceeded under either mode,
+// and is not counted as a failure. Keys are RedisOptions.Prefix + limiter name
 // + ":" + key; they contain principal IDs in clear (use a [KeyFunc] that
 // hashes them if those are sensitive) and expire as soon as their bucket
 // would be full again.

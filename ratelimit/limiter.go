@@ -258,7 +258,9 @@ func (l *Limiter) Name() string { return l.name }
 // Allow decides one call: it takes a token from the call's bucket, or
 // returns a bulwark.RateLimited refusal carrying the time until a retry can
 // succeed. A store failure yields a bulwark.Unavailable refusal wrapping the
-// store's error (a store configured to fail open reports no failure). Calls
+// store's error (a store configured to fail open reports no failure); a
+// store error after ctx has ended yields the context's refusal (canceled or
+// deadline exceeded). Calls
 // the limiter does not apply to (key ok=false, zero Limit) are allowed with
 // Remaining -1.
 func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision, error) {
@@ -276,6 +278,14 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 	}
 	d, err := l.store.Allow(ctx, Bucket{Limiter: l.name, Key: key}, lim, l.clock.Now())
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// The call ended while the store decided: refuse it as
+			// cancelled (or out of time), not as a store failure.
+			if errors.Is(cerr, context.DeadlineExceeded) {
+				return Decision{}, bulwark.DeadlineExceeded(err)
+			}
+			return Decision{}, bulwark.Canceled(err)
+		}
 		l.failed.Add(1)
 		return Decision{}, bulwark.Unavailable("rate limiter unavailable", time.Second, err)
 	}

@@ -154,6 +154,7 @@ return {1, math.floor((tolerance - (new_tat - now)) / interval + 0.000001), 0}
 // Allow implements [Store].
 func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error) {
 	s.decisions.Add(1)
+	parent := ctx
 	if s.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
@@ -174,6 +175,12 @@ func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.
 		err = fmt.Errorf("unexpected script reply of %d values", len(v))
 	}
 	if err != nil {
+		if cerr := parent.Err(); cerr != nil {
+			// The call was cancelled or ran out of time: not a Redis
+			// failure, and no reason to let the call through under
+			// FailOpen either.
+			return Decision{}, fmt.Errorf("ratelimit: redis: %w (%w)", cerr, err)
+		}
 		s.failures.Add(1)
 		if s.mode == FailOpen {
 			s.failedOpen.Add(1)

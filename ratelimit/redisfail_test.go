@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -112,6 +113,38 @@ func TestRedisUnreachable(t *testing.T) {
 					t.Fatalf("after restore: %v, want a's bucket still drained", err)
 				}
 			})
+		}
+	}
+}
+
+// A call whose own deadline passes while Redis decides is refused as out
+// of time under either failure mode: it is neither a Redis failure nor a reason to
+// let the call through.
+func TestRedisCancelledCallIsNotAFailure(t *testing.T) {
+	for _, mode := range []ratelimit.FailureMode{ratelimit.FailClosed, ratelimit.FailOpen} {
+		client, proxy := proxiedRedis(t)
+		store, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: testenv.RedisPrefix(t), OnFailure: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := newLimiter(t, store, ratelimit.WithLimit(ratelimit.PerSecond(1)))
+		rec := &bulwarktest.Recorder{}
+		h := ratelimit.Middleware(l)(rec.Handle)
+		proxy.Blackhole()
+		req := bulwarktest.Request("t", map[string]any{})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		ctx, call := bulwarktest.Context(ctx, req, nil)
+		call.SetPrincipal(&bulwark.Principal{ID: "a"})
+		_, err = h(ctx, req)
+		cancel()
+		if !errors.Is(err, bulwark.ErrDeadlineExceeded) || rec.Count() != 0 {
+			t.Fatalf("mode %d: err %v, handler ran %d times; want a deadline-exceeded refusal", mode, err, rec.Count())
+		}
+		if st := store.Stats(); st.Failures != 0 || st.FailedOpen != 0 {
+			t.Fatalf("mode %d: store stats %+v, want no failure", mode, st)
+		}
+		if st := l.Stats(); st.Failed != 0 {
+			t.Fatalf("mode %d: limiter stats %+v", mode, st)
 		}
 	}
 }
