@@ -15,7 +15,7 @@ import (
 // without touching the store.
 type Limit struct {
 	// Rate is how many tokens are added per second. It may be fractional
-	// (PerMinute(30) is 0.5). It must be positive and finite.
+	// (PerMinute(30) is 0.5). It must be between MinRate and MaxRate.
 	Rate float64
 	// Burst is the size of the bucket: how many calls may arrive at once
 	// after a quiet period. It must be at least 1.
@@ -40,6 +40,17 @@ func Every(interval time.Duration, burst int) Limit {
 	return Limit{Rate: float64(time.Second) / float64(interval), Burst: burst}
 }
 
+// The range of a valid Limit's Rate. Outside it the arithmetic of the
+// stores stops being exact: a Redis bucket counts time in microseconds
+// and cannot keep a key for longer than Redis's expiry allows, so a rate
+// of 1e-300 would fail every decision (and so let every call through
+// under FailOpen), and one far above a million per second would round its
+// interval to nothing.
+const (
+	MinRate = 1e-9 // one token in about 32 years
+	MaxRate = 1e6  // a million tokens per second
+)
+
 // IsZero reports whether l is the zero Limit (no limit).
 func (l Limit) IsZero() bool { return l == Limit{} }
 
@@ -47,13 +58,13 @@ func (l Limit) IsZero() bool { return l == Limit{} }
 var ErrInvalidLimit = errors.New("ratelimit: invalid limit")
 
 // Validate returns an error wrapping ErrInvalidLimit unless l is the zero
-// Limit or has a positive, finite Rate and a Burst of at least 1.
+// Limit or has a Rate between MinRate and MaxRate and a Burst of at least 1.
 func (l Limit) Validate() error {
 	if l.IsZero() {
 		return nil
 	}
-	if !(l.Rate > 0) || math.IsInf(l.Rate, 0) {
-		return fmt.Errorf("%w: rate %v must be positive and finite", ErrInvalidLimit, l.Rate)
+	if !(l.Rate >= MinRate && l.Rate <= MaxRate) {
+		return fmt.Errorf("%w: rate %v must be between %v and %v per second", ErrInvalidLimit, l.Rate, MinRate, MaxRate)
 	}
 	if l.Burst < 1 {
 		return fmt.Errorf("%w: burst %d must be at least 1", ErrInvalidLimit, l.Burst)

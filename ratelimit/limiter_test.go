@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,13 @@ func TestLimitValidateAndString(t *testing.T) {
 		{ratelimit.Every(100*time.Millisecond, 2), true, "10/s burst 2"},
 		{ratelimit.Limit{Rate: 1, Burst: 0}, false, ""},
 		{ratelimit.Limit{Rate: 0, Burst: 1}, false, ""},
+		{ratelimit.Limit{Rate: math.NaN(), Burst: 1}, false, ""},
+		{ratelimit.Limit{Rate: math.Inf(1), Burst: 1}, false, ""},
+		{ratelimit.Limit{Rate: 1e-300, Burst: 1}, false, ""},
+		{ratelimit.Limit{Rate: ratelimit.MinRate, Burst: 1}, true, "1e-09/s burst 1"},
+		{ratelimit.Limit{Rate: ratelimit.MaxRate, Burst: 1}, true, "1e+06/s burst 1"},
+		{ratelimit.Limit{Rate: 2 * ratelimit.MaxRate, Burst: 1}, false, ""},
+		{ratelimit.Every(0, 1), false, ""},
 	}
 	for _, tc := range tests {
 		err := tc.l.Validate()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -191,9 +192,9 @@ func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.
 	if v[0] == 1 {
 		return Decision{Allowed: true, Remaining: int(v[1])}, nil
 	}
-	wait := time.Duration(v[2]) * time.Microsecond
-	if wait <= 0 {
-		wait = time.Microsecond
+	wait := time.Duration(math.MaxInt64) // a wait of centuries, beyond what Duration counts
+	if v[2] < int64(wait/time.Microsecond) {
+		wait = max(time.Duration(v[2])*time.Microsecond, time.Microsecond)
 	}
 	return Decision{RetryAfter: wait}, nil
 }
