@@ -76,3 +76,40 @@ func BenchmarkRedactArguments(b *testing.B) {
 		r.Arguments(req.Params.Arguments, nil)
 	}
 }
+
+// BenchmarkFileSinkParallel is BenchmarkFileSink with concurrent callers,
+// where group commit shares one write (and one fsync) among many records.
+func BenchmarkFileSinkParallel(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		sync audit.SyncPolicy
+	}{{"SyncNever", audit.SyncNever}, {"SyncEach", audit.SyncEach}} {
+		b.Run(bc.name, func(b *testing.B) {
+			sink, err := audit.OpenFile(filepath.Join(b.TempDir(), "audit.log"), audit.FileConfig{Sync: bc.sync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			l, err := audit.New(sink, testKey, audit.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := audit.Middleware(l)((&bulwarktest.Recorder{}).Handle)
+			b.SetParallelism(32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				req := bulwarktest.Request("update_customer", benchArgs)
+				for pb.Next() {
+					ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+					if _, err := h(ctx, req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			l.Close(context.Background())
+		})
+	}
+}

@@ -145,6 +145,9 @@ type Logger struct {
 	qmu   sync.Mutex
 	queue []*waiter // records waiting for the next batch, guarded by qmu
 
+	batchBuf []*waiter // reused by the writer, guarded by sem
+	recBuf   []*Record // reused by the writer, guarded by sem
+
 	sem  chan struct{} // the writer lock; a channel so waiting can time out
 	mac  hash.Hash     // guarded by sem
 	seq  uint64        // guarded by sem
@@ -309,17 +312,18 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 	}
 	r.Time = r.Time.UTC()
 	l.capSize(r)
+	select {
+	case l.sem <- struct{}{}:
+		// The writer is free: write whatever is queued and this record.
+		self := &waiter{r: r}
+		l.lead(ctx, self)
+		return l.result(ctx, r, self.err)
+	default:
+	}
 	w := &waiter{r: r, done: make(chan error, 1)}
 	l.qmu.Lock()
 	l.queue = append(l.queue, w)
 	l.qmu.Unlock()
-
-	select {
-	case l.sem <- struct{}{}: // uncontended: write our own batch now
-		l.lead(ctx)
-		return l.result(ctx, r, <-w.done)
-	default:
-	}
 	timer := time.NewTimer(l.cfg.WriteTimeout)
 	defer timer.Stop()
 	for {
@@ -328,7 +332,7 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 			return l.result(ctx, r, err)
 		case l.sem <- struct{}{}:
 			// Our record was in this batch or in an earlier, finished one.
-			l.lead(ctx)
+			l.lead(ctx, nil)
 			return l.result(ctx, r, <-w.done)
 		case <-timer.C:
 			if l.dequeue(w) {
@@ -352,6 +356,15 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 type waiter struct {
 	r    *Record
 	done chan error // buffered; receives the outcome exactly once
+	err  error      // the outcome, when done is nil (the writer's own record)
+}
+
+func (w *waiter) finish(err error) {
+	if w.done != nil {
+		w.done <- err
+		return
+	}
+	w.err = err
 }
 
 func (l *Logger) pendingCount() int {
@@ -380,12 +393,16 @@ func (l *Logger) result(ctx context.Context, r *Record, err error) error {
 }
 
 // lead is called with the writer lock held: it writes everything queued
-// and releases the lock.
-func (l *Logger) lead(ctx context.Context) {
+// and then self (if any), and releases the lock.
+func (l *Logger) lead(ctx context.Context, self *waiter) {
 	l.qmu.Lock()
-	batch := l.queue
-	l.queue = nil
+	batch := append(l.batchBuf[:0], l.queue...)
+	clear(l.queue)
+	l.queue = l.queue[:0]
 	l.qmu.Unlock()
+	if self != nil {
+		batch = append(batch, self)
+	}
 	var alerts []Alert
 	if len(batch) > 0 {
 		// The record of a cancelled call must still be written: detach
@@ -398,6 +415,8 @@ func (l *Logger) lead(ctx context.Context) {
 		}
 		alerts = l.writeBatchLocked(wctx, batch)
 	}
+	clear(batch)
+	l.batchBuf = batch[:0]
 	l.unlock()
 	l.fire(alerts)
 }
@@ -407,7 +426,7 @@ func (l *Logger) lead(ctx context.Context) {
 func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert {
 	if l.closed {
 		for _, w := range batch {
-			w.done <- ErrClosed
+			w.finish(ErrClosed)
 		}
 		return nil
 	}
@@ -422,7 +441,7 @@ func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert 
 			l.sign(w.r)
 			var err error
 			alerts, err = l.bufferLocked(w.r, cause, alerts)
-			w.done <- err
+			w.finish(err)
 		}
 		return alerts
 	}
@@ -433,7 +452,7 @@ func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert 
 				l.failures.Add(1)
 				err = l.noteFailure(err, &alerts)
 				for _, w := range batch {
-					w.done <- err
+					w.finish(err)
 				}
 				return alerts
 			}
@@ -441,18 +460,20 @@ func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert 
 		}
 		l.resync = false
 	}
-	recs := make([]*Record, len(batch))
+	recs := l.recBuf[:0]
 	seq, prev := l.seq, l.prev
-	for i, w := range batch {
+	for _, w := range batch {
 		w.r.Seq, w.r.Prev = seq+1, prev
 		l.signAt(w.r)
 		seq, prev = w.r.Seq, w.r.MAC
-		recs[i] = w.r
+		recs = append(recs, w.r)
 	}
 	n, err := l.writeRecords(ctx, recs)
-	for i := 0; i < n; i++ {
-		l.advance(recs[i])
-		batch[i].done <- nil
+	clear(recs)
+	l.recBuf = recs[:0]
+	for _, w := range batch[:n] {
+		l.advance(w.r)
+		w.finish(nil)
 	}
 	l.written.Add(uint64(n))
 	if err == nil {
@@ -467,10 +488,10 @@ func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert 
 		if l.cfg.Policy == Buffer {
 			var berr error
 			alerts, berr = l.bufferLocked(w.r, err, alerts)
-			w.done <- berr
+			w.finish(berr)
 			continue
 		}
-		w.done <- err
+		w.finish(err)
 	}
 	if l.cfg.Policy == FailClosed {
 		l.resync = true

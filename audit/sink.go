@@ -19,6 +19,7 @@ import (
 //	Ping(ctx context.Context) error                     // health probe while failing closed
 //	Tail(ctx context.Context) (seq uint64, mac string, err error) // resume an existing chain
 //	Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error) // retention
+//	WriteBatch(ctx context.Context, rs []*Record) error // several records, all or nothing; must not keep rs
 type Sink interface {
 	Write(ctx context.Context, r *Record) error
 }
