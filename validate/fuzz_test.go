@@ -193,7 +193,8 @@ var agreementSchema = `{
 		"x":     {"type": "number", "exclusiveMinimum": 0},
 		"tags":  {"type": "array", "items": {"type": "string", "maxLength": 2}, "maxItems": 3},
 		"obj":   {"type": "object", "properties": {"k": {"type": "boolean"}}, "required": ["k"], "additionalProperties": false},
-		"maybe": {"type": ["string", "null"]}
+		"maybe": {"type": ["string", "null"]},
+		"shape": {"enum": [{"a": 1, "b": [true]}, [1, "x"], "s"]}
 	},
 	"required": ["id"],
 	"additionalProperties": false
@@ -209,6 +210,8 @@ func FuzzSchemaAgreesWithJSONSchema(f *testing.F) {
 		`{"id":"a","tags":["ab","c"]}`, `{"id":"a","tags":["abc"]}`, `{"id":"a","tags":[1,2,3,4]}`,
 		`{"id":"a","obj":{"k":true}}`, `{"id":"a","obj":{}}`, `{"id":"a","obj":{"k":1,"z":2}}`, `{"id":"a","zz":1}`,
 		`{"id":"a","maybe":null}`, `{"id":"a","maybe":5}`, `{"id":"\u0061"}`, `{"id":"a","n":1e1}`, `{"id":"a","n":-0}`,
+		`{"id":"a","kind":{}}`, `{"id":"a","kind":["a"]}`, `{"id":"a","shape":{"b":[true],"a":1.0}}`,
+		`{"id":"a","shape":{"a":1,"b":[]}}`, `{"id":"a","shape":[1,"x"]}`, `{"id":"a","shape":["x",1]}`, `{"id":"a","shape":"s"}`,
 	} {
 		f.Add([]byte(s))
 	}
