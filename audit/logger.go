@@ -326,29 +326,27 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 	l.qmu.Unlock()
 	timer := time.NewTimer(l.cfg.WriteTimeout)
 	defer timer.Stop()
-	for {
-		select {
-		case err := <-w.done:
-			return l.result(ctx, r, err)
-		case l.sem <- struct{}{}:
-			// Our record was in this batch or in an earlier, finished one.
-			l.lead(ctx, nil)
-			return l.result(ctx, r, <-w.done)
-		case <-timer.C:
-			if l.dequeue(w) {
-				l.failures.Add(1)
-				return l.result(ctx, r, errors.New("audit: timed out waiting for the writer"))
-			}
-			// A writer holds the record; its write is bounded by
-			// WriteTimeout unless the sink cannot be interrupted.
-			timer.Reset(l.cfg.WriteTimeout)
-			select {
-			case err := <-w.done:
-				return l.result(ctx, r, err)
-			case <-timer.C:
-				return l.result(ctx, r, errors.New("audit: write outcome unknown: the sink is not answering"))
-			}
-		}
+	select {
+	case err := <-w.done:
+		return l.result(ctx, r, err)
+	case l.sem <- struct{}{}:
+		// Our record is in this batch or was in an earlier, finished one.
+		l.lead(ctx, nil)
+		return l.result(ctx, r, <-w.done)
+	case <-timer.C:
+	}
+	if l.dequeue(w) {
+		l.failures.Add(1)
+		return l.result(ctx, r, errors.New("audit: timed out waiting for the writer"))
+	}
+	// A writer holds the record; its write is bounded by WriteTimeout
+	// unless the sink cannot be interrupted.
+	timer.Reset(l.cfg.WriteTimeout)
+	select {
+	case err := <-w.done:
+		return l.result(ctx, r, err)
+	case <-timer.C:
+		return l.result(ctx, r, errors.New("audit: write outcome unknown: the sink is not answering"))
 	}
 }
 

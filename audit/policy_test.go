@@ -296,3 +296,31 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestQueuedRecordTimesOut(t *testing.T) {
+	sink := &batchSink{gate: make(chan struct{}), entered: make(chan struct{})}
+	var oplog bytes.Buffer
+	l := newLogger(t, sink, audit.Config{WriteTimeout: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&oplog, nil))})
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- l.Log(ctx, &audit.Record{Tool: "first"}) }()
+	<-sink.entered
+	start := time.Now()
+	err := l.Log(ctx, &audit.Record{Tool: "second", ID: "corr-2"})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("queued record: %v after %v", err, time.Since(start))
+	}
+	if !strings.Contains(oplog.String(), "corr-2") || l.Stats().Lost != 1 {
+		t.Fatalf("timed-out record not reported: %s", oplog.String())
+	}
+	close(sink.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Verify(bytes.NewReader(sink.text()), testKey); err != nil {
+		t.Fatal(err)
+	}
+}
