@@ -20,8 +20,9 @@
 // [KeyFromEnv]). [Logger.Close] appends a seal. [Verify] (and the command
 // `go run ./cmd/bulwark-audit verify FILE`) reports the first bad record
 // after an edit, a deletion, an insertion, a reordering or a truncation.
-// Concurrent calls are serialised at the writer, so any number of them
-// produce one valid chain.
+// Concurrent calls are group-committed by one writer at a time (each turn
+// signs and writes every record queued so far, in one batch where the sink
+// allows), so any number of them produce one valid chain.
 //
 // # Redaction
 //
