@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 const key = "0123456789abcdef0123456789abcdef-cmd"
@@ -77,5 +79,54 @@ func TestRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"verify", good}, nil, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), audit.KeyEnv) {
 		t.Fatalf("short key: code %d, %q", code, stderr.String())
+	}
+}
+
+func TestRunPostgres(t *testing.T) {
+	t.Setenv(audit.KeyEnv, key)
+	dbURL := testenv.NewDatabase(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	sink, err := audit.NewPostgresSink(pool, "trail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(sink, []byte(key), audit.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"a", "b"} {
+		if err := l.Log(ctx, &audit.Record{Tool: tool}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"verify", "-db", dbURL, "-table", "trail"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("code %d: %s %s", code, stdout.String(), stderr.String())
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM trail WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if code := run([]string{"verify", "-db", dbURL, "-table", "trail"}, nil, &stdout, &stderr); code != 1 || !strings.Contains(stdout.String(), "expected seq 2") {
+		t.Fatalf("code %d: %s", code, stdout.String())
+	}
+	if code := run([]string{"verify", "-db", dbURL, "file"}, nil, &stdout, &stderr); code != 2 {
+		t.Fatalf("-db with a file: code %d", code)
+	}
+	stderr.Reset()
+	bad := "postgres://app:Sup3r-s3cret-pw@127.0.0.1:1/x?connect_timeout=1"
+	if code := run([]string{"verify", "-db", bad}, nil, &stdout, &stderr); code != 2 || strings.Contains(stderr.String(), "Sup3r-s3cret-pw") {
+		t.Fatalf("unreachable database: code %d, stderr %q", code, stderr.String())
 	}
 }
