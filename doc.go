@@ -98,22 +98,31 @@
 //
 // # Assembly
 //
-// A hardened server, with every layer in the default order (see
-// examples/customer for the same with PostgreSQL, Redis, HTTP and a demo):
+// A hardened server, with every layer in the default order. This is the
+// assembly of examples/hardened (a complete stdio server that builds each
+// engine from the environment); examples/customer does the same with
+// PostgreSQL, Redis, streamable HTTP and a scripted demo.
 //
-//	s := mcp.NewServer(&mcp.Implementation{Name: "crm", Version: "v1"}, nil)
-//	bulwark.AddTool(s, getCustomerTool, getCustomer)
+//	s := mcp.NewServer(&mcp.Implementation{Name: "hardened", Version: "v1"}, nil)
+//	bulwark.AddTool(s, &mcp.Tool{
+//		Name:        "get_customer",
+//		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
+//		InputSchema: validate.MustSchema[in](validate.On("id", validate.FormatID())),
+//	}, lookup)
+//	policy := []auth.Option{auth.WithStaticPrincipal(caller), auth.FailClosed(),
+//		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")})}
+//	s.AddReceivingMiddleware(auth.FilterToolList(policy...))
 //	bulwark.Use(s,
-//		audit.Middleware(auditLog),
+//		audit.Middleware(trail),
 //		bulwark.Recover(logger),
 //		metrics.Middleware(m),
-//		auth.Middleware(auth.WithStaticPrincipal(p)), auth.Authorize(policies),
+//		auth.Middleware(policy...),
 //		validate.Middleware(),
 //		ratelimit.Middleware(limiter),
 //		bulwark.Timeout(5*time.Second),
-//		cache.Middleware(c),
-//		breaker.Middleware(b),
-//		retry.Middleware(retry.Policy{}),
+//		cache.Middleware(results),
+//		breaker.Middleware(perTool),
+//		retry.Middleware(retrier),
 //	)
 //
 // Each package's documentation shows its constructor and options.
