@@ -119,8 +119,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		}
 		ro.ContextTimeoutEnabled = true
 		ro.DialTimeout = 2 * time.Second
-		ro.ReadTimeout = time.Second
-		ro.WriteTimeout = time.Second
+		ro.ReadTimeout = 2 * time.Second
+		ro.WriteTimeout = 2 * time.Second
 		l.redis = redis.NewClient(ro)
 		s.onClose(func(context.Context) error { return l.redis.Close() })
 	}
@@ -158,7 +158,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// through Redis when REDIS_URL is set.
 	var store ratelimit.Store
 	if l.redis != nil {
-		store, err = ratelimit.NewRedisStore(l.redis, ratelimit.RedisOptions{Prefix: redisPrefix(cfg) + "rl:", Timeout: 500 * time.Millisecond})
+		store, err = ratelimit.NewRedisStore(l.redis, ratelimit.RedisOptions{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second})
 	} else {
 		store, err = ratelimit.NewMemoryStore(100_000)
 	}

@@ -196,6 +196,7 @@ func TestTwoInstancesShareOneRateLimit(t *testing.T) {
 	}
 	var okCount, limited atomic.Int64
 	var wg sync.WaitGroup
+	burstStart := time.Now()
 	for i := 0; i < 80; i++ {
 		wg.Add(1)
 		go func() {
@@ -216,10 +217,12 @@ func TestTwoInstancesShareOneRateLimit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// 30 per minute with a burst of 30, two spent above: one more token
-	// may trickle in while the test runs (one every 2s).
-	if n := okCount.Load(); n < 28 || n > 29 {
-		t.Fatalf("%d calls served across two instances, want 28 (limited %d)", n, limited.Load())
+	// 30 per minute with a burst of 30, two spent above; one more token
+	// trickles in every 2s while the burst runs. Per-instance limits would
+	// have served up to 58.
+	refill := int64(time.Since(burstStart)/(2*time.Second)) + 1
+	if n := okCount.Load(); n < 28 || n > 28+refill {
+		t.Fatalf("%d calls served across two instances, want 28 (+%d refilled; limited %d)", n, refill, limited.Load())
 	}
 }
 
