@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -44,6 +45,12 @@ const IdempotencyField = "idempotency"
 // handler returns an error, a refusal or a retryable failure, the claim is
 // released so the client can try again with the same key: a handler whose
 // write may have taken effect must report that as a result, not an error.
+//
+// While the handler runs, the claim is renewed if the store is a [Renewer],
+// so a duplicate never runs because the first call was slow. Only a
+// process that dies mid-call, or a store that loses the claim or fails to
+// take the result, frees the key for another run: after the pending TTL
+// ([WithPendingTTL]).
 //
 // Calls without a key pass through, unless [RequireKey] is set. A call's
 // key is available to the handler with [KeyFrom]. If the store fails, the
@@ -122,14 +129,17 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 	// This call holds the key. Whatever happens, settle the claim on a
 	// context that outlives the caller: the work is done either way.
 	bg := context.WithoutCancel(ctx)
+	stop := o.keepClaim(bg, store, key, token)
 	settled := false
 	defer func() {
 		if !settled { // the handler panicked
+			stop()
 			_ = store.Release(bg, key, token)
 		}
 	}()
 	ctx = withKey(ctx, p.key)
 	res, err := next(ctx, req)
+	stop()
 	settled = true
 	call.SetField(IdempotencyField, "executed")
 	if !storable(res, err) {
@@ -147,6 +157,40 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 		call.SetField(IdempotencyField, "executed; result not stored")
 	}
 	return res, err
+}
+
+// keepClaim renews the claim on key every third of the pending TTL while
+// the handler runs, when store is a [Renewer], so that a slow handler keeps
+// the key. The returned function stops the renewals and waits for them to
+// end.
+func (o *options) keepClaim(ctx context.Context, store Store, key, token string) (stop func()) {
+	rn, ok := store.(Renewer)
+	if !ok {
+		return func() {}
+	}
+	every := max(o.pendingTTL/3, time.Millisecond)
+	ctx, cancel := context.WithCancel(ctx)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			select {
+			case <-o.clock.After(every):
+			case <-ctx.Done():
+				return
+			}
+			// A failed renewal is tried again at the next tick while
+			// the claim may still be live; a lost claim cannot be won
+			// back (Complete will report it).
+			if err := rn.Renew(ctx, key, token, o.pendingTTL); errors.Is(err, ErrNotOwner) {
+				return
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-ended
+	}
 }
 
 func storable(res *mcp.CallToolResult, err error) bool {

@@ -360,7 +360,7 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { _, err, _ := call(t, h, "alice", args); done <- err }()
 			for i := 0; i < tc.polls; i++ {
-				clk.BlockUntil(1)
+				clk.BlockUntil(2) // the first call's claim renewal and the duplicate's poll
 				clk.Advance(50 * time.Millisecond)
 			}
 			err := <-done
@@ -394,7 +394,7 @@ func TestIdempotencyWaitCancelled(t *testing.T) {
 	rec.SetPrincipal(&bulwark.Principal{ID: "alice"})
 	done := make(chan error, 1)
 	go func() { _, err := h(ctx, req); done <- err }()
-	clk.BlockUntil(1)
+	clk.BlockUntil(2) // the first call's claim renewal and the duplicate's poll
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
@@ -447,4 +447,58 @@ func FuzzIdempotencyKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+// waitForWaiters waits until n channels are pending on clk, or gives up
+// after two seconds (the caller's assertions then report what went wrong).
+func waitForWaiters(t *testing.T, clk *bulwarktest.FakeClock, n int) {
+	t.Helper()
+	for i := 0; clk.Waiters() < n; i++ {
+		if i > 2000 {
+			t.Logf("%d waiters on the clock, want %d", clk.Waiters(), n)
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A handler that runs longer than the pending TTL keeps its claim: a
+// duplicate arriving after the TTL has passed finds the key in progress
+// instead of running the write a second time.
+func TestIdempotencySlowHandlerKeepsClaim(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var runs atomic.Int32
+	h := retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk), retry.WithPendingTTL(time.Minute), retry.WithWait(-1))(
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if runs.Add(1) == 1 {
+				close(started)
+				<-release
+			}
+			return bulwarktest.TextResult("written"), nil
+		})
+	args := map[string]any{"idempotency_key": "slow"}
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		if res, err, _ := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "written" {
+			t.Errorf("first call: %v %v", res, err)
+		}
+	}()
+	<-started
+	for i := 0; i < 6; i++ { // two minutes, twice the pending TTL
+		waitForWaiters(t, clk, 1) // the claim's renewal is waiting
+		clk.Advance(20 * time.Second)
+	}
+	waitForWaiters(t, clk, 1) // the last renewal is done
+	_, err, _ := call(t, h, "alice", args)
+	if !errors.Is(err, bulwark.ErrUnavailable) || runs.Load() != 1 {
+		t.Fatalf("duplicate after the pending TTL: err %v, %d runs; want in progress, 1 run", err, runs.Load())
+	}
+	close(release)
+	<-first
+	if res, _, _ := call(t, h, "alice", args); !replayed(res) || runs.Load() != 1 {
+		t.Fatalf("after the slow call: replayed=%v, %d runs", replayed(res), runs.Load())
+	}
 }

@@ -110,6 +110,19 @@ func (s *MemoryStore) Complete(_ context.Context, key, token string, e Entry, tt
 	return nil
 }
 
+// Renew implements [Renewer].
+func (s *MemoryStore) Renew(_ context.Context, key, token string, ttl time.Duration) error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.items[key]
+	if !ok || it.token != token || it.entry.Done || !now.Before(it.expires) {
+		return ErrNotOwner
+	}
+	it.expires = now.Add(ttl)
+	return nil
+}
+
 // Release implements [Store].
 func (s *MemoryStore) Release(_ context.Context, key, token string) error {
 	s.mu.Lock()

@@ -62,9 +62,11 @@ func WithTTL(d time.Duration) Option {
 	}
 }
 
-// WithPendingTTL sets how long Idempotency's claim on a key lasts while the
-// call runs: if the process dies mid-call, the key frees up after this.
-// Make it longer than the call's timeout. Zero or less keeps the default,
+// WithPendingTTL sets how long Idempotency's claim on a key lasts without
+// renewal: if the process dies mid-call, the key frees up after this. With
+// a store that is a [Renewer] (the memory and Redis stores) the claim is
+// renewed while the handler runs, however long it takes; with other stores
+// make it longer than any handler can run. Zero or less keeps the default,
 // DefaultPendingTTL.
 func WithPendingTTL(d time.Duration) Option {
 	return func(o *options) {

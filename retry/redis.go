@@ -141,6 +141,30 @@ end
 return 0
 `)
 
+var renewScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then
+  local i = string.find(v, '\n', 1, true)
+  if i and string.sub(v, 1, i - 1) == ARGV[1] and string.sub(v, i + 1, i + 1) == 'p' then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return 1
+  end
+end
+return 0
+`)
+
+// Renew implements [Renewer].
+func (s *RedisStore) Renew(ctx context.Context, key, token string, ttl time.Duration) error {
+	n, err := renewScript.Run(ctx, s.c, []string{s.prefix + key}, token, px(ttl).Milliseconds()).Int()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return ErrNotOwner
+	}
+	return nil
+}
+
 // Complete implements [Store].
 func (s *RedisStore) Complete(ctx context.Context, key, token string, e Entry, ttl time.Duration) error {
 	val, err := encodeRedis(token, e)

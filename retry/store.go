@@ -39,9 +39,26 @@ type Store interface {
 	Release(ctx context.Context, key, token string) error
 }
 
+// Renewer is implemented by stores that can extend a pending claim.
+// [Idempotency] renews its claim while the handler runs (every third of
+// the pending TTL), so a handler slower than the pending TTL keeps the key
+// and a duplicate cannot run the write a second time; the pending TTL then
+// only bounds how long a key stays blocked after the process died
+// mid-call. With a store that is not a Renewer, the pending TTL must
+// exceed the longest a handler can run, abandoned handlers included.
+// [MemoryStore] and [RedisStore] are Renewers.
+type Renewer interface {
+	// Renew resets the expiry of the pending entry owned by token to ttl
+	// from now. It returns ErrNotOwner when token does not hold a pending
+	// entry for key (it expired, was released or completed, or was never
+	// claimed).
+	Renew(ctx context.Context, key, token string, ttl time.Duration) error
+}
+
 // Errors returned by stores.
 var (
-	// ErrNotOwner: Complete was called with a token that does not hold the key.
+	// ErrNotOwner: Complete or Renew was called with a token that does not
+	// hold the key.
 	ErrNotOwner = errors.New("retry: idempotency key is not held by this token")
 	// ErrStoreFull: a bounded store has no room for a new pending entry.
 	ErrStoreFull = errors.New("retry: idempotency store is full")

@@ -99,3 +99,20 @@ func TestMemoryStoreBound(t *testing.T) {
 		t.Fatalf("store holds %d entries, bound 2", s.Len())
 	}
 }
+
+// Renew sets the pending TTL again on the server.
+func TestRedisStoreRenewSetsTTL(t *testing.T) {
+	rdb := testenv.NewRedis(t)
+	prefix := testenv.RedisPrefix(t)
+	s, _ := retry.NewRedisStore(rdb, prefix)
+	ctx := context.Background()
+	if _, ok, err := s.Claim(ctx, "k", "tok", "fp", 10*time.Second); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if err := s.Renew(ctx, "k", "tok", 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, prefix+"k").Val(); ttl <= 80*time.Second || ttl > 90*time.Second {
+		t.Fatalf("renewed TTL %v, want about 90s", ttl)
+	}
+}

@@ -57,6 +57,7 @@ func TestStore(t *testing.T, h Harness) {
 	t.Run("ExactlyOneClaimUnderRace", func(t *testing.T) { race(t, h) })
 	t.Run("PendingExpires", func(t *testing.T) { pendingExpires(t, h) })
 	t.Run("CompletedExpires", func(t *testing.T) { completedExpires(t, h) })
+	t.Run("RenewKeepsClaim", func(t *testing.T) { renewKeepsClaim(t, h) })
 }
 
 var ctx = context.Background()
@@ -244,5 +245,43 @@ func completedExpires(t *testing.T, h Harness) {
 	h.Advance(time.Nanosecond)
 	if _, ok := claim(t, s, "k", "t2", fpA, time.Minute); !ok {
 		t.Fatal("completed entry did not expire at its TTL")
+	}
+}
+
+// renewKeepsClaim checks a [retry.Renewer]: only the owner of a pending
+// entry can renew it, and a renewed claim outlives its first TTL.
+func renewKeepsClaim(t *testing.T, h Harness) {
+	s := h.New(t)
+	rn, ok := s.(retry.Renewer)
+	if !ok {
+		t.Skip("the store is not a retry.Renewer")
+	}
+	if err := rn.Renew(ctx, "never-claimed", "t1", time.Minute); !errors.Is(err, retry.ErrNotOwner) {
+		t.Fatalf("Renew of an unclaimed key: %v, want ErrNotOwner", err)
+	}
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	if err := rn.Renew(ctx, "k", "intruder", time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+		t.Fatalf("Renew with another token: %v, want ErrNotOwner", err)
+	}
+	if h.Advance != nil {
+		h.Advance(50 * time.Second)
+	}
+	if err := rn.Renew(ctx, "k", "t1", time.Minute); err != nil {
+		t.Fatalf("Renew by the owner: %v", err)
+	}
+	if h.Advance != nil {
+		h.Advance(50 * time.Second) // past the first TTL, within the renewed one
+	}
+	if e, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok || e.Done {
+		t.Fatalf("renewed claim lost: claimed=%v %+v", ok, e)
+	}
+	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+		t.Fatalf("Complete after Renew: %v", err)
+	}
+	if err := rn.Renew(ctx, "k", "t1", time.Minute); !errors.Is(err, retry.ErrNotOwner) {
+		t.Fatalf("Renew of a completed entry: %v, want ErrNotOwner", err)
+	}
+	if e, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok || !e.Done {
+		t.Fatalf("Renew changed a completed entry: claimed=%v %+v", ok, e)
 	}
 }
