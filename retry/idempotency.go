@@ -34,9 +34,9 @@ const IdempotencyField = "idempotency"
 //     its result (up to [WithWait] and its own deadline), then replays it;
 //     if the wait runs out it is refused as unavailable, with a retry hint.
 //
-// Keys are scoped by the authenticated principal ([bulwark.Call.Principal]),
-// so one caller can never replay another's result; without an auth layer
-// every caller shares one scope. Keys and principals enter the store only
+// Keys are scoped by the authenticated principal ([bulwark.Call.Principal]:
+// its authentication method and ID), so one caller can never replay
+// another's result; without an auth layer every caller shares one scope. Keys and principals enter the store only
 // as a hash. Arguments are compared by the SHA-256 of their canonical JSON
 // (key order and whitespace do not matter).
 //
@@ -91,7 +91,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 	if req != nil && req.Params != nil {
 		tool = req.Params.Name
 	}
-	key := storeKey(call.PrincipalID(), tool, p.key)
+	key := storeKey(call.Principal(), tool, p.key)
 	token := newToken()
 	giveUp := o.clock.Now().Add(o.wait)
 	for {

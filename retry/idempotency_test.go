@@ -502,3 +502,20 @@ func TestIdempotencySlowHandlerKeepsClaim(t *testing.T) {
 		t.Fatalf("after the slow call: replayed=%v, %d runs", replayed(res), runs.Load())
 	}
 }
+
+// A principal is who authenticated and how: an API key and a token
+// subject that happen to share a name do not share keys.
+func TestIdempotencyScopeIncludesMethod(t *testing.T) {
+	var c counter
+	h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+	args := map[string]any{"idempotency_key": "k"}
+	for i, p := range []*bulwark.Principal{{ID: "svc", Method: "api_key"}, {ID: "svc", Method: "jwt"}} {
+		req := bulwarktest.Request("update_email", args)
+		ctx, rec := bulwarktest.Context(context.Background(), req, destructive)
+		rec.SetPrincipal(p)
+		res, err := h(ctx, req)
+		if err != nil || replayed(res) || int(c.n.Load()) != i+1 {
+			t.Fatalf("%s/%s: %v %v, replayed=%v", p.Method, p.ID, bulwarktest.ResultText(res), err, replayed(res))
+		}
+	}
+}

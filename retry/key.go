@@ -148,12 +148,20 @@ func fingerprint(args any) (string, error) {
 
 // storeKey derives the store key for (principal, tool, key): a hash, so
 // that neither the caller's key nor the principal appears in the store in
-// clear and every key has the same, bounded length. Fields are length
-// prefixed so that no two triples collide.
-func storeKey(principal, tool, key string) string {
+// clear and every key has the same, bounded length. The principal counts
+// by how it authenticated and its ID, and no principal differs from any
+// principal. Fields are length prefixed so that no two tuples collide.
+func storeKey(p *bulwark.Principal, tool, key string) string {
 	h := sha256.New()
 	var n [8]byte
-	for _, s := range [...]string{principal, tool, key} {
+	scope := [2]string{"", ""}
+	if p != nil {
+		h.Write([]byte{1})
+		scope = [2]string{p.Method, p.ID}
+	} else {
+		h.Write([]byte{0})
+	}
+	for _, s := range [...]string{scope[0], scope[1], tool, key} {
 		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
 		h.Write(n[:])
 		h.Write([]byte(s))
