@@ -184,3 +184,40 @@ func ExampleCheck() {
 	// ratelimit: two limiters named "principal" share a store; give them distinct names with WithName
 	// <nil>
 }
+
+// ExampleWithLimitFunc gives callers a limit by tier: callers with the
+// "premium" role get a bigger bucket than everyone else.
+func ExampleWithLimitFunc() {
+	store, _ := ratelimit.NewMemoryStore(0)
+	clock := bulwarktest.NewFakeClock(time.Time{})
+	limiter, err := ratelimit.NewLimiter(store,
+		ratelimit.WithClock(clock),
+		ratelimit.WithScope("your plan"),
+		ratelimit.WithLimitFunc(func(ctx context.Context, _ *mcp.CallToolRequest) ratelimit.Limit {
+			if p := bulwark.CallFrom(ctx).Principal(); p.HasRole("premium") {
+				return ratelimit.PerMinute(3)
+			}
+			return ratelimit.PerMinute(1)
+		}))
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range []*bulwark.Principal{{ID: "free-user"}, {ID: "paying-user", Roles: []string{"premium"}}} {
+		req := bulwarktest.Request("search_customers", nil)
+		ctx, call := bulwarktest.Context(context.Background(), req, nil)
+		call.SetPrincipal(p)
+		allowed := 0
+		var last error
+		for i := 0; i < 5; i++ {
+			if _, err := limiter.Allow(ctx, req); err == nil {
+				allowed++
+			} else {
+				last = err
+			}
+		}
+		fmt.Println(p.ID, allowed, last)
+	}
+	// Output:
+	// free-user 1 rate limit exceeded for your plan; retry after 60s
+	// paying-user 3 rate limit exceeded for your plan; retry after 20s
+}

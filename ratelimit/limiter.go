@@ -47,7 +47,9 @@ func ByPrincipalAndTool(ctx context.Context, req *mcp.CallToolRequest) (string, 
 // BySession keys calls by MCP session ID. The ID is hashed first: on
 // streamable HTTP it travels as the Mcp-Session-Id header, and keys may be
 // stored where more people can read them (Redis). Calls without a session
-// (stateless HTTP) share one bucket.
+// (stateless HTTP) share one bucket. A client opens as many sessions as
+// it likes, so a per-session limit paces a conversation; it does not hold
+// a caller back. Pair it with a per-principal limit.
 func BySession(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
 	sid := ""
 	if c := bulwark.CallFrom(ctx); c != nil {
