@@ -131,6 +131,10 @@ func (b *Budget) Withdraw() bool {
 	}
 	if b.tokens >= micro {
 		b.tokens -= micro
+		// A retry the ratio pays for also counts against the floor, so
+		// that the floor only makes up for what the ratio does not
+		// provide.
+		b.floor = max(b.floor-1, 0)
 		return true
 	}
 	if b.min > 0 && float64(b.ratio)/micro*b.rate < b.min && b.floor >= 1 {

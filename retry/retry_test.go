@@ -472,3 +472,22 @@ func TestBudgetMaxTokens(t *testing.T) {
 		t.Fatalf("granted %d after a long healthy stretch, want MaxTokens = 5", granted)
 	}
 }
+
+// The quiet-period floor tops the ratio up to MinPerSecond; it does not add
+// to it. At 5 calls per second the ratio earns 0.5 retries a second and the
+// floor allows 1: about 1 retry a second in all, not 1.5.
+func TestBudgetFloorIsAMinimumNotAnAddition(t *testing.T) {
+	clk := clock()
+	b, _ := retry.NewBudget(retry.BudgetSettings{Clock: clk})
+	r := mustNew(t, retry.Policy{Budget: b, Clock: clk, Rand: noJitter})
+	const calls = 500 // 100 seconds
+	attempts := 0
+	for i := 0; i < calls; i++ {
+		clk.Advance(200 * time.Millisecond)
+		_ = r.Do(context.Background(), func(context.Context) error { attempts++; return errUnavailable })
+	}
+	// 100 seconds of floor, plus the 10 tokens a new budget lends.
+	if retries := attempts - calls; retries > 100+10 || retries < 90 {
+		t.Fatalf("%d retries in 100 seconds at 5 calls per second, want about max(0.1 × calls, 1 per second) = 100", retries)
+	}
+}
