@@ -10,8 +10,9 @@
 // many clients do not retry in step), or longer if the failure asked for it
 // with a retry-after within Cap. Each attempt can have its own timeout. No
 // attempt starts that could not finish before the call's deadline: when
-// the time left is shorter than the delay, or than the delay plus the
-// per-attempt timeout, retrying stops and the last failure is returned.
+// the time left is shorter than the delay plus the per-attempt timeout
+// (without one: plus the duration of the last attempt), retrying stops and
+// the last failure is returned.
 //
 // Only transient failures are retried ([Transient]): unavailable and
 // deadline-exceeded refusals from inner layers, timeouts of the attempt

@@ -149,6 +149,7 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 			r.budget.Deposit()
 			for n := 1; ; n++ {
 				call.AddAttempt()
+				start := r.startOf(ctx)
 				actx, cancel := r.attemptContext(ctx)
 				res, err := next(actx, req)
 				timedOut := attemptTimedOut(ctx, actx)
@@ -160,7 +161,7 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 				if !timedOut && !r.retryable(fail) {
 					return res, err
 				}
-				wait, stop := r.next(ctx, n, retryAfterOf(fail))
+				wait, stop := r.next(ctx, n, retryAfterOf(fail), start)
 				if stop != "" {
 					call.SetField(StopField, stop)
 					return res, err

@@ -118,7 +118,9 @@ func (r *Retrier) Budget() *Budget { return r.budget }
 
 // Do calls fn until it succeeds, fails in a way that is not retryable, or
 // the policy says stop: attempts are used up, the budget is spent, the
-// next attempt could not finish before ctx's deadline, or ctx is done. It
+// next attempt could not finish before ctx's deadline (it needs the
+// per-attempt timeout, or without one as long as the last attempt took),
+// or ctx is done. It
 // returns nil or fn's last error; when ctx ends during a backoff it
 // returns ctx's cause instead.
 //
@@ -130,6 +132,7 @@ func (r *Retrier) Budget() *Budget { return r.budget }
 func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) error {
 	r.budget.Deposit()
 	for n := 1; ; n++ {
+		start := r.startOf(ctx)
 		actx, cancel := r.attemptContext(ctx)
 		err := fn(actx)
 		timedOut := attemptTimedOut(ctx, actx)
@@ -140,7 +143,7 @@ func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) er
 		if !timedOut && !r.retryable(err) {
 			return err
 		}
-		wait, stop := r.next(ctx, n, retryAfterOf(err))
+		wait, stop := r.next(ctx, n, retryAfterOf(err), start)
 		if stop != "" {
 			return err
 		}
@@ -198,9 +201,22 @@ func attemptTimedOut(ctx, actx context.Context) bool {
 	return actx != ctx && ctx.Err() == nil && context.Cause(actx) == errAttemptTimeout
 }
 
-// next decides whether retry n (n attempts done) may start and after what
-// delay. stop names the reason when it may not.
-func (r *Retrier) next(ctx context.Context, n int, hint time.Duration) (time.Duration, string) {
+// startOf returns the time an attempt starts, when ctx has a deadline that
+// the next attempt's duration must be checked against (zero otherwise).
+func (r *Retrier) startOf(ctx context.Context) time.Time {
+	if r.attempt > 0 {
+		return time.Time{} // the per-attempt timeout bounds the next attempt
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		return time.Time{}
+	}
+	return r.clock.Now()
+}
+
+// next decides whether retry n (n attempts done, the last started at
+// start) may start and after what delay. stop names the reason when it may
+// not.
+func (r *Retrier) next(ctx context.Context, n int, hint time.Duration, start time.Time) (time.Duration, string) {
 	if n >= r.max {
 		return 0, "attempts"
 	}
@@ -218,8 +234,15 @@ func (r *Retrier) next(ctx context.Context, n int, hint time.Duration) (time.Dur
 		wait = hint
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		left := dl.Sub(r.clock.Now())
-		if wait >= left || (r.attempt > 0 && wait+r.attempt > left) {
+		// The next attempt needs the per-attempt timeout if there is one,
+		// else as long as the last attempt took.
+		now := r.clock.Now()
+		left := dl.Sub(now)
+		need := r.attempt
+		if need == 0 && !start.IsZero() {
+			need = now.Sub(start)
+		}
+		if wait >= left || wait+need > left {
 			return 0, "deadline"
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/retry"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/goleak"
 )
 
@@ -489,5 +490,35 @@ func TestBudgetFloorIsAMinimumNotAnAddition(t *testing.T) {
 	// 100 seconds of floor, plus the 10 tokens a new budget lends.
 	if retries := attempts - calls; retries > 100+10 || retries < 90 {
 		t.Fatalf("%d retries in 100 seconds at 5 calls per second, want about max(0.1 × calls, 1 per second) = 100", retries)
+	}
+}
+
+// Without a per-attempt timeout, the last attempt's duration is the
+// estimate of the next: no retry starts when the time left is shorter.
+func TestDeadlineEstimatedFromLastAttempt(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		took  time.Duration
+		want  int
+		where string
+	}{
+		{"slow attempts", 100 * time.Millisecond, 2, "deadline"}, // at 200ms, 50ms left for a 100ms attempt
+		{"fast attempts", time.Millisecond, 10, "attempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clock()
+			ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(250*time.Millisecond))
+			defer cancel()
+			req := bulwarktest.Request("get", nil)
+			ctx, call := bulwarktest.Context(ctx, req, readOnly)
+			r := mustNew(t, retry.Policy{MaxAttempts: 10, Clock: clk, Rand: noJitter, Budget: bigBudget(t)})
+			h := retry.Middleware(r)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				clk.Advance(tc.took)
+				return nil, errUnavailable
+			})
+			if _, err := h(ctx, req); err != errUnavailable || call.Attempts() != tc.want || call.Fields()[retry.StopField] != tc.where {
+				t.Fatalf("err %v, %d attempts (want %d), stop %q", err, call.Attempts(), tc.want, call.Fields()[retry.StopField])
+			}
+		})
 	}
 }
