@@ -358,3 +358,21 @@ func FuzzSchemaAndArguments(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFold checks that two property names have the same folded form
+// exactly when bytes.EqualFold, which encoding/json's field matching
+// follows, finds them equal.
+func FuzzFold(f *testing.F) {
+	for _, p := range [][2]string{{"email", "EMAIL"}, {"k", "\u212a"}, {"s", "\u017f"}, {"ß", "SS"}, {"Σ", "ς"}, {"a", "b"}, {"ǅ", "ǆ"}, {"", ""}} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !utf8.ValidString(a) || !utf8.ValidString(b) {
+			return
+		}
+		same := bytes.Equal(appendFold(nil, []byte(a)), appendFold(nil, []byte(b)))
+		if want := bytes.EqualFold([]byte(a), []byte(b)); same != want {
+			t.Fatalf("%q and %q: folded forms equal %v, EqualFold %v", a, b, same, want)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -28,6 +29,7 @@ type scanner struct {
 	keys     [][]byte
 	keysUsed int // high-water mark of keys, cleared on release
 	scratch  []byte
+	fold     []byte // case-folded property name, for foldMatch
 }
 
 var scanners = sync.Pool{New: func() any { return &scanner{keys: make([][]byte, 0, 32)} }}
@@ -148,6 +150,8 @@ func (s *scanner) release() {
 	if cap(s.scratch) > 4<<10 {
 		s.scratch = nil
 	}
+	clear(s.fold)
+	s.fold = s.fold[:0]
 	scanners.Put(s)
 }
 
@@ -392,7 +396,7 @@ func (s *scanner) object(n *node, depth int) *fault {
 					child = pn
 				} else if n.closed {
 					return refuse(ruleSchema, n.unknownText()).at(key)
-				} else if name, ok := n.foldMatch(key); ok {
+				} else if name, ok := s.foldMatch(n, key); ok {
 					return refuse(ruleSchema, "is not a known field; names are case-sensitive (did you mean "+strconv.Quote(name)+"?)").at(key)
 				} else {
 					child = n.additional
@@ -449,18 +453,45 @@ func (s *scanner) object(n *node, depth int) *fault {
 	return nil
 }
 
-// foldMatch finds a declared property whose name equals key apart from
-// letter case. encoding/json matches struct fields that way, so a handler
-// decoding {"Email": ...} into a struct would read, as its email field, a
-// value the schema never checked (or, with both spellings present, the one
-// that comes last).
-func (n *node) foldMatch(key []byte) (string, bool) {
-	for _, name := range n.names {
-		if bytes.EqualFold([]byte(name), key) {
-			return name, true
-		}
+// foldMatch finds a declared property of n whose name equals key apart
+// from letter case. encoding/json matches struct fields that way, so a
+// handler decoding {"Email": ...} into a struct would read, as its email
+// field, a value the schema never checked (or, with both spellings
+// present, the one that comes last). One map lookup per undeclared key, so
+// a schema with many properties costs no more than one with few.
+func (s *scanner) foldMatch(n *node, key []byte) (string, bool) {
+	if len(n.folded) == 0 {
+		return "", false
 	}
-	return "", false
+	s.fold = appendFold(s.fold[:0], key)
+	name, ok := n.folded[string(s.fold)]
+	return name, ok
+}
+
+// appendFold appends the case-folded form of b: every rune replaced by the
+// smallest rune of its simple case-folding orbit, so that two strings have
+// the same folded form exactly when bytes.EqualFold (and so encoding/json's
+// field matching) finds them equal. b is valid UTF-8.
+func appendFold(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		i += size
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		dst = utf8.AppendRune(dst, least)
+	}
+	return dst
 }
 
 func (n *node) unknownText() string {

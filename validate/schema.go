@@ -46,7 +46,8 @@ type node struct {
 
 	// objects
 	props      map[string]*node
-	names      []string // sorted property names, for messages
+	names      []string          // sorted property names, for messages
+	folded     map[string]string // case-folded name -> name, when props may differ only in case
 	required   []string
 	additional *node // schema of properties not in props; nil: anything
 	closed     bool  // properties not in props are refused
@@ -174,6 +175,10 @@ func (c *compiler) compile(s *jsonschema.Schema, depth int) (*node, error) {
 			n.names = append(n.names, name)
 		}
 		sort.Strings(n.names)
+		n.folded = make(map[string]string, len(n.names))
+		for _, name := range n.names {
+			n.folded[string(appendFold(nil, []byte(name)))] = name
+		}
 		useful = true
 	}
 	n.required = slices.Clone(s.Required)
