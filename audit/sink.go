@@ -67,7 +67,9 @@ type SlogSink struct {
 	level  slog.Level
 }
 
-// NewSlogSink returns a sink that logs to logger at Info level. A nil
+// NewSlogSink returns a sink that logs to logger at Info level. Writes
+// through it get no deadline (slog handlers take no context deadline);
+// give it a handler that does not block. A nil
 // logger means a JSON handler on standard error: never standard output,
 // which belongs to the protocol on the stdio transport.
 func NewSlogSink(logger *slog.Logger) *SlogSink {
