@@ -215,6 +215,7 @@ func TestClassification(t *testing.T) {
 		{"client cancelled, any error", cancelled, errDown, breaker.Ignored},
 		{"unknown tool", bg, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "unknown tool"}, breaker.Ignored},
 		{"rpc internal", bg, &jsonrpc.Error{Code: jsonrpc.CodeInternalError}, breaker.Failure},
+		{"error without a code", bg, &bulwark.Error{Message: "odd"}, breaker.Failure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := breaker.Classify(tc.ctx, tc.err); got != tc.want {

@@ -58,7 +58,10 @@ func Classify(ctx context.Context, err error) Outcome {
 		}
 		return Failure
 	}
-	return ofCode(bulwark.CodeOf(err))
+	if o := ofCode(bulwark.CodeOf(err)); o != Success {
+		return o
+	}
+	return Failure // an error whose refusal code is empty is still an error
 }
 
 func ofCode(c bulwark.Code) Outcome {
