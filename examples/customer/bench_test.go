@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// benchSession serves a fixture's server to an in-memory client, so the
+// figures show the server's own cost per call without HTTP.
+func benchSession(b *testing.B, bare bool) *mcp.ClientSession {
+	b.Helper()
+	f := newFixture(b, func(env map[string]string) {
+		env["CACHE_TTL"] = "1s" // the miss benchmark cycles through 10,000 IDs
+		env["RATE_LIMIT"] = "1000000"
+		env["AUDIT_LOG"] = b.TempDir() + "/audit.jsonl"
+		delete(env, "API_KEYS_FILE") // in-memory: no HTTP credentials
+		if bare {
+			env["BULWARK_DISABLE"] = "1"
+		}
+	})
+	_ = f
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := f.srv.mcp.Connect(ctx, st, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "v0"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cs.Close(); ss.Wait() })
+	return cs
+}
+
+func benchGet(b *testing.B, cs *mcp.ClientSession, id func(i int) string) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: toolGetCustomer, Arguments: map[string]any{"customer_id": id(i)}})
+		if err != nil || res.IsError {
+			b.Fatalf("%v %s", err, resultText(res))
+		}
+	}
+}
+
+// In-memory transport, no authentication (development mode): the server's
+// cost per get_customer call with every layer, on the hit and miss paths,
+// against the bare SDK server.
+func BenchmarkGetCustomer(b *testing.B) {
+	hit := func(int) string { return "C-000042" }
+	miss := func(i int) string { return fmt.Sprintf("C-%06d", 1+i%10000) }
+	b.Run("hardened-hit", func(b *testing.B) { benchGet(b, benchSession(b, false), hit) })
+	b.Run("hardened-miss", func(b *testing.B) { benchGet(b, benchSession(b, false), miss) })
+	b.Run("bare", func(b *testing.B) { benchGet(b, benchSession(b, true), miss) })
+}
