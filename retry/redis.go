@@ -118,44 +118,31 @@ func (s *RedisStore) Claim(ctx context.Context, key, token, fingerprint string, 
 	return Entry{}, false, errors.New("retry: idempotency key kept expiring during a claim")
 }
 
-var completeScript = redis.NewScript(`
+// ownerScript acts on an entry only while the caller's token owns it.
+// ARGV[1] is the token, ARGV[2] the action: "complete" (ARGV[3] the new
+// value, ARGV[4] its TTL in milliseconds), or, for a pending entry only,
+// "renew" (ARGV[3] the TTL) or "release". It returns 1 when it acted.
+var ownerScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v then
-  local i = string.find(v, '\n', 1, true)
-  if i and string.sub(v, 1, i - 1) == ARGV[1] then
-    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-    return 1
-  end
+if not v then return 0 end
+local i = string.find(v, '\n', 1, true)
+if not i or string.sub(v, 1, i - 1) ~= ARGV[1] then return 0 end
+if ARGV[2] == 'complete' then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+  return 1
 end
-return 0
+if string.sub(v, i + 1, i + 1) ~= 'p' then return 0 end
+if ARGV[2] == 'renew' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
 `)
 
-var releaseScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  local i = string.find(v, '\n', 1, true)
-  if i and string.sub(v, 1, i - 1) == ARGV[1] and string.sub(v, i + 1, i + 1) == 'p' then
-    redis.call('DEL', KEYS[1])
-  end
-end
-return 0
-`)
-
-var renewScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then
-  local i = string.find(v, '\n', 1, true)
-  if i and string.sub(v, 1, i - 1) == ARGV[1] and string.sub(v, i + 1, i + 1) == 'p' then
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return 1
-  end
-end
-return 0
-`)
-
-// Renew implements [Renewer].
-func (s *RedisStore) Renew(ctx context.Context, key, token string, ttl time.Duration) error {
-	n, err := renewScript.Run(ctx, s.c, []string{s.prefix + key}, token, px(ttl).Milliseconds()).Int()
+// owned runs ownerScript, reporting ErrNotOwner when it did not act.
+func (s *RedisStore) owned(ctx context.Context, key, token string, args ...any) error {
+	n, err := ownerScript.Run(ctx, s.c, []string{s.prefix + key}, append([]any{token}, args...)...).Int()
 	if err != nil {
 		return err
 	}
@@ -163,6 +150,11 @@ func (s *RedisStore) Renew(ctx context.Context, key, token string, ttl time.Dura
 		return ErrNotOwner
 	}
 	return nil
+}
+
+// Renew implements [Renewer].
+func (s *RedisStore) Renew(ctx context.Context, key, token string, ttl time.Duration) error {
+	return s.owned(ctx, key, token, "renew", px(ttl).Milliseconds())
 }
 
 // Complete implements [Store].
@@ -171,17 +163,13 @@ func (s *RedisStore) Complete(ctx context.Context, key, token string, e Entry, t
 	if err != nil {
 		return err
 	}
-	n, err := completeScript.Run(ctx, s.c, []string{s.prefix + key}, token, val, px(ttl).Milliseconds()).Int()
-	if err != nil {
-		return err
-	}
-	if n != 1 {
-		return ErrNotOwner
-	}
-	return nil
+	return s.owned(ctx, key, token, "complete", val, px(ttl).Milliseconds())
 }
 
 // Release implements [Store].
 func (s *RedisStore) Release(ctx context.Context, key, token string) error {
-	return releaseScript.Run(ctx, s.c, []string{s.prefix + key}, token).Err()
+	if err := s.owned(ctx, key, token, "release"); err != nil && err != ErrNotOwner {
+		return err
+	}
+	return nil
 }
