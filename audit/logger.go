@@ -680,6 +680,10 @@ func (l *Logger) Purge(ctx context.Context, subject string) error {
 // record at or after before. The sink keeps a signed anchor naming the last
 // dropped record, so the rest still verifies, and the Logger records the
 // retention run. It returns the number of records dropped.
+//
+// Writes wait while the sink prunes (a file sink rewrites the whole file),
+// and a record that waits longer than WriteTimeout is refused: prune in a
+// quiet hour, often enough that each run is short.
 func (l *Logger) Prune(ctx context.Context, before time.Time) (int, error) {
 	p, ok := l.sink.(pruner)
 	if !ok {
