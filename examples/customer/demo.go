@@ -28,7 +28,7 @@ import (
 )
 
 // demoDatabase is the database the demo creates (afresh on every run) and
-// leaves behind for inspection.
+// leaves behind for inspection; DEMO_DATABASE names another.
 const demoDatabase = "bulwark_customer_demo"
 
 // demo is one run of the scripted session.
@@ -81,7 +81,11 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 	if base == "" {
 		base = defaultDatabaseURL
 	}
-	demoURL, pgAddr, err := createDemoDatabase(ctx, base)
+	name := getenv("DEMO_DATABASE")
+	if name == "" {
+		name = demoDatabase
+	}
+	demoURL, pgAddr, err := createDemoDatabase(ctx, base, name)
 	if err != nil {
 		return false, err
 	}
@@ -212,7 +216,7 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 
 // createDemoDatabase (re)creates the demo database and returns its URL and
 // the PostgreSQL address.
-func createDemoDatabase(ctx context.Context, base string) (string, string, error) {
+func createDemoDatabase(ctx context.Context, base, dbName string) (string, string, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(cctx, base)
@@ -220,7 +224,7 @@ func createDemoDatabase(ctx context.Context, base string) (string, string, error
 		return "", "", fmt.Errorf("connect to DATABASE_URL (%s): %w", redactURL(base), scrubConnErr(err))
 	}
 	defer conn.Close(context.Background())
-	name := pgx.Identifier{demoDatabase}.Sanitize()
+	name := pgx.Identifier{dbName}.Sanitize()
 	if _, err := conn.Exec(cctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 		return "", "", fmt.Errorf("drop demo database: %w", err)
 	}
@@ -231,7 +235,7 @@ func createDemoDatabase(ctx context.Context, base string) (string, string, error
 	if err != nil {
 		return "", "", err
 	}
-	u.Path = "/" + demoDatabase
+	u.Path = "/" + dbName
 	host := u.Host
 	if !strings.Contains(host, ":") {
 		host = net.JoinHostPort(host, "5432")

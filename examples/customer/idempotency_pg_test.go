@@ -30,4 +30,33 @@ func TestPGIdempotencyStore(t *testing.T) {
 			return newPGIdempotencyStore(pool)
 		},
 	})
+
+	// Expiry runs on the database's clock, so the suite cannot drive it:
+	// check that entries get the right expiry, and that an expired entry
+	// (moved into the past by hand) can be claimed again.
+	t.Run("Expiry", func(t *testing.T) {
+		st := newPGIdempotencyStore(pool)
+		if _, ok, err := st.Claim(ctx, "exp-key", "t1", "fp", time.Hour); err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		var left time.Duration
+		if err := pool.QueryRow(ctx, `SELECT (extract(epoch FROM expires_at - now()) * 1e6)::bigint * 1000 FROM idempotency_keys WHERE key = 'exp-key'`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left < 59*time.Minute || left > 61*time.Minute {
+			t.Fatalf("expires in %v, want about 1h", left)
+		}
+		if _, ok, _ := st.Claim(ctx, "exp-key", "t2", "fp", time.Hour); ok {
+			t.Fatal("a live key was claimed twice")
+		}
+		if _, err := pool.Exec(ctx, `UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'exp-key'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := st.Claim(ctx, "exp-key", "t2", "fp2", time.Hour); err != nil || !ok {
+			t.Fatalf("an expired key was not claimable: %v %v", ok, err)
+		}
+		if err := st.Complete(ctx, "exp-key", "t1", retry.Entry{Fingerprint: "fp", Done: true}, time.Hour); err != retry.ErrNotOwner {
+			t.Fatalf("the old owner completed a key it lost: %v", err)
+		}
+	})
 }

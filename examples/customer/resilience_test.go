@@ -243,12 +243,9 @@ func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	ok, err := runDemo(ctx, &out, func(k string) string {
-		if k == "DATABASE_URL" {
-			return base
-		}
-		return ""
-	})
+	name := fmt.Sprintf("bulwark_demo_test_%d", time.Now().UnixNano())
+	t.Cleanup(func() { dropDatabase(t, base, name) })
+	ok, err := runDemo(ctx, &out, getenvFrom(map[string]string{"DATABASE_URL": base, "DEMO_DATABASE": name}))
 	t.Log("\n" + out.String())
 	if err != nil || !ok {
 		t.Fatalf("demo failed: %v", err)
@@ -262,4 +259,17 @@ func lastLines(s, id string) string {
 		}
 	}
 	return ""
+}
+
+func dropDatabase(t *testing.T, admin, name string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Error(err)
+	}
 }
