@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -58,7 +59,8 @@ type Config struct {
 	BreakerTripAfter int
 	RateLimit        int // calls per principal per minute
 	ToolTimeout      time.Duration
-	AuditLog         string // "stderr" or a file path
+	AuditLog         string // "stderr", "postgres[:table]" or a file path
+	AuditTable       string // set when AUDIT_LOG is postgres
 	AuditHMACKey     []byte
 
 	LoyaltyURL string // empty: the in-process fake loyalty service
@@ -183,6 +185,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+var auditTablePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,40}$`)
+
 // LoadConfig reads the configuration from getenv (os.Getenv in main). It
 // reports every problem at once, each naming its variable.
 func LoadConfig(getenv func(string) string) (*Config, error) {
@@ -273,6 +277,15 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.RateLimit = r.integer("RATE_LIMIT", 600, 1, 1_000_000)
 	c.ToolTimeout = r.duration("TOOL_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
 	c.AuditLog = r.str("AUDIT_LOG", "stderr")
+	if t, ok := strings.CutPrefix(c.AuditLog, "postgres"); ok && (t == "" || strings.HasPrefix(t, ":")) {
+		c.AuditTable = strings.TrimPrefix(t, ":")
+		if c.AuditTable == "" {
+			c.AuditTable = "audit_records"
+		}
+		if !auditTablePattern.MatchString(c.AuditTable) {
+			r.fail("AUDIT_LOG", "postgres:<table> needs a lower-case table name of letters, digits and _", c.AuditLog)
+		}
+	}
 	if raw := strings.TrimSpace(getenv("AUDIT_HMAC_KEY")); raw != "" {
 		key, ok := decodeKey(raw)
 		if !ok || len(key) < 32 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -153,7 +154,7 @@ func seed(ctx context.Context, conn *pgx.Conn, customers int) error {
 // prepareDatabase migrates and (optionally) seeds through one owner
 // connection that is closed before serving starts: the server itself never
 // holds owner rights.
-func prepareDatabase(ctx context.Context, url string, seedData bool, connectTimeout time.Duration) error {
+func prepareDatabase(ctx context.Context, url string, seedData bool, connectTimeout time.Duration, auditTable string) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return &ConfigError{Var: "DATABASE_URL", Reason: "not a valid PostgreSQL connection string (value not shown)"}
@@ -166,6 +167,11 @@ func prepareDatabase(ctx context.Context, url string, seedData bool, connectTime
 	defer conn.Close(context.Background())
 	if _, err := migrate(ctx, conn); err != nil {
 		return err
+	}
+	if auditTable != "" {
+		if err := prepareAuditTables(ctx, conn, auditTable); err != nil {
+			return err
+		}
 	}
 	if seedData {
 		return seed(ctx, conn, seedCustomers)
@@ -182,4 +188,26 @@ func scrubConnErr(err error) error {
 		return errors.New(msg[:i] + "password=[redacted]")
 	}
 	return err
+}
+
+// prepareAuditTables creates the audit sink's tables (AUDIT_LOG=postgres)
+// and lets the writer role append to them and read their tail, nothing
+// more: not even the server can rewrite or delete the trail (retention is
+// an operator's job, under the owner role).
+func prepareAuditTables(ctx context.Context, conn *pgx.Conn, table string) error {
+	sink, err := audit.NewPostgresSink(conn, table)
+	if err != nil {
+		return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
+	}
+	if err := sink.Migrate(ctx); err != nil {
+		return fmt.Errorf("audit tables: %w", err)
+	}
+	for _, t := range []string{table, table + "_anchor"} {
+		// Identifiers cannot be parameters; the name was validated by
+		// LoadConfig and is quoted here.
+		if _, err := conn.Exec(ctx, "GRANT SELECT, INSERT ON "+pgx.Identifier{t}.Sanitize()+" TO "+writerRole); err != nil {
+			return fmt.Errorf("audit tables: grant: %w", err)
+		}
+	}
+	return nil
 }

@@ -124,10 +124,11 @@ func (f *fixture) start() *fixture {
 	f.cfg = cfg
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	srv, err := NewServer(ctx, cfg, Options{
-		Logger:   slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		AuditOut: f.audit,
-	})
+	opts := Options{Logger: slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if f.env["AUDIT_LOG"] == "" {
+		opts.AuditOut = f.audit
+	}
+	srv, err := NewServer(ctx, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -325,6 +325,14 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 			_, err := opts.AuditOut.Write(append(r.Line(), '\n'))
 			return err
 		})
+	case cfg.AuditTable != "":
+		// One chain per table: give each instance its own table
+		// (AUDIT_LOG=postgres:audit_records_<instance>).
+		ps, err := audit.NewPostgresSink(s.store.write, cfg.AuditTable)
+		if err != nil {
+			return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
+		}
+		sink = ps
 	case cfg.AuditLog == "" || cfg.AuditLog == "stderr":
 		sink = audit.NewSlogSink(slog.New(slog.NewJSONHandler(stderr, nil)))
 	default:

@@ -67,7 +67,7 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 
 	if !opts.SkipPrepare {
 		pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err := prepareDatabase(pctx, cfg.DatabaseURL, cfg.SeedDemoData, cfg.DB.ConnectTimeout)
+		err := prepareDatabase(pctx, cfg.DatabaseURL, cfg.SeedDemoData, cfg.DB.ConnectTimeout, cfg.AuditTable)
 		cancel()
 		if err != nil {
 			return nil, err
