@@ -91,6 +91,8 @@ type config struct {
 	limit       LimitFunc
 	clock       bulwark.Clock
 	err         error
+	// mixedLimits: WithToolLimits gives tools different non-zero limits.
+	mixedLimits bool
 }
 
 func (c *config) fail(err error) {
@@ -112,18 +114,30 @@ func WithLimit(l Limit) Option {
 
 // WithToolLimits applies limits[tool] to calls of that tool and fallback
 // to every other tool (the zero Limit exempts them). Pair it with
-// WithKey(ByPrincipalAndTool) so each tool has its own bucket; with a key
-// shared across tools the bucket takes the limit of whichever tool was
-// called last.
+// WithKey(ByPrincipalAndTool) so each tool has its own bucket. With a key
+// shared across tools (ByPrincipal, BySession, Global) the bucket would
+// take the limit of whichever tool was called last, and calls of a cheap
+// tool would refill the bucket an expensive one draws on; NewLimiter
+// refuses that combination unless every tool that is not exempt has the
+// same limit.
 func WithToolLimits(limits map[string]Limit, fallback Limit) Option {
 	return func(c *config) {
 		m := make(map[string]Limit, len(limits))
+		shared := fallback // the one non-zero limit seen so far
+		c.mixedLimits = false
 		for tool, l := range limits {
 			if err := l.Validate(); err != nil {
 				c.fail(fmt.Errorf("tool %q: %w", tool, err))
 				return
 			}
 			m[tool] = l
+			switch {
+			case l.IsZero():
+			case shared.IsZero():
+				shared = l
+			case l != shared:
+				c.mixedLimits = true
+			}
 		}
 		if err := fallback.Validate(); err != nil {
 			c.fail(fmt.Errorf("fallback: %w", err))
@@ -140,7 +154,10 @@ func WithToolLimits(limits map[string]Limit, fallback Limit) Option {
 
 // WithLimitFunc decides the limit per call, for tiers or any rule
 // WithToolLimits does not cover. An invalid limit returned at call time
-// refuses the call with an internal error.
+// refuses the call with an internal error. Calls that get different
+// limits should draw from different buckets (a per-tool limit needs a key
+// that includes the tool): a bucket governed by two limits in turn holds
+// to neither.
 func WithLimitFunc(f LimitFunc) Option {
 	return func(c *config) {
 		if f == nil {
@@ -223,6 +240,9 @@ func NewLimiter(store Store, opts ...Option) (*Limiter, error) {
 		return nil, errors.New("ratelimit: no limit configured (use WithLimit, WithToolLimits or WithLimitFunc)")
 	}
 	kind, scope := keyKind(c.key)
+	if c.mixedLimits && kind != "principal+tool" && kind != "custom" {
+		return nil, fmt.Errorf("ratelimit: WithToolLimits gives tools different limits, but the %s key puts every tool in one bucket; use WithKey(ByPrincipalAndTool) or a key that includes the tool", kind)
+	}
 	if c.name == "" {
 		c.name = kind
 	}
@@ -280,7 +300,7 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 	}
 	d, err := l.store.Allow(ctx, Bucket{Limiter: l.name, Key: key}, lim, l.clock.Now())
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ended(ctx); cerr != nil {
 			// The call ended while the store decided: refuse it as
 			// cancelled (or out of time), not as a store failure.
 			if errors.Is(cerr, context.DeadlineExceeded) {
@@ -299,6 +319,19 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 	}
 	l.allowed.Add(1)
 	return d, nil
+}
+
+// ended returns ctx's error, or context.DeadlineExceeded once its deadline
+// has passed: a network deadline taken from ctx can fire a moment before
+// ctx's own timer does.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // Stats counts a limiter's decisions since it was created.

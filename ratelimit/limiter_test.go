@@ -73,6 +73,14 @@ func TestNewLimiterValidates(t *testing.T) {
 		{"nil key", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerSecond(1)), ratelimit.WithKey(nil)}},
 		{"empty name", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerSecond(1)), ratelimit.WithName("")}},
 		{"name with colon", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerSecond(1)), ratelimit.WithName("a:b")}},
+		// One bucket per caller with a different limit per tool: calls of
+		// a cheap tool would refill the bucket the expensive tool draws on.
+		{"tool limits on a per-caller key", s, []ratelimit.Option{ratelimit.WithToolLimits(
+			map[string]ratelimit.Limit{"export": ratelimit.PerMinute(2)}, ratelimit.PerSecond(10))}},
+		{"tool limits on a global key", s, []ratelimit.Option{ratelimit.WithKey(ratelimit.Global), ratelimit.WithToolLimits(
+			map[string]ratelimit.Limit{"a": ratelimit.PerMinute(2), "b": ratelimit.PerMinute(3)}, ratelimit.Limit{})}},
+		{"tool limits on a session key", s, []ratelimit.Option{ratelimit.WithToolLimits(
+			map[string]ratelimit.Limit{"a": ratelimit.PerMinute(2)}, ratelimit.PerMinute(3)), ratelimit.WithKey(ratelimit.BySession)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,6 +263,15 @@ func TestToolLimits(t *testing.T) {
 	}
 	if n := count("cheap"); n != 3 {
 		t.Errorf("cheap: %d allowed, want the fallback 3", n)
+	}
+
+	// One limit shared by the tools that are not exempt needs no per-tool
+	// key.
+	for _, key := range []ratelimit.KeyFunc{ratelimit.ByPrincipal, ratelimit.Global} {
+		if _, err := ratelimit.NewLimiter(memStore(t), ratelimit.WithKey(key), ratelimit.WithToolLimits(
+			map[string]ratelimit.Limit{"ping": {}, "a": ratelimit.PerSecond(1)}, ratelimit.PerSecond(1))); err != nil {
+			t.Fatalf("one shared limit refused: %v", err)
+		}
 	}
 
 	// A zero fallback exempts unlisted tools.

@@ -176,7 +176,7 @@ func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.
 		err = fmt.Errorf("unexpected script reply of %d values", len(v))
 	}
 	if err != nil {
-		if cerr := parent.Err(); cerr != nil {
+		if cerr := ended(parent); cerr != nil {
 			// The call was cancelled or ran out of time: not a Redis
 			// failure, and no reason to let the call through under
 			// FailOpen either.
