@@ -32,7 +32,8 @@ func PerMinute(n int) Limit { return Limit{Rate: float64(n) / 60, Burst: n} }
 func PerHour(n int) Limit { return Limit{Rate: float64(n) / 3600, Burst: n} }
 
 // Every allows one call per interval on average, with bursts of burst.
-// A non-positive interval gives an invalid Limit.
+// A non-positive interval, or one longer than 1/MinRate seconds (about 32
+// years), gives an invalid Limit.
 func Every(interval time.Duration, burst int) Limit {
 	if interval <= 0 {
 		return Limit{Rate: math.Inf(1), Burst: burst}
