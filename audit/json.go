@@ -221,20 +221,24 @@ func (w *jsonWalker) object(emit bool) {
 		}
 		w.pos++
 		if emit {
-			if raw != nil {
-				key = string(raw)
-			}
 			if !first {
 				w.out = append(w.out, ',')
 			}
-			w.out = w.r.appendString(w.out, key, nil)
+			w.out = w.r.appendString(w.out, key, raw)
 			w.out = append(w.out, ':')
 			saved := len(w.path)
 			if saved > 0 {
 				w.path = append(w.path, '.')
 			}
-			w.path = append(w.path, key...)
-			if w.redactKey(key) {
+			var sensitive bool
+			if raw != nil {
+				w.path = append(w.path, raw...)
+				sensitive = sensitiveIn(w.r, raw)
+			} else {
+				w.path = append(w.path, key...)
+				sensitive = sensitiveIn(w.r, key)
+			}
+			if sensitive || w.redactPath() {
 				w.value(false)
 				w.out = append(w.out, `"`+Mask+`"`...)
 			} else {
@@ -268,10 +272,9 @@ func (w *jsonWalker) object(emit bool) {
 	}
 }
 
-func (w *jsonWalker) redactKey(key string) bool {
-	if w.r.sensitiveName(key) {
-		return true
-	}
+// redactPath reports whether the current path is marked sensitive by the
+// schema or the configuration.
+func (w *jsonWalker) redactPath() bool {
 	if w.schema != nil {
 		if _, ok := w.schema[string(w.path)]; ok {
 			return true

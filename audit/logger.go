@@ -146,6 +146,7 @@ type Logger struct {
 	queue []*waiter // records waiting for the next batch, guarded by qmu
 
 	batchBuf []*waiter // reused by the writer, guarded by sem
+	selfW    waiter    // the writer's own record, guarded by sem
 	recBuf   []*Record // reused by the writer, guarded by sem
 
 	sem  chan struct{} // the writer lock; a channel so waiting can time out
@@ -268,7 +269,7 @@ func (l *Logger) sign(r *Record) {
 }
 
 func (l *Logger) signAt(r *Record) {
-	body := r.encodeBody(make([]byte, 0, 512))
+	body := r.encodeBody(make([]byte, 0, r.sizeHint()))
 	l.mac.Reset()
 	l.mac.Write(body)
 	var sum [sha256.Size]byte
@@ -315,9 +316,7 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 	select {
 	case l.sem <- struct{}{}:
 		// The writer is free: write whatever is queued and this record.
-		self := &waiter{r: r}
-		l.lead(ctx, self)
-		return l.result(ctx, r, self.err)
+		return l.result(ctx, r, l.lead(ctx, r))
 	default:
 	}
 	w := &waiter{r: r, done: make(chan error, 1)}
@@ -391,32 +390,37 @@ func (l *Logger) result(ctx context.Context, r *Record, err error) error {
 }
 
 // lead is called with the writer lock held: it writes everything queued
-// and then self (if any), and releases the lock.
-func (l *Logger) lead(ctx context.Context, self *waiter) {
+// and then self (if not nil), releases the lock and returns self's outcome.
+func (l *Logger) lead(ctx context.Context, self *Record) error {
 	l.qmu.Lock()
 	batch := append(l.batchBuf[:0], l.queue...)
 	clear(l.queue)
 	l.queue = l.queue[:0]
 	l.qmu.Unlock()
 	if self != nil {
-		batch = append(batch, self)
+		l.selfW = waiter{r: self}
+		batch = append(batch, &l.selfW)
 	}
 	var alerts []Alert
 	if len(batch) > 0 {
-		// The record of a cancelled call must still be written: detach
-		// from the caller's cancellation, and bound the write instead.
-		wctx := context.WithoutCancel(ctx)
+		// The record of a cancelled call must still be written. Local
+		// sinks ignore the context; others get the caller's values without
+		// its cancellation, and a deadline of their own.
+		wctx := ctx
 		if !l.local {
 			var cancel context.CancelFunc
-			wctx, cancel = context.WithTimeout(wctx, l.cfg.WriteTimeout)
+			wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), l.cfg.WriteTimeout)
 			defer cancel()
 		}
 		alerts = l.writeBatchLocked(wctx, batch)
 	}
+	err := l.selfW.err
+	l.selfW = waiter{}
 	clear(batch)
 	l.batchBuf = batch[:0]
 	l.unlock()
 	l.fire(alerts)
+	return err
 }
 
 // writeBatchLocked signs and writes a batch in queue order and reports

@@ -84,6 +84,21 @@ func (r *Record) Line() []byte { return r.line }
 
 const macField = `,"mac":"`
 
+// sizeHint estimates the length of the signed line, so it is built in one
+// allocation in the common case.
+func (r *Record) sizeHint() int {
+	n := 320 + len(r.ID) + len(r.Session) + len(r.Transport) + len(r.Client) + len(r.ClientVer) +
+		len(r.Principal) + len(r.AuthMethod) + len(r.Tool) + len(r.Arguments) + len(r.ArgumentsDigest) +
+		len(r.Outcome) + len(r.Reason) + len(r.Detail) + len(r.Cache) + len(r.Breaker) + len(r.Prev)
+	if r.Sealed != nil {
+		n += 32 + len(r.Sealed.Key) + len(r.Sealed.Data)
+	}
+	for k, v := range r.Fields {
+		n += 8 + len(k) + len(v)
+	}
+	return n + n/8 // room for escapes
+}
+
 // encode appends the record's JSON, up to but excluding the mac field.
 func (r *Record) encodeBody(b []byte) []byte {
 	b = append(b, `{"seq":`...)

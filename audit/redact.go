@@ -315,7 +315,11 @@ func normalizeName(s string) string {
 	return b.String()
 }
 
-func (r *Redactor) sensitiveName(name string) bool {
+func (r *Redactor) sensitiveName(name string) bool { return sensitiveIn(r, name) }
+
+// sensitiveIn is sensitiveName for strings and byte slices alike, so JSON
+// keys are checked without a conversion.
+func sensitiveIn[T string | []byte](r *Redactor, name T) bool {
 	var buf [64]byte
 	n := buf[:0]
 	for i := 0; i < len(name); i++ {
