@@ -171,6 +171,8 @@ type Logger struct {
 // New returns a Logger that writes to sink, chaining records with key (at
 // least [MinKeyBytes] bytes; see [KeyFromEnv]). If sink can report its last
 // record (FileSink and PostgresSink can), the chain continues from it.
+// Close the Logger when done: Close seals the trail and stops the retry
+// goroutine of the Buffer policy.
 func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 	if sink == nil {
 		return nil, errors.New("audit: nil sink")
