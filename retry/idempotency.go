@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
@@ -95,7 +96,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 	token := newToken()
 	giveUp := o.clock.Now().Add(o.wait)
 	for {
-		existing, claimed, err := store.Claim(ctx, key, token, fp, o.pendingTTL)
+		existing, tmpl, claimed, err := o.claim(ctx, store, key, token, fp)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)
@@ -109,7 +110,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 			return nil, bulwark.InvalidArgument(o.keys.field(), "this idempotency key was already used with different arguments; use a new key for a new operation")
 		}
 		if existing.Done {
-			res, err := replay(existing.Result)
+			res, err := replay(existing.Result, tmpl)
 			if err != nil {
 				return nil, bulwark.Internal(err)
 			}
@@ -212,18 +213,106 @@ func storable(res *mcp.CallToolResult, err error) bool {
 	return true
 }
 
-// replay decodes a stored result into a fresh value, so every caller owns
-// what it receives.
-func replay(data []byte) (*mcp.CallToolResult, error) {
-	res := new(mcp.CallToolResult)
-	if err := json.Unmarshal(data, res); err != nil {
-		return nil, err
+// claim claims key in store. From a [MemoryStore] a completed entry also
+// comes with its decoded result (tmpl), so that replays copy it instead of
+// decoding the stored JSON each time.
+func (o *options) claim(ctx context.Context, store Store, key, token, fp string) (e Entry, tmpl *mcp.CallToolResult, claimed bool, err error) {
+	if ms, ok := store.(*MemoryStore); ok {
+		return ms.claimDecoded(key, token, fp, o.pendingTTL)
+	}
+	e, claimed, err = store.Claim(ctx, key, token, fp, o.pendingTTL)
+	return e, nil, claimed, err
+}
+
+// replay returns a stored result as a fresh value, so every caller owns
+// what it receives: a deep copy of tmpl (the stored JSON, decoded) when
+// there is one, otherwise data decoded.
+func replay(data []byte, tmpl *mcp.CallToolResult) (*mcp.CallToolResult, error) {
+	var res *mcp.CallToolResult
+	if tmpl != nil {
+		res = deepCopy(reflect.ValueOf(tmpl)).Interface().(*mcp.CallToolResult)
+	} else {
+		var err error
+		if res, err = decodeResult(data); err != nil {
+			return nil, err
+		}
 	}
 	if res.Meta == nil {
 		res.Meta = mcp.Meta{}
 	}
 	res.Meta[ReplayMetaKey] = true
 	return res, nil
+}
+
+func decodeResult(data []byte) (*mcp.CallToolResult, error) {
+	res := new(mcp.CallToolResult)
+	if err := json.Unmarshal(data, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// deepCopy copies v and everything reachable from it through pointers,
+// interfaces, maps, slices and exported struct fields; unexported fields
+// are copied shallowly. Decoded results hold no cycles.
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		cp := reflect.New(v.Type().Elem())
+		cp.Elem().Set(deepCopy(v.Elem()))
+		return cp
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		cp := reflect.New(v.Type()).Elem()
+		cp.Set(deepCopy(v.Elem()))
+		return cp
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		cp := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			cp.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return cp
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		cp := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		if shallow(v.Type().Elem().Kind()) {
+			reflect.Copy(cp, v)
+			return cp
+		}
+		for i := 0; i < v.Len(); i++ {
+			cp.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return cp
+	case reflect.Struct:
+		cp := reflect.New(v.Type()).Elem()
+		cp.Set(v)
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Type().Field(i); f.IsExported() && !shallow(f.Type.Kind()) {
+				cp.Field(i).Set(deepCopy(v.Field(i)))
+			}
+		}
+		return cp
+	}
+	return v
+}
+
+// shallow reports whether values of kind k hold no references to copy.
+func shallow(k reflect.Kind) bool {
+	switch k {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Struct, reflect.Array:
+		return false
+	}
+	return true
 }
 
 func newToken() string {

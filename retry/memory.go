@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // MemoryConfig configures [NewMemoryStore]. Every zero field means the
@@ -39,6 +40,7 @@ type memItem struct {
 	key     string
 	token   string
 	entry   Entry
+	tmpl    *mcp.CallToolResult // entry.Result decoded, once replayed
 	expires time.Time
 	el      *list.Element
 }
@@ -59,19 +61,59 @@ func (s *MemoryStore) Claim(_ context.Context, key, token, fingerprint string, t
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	it, claimed, err := s.claimLocked(now, key, token, fingerprint, ttl)
+	if it != nil {
+		return copyEntry(it.entry), false, nil
+	}
+	return Entry{}, claimed, err
+}
+
+// claimDecoded is Claim for [Idempotency]: a live completed entry comes
+// with its result decoded, once per entry, for replays to copy. The
+// returned Entry shares its Result with the store and must not be
+// modified.
+func (s *MemoryStore) claimDecoded(key, token, fingerprint string, ttl time.Duration) (Entry, *mcp.CallToolResult, bool, error) {
+	now := s.clock.Now()
+	s.mu.Lock()
+	it, claimed, err := s.claimLocked(now, key, token, fingerprint, ttl)
+	if it == nil {
+		s.mu.Unlock()
+		return Entry{}, nil, claimed, err
+	}
+	e, tmpl := it.entry, it.tmpl
+	s.mu.Unlock()
+	if !e.Done || tmpl != nil {
+		return e, tmpl, false, nil
+	}
+	// Decode outside the lock. A completed entry's Result is never
+	// changed in place, only replaced, so it can be read unlocked.
+	tmpl, derr := decodeResult(e.Result)
+	if derr != nil {
+		return e, nil, false, nil // the caller decodes again and reports it
+	}
+	s.mu.Lock()
+	if s.items[key] == it {
+		it.tmpl = tmpl
+	}
+	s.mu.Unlock()
+	return e, tmpl, false, nil
+}
+
+// claimLocked claims key, or returns the item holding it. Callers hold s.mu.
+func (s *MemoryStore) claimLocked(now time.Time, key, token, fingerprint string, ttl time.Duration) (live *memItem, claimed bool, err error) {
 	if it, ok := s.items[key]; ok {
 		if now.Before(it.expires) {
-			return copyEntry(it.entry), false, nil
+			return it, false, nil
 		}
 		s.remove(it)
 	}
 	if len(s.items) >= s.max && !s.evict(now) {
-		return Entry{}, false, ErrStoreFull
+		return nil, false, ErrStoreFull
 	}
 	it := &memItem{key: key, token: token, entry: Entry{Fingerprint: fingerprint}, expires: now.Add(ttl)}
 	it.el = s.order.PushBack(it)
 	s.items[key] = it
-	return Entry{}, true, nil
+	return nil, true, nil
 }
 
 // evict makes room for one entry, reporting whether it could.
@@ -105,6 +147,7 @@ func (s *MemoryStore) Complete(_ context.Context, key, token string, e Entry, tt
 		return ErrNotOwner
 	}
 	it.entry = copyEntry(e)
+	it.tmpl = nil
 	it.expires = now.Add(ttl)
 	s.order.MoveToBack(it.el)
 	return nil
