@@ -29,7 +29,12 @@ func ByPrincipal(ctx context.Context, _ *mcp.CallToolRequest) (string, bool) {
 }
 
 // ByPrincipalAndTool keys calls by caller and tool, so each caller has a
-// separate bucket per tool.
+// separate bucket per tool. The tool name is the one the client sent, and
+// this layer runs before the SDK looks the tool up, so a caller naming
+// made-up tools creates a bucket for each: with a [MemoryStore] that can
+// push other buckets out early (counted in ForcedEvictions). Install a
+// per-caller limit ([ByPrincipal]) beside it, in the same [Middleware],
+// so such calls are paid for.
 func ByPrincipalAndTool(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
 	id := bulwark.CallFrom(ctx).PrincipalID()
 	tool := toolName(ctx, req)
