@@ -28,6 +28,11 @@ func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
 // inner layers return, so operators find the detail for any "internal
 // error" a user reports.
 //
+// Panic values and causes are operator detail and may hold anything a
+// handler had in hand, a connection string or a token included: give
+// Recover a logger whose handler redacts (audit.NewRedactingHandler does) and
+// install the same as slog.Default(), which [ToWire] uses.
+//
 // Place it just inside audit, so audit records panics too; [Use] recovers
 // panics outside it as a last resort, but logs them only to slog.Default().
 func Recover(logger *slog.Logger) Middleware {
