@@ -304,3 +304,22 @@ func TestConcurrencyMiddlewareNilRefuses(t *testing.T) {
 		t.Fatalf("nil bulkhead: err %v, handler ran %d times; want an internal refusal", err, rec.Count())
 	}
 }
+
+// A handler that panics (recovered further out, by bulwark.Recover) must
+// still give its slots back, or every panic would shrink the bulkhead for
+// good.
+func TestConcurrencyPanicReleases(t *testing.T) {
+	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 1, PerPrincipal: 1})
+	boom := ratelimit.ConcurrencyMiddleware(c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		panic("handler bug")
+	})
+	h := bulwark.Recover(nil)(boom)
+	for i := 0; i < 3; i++ {
+		if _, err := callAs(h, "a", "t"); !errors.Is(err, bulwark.ErrInternal) {
+			t.Fatalf("call %d: %v, want the recovered panic as an internal error, not a refusal", i, err)
+		}
+	}
+	if st := c.Stats(); st.Tools != 0 || st.Callers != 0 || st.Refused != 0 {
+		t.Fatalf("stats %+v after panics, want every slot back", st)
+	}
+}
