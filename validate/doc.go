@@ -19,7 +19,11 @@
 //   - the registered tool's input schema: types, required and unknown
 //     properties ([Strict] for raw tools whose schemas leave
 //     additionalProperties open), lengths, patterns, enums, numeric bounds,
-//     and "format": "email", which the SDK's validator does not enforce.
+//     and "format": "email", which the SDK's validator does not enforce;
+//     an undeclared property named like a declared one but for letter case
+//     ("Email" beside "email") is refused even where unknown properties
+//     are allowed, since encoding/json would decode it into the checked
+//     field.
 //
 // The schema helpers ([Schema], [Property], [On] with rules such as
 // [FormatEmail], [FormatID], [MaxLength], [Pattern], [Enum]) add those
