@@ -389,7 +389,8 @@ func Middleware(limiters ...*Limiter) bulwark.Middleware {
 // Check reports an error when two of the limiters would share buckets: the
 // same name (see [WithName]) on the same store. [Middleware] panics on what
 // Check reports; call Check first to handle it as an error. Nil limiters
-// are ignored. Stores that cannot be compared (a [StoreFunc]) are never
+// are ignored. Stores are compared by pointer (a *MemoryStore, a
+// *RedisStore); other store values, such as a [StoreFunc], are never
 // considered the same.
 func Check(limiters ...*Limiter) error {
 	for i, l := range limiters {
@@ -405,10 +406,14 @@ func Check(limiters ...*Limiter) error {
 	return nil
 }
 
+// sameStore reports whether a and b are the same store value. Only
+// pointers are compared: comparing two structs panics when a field holds
+// something incomparable, and two equal non-pointer values need not share
+// state anyway.
 func sameStore(a, b Store) bool {
-	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
-	if ta != tb || !ta.Comparable() {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if va.Kind() != reflect.Pointer || vb.Kind() != reflect.Pointer || va.Type() != vb.Type() {
 		return false
 	}
-	return a == b
+	return va.Pointer() == vb.Pointer()
 }

@@ -468,3 +468,18 @@ func TestRefusalReachesClient(t *testing.T) {
 		t.Fatalf("after waiting: %v %v", res, err)
 	}
 }
+
+// wrapStore is a comparable struct type whose field may hold a value that
+// is not comparable (a StoreFunc).
+type wrapStore struct{ ratelimit.Store }
+
+func TestCheckUncomparableStores(t *testing.T) {
+	inner := ratelimit.StoreFunc(func(context.Context, ratelimit.Bucket, ratelimit.Limit, time.Time) (ratelimit.Decision, error) {
+		return ratelimit.Decision{Allowed: true}, nil
+	})
+	a := newLimiter(t, wrapStore{inner}, ratelimit.WithLimit(ratelimit.PerSecond(1)))
+	b := newLimiter(t, wrapStore{inner}, ratelimit.WithLimit(ratelimit.PerSecond(2)))
+	if err := ratelimit.Check(a, b); err != nil { // must not panic either
+		t.Fatal(err)
+	}
+}
