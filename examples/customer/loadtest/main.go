@@ -52,6 +52,7 @@ func main() {
 	base := flag.String("db", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "admin PostgreSQL URL (the load database is created next to it)")
 	bin := flag.String("bin", "", "server binary (default: go build ./examples/customer)")
 	pgb := flag.Bool("pgbench", true, "also run pgbench with the same SELECT")
+	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is reported); hardened and bare alternate")
 	maxConns := flag.Int("db-max-conns", 32, "DB_MAX_CONNS of the server (and pgbench's ceiling)")
 	flag.Parse()
 	var sessions []int
@@ -62,7 +63,10 @@ func main() {
 		}
 		sessions = append(sessions, n)
 	}
-	if err := run(sessions, *dur, *base, *bin, *pgb, *maxConns); err != nil {
+	if *reps < 1 || *reps > 20 {
+		fatal(errors.New("-reps must be from 1 to 20"))
+	}
+	if err := run(sessions, *dur, *base, *bin, *pgb, *maxConns, *reps); err != nil {
 		fatal(err)
 	}
 }
@@ -92,7 +96,7 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.calls) / r.elapsed.Seconds() }
 
-func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, maxConns int) error {
+func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, maxConns, reps int) error {
 	dbURL, err := createDatabase(base)
 	if err != nil {
 		return err
@@ -114,7 +118,7 @@ func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, 
 	// is a real miss (cache keys include the principal).
 	total := 0
 	for _, n := range sessions {
-		total += 2 * n
+		total += 2 * n * reps
 	}
 	keys := make([]string, total)
 	var entries []auth.KeyEntry
@@ -132,30 +136,43 @@ func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, 
 		return err
 	}
 
-	var results []result
+	// Both servers run side by side (the idle one costs next to nothing)
+	// and measurements alternate between them, so a change in the
+	// machine's load during the run affects both alike.
+	servers := map[string]*server{}
 	for _, mode := range []string{"hardened", "bare"} {
 		srv, err := startServer(bin, mode, dbURL, keyFile, maxConns)
 		if err != nil {
 			return err
 		}
-		next := 0
-		for _, n := range sessions {
-			for _, path := range []string{"miss", "hit"} {
-				ks := keys[next : next+n]
+		defer srv.stop()
+		servers[mode] = srv
+	}
+	var results []result
+	next := 0
+	for _, n := range sessions {
+		for _, path := range []string{"miss", "hit"} {
+			runs := map[string][]result{}
+			for rep := 0; rep < reps; rep++ {
+				ks := keys[next : next+n] // fresh principals: misses stay misses
 				next += n
-				if mode == "bare" {
-					ks = make([]string, n) // no authentication when bare
+				for _, mode := range []string{"hardened", "bare"} {
+					use := ks
+					if mode == "bare" {
+						use = make([]string, n) // no authentication when bare
+					}
+					r, err := measure(servers[mode].url, mode, path, use, dur)
+					if err != nil {
+						return err
+					}
+					runs[mode] = append(runs[mode], r)
+					fmt.Fprintf(os.Stderr, "%-8s %-4s n=%-3d rep %d %8.0f calls/s p50 %-9v p99 %-9v errors %d\n", r.mode, r.path, r.n, rep+1, r.rps(), r.p50, r.p99, r.errors)
 				}
-				r, err := measure(srv.url, mode, path, ks, dur)
-				if err != nil {
-					srv.stop()
-					return err
-				}
-				results = append(results, r)
-				fmt.Fprintf(os.Stderr, "%-8s %-4s n=%-3d %8.0f calls/s p50 %-9v p99 %-9v errors %d\n", r.mode, r.path, r.n, r.rps(), r.p50, r.p99, r.errors)
+			}
+			for _, mode := range []string{"hardened", "bare"} {
+				results = append(results, median(runs[mode]))
 			}
 		}
-		srv.stop()
 	}
 	var pg []result
 	if withPgbench {
@@ -170,6 +187,28 @@ func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, 
 	}
 	report(results, pg, sessions, dur)
 	return nil
+}
+
+// median returns the run with the median throughput; errors and
+// cache-status mismatches are summed over all runs.
+func median(rs []result) result {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b result) int {
+		switch {
+		case a.rps() < b.rps():
+			return -1
+		case a.rps() > b.rps():
+			return 1
+		}
+		return 0
+	})
+	m := sorted[len(sorted)/2]
+	m.errors, m.wrong = 0, 0
+	for _, r := range rs {
+		m.errors += r.errors
+		m.wrong += r.wrong
+	}
+	return m
 }
 
 func createDatabase(base string) (string, error) {
@@ -423,7 +462,7 @@ func report(rs, pg []result, sessions []int, dur time.Duration) {
 		}
 		return result{}
 	}
-	fmt.Printf("\nget_customer over streamable HTTP, %v per measurement; calls/s (p50 / p99)\n\n", dur)
+	fmt.Printf("\nget_customer over streamable HTTP, %v per measurement, median of the repetitions; calls/s (p50 / p99)\n\n", dur)
 	fmt.Printf("| N | hardened miss | hardened hit | bare (no layers) | hardened miss / bare | hit / miss | pgbench same SELECT (tps, avg latency) |\n")
 	fmt.Printf("|---|---|---|---|---|---|---|\n")
 	for _, n := range sessions {
