@@ -236,9 +236,11 @@ func TestPerAttemptTimeout(t *testing.T) {
 	r := mustNew(t, retry.Policy{PerAttemptTimeout: time.Second, Clock: clk, Rand: noJitter, Retryable: never})
 	var n atomic.Int32
 	done := make(chan error, 1)
+	started := make(chan struct{})
 	go func() {
 		done <- r.Do(context.Background(), func(ctx context.Context) error {
 			if n.Add(1) == 1 {
+				close(started)
 				<-ctx.Done()
 				return ctx.Err()
 			}
@@ -248,7 +250,8 @@ func TestPerAttemptTimeout(t *testing.T) {
 			return nil
 		})
 	}()
-	clk.BlockUntil(1)
+	clk.BlockUntil(1) // the attempt's timer is set before the attempt starts
+	<-started
 	clk.Advance(time.Second - 1)
 	if n.Load() != 1 {
 		t.Fatal("attempt cut short")
@@ -502,12 +505,14 @@ func TestDeadlineEstimatedFromLastAttempt(t *testing.T) {
 		want  int
 		where string
 	}{
-		{"slow attempts", 100 * time.Millisecond, 2, "deadline"}, // at 200ms, 50ms left for a 100ms attempt
-		{"fast attempts", time.Millisecond, 10, "attempts"},
+		{"slow attempts", 10 * time.Second, 2, "deadline"}, // at 20s, 5s left for a 10s attempt
+		{"fast attempts", 100 * time.Millisecond, 10, "attempts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock()
-			ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(250*time.Millisecond))
+			// A long deadline on the real clock, which stays far off while
+			// the fake one moves.
+			ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(25*time.Second))
 			defer cancel()
 			req := bulwarktest.Request("get", nil)
 			ctx, call := bulwarktest.Context(ctx, req, readOnly)
