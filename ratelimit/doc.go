@@ -28,7 +28,8 @@
 //   - [ByPrincipal] (the default): one bucket per authenticated caller.
 //     Calls without a principal share a single bucket.
 //   - [ByPrincipalAndTool]: one per caller and tool; pair it with
-//     [WithToolLimits] for per-tool limits.
+//     [WithToolLimits] for per-tool limits (NewLimiter refuses different
+//     per-tool limits on a key that puts every tool in one bucket).
 //   - [BySession]: one per MCP session (the session ID is hashed).
 //   - [Global]: one for the whole server, or the whole deployment with Redis.
 //
