@@ -133,7 +133,11 @@ func recordView(r audit.Record) string {
 
 func TestExactlyOneRecordUnderLoad(t *testing.T) {
 	sink := &memSink{}
-	l := newLogger(t, sink, audit.Config{})
+	// 10,000 callers queue for one writer; under -race on a busy machine the
+	// default 2s wait can run out, which the FailClosed policy reports as a
+	// refusal. This test is about exactly one record per call, so give the
+	// queue time.
+	l := newLogger(t, sink, audit.Config{WriteTimeout: 2 * time.Minute})
 	mw := audit.Middleware(l)
 	kinds := []mcp.ToolHandler{
 		(&bulwarktest.Recorder{}).Handle,
