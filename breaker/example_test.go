@@ -97,3 +97,17 @@ func ExampleClassify() {
 	// failure
 	// success
 }
+
+// With CountErrorResults, IsError results count as failures: two error
+// answers trip a breaker that opens after two failures.
+func ExampleCountErrorResults() {
+	b, _ := breaker.New("search", breaker.Settings{ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 2 }})
+	handler := breaker.Middleware(b, breaker.CountErrorResults())(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "index unreachable"}}}, nil
+	})
+	for i := 0; i < 2; i++ {
+		_, _ = handler(context.Background(), bulwarktest.Request("search", nil))
+	}
+	fmt.Println(b.State())
+	// Output: open
+}

@@ -154,3 +154,24 @@ func ExamplePermanent() {
 	fmt.Println(retry.Transient(err))
 	// Output: false
 }
+
+// RequireKey, applied to the tools whose writes must never repeat, refuses
+// their calls without a key; WithKeys reads the key from _meta only.
+func ExampleRequireKey() {
+	store, _ := retry.NewMemoryStore(retry.MemoryConfig{})
+	idem := retry.Idempotency(store, retry.RequireKey(), retry.WithKeys(retry.KeySource{Argument: "-", Meta: "io.example/idempotency-key"}))
+	h := idem(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return bulwarktest.TextResult("refund issued"), nil
+	})
+	req := bulwarktest.Request("issue_refund", map[string]any{"order": "o-1"})
+	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+	_, err := h(ctx, req)
+	fmt.Println(errors.Is(err, bulwark.ErrInvalidArgument), bulwark.AsError(err).Field)
+	req = bulwarktest.Request("issue_refund", map[string]any{"order": "o-1"}, bulwarktest.WithMeta("io.example/idempotency-key", "r-77"))
+	ctx, _ = bulwarktest.Context(context.Background(), req, nil)
+	res, _ := h(ctx, req)
+	fmt.Println(bulwarktest.ResultText(res))
+	// Output:
+	// true _meta.io.example/idempotency-key
+	// refund issued
+}
