@@ -347,9 +347,6 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 		Policy: audit.Buffer,
 		Log:    s.log,
 		OnAlert: func(a audit.Alert) {
-			if a.Kind != audit.AlertRecovered {
-				m.AuditSinkFailed()
-			}
 			s.log.Error("audit sink", "kind", string(a.Kind), "buffered", a.Buffered)
 		},
 	})
@@ -357,6 +354,7 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 		return &ConfigError{Var: "AUDIT_HMAC_KEY", Reason: err.Error()}
 	}
 	l.auditLog = al
+	m.WatchAuditFailures(func() uint64 { return al.Stats().Failures })
 	// Closed (and so flushed) after the server stops taking calls and
 	// before the sink closes: onClose runs in reverse order.
 	s.onClose(func(ctx context.Context) error { return al.Close(ctx) })
