@@ -330,3 +330,42 @@ func TestSIGTERMDrainsAndSealsAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionRefusesUnsafeStarts runs the binary as an operator would.
+func TestProductionRefusesUnsafeStarts(t *testing.T) {
+	bin := buildBinary(t)
+	keys := writeKeys(t)
+	base := map[string]string{"ENVIRONMENT": "production", "AUDIT_HMAC_KEY": strings.Repeat("ab", 32), "DATABASE_URL": "postgres://app:pw-not-to-print@127.0.0.1:1/x"}
+	for _, c := range []struct {
+		name  string
+		extra map[string]string
+		args  []string
+		want  string
+	}{
+		{"no authentication", nil, []string{"-http", "127.0.0.1:0"}, "API_KEYS_FILE"},
+		{"public address without TLS", map[string]string{"API_KEYS_FILE": keys.file}, []string{"-http", "0.0.0.0:0"}, "TLS_CERT_FILE"},
+		{"layers off", map[string]string{"API_KEYS_FILE": keys.file}, []string{"-bare", "-http", "127.0.0.1:0"}, "BULWARK_DISABLE"},
+		{"stdio without identity", map[string]string{"API_KEYS_FILE": keys.file}, nil, "MCP_API_KEY"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range c.extra {
+				env[k] = v
+			}
+			cmd := exec.Command(bin, c.args...)
+			cmd.Env = envList(env)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+				t.Fatalf("exit: %v; stderr: %s", err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.want) || strings.Contains(stderr.String(), "pw-not-to-print") || stdout.Len() != 0 {
+				t.Fatalf("stderr %q, stdout %q", stderr.String(), stdout.String())
+			}
+		})
+	}
+}
