@@ -191,7 +191,7 @@ func (l *Logger) outcome(ctx context.Context, r *Record, res *mcp.CallToolResult
 			err = be
 		} else {
 			r.Outcome = OutcomeToolError
-			r.Reason = l.redactor.Text(truncate(resultText(res), 1024))
+			r.Reason = l.redactedPrefix(resultText(res), 1024)
 			return
 		}
 	}
@@ -202,7 +202,7 @@ func (l *Logger) outcome(ctx context.Context, r *Record, res *mcp.CallToolResult
 	var wire *jsonrpc.Error
 	if errors.As(err, &wire) {
 		r.Outcome = OutcomeRPCError
-		r.Reason = l.redactor.Text(truncate(wire.Message, 1024))
+		r.Reason = l.redactedPrefix(wire.Message, 1024)
 		return
 	}
 	e := bulwark.AsError(err)
@@ -218,7 +218,7 @@ func (l *Logger) outcome(ctx context.Context, r *Record, res *mcp.CallToolResult
 		r.Reason = l.redactor.Text(e.Error())
 	}
 	if e.Cause != nil {
-		r.Detail = l.redactor.Text(truncate(e.Cause.Error(), 4096))
+		r.Detail = l.redactedPrefix(e.Cause.Error(), 4096)
 	}
 }
 
@@ -233,6 +233,27 @@ func resultText(res *mcp.CallToolResult) string {
 }
 
 // truncate shortens s to at most n bytes on a rune boundary.
+// redactWindow is how much of a long text is redacted before it is cut
+// to its limit.
+const redactWindow = 64 << 10
+
+// redactedPrefix returns the first n bytes of the redacted form of s.
+// Redaction comes first: cutting first could leave the start of a secret
+// that straddles the cut, too short to be recognised. Text longer than
+// redactWindow is cut there first (bounding the work); a secret cut at the
+// window's end sits far beyond n, unless masking shrank the text a lot, in
+// which case the window's last redactWindow/2 bytes are dropped too.
+func (l *Logger) redactedPrefix(s string, n int) string {
+	if len(s) <= redactWindow {
+		return truncate(l.redactor.Text(s), n)
+	}
+	t := l.redactor.Text(truncate(s, redactWindow))
+	if len(t) < n+redactWindow/2 {
+		t = truncate(t, max(len(t)-redactWindow/2, 0))
+	}
+	return truncate(t, n)
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -1,8 +1,10 @@
 package audit_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -228,4 +231,54 @@ func printable(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// A registered secret that straddles the point where a long message is
+// cut must not leave its first half in the record: redaction has to see
+// the whole secret before anything is cut.
+func TestSecretAtTruncationPointIsMasked(t *testing.T) {
+	const secret = "Zq7-db-password-Wm3x"
+	red, err := audit.NewRedactor(audit.RedactConfig{Secrets: []string{secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		limit int // where the middleware cuts this kind of text
+		h     func(msg string) mcp.ToolHandler
+		field func(r *audit.Record) string
+	}{
+		{"tool error text", 1024, func(msg string) mcp.ToolHandler {
+			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				r := &mcp.CallToolResult{}
+				r.SetError(errors.New(msg))
+				return r, nil
+			}
+		}, func(r *audit.Record) string { return r.Reason }},
+		{"rpc error message", 1024, func(msg string) mcp.ToolHandler {
+			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
+			}
+		}, func(r *audit.Record) string { return r.Reason }},
+		{"internal error cause", 4096, func(msg string) mcp.ToolHandler {
+			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return nil, errors.New(msg)
+			}
+		}, func(r *audit.Record) string { return r.Detail }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for cut := 1; cut < len(secret); cut++ {
+				msg := strings.Repeat("x ", tc.limit) // longer than the limit
+				msg = msg[:tc.limit-cut] + secret + " tail"
+				sink := &memSink{}
+				l := newLogger(t, sink, audit.Config{Redactor: red})
+				call(t, context.Background(), audit.Middleware(l), tc.h(msg), "t", nil)
+				l.Close(context.Background())
+				got := tc.field(sink.records()[0])
+				if strings.Contains(got, secret[:cut]) && cut >= 4 {
+					t.Fatalf("cut %d: %q of the secret is in the record: ...%q", cut, secret[:cut], got[max(0, len(got)-40):])
+				}
+			}
+		})
+	}
 }
