@@ -53,6 +53,12 @@ const MaxLineBytes = 16 << 20
 // MAC; a deleted, inserted or reordered record breaks the sequence or the
 // chain; a trail cut short ends without its seal or with a torn line.
 //
+// One cut cannot be seen from the trail alone: a file written across
+// restarts holds one seal per clean shutdown, and a trail cut right after
+// an earlier seal still ends sealed. Report.Seals and Report.LastSeq say
+// how far the trail goes; compare them with what the Logger last wrote
+// (Logger.Stats, monitoring) when that matters.
+//
 // A trail that is still being written has no seal yet; check it with
 // [VerifyOpen], which accepts a missing seal but cannot tell whether
 // records were cut from its end.
