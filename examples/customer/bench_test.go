@@ -58,3 +58,14 @@ func BenchmarkGetCustomer(b *testing.B) {
 	b.Run("hardened-miss", func(b *testing.B) { benchGet(b, benchSession(b, false), miss) })
 	b.Run("bare", func(b *testing.B) { benchGet(b, benchSession(b, true), miss) })
 }
+
+// Over streamable HTTP, client and server in this process: the cost of a
+// cache hit including the transport, with authentication.
+func BenchmarkGetCustomerHTTPHit(b *testing.B) {
+	f := newFixture(b, func(env map[string]string) {
+		env["RATE_LIMIT"] = "1000000"
+		env["AUDIT_LOG"] = b.TempDir() + "/audit.jsonl"
+	})
+	cs := f.connect(f.keys.reader)
+	benchGet(b, cs, func(int) string { return "C-000042" })
+}
