@@ -26,9 +26,6 @@ type Options struct {
 	AuditOut io.Writer
 	// Registry collects the metrics; nil means a new registry.
 	Registry *prometheus.Registry
-	// SkipPrepare skips migrations and seeding (the demo prepares its own
-	// database first).
-	SkipPrepare bool
 }
 
 // Server is the assembled customer server: the MCP server with its tools
@@ -65,13 +62,13 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		}
 	}()
 
-	if !opts.SkipPrepare {
-		pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err := prepareDatabase(pctx, cfg.DatabaseURL, cfg.SeedDemoData, cfg.DB.ConnectTimeout, cfg.AuditTable)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
+	// Migrations (and seeding) run as the owner, whose connection is
+	// closed before serving: the server itself never holds owner rights.
+	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = prepareDatabase(pctx, cfg.DatabaseURL, cfg.SeedDemoData, cfg.DB.ConnectTimeout, cfg.AuditTable)
+	cancel()
+	if err != nil {
+		return nil, err
 	}
 	read, err := newPool(ctx, cfg.DatabaseReadURL, "customer-mcp-read", cfg.DB)
 	if err != nil {
@@ -86,7 +83,7 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	s.store = &Store{read: read, write: write}
 	// Fail at start, not at the first call, when a role cannot connect
 	// (missing grants, wrong password): the message names the variable.
-	pctx, cancel := context.WithTimeout(ctx, cfg.DB.ConnectTimeout+time.Second)
+	pctx, cancel = context.WithTimeout(ctx, cfg.DB.ConnectTimeout+time.Second)
 	defer cancel()
 	if err := read.Ping(pctx); err != nil {
 		return nil, fmt.Errorf("DATABASE_READ_URL (%s): %w", redactURL(cfg.DatabaseReadURL), scrubConnErr(err))
