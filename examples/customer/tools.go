@@ -437,5 +437,13 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 		return nil, Overview{}, bulwark.Unavailable("every source of the overview is unavailable", 0, errs["customer"])
 	}
 	out.Partial = len(out.Missing) > 0
+	if out.Partial {
+		// For the audit record and the log: which sources were down.
+		names := make([]string, len(out.Missing))
+		for i, m := range out.Missing {
+			names[i] = m.Part
+		}
+		bulwark.CallFrom(ctx).SetField("missing", strings.Join(names, ","))
+	}
 	return nil, out, nil
 }
