@@ -457,3 +457,31 @@ func TestResetIgnoresCallsInFlight(t *testing.T) {
 		t.Fatalf("state %s: a call from before Reset tripped the fresh breaker", got)
 	}
 }
+
+// A subscriber may change the breaker it hears from: the change it makes is
+// delivered after the one it is handling, on the same goroutine, without
+// deadlock.
+func TestSubscriberCallsBack(t *testing.T) {
+	b, _ := newBreaker(t, breaker.Settings{})
+	var seen []string
+	b.OnStateChange(func(_ context.Context, e breaker.Event) {
+		seen = append(seen, string(e.From)+">"+string(e.To))
+		if e.To == breaker.StateOpen && !e.Forced {
+			b.Reset() // an operator policy: never stay open
+			_ = b.Execute(context.Background(), succeed)
+		}
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		trip(t, b, breaker.DefaultTripAfter)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("deadlock: a subscriber calling back into the breaker never returned")
+	}
+	if want := []string{"closed>open", "open>closed"}; fmt.Sprint(seen) != fmt.Sprint(want) || b.State() != breaker.StateClosed {
+		t.Fatalf("events %v (want %v), state %s", seen, want, b.State())
+	}
+}
