@@ -152,12 +152,26 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 		_ = store.Release(bg, key, token)
 		return res, err
 	}
-	if cerr := store.Complete(bg, key, token, Entry{Fingerprint: fp, Done: true, Result: data}, o.ttl); cerr != nil {
+	if cerr := complete(bg, store, key, token, Entry{Fingerprint: fp, Done: true, Result: data}, o.ttl); cerr != nil {
 		// The result stands; the claim lapses after its pending TTL, after
 		// which a duplicate would run again. Note it for the audit record.
 		call.SetField(IdempotencyField, "executed; result not stored")
 	}
 	return res, err
+}
+
+// completeAttempts is how many times Idempotency tries to store a result:
+// a write that ran must not be left pending over one dropped connection.
+const completeAttempts = 3
+
+func complete(ctx context.Context, store Store, key, token string, e Entry, ttl time.Duration) error {
+	var err error
+	for i := 0; i < completeAttempts; i++ {
+		if err = store.Complete(ctx, key, token, e, ttl); err == nil || errors.Is(err, ErrNotOwner) {
+			return err
+		}
+	}
+	return err
 }
 
 // keepClaim renews the claim on key every third of the pending TTL while

@@ -519,3 +519,40 @@ func TestIdempotencyScopeIncludesMethod(t *testing.T) {
 		}
 	}
 }
+
+// flakyComplete fails the first n Completes, as a store connection that
+// drops once would.
+type flakyComplete struct {
+	retry.Store
+	n atomic.Int32
+}
+
+func (s *flakyComplete) Complete(ctx context.Context, key, token string, e retry.Entry, ttl time.Duration) error {
+	if s.n.Add(-1) >= 0 {
+		return errors.New("connection reset")
+	}
+	return s.Store.Complete(ctx, key, token, e, ttl)
+}
+
+// A store error while saving the result is tried again: a key whose write
+// ran must not stay pending, to be run again once its claim lapses.
+func TestIdempotencyCompleteRetried(t *testing.T) {
+	store := &flakyComplete{Store: mustMemory(t, nil)}
+	store.n.Store(1)
+	var c counter
+	h := retry.Idempotency(store, retry.WithWait(-1))(c.handle)
+	args := map[string]any{"idempotency_key": "k"}
+	if _, _, rec := call(t, h, "alice", args); rec.Fields()[retry.IdempotencyField] != "executed" {
+		t.Fatalf("first call: %v", rec.Fields())
+	}
+	if res, err, _ := call(t, h, "alice", args); err != nil || !replayed(res) || c.n.Load() != 1 {
+		t.Fatalf("duplicate: %v %v, %d runs; want a replay", res, err, c.n.Load())
+	}
+	// A store that keeps failing: the result stands, and the call record
+	// says it was not stored.
+	store.n.Store(100)
+	args = map[string]any{"idempotency_key": "k2"}
+	if res, err, rec := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "run 2" || rec.Fields()[retry.IdempotencyField] != "executed; result not stored" {
+		t.Fatalf("store down: %v %v %v", res, err, rec.Fields())
+	}
+}
