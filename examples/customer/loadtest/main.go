@@ -41,6 +41,9 @@ import (
 
 const database = "bulwark_customer_load"
 
+// serverGOGC is -gogc.
+var serverGOGC string
+
 // The SELECT get_customer runs, for pgbench.
 const pgbenchScript = `\set n random(1, 10000)
 SELECT id, name, email, tier, created_at, updated_at FROM customers WHERE id = 'C-' || lpad(:n::text, 6, '0');
@@ -52,6 +55,7 @@ func main() {
 	base := flag.String("db", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "admin PostgreSQL URL (the load database is created next to it)")
 	bin := flag.String("bin", "", "server binary (default: go build ./examples/customer)")
 	pgb := flag.Bool("pgbench", true, "also run pgbench with the same SELECT")
+	gogc := flag.String("gogc", "", "GOGC for both servers (\"\" inherits); the SDK allocates ~100 KiB per decoded message, so the collector's pace matters")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is reported); hardened and bare alternate")
 	maxConns := flag.Int("db-max-conns", 32, "DB_MAX_CONNS of the server (and pgbench's ceiling)")
 	flag.Parse()
@@ -66,6 +70,7 @@ func main() {
 	if *reps < 1 || *reps > 20 {
 		fatal(errors.New("-reps must be from 1 to 20"))
 	}
+	serverGOGC = *gogc
 	if err := run(sessions, *dur, *base, *bin, *pgb, *maxConns, *reps); err != nil {
 		fatal(err)
 	}
@@ -92,6 +97,38 @@ type result struct {
 	wrong    int64 // cache status other than expected (hardened only)
 	elapsed  time.Duration
 	p50, p99 time.Duration
+	cpu      time.Duration // server process CPU time (user+system) during the measurement
+}
+
+// cpuPerCall is the server's CPU time per call: on a machine whose cores
+// are shared with the client and PostgreSQL (and anything else), it says
+// more about the layers' cost than throughput does.
+func (r result) cpuPerCall() time.Duration {
+	if r.calls == 0 {
+		return 0
+	}
+	return (r.cpu / time.Duration(r.calls)).Round(time.Microsecond)
+}
+
+// processCPU reads a process's user+system CPU time from /proc (Linux;
+// zero elsewhere). /proc reports clock ticks of 1/100 s (USER_HZ).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may contain spaces: count from its end.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 func (r result) rps() float64 { return float64(r.calls) / r.elapsed.Seconds() }
@@ -161,12 +198,12 @@ func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, 
 					if mode == "bare" {
 						use = make([]string, n) // no authentication when bare
 					}
-					r, err := measure(servers[mode].url, mode, path, use, dur)
+					r, err := measure(servers[mode], mode, path, use, dur)
 					if err != nil {
 						return err
 					}
 					runs[mode] = append(runs[mode], r)
-					fmt.Fprintf(os.Stderr, "%-8s %-4s n=%-3d rep %d %8.0f calls/s p50 %-9v p99 %-9v errors %d\n", r.mode, r.path, r.n, rep+1, r.rps(), r.p50, r.p99, r.errors)
+					fmt.Fprintf(os.Stderr, "%-8s %-4s n=%-3d rep %d %8.0f calls/s p50 %-9v p99 %-9v server CPU/call %-8v errors %d\n", r.mode, r.path, r.n, rep+1, r.rps(), r.p50, r.p99, r.cpuPerCall(), r.errors)
 				}
 			}
 			for _, mode := range []string{"hardened", "bare"} {
@@ -280,6 +317,9 @@ func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error
 		"DB_MAX_CONNS="+strconv.Itoa(maxConns),
 		"CACHE_TTL=5m",
 	)
+	if serverGOGC != "" {
+		env = append(env, "GOGC="+serverGOGC)
+	}
 	if mode == "bare" {
 		args = append(args, "-bare")
 	} else {
@@ -345,7 +385,8 @@ func connect(ctx context.Context, u, token string) (*mcp.ClientSession, error) {
 // miss: every session walks its own range of IDs (a new ID each call, so
 // each call misses the cache); hit: every session reads the same eight
 // IDs over and over after reading them once (warm-up, not measured).
-func measure(u, mode, path string, keys []string, dur time.Duration) (result, error) {
+func measure(srv *server, mode, path string, keys []string, dur time.Duration) (result, error) {
+	u := srv.url
 	n := len(keys)
 	ctx := context.Background()
 	css := make([]*mcp.ClientSession, n)
@@ -375,6 +416,7 @@ func measure(u, mode, path string, keys []string, dur time.Duration) (result, er
 	}
 	var calls, errs, wrong atomic.Int64
 	lat := make([][]time.Duration, n)
+	cpu0 := processCPU(srv.cmd.Process.Pid)
 	stop := time.Now().Add(dur)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -409,9 +451,10 @@ func measure(u, mode, path string, keys []string, dur time.Duration) (result, er
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU(srv.cmd.Process.Pid) - cpu0
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	r := result{mode: mode, path: path, n: n, calls: calls.Load(), errors: errs.Load(), wrong: wrong.Load(), elapsed: elapsed}
+	r := result{mode: mode, path: path, n: n, calls: calls.Load(), errors: errs.Load(), wrong: wrong.Load(), elapsed: elapsed, cpu: cpu}
 	if len(all) > 0 {
 		r.p50 = all[len(all)/2].Round(time.Microsecond)
 		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
@@ -462,9 +505,10 @@ func report(rs, pg []result, sessions []int, dur time.Duration) {
 		}
 		return result{}
 	}
-	fmt.Printf("\nget_customer over streamable HTTP, %v per measurement, median of the repetitions; calls/s (p50 / p99)\n\n", dur)
-	fmt.Printf("| N | hardened miss | hardened hit | bare (no layers) | hardened miss / bare | hit / miss | pgbench same SELECT (tps, avg latency) |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|\n")
+	fmt.Printf("\nget_customer over streamable HTTP, %v per measurement, median of the repetitions\n", dur)
+	fmt.Printf("calls/s (p50 / p99), and the server's CPU time per call\n\n")
+	fmt.Printf("| N | hardened miss | hardened hit | bare (no layers) | hardened miss / bare | hit / miss | CPU/call: miss, hit, bare | pgbench same SELECT (tps, avg latency) |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
 	for _, n := range sessions {
 		hm, hh, bm := find("hardened", "miss", n), find("hardened", "hit", n), find("bare", "miss", n)
 		pgs := "-"
@@ -473,9 +517,9 @@ func report(rs, pg []result, sessions []int, dur time.Duration) {
 				pgs = fmt.Sprintf("%.0f (%v)", p.rps(), p.p50)
 			}
 		}
-		fmt.Printf("| %d | %.0f (%v / %v) | %.0f (%v / %v) | %.0f (%v / %v) | %.2f | %.1f× | %s |\n", n,
+		fmt.Printf("| %d | %.0f (%v / %v) | %.0f (%v / %v) | %.0f (%v / %v) | %.2f | %.1f× | %v, %v, %v | %s |\n", n,
 			hm.rps(), hm.p50, hm.p99, hh.rps(), hh.p50, hh.p99, bm.rps(), bm.p50, bm.p99,
-			hm.rps()/bm.rps(), hh.rps()/hm.rps(), pgs)
+			hm.rps()/bm.rps(), hh.rps()/hm.rps(), hm.cpuPerCall(), hh.cpuPerCall(), bm.cpuPerCall(), pgs)
 	}
 	var errs, wrong int64
 	for _, r := range rs {
