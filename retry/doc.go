@@ -31,7 +31,11 @@
 // with different arguments, and a wait for a duplicate that arrives while
 // the first call still runs. Keys live in a [Store]: [MemoryStore] for one
 // instance, [RedisStore] for many; retrytest.TestStore checks others (the
-// customer example adds PostgreSQL).
+// customer example adds PostgreSQL). The claim on a key is renewed while
+// its handler runs (for stores that are a [Renewer]); a key runs again only
+// after its result expired (or was evicted from a full MemoryStore), or
+// after its pending TTL when the process died mid-call or the store could
+// not take the result.
 //
 // # Where it sits
 //
