@@ -14,7 +14,8 @@ type jsonWalker struct {
 	src    []byte
 	pos    int
 	out    []byte
-	path   []byte
+	path   []byte // dotted path of the current value, kept only when paths is set
+	paths  bool   // some paths are redacted: track them
 	schema map[string]struct{}
 	depth  int
 	bad    bool
@@ -227,18 +228,24 @@ func (w *jsonWalker) object(emit bool) {
 			w.out = w.r.appendString(w.out, key, raw)
 			w.out = append(w.out, ':')
 			saved := len(w.path)
-			if saved > 0 {
-				w.path = append(w.path, '.')
-			}
 			var sensitive bool
 			if raw != nil {
-				w.path = append(w.path, raw...)
 				sensitive = sensitiveIn(w.r, raw)
 			} else {
-				w.path = append(w.path, key...)
 				sensitive = sensitiveIn(w.r, key)
 			}
-			if sensitive || w.redactPath() {
+			if w.paths {
+				if saved > 0 {
+					w.path = append(w.path, '.')
+				}
+				if raw != nil {
+					w.path = append(w.path, raw...)
+				} else {
+					w.path = append(w.path, key...)
+				}
+				sensitive = sensitive || w.redactPath()
+			}
+			if sensitive {
 				w.value(false)
 				w.out = append(w.out, `"`+Mask+`"`...)
 			} else {

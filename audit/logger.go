@@ -151,6 +151,7 @@ type Logger struct {
 
 	sem  chan struct{} // the writer lock; a channel so waiting can time out
 	mac  hash.Hash     // guarded by sem
+	sum  []byte        // the MAC's output buffer, guarded by sem
 	seq  uint64        // guarded by sem
 	prev string        // guarded by sem
 	buf  []*Record     // guarded by sem
@@ -206,6 +207,7 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 		log:      cfg.Log,
 		sem:      make(chan struct{}, 1),
 		mac:      hmac.New(sha256.New, key),
+		sum:      make([]byte, 0, sha256.Size),
 		done:     make(chan struct{}),
 	}
 	_, l.local = sink.(localSink)
@@ -274,10 +276,9 @@ func (l *Logger) signAt(r *Record) {
 	body := r.encodeBody(make([]byte, 0, r.sizeHint()))
 	l.mac.Reset()
 	l.mac.Write(body)
-	var sum [sha256.Size]byte
-	l.mac.Sum(sum[:0])
+	l.sum = l.mac.Sum(l.sum[:0]) // a local array would escape through the interface
 	var hx [64]byte
-	hex.Encode(hx[:], sum[:])
+	hex.Encode(hx[:], l.sum)
 	r.MAC = string(hx[:])
 	body = append(body, macField...)
 	body = append(body, hx[:]...)

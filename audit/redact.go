@@ -182,7 +182,8 @@ func (r *Redactor) redactJSON(raw json.RawMessage, schemaPaths map[string]struct
 	if len(raw) == 0 {
 		return nil
 	}
-	w := jsonWalker{r: r, src: raw, schema: schemaPaths, out: make([]byte, 0, len(raw)+16)}
+	w := jsonWalker{r: r, src: raw, schema: schemaPaths, out: make([]byte, 0, len(raw)+16),
+		paths: len(schemaPaths) > 0 || len(r.paths) > 0}
 	if !w.run() {
 		// Not JSON (or nested too deeply): keep it as redacted text.
 		return appendJSONString(w.out[:0], r.Text(string(raw)))
@@ -372,12 +373,12 @@ func (r *Redactor) appendString(dst []byte, s string, raw []byte) []byte {
 // Every credential shape needs at least 10 bytes (JWTs, prefixed
 // keys, random strings) or a ':', '=', '@' or ' ' (key: value, URLs,
 // "Bearer x"); shorter strings without those are left alone.
-func needsText(b []byte) bool {
+func needsText[T string | []byte](b T) bool {
 	if len(b) >= 10 {
 		return true
 	}
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || c == '=' || c == ':' || c == '@' {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c <= ' ' || c >= 0x7f || c == '=' || c == ':' || c == '@' {
 			return true
 		}
 	}

@@ -9,6 +9,9 @@ import (
 // text, argument strings) and neutralises control characters. See
 // [Redactor] for the rules.
 func (r *Redactor) Text(s string) string {
+	if len(r.secrets) == 0 && !needsText(s) {
+		return s // too short for any credential shape, nothing to neutralise
+	}
 	for _, sec := range r.secrets {
 		if strings.Contains(s, sec) {
 			s = strings.ReplaceAll(s, sec, Mask)
