@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -111,12 +110,14 @@ func TestBufferPolicy(t *testing.T) {
 	sink.setErr(nil)
 	clock.BlockUntil(1)
 	clock.Advance(time.Second)
-	deadline := time.Now().Add(5 * time.Second)
+	// Polling for the retry goroutine to run, not for time to pass: the
+	// bound only has to be far beyond a busy machine's scheduling delay.
+	deadline := time.Now().Add(30 * time.Second)
 	for l.Stats().Buffered > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("buffer never drained: %+v", l.Stats())
 		}
-		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 	if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); err != nil {
 		t.Fatal(err)
@@ -172,7 +173,9 @@ func TestHungSinkNeverHangsCalls(t *testing.T) {
 		l := newLogger(t, hangSink{}, audit.Config{Policy: p, WriteTimeout: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
 		start := time.Now()
 		_, err, _ := call(t, context.Background(), audit.Middleware(l), (&bulwarktest.Recorder{}).Handle, "t", nil)
-		if d := time.Since(start); d > 2*time.Second {
+		// A hang would last forever; the bound leaves room for a busy
+		// machine, far beyond the 50ms timeout.
+		if d := time.Since(start); d > 10*time.Second {
 			t.Fatalf("policy %d: call took %v", p, d)
 		}
 		if p == audit.FailClosed && !errors.Is(err, bulwark.ErrUnavailable) {
@@ -274,12 +277,12 @@ func TestGroupCommit(t *testing.T) {
 			}
 		}()
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for l.Stats().Pending != 10 {
 		if time.Now().After(deadline) {
 			t.Fatalf("never queued: %+v", l.Stats())
 		}
-		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 	close(sink.gate)
 	wg.Wait()

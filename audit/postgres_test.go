@@ -120,16 +120,19 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 				t.Fatal(err)
 			}
 			clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
-			l := newLogger(t, sink, audit.Config{Policy: policy, Clock: clock, WriteTimeout: 500 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+			l := newLogger(t, sink, audit.Config{Policy: policy, Clock: clock, WriteTimeout: 20 * time.Second, Log: slog.New(slog.DiscardHandler)})
 			mw := audit.Middleware(l)
 			rec := &bulwarktest.Recorder{}
 			if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); err != nil {
 				t.Fatal(err)
 			}
+			// A cut connection fails at once, well inside WriteTimeout
+			// (generous, so that reconnecting after Restore on a busy
+			// machine is not mistaken for a failure).
 			proxy.Cut()
 			start := time.Now()
 			_, err, _ = call(t, ctx, mw, rec.Handle, "t", nil)
-			if d := time.Since(start); d > 3*time.Second {
+			if d := time.Since(start); d > 10*time.Second {
 				t.Fatalf("call took %v with the database cut", d)
 			}
 			switch policy {

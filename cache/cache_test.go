@@ -410,7 +410,8 @@ func TestSingleflight(t *testing.T) {
 // never to let time pass.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 10000; i++ {
+	// The bound is far beyond any scheduling delay of a busy machine.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		if cond() {
 			return
 		}
