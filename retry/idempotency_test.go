@@ -345,18 +345,8 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := bulwarktest.NewFakeClock(time.Time{})
-			started := make(chan struct{})
-			release := make(chan struct{})
-			h := retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk), retry.WithWait(tc.wait), retry.WithPollInterval(50*time.Millisecond))(
-				func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-					close(started)
-					<-release
-					return bulwarktest.TextResult("ok"), nil
-				})
 			args := map[string]any{"idempotency_key": "k"}
-			first := make(chan struct{})
-			go func() { call(t, h, "alice", args); close(first) }()
-			<-started
+			h, _, release := blockFirst(t, mustMemory(t, clk), args, retry.WithClock(clk), retry.WithWait(tc.wait), retry.WithPollInterval(50*time.Millisecond))
 			done := make(chan error, 1)
 			go func() { _, err, _ := call(t, h, "alice", args); done <- err }()
 			for i := 0; i < tc.polls; i++ {
@@ -367,8 +357,7 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 			if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != 50*time.Millisecond {
 				t.Fatalf("err %v", err)
 			}
-			close(release)
-			<-first
+			release()
 		})
 	}
 }
@@ -376,18 +365,8 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 // A waiting duplicate gives up when its own context ends.
 func TestIdempotencyWaitCancelled(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	started := make(chan struct{})
-	release := make(chan struct{})
-	h := retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk))(
-		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			close(started)
-			<-release
-			return bulwarktest.TextResult("ok"), nil
-		})
 	args := map[string]any{"idempotency_key": "k"}
-	first := make(chan struct{})
-	go func() { call(t, h, "alice", args); close(first) }()
-	<-started
+	h, _, release := blockFirst(t, mustMemory(t, clk), args, retry.WithClock(clk))
 	req := bulwarktest.Request("update_email", args)
 	ctx, cancel := context.WithCancel(context.Background())
 	ctx, rec := bulwarktest.Context(ctx, req, destructive)
@@ -399,8 +378,7 @@ func TestIdempotencyWaitCancelled(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v", err)
 	}
-	close(release)
-	<-first
+	release()
 }
 
 // FuzzIdempotencyKey feeds arbitrary arguments and _meta values: the layer
@@ -450,11 +428,11 @@ func FuzzIdempotencyKey(f *testing.F) {
 }
 
 // waitForWaiters waits until n channels are pending on clk, or gives up
-// after two seconds (the caller's assertions then report what went wrong).
+// after five seconds (the caller's assertions then report what went wrong).
 func waitForWaiters(t *testing.T, clk *bulwarktest.FakeClock, n int) {
 	t.Helper()
 	for i := 0; clk.Waiters() < n; i++ {
-		if i > 2000 {
+		if i > 5000 {
 			t.Logf("%d waiters on the clock, want %d", clk.Waiters(), n)
 			return
 		}
@@ -467,26 +445,8 @@ func waitForWaiters(t *testing.T, clk *bulwarktest.FakeClock, n int) {
 // instead of running the write a second time.
 func TestIdempotencySlowHandlerKeepsClaim(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	started := make(chan struct{})
-	release := make(chan struct{})
-	var runs atomic.Int32
-	h := retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk), retry.WithPendingTTL(time.Minute), retry.WithWait(-1))(
-		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			if runs.Add(1) == 1 {
-				close(started)
-				<-release
-			}
-			return bulwarktest.TextResult("written"), nil
-		})
 	args := map[string]any{"idempotency_key": "slow"}
-	first := make(chan struct{})
-	go func() {
-		defer close(first)
-		if res, err, _ := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "written" {
-			t.Errorf("first call: %v %v", res, err)
-		}
-	}()
-	<-started
+	h, runs, release := blockFirst(t, mustMemory(t, clk), args, retry.WithClock(clk), retry.WithPendingTTL(time.Minute), retry.WithWait(-1))
 	for i := 0; i < 6; i++ { // two minutes, twice the pending TTL
 		waitForWaiters(t, clk, 1) // the claim's renewal is waiting
 		clk.Advance(20 * time.Second)
@@ -496,9 +456,8 @@ func TestIdempotencySlowHandlerKeepsClaim(t *testing.T) {
 	if !errors.Is(err, bulwark.ErrUnavailable) || runs.Load() != 1 {
 		t.Fatalf("duplicate after the pending TTL: err %v, %d runs; want in progress, 1 run", err, runs.Load())
 	}
-	close(release)
-	<-first
-	if res, _, _ := call(t, h, "alice", args); !replayed(res) || runs.Load() != 1 {
+	release()
+	if res, _, _ := call(t, h, "alice", args); !replayed(res) || bulwarktest.ResultText(res) != "written" || runs.Load() != 1 {
 		t.Fatalf("after the slow call: replayed=%v, %d runs", replayed(res), runs.Load())
 	}
 }
@@ -554,5 +513,31 @@ func TestIdempotencyCompleteRetried(t *testing.T) {
 	args = map[string]any{"idempotency_key": "k2"}
 	if res, err, rec := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "run 2" || rec.Fields()[retry.IdempotencyField] != "executed; result not stored" {
 		t.Fatalf("store down: %v %v %v", res, err, rec.Fields())
+	}
+}
+
+// blockFirst wraps a handler in Idempotency(store, opts...) and starts a
+// call with args (as alice) whose handler blocks: it returns once that
+// handler runs. Later runs answer at once. release unblocks the first run
+// and waits for its call to return.
+func blockFirst(t *testing.T, store retry.Store, args any, opts ...retry.Option) (h mcp.ToolHandler, runs *atomic.Int32, release func()) {
+	t.Helper()
+	started, unblock, first := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	runs = new(atomic.Int32)
+	h = retry.Idempotency(store, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if runs.Add(1) == 1 {
+			close(started)
+			<-unblock
+		}
+		return bulwarktest.TextResult("written"), nil
+	})
+	go func() {
+		defer close(first)
+		call(t, h, "alice", args)
+	}()
+	<-started
+	return h, runs, func() {
+		close(unblock)
+		<-first
 	}
 }
