@@ -113,8 +113,10 @@ func TestRedisFailOpenThroughProxy(t *testing.T) {
 	prefix := testenv.RedisPrefix(t)
 	proxy := bulwarktest.NewProxy(t, addr)
 	client := redis.NewClient(&redis.Options{
-		Addr: proxy.Addr(), DialTimeout: 200 * time.Millisecond,
-		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
+		// A cut fails at once; the timeouts only have to outlast a busy
+		// machine, so that a slow healthy round trip is not a failure.
+		Addr: proxy.Addr(), DialTimeout: 5 * time.Second,
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 		MaxRetries: -1,
 	})
 	t.Cleanup(func() { client.Close() })
