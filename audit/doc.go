@@ -53,8 +53,14 @@
 // retries them in order, refusing calls only when the buffer is full.
 // Either way every lost record goes to the operator log, every failure
 // raises a counter in [Logger.Stats] (which metrics/ exports) and OnAlert
-// is told. Writes and the wait for the writer are bounded by
-// Config.WriteTimeout, so a hung sink never hangs a call.
+// is told. Writes to a remote sink (PostgreSQL) and the wait for the
+// writer are bounded by Config.WriteTimeout, so a hung database never
+// hangs a call. Writes to this machine (FileSink, SlogSink) get no
+// deadline, to keep a timer off the hot path: a write blocked in the
+// kernel (a hung network filesystem, a standard error pipe nobody reads)
+// holds the one call that is writing until it returns, while every other
+// call gives up after WriteTimeout under the policy. Point SlogSink at a
+// handler that cannot block.
 //
 // # Erasure and retention
 //

@@ -67,8 +67,12 @@ type Config struct {
 	Policy Policy
 	// BufferSize bounds the Buffer policy's buffer, in records. Default 1024.
 	BufferSize int
-	// WriteTimeout bounds each sink write, and the wait for the writer
-	// lock, so a hung sink never hangs a call. Default 2s.
+	// WriteTimeout bounds each write to a remote sink (PostgresSink, or
+	// any sink of your own) and every wait for the writer lock, so a hung
+	// sink never hangs a call waiting for it. Writes to FileSink and
+	// SlogSink are not interrupted: one blocked in the kernel holds the
+	// call that is writing until it returns (see the package doc).
+	// Default 2s.
 	WriteTimeout time.Duration
 	// RetryInterval is how often buffered records are retried and a failed
 	// sink is probed. Default 1s.
