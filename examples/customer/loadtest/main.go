@@ -214,7 +214,10 @@ func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, 
 	var pg []result
 	if withPgbench {
 		for _, n := range sessions {
-			r, err := pgbench(dir, dbURL, n, dur)
+			// The server reaches PostgreSQL through at most maxConns
+			// connections; give pgbench the same ceiling.
+			r, err := pgbench(dir, dbURL, min(n, maxConns), dur)
+			r.n = n
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "pgbench:", err)
 				break
