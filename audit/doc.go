@@ -35,7 +35,10 @@
 // secrets in raw, base64 and URL-encoded form). Control characters are made
 // visible, so CR/LF, ANSI escapes and quotes in values can neither split
 // nor forge a record nor repaint a terminal. The same Redactor serves logs
-// ([NewRedactingHandler]) and cache keys ([Redactor.Arguments]). An
+// ([NewRedactingHandler]). Cache keys (cache/) never hold arguments in
+// clear: they are SHA-256 hashes of the whole arguments, sensitive fields
+// included, so that calls differing only in a sensitive value never share
+// an entry; never build a cache key from redacted arguments. An
 // optional size cap (Config.MaxRecordBytes) bounds each record.
 //
 // # Sinks and failure policy

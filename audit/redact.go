@@ -18,9 +18,11 @@ import (
 //
 //	"x-bulwark-sensitive": true
 //
-// is redacted by every [Redactor] (and so in audit records, logs and cache
-// keys that use one), whatever its name. A property with "format":
-// "password" is treated the same way.
+// is redacted by every [Redactor] (and so in audit records and in logs
+// that use one), whatever its name. A property with "format": "password"
+// is treated the same way. Cache keys hash such a value with the rest of
+// the arguments rather than redact it, so it never appears in clear there
+// either.
 const SensitiveKeyword = "x-bulwark-sensitive"
 
 // Mask replaces every redacted value.
@@ -45,8 +47,8 @@ type RedactConfig struct {
 }
 
 // Redactor removes secrets from tool arguments and free text. It is always
-// on in audit records; logs and cache keys can use the same one, so a field
-// hidden in one place is hidden everywhere.
+// on in audit records; logs can use the same one ([NewRedactingHandler]),
+// so a field hidden in one place is hidden in the other.
 //
 // What it removes:
 //   - the value of every object key named like a credential: password,

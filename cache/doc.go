@@ -43,9 +43,11 @@
 // and the current generation of each of the entry's tags. So one principal
 // never receives an entry stored for another, unless the tool is declared
 // [Public]; and no argument value, principal ID or tag appears in clear in
-// a key, in memory or in Redis. [IgnoreArgs] leaves named arguments (a
-// credential passed as an argument, a nonce) out of the key material
-// altogether; [Key] replaces the material for special cases (for example
+// a key, in memory or in Redis. Values marked sensitive (an argument
+// token, a field with audit.SensitiveKeyword) are hashed with the rest,
+// never left out: calls that differ only in a secret must not share an
+// entry. [IgnoreArgs] leaves named arguments (a nonce, a trace ID) out of
+// the key material altogether; [Key] replaces the material for special cases (for example
 // when results depend on a JWT claim such as a tenant, which the default
 // key does not include). Arguments
 // that are not valid JSON (or have duplicate keys, or invalid UTF-8) are not

@@ -133,10 +133,15 @@ func Invalidates(tool string, fn TagFunc) Option {
 }
 
 // IgnoreArgs leaves the named top-level arguments out of keys, so they
-// neither split the cache nor reach the key material. Arguments never
-// appear in clear in a key (keys are SHA-256 hashes), but a credential
-// passed as an argument (the argument-token mode of auth/, which removes it
-// before the cache runs anyway) or a per-request nonce belongs here.
+// no longer split the cache: calls that differ only in them share one
+// entry. A per-request nonce or trace ID belongs here. A credential or any
+// other argument the handler uses to decide what the caller may see does
+// not: ignoring it would hand the result of a call with the right value to
+// a call with a wrong one. Such arguments, and fields marked sensitive in
+// the tool's schema (audit.SensitiveKeyword), stay in the key material,
+// which is only ever stored as a SHA-256 hash, never in clear. (The
+// argument token of auth/ is removed before the cache runs and is
+// represented by the principal.)
 func IgnoreArgs(fields ...string) Option {
 	return func(c *config) { addNames(&c.ignore, fields) }
 }
