@@ -211,6 +211,10 @@ func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, 
 			}
 		}
 	}
+	// Free the servers' connections before pgbench opens its own.
+	for _, srv := range servers {
+		srv.stop()
+	}
 	var pg []result
 	if withPgbench {
 		for _, n := range sessions {
