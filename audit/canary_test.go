@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -162,4 +163,32 @@ func TestRedactingHandler(t *testing.T) {
 	if !strings.Contains(got, `"n":3`) {
 		t.Errorf("plain attribute lost: %s", got)
 	}
+}
+
+// Tool arguments are a json.RawMessage; logging them through the
+// redacting handler must not bypass redaction. The signed records of
+// SlogSink still pass through byte for byte.
+func TestRedactingHandlerRawJSON(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(audit.NewRedactingHandler(slog.NewJSONHandler(&out, nil), nil))
+	log.Info("call", "args", json.RawMessage(`{"id":7,"password":"hunter2","note":"`+canaries["jwt"]+`"}`))
+	for _, leak := range []string{"hunter2", canaries["jwt"]} {
+		if strings.Contains(out.String(), leak) {
+			t.Errorf("%q leaked: %s", leak, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), `"id":7`) {
+		t.Errorf("arguments lost: %s", out.String())
+	}
+
+	out.Reset()
+	l := newLogger(t, audit.NewSlogSink(log), audit.Config{})
+	r := &audit.Record{Tool: "t", Sealed: &audit.Sealed{Key: "k1", Data: "QmFzZTY0Q2lwaGVydGV4dE9mUGVyc29uYWxEYXRhMTIz"}}
+	if err := l.Log(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"audit":`+string(r.Line())) {
+		t.Fatalf("signed record altered:\n%s\nwant %s", out.String(), r.Line())
+	}
+	l.Close(context.Background())
 }

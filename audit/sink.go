@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"os"
 	"time"
@@ -83,6 +82,6 @@ func (*SlogSink) localSink() {}
 
 // Write logs r.
 func (s *SlogSink) Write(ctx context.Context, r *Record) error {
-	s.logger.LogAttrs(ctx, s.level, "audit", slog.Any("audit", json.RawMessage(r.Line())))
+	s.logger.LogAttrs(ctx, s.level, "audit", slog.Any("audit", signedLine(r.Line())))
 	return nil
 }

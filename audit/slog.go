@@ -15,8 +15,9 @@ import (
 //
 //	slog.SetDefault(slog.New(audit.NewRedactingHandler(slog.NewJSONHandler(os.Stderr, nil), nil)))
 //
-// Values of type json.RawMessage pass through untouched: they are the
-// already redacted and signed records of [SlogSink].
+// JSON values (json.RawMessage, such as a call's raw arguments) are
+// redacted like arguments. Only the records of [SlogSink], already
+// redacted and signed, pass through untouched.
 type RedactingHandler struct {
 	next slog.Handler
 	r    *Redactor
@@ -77,8 +78,10 @@ func (h *RedactingHandler) attr(a slog.Attr) slog.Attr {
 		return slog.Group(a.Key, red...)
 	case slog.KindAny:
 		switch x := v.Any().(type) {
-		case json.RawMessage:
+		case signedLine:
 			return a
+		case json.RawMessage:
+			return slog.Any(a.Key, h.r.JSON(x, nil))
 		case error:
 			return slog.String(a.Key, h.r.Text(x.Error()))
 		case interface{ String() string }:
@@ -93,3 +96,11 @@ func (h *RedactingHandler) attr(a slog.Attr) slog.Attr {
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
+
+// signedLine is a signed record as SlogSink logs it: already redacted, and
+// covered by its MAC, so a RedactingHandler leaves it as it is. It
+// marshals as the JSON it holds.
+type signedLine []byte
+
+// MarshalJSON returns the line itself.
+func (l signedLine) MarshalJSON() ([]byte, error) { return l, nil }
