@@ -5,6 +5,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit"
 	"go.uber.org/goleak"
@@ -58,8 +59,15 @@ func (s *memSink) records() []*audit.Record {
 	return append([]*audit.Record(nil), s.recs...)
 }
 
+// newLogger builds a Logger for a test. Unless the test sets its own
+// WriteTimeout (the tests of timeouts do), waits for the writer may last a
+// minute: under -race on a busy machine the 2s default can run out, and a
+// refusal would then fail a test that is about something else.
 func newLogger(t testing.TB, sink audit.Sink, cfg audit.Config) *audit.Logger {
 	t.Helper()
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = time.Minute
+	}
 	l, err := audit.New(sink, testKey, cfg)
 	if err != nil {
 		t.Fatal(err)
