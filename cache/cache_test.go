@@ -315,17 +315,7 @@ func TestCallersGetCopies(t *testing.T) {
 	}
 	first, _, _ := e.call("get_customer", nil, alice) // the miss: the handler's own result
 	want, _ := json.Marshal(first)
-
-	for round := 0; round < 3; round++ {
-		res, err, c := e.call("get_customer", nil, alice)
-		if err != nil || c.CacheStatus() != bulwark.CacheHit {
-			t.Fatalf("round %d: %v, status %q", round, err, c.CacheStatus())
-		}
-		got, _ := json.Marshal(res)
-		if string(got) != string(want) {
-			t.Fatalf("round %d: hit is\n%s\nwant\n%s", round, got, want)
-		}
-		// Vandalize everything reachable, as the SDK and outer layers may.
+	vandalize := func(res *mcp.CallToolResult) {
 		res.Meta["progressToken"] = 1
 		res.Meta["source"].(map[string]any)["db"] = "changed"
 		res.Meta["source"].(map[string]any)["shards"].([]any)[0] = 99.0
@@ -337,10 +327,29 @@ func TestCallersGetCopies(t *testing.T) {
 		*res.Content[2].(*mcp.ResourceLink).Size = 99
 		res.Content[3].(*mcp.EmbeddedResource).Resource.Blob[0] = 'X'
 		res.Content[3].(*mcp.EmbeddedResource).Resource.URI = "changed"
-		if raw, ok := res.StructuredContent.(json.RawMessage); ok {
-			raw[0] = ' '
+		switch sc := res.StructuredContent.(type) {
+		case json.RawMessage:
+			sc[0] = ' '
+		case map[string]any:
+			sc["id"] = "changed"
+			sc["tags"].([]any)[0] = "changed"
 		}
 		res.Content = append(res.Content[:0], &mcp.TextContent{Text: "replaced"})
+	}
+	// What the SDK does to the miss's result must not reach the entry.
+	vandalize(first)
+
+	for round := 0; round < 3; round++ {
+		res, err, c := e.call("get_customer", nil, alice)
+		if err != nil || c.CacheStatus() != bulwark.CacheHit {
+			t.Fatalf("round %d: %v, status %q", round, err, c.CacheStatus())
+		}
+		got, _ := json.Marshal(res)
+		if string(got) != string(want) {
+			t.Fatalf("round %d: hit is\n%s\nwant\n%s", round, got, want)
+		}
+		// Vandalize everything reachable, as the SDK and outer layers may.
+		vandalize(res)
 	}
 	if e.rec.Count() != 1 {
 		t.Fatalf("handler ran %d times", e.rec.Count())
