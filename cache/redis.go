@@ -21,6 +21,14 @@ import (
 // from. Tags are hashed, so record IDs in tags do not appear in Redis key
 // names.
 //
+// Invalidation relies on the generation keys outliving the entries they
+// guard, so two rules keep stale entries from coming back: every instance
+// sharing a prefix uses the same Settings.MaxTTL and StaleFor (a write on
+// an instance with shorter ones would remember its generation for less
+// time than another instance keeps entries), and Redis does not evict
+// keys for memory (maxmemory-policy noeviction, or enough memory): an
+// evicted generation key reads as zero again.
+//
 // Redis failures are returned as errors; the cache counts them and treats
 // the call as a miss (fail open). Bound how long a call can wait for a
 // sick Redis with the client's DialTimeout, ReadTimeout and WriteTimeout.
