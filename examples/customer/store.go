@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
@@ -224,12 +226,9 @@ func isConnectionError(err error) bool {
 		errors.Is(err, net.ErrClosed) || isUnexpectedEOF(err)
 }
 
+// isUnexpectedEOF: the server went away mid-conversation. pgx reports a
+// connection it closed after such a failure with a plain "conn closed"
+// error, which has no type to match.
 func isUnexpectedEOF(err error) bool {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		switch e.Error() {
-		case "EOF", "unexpected EOF", "conn closed":
-			return true
-		}
-	}
-	return false
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "conn closed")
 }
