@@ -255,28 +255,34 @@ func (w *jsonWalker) object(emit bool) {
 		} else {
 			w.value(false)
 		}
-		if w.bad {
-			return
-		}
-		w.skipSpace()
-		if w.pos >= len(w.src) {
-			w.bad = true
-			return
-		}
-		switch w.src[w.pos] {
-		case ',':
-			w.pos++
-		case '}':
-			w.pos++
-			if emit {
-				w.out = append(w.out, '}')
-			}
-			return
-		default:
-			w.bad = true
+		if w.bad || w.endOf('}', emit) {
 			return
 		}
 	}
+}
+
+// endOf reads what follows a member of an object or array: a ',' (more
+// members follow: false), or the closing byte end (written when emit:
+// true). Anything else marks the input bad (true).
+func (w *jsonWalker) endOf(end byte, emit bool) bool {
+	w.skipSpace()
+	if w.pos >= len(w.src) {
+		w.bad = true
+		return true
+	}
+	switch w.src[w.pos] {
+	case ',':
+		w.pos++
+		return false
+	case end:
+		w.pos++
+		if emit {
+			w.out = append(w.out, end)
+		}
+		return true
+	}
+	w.bad = true
+	return true
 }
 
 // redactPath reports whether the current path is marked sensitive by the
@@ -317,25 +323,7 @@ func (w *jsonWalker) array(emit bool) {
 			w.out = append(w.out, ',')
 		}
 		w.value(emit)
-		if w.bad {
-			return
-		}
-		w.skipSpace()
-		if w.pos >= len(w.src) {
-			w.bad = true
-			return
-		}
-		switch w.src[w.pos] {
-		case ',':
-			w.pos++
-		case ']':
-			w.pos++
-			if emit {
-				w.out = append(w.out, ']')
-			}
-			return
-		default:
-			w.bad = true
+		if w.bad || w.endOf(']', emit) {
 			return
 		}
 	}
