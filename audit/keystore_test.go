@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark/audit"
-	"github.com/bulwark-mcp/bulwark/internal/testenv"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // testKeyStore is the contract every KeyStore meets.
@@ -72,11 +70,7 @@ func TestMemoryKeyStore(t *testing.T) {
 }
 
 func TestPostgresKeyStore(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := newPool(t)
 	ks, err := audit.NewPostgresKeyStore(pool, "")
 	if err != nil {
 		t.Fatal(err)
@@ -88,19 +82,9 @@ func TestPostgresKeyStore(t *testing.T) {
 }
 
 func TestPostgresConcurrentWriters(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := newPool(t)
 	ctx := context.Background()
-	sink, err := audit.NewPostgresSink(pool, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sink.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sink := migratedSink(t, pool, "")
 	l := newLogger(t, sink, audit.Config{})
 	var wg sync.WaitGroup
 	for w := 0; w < 64; w++ {
@@ -126,19 +110,9 @@ func TestPostgresConcurrentWriters(t *testing.T) {
 }
 
 func TestPostgresWriteBatchIsIdempotent(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := newPool(t)
 	ctx := context.Background()
-	sink, err := audit.NewPostgresSink(pool, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sink.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sink := migratedSink(t, pool, "")
 	// Sign three records without storing them, then store them twice.
 	var recs []*audit.Record
 	l := newLogger(t, audit.SinkFunc(func(_ context.Context, r *audit.Record) error { recs = append(recs, r); return nil }), audit.Config{})

@@ -17,6 +17,30 @@ import (
 
 // pgThroughProxy returns a pool on a fresh database reached through a
 // fault proxy the test owns.
+// newPool returns a pool on a fresh database, closed at cleanup.
+func newPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// migratedSink returns a PostgresSink over pool with its table created.
+func migratedSink(t *testing.T, pool *pgxpool.Pool, table string) *audit.PostgresSink {
+	t.Helper()
+	sink, err := audit.NewPostgresSink(pool, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sink
+}
+
 func pgThroughProxy(t *testing.T) (*pgxpool.Pool, *bulwarktest.Proxy) {
 	t.Helper()
 	dbURL := testenv.NewDatabase(t)
@@ -42,13 +66,7 @@ func pgThroughProxy(t *testing.T) (*pgxpool.Pool, *bulwarktest.Proxy) {
 func TestPostgresSink(t *testing.T) {
 	pool, _ := pgThroughProxy(t)
 	ctx := context.Background()
-	sink, err := audit.NewPostgresSink(pool, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sink.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sink := migratedSink(t, pool, "")
 	ks, err := audit.NewPostgresKeyStore(pool, "")
 	if err != nil {
 		t.Fatal(err)
@@ -112,13 +130,7 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 		t.Run(map[audit.Policy]string{audit.FailClosed: "fail closed", audit.Buffer: "buffer"}[policy], func(t *testing.T) {
 			pool, proxy := pgThroughProxy(t)
 			ctx := context.Background()
-			sink, err := audit.NewPostgresSink(pool, "trail")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sink.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			sink := migratedSink(t, pool, "trail")
 			clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
 			l := newLogger(t, sink, audit.Config{Policy: policy, Clock: clock, WriteTimeout: 20 * time.Second, Log: slog.New(slog.DiscardHandler)})
 			mw := audit.Middleware(l)
@@ -131,7 +143,7 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 			// machine is not mistaken for a failure).
 			proxy.Cut()
 			start := time.Now()
-			_, err, _ = call(t, ctx, mw, rec.Handle, "t", nil)
+			_, err, _ := call(t, ctx, mw, rec.Handle, "t", nil)
 			if d := time.Since(start); d > 10*time.Second {
 				t.Fatalf("call took %v with the database cut", d)
 			}
