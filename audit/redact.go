@@ -57,7 +57,8 @@ type RedactConfig struct {
 //     case-insensitively ignoring punctuation, plus [RedactConfig.Names];
 //   - the values at [RedactConfig.Paths];
 //   - the values of properties marked sensitive in the tool's input schema
-//     ([SensitiveKeyword] or "format": "password");
+//     ([SensitiveKeyword] or "format": "password"), also behind local
+//     references ("$ref": "#/$defs/…" or "#/definitions/…");
 //   - anywhere in any string (argument values, error text, result text):
 //     JWTs, "Bearer"/"Basic" credentials, keys with well-known prefixes
 //     (sk-, pk_live_, ghp_, xoxb-, AKIA…), passwords in URLs
@@ -209,10 +210,10 @@ func SensitivePaths(schema any) map[string]struct{} {
 	case nil:
 		return nil
 	case *jsonschema.Schema:
-		walkTypedSchema(s, "", add, 0)
+		walkTypedSchema(s, s, "", add, 0, map[string]bool{})
 		return out
 	case map[string]any:
-		walkMapSchema(s, "", add, 0)
+		walkMapSchema(s, s, "", add, 0, map[string]bool{})
 		return out
 	case json.RawMessage:
 		return SensitivePaths([]byte(s))
@@ -221,7 +222,7 @@ func SensitivePaths(schema any) map[string]struct{} {
 		if json.Unmarshal(s, &m) != nil {
 			return nil
 		}
-		walkMapSchema(m, "", add, 0)
+		walkMapSchema(m, m, "", add, 0, map[string]bool{})
 		return out
 	default:
 		b, err := json.Marshal(s)
@@ -241,34 +242,119 @@ func joinPath(prefix, name string) string {
 	return prefix + "." + name
 }
 
-func walkTypedSchema(s *jsonschema.Schema, prefix string, add func(string), depth int) {
+// refName returns the definition a local reference names: "#/$defs/X"
+// or "#/definitions/X" (with JSON Pointer escapes). Other references are
+// not followed.
+func refName(ref string) (defs bool, name string, ok bool) {
+	switch {
+	case strings.HasPrefix(ref, "#/$defs/"):
+		defs, name = true, ref[len("#/$defs/"):]
+	case strings.HasPrefix(ref, "#/definitions/"):
+		name = ref[len("#/definitions/"):]
+	default:
+		return false, "", false
+	}
+	if strings.Contains(name, "/") {
+		return false, "", false
+	}
+	return defs, strings.ReplaceAll(strings.ReplaceAll(name, "~1", "/"), "~0", "~"), true
+}
+
+// typedRef resolves s's local $ref against root, or returns nil.
+func typedRef(root, s *jsonschema.Schema) *jsonschema.Schema {
+	if s == nil || s.Ref == "" {
+		return nil
+	}
+	defs, name, ok := refName(s.Ref)
+	if !ok {
+		return nil
+	}
+	if defs {
+		return root.Defs[name]
+	}
+	return root.Definitions[name]
+}
+
+func typedSensitive(root, p *jsonschema.Schema) bool {
+	if truthy(p.Extra[SensitiveKeyword]) || p.Format == "password" {
+		return true
+	}
+	t := typedRef(root, p)
+	return t != nil && (truthy(t.Extra[SensitiveKeyword]) || t.Format == "password")
+}
+
+// walkTypedSchema adds the paths of s's sensitive properties. A
+// reference is not followed again inside itself (active holds those being
+// expanded), so a recursive schema costs its size, not its unrolling.
+func walkTypedSchema(root, s *jsonschema.Schema, prefix string, add func(string), depth int, active map[string]bool) {
 	if s == nil || depth > maxSchemaDepth {
 		return
+	}
+	if t := typedRef(root, s); t != nil && !active[s.Ref] {
+		active[s.Ref] = true
+		walkTypedSchema(root, t, prefix, add, depth+1, active)
+		delete(active, s.Ref)
 	}
 	for name, p := range s.Properties {
 		if p == nil {
 			continue
 		}
 		path := joinPath(prefix, name)
-		if truthy(p.Extra[SensitiveKeyword]) || p.Format == "password" {
+		if typedSensitive(root, p) {
 			add(path)
 		}
-		walkTypedSchema(p, path, add, depth+1)
+		walkTypedSchema(root, p, path, add, depth+1, active)
 	}
-	walkTypedSchema(s.Items, prefix, add, depth+1)
+	walkTypedSchema(root, s.Items, prefix, add, depth+1, active)
 	for _, sub := range s.PrefixItems {
-		walkTypedSchema(sub, prefix, add, depth+1)
+		walkTypedSchema(root, sub, prefix, add, depth+1, active)
 	}
 	for _, group := range [][]*jsonschema.Schema{s.AllOf, s.AnyOf, s.OneOf} {
 		for _, sub := range group {
-			walkTypedSchema(sub, prefix, add, depth+1)
+			walkTypedSchema(root, sub, prefix, add, depth+1, active)
 		}
 	}
 }
 
-func walkMapSchema(s map[string]any, prefix string, add func(string), depth int) {
+// mapRef resolves s's local $ref against root, or returns nil.
+func mapRef(root, s map[string]any) map[string]any {
+	ref, _ := s["$ref"].(string)
+	if ref == "" {
+		return nil
+	}
+	defs, name, ok := refName(ref)
+	if !ok {
+		return nil
+	}
+	key := "definitions"
+	if defs {
+		key = "$defs"
+	}
+	d, _ := root[key].(map[string]any)
+	t, _ := d[name].(map[string]any)
+	return t
+}
+
+func mapSensitive(root, p map[string]any) bool {
+	if truthy(p[SensitiveKeyword]) || p["format"] == "password" {
+		return true
+	}
+	t := mapRef(root, p)
+	return t != nil && (truthy(t[SensitiveKeyword]) || t["format"] == "password")
+}
+
+// walkMapSchema is walkTypedSchema for a schema decoded into maps.
+func walkMapSchema(root, s map[string]any, prefix string, add func(string), depth int, active map[string]bool) {
 	if s == nil || depth > maxSchemaDepth {
 		return
+	}
+	if t := mapRef(root, s); t != nil {
+		ref := s["$ref"].(string)
+		if !active[ref] {
+			active[ref] = true
+			walkMapSchema(root, t, prefix, add, depth+1, active)
+			delete(active, ref)
+		}
 	}
 	if props, ok := s["properties"].(map[string]any); ok {
 		for name, v := range props {
@@ -277,20 +363,20 @@ func walkMapSchema(s map[string]any, prefix string, add func(string), depth int)
 				continue
 			}
 			path := joinPath(prefix, name)
-			if truthy(p[SensitiveKeyword]) || p["format"] == "password" {
+			if mapSensitive(root, p) {
 				add(path)
 			}
-			walkMapSchema(p, path, add, depth+1)
+			walkMapSchema(root, p, path, add, depth+1, active)
 		}
 	}
 	if items, ok := s["items"].(map[string]any); ok {
-		walkMapSchema(items, prefix, add, depth+1)
+		walkMapSchema(root, items, prefix, add, depth+1, active)
 	}
 	for _, k := range []string{"prefixItems", "allOf", "anyOf", "oneOf"} {
 		if list, ok := s[k].([]any); ok {
 			for _, v := range list {
 				if m, ok := v.(map[string]any); ok {
-					walkMapSchema(m, prefix, add, depth+1)
+					walkMapSchema(root, m, prefix, add, depth+1, active)
 				}
 			}
 		}

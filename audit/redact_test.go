@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark/audit"
@@ -280,5 +281,49 @@ func TestSecretAtTruncationPointIsMasked(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Properties marked sensitive behind a local $ref ("#/$defs/…" or
+// "#/definitions/…") are redacted like inline ones.
+func TestSensitiveBehindRef(t *testing.T) {
+	schemaJSON := `{
+		"type": "object",
+		"$defs": {"Card": {"type": "object", "properties": {"pin": {"type": "string", "x-bulwark-sensitive": true}, "last4": {"type": "string"}}}},
+		"definitions": {"Login": {"type": "object", "properties": {"otp": {"type": "string", "format": "password"}}}},
+		"properties": {
+			"card": {"$ref": "#/$defs/Card"},
+			"cards": {"type": "array", "items": {"$ref": "#/$defs/Card"}},
+			"login": {"$ref": "#/definitions/Login"}
+		}
+	}`
+	var typed jsonschema.Schema
+	if err := json.Unmarshal([]byte(schemaJSON), &typed); err != nil {
+		t.Fatal(err)
+	}
+	args := json.RawMessage(`{"card":{"pin":"4321","last4":"0042"},"cards":[{"pin":"8765"}],"login":{"otp":"135790"}}`)
+	want := `{"card":{"pin":"[REDACTED]","last4":"0042"},"cards":[{"pin":"[REDACTED]"}],"login":{"otp":"[REDACTED]"}}`
+	for name, schema := range map[string]any{"typed": &typed, "json": []byte(schemaJSON)} {
+		if got := string(audit.Redact(args, schema)); got != want {
+			t.Errorf("%s schema: %s\nwant %s", name, got, want)
+		}
+	}
+}
+
+// A recursive schema is walked once per reference, not unrolled: three
+// self-references would otherwise mean 3^16 paths.
+func TestRecursiveSchemaIsBounded(t *testing.T) {
+	schema := []byte(`{"$ref": "#/$defs/Node", "$defs": {"Node": {"type": "object", "properties": {
+		"secret_pin": {"type": "string", "x-bulwark-sensitive": true},
+		"a": {"$ref": "#/$defs/Node"}, "b": {"$ref": "#/$defs/Node"}, "c": {"$ref": "#/$defs/Node"}}}}}`)
+	done := make(chan map[string]struct{}, 1)
+	go func() { done <- audit.SensitivePaths(schema) }()
+	select {
+	case paths := <-done:
+		if _, ok := paths["secret_pin"]; !ok || len(paths) > 16 {
+			t.Fatalf("paths %v", paths)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("SensitivePaths did not finish on a recursive schema")
 	}
 }
