@@ -16,6 +16,7 @@ type jsonWalker struct {
 	out    []byte
 	path   []byte // dotted path of the current value, kept only when paths is set
 	paths  bool   // some paths are redacted: track them
+	wild   []byte // scratch for the parent's wildcard path
 	schema map[string]struct{}
 	depth  int
 	bad    bool
@@ -243,7 +244,7 @@ func (w *jsonWalker) object(emit bool) {
 				} else {
 					w.path = append(w.path, key...)
 				}
-				sensitive = sensitive || w.redactPath()
+				sensitive = sensitive || w.redactPath(saved)
 			}
 			if sensitive {
 				w.value(false)
@@ -285,11 +286,20 @@ func (w *jsonWalker) endOf(end byte, emit bool) bool {
 	return true
 }
 
-// redactPath reports whether the current path is marked sensitive by the
-// schema or the configuration.
-func (w *jsonWalker) redactPath() bool {
+// redactPath reports whether the current path, whose parent is
+// path[:parent], is marked sensitive by the schema (also as any value of
+// a map: parent.*) or the configuration.
+func (w *jsonWalker) redactPath(parent int) bool {
 	if w.schema != nil {
 		if _, ok := w.schema[string(w.path)]; ok {
+			return true
+		}
+		w.wild = append(w.wild[:0], w.path[:parent]...)
+		if parent > 0 {
+			w.wild = append(w.wild, '.')
+		}
+		w.wild = append(w.wild, wildcard...)
+		if _, ok := w.schema[string(w.wild)]; ok {
 			return true
 		}
 	}

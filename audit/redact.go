@@ -198,6 +198,11 @@ func (r *Redactor) redactJSON(raw json.RawMessage, schemaPaths map[string]struct
 // sensitive (see [SensitiveKeyword]). schema may be a *jsonschema.Schema,
 // a map[string]any, JSON bytes, or any value that marshals to a schema
 // object. It returns nil when nothing is marked or schema is unusable.
+//
+// Arrays are transparent (the elements of "items" are at "items"); the
+// values of a map (additionalProperties, patternProperties) are at
+// "map.*", which redaction matches for the map's direct values, whatever
+// their keys.
 func SensitivePaths(schema any) map[string]struct{} {
 	var out map[string]struct{}
 	add := func(p string) {
@@ -234,6 +239,10 @@ func SensitivePaths(schema any) map[string]struct{} {
 }
 
 const maxSchemaDepth = 32
+
+// wildcard stands for any key of a map (additionalProperties,
+// patternProperties) in the paths SensitivePaths returns: "pins.*".
+const wildcard = "*"
 
 func joinPath(prefix, name string) string {
 	if prefix == "" {
@@ -305,6 +314,21 @@ func walkTypedSchema(root, s *jsonschema.Schema, prefix string, add func(string)
 		}
 		walkTypedSchema(root, p, path, add, depth+1, active)
 	}
+	// Values of a map: every key's value, named by the wildcard "*".
+	others := []*jsonschema.Schema{s.AdditionalProperties}
+	for _, p := range s.PatternProperties {
+		others = append(others, p)
+	}
+	for _, p := range others {
+		if p == nil {
+			continue
+		}
+		path := joinPath(prefix, wildcard)
+		if typedSensitive(root, p) {
+			add(path)
+		}
+		walkTypedSchema(root, p, path, add, depth+1, active)
+	}
 	walkTypedSchema(root, s.Items, prefix, add, depth+1, active)
 	for _, sub := range s.PrefixItems {
 		walkTypedSchema(root, sub, prefix, add, depth+1, active)
@@ -368,6 +392,25 @@ func walkMapSchema(root, s map[string]any, prefix string, add func(string), dept
 			}
 			walkMapSchema(root, p, path, add, depth+1, active)
 		}
+	}
+	// Values of a map: every key's value, named by the wildcard "*".
+	var others []map[string]any
+	if p, ok := s["additionalProperties"].(map[string]any); ok {
+		others = append(others, p)
+	}
+	if pp, ok := s["patternProperties"].(map[string]any); ok {
+		for _, v := range pp {
+			if p, ok := v.(map[string]any); ok {
+				others = append(others, p)
+			}
+		}
+	}
+	for _, p := range others {
+		path := joinPath(prefix, wildcard)
+		if mapSensitive(root, p) {
+			add(path)
+		}
+		walkMapSchema(root, p, path, add, depth+1, active)
 	}
 	if items, ok := s["items"].(map[string]any); ok {
 		walkMapSchema(root, items, prefix, add, depth+1, active)

@@ -327,3 +327,23 @@ func TestRecursiveSchemaIsBounded(t *testing.T) {
 		t.Fatal("SensitivePaths did not finish on a recursive schema")
 	}
 }
+
+// A map whose values the schema marks sensitive (additionalProperties or
+// patternProperties) has every value redacted, whatever its key.
+func TestSensitiveMapValues(t *testing.T) {
+	schemaJSON := `{"type": "object", "properties": {
+		"pins": {"type": "object", "additionalProperties": {"type": "string", "x-bulwark-sensitive": true}},
+		"codes": {"type": "object", "patternProperties": {"^c": {"type": "string", "format": "password"}}},
+		"labels": {"type": "object", "additionalProperties": {"type": "string"}}}}`
+	var typed jsonschema.Schema
+	if err := json.Unmarshal([]byte(schemaJSON), &typed); err != nil {
+		t.Fatal(err)
+	}
+	args := json.RawMessage(`{"pins":{"visa":"4321","amex":"8765"},"codes":{"c1":"2468"},"labels":{"visa":"blue"}}`)
+	want := `{"pins":{"visa":"[REDACTED]","amex":"[REDACTED]"},"codes":{"c1":"[REDACTED]"},"labels":{"visa":"blue"}}`
+	for name, schema := range map[string]any{"typed": &typed, "json": []byte(schemaJSON)} {
+		if got := string(audit.Redact(args, schema)); got != want {
+			t.Errorf("%s schema: %s\nwant %s", name, got, want)
+		}
+	}
+}
