@@ -369,3 +369,65 @@ func TestProductionRefusesUnsafeStarts(t *testing.T) {
 		})
 	}
 }
+
+// TestStdioSIGTERMDrains: on stdio too, SIGTERM lets the call in flight
+// finish before the session closes, and the audit trail is sealed.
+func TestStdioSIGTERMDrains(t *testing.T) {
+	bin := buildBinary(t)
+	db := testenv.NewDatabase(t)
+	keys := writeKeys(t)
+	env := testEnvMap(db, keys)
+	env["MCP_API_KEY"] = keys.reader
+	key := bytes.Repeat([]byte{9}, 32)
+	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
+	env["AUDIT_LOG"] = auditPath
+	env["AUDIT_HMAC_KEY"] = hex.EncodeToString(key)
+	loyaltyURL, loyalty := slowLoyalty(t, 1200*time.Millisecond)
+	env["LOYALTY_API_URL"] = loyaltyURL
+	cmd := exec.Command(bin)
+	cmd.Env = envList(env)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	tr := &checkedCommand{cmd: cmd}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "stdio-drain", Version: "v0"}, nil).Connect(ctx, tr, nil)
+	if err != nil {
+		t.Fatalf("connect: %v\n%s", err, stderr.String())
+	}
+	defer cs.Close()
+	result := make(chan error, 1)
+	go func() {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: toolOverview, Arguments: map[string]any{"customer_id": "C-000031"}})
+		if err == nil && (res.IsError || strings.Contains(resultText(res), `"partial":true`)) {
+			err = fmt.Errorf("result: %s", resultText(res))
+		}
+		result <- err
+	}()
+	waitFor(t, 10*time.Second, "the call to be in flight", func() bool { return loyalty.Calls() >= 1 })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-result; err != nil {
+		t.Fatalf("in-flight call: %v\n%s", err, stderr.String())
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit after SIGTERM")
+	}
+	f, err := os.Open(auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if rep, err := audit.Verify(f, key); err != nil || !rep.Sealed {
+		t.Fatalf("audit: %+v %v", rep, err)
+	}
+}

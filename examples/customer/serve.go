@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -30,6 +31,7 @@ const maxMessageBytes = 1 << 20
 func (s *Server) ServeStdio(ctx context.Context, r io.ReadCloser, w io.WriteCloser) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	out := &watchedWriter{w: w}
 	stopped := make(chan struct{})
 	go func() {
 		select {
@@ -37,12 +39,15 @@ func (s *Server) ServeStdio(ctx context.Context, r io.ReadCloser, w io.WriteClos
 			dctx, dcancel := context.WithTimeout(context.Background(), drainTimeout)
 			left := s.drain.Drain(dctx)
 			dcancel()
+			// The last calls' responses are written just after their
+			// handlers return: let the output go quiet before closing.
+			out.waitQuiet(100*time.Millisecond, 2*time.Second)
 			s.log.Info("shutdown: drained", "calls_abandoned", left)
 			cancel()
 		case <-stopped:
 		}
 	}()
-	err := s.mcp.Run(runCtx, &mcp.IOTransport{Reader: r, Writer: w, MaxLineLength: maxMessageBytes})
+	err := s.mcp.Run(runCtx, &mcp.IOTransport{Reader: r, Writer: out, MaxLineLength: maxMessageBytes})
 	close(stopped)
 	if errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		err = nil
@@ -186,3 +191,30 @@ func (h *HTTPServer) Shutdown(drain time.Duration) error {
 
 // Err returns a channel reporting a listener that failed.
 func (h *HTTPServer) Err() <-chan error { return h.errc }
+
+// watchedWriter remembers when it was last written to.
+type watchedWriter struct {
+	w    io.WriteCloser
+	last atomic.Int64 // unix nanoseconds
+}
+
+func (ww *watchedWriter) Write(p []byte) (int, error) {
+	n, err := ww.w.Write(p)
+	ww.last.Store(time.Now().UnixNano())
+	return n, err
+}
+
+func (ww *watchedWriter) Close() error { return ww.w.Close() }
+
+// waitQuiet returns once nothing has been written for quiet (counting from
+// now at the earliest), or after max.
+func (ww *watchedWriter) waitQuiet(quiet, max time.Duration) {
+	start := time.Now()
+	for time.Since(start) < max {
+		since := time.Since(time.Unix(0, ww.last.Load()))
+		if waited := time.Since(start); waited >= quiet && since >= quiet {
+			return
+		}
+		time.Sleep(quiet / 5)
+	}
+}
