@@ -72,9 +72,12 @@ func Middleware(l *Logger, opts ...Option) bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 			c := bulwark.CallFrom(ctx)
-			start := l.clock.Now()
-			if c != nil && !c.Start.IsZero() {
+			var start time.Time
+			if c != nil {
 				start = c.Start
+			}
+			if start.IsZero() {
+				start = l.clock.Now()
 			}
 			if rerr := l.Ready(ctx); rerr != nil {
 				l.refused.Add(1)
