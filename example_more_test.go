@@ -1,0 +1,227 @@
+package bulwark_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func ExampleInvalidArgument() {
+	err := bulwark.InvalidArgument("email", "must contain exactly one @")
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, bulwark.ErrInvalidArgument), err.Field)
+	// Output:
+	// argument "email": must contain exactly one @
+	// true email
+}
+
+func ExamplePermissionDenied() {
+	err := bulwark.PermissionDenied("missing scope customers:write")
+	fmt.Println(err, bulwark.CodeOf(err))
+	// Output: missing scope customers:write permission_denied
+}
+
+func ExampleUnauthenticated() {
+	// The cause is for operators; the client sees only the message.
+	err := bulwark.Unauthenticated("invalid API key", errors.New("no key with digest 9f86…"))
+	fmt.Println(err)
+	fmt.Println(err.Detail())
+	// Output:
+	// invalid API key
+	// invalid API key: no key with digest 9f86…
+}
+
+func ExampleUnavailable() {
+	err := bulwark.Unavailable("the customer database is unavailable", 30*time.Second, errors.New("dial tcp: connection refused"))
+	fmt.Println(err, err.RetryAfterSeconds())
+	// Output: the customer database is unavailable; retry after 30s 30
+}
+
+func ExampleDeadlineExceeded() {
+	err := bulwark.DeadlineExceeded(context.DeadlineExceeded)
+	fmt.Println(err, errors.Is(err, context.DeadlineExceeded))
+	// Output: deadline exceeded true
+}
+
+func ExampleCanceled() {
+	err := bulwark.Canceled(context.Canceled)
+	fmt.Println(err, bulwark.CodeOf(err))
+	// Output: request cancelled canceled
+}
+
+func ExampleInternal() {
+	err := bulwark.Internal(errors.New("nil map write in handler"))
+	fmt.Println(err)
+	// Output: internal error
+}
+
+func ExampleAsError() {
+	e := bulwark.AsError(fmt.Errorf("query: %w", context.DeadlineExceeded))
+	fmt.Println(e.Code)
+	// Output: deadline_exceeded
+}
+
+func ExampleNewCall() {
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get_customer"}}
+	c := bulwark.NewCall(req, nil, time.Now())
+	ctx := bulwark.WithCall(context.Background(), c)
+	bulwark.CallFrom(ctx).SetPrincipal(&bulwark.Principal{ID: "alice"})
+	fmt.Println(c.Tool, c.PrincipalID(), c.Transport)
+	// Output: get_customer alice stdio
+}
+
+func ExampleToolNames() {
+	m := bulwark.ToolNames("update_customer_email", "add_customer_note")
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "add_customer_note"}}
+	fmt.Println(m(context.Background(), req))
+	// Output: true
+}
+
+func ExampleReadOnlyTools() {
+	ro := &mcp.Tool{Name: "get", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get"}}
+	ctx := bulwark.WithCall(context.Background(), bulwark.NewCall(req, ro, time.Now()))
+	fmt.Println(bulwark.ReadOnlyTools()(ctx, req))
+	// Output: true
+}
+
+func ExampleDestructiveTools() {
+	// A tool without annotations counts as destructive, as the MCP
+	// specification prescribes.
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "purge"}}
+	ctx := bulwark.WithCall(context.Background(), bulwark.NewCall(req, &mcp.Tool{Name: "purge"}, time.Now()))
+	fmt.Println(bulwark.DestructiveTools()(ctx, req))
+	// Output: true
+}
+
+func ExampleNot() {
+	notPing := bulwark.Not(bulwark.ToolNames("ping"))
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "ping"}}
+	fmt.Println(notPing(context.Background(), req))
+	// Output: false
+}
+
+func ExampleAny() {
+	writes := bulwark.Any(bulwark.ToolNames("update_customer_email"), bulwark.DestructiveTools())
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "update_customer_email"}}
+	fmt.Println(writes(context.Background(), req))
+	// Output: true
+}
+
+func ExampleAddToolHandler() {
+	s := mcp.NewServer(&mcp.Implementation{Name: "svc", Version: "v1"}, nil)
+	f := false
+	bulwark.AddToolHandler(s, &mcp.Tool{
+		Name:        "set_flag",
+		InputSchema: map[string]any{"type": "object"},
+		Annotations: &mcp.ToolAnnotations{IdempotentHint: true, DestructiveHint: &f},
+	}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
+	t, _ := bulwark.LookupTool(s, "set_flag")
+	fmt.Println(bulwark.IsReadOnly(t), bulwark.IsIdempotent(t), bulwark.IsDestructive(t))
+	// Output: false true false
+}
+
+func ExampleAddTool() {
+	s := mcp.NewServer(&mcp.Implementation{Name: "svc", Version: "v1"}, nil)
+	bulwark.AddTool(s, &mcp.Tool{Name: "greet", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
+		func(ctx context.Context, req *mcp.CallToolRequest, in greetIn) (*mcp.CallToolResult, greetOut, error) {
+			return nil, greetOut{Greeting: "hi " + in.Name}, nil
+		})
+	t, _ := bulwark.LookupTool(s, "greet")
+	fmt.Println(bulwark.IsReadOnly(t), len(bulwark.Tools(s)))
+	// Output: true 1
+}
+
+func ExampleRegister() {
+	// Tools added with the SDK directly can be described afterwards.
+	s := mcp.NewServer(&mcp.Implementation{Name: "svc", Version: "v1"}, nil)
+	tool := &mcp.Tool{Name: "report", InputSchema: map[string]any{"type": "object"}, Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
+	s.AddTool(tool, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
+	bulwark.Register(s, tool)
+	_, ok := bulwark.LookupTool(s, "report")
+	fmt.Println(ok)
+	// Output: true
+}
+
+func ExampleToWire() {
+	c := bulwark.NewCall(&mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil, time.Now())
+	res, err := bulwark.ToWire(c, nil, bulwark.RateLimited("rate limit exceeded", 2*time.Second), nil)
+	r := bulwark.RefusalOf(res, err)
+	fmt.Println(res.IsError, r.Code, r.RetryAfterSeconds)
+	// Output: true rate_limited 2
+}
+
+func ExampleRefusalOf() {
+	// What a client does with a call's outcome.
+	handle := func(res *mcp.CallToolResult, err error) {
+		if r := bulwark.RefusalOf(res, err); r != nil {
+			fmt.Printf("refused: %s (retry in %ds)\n", r.Code, r.RetryAfterSeconds)
+			return
+		}
+		fmt.Println("ok")
+	}
+	c := bulwark.NewCall(&mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil, time.Now())
+	handle(bulwark.ToWire(c, nil, bulwark.Unavailable("loyalty service down", 5*time.Second, nil), nil))
+	handle(&mcp.CallToolResult{}, nil)
+	// Output:
+	// refused: unavailable (retry in 5s)
+	// ok
+}
+
+func ExampleToolTimeout() {
+	mw := bulwark.Timeout(time.Second, bulwark.ToolTimeout("export", time.Minute))
+	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		d, _ := ctx.Deadline()
+		fmt.Println(req.Params.Name, time.Until(d).Round(time.Second))
+		return &mcp.CallToolResult{}, nil
+	})
+	h(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "export"}})
+	h(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get"}})
+	// Output:
+	// export 1m0s
+	// get 1s
+}
+
+func ExampleTimeoutFunc() {
+	// Longer deadlines for calls that ask for many rows.
+	mw := bulwark.Timeout(time.Second, bulwark.TimeoutFunc(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
+		if len(req.Params.Arguments) > 1000 {
+			return 10 * time.Second
+		}
+		return 0 // the default
+	}))
+	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		d, _ := ctx.Deadline()
+		fmt.Println(time.Until(d).Round(time.Second))
+		return &mcp.CallToolResult{}, nil
+	})
+	h(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "search"}})
+	// Output: 1s
+}
+
+func ExampleDeprecations() {
+	tool := bulwark.Deprecate(&mcp.Tool{Name: "old"}, time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC), "new")
+	var usage bulwark.DeprecationUsage
+	h := bulwark.Deprecations(&usage)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "old"}}
+	res, _ := h(bulwark.WithCall(context.Background(), bulwark.NewCall(req, tool, time.Now())), req)
+	d := res.Meta[bulwark.DeprecationKey].(bulwark.Deprecation)
+	fmt.Println(d.Message, usage.Count("old"))
+	// Output: DEPRECATED: this tool will be removed after 2027-06-30; use new instead. 1
+}
+
+func ExampleClockOr() {
+	var c bulwark.Clock // not configured
+	fmt.Printf("%T\n", bulwark.ClockOr(c))
+	// Output: bulwark.SystemClock
+}
