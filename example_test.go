@@ -21,6 +21,15 @@ func trace(name string) bulwark.Middleware {
 	}
 }
 
+// serveInMemory connects a client to s over in-memory transports.
+func serveInMemory(s *mcp.Server) (*mcp.ClientSession, func()) {
+	st, ct := mcp.NewInMemoryTransports()
+	ctx := context.Background()
+	ss, _ := s.Connect(ctx, st, nil)
+	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "client", Version: "v1"}, nil).Connect(ctx, ct, nil)
+	return cs, func() { cs.Close(); ss.Close() }
+}
+
 func ExampleChain() {
 	h := bulwark.Chain(trace("a"), nil, trace("b"), trace("c"))(
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -59,13 +68,9 @@ func ExampleUse() {
 		bulwark.Timeout(5*time.Second),
 	)
 
-	// Serve s over any transport; here, in memory.
-	st, ct := mcp.NewInMemoryTransports()
 	ctx := context.Background()
-	ss, _ := s.Connect(ctx, st, nil)
-	defer ss.Close()
-	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "client", Version: "v1"}, nil).Connect(ctx, ct, nil)
-	defer cs.Close()
+	cs, done := serveInMemory(s) // any transport works the same way
+	defer done()
 
 	res, _ := cs.CallTool(ctx, &mcp.CallToolParams{Name: "greet", Arguments: map[string]any{"name": "Ada"}})
 	fmt.Println(res.Content[0].(*mcp.TextContent).Text)
@@ -81,12 +86,9 @@ func ExampleWrap() {
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "slow", InputSchema: map[string]any{"type": "object"}},
 		bulwark.Wrap(slow, bulwark.Timeout(10*time.Millisecond)))
 
-	st, ct := mcp.NewInMemoryTransports()
 	ctx := context.Background()
-	ss, _ := s.Connect(ctx, st, nil)
-	defer ss.Close()
-	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "client", Version: "v1"}, nil).Connect(ctx, ct, nil)
-	defer cs.Close()
+	cs, done := serveInMemory(s) // any transport works the same way
+	defer done()
 
 	res, _ := cs.CallTool(ctx, &mcp.CallToolParams{Name: "slow"})
 	fmt.Println(res.IsError, bulwark.RefusalOf(res, nil).Code)
@@ -150,12 +152,9 @@ func ExampleDeprecate() {
 	var usage bulwark.DeprecationUsage
 	bulwark.Use(s, bulwark.Deprecations(&usage))
 
-	st, ct := mcp.NewInMemoryTransports()
 	ctx := context.Background()
-	ss, _ := s.Connect(ctx, st, nil)
-	defer ss.Close()
-	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "client", Version: "v1"}, nil).Connect(ctx, ct, nil)
-	defer cs.Close()
+	cs, done := serveInMemory(s) // any transport works the same way
+	defer done()
 
 	tools, _ := cs.ListTools(ctx, nil)
 	fmt.Println(tools.Tools[0].Description)
@@ -178,12 +177,9 @@ func ExampleWrapFor() {
 	))
 	bulwark.Use(s)
 
-	st, ct := mcp.NewInMemoryTransports()
 	ctx := context.Background()
-	ss, _ := s.Connect(ctx, st, nil)
-	defer ss.Close()
-	cs, _ := mcp.NewClient(&mcp.Implementation{Name: "client", Version: "v1"}, nil).Connect(ctx, ct, nil)
-	defer cs.Close()
+	cs, done := serveInMemory(s) // any transport works the same way
+	defer done()
 
 	res, _ := cs.CallTool(ctx, &mcp.CallToolParams{Name: "greet", Arguments: map[string]any{"name": "Ada"}})
 	fmt.Println(res.Content[0].(*mcp.TextContent).Text)
