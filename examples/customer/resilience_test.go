@@ -224,6 +224,26 @@ func TestTwoInstancesShareOneRateLimit(t *testing.T) {
 	if n := okCount.Load(); n < 28 || n > 28+refill {
 		t.Fatalf("%d calls served across two instances, want 28 (+%d refilled; limited %d)", n, refill, limited.Load())
 	}
+
+	// Idempotency keys are shared too: a duplicate sent to the other
+	// instance replays the first instance's result.
+	aa, ab := a.connect(keys.admin), b.connect(keys.admin)
+	args := map[string]any{"customer_id": "C-000055", "body": "shared key", "idempotency_key": "two-instances-01"}
+	var n1, n2 Note
+	mustOK(t, aa, toolAddNote, args, &n1)
+	mustOK(t, ab, toolAddNote, args, &n2)
+	if n1.ID != n2.ID {
+		t.Fatalf("notes %d and %d", n1.ID, n2.ID)
+	}
+	rdb := testenv.NewRedis(t)
+	found := 0
+	iter := rdb.Scan(context.Background(), 0, prefix+"idem:*", 1000).Iterator()
+	for iter.Next(context.Background()) {
+		found++
+	}
+	if iter.Err() != nil || found == 0 {
+		t.Fatalf("no idempotency key in Redis under %s: %v", prefix, iter.Err())
+	}
 }
 
 // newFixtureOn is newFixture on an existing database and key file.
