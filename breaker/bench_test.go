@@ -6,7 +6,6 @@ import (
 
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -24,25 +23,11 @@ func BenchmarkExecuteClosed(b *testing.B) {
 // against the bare handler in BenchmarkBareHandler.
 func BenchmarkMiddlewareClosed(b *testing.B) {
 	br, _ := breaker.New("db", breaker.Settings{})
-	res := bulwarktest.TextResult("ok")
-	h := breaker.Middleware(br)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return res, nil })
-	req := bulwarktest.Request("t", nil)
-	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = h(ctx, req)
-	}
+	bulwarktest.BenchLayer(b, breaker.Middleware(br), bulwarktest.Request("t", nil), nil)
 }
 
 func BenchmarkBareHandler(b *testing.B) {
-	res := bulwarktest.TextResult("ok")
-	h := mcp.ToolHandler(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return res, nil })
-	req := bulwarktest.Request("t", nil)
-	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = h(ctx, req)
-	}
+	bulwarktest.BenchLayer(b, nil, bulwarktest.Request("t", nil), nil)
 }
 
 func BenchmarkExecuteOpen(b *testing.B) {

@@ -18,25 +18,11 @@ import (
 // BenchmarkBareHandler.
 func BenchmarkMiddlewareNoRetry(b *testing.B) {
 	r, _ := retry.New(retry.Policy{})
-	res := bulwarktest.TextResult("ok")
-	h := retry.Middleware(r)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return res, nil })
-	req := bulwarktest.Request("get", nil)
-	ctx, _ := bulwarktest.Context(context.Background(), req, readOnly)
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = h(ctx, req)
-	}
+	bulwarktest.BenchLayer(b, retry.Middleware(r), bulwarktest.Request("get", nil), readOnly)
 }
 
 func BenchmarkBareHandler(b *testing.B) {
-	res := bulwarktest.TextResult("ok")
-	h := mcp.ToolHandler(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return res, nil })
-	req := bulwarktest.Request("get", nil)
-	ctx, _ := bulwarktest.Context(context.Background(), req, readOnly)
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = h(ctx, req)
-	}
+	bulwarktest.BenchLayer(b, nil, bulwarktest.Request("get", nil), readOnly)
 }
 
 func BenchmarkDoNoRetry(b *testing.B) {
