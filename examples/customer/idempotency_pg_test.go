@@ -17,7 +17,10 @@ func TestPGIdempotencyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Run as the writer role, as the server does: the grants must suffice.
-	pool, err := newPool(ctx, withUser(url, writerRole), "test", PoolSettings{MaxConns: 70, StatementTimeout: 5 * time.Second, ConnectTimeout: 5 * time.Second, HealthCheckPeriod: time.Minute, MaxConnLifetime: time.Hour, MaxConnIdleTime: time.Minute})
+	// 16 connections, like the server's default: the suite's 64 concurrent
+	// claims queue for them, and other packages' tests running at the same
+	// time keep their share of PostgreSQL's max_connections (100).
+	pool, err := newPool(ctx, withUser(url, writerRole), "test", PoolSettings{MaxConns: 16, StatementTimeout: 5 * time.Second, ConnectTimeout: 5 * time.Second, HealthCheckPeriod: time.Minute, MaxConnLifetime: time.Hour, MaxConnIdleTime: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
