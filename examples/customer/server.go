@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bulwark-mcp/bulwark/audit"
 	"io"
 	"log/slog"
 	"time"
@@ -51,7 +52,10 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	s := &Server{cfg: cfg, drain: newDrainer(), registry: opts.Registry}
 	s.log = opts.Logger
 	if s.log == nil {
-		s.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		// Panic values and error causes can hold whatever a handler had in
+		// hand; the redacting handler masks credentials before they are
+		// written.
+		s.log = slog.New(audit.NewRedactingHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}), nil))
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
