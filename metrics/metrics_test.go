@@ -231,9 +231,9 @@ func TestInFlightAndDuration(t *testing.T) {
 		return nil, nil
 	}}
 	h := metrics.Middleware(m)(rec.Handle)
-	var wg sync.WaitGroup
+	finished := make(chan struct{})
 	for range 3 {
-		wg.Go(func() { call(t, h, "slow", nil) })
+		go func() { call(t, h, "slow", nil); finished <- struct{}{} }()
 	}
 	for range 3 {
 		<-entered
@@ -242,13 +242,16 @@ func TestInFlightAndDuration(t *testing.T) {
 	if got := value(t, reg, "bulwark_tool_calls_in_flight", inFlight); got != 3 {
 		t.Errorf("in flight during calls = %v, want 3", got)
 	}
-	close(release)
-	wg.Wait()
+	// Release the handlers one at a time, each call finishing before the
+	// next handler advances the shared clock: the calls last 250ms, 500ms
+	// and 750ms, 1.5s in all.
+	for range 3 {
+		release <- struct{}{}
+		<-finished
+	}
 	if got := value(t, reg, "bulwark_tool_calls_in_flight", inFlight); got != 0 {
 		t.Errorf("in flight after calls = %v, want 0", got)
 	}
-	// Each call saw between 250ms and 750ms pass, depending on the order in
-	// which the handlers advanced the shared clock: 1.5s in all.
 	if got := value(t, reg, "bulwark_tool_call_duration_seconds", map[string]string{"tool": "slow"}); got != 1.5 {
 		t.Errorf("duration sum = %v, want 1.5", got)
 	}
