@@ -155,6 +155,25 @@ func (s *scanner) release() {
 	scanners.Put(s)
 }
 
+// afterMember reads what follows a member of an object or an element of an
+// array: a comma, when more follow, or the closing byte, when the container
+// ends (end is true).
+func (s *scanner) afterMember(closing byte) (end bool, f *fault) {
+	s.skipWS()
+	if s.pos >= len(s.data) {
+		return false, s.syntaxError("unexpected end")
+	}
+	switch s.data[s.pos] {
+	case ',':
+		s.pos++
+		return false, nil
+	case closing:
+		s.pos++
+		return true, nil
+	}
+	return false, s.syntaxError("expected ',' or '" + string(closing) + "'")
+}
+
 func (s *scanner) skipWS() {
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
@@ -413,19 +432,11 @@ func (s *scanner) object(n *node, depth int) *fault {
 				}
 				return f.at(key)
 			}
-			s.skipWS()
-			if s.pos >= len(s.data) {
-				return s.syntaxError("unexpected end")
-			}
-			if s.data[s.pos] == ',' {
-				s.pos++
-				continue
-			}
-			if s.data[s.pos] == '}' {
-				s.pos++
+			if end, f := s.afterMember('}'); f != nil {
+				return f
+			} else if end {
 				break
 			}
-			return s.syntaxError("expected ',' or '}'")
 		}
 	}
 	if n == nil {
@@ -538,19 +549,11 @@ func (s *scanner) array(n *node, depth int) *fault {
 				return f.atIndex(count)
 			}
 			count++
-			s.skipWS()
-			if s.pos >= len(s.data) {
-				return s.syntaxError("unexpected end")
-			}
-			if s.data[s.pos] == ',' {
-				s.pos++
-				continue
-			}
-			if s.data[s.pos] == ']' {
-				s.pos++
+			if end, f := s.afterMember(']'); f != nil {
+				return f
+			} else if end {
 				break
 			}
-			return s.syntaxError("expected ',' or ']'")
 		}
 	}
 	if n != nil && count < n.minItems {
