@@ -193,16 +193,7 @@ func (w *jsonWalker) object(emit bool) {
 		return
 	}
 	defer func() { w.depth-- }()
-	w.pos++ // {
-	if emit {
-		w.out = append(w.out, '{')
-	}
-	w.skipSpace()
-	if w.pos < len(w.src) && w.src[w.pos] == '}' {
-		w.pos++
-		if emit {
-			w.out = append(w.out, '}')
-		}
+	if w.open('{', '}', emit) {
 		return
 	}
 	for first := true; ; first = false {
@@ -311,21 +302,30 @@ func (w *jsonWalker) redactPath(parent int) bool {
 	return false
 }
 
+// open consumes the opening byte of an object or array and, when the
+// container is empty, its closing byte too (then it reports true).
+func (w *jsonWalker) open(opening, closing byte, emit bool) (empty bool) {
+	w.pos++
+	if emit {
+		w.out = append(w.out, opening)
+	}
+	w.skipSpace()
+	if w.pos < len(w.src) && w.src[w.pos] == closing {
+		w.pos++
+		if emit {
+			w.out = append(w.out, closing)
+		}
+		return true
+	}
+	return false
+}
+
 func (w *jsonWalker) array(emit bool) {
 	if !w.enter() {
 		return
 	}
 	defer func() { w.depth-- }()
-	w.pos++ // [
-	if emit {
-		w.out = append(w.out, '[')
-	}
-	w.skipSpace()
-	if w.pos < len(w.src) && w.src[w.pos] == ']' {
-		w.pos++
-		if emit {
-			w.out = append(w.out, ']')
-		}
+	if w.open('[', ']', emit) {
 		return
 	}
 	for first := true; ; first = false {
