@@ -225,18 +225,31 @@ func notFound(field, id string) error {
 	return bulwark.InvalidArgument(field, "no customer has ID "+strconv.Quote(id))
 }
 
+// query runs fn against the database under its breaker, retry and
+// deadlines, and turns a failure into the refusal a client sees: a missing
+// customer names customerID, anything else goes through dbRefusal.
+func query[T any](ctx context.Context, db *Dependency, customerID string, fn func(context.Context) (T, error)) (T, error) {
+	var out T
+	err := db.Do(ctx, func(ctx context.Context) error {
+		v, err := fn(ctx)
+		if errors.Is(err, errNotFound) {
+			return notFound("customer_id", customerID)
+		}
+		if err != nil {
+			return dbRefusal(err)
+		}
+		out = v
+		return nil
+	})
+	return out, err
+}
+
 func (a *App) getCustomer(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Customer, error) {
 	if err := checkID("customer_id", in.CustomerID); err != nil {
 		return nil, Customer{}, err
 	}
-	var c Customer
-	err := a.db.Do(ctx, func(ctx context.Context) error {
-		var err error
-		c, err = a.store.GetCustomer(ctx, in.CustomerID)
-		if errors.Is(err, errNotFound) {
-			return notFound("customer_id", in.CustomerID)
-		}
-		return dbRefusal(err)
+	c, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
+		return a.store.GetCustomer(ctx, in.CustomerID)
 	})
 	if err != nil {
 		return nil, Customer{}, err
@@ -262,12 +275,9 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 			return nil, searchResult{}, err
 		}
 	}
-	var rows []Customer
-	err := a.db.Do(ctx, func(ctx context.Context) error {
-		var err error
+	rows, err := query(ctx, a.db, "", func(ctx context.Context) ([]Customer, error) {
 		// One row more than the page tells whether another page exists.
-		rows, err = a.store.SearchCustomers(ctx, in.Query, after, size+1)
-		return dbRefusal(err)
+		return a.store.SearchCustomers(ctx, in.Query, after, size+1)
 	})
 	if err != nil {
 		return nil, searchResult{}, err
@@ -319,14 +329,8 @@ func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in update
 	if err := checkEmail("new_email", in.NewEmail); err != nil {
 		return nil, Customer{}, err
 	}
-	var c Customer
-	err := a.db.Do(ctx, func(ctx context.Context) error {
-		var err error
-		c, err = a.store.UpdateEmail(ctx, in.CustomerID, in.NewEmail)
-		if errors.Is(err, errNotFound) {
-			return notFound("customer_id", in.CustomerID)
-		}
-		return dbRefusal(err)
+	c, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
+		return a.store.UpdateEmail(ctx, in.CustomerID, in.NewEmail)
 	})
 	if err != nil {
 		return nil, Customer{}, err
@@ -350,17 +354,12 @@ func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArg
 	if author == "" {
 		author = "anonymous"
 	}
-	var n Note
-	err := a.db.Do(ctx, func(ctx context.Context) error {
-		var err error
-		n, err = a.store.AddNote(ctx, in.CustomerID, author, in.Body, in.IdempotencyKey)
-		switch {
-		case errors.Is(err, errNotFound):
-			return notFound("customer_id", in.CustomerID)
-		case errors.Is(err, errKeyReused):
-			return bulwark.InvalidArgument("idempotency_key", "was already used for a different note; choose a new key")
+	n, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Note, error) {
+		n, err := a.store.AddNote(ctx, in.CustomerID, author, in.Body, in.IdempotencyKey)
+		if errors.Is(err, errKeyReused) {
+			return n, bulwark.InvalidArgument("idempotency_key", "was already used for a different note; choose a new key")
 		}
-		return dbRefusal(err)
+		return n, err
 	})
 	if err != nil {
 		return nil, Note{}, err
@@ -380,21 +379,18 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 	)
 	errs := gather(ctx,
 		part{"customer", func(ctx context.Context) error {
-			return a.db.Do(ctx, func(ctx context.Context) error {
-				var err error
-				cust, err = a.store.GetCustomer(ctx, in.CustomerID)
-				if errors.Is(err, errNotFound) {
-					return notFound("customer_id", in.CustomerID)
-				}
-				return dbRefusal(err)
+			var err error
+			cust, err = query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
+				return a.store.GetCustomer(ctx, in.CustomerID)
 			})
+			return err
 		}},
 		part{"recent_orders", func(ctx context.Context) error {
-			return a.db.Do(ctx, func(ctx context.Context) error {
-				var err error
-				orders, err = a.store.RecentOrders(ctx, in.CustomerID, recentOrders)
-				return dbRefusal(err)
+			var err error
+			orders, err = query(ctx, a.db, "", func(ctx context.Context) ([]Order, error) {
+				return a.store.RecentOrders(ctx, in.CustomerID, recentOrders)
 			})
+			return err
 		}},
 		part{"loyalty", func(ctx context.Context) error {
 			return a.upst.Do(ctx, func(ctx context.Context) error {
