@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,34 @@ func TestWrappedAnswersAsBare(t *testing.T) {
 	}
 	if records < len(calls) {
 		t.Errorf("audit trail has %d records, want at least %d", records, len(calls))
+	}
+}
+
+// TestWrappedNeedsAValidToken proves the wrapped variant really sits behind
+// bearer authentication: the runner only fills in a missing header, and a
+// wrong token is refused before the server sees the request.
+func TestWrappedNeedsAValidToken(t *testing.T) {
+	w, err := newWrapped(filepath.Join(t.TempDir(), "audit.jsonl"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w.handler)
+	defer srv.Close()
+	for _, token := range []string{"Bearer bk_not-a-key", "Bearer ", "Basic dXNlcjpwYXNz"} {
+		req, err := http.NewRequest("POST", srv.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: HTTP %d, want 401", token, resp.StatusCode)
+		}
 	}
 }
