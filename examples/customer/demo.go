@@ -253,6 +253,7 @@ func withHost(raw, hostport string) string {
 	return u.String()
 }
 
+//lint:ignore ST1008 returns what CallTool returned, in its order, followed by the refusal read from them and the latency
 func (d *demo) call(cs *mcp.ClientSession, tool string, args map[string]any) (*mcp.CallToolResult, error, *bulwark.Refusal, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

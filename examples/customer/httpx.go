@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -38,12 +37,4 @@ func (s *Server) HTTPHandler(resource string) http.Handler {
 // separate, non-public listener (ADMIN_ADDR).
 func (s *Server) AdminHandler() http.Handler {
 	return health.Mux(s.layers.health, s.layers.metricsHandler(s))
-}
-
-// writeJSON answers with a small JSON body.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }

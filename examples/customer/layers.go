@@ -406,7 +406,6 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		s.log.Warn("authentication is OFF: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL (production refuses to start without)")
 		return nil
 	}
-	var verifiers []auth.Verifier
 	var keys *auth.KeyStore
 	if cfg.APIKeysFile != "" {
 		entries, err := auth.LoadKeyFile(cfg.APIKeysFile)
@@ -416,7 +415,6 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		if keys, err = auth.NewKeyStore(entries...); err != nil {
 			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
 		}
-		verifiers = append(verifiers, keys)
 	}
 	var jwtv *auth.JWTVerifier
 	if cfg.JWKSURL != "" {
