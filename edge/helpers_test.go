@@ -53,8 +53,15 @@ type env struct {
 }
 
 func newEnv(t *testing.T, cfg edge.Config) *env {
+	return newEnvKeep(t, cfg, true)
+}
+
+// newEnvKeep is newEnv; keep false makes the env count audit records
+// without keeping them (and drop events), so it holds no memory per
+// request.
+func newEnvKeep(t *testing.T, cfg edge.Config, keep bool) *env {
 	t.Helper()
-	e := &env{t: t, block: make(chan struct{}), keep: true, events: make(chan edge.Event, 4096)}
+	e := &env{t: t, block: make(chan struct{}), keep: keep, events: make(chan edge.Event, 4096)}
 	e.server = mcp.NewServer(&mcp.Implementation{Name: "test", Version: "1"}, &mcp.ServerOptions{
 		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
 		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
@@ -96,6 +103,9 @@ func newEnv(t *testing.T, cfg edge.Config) *env {
 		t.Fatal(err)
 	}
 	cfg.Observers = append(cfg.Observers, al, e.m, edge.ObserverFunc(func(_ context.Context, ev edge.Event) {
+		if !e.keep {
+			return
+		}
 		select {
 		case e.events <- ev:
 		default:
