@@ -42,6 +42,7 @@ type env struct {
 	server  *mcp.Server
 	ran     atomic.Int64  // echo tool runs
 	block   chan struct{} // the slow tool waits on it
+	entered chan struct{} // the slow tool has started
 	reg     *prometheus.Registry
 	m       *metrics.Metrics
 	mu      sync.Mutex
@@ -61,7 +62,7 @@ func newEnv(t *testing.T, cfg edge.Config) *env {
 // request.
 func newEnvKeep(t *testing.T, cfg edge.Config, keep bool) *env {
 	t.Helper()
-	e := &env{t: t, block: make(chan struct{}), keep: keep, events: make(chan edge.Event, 4096)}
+	e := &env{t: t, block: make(chan struct{}), entered: make(chan struct{}, 16), keep: keep, events: make(chan edge.Event, 4096)}
 	e.server = mcp.NewServer(&mcp.Implementation{Name: "test", Version: "1"}, &mcp.ServerOptions{
 		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
 		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
@@ -73,6 +74,7 @@ func newEnvKeep(t *testing.T, cfg edge.Config, keep bool) *env {
 		})
 	e.server.AddTool(&mcp.Tool{Name: "slow", InputSchema: json.RawMessage(`{"type":"object"}`)},
 		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			e.entered <- struct{}{}
 			select {
 			case <-e.block:
 			case <-ctx.Done():

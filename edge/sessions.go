@@ -44,9 +44,8 @@ type session struct {
 
 // slot is a reserved place for the session a request may open.
 type slot struct {
-	key string
-	mu  sync.Mutex
-	ss  *mcp.ServerSession
+	key, principal string
+	done           bool // committed or given back; guarded by tracker.mu
 }
 
 type slotKey struct{}
@@ -74,7 +73,7 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request) {
 			h.sdk.ServeHTTP(w, r)
 			return
 		}
-		sl, victim, e := t.reserve(st.key)
+		sl, victim, e := t.reserve(st.key, st.principal)
 		if victim != nil {
 			t.finish(r.Context(), victim)
 		}
@@ -84,7 +83,7 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request) {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), slotKey{}, sl))
 		h.sdk.ServeHTTP(w, r)
-		t.settle(r.Context(), sl, st)
+		t.settle(sl)
 		return
 	}
 	s := t.lookup(st.session, st.principal)
@@ -121,7 +120,7 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request) {
 // reserve takes a place for a new session under key, evicting the key's
 // least recently used idle session first when the policy says so. It
 // returns the refusal when there is no place.
-func (t *tracker) reserve(key string) (*slot, *session, *Event) {
+func (t *tracker) reserve(key, principal string) (*slot, *session, *Event) {
 	lim := t.h.lim
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -155,7 +154,7 @@ func (t *tracker) reserve(key string) (*slot, *session, *Event) {
 	}
 	p.count++
 	t.total++
-	return &slot{key: key}, victim, nil
+	return &slot{key: key, principal: principal}, victim, nil
 }
 
 func (t *tracker) lruIdleLocked(p *principalSet) *session {
@@ -168,25 +167,32 @@ func (t *tracker) lruIdleLocked(p *principalSet) *session {
 	return best
 }
 
-// settle turns a reservation into a session if the request opened one,
-// and gives the place back otherwise.
-func (t *tracker) settle(ctx context.Context, sl *slot, st *reqState) {
-	sl.mu.Lock()
-	ss := sl.ss
-	sl.mu.Unlock()
+// commit turns the reservation of sl into session ss, once its initialize
+// succeeded: before the response is written, so a client that reads its
+// session ID finds the session counted and reported.
+func (t *tracker) commit(ctx context.Context, sl *slot, ss *mcp.ServerSession) {
 	now := t.h.clock.Now()
 	t.mu.Lock()
-	// The SDK has closed the session already if its initialize failed.
-	if ss == nil || ss.ID() == "" || ss.InitializeParams() == nil {
-		t.unreserveLocked(sl.key)
+	if sl.done || ss.ID() == "" {
 		t.mu.Unlock()
 		return
 	}
-	s := &session{id: ss.ID(), key: sl.key, principal: st.principal, ss: ss, opened: now, lastUsed: now}
+	sl.done = true
+	s := &session{id: ss.ID(), key: sl.key, principal: sl.principal, ss: ss, opened: now, lastUsed: now}
 	t.byID[s.id] = s
 	t.byKey[sl.key].sessions[s] = struct{}{}
 	t.mu.Unlock()
-	t.h.emit(ctx, Event{Kind: EventSessionOpened, Time: now, Principal: s.principal, Session: s.id, Method: st.method, HTTPMethod: http.MethodPost})
+	t.h.emit(ctx, Event{Kind: EventSessionOpened, Time: now, Principal: s.principal, Session: s.id, Method: "initialize", HTTPMethod: http.MethodPost})
+}
+
+// settle gives the place of sl back if the request opened no session.
+func (t *tracker) settle(sl *slot) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !sl.done {
+		sl.done = true
+		t.unreserveLocked(sl.key)
+	}
 }
 
 func (t *tracker) unreserveLocked(key string) {
@@ -331,13 +337,18 @@ func (t *tracker) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		switch method {
 		case "initialize":
-			if sl, ok := ctx.Value(slotKey{}).(*slot); ok {
-				sl.mu.Lock()
-				if sl.ss == nil {
-					sl.ss, _ = req.GetSession().(*mcp.ServerSession)
-				}
-				sl.mu.Unlock()
+			// The context of a session's requests carries the values of
+			// the HTTP request that opened it, and so its slot.
+			sl, ok := ctx.Value(slotKey{}).(*slot)
+			ss, _ := req.GetSession().(*mcp.ServerSession)
+			if !ok || ss == nil {
+				break
 			}
+			res, err := next(ctx, method, req)
+			if err == nil && ss.InitializeParams() != nil {
+				t.commit(ctx, sl, ss)
+			}
+			return res, err
 		case "resources/subscribe":
 			return t.subscribe(ctx, next, method, req)
 		case "resources/unsubscribe":
