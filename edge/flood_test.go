@@ -168,17 +168,21 @@ func TestSDKClient(t *testing.T) {
 	}
 
 	// Over the cap: the second session opens, the third is refused.
-	if _, err := e.connect(keyAlice); err != nil {
+	second, err := e.connect(keyAlice)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer second.Close()
 	sent.Store(0)
 	_, err = e.connectCounting(&sent, keyAlice)
 	if err == nil || !strings.Contains(err.Error(), "Too Many Requests") && !strings.Contains(err.Error(), "too many sessions") {
 		t.Fatalf("third session: %v", err)
 	}
-	if _, err := e.connect(keyBob); err != nil {
+	bob, err := e.connect(keyBob)
+	if err != nil {
 		t.Fatalf("bob: %v", err)
 	}
+	defer bob.Close()
 	if got := e.refusedMetric(edge.ReasonPrincipalSessions); got != float64(sent.Load()) {
 		t.Fatalf("%d requests refused at the cap, metric %v", sent.Load(), got)
 	}

@@ -37,6 +37,7 @@ type session struct {
 	opened, lastUsed   time.Time
 	inFlight, streams  int
 	subs               map[string]struct{}
+	deleting           bool // a DELETE for it is being served
 	// closing is the reason the edge is closing the session for; it is
 	// removed from the tables at the same moment.
 	closing Reason
@@ -106,12 +107,19 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request) {
 		}
 		defer t.release(s, &s.inFlight)
 	case http.MethodDelete:
+		t.mu.Lock()
+		s.deleting = true
+		t.mu.Unlock()
 		h.sdk.ServeHTTP(w, r)
 		if st.w.status == http.StatusNoContent {
 			if s := t.remove(st.session, ReasonDeleted); s != nil {
 				t.finish(r.Context(), s)
 			}
+			return
 		}
+		t.mu.Lock()
+		s.deleting = false
+		t.mu.Unlock()
 		return
 	}
 	h.sdk.ServeHTTP(w, r)
@@ -299,6 +307,9 @@ func (t *tracker) sweep() {
 		case !live[s.ss]:
 			gone = append(gone, s)
 			s.closing = ReasonClosed
+			if s.deleting {
+				s.closing = ReasonDeleted
+			}
 		case lim.MaxAge > 0 && now.Sub(s.opened) >= lim.MaxAge:
 			gone = append(gone, s)
 			s.closing = ReasonMaxAge
