@@ -8,7 +8,8 @@
 // that, for every request, in this order:
 //
 //  1. refuses a Host that is not loopback on a loopback listener (DNS
-//     rebinding; the SDK's own check stays on behind it) — 403;
+//     rebinding; the SDK's own check stays on behind it), unless it is
+//     one of [Config.AllowedHosts] (a reverse proxy's public name) — 403;
 //  2. refuses an Origin header that is not in [Config.AllowedOrigins] —
 //  403. A request without Origin comes from a program, not a browser
 //     page, and passes. Requests from an allowed origin get CORS headers,

@@ -136,6 +136,13 @@ type Config struct {
 	// gets 403; a request without one (a program, not a browser page) is
 	// allowed. Default: none, so no browser page can call the server.
 	AllowedOrigins []string
+	// AllowedHosts are Host names accepted on a loopback listener besides
+	// loopback names: the public name of a reverse proxy on the same
+	// machine ("mcp.example.com"). Any other Host there gets 403 (DNS
+	// rebinding). Setting it hands the SDK's own loopback check to the
+	// edge, which applies the same rule with these names allowed. Default:
+	// none.
+	AllowedHosts []string
 	// MaxBodyBytes bounds a request body (413 over it). Default 4 MiB.
 	MaxBodyBytes int64
 	// Limits bounds sessions, streams, requests in flight and
@@ -162,6 +169,7 @@ type Handler struct {
 	metadata  http.Handler
 	mdPaths   map[string]bool
 	origins   map[string]bool
+	hosts     map[string]bool
 	observers []Observer
 	t         *tracker
 
@@ -197,6 +205,7 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 		lim:       lim,
 		clock:     bulwark.ClockOr(cfg.Clock),
 		origins:   make(map[string]bool, len(cfg.AllowedOrigins)),
+		hosts:     make(map[string]bool, len(cfg.AllowedHosts)),
 		observers: append([]Observer(nil), cfg.Observers...),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -208,6 +217,12 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 		}
 		h.origins[norm] = true
 	}
+	for _, host := range cfg.AllowedHosts {
+		if host == "" || strings.ContainsAny(host, "/:@ ") {
+			return nil, fmt.Errorf("edge: AllowedHosts: %q is not a host name", host)
+		}
+		h.hosts[strings.ToLower(host)] = true
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -217,6 +232,9 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 		JSONResponse:        cfg.JSONResponse,
 		Logger:              logger,
 		MaxRequestBodyBytes: cfg.MaxBodyBytes,
+		// With AllowedHosts the edge's check replaces the SDK's, which
+		// knows no exceptions.
+		DisableLocalhostProtection: len(h.hosts) > 0,
 		// Idle and age timeouts are the edge's, so it knows why a
 		// session closed.
 	})
@@ -348,7 +366,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *reqState) {
-	if !hostAllowed(r) {
+	if !h.hostAllowed(r) {
 		h.refuse(w, st, ReasonHost, http.StatusForbidden, bulwark.CodePermissionDenied, "invalid Host header", 0)
 		return
 	}
@@ -492,13 +510,18 @@ func (h *Handler) emit(ctx context.Context, e Event) {
 
 // hostAllowed mirrors the SDK's DNS-rebinding rule, so the refusal is the
 // edge's (and checked before authentication): on a loopback listener the
-// Host must be loopback too. The SDK's own check stays on behind it.
-func hostAllowed(r *http.Request) bool {
+// Host must be loopback too, or one of AllowedHosts. Without AllowedHosts
+// the SDK's own check stays on behind it.
+func (h *Handler) hostAllowed(r *http.Request) bool {
 	la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok || la == nil || !isLoopback(la.String()) {
+	if !ok || la == nil || !isLoopback(la.String()) || isLoopback(r.Host) {
 		return true
 	}
-	return isLoopback(r.Host)
+	host := r.Host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		host = hn
+	}
+	return h.hosts[strings.ToLower(host)]
 }
 
 func isLoopback(hostport string) bool {

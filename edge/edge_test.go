@@ -408,6 +408,7 @@ func TestConfigErrors(t *testing.T) {
 		"origin with path":    {AllowedOrigins: []string{"https://app.example.com/x"}},
 		"idle not shorter":    {Limits: edge.Limits{IdleTimeout: time.Hour, MaxAge: time.Hour}},
 		"negative body":       {MaxBodyBytes: -1},
+		"host with a port":    {AllowedHosts: []string{"mcp.example.com:443"}},
 		"verifier, no URL":    {Verifier: func(context.Context, string, *http.Request) (*sdkTokenInfo, error) { return nil, nil }},
 		"unknown policy":      {Limits: edge.Limits{OnFull: 7}},
 		"negative retryafter": {Limits: edge.Limits{RetryAfter: -time.Second}},
@@ -441,5 +442,21 @@ func TestListenAddr(t *testing.T) {
 	defer ln.Close()
 	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 		t.Fatalf("bare port bound %v", ip)
+	}
+}
+
+// Behind a reverse proxy on the same machine, the proxy's public name is
+// accepted on the loopback listener; other names still are not.
+func TestAllowedHosts(t *testing.T) {
+	e := newEnv(t, withAuth(edge.Config{AllowedHosts: []string{"MCP.example.com"}}))
+	for host, want := range map[string]int{"mcp.example.com": 200, "mcp.example.com:443": 200, "evil.example": 403} {
+		resp := e.do("POST", keyAlice, "", initBody, "Host", host)
+		drain(resp)
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+	if rs := e.refusals(); len(rs) != 1 || rs[0].Fields["reason"] != "host" {
+		t.Fatalf("refusals %+v", rs)
 	}
 }

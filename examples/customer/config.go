@@ -79,6 +79,10 @@ type Config struct {
 	// (ALLOWED_ORIGINS, comma-separated; default none: requests with any
 	// Origin header are refused, programs send none).
 	AllowedOrigins []string
+	// AllowedHosts are Host names accepted on a loopback listener besides
+	// loopback ones (ALLOWED_HOSTS, comma-separated): the public name of a
+	// reverse proxy on the same machine.
+	AllowedHosts []string
 	// Limits bound what one client can make the server hold over HTTP
 	// (MAX_SESSIONS, MAX_SESSIONS_PER_PRINCIPAL, SESSION_EVICT_IDLE,
 	// SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_STREAMS_PER_SESSION,
@@ -354,6 +358,16 @@ func (c *Config) readEdge(r *envReader) {
 			continue
 		}
 		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
+	for _, h := range strings.Split(r.str("ALLOWED_HOSTS", ""), ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if strings.ContainsAny(h, "/:@ ") {
+			r.fail("ALLOWED_HOSTS", "each entry must be a host name such as mcp.example.com", h)
+			continue
+		}
+		c.AllowedHosts = append(c.AllowedHosts, h)
 	}
 	c.Limits = edge.Limits{
 		MaxSessions:                r.integer("MAX_SESSIONS", edge.DefaultMaxSessions, 1, 1_000_000),

@@ -24,6 +24,7 @@ func (s *Server) newEdge(resource string) (*edge.Handler, error) {
 		JSONResponse:   s.cfg.JSONResponse,
 		Logger:         s.log,
 		AllowedOrigins: s.cfg.AllowedOrigins,
+		AllowedHosts:   s.cfg.AllowedHosts,
 		MaxBodyBytes:   maxMessageBytes,
 		Limits:         s.cfg.Limits,
 	}
