@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/edge"
 )
 
 // auditLines parses the audit trail the fixture captured.
@@ -143,5 +145,58 @@ func TestEdgeSessionCap(t *testing.T) {
 	m := f.metricsText()
 	if !strings.Contains(m, "bulwark_sessions_open 3") || !strings.Contains(m, `bulwark_http_refusals_total{reason="principal_sessions"} `+strconv.Itoa(refused)) {
 		t.Fatalf("metrics do not match the audit trail (%d refusals)", refused)
+	}
+}
+
+// The edge's settings come from the environment, with the library's
+// defaults, and a bad value names its variable.
+func TestEdgeConfig(t *testing.T) {
+	c, err := LoadConfig(getenvFrom(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits != (edge.Limits{MaxSessions: edge.DefaultMaxSessions, MaxSessionsPerPrincipal: edge.DefaultMaxSessionsPerPrincipal,
+		IdleTimeout: edge.DefaultIdleTimeout, MaxAge: edge.DefaultMaxAge, MaxStreamsPerSession: edge.DefaultMaxStreamsPerSession,
+		MaxInFlightPerSession: edge.DefaultMaxInFlightPerSession, MaxSubscriptionsPerSession: edge.DefaultMaxSubscriptionsPerSession}) ||
+		len(c.AllowedOrigins) != 0 {
+		t.Fatalf("defaults: %+v %v", c.Limits, c.AllowedOrigins)
+	}
+	c, err = LoadConfig(getenvFrom(map[string]string{
+		"ALLOWED_ORIGINS": "https://a.example, https://b.example:8443", "ALLOWED_HOSTS": "mcp.example.com",
+		"MAX_SESSIONS": "100", "MAX_SESSIONS_PER_PRINCIPAL": "4", "SESSION_EVICT_IDLE": "true",
+		"SESSION_IDLE_TIMEOUT": "1m", "SESSION_MAX_AGE": "1h", "MAX_STREAMS_PER_SESSION": "1",
+		"MAX_INFLIGHT_PER_SESSION": "8", "MAX_SUBSCRIPTIONS_PER_SESSION": "10",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := edge.Limits{MaxSessions: 100, MaxSessionsPerPrincipal: 4, OnFull: edge.EvictIdle, IdleTimeout: time.Minute, MaxAge: time.Hour,
+		MaxStreamsPerSession: 1, MaxInFlightPerSession: 8, MaxSubscriptionsPerSession: 10}
+	if c.Limits != want || len(c.AllowedOrigins) != 2 || len(c.AllowedHosts) != 1 {
+		t.Fatalf("got %+v %v %v", c.Limits, c.AllowedOrigins, c.AllowedHosts)
+	}
+	for env, name := range map[string]map[string]string{
+		"ALLOWED_ORIGINS":            {"ALLOWED_ORIGINS": "app.example.com"},
+		"ALLOWED_HOSTS":              {"ALLOWED_HOSTS": "https://x"},
+		"MAX_SESSIONS_PER_PRINCIPAL": {"MAX_SESSIONS": "10", "MAX_SESSIONS_PER_PRINCIPAL": "20"},
+		"SESSION_IDLE_TIMEOUT":       {"SESSION_IDLE_TIMEOUT": "2h", "SESSION_MAX_AGE": "1h"},
+		"MAX_INFLIGHT_PER_SESSION":   {"MAX_INFLIGHT_PER_SESSION": "0"},
+	} {
+		_, err := LoadConfig(getenvFrom(name))
+		if err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("%v: %v, want an error naming %s", name, err, env)
+		}
+	}
+	// A bare port is loopback, so production accepts it without TLS.
+	c, err = LoadConfig(getenvFrom(map[string]string{"ENVIRONMENT": "production", "AUDIT_HMAC_KEY": strings.Repeat("ab", 32)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.APIKeysFile = "keys.json"
+	if err := c.CheckListen(":8080"); err != nil {
+		t.Errorf(":8080 in production: %v", err)
+	}
+	if err := c.CheckListen("0.0.0.0:8080"); err == nil {
+		t.Error("0.0.0.0:8080 without TLS accepted in production")
 	}
 }
