@@ -132,24 +132,24 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 
 	proxied := withHost(demoURL, d.proxy.Addr())
 	env := map[string]string{
-		"ENVIRONMENT":     envDevelopment,
-		"DATABASE_URL":    proxied,
-		"API_KEYS_FILE":   keyFile,
-		"AUDIT_LOG":       d.auditLog,
-		"AUDIT_HMAC_KEY":  hex.EncodeToString(d.auditKey),
-		"LOYALTY_API_URL": loyaltyURL,
-		"RATE_LIMIT":      "20",
-		// Step 8 sends 40 calls at once on one session, to show the rate
-		// limit; the default bound of 16 requests in flight per session
-		// would refuse the rest at the transport first.
-		"MAX_INFLIGHT_PER_SESSION": "64",
-		"BREAKER_OPEN_FOR":         "2s",
-		"BREAKER_TRIP_AFTER":       "3",
-		"DB_CONNECT_TIMEOUT":       "500ms",
-		"DB_STATEMENT_TIMEOUT":     "1s",
-		"DB_MIN_CONNS":             "1",
-		"LOG_LEVEL":                "error",
+		"ENVIRONMENT":          envDevelopment,
+		"DATABASE_URL":         proxied,
+		"API_KEYS_FILE":        keyFile,
+		"AUDIT_LOG":            d.auditLog,
+		"AUDIT_HMAC_KEY":       hex.EncodeToString(d.auditKey),
+		"LOYALTY_API_URL":      loyaltyURL,
+		"RATE_LIMIT":           "20",
+		"BREAKER_OPEN_FOR":     "2s",
+		"BREAKER_TRIP_AFTER":   "3",
+		"DB_CONNECT_TIMEOUT":   "500ms",
+		"DB_STATEMENT_TIMEOUT": "1s",
+		"DB_MIN_CONNS":         "1",
+		"LOG_LEVEL":            "error",
 	}
+	// Step 8 sends 40 calls at once on one session, to show the rate
+	// limit; the default bound of 16 requests in flight per session would
+	// refuse the rest at the transport first.
+	env["MAX_INFLIGHT_PER_SESSION"] = "64"
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		return false, err
