@@ -10,10 +10,11 @@
 //  1. refuses a Host that is not loopback on a loopback listener (DNS
 //     rebinding; the SDK's own check stays on behind it), unless it is
 //     one of [Config.AllowedHosts] (a reverse proxy's public name) — 403;
-//  2. refuses an Origin header that is not in [Config.AllowedOrigins] —
-//  403. A request without Origin comes from a program, not a browser
-//     page, and passes. Requests from an allowed origin get CORS headers,
-//     and their preflight (OPTIONS) is answered;
+//  2. refuses an Origin header that is neither the server's own origin
+//     (its host and port are the request's Host) nor in
+//     [Config.AllowedOrigins] — 403. A request without Origin comes from a
+//     program, not a browser page, and passes. Requests from an allowed
+//     origin get CORS headers, and their preflight (OPTIONS) is answered;
 //  3. checks the bearer token with [Config.Verifier] (auth.TokenVerifier
 //     for bulwark's API keys and JWTs) through the SDK's
 //     auth.RequireBearerToken — 401 with a WWW-Authenticate challenge
@@ -35,10 +36,13 @@
 // [RPCCodeLimited] with a bulwark.Refusal (code, message,
 // retryAfterSeconds) as data.
 //
-// http.CrossOriginProtection is not used: it lets GET and HEAD through and
-// trusts any same-origin request, while an MCP endpoint serves event
-// streams on GET and should be reachable from a browser page only when
-// that page's origin is listed.
+// http.CrossOriginProtection is not used: it lets GET and HEAD through,
+// while an MCP endpoint serves event streams on GET and should be
+// reachable from a foreign browser page only when that page's origin is
+// listed. A same-origin request is accepted, as the MCP conformance suite's
+// DNS-rebinding scenario requires: only a page the server served itself
+// carries it, and a rebinding page names its own host, which the Host check
+// refuses on a loopback listener.
 //
 // # Every refusal accounted for
 //

@@ -132,9 +132,12 @@ type Config struct {
 	Authorize func(http.Handler) http.Handler
 
 	// AllowedOrigins are the browser origins ("https://app.example.com")
-	// allowed to call the server. A request with any other Origin header
-	// gets 403; a request without one (a program, not a browser page) is
-	// allowed. Default: none, so no browser page can call the server.
+	// allowed to call the server besides its own. A request with any other
+	// Origin header gets 403; a request without one (a program, not a
+	// browser page) is allowed, and so is a same-origin request (the
+	// Origin's host and port are the request's Host, which the Host check
+	// has already accepted). Default: none, so no page of another origin
+	// can call the server.
 	AllowedOrigins []string
 	// AllowedHosts are Host names accepted on a loopback listener besides
 	// loopback names: the public name of a reverse proxy on the same
@@ -373,7 +376,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *reqState) {
 	origin := r.Header.Get("Origin")
 	if origin != "" || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		norm, ok := normOrigin(origin)
-		if !ok || !h.origins[norm] {
+		if !ok || !(h.origins[norm] || sameOrigin(norm, r.Host)) {
 			h.refuse(w, st, ReasonOrigin, http.StatusForbidden, bulwark.CodePermissionDenied, "origin not allowed", 0)
 			return
 		}
@@ -550,6 +553,19 @@ func normOrigin(o string) (string, bool) {
 		host = host[:strings.LastIndexByte(host, ':')]
 	}
 	return u.Scheme + "://" + host, true
+}
+
+// sameOrigin reports whether the normalized origin names the host the
+// request was sent to: a page the server itself served. A DNS-rebinding
+// page carries its own name in both headers, which the Host check refuses
+// on a loopback listener; elsewhere its name differs from the server's.
+func sameOrigin(norm, host string) bool {
+	scheme, oh, _ := strings.Cut(norm, "://")
+	host = strings.ToLower(host)
+	if (scheme == "https" && strings.HasSuffix(host, ":443")) || (scheme == "http" && strings.HasSuffix(host, ":80")) {
+		host = host[:strings.LastIndexByte(host, ':')]
+	}
+	return host != "" && oh == host
 }
 
 func remoteHost(r *http.Request) string {

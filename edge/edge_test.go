@@ -62,6 +62,24 @@ func TestEvilOriginRefused(t *testing.T) {
 	if n := e.ran.Load(); n != 2 {
 		t.Fatalf("tool ran %d times, want 2", n)
 	}
+
+	// A page the server served itself (Origin names the Host the request
+	// was sent to) passes without being listed; an Origin naming the same
+	// host on another port is another origin.
+	host := strings.TrimPrefix(strings.TrimPrefix(e.url, "http://"), "https://")
+	host, _, _ = strings.Cut(host, "/")
+	resp = e.do(http.MethodPost, keyAlice, id, callBody("echo"), "Origin", "http://"+host)
+	if body := drain(resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("same origin: status %d: %s", resp.StatusCode, body)
+	}
+	hostOnly, _, _ := strings.Cut(host, ":")
+	resp = e.do(http.MethodPost, keyAlice, id, callBody("echo"), "Origin", "http://"+hostOnly+":1")
+	if drain(resp); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("other port: status %d, want 403", resp.StatusCode)
+	}
+	if n := e.ran.Load(); n != 3 {
+		t.Fatalf("tool ran %d times, want 3", n)
+	}
 	e.noSecrets()
 }
 

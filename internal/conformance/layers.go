@@ -16,11 +16,11 @@ import (
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/edge"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
-	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -35,13 +35,6 @@ const scope = "conformance"
 // and elicitation requests during a call).
 func bare(s *mcp.Server) http.Handler {
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
-}
-
-// bearer serves s behind bearer authentication: the SDK's
-// RequireBearerToken with bulwark's verifier, so calls reach the layers
-// with the principal the token names.
-func bearer(s *mcp.Server, v auth.Verifier) http.Handler {
-	return sdkauth.RequireBearerToken(auth.TokenVerifier(v), nil)(bare(s))
 }
 
 // wrapped is a server with every layer installed, in the documented order,
@@ -124,9 +117,23 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		refuse(brk),
 	)
 
-	// The one line that decides how the wrapped server meets HTTP: swap
-	// bearer for another http.Handler constructor to serve it through that.
-	front := bearer(s, keys)
+	// The wrapped server meets HTTP through bulwark's edge: Origin and Host
+	// checks, bearer authentication with bulwark's verifier, the body limit
+	// and the session bounds, every refusal and session reported to the
+	// audit trail and metrics. The suite opens a session per scenario and
+	// does not always close it, so the per-principal session cap is raised
+	// above the number of scenarios.
+	front, err := edge.New(s, edge.Config{
+		Verifier: auth.TokenVerifier(keys),
+		// The suite reads no RFC 9728 metadata and API keys carry no
+		// audience, so the listener's port need not be known here.
+		Resource:  "http://127.0.0.1/mcp",
+		Observers: []edge.Observer{w.trail, m},
+		Limits:    edge.Limits{MaxSessionsPerPrincipal: 1024},
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	// The suite's command line has no option to send a header, so this
 	// runner adds the API key to every request the suite makes; the
