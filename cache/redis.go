@@ -29,6 +29,12 @@ import (
 // keys for memory (maxmemory-policy noeviction, or enough memory): an
 // evicted generation key reads as zero again.
 //
+// It has no per-principal share ([Entry].Owner is not kept): Redis
+// decides evictions itself, and indexing entries by principal would cost
+// every miss another round trip. What one principal can store is bounded
+// by its rate limit and the entries' keep time (see the package
+// documentation, "Sharing the store between principals").
+//
 // Redis failures are returned as errors; the cache counts them and treats
 // the call as a miss (fail open). Bound how long a call can wait for a
 // sick Redis with the client's DialTimeout, ReadTimeout and WriteTimeout.
