@@ -134,22 +134,27 @@
 // protects principals from one another, not from many principals acting
 // together: each credential gets its own share.
 //
-// [RedisStore] has no share: Redis evicts for memory by its own policy
-// (which must be noeviction, see RedisStore), and a per-principal index
-// would cost every miss an extra round trip. There, what one principal
-// can store is bounded by its rate limit (put ratelimit before the cache,
-// as the default order does): a principal allowed R calls a second holds
-// at most R × (TTL + StaleFor) entries of at most MaxItemBytes each, and
-// they expire on their own.
+// [RedisStore] cannot share a full store out this way, since Redis evicts
+// for memory by its own policy (which must be noeviction, see
+// RedisStore). It can cap each principal instead: with
+// [RedisPerPrincipal](n) a principal keeps at most n entries, and storing
+// one more drops its entries that expire soonest (one atomic script per
+// miss, in the same round trip as the entry; hits cost nothing more). The
+// cap is off by default, since it holds even while Redis has room. Without
+// it what one principal can store in Redis is bounded by its rate limit
+// (put ratelimit before the cache, as the default order does): a principal
+// allowed R calls a second holds at most R × (TTL + StaleFor) entries of
+// at most MaxItemBytes each, and they expire on their own.
 //
 // # Resource bounds
 //
-//	bound                         default            on overflow                          counted in
-//	MemorySettings.MaxEntries     4096 entries       evict (see PrincipalShare)           Stats.Evictions
-//	MemorySettings.PrincipalShare MaxEntries/16      evict from principals at/over share  Stats.ShareEvictions
-//	Settings.MaxItemBytes         64 KiB per result  result returned, not stored          Stats.Skipped
-//	MemorySettings.MaxTags        65536 tags         oldest generation forgotten          -
-//	identical misses in flight    one per key        later callers wait for the first     Stats.Shared
+//	bound                          default            on overflow                              counted in
+//	MemorySettings.MaxEntries      4096 entries       an entry evicted (see PrincipalShare)    Stats.Evictions
+//	MemorySettings.PrincipalShare  MaxEntries/16      evicted from principals at/over share    Stats.ShareEvictions
+//	Settings.MaxItemBytes          64 KiB per result  result returned, not stored              Stats.Skipped
+//	MemorySettings.MaxTags         65536 tags         oldest generation forgotten              -
+//	identical misses in flight     one per key        later callers wait for the first         Stats.Shared
+//	RedisPerPrincipal(n)           off                the principal's soonest-expiring dropped Stats.ShareEvictions
 //
 // Per-principal records ([MemoryStore].Principals) exist only while a
 // principal holds entries, so there are never more than MaxEntries.

@@ -8,6 +8,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/redis/go-redis/v9"
 )
 
 // A caller sending a new argument with every call recycles its own share
@@ -47,4 +48,22 @@ func ExampleMemoryStore_ShareEvictions() {
 	// alice's hits: 5 of 5
 	// entries: 100 principals: 2
 	// evictions: 9905 from a principal at or over its share: 9905
+}
+
+func ExampleRedisPerPrincipal() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer client.Close()
+	// Each principal keeps at most 1000 results in Redis; the 1001st
+	// replaces the one that would have expired first.
+	store, err := cache.NewRedisStore(client, "customer-server:cache:", cache.RedisPerPrincipal(1000))
+	if err != nil {
+		panic(err)
+	}
+	if _, err := cache.New(store, cache.Settings{}); err != nil {
+		panic(err)
+	}
+	_, err = cache.NewRedisStore(client, "customer-server:cache:", cache.RedisPerPrincipal(0))
+	fmt.Println(err)
+	// Output:
+	// cache: RedisPerPrincipal(0): must be at least 1
 }
