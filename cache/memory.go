@@ -19,14 +19,17 @@ type MemorySettings struct {
 	// with the cache's MaxItemBytes it bounds the memory the store can use.
 	MaxEntries int
 	// PrincipalShare is the number of entries each principal is sure to
-	// keep when the store is full. When room is needed, a principal
-	// holding at least its share gives up its own least recently used
-	// entry; a principal below it takes the room from the principals
-	// holding more than theirs (in turn); only when nobody holds more than
-	// its share does the least recently used entry of the whole store go.
-	// So one principal calling with random arguments recycles its own
-	// entries and cannot flush anyone else's, while a store with room to
-	// spare lets any principal use it all. Entries stored by calls without
+	// keep when the store is full. When room is needed the store evicts,
+	// in this order: the least recently used entry if it is past its keep
+	// time, or belongs to a principal holding more than its share, or to
+	// the storing principal holding its share; else the storing
+	// principal's own least recently used entry if it holds its share;
+	// else an entry of the principals holding more than their share, taken
+	// in turn; and only when nobody holds more than its share, the least
+	// recently used entry. So one principal calling with random arguments
+	// recycles its own entries and cannot flush anyone else's, principals
+	// over their share compete by recency, and a store with room to spare
+	// lets any principal use it all. Entries stored by calls without
 	// a principal (no auth layer) have no share and are only evicted as
 	// least recently used. Default MaxEntries/16 (256 of the default
 	// 4096), at least 1; MaxEntries turns the share off (a plain LRU).
@@ -150,7 +153,8 @@ func (m *MemoryStore) Get(_ context.Context, key string) (Entry, bool, error) {
 // Set implements [Store]. e.Owner decides whose share the entry counts
 // against.
 func (m *MemoryStore) Set(_ context.Context, key string, e Entry, keep time.Duration) error {
-	deadline := m.clock.Now().Add(keep)
+	now := m.clock.Now()
+	deadline := now.Add(keep)
 	m.emu.Lock()
 	defer m.emu.Unlock()
 	if n, ok := m.entries[key]; ok {
@@ -163,7 +167,7 @@ func (m *MemoryStore) Set(_ context.Context, key string, e Entry, keep time.Dura
 	}
 	o := m.owner(e.Owner)
 	for len(m.entries) >= m.max {
-		m.evict(o)
+		m.evict(o, now)
 	}
 	n := &memNode{key: key, e: e, keep: deadline}
 	m.entries[key] = n
@@ -188,27 +192,37 @@ func (m *MemoryStore) owner(id string) *memOwner {
 	return o
 }
 
-// evict drops one entry to make room for an entry of o (nil: no owner).
-func (m *MemoryStore) evict(o *memOwner) {
-	var victim *memNode
-	switch {
+// evict drops one entry to make room for an entry of o (nil: no owner) at
+// now. In order of preference: the store's least recently used entry if it
+// is past its keep time (nobody loses anything) or belongs to a principal
+// over its share (so such principals compete by recency among
+// themselves), or to o at its share; then o's own least recently used
+// entry if o holds its share; then an entry of the principals over their
+// share, taken in turn; and only then the least recently used entry.
+func (m *MemoryStore) evict(o *memOwner, now time.Time) {
+	victim := m.lru.prev
+	share := true
+	switch to := victim.owner; {
+	case now.After(victim.keep):
+		share = false
+	case to != nil && (to.n > m.share || to == o && to.n >= m.share):
 	case o != nil && o.n >= m.share:
 		victim = o.list.oprev
-		m.shared++
 	case m.over.next != &m.over:
-		// Take from the principals over their share in turn.
 		v := m.over.next
 		victim = v.list.oprev
 		if v.next != &m.over {
 			unring(v)
 			ring(m.over.prev, v)
 		}
-		m.shared++
 	default:
-		victim = m.lru.prev
+		share = false
 	}
 	m.remove(victim)
 	m.evicted++
+	if share {
+		m.shared++
+	}
 }
 
 // touch makes n the most recently used entry, of the store and its owner.

@@ -44,10 +44,22 @@ func TestMemoryStoreShare(t *testing.T) {
 			want: []string{"a1", "a2", "m3", "m4"}, evict: 2, shed: 2,
 		},
 		{
-			name: "principals above their share give room in turn",
+			name: "the least recently used entry goes when its principal is above its share",
 			max:  8, share: 2,
 			ops:  []string{"m:m1", "m:m2", "m:m3", "m:m4", "e:e1", "e:e2", "e:e3", "e:e4", "a:a1", "a:a2"},
-			want: []string{"a1", "a2", "e2", "e3", "e4", "m2", "m3", "m4"}, evict: 2, shed: 2,
+			want: []string{"a1", "a2", "e1", "e2", "e3", "e4", "m3", "m4"}, evict: 2, shed: 2,
+		},
+		{
+			name: "principals above their share give room in turn",
+			max:  7, share: 2,
+			ops:  []string{"a:a1", "m:m1", "m:m2", "m:m3", "e:e1", "e:e2", "e:e3", "b:b1", "b:b2"},
+			want: []string{"a1", "b1", "b2", "e2", "e3", "m2", "m3"}, evict: 2, shed: 2,
+		},
+		{
+			name: "principals above their share compete by recency",
+			max:  6, share: 1,
+			ops:  []string{"a:a1", "a:a2", "a:a3", "b:b1", "b:b2", "b:b3", "b:b4", "b:b5"},
+			want: []string{"a3", "b1", "b2", "b3", "b4", "b5"}, evict: 2, shed: 2,
 		},
 		{
 			name: "nobody above its share: the least recently used goes",
@@ -131,6 +143,27 @@ func TestMemoryStoreShare(t *testing.T) {
 	}
 }
 
+// TestMemoryStoreShareExpiredFirst: an entry past its keep time is
+// evicted before anyone loses a live entry, whoever holds it.
+func TestMemoryStoreShareExpiredFirst(t *testing.T) {
+	ctx := context.Background()
+	clock := bulwarktest.NewFakeClock(time.Time{})
+	s, _ := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 3, PrincipalShare: 1, Clock: clock})
+	s.Set(ctx, "a1", cache.Entry{Owner: "a"}, time.Minute)
+	s.Set(ctx, "m1", cache.Entry{Owner: "m"}, time.Hour)
+	s.Set(ctx, "m2", cache.Entry{Owner: "m"}, time.Hour)
+	clock.Advance(2 * time.Minute)
+	s.Set(ctx, "m3", cache.Entry{Owner: "m"}, time.Hour)
+	for key, want := range map[string]bool{"a1": false, "m1": true, "m2": true, "m3": true} {
+		if _, ok, _ := s.Get(ctx, key); ok != want {
+			t.Errorf("%s kept %v; want %v", key, ok, want)
+		}
+	}
+	if s.Evictions() != 1 || s.ShareEvictions() != 0 {
+		t.Errorf("evictions %d, share evictions %d; want 1, 0", s.Evictions(), s.ShareEvictions())
+	}
+}
+
 func TestMemoryStoreShareSettings(t *testing.T) {
 	for _, tc := range []struct {
 		s  cache.MemorySettings
@@ -148,21 +181,26 @@ func TestMemoryStoreShareSettings(t *testing.T) {
 			t.Errorf("NewMemoryStore(%+v) error %v; want ok %v", tc.s, err, tc.ok)
 		}
 	}
-	// The default share is 1/16 of the bound: with 32 entries, a principal
-	// storing a third entry while the store is full recycles its own.
-	ctx := context.Background()
-	s, _ := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 32})
-	for i := range 30 {
-		s.Set(ctx, fmt.Sprint("m", i), cache.Entry{Owner: "m"}, time.Hour)
-	}
-	for i := range 3 {
-		s.Set(ctx, fmt.Sprint("a", i), cache.Entry{Owner: "a"}, time.Hour)
-	}
-	if _, ok, _ := s.Get(ctx, "a0"); ok {
-		t.Fatal("a0 kept: the default share is not 2 of 32")
-	}
-	if _, ok, _ := s.Get(ctx, "m0"); !ok {
-		t.Fatal("m0 evicted by a principal over its share")
+	// The default share is 1/16 of the bound: in a full store of 32, a
+	// principal holding 1 entry takes room from one above its share, and
+	// one holding 2 recycles its own.
+	for _, held := range []int{1, 2} {
+		ctx := context.Background()
+		s, _ := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 32})
+		for i := range 32 - held {
+			s.Set(ctx, fmt.Sprint("m", i), cache.Entry{Owner: "m"}, time.Hour)
+		}
+		for i := range held {
+			s.Set(ctx, fmt.Sprint("a", i), cache.Entry{Owner: "a"}, time.Hour)
+		}
+		for i := range 32 - held {
+			s.Get(ctx, fmt.Sprint("m", i)) // a0 is now the least recently used
+		}
+		s.Set(ctx, "a-new", cache.Entry{Owner: "a"}, time.Hour)
+		_, kept, _ := s.Get(ctx, "a0")
+		if kept != (held == 1) {
+			t.Fatalf("holding %d of a default share: a0 kept %v", held, kept)
+		}
 	}
 }
 
