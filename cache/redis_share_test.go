@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/cache/cachetest"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 )
 
@@ -97,4 +98,14 @@ func TestRedisPerPrincipalPollution(t *testing.T) {
 	if len(keys) != 200+100 || st.ShareEvictions != 3000-200 {
 		t.Fatalf("%d entries in Redis, %d share evictions; want 300 and 2800", len(keys), st.ShareEvictions)
 	}
+}
+
+func TestRedisStorePerPrincipalConformance(t *testing.T) {
+	cachetest.Run(t, func(t *testing.T) cache.Store {
+		s, err := cache.NewRedisStore(testenv.NewRedis(t), testenv.RedisPrefix(t), cache.RedisPerPrincipal(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
