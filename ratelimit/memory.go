@@ -52,7 +52,10 @@ const memoryShards = 16
 // principal. A principal holding its cap of buckets of one limiter
 // ([PerPrincipal], default [DefaultPerPrincipal]) gets no new bucket for a
 // new key: every call with a key it has no bucket for draws from one
-// overflow bucket, kept per principal, limiter and limit. Nothing is
+// overflow bucket, kept per principal, limiter and limit (so a principal
+// has one per distinct limit its limiter hands out, a number the
+// configuration bounds; a LimitFunc that invents limits per call should
+// not be used with caller keys). Nothing is
 // evicted to make room, so no bucket is ever reset early: a caller naming
 // made-up tools or opening session after session gains nothing from it,
 // since its extra keys together get the allowance of a single key, less
