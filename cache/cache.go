@@ -45,8 +45,8 @@ type Settings struct {
 	Logger *slog.Logger
 }
 
-// Stats are the cache's counters since it was created. metrics/ exports
-// them.
+// Stats are the cache's counters since it was created, for an exporter to
+// read at each scrape.
 type Stats struct {
 	Hits        uint64 // calls answered from the cache with a fresh entry, Shared included
 	Misses      uint64 // calls that ran the handler for a cacheable tool
@@ -55,8 +55,14 @@ type Stats struct {
 	Bypassed    uint64 // calls to tools that are not cached
 	Skipped     uint64 // results not stored: IsError, too large, unencodable, input required
 	Evictions   uint64 // entries evicted by the store for room (stores that report it)
-	Invalidated uint64 // tags invalidated
-	Errors      uint64 // store failures; each was treated as a miss (fail open)
+	// ShareEvictions counts the evictions, among Evictions, that took an
+	// entry from a principal holding at least its share of the store
+	// (MemorySettings.PrincipalShare) rather than the least recently used
+	// entry: room a principal had to make from its own entries, or that
+	// others took from it.
+	ShareEvictions uint64
+	Invalidated    uint64 // tags invalidated
+	Errors         uint64 // store failures; each was treated as a miss (fail open)
 }
 
 // Cache is the caching engine: a [Store], a clock, the in-flight table
@@ -145,6 +151,9 @@ func (c *Cache) Stats() Stats {
 	}
 	if ev, ok := c.store.(interface{ Evictions() uint64 }); ok {
 		s.Evictions = ev.Evictions()
+	}
+	if ev, ok := c.store.(interface{ ShareEvictions() uint64 }); ok {
+		s.ShareEvictions = ev.ShareEvictions()
 	}
 	return s
 }
@@ -363,12 +372,25 @@ func (c *Cache) put(ctx context.Context, key string, r request, res *mcp.CallToo
 		}
 	}
 	now := c.clock.Now()
-	e := Entry{Value: b, Stored: now, Expires: now.Add(r.ttl), result: tmpl}
+	e := Entry{Value: b, Stored: now, Expires: now.Add(r.ttl), Owner: owner(bulwark.CallFrom(ctx).Principal()), result: tmpl}
 	// The result exists; store it even if this caller has gone meanwhile.
 	if err := c.store.Set(context.WithoutCancel(ctx), key, e, r.ttl+c.staleFor); err != nil {
 		c.storeError(ctx, "set", err)
 	}
 	return tmpl
+}
+
+// owner names p for [Entry.Owner]: a hash of how it authenticated and its
+// ID, so one caller holding tokens with different scopes is still one
+// principal. Scopes and roles split keys, not shares.
+func owner(p *bulwark.Principal) string {
+	if p == nil {
+		return ""
+	}
+	var buf [128]byte
+	m := appendField(appendField(buf[:0], p.Method), p.ID)
+	sum := sha256.Sum256(m)
+	return hex.EncodeToString(sum[:16])
 }
 
 // flight is one miss in progress, which identical calls wait for.

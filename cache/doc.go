@@ -111,13 +111,59 @@
 // A store failure (Redis down or slow) counts in Stats.Errors and the call
 // is treated as a miss: the cache fails open, the handler runs, and nothing
 // is served from a cache that cannot be read. [MemoryStore] bounds entries
-// (MaxEntries, least recently used evicted) and the generations it
-// remembers (MaxTags); with Settings.MaxItemBytes that bounds its memory.
-// Every Store passes the conformance suite in cache/cachetest.
+// (MaxEntries) and the generations it remembers (MaxTags); with
+// Settings.MaxItemBytes that bounds its memory. Every Store passes the
+// conformance suite in cache/cachetest.
+//
+// # Sharing the store between principals
+//
+// Keys include the principal, so a caller sending a new argument with
+// every call stores a new entry with every call. In a plain LRU that
+// caller would push everyone else's hot entries out. [MemoryStore] gives
+// each principal a share instead (MemorySettings.PrincipalShare, default
+// MaxEntries/16): when the store is full, a principal holding at least its
+// share makes room from its own least recently used entries, a principal
+// below it takes room from those above theirs, and only when nobody is
+// above its share does the least recently used entry of the store go. A
+// store with room to spare is open to any principal. The principal is
+// named in [Entry].Owner, a hash of its authentication method and ID (set
+// by the cache, not part of the key); calls without a principal have no
+// share. Measured (TestCacheSharePollution): a principal storing 50 to 200
+// new entries for every read of another principal's 100-key hot set leaves
+// that reader a 100% hit ratio on it; a plain LRU left it 0%. The share
+// protects principals from one another, not from many principals acting
+// together: each credential gets its own share.
+//
+// [RedisStore] cannot share a full store out this way, since Redis evicts
+// for memory by its own policy (which must be noeviction, see
+// RedisStore). It can cap each principal instead: with
+// [RedisPerPrincipal](n) a principal keeps at most n entries, and storing
+// one more drops its entries that expire soonest (one atomic script per
+// miss, in the same round trip as the entry; hits cost nothing more). The
+// cap is off by default, since it holds even while Redis has room. Without
+// it what one principal can store in Redis is bounded by its rate limit
+// (put ratelimit before the cache, as the default order does): a principal
+// allowed R calls a second holds at most R × (TTL + StaleFor) entries of
+// at most MaxItemBytes each, and they expire on their own.
+//
+// # Resource bounds
+//
+//	bound                          default            on overflow                              counted in
+//	MemorySettings.MaxEntries      4096 entries       an entry evicted (see PrincipalShare)    Stats.Evictions
+//	MemorySettings.PrincipalShare  MaxEntries/16      evicted from principals at/over share    Stats.ShareEvictions
+//	Settings.MaxItemBytes          64 KiB per result  result returned, not stored              Stats.Skipped
+//	MemorySettings.MaxTags         65536 tags         oldest generation forgotten              -
+//	identical misses in flight     one per key        later callers wait for the first         Stats.Shared
+//	RedisPerPrincipal(n)           off                the principal's soonest-expiring dropped Stats.ShareEvictions
+//
+// Per-principal records ([MemoryStore].Principals) exist only while a
+// principal holds entries, so there are never more than MaxEntries.
 //
 // # Counters
 //
 // [Cache.Stats] returns hits, misses, shared waits, stale answers, bypasses,
-// skipped results, evictions, invalidated tags and store errors as a plain
-// struct; metrics/ exports it.
+// skipped results, evictions (and among them share evictions), invalidated
+// tags and store errors as a plain struct, for an exporter to read at each
+// scrape. metrics/ counts hits, misses and stale answers per tool from each
+// call's record; it has no series for the store's evictions.
 package cache

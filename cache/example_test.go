@@ -42,7 +42,7 @@ func ExampleNew() {
 	fmt.Printf("%+v\n", c.Stats())
 	// Output:
 	// miss hit miss
-	// {Hits:1 Misses:2 Shared:0 StaleServed:0 Bypassed:0 Skipped:0 Evictions:0 Invalidated:0 Errors:0}
+	// {Hits:1 Misses:2 Shared:0 StaleServed:0 Bypassed:0 Skipped:0 Evictions:0 ShareEvictions:0 Invalidated:0 Errors:0}
 }
 
 func ExampleMiddleware() {

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,6 +31,18 @@ import (
 // keys for memory (maxmemory-policy noeviction, or enough memory): an
 // evicted generation key reads as zero again.
 //
+// Redis decides evictions for memory itself, so the store cannot give
+// principals a share of a full store the way [MemoryStore] does. It can
+// cap what each principal holds: with [RedisPerPrincipal](n), each
+// principal (by [Entry].Owner) keeps at most n entries, and storing one
+// more drops its entries that expire soonest. The cap costs a miss one
+// atomic script on a sorted set per principal ("o:<owner>", members are
+// entry keys scored by when they expire), sent in the same round trip as
+// the entry; hits cost nothing more. It is off by default; without it what
+// one principal can store is bounded by its rate limit and the entries'
+// keep time (see the package documentation, "Sharing the store between
+// principals").
+//
 // Redis failures are returned as errors; the cache counts them and treats
 // the call as a miss (fail open). Bound how long a call can wait for a
 // sick Redis with the client's DialTimeout, ReadTimeout and WriteTimeout.
@@ -37,15 +51,43 @@ import (
 type RedisStore struct {
 	client redis.UniversalClient
 	prefix string
+	per    int // entries per principal; 0: no cap
+
+	shareEvictions atomic.Uint64
+}
+
+// RedisOption configures a [RedisStore].
+type RedisOption func(*RedisStore) error
+
+// RedisPerPrincipal caps the entries each principal keeps in a
+// [RedisStore] at n (at least 1); see RedisStore. Every instance sharing
+// the prefix should use the same n.
+func RedisPerPrincipal(n int) RedisOption {
+	return func(s *RedisStore) error {
+		if n < 1 {
+			return fmt.Errorf("cache: RedisPerPrincipal(%d): must be at least 1", n)
+		}
+		s.per = n
+		return nil
+	}
 }
 
 // NewRedisStore returns a store that keeps its keys under prefix (for
 // example "myserver:cache:") in the Redis client talks to.
-func NewRedisStore(client redis.UniversalClient, prefix string) (*RedisStore, error) {
+func NewRedisStore(client redis.UniversalClient, prefix string, opts ...RedisOption) (*RedisStore, error) {
 	if client == nil {
 		return nil, errors.New("cache: NewRedisStore needs a Redis client")
 	}
-	return &RedisStore{client: client, prefix: prefix}, nil
+	s := &RedisStore{client: client, prefix: prefix}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // genMargin is added to the time a bumped generation is remembered, so
@@ -71,8 +113,64 @@ func (s *RedisStore) Get(ctx context.Context, key string) (Entry, bool, error) {
 // Set implements [Store].
 func (s *RedisStore) Set(ctx context.Context, key string, e Entry, keep time.Duration) error {
 	b, _ := e.MarshalBinary()
-	return s.client.Set(ctx, s.prefix+"e:"+key, b, max(keep, time.Millisecond)).Err()
+	keep = max(keep, time.Millisecond)
+	if s.per == 0 || e.Owner == "" {
+		return s.client.Set(ctx, s.prefix+"e:"+key, b, keep).Err()
+	}
+	now := time.Now()
+	var share *redis.Cmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.prefix+"e:"+key, b, keep)
+		share = ownerScript.Eval(ctx, p, []string{s.prefix + "o:" + e.Owner},
+			key, now.Add(keep).UnixMilli(), now.UnixMilli(), s.per, genMargin.Milliseconds())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	over, err := share.StringSlice()
+	if err != nil || len(over) == 0 {
+		return err
+	}
+	// Another instance may drop the same entries at once; deleting twice
+	// is harmless.
+	keys := make([]string, len(over))
+	for i, k := range over {
+		keys[i] = s.prefix + "e:" + k
+	}
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, k) // one key per command, so a cluster client works
+		}
+		return nil
+	})
+	s.shareEvictions.Add(uint64(len(over)))
+	return err
 }
+
+// ownerScript records an entry in its owner's sorted set (scored by when
+// it expires), forgets expired ones, and pops and returns the entries that
+// expire soonest beyond the cap. The set lives as long as its latest entry.
+// KEYS[1] owner set; ARGV: entry key, its expiry and now (Unix ms), cap,
+// margin (ms).
+var ownerScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+local dropped = {}
+if over > 0 then
+	local popped = redis.call('ZPOPMIN', KEYS[1], over)
+	for i = 1, #popped, 2 do dropped[#dropped + 1] = popped[i] end
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', KEYS[1], tonumber(last[2]) + tonumber(ARGV[5])) end
+return dropped
+`)
+
+// ShareEvictions returns how many entries this instance dropped because
+// their principal held more than [RedisPerPrincipal] entries. The cache
+// adds it to its [Stats].
+func (s *RedisStore) ShareEvictions() uint64 { return s.shareEvictions.Load() }
 
 func (s *RedisStore) genKey(tag string) string {
 	sum := sha256.Sum256([]byte(tag))

@@ -46,6 +46,12 @@ type Entry struct {
 	Stored time.Time
 	// Expires is when the entry stops being fresh.
 	Expires time.Time
+	// Owner names the principal whose call stored the entry, as an opaque
+	// hash (never the principal's ID in clear), or "" for a call without
+	// a principal. It is not part of the key: a store uses it to bound
+	// each principal's share ([MemorySettings].PrincipalShare). Stores
+	// need not keep it; Get may return it empty.
+	Owner string
 
 	// result is Value decoded once, kept by in-process stores so a hit
 	// costs a copy rather than a JSON decode.

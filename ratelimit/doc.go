@@ -49,6 +49,19 @@
 // up to one extra burst. Size the capacity above the number of callers
 // active within one refill period and watch that counter.
 //
+// One principal cannot fill the store either: keys that are the caller's
+// own (those of ByPrincipal, ByPrincipalAndTool and BySession; the limiter
+// names the principal in [Bucket].Principal) count against it, and a
+// principal holding [PerPrincipal] buckets of one limiter (default
+// [DefaultPerPrincipal]) gets no more. Its calls with further keys all draw
+// from one overflow bucket (per principal, limiter and limit), so a
+// caller naming made-up tools or opening session after session neither
+// grows the store nor gains calls: nothing is evicted for it, no bucket is
+// reset, and its extra keys together get one key's allowance. Such calls
+// are counted in [MemoryStats].Overflowed. Keys callers may share
+// (Global, a custom [KeyFunc]) and calls without a principal are bounded by
+// the capacity alone.
+//
 // [RedisStore] shares buckets between instances: each decision is one round
 // trip to an atomic Lua script (GCRA on the Redis server's clock). When
 // Redis cannot answer, [RedisOptions].OnFailure decides: [FailClosed] (the
@@ -58,7 +71,20 @@
 // and is not counted as a failure. Keys are RedisOptions.Prefix + limiter name
 // + ":" + key; they contain principal IDs in clear (use a [KeyFunc] that
 // hashes them if those are sensitive) and expire as soon as their bucket
-// would be full again.
+// would be full again. That expiry is the Redis store's bound per
+// principal: a key exists only while its bucket is not full, so a
+// principal holds at most as many keys as it made calls within one refill
+// period. Install a per-principal limiter first in the same [Middleware]
+// (a refused call goes no further) to bound that number too; there is no
+// overflow bucket in Redis.
+//
+// # Resource bounds
+//
+//	bound                      default               on overflow                                    counted in
+//	NewMemoryStore capacity    100,000 buckets       least recently used bucket evicted             MemoryStats.Evictions, ForcedEvictions
+//	PerPrincipal               1,000 per limiter     further keys share one overflow bucket         MemoryStats.Overflowed
+//	Redis keys                 expire when refilled  -                                              -
+//	concurrency counters       calls in flight       refused or waits (MaxWait)                     ConcurrencyStats.Refused, TimedOut
 //
 // Both stores pass the conformance suite in package ratelimittest, which
 // any other [Store] should run too.

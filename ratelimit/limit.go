@@ -87,6 +87,13 @@ func (l Limit) String() string {
 type Bucket struct {
 	Limiter string
 	Key     string
+	// Principal is the ID of the caller the bucket belongs to, when its key
+	// is that caller's own ([ByPrincipal], [ByPrincipalAndTool],
+	// [BySession]); empty for keys callers may share ([Global], a custom
+	// [KeyFunc]) and for calls without a principal. It is not part of the
+	// bucket's identity: a store uses it to bound the buckets of each
+	// principal ([PerPrincipal]).
+	Principal string
 }
 
 // Decision is a store's answer for one call.

@@ -31,10 +31,10 @@ func ByPrincipal(ctx context.Context, _ *mcp.CallToolRequest) (string, bool) {
 // ByPrincipalAndTool keys calls by caller and tool, so each caller has a
 // separate bucket per tool. The tool name is the one the client sent, and
 // this layer runs before the SDK looks the tool up, so a caller naming
-// made-up tools creates a bucket for each: with a [MemoryStore] that can
-// push other buckets out early (counted in ForcedEvictions). Install a
-// per-caller limit ([ByPrincipal]) beside it, in the same [Middleware],
-// so such calls are paid for.
+// made-up tools asks for a bucket for each: a [MemoryStore] gives it at
+// most [PerPrincipal] of them and puts the rest in one overflow bucket.
+// Install a per-caller limit ([ByPrincipal]) before it, in the same
+// [Middleware], so such calls are paid for.
 func ByPrincipalAndTool(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
 	id := bulwark.CallFrom(ctx).PrincipalID()
 	tool := toolName(ctx, req)
@@ -222,6 +222,9 @@ type Limiter struct {
 	limit  LimitFunc
 	clock  bulwark.Clock
 	refuse string // the refusal message, built once
+	// callerKeys: every key belongs to the calling principal alone (the
+	// key function is ByPrincipal, ByPrincipalAndTool or BySession).
+	callerKeys bool
 
 	allowed, refused, failed atomic.Uint64
 }
@@ -261,6 +264,8 @@ func NewLimiter(store Store, opts ...Option) (*Limiter, error) {
 		limit:  c.limit,
 		clock:  bulwark.ClockOr(c.clock),
 		refuse: "rate limit exceeded for " + c.scope,
+		// A session belongs to the principal that opened it.
+		callerKeys: kind == "principal" || kind == "principal+tool" || kind == "session",
 	}, nil
 }
 
@@ -303,7 +308,11 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 		l.failed.Add(1)
 		return Decision{}, bulwark.Internal(err)
 	}
-	d, err := l.store.Allow(ctx, Bucket{Limiter: l.name, Key: key}, lim, l.clock.Now())
+	b := Bucket{Limiter: l.name, Key: key}
+	if l.callerKeys && key != "" { // "" is the bucket every sessionless call shares
+		b.Principal = bulwark.CallFrom(ctx).PrincipalID()
+	}
+	d, err := l.store.Allow(ctx, b, lim, l.clock.Now())
 	if err != nil {
 		if cerr := ended(ctx); cerr != nil {
 			// The call ended while the store decided: refuse it as

@@ -3,8 +3,10 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,13 +19,18 @@ import (
 // capacity is not set.
 const DefaultCapacity = 100_000
 
+// DefaultPerPrincipal is the number of buckets of one limiter a principal
+// may hold in a [MemoryStore] when [PerPrincipal] is not given.
+const DefaultPerPrincipal = 1000
+
 // memoryShards splits the store so that concurrent calls for different keys
 // rarely wait on one another. Stores smaller than this use fewer shards.
 const memoryShards = 16
 
 // MemoryStore keeps token buckets (golang.org/x/time/rate limiters) in
 // process memory, in a bounded LRU structure: it never holds more than its
-// capacity, however many distinct keys arrive.
+// capacity, however many distinct keys arrive, and never more than a set
+// number of one principal's buckets per limiter.
 //
 // # Eviction
 //
@@ -37,18 +44,48 @@ const memoryShards = 16
 // may get up to Burst more calls than its limit allowed. A forced eviction
 // count above zero means the capacity is too small for the number of keys
 // active within one refill period; raise it.
+//
+// # Buckets per principal
+//
+// A bucket whose key is the caller's own ([Bucket].Principal set: keys of
+// [ByPrincipal], [ByPrincipalAndTool] and [BySession]) counts against that
+// principal. A principal holding its cap of buckets of one limiter
+// ([PerPrincipal], default [DefaultPerPrincipal]) gets no new bucket for a
+// new key: every call with a key it has no bucket for draws from one
+// overflow bucket, kept per principal, limiter and limit (so a principal
+// has one per distinct limit its limiter hands out, a number the
+// configuration bounds; a LimitFunc that invents limits per call should
+// not be used with caller keys). Nothing is
+// evicted to make room, so no bucket is ever reset early: a caller naming
+// made-up tools or opening session after session gains nothing from it,
+// since its extra keys together get the allowance of a single key, less
+// than each would have had alone. When one of its buckets is dropped
+// (refilled and evicted, or pruned), a new key gets its own bucket again.
+// Buckets with no principal (Global, custom keys, calls without auth) are
+// bounded by the capacity alone.
 type MemoryStore struct {
 	shards []memoryShard
 	seed   maphash.Seed
 	cap    int
+	per    int // buckets per principal and limiter
 
-	evictions atomic.Uint64
-	forced    atomic.Uint64
+	omu   sync.Mutex // guards owned; taken inside a shard's lock
+	owned map[owner]int
+
+	evictions  atomic.Uint64
+	forced     atomic.Uint64
+	overflowed atomic.Uint64
 }
+
+// owner is a principal's buckets of one limiter.
+type owner struct{ limiter, principal string }
+
+// bucketID is a bucket's identity: Bucket without the Principal.
+type bucketID struct{ limiter, key string }
 
 type memoryShard struct {
 	mu  sync.Mutex
-	lru *simplelru.LRU[Bucket, *memoryBucket]
+	lru *simplelru.LRU[bucketID, *memoryBucket]
 	// now is the latest time any call on the shard has carried, read by
 	// the eviction callback. Calls read the clock before taking the lock,
 	// so their times can arrive slightly out of order; judging fullness
@@ -58,9 +95,26 @@ type memoryShard struct {
 	_   [40]byte // keep shards on separate cache lines
 }
 
+// MemoryOption configures a [MemoryStore].
+type MemoryOption func(*MemoryStore) error
+
+// PerPrincipal sets how many buckets of one limiter a principal may hold
+// (see the type's documentation, "Buckets per principal"). It must be at
+// least 1; the default is [DefaultPerPrincipal], or the capacity when that
+// is smaller. A value of at least the capacity turns the cap off.
+func PerPrincipal(n int) MemoryOption {
+	return func(s *MemoryStore) error {
+		if n < 1 {
+			return fmt.Errorf("ratelimit: PerPrincipal(%d): must be at least 1", n)
+		}
+		s.per = n
+		return nil
+	}
+}
+
 // NewMemoryStore returns a store holding at most capacity buckets (zero
 // means DefaultCapacity).
-func NewMemoryStore(capacity int) (*MemoryStore, error) {
+func NewMemoryStore(capacity int, opts ...MemoryOption) (*MemoryStore, error) {
 	if capacity < 0 {
 		return nil, errors.New("ratelimit: negative capacity")
 	}
@@ -71,14 +125,26 @@ func NewMemoryStore(capacity int) (*MemoryStore, error) {
 	if capacity < n*64 {
 		n = 1
 	}
-	s := &MemoryStore{shards: make([]memoryShard, n), seed: maphash.MakeSeed(), cap: capacity}
+	s := &MemoryStore{
+		shards: make([]memoryShard, n), seed: maphash.MakeSeed(), cap: capacity,
+		per: DefaultPerPrincipal, owned: make(map[owner]int),
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	s.per = min(s.per, capacity)
 	for i := range s.shards {
 		size := capacity / n
 		if i < capacity%n {
 			size++
 		}
 		sh := &s.shards[i]
-		lru, err := simplelru.NewLRU(size, func(_ Bucket, mb *memoryBucket) { s.evicted(sh, mb) })
+		lru, err := simplelru.NewLRU(size, func(_ bucketID, mb *memoryBucket) { s.evicted(sh, mb) })
 		if err != nil {
 			return nil, err
 		}
@@ -97,6 +163,8 @@ type memoryBucket struct {
 	// order; rate.Limiter would move its own clock back for a late one and
 	// later count the refill between the two times again.
 	last time.Time
+	// owner is who the bucket counts against; zero for none.
+	owner owner
 }
 
 func (mb *memoryBucket) full(now time.Time) bool {
@@ -109,22 +177,73 @@ func (s *MemoryStore) evicted(sh *memoryShard, mb *memoryBucket) {
 	if !mb.full(sh.now) {
 		s.forced.Add(1)
 	}
+	if mb.owner.principal != "" {
+		s.omu.Lock()
+		if s.owned[mb.owner]--; s.owned[mb.owner] <= 0 {
+			delete(s.owned, mb.owner)
+		}
+		s.omu.Unlock()
+	}
+}
+
+// claim counts one more bucket against o, unless o holds its cap already.
+func (s *MemoryStore) claim(o owner) bool {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if s.owned[o] >= s.per {
+		return false
+	}
+	s.owned[o]++
+	return true
+}
+
+// overflowKey is the key of o's overflow bucket for limit. The principal's
+// length goes first so no principal and limit can spell another's.
+func overflowKey(o owner, limit Limit) bucketID {
+	return bucketID{
+		limiter: o.limiter + ":overflow", // a Limiter's name never holds ':'
+		key:     strconv.Itoa(len(o.principal)) + ":" + o.principal + ":" + limit.String(),
+	}
 }
 
 // Allow implements [Store]. It never fails.
 func (s *MemoryStore) Allow(_ context.Context, b Bucket, limit Limit, now time.Time) (Decision, error) {
+	id := bucketID{b.Limiter, b.Key}
+	o := owner{b.Limiter, b.Principal}
+	if b.Principal == "" {
+		o = owner{}
+	}
+	for {
+		d, over := s.allow(id, o, limit, now)
+		if !over {
+			return d, nil
+		}
+		// o holds its cap: the call draws from o's overflow bucket, which
+		// counts against no one.
+		s.overflowed.Add(1)
+		id, o = overflowKey(o, limit), owner{}
+	}
+}
+
+// allow decides one call on bucket id; over reports that the bucket did
+// not exist and o may not create another.
+func (s *MemoryStore) allow(id bucketID, o owner, limit Limit, now time.Time) (_ Decision, over bool) {
 	sh := &s.shards[0]
 	if len(s.shards) > 1 {
-		sh = &s.shards[maphash.String(s.seed, b.Key)%uint64(len(s.shards))]
+		sh = &s.shards[maphash.String(s.seed, id.key)%uint64(len(s.shards))]
 	}
 	sh.mu.Lock()
-	mb, ok := sh.lru.Get(b)
+	mb, ok := sh.lru.Get(id)
 	if !ok {
-		mb = &memoryBucket{lim: rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst), limit: limit, last: now}
+		if o.principal != "" && !s.claim(o) {
+			sh.mu.Unlock()
+			return Decision{}, true
+		}
+		mb = &memoryBucket{lim: rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst), limit: limit, last: now, owner: o}
 		if now.After(sh.now) {
 			sh.now = now
 		}
-		sh.lru.Add(b, mb)
+		sh.lru.Add(id, mb)
 	} else if now.Before(mb.last) {
 		now = mb.last
 	} else {
@@ -144,13 +263,13 @@ func (s *MemoryStore) Allow(_ context.Context, b Bucket, limit Limit, now time.T
 	sh.mu.Unlock()
 
 	if allowed {
-		return Decision{Allowed: true, Remaining: int(math.Max(0, math.Floor(tokens)))}, nil
+		return Decision{Allowed: true, Remaining: int(math.Max(0, math.Floor(tokens)))}, false
 	}
 	wait := time.Duration(math.Ceil((1 - tokens) / limit.Rate * float64(time.Second)))
 	if wait < 1 {
 		wait = 1
 	}
-	return Decision{RetryAfter: wait}, nil
+	return Decision{RetryAfter: wait}, false
 }
 
 // Len returns the number of buckets held.
@@ -175,6 +294,14 @@ type MemoryStats struct {
 	// each of which may have let one key exceed its limit by up to Burst
 	// calls (see the type's documentation).
 	ForcedEvictions uint64
+	// PerPrincipal is the most buckets of one limiter a principal may hold.
+	PerPrincipal int
+	// Principals is the number of principal and limiter pairs holding
+	// buckets now (at most Buckets).
+	Principals int
+	// Overflowed counts calls from principals at their cap that drew from
+	// an overflow bucket because their key had no bucket of its own.
+	Overflowed uint64
 }
 
 // Stats returns the store's counters.
@@ -184,7 +311,16 @@ func (s *MemoryStore) Stats() MemoryStats {
 		Capacity:        s.cap,
 		Evictions:       s.evictions.Load(),
 		ForcedEvictions: s.forced.Load(),
+		PerPrincipal:    s.per,
+		Principals:      s.principals(),
+		Overflowed:      s.overflowed.Load(),
 	}
+}
+
+func (s *MemoryStore) principals() int {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	return len(s.owned)
 }
 
 // Prune drops every bucket that is full at now (idle long enough to have

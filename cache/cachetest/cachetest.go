@@ -63,6 +63,22 @@ func Run(t *testing.T, newStore func(t *testing.T) cache.Store) {
 		}
 	})
 
+	t.Run("OwnerIsNotPartOfTheKey", func(t *testing.T) {
+		// Entry.Owner says whose share an entry counts against; the same
+		// key stored by two principals is one entry.
+		s := newStore(t)
+		for _, owner := range []string{"alice", "bob", ""} {
+			e := cache.Entry{Value: []byte(owner), Stored: base, Expires: base, Owner: owner}
+			if err := s.Set(ctx, key(1), e, time.Hour); err != nil {
+				t.Fatalf("Set: %v", err)
+			}
+			got, ok, err := s.Get(ctx, key(1))
+			if err != nil || !ok || string(got.Value) != owner {
+				t.Fatalf("Get after a Set by %q = %q, %v, %v", owner, got.Value, ok, err)
+			}
+		}
+	})
+
 	t.Run("OverwriteAndIsolation", func(t *testing.T) {
 		s := newStore(t)
 		for i, v := range []string{"a", "b"} {

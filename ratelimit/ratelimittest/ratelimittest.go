@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ratelimit.Store) {
 		{"Sustained", testSustained},
 		{"KeysIndependent", testKeysIndependent},
 		{"LimitersIndependent", testLimitersIndependent},
+		{"PrincipalNotIdentity", testPrincipalNotIdentity},
 		{"LowerBurst", testLowerBurst},
 		{"RaiseRate", testRaiseRate},
 		{"FractionalRate", testFractionalRate},
@@ -211,6 +212,25 @@ func testKeysIndependent(t *testing.T, s ratelimit.Store) {
 		if !allow(t, s, bucket(k), l, start).Allowed {
 			t.Errorf("key %q shares alice's bucket", k)
 		}
+	}
+}
+
+// testPrincipalNotIdentity: Bucket.Principal says whom a bucket counts
+// against, not which bucket it is.
+func testPrincipalNotIdentity(t *testing.T, s ratelimit.Store) {
+	l := ratelimit.Limit{Rate: 1, Burst: 2}
+	b := bucket("dave")
+	b.Principal = "dave"
+	if !allow(t, s, b, l, start).Allowed {
+		t.Fatal("first call refused")
+	}
+	b.Principal = ""
+	if !allow(t, s, b, l, start).Allowed {
+		t.Fatal("second call refused")
+	}
+	b.Principal = "someone else"
+	if allow(t, s, b, l, start).Allowed {
+		t.Fatal("a third call within a burst of 2: Principal split the bucket")
 	}
 }
 
