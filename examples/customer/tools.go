@@ -236,6 +236,12 @@ func query[T any](ctx context.Context, db *Dependency, customerID string, fn fun
 			return notFound("customer_id", customerID)
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				// The call ended (cancelled, or past a deadline) and the
+				// server cancelled the statement at our request: report
+				// why the call ended, not PostgreSQL's query_canceled.
+				err = errors.Join(context.Cause(ctx), err)
+			}
 			return dbRefusal(err)
 		}
 		out = v
