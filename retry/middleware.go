@@ -122,6 +122,13 @@ var noCancel context.CancelFunc = func() {}
 // tool's answer and are returned as they are. Every attempt is counted on
 // the call record.
 //
+// Retries happen at one level: an attempt in which a [Retrier.Do] of the
+// handler failed is not repeated, whatever its result, since that failure
+// was retried where it happened (the call record's [StopField] says
+// "inner"). Handlers that make their dependency calls through Do therefore
+// get their retries there, and Middleware retries only handlers that do
+// not retry on their own.
+//
 // In the default order retry sits inside the breaker (so an open breaker
 // stops retry storms) and the timeout (which bounds all attempts
 // together); r never starts an attempt that could not finish before the
@@ -151,11 +158,18 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 				call.AddAttempt()
 				start := r.startOf(ctx)
 				actx, cancel := r.attemptContext(ctx)
-				res, err := next(actx, req)
+				lvl := &level{}
+				res, err := next(withLevel(actx, lvl), req)
 				timedOut := attemptTimedOut(ctx, actx)
 				cancel()
 				fail := failureOf(res, err)
 				if fail == nil {
+					return res, err
+				}
+				if lvl.inner.Load() {
+					// The handler's own retrier gave up on this failure:
+					// retrying the whole handler would multiply its attempts.
+					call.SetField(StopField, "inner")
 					return res, err
 				}
 				if !timedOut && !r.retryable(fail) {
