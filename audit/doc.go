@@ -56,7 +56,9 @@
 // retries them in order, refusing calls only when the buffer is full.
 // Either way every lost record goes to the operator log, every failure
 // raises a counter in [Logger.Stats] (which metrics/ exports) and OnAlert
-// is told. Writes to a remote sink (PostgreSQL) and the wait for the
+// is told: the sink started failing, the buffer filled (once per fill, as
+// the filling record is kept, before calls are refused), the sink
+// recovered. Writes to a remote sink (PostgreSQL) and the wait for the
 // writer are bounded by Config.WriteTimeout, so a hung database never
 // hangs a call. Writes to this machine (FileSink, SlogSink) get no
 // deadline, to keep a timer off the hot path: a write blocked in the

@@ -57,7 +57,10 @@ const (
 	// in chain order, and retries them every RetryInterval (and on Flush
 	// and Close). Calls are served meanwhile. When the buffer is full the
 	// policy falls back to FailClosed, so nothing is dropped silently;
-	// every failure raises the counters in [Stats] and calls OnAlert.
+	// every failure raises the counters in [Stats] and calls OnAlert:
+	// AlertSinkFailing when writes start failing, AlertBufferFull once
+	// per fill, as the record that fills the buffer is kept (calls are
+	// refused from then on), and AlertRecovered when it has drained.
 	Buffer
 )
 
@@ -162,6 +165,9 @@ type Logger struct {
 	// resync asks the next write to re-read the sink's tail, after a write
 	// whose effect is unknown.
 	resync    bool // guarded by sem
+	// full notes that AlertBufferFull was raised for the buffer's current
+	// fill; it is cleared when the buffer drains below its size.
+	full bool // guarded by sem
 	closed    bool // guarded by sem
 	down      atomic.Bool
 	nextProbe atomic.Int64 // unix nanos
@@ -541,17 +547,31 @@ func (l *Logger) noteFailure(err error, alerts *[]Alert) error {
 	return err
 }
 
+// bufferLocked keeps r in the buffer, or refuses it when the buffer is
+// full. AlertBufferFull is raised once per fill, by the record that fills
+// the buffer: from then on Ready refuses calls before their handler runs,
+// so through the middleware no record ever meets the full buffer itself.
 func (l *Logger) bufferLocked(r *Record, cause error, alerts []Alert) ([]Alert, error) {
 	if len(l.buf) >= l.cfg.BufferSize {
 		err := fmt.Errorf("audit: buffer full (%d records): %w", len(l.buf), cause)
-		alerts = append(alerts, Alert{Kind: AlertBufferFull, Err: err, Buffered: len(l.buf)})
-		return alerts, err
+		return l.alertFullLocked(alerts, err), err
 	}
 	l.buf = append(l.buf, r)
 	l.advance(r)
 	l.buffered.Store(int64(len(l.buf)))
 	l.bufferedTotal.Add(1)
+	if len(l.buf) >= l.cfg.BufferSize {
+		alerts = l.alertFullLocked(alerts, fmt.Errorf("audit: buffer full (%d records), further calls are refused: %w", len(l.buf), cause))
+	}
 	return alerts, nil
+}
+
+func (l *Logger) alertFullLocked(alerts []Alert, err error) []Alert {
+	if l.full {
+		return alerts
+	}
+	l.full = true
+	return append(alerts, Alert{Kind: AlertBufferFull, Err: err, Buffered: len(l.buf)})
 }
 
 // flushLocked writes buffered records in order until one fails.
@@ -567,6 +587,9 @@ func (l *Logger) flushLocked(ctx context.Context, alerts []Alert) []Alert {
 		clear(l.buf[rest:])
 		l.buf = l.buf[:rest]
 		l.buffered.Store(int64(rest))
+		if rest < l.cfg.BufferSize {
+			l.full = false
+		}
 		if rest == 0 && l.down.Swap(false) {
 			alerts = append(alerts, Alert{Kind: AlertRecovered})
 		}
