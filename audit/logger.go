@@ -164,10 +164,10 @@ type Logger struct {
 	buf  []*Record     // guarded by sem
 	// resync asks the next write to re-read the sink's tail, after a write
 	// whose effect is unknown.
-	resync    bool // guarded by sem
+	resync bool // guarded by sem
 	// full notes that AlertBufferFull was raised for the buffer's current
 	// fill; it is cleared when the buffer drains below its size.
-	full bool // guarded by sem
+	full      bool // guarded by sem
 	closed    bool // guarded by sem
 	down      atomic.Bool
 	nextProbe atomic.Int64 // unix nanos
