@@ -10,32 +10,12 @@ import (
 	"hash"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 )
-
-// KeyEnv is the environment variable that holds the chain key: at least 32
-// bytes, used as they are (for example the output of `openssl rand -hex 32`).
-const KeyEnv = "AUDIT_HMAC_KEY"
-
-// MinKeyBytes is the shortest chain key accepted.
-const MinKeyBytes = 32
-
-// ErrNoKey reports a missing or short chain key.
-var ErrNoKey = errors.New("audit: " + KeyEnv + " must hold at least 32 bytes")
-
-// KeyFromEnv returns the chain key from [KeyEnv].
-func KeyFromEnv() ([]byte, error) {
-	k := os.Getenv(KeyEnv)
-	if len(k) < MinKeyBytes {
-		return nil, ErrNoKey
-	}
-	return []byte(k), nil
-}
 
 // Policy says what happens to a call whose record cannot be written.
 type Policy int
