@@ -20,10 +20,11 @@ import (
 // The documented nesting, through a real client: audit → retry.Middleware
 // (the tool level) → handler, and inside the handler each dependency call
 // runs as breaker.Execute → Retrier.Do → call (the dependency level). A
-// dependency that always fails transiently is called at most MaxAttempts
-// times per client call, not MaxAttempts², and its breaker counts one
-// failure per client call, so it does not open on the first call. The call
-// record and the audit record show both counts.
+// dependency that fails transiently is called at most MaxAttempts times per
+// client call, not MaxAttempts², however the handler reports the failure,
+// and its breaker counts one outcome per client call, so it does not open
+// on the first call. The call record and the audit record show both
+// counts.
 func TestRetriesHappenAtOneLevel(t *testing.T) {
 	const (
 		maxAttempts = 3
@@ -36,21 +37,24 @@ func TestRetriesHappenAtOneLevel(t *testing.T) {
 		// reports its failure in its own way.
 		handler         func(ctx context.Context, dep func(ctx context.Context, which int) error) (*mcp.CallToolResult, error)
 		depCallsPerCall int
+		// recovers makes the dependency answer on the last of its
+		// retrier's attempts (it fails otherwise).
+		recovers bool
 	}{
 		{"failure returned as a Go error", func(ctx context.Context, dep func(ctx context.Context, which int) error) (*mcp.CallToolResult, error) {
 			return nil, dep(ctx, 0)
-		}, maxAttempts},
+		}, maxAttempts, false},
 		{"failure turned into a different transient refusal", func(ctx context.Context, dep func(ctx context.Context, which int) error) (*mcp.CallToolResult, error) {
 			if err := dep(ctx, 0); err != nil {
 				return nil, bulwark.Unavailable("the records service is down", time.Millisecond, nil)
 			}
 			return bulwarktest.TextResult("ok"), nil
-		}, maxAttempts},
+		}, maxAttempts, false},
 		{"failure in an IsError result", func(ctx context.Context, dep func(ctx context.Context, which int) error) (*mcp.CallToolResult, error) {
 			res := &mcp.CallToolResult{}
 			res.SetError(dep(ctx, 0))
 			return res, nil
-		}, maxAttempts},
+		}, maxAttempts, false},
 		{"two dependency calls at once", func(ctx context.Context, dep func(ctx context.Context, which int) error) (*mcp.CallToolResult, error) {
 			var wg sync.WaitGroup
 			errs := make([]error, 2)
@@ -60,11 +64,22 @@ func TestRetriesHappenAtOneLevel(t *testing.T) {
 			}
 			wg.Wait()
 			return nil, errors.Join(errs...)
-		}, 2 * maxAttempts},
+		}, 2 * maxAttempts, false},
+		{"dependency recovers on its last attempt, then another step fails", func(ctx context.Context, dep func(ctx context.Context, which int) error) (*mcp.CallToolResult, error) {
+			if err := dep(ctx, 0); err != nil {
+				return nil, err
+			}
+			return nil, bulwark.Unavailable("the next step is down", 0, nil)
+		}, maxAttempts, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var depCalls atomic.Int64
-			dependency := func(context.Context) error { depCalls.Add(1); return errUnavailable }
+			dependency := func(context.Context) error {
+				if n := depCalls.Add(1); tc.recovers && n%maxAttempts == 0 {
+					return nil
+				}
+				return errUnavailable
+			}
 			big, err := retry.NewBudget(retry.BudgetSettings{Ratio: 10, MaxTokens: 1000})
 			if err != nil {
 				t.Fatal(err)

@@ -122,12 +122,11 @@ var noCancel context.CancelFunc = func() {}
 // tool's answer and are returned as they are. Every attempt is counted on
 // the call record.
 //
-// Retries happen at one level: an attempt in which a [Retrier.Do] of the
-// handler failed is not repeated, whatever its result, since that failure
-// was retried where it happened (the call record's [StopField] says
-// "inner"). Handlers that make their dependency calls through Do therefore
-// get their retries there, and Middleware retries only handlers that do
-// not retry on their own.
+// Retries happen at one level: an attempt in which the handler called
+// [Retrier.Do] is not repeated, whatever its result, since the handler
+// retries its dependency calls itself (the call record's [StopField] says
+// "inner"). Middleware retries only handlers that do not retry on their
+// own.
 //
 // In the default order retry sits inside the breaker (so an open breaker
 // stops retry storms) and the timeout (which bounds all attempts
@@ -167,8 +166,9 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 					return res, err
 				}
 				if lvl.inner.Load() {
-					// The handler's own retrier gave up on this failure:
-					// retrying the whole handler would multiply its attempts.
+					// The handler retries its dependency calls itself
+					// (Retrier.Do): repeating the whole handler would
+					// multiply their attempts.
 					call.SetField(StopField, "inner")
 					return res, err
 				}

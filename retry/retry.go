@@ -131,19 +131,16 @@ func (r *Retrier) Budget() *Budget { return r.budget }
 // safe to repeat (reads, idempotent writes, writes keyed by an idempotency
 // key the dependency honours).
 //
-// Retries happen at one level: when Do fails, the attempt of the
-// [Middleware] (or of an outer Do) that it ran in is not retried, because
-// this failure has had its retries already (see "One level" in the package
-// documentation). Do adds the attempts it made to the call record's field
-// [DependencyAttemptsField]; the record's attempt count ([bulwark.Call.Attempts])
-// stays the number of attempts of the handler, which [Middleware] counts.
+// Retries happen at one level: code that calls Do owns its retries, so
+// the attempt of the [Middleware] (or of an outer Do) that Do runs in is
+// not repeated when it fails (see the package documentation). Do adds the
+// attempts it made to the call record's field [DependencyAttemptsField];
+// the record's attempt count ([bulwark.Call.Attempts]) stays the number of
+// attempts of the handler, which [Middleware] counts.
 func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) error {
-	outer := levelFrom(ctx)
+	levelFrom(ctx).owned()
 	n, err := r.do(ctx, fn)
 	addDependencyAttempts(bulwark.CallFrom(ctx), n)
-	if err != nil {
-		outer.handled()
-	}
 	return err
 }
 
@@ -174,8 +171,8 @@ func (r *Retrier) do(ctx context.Context, fn func(ctx context.Context) error) (i
 }
 
 // level is one attempt of a retrying layer ([Middleware] or [Retrier.Do]),
-// carried in the attempt's context so that a retrier running inside it
-// can say it has retried a failure already.
+// carried in the attempt's context so that a Do running inside it can say
+// that retries are taken care of further in.
 type level struct{ inner atomic.Bool }
 
 type levelKey struct{}
@@ -189,10 +186,10 @@ func levelFrom(ctx context.Context) *level {
 	return l
 }
 
-// handled notes that a retrier inside the attempt gave up on a failure
-// after its own retries, so the attempt must not be repeated. Safe on nil
-// (no retrying layer around).
-func (l *level) handled() {
+// owned notes that a Do ran inside the attempt: the code it runs owns its
+// retries, so the attempt must not be repeated (that would multiply the
+// Do's attempts). Safe on nil (no retrying layer around).
+func (l *level) owned() {
 	if l != nil {
 		l.inner.Store(true)
 	}
@@ -235,8 +232,7 @@ func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error
 // "attempts" (all used), "deadline" (the next attempt could not finish in time), "budget" (the
 // retry budget is spent), "retry_after" (the failure asked for a longer
 // wait than the policy's Cap), "canceled" (the caller went away) or
-// "inner" (a [Retrier.Do] in the handler failed after its own retries, so
-// the failure was retried at that level already).
+// "inner" (the handler calls [Retrier.Do], so its retries happen there).
 const StopField = "retry_stop"
 
 // errAttemptTimeout is the cause of a per-attempt deadline.

@@ -253,8 +253,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	s.app.db.wrap = guarded(l.pgBreaker, pgRetry)
 	s.app.upst.wrap = guarded(l.upBreaker, upRetry)
 	// In the chain, retry covers whole calls to read-only and idempotent
-	// tools (and keyed ones). Retries happen at one level: an attempt in
-	// which a dependency's retry.Do gave up is not repeated, so attempts
+	// tools (and keyed ones). Retries happen at one level: a handler that
+	// calls a dependency through retry.Do is not repeated, so attempts
 	// never multiply (the audit record shows attempts and
 	// dependency_attempts).
 	tools, err := retry.New(retry.Policy{MaxAttempts: 2})
@@ -296,8 +296,8 @@ func tripAfter(n int) func(breaker.Counts) bool {
 }
 
 // guarded runs a dependency call under its breaker and, inside it, its
-// retry policy. The chain's retry layer sees when r.Do gave up and does
-// not repeat the handler for that failure. An open breaker refuses before
+// retry policy. The chain's retry layer sees that r.Do ran and does not
+// repeat the handler. An open breaker refuses before
 // r.Do runs, with a retry-after of its remaining open time: Permanent
 // keeps the chain's retry layer from waiting that out, so the refusal
 // reaches the client at once.
