@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -33,6 +35,16 @@ func TestCancellationStopsTheQuery(t *testing.T) {
 		{
 			name: "client cancels",
 			env:  map[string]string{"TOOL_TIMEOUT": "30s"},
+			end: func(cancel context.CancelFunc, done <-chan error) time.Time {
+				at := time.Now()
+				cancel()
+				<-done
+				return at
+			},
+		},
+		{
+			name: "client cancels, bare server",
+			env:  map[string]string{"BULWARK_DISABLE": "1"},
 			end: func(cancel context.CancelFunc, done <-chan error) time.Time {
 				at := time.Now()
 				cancel()
@@ -189,5 +201,87 @@ func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting until %s", d, what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestCancellationStopsTheQueryOverStdio: the same over stdio, with the
+// server as a subprocess: the client's cancellation reaches PostgreSQL.
+func TestCancellationStopsTheQueryOverStdio(t *testing.T) {
+	bin := buildBinary(t)
+	db := testenv.NewDatabase(t)
+	keys := writeKeys(t)
+	env := testEnvMap(db, keys)
+	env["MCP_API_KEY"] = keys.admin
+	env["DB_STATEMENT_TIMEOUT"] = "20s"
+	cmd := exec.Command(bin)
+	cmd.Env = envList(env)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	client := mcp.NewClient(&mcp.Implementation{Name: "stdio-cancel", Version: "v0"}, nil)
+	ctx := context.Background()
+	cctx, cancelConnect := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelConnect()
+	cs, err := client.Connect(cctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v\n%s", err, stderr.String())
+	}
+	defer cs.Close()
+
+	watch, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close(ctx)
+	lock, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close(ctx)
+	tx, err := lock.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM customers WHERE id = 'C-000042' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	callCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := cs.CallTool(callCtx, &mcp.CallToolParams{Name: toolUpdateEmail,
+			Arguments: map[string]any{"customer_id": "C-000042", "new_email": "stolen-over-stdio@example.com"}})
+		done <- err
+	}()
+	pollUntil(t, 10*time.Second, "the call waits on the lock", func() bool { return len(waiting(t, watch)) > 0 })
+	pids := waiting(t, watch)
+	at := time.Now()
+	cancel()
+	<-done
+	var gone time.Duration
+	pollUntil(t, 5*time.Second, "the statement leaves pg_stat_activity", func() bool {
+		if len(waiting(t, watch)) == 0 {
+			gone = time.Since(at)
+			return true
+		}
+		return false
+	})
+	t.Logf("statement gone %v after the client cancelled", gone)
+	if gone > stopBound {
+		t.Errorf("statement still waiting %v after the client cancelled, want at most %v", gone, stopBound)
+	}
+	pollUntil(t, 2*time.Second, "the connection is idle in the pool", func() bool {
+		var idle int
+		if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'idle'`, pids).Scan(&idle); err != nil {
+			t.Fatal(err)
+		}
+		return idle == len(pids)
+	})
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	var n int
+	if err := watch.QueryRow(ctx, `SELECT count(*) FROM customers WHERE email = 'stolen-over-stdio@example.com'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the update took effect after the call ended (%d, %v)", n, err)
 	}
 }
