@@ -157,8 +157,8 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 				call.AddAttempt()
 				start := r.startOf(ctx)
 				actx, cancel := r.attemptContext(ctx)
-				lvl := &level{}
-				res, err := next(withLevel(actx, lvl), req)
+				lvl := newLevel(actx)
+				res, err := next(lvl, req)
 				timedOut := attemptTimedOut(ctx, actx)
 				cancel()
 				fail := failureOf(res, err)

@@ -150,8 +150,8 @@ func (r *Retrier) do(ctx context.Context, fn func(ctx context.Context) error) (i
 	for n := 1; ; n++ {
 		start := r.startOf(ctx)
 		actx, cancel := r.attemptContext(ctx)
-		lvl := &level{}
-		err := fn(withLevel(actx, lvl))
+		lvl := newLevel(actx)
+		err := fn(lvl)
 		timedOut := attemptTimedOut(ctx, actx)
 		cancel()
 		if err == nil {
@@ -170,15 +170,25 @@ func (r *Retrier) do(ctx context.Context, fn func(ctx context.Context) error) (i
 	}
 }
 
-// level is one attempt of a retrying layer ([Middleware] or [Retrier.Do]),
-// carried in the attempt's context so that a Do running inside it can say
-// that retries are taken care of further in.
-type level struct{ inner atomic.Bool }
+// level is one attempt of a retrying layer ([Middleware] or [Retrier.Do]):
+// the attempt's context, through which a Do running inside it can say
+// that retries are taken care of further in. It is its own context value
+// so that an attempt costs one allocation.
+type level struct {
+	context.Context
+	inner atomic.Bool
+}
 
 type levelKey struct{}
 
-func withLevel(ctx context.Context, l *level) context.Context {
-	return context.WithValue(ctx, levelKey{}, l)
+// newLevel returns the context of an attempt run under ctx.
+func newLevel(ctx context.Context) *level { return &level{Context: ctx} }
+
+func (l *level) Value(key any) any {
+	if key == (levelKey{}) {
+		return l
+	}
+	return l.Context.Value(key)
 }
 
 func levelFrom(ctx context.Context) *level {
