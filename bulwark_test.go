@@ -285,6 +285,7 @@ func TestTransparency(t *testing.T) {
 		if err := req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: req.Params.GetProgressToken(), Progress: 1, Total: 2}); err != nil {
 			return nil, err
 		}
+		//lint:ignore SA1019 the logging feature is deprecated but still served; this test proves its notifications pass through the chain
 		if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: "working"}); err != nil {
 			return nil, err
 		}
@@ -305,9 +306,11 @@ func TestTransparency(t *testing.T) {
 	bulwark.Use(s, bulwark.Recover(nil), bulwark.Timeout(10*time.Second))
 	cs := bulwarktest.Connect(t, s, &mcp.ClientOptions{
 		ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) { progress.Done() },
-		LoggingMessageHandler:       func(context.Context, *mcp.LoggingMessageRequest) { logged.Done() },
+		//lint:ignore SA1019 the logging feature is deprecated but still served; this test proves its notifications pass through the chain
+		LoggingMessageHandler: func(context.Context, *mcp.LoggingMessageRequest) { logged.Done() },
 	})
 	ctx := context.Background()
+	//lint:ignore SA1019 the logging feature is deprecated but still served; this test proves its notifications pass through the chain
 	if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "debug"}); err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +318,7 @@ func TestTransparency(t *testing.T) {
 	params.SetProgressToken("tok")
 	// Under protocol 2026-07-28 the level travels with each request; older
 	// protocols use logging/setLevel, sent above.
+	//lint:ignore SA1019 the logging feature is deprecated but still served; this test proves its notifications pass through the chain
 	params.Meta[mcp.MetaKeyLogLevel] = "debug"
 	res, err := cs.CallTool(ctx, params)
 	if err != nil || bulwarktest.ResultText(res) != "done" {

@@ -23,6 +23,7 @@
 //	audit/     one tamper-evident, redacted record per call
 //	metrics/   Prometheus collectors with bounded labels
 //	health/    liveness and readiness handlers
+//	edge/      the server on streamable HTTP: Origin, Host, body, bearer and session bounds, every refusal accounted for
 //
 // bulwarktest/ is the test kit: a fake clock, a recording handler, request
 // builders and an in-memory client.

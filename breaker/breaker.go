@@ -242,7 +242,7 @@ func fromGo(s gobreaker.State) State {
 // has passed reports half-open (and its subscribers hear of the change).
 func (b *Breaker) State() State {
 	b.mu.Lock()
-	st := b.stateLocked(nil)
+	st := b.stateLocked(context.Background())
 	notify := len(b.pending) > 0
 	b.mu.Unlock()
 	if notify {
@@ -295,10 +295,10 @@ func (b *Breaker) ForceClose() { b.force(StateClosed) }
 
 func (b *Breaker) force(st State) {
 	b.mu.Lock()
-	from := b.stateLocked(nil)
+	from := b.stateLocked(context.Background())
 	b.forced = st
 	if from != st {
-		b.queue(nil, Event{Name: b.name, From: from, To: st, At: b.clock.Now(), Forced: true})
+		b.queue(context.Background(), Event{Name: b.name, From: from, To: st, At: b.clock.Now(), Forced: true})
 	}
 	b.mu.Unlock()
 	b.deliver()
@@ -308,13 +308,13 @@ func (b *Breaker) force(st State) {
 // with cleared counts.
 func (b *Breaker) Reset() {
 	b.mu.Lock()
-	from := b.stateLocked(nil)
+	from := b.stateLocked(context.Background())
 	b.forced = ""
 	b.openUntil = time.Time{}
 	b.state = StateClosed
 	b.fresh()
 	if from != StateClosed {
-		b.queue(nil, Event{Name: b.name, From: from, To: StateClosed, At: b.clock.Now(), Forced: true})
+		b.queue(context.Background(), Event{Name: b.name, From: from, To: StateClosed, At: b.clock.Now(), Forced: true})
 	}
 	b.mu.Unlock()
 	b.deliver()

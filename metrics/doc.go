@@ -21,6 +21,19 @@
 //	bulwark_retries_total{tool}                    counter: attempts beyond the first
 //	bulwark_breaker_state{name,state}              gauge: 1 for the current state, 0 for the others
 //	bulwark_audit_sink_failures_total              counter
+//	bulwark_http_refusals_total{reason}            counter: requests the HTTP edge refused (see below)
+//	bulwark_sessions_open                          gauge: sessions the HTTP edge holds
+//	bulwark_sessions_opened_total                  counter
+//	bulwark_sessions_closed_total{reason}          counter: deleted, idle, max_age, evicted, closed
+//
+// The last four come from the HTTP edge: a *Metrics is an edge.Observer
+// ([Metrics.ObserveEdge]), so every request the edge refuses is counted
+// once by its reason (origin, host, unauthenticated, insufficient_scope,
+// session_user, forbidden, body_too_large, protocol_version,
+// unknown_session, sessions, principal_sessions, streams, in_flight,
+// subscriptions, bad_request, error). A refused session opening is
+// http_refusals_total{reason="sessions"} (the server's cap) or
+// {reason="principal_sessions"} (the caller's).
 //
 // outcome is "ok", "tool_error" (the tool answered with an IsError result
 // of its own), "protocol_error" (a JSON-RPC error that is not a bulwark

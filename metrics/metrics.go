@@ -86,6 +86,7 @@ type Metrics struct {
 	retries    *prometheus.CounterVec
 	breaker    *prometheus.GaugeVec
 	auditFails *auditCollector
+	edge       *edgeSeries
 
 	tools     sync.Map // tool label value -> *toolSeries
 	toolCount atomic.Int64
@@ -170,7 +171,10 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 		prometheus.BuildFQName(ns, "", "audit_sink_failures_total"),
 		"Audit records an audit sink failed to write.", nil, nil)}
 
+	m.edge = newEdgeSeries(ns)
+
 	cs := []prometheus.Collector{m.calls, m.duration, m.inFlight, m.rateLimit, m.cache, m.retries, m.breaker, m.auditFails}
+	cs = append(cs, m.edge.collectors()...)
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {

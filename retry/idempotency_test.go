@@ -34,6 +34,7 @@ func (c *counter) handle(context.Context, *mcp.CallToolRequest) (*mcp.CallToolRe
 	return bulwarktest.TextResult("run " + string(rune('0'+n))), nil
 }
 
+//lint:ignore ST1008 returns what the chain returned, in the handler's order, followed by the call record
 func call(t testing.TB, h mcp.ToolHandler, principal string, args any, opts ...bulwarktest.RequestOption) (*mcp.CallToolResult, error, *bulwark.Call) {
 	t.Helper()
 	req := bulwarktest.Request("update_email", args, opts...)

@@ -113,8 +113,6 @@ func schemaOf(in any) (*jsonschema.Schema, error) {
 
 // jsonschema-go marshals the empty schema as true and {"not": {}} as
 // false, however either was written.
-func isEmptySchema(s *jsonschema.Schema) bool { return schemaText(s) == "true" }
-
 func isFalseSchema(s *jsonschema.Schema) bool { return s != nil && schemaText(s) == "false" }
 
 func schemaText(s *jsonschema.Schema) string {

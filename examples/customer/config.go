@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/edge"
 )
 
 // Environment names accepted in ENVIRONMENT.
@@ -73,6 +74,19 @@ type Config struct {
 	// stream (MCP_JSON_RESPONSE, default true): the tools send no progress
 	// notifications, and plain JSON costs less per call.
 	JSONResponse bool
+	// AllowedOrigins are the browser origins allowed to call the server
+	// (ALLOWED_ORIGINS, comma-separated; default none: requests with any
+	// Origin header are refused, programs send none).
+	AllowedOrigins []string
+	// AllowedHosts are Host names accepted on a loopback listener besides
+	// loopback ones (ALLOWED_HOSTS, comma-separated): the public name of a
+	// reverse proxy on the same machine.
+	AllowedHosts []string
+	// Limits bound what one client can make the server hold over HTTP
+	// (MAX_SESSIONS, MAX_SESSIONS_PER_PRINCIPAL, SESSION_EVICT_IDLE,
+	// SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_STREAMS_PER_SESSION,
+	// MAX_INFLIGHT_PER_SESSION, MAX_SUBSCRIPTIONS_PER_SESSION).
+	Limits edge.Limits
 
 	// Bare switches every bulwark layer off (BULWARK_DISABLE=1 or -bare),
 	// for measuring what the layers cost. Refused in production.
@@ -314,6 +328,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	}
 	c.Stateless = r.boolean("MCP_STATELESS", false)
 	c.JSONResponse = r.boolean("MCP_JSON_RESPONSE", true)
+	c.readEdge(r)
 	c.Bare = r.boolean("BULWARK_DISABLE", false)
 
 	if c.Environment == envProduction {
@@ -328,6 +343,50 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		return nil, errors.Join(r.errs...)
 	}
 	return c, nil
+}
+
+// readEdge reads the HTTP edge's settings: trusted origins and the
+// transport bounds. Defaults are edge's (see the README's "Resource
+// bounds"); each bound has a ceiling so a typo cannot switch it off.
+func (c *Config) readEdge(r *envReader) {
+	for _, o := range strings.Split(r.str("ALLOWED_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			r.fail("ALLOWED_ORIGINS", "each entry must be an origin such as https://app.example.com", o)
+			continue
+		}
+		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
+	for _, h := range strings.Split(r.str("ALLOWED_HOSTS", ""), ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if strings.ContainsAny(h, "/:@ ") {
+			r.fail("ALLOWED_HOSTS", "each entry must be a host name such as mcp.example.com", h)
+			continue
+		}
+		c.AllowedHosts = append(c.AllowedHosts, h)
+	}
+	c.Limits = edge.Limits{
+		MaxSessions:                r.integer("MAX_SESSIONS", edge.DefaultMaxSessions, 1, 1_000_000),
+		MaxSessionsPerPrincipal:    r.integer("MAX_SESSIONS_PER_PRINCIPAL", edge.DefaultMaxSessionsPerPrincipal, 1, 100_000),
+		IdleTimeout:                r.duration("SESSION_IDLE_TIMEOUT", edge.DefaultIdleTimeout, time.Second, 24*time.Hour),
+		MaxAge:                     r.duration("SESSION_MAX_AGE", edge.DefaultMaxAge, time.Second, 30*24*time.Hour),
+		MaxStreamsPerSession:       r.integer("MAX_STREAMS_PER_SESSION", edge.DefaultMaxStreamsPerSession, 1, 100),
+		MaxInFlightPerSession:      r.integer("MAX_INFLIGHT_PER_SESSION", edge.DefaultMaxInFlightPerSession, 1, 10_000),
+		MaxSubscriptionsPerSession: r.integer("MAX_SUBSCRIPTIONS_PER_SESSION", edge.DefaultMaxSubscriptionsPerSession, 1, 100_000),
+	}
+	if r.boolean("SESSION_EVICT_IDLE", false) {
+		c.Limits.OnFull = edge.EvictIdle
+	}
+	if c.Limits.MaxSessionsPerPrincipal > c.Limits.MaxSessions {
+		r.fail("MAX_SESSIONS_PER_PRINCIPAL", "must not exceed MAX_SESSIONS", strconv.Itoa(c.Limits.MaxSessionsPerPrincipal))
+	}
+	if c.Limits.IdleTimeout >= c.Limits.MaxAge {
+		r.fail("SESSION_IDLE_TIMEOUT", "must be shorter than SESSION_MAX_AGE", c.Limits.IdleTimeout.String())
+	}
 }
 
 // HasAuth reports whether any credential source is configured.
@@ -349,7 +408,7 @@ func (c *Config) CheckListen(httpAddr string) error {
 	if httpAddr == "" {
 		return nil
 	}
-	if !isLoopback(httpAddr) && c.TLSCertFile == "" {
+	if !isLoopback(edge.ListenAddr(httpAddr)) && c.TLSCertFile == "" {
 		return &ConfigError{Var: "TLS_CERT_FILE", Reason: "production refuses to serve HTTP on a non-loopback address (" + httpAddr + ") without TLS"}
 	}
 	return nil

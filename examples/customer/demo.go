@@ -146,6 +146,10 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 		"DB_MIN_CONNS":         "1",
 		"LOG_LEVEL":            "error",
 	}
+	// Step 8 sends 40 calls at once on one session, to show the rate
+	// limit; the default bound of 16 requests in flight per session would
+	// refuse the rest at the transport first.
+	env["MAX_INFLIGHT_PER_SESSION"] = "64"
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		return false, err
@@ -253,6 +257,7 @@ func withHost(raw, hostport string) string {
 	return u.String()
 }
 
+//lint:ignore ST1008 returns what CallTool returned, in its order, followed by the refusal read from them and the latency
 func (d *demo) call(cs *mcp.ClientSession, tool string, args map[string]any) (*mcp.CallToolResult, error, *bulwark.Refusal, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -163,6 +163,8 @@ func (f *fixture) connect(token string) *mcp.ClientSession {
 
 // call invokes a tool and returns the result, the JSON-RPC error and the
 // refusal, if any.
+//
+//lint:ignore ST1008 returns what CallTool returned, in its order, followed by the refusal read from them
 func call(t testing.TB, cs *mcp.ClientSession, tool string, args any) (*mcp.CallToolResult, error, *bulwark.Refusal) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -186,19 +188,6 @@ func mustOK(t testing.TB, cs *mcp.ClientSession, tool string, args any, out any)
 		}
 	}
 	return res
-}
-
-func cacheStatusOf(res *mcp.CallToolResult) string {
-	if res == nil || res.Meta == nil {
-		return ""
-	}
-	for _, k := range []string{"bulwark/cache"} {
-		if v, ok := res.Meta[k]; ok {
-			b, _ := json.Marshal(v)
-			return string(b)
-		}
-	}
-	return ""
 }
 
 var _ = io.Discard

@@ -1,36 +1,62 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
-	"time"
 
+	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/edge"
 	"github.com/bulwark-mcp/bulwark/health"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
-// HTTPHandler serves MCP over streamable HTTP at /mcp, behind bearer
-// authentication when configured, and RFC 9728 protected resource metadata
-// for resource (MCP_RESOURCE_URL, or the URL the server listens on).
-func (s *Server) HTTPHandler(resource string) http.Handler {
-	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
-		&mcp.StreamableHTTPOptions{
-			Stateless:           s.cfg.Stateless,
-			JSONResponse:        s.cfg.JSONResponse,
-			Logger:              s.log,
-			SessionTimeout:      30 * time.Minute,
-			MaxRequestBodyBytes: maxMessageBytes,
-		})
-	mux := http.NewServeMux()
+// newEdge puts the MCP server on streamable HTTP behind bulwark's edge:
+// Host and Origin checks (ALLOWED_ORIGINS), the body limit, bearer
+// authentication when configured with its RFC 9728 metadata for resource
+// (MCP_RESOURCE_URL, or the URL the server listens on), and the session
+// bounds of the environment. Every request it refuses, and every session
+// opened and closed, goes to the audit trail and the metrics.
+func (s *Server) newEdge(resource string) (*edge.Handler, error) {
 	if s.cfg.ResourceURL != "" {
 		resource = s.cfg.ResourceURL
 	}
-	protected, md := s.layers.httpAuth(mcpHandler, resource, s.cfg.JWTIssuer)
-	mux.Handle("/mcp", protected)
-	if md != nil {
-		mux.Handle("GET /.well-known/oauth-protected-resource", md)
-		mux.Handle("GET /.well-known/oauth-protected-resource/mcp", md)
+	cfg := edge.Config{
+		Stateless:      s.cfg.Stateless,
+		JSONResponse:   s.cfg.JSONResponse,
+		Logger:         s.log,
+		AllowedOrigins: s.cfg.AllowedOrigins,
+		AllowedHosts:   s.cfg.AllowedHosts,
+		MaxBodyBytes:   maxMessageBytes,
+		Limits:         s.cfg.Limits,
 	}
+	l := s.layers
+	if l.auditLog != nil {
+		cfg.Observers = append(cfg.Observers, l.auditLog)
+	}
+	if l.metricsEngine != nil {
+		cfg.Observers = append(cfg.Observers, l.metricsEngine)
+	}
+	if l.verifier != nil {
+		cfg.Verifier = auth.TokenVerifier(l.verifier)
+		cfg.Resource = resource
+		cfg.Metadata = &oauthex.ProtectedResourceMetadata{
+			Resource:               resource,
+			ScopesSupported:        []string{scopeRead, scopeWrite},
+			BearerMethodsSupported: []string{"header"},
+			ResourceName:           "Customer records MCP server",
+		}
+		if s.cfg.JWTIssuer != "" {
+			cfg.Metadata.AuthorizationServers = []string{s.cfg.JWTIssuer}
+		}
+	}
+	return edge.New(s.mcp, cfg)
+}
+
+// httpMux serves the edge at /mcp and its protected resource metadata.
+func httpMux(h *edge.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", h)
+	mux.Handle("GET /.well-known/oauth-protected-resource", h)
+	mux.Handle("GET /.well-known/oauth-protected-resource/mcp", h)
 	return mux
 }
 
@@ -38,12 +64,4 @@ func (s *Server) HTTPHandler(resource string) http.Handler {
 // separate, non-public listener (ADMIN_ADDR).
 func (s *Server) AdminHandler() http.Handler {
 	return health.Mux(s.layers.health, s.layers.metricsHandler(s))
-}
-
-// writeJSON answers with a small JSON body.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -21,9 +20,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
-	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -411,7 +408,6 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		s.log.Warn("authentication is OFF: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL (production refuses to start without)")
 		return nil
 	}
-	var verifiers []auth.Verifier
 	var keys *auth.KeyStore
 	if cfg.APIKeysFile != "" {
 		entries, err := auth.LoadKeyFile(cfg.APIKeysFile)
@@ -421,7 +417,6 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		if keys, err = auth.NewKeyStore(entries...); err != nil {
 			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
 		}
-		verifiers = append(verifiers, keys)
 	}
 	var jwtv *auth.JWTVerifier
 	if cfg.JWKSURL != "" {
@@ -495,34 +490,6 @@ func (c deprecationCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, t := range c.usage.Tools() {
 		ch <- prometheus.MustNewConstMetric(deprecatedDesc, prometheus.CounterValue, float64(c.usage.Count(t)), t)
 	}
-}
-
-// httpAuth puts h behind bearer authentication (401 with a
-// WWW-Authenticate challenge pointing at the protected resource metadata)
-// and returns the RFC 9728 metadata handler. resource is this server's
-// resource identifier, its /mcp URL.
-func (l *layers) httpAuth(h http.Handler, resource, issuer string) (http.Handler, http.Handler) {
-	if l.verifier == nil {
-		return h, nil
-	}
-	u, err := url.Parse(resource)
-	if err != nil {
-		return h, nil
-	}
-	metadataURL := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + u.Path
-	protected := sdkauth.RequireBearerToken(auth.TokenVerifier(l.verifier), &sdkauth.RequireBearerTokenOptions{
-		ResourceMetadataURL: metadataURL,
-	})(h)
-	md := &oauthex.ProtectedResourceMetadata{
-		Resource:               resource,
-		ScopesSupported:        []string{scopeRead, scopeWrite},
-		BearerMethodsSupported: []string{"header"},
-		ResourceName:           "Customer records MCP server",
-	}
-	if issuer != "" {
-		md.AuthorizationServers = []string{issuer}
-	}
-	return protected, sdkauth.ProtectedResourceMetadataHandler(md)
 }
 
 // buildHealth registers the readiness checks: both PostgreSQL pools, Redis

@@ -2,7 +2,7 @@
 // hardened with every bulwark layer. See README.md.
 //
 //	customer                 serve over stdio (the default)
-//	customer -http ADDR      serve streamable HTTP on ADDR (loopback by default)
+//	customer -http ADDR      serve streamable HTTP on ADDR (":8080" is loopback; "0.0.0.0:8080" every interface)
 //	customer -demo           run the scripted demo against the local PostgreSQL
 //	customer keygen -principal NAME -scopes a,b
 //	                         print a new API key and its API_KEYS_FILE entry
@@ -40,7 +40,7 @@ func run(args []string, getenv func(string) string) int {
 	}
 	fs := flag.NewFlagSet("customer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	httpAddr := fs.String("http", "", "serve streamable HTTP on `ADDR` (for example 127.0.0.1:8080) instead of stdio")
+	httpAddr := fs.String("http", "", "serve streamable HTTP on `ADDR` instead of stdio; \":8080\" listens on loopback only, \"0.0.0.0:8080\" on every interface")
 	stateless := fs.Bool("stateless", false, "stateless streamable HTTP (several instances behind a load balancer; same as MCP_STATELESS=true)")
 	bare := fs.Bool("bare", false, "switch every bulwark layer off (load comparison only; same as BULWARK_DISABLE=1; refused in production)")
 	demo := fs.Bool("demo", false, "run the scripted demo against the local PostgreSQL and exit")

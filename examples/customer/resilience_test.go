@@ -272,15 +272,6 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func lastLines(s, id string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if id != "" && strings.Contains(l, id) {
-			return l
-		}
-	}
-	return ""
-}
-
 func dropDatabase(t *testing.T, admin, name string) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, admin)

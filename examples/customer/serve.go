@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/edge"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -58,6 +59,7 @@ func (s *Server) ServeStdio(ctx context.Context, r io.ReadCloser, w io.WriteClos
 // HTTPServer is a running streamable HTTP server with its admin listener.
 type HTTPServer struct {
 	srv   *Server
+	edge  *edge.Handler
 	http  *http.Server
 	admin *http.Server
 	ln    net.Listener
@@ -86,9 +88,11 @@ func (h *HTTPServer) URL() string {
 }
 
 // StartHTTP listens on addr (and adminAddr, if not empty) and serves in
-// the background. Use Shutdown to stop.
+// the background. An address without a host (":8080") listens on loopback
+// only; every interface must be named ("0.0.0.0:8080"). Use Shutdown to
+// stop.
 func (s *Server) StartHTTP(addr, adminAddr string) (*HTTPServer, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := edge.Listen(context.Background(), addr)
 	if err != nil {
 		return nil, fmt.Errorf("-http %s: %w", addr, err)
 	}
@@ -109,11 +113,17 @@ func (s *Server) StartHTTP(addr, adminAddr string) (*HTTPServer, error) {
 		ln = tls.NewListener(ln, h.http.TLSConfig)
 		h.ln = ln
 	}
-	h.http.Handler = s.HTTPHandler(h.URL())
+	h.edge, err = s.newEdge(h.URL())
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	h.http.Handler = httpMux(h.edge)
 	if adminAddr != "" {
-		aln, err := net.Listen("tcp", adminAddr)
+		aln, err := edge.Listen(context.Background(), adminAddr)
 		if err != nil {
 			ln.Close()
+			h.edge.Close()
 			return nil, fmt.Errorf("ADMIN_ADDR %s: %w", adminAddr, err)
 		}
 		h.aln = aln
@@ -133,7 +143,7 @@ func ignoreClosed(err error) error {
 
 // StartAdmin serves only the admin listener (stdio mode with ADMIN_ADDR).
 func (s *Server) StartAdmin(addr string) (*HTTPServer, error) {
-	aln, err := net.Listen("tcp", addr)
+	aln, err := edge.Listen(context.Background(), addr)
 	if err != nil {
 		return nil, fmt.Errorf("ADMIN_ADDR %s: %w", addr, err)
 	}
@@ -174,15 +184,16 @@ func (h *HTTPServer) Shutdown(drain time.Duration) error {
 	case <-time.After(time.Second):
 		// Still waiting: long-lived SSE streams of idle sessions. Every
 		// call has finished, so close the sessions, which ends them.
-		for ss := range h.srv.mcp.Sessions() {
-			_ = ss.Close()
-		}
+		_ = h.edge.Close()
 		select {
 		case err = <-shut:
 		case <-cctx.Done():
 			err = h.http.Close()
 		}
 	}
+	// Sessions still held are closed (and audited) before the audit
+	// trail is.
+	_ = h.edge.Close()
 	if h.admin != nil {
 		_ = h.admin.Shutdown(cctx)
 	}

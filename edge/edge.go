@@ -1,0 +1,568 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+)
+
+// Defaults of [Config] and [Limits].
+const (
+	DefaultMaxBodyBytes               = 4 << 20 // the SDK's own default
+	DefaultMaxSessions                = 10_000
+	DefaultMaxSessionsPerPrincipal    = 32
+	DefaultIdleTimeout                = 10 * time.Minute
+	DefaultMaxAge                     = 8 * time.Hour
+	DefaultMaxStreamsPerSession       = 2
+	DefaultMaxInFlightPerSession      = 16
+	DefaultMaxSubscriptionsPerSession = 64
+	DefaultRetryAfter                 = 5 * time.Second
+)
+
+// RPCCodeLimited is the JSON-RPC error code of a request refused because a
+// transport bound is reached (sessions, streams, requests in flight,
+// subscriptions). Its data is a bulwark.Refusal with code "rate_limited"
+// (the caller's own bound) or "unavailable" (the server's), and
+// retryAfterSeconds. Other refusals of the edge with a JSON body use
+// jsonrpc.CodeInvalidRequest (-32600).
+const RPCCodeLimited int64 = -32029
+
+// Policy says what happens when a caller at its session cap opens another.
+type Policy int
+
+const (
+	// Refuse answers the new initialize with 429 and Retry-After. Default.
+	Refuse Policy = iota
+	// EvictIdle closes the caller's least recently used idle session (no
+	// request in flight, no open stream) to make room, and refuses only
+	// when none is idle. The closed session is reported with ReasonEvicted.
+	EvictIdle
+)
+
+// Limits bounds what one client can make the server hold. Every zero field
+// means the stated default; a negative value means no bound (do not use
+// that on a server open to untrusted clients).
+//
+// In stateless mode (Config.Stateless) no session outlives its request, so
+// only the body limit of [Config] applies at the transport; the session,
+// idle, age, stream, in-flight and subscription bounds have nothing to
+// hold. Bound work per caller there with the call layers (ratelimit's
+// rate and concurrency limits).
+type Limits struct {
+	// MaxSessions bounds the sessions held at once, all callers together.
+	// Over it, initialize gets 503 with Retry-After. Default 10,000.
+	MaxSessions int
+	// MaxSessionsPerPrincipal bounds the sessions one caller holds at once
+	// (keyed by principal; without authentication, by client IP address).
+	// Over it, initialize gets 429 with Retry-After, or OnFull evicts.
+	// Default 32.
+	MaxSessionsPerPrincipal int
+	// OnFull is the policy at MaxSessionsPerPrincipal. Default Refuse.
+	OnFull Policy
+	// IdleTimeout closes a session that has had no request in flight and
+	// no open stream for this long. Default 10 minutes. It must be shorter
+	// than MaxAge.
+	IdleTimeout time.Duration
+	// MaxAge closes a session this long after it opened, busy or not.
+	// Default 8 hours.
+	MaxAge time.Duration
+	// MaxStreamsPerSession bounds the concurrent GET (server-sent event)
+	// streams of one session. Default 2.
+	MaxStreamsPerSession int
+	// MaxInFlightPerSession bounds the POST requests of one session being
+	// served at once, so one session cannot hold every handler goroutine.
+	// Default 16.
+	MaxInFlightPerSession int
+	// MaxSubscriptionsPerSession bounds the distinct resources one session
+	// is subscribed to. Default 64.
+	MaxSubscriptionsPerSession int
+	// RetryAfter is the wait a refused client is given. Default 5s.
+	RetryAfter time.Duration
+}
+
+// Config configures [New]. Every zero field means the stated default.
+type Config struct {
+	// Stateless serves every request with a temporary session (see
+	// mcp.StreamableHTTPOptions.Stateless and [Limits]).
+	Stateless bool
+	// JSONResponse answers POSTs with application/json instead of an
+	// event stream.
+	JSONResponse bool
+	// Logger receives the SDK's transport log. Default: none.
+	Logger *slog.Logger
+
+	// Verifier checks bearer tokens: auth.TokenVerifier(v) for a bulwark
+	// auth.Verifier (API keys, JWT). Nil means no authentication.
+	Verifier sdkauth.TokenVerifier
+	// Resource is this server's resource identifier, the absolute URL of
+	// its MCP endpoint ("https://mcp.example.com/mcp"). With a Verifier it
+	// is required: the protected resource metadata (RFC 9728) is served at
+	// /.well-known/oauth-protected-resource and at that path followed by
+	// the endpoint's path, and 401 challenges point there.
+	Resource string
+	// Metadata is the protected resource metadata to serve. Default: one
+	// naming Resource, Scopes as scopes_supported and the header as the
+	// only bearer method. Its Resource is set to Resource when empty.
+	Metadata *oauthex.ProtectedResourceMetadata
+	// Scopes every request's token must hold (403 insufficient_scope
+	// otherwise). Per-tool scopes belong to auth.Middleware and, for
+	// step-up over HTTP, auth.HTTPToolPolicies in Authorize.
+	Scopes []string
+	// Authorize is HTTP middleware run after the bearer check and the body
+	// read, with the verified token in the request context
+	// (auth.HTTPToolPolicies, for example). Its refusals are reported like
+	// the edge's own.
+	Authorize func(http.Handler) http.Handler
+
+	// AllowedOrigins are the browser origins ("https://app.example.com")
+	// allowed to call the server. A request with any other Origin header
+	// gets 403; a request without one (a program, not a browser page) is
+	// allowed. Default: none, so no browser page can call the server.
+	AllowedOrigins []string
+	// AllowedHosts are Host names accepted on a loopback listener besides
+	// loopback names: the public name of a reverse proxy on the same
+	// machine ("mcp.example.com"). Any other Host there gets 403 (DNS
+	// rebinding). Setting it hands the SDK's own loopback check to the
+	// edge, which applies the same rule with these names allowed. Default:
+	// none.
+	AllowedHosts []string
+	// MaxBodyBytes bounds a request body (413 over it). Default 4 MiB.
+	MaxBodyBytes int64
+	// Limits bounds sessions, streams, requests in flight and
+	// subscriptions.
+	Limits Limits
+
+	// Observers are told about every refused request and every session
+	// opened and closed: typically the audit logger and the metrics
+	// engine.
+	Observers []Observer
+	// Clock drives the idle and age timeouts. Default the system clock.
+	Clock bulwark.Clock
+}
+
+// Handler serves one MCP server over streamable HTTP behind the edge's
+// checks. Create it with [New]; it is an http.Handler. Close it to stop its
+// session janitor and close the sessions it holds.
+type Handler struct {
+	cfg       Config
+	lim       Limits
+	clock     bulwark.Clock
+	sdk       *mcp.StreamableHTTPHandler
+	inner     http.Handler // bearer → body → Authorize → gate → SDK
+	metadata  http.Handler
+	mdPaths   map[string]bool
+	origins   map[string]bool
+	hosts     map[string]bool
+	observers []Observer
+	t         *tracker
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New puts server on streamable HTTP behind the edge: Host and Origin
+// checks, the body limit, bearer authentication with its RFC 9728
+// metadata, and the transport [Limits]. Every request it refuses, whoever
+// refused it (the edge, Authorize or the SDK inside), is reported exactly
+// once to cfg.Observers, and so is every session that opens and closes.
+//
+// New adds a receiving middleware to server (it learns new sessions and
+// bounds resource subscriptions). Invalid configuration is an error.
+func New(server *mcp.Server, cfg Config) (*Handler, error) {
+	if server == nil {
+		return nil, errors.New("edge: nil server")
+	}
+	lim, err := resolve(cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, errors.New("edge: MaxBodyBytes must not be negative")
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	h := &Handler{
+		cfg:       cfg,
+		lim:       lim,
+		clock:     bulwark.ClockOr(cfg.Clock),
+		origins:   make(map[string]bool, len(cfg.AllowedOrigins)),
+		hosts:     make(map[string]bool, len(cfg.AllowedHosts)),
+		observers: append([]Observer(nil), cfg.Observers...),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	for _, o := range cfg.AllowedOrigins {
+		norm, ok := normOrigin(o)
+		if !ok {
+			return nil, fmt.Errorf("edge: AllowedOrigins: %q is not an origin (scheme://host[:port])", o)
+		}
+		h.origins[norm] = true
+	}
+	for _, host := range cfg.AllowedHosts {
+		if host == "" || strings.ContainsAny(host, "/:@ ") {
+			return nil, fmt.Errorf("edge: AllowedHosts: %q is not a host name", host)
+		}
+		h.hosts[strings.ToLower(host)] = true
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h.sdk = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{
+		Stateless:           cfg.Stateless,
+		JSONResponse:        cfg.JSONResponse,
+		Logger:              logger,
+		MaxRequestBodyBytes: cfg.MaxBodyBytes,
+		// With AllowedHosts the edge's check replaces the SDK's, which
+		// knows no exceptions.
+		DisableLocalhostProtection: len(h.hosts) > 0,
+		// Idle and age timeouts are the edge's, so it knows why a
+		// session closed.
+	})
+	h.t = newTracker(h, server)
+	var gate http.Handler = http.HandlerFunc(h.gate)
+	if cfg.Authorize != nil {
+		gate = cfg.Authorize(gate)
+	}
+	h.inner = h.readBody(gate)
+	if cfg.Verifier != nil {
+		if err := h.setupAuth(); err != nil {
+			return nil, err
+		}
+	}
+	server.AddReceivingMiddleware(h.t.middleware)
+	if cfg.Stateless {
+		close(h.done)
+	} else {
+		go h.t.janitor()
+	}
+	return h, nil
+}
+
+func resolve(l Limits) (Limits, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxSessions, DefaultMaxSessions)
+	def(&l.MaxSessionsPerPrincipal, DefaultMaxSessionsPerPrincipal)
+	def(&l.MaxStreamsPerSession, DefaultMaxStreamsPerSession)
+	def(&l.MaxInFlightPerSession, DefaultMaxInFlightPerSession)
+	def(&l.MaxSubscriptionsPerSession, DefaultMaxSubscriptionsPerSession)
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	if l.MaxAge == 0 {
+		l.MaxAge = DefaultMaxAge
+	}
+	if l.RetryAfter == 0 {
+		l.RetryAfter = DefaultRetryAfter
+	}
+	if l.RetryAfter < 0 {
+		return l, errors.New("edge: Limits.RetryAfter must not be negative")
+	}
+	if l.OnFull != Refuse && l.OnFull != EvictIdle {
+		return l, fmt.Errorf("edge: unknown Limits.OnFull policy %d", l.OnFull)
+	}
+	if l.IdleTimeout > 0 && l.MaxAge > 0 && l.IdleTimeout >= l.MaxAge {
+		return l, fmt.Errorf("edge: Limits.IdleTimeout (%v) must be shorter than MaxAge (%v)", l.IdleTimeout, l.MaxAge)
+	}
+	return l, nil
+}
+
+func (h *Handler) setupAuth() error {
+	u, err := url.Parse(h.cfg.Resource)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return errors.New("edge: Resource must be the absolute URL of the MCP endpoint when Verifier is set")
+	}
+	base := u.Scheme + "://" + u.Host
+	const wk = "/.well-known/oauth-protected-resource"
+	path := strings.TrimSuffix(u.Path, "/")
+	metadataURL := base + wk + path
+	h.mdPaths = map[string]bool{wk: true, wk + path: true}
+	md := oauthex.ProtectedResourceMetadata{
+		ScopesSupported:        h.cfg.Scopes,
+		BearerMethodsSupported: []string{"header"},
+	}
+	if h.cfg.Metadata != nil {
+		md = *h.cfg.Metadata
+	}
+	if md.Resource == "" {
+		md.Resource = h.cfg.Resource
+	}
+	h.metadata = sdkauth.ProtectedResourceMetadataHandler(&md)
+	h.inner = sdkauth.RequireBearerToken(h.cfg.Verifier, &sdkauth.RequireBearerTokenOptions{
+		ResourceMetadataURL: metadataURL,
+		Scopes:              h.cfg.Scopes,
+	})(h.inner)
+	return nil
+}
+
+// Close stops the session janitor and closes every session the handler
+// holds (reported with ReasonClosed). Call it after the HTTP server has
+// stopped taking requests.
+func (h *Handler) Close() error {
+	h.closeOnce.Do(func() {
+		close(h.stop)
+		<-h.done
+		h.t.closeAll()
+	})
+	return nil
+}
+
+// Sessions returns the number of sessions the handler holds now.
+func (h *Handler) Sessions() int { return h.t.open() }
+
+// reqState is what the layers of one request learn, for its report.
+type reqState struct {
+	principal string // the verified caller's ID
+	key       string // the session-cap key: principal, or client address
+	method    string
+	id        json.RawMessage
+	session   string
+	refusal   *Event // set by the edge when it refuses itself
+	w         *statusWriter
+}
+
+type stateKey struct{}
+
+func stateFrom(ctx context.Context) *reqState {
+	st, _ := ctx.Value(stateKey{}).(*reqState)
+	return st
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.metadata != nil && h.mdPaths[r.URL.Path] {
+		h.metadata.ServeHTTP(w, r)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	st := &reqState{session: r.Header.Get("Mcp-Session-Id"), w: sw}
+	ctx := context.WithValue(r.Context(), stateKey{}, st)
+	r = r.WithContext(ctx)
+	h.serve(sw, r, st)
+	h.report(ctx, r, sw, st)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *reqState) {
+	if !h.hostAllowed(r) {
+		h.refuse(w, st, ReasonHost, http.StatusForbidden, bulwark.CodePermissionDenied, "invalid Host header", 0)
+		return
+	}
+	origin := r.Header.Get("Origin")
+	if origin != "" || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		norm, ok := normOrigin(origin)
+		if !ok || !h.origins[norm] {
+			h.refuse(w, st, ReasonOrigin, http.StatusForbidden, bulwark.CodePermissionDenied, "origin not allowed", 0)
+			return
+		}
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Origin", origin)
+		hd.Add("Vary", "Origin")
+		hd.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate")
+		if r.Method == http.MethodOptions {
+			hd.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+			hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID")
+			hd.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	st.key = "ip:" + remoteHost(r)
+	h.inner.ServeHTTP(w, r)
+}
+
+// readBody notes the verified caller, then reads a POST body (up to the
+// limit, 413 beyond) and the JSON-RPC method and ID in it, and hands the
+// rest of the chain the same bytes.
+func (h *Handler) readBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := stateFrom(r.Context())
+		if ti := sdkauth.TokenInfoFromContext(r.Context()); ti != nil && ti.UserID != "" {
+			st.principal = ti.UserID
+			st.key = "p:" + ti.UserID
+		}
+		if r.Method != http.MethodPost || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		limit := h.cfg.MaxBodyBytes
+		if r.ContentLength > limit {
+			h.refuse(w, st, ReasonBodyTooLarge, http.StatusRequestEntityTooLarge, bulwark.CodeInvalidArgument,
+				fmt.Sprintf("request body exceeds %d bytes", limit), 0)
+			return
+		}
+		buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			h.refuse(w, st, ReasonBadRequest, http.StatusBadRequest, bulwark.CodeInvalidArgument, "failed to read body", 0)
+			return
+		}
+		if int64(len(buf)) > limit {
+			h.refuse(w, st, ReasonBodyTooLarge, http.StatusRequestEntityTooLarge, bulwark.CodeInvalidArgument,
+				fmt.Sprintf("request body exceeds %d bytes", limit), 0)
+			return
+		}
+		var msg struct {
+			Method string          `json:"method"`
+			ID     json.RawMessage `json:"id"`
+		}
+		if json.Unmarshal(buf, &msg) == nil {
+			st.method = cut(msg.Method, 64)
+			if len(msg.ID) <= 64 {
+				st.id = msg.ID
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(buf))
+		r.ContentLength = int64(len(buf))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuse answers with status and a JSON-RPC error body a client can read,
+// and notes the refusal for the report.
+func (h *Handler) refuse(w http.ResponseWriter, st *reqState, reason Reason, status int, code bulwark.Code, msg string, retryAfter time.Duration) {
+	st.refusal = &Event{Reason: reason, Status: status, Code: code, Message: msg, RetryAfter: retryAfter}
+	var rpcCode int64 = jsonrpc.CodeInvalidRequest
+	data := bulwark.Refusal{Code: code, Message: msg}
+	if retryAfter > 0 {
+		secs := int((retryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		data.RetryAfterSeconds = secs
+		rpcCode = RPCCodeLimited
+	}
+	raw, _ := json.Marshal(data)
+	id := json.RawMessage("null")
+	if len(st.id) > 0 {
+		id = st.id
+	}
+	body, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   jsonrpc.Error   `json:"error"`
+	}{"2.0", id, jsonrpc.Error{Code: rpcCode, Message: msg, Data: raw}})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// report tells the observers about a refused request, exactly once.
+func (h *Handler) report(ctx context.Context, r *http.Request, sw *statusWriter, st *reqState) {
+	e := st.refusal
+	if e == nil {
+		reason, ok := sw.classify()
+		if !ok {
+			return
+		}
+		e = &Event{Reason: reason, Status: sw.status, Code: codeOf(sw.status), Message: cut(strings.TrimSpace(string(sw.head)), headBytes)}
+		if ra, err := strconv.Atoi(sw.Header().Get("Retry-After")); err == nil {
+			e.RetryAfter = time.Duration(ra) * time.Second
+		}
+	}
+	e.Kind = EventRefused
+	e.Time = h.clock.Now()
+	e.Principal, e.Session, e.Method, e.HTTPMethod = st.principal, st.session, st.method, r.Method
+	h.emit(ctx, *e)
+}
+
+func codeOf(status int) bulwark.Code {
+	switch {
+	case status == http.StatusUnauthorized:
+		return bulwark.CodeUnauthenticated
+	case status == http.StatusForbidden:
+		return bulwark.CodePermissionDenied
+	case status == http.StatusTooManyRequests:
+		return bulwark.CodeRateLimited
+	case status == http.StatusServiceUnavailable:
+		return bulwark.CodeUnavailable
+	case status >= 500:
+		return bulwark.CodeInternal
+	}
+	return bulwark.CodeInvalidArgument
+}
+
+func (h *Handler) emit(ctx context.Context, e Event) {
+	for _, o := range h.observers {
+		o.ObserveEdge(ctx, e)
+	}
+}
+
+// hostAllowed mirrors the SDK's DNS-rebinding rule, so the refusal is the
+// edge's (and checked before authentication): on a loopback listener the
+// Host must be loopback too, or one of AllowedHosts. Without AllowedHosts
+// the SDK's own check stays on behind it.
+func (h *Handler) hostAllowed(r *http.Request) bool {
+	la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok || la == nil || !isLoopback(la.String()) || isLoopback(r.Host) {
+		return true
+	}
+	host := r.Host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		host = hn
+	}
+	return h.hosts[strings.ToLower(host)]
+}
+
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// normOrigin returns an origin in the form browsers send it, lower-cased,
+// without a default port.
+func normOrigin(o string) (string, bool) {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	host := strings.ToLower(u.Host)
+	if (u.Scheme == "https" && strings.HasSuffix(host, ":443")) || (u.Scheme == "http" && strings.HasSuffix(host, ":80")) {
+		host = host[:strings.LastIndexByte(host, ':')]
+	}
+	return u.Scheme + "://" + host, true
+}
+
+func remoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// cut shortens client-supplied text to at most n bytes of valid UTF-8.
+func cut(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "")
+}

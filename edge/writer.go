@@ -1,0 +1,78 @@
+package edge
+
+import (
+	"net/http"
+	"strings"
+)
+
+// statusWriter remembers the status of the response and the first bytes
+// of an error body, so a refusal written by the SDK (Host, session,
+// protocol version) can be classified and reported once.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	head   []byte // first bytes of the body of an error response
+}
+
+const headBytes = 64
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.status >= 400 && len(w.head) < headBytes {
+		n := min(headBytes-len(w.head), len(b))
+		w.head = append(w.head, b[:n]...)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets server-sent events through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap serves http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// classify names the refusal behind a status someone else wrote.
+func (w *statusWriter) classify() (Reason, bool) {
+	body := string(w.head)
+	switch {
+	case w.status < 400:
+		return "", false
+	case w.status == http.StatusUnauthorized:
+		return ReasonUnauthenticated, true
+	case w.status == http.StatusForbidden:
+		switch {
+		case strings.Contains(w.Header().Get("WWW-Authenticate"), "insufficient_scope"),
+			strings.HasPrefix(body, "insufficient scope"):
+			return ReasonScope, true
+		case strings.HasPrefix(body, "session user mismatch"):
+			return ReasonSessionUser, true
+		case strings.HasPrefix(body, "Forbidden: invalid Host"):
+			return ReasonHost, true
+		}
+		return ReasonForbidden, true
+	case w.status == http.StatusRequestEntityTooLarge:
+		return ReasonBodyTooLarge, true
+	case w.status == http.StatusNotFound:
+		return ReasonUnknownSession, true
+	case w.status == http.StatusBadRequest && strings.Contains(strings.ToLower(body), "protocol version"):
+		return ReasonProtocolVersion, true
+	case w.status == http.StatusTooManyRequests:
+		return ReasonInFlight, true
+	case w.status >= 500:
+		return ReasonError, true
+	}
+	return ReasonBadRequest, true
+}
