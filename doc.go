@@ -46,8 +46,7 @@
 // is down; retry sits inside the breaker so that an open breaker stops retry
 // storms instead of feeding them. Retries happen at one level: a handler
 // that retries its own dependency calls (retry.Retrier.Do) is not run again
-// by the retry layer, so nested retries add attempts instead of
-// multiplying them.
+// by the retry layer, so nesting the two cannot multiply attempts.
 //
 // # The per-call record
 //
