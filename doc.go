@@ -44,7 +44,9 @@
 // whole miss path, retries included. Cache sits before the breaker so that
 // hits (and, optionally, stale entries) are still served while a dependency
 // is down; retry sits inside the breaker so that an open breaker stops retry
-// storms instead of feeding them.
+// storms instead of feeding them. Retries happen at one level: a handler
+// that retries its own dependency calls (retry.Retrier.Do) is not run again
+// by the retry layer, so nesting the two cannot multiply attempts.
 //
 // # The per-call record
 //

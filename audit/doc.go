@@ -17,8 +17,14 @@
 // A [Logger] signs each record and writes it to a [Sink]. Records form a
 // chain: each carries its sequence number, the MAC of the previous record
 // and its own HMAC-SHA256 under a key from the environment ([KeyEnv],
-// [KeyFromEnv]). [Logger.Close] appends a seal. [Verify] (and the command
-// `go run ./cmd/bulwark-audit verify FILE`) reports the first bad record
+// [KeyFromEnv]). The key is written as text in one encoding everywhere,
+// decoded by [ParseKey]: hex (make one with `openssl rand -hex 32`) or
+// base64, at least 32 bytes once decoded; a server and the verifier given
+// the same AUDIT_HMAC_KEY use the same key. An unset key, a short one and
+// text in neither encoding are refused with different messages, each
+// saying how to make a good key. [Logger.Close] appends a seal. [Verify]
+// (and the command `go run ./cmd/bulwark-audit verify FILE`, which reads
+// AUDIT_HMAC_KEY the same way) reports the first bad record
 // after an edit, a deletion, an insertion, a reordering or a truncation.
 // Concurrent calls are group-committed by one writer at a time (each turn
 // signs and writes every record queued so far, in one batch where the sink
@@ -56,7 +62,9 @@
 // retries them in order, refusing calls only when the buffer is full.
 // Either way every lost record goes to the operator log, every failure
 // raises a counter in [Logger.Stats] (which metrics/ exports) and OnAlert
-// is told. Writes to a remote sink (PostgreSQL) and the wait for the
+// is told: the sink started failing, the buffer filled (once per fill, as
+// the filling record is kept, before calls are refused), the sink
+// recovered. Writes to a remote sink (PostgreSQL) and the wait for the
 // writer are bounded by Config.WriteTimeout, so a hung database never
 // hangs a call. Writes to this machine (FileSink, SlogSink) get no
 // deadline, to keep a timer off the hot path: a write blocked in the

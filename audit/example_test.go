@@ -42,16 +42,32 @@ func ExampleNew() {
 }
 
 func ExampleKeyFromEnv() {
-	os.Setenv(audit.KeyEnv, "0123456789abcdef0123456789abcdef")
+	// As made by `openssl rand -hex 32`.
+	os.Setenv(audit.KeyEnv, "d3568a879e8fb3aecf118b516f522416ec144adb94a1ae3fa49954fbec42656f")
 	key, err := audit.KeyFromEnv()
 	fmt.Println(len(key), err)
-	os.Setenv(audit.KeyEnv, "short")
+	os.Setenv(audit.KeyEnv, "4f1c2e9a7b3d5f60")
 	_, err = audit.KeyFromEnv()
 	fmt.Println(err)
 	os.Unsetenv(audit.KeyEnv)
+	_, err = audit.KeyFromEnv()
+	fmt.Println(err)
 	// Output:
 	// 32 <nil>
-	// audit: AUDIT_HMAC_KEY must hold at least 32 bytes
+	// audit: AUDIT_HMAC_KEY decodes to 8 bytes, fewer than 32; make one with `openssl rand -hex 32`
+	// audit: AUDIT_HMAC_KEY is not set; make one with `openssl rand -hex 32`
+}
+
+func ExampleParseKey() {
+	// The same 32 bytes, in hex and in base64.
+	fromHex, _ := audit.ParseKey("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	fromBase64, _ := audit.ParseKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	fmt.Println(len(fromHex), bytes.Equal(fromHex, fromBase64))
+	_, err := audit.ParseKey("correct horse battery staple!!!!!!")
+	fmt.Println(err)
+	// Output:
+	// 32 true
+	// audit: the chain key is neither hex nor base64; make one with `openssl rand -hex 32`
 }
 
 func ExampleMiddleware() {

@@ -10,32 +10,12 @@ import (
 	"hash"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 )
-
-// KeyEnv is the environment variable that holds the chain key: at least 32
-// bytes, used as they are (for example the output of `openssl rand -hex 32`).
-const KeyEnv = "AUDIT_HMAC_KEY"
-
-// MinKeyBytes is the shortest chain key accepted.
-const MinKeyBytes = 32
-
-// ErrNoKey reports a missing or short chain key.
-var ErrNoKey = errors.New("audit: " + KeyEnv + " must hold at least 32 bytes")
-
-// KeyFromEnv returns the chain key from [KeyEnv].
-func KeyFromEnv() ([]byte, error) {
-	k := os.Getenv(KeyEnv)
-	if len(k) < MinKeyBytes {
-		return nil, ErrNoKey
-	}
-	return []byte(k), nil
-}
 
 // Policy says what happens to a call whose record cannot be written.
 type Policy int
@@ -57,7 +37,10 @@ const (
 	// in chain order, and retries them every RetryInterval (and on Flush
 	// and Close). Calls are served meanwhile. When the buffer is full the
 	// policy falls back to FailClosed, so nothing is dropped silently;
-	// every failure raises the counters in [Stats] and calls OnAlert.
+	// every failure raises the counters in [Stats] and calls OnAlert:
+	// AlertSinkFailing when writes start failing, AlertBufferFull once
+	// per fill, as the record that fills the buffer is kept (calls are
+	// refused from then on), and AlertRecovered when it has drained.
 	Buffer
 )
 
@@ -161,7 +144,10 @@ type Logger struct {
 	buf  []*Record     // guarded by sem
 	// resync asks the next write to re-read the sink's tail, after a write
 	// whose effect is unknown.
-	resync    bool // guarded by sem
+	resync bool // guarded by sem
+	// full notes that AlertBufferFull was raised for the buffer's current
+	// fill; it is cleared when the buffer drains below its size.
+	full      bool // guarded by sem
 	closed    bool // guarded by sem
 	down      atomic.Bool
 	nextProbe atomic.Int64 // unix nanos
@@ -541,17 +527,31 @@ func (l *Logger) noteFailure(err error, alerts *[]Alert) error {
 	return err
 }
 
+// bufferLocked keeps r in the buffer, or refuses it when the buffer is
+// full. AlertBufferFull is raised once per fill, by the record that fills
+// the buffer: from then on Ready refuses calls before their handler runs,
+// so through the middleware no record ever meets the full buffer itself.
 func (l *Logger) bufferLocked(r *Record, cause error, alerts []Alert) ([]Alert, error) {
 	if len(l.buf) >= l.cfg.BufferSize {
 		err := fmt.Errorf("audit: buffer full (%d records): %w", len(l.buf), cause)
-		alerts = append(alerts, Alert{Kind: AlertBufferFull, Err: err, Buffered: len(l.buf)})
-		return alerts, err
+		return l.alertFullLocked(alerts, err), err
 	}
 	l.buf = append(l.buf, r)
 	l.advance(r)
 	l.buffered.Store(int64(len(l.buf)))
 	l.bufferedTotal.Add(1)
+	if len(l.buf) >= l.cfg.BufferSize {
+		alerts = l.alertFullLocked(alerts, fmt.Errorf("audit: buffer full (%d records), further calls are refused: %w", len(l.buf), cause))
+	}
 	return alerts, nil
+}
+
+func (l *Logger) alertFullLocked(alerts []Alert, err error) []Alert {
+	if l.full {
+		return alerts
+	}
+	l.full = true
+	return append(alerts, Alert{Kind: AlertBufferFull, Err: err, Buffered: len(l.buf)})
 }
 
 // flushLocked writes buffered records in order until one fails.
@@ -567,6 +567,9 @@ func (l *Logger) flushLocked(ctx context.Context, alerts []Alert) []Alert {
 		clear(l.buf[rest:])
 		l.buf = l.buf[:rest]
 		l.buffered.Store(int64(rest))
+		if rest < l.cfg.BufferSize {
+			l.full = false
+		}
 		if rest == 0 && l.down.Swap(false) {
 			alerts = append(alerts, Alert{Kind: AlertRecovered})
 		}

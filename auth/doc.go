@@ -33,7 +33,10 @@
 //     allowlist. It refuses "alg":"none", HMAC tokens when keys are public
 //     keys (the HMAC/RSA confusion), tokens that name or carry their own
 //     key (jku, x5u, jwk, x5c), "crit", oversized tokens (8 KiB) and
-//     anything that is not a compact JWS.
+//     anything that is not a compact JWS. Of a JWKS it uses only keys
+//     published for signatures: "use" absent or "sig", "key_ops" absent or
+//     listing "verify", and "alg", when set, equal to the token's; a key
+//     for encryption ("use":"enc") never verifies a token.
 //
 // # Transports
 //

@@ -399,7 +399,7 @@ func (v *JWTVerifier) keyFunc(ctx context.Context) jwt.Keyfunc {
 			}
 			return set, nil
 		}
-		key, err := v.jwks.KeyfuncCtx(ctx)(t)
+		key, err := v.jwksKey(ctx, alg, kid, hasKid)
 		if err != nil {
 			return nil, err
 		}
@@ -417,6 +417,69 @@ func (v *JWTVerifier) keyFunc(ctx context.Context) jwt.Keyfunc {
 		}
 		return key, nil
 	}
+}
+
+// jwksKey returns the JWKS key named by kid, or without a kid every key
+// that may verify a token of alg, as a jwt.VerificationKeySet. Only keys
+// published for signatures qualify (see forSignatures), and a key whose
+// "alg" is set must name alg. A kid not in the set triggers the
+// rate-limited refetch of the key set.
+func (v *JWTVerifier) jwksKey(ctx context.Context, alg, kid string, hasKid bool) (any, error) {
+	store := v.jwks.Storage()
+	if hasKid {
+		jwk, err := store.KeyRead(ctx, kid)
+		if err != nil {
+			return nil, fmt.Errorf("auth: no key with kid %q: %w", kid, err)
+		}
+		m := jwk.Marshal()
+		if a := string(m.ALG); a != "" && a != alg {
+			return nil, fmt.Errorf("auth: key %q is for alg %s, not %s", kid, a, alg)
+		}
+		if !forSignatures(string(m.USE), m.KEYOPS) {
+			return nil, fmt.Errorf("%w: key %q is not published for verifying signatures", ErrUnsupportedToken, kid)
+		}
+		return publicOf(jwk.Key()), nil
+	}
+	all, err := store.KeyReadAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auth: reading the key set: %w", err)
+	}
+	var set jwt.VerificationKeySet
+	for _, jwk := range all {
+		m := jwk.Marshal()
+		if a := string(m.ALG); (a != "" && a != alg) || !forSignatures(string(m.USE), m.KEYOPS) {
+			continue
+		}
+		set.Keys = append(set.Keys, publicOf(jwk.Key()))
+	}
+	return set, nil
+}
+
+// forSignatures reports whether a JWK with this "use" and these "key_ops"
+// may verify signatures (RFC 7517 §4.2, §4.3): "use" absent or "sig", and
+// "key_ops" absent or listing "verify". A key published for encryption
+// must never verify a token, even one signed with its private half.
+func forSignatures[Op ~string](use string, ops []Op) bool {
+	if use != "" && use != "sig" {
+		return false
+	}
+	if ops == nil {
+		return true
+	}
+	for _, op := range ops {
+		if op == "verify" {
+			return true
+		}
+	}
+	return false
+}
+
+// publicOf returns the public half of a key the JWKS holds in private form.
+func publicOf(key any) any {
+	if pk, ok := key.(interface{ Public() crypto.PublicKey }); ok {
+		return pk.Public()
+	}
+	return key
 }
 
 // jwtChars reports whether s has the shape of a compact JWS: base64url

@@ -52,6 +52,29 @@
 // on to the dependency ([KeyFrom]). Inside a handler, [Retrier.Do] retries
 // one dependency call.
 //
+// Retries happen at one level, the innermost. Code that calls
+// [Retrier.Do] owns its retries: when an attempt of [Middleware] (or of an
+// outer Do) in which a Do ran fails, it is not repeated, whether that Do
+// succeeded, retried or gave up; the call record's [StopField] says
+// "inner". Nesting the documented layers therefore cannot multiply
+// attempts: a tool-level Middleware of 3 attempts around a handler whose
+// dependency call is a Do of 3 attempts makes at most 3 dependency calls
+// per client call, not 9, and the dependency's breaker (around the Do)
+// counts one outcome per call instead of three, so it does not open on
+// the first call. The inner level is the one kept because it knows most:
+// it repeats only the dependency call that failed (not the handler's other
+// work, which may have succeeded or may not be safe to repeat), it runs
+// inside that dependency's breaker, and its policy (per-attempt timeout,
+// budget) is the one written for that dependency. So a handler that uses
+// Do for one dependency should use it for every call it wants retried;
+// Middleware still retries handlers that make no call through Do. A
+// breaker around the Do that is open refuses before Do runs, so that
+// refusal is the tool level's to retry (after its retry-after, within
+// Cap); wrap it with [Permanent] to pass it to the client at once.
+// [Retrier.Do] counts its attempts in the call record field
+// [DependencyAttemptsField], next to the handler's own
+// attempts ([bulwark.Call.Attempts]); audit records both.
+//
 // # On refusal
 //
 // Retry refuses nothing itself: after the last attempt it returns the last

@@ -122,6 +122,12 @@ var noCancel context.CancelFunc = func() {}
 // tool's answer and are returned as they are. Every attempt is counted on
 // the call record.
 //
+// Retries happen at one level: an attempt in which the handler called
+// [Retrier.Do] is not repeated, whatever its result, since the handler
+// retries its dependency calls itself (the call record's [StopField] says
+// "inner"). Middleware retries only handlers that do not retry on their
+// own.
+//
 // In the default order retry sits inside the breaker (so an open breaker
 // stops retry storms) and the timeout (which bounds all attempts
 // together); r never starts an attempt that could not finish before the
@@ -151,11 +157,19 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 				call.AddAttempt()
 				start := r.startOf(ctx)
 				actx, cancel := r.attemptContext(ctx)
-				res, err := next(actx, req)
+				lvl := newLevel(actx)
+				res, err := next(lvl, req)
 				timedOut := attemptTimedOut(ctx, actx)
 				cancel()
 				fail := failureOf(res, err)
 				if fail == nil {
+					return res, err
+				}
+				if lvl.inner.Load() {
+					// The handler retries its dependency calls itself
+					// (Retrier.Do): repeating the whole handler would
+					// multiply their attempts.
+					call.SetField(StopField, "inner")
 					return res, err
 				}
 				if !timedOut && !r.retryable(fail) {

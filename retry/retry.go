@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
@@ -126,31 +129,100 @@ func (r *Retrier) Budget() *Budget { return r.budget }
 //
 // Do is for dependency calls inside a handler; only wrap calls that are
 // safe to repeat (reads, idempotent writes, writes keyed by an idempotency
-// key the dependency honours). It leaves the call record alone: the
-// record's attempts count attempts of the handler, which [Middleware]
-// records.
+// key the dependency honours).
+//
+// Retries happen at one level: code that calls Do owns its retries, so
+// the attempt of the [Middleware] (or of an outer Do) that Do runs in is
+// not repeated when it fails (see the package documentation). Do adds the
+// attempts it made to the call record's field [DependencyAttemptsField];
+// the record's attempt count ([bulwark.Call.Attempts]) stays the number of
+// attempts of the handler, which [Middleware] counts.
 func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) error {
+	levelFrom(ctx).owned()
+	n, err := r.do(ctx, fn)
+	addDependencyAttempts(bulwark.CallFrom(ctx), n)
+	return err
+}
+
+// do runs the attempts of Do and returns how many it made.
+func (r *Retrier) do(ctx context.Context, fn func(ctx context.Context) error) (int, error) {
 	r.budget.Deposit()
 	for n := 1; ; n++ {
 		start := r.startOf(ctx)
 		actx, cancel := r.attemptContext(ctx)
-		err := fn(actx)
+		lvl := newLevel(actx)
+		err := fn(lvl)
 		timedOut := attemptTimedOut(ctx, actx)
 		cancel()
 		if err == nil {
-			return nil
+			return n, nil
 		}
-		if !timedOut && !r.retryable(err) {
-			return err
+		if lvl.inner.Load() || (!timedOut && !r.retryable(err)) {
+			return n, err
 		}
 		wait, stop := r.next(ctx, n, retryAfterOf(err), start)
 		if stop != "" {
-			return err
+			return n, err
 		}
 		if werr := r.sleep(ctx, wait); werr != nil {
-			return werr
+			return n, werr
 		}
 	}
+}
+
+// level is one attempt of a retrying layer ([Middleware] or [Retrier.Do]):
+// the attempt's context, through which a Do running inside it can say
+// that retries are taken care of further in. It is its own context value
+// so that an attempt costs one allocation.
+type level struct {
+	context.Context
+	inner atomic.Bool
+}
+
+type levelKey struct{}
+
+// newLevel returns the context of an attempt run under ctx.
+func newLevel(ctx context.Context) *level { return &level{Context: ctx} }
+
+func (l *level) Value(key any) any {
+	if key == (levelKey{}) {
+		return l
+	}
+	return l.Context.Value(key)
+}
+
+func levelFrom(ctx context.Context) *level {
+	l, _ := ctx.Value(levelKey{}).(*level)
+	return l
+}
+
+// owned notes that a Do ran inside the attempt: the code it runs owns its
+// retries, so the attempt must not be repeated (that would multiply the
+// Do's attempts). Safe on nil (no retrying layer around).
+func (l *level) owned() {
+	if l != nil {
+		l.inner.Store(true)
+	}
+}
+
+// DependencyAttemptsField is the call-record field ([bulwark.Call.SetField])
+// in which [Retrier.Do] counts the attempts of dependency calls made during
+// the call, all Do calls together (audit records it). It is absent when
+// the handler made no call through Do.
+const DependencyAttemptsField = "dependency_attempts"
+
+// fieldMu serialises the read-modify-write of DependencyAttemptsField:
+// Do may run on several goroutines of one call at once.
+var fieldMu sync.Mutex
+
+func addDependencyAttempts(c *bulwark.Call, n int) {
+	if c == nil || n == 0 {
+		return
+	}
+	fieldMu.Lock()
+	defer fieldMu.Unlock()
+	prev, _ := strconv.Atoi(c.Fields()[DependencyAttemptsField])
+	c.SetField(DependencyAttemptsField, strconv.Itoa(prev+n))
 }
 
 // Do runs fn under p once, as New(p) followed by Retrier.Do. With a nil
@@ -169,7 +241,8 @@ func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error
 // [Middleware] notes why retrying stopped with a retryable failure:
 // "attempts" (all used), "deadline" (the next attempt could not finish in time), "budget" (the
 // retry budget is spent), "retry_after" (the failure asked for a longer
-// wait than the policy's Cap) or "canceled" (the caller went away).
+// wait than the policy's Cap), "canceled" (the caller went away) or
+// "inner" (the handler calls [Retrier.Do], so its retries happen there).
 const StopField = "retry_stop"
 
 // errAttemptTimeout is the cause of a per-attempt deadline.

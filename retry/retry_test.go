@@ -74,8 +74,9 @@ func TestDefaultThreeAttempts(t *testing.T) {
 	if err != errUnavailable || n != 3 {
 		t.Fatalf("err %v, attempts %d; want the last error after 3", err, n)
 	}
-	if call.Attempts() != 0 || call.Fields() != nil {
-		t.Fatalf("Do touched the call record: attempts %d, fields %v", call.Attempts(), call.Fields())
+	// Do counts dependency attempts apart from the handler's attempts.
+	if call.Attempts() != 0 || call.Fields()[retry.DependencyAttemptsField] != "3" {
+		t.Fatalf("call record: attempts %d, fields %v; want 0 and 3 dependency attempts", call.Attempts(), call.Fields())
 	}
 	n = 0
 	if err := r.Do(ctx, func(context.Context) error {

@@ -5,6 +5,10 @@
 //	AUDIT_HMAC_KEY=... bulwark-audit verify [-open] FILE
 //	AUDIT_HMAC_KEY=... bulwark-audit verify [-open] -db URL [-table NAME]
 //
+// AUDIT_HMAC_KEY holds the chain key the server used, in the same text:
+// hex (as `openssl rand -hex 32` makes it) or base64, decoded by
+// audit.ParseKey, the one decoding every bulwark server uses.
+//
 // verify checks every record's MAC, the sequence and the chain, and (unless
 // -open is given, for a trail whose server is still running) the final
 // seal. It prints a summary and exits 0 when the trail is intact, 1 when it

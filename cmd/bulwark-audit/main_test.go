@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +15,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-const key = "0123456789abcdef0123456789abcdef-cmd"
+// keyText is the chain key as AUDIT_HMAC_KEY holds it (hex); key is what
+// it decodes to, the key the trails are written with.
+const keyText = "2f6c1d0e9a8b7c6d5e4f30211203f4e5d6c7b8a9908172635445362718090a1b"
+
+var key, _ = hex.DecodeString(keyText)
 
 func writeTrail(t *testing.T) string {
 	t.Helper()
@@ -22,7 +28,7 @@ func writeTrail(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := audit.New(sink, []byte(key), audit.Config{})
+	l, err := audit.New(sink, key, audit.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +44,7 @@ func writeTrail(t *testing.T) string {
 }
 
 func TestRun(t *testing.T) {
-	t.Setenv(audit.KeyEnv, key)
+	t.Setenv(audit.KeyEnv, keyText)
 	good := writeTrail(t)
 	b, err := os.ReadFile(good)
 	if err != nil {
@@ -75,15 +81,30 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
-	t.Setenv(audit.KeyEnv, "short")
+	// The key's text in base64 is the same key.
+	t.Setenv(audit.KeyEnv, base64.StdEncoding.EncodeToString(key))
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"verify", good}, nil, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), audit.KeyEnv) {
-		t.Fatalf("short key: code %d, %q", code, stderr.String())
+	if code := run([]string{"verify", good}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("base64 key: code %d, %q %q", code, stdout.String(), stderr.String())
+	}
+	// Unset and short keys: refused with different messages, each naming
+	// the variable and saying how to make a key.
+	for _, tc := range []struct{ text, says string }{
+		{"", "AUDIT_HMAC_KEY is not set"},
+		{"abcd", "AUDIT_HMAC_KEY decodes to 2 bytes, fewer than 32"},
+	} {
+		t.Setenv(audit.KeyEnv, tc.text)
+		stdout.Reset()
+		stderr.Reset()
+		if code := run([]string{"verify", good}, nil, &stdout, &stderr); code != 2 ||
+			!strings.Contains(stderr.String(), tc.says) || !strings.Contains(stderr.String(), "openssl rand -hex 32") {
+			t.Fatalf("key %q: code %d, %q", tc.text, code, stderr.String())
+		}
 	}
 }
 
 func TestRunPostgres(t *testing.T) {
-	t.Setenv(audit.KeyEnv, key)
+	t.Setenv(audit.KeyEnv, keyText)
 	dbURL := testenv.NewDatabase(t)
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -98,7 +119,7 @@ func TestRunPostgres(t *testing.T) {
 	if err := sink.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	l, err := audit.New(sink, []byte(key), audit.Config{})
+	l, err := audit.New(sink, key, audit.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/edge"
 )
 
@@ -301,10 +300,11 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			r.fail("AUDIT_LOG", "postgres:<table> needs a lower-case table name of letters, digits and _", c.AuditLog)
 		}
 	}
-	if raw := strings.TrimSpace(getenv("AUDIT_HMAC_KEY")); raw != "" {
-		key, ok := decodeKey(raw)
-		if !ok || len(key) < 32 {
-			r.fail("AUDIT_HMAC_KEY", "must be at least 32 bytes, hex or base64 encoded (value not shown)", "")
+	if raw := getenv("AUDIT_HMAC_KEY"); strings.TrimSpace(raw) != "" {
+		// The library's one decoding, which bulwark-audit verify uses too.
+		key, err := audit.ParseKey(raw)
+		if err != nil {
+			r.fail("AUDIT_HMAC_KEY", strings.TrimPrefix(err.Error(), "audit: the chain key ")+" (value not shown)", "")
 		}
 		c.AuditHMACKey = key
 	}
@@ -333,7 +333,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 
 	if c.Environment == envProduction {
 		if c.AuditHMACKey == nil {
-			r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident)", "")
+			r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); "+audit.KeyHowTo, "")
 		}
 		if c.Bare {
 			r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
@@ -437,18 +437,6 @@ func withUser(raw, user string) string {
 	}
 	u.User = url.User(user)
 	return u.String()
-}
-
-func decodeKey(s string) ([]byte, bool) {
-	if b, err := hex.DecodeString(s); err == nil {
-		return b, true
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return b, true
-		}
-	}
-	return nil, false
 }
 
 // String describes the configuration for the start-up log without secrets.

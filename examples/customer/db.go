@@ -13,6 +13,8 @@ import (
 
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -20,6 +22,15 @@ import (
 const (
 	readerRole = "customer_reader"
 	writerRole = "customer_writer"
+)
+
+// cancelGrace is how long a cancelled statement's connection waits for the
+// server to confirm the cancellation before pgx closes it; lostClientCheck
+// is how often a backend busy with a statement checks that its client is
+// still there (PostgreSQL 14 and later).
+const (
+	cancelGrace     = time.Second
+	lostClientCheck = time.Second
 )
 
 //go:embed migrations/*.sql
@@ -32,6 +43,20 @@ const migrationLockID = 0x6275_6c77_6172_6b // "bulwark"
 // newPool opens a pool with the configured bounds and timeouts. The
 // statement timeout is set per connection by PostgreSQL itself, so even a
 // query whose client went away stops on the server.
+//
+// When a call's context ends (the client sent notifications/cancelled, or
+// the call's deadline passed) its statement must stop on the server at
+// once and its connection go back to the pool. pgx's default reaction to
+// a cancelled context is to give up on the connection: it closes it (after
+// asking the server, on a second connection, to cancel the statement), so
+// every cancelled call costs a fresh connection and its handshake, and a
+// backend whose cancel request got lost keeps waiting behind its lock
+// until the lock is released. Instead, a cancelled context sends the
+// cancel request right away and waits for the server to end the
+// statement, which leaves the connection usable: it returns to the pool.
+// Only if the server has not answered within cancelGrace is the
+// connection closed, and client_connection_check_interval then makes the
+// backend notice its lost client and stop within a second.
 func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -51,6 +76,10 @@ func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Poo
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(s.StatementTimeout.Milliseconds(), 10)
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt((2 * s.StatementTimeout).Milliseconds(), 10)
 	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	cfg.ConnConfig.RuntimeParams["client_connection_check_interval"] = strconv.FormatInt(lostClientCheck.Milliseconds(), 10)
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -250,8 +250,10 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	s.app.db.wrap = guarded(l.pgBreaker, pgRetry)
 	s.app.upst.wrap = guarded(l.upBreaker, upRetry)
 	// In the chain, retry covers whole calls to read-only and idempotent
-	// tools (and keyed ones); failures already retried per dependency
-	// are marked permanent by guarded, so attempts never multiply.
+	// tools (and keyed ones). Retries happen at one level: a handler that
+	// calls a dependency through retry.Do is not repeated, so attempts
+	// never multiply (the audit record shows attempts and
+	// dependency_attempts).
 	tools, err := retry.New(retry.Policy{MaxAttempts: 2})
 	if err != nil {
 		return nil, err
@@ -291,8 +293,11 @@ func tripAfter(n int) func(breaker.Counts) bool {
 }
 
 // guarded runs a dependency call under its breaker and, inside it, its
-// retry policy. What comes out has been retried already: it is marked
-// permanent so the chain's retry layer does not multiply the attempts.
+// retry policy. The chain's retry layer sees that r.Do ran and does not
+// repeat the handler. An open breaker refuses before
+// r.Do runs, with a retry-after of its remaining open time: Permanent
+// keeps the chain's retry layer from waiting that out, so the refusal
+// reaches the client at once.
 func guarded(b *breaker.Breaker, r *retry.Retrier) func(ctx context.Context, fn func(context.Context) error) error {
 	return func(ctx context.Context, fn func(context.Context) error) error {
 		return retry.Permanent(b.Execute(ctx, func(ctx context.Context) error { return r.Do(ctx, fn) }))

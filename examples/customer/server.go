@@ -12,6 +12,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // version is the server's semantic version, reported to clients.
@@ -59,6 +60,19 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
+	}
+	// The Go runtime (go_goroutines, go_memstats_*, go_gc_*) and the
+	// process (process_resident_memory_bytes, process_open_fds,
+	// process_cpu_seconds_total): what operators watch to spot a leak.
+	// A registry handed in that has them already keeps its own.
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		var dup prometheus.AlreadyRegisteredError
+		if err := s.registry.Register(c); err != nil && !errors.As(err, &dup) {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
 	}
 	defer func() {
 		if err != nil {

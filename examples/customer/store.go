@@ -45,6 +45,11 @@ type Note struct {
 // names the argument.
 var errNotFound = errors.New("customer not found")
 
+// errEmailTaken marks an address that another customer already has. The
+// refusal built from it names no customer: which customer holds an
+// address is not the caller's to learn.
+var errEmailTaken = errors.New("email address already in use")
+
 // errKeyReused marks an idempotency key already used for a different note.
 var errKeyReused = errors.New("idempotency key already used for a different note")
 
@@ -123,11 +128,22 @@ func (s *Store) RecentOrders(ctx context.Context, customerID string, n int) ([]O
 }
 
 // UpdateEmail changes a customer's email and returns the updated record.
+// An address another customer has, in any letter case, is errEmailTaken:
+// the unique index customers_email_lower_key decides, so two customers
+// racing for one address cannot both get it.
 func (s *Store) UpdateEmail(ctx context.Context, id, email string) (Customer, error) {
-	return scanCustomer(s.write.QueryRow(ctx,
+	c, err := scanCustomer(s.write.QueryRow(ctx,
 		`UPDATE customers SET email = $2, updated_at = now() WHERE id = $1
 		 RETURNING `+customerColumns, id, email))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == emailUniqueIndex {
+		return Customer{}, errEmailTaken
+	}
+	return c, err
 }
+
+// emailUniqueIndex is the index of migrations/0003_email_unique.sql.
+const emailUniqueIndex = "customers_email_lower_key"
 
 // AddNote inserts a note once per (author, key). A repeat with the same
 // customer and body returns the stored note; a repeat with anything else is

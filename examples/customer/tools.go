@@ -171,7 +171,7 @@ func toolDefs() map[string]*mcp.Tool {
 		toolUpdateEmail: {
 			Name:        toolUpdateEmail,
 			Title:       "Update customer email",
-			Description: "Replace a customer's email address. Overwrites the old address. Requires scope customers:write.",
+			Description: "Replace a customer's email address. Overwrites the old address. An address another customer already has, in any letter case, is refused. Requires scope customers:write.",
 			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
 			InputSchema: schemaFor[updateEmailArgs](func(p map[string]*jsonschema.Schema) {
 				idSchema(p["customer_id"])
@@ -236,6 +236,12 @@ func query[T any](ctx context.Context, db *Dependency, customerID string, fn fun
 			return notFound("customer_id", customerID)
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				// The call ended (cancelled, or past a deadline) and the
+				// server cancelled the statement at our request: report
+				// why the call ended, not PostgreSQL's query_canceled.
+				err = errors.Join(context.Cause(ctx), err)
+			}
 			return dbRefusal(err)
 		}
 		out = v
@@ -330,7 +336,11 @@ func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in update
 		return nil, Customer{}, err
 	}
 	c, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
-		return a.store.UpdateEmail(ctx, in.CustomerID, in.NewEmail)
+		c, err := a.store.UpdateEmail(ctx, in.CustomerID, in.NewEmail)
+		if errors.Is(err, errEmailTaken) {
+			return c, bulwark.InvalidArgument("new_email", "is already the address of another customer; choose a different address")
+		}
+		return c, err
 	})
 	if err != nil {
 		return nil, Customer{}, err

@@ -6,9 +6,12 @@
 //
 //	go run ./examples/customer/loadtest -n 1,8,64 -duration 5s
 //
-// It builds the server, creates and seeds its own database
-// (bulwark_customer_load), starts the server twice in turn (hardened, then
-// bare) on loopback ports, and prints one table. With -pgbench it also runs
+// It builds the server, creates and seeds its own database (-database,
+// default bulwark_customer_load), starts the server twice in turn
+// (hardened, then bare) on loopback ports, and prints one table. It marks
+// the database it creates (a comment on the database) and drops a database
+// of that name on a later run only if it carries the mark: a database it
+// did not create is never dropped, the run stops instead. With -pgbench it also runs
 // pgbench with the same SELECT on the same database, as the database's own
 // limit.
 package main
@@ -39,7 +42,16 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-const database = "bulwark_customer_load"
+// defaultDatabase is the load database unless -database names another.
+const defaultDatabase = "bulwark_customer_load"
+
+// createdMark is the comment on a database this program created; only a
+// database carrying it may be dropped.
+const createdMark = "created by examples/customer/loadtest; dropped and recreated by its next run"
+
+// databaseName is the form -database accepts: a plain lower-case
+// PostgreSQL identifier.
+var databaseName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // serverGOGC is -gogc.
 var serverGOGC string
@@ -58,7 +70,11 @@ func main() {
 	gogc := flag.String("gogc", "", "GOGC for both servers (\"\" inherits); the SDK allocates ~100 KiB per decoded message, so the collector's pace matters")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is reported); hardened and bare alternate")
 	maxConns := flag.Int("db-max-conns", 32, "DB_MAX_CONNS of the server (and pgbench's ceiling)")
+	dbName := flag.String("database", defaultDatabase, "name of the load database, created next to -db; an existing database of this name is dropped only if an earlier run created it")
 	flag.Parse()
+	if !databaseName.MatchString(*dbName) {
+		fatal(fmt.Errorf("-database: %q is not a lower-case name of letters, digits and _", *dbName))
+	}
 	var sessions []int
 	for _, s := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -71,7 +87,7 @@ func main() {
 		fatal(errors.New("-reps must be from 1 to 20"))
 	}
 	serverGOGC = *gogc
-	if err := run(sessions, *dur, *base, *bin, *pgb, *maxConns, *reps); err != nil {
+	if err := run(sessions, *dur, *base, *dbName, *bin, *pgb, *maxConns, *reps); err != nil {
 		fatal(err)
 	}
 }
@@ -133,8 +149,8 @@ func processCPU(pid int) time.Duration {
 
 func (r result) rps() float64 { return float64(r.calls) / r.elapsed.Seconds() }
 
-func run(sessions []int, dur time.Duration, base, bin string, withPgbench bool, maxConns, reps int) error {
-	dbURL, err := createDatabase(base)
+func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbench bool, maxConns, reps int) error {
+	dbURL, err := createDatabase(base, dbName)
 	if err != nil {
 		return err
 	}
@@ -255,7 +271,17 @@ func median(rs []result) result {
 	return m
 }
 
-func createDatabase(base string) (string, error) {
+// errNotOurs refuses to drop a database this program did not create.
+var errNotOurs = errors.New("was not created by loadtest (it lacks loadtest's mark), so it is not dropped; choose another name with -database, or drop it yourself")
+
+// createDatabase creates the load database name next to base and returns
+// its URL. A database of that name left by an earlier run (it carries
+// createdMark) is dropped first; any other database of that name stops the
+// run with errNotOurs and is left alone.
+func createDatabase(base, name string) (string, error) {
+	if !databaseName.MatchString(name) {
+		return "", fmt.Errorf("database name %q is not a lower-case name of letters, digits and _", name)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
@@ -263,18 +289,33 @@ func createDatabase(base string) (string, error) {
 		return "", err
 	}
 	defer conn.Close(context.Background())
-	name := pgx.Identifier{database}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+	ident := pgx.Identifier{name}.Sanitize()
+	var mark *string
+	err = conn.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&mark)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return "", err
+	case mark == nil || *mark != createdMark:
+		return "", fmt.Errorf("database %s %w", ident, errNotOurs)
+	default:
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+ident+" WITH (FORCE)"); err != nil {
+			return "", err
+		}
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
 		return "", err
 	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	// Identifiers and literals cannot be parameters here; the mark is a
+	// constant.
+	if _, err := conn.Exec(ctx, "COMMENT ON DATABASE "+ident+" IS '"+createdMark+"'"); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", err
 	}
-	u.Path = "/" + database
+	u.Path = "/" + name
 	return u.String(), nil
 }
 
