@@ -65,11 +65,14 @@ type Refusal struct {
 // is never sent.
 //
 // A *jsonrpc.Error from the chain is passed through unchanged. An IsError
-// result is read with [ResultError]: one that stands for a refusal or an
-// unexpected error (a typed handler returned a plain Go error, whichever
-// way the tool was registered) is rewritten by the rules above; the SDK's
-// own argument-validation messages, [ToolError]s and results a handler
-// built itself pass through unchanged.
+// result is read with [ResultError]: one that carries a refusal is
+// rewritten by the rules above; one that carries an unexpected error (a
+// handler returned or set a plain Go error, whichever way the tool was
+// registered) becomes an IsError result reading "internal error (id
+// <correlation ID>)", with a [Refusal] of code internal in _meta and the
+// error logged as above, because a tool that failed is still a tool result
+// to MCP clients; the SDK's own argument-validation messages, [ToolError]s
+// and results a handler built itself pass through unchanged.
 func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*mcp.CallToolResult, error) {
 	if err == nil {
 		e := ResultError(res)
