@@ -187,7 +187,7 @@ func TestUseKeepsSDKErrorsOfOtherMethods(t *testing.T) {
 	cs := bulwarktest.Connect(t, s, nil)
 	_, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "nothing://here"})
 	var wire *jsonrpc.Error
-	if !errors.As(err, &wire) || wire.Code != mcp.CodeResourceNotFound {
+	if !errors.As(err, &wire) || wire.Code != jsonrpc.CodeInvalidParams || wire.Message != "Resource not found" {
 		t.Fatalf("got %v, want resource not found", err)
 	}
 }
@@ -344,7 +344,7 @@ func TestRPCCodesAreOurOwn(t *testing.T) {
 	taken := map[int64]string{
 		-32000: "connection closed (TypeScript, Python)",
 		-32001: "request timeout (TypeScript, Python)",
-		-32002: "resource not found (specification)",
+		-32002: "resource not found (specification before SEP-2164, older SDKs)",
 		-32003: "Swift SDK",
 		-32020: "header mismatch (Go)", -32021: "missing client capability (Go)", -32022: "unsupported protocol version (Go)",
 		-32042: "URL elicitation required (specification)",

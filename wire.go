@@ -15,8 +15,9 @@ import (
 // in the range JSON-RPC reserves for server errors (-32000 to -32099) that
 // no major MCP SDK gives a meaning: the TypeScript and Python SDKs use
 // -32000 (connection closed) and -32001 (request timeout), the
-// specification -32002 (resource not found) and -32042 (URL elicitation
-// required), the Go SDK -32020 to -32022, the Swift SDK -32003. So a client
+// specification -32042 (URL elicitation required) and, before SEP-2164,
+// -32002 (resource not found), the Go SDK -32020 to -32022, the Swift SDK
+// -32003. So a client
 // can tell "your credentials are missing" from "your request timed out".
 // Invalid arguments and internal errors use the standard JSON-RPC codes,
 // cancellation the one LSP uses.
@@ -221,13 +222,6 @@ type handlerError struct{ err error }
 
 func (e *handlerError) Error() string { return "internal error" }
 func (e *handlerError) Unwrap() error { return e.err }
-
-func toolOf(c *Call) string {
-	if c == nil {
-		return ""
-	}
-	return c.Tool
-}
 
 func methodOf(c *Call) string {
 	if c == nil {

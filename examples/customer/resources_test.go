@@ -85,7 +85,7 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 	if len(rr.Contents) != 1 || json.Unmarshal([]byte(rr.Contents[0].Text), &c) != nil || c.ID != "C-000001" {
 		t.Fatalf("read %+v", rr.Contents)
 	}
-	if _, err := reader.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C-999999"}); code(err) != mcp.CodeResourceNotFound {
+	if _, err := reader.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C-999999"}); code(err) != jsonrpc.CodeInvalidParams || !strings.Contains(err.Error(), "Resource not found") {
 		t.Errorf("missing customer: %v", err)
 	}
 	if _, err := reader.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C_1"}); code(err) != bulwark.RPCCodeInvalidArgument {
