@@ -259,7 +259,9 @@ func TestUnexpectedHandlerErrorsDoNotLeak(t *testing.T) {
 	logs := captureLog(t)
 	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 	fail := func(err error) mcp.ToolHandlerFor[idIn, any] {
-		return func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) { return nil, nil, err }
+		return func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) {
+			return nil, nil, err
+		}
 	}
 	mcp.AddTool(s, &mcp.Tool{Name: "sdk_plain"}, fail(errors.New(secret)))
 	bulwark.AddTool(s, &mcp.Tool{Name: "bulwark_plain"}, fail(errors.New(secret)))
@@ -384,7 +386,9 @@ func TestUseLearnsToolsAddedWithoutBulwark(t *testing.T) {
 	logs := captureLog(t)
 	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 	mcp.AddTool(s, &mcp.Tool{Name: "sdk_lookup", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
-		func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) { return nil, nil, nil })
+		func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) {
+			return nil, nil, nil
+		})
 	probe := &readOnlyProbe{seen: map[string]bool{}}
 	bulwark.Use(s, probe.layer)
 	cs := bulwarktest.Connect(t, s, nil)
@@ -411,13 +415,17 @@ func TestCheckTools(t *testing.T) {
 	if err := bulwark.CheckTools(ctx, s); err == nil || !strings.Contains(err.Error(), "Use") {
 		t.Fatalf("CheckTools before Use: %v", err)
 	}
-	bulwark.AddTool(s, &mcp.Tool{Name: "known"}, func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) { return nil, nil, nil })
+	bulwark.AddTool(s, &mcp.Tool{Name: "known"}, func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) {
+		return nil, nil, nil
+	})
 	bulwark.Use(s, bulwark.Recover(nil))
 	if err := bulwark.CheckTools(ctx, s); err != nil {
 		t.Fatalf("every tool registered: %v", err)
 	}
 	mcp.AddTool(s, &mcp.Tool{Name: "stray_b", Annotations: &mcp.ToolAnnotations{IdempotentHint: true}},
-		func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) { return nil, nil, nil })
+		func(context.Context, *mcp.CallToolRequest, idIn) (*mcp.CallToolResult, any, error) {
+			return nil, nil, nil
+		})
 	s.AddTool(&mcp.Tool{Name: "stray_a", InputSchema: objectSchema}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return nil, nil })
 	err := bulwark.CheckTools(ctx, s)
 	if err == nil || !strings.Contains(err.Error(), "stray_a, stray_b") || strings.Contains(err.Error(), "known") {
