@@ -3,9 +3,13 @@ package auth_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
+	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -58,4 +62,22 @@ func ExampleNew() {
 	// templates: 0
 	// prompt: ticket_reply
 	// permission_denied missing scope customers:read
+}
+
+// The HTTP step-up check takes its policies from the same Guard as the
+// calls.
+func ExampleGuard_HTTPToolPolicies() {
+	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
+	guard, _ := auth.New(auth.WithPolicies(auth.Policies{"update_customer": auth.RequireAll("customers:write")}))
+	mcpHandler := http.NotFoundHandler() // mcp.NewStreamableHTTPHandler(...) in practice
+	h := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(
+		guard.HTTPToolPolicies(auth.HTTPPolicyOptions{})(mcpHandler))
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"update_customer","arguments":{}}}`))
+	req.Header.Set("Authorization", "Bearer bwk_svc")
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code)
+	// Output: 403
 }
