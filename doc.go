@@ -76,8 +76,9 @@
 // through untouched. The lists (tools/list, resources/list,
 // resources/templates/list, prompts/list) are not run through the chain;
 // auth's Guard filters them. Under protocol 2026-07-28 a client subscribes
-// with subscriptions/listen, a long-lived stream that Use does not guard;
-// updates it delivers carry URIs only, and reading a resource is guarded.
+// with subscriptions/listen, a long-lived stream that Use does not run
+// through the chain; auth's Guard narrows it to the resources the caller
+// may read.
 //
 // # How refusals reach the client
 //

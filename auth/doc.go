@@ -11,7 +11,9 @@
 // [New] builds a [Guard] from the options, once. Its [Guard.Middleware]
 // guards every call bulwark.Use runs through the chain (tools/call,
 // resources/read, resources/subscribe, prompts/get, completion/complete)
-// and its [Guard.FilterLists] filters the lists, so both decide from the
+// and its [Guard.FilterLists] filters the lists (and narrows a
+// subscriptions/listen to the resources the caller may read), so both
+// decide from the
 // same options and what a caller sees is exactly what it may use. The older
 // pair [Middleware] and [FilterToolList], which had to be given the same
 // options, is deprecated.

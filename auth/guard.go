@@ -194,7 +194,11 @@ func (g *Guard) Middleware() bulwark.Middleware {
 // FilterLists returns receiving middleware that removes from each
 // tools/list, resources/list, resources/templates/list and prompts/list
 // result what the caller may not use, by the same decision as
-// [Guard.Middleware]. Install it with Server.AddReceivingMiddleware.
+// [Guard.Middleware]. It also narrows a subscriptions/listen request (how
+// clients subscribe to resource updates under protocol 2026-07-28, a
+// long-lived stream bulwark.Use does not run through the chain) to the
+// resources the caller may read: the server acknowledges and notifies only
+// those. Install it with Server.AddReceivingMiddleware.
 //
 // The caller is found as Middleware finds it, except that a list request
 // carries no arguments: when the argument-token mode is on and nothing else
@@ -205,6 +209,9 @@ func (g *Guard) FilterLists() mcp.Middleware {
 	s := g.s
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if lr, ok := req.(*mcp.SubscriptionsListenRequest); ok && method == "subscriptions/listen" {
+				return next(ctx, method, s.narrowListen(ctx, lr))
+			}
 			res, err := next(ctx, method, req)
 			if err != nil || res == nil || req == nil {
 				return res, err
@@ -224,6 +231,35 @@ func (g *Guard) FilterLists() mcp.Middleware {
 			return s.filter(ctx, p, res), nil
 		}
 	}
+}
+
+// narrowListen returns req without the resource subscriptions its caller
+// may not read, so the server acknowledges and notifies only the others.
+func (s *settings) narrowListen(ctx context.Context, req *mcp.SubscriptionsListenRequest) *mcp.SubscriptionsListenRequest {
+	if req == nil || req.Params == nil || req.Params.Notifications == nil || len(req.Params.Notifications.ResourceSubscriptions) == 0 {
+		return req
+	}
+	p, _ := s.principalOf(ctx, req.Extra)
+	if p == nil && s.argField != "" {
+		return req
+	}
+	uris := req.Params.Notifications.ResourceSubscriptions
+	kept := make([]string, 0, len(uris))
+	for _, uri := range uris {
+		if s.decideResource(ctx, p, uri) == nil {
+			kept = append(kept, uri)
+		}
+	}
+	if len(kept) == len(uris) {
+		return req
+	}
+	notes := *req.Params.Notifications
+	notes.ResourceSubscriptions = kept
+	params := *req.Params
+	params.Notifications = &notes
+	cp := *req
+	cp.Params = &params
+	return &cp
 }
 
 // filter returns a copy of the list res holding only what p may use.

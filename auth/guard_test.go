@@ -241,3 +241,51 @@ func connectLegacy(t *testing.T, s *mcp.Server) *mcp.ClientSession {
 	t.Cleanup(func() { cs.Close(); ss.Wait() })
 	return cs
 }
+
+// Under protocol 2026-07-28 a client subscribes with subscriptions/listen;
+// the Guard narrows it to the resources the caller may read.
+func TestGuardNarrowsSubscriptionsListen(t *testing.T) {
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "n"}), auth.FailClosed(),
+		auth.WithResourcePolicies(auth.Policies{
+			"config://public": auth.Allow(),
+			"customer://{id}": auth.RequireAll("customers:read"),
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, &mcp.ServerOptions{
+		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
+		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
+	})
+	read := func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "x"}}}, nil
+	}
+	s.AddResource(&mcp.Resource{URI: "config://public", Name: "public"}, read)
+	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "customer://{id}", Name: "customer"}, read)
+	seen := make(chan []string, 4)
+	s.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if lr, ok := req.(*mcp.SubscriptionsListenRequest); ok && lr.Params != nil && lr.Params.Notifications != nil {
+				seen <- lr.Params.Notifications.ResourceSubscriptions
+			}
+			return next(ctx, method, req)
+		}
+	})
+	bulwark.Use(s, g.Middleware())
+	s.AddReceivingMiddleware(g.FilterLists())
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	for _, uri := range []string{"config://public", "customer://7"} {
+		if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil {
+			t.Fatal(err)
+		}
+		got := <-seen
+		want := []string{}
+		if uri == "config://public" {
+			want = []string{uri}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("subscribe %s: the server was asked for %v, want %v", uri, got, want)
+		}
+	}
+}
