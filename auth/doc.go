@@ -13,10 +13,9 @@
 // resources/read, resources/subscribe, prompts/get, completion/complete)
 // and its [Guard.FilterLists] filters the lists (and narrows a
 // subscriptions/listen to the resources the caller may read), so both
-// decide from the
-// same options and what a caller sees is exactly what it may use. The older
-// pair [Middleware] and [FilterToolList], which had to be given the same
-// options, is deprecated.
+// decide from the same options and what a caller sees is exactly what it
+// may use. The older pair [Middleware] and [FilterToolList], which had to
+// be given the same options, is deprecated.
 //
 // # Where it sits
 //
