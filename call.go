@@ -71,7 +71,19 @@ const (
 	CacheBypass = "bypass" // the tool is not cached
 )
 
-// Call is the record of one tools/call. [Use] (or [Wrap]) creates it before
+// The methods [Use] runs through the chain. tools/call is the one the layers
+// were made for; the others are guarded by the layers that make sense for
+// them (see [Use]).
+const (
+	MethodCallTool     = "tools/call"
+	MethodReadResource = "resources/read"
+	MethodSubscribe    = "resources/subscribe"
+	MethodGetPrompt    = "prompts/get"
+	MethodComplete     = "completion/complete"
+)
+
+// Call is the record of one guarded request: a tools/call, or one of the
+// other methods [Use] guards. [Use] (or [Wrap]) creates it before
 // the first layer runs and puts it in the context; inner layers fill in what
 // they learn (the principal, attempts, cache and breaker outcomes, a
 // rejection) and outer layers such as audit and metrics read it after the
@@ -87,7 +99,17 @@ type Call struct {
 	// reported to the client with internal errors, so an operator can find
 	// the log and audit entries for a failure a user reports.
 	ID string
-	// Tool is the name of the tool being called, as the client sent it.
+	// Method is the MCP method: MethodCallTool, MethodReadResource,
+	// MethodSubscribe, MethodGetPrompt or MethodComplete.
+	Method string
+	// Target is what the method acts on, as the client sent it: the tool
+	// name for tools/call, the resource URI for resources/read and
+	// resources/subscribe, the prompt name for prompts/get, and for
+	// completion/complete the reference completed ("ref/prompt" name or
+	// "ref/resource" URI).
+	Target string
+	// Tool is the name of the tool being called, as the client sent it;
+	// empty for methods other than tools/call.
 	Tool string
 	// SessionID is the MCP session ID, empty on transports without one.
 	SessionID string
@@ -123,12 +145,23 @@ func WithCall(ctx context.Context, c *Call) context.Context {
 	return context.WithValue(ctx, callKey{}, c)
 }
 
-// NewCall builds the record for req, as [Use] does. now is the start time.
+// IsToolCall reports whether ctx belongs to a tools/call (or to no guarded
+// request at all, as in a unit test calling a layer directly). Layers that
+// only make sense for tools (cache, breaker, retry, validate) pass other
+// methods through when it reports false.
+func IsToolCall(ctx context.Context) bool {
+	c := CallFrom(ctx)
+	return c == nil || c.Method == "" || c.Method == MethodCallTool
+}
+
+// NewCall builds the record of a tools/call for req, as [Use] does. now is
+// the start time.
 func NewCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
-	c := &Call{ID: nextID(), Start: now, Def: def, Transport: TransportStdio}
+	c := &Call{ID: nextID(), Start: now, Def: def, Transport: TransportStdio, Method: MethodCallTool}
 	if req != nil {
 		if req.Params != nil {
 			c.Tool = req.Params.Name
+			c.Target = req.Params.Name
 		}
 		if req.Session != nil {
 			c.SessionID = req.Session.ID()

@@ -1,9 +1,9 @@
 // Package bulwark makes MCP servers built on the official Go SDK
 // (github.com/modelcontextprotocol/go-sdk) ready for production: small,
-// composable layers around tool calls for authentication and per-tool
-// authorization, input validation, rate and concurrency limits, result
-// caching, circuit breaking, retries, timeouts, panic recovery, audit
-// logging, metrics and health checks.
+// composable layers around tool calls (and resource reads, prompts and
+// completions) for authentication and authorization, input validation,
+// rate and concurrency limits, result caching, circuit breaking, retries,
+// timeouts, panic recovery, audit logging, metrics and health checks.
 //
 // # Layers
 //
@@ -50,38 +50,91 @@
 //
 // # The per-call record
 //
-// [Use] creates a [Call] for every tools/call and puts it in the context:
-// correlation ID, tool, session, transport, start time and the tool's
-// registered definition. Inner layers fill in what they learn (principal,
-// attempts, cache outcome, breaker state, rejection) and outer layers read it
-// after next returns. [CallFrom] returns it; every method is safe on nil.
+// [Use] creates a [Call] for every request it guards and puts it in the
+// context: correlation ID, method and target, tool, session, transport,
+// start time and the tool's registered definition. Inner layers fill in
+// what they learn (principal, attempts, cache outcome, breaker state,
+// rejection) and outer layers read it after next returns. [CallFrom]
+// returns it; every method is safe on nil.
+//
+// # Beyond tools: resources, prompts, completion
+//
+// Use runs resources/read, resources/subscribe, prompts/get and
+// completion/complete through the same chain as tools/call, so a server
+// that guards its tools does not leave its resources open. The record
+// names the method ([Call.Method]: [MethodReadResource], ...) and what it
+// acts on ([Call.Target]: the resource URI, the prompt name, the completed
+// reference). The layers see a stand-in tools/call request whose
+// Params.Name is the method and whose Params.Arguments are the method's
+// params; the innermost handler calls the SDK's real method and Use returns
+// its real result. These methods have no IsError results, so every refusal
+// is a JSON-RPC error with its code (table below).
+//
+// Which layers apply: auth (resource policies by URI or URI template,
+// prompt policies by name; see auth.WithResourcePolicies), ratelimit and
+// concurrency limits, [Timeout], [Recover], audit (one record per request,
+// Record.Method) and metrics (bulwark_method_calls_total{method,outcome}).
+// cache, breaker, retry (and idempotency) and validate make sense for tool
+// calls only: they see [IsToolCall] report false and pass the request
+// through untouched. The lists (tools/list, resources/list,
+// resources/templates/list, prompts/list) are not run through the chain;
+// auth's Guard filters them. Under protocol 2026-07-28 a client subscribes
+// with subscriptions/listen, a long-lived stream that Use does not run
+// through the chain; auth's Guard narrows it to the resources the caller
+// may read.
 //
 // # How refusals reach the client
 //
 // Every layer refuses a call by returning an [*Error] with a [Code]; no layer
 // writes to the wire itself. [ToWire], called once by [Use] (or [Wrap]),
-// decides what the client receives:
+// decides what a tools/call client receives:
 //
 //	invalid_argument, permission_denied,   IsError result: the text says what is wrong and
 //	rate_limited, unavailable,             what to do ("rate limit exceeded; retry after 2s"),
 //	deadline_exceeded                      and _meta["bulwark/error"] carries a Refusal
 //	                                       {code, message, field, retryAfterSeconds, correlationId}
-//	unauthenticated                        JSON-RPC error -32001 (RPCCodeUnauthenticated)
+//	unauthenticated                        JSON-RPC error -32060 (RPCCodeUnauthenticated)
 //	canceled                               JSON-RPC error -32800 (RPCCodeCanceled)
-//	internal (and any other error, panics) JSON-RPC error -32603 "internal error (id <correlation ID>)"
+//	internal (a layer's error, panics)     JSON-RPC error -32603 "internal error (id <correlation ID>)"
+//	unexpected error from a tool handler   IsError result "internal error (id <correlation ID>)"
+//
+// For resources/read, resources/subscribe, prompts/get and
+// completion/complete every refusal is a JSON-RPC error:
+//
+//	unauthenticated -32060, permission_denied -32061, rate_limited -32062,
+//	unavailable -32063, deadline_exceeded -32064, invalid_argument -32602,
+//	canceled -32800, internal -32603 "internal error (id <correlation ID>)"
 //
 // The rule: a refusal the model can act on (fix an argument, wait, use
 // another tool) is a tool result the model reads; one that only the client
 // application can fix (credentials) or that is nobody's to fix (a bug) is a
-// protocol error with a real code, never code 0. The data of each JSON-RPC
-// error is the same Refusal, and [RefusalOf] reads it back on the client
-// side from either form. An internal error's cause never reaches the client:
-// it is logged with the correlation ID (and written to the audit record), so
-// an operator can find it from what the user reports.
+// protocol error with a real code, never code 0. bulwark's own codes sit in
+// the server-error range where no major MCP SDK gives a code a meaning (the
+// TypeScript and Python SDKs use -32000 and -32001 for connection closed
+// and request timeout; see [RPCCodeUnauthenticated]). The data of each
+// JSON-RPC error is the same Refusal, and [RefusalOf] reads it back on the
+// client side from either form. An internal error's cause never reaches the
+// client: it is logged with the correlation ID (and written to the audit
+// record), so an operator can find it from what the user reports.
 //
-// Tools added with mcp.AddTool keep the SDK's own behaviour for argument
-// validation: a schema violation is an IsError result with the SDK's text. A
-// typed handler that returns an *Error gets the mapping above.
+// # Tool errors and unexpected errors
+//
+// A handler's error text reaches the model only when the handler says it
+// is meant to: it returns [ToolError]("no customer with ID 42") (a typed
+// handler's error, or the error a raw handler sets with SetError), or it
+// builds an IsError result itself without SetError. Any other error a
+// handler returns or sets is unexpected, whichever way the tool was
+// registered: the client receives an IsError result reading "internal error
+// (id <correlation ID>)" (a tool that failed is still a tool result, as MCP
+// prescribes and clients expect), and the error's text goes to the log and
+// the audit record only. A typed handler's *Error refusal gets the mapping
+// above; a *jsonrpc.Error is sent as it is.
+//
+// The SDK's own argument-validation messages for tools added with
+// mcp.AddTool (`validating "arguments": ...`) still reach the model, which
+// can correct its arguments. [ResultError] tells the two apart as go-sdk
+// builds them; handlers registered with [AddTool] have their errors marked,
+// so they are never mistaken for validation messages.
 //
 // # Selecting tools
 //
@@ -99,6 +152,16 @@
 // only read-only or idempotent tools are retried, and unannotated tools count
 // as destructive, as the MCP specification prescribes.
 //
+// # No silent bypass
+//
+// A tool added with mcp.AddTool or Server.AddTool is not in the registry,
+// so without help it would lose caching, per-tool breakers, retries and its
+// metrics label. bulwark finds such tools itself: [CheckTools], called at
+// start after [Use], reads the server's tool list, registers every missing
+// definition and returns an error naming the tools (stop the server on it);
+// and a call to a tool the registry does not know makes Use read the list,
+// register what it finds and log a warning naming the tool.
+//
 // # Assembly
 //
 // A hardened server, with every layer in the default order. This is the
@@ -112,14 +175,13 @@
 //		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 //		InputSchema: validate.MustSchema[in](validate.On("id", validate.FormatID())),
 //	}, lookup)
-//	policy := []auth.Option{auth.WithStaticPrincipal(caller), auth.FailClosed(),
-//		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")})}
-//	s.AddReceivingMiddleware(auth.FilterToolList(policy...))
+//	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.FailClosed(),
+//		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
 //	bulwark.Use(s,
 //		audit.Middleware(trail),
 //		bulwark.Recover(logger),
 //		metrics.Middleware(m),
-//		auth.Middleware(policy...),
+//		guard.Middleware(),
 //		validate.Middleware(),
 //		ratelimit.Middleware(limiter),
 //		bulwark.Timeout(5*time.Second),
@@ -127,6 +189,8 @@
 //		breaker.Middleware(perTool),
 //		retry.Middleware(retrier),
 //	)
+//	s.AddReceivingMiddleware(guard.FilterLists())
+//	if err := bulwark.CheckTools(ctx, s); err != nil { ... }
 //
 // Each package's documentation shows its constructor and options.
 package bulwark

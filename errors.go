@@ -216,3 +216,20 @@ func formatRetry(d time.Duration) string {
 	}
 	return strconv.Itoa(int((d+time.Second-1)/time.Second)) + "s"
 }
+
+// ToolError returns an error whose text msg is meant for the model: the
+// tool's own answer that something went wrong ("no customer with ID 42"),
+// which the model reads and can act on. A typed handler returns it as its
+// error; the SDK puts msg into an IsError result and [ToWire] passes that
+// result on unchanged.
+//
+// Every other plain error a handler returns is unexpected, whichever way
+// the tool was registered: its text may hold anything (a host name, a
+// query, a credential), so the client receives only "internal error (id
+// …)" and the text goes to the log and the audit record. A raw handler that
+// builds its own IsError result without calling SetError is deliberate too.
+func ToolError(msg string) error { return &toolError{msg: msg} }
+
+type toolError struct{ msg string }
+
+func (e *toolError) Error() string { return e.msg }

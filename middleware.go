@@ -2,10 +2,12 @@ package bulwark
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -36,16 +38,39 @@ func Chain(mws ...Middleware) Middleware {
 	}
 }
 
-// Use installs mws server-wide for tools/call, through
-// s.AddReceivingMiddleware. Every other method (tools/list, resources/*,
-// prompts/*, ping, notifications) passes through untouched.
+// Use installs mws server-wide through s.AddReceivingMiddleware, for
+// tools/call and for the other methods that act on what a server offers:
+// resources/read, resources/subscribe, prompts/get and completion/complete.
+// Every other method (the lists, ping, initialize, notifications) passes
+// through untouched; list filtering is auth's (see auth.Guard).
 //
-// For each call Use creates the [Call] record, runs the chain around the
-// SDK's own tool dispatch (so it covers tools added with mcp.AddTool and with
-// Server.AddTool alike, and the SDK's argument validation runs inside it),
-// and maps whatever the chain returns to the wire with [ToWire]. As a last
-// resort it also recovers panics from layers that run outside [Recover], so
-// no layer can take the process down.
+// For each request Use creates the [Call] record (naming the method and its
+// target), runs the chain and maps whatever it returns to the wire. For
+// tools/call it runs the chain around the SDK's own tool dispatch (so it
+// covers tools added with mcp.AddTool and with Server.AddTool alike, and
+// the SDK's argument validation runs inside it) and maps the outcome with
+// [ToWire]. As a last resort it also recovers panics from layers that run
+// outside [Recover], so no layer can take the process down.
+//
+// For the other methods the chain sees a stand-in *mcp.CallToolRequest
+// whose Params.Name is the method (so per-tool options keyed by name, such
+// as a per-tool timeout or rate limit, can name "resources/read"), whose
+// Params.Arguments are the method's params as JSON (what audit records),
+// and whose Session and Extra are the request's. The innermost handler calls
+// the SDK's real method and keeps its result; the chain's own result is a
+// placeholder. A refusal becomes a JSON-RPC error with the refusal's code
+// (RPCCodePermissionDenied, RPCCodeRateLimited, …; these methods have no
+// IsError results), and an unexpected error "internal error (id …)" with
+// code -32603. Layers that only make sense for tools (cache, breaker,
+// retry, validate) see [IsToolCall] report false and pass these requests
+// through; auth, ratelimit, Timeout, Recover, audit and metrics apply.
+//
+// Use also makes sure every tool the server serves is known to the layers:
+// a call to a tool that is not in bulwark's registry (added with
+// mcp.AddTool or Server.AddTool rather than [AddTool]) makes Use read the
+// server's tool list, register the definitions it finds and log a warning
+// naming each such tool, at most once a second. [CheckTools] does the same
+// at start, and reports them.
 //
 // Call Use once per server, before serving. Calling it again adds a second
 // chain outside the first.
@@ -53,7 +78,16 @@ func Use(s *mcp.Server, mws ...Middleware) {
 	chain := Chain(mws...)
 	reg := registryOf(s, true)
 	s.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		reg.setLister(next)
 		dispatch := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if st := stateFrom(ctx); st != nil {
+				res, err := next(ctx, st.method, st.req)
+				st.setResult(res)
+				if err != nil {
+					return nil, err
+				}
+				return &mcp.CallToolResult{}, nil
+			}
 			res, err := next(ctx, "tools/call", req)
 			if err != nil {
 				return nil, err
@@ -66,17 +100,32 @@ func Use(s *mcp.Server, mws ...Middleware) {
 		}
 		h := chain(dispatch)
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			ctr, ok := req.(*mcp.CallToolRequest)
-			if method != "tools/call" || !ok {
-				return next(ctx, method, req)
+			switch method {
+			case MethodCallTool:
+				ctr, ok := req.(*mcp.CallToolRequest)
+				if !ok {
+					break
+				}
+				if ctr.Params != nil && reg.lookup(ctr.Params.Name) == nil {
+					reg.learn(ctx, ctr.Session)
+				}
+				res, err := serve(ctx, reg, ctr, h)
+				if res == nil {
+					// A typed nil *CallToolResult must not reach the SDK as a
+					// non-nil Result interface.
+					return nil, err
+				}
+				return res, err
+			case MethodReadResource, MethodSubscribe, MethodGetPrompt, MethodComplete:
+				return serveMethod(ctx, method, req, h)
+			case "tools/list":
+				res, err := next(ctx, method, req)
+				if list, ok := res.(*mcp.ListToolsResult); ok && err == nil && list != nil {
+					reg.learnFrom(list.Tools)
+				}
+				return res, err
 			}
-			res, err := serve(ctx, reg, ctr, h)
-			if res == nil {
-				// A typed nil *CallToolResult must not reach the SDK as a
-				// non-nil Result interface.
-				return nil, err
-			}
-			return res, err
+			return next(ctx, method, req)
 		}
 	})
 }
@@ -129,12 +178,19 @@ func WrapFor[In, Out any](h mcp.ToolHandlerFor[In, Out], mws ...Middleware) mcp.
 }
 
 // serve runs one call through h with a fresh record and maps the outcome.
-func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.ToolHandler) (res *mcp.CallToolResult, err error) {
+func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.ToolHandler) (*mcp.CallToolResult, error) {
 	var def *mcp.Tool
 	if reg != nil && req.Params != nil {
 		def = reg.lookup(req.Params.Name)
 	}
 	c := NewCall(req, def, time.Now())
+	res, err := run(ctx, c, req, h)
+	return ToWire(c, res, err, nil)
+}
+
+// run runs h for the call c: it marks the transport, puts c in the context,
+// records a rejection and turns a panic into an internal error.
+func run(ctx context.Context, c *Call, req *mcp.CallToolRequest, h mcp.ToolHandler) (res *mcp.CallToolResult, err error) {
 	if c.Transport != TransportHTTP && ctx.Value(http.LocalAddrContextKey) != nil {
 		// The legacy SSE transport passes no headers in RequestExtra, but its
 		// sessions run in the context of the HTTP request that opened them.
@@ -144,15 +200,106 @@ func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.T
 	defer func() {
 		if v := recover(); v != nil {
 			perr := &PanicError{Value: v, Stack: debug.Stack()}
-			slog.Default().Error("panic outside bulwark.Recover", "correlation_id", c.ID, "tool", c.Tool, "panic", fmt.Sprint(v), "stack", string(perr.Stack))
-			res, err = ToWire(c, nil, Internal(perr), nil)
+			slog.Default().Error("panic outside bulwark.Recover", "correlation_id", c.ID, "method", c.Method, "target", c.Target, "panic", fmt.Sprint(v), "stack", string(perr.Stack))
+			res, err = nil, Internal(perr)
 		}
 	}()
 	res, err = h(ctx, req)
 	if err != nil {
 		c.SetRejection(err)
 	}
-	return ToWire(c, res, err, nil)
+	return res, err
+}
+
+// methodState carries a request of another method than tools/call through
+// the chain to the innermost handler, and its real result back.
+type methodState struct {
+	method string
+	req    mcp.Request
+
+	mu  sync.Mutex
+	res mcp.Result
+}
+
+type methodStateKey struct{}
+
+func stateFrom(ctx context.Context) *methodState {
+	st, _ := ctx.Value(methodStateKey{}).(*methodState)
+	return st
+}
+
+func (st *methodState) setResult(r mcp.Result) {
+	st.mu.Lock()
+	st.res = r
+	st.mu.Unlock()
+}
+
+func (st *methodState) result() mcp.Result {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.res
+}
+
+// serveMethod runs a request of another method than tools/call through h.
+func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.ToolHandler) (mcp.Result, error) {
+	target, args := describe(req)
+	stand := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: method, Arguments: args}, Extra: req.GetExtra()}
+	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+		stand.Session = ss
+	}
+	c := NewCall(stand, nil, time.Now())
+	c.Method, c.Tool, c.Target = method, "", target
+	st := &methodState{method: method, req: req}
+	res, err := run(context.WithValue(ctx, methodStateKey{}, st), c, stand, h)
+	if err == nil {
+		if e := ResultError(res); e != nil {
+			err = e
+		} else if res != nil && res.IsError {
+			// A layer answered with a tool result, which this method cannot
+			// carry.
+			err = Internal(fmt.Errorf("bulwark: a layer answered %s with a tool error result", method))
+		}
+	}
+	if err != nil {
+		c.SetRejection(err)
+		return nil, methodError(c, err, nil)
+	}
+	out := st.result()
+	if out == nil {
+		return nil, methodError(c, Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method)), nil)
+	}
+	return out, nil
+}
+
+// describe returns the target of a request and its params as JSON.
+func describe(req mcp.Request) (target string, args json.RawMessage) {
+	switch r := req.(type) {
+	case *mcp.ReadResourceRequest:
+		if r.Params != nil {
+			target = r.Params.URI
+		}
+	case *mcp.SubscribeRequest:
+		if r.Params != nil {
+			target = r.Params.URI
+		}
+	case *mcp.GetPromptRequest:
+		if r.Params != nil {
+			target = r.Params.Name
+		}
+	case *mcp.CompleteRequest:
+		if r.Params != nil && r.Params.Ref != nil {
+			target = r.Params.Ref.Name
+			if r.Params.Ref.Type == "ref/resource" {
+				target = r.Params.Ref.URI
+			}
+		}
+	}
+	if p := req.GetParams(); p != nil {
+		if b, err := json.Marshal(p); err == nil {
+			args = b
+		}
+	}
+	return target, args
 }
 
 // Matcher decides whether a layer applies to a call. See [Only].

@@ -46,8 +46,8 @@ func Recover(logger *slog.Logger) Middleware {
 					c := CallFrom(ctx)
 					c.markLogged()
 					perr := &PanicError{Value: v, Stack: debug.Stack()}
-					logger.ErrorContext(ctx, "tool handler panicked",
-						"correlation_id", callID(c), "tool", toolOf(c),
+					logger.ErrorContext(ctx, "handler panicked",
+						"correlation_id", callID(c), "method", methodOf(c), "target", targetOf(c),
 						"panic", fmt.Sprint(v), "stack", string(perr.Stack))
 					res, err = nil, Internal(perr)
 					c.SetRejection(err)
@@ -57,8 +57,8 @@ func Recover(logger *slog.Logger) Middleware {
 			if err != nil {
 				if e := AsError(err); e.Code == CodeInternal && !CallFrom(ctx).markLogged() {
 					c := CallFrom(ctx)
-					logger.ErrorContext(ctx, "tool call failed",
-						"correlation_id", callID(c), "tool", toolOf(c), "error", causeText(e))
+					logger.ErrorContext(ctx, "call failed",
+						"correlation_id", callID(c), "method", methodOf(c), "target", targetOf(c), "error", causeText(e))
 				}
 			}
 			return res, err

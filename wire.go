@@ -4,18 +4,32 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"reflect"
+	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// JSON-RPC error codes bulwark sends. They sit in the range JSON-RPC
-// reserves for server errors (-32000 to -32099), except where a standard or
-// widely used code exists.
+// JSON-RPC error codes bulwark sends. Refusals of their own kind use codes
+// in the range JSON-RPC reserves for server errors (-32000 to -32099) that
+// no major MCP SDK gives a meaning: the TypeScript and Python SDKs use
+// -32000 (connection closed) and -32001 (request timeout), the
+// specification -32042 (URL elicitation required) and, before SEP-2164,
+// -32002 (resource not found), the Go SDK -32020 to -32022, the Swift SDK
+// -32003. So a client
+// can tell "your credentials are missing" from "your request timed out".
+// Invalid arguments and internal errors use the standard JSON-RPC codes,
+// cancellation the one LSP uses.
 const (
-	RPCCodeUnauthenticated int64 = -32001                    // no or invalid credentials
-	RPCCodeCanceled        int64 = -32800                    // request cancelled (the LSP code)
-	RPCCodeInternal        int64 = jsonrpc.CodeInternalError // -32603
+	RPCCodeUnauthenticated  int64 = -32060                    // no or invalid credentials
+	RPCCodePermissionDenied int64 = -32061                    // not allowed (methods other than tools/call)
+	RPCCodeRateLimited      int64 = -32062                    // over a limit (methods other than tools/call)
+	RPCCodeUnavailable      int64 = -32063                    // dependency down (methods other than tools/call)
+	RPCCodeDeadlineExceeded int64 = -32064                    // out of time (methods other than tools/call)
+	RPCCodeInvalidArgument  int64 = jsonrpc.CodeInvalidParams // -32602 (methods other than tools/call)
+	RPCCodeCanceled         int64 = -32800                    // request cancelled (the LSP code)
+	RPCCodeInternal         int64 = jsonrpc.CodeInternalError // -32603
 )
 
 // MetaKey is the _meta key under which a refusal's machine-readable form
@@ -51,18 +65,29 @@ type Refusal struct {
 // slog.Default()) with the same ID, unless [Recover] logged it already, and
 // is never sent.
 //
-// A *jsonrpc.Error from the chain is passed through unchanged. So is a
-// result whose GetError is not an *Error (the SDK's own argument validation
-// for tools added with mcp.AddTool, for example). A result whose GetError is
-// an *Error (a typed handler returned one) is rewritten by the rules above.
+// A *jsonrpc.Error from the chain is passed through unchanged. An IsError
+// result is read with [ResultError]: one that carries a refusal is
+// rewritten by the rules above; one that carries an unexpected error (a
+// handler returned or set a plain Go error, whichever way the tool was
+// registered) becomes an IsError result reading "internal error (id
+// <correlation ID>)", with a [Refusal] of code internal in _meta and the
+// error logged as above, because a tool that failed is still a tool result
+// to MCP clients; the SDK's own argument-validation messages, [ToolError]s
+// and results a handler built itself pass through unchanged.
 func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*mcp.CallToolResult, error) {
 	if err == nil {
-		if res == nil || !res.IsError {
+		e := ResultError(res)
+		if e == nil {
 			return res, nil
 		}
-		var e *Error
-		if !errors.As(res.GetError(), &e) {
-			return res, nil
+		if e.Code == CodeInternal {
+			// A tool that failed unexpectedly still failed as a tool: the
+			// model learns so from an IsError result, as MCP prescribes for
+			// tool execution errors, but reads only the correlation ID.
+			msg := internalMessage(c, e, logger)
+			r := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: msg}}, IsError: true}
+			r.Meta = mcp.Meta{MetaKey: Refusal{Code: CodeInternal, Message: msg, CorrelationID: callID(c)}}
+			return r, nil
 		}
 		err = e
 	}
@@ -83,27 +108,133 @@ func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*
 		}
 		r.Meta = mcp.Meta{MetaKey: refusalOf(e, id)}
 		return r, nil
-	case CodeUnauthenticated:
-		return nil, rpcError(RPCCodeUnauthenticated, e.Error(), refusalOf(e, id))
-	case CodeCanceled:
-		return nil, rpcError(RPCCodeCanceled, e.Error(), refusalOf(e, id))
-	default:
-		if !c.markLogged() {
-			if logger == nil {
-				logger = slog.Default()
-			}
-			logger.Error("tool call failed", "correlation_id", id, "tool", toolOf(c), "error", causeText(e))
-		}
-		msg := "internal error (id " + id + ")"
-		return nil, rpcError(RPCCodeInternal, msg, Refusal{Code: CodeInternal, CorrelationID: id})
 	}
+	return nil, rpcErrorOf(c, e, logger)
 }
 
-func toolOf(c *Call) string {
+// methodError maps what the chain returned for a method other than
+// tools/call, which has no IsError results: every refusal is a JSON-RPC
+// error with its code and the [Refusal] as data.
+func methodError(c *Call, err error, logger *slog.Logger) error {
+	var wire *jsonrpc.Error
+	if errors.As(err, &wire) {
+		return wire
+	}
+	return rpcErrorOf(c, AsError(err), logger)
+}
+
+// rpcErrorOf is the JSON-RPC form of a refusal.
+func rpcErrorOf(c *Call, e *Error, logger *slog.Logger) *jsonrpc.Error {
+	id := ""
+	if c != nil {
+		id = c.ID
+	}
+	var code int64
+	switch e.Code {
+	case CodeUnauthenticated:
+		code = RPCCodeUnauthenticated
+	case CodePermissionDenied:
+		code = RPCCodePermissionDenied
+	case CodeInvalidArgument:
+		code = RPCCodeInvalidArgument
+	case CodeRateLimited:
+		code = RPCCodeRateLimited
+	case CodeUnavailable:
+		code = RPCCodeUnavailable
+	case CodeDeadlineExceeded:
+		code = RPCCodeDeadlineExceeded
+	case CodeCanceled:
+		code = RPCCodeCanceled
+	default:
+		return rpcError(RPCCodeInternal, internalMessage(c, e, logger), Refusal{Code: CodeInternal, CorrelationID: id})
+	}
+	return rpcError(code, e.Error(), refusalOf(e, id))
+}
+
+// internalMessage logs an internal error's cause with the correlation ID
+// (unless it was logged already) and returns the text the client receives.
+func internalMessage(c *Call, e *Error, logger *slog.Logger) string {
+	id := callID(c)
+	if !c.markLogged() {
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Error("call failed", "correlation_id", id, "method", methodOf(c), "target", targetOf(c), "error", causeText(e))
+	}
+	return "internal error (id " + id + ")"
+}
+
+// ResultError returns the error an IsError result stands for, as [ToWire]
+// reads it, so audit, metrics and ToWire classify a result alike:
+//
+//   - nil for a nil result, a result that is not an error, and a
+//     deliberate tool error the model is meant to read: a [ToolError], a
+//     result the handler built without SetError, or the SDK's own
+//     argument-validation message for a tool added with mcp.AddTool;
+//   - the *Error a typed handler returned (a refusal);
+//   - for any other error a typed handler returned, the deadline or
+//     cancellation refusal for context errors and an internal error
+//     wrapping it otherwise, so its text never reaches the client.
+func ResultError(res *mcp.CallToolResult) *Error {
+	if res == nil || !res.IsError {
+		return nil
+	}
+	err := res.GetError()
+	if err == nil {
+		return nil
+	}
+	var te *toolError
+	if errors.As(err, &te) || sdkArgumentError(err) {
+		return nil
+	}
+	if he, ok := err.(*handlerError); ok {
+		err = he.err
+	}
+	return AsError(err)
+}
+
+var errorStringType = reflect.TypeOf(errors.New(""))
+
+// sdkArgumentError recognises the errors go-sdk's generic AddTool puts in
+// an IsError result before the typed handler runs (mcp/server.go,
+// toolForErr): schema validation fails with an errors.New-style error
+// reading `validating "arguments": …`, and decoding the validated
+// arguments into the input type with a bare *json.UnmarshalTypeError.
+// Errors a handler returns are never recognised this way unless it builds
+// exactly these values; bulwark's [AddTool] marks its handlers' errors so
+// they cannot be mistaken.
+func sdkArgumentError(err error) bool {
+	if _, ok := err.(*handlerError); ok {
+		return false
+	}
+	if reflect.TypeOf(err) == errorStringType && strings.HasPrefix(err.Error(), `validating "arguments": `) {
+		return true
+	}
+	_, ok := err.(*json.UnmarshalTypeError)
+	return ok
+}
+
+// handlerError marks an error returned by a handler registered with
+// [AddTool], so it is never taken for the SDK's own validation message.
+// Its text is the client-safe "internal error": without [Use], the SDK
+// sends that text and nothing more.
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return "internal error" }
+func (e *handlerError) Unwrap() error { return e.err }
+
+func methodOf(c *Call) string {
 	if c == nil {
 		return ""
 	}
-	return c.Tool
+	return c.Method
+}
+
+func targetOf(c *Call) string {
+	if c == nil {
+		return ""
+	}
+	return c.Target
 }
 
 func refusalOf(e *Error, id string) Refusal {

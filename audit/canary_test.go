@@ -81,8 +81,8 @@ func TestCanary(t *testing.T) {
 		errHandler(fmt.Errorf("connect postgres://app:%s@db:5432/customers: token %s rejected (%s)", dbPass, jwt, b64(dbPass))),
 		errHandler(bulwark.Unavailable("database down", 0, fmt.Errorf("auth with %s failed", apiKey))),
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			// The tool's own error text reaches the client as the tool
-			// wrote it; the audit record keeps a redacted copy.
+			// An unexpected error in a result: the audit record keeps a
+			// redacted copy of its text.
 			r := &mcp.CallToolResult{}
 			r.SetError(fmt.Errorf("upstream said: invalid api key %s", apiKey))
 			return r, nil

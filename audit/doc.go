@@ -1,16 +1,23 @@
-// Package audit keeps a tamper-evident trail of every tool call: exactly
-// one record per tools/call, refusals included, with nothing secret in it.
+// Package audit keeps a tamper-evident trail of every call: exactly one
+// record per tools/call, resources/read, resources/subscribe, prompts/get
+// and completion/complete that bulwark.Use guards, refusals included, with
+// nothing secret in it.
 //
 // # What it does
 //
 // [Middleware] builds one [Record] per call after the inner layers have
 // run: UTC time, correlation ID, session, transport, client name and
-// version, the principal and auth method that auth found, the tool, the
-// arguments (redacted, or only a keyed digest with [WithDigestOnly]), the
+// version, the principal and auth method that auth found, the method
+// (Record.Method), the tool (tools/call only), the arguments (redacted, or
+// only a keyed digest with [WithDigestOnly]; for the other methods their
+// params, so a resource read records {"uri": ...} and a prompt its name and
+// arguments), the
 // outcome ("ok", "tool_error", "rpc_error" or a refusal code such as
 // "unauthenticated", "rate_limited", "unavailable", "deadline_exceeded",
-// "canceled", "internal"), the client-safe reason, the operator-only
-// detail (the cause of an internal error or panic, redacted), duration,
+// "canceled", "internal"; an unexpected error a tool handler returned is
+// "internal", classified by bulwark.ResultError as the client sees it),
+// the client-safe reason, the operator-only detail (the cause of an
+// internal error or panic, redacted), duration,
 // attempts, cache status, breaker state and the annotations of
 // bulwark.Call.SetField.
 //

@@ -586,6 +586,7 @@ func (l *Logger) giveUp(ctx context.Context, r *Record, err error) error {
 		slog.String("error", l.redactor.Text(err.Error())),
 		slog.String("correlation_id", r.ID),
 		slog.String("kind", r.Kind),
+		slog.String("method", r.Method),
 		slog.String("tool", r.Tool),
 		slog.String("outcome", r.Outcome),
 		slog.Time("time", r.Time))

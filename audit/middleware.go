@@ -41,7 +41,8 @@ func WithSubject(f func(ctx context.Context, req *mcp.CallToolRequest) string) O
 	return func(o *options) { o.subject = f }
 }
 
-// Middleware records exactly one record per tools/call in l: the outcome,
+// Middleware records exactly one record per call in l (tools/call and every
+// other method bulwark.Use guards, named in Record.Method): the outcome,
 // who called, what with (redacted), how long, and what the inner layers
 // decided. Install it outermost, before Recover, so that every refusal and
 // panic below it is recorded.
@@ -115,7 +116,7 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 	}
 	var def *mcp.Tool
 	if c != nil {
-		r.ID, r.Session, r.Transport, r.Tool = c.ID, c.SessionID, c.Transport, c.Tool
+		r.ID, r.Session, r.Transport, r.Method, r.Tool = c.ID, c.SessionID, c.Transport, c.Method, c.Tool
 		def = c.Def
 		if p := c.Principal(); p != nil {
 			r.Principal = l.redactor.Text(p.ID)
@@ -134,7 +135,7 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 	var rawArgs json.RawMessage
 	if req != nil {
 		if req.Params != nil {
-			if r.Tool == "" {
+			if c == nil {
 				r.Tool = req.Params.Name
 			}
 			rawArgs = req.Params.Arguments
@@ -189,8 +190,7 @@ func (l *Logger) digest(raw []byte) string {
 
 func (l *Logger) outcome(ctx context.Context, r *Record, res *mcp.CallToolResult, err error) {
 	if err == nil && res != nil && res.IsError {
-		var be *bulwark.Error
-		if errors.As(res.GetError(), &be) {
+		if be := bulwark.ResultError(res); be != nil {
 			err = be
 		} else {
 			r.Outcome = OutcomeToolError

@@ -45,9 +45,17 @@ func TestMiddlewareOutcomes(t *testing.T) {
 		{name: "ok", h: (&bulwarktest.Recorder{}).Handle, outcome: "ok"},
 		{name: "tool error result", h: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			r := &mcp.CallToolResult{}
-			r.SetError(errors.New("no such customer"))
+			r.SetError(bulwark.ToolError("no such customer"))
 			return r, nil
 		}, outcome: "tool_error", reason: "no such customer"},
+		{name: "tool result built by the handler", h: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "no such customer"}}}, nil
+		}, outcome: "tool_error", reason: "no such customer"},
+		{name: "unexpected error in a result", h: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			r := &mcp.CallToolResult{}
+			r.SetError(errors.New("shipping: connection refused"))
+			return r, nil
+		}, outcome: "internal", reason: "internal error (id ", detail: "shipping: connection refused"},
 		{name: "typed refusal in a result", h: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			r := &mcp.CallToolResult{}
 			r.SetError(bulwark.InvalidArgument("email", "not an email address"))
@@ -119,7 +127,7 @@ func TestMiddlewareRecordsInnerLayers(t *testing.T) {
 	}
 	r := sink.records()[0]
 	want := audit.Record{Seq: 1, Kind: "call", Time: clock.Now().Add(-1500 * time.Microsecond), ID: c.ID, Transport: "http",
-		Principal: "alice", AuthMethod: "api_key", Tool: "get_customer", Arguments: json.RawMessage(`{"api_key":"[REDACTED]","id":7}`),
+		Principal: "alice", AuthMethod: "api_key", Method: "tools/call", Tool: "get_customer", Arguments: json.RawMessage(`{"api_key":"[REDACTED]","id":7}`),
 		Outcome: "ok", Duration: 1500, Attempts: 2, Cache: "miss", Breaker: "closed", Fields: map[string]string{"rows": "3"}, MAC: r.MAC}
 	got := *r
 	if g, w := fmt.Sprintf("%+v", recordView(got)), fmt.Sprintf("%+v", recordView(want)); g != w {
@@ -149,7 +157,7 @@ func TestExactlyOneRecordUnderLoad(t *testing.T) {
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { panic("boom") },
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			r := &mcp.CallToolResult{}
-			r.SetError(errors.New("tool says no"))
+			r.SetError(bulwark.ToolError("tool says no"))
 			return r, nil
 		},
 	}

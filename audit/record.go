@@ -14,7 +14,7 @@ import (
 
 // Record kinds.
 const (
-	KindCall      = "call"      // one tools/call
+	KindCall      = "call"      // one guarded request: a tools/call, resources/read, prompts/get…
 	KindPurge     = "purge"     // a subject's personal data was erased
 	KindRetention = "retention" // records older than a cutoff were dropped
 	KindSeal      = "seal"      // the log was closed cleanly; the last record of a sealed file
@@ -45,7 +45,12 @@ type Record struct {
 
 	Principal  string `json:"principal,omitempty"` // omitted when Sealed holds it
 	AuthMethod string `json:"auth_method,omitempty"`
-	Tool       string `json:"tool,omitempty"`
+	// Method is the MCP method of a call ("tools/call", "resources/read",
+	// "prompts/get", …); records written before it existed have none and
+	// were all tools/call. What a method other than tools/call acted on (a
+	// resource URI, a prompt name) is in Arguments, its params.
+	Method string `json:"method,omitempty"`
+	Tool   string `json:"tool,omitempty"` // tools/call only
 	// Arguments are the redacted arguments (omitted when Sealed holds them,
 	// or when only the digest is kept).
 	Arguments json.RawMessage `json:"arguments,omitempty"`
@@ -88,7 +93,7 @@ const macField = `,"mac":"`
 // allocation in the common case.
 func (r *Record) sizeHint() int {
 	n := 320 + len(r.ID) + len(r.Session) + len(r.Transport) + len(r.Client) + len(r.ClientVer) +
-		len(r.Principal) + len(r.AuthMethod) + len(r.Tool) + len(r.Arguments) + len(r.ArgumentsDigest) +
+		len(r.Principal) + len(r.AuthMethod) + len(r.Method) + len(r.Tool) + len(r.Arguments) + len(r.ArgumentsDigest) +
 		len(r.Outcome) + len(r.Reason) + len(r.Detail) + len(r.Cache) + len(r.Breaker) + len(r.Prev)
 	if r.Sealed != nil {
 		n += 32 + len(r.Sealed.Key) + len(r.Sealed.Data)
@@ -115,6 +120,7 @@ func (r *Record) encodeBody(b []byte) []byte {
 	b = appendField(b, "client_version", r.ClientVer)
 	b = appendField(b, "principal", r.Principal)
 	b = appendField(b, "auth_method", r.AuthMethod)
+	b = appendField(b, "method", r.Method)
 	b = appendField(b, "tool", r.Tool)
 	if len(r.Arguments) > 0 {
 		b = append(b, `,"arguments":`...)

@@ -1,9 +1,21 @@
-// Package auth answers two questions for every tool call: who is calling,
-// and may they call this tool. It authenticates callers with API keys or
-// JWT access tokens on every transport, records the caller in the call
-// record (bulwark.Call.SetPrincipal, read back with [PrincipalFrom]),
-// enforces per-tool policies on scopes and roles, and hides from tools/list
-// the tools a caller may not call.
+// Package auth answers two questions for every call: who is calling, and
+// may they use this tool, resource or prompt. It authenticates callers with
+// API keys or JWT access tokens on every transport, records the caller in
+// the call record (bulwark.Call.SetPrincipal, read back with
+// [PrincipalFrom]), enforces per-tool, per-resource and per-prompt policies
+// on scopes and roles, and hides from tools/list, resources/list,
+// resources/templates/list and prompts/list what a caller may not use.
+//
+// # One Guard
+//
+// [New] builds a [Guard] from the options, once. Its [Guard.Middleware]
+// guards every call bulwark.Use runs through the chain (tools/call,
+// resources/read, resources/subscribe, prompts/get, completion/complete)
+// and its [Guard.FilterLists] filters the lists (and narrows a
+// subscriptions/listen to the resources the caller may read), so both
+// decide from the same options and what a caller sees is exactly what it
+// may use. The older pair [Middleware] and [FilterToolList], which had to
+// be given the same options, is deprecated.
 //
 // # Where it sits
 //
@@ -48,7 +60,7 @@
 // error="insufficient_scope" when a token lacks a scope the whole endpoint
 // needs, and [HTTPToolPolicies] does the same per tool, reading the tool
 // name from a tools/call, so clients can step up to a token with more
-// scope. [Middleware] reads the caller from req.Extra.TokenInfo on every
+// scope. [Guard.Middleware] reads the caller from req.Extra.TokenInfo on every
 // call — never from the context, which holds the token of the request that
 // opened the session — so a refreshed token with other scopes takes effect
 // at once. Tokens in the URL query string are refused.
@@ -72,18 +84,28 @@
 // A [Policy] decides per tool: [RequireAll] and [RequireAny] for scopes,
 // [RequireRole], [Predicate] for anything else (tool annotations
 // included), composed with [AllOf] and [AnyOf]. [WithPolicies] maps tool
-// names to policies; [WithDefaultPolicy] covers the rest; [FailClosed]
-// refuses tools without any policy. [FilterToolList], given the same
-// options, makes tools/list show each caller exactly the tools it may
-// call.
+// names to policies; [WithResourcePolicies] maps resource URIs and URI
+// templates ("customer://{id}") to policies, which also guard
+// resources/subscribe and completions of the template's arguments;
+// [WithPromptPolicies] maps prompt names to policies, which also guard
+// completions of the prompt's arguments. [WithDefaultPolicy] covers every
+// tool, resource and prompt without an entry; [FailClosed] refuses those
+// without any policy. [Guard.FilterLists] shows each caller exactly what it
+// may use.
+//
+// Argument tokens ([WithArgumentToken]) authenticate tool calls only: the
+// other methods carry no tool arguments, so they need a header or the
+// static principal.
 //
 // # Refusals
 //
 // No or bad credentials: bulwark.Unauthenticated, which reaches the client
-// as a JSON-RPC error (code bulwark.RPCCodeUnauthenticated) for the client
-// application to handle. Valid credentials without the right:
+// as a JSON-RPC error (code bulwark.RPCCodeUnauthenticated, -32060) for the
+// client application to handle. Valid credentials without the right:
 // bulwark.PermissionDenied naming what is missing ("missing scope
-// customers:write"), an IsError result the model can read. Neither ever
+// customers:write"), an IsError result the model can read for a tool call,
+// and a JSON-RPC error (bulwark.RPCCodePermissionDenied, -32061) for the
+// other methods, which have no IsError results. Neither ever
 // contains the credential; errors.Is with bulwark.ErrUnauthenticated or
 // bulwark.ErrPermissionDenied tells them apart. A policy that fails with a
 // plain error refuses the call as an internal error.
@@ -92,9 +114,9 @@
 //
 //	store, err := auth.NewKeyStore(must(auth.LoadKeyFile("/etc/customers/keys.json"))...)
 //	me, err := auth.FromEnv(ctx, store, "CUSTOMERS_API_KEY") // refuse to start on error
-//	opts := []auth.Option{auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.FailClosed()}
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), auth.Middleware(opts...))
-//	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.FailClosed())
+//	bulwark.Use(server, auditMW, bulwark.Recover(nil), guard.Middleware())
+//	server.AddReceivingMiddleware(guard.FilterLists())
 //	server.Run(ctx, &mcp.StdioTransport{})
 //
 // # Example: JWT over HTTP with protected resource metadata
@@ -115,8 +137,9 @@
 //	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
 //	mux.Handle("/mcp", sdkauth.RequireBearerToken(auth.TokenVerifier(jwtv),
 //		&sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})(h))
-//	bulwark.Use(server, auth.Middleware(opts...))
-//	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+//	guard, err := auth.New(opts...)
+//	bulwark.Use(server, guard.Middleware())
+//	server.AddReceivingMiddleware(guard.FilterLists())
 //
 // # Example: per-tool scopes
 //
@@ -126,5 +149,7 @@
 //		"update_customer_email": auth.RequireAll("customers:read", "customers:write"),
 //		"delete_customer":       auth.AllOf(auth.RequireAll("customers:write"), auth.RequireRole("admin")),
 //	}
-//	opts := []auth.Option{auth.WithPolicies(policies), auth.FailClosed()}
+//	guard, err := auth.New(auth.WithPolicies(policies), auth.FailClosed(),
+//		auth.WithResourcePolicies(auth.Policies{"customer://{id}": auth.RequireAll("customers:read")}),
+//		auth.WithPromptPolicies(auth.Policies{"customer_summary": auth.RequireAll("customers:read")}))
 package auth

@@ -218,8 +218,20 @@ type HTTPPolicyOptions struct {
 // options) decides again and remains the enforcement point. Without this
 // middleware a missing scope is a permission-denied tool result the model
 // reads, which suits clients that cannot re-authorize.
+//
+// It panics where [New] fails on opts; [Guard.HTTPToolPolicies] takes the
+// options from a Guard instead.
 func HTTPToolPolicies(hopts HTTPPolicyOptions, opts ...Option) func(http.Handler) http.Handler {
-	s := newSettings(opts)
+	return httpToolPolicies(hopts, mustSettings(opts))
+}
+
+// HTTPToolPolicies is [HTTPToolPolicies] with the options of g, so the
+// HTTP step-up check and g's Middleware decide from the same policies.
+func (g *Guard) HTTPToolPolicies(hopts HTTPPolicyOptions) func(http.Handler) http.Handler {
+	return httpToolPolicies(hopts, g.s)
+}
+
+func httpToolPolicies(hopts HTTPPolicyOptions, s *settings) func(http.Handler) http.Handler {
 	limit := hopts.MaxBodyBytes
 	if limit <= 0 {
 		limit = 4 << 20

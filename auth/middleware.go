@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -18,8 +17,7 @@ import (
 // name is given. Audit and logging layers should redact it too.
 const DefaultTokenArgument = "auth_token"
 
-// Option configures [Middleware] and [FilterToolList]. Give both the same
-// options so the tools a caller sees are exactly those it may call.
+// Option configures a [Guard] (see [New]).
 type Option func(*settings)
 
 type settings struct {
@@ -27,16 +25,33 @@ type settings struct {
 	argV       Verifier
 	argField   string
 	policies   Policies
+	resources  Policies
+	prompts    Policies
 	fallback   Policy
 	failClosed bool
+
+	// templates are the keys of resources that are URI templates, compiled,
+	// in a fixed order (the first match decides).
+	templates []resourceTemplate
 }
 
-func newSettings(opts []Option) *settings {
+func newSettings(opts []Option) (*settings, error) {
 	s := &settings{}
 	for _, o := range opts {
 		if o != nil {
 			o(s)
 		}
+	}
+	if err := s.compileTemplates(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func mustSettings(opts []Option) *settings {
+	s, err := newSettings(opts)
+	if err != nil {
+		panic(err.Error())
 	}
 	return s
 }
@@ -91,98 +106,47 @@ func WithPolicies(p Policies) Option {
 	}
 }
 
-// WithDefaultPolicy guards every tool that has no entry in the policies.
+// WithDefaultPolicy guards every tool, resource and prompt that has no
+// entry in the policies.
 func WithDefaultPolicy(p Policy) Option {
 	return func(s *settings) { s.fallback = p }
 }
 
-// FailClosed refuses (permission denied) every tool that has neither a
-// policy nor a default policy, so a newly added tool stays closed until
-// someone decides who may call it. Without it such tools are open to every
-// authenticated caller.
+// FailClosed refuses (permission denied) every tool, resource and prompt
+// that has neither a policy nor a default policy, so a newly added one stays
+// closed until someone decides who may use it. Without it such tools,
+// resources and prompts are open to every authenticated caller.
 func FailClosed() Option {
 	return func(s *settings) { s.failClosed = true }
 }
 
-// Middleware authenticates each tool call, records the caller with
-// Call.SetPrincipal and applies the authorization policies.
+// Middleware is New(opts...).Middleware(); it panics where [New] fails.
 //
-// The caller is taken from, in order:
-//  1. req.Extra.TokenInfo, put there by sdkauth.RequireBearerToken for
-//     this very HTTP request (with [TokenVerifier], or any verifier that
-//     sets UserID);
-//  2. the static principal ([WithStaticPrincipal]), on calls without HTTP;
-//  3. the token argument ([WithArgumentToken]), when enabled.
-//
-// A call with no valid credential is refused with bulwark.Unauthenticated
-// (a JSON-RPC error the client application handles); a caller the
-// policies refuse gets bulwark.PermissionDenied naming what is missing (a
-// result the model reads). Neither contains the credential.
+// Deprecated: build one [Guard] with [New] and take both its Middleware and
+// its FilterLists from it, so calls and lists can never be given different
+// options.
 func Middleware(opts ...Option) bulwark.Middleware {
-	s := newSettings(opts)
-	return func(next mcp.ToolHandler) mcp.ToolHandler {
-		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			p, req, err := s.authenticate(ctx, req)
-			if err != nil {
-				return nil, err
-			}
-			call := bulwark.CallFrom(ctx)
-			if call == nil {
-				call = bulwark.NewCall(req, nil, time.Now())
-				ctx = bulwark.WithCall(ctx, call)
-			}
-			call.SetPrincipal(p)
-			if err := s.decide(ctx, p, toolOf(ctx, req)); err != nil {
-				return nil, err
-			}
-			return next(ctx, req)
-		}
-	}
+	return (&Guard{s: mustSettings(opts)}).Middleware()
 }
 
-// FilterToolList returns receiving middleware that removes from each
-// tools/list result the tools the caller may not call, using the same
-// options and so the same decision as [Middleware]. Install it with
-// Server.AddReceivingMiddleware. The caller is found as Middleware finds
-// it, except that a list request carries no arguments: when the
-// argument-token mode is on and nothing else identifies the caller, the
-// list is left unfiltered (the call is still checked).
+// FilterToolList is New(opts...).FilterLists(); it panics where [New]
+// fails. It filters every list a Guard filters, not only tools/list.
+//
+// Deprecated: build one [Guard] with [New] and take both its Middleware and
+// its FilterLists from it.
 func FilterToolList(opts ...Option) mcp.Middleware {
-	s := newSettings(opts)
-	return func(next mcp.MethodHandler) mcp.MethodHandler {
-		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			res, err := next(ctx, method, req)
-			if method != "tools/list" || err != nil {
-				return res, err
-			}
-			list, ok := res.(*mcp.ListToolsResult)
-			if !ok || list == nil {
-				return res, err
-			}
-			var extra *mcp.RequestExtra
-			if lr, ok := req.(*mcp.ListToolsRequest); ok {
-				extra = lr.Extra
-			}
-			p, _ := s.principalOf(ctx, extra)
-			if p == nil && s.argField != "" {
-				return res, nil
-			}
-			out := *list
-			out.Tools = make([]*mcp.Tool, 0, len(list.Tools))
-			for _, t := range list.Tools {
-				if t != nil && s.decide(ctx, p, t) == nil {
-					out.Tools = append(out.Tools, t)
-				}
-			}
-			return &out, nil
-		}
-	}
+	return (&Guard{s: mustSettings(opts)}).FilterLists()
 }
 
 // Allowed reports whether p may call tool under opts: nil, or the refusal
-// [Middleware] would return. It is the decision [FilterToolList] uses.
+// the Guard's Middleware would return. It is the decision the Guard's
+// FilterLists uses for tools.
 func Allowed(ctx context.Context, p *Principal, tool *mcp.Tool, opts ...Option) error {
-	return newSettings(opts).decide(ctx, p, tool)
+	s, err := newSettings(opts)
+	if err != nil {
+		return bulwark.Internal(err)
+	}
+	return s.decide(ctx, p, tool)
 }
 
 // principalOf finds the caller from the transport: TokenInfo, then the
@@ -208,7 +172,9 @@ func overHTTP(ctx context.Context, extra *mcp.RequestExtra) bool {
 	return ctx != nil && ctx.Value(http.LocalAddrContextKey) != nil
 }
 
-func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest) (*Principal, *mcp.CallToolRequest, error) {
+// authenticate finds the caller of a call. Argument tokens are read from
+// tool calls only: other methods carry no tool arguments.
+func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest, toolCall bool) (*Principal, *mcp.CallToolRequest, error) {
 	var extra *mcp.RequestExtra
 	if req != nil {
 		extra = req.Extra
@@ -217,7 +183,7 @@ func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest) (
 	if err != nil {
 		return nil, req, err
 	}
-	if s.argField != "" && req != nil && req.Params != nil {
+	if toolCall && s.argField != "" && req != nil && req.Params != nil {
 		token, found, rest, err := takeArgument(req.Params.Arguments, s.argField)
 		if err != nil {
 			return nil, req, err
@@ -258,17 +224,25 @@ func (s *settings) decide(ctx context.Context, p *Principal, tool *mcp.Tool) err
 	if tool == nil {
 		tool = &mcp.Tool{}
 	}
-	pol := s.policies[tool.Name]
+	return s.apply(ctx, p, s.policies[tool.Name], "tool", tool)
+}
+
+// apply runs pol (or the default policy) for what, a tool, resource or
+// prompt described by def.
+func (s *settings) apply(ctx context.Context, p *Principal, pol Policy, kind string, def *mcp.Tool) error {
+	if p == nil {
+		return unauthenticated("authentication required", ErrNoCredentials)
+	}
 	if pol == nil {
 		pol = s.fallback
 	}
 	if pol == nil {
 		if s.failClosed {
-			return bulwark.PermissionDenied(fmt.Sprintf("no access policy for tool %q", tool.Name))
+			return bulwark.PermissionDenied(fmt.Sprintf("no access policy for %s %q", kind, def.Name))
 		}
 		return nil
 	}
-	err := pol(ctx, p, tool)
+	err := pol(ctx, p, def)
 	if err == nil {
 		return nil
 	}
@@ -276,7 +250,7 @@ func (s *settings) decide(ctx context.Context, p *Principal, tool *mcp.Tool) err
 	if errors.As(err, &be) {
 		return err
 	}
-	return bulwark.Internal(fmt.Errorf("auth: policy for %q: %w", tool.Name, err))
+	return bulwark.Internal(fmt.Errorf("auth: policy for %s %q: %w", kind, def.Name, err))
 }
 
 func toolOf(ctx context.Context, req *mcp.CallToolRequest) *mcp.Tool {

@@ -8,19 +8,22 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Policy decides whether an authenticated principal may call tool. It
-// returns nil to allow, or a refusal — normally bulwark.PermissionDenied
-// with a message naming what is missing. p is never nil. tool is the
-// registered definition (see bulwark.AddTool), or a definition holding
-// only the name for an unregistered tool.
+// Policy decides whether an authenticated principal may call tool (or use
+// a resource or prompt). It returns nil to allow, or a refusal — normally
+// bulwark.PermissionDenied with a message naming what is missing. p is
+// never nil. tool is the registered definition (see bulwark.AddTool), or a
+// definition holding only the name for an unregistered tool; for a
+// resource or prompt it holds only the policy's key (the URI or URI
+// template, the prompt name) as its Name.
 //
-// The same policy decides at call time ([Middleware]) and at list time
-// ([FilterToolList]), so it must depend only on its arguments and be
-// cheap; it must not read the call record, which does not exist while
-// tools are listed.
+// The same policy decides at call time ([Guard.Middleware]) and at list
+// time ([Guard.FilterLists]), so it must depend only on its arguments and
+// be cheap; it must not read the call record, which does not exist while
+// lists are served.
 type Policy func(ctx context.Context, p *Principal, tool *mcp.Tool) error
 
-// Policies maps tool names to the policy guarding each.
+// Policies maps names (tool names, resource URIs or URI templates, prompt
+// names) to the policy guarding each.
 type Policies map[string]Policy
 
 // ScopeError is the cause of a refusal for missing scope (reach it with

@@ -65,6 +65,9 @@ func Middleware(p Picker, opts ...Option) bulwark.Middleware {
 	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if !bulwark.IsToolCall(ctx) {
+				return next(ctx, req) // resources, prompts: no tool breaker guards them
+			}
 			b := p.Pick(ctx, req)
 			if b == nil {
 				return next(ctx, req)

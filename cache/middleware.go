@@ -188,6 +188,9 @@ func Middleware(c *Cache, opts ...Option) bulwark.Middleware {
 	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if !bulwark.IsToolCall(ctx) {
+				return next(ctx, req) // resources, prompts: nothing to cache
+			}
 			name := toolName(req)
 			call := bulwark.CallFrom(ctx)
 			if inv := cfg.invalidates[name]; inv != nil {

@@ -1,5 +1,6 @@
-// Package metrics exports Prometheus metrics for the tool calls of an MCP
-// server, with labels an attacker cannot multiply.
+// Package metrics exports Prometheus metrics for the tool calls (and
+// resource reads, prompts and completions) of an MCP server, with labels an
+// attacker cannot multiply.
 //
 // # What it does
 //
@@ -21,6 +22,17 @@
 //	bulwark_retries_total{tool}                    counter: attempts beyond the first
 //	bulwark_breaker_state{name,state}              gauge: 1 for the current state, 0 for the others
 //	bulwark_audit_sink_failures_total              counter
+//	bulwark_method_calls_total{method,outcome}     counter: calls of the other methods bulwark.Use guards
+//	bulwark_method_call_duration_seconds{method}   histogram
+//	bulwark_method_calls_in_flight{method}         gauge
+//
+// method is one of "resources/read", "resources/subscribe", "prompts/get"
+// and "completion/complete": bulwark.Use runs them through the same chain
+// as tool calls, and they are counted by method, never by resource URI or
+// prompt name, which a client chooses. Their outcomes use the same values
+// as tool calls ("protocol_error" for the SDK's own errors, such as a
+// resource that does not exist). The tool_* metrics count tools/call only.
+//
 //	bulwark_http_refusals_total{reason}            counter: requests the HTTP edge refused (see below)
 //	bulwark_sessions_open                          gauge: sessions the HTTP edge holds
 //	bulwark_sessions_opened_total                  counter

@@ -88,6 +88,11 @@ type Metrics struct {
 	auditFails *auditCollector
 	edge       *edgeSeries
 
+	methodCalls    *prometheus.CounterVec
+	methodDuration *prometheus.HistogramVec
+	methodInFlight *prometheus.GaugeVec
+	methods        map[string]*methodSeries
+
 	tools     sync.Map // tool label value -> *toolSeries
 	toolCount atomic.Int64
 	other     *toolSeries
@@ -167,13 +172,27 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 		Namespace: ns, Name: "breaker_state",
 		Help: "Circuit breaker state by breaker name: 1 for the current state, 0 for the others.",
 	}, []string{"name", "state"})
+	m.methodCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "method_calls_total",
+		Help: "Calls of methods other than tools/call that bulwark guards (resources/read, resources/subscribe, prompts/get, completion/complete), by method and outcome.",
+	}, []string{"method", "outcome"})
+	m.methodDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Name: "method_call_duration_seconds",
+		Help:    "Time from entering the metrics layer to leaving it, by method other than tools/call.",
+		Buckets: append([]float64(nil), buckets...),
+	}, []string{"method"})
+	m.methodInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: ns, Name: "method_calls_in_flight",
+		Help: "Calls of methods other than tools/call currently inside the metrics layer, by method.",
+	}, []string{"method"})
 	m.auditFails = &auditCollector{desc: prometheus.NewDesc(
 		prometheus.BuildFQName(ns, "", "audit_sink_failures_total"),
 		"Audit records an audit sink failed to write.", nil, nil)}
 
 	m.edge = newEdgeSeries(ns)
 
-	cs := []prometheus.Collector{m.calls, m.duration, m.inFlight, m.rateLimit, m.cache, m.retries, m.breaker, m.auditFails}
+	cs := []prometheus.Collector{m.calls, m.duration, m.inFlight, m.rateLimit, m.cache, m.retries, m.breaker, m.auditFails,
+		m.methodCalls, m.methodDuration, m.methodInFlight}
 	cs = append(cs, m.edge.collectors()...)
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -184,6 +203,10 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 		}
 	}
 	m.other = m.newSeries(Other)
+	m.methods = make(map[string]*methodSeries, len(guardedMethods))
+	for _, method := range guardedMethods {
+		m.methods[method] = m.newMethodSeries(method)
+	}
 	// Series of the listed tools exist from the start, at zero, so that
 	// dashboards and rate() see them before the first call.
 	for name := range m.static {

@@ -578,3 +578,64 @@ func TestNamesFollowConventions(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
+
+func TestOtherMethodsCountedByMethod(t *testing.T) {
+	m, reg := newMetrics(t, metrics.Settings{})
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v0"}, nil)
+	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "customer://{id}", Name: "customer"},
+		func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "x"}}}, nil
+		})
+	s.AddPrompt(&mcp.Prompt{Name: "summary"}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "x"}}}}, nil
+	})
+	deny := func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if bulwark.CallFrom(ctx).Target == "summary" {
+				return nil, bulwark.PermissionDenied("no")
+			}
+			return next(ctx, req)
+		}
+	}
+	bulwark.Use(s, bulwark.Recover(discardLogger()), metrics.Middleware(m), deny)
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: fmt.Sprintf("customer://%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "nothing://x"}); err == nil {
+		t.Fatal("unknown resource read")
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summary"}); err == nil {
+		t.Fatal("prompt not refused")
+	}
+	for _, c := range []struct {
+		method, outcome string
+		want            float64
+	}{
+		{"resources/read", "ok", 2},
+		{"resources/read", "protocol_error", 1},
+		{"prompts/get", "permission_denied", 1},
+		{"completion/complete", "ok", 0},
+	} {
+		if got := value(t, reg, "bulwark_method_calls_total", map[string]string{"method": c.method, "outcome": c.outcome}); got != c.want {
+			t.Errorf("method_calls{%s,%s} = %v, want %v", c.method, c.outcome, got, c.want)
+		}
+	}
+	// No tool series for them, and no resource URI in any label.
+	if got := value(t, reg, "bulwark_tool_calls_total", map[string]string{"tool": "other", "outcome": "ok"}); got > 0 {
+		t.Errorf("resource reads counted as tool calls: %v", got)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, mm := range mf.GetMetric() {
+			for _, lp := range mm.GetLabel() {
+				if strings.Contains(lp.GetValue(), "customer://") {
+					t.Errorf("%s has a label %s=%s", mf.GetName(), lp.GetName(), lp.GetValue())
+				}
+			}
+		}
+	}
+}

@@ -71,6 +71,28 @@ func (m *Metrics) newSeries(tool string) *toolSeries {
 	return ts
 }
 
+// methodSeries holds the children of the method vectors for one method.
+type methodSeries struct {
+	inFlight prometheus.Gauge
+	duration prometheus.Observer
+	calls    [len(outcomes)]prometheus.Counter
+}
+
+// guardedMethods are the methods other than tools/call that bulwark.Use
+// runs through the chain; each is a method label value.
+var guardedMethods = [...]string{bulwark.MethodReadResource, bulwark.MethodSubscribe, bulwark.MethodGetPrompt, bulwark.MethodComplete}
+
+func (m *Metrics) newMethodSeries(method string) *methodSeries {
+	ms := &methodSeries{
+		inFlight: m.methodInFlight.WithLabelValues(method),
+		duration: m.methodDuration.WithLabelValues(method),
+	}
+	for i, o := range outcomes {
+		ms.calls[i] = m.methodCalls.WithLabelValues(method, o)
+	}
+	return ms
+}
+
 // series returns the series of the tool being called: its own when the
 // name is known, [Other] otherwise.
 func (m *Metrics) series(ctx context.Context, req *mcp.CallToolRequest) *toolSeries {
@@ -130,6 +152,9 @@ func Middleware(m *Metrics) bulwark.Middleware {
 			return next
 		}
 		return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+			if ms := m.methodSeries(ctx); ms != nil {
+				return m.observeMethod(ctx, ms, req, next)
+			}
 			ts := m.series(ctx, req)
 			ts.inFlight.Inc()
 			start := m.clock.Now()
@@ -166,6 +191,35 @@ func Middleware(m *Metrics) bulwark.Middleware {
 	}
 }
 
+// methodSeries returns the series of the call's method when it is one of
+// the methods other than tools/call that bulwark.Use guards, nil otherwise.
+func (m *Metrics) methodSeries(ctx context.Context) *methodSeries {
+	c := bulwark.CallFrom(ctx)
+	if c == nil || c.Method == "" || c.Method == bulwark.MethodCallTool {
+		return nil
+	}
+	return m.methods[c.Method] // nil for a method this version does not know
+}
+
+// observeMethod records a call of a method other than tools/call.
+func (m *Metrics) observeMethod(ctx context.Context, ms *methodSeries, req *mcp.CallToolRequest, next mcp.ToolHandler) (res *mcp.CallToolResult, err error) {
+	ms.inFlight.Inc()
+	start := m.clock.Now()
+	finished := false
+	defer func() {
+		ms.inFlight.Dec()
+		if !finished {
+			ms.calls[idxInternal].Inc()
+			ms.duration.Observe(m.clock.Now().Sub(start).Seconds())
+		}
+	}()
+	res, err = next(ctx, req)
+	finished = true
+	ms.duration.Observe(m.clock.Now().Sub(start).Seconds())
+	ms.calls[outcomeIndex(res, err)].Inc()
+	return res, err
+}
+
 // outcomeIndex classifies what the inner chain returned. Refusals are
 // recognised in every form they can take inside the chain: a returned
 // error, an IsError result carrying an *bulwark.Error (a typed handler
@@ -185,9 +239,8 @@ func outcomeIndex(res *mcp.CallToolResult, err error) int {
 	if res == nil || !res.IsError {
 		return idxOK
 	}
-	var e *bulwark.Error
-	if errors.As(res.GetError(), &e) {
-		return codeIndex(bulwark.CodeOf(e))
+	if e := bulwark.ResultError(res); e != nil {
+		return codeIndex(e.Code)
 	}
 	if res.Meta != nil {
 		switch r := res.Meta[bulwark.MetaKey].(type) {

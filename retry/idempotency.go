@@ -67,6 +67,9 @@ func Idempotency(store Store, opts ...Option) bulwark.Middleware {
 	o := buildOptions(opts)
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if !bulwark.IsToolCall(ctx) {
+				return next(ctx, req) // resources, prompts: no tool arguments to key
+			}
 			p, rerr := o.keys.read(req, true)
 			if rerr != nil {
 				return nil, rerr

@@ -148,7 +148,8 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			call := bulwark.CallFrom(ctx)
-			if !eligible(ctx, req) {
+			// Resources and prompts run once: retries are for tool calls.
+			if !bulwark.IsToolCall(ctx) || !eligible(ctx, req) {
 				call.AddAttempt()
 				return next(ctx, req)
 			}

@@ -78,7 +78,7 @@ func Middleware(opts ...Option) bulwark.Middleware {
 	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			if req == nil || req.Params == nil {
+			if req == nil || req.Params == nil || !bulwark.IsToolCall(ctx) {
 				return next(ctx, req)
 			}
 			var root *node

@@ -71,8 +71,9 @@ type layers struct {
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
-	// toolList filters tools/list by the caller's scopes.
-	toolList mcp.Middleware
+	// lists filters tools/list, resources/templates/list and prompts/list
+	// by the caller's scopes.
+	lists mcp.Middleware
 }
 
 func (l *layers) chain() []bulwark.Middleware {
@@ -438,11 +439,12 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		return nil, bulwark.Unauthenticated("invalid credentials", errors.New("no verifier for this kind of token"))
 	})
 
-	policies := auth.Policies{}
-	for tool, scope := range toolScopes {
-		policies[tool] = auth.RequireAll(scope)
+	authOpts := []auth.Option{
+		auth.WithPolicies(scopePolicies(toolScopes)),
+		auth.WithResourcePolicies(scopePolicies(resourceScopes)),
+		auth.WithPromptPolicies(scopePolicies(promptScopes)),
+		auth.FailClosed(),
 	}
-	authOpts := []auth.Option{auth.WithPolicies(policies), auth.FailClosed()}
 	if cfg.StdioAPIKey != "" {
 		// stdio: the credential comes from the environment and is
 		// verified now, so a bad key stops the start.
@@ -454,11 +456,25 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		cp.Method = auth.MethodEnvironment
 		authOpts = append(authOpts, auth.WithStaticPrincipal(&cp))
 	}
-	l.auth = auth.Middleware(authOpts...)
-	l.toolList = auth.FilterToolList(authOpts...)
+	// One Guard decides both the calls and what the lists show.
+	guard, err := auth.New(authOpts...)
+	if err != nil {
+		return err
+	}
+	l.auth = guard.Middleware()
+	l.lists = guard.FilterLists()
 
 	l.verifier = verifier
 	return nil
+}
+
+// scopePolicies turns a map of name to required scope into policies.
+func scopePolicies(scopes map[string]string) auth.Policies {
+	p := make(auth.Policies, len(scopes))
+	for name, scope := range scopes {
+		p[name] = auth.RequireAll(scope)
+	}
+	return p
 }
 
 func toolNames() []string {

@@ -135,7 +135,7 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "customer", Title: "Customer records", Version: version},
 		&mcp.ServerOptions{
 			Logger:       s.log,
-			Instructions: "Customer records: read, search and overview need customers:read; updating an email and adding notes need customers:write. add_customer_note requires an idempotency_key.",
+			Instructions: "Customer records: read, search and overview need customers:read; updating an email and adding notes need customers:write. add_customer_note requires an idempotency_key. The resource customer://{id} and the prompt customer_summary need customers:read.",
 		})
 	defs := toolDefs()
 	s.layers, err = buildLayers(ctx, s, opts)
@@ -146,12 +146,17 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		return nil, err
 	}
 	s.layers.decorate(defs)
-	if s.layers.toolList != nil {
-		s.mcp.AddReceivingMiddleware(s.layers.toolList)
-	}
 	s.app.register(s.mcp, defs)
+	s.app.registerResources(s.mcp)
 	if mws := s.layers.chain(); len(mws) > 0 {
 		bulwark.Use(s.mcp, mws...)
+	}
+	if s.layers.lists != nil {
+		s.mcp.AddReceivingMiddleware(s.layers.lists)
+	}
+	// Every tool the server serves must be known to the layers.
+	if err := bulwark.CheckTools(ctx, s.mcp); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

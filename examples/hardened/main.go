@@ -70,14 +70,14 @@ func main() {
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 		InputSchema: validate.MustSchema[in](validate.On("id", validate.FormatID())),
 	}, lookup)
-	policy := []auth.Option{auth.WithStaticPrincipal(caller), auth.FailClosed(),
-		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")})}
-	s.AddReceivingMiddleware(auth.FilterToolList(policy...)) // tools/list shows only what the caller may call
+	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.FailClosed(),
+		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+	must(err)
 	bulwark.Use(s,
 		audit.Middleware(trail),
 		bulwark.Recover(logger),
 		metrics.Middleware(m),
-		auth.Middleware(policy...),
+		guard.Middleware(),
 		validate.Middleware(),
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(5*time.Second),
@@ -85,6 +85,8 @@ func main() {
 		breaker.Middleware(perTool),
 		retry.Middleware(retrier),
 	)
+	s.AddReceivingMiddleware(guard.FilterLists()) // lists show only what the caller may use
+	must(bulwark.CheckTools(ctx, s))              // every served tool is known to the layers
 	must(s.Run(ctx, &mcp.StdioTransport{}))
 }
 

@@ -1,0 +1,318 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/yosida95/uritemplate/v3"
+)
+
+// Guard is a server's authentication and authorization, built once from
+// its options: [Guard.Middleware] guards every call (tools, resources,
+// prompts, completions) and [Guard.FilterLists] shows each caller only
+// what it may use. Both decide from the same settings, so what a caller
+// sees is exactly what it may call. A Guard is safe for concurrent use.
+type Guard struct {
+	s *settings
+}
+
+// New builds a Guard from opts. It fails when a resource policy's key is
+// neither a URI nor a valid URI template.
+//
+//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.FailClosed(),
+//		auth.WithPolicies(toolPolicies), auth.WithResourcePolicies(resourcePolicies))
+//	bulwark.Use(s, auditMW, bulwark.Recover(nil), guard.Middleware() /* , ... */)
+//	s.AddReceivingMiddleware(guard.FilterLists())
+func New(opts ...Option) (*Guard, error) {
+	s, err := newSettings(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{s: s}, nil
+}
+
+// WithResourcePolicies sets the policies of resources, keyed by a resource's
+// URI ("config://app") or by a URI template as given to
+// Server.AddResourceTemplate ("customer://{id}"). A URI is decided by its
+// exact entry if there is one, else by the first template (in sorted order)
+// that matches it as the SDK matches templates. Later calls add to (and
+// override entries of) earlier ones. The policy's tool argument holds only
+// the key as its Name.
+//
+// The policy of a resource also guards its resources/subscribe and the
+// completion of its template's arguments.
+func WithResourcePolicies(p Policies) Option {
+	return func(s *settings) { s.resources = merge(s.resources, p) }
+}
+
+// WithPromptPolicies sets the policies of prompts, keyed by prompt name.
+// Later calls add to (and override entries of) earlier ones. The policy's
+// tool argument holds only the prompt name as its Name. The policy of a
+// prompt also guards the completion of its arguments.
+func WithPromptPolicies(p Policies) Option {
+	return func(s *settings) { s.prompts = merge(s.prompts, p) }
+}
+
+func merge(dst, src Policies) Policies {
+	if dst == nil {
+		dst = make(Policies, len(src))
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+type resourceTemplate struct {
+	key string
+	re  *regexp.Regexp
+}
+
+func (s *settings) compileTemplates() error {
+	keys := make([]string, 0, len(s.resources))
+	for k := range s.resources {
+		if strings.ContainsAny(k, "{}") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t, err := uritemplate.New(k)
+		if err != nil {
+			return fmt.Errorf("auth: resource policy key %q is not a valid URI template: %w", k, err)
+		}
+		s.templates = append(s.templates, resourceTemplate{key: k, re: t.Regexp()})
+	}
+	return nil
+}
+
+// resourcePolicy returns the policy guarding uri and the key it is filed
+// under (uri itself when none is).
+func (s *settings) resourcePolicy(uri string) (Policy, string) {
+	if pol, ok := s.resources[uri]; ok {
+		return pol, uri
+	}
+	for _, t := range s.templates {
+		if t.re.MatchString(uri) {
+			return s.resources[t.key], t.key
+		}
+	}
+	return nil, uri
+}
+
+func (s *settings) decideResource(ctx context.Context, p *Principal, uri string) error {
+	pol, key := s.resourcePolicy(uri)
+	return s.apply(ctx, p, pol, "resource", &mcp.Tool{Name: key})
+}
+
+func (s *settings) decideTemplate(ctx context.Context, p *Principal, tmpl string) error {
+	return s.apply(ctx, p, s.resources[tmpl], "resource", &mcp.Tool{Name: tmpl})
+}
+
+func (s *settings) decidePrompt(ctx context.Context, p *Principal, name string) error {
+	return s.apply(ctx, p, s.prompts[name], "prompt", &mcp.Tool{Name: name})
+}
+
+// decideCall decides the call in ctx by its method.
+func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.Call, req *mcp.CallToolRequest) error {
+	if call == nil || bulwark.IsToolCall(ctx) {
+		return s.decide(ctx, p, toolOf(ctx, req))
+	}
+	switch call.Method {
+	case bulwark.MethodReadResource, bulwark.MethodSubscribe:
+		return s.decideResource(ctx, p, call.Target)
+	case bulwark.MethodGetPrompt:
+		return s.decidePrompt(ctx, p, call.Target)
+	case bulwark.MethodComplete:
+		var params struct {
+			Ref *mcp.CompleteReference `json:"ref"`
+		}
+		if req != nil && req.Params != nil {
+			_ = json.Unmarshal(req.Params.Arguments, &params)
+		}
+		if params.Ref != nil && params.Ref.Type == "ref/resource" {
+			return s.decideResource(ctx, p, params.Ref.URI)
+		}
+		if params.Ref != nil && params.Ref.Type == "ref/prompt" {
+			return s.decidePrompt(ctx, p, params.Ref.Name)
+		}
+		return bulwark.InvalidArgument("ref", "completion needs a ref/prompt or ref/resource reference")
+	}
+	return s.apply(ctx, p, nil, "method", &mcp.Tool{Name: call.Method})
+}
+
+// Middleware authenticates each call, records the caller with
+// Call.SetPrincipal and applies the authorization policies: the tool's for
+// tools/call, the resource's for resources/read and resources/subscribe
+// (exact URI or matching template, see [WithResourcePolicies]), the
+// prompt's for prompts/get, and for completion/complete the policy of the
+// prompt or resource whose arguments are completed.
+//
+// The caller is taken from, in order:
+//  1. req.Extra.TokenInfo, put there by sdkauth.RequireBearerToken for
+//     this very HTTP request (with [TokenVerifier], or any verifier that
+//     sets UserID);
+//  2. the static principal ([WithStaticPrincipal]), on calls without HTTP;
+//  3. the token argument ([WithArgumentToken]), when enabled, on tool
+//     calls only: other methods have no tool arguments.
+//
+// A call with no valid credential is refused with bulwark.Unauthenticated
+// (a JSON-RPC error the client application handles); a caller the
+// policies refuse gets bulwark.PermissionDenied naming what is missing (a
+// result the model reads for tools, a JSON-RPC error with code
+// bulwark.RPCCodePermissionDenied for the other methods). Neither contains
+// the credential.
+func (g *Guard) Middleware() bulwark.Middleware {
+	s := g.s
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			p, req, err := s.authenticate(ctx, req, bulwark.IsToolCall(ctx))
+			if err != nil {
+				return nil, err
+			}
+			call := bulwark.CallFrom(ctx)
+			if call == nil {
+				call = bulwark.NewCall(req, nil, time.Now())
+				ctx = bulwark.WithCall(ctx, call)
+			}
+			call.SetPrincipal(p)
+			if err := s.decideCall(ctx, p, call, req); err != nil {
+				return nil, err
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// FilterLists returns receiving middleware that removes from each
+// tools/list, resources/list, resources/templates/list and prompts/list
+// result what the caller may not use, by the same decision as
+// [Guard.Middleware]. It also narrows a subscriptions/listen request (how
+// clients subscribe to resource updates under protocol 2026-07-28, a
+// long-lived stream bulwark.Use does not run through the chain) to the
+// resources the caller may read: the server acknowledges and notifies only
+// those. Install it with Server.AddReceivingMiddleware.
+//
+// The caller is found as Middleware finds it, except that a list request
+// carries no arguments: when the argument-token mode is on and nothing else
+// identifies the caller, lists are left unfiltered (each call is still
+// checked). Without a caller, every list is empty. bulwark's own inventory
+// of a server's tools (bulwark.IsInventory) is left unfiltered.
+func (g *Guard) FilterLists() mcp.Middleware {
+	s := g.s
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if lr, ok := req.(*mcp.SubscriptionsListenRequest); ok && method == "subscriptions/listen" {
+				return next(ctx, method, s.narrowListen(ctx, lr))
+			}
+			res, err := next(ctx, method, req)
+			if err != nil || res == nil || req == nil {
+				return res, err
+			}
+			switch method {
+			case "tools/list", "resources/list", "resources/templates/list", "prompts/list":
+			default:
+				return res, err
+			}
+			if bulwark.IsInventory(ctx) {
+				return res, nil
+			}
+			p, _ := s.principalOf(ctx, req.GetExtra())
+			if p == nil && s.argField != "" {
+				return res, nil
+			}
+			return s.filter(ctx, p, res), nil
+		}
+	}
+}
+
+// narrowListen returns req without the resource subscriptions its caller
+// may not read, so the server acknowledges and notifies only the others.
+func (s *settings) narrowListen(ctx context.Context, req *mcp.SubscriptionsListenRequest) *mcp.SubscriptionsListenRequest {
+	if req == nil || req.Params == nil || req.Params.Notifications == nil || len(req.Params.Notifications.ResourceSubscriptions) == 0 {
+		return req
+	}
+	p, _ := s.principalOf(ctx, req.Extra)
+	if p == nil && s.argField != "" {
+		return req
+	}
+	uris := req.Params.Notifications.ResourceSubscriptions
+	kept := make([]string, 0, len(uris))
+	for _, uri := range uris {
+		if s.decideResource(ctx, p, uri) == nil {
+			kept = append(kept, uri)
+		}
+	}
+	if len(kept) == len(uris) {
+		return req
+	}
+	notes := *req.Params.Notifications
+	notes.ResourceSubscriptions = kept
+	params := *req.Params
+	params.Notifications = &notes
+	cp := *req
+	cp.Params = &params
+	return &cp
+}
+
+// filter returns a copy of the list res holding only what p may use.
+func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp.Result {
+	switch list := res.(type) {
+	case *mcp.ListToolsResult:
+		if list == nil {
+			return res
+		}
+		out := *list
+		out.Tools = make([]*mcp.Tool, 0, len(list.Tools))
+		for _, t := range list.Tools {
+			if t != nil && s.decide(ctx, p, t) == nil {
+				out.Tools = append(out.Tools, t)
+			}
+		}
+		return &out
+	case *mcp.ListResourcesResult:
+		if list == nil {
+			return res
+		}
+		out := *list
+		out.Resources = make([]*mcp.Resource, 0, len(list.Resources))
+		for _, r := range list.Resources {
+			if r != nil && s.decideResource(ctx, p, r.URI) == nil {
+				out.Resources = append(out.Resources, r)
+			}
+		}
+		return &out
+	case *mcp.ListResourceTemplatesResult:
+		if list == nil {
+			return res
+		}
+		out := *list
+		out.ResourceTemplates = make([]*mcp.ResourceTemplate, 0, len(list.ResourceTemplates))
+		for _, t := range list.ResourceTemplates {
+			if t != nil && s.decideTemplate(ctx, p, t.URITemplate) == nil {
+				out.ResourceTemplates = append(out.ResourceTemplates, t)
+			}
+		}
+		return &out
+	case *mcp.ListPromptsResult:
+		if list == nil {
+			return res
+		}
+		out := *list
+		out.Prompts = make([]*mcp.Prompt, 0, len(list.Prompts))
+		for _, pr := range list.Prompts {
+			if pr != nil && s.decidePrompt(ctx, p, pr.Name) == nil {
+				out.Prompts = append(out.Prompts, pr)
+			}
+		}
+		return &out
+	}
+	return res
+}

@@ -1,0 +1,291 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// offeringServer serves a tool, two resources, a resource template and two
+// prompts, guarded by a Guard built from opts.
+func offeringServer(t *testing.T, opts ...auth.Option) *mcp.Server {
+	t.Helper()
+	g, err := auth.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, &mcp.ServerOptions{
+		CompletionHandler: func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+			return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: []string{"1"}}}, nil
+		},
+		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
+		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
+	})
+	read := func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "data"}}}, nil
+	}
+	s.AddResource(&mcp.Resource{URI: "config://public", Name: "public"}, read)
+	s.AddResource(&mcp.Resource{URI: "customer://1", Name: "first customer"}, read)
+	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "customer://{id}", Name: "customer"}, read)
+	prompt := func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "hi"}}}}, nil
+	}
+	s.AddPrompt(&mcp.Prompt{Name: "summary"}, prompt)
+	s.AddPrompt(&mcp.Prompt{Name: "greeting"}, prompt)
+	bulwark.Use(s, g.Middleware())
+	s.AddReceivingMiddleware(g.FilterLists())
+	return s
+}
+
+func TestGuardResourcesAndPrompts(t *testing.T) {
+	opts := func(p *auth.Principal) []auth.Option {
+		return []auth.Option{
+			auth.WithStaticPrincipal(p),
+			auth.FailClosed(),
+			auth.WithResourcePolicies(auth.Policies{
+				"config://public": auth.Allow(),
+				"customer://{id}": auth.RequireAll("customers:read"),
+			}),
+			auth.WithPromptPolicies(auth.Policies{
+				"summary":  auth.RequireAll("customers:read"),
+				"greeting": auth.Allow(),
+			}),
+		}
+	}
+	tests := []struct {
+		name      string
+		p         *auth.Principal
+		resources []string // listed and readable
+		templates []string
+		prompts   []string
+	}{
+		{"reader", &auth.Principal{ID: "r", Scopes: []string{"customers:read"}}, []string{"config://public", "customer://1"}, []string{"customer://{id}"}, []string{"greeting", "summary"}},
+		{"no scope", &auth.Principal{ID: "n"}, []string{"config://public"}, nil, []string{"greeting"}},
+		{"no principal", nil, nil, nil, nil},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := offeringServer(t, opts(tt.p)...)
+			cs := bulwarktest.Connect(t, s, nil)
+			legacy := connectLegacy(t, s) // resources/subscribe exists before protocol 2026-07-28
+			rl, err := cs.ListResources(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var listed []string
+			for _, r := range rl.Resources {
+				listed = append(listed, r.URI)
+			}
+			slices.Sort(listed)
+			if !slices.Equal(listed, tt.resources) {
+				t.Errorf("resources/list %v, want %v", listed, tt.resources)
+			}
+			tl, err := cs.ListResourceTemplates(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var templates []string
+			for _, rt := range tl.ResourceTemplates {
+				templates = append(templates, rt.URITemplate)
+			}
+			if !slices.Equal(templates, tt.templates) {
+				t.Errorf("resources/templates/list %v, want %v", templates, tt.templates)
+			}
+			pl, err := cs.ListPrompts(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var prompts []string
+			for _, p := range pl.Prompts {
+				prompts = append(prompts, p.Name)
+			}
+			slices.Sort(prompts)
+			if !slices.Equal(prompts, tt.prompts) {
+				t.Errorf("prompts/list %v, want %v", prompts, tt.prompts)
+			}
+
+			// What is listed is exactly what may be used, and a refusal is
+			// a JSON-RPC error with bulwark's code.
+			want := func(err error, allowed bool, what string) {
+				t.Helper()
+				if allowed {
+					if err != nil {
+						t.Errorf("%s: %v", what, err)
+					}
+					return
+				}
+				var wire *jsonrpc.Error
+				code := bulwark.RPCCodePermissionDenied
+				if tt.p == nil {
+					code = bulwark.RPCCodeUnauthenticated
+				}
+				if !errors.As(err, &wire) || wire.Code != code {
+					t.Errorf("%s: got %v, want code %d", what, err, code)
+				}
+			}
+			for _, uri := range []string{"config://public", "customer://1", "customer://2"} {
+				_, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+				allowed := slices.Contains(tt.resources, uri) || (uri == "customer://2" && len(tt.templates) > 0)
+				want(err, allowed, "read "+uri)
+				want(legacy.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}), allowed, "subscribe "+uri)
+			}
+			for _, name := range []string{"summary", "greeting"} {
+				_, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: name})
+				want(err, slices.Contains(tt.prompts, name), "get prompt "+name)
+				_, err = cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: name}, Argument: mcp.CompleteParamsArgument{Name: "id", Value: "1"}})
+				want(err, slices.Contains(tt.prompts, name), "complete prompt "+name)
+			}
+			_, err = cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/resource", URI: "customer://{id}"}, Argument: mcp.CompleteParamsArgument{Name: "id", Value: "1"}})
+			want(err, len(tt.templates) > 0, "complete customer template")
+		})
+	}
+}
+
+func TestGuardFailsClosedOnUnlistedResourcesAndPrompts(t *testing.T) {
+	reader := &auth.Principal{ID: "r", Scopes: []string{"customers:read"}}
+	ctx := context.Background()
+	closed := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader), auth.FailClosed(),
+		auth.WithPolicies(auth.Policies{"x": auth.Allow()})), nil)
+	_, err := closed.ReadResource(ctx, &mcp.ReadResourceParams{URI: "config://public"})
+	if r := bulwark.RefusalOf(nil, err); r == nil || r.Code != bulwark.CodePermissionDenied || !strings.Contains(r.Message, "no access policy for resource") {
+		t.Fatalf("read without policy, fail closed: %v", err)
+	}
+	if _, err := closed.GetPrompt(ctx, &mcp.GetPromptParams{Name: "greeting"}); bulwark.RefusalOf(nil, err) == nil {
+		t.Fatalf("prompt without policy, fail closed: %v", err)
+	}
+	open := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader)), nil)
+	if _, err := open.ReadResource(ctx, &mcp.ReadResourceParams{URI: "config://public"}); err != nil {
+		t.Fatalf("read without policy, open: %v", err)
+	}
+	def := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader), auth.WithDefaultPolicy(auth.RequireAll("admin"))), nil)
+	if _, err := def.GetPrompt(ctx, &mcp.GetPromptParams{Name: "greeting"}); bulwark.RefusalOf(nil, err) == nil {
+		t.Fatalf("default policy must guard prompts: %v", err)
+	}
+}
+
+func TestNewRefusesBadTemplate(t *testing.T) {
+	_, err := auth.New(auth.WithResourcePolicies(auth.Policies{"customer://{id": auth.Allow()}))
+	if err == nil || !strings.Contains(err.Error(), "customer://{id") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// One Guard gives the call check and the list filter: the deprecated pair
+// of constructors, given the same options, decides alike.
+func TestGuardMatchesDeprecatedPair(t *testing.T) {
+	opts := []auth.Option{auth.WithStaticPrincipal(&auth.Principal{ID: "r", Scopes: []string{"customers:read"}}),
+		auth.FailClosed(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")})}
+	g, err := auth.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, build := range []func(s *mcp.Server){
+		func(s *mcp.Server) { bulwark.Use(s, g.Middleware()); s.AddReceivingMiddleware(g.FilterLists()) },
+		func(s *mcp.Server) {
+			bulwark.Use(s, auth.Middleware(opts...))
+			s.AddReceivingMiddleware(auth.FilterToolList(opts...))
+		},
+	} {
+		s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+		for _, name := range []string{"get_customer", "delete_customer"} {
+			bulwark.AddToolHandler(s, &mcp.Tool{Name: name, InputSchema: map[string]any{"type": "object"}}, (&bulwarktest.Recorder{}).Handle)
+		}
+		build(s)
+		cs := bulwarktest.Connect(t, s, nil)
+		if got := toolNames(t, cs); !slices.Equal(got, []string{"get_customer"}) {
+			t.Errorf("listed %v", got)
+		}
+	}
+}
+
+// The inventory of tools (bulwark.CheckTools) sees every tool even through
+// a list filter installed before Use.
+func TestFilterLeavesInventoryUnfiltered(t *testing.T) {
+	g, err := auth.New(auth.FailClosed()) // no caller, no policy: every list is empty
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	s.AddTool(&mcp.Tool{Name: "stray", InputSchema: map[string]any{"type": "object"}}, (&bulwarktest.Recorder{}).Handle)
+	s.AddReceivingMiddleware(g.FilterLists())
+	bulwark.Use(s, g.Middleware())
+	if err := bulwark.CheckTools(context.Background(), s); err == nil || !strings.Contains(err.Error(), "stray") {
+		t.Fatalf("CheckTools = %v", err)
+	}
+	if got := toolNames(t, bulwarktest.Connect(t, s, nil)); len(got) != 0 {
+		t.Errorf("a client without a caller sees %v", got)
+	}
+}
+
+func connectLegacy(t *testing.T, s *mcp.Server) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := s.Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "legacy", Version: "v1"}, nil).Connect(ctx, ct, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close(); ss.Wait() })
+	return cs
+}
+
+// Under protocol 2026-07-28 a client subscribes with subscriptions/listen;
+// the Guard narrows it to the resources the caller may read.
+func TestGuardNarrowsSubscriptionsListen(t *testing.T) {
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "n"}), auth.FailClosed(),
+		auth.WithResourcePolicies(auth.Policies{
+			"config://public": auth.Allow(),
+			"customer://{id}": auth.RequireAll("customers:read"),
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, &mcp.ServerOptions{
+		SubscribeHandler:   func(context.Context, *mcp.SubscribeRequest) error { return nil },
+		UnsubscribeHandler: func(context.Context, *mcp.UnsubscribeRequest) error { return nil },
+	})
+	read := func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "x"}}}, nil
+	}
+	s.AddResource(&mcp.Resource{URI: "config://public", Name: "public"}, read)
+	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "customer://{id}", Name: "customer"}, read)
+	seen := make(chan []string, 4)
+	s.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if lr, ok := req.(*mcp.SubscriptionsListenRequest); ok && lr.Params != nil && lr.Params.Notifications != nil {
+				seen <- lr.Params.Notifications.ResourceSubscriptions
+			}
+			return next(ctx, method, req)
+		}
+	})
+	bulwark.Use(s, g.Middleware())
+	s.AddReceivingMiddleware(g.FilterLists())
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	for _, uri := range []string{"config://public", "customer://7"} {
+		if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil {
+			t.Fatal(err)
+		}
+		got := <-seen
+		want := []string{}
+		if uri == "config://public" {
+			want = []string{uri}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("subscribe %s: the server was asked for %v, want %v", uri, got, want)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// The customer record as a resource, and a prompt built on it. They are
+// guarded like the tools: bulwark.Use runs resources/read, prompts/get and
+// completion/complete through the same chain (audit, recover, metrics,
+// auth, rate and concurrency limits, timeout), and the auth Guard hides
+// them from resources/templates/list and prompts/list for callers without
+// the scope.
+const (
+	customerTemplate = "customer://{id}"
+	customerScheme   = "customer://"
+	promptSummary    = "customer_summary"
+)
+
+// resourceScopes and promptScopes are the authorization policy of the
+// resources and prompts: the scope each requires. Like the tools, anything
+// missing here is refused (fail closed).
+var (
+	resourceScopes = map[string]string{customerTemplate: scopeRead}
+	promptScopes   = map[string]string{promptSummary: scopeRead}
+)
+
+// registerResources adds the customer resource template and the summary
+// prompt to s.
+func (a *App) registerResources(s *mcp.Server) {
+	s.AddResourceTemplate(&mcp.ResourceTemplate{
+		URITemplate: customerTemplate,
+		Name:        "customer",
+		Title:       "Customer record",
+		Description: "One customer record as JSON, for example customer://C-000042. Requires scope customers:read.",
+		MIMEType:    "application/json",
+	}, a.readCustomer)
+	s.AddPrompt(&mcp.Prompt{
+		Name:        promptSummary,
+		Title:       "Summarise a customer",
+		Description: "Asks the model for a short summary of one customer's record. Requires scope customers:read.",
+		Arguments:   []*mcp.PromptArgument{{Name: "customer_id", Description: "the customer's ID, for example C-000042", Required: true}},
+	}, a.summaryPrompt)
+}
+
+// loadCustomer reads one customer under the database's guards. A missing
+// customer is errNotFound, left to the caller to report in its method's
+// terms; anything else is the refusal a tool would get.
+func (a *App) loadCustomer(ctx context.Context, field, id string) (Customer, error) {
+	if err := checkID(field, id); err != nil {
+		return Customer{}, err
+	}
+	var out Customer
+	err := a.db.Do(ctx, func(ctx context.Context) error {
+		c, err := a.store.GetCustomer(ctx, id)
+		if errors.Is(err, errNotFound) {
+			return err
+		}
+		if err != nil {
+			return dbRefusal(err)
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+func (a *App) readCustomer(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+	uri := req.Params.URI
+	c, err := a.loadCustomer(ctx, "uri", strings.TrimPrefix(uri, customerScheme))
+	if errors.Is(err, errNotFound) {
+		return nil, mcp.ResourceNotFoundError(uri)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, bulwark.Internal(err)
+	}
+	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: uri, MIMEType: "application/json", Text: string(b)}}}, nil
+}
+
+func (a *App) summaryPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+	id := req.Params.Arguments["customer_id"]
+	c, err := a.loadCustomer(ctx, "customer_id", id)
+	if errors.Is(err, errNotFound) {
+		return nil, notFound("customer_id", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, bulwark.Internal(err)
+	}
+	return &mcp.GetPromptResult{
+		Description: "Summary of customer " + c.ID,
+		Messages: []*mcp.PromptMessage{{
+			Role:    "user",
+			Content: &mcp.TextContent{Text: "Summarise this customer in two sentences for a support agent:\n" + string(b)},
+		}},
+	}, nil
+}
