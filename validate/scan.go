@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"sync"
@@ -330,17 +331,17 @@ func (s *scanner) number(n *node) *fault {
 	if err != nil && !math.IsInf(f, 0) {
 		return refuse(ruleSchema, "must be a number")
 	}
-	if needInt && !plain && (math.IsInf(f, 0) || f != math.Trunc(f)) {
+	if needInt && !plain && (math.IsInf(f, 0) || !isIntegerLiteral(tok)) {
 		return refuse(ruleSchema, "must be "+n.typeText())
 	}
 	switch {
-	case n.minimum != nil && f < *n.minimum:
+	case n.minimum != nil && compareLiteral(tok, f, *n.minimum) < 0:
 		return refuse(ruleSchema, "must be at least "+formatNum(*n.minimum))
-	case n.maximum != nil && f > *n.maximum:
+	case n.maximum != nil && compareLiteral(tok, f, *n.maximum) > 0:
 		return refuse(ruleSchema, "must be at most "+formatNum(*n.maximum))
-	case n.exclMinimum != nil && f <= *n.exclMinimum:
+	case n.exclMinimum != nil && compareLiteral(tok, f, *n.exclMinimum) <= 0:
 		return refuse(ruleSchema, "must be greater than "+formatNum(*n.exclMinimum))
-	case n.exclMaximum != nil && f >= *n.exclMaximum:
+	case n.exclMaximum != nil && compareLiteral(tok, f, *n.exclMaximum) >= 0:
 		return refuse(ruleSchema, "must be less than "+formatNum(*n.exclMaximum))
 	}
 	if n.hasEnum && !n.enumHasLiteral(tok) {
@@ -349,7 +350,81 @@ func (s *scanner) number(n *node) *fault {
 	return nil
 }
 
-func formatNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+func formatNum(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64) // 9007199254740992, not 9.007199254740992e+15
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// compareLiteral compares the exact value of the JSON number tok with b,
+// returning -1, 0 or +1; f is tok parsed as float64. Comparing f alone
+// would let 9007199254740993 pass a maximum of 9007199254740992 (2^53),
+// since both parse to the same float64. Rounding to nearest keeps order,
+// so f decides unless f == b; then tok lies within half a unit of b (or
+// is a zero, or too small for a float64, when b is 0) and is compared
+// exactly, on numbers whose size that bounds.
+func compareLiteral(tok []byte, f, b float64) int {
+	switch {
+	case f < b:
+		return -1
+	case f > b:
+		return 1
+	case b == 0:
+		return literalSign(tok)
+	}
+	var x, y big.Rat
+	if _, ok := x.SetString(string(tok)); !ok {
+		return 0 // a valid JSON number always parses
+	}
+	y.SetFloat64(b)
+	return x.Cmp(&y)
+}
+
+// literalSign is the sign of the JSON number tok: 0 when all its digits
+// before the exponent are zeros.
+func literalSign(tok []byte) int {
+	for _, c := range tok {
+		switch {
+		case c == 'e' || c == 'E':
+			return 0
+		case c >= '1' && c <= '9':
+			if tok[0] == '-' {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// isIntegerLiteral reports whether the JSON number tok has no fractional
+// part, exactly: 1.0, 150e-1 and 100e-2 are integers,
+// 15e-1 and 9007199254740993.5 are not (though the latter parses to an
+// integral float64).
+func isIntegerLiteral(tok []byte) bool {
+	mant, exp := tok, 0
+	if i := bytes.IndexAny(tok, "eE"); i >= 0 {
+		mant = tok[:i]
+		e, err := strconv.Atoi(string(tok[i+1:]))
+		if err != nil { // an exponent beyond int: the value is huge or tiny
+			return tok[i+1] != '-' || literalSign(tok) == 0
+		}
+		exp = e
+	}
+	if literalSign(mant) == 0 {
+		return true
+	}
+	// value = digits × 10^exp, where digits are the mantissa's without
+	// the point and trailing zeros.
+	if dot := bytes.IndexByte(mant, '.'); dot >= 0 {
+		exp -= len(mant) - dot - 1
+		mant = append(mant[:dot:dot], mant[dot+1:]...)
+	}
+	trimmed := bytes.TrimRight(mant, "0")
+	exp += len(mant) - len(trimmed)
+	return exp >= 0
+}
 
 // dupMapAt is the number of properties from which an object's names are
 // checked for duplicates through a map instead of a linear scan, so a huge

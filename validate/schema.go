@@ -340,7 +340,7 @@ func (n *node) enumHasLiteral(tok []byte) bool {
 			}
 		case float64, int, int64, json.Number:
 			f, err := strconv.ParseFloat(string(tok), 64)
-			if err == nil && f == toFloat(x) {
+			if err == nil && compareLiteral(tok, f, toFloat(x)) == 0 {
 				return true
 			}
 		}
