@@ -49,8 +49,12 @@ func TestNumericBoundsAreExact(t *testing.T) {
 		{`{"type":"number","exclusiveMinimum":0}`, `-0.0`, false},
 		{`{"type":"number","maximum":0}`, `-1e-400`, true},
 		{`{"type":"number","maximum":0}`, `1e-400`, false},
-		{`{"type":"number","maximum":0.1}`, `0.1`, true}, // the float64 0.1 is a bit above 1/10
-		{`{"type":"number","minimum":0.1}`, `0.1`, false},
+		// Bounds are the decimals their authors wrote, not the float64s
+		// nearest to them (0.1's is a bit above one tenth).
+		{`{"type":"number","maximum":0.1}`, `0.1`, true},
+		{`{"type":"number","minimum":0.1}`, `0.1`, true},
+		{`{"type":"number","minimum":0.1}`, `0.09999999999999999999`, false},
+		{`{"type":"number","exclusiveMaximum":0.1}`, `0.1000000000000000000001`, false},
 		{`{"type":"number","maximum":1e308}`, `1e309`, false},
 		{`{"type":"integer"}`, `9007199254740993.5`, false},
 		{`{"type":"integer"}`, `9007199254740993.0`, true},
@@ -60,6 +64,19 @@ func TestNumericBoundsAreExact(t *testing.T) {
 		{`{"type":"integer"}`, `0.0e-5`, true},
 		{`{"type":"integer","enum":[9007199254740992]}`, `9007199254740993`, false},
 		{`{"type":"integer","enum":[9007199254740992]}`, `9007199254740992`, true},
+		{`{"type":"integer","multipleOf":2}`, `9007199254740993`, false},
+		{`{"type":"integer","multipleOf":2}`, `9007199254740994`, true},
+		{`{"type":"integer","multipleOf":3}`, `1e30`, false},
+		{`{"type":"integer","multipleOf":5}`, `1e30`, true},
+		{`{"type":"number","multipleOf":0.5}`, `2.5`, true},
+		{`{"type":"number","multipleOf":0.5}`, `2.5000000000000000001`, false},
+		{`{"type":"number","multipleOf":0.1}`, `0.3`, true},
+		{`{"type":"number","multipleOf":0.1}`, `0.35`, false},
+		{`{"type":"number","multipleOf":0.01}`, `19.99`, true},
+		{`{"type":"number","multipleOf":1}`, `1e99999999999999999999`, true},
+		{`{"type":"number","multipleOf":1}`, `1e-99999999999999999999`, false},
+		{`{"type":"number","multipleOf":7}`, `0e-99999999999999999999`, true},
+		{`{"type":"number","multipleOf":0.25}`, `-0.75`, true},
 	}
 	for _, tt := range tests {
 		root := compileSchema(t, `{"type":"object","properties":{"n":`+tt.schema+`}}`)
@@ -82,8 +99,9 @@ func FuzzNumericBounds(f *testing.F) {
 		{"9007199254740993", 9007199254740992}, {"-9007199254740993", -9007199254740992},
 		{"0.1", 0.1}, {"1e-99999999", 0}, {"-0", 0}, {"18014398509481985", 18014398509481984},
 		{"123456789012345678901234567890", 1.2345678901234568e29}, {"4.5", 4}, {"1e400", 1e308},
+		{"2.5", 0.5}, {"0.3", 0.1}, {"1e30", 3}, {"-0.75", 0.25}, {"9007199254740993", 2},
 	} {
-		for kind := range uint8(8) {
+		for kind := range uint8(10) {
 			f.Add(s.arg, s.bound, kind)
 		}
 	}
@@ -95,14 +113,25 @@ func FuzzNumericBounds(f *testing.F) {
 		if !ok {
 			return // an exponent too large for the oracle
 		}
-		keyword := [...]string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}[kind%4]
-		typ := [...]string{"number", "integer"}[kind/4%2]
+		keyword := [...]string{"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}[kind%5]
+		typ := [...]string{"number", "integer"}[kind/5%2]
+		if keyword == "multipleOf" && !(bound > 0) {
+			return // not a valid multipleOf
+		}
 		b := strconv.FormatFloat(bound, 'g', -1, 64)
 		root := compileSchema(t, fmt.Sprintf(`{"type":"object","properties":{"n":{"type":%q,%q:%s}}}`, typ, keyword, b))
+		// The bound as its author wrote it: the shortest decimal that
+		// parses to it.
 		var y big.Rat
-		y.SetFloat64(bound)
+		y.SetString(b)
 		c := x.Cmp(&y)
-		want := [...]bool{c >= 0, c <= 0, c > 0, c < 0}[kind%4]
+		var want bool
+		switch keyword {
+		case "multipleOf":
+			want = new(big.Rat).Quo(x, &y).IsInt()
+		default:
+			want = [...]bool{c >= 0, c <= 0, c > 0, c < 0}[kind%5]
+		}
 		if typ == "integer" {
 			fl, _ := strconv.ParseFloat(arg, 64)
 			want = want && x.IsInt() && !math.IsInf(fl, 0)
