@@ -38,7 +38,7 @@ func ArgTag(prefix, field string) TagFunc {
 		if req != nil && req.Params != nil {
 			src = req.Params.Arguments
 		}
-		var tags []string
+		tags := make([]string, 0, 2)
 		ok := eachMember(src, folded, func(raw []byte) bool {
 			v, ok := tagValue(raw)
 			if ok {
@@ -198,6 +198,9 @@ func foldName(dst, name []byte) []byte {
 func tagValue(raw []byte) (string, bool) {
 	switch raw[0] {
 	case '"':
+		if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			return string(inner), true // nothing to decode
+		}
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
 			return "", false
