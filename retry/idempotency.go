@@ -18,7 +18,8 @@ import (
 const ReplayMetaKey = "bulwark/idempotent-replay"
 
 // IdempotencyField is the call-record field ([bulwark.Call.SetField]) that
-// Idempotency sets to "executed" or "replayed".
+// Idempotency sets to "executed" or "replayed", or to "in progress" when
+// it refused a call whose key another call holds.
 const IdempotencyField = "idempotency"
 
 // Idempotency makes calls that carry an idempotency key (see [WithKeys])

@@ -121,3 +121,41 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCursorAlteration forges cursors from genuine ones: any byte
+// replaced, inserted or removed, anywhere, and the cursor is refused.
+func FuzzCursorAlteration(f *testing.F) {
+	c := newCursorCodec([]byte(strings.Repeat("k", 32)), nil)
+	f.Add("C-000001", "q", uint(5), byte('\n'), uint8(1))
+	f.Add("C-000001", "q", uint(0), byte('A'), uint8(0))
+	f.Add("C-999999", "", uint(90), byte('='), uint8(1))
+	f.Add("C-000042", "ada", uint(7), byte(0), uint8(2))
+	f.Fuzz(func(t *testing.T, id, query string, pos uint, b byte, op uint8) {
+		if !customerIDPattern.MatchString(id) {
+			return // the server only issues cursors for IDs it found
+		}
+		cur := c.encode(id, query)
+		i := int(pos % uint(len(cur)+1))
+		var forged string
+		switch op % 3 {
+		case 0: // replace
+			if i == len(cur) {
+				return
+			}
+			forged = cur[:i] + string([]byte{b}) + cur[i+1:]
+		case 1: // insert
+			forged = cur[:i] + string([]byte{b}) + cur[i:]
+		default: // remove
+			if i == len(cur) {
+				return
+			}
+			forged = cur[:i] + cur[i+1:]
+		}
+		if forged == cur {
+			return
+		}
+		if got, err := c.decode(forged, query); err == nil {
+			t.Fatalf("forged cursor %q (from %q) accepted as %q", forged, cur, got)
+		}
+	})
+}
