@@ -152,17 +152,18 @@ func (s *MemoryStore) claimLocked(now time.Time, scope, key, token, fingerprint 
 	return nil, true, nil
 }
 
-// evict removes expired, then completed entries of order (the whole
-// store's or one scope's list), oldest first, until it holds fewer than
-// limit, reporting whether it could.
+// evict removes entries of order (the whole store's or one scope's list)
+// until it holds fewer than limit: expired ones first, then completed
+// ones, oldest first; it reports whether it could.
 func (s *MemoryStore) evict(now time.Time, order *list.List, limit int) bool {
-	for el := order.Front(); el != nil && order.Len() >= limit; {
-		next := el.Next()
-		it := el.Value.(*memItem)
-		if !now.Before(it.expires) || it.entry.Done {
-			s.remove(it)
+	for _, done := range [...]bool{false, true} {
+		for el := order.Front(); el != nil && order.Len() >= limit; {
+			next := el.Next()
+			if it := el.Value.(*memItem); !now.Before(it.expires) || done && it.entry.Done {
+				s.remove(it)
+			}
+			el = next
 		}
-		el = next
 	}
 	return order.Len() < limit
 }
