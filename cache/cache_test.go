@@ -789,35 +789,6 @@ func TestStress(t *testing.T) {
 	}
 }
 
-func TestArgTag(t *testing.T) {
-	tests := []struct {
-		args string
-		want []string
-	}{
-		{`{"id":"c-1"}`, []string{"customer:c-1"}},
-		{`{"name":"x","id":"c\u002d1"}`, []string{"customer:c-1"}},
-		{`{"\u0069d":"c-1"}`, []string{"customer:c-1"}},
-		{`{"id":42}`, []string{"customer:42"}},
-		{`{"id":4.20}`, []string{"customer:42e-1"}},
-		{`{"id":{"b":1,"a":2}}`, []string{`customer:{"a":2,"b":1}`}},
-		{`{"x":{"id":"c-1"}}`, nil},
-		{`{}`, nil},
-		{`[]`, nil},
-		{``, nil},
-		{`{"id":`, nil},
-	}
-	fn := cache.ArgTag("customer", "id")
-	for _, tt := range tests {
-		got := fn(context.Background(), bulwarktest.Request("t", json.RawMessage(tt.args)))
-		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-			t.Errorf("ArgTag(%s) = %q; want %q", tt.args, got, tt.want)
-		}
-	}
-	if fn(context.Background(), &mcp.CallToolRequest{}) != nil {
-		t.Error("request without params has tags")
-	}
-}
-
 func TestStressSingleflightWithCancellations(t *testing.T) {
 	e := newEnv(t, cache.Settings{}, cache.TTL(time.Second))
 	var runs atomic.Int64

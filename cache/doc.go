@@ -81,6 +81,14 @@
 // data. A read that raced with the write and stored its result under the
 // old generation is unreachable too.
 //
+// [ArgTag] tags a call with the record it names, read from the arguments
+// exactly as encoding/json (the SDK's decoder for typed handlers) hands it
+// to the handler: the last of duplicate members, whatever the other members
+// hold. When a write's record cannot be determined (a null, a number beyond
+// float64, arguments that are not a JSON object), it invalidates the tag's
+// whole family ("customer*"), which every read tagged by ArgTag also
+// carries: a write invalidates more when in doubt, never less.
+//
 // If the store fails during invalidation, the write's result is still
 // returned (the write happened), the failure is counted, and the call's
 // record gets the field cache_invalidation=failed; entries of the tag then

@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -139,8 +140,12 @@ func ExampleCanonicalize() {
 func ExampleArgTag() {
 	tags := cache.ArgTag("customer", "id")
 	fmt.Println(tags(context.Background(), bulwarktest.Request("get_customer", map[string]any{"id": "c-42"})))
+	fmt.Println(tags(context.Background(), bulwarktest.Request("get_customer", json.RawMessage(`{"id":"c-1","id":"c-2"}`))))
+	fmt.Println(tags(context.Background(), bulwarktest.Request("get_customer", map[string]any{"id": nil})))
 	// Output:
-	// [customer:c-42]
+	// [customer:c-42 customer*]
+	// [customer:c-1 customer:c-2 customer*]
+	// [customer*]
 }
 
 func ExampleCache_Invalidate() {

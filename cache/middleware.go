@@ -119,6 +119,9 @@ func Tags(tool string, fn TagFunc) Option {
 // and only then does the result travel back to the caller. A tool declared
 // here is never cached.
 //
+// The TagFunc learns it runs for a write from its context, which is how
+// [ArgTag] knows to give the family tag only when the record is unknown.
+//
 // If the store fails, the failure is counted in Stats.Errors, the call's
 // record gets the field "cache_invalidation"="failed", and the result is
 // still returned (the write happened); entries of those tags can then
@@ -151,25 +154,6 @@ func Key(fn KeyFunc) Option {
 	return func(c *config) { c.keyFunc = fn }
 }
 
-// ArgTag returns a TagFunc for the common case of one record per call:
-// prefix + ":" + the value of the top-level argument field ("customer:c-42"
-// for ArgTag("customer", "id")). String values are used as they are, other
-// values in canonical JSON. A call without the field has no tags.
-func ArgTag(prefix, field string) TagFunc {
-	return func(_ context.Context, req *mcp.CallToolRequest) []string {
-		if req == nil || req.Params == nil {
-			return nil
-		}
-		var buf [64]byte
-		tag := append(append(buf[:0], prefix...), ':')
-		tag, ok := argValue(tag, req.Params.Arguments, field)
-		if !ok {
-			return nil
-		}
-		return []string{string(tag)}
-	}
-}
-
 // Middleware caches the results of tool calls in c. Which calls are
 // cached, for how long and under which tags is set with opts; by default
 // read-only tools are cached for one minute. Every call's record gets its
@@ -199,7 +183,7 @@ func Middleware(c *Cache, opts ...Option) bulwark.Middleware {
 				// Deferred, so that a write which panics halfway still
 				// invalidates what it may have changed.
 				defer func() {
-					if tags := inv(ctx, req); len(tags) > 0 {
+					if tags := inv(withInvalidation(ctx), req); len(tags) > 0 {
 						if err := c.Invalidate(context.WithoutCancel(ctx), tags...); err != nil {
 							call.SetField("cache_invalidation", "failed")
 						}

@@ -77,7 +77,7 @@ func TestStress(t *testing.T) {
 // Many goroutines, few keys, a small bounded store: each key's handler
 // runs exactly once while its entry lives.
 func TestIdempotencyStress(t *testing.T) {
-	store, _ := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 64})
+	store, _ := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 64, MaxEntriesPerPrincipal: 64})
 	var mu sync.Mutex
 	runs := map[string]int{}
 	h := retry.Idempotency(store, retry.WithPollInterval(time.Microsecond))(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {

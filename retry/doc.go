@@ -81,8 +81,12 @@
 // failure unchanged, and notes why it stopped in the call record field
 // [StopField]. [Idempotency] refuses with [bulwark.InvalidArgument] when a
 // key is malformed, reused with different arguments, or missing where
-// [RequireKey] demands one, and with [bulwark.Unavailable] when its store
-// fails or a duplicate waited too long for the first call.
+// [RequireKey] demands one, with [bulwark.Unavailable] when its store
+// fails or a key is still claimed by a call in progress (after a short
+// wait, or at once when the claim was abandoned by a process that died;
+// the retry-after is the time the claim has left), and with
+// [bulwark.RateLimited] when a principal has as many keys in progress as
+// a bounded store allows one caller.
 //
 // # Example
 //

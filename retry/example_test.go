@@ -112,13 +112,19 @@ func ExampleIdempotency() {
 }
 
 func ExampleNewMemoryStore() {
-	store, err := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 50000})
+	// 50,000 keys in all, at most 500 of them one principal's.
+	store, err := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 50000, MaxEntriesPerPrincipal: 500})
 	if err != nil {
 		panic(err)
 	}
 	_, claimed, _ := store.Claim(context.Background(), "key", "token", "fingerprint", time.Minute)
 	fmt.Println(claimed)
-	// Output: true
+	// A second claim finds the first, pending, with the time it has left.
+	e, claimed, _ := store.Claim(context.Background(), "key", "token-2", "fingerprint", time.Minute)
+	fmt.Println(claimed, e.Done, e.Remaining <= time.Minute)
+	// Output:
+	// true
+	// false false true
 }
 
 func ExampleNewRedisStore() {

@@ -18,7 +18,8 @@ import (
 const ReplayMetaKey = "bulwark/idempotent-replay"
 
 // IdempotencyField is the call-record field ([bulwark.Call.SetField]) that
-// Idempotency sets to "executed" or "replayed".
+// Idempotency sets to "executed" or "replayed", or to "in progress" when
+// it refused a call whose key another call holds.
 const IdempotencyField = "idempotency"
 
 // Idempotency makes calls that carry an idempotency key (see [WithKeys])
@@ -32,8 +33,18 @@ const IdempotencyField = "idempotency"
 //   - a call with the same key and different arguments is refused with an
 //     invalid-argument refusal: keys must not be reused;
 //   - a duplicate that arrives while the first is still running waits for
-//     its result (up to [WithWait] and its own deadline), then replays it;
-//     if the wait runs out it is refused as unavailable, with a retry hint.
+//     its result (up to [WithWait], and never past a poll interval before
+//     its own deadline), then replays it; if the wait runs out it is
+//     refused as unavailable ("still in progress"), with a retry-after
+//     equal to the time the claim has left;
+//   - a retry that finds a claim its owner stopped renewing (its process
+//     died mid-call: with a [Renewer] store, less than half the pending TTL
+//     left, since a live owner renews every third) is refused at once the
+//     same way, its retry-after the time until the claim lapses and the
+//     key runs again;
+//   - a principal with as many keys in progress as a bounded store allows
+//     one caller (MemoryConfig.MaxEntriesPerPrincipal) is refused as rate
+//     limited.
 //
 // Keys are scoped by the authenticated principal ([bulwark.Call.Principal]:
 // its authentication method and ID), so one caller can never replay
@@ -51,7 +62,11 @@ const IdempotencyField = "idempotency"
 // so a duplicate never runs because the first call was slow. Only a
 // process that dies mid-call, or a store that loses the claim or fails to
 // take the result, frees the key for another run: after the pending TTL
-// ([WithPendingTTL]).
+// ([WithPendingTTL]). Every instance sharing a store must use the same
+// pending TTL, since each judges the others' claims by it. An operator can
+// free keys stuck by a crash before their pending TTL ends by deleting,
+// from a Renewer store, the pending entries with less than half the
+// pending TTL left: those are the abandoned claims.
 //
 // Calls without a key pass through, unless [RequireKey] is set. A call's
 // key is available to the handler with [KeyFrom]. If the store fails, the
@@ -96,13 +111,18 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 		tool = req.Params.Name
 	}
 	key := storeKey(call.Principal(), tool, p.key)
+	ctx = withScope(ctx, scopeOf(call.Principal()))
 	token := newToken()
-	giveUp := o.clock.Now().Add(o.wait)
+	giveUp := o.giveUp(ctx)
+	_, renewed := store.(Renewer)
 	for {
 		existing, tmpl, claimed, err := o.claim(ctx, store, key, token, fp)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)
+			}
+			if errors.Is(err, ErrPrincipalFull) {
+				return nil, bulwark.RateLimited("too many calls with idempotency keys are in progress for this caller", time.Second)
 			}
 			return nil, bulwark.Unavailable("the idempotency store is unavailable", 0, err)
 		}
@@ -120,11 +140,22 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 			call.SetField(IdempotencyField, "replayed")
 			return res, nil
 		}
-		if !o.clock.Now().Before(giveUp) {
-			return nil, bulwark.Unavailable("a call with this idempotency key is still in progress", o.poll, nil)
+		// A live owner renews its claim every third of the pending TTL,
+		// so a claim with less than half of it left was abandoned: its
+		// process died mid-call. Waiting for it is pointless.
+		left := existing.Remaining
+		abandoned := renewed && left > 0 && left < o.pendingTTL/2
+		now := o.clock.Now()
+		if abandoned || !now.Before(giveUp) {
+			retryAfter := left
+			if retryAfter <= 0 {
+				retryAfter = o.poll // the store does not say
+			}
+			call.SetField(IdempotencyField, "in progress")
+			return nil, bulwark.Unavailable("a call with this idempotency key is still in progress", retryAfter, nil)
 		}
 		select {
-		case <-o.clock.After(o.poll):
+		case <-o.clock.After(min(o.poll, giveUp.Sub(now))):
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
@@ -161,6 +192,39 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 		call.SetField(IdempotencyField, "executed; result not stored")
 	}
 	return res, err
+}
+
+// giveUp is when a duplicate stops waiting for the call that holds its
+// key: after the wait ([WithWait]), and a poll interval before its own
+// deadline, so that it receives the refusal that says when to retry rather
+// than a deadline-exceeded one.
+func (o *options) giveUp(ctx context.Context) time.Time {
+	now := o.clock.Now()
+	wait := o.wait
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)-o.poll)
+	}
+	return now.Add(wait)
+}
+
+type scopeCtx struct{}
+
+// scopeOf names the principal for a store's per-principal bound: a hash
+// of how it authenticated and its ID, "" for no principal.
+func scopeOf(p *bulwark.Principal) string {
+	if p == nil {
+		return ""
+	}
+	return storeKey(p, "", "")[:32]
+}
+
+func withScope(ctx context.Context, scope string) context.Context {
+	return context.WithValue(ctx, scopeCtx{}, scope)
+}
+
+func scopeFrom(ctx context.Context) string {
+	s, _ := ctx.Value(scopeCtx{}).(string)
+	return s
 }
 
 // completeAttempts is how many times Idempotency tries to store a result:
@@ -235,7 +299,7 @@ func storable(res *mcp.CallToolResult, err error) bool {
 // decoding the stored JSON each time.
 func (o *options) claim(ctx context.Context, store Store, key, token, fp string) (e Entry, tmpl *mcp.CallToolResult, claimed bool, err error) {
 	if ms, ok := store.(*MemoryStore); ok {
-		return ms.claimDecoded(key, token, fp, o.pendingTTL)
+		return ms.claimDecoded(scopeFrom(ctx), key, token, fp, o.pendingTTL)
 	}
 	e, claimed, err = store.Claim(ctx, key, token, fp, o.pendingTTL)
 	return e, nil, claimed, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -334,7 +335,8 @@ func TestIdempotencyConcurrentDuplicatesRedis(t *testing.T) {
 	exactlyOnce(t, newRedisStore(t), 64)
 }
 
-// A duplicate waits at most WithWait, then is refused with a hint.
+// A duplicate waits at most WithWait, then is refused with a hint: the
+// time the claim has left.
 func TestIdempotencyWaitLimit(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -355,7 +357,8 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 				clk.Advance(50 * time.Millisecond)
 			}
 			err := <-done
-			if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != 50*time.Millisecond {
+			left := retry.DefaultPendingTTL - time.Duration(tc.polls)*50*time.Millisecond
+			if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != left {
 				t.Fatalf("err %v", err)
 			}
 			release()
@@ -540,5 +543,92 @@ func blockFirst(t *testing.T, store retry.Store, args any, opts ...retry.Option)
 	return h, runs, func() {
 		close(unblock)
 		<-first
+	}
+}
+
+// One principal cannot take the whole store, nor push another principal's
+// results out of it: its own oldest completed keys go first, and with all
+// its keys in progress it is refused as rate limited while others go on.
+func TestIdempotencyPerPrincipalBound(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	store, err := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 100, Clock: clk}) // 10 per principal
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	h := retry.Idempotency(store, retry.WithClock(clk))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		runs.Add(1)
+		return bulwarktest.TextResult("done"), nil
+	})
+	key := func(i int) map[string]any { return map[string]any{"idempotency_key": fmt.Sprintf("k-%d", i)} }
+	for i := 0; i < 5; i++ {
+		if _, err, _ := call(t, h, "bob", key(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Alice floods the store with completed keys: it keeps 10 of hers.
+	for i := 0; i < 500; i++ {
+		if _, err, _ := call(t, h, "alice", key(i)); err != nil {
+			t.Fatalf("alice %d: %v", i, err)
+		}
+	}
+	if n := store.Len(); n != 15 {
+		t.Fatalf("store holds %d keys, want alice's 10 and bob's 5", n)
+	}
+	// Bob's results are all still there: replays, no second run.
+	before := runs.Load()
+	for i := 0; i < 5; i++ {
+		if res, err, _ := call(t, h, "bob", key(i)); err != nil || !replayed(res) {
+			t.Fatalf("bob's key %d after alice's flood: replayed=%v %v", i, replayed(res), err)
+		}
+	}
+	// Alice's newest keys replay; her oldest ran out of room (documented).
+	if res, _, _ := call(t, h, "alice", key(499)); !replayed(res) {
+		t.Fatal("alice's newest key did not replay")
+	}
+	if runs.Load() != before {
+		t.Fatalf("%d runs during replays", runs.Load()-before)
+	}
+
+	// With all ten of her keys in progress, alice's next key is refused as
+	// rate limited; bob is not affected.
+	// (Claims without a principal count against MaxEntries only.)
+	store2, _ := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 100, Clock: clk})
+	for i := 0; i < 10; i++ {
+		if _, ok, err := store2.Claim(context.Background(), fmt.Sprintf("raw-%d", i), "t", "fp", time.Minute); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	release := make(chan struct{})
+	started := make(chan struct{}, 10)
+	h2 := retry.Idempotency(store2, retry.WithClock(clk))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		started <- struct{}{}
+		<-release
+		return bulwarktest.TextResult("done"), nil
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); call(t, h2, "alice", key(i)) }()
+	}
+	for i := 0; i < 10; i++ {
+		<-started
+	}
+	_, err, _ = call(t, h2, "alice", key(10))
+	if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrRateLimited) || e.RetryAfter <= 0 {
+		t.Fatalf("alice's 11th key in progress: %v, want rate limited", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if _, err, _ := call(t, h2, "bob", key(0)); err != nil {
+			t.Errorf("bob while alice is at her bound: %v", err)
+		}
+	}()
+	<-started
+	close(release)
+	wg.Wait()
+	if _, _, err := store2.Claim(context.Background(), "raw-x", "t", "fp", time.Minute); err != nil {
+		t.Fatalf("a claim without a principal: %v", err)
 	}
 }

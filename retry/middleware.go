@@ -77,9 +77,10 @@ func WithPendingTTL(d time.Duration) Option {
 }
 
 // WithWait sets how long Idempotency lets a duplicate wait for the call
-// already running with its key (never past the duplicate's own deadline).
-// A negative d refuses duplicates at once; zero keeps the default,
-// DefaultWait.
+// already running with its key; it stops a poll interval before its own
+// deadline in any case, and is then refused with a retry-after. A claim
+// whose owner stopped renewing it is refused without waiting. A negative d
+// refuses duplicates at once; zero keeps the default, DefaultWait.
 func WithWait(d time.Duration) Option {
 	return func(o *options) {
 		if d != 0 {

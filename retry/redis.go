@@ -17,6 +17,15 @@ import (
 // token still holds the key, so a call whose claim expired cannot
 // overwrite the entry of the call that claimed the key after it. Expiry
 // runs on the Redis server's clock.
+//
+// Keys are bounded in time, not in number: each lives for its TTL
+// ([WithTTL], [WithPendingTTL]) and is then removed by Redis, so one
+// principal holds at most as many keys as it makes calls with keys within
+// a TTL, which its rate limit bounds; there is no per-principal count.
+// What happens when Redis reaches its maxmemory is Redis's policy: with
+// noeviction (Redis's default) claims fail and Idempotency refuses calls
+// as unavailable, losing nothing; with an eviction policy Redis drops
+// keys, and a key dropped before its TTL can run again.
 type RedisStore struct {
 	c      redis.UniversalClient
 	prefix string
@@ -89,33 +98,39 @@ func px(ttl time.Duration) time.Duration {
 	return ttl
 }
 
+// claimScript sets KEYS[1] to ARGV[1] for ARGV[2] milliseconds unless it
+// exists, returning 1, or else returns the live value and its remaining
+// time in milliseconds. A script runs atomically, so the entry cannot
+// expire between the failed claim and the read.
+var claimScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+`)
+
 // Claim implements [Store].
 func (s *RedisStore) Claim(ctx context.Context, key, token, fingerprint string, ttl time.Duration) (Entry, bool, error) {
 	val, err := encodeRedis(token, Entry{Fingerprint: fingerprint})
 	if err != nil {
 		return Entry{}, false, err
 	}
-	k := s.prefix + key
-	// The entry can expire between a failed SET NX and the GET: try again.
-	for i := 0; i < 3; i++ {
-		ok, err := s.c.SetNX(ctx, k, val, px(ttl)).Result()
-		if err != nil {
-			return Entry{}, false, err
-		}
-		if ok {
-			return Entry{}, true, nil
-		}
-		v, err := s.c.Get(ctx, k).Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			return Entry{}, false, err
-		}
-		e, err := decodeRedis(v)
-		return e, false, err
+	r, err := claimScript.Run(ctx, s.c, []string{s.prefix + key}, val, px(ttl).Milliseconds()).Result()
+	if err != nil {
+		return Entry{}, false, err
 	}
-	return Entry{}, false, errors.New("retry: idempotency key kept expiring during a claim")
+	live, ok := r.([]any)
+	if !ok {
+		return Entry{}, true, nil
+	}
+	v, _ := live[0].(string)
+	pttl, _ := live[1].(int64)
+	e, err := decodeRedis(v)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if pttl > 0 {
+		e.Remaining = time.Duration(pttl) * time.Millisecond
+	}
+	return e, false, nil
 }
 
 // ownerScript acts on an entry only while the caller's token owns it.

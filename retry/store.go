@@ -16,6 +16,11 @@ type Entry struct {
 	Done bool
 	// Result is the stored *mcp.CallToolResult as JSON, when Done.
 	Result []byte
+	// Remaining is how long the entry lives on, as Claim reports it for
+	// the live entry that holds a key: for a pending entry, how long until
+	// its claim lapses unless its owner renews it. Zero means the store
+	// does not say. Complete ignores it.
+	Remaining time.Duration
 }
 
 // Store keeps idempotency entries. Implementations must be atomic across
@@ -27,7 +32,7 @@ type Store interface {
 	// Claim records a pending entry with fingerprint for key, owned by
 	// token and expiring after ttl, unless the key has a live entry. It
 	// returns claimed=true when it recorded one, and otherwise the live
-	// entry.
+	// entry, with its Remaining time when the store knows it.
 	Claim(ctx context.Context, key, token, fingerprint string, ttl time.Duration) (existing Entry, claimed bool, err error)
 	// Complete replaces the pending entry owned by token with e, expiring
 	// after ttl. It returns ErrNotOwner when the key is not held by token
@@ -62,4 +67,7 @@ var (
 	ErrNotOwner = errors.New("retry: idempotency key is not held by this token")
 	// ErrStoreFull: a bounded store has no room for a new pending entry.
 	ErrStoreFull = errors.New("retry: idempotency store is full")
+	// ErrPrincipalFull: the calling principal holds as many pending
+	// entries as a bounded store allows one principal.
+	ErrPrincipalFull = errors.New("retry: too many idempotency keys of this principal are in progress")
 )

@@ -116,3 +116,25 @@ func TestRedisStoreRenewSetsTTL(t *testing.T) {
 		t.Fatalf("renewed TTL %v, want about 90s", ttl)
 	}
 }
+
+// A full store drops an expired entry before the oldest completed one,
+// whose key would otherwise run again on replay.
+func TestMemoryStoreEvictsExpiredFirst(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Time{})
+	s, _ := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 3, Clock: clk})
+	ctx := context.Background()
+	done := retry.Entry{Fingerprint: "fp", Done: true, Result: []byte(`{}`)}
+	s.Claim(ctx, "a", "t", "fp", time.Minute)
+	if err := s.Complete(ctx, "a", "t", done, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	s.Claim(ctx, "b", "t", "fp", time.Minute) // pending, expires first
+	s.Claim(ctx, "c", "t", "fp", time.Hour)
+	clk.Advance(2 * time.Minute)
+	if _, ok, err := s.Claim(ctx, "d", "t", "fp", time.Hour); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if e, ok, _ := s.Claim(ctx, "a", "t2", "fp", time.Minute); ok || !e.Done {
+		t.Fatal("the completed entry was evicted while an expired one was kept")
+	}
+}

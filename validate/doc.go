@@ -23,7 +23,13 @@
 //     an undeclared property named like a declared one but for letter case
 //     ("Email" beside "email") is refused even where unknown properties
 //     are allowed, since encoding/json would decode it into the checked
-//     field.
+//     field. Numeric bounds (minimum, maximum, exclusiveMinimum,
+//     exclusiveMaximum, multipleOf), "type": "integer" and numeric enums
+//     compare the number exactly as written, never its float64 rounding,
+//     with the bound as written in the schema (the shortest decimal of its
+//     float64: 0.1 is one tenth): with a maximum of 9007199254740992
+//     (2^53), 9007199254740993 is refused; 9007199254740993.5 is not an
+//     integer; 0.3 is a multiple of 0.1 and 0.35 is not.
 //
 // The schema helpers ([Schema], [Property], [On] with rules such as
 // [FormatEmail], [FormatID], [MaxLength], [Pattern], [Enum]) add those

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"sync"
@@ -322,7 +323,7 @@ func (s *scanner) number(n *node) *fault {
 		return refuse(ruleSchema, "must be "+n.typeText())
 	}
 	needInt := n.types != 0 && n.types&tNumber == 0
-	bounded := n.minimum != nil || n.maximum != nil || n.exclMinimum != nil || n.exclMaximum != nil
+	bounded := n.minimum != nil || n.maximum != nil || n.exclMinimum != nil || n.exclMaximum != nil || n.multipleOf != nil
 	if !needInt && !bounded && !n.hasEnum || needInt && plain && !bounded && !n.hasEnum {
 		return nil
 	}
@@ -330,18 +331,20 @@ func (s *scanner) number(n *node) *fault {
 	if err != nil && !math.IsInf(f, 0) {
 		return refuse(ruleSchema, "must be a number")
 	}
-	if needInt && !plain && (math.IsInf(f, 0) || f != math.Trunc(f)) {
+	if needInt && !plain && (math.IsInf(f, 0) || !isIntegerLiteral(tok)) {
 		return refuse(ruleSchema, "must be "+n.typeText())
 	}
 	switch {
-	case n.minimum != nil && f < *n.minimum:
+	case n.minimum != nil && compareLiteral(tok, f, *n.minimum) < 0:
 		return refuse(ruleSchema, "must be at least "+formatNum(*n.minimum))
-	case n.maximum != nil && f > *n.maximum:
+	case n.maximum != nil && compareLiteral(tok, f, *n.maximum) > 0:
 		return refuse(ruleSchema, "must be at most "+formatNum(*n.maximum))
-	case n.exclMinimum != nil && f <= *n.exclMinimum:
+	case n.exclMinimum != nil && compareLiteral(tok, f, *n.exclMinimum) <= 0:
 		return refuse(ruleSchema, "must be greater than "+formatNum(*n.exclMinimum))
-	case n.exclMaximum != nil && f >= *n.exclMaximum:
+	case n.exclMaximum != nil && compareLiteral(tok, f, *n.exclMaximum) >= 0:
 		return refuse(ruleSchema, "must be less than "+formatNum(*n.exclMaximum))
+	case n.multipleOf != nil && !isMultiple(tok, *n.multipleOf):
+		return refuse(ruleSchema, "must be a multiple of "+formatNum(*n.multipleOf))
 	}
 	if n.hasEnum && !n.enumHasLiteral(tok) {
 		return refuse(ruleEnum, "must be one of "+n.enumText)
@@ -349,7 +352,143 @@ func (s *scanner) number(n *node) *fault {
 	return nil
 }
 
-func formatNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+func formatNum(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return strconv.FormatFloat(f, 'f', -1, 64) // 9007199254740992, not 9.007199254740992e+15
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// compareLiteral compares the exact value of the JSON number tok with the
+// bound b, returning -1, 0 or +1; f is tok parsed as float64. The bound is
+// taken as the decimal the schema's author wrote: the shortest one that
+// parses to b (0.1 for the float64 nearest to one tenth), so that a
+// minimum of 0.1 accepts 0.1. Comparing f alone would let
+// 9007199254740993 pass a maximum of 9007199254740992 (2^53), since both
+// parse to the same float64. Rounding to nearest keeps order, so f
+// decides unless f == b; then tok lies within half a unit of b (or is a
+// zero, or too small for a float64, when b is 0) and is compared exactly,
+// on numbers whose size that bounds.
+func compareLiteral(tok []byte, f, b float64) int {
+	switch {
+	case f < b:
+		return -1
+	case f > b:
+		return 1
+	case b == 0:
+		return literalSign(tok)
+	}
+	var x, y big.Rat
+	_, xok := x.SetString(string(tok))
+	_, yok := y.SetString(strconv.FormatFloat(b, 'g', -1, 64))
+	if !xok || !yok {
+		return 0 // a valid JSON number and a finite float64 always parse
+	}
+	return x.Cmp(&y)
+}
+
+// literalSign is the sign of the JSON number tok: 0 when all its digits
+// before the exponent are zeros.
+func literalSign(tok []byte) int {
+	for _, c := range tok {
+		switch {
+		case c == 'e' || c == 'E':
+			return 0
+		case c >= '1' && c <= '9':
+			if tok[0] == '-' {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// isMultiple reports whether the JSON number tok is an integer multiple of
+// m (positive, finite; taken as its shortest decimal, like the bounds),
+// exactly: tok is Dx·10^Ex and m is Dm·10^Em for integers, so tok/m is an
+// integer when Dm divides Dx·10^(Ex-Em), which modular arithmetic decides
+// without building a huge power for a huge exponent.
+func isMultiple(tok []byte, m float64) bool {
+	dx, ex, ok := decimalParts(tok)
+	if !ok {
+		return false
+	}
+	if dx.Sign() == 0 {
+		return true // zero is a multiple of everything
+	}
+	dm, em, _ := decimalParts([]byte(strconv.FormatFloat(m, 'g', -1, 64)))
+	e := ex.Sub(ex, em)
+	if e.Sign() >= 0 {
+		var p big.Int
+		p.Exp(big.NewInt(10), e, dm)
+		p.Mul(&p, dx.Mod(dx, dm))
+		return p.Mod(&p, dm).Sign() == 0
+	}
+	// Dm·10^-e must divide Dx, which needs 10^-e <= Dx.
+	if e.CmpAbs(big.NewInt(int64(len(dx.String())))) > 0 {
+		return false
+	}
+	var q big.Int
+	q.Exp(big.NewInt(10), new(big.Int).Neg(e), nil)
+	q.Mul(&q, dm)
+	return new(big.Int).Mod(dx, &q).Sign() == 0
+}
+
+// decimalParts splits the JSON number tok into |digits| and exponent, with
+// tok = ±digits·10^exponent.
+func decimalParts(tok []byte) (digits, exp *big.Int, ok bool) {
+	mant, expText := tok, []byte("0")
+	if i := bytes.IndexAny(tok, "eE"); i >= 0 {
+		mant, expText = tok[:i], bytes.TrimPrefix(tok[i+1:], []byte("+"))
+	}
+	exp = new(big.Int)
+	if _, ok := exp.SetString(string(expText), 10); !ok {
+		return nil, nil, false
+	}
+	ds := make([]byte, 0, len(mant))
+	for _, c := range mant {
+		if c >= '0' && c <= '9' {
+			ds = append(ds, c)
+		}
+	}
+	if dot := bytes.IndexByte(mant, '.'); dot >= 0 {
+		exp.Sub(exp, big.NewInt(int64(len(mant)-dot-1)))
+	}
+	digits = new(big.Int)
+	if _, ok := digits.SetString(string(ds), 10); !ok {
+		return nil, nil, false
+	}
+	return digits, exp, true
+}
+
+// isIntegerLiteral reports whether the JSON number tok has no fractional
+// part, exactly: 1.0, 150e-1 and 100e-2 are integers,
+// 15e-1 and 9007199254740993.5 are not (though the latter parses to an
+// integral float64).
+func isIntegerLiteral(tok []byte) bool {
+	mant, exp := tok, 0
+	if i := bytes.IndexAny(tok, "eE"); i >= 0 {
+		mant = tok[:i]
+		e, err := strconv.Atoi(string(tok[i+1:]))
+		if err != nil { // an exponent beyond int: the value is huge or tiny
+			return tok[i+1] != '-' || literalSign(tok) == 0
+		}
+		exp = e
+	}
+	if literalSign(mant) == 0 {
+		return true
+	}
+	// value = digits × 10^exp, where digits are the mantissa's without
+	// the point and trailing zeros.
+	if dot := bytes.IndexByte(mant, '.'); dot >= 0 {
+		exp -= len(mant) - dot - 1
+		mant = append(mant[:dot:dot], mant[dot+1:]...)
+	}
+	trimmed := bytes.TrimRight(mant, "0")
+	exp += len(mant) - len(trimmed)
+	return exp >= 0
+}
 
 // dupMapAt is the number of properties from which an object's names are
 // checked for duplicates through a map instead of a linear scan, so a huge

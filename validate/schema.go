@@ -73,6 +73,7 @@ type node struct {
 	// numbers
 	minimum, maximum         *float64
 	exclMinimum, exclMaximum *float64
+	multipleOf               *float64 // positive and finite when set
 
 	// any type
 	enum     []any // decoded values; nil: no enum
@@ -262,6 +263,12 @@ func (c *compiler) compile(s *jsonschema.Schema, depth int) (*node, error) {
 	// Numbers.
 	n.minimum, n.maximum = s.Minimum, s.Maximum
 	n.exclMinimum, n.exclMaximum = s.ExclusiveMinimum, s.ExclusiveMaximum
+	if m := s.MultipleOf; m != nil {
+		if !(*m > 0) || math.IsInf(*m, 0) {
+			return nil, fmt.Errorf("multipleOf must be a positive number, not %v", *m)
+		}
+		n.multipleOf = m
+	}
 
 	// Enum and const, for any type.
 	switch {
@@ -282,7 +289,7 @@ func (c *compiler) compile(s *jsonschema.Schema, depth int) (*node, error) {
 		n.enumText = quoteList(n.enum)
 	}
 	useful = useful || n.wantValue || n.wantRunes || n.hasEnum || n.minimum != nil || n.maximum != nil ||
-		n.exclMinimum != nil || n.exclMaximum != nil
+		n.exclMinimum != nil || n.exclMaximum != nil || n.multipleOf != nil
 	if !useful {
 		return nil, nil
 	}
@@ -338,7 +345,7 @@ func (n *node) enumHasLiteral(tok []byte) bool {
 			}
 		case float64, int, int64, json.Number:
 			f, err := strconv.ParseFloat(string(tok), 64)
-			if err == nil && f == toFloat(x) {
+			if err == nil && compareLiteral(tok, f, toFloat(x)) == 0 {
 				return true
 			}
 		}

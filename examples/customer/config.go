@@ -63,6 +63,9 @@ type Config struct {
 	AuditLog         string // "stderr", "postgres[:table]" or a file path
 	AuditTable       string // set when AUDIT_LOG is postgres
 	AuditHMACKey     []byte
+	// CursorKey signs search cursors (nil: random per process);
+	// CursorKeyPrevious, when set, is still accepted, for rotation.
+	CursorKey, CursorKeyPrevious []byte
 
 	LoyaltyURL string // empty: the in-process fake loyalty service
 
@@ -117,6 +120,7 @@ func (e *ConfigError) Error() string { return "configuration: " + e.Var + ": " +
 var secretVars = map[string]bool{
 	"DATABASE_URL": true, "DATABASE_READ_URL": true, "DATABASE_WRITE_URL": true,
 	"REDIS_URL": true, "AUDIT_HMAC_KEY": true, "MCP_API_KEY": true,
+	"CURSOR_KEY": true, "CURSOR_KEY_PREVIOUS": true,
 }
 
 type envReader struct {
@@ -307,6 +311,22 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			r.fail("AUDIT_HMAC_KEY", strings.TrimPrefix(err.Error(), "audit: the chain key ")+" (value not shown)", "")
 		}
 		c.AuditHMACKey = key
+	}
+
+	for _, k := range []struct {
+		name string
+		dst  *[]byte
+	}{{"CURSOR_KEY", &c.CursorKey}, {"CURSOR_KEY_PREVIOUS", &c.CursorKeyPrevious}} {
+		if raw := strings.TrimSpace(getenv(k.name)); raw != "" {
+			key, ok := decodeKey(raw)
+			if !ok || len(key) < minCursorKey {
+				r.fail(k.name, "must be at least 32 bytes, hex or base64 encoded (value not shown)", "")
+			}
+			*k.dst = key
+		}
+	}
+	if c.CursorKeyPrevious != nil && c.CursorKey == nil {
+		r.fail("CURSOR_KEY_PREVIOUS", "needs CURSOR_KEY: it is the key being rotated out (value not shown)", "")
 	}
 
 	c.LoyaltyURL = r.url("LOYALTY_API_URL", "", "https", "http")

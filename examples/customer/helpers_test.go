@@ -64,8 +64,13 @@ func testEnvMap(dbURL string, keys testKeys) map[string]string {
 		"LOG_LEVEL":     "error",
 		"DB_MIN_CONNS":  "1",
 		"DB_MAX_CONNS":  "8",
+		"CURSOR_KEY":    testCursorKey,
 	}
 }
+
+// testCursorKey signs the search cursors of test servers, so that tests
+// can make cursors the server accepts.
+const testCursorKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func getenvFrom(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }

@@ -16,6 +16,12 @@ import (
 // survive restarts. It implements retry.Store; every method is one atomic
 // statement, and expiry uses the database's clock, which every instance
 // shares. It runs as the writer role.
+//
+// Keys are bounded in time, not in number per principal (a key is a hash
+// that hides its principal): each row lives for its TTL, and expired rows
+// are deleted every sweepEvery claims, so one principal holds at most as
+// many rows as it makes keyed calls within the result TTL, which the rate
+// limit bounds.
 type pgIdempotencyStore struct {
 	pool   *pgxpool.Pool
 	claims atomic.Uint64
@@ -52,12 +58,16 @@ func (s *pgIdempotencyStore) Claim(ctx context.Context, key, token, fingerprint 
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return retry.Entry{}, false, err
 		}
-		// A live entry holds the key: report it.
+		// A live entry holds the key: report it, with the time it has
+		// left, which a retry's in-progress refusal passes on.
 		var e retry.Entry
 		var state string
+		var leftMicros int64
 		err = s.pool.QueryRow(ctx, `
-			SELECT state, fingerprint, result FROM idempotency_keys
-			 WHERE key = $1 AND expires_at > clock_timestamp()`, key).Scan(&state, &e.Fingerprint, &e.Result)
+			SELECT state, fingerprint, result,
+			       (extract(epoch FROM expires_at - clock_timestamp()) * 1e6)::bigint
+			  FROM idempotency_keys
+			 WHERE key = $1 AND expires_at > clock_timestamp()`, key).Scan(&state, &e.Fingerprint, &e.Result, &leftMicros)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue // it expired in between: claim again
 		}
@@ -65,6 +75,7 @@ func (s *pgIdempotencyStore) Claim(ctx context.Context, key, token, fingerprint 
 			return retry.Entry{}, false, err
 		}
 		e.Done = state == "done"
+		e.Remaining = max(time.Duration(leftMicros)*time.Microsecond, time.Microsecond)
 		return e, false, nil
 	}
 	return retry.Entry{}, false, errors.New("idempotency key kept changing hands")
@@ -78,6 +89,24 @@ func (s *pgIdempotencyStore) Complete(ctx context.Context, key, token string, e 
 		       expires_at = clock_timestamp() + $5 * interval '1 microsecond'
 		 WHERE key = $1 AND token = $2 AND state = 'pending' AND expires_at > clock_timestamp()`,
 		key, token, e.Fingerprint, e.Result, ttl.Microseconds())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return retry.ErrNotOwner
+	}
+	return nil
+}
+
+// Renew extends the pending claim held by token, so a running call keeps
+// its key however long it runs, and a claim that stops being renewed (its
+// process died) is recognisable: it has less than half the pending TTL
+// left, where a live one keeps at least two thirds.
+func (s *pgIdempotencyStore) Renew(ctx context.Context, key, token string, ttl time.Duration) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE idempotency_keys SET expires_at = clock_timestamp() + $3 * interval '1 microsecond'
+		 WHERE key = $1 AND token = $2 AND state = 'pending' AND expires_at > clock_timestamp()`,
+		key, token, ttl.Microseconds())
 	if err != nil {
 		return err
 	}

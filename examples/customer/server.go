@@ -130,6 +130,7 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		loyalty: lc,
 		db:      &Dependency{Name: "postgres", Timeout: cfg.DB.StatementTimeout + 500*time.Millisecond},
 		upst:    &Dependency{Name: "loyalty", Timeout: 2 * time.Second},
+		cursors: newCursorCodec(cfg.CursorKey, cfg.CursorKeyPrevious),
 	}
 
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "customer", Title: "Customer records", Version: version},

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/validate"
@@ -114,6 +113,7 @@ type App struct {
 	loyalty *LoyaltyClient
 	db      *Dependency // PostgreSQL
 	upst    *Dependency // the loyalty service
+	cursors *cursorCodec
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -264,8 +264,9 @@ func (a *App) getCustomer(ctx context.Context, _ *mcp.CallToolRequest, in custom
 }
 
 func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, searchResult, error) {
-	if len(in.Query) > maxQueryLen {
-		return nil, searchResult{}, bulwark.InvalidArgument("query", "must be at most 100 bytes")
+	// Characters, as the schema's maxLength counts them.
+	if utf8.RuneCountInString(in.Query) > maxQueryLen {
+		return nil, searchResult{}, bulwark.InvalidArgument("query", "must be at most 100 characters")
 	}
 	size := in.PageSize
 	switch {
@@ -277,7 +278,7 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 	after := ""
 	if in.Cursor != "" {
 		var err error
-		if after, err = decodeCursor(in.Cursor, in.Query); err != nil {
+		if after, err = a.cursors.decode(in.Cursor, in.Query); err != nil {
 			return nil, searchResult{}, err
 		}
 	}
@@ -291,41 +292,12 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 	out := searchResult{Customers: rows}
 	if len(rows) > size {
 		out.Customers = rows[:size]
-		out.NextCursor = encodeCursor(rows[size-1].ID, in.Query)
+		out.NextCursor = a.cursors.encode(rows[size-1].ID, in.Query)
 	}
 	if out.Customers == nil {
 		out.Customers = []Customer{}
 	}
 	return nil, out, nil
-}
-
-// Cursors are opaque to clients: "v1:<last id>:<query digest>" in
-// base64url. The digest ties a cursor to its query, so a cursor from one
-// search cannot silently page through another.
-func encodeCursor(lastID, query string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + lastID + ":" + queryDigest(query)))
-}
-
-func decodeCursor(cur, query string) (string, error) {
-	bad := bulwark.InvalidArgument("cursor", "is not a cursor returned by this search; start again without one")
-	if len(cur) > maxCursorBytes {
-		return "", bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cur)
-	if err != nil {
-		return "", bad
-	}
-	parts := strings.Split(string(raw), ":")
-	if len(parts) != 3 || parts[0] != "v1" || !customerIDPattern.MatchString(parts[1]) || parts[2] != queryDigest(query) {
-		return "", bad
-	}
-	return parts[1], nil
-}
-
-func queryDigest(q string) string {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(q))
-	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in updateEmailArgs) (*mcp.CallToolResult, Customer, error) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/google/jsonschema-go/jsonschema"
 )
 
 func TestToolsOverHTTP(t *testing.T) {
@@ -43,10 +44,36 @@ func TestToolsOverHTTP(t *testing.T) {
 			}
 		}
 	})
+	t.Run("search query limit is 100 characters", func(t *testing.T) {
+		// What the schema advertises (maxLength counts characters) is what
+		// the handler enforces: 100 two-byte characters pass, 101 do not.
+		var sr searchResult
+		mustOK(t, reader, toolSearchCustomers, map[string]any{"query": strings.Repeat("é", 100)}, &sr)
+		_, err, ref := call(t, reader, toolSearchCustomers, map[string]any{"query": strings.Repeat("é", 101)})
+		if err != nil || ref == nil || ref.Code != bulwark.CodeInvalidArgument || ref.Field != "query" {
+			t.Fatalf("101 characters: err=%v refusal=%+v", err, ref)
+		}
+		if d := toolDefs()[toolSearchCustomers].InputSchema.(*jsonschema.Schema).Properties["query"]; d.MaxLength == nil || *d.MaxLength != maxQueryLen {
+			t.Fatalf("schema maxLength %v", d.MaxLength)
+		}
+	})
+	t.Run("search cursor from another query", func(t *testing.T) {
+		var p1 searchResult
+		mustOK(t, reader, toolSearchCustomers, map[string]any{"query": "q562789", "page_size": 1}, &p1)
+		cur := testCursors(t).encode("C-000001", "q562789")
+		_, err, ref := call(t, reader, toolSearchCustomers, map[string]any{"query": "q779192", "cursor": cur})
+		if err != nil || ref == nil || ref.Code != bulwark.CodeInvalidArgument || ref.Field != "cursor" {
+			t.Fatalf("cursor of q562789 used for q779192: err=%v refusal=%+v", err, ref)
+		}
+		if _, err, ref := call(t, reader, toolSearchCustomers, map[string]any{"query": "q562789", "cursor": cur}); err != nil || ref != nil {
+			t.Fatalf("cursor of its own query: err=%v refusal=%+v", err, ref)
+		}
+	})
 	t.Run("search bad cursor and page size", func(t *testing.T) {
 		for _, args := range []map[string]any{
 			{"query": "x", "cursor": "not-a-cursor"},
-			{"query": "x", "cursor": encodeCursor("C-000001", "other query")},
+			{"query": "x", "cursor": testCursors(t).encode("C-000001", "other query")},
+			{"query": "x", "cursor": newCursorCodec(nil, nil).encode("C-000001", "x")},
 			{"page_size": 51},
 			{"page_size": 0.5},
 		} {

@@ -21,7 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/retry"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Harness describes the store under test.
@@ -58,6 +61,9 @@ func TestStore(t *testing.T, h Harness) {
 	t.Run("PendingExpires", func(t *testing.T) { pendingExpires(t, h) })
 	t.Run("CompletedExpires", func(t *testing.T) { completedExpires(t, h) })
 	t.Run("RenewKeepsClaim", func(t *testing.T) { renewKeepsClaim(t, h) })
+	t.Run("ClaimReportsRemaining", func(t *testing.T) { claimReportsRemaining(t, h) })
+	t.Run("AbandonedClaimRefusedPromptly", func(t *testing.T) { abandonedClaim(t, h) })
+	t.Run("LiveClaimRefusedBeforeDeadline", func(t *testing.T) { liveClaim(t, h) })
 }
 
 var ctx = context.Background()
@@ -283,5 +289,116 @@ func renewKeepsClaim(t *testing.T, h Harness) {
 	}
 	if e, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok || !e.Done {
 		t.Fatalf("Renew changed a completed entry: claimed=%v %+v", ok, e)
+	}
+}
+
+// A live entry comes back with the time it has left.
+func claimReportsRemaining(t *testing.T, h Harness) {
+	s := h.New(t)
+	claim(t, s, "k", "t1", fpA, time.Minute)
+	e, _ := claim(t, s, "k", "t2", fpA, time.Minute)
+	if e.Remaining <= 0 || e.Remaining > time.Minute {
+		t.Fatalf("pending entry: Remaining %v, want within (0, 1m]", e.Remaining)
+	}
+	if h.Advance != nil {
+		h.Advance(20 * time.Second)
+		if e, _ := claim(t, s, "k", "t2", fpA, time.Minute); e.Remaining != 40*time.Second {
+			t.Fatalf("after 20s: Remaining %v, want 40s", e.Remaining)
+		}
+	}
+	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := claim(t, s, "k", "t2", fpA, time.Minute); e.Remaining <= time.Minute || e.Remaining > time.Hour {
+		t.Fatalf("completed entry: Remaining %v, want within (1m, 1h]", e.Remaining)
+	}
+}
+
+// notRenewing hides a store's Renew: the claims made through it lapse as
+// those of a process that died mid-call.
+type notRenewing struct{ retry.Store }
+
+// startFirst runs a keyed call through Idempotency over store, as principal
+// "alice", in a handler that holds until the test ends, and returns once
+// the handler runs (so the key is claimed).
+func startFirst(t *testing.T, store retry.Store, args map[string]any, opts ...retry.Option) {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	t.Cleanup(func() { close(release); <-done })
+	h := retry.Idempotency(store, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		close(started)
+		<-release
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "first"}}}, nil
+	})
+	go func() {
+		defer close(done)
+		_, _ = keyedCall(context.Background(), h, args)
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first call never started")
+	}
+}
+
+func keyedCall(parent context.Context, h mcp.ToolHandler, args map[string]any) (*mcp.CallToolResult, error) {
+	req := bulwarktest.Request("write", args)
+	ctx, c := bulwarktest.Context(parent, req, nil)
+	c.SetPrincipal(&bulwark.Principal{ID: "alice", Method: "api_key"})
+	return h(ctx, req)
+}
+
+// A retry after its server died mid-call finds a claim nobody renews: it is
+// refused at once as in progress, told to come back when the claim lapses,
+// instead of waiting out its own deadline.
+func abandonedClaim(t *testing.T, h Harness) {
+	store := h.New(t)
+	args := map[string]any{"idempotency_key": "crash-1", "v": 1}
+	startFirst(t, notRenewing{store}, args, retry.WithPendingTTL(2*time.Second))
+	if _, ok := store.(retry.Renewer); !ok {
+		t.Skip("a store that cannot renew claims cannot tell an abandoned claim from a live one")
+	}
+	h2 := retry.Idempotency(store, retry.WithPendingTTL(10*time.Second), retry.WithWait(30*time.Second))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		t.Error("the retry ran while the key was claimed")
+		return nil, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := keyedCall(ctx, h2, args)
+	took := time.Since(start)
+	e := bulwark.AsError(err)
+	if !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter <= time.Second || e.RetryAfter > 2*time.Second {
+		t.Fatalf("retry of an abandoned claim: %v (after %v), want unavailable with a retry-after of the claim's remaining time (within (1s, 2s])", err, took)
+	}
+	if took > time.Second {
+		t.Fatalf("the refusal took %v, want it at once", took)
+	}
+}
+
+// A duplicate of a call that is still running waits for it, but is refused
+// before its own deadline with the in-progress refusal, not a deadline
+// exceeded; once the first call ends, the key replays its result.
+func liveClaim(t *testing.T, h Harness) {
+	store := h.New(t)
+	args := map[string]any{"idempotency_key": "slow-1", "v": 1}
+	opts := []retry.Option{retry.WithPendingTTL(10 * time.Second), retry.WithWait(30 * time.Second), retry.WithPollInterval(20 * time.Millisecond)}
+	startFirst(t, store, args, opts...)
+	h2 := retry.Idempotency(store, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		t.Error("the duplicate ran while the key was claimed")
+		return nil, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := keyedCall(ctx, h2, args)
+	took := time.Since(start)
+	e := bulwark.AsError(err)
+	if !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter <= 5*time.Second || e.RetryAfter > 10*time.Second {
+		t.Fatalf("duplicate of a running call: %v after %v, want unavailable with a retry-after within (5s, 10s]", err, took)
+	}
+	if took < 300*time.Millisecond || ctx.Err() != nil {
+		t.Fatalf("refused after %v (context %v): want a wait, ended before the deadline", took, ctx.Err())
 	}
 }

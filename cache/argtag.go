@@ -1,0 +1,243 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// ArgTag returns a TagFunc for the common case of one record per call:
+// prefix + ":" + the value of the top-level argument field ("customer:c-42"
+// for ArgTag("customer", "id")).
+//
+// The value is the one encoding/json hands a handler, which is what the
+// SDK decodes typed arguments with: a string as decoded (escapes undone,
+// invalid UTF-8 replaced by U+FFFD), a number as the float64 it decodes to
+// (-0 as 0, 1.0 and 1e0 as 1), true and false as such, an object or array
+// as the JSON that encoding/json writes for its decoded value. When a
+// member appears more than once, or under names that differ only in case
+// (which encoding/json matches to a struct field), every such value is a
+// tag, the last one (the one the handler receives) included.
+//
+// Every tag also belongs to the family prefix + "*" ("customer*"). A call
+// whose value cannot be determined gets the family tag instead of a value
+// tag: arguments that are not a JSON object, no such member, a null, a
+// number beyond float64. So a write whose record is unknown invalidates
+// the whole family rather than nothing, and a cached read carries the
+// family tag beside its value tag, so that such a write reaches it.
+func ArgTag(prefix, field string) TagFunc {
+	family := prefix + "*"
+	folded := string(foldName(nil, []byte(field)))
+	return func(ctx context.Context, req *mcp.CallToolRequest) []string {
+		var src []byte
+		if req != nil && req.Params != nil {
+			src = req.Params.Arguments
+		}
+		tags := make([]string, 0, 2)
+		ok := eachMember(src, folded, func(raw []byte) bool {
+			v, ok := tagValue(raw)
+			if ok {
+				tags = append(tags, prefix+":"+v)
+			}
+			return ok
+		})
+		if !ok || len(tags) == 0 {
+			return []string{family}
+		}
+		if len(tags) > 1 {
+			slices.Sort(tags)
+			tags = slices.Compact(tags)
+		}
+		if !invalidating(ctx) {
+			tags = append(tags, family)
+		}
+		return tags
+	}
+}
+
+type invalidatingKey struct{}
+
+// withInvalidation marks ctx as the context of a write's TagFunc: ArgTag
+// then leaves out the family tag unless the record is unknown.
+func withInvalidation(ctx context.Context) context.Context {
+	return context.WithValue(ctx, invalidatingKey{}, true)
+}
+
+func invalidating(ctx context.Context) bool {
+	v, _ := ctx.Value(invalidatingKey{}).(bool)
+	return v
+}
+
+// eachMember calls fn with the raw value of every member of the
+// top-level object in src whose key, decoded and case-folded as
+// encoding/json folds it, equals folded. It reports false when src is not
+// valid JSON (as encoding/json judges it), is not an object (null is an
+// object without members), or fn returned false.
+func eachMember(src []byte, folded string, fn func(raw []byte) bool) bool {
+	if !json.Valid(src) {
+		return false
+	}
+	i := skipWS(src, 0)
+	if bytes.HasPrefix(src[i:], []byte("null")) {
+		return true
+	}
+	if src[i] != '{' {
+		return false
+	}
+	i = skipWS(src, i+1)
+	var fold []byte
+	for src[i] == '"' {
+		end := skipString(src, i)
+		key := src[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 || !isASCII(key) {
+			var k string
+			_ = json.Unmarshal(src[i:end], &k) // valid JSON: cannot fail
+			key = []byte(k)
+		}
+		fold = foldName(fold[:0], key)
+		i = skipWS(src, end)
+		i = skipWS(src, i+1) // ':'
+		vend := skipValue(src, i)
+		if string(fold) == folded && !fn(src[i:vend]) {
+			return false
+		}
+		i = skipWS(src, vend)
+		if src[i] == ',' {
+			i = skipWS(src, i+1)
+		}
+	}
+	return true
+}
+
+// The skip functions walk JSON that json.Valid accepted.
+
+func skipWS(s []byte, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func skipString(s []byte, i int) int {
+	for i++; s[i] != '"'; i++ {
+		if s[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+func skipValue(s []byte, i int) int {
+	switch s[i] {
+	case '"':
+		return skipString(s, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch s[i] {
+			case '"':
+				i = skipString(s, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	for i < len(s) && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldName appends name case-folded the way encoding/json matches object
+// keys to struct fields: two names fold equal exactly when they are equal
+// under Unicode simple case folding.
+func foldName(dst, name []byte) []byte {
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(name[i:])
+		// The smallest rune of r's fold orbit stands for all of them.
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			r = min(r, f)
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += n
+	}
+	return dst
+}
+
+// tagValue is the tag text of one raw member value, as a handler decoding
+// it with encoding/json receives it. ok is false when no single value
+// stands for it: a null (zero value of whatever the handler decodes into)
+// or a number beyond float64.
+func tagValue(raw []byte) (string, bool) {
+	switch raw[0] {
+	case '"':
+		if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			return string(inner), true // nothing to decode
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", false
+		}
+		return s, true
+	case 'n':
+		return "", false
+	case 't', 'f':
+		return string(raw), true
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false // a number out of float64's range
+	}
+	b, err := json.Marshal(positiveZero(v))
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+// positiveZero replaces every -0 in a decoded value by 0, since the two
+// compare equal wherever a handler uses them.
+func positiveZero(v any) any {
+	switch v := v.(type) {
+	case float64:
+		if v == 0 {
+			return float64(0)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = positiveZero(e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = positiveZero(e)
+		}
+	}
+	return v
+}
