@@ -318,8 +318,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		dst  *[]byte
 	}{{"CURSOR_KEY", &c.CursorKey}, {"CURSOR_KEY_PREVIOUS", &c.CursorKeyPrevious}} {
 		if raw := strings.TrimSpace(getenv(k.name)); raw != "" {
-			key, ok := decodeKey(raw)
-			if !ok || len(key) < minCursorKey {
+			// The same decoding as every other key of the server.
+			key, err := audit.ParseKey(raw)
+			if err != nil || len(key) < minCursorKey {
 				r.fail(k.name, "must be at least 32 bytes, hex or base64 encoded (value not shown)", "")
 			}
 			*k.dst = key
