@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -39,10 +40,11 @@ func Chain(mws ...Middleware) Middleware {
 }
 
 // Use installs mws server-wide through s.AddReceivingMiddleware, for
-// tools/call and for the other methods that act on what a server offers:
-// resources/read, resources/subscribe, prompts/get and completion/complete.
-// Every other method (the lists, ping, initialize, notifications) passes
-// through untouched; list filtering is auth's (see auth.Guard).
+// tools/call, for the other methods that act on what a server offers
+// (resources/read, resources/subscribe, prompts/get, completion/complete)
+// and for the lists (tools/list, resources/list, resources/templates/list,
+// prompts/list). Every other method (ping, initialize, notifications,
+// subscriptions/listen) passes through untouched.
 //
 // For each request Use creates the [Call] record (naming the method and its
 // target), runs the chain and maps whatever it returns to the wire. For
@@ -54,23 +56,37 @@ func Chain(mws ...Middleware) Middleware {
 //
 // For the other methods the chain sees a stand-in *mcp.CallToolRequest
 // whose Params.Name is the method (so per-tool options keyed by name, such
-// as a per-tool timeout or rate limit, can name "resources/read"), whose
-// Params.Arguments are the method's params as JSON (what audit records),
-// and whose Session and Extra are the request's. The innermost handler calls
-// the SDK's real method and keeps its result; the chain's own result is a
-// placeholder. A refusal becomes a JSON-RPC error with the refusal's code
-// (RPCCodePermissionDenied, RPCCodeRateLimited, …; these methods have no
-// IsError results), and an unexpected error "internal error (id …)" with
-// code -32603. Layers that only make sense for tools (cache, breaker,
-// retry, validate) see [IsToolCall] report false and pass these requests
-// through; auth, ratelimit, Timeout, Recover, audit and metrics apply.
+// as a per-tool timeout or rate limit, can name "resources/read" or
+// "tools/list"), whose Params.Arguments are the method's params as JSON
+// (what audit records; a list's params hold only its cursor), and whose
+// Session and Extra are the request's. The innermost handler calls the
+// SDK's real method and keeps its result in the record, where a layer reads
+// it with [Call.Result] once next has returned, and may replace it with
+// [Call.SetResult] (auth's Guard filters lists this way); Use sends that
+// result. The chain's own result is a placeholder. A refusal becomes a
+// JSON-RPC error with the refusal's code (RPCCodePermissionDenied,
+// RPCCodeRateLimited, …; these methods have no IsError results), and an
+// unexpected error "internal error (id …)" with code -32603. Layers that
+// only make sense for tools (cache, breaker, retry, validate) see
+// [IsToolCall] report false and pass these requests through; auth,
+// ratelimit, Timeout, Recover, audit and metrics apply.
+//
+// The SDK paginates lists: each tools/list (and the others) request asks
+// for one page, from the cursor the previous page returned, and each page
+// runs through the chain on its own. A layer that removes items from a page
+// leaves the page's cursor as it is, so a filtered page may hold fewer
+// items than the server's page size, or none, and still have a next page;
+// clients follow nextCursor until it is empty, as MCP requires.
 //
 // Use also makes sure every tool the server serves is known to the layers:
 // a call to a tool that is not in bulwark's registry (added with
 // mcp.AddTool or Server.AddTool rather than [AddTool]) makes Use read the
 // server's tool list, register the definitions it finds and log a warning
-// naming each such tool, at most once a second. [CheckTools] does the same
-// at start, and reports them.
+// naming each such tool, at most once a second. Every tools/list the SDK
+// answers teaches it the same, before any layer filters the list, and
+// [CheckTools] does it at start, and reports them. bulwark's own reading of
+// the list ([IsInventory]) never runs through the chain, so it sees every
+// tool.
 //
 // Call Use once per server, before serving. Calling it again adds a second
 // chain outside the first.
@@ -82,10 +98,16 @@ func Use(s *mcp.Server, mws ...Middleware) {
 		dispatch := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if st := stateFrom(ctx); st != nil {
 				res, err := next(ctx, st.method, st.req)
-				st.setResult(res)
 				if err != nil {
 					return nil, err
 				}
+				if list, ok := res.(*mcp.ListToolsResult); ok && list != nil {
+					reg.learnFrom(list.Tools)
+				}
+				if res != nil {
+					st.setKind(reflect.TypeOf(res))
+				}
+				st.call.SetResult(res)
 				return &mcp.CallToolResult{}, nil
 			}
 			res, err := next(ctx, "tools/call", req)
@@ -116,14 +138,9 @@ func Use(s *mcp.Server, mws ...Middleware) {
 					return nil, err
 				}
 				return res, err
-			case MethodReadResource, MethodSubscribe, MethodGetPrompt, MethodComplete:
+			case MethodReadResource, MethodSubscribe, MethodGetPrompt, MethodComplete,
+				MethodListTools, MethodListResources, MethodListResourceTemplates, MethodListPrompts:
 				return serveMethod(ctx, method, req, h)
-			case "tools/list":
-				res, err := next(ctx, method, req)
-				if list, ok := res.(*mcp.ListToolsResult); ok && err == nil && list != nil {
-					reg.learnFrom(list.Tools)
-				}
-				return res, err
 			}
 			return next(ctx, method, req)
 		}
@@ -212,13 +229,33 @@ func run(ctx context.Context, c *Call, req *mcp.CallToolRequest, h mcp.ToolHandl
 }
 
 // methodState carries a request of another method than tools/call through
-// the chain to the innermost handler, and its real result back.
+// the chain to the innermost handler, which puts the real result in call.
 type methodState struct {
 	method string
 	req    mcp.Request
+	call   *Call
 
-	mu  sync.Mutex
-	res mcp.Result
+	mu   sync.Mutex
+	kind reflect.Type // the type of the SDK's result, once it answered
+}
+
+func (st *methodState) setKind(t reflect.Type) {
+	st.mu.Lock()
+	st.kind = t
+	st.mu.Unlock()
+}
+
+// fits reports whether r has the type of the method's result: the type
+// the SDK's own answer had, or the one the method documents when a layer
+// answered without calling the SDK.
+func (st *methodState) fits(r mcp.Result) bool {
+	st.mu.Lock()
+	kind := st.kind
+	st.mu.Unlock()
+	if kind != nil {
+		return reflect.TypeOf(r) == kind
+	}
+	return resultFits(st.method, r)
 }
 
 type methodStateKey struct{}
@@ -226,18 +263,6 @@ type methodStateKey struct{}
 func stateFrom(ctx context.Context) *methodState {
 	st, _ := ctx.Value(methodStateKey{}).(*methodState)
 	return st
-}
-
-func (st *methodState) setResult(r mcp.Result) {
-	st.mu.Lock()
-	st.res = r
-	st.mu.Unlock()
-}
-
-func (st *methodState) result() mcp.Result {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.res
 }
 
 // serveMethod runs a request of another method than tools/call through h.
@@ -249,7 +274,7 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 	}
 	c := NewCall(stand, nil, time.Now())
 	c.Method, c.Tool, c.Target = method, "", target
-	st := &methodState{method: method, req: req}
+	st := &methodState{method: method, req: req, call: c}
 	res, err := run(context.WithValue(ctx, methodStateKey{}, st), c, stand, h)
 	if err == nil {
 		if e := ResultError(res); e != nil {
@@ -264,11 +289,42 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 		c.SetRejection(err)
 		return nil, methodError(c, err, nil)
 	}
-	out := st.result()
-	if out == nil {
-		return nil, methodError(c, Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method)), nil)
+	out := c.Result()
+	if out == nil || reflect.ValueOf(out).IsNil() {
+		err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
+	} else if !st.fits(out) {
+		err = Internal(fmt.Errorf("bulwark: a layer answered %s with a %T", method, out))
+	}
+	if err != nil {
+		c.SetRejection(err)
+		return nil, methodError(c, err, nil)
 	}
 	return out, nil
+}
+
+// resultFits reports whether r has the type of method's result, for a
+// result a layer set without calling the SDK (see [Call.SetResult]), so a
+// layer cannot send a client a result of another method. resources/subscribe
+// answers with a type the SDK does not export: only the SDK can answer it.
+func resultFits(method string, r mcp.Result) bool {
+	var ok bool
+	switch method {
+	case MethodReadResource:
+		_, ok = r.(*mcp.ReadResourceResult)
+	case MethodGetPrompt:
+		_, ok = r.(*mcp.GetPromptResult)
+	case MethodComplete:
+		_, ok = r.(*mcp.CompleteResult)
+	case MethodListTools:
+		_, ok = r.(*mcp.ListToolsResult)
+	case MethodListResources:
+		_, ok = r.(*mcp.ListResourcesResult)
+	case MethodListResourceTemplates:
+		_, ok = r.(*mcp.ListResourceTemplatesResult)
+	case MethodListPrompts:
+		_, ok = r.(*mcp.ListPromptsResult)
+	}
+	return ok
 }
 
 // describe returns the target of a request and its params as JSON.
