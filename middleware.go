@@ -42,9 +42,10 @@ func Chain(mws ...Middleware) Middleware {
 // Use installs mws server-wide through s.AddReceivingMiddleware, for
 // tools/call, for the other methods that act on what a server offers
 // (resources/read, resources/subscribe, prompts/get, completion/complete)
-// and for the lists (tools/list, resources/list, resources/templates/list,
-// prompts/list). Every other method (ping, initialize, notifications,
-// subscriptions/listen) passes through untouched.
+// for the lists (tools/list, resources/list, resources/templates/list,
+// prompts/list), and for the opening of a subscriptions/listen stream (see
+// [MethodListen]). Every other method (ping, initialize, logging/setLevel,
+// resources/unsubscribe, notifications) passes through untouched.
 //
 // For each request Use creates the [Call] record (naming the method and its
 // target), runs the chain and maps whatever it returns to the wire. For
@@ -59,11 +60,12 @@ func Chain(mws ...Middleware) Middleware {
 // as a per-tool timeout or rate limit, can name "resources/read" or
 // "tools/list"), whose Params.Arguments are the method's params as JSON
 // (what audit records; a list's params hold only its cursor), and whose
-// Session and Extra are the request's. The innermost handler calls the
-// SDK's real method and keeps its result in the record, where a layer reads
-// it with [Call.Result] once next has returned, and may replace it with
-// [Call.SetResult] (auth's Guard filters lists this way); Use sends that
-// result. The chain's own result is a placeholder. A refusal becomes a
+// Session and Extra are the request's. A layer reads the real request with
+// [Call.Request] (and may replace it, before next, with [Call.SetRequest]).
+// The innermost handler calls the SDK's real method and keeps its result in
+// the record, where a layer reads it with [Call.Result] once next has
+// returned, and may replace it with [Call.SetResult] (auth's Guard filters
+// lists this way); Use sends that result. The chain's own result is a placeholder. A refusal becomes a
 // JSON-RPC error with the refusal's code (RPCCodePermissionDenied,
 // RPCCodeRateLimited, …; these methods have no IsError results), and an
 // unexpected error "internal error (id …)" with code -32603. Layers that
@@ -97,7 +99,16 @@ func Use(s *mcp.Server, mws ...Middleware) {
 		reg.setLister(next)
 		dispatch := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if st := stateFrom(ctx); st != nil {
-				res, err := next(ctx, st.method, st.req)
+				r := st.call.Request()
+				if r == nil || reflect.TypeOf(r) != reflect.TypeOf(st.req) || reflect.ValueOf(r).IsNil() {
+					return nil, Internal(fmt.Errorf("bulwark: a layer replaced the %s request with a %T", st.method, r))
+				}
+				if st.method == MethodListen {
+					// The stream is opened after the chain has admitted it.
+					st.admit(r)
+					return &mcp.CallToolResult{}, nil
+				}
+				res, err := next(ctx, st.method, r)
 				if err != nil {
 					return nil, err
 				}
@@ -139,8 +150,9 @@ func Use(s *mcp.Server, mws ...Middleware) {
 				}
 				return res, err
 			case MethodReadResource, MethodSubscribe, MethodGetPrompt, MethodComplete,
-				MethodListTools, MethodListResources, MethodListResourceTemplates, MethodListPrompts:
-				return serveMethod(ctx, method, req, h)
+				MethodListTools, MethodListResources, MethodListResourceTemplates, MethodListPrompts,
+				MethodListen:
+				return serveMethod(ctx, method, req, h, next)
 			}
 			return next(ctx, method, req)
 		}
@@ -235,8 +247,21 @@ type methodState struct {
 	req    mcp.Request
 	call   *Call
 
-	mu   sync.Mutex
-	kind reflect.Type // the type of the SDK's result, once it answered
+	mu       sync.Mutex
+	kind     reflect.Type // the type of the SDK's result, once it answered
+	admitted mcp.Request  // subscriptions/listen: the request the chain let through
+}
+
+func (st *methodState) admit(r mcp.Request) {
+	st.mu.Lock()
+	st.admitted = r
+	st.mu.Unlock()
+}
+
+func (st *methodState) admittedRequest() mcp.Request {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.admitted
 }
 
 func (st *methodState) setKind(t reflect.Type) {
@@ -266,7 +291,9 @@ func stateFrom(ctx context.Context) *methodState {
 }
 
 // serveMethod runs a request of another method than tools/call through h.
-func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.ToolHandler) (mcp.Result, error) {
+// A subscriptions/listen request runs through h to be admitted, and its
+// stream is then served by next outside the chain.
+func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.ToolHandler, next mcp.MethodHandler) (mcp.Result, error) {
 	target, args := describe(req)
 	stand := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: method, Arguments: args}, Extra: req.GetExtra()}
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
@@ -274,6 +301,7 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 	}
 	c := NewCall(stand, nil, time.Now())
 	c.Method, c.Tool, c.Target = method, "", target
+	c.SetRequest(req)
 	st := &methodState{method: method, req: req, call: c}
 	res, err := run(context.WithValue(ctx, methodStateKey{}, st), c, stand, h)
 	if err == nil {
@@ -288,6 +316,15 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 	if err != nil {
 		c.SetRejection(err)
 		return nil, methodError(c, err, nil)
+	}
+	if method == MethodListen {
+		r := st.admittedRequest()
+		if r == nil {
+			err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
+			c.SetRejection(err)
+			return nil, methodError(c, err, nil)
+		}
+		return next(ctx, method, r)
 	}
 	out := c.Result()
 	if out == nil || reflect.ValueOf(out).IsNil() {

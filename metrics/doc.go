@@ -28,7 +28,8 @@
 //
 // method is one of "resources/read", "resources/subscribe", "prompts/get",
 // "completion/complete", "tools/list", "resources/list",
-// "resources/templates/list" and "prompts/list": bulwark.Use runs them
+// "resources/templates/list", "prompts/list" and "subscriptions/listen"
+// (its opening, not the stream's life): bulwark.Use runs them
 // through the same chain as tool calls, and they are counted by method,
 // never by resource URI, prompt name or list cursor, which a client
 // chooses. Each page of a paginated list is one call. Their outcomes use the same values
