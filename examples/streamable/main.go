@@ -76,8 +76,12 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "streamable", Version: "v1"}, nil)
 	bulwark.AddTool(s, &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}, lookup)
-	policy := []auth.Option{auth.FailClosed(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")})}
-	bulwark.Use(s, audit.Middleware(trail), bulwark.Recover(logger), metrics.Middleware(m), auth.Middleware(policy...))
+	guard, err := auth.New(auth.FailClosed(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+	if err != nil {
+		return err
+	}
+	// One call guards the calls and filters the lists.
+	bulwark.Use(s, audit.Middleware(trail), bulwark.Recover(logger), metrics.Middleware(m), guard.Middleware())
 
 	h, err := edge.New(s, edge.Config{
 		Verifier:       auth.TokenVerifier(keys), // 401 + WWW-Authenticate without a valid key

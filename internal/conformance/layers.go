@@ -101,13 +101,15 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	s := newServer()
-	policy := []auth.Option{auth.WithDefaultPolicy(auth.RequireAll(scope)), auth.FailClosed()}
-	s.AddReceivingMiddleware(auth.FilterToolList(policy...))
+	guard, err := auth.New(auth.WithDefaultPolicy(auth.RequireAll(scope)), auth.FailClosed())
+	if err != nil {
+		return nil, err
+	}
 	bulwark.Use(s,
 		audit.Middleware(w.trail),
 		bulwark.Recover(logger),
 		metrics.Middleware(m),
-		auth.Middleware(policy...),
+		guard.Middleware(),
 		validate.Middleware(),
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(30*time.Second),
