@@ -100,7 +100,7 @@ func Use(s *mcp.Server, mws ...Middleware) {
 		dispatch := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if st := stateFrom(ctx); st != nil {
 				r := st.call.Request()
-				if r == nil || reflect.TypeOf(r) != reflect.TypeOf(st.req) || reflect.ValueOf(r).IsNil() {
+				if isNil(r) || reflect.TypeOf(r) != reflect.TypeOf(st.req) {
 					return nil, Internal(fmt.Errorf("bulwark: a layer replaced the %s request with a %T", st.method, r))
 				}
 				if st.method == MethodListen {
@@ -327,7 +327,7 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 		return next(ctx, method, r)
 	}
 	out := c.Result()
-	if out == nil || reflect.ValueOf(out).IsNil() {
+	if isNil(out) {
 		err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
 	} else if !st.fits(out) {
 		err = Internal(fmt.Errorf("bulwark: a layer answered %s with a %T", method, out))
@@ -337,6 +337,15 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 		return nil, methodError(c, err, nil)
 	}
 	return out, nil
+}
+
+// isNil reports whether v is nil or a nil pointer in an interface.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // resultFits reports whether r has the type of method's result, for a
