@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -144,7 +143,10 @@ func addTools(s *mcp.Server) {
 	bulwark.AddTool(s, &mcp.Tool{Name: "test_error_handling", Description: "Always fails with a tool error."},
 		func(context.Context, *mcp.CallToolRequest, none) (*mcp.CallToolResult, any, error) {
 			res := &mcp.CallToolResult{}
-			res.SetError(errors.New("this tool always fails"))
+			// A deliberate tool error: bulwark sends its text to the model.
+			// (A plain error would be an unexpected one, sent as "internal
+			// error (id …)" with the text in the log and audit record only.)
+			res.SetError(bulwark.ToolError("this tool always fails"))
 			return res, nil, nil
 		})
 
