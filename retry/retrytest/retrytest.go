@@ -398,7 +398,12 @@ func liveClaim(t *testing.T, h Harness) {
 	if !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter <= 5*time.Second || e.RetryAfter > 10*time.Second {
 		t.Fatalf("duplicate of a running call: %v after %v, want unavailable with a retry-after within (5s, 10s]", err, took)
 	}
-	if took < 300*time.Millisecond || ctx.Err() != nil {
-		t.Fatalf("refused after %v (context %v): want a wait, ended before the deadline", took, ctx.Err())
+	// The refusal above is what matters: unavailable with the claim's
+	// time left, not deadline_exceeded. Whether the context had also run
+	// out by the time the call returned depends on scheduling (the
+	// duplicate stops one poll interval before the deadline, and a loaded
+	// machine can delay it past that), so only the wait is checked.
+	if took < 300*time.Millisecond {
+		t.Fatalf("refused after %v: want a wait for the running call first", took)
 	}
 }
