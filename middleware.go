@@ -65,13 +65,13 @@ func Chain(mws ...Middleware) Middleware {
 // The innermost handler calls the SDK's real method and keeps its result in
 // the record, where a layer reads it with [Call.Result] once next has
 // returned, and may replace it with [Call.SetResult] (auth's Guard filters
-// lists this way); Use sends that result. The chain's own result is a placeholder. A refusal becomes a
-// JSON-RPC error with the refusal's code (RPCCodePermissionDenied,
-// RPCCodeRateLimited, …; these methods have no IsError results), and an
-// unexpected error "internal error (id …)" with code -32603. Layers that
-// only make sense for tools (cache, breaker, retry, validate) see
-// [IsToolCall] report false and pass these requests through; auth,
-// ratelimit, Timeout, Recover, audit and metrics apply.
+// lists this way); Use sends that result. The chain's own result is a
+// placeholder. A refusal becomes a JSON-RPC error with the refusal's code
+// (RPCCodePermissionDenied, RPCCodeRateLimited, …; these methods have no
+// IsError results), and an unexpected error "internal error (id …)" with
+// code -32603. Layers that only make sense for tools (cache, breaker,
+// retry, validate) see [IsToolCall] report false and pass these requests
+// through; auth, ratelimit, Timeout, Recover, audit and metrics apply.
 //
 // The SDK paginates lists: each tools/list (and the others) request asks
 // for one page, from the cursor the previous page returned, and each page
