@@ -126,8 +126,8 @@ func WithLimit(l Limit) Option {
 // WithToolLimits applies limits[tool] to calls of that tool and fallback
 // to every other tool (the zero Limit exempts them). The other methods
 // bulwark.Use guards are named by their method: limits["tools/list"]
-// governs tools/list, limits["resources/read"] every resource read. Pair it with
-// WithKey(ByPrincipalAndTool) so each tool has its own bucket. With a key
+// governs tools/list, limits["resources/read"] every resource read. Pair
+// it with WithKey(ByPrincipalAndTool) so each tool has its own bucket. With a key
 // shared across tools (ByPrincipal, BySession, Global) the bucket would
 // take the limit of whichever tool was called last, and calls of a cheap
 // tool would refill the bucket an expensive one draws on; NewLimiter
