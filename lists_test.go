@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
@@ -168,5 +169,31 @@ func TestIsList(t *testing.T) {
 		if bulwark.IsList(m) != want {
 			t.Errorf("IsList(%q) = %v", m, !want)
 		}
+	}
+}
+
+// Timeout bounds a list like a call, and a per-tool timeout names it by its
+// method.
+func TestTimeoutBoundsLists(t *testing.T) {
+	s := offerings(t)
+	stuck := func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if bulwark.CallFrom(ctx).Method == bulwark.MethodListTools {
+				<-ctx.Done() // a list that never finishes on its own
+				return nil, ctx.Err()
+			}
+			return next(ctx, req)
+		}
+	}
+	bulwark.Use(s, bulwark.Timeout(time.Hour, bulwark.ToolTimeout(bulwark.MethodListTools, 20*time.Millisecond)), stuck)
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	_, err := cs.ListTools(ctx, nil)
+	var wire *jsonrpc.Error
+	if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeDeadlineExceeded {
+		t.Fatalf("tools/list: %v, want deadline exceeded", err)
+	}
+	if _, err := cs.ListPrompts(ctx, nil); err != nil {
+		t.Fatal(err)
 	}
 }
