@@ -80,7 +80,7 @@ func TestUseCoversTypedAndRawTools(t *testing.T) {
 	if _, err := bulwarktest.Call(ctx, cs, "raw", map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
-	// Other methods do not pass through the chain.
+	// The lists pass through the chain; ping does not.
 	if _, err := cs.ListTools(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +89,8 @@ func TestUseCoversTypedAndRawTools(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if strings.Join(seen, ",") != "echo,raw" {
-		t.Errorf("chain saw %v, want [echo raw]", seen)
+	if strings.Join(seen, ",") != "echo,raw,tools/list" {
+		t.Errorf("chain saw %v, want [echo raw tools/list]", seen)
 	}
 	if rec.Count() != 1 {
 		t.Errorf("raw handler calls = %d", rec.Count())

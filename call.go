@@ -80,7 +80,32 @@ const (
 	MethodSubscribe    = "resources/subscribe"
 	MethodGetPrompt    = "prompts/get"
 	MethodComplete     = "completion/complete"
+
+	// The lists. Their result is the SDK's list (see [Call.Result]); auth's
+	// Guard removes from it what the caller may not use.
+	MethodListTools             = "tools/list"
+	MethodListResources         = "resources/list"
+	MethodListResourceTemplates = "resources/templates/list"
+	MethodListPrompts           = "prompts/list"
+
+	// MethodListen opens a long-lived stream of notifications (protocol
+	// 2026-07-28). The chain admits it: layers run, and see its request
+	// (see [Call.Request]), before the stream opens; the stream itself runs
+	// after the chain has returned, so the record, the metric and any
+	// timeout cover the admission only.
+	MethodListen = "subscriptions/listen"
 )
+
+// IsList reports whether method is one of the lists [Use] runs through the
+// chain: tools/list, resources/list, resources/templates/list or
+// prompts/list.
+func IsList(method string) bool {
+	switch method {
+	case MethodListTools, MethodListResources, MethodListResourceTemplates, MethodListPrompts:
+		return true
+	}
+	return false
+}
 
 // Call is the record of one guarded request: a tools/call, or one of the
 // other methods [Use] guards. [Use] (or [Wrap]) creates it before
@@ -100,13 +125,15 @@ type Call struct {
 	// the log and audit entries for a failure a user reports.
 	ID string
 	// Method is the MCP method: MethodCallTool, MethodReadResource,
-	// MethodSubscribe, MethodGetPrompt or MethodComplete.
+	// MethodSubscribe, MethodGetPrompt, MethodComplete, MethodListen, or
+	// one of the lists (MethodListTools, MethodListResources,
+	// MethodListResourceTemplates, MethodListPrompts).
 	Method string
 	// Target is what the method acts on, as the client sent it: the tool
 	// name for tools/call, the resource URI for resources/read and
 	// resources/subscribe, the prompt name for prompts/get, and for
 	// completion/complete the reference completed ("ref/prompt" name or
-	// "ref/resource" URI).
+	// "ref/resource" URI); empty for the lists and subscriptions/listen.
 	Target string
 	// Tool is the name of the tool being called, as the client sent it;
 	// empty for methods other than tools/call.
@@ -127,6 +154,8 @@ type Call struct {
 	cacheStatus string
 	breaker     string
 	rejection   error
+	request     mcp.Request
+	result      mcp.Result
 	fields      map[string]string
 	logged      bool // an internal error's cause was logged already
 }
@@ -285,6 +314,70 @@ func (c *Call) SetRejection(err error) {
 	if c.rejection == nil {
 		c.rejection = err
 	}
+	c.mu.Unlock()
+}
+
+// Request returns the request of another method than tools/call as the
+// SDK decoded it (a *mcp.ReadResourceRequest for resources/read, a
+// *mcp.ListToolsRequest for tools/list, …), or as a layer replaced it with
+// [Call.SetRequest]; nil for tools/call, whose request travels through the
+// chain as the handler's argument. Treat it as read-only.
+func (c *Call) Request() mcp.Request {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.request
+}
+
+// SetRequest replaces the request of another method than tools/call, for
+// the SDK's handler to serve instead: a layer calls it before next, with a
+// changed copy (auth's Guard drops from a subscriptions/listen request the
+// resources the caller may not read). r must have the type of the request
+// it replaces; [Use] answers with an internal error otherwise. It has no
+// effect on tools/call: pass a changed request to next instead.
+func (c *Call) SetRequest(r mcp.Request) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.request = r
+	c.mu.Unlock()
+}
+
+// Result returns the result of a request of another method than
+// tools/call, as the SDK's own handler returned it (a *mcp.ListToolsResult
+// for tools/list, a *mcp.ReadResourceResult for resources/read, …) or as a
+// layer replaced it with [Call.SetResult]. It is nil until the innermost
+// handler has run, and always nil for tools/call, whose result travels
+// through the chain as the handler's return value.
+//
+// The chain of such a request carries a placeholder *mcp.CallToolResult;
+// this is where a layer reads the real one after next returns. Treat it as
+// read-only: it may be shared with the SDK.
+func (c *Call) Result() mcp.Result {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.result
+}
+
+// SetResult replaces the result of a request of another method than
+// tools/call; [Use] sends r instead of the SDK's. A layer calls it after
+// next returns, with a copy it changed (auth's Guard removes from a list
+// what the caller may not use). r must have the type the method's result
+// has (*mcp.ListToolsResult for tools/list, …): Use answers a result of
+// another type, or none, with an internal error. It has no effect on
+// tools/call.
+func (c *Call) SetResult(r mcp.Result) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.result = r
 	c.mu.Unlock()
 }
 

@@ -59,29 +59,44 @@
 //
 // # Beyond tools: resources, prompts, completion
 //
-// Use runs resources/read, resources/subscribe, prompts/get and
-// completion/complete through the same chain as tools/call, so a server
-// that guards its tools does not leave its resources open. The record
-// names the method ([Call.Method]: [MethodReadResource], ...) and what it
-// acts on ([Call.Target]: the resource URI, the prompt name, the completed
-// reference). The layers see a stand-in tools/call request whose
-// Params.Name is the method and whose Params.Arguments are the method's
-// params; the innermost handler calls the SDK's real method and Use returns
-// its real result. These methods have no IsError results, so every refusal
-// is a JSON-RPC error with its code (table below).
+// Use runs resources/read, resources/subscribe, prompts/get,
+// completion/complete and the lists (tools/list, resources/list,
+// resources/templates/list, prompts/list) through the same chain as
+// tools/call, so a server that guards its tools does not leave its
+// resources open, and every request is audited and counted. The record
+// names the method ([Call.Method]: [MethodReadResource], [MethodListTools],
+// ...) and what it acts on ([Call.Target]: the resource URI, the prompt
+// name, the completed reference; empty for lists). The layers see a
+// stand-in tools/call request whose Params.Name is the method and whose
+// Params.Arguments are the method's params; the innermost handler calls the
+// SDK's real method and Use returns its real result. A layer reaches the
+// real request and result through the record: [Call.Request] and
+// [Call.Result] read them, [Call.SetRequest] (before next) and
+// [Call.SetResult] (after next) replace them with a value of the same type.
+// These methods have no IsError results, so every refusal is a JSON-RPC
+// error with its code (table below).
 //
 // Which layers apply: auth (resource policies by URI or URI template,
-// prompt policies by name; see auth.WithResourcePolicies), ratelimit and
-// concurrency limits, [Timeout], [Recover], audit (one record per request,
-// Record.Method) and metrics (bulwark_method_calls_total{method,outcome}).
-// cache, breaker, retry (and idempotency) and validate make sense for tool
-// calls only: they see [IsToolCall] report false and pass the request
-// through untouched. The lists (tools/list, resources/list,
-// resources/templates/list, prompts/list) are not run through the chain;
-// auth's Guard filters them. Under protocol 2026-07-28 a client subscribes
-// with subscriptions/listen, a long-lived stream that Use does not run
-// through the chain; auth's Guard narrows it to the resources the caller
-// may read.
+// prompt policies by name, lists filtered to what the caller may use; see
+// auth.WithResourcePolicies), ratelimit and concurrency limits, [Timeout],
+// [Recover], audit (one record per request, Record.Method) and metrics
+// (bulwark_method_calls_total{method,outcome}). cache, breaker, retry (and
+// idempotency) and validate make sense for tool calls only: they see
+// [IsToolCall] report false and pass the request through untouched.
+//
+// The SDK paginates lists: each page is one request through the chain, and
+// a layer that filters it leaves the page's cursor as it is, so a page may
+// hold fewer items than the page size, or none, with more to come. Clients
+// follow nextCursor until it is empty, as MCP requires. Lists count against
+// rate limits like calls: a list is cheap but not free, and a client can
+// ask for lists in a loop (ratelimit names them by method, so they can have
+// a limit of their own). bulwark's own reading of the tool list
+// ([CheckTools], [IsInventory]) does not run through the chain.
+//
+// Under protocol 2026-07-28 a client subscribes with subscriptions/listen
+// ([MethodListen]), a long-lived stream: the chain admits it (auth narrows
+// it to the resources the caller may read, audit and metrics see its
+// opening) and the stream itself runs after the chain has returned.
 //
 // # How refusals reach the client
 //
@@ -189,7 +204,6 @@
 //		breaker.Middleware(perTool),
 //		retry.Middleware(retrier),
 //	)
-//	s.AddReceivingMiddleware(guard.FilterLists())
 //	if err := bulwark.CheckTools(ctx, s); err != nil { ... }
 //
 // Each package's documentation shows its constructor and options.

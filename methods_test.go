@@ -84,7 +84,7 @@ func TestUseGuardsResourcesPromptsAndCompletion(t *testing.T) {
 	if _, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{"text": "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	// Lists and ping pass through untouched.
+	// Lists pass through the chain; ping does not.
 	if _, err := cs.ListResources(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +96,7 @@ func TestUseGuardsResourcesPromptsAndCompletion(t *testing.T) {
 		{bulwark.MethodGetPrompt, "summary", "", bulwark.MethodGetPrompt},
 		{bulwark.MethodComplete, "summary", "", bulwark.MethodComplete},
 		{bulwark.MethodCallTool, "echo", "echo", "echo"},
+		{bulwark.MethodListResources, "", "", bulwark.MethodListResources},
 	}
 	mu.Lock()
 	defer mu.Unlock()

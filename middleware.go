@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -39,10 +40,12 @@ func Chain(mws ...Middleware) Middleware {
 }
 
 // Use installs mws server-wide through s.AddReceivingMiddleware, for
-// tools/call and for the other methods that act on what a server offers:
-// resources/read, resources/subscribe, prompts/get and completion/complete.
-// Every other method (the lists, ping, initialize, notifications) passes
-// through untouched; list filtering is auth's (see auth.Guard).
+// tools/call, for the other methods that act on what a server offers
+// (resources/read, resources/subscribe, prompts/get, completion/complete)
+// for the lists (tools/list, resources/list, resources/templates/list,
+// prompts/list), and for the opening of a subscriptions/listen stream (see
+// [MethodListen]). Every other method (ping, initialize, logging/setLevel,
+// resources/unsubscribe, notifications) passes through untouched.
 //
 // For each request Use creates the [Call] record (naming the method and its
 // target), runs the chain and maps whatever it returns to the wire. For
@@ -54,10 +57,15 @@ func Chain(mws ...Middleware) Middleware {
 //
 // For the other methods the chain sees a stand-in *mcp.CallToolRequest
 // whose Params.Name is the method (so per-tool options keyed by name, such
-// as a per-tool timeout or rate limit, can name "resources/read"), whose
-// Params.Arguments are the method's params as JSON (what audit records),
-// and whose Session and Extra are the request's. The innermost handler calls
-// the SDK's real method and keeps its result; the chain's own result is a
+// as a per-tool timeout or rate limit, can name "resources/read" or
+// "tools/list"), whose Params.Arguments are the method's params as JSON
+// (what audit records; a list's params hold only its cursor), and whose
+// Session and Extra are the request's. A layer reads the real request with
+// [Call.Request] (and may replace it, before next, with [Call.SetRequest]).
+// The innermost handler calls the SDK's real method and keeps its result in
+// the record, where a layer reads it with [Call.Result] once next has
+// returned, and may replace it with [Call.SetResult] (auth's Guard filters
+// lists this way); Use sends that result. The chain's own result is a
 // placeholder. A refusal becomes a JSON-RPC error with the refusal's code
 // (RPCCodePermissionDenied, RPCCodeRateLimited, …; these methods have no
 // IsError results), and an unexpected error "internal error (id …)" with
@@ -65,12 +73,22 @@ func Chain(mws ...Middleware) Middleware {
 // retry, validate) see [IsToolCall] report false and pass these requests
 // through; auth, ratelimit, Timeout, Recover, audit and metrics apply.
 //
+// The SDK paginates lists: each tools/list (and the others) request asks
+// for one page, from the cursor the previous page returned, and each page
+// runs through the chain on its own. A layer that removes items from a page
+// leaves the page's cursor as it is, so a filtered page may hold fewer
+// items than the server's page size, or none, and still have a next page;
+// clients follow nextCursor until it is empty, as MCP requires.
+//
 // Use also makes sure every tool the server serves is known to the layers:
 // a call to a tool that is not in bulwark's registry (added with
 // mcp.AddTool or Server.AddTool rather than [AddTool]) makes Use read the
 // server's tool list, register the definitions it finds and log a warning
-// naming each such tool, at most once a second. [CheckTools] does the same
-// at start, and reports them.
+// naming each such tool, at most once a second. Every tools/list the SDK
+// answers teaches it the same, before any layer filters the list, and
+// [CheckTools] does it at start, and reports them. bulwark's own reading of
+// the list ([IsInventory]) never runs through the chain, so it sees every
+// tool.
 //
 // Call Use once per server, before serving. Calling it again adds a second
 // chain outside the first.
@@ -81,11 +99,26 @@ func Use(s *mcp.Server, mws ...Middleware) {
 		reg.setLister(next)
 		dispatch := func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if st := stateFrom(ctx); st != nil {
-				res, err := next(ctx, st.method, st.req)
-				st.setResult(res)
+				r := st.call.Request()
+				if isNil(r) || reflect.TypeOf(r) != reflect.TypeOf(st.req) {
+					return nil, Internal(fmt.Errorf("bulwark: a layer replaced the %s request with a %T", st.method, r))
+				}
+				if st.method == MethodListen {
+					// The stream is opened after the chain has admitted it.
+					st.admit(r)
+					return &mcp.CallToolResult{}, nil
+				}
+				res, err := next(ctx, st.method, r)
 				if err != nil {
 					return nil, err
 				}
+				if list, ok := res.(*mcp.ListToolsResult); ok && list != nil {
+					reg.learnFrom(list.Tools)
+				}
+				if res != nil {
+					st.setKind(reflect.TypeOf(res))
+				}
+				st.call.SetResult(res)
 				return &mcp.CallToolResult{}, nil
 			}
 			res, err := next(ctx, "tools/call", req)
@@ -116,14 +149,10 @@ func Use(s *mcp.Server, mws ...Middleware) {
 					return nil, err
 				}
 				return res, err
-			case MethodReadResource, MethodSubscribe, MethodGetPrompt, MethodComplete:
-				return serveMethod(ctx, method, req, h)
-			case "tools/list":
-				res, err := next(ctx, method, req)
-				if list, ok := res.(*mcp.ListToolsResult); ok && err == nil && list != nil {
-					reg.learnFrom(list.Tools)
-				}
-				return res, err
+			case MethodReadResource, MethodSubscribe, MethodGetPrompt, MethodComplete,
+				MethodListTools, MethodListResources, MethodListResourceTemplates, MethodListPrompts,
+				MethodListen:
+				return serveMethod(ctx, method, req, h, next)
 			}
 			return next(ctx, method, req)
 		}
@@ -212,13 +241,46 @@ func run(ctx context.Context, c *Call, req *mcp.CallToolRequest, h mcp.ToolHandl
 }
 
 // methodState carries a request of another method than tools/call through
-// the chain to the innermost handler, and its real result back.
+// the chain to the innermost handler, which puts the real result in call.
 type methodState struct {
 	method string
 	req    mcp.Request
+	call   *Call
 
-	mu  sync.Mutex
-	res mcp.Result
+	mu       sync.Mutex
+	kind     reflect.Type // the type of the SDK's result, once it answered
+	admitted mcp.Request  // subscriptions/listen: the request the chain let through
+}
+
+func (st *methodState) admit(r mcp.Request) {
+	st.mu.Lock()
+	st.admitted = r
+	st.mu.Unlock()
+}
+
+func (st *methodState) admittedRequest() mcp.Request {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.admitted
+}
+
+func (st *methodState) setKind(t reflect.Type) {
+	st.mu.Lock()
+	st.kind = t
+	st.mu.Unlock()
+}
+
+// fits reports whether r has the type of the method's result: the type
+// the SDK's own answer had, or the one the method documents when a layer
+// answered without calling the SDK.
+func (st *methodState) fits(r mcp.Result) bool {
+	st.mu.Lock()
+	kind := st.kind
+	st.mu.Unlock()
+	if kind != nil {
+		return reflect.TypeOf(r) == kind
+	}
+	return resultFits(st.method, r)
 }
 
 type methodStateKey struct{}
@@ -228,20 +290,10 @@ func stateFrom(ctx context.Context) *methodState {
 	return st
 }
 
-func (st *methodState) setResult(r mcp.Result) {
-	st.mu.Lock()
-	st.res = r
-	st.mu.Unlock()
-}
-
-func (st *methodState) result() mcp.Result {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.res
-}
-
 // serveMethod runs a request of another method than tools/call through h.
-func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.ToolHandler) (mcp.Result, error) {
+// A subscriptions/listen request runs through h to be admitted, and its
+// stream is then served by next outside the chain.
+func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.ToolHandler, next mcp.MethodHandler) (mcp.Result, error) {
 	target, args := describe(req)
 	stand := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: method, Arguments: args}, Extra: req.GetExtra()}
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
@@ -249,7 +301,8 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 	}
 	c := NewCall(stand, nil, time.Now())
 	c.Method, c.Tool, c.Target = method, "", target
-	st := &methodState{method: method, req: req}
+	c.SetRequest(req)
+	st := &methodState{method: method, req: req, call: c}
 	res, err := run(context.WithValue(ctx, methodStateKey{}, st), c, stand, h)
 	if err == nil {
 		if e := ResultError(res); e != nil {
@@ -264,11 +317,60 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 		c.SetRejection(err)
 		return nil, methodError(c, err, nil)
 	}
-	out := st.result()
-	if out == nil {
-		return nil, methodError(c, Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method)), nil)
+	if method == MethodListen {
+		r := st.admittedRequest()
+		if r == nil {
+			err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
+			c.SetRejection(err)
+			return nil, methodError(c, err, nil)
+		}
+		return next(ctx, method, r)
+	}
+	out := c.Result()
+	if isNil(out) {
+		err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
+	} else if !st.fits(out) {
+		err = Internal(fmt.Errorf("bulwark: a layer answered %s with a %T", method, out))
+	}
+	if err != nil {
+		c.SetRejection(err)
+		return nil, methodError(c, err, nil)
 	}
 	return out, nil
+}
+
+// isNil reports whether v is nil or a nil pointer in an interface.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// resultFits reports whether r has the type of method's result, for a
+// result a layer set without calling the SDK (see [Call.SetResult]), so a
+// layer cannot send a client a result of another method. resources/subscribe
+// answers with a type the SDK does not export: only the SDK can answer it.
+func resultFits(method string, r mcp.Result) bool {
+	var ok bool
+	switch method {
+	case MethodReadResource:
+		_, ok = r.(*mcp.ReadResourceResult)
+	case MethodGetPrompt:
+		_, ok = r.(*mcp.GetPromptResult)
+	case MethodComplete:
+		_, ok = r.(*mcp.CompleteResult)
+	case MethodListTools:
+		_, ok = r.(*mcp.ListToolsResult)
+	case MethodListResources:
+		_, ok = r.(*mcp.ListResourcesResult)
+	case MethodListResourceTemplates:
+		_, ok = r.(*mcp.ListResourceTemplatesResult)
+	case MethodListPrompts:
+		_, ok = r.(*mcp.ListPromptsResult)
+	}
+	return ok
 }
 
 // describe returns the target of a request and its params as JSON.

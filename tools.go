@@ -74,8 +74,10 @@ type inventoryKey struct{}
 
 // IsInventory reports whether ctx belongs to bulwark's own reading of a
 // server's tools ([CheckTools], and [Use] learning an unknown tool): a
-// tools/list request no client sent. List filters leave such lists
-// unfiltered (auth's does), so the inventory sees every tool.
+// tools/list request no client sent. It never runs through the chain of
+// [Use]; receiving middleware added before Use (beneath it) sees it, and a
+// list filter there leaves it unfiltered (auth's Guard.FilterLists does),
+// so the inventory sees every tool.
 func IsInventory(ctx context.Context) bool {
 	return ctx.Value(inventoryKey{}) != nil
 }

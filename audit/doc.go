@@ -1,7 +1,9 @@
 // Package audit keeps a tamper-evident trail of every call: exactly one
-// record per tools/call, resources/read, resources/subscribe, prompts/get
-// and completion/complete that bulwark.Use guards, refusals included, with
-// nothing secret in it.
+// record per tools/call, resources/read, resources/subscribe, prompts/get,
+// completion/complete, list request (tools/list, resources/list,
+// resources/templates/list, prompts/list; one per page) and
+// subscriptions/listen opening that bulwark.Use guards, refusals included,
+// with nothing secret in it.
 //
 // # What it does
 //
@@ -10,8 +12,8 @@
 // version, the principal and auth method that auth found, the method
 // (Record.Method), the tool (tools/call only), the arguments (redacted, or
 // only a keyed digest with [WithDigestOnly]; for the other methods their
-// params, so a resource read records {"uri": ...} and a prompt its name and
-// arguments), the
+// params, so a resource read records {"uri": ...}, a prompt its name and
+// arguments and a list its params), the
 // outcome ("ok", "tool_error", "rpc_error" or a refusal code such as
 // "unauthenticated", "rate_limited", "unavailable", "deadline_exceeded",
 // "canceled", "internal"; an unexpected error a tool handler returned is

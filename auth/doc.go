@@ -8,14 +8,28 @@
 //
 // # One Guard
 //
-// [New] builds a [Guard] from the options, once. Its [Guard.Middleware]
-// guards every call bulwark.Use runs through the chain (tools/call,
-// resources/read, resources/subscribe, prompts/get, completion/complete)
-// and its [Guard.FilterLists] filters the lists (and narrows a
-// subscriptions/listen to the resources the caller may read), so both
-// decide from the same options and what a caller sees is exactly what it
-// may use. The older pair [Middleware] and [FilterToolList], which had to
-// be given the same options, is deprecated.
+// [New] builds a [Guard] from the options, once, and its [Guard.Middleware],
+// installed with bulwark.Use, is the whole of it: one call guards every
+// request Use runs through the chain. Calls (tools/call, resources/read,
+// resources/subscribe, prompts/get, completion/complete) are decided by
+// the policies; lists (tools/list, resources/list,
+// resources/templates/list, prompts/list) are served and then filtered,
+// through bulwark.Call.SetResult, to what the caller may use; a
+// subscriptions/listen stream is narrowed, through bulwark.Call.SetRequest,
+// to the resources the caller may read. Calls and lists decide from the
+// same options, so what a caller sees is exactly what it may use, and
+// each list request is audited and counted like a call.
+//
+// The SDK paginates lists and each page runs through the chain on its own,
+// so each page is filtered on its own: a page keeps the SDK's cursor and
+// may hold fewer items than the server's page size, or none, while a next
+// page follows. Clients follow nextCursor until it is empty, as MCP
+// requires, and see every item they may use exactly once.
+//
+// A server that does not install the Guard with bulwark.Use (its tools
+// wrapped one by one with bulwark.Wrap) filters its lists with
+// [Guard.FilterLists], receiving middleware that neither audits nor counts
+// them.
 //
 // # Where it sits
 //
@@ -90,12 +104,14 @@
 // [WithPromptPolicies] maps prompt names to policies, which also guard
 // completions of the prompt's arguments. [WithDefaultPolicy] covers every
 // tool, resource and prompt without an entry; [FailClosed] refuses those
-// without any policy. [Guard.FilterLists] shows each caller exactly what it
-// may use.
+// without any policy. The same policies decide what each caller's lists
+// show.
 //
 // Argument tokens ([WithArgumentToken]) authenticate tool calls only: the
 // other methods carry no tool arguments, so they need a header or the
-// static principal.
+// static principal. A list request without a caller is refused with
+// bulwark.Unauthenticated like a call, except in the argument-token mode,
+// where it is served unfiltered (each call is still checked).
 //
 // # Refusals
 //
@@ -116,7 +132,6 @@
 //	me, err := auth.FromEnv(ctx, store, "CUSTOMERS_API_KEY") // refuse to start on error
 //	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.FailClosed())
 //	bulwark.Use(server, auditMW, bulwark.Recover(nil), guard.Middleware())
-//	server.AddReceivingMiddleware(guard.FilterLists())
 //	server.Run(ctx, &mcp.StdioTransport{})
 //
 // # Example: JWT over HTTP with protected resource metadata
@@ -139,7 +154,6 @@
 //		&sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})(h))
 //	guard, err := auth.New(opts...)
 //	bulwark.Use(server, guard.Middleware())
-//	server.AddReceivingMiddleware(guard.FilterLists())
 //
 // # Example: per-tool scopes
 //

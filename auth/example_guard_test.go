@@ -39,8 +39,7 @@ func ExampleNew() {
 	}
 	s.AddPrompt(&mcp.Prompt{Name: "customer_summary"}, prompt)
 	s.AddPrompt(&mcp.Prompt{Name: "ticket_reply"}, prompt)
-	bulwark.Use(s, guard.Middleware())
-	s.AddReceivingMiddleware(guard.FilterLists())
+	bulwark.Use(s, guard.Middleware()) // calls and lists alike
 
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()

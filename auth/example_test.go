@@ -139,7 +139,8 @@ func ExampleNewJWTVerifier() {
 func ExampleTokenVerifier() {
 	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc")})
 	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
-	bulwark.Use(server, auth.Middleware())
+	guard, _ := auth.New()
+	bulwark.Use(server, guard.Middleware())
 
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/oauth-protected-resource", sdkauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
@@ -180,21 +181,25 @@ func ExampleRequireHTTPScopes() {
 }
 
 // Per-tool scopes over stdio, with the server's identity from the
-// environment. The same options drive the call check and the tool list.
-func ExampleMiddleware() {
+// environment. One Guard, installed with bulwark.Use, decides the calls and
+// filters the tool list.
+func ExampleGuard_Middleware() {
 	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey("bwk_env"), Scopes: []string{"customers:read"}})
 	os.Setenv("EXAMPLE_API_KEY", "bwk_env")
 	me, err := auth.FromEnv(context.Background(), store, "EXAMPLE_API_KEY")
 	if err != nil {
 		panic(err) // refuse to start without a valid identity
 	}
-	opts := []auth.Option{
+	guard, err := auth.New(
 		auth.WithStaticPrincipal(me),
 		auth.WithPolicies(auth.Policies{
 			"get_customer":    auth.RequireAll("customers:read"),
 			"update_customer": auth.RequireAll("customers:write"),
 		}),
 		auth.FailClosed(),
+	)
+	if err != nil {
+		panic(err)
 	}
 	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
 	for _, name := range []string{"get_customer", "update_customer"} {
@@ -203,8 +208,7 @@ func ExampleMiddleware() {
 				return bulwarktest.TextResult("hello " + auth.PrincipalFrom(ctx).ID), nil
 			})
 	}
-	bulwark.Use(server, auth.Middleware(opts...))
-	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+	bulwark.Use(server, guard.Middleware())
 
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
@@ -227,17 +231,19 @@ func ExampleMiddleware() {
 	// true missing scope customers:write
 }
 
-func ExampleFilterToolList() {
-	opts := []auth.Option{
+// A server that does not use bulwark.Use (its tools wrapped one by one
+// with bulwark.Wrap, say) filters its lists with FilterLists.
+func ExampleGuard_FilterLists() {
+	guard, _ := auth.New(
 		auth.WithStaticPrincipal(&auth.Principal{ID: "reader", Scopes: []string{"read"}}),
 		auth.WithDefaultPolicy(auth.RequireAll("write")),
 		auth.WithPolicies(auth.Policies{"search": auth.RequireAll("read")}),
-	}
+	)
 	server := mcp.NewServer(&mcp.Implementation{Name: "s", Version: "v1"}, nil)
 	for _, name := range []string{"search", "delete"} {
 		server.AddTool(&mcp.Tool{Name: name, InputSchema: map[string]any{"type": "object"}}, okHandler)
 	}
-	server.AddReceivingMiddleware(auth.FilterToolList(opts...))
+	server.AddReceivingMiddleware(guard.FilterLists())
 
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
@@ -270,7 +276,8 @@ func ExampleFromEnv() {
 func ExampleWithArgumentToken() {
 	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "legacy-client", SHA256: auth.DigestKey("bwk_arg")})
 	var seen string
-	h := auth.Middleware(auth.WithArgumentToken(store, "auth_token"))(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	guard, _ := auth.New(auth.WithArgumentToken(store, "auth_token"))
+	h := guard.Middleware()(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		seen = string(req.Params.Arguments)
 		return bulwarktest.TextResult("ok"), nil
 	})
@@ -282,7 +289,8 @@ func ExampleWithArgumentToken() {
 }
 
 func ExampleWithStaticPrincipal() {
-	h := auth.Middleware(auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Method: auth.MethodStatic}))(okHandler)
+	guard, _ := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Method: auth.MethodStatic}))
+	h := guard.Middleware()(okHandler)
 	stdio := bulwarktest.Request("t", nil)
 	_, err := h(context.Background(), stdio)
 	fmt.Println(err)
@@ -362,7 +370,8 @@ func ExampleVerifierFunc() {
 }
 
 func ExamplePrincipalFrom() {
-	h := auth.Middleware(auth.WithStaticPrincipal(&auth.Principal{ID: "svc", Roles: []string{"ops"}}))(
+	guard, _ := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "svc", Roles: []string{"ops"}}))
+	h := guard.Middleware()(
 		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			p := auth.PrincipalFrom(ctx)
 			fmt.Println(p.ID, p.HasRole("ops"))

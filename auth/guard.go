@@ -15,10 +15,13 @@ import (
 )
 
 // Guard is a server's authentication and authorization, built once from
-// its options: [Guard.Middleware] guards every call (tools, resources,
-// prompts, completions) and [Guard.FilterLists] shows each caller only
-// what it may use. Both decide from the same settings, so what a caller
-// sees is exactly what it may call. A Guard is safe for concurrent use.
+// its options. Its [Guard.Middleware], installed with bulwark.Use, guards
+// every request Use runs through the chain: each call (tools, resources,
+// prompts, completions) is decided, each list (tools, resources, resource
+// templates, prompts) shows the caller only what it may use, and a
+// subscriptions/listen stream is narrowed to the resources the caller may
+// read. Calls and lists decide from the same settings, so what a caller sees
+// is exactly what it may call. A Guard is safe for concurrent use.
 type Guard struct {
 	s *settings
 }
@@ -29,7 +32,6 @@ type Guard struct {
 //	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.FailClosed(),
 //		auth.WithPolicies(toolPolicies), auth.WithResourcePolicies(resourcePolicies))
 //	bulwark.Use(s, auditMW, bulwark.Recover(nil), guard.Middleware() /* , ... */)
-//	s.AddReceivingMiddleware(guard.FilterLists())
 func New(opts ...Option) (*Guard, error) {
 	s, err := newSettings(opts)
 	if err != nil {
@@ -148,12 +150,24 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 	return s.apply(ctx, p, nil, "method", &mcp.Tool{Name: call.Method})
 }
 
-// Middleware authenticates each call, records the caller with
+// Middleware authenticates each request, records the caller with
 // Call.SetPrincipal and applies the authorization policies: the tool's for
 // tools/call, the resource's for resources/read and resources/subscribe
 // (exact URI or matching template, see [WithResourcePolicies]), the
 // prompt's for prompts/get, and for completion/complete the policy of the
 // prompt or resource whose arguments are completed.
+//
+// The lists (tools/list, resources/list, resources/templates/list,
+// prompts/list) are not refused item by item: the list is served and
+// Middleware removes from it, through Call.SetResult, every tool, resource,
+// template and prompt the caller may not use, by the same decision. The SDK
+// paginates lists, and each page is filtered on its own: a page keeps its
+// cursor, so it may hold fewer items than the page size, or none, with a
+// next page still to come. A subscriptions/listen request (protocol
+// 2026-07-28) is narrowed, through Call.SetRequest, to the resources the
+// caller may read: the server acknowledges and notifies only those.
+// bulwark's own inventory of the tools (bulwark.CheckTools) does not run
+// through the chain and sees every tool.
 //
 // The caller is taken from, in order:
 //  1. req.Extra.TokenInfo, put there by sdkauth.RequireBearerToken for
@@ -163,21 +177,30 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 //  3. the token argument ([WithArgumentToken]), when enabled, on tool
 //     calls only: other methods have no tool arguments.
 //
-// A call with no valid credential is refused with bulwark.Unauthenticated
-// (a JSON-RPC error the client application handles); a caller the
-// policies refuse gets bulwark.PermissionDenied naming what is missing (a
-// result the model reads for tools, a JSON-RPC error with code
+// A request with no valid credential is refused with
+// bulwark.Unauthenticated (a JSON-RPC error the client application
+// handles), lists included, except in the argument-token mode: there a list
+// or subscriptions/listen request identifies nobody, so it is served
+// unfiltered (each call is still checked). A caller the policies refuse
+// gets bulwark.PermissionDenied naming what is missing (a result the model
+// reads for tools, a JSON-RPC error with code
 // bulwark.RPCCodePermissionDenied for the other methods). Neither contains
 // the credential.
+//
+// Install it with bulwark.Use; that one call guards calls and lists alike.
+// Applied to single tools with bulwark.Wrap, it guards those calls only.
 func (g *Guard) Middleware() bulwark.Middleware {
 	s := g.s
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			call := bulwark.CallFrom(ctx)
+			if call != nil && (bulwark.IsList(call.Method) || call.Method == bulwark.MethodListen) {
+				return s.guardList(ctx, call, req, next)
+			}
 			p, req, err := s.authenticate(ctx, req, bulwark.IsToolCall(ctx))
 			if err != nil {
 				return nil, err
 			}
-			call := bulwark.CallFrom(ctx)
 			if call == nil {
 				call = bulwark.NewCall(req, nil, time.Now())
 				ctx = bulwark.WithCall(ctx, call)
@@ -191,34 +214,65 @@ func (g *Guard) Middleware() bulwark.Middleware {
 	}
 }
 
-// FilterLists returns receiving middleware that removes from each
-// tools/list, resources/list, resources/templates/list and prompts/list
-// result what the caller may not use, by the same decision as
-// [Guard.Middleware]. It also narrows a subscriptions/listen request (how
-// clients subscribe to resource updates under protocol 2026-07-28, a
-// long-lived stream bulwark.Use does not run through the chain) to the
-// resources the caller may read: the server acknowledges and notifies only
-// those. Install it with Server.AddReceivingMiddleware.
+// guardList serves a list (or admits a subscriptions/listen stream) and
+// leaves in it only what the caller may use.
+func (s *settings) guardList(ctx context.Context, call *bulwark.Call, req *mcp.CallToolRequest, next mcp.ToolHandler) (*mcp.CallToolResult, error) {
+	var extra *mcp.RequestExtra
+	if req != nil {
+		extra = req.Extra
+	}
+	p, err := s.principalOf(ctx, extra)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		if s.argField != "" {
+			// Only a tool call can carry the token; the list stays whole.
+			return next(ctx, req)
+		}
+		return nil, unauthenticated("authentication required", ErrNoCredentials)
+	}
+	call.SetPrincipal(p)
+	if call.Method == bulwark.MethodListen {
+		if lr, ok := call.Request().(*mcp.SubscriptionsListenRequest); ok {
+			call.SetRequest(s.narrowListen(ctx, p, lr))
+		}
+		return next(ctx, req)
+	}
+	res, err := next(ctx, req)
+	if err != nil {
+		return res, err
+	}
+	if list := call.Result(); list != nil {
+		call.SetResult(s.filter(ctx, p, list))
+	}
+	return res, nil
+}
+
+// FilterLists returns receiving middleware that filters the lists and
+// narrows subscriptions/listen as [Guard.Middleware] does, for servers
+// that do not install the Guard with bulwark.Use (which runs lists through
+// the chain, so Middleware alone does it there). Install it with
+// Server.AddReceivingMiddleware. Lists it filters are neither audited nor
+// counted: prefer bulwark.Use.
 //
-// The caller is found as Middleware finds it, except that a list request
-// carries no arguments: when the argument-token mode is on and nothing else
-// identifies the caller, lists are left unfiltered (each call is still
-// checked). Without a caller, every list is empty. bulwark's own inventory
+// The caller is found as Middleware finds it. In the argument-token mode,
+// when nothing else identifies the caller, lists are left unfiltered;
+// otherwise, without a caller, every list is empty. bulwark's own inventory
 // of a server's tools (bulwark.IsInventory) is left unfiltered.
 func (g *Guard) FilterLists() mcp.Middleware {
 	s := g.s
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			if lr, ok := req.(*mcp.SubscriptionsListenRequest); ok && method == "subscriptions/listen" {
-				return next(ctx, method, s.narrowListen(ctx, lr))
+			if lr, ok := req.(*mcp.SubscriptionsListenRequest); ok && method == bulwark.MethodListen {
+				p, _ := s.principalOf(ctx, lr.Extra)
+				if p == nil && s.argField != "" {
+					return next(ctx, method, req)
+				}
+				return next(ctx, method, s.narrowListen(ctx, p, lr))
 			}
 			res, err := next(ctx, method, req)
-			if err != nil || res == nil || req == nil {
-				return res, err
-			}
-			switch method {
-			case "tools/list", "resources/list", "resources/templates/list", "prompts/list":
-			default:
+			if err != nil || res == nil || req == nil || !bulwark.IsList(method) {
 				return res, err
 			}
 			if bulwark.IsInventory(ctx) {
@@ -235,12 +289,8 @@ func (g *Guard) FilterLists() mcp.Middleware {
 
 // narrowListen returns req without the resource subscriptions its caller
 // may not read, so the server acknowledges and notifies only the others.
-func (s *settings) narrowListen(ctx context.Context, req *mcp.SubscriptionsListenRequest) *mcp.SubscriptionsListenRequest {
+func (s *settings) narrowListen(ctx context.Context, p *Principal, req *mcp.SubscriptionsListenRequest) *mcp.SubscriptionsListenRequest {
 	if req == nil || req.Params == nil || req.Params.Notifications == nil || len(req.Params.Notifications.ResourceSubscriptions) == 0 {
-		return req
-	}
-	p, _ := s.principalOf(ctx, req.Extra)
-	if p == nil && s.argField != "" {
 		return req
 	}
 	uris := req.Params.Notifications.ResourceSubscriptions

@@ -41,8 +41,30 @@ func offeringServer(t *testing.T, opts ...auth.Option) *mcp.Server {
 	s.AddPrompt(&mcp.Prompt{Name: "summary"}, prompt)
 	s.AddPrompt(&mcp.Prompt{Name: "greeting"}, prompt)
 	bulwark.Use(s, g.Middleware())
-	s.AddReceivingMiddleware(g.FilterLists())
 	return s
+}
+
+// listErr checks the error of a list request: none for a caller, and
+// unauthenticated without one.
+func listErr(t *testing.T, p *auth.Principal, err error) {
+	t.Helper()
+	if p != nil {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if r := bulwark.RefusalOf(nil, err); r == nil || r.Code != bulwark.CodeUnauthenticated {
+		t.Fatalf("list without a caller: %v, want unauthenticated", err)
+	}
+}
+
+// resultOr returns r, or a zero result when the list was refused.
+func resultOr[R any](r *R) *R {
+	if r == nil {
+		return new(R)
+	}
+	return r
 }
 
 func TestGuardResourcesAndPrompts(t *testing.T) {
@@ -78,11 +100,9 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 			cs := bulwarktest.Connect(t, s, nil)
 			legacy := connectLegacy(t, s) // resources/subscribe exists before protocol 2026-07-28
 			rl, err := cs.ListResources(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			listErr(t, tt.p, err)
 			var listed []string
-			for _, r := range rl.Resources {
+			for _, r := range resultOr(rl).Resources {
 				listed = append(listed, r.URI)
 			}
 			slices.Sort(listed)
@@ -90,22 +110,18 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 				t.Errorf("resources/list %v, want %v", listed, tt.resources)
 			}
 			tl, err := cs.ListResourceTemplates(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			listErr(t, tt.p, err)
 			var templates []string
-			for _, rt := range tl.ResourceTemplates {
+			for _, rt := range resultOr(tl).ResourceTemplates {
 				templates = append(templates, rt.URITemplate)
 			}
 			if !slices.Equal(templates, tt.templates) {
 				t.Errorf("resources/templates/list %v, want %v", templates, tt.templates)
 			}
 			pl, err := cs.ListPrompts(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			listErr(t, tt.p, err)
 			var prompts []string
-			for _, p := range pl.Prompts {
+			for _, p := range resultOr(pl).Prompts {
 				prompts = append(prompts, p.Name)
 			}
 			slices.Sort(prompts)
@@ -179,21 +195,18 @@ func TestNewRefusesBadTemplate(t *testing.T) {
 	}
 }
 
-// One Guard gives the call check and the list filter: the deprecated pair
-// of constructors, given the same options, decides alike.
-func TestGuardMatchesDeprecatedPair(t *testing.T) {
-	opts := []auth.Option{auth.WithStaticPrincipal(&auth.Principal{ID: "r", Scopes: []string{"customers:read"}}),
-		auth.FailClosed(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")})}
-	g, err := auth.New(opts...)
+// A Guard filters alike whether it runs in bulwark.Use (the lists run
+// through the chain) or, on a server without Use, as FilterLists.
+func TestGuardFiltersAlikeWithAndWithoutUse(t *testing.T) {
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "r", Scopes: []string{"customers:read"}}),
+		auth.FailClosed(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, build := range []func(s *mcp.Server){
+		func(s *mcp.Server) { bulwark.Use(s, g.Middleware()) },
+		func(s *mcp.Server) { s.AddReceivingMiddleware(g.FilterLists()) },
 		func(s *mcp.Server) { bulwark.Use(s, g.Middleware()); s.AddReceivingMiddleware(g.FilterLists()) },
-		func(s *mcp.Server) {
-			bulwark.Use(s, auth.Middleware(opts...))
-			s.AddReceivingMiddleware(auth.FilterToolList(opts...))
-		},
 	} {
 		s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 		for _, name := range []string{"get_customer", "delete_customer"} {
@@ -207,22 +220,28 @@ func TestGuardMatchesDeprecatedPair(t *testing.T) {
 	}
 }
 
-// The inventory of tools (bulwark.CheckTools) sees every tool even through
-// a list filter installed before Use.
+// The inventory of tools (bulwark.CheckTools) sees every tool, whether the
+// Guard runs in Use or as a list filter installed before Use.
 func TestFilterLeavesInventoryUnfiltered(t *testing.T) {
-	g, err := auth.New(auth.FailClosed()) // no caller, no policy: every list is empty
+	g, err := auth.New(auth.FailClosed()) // no caller, no policy
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
-	s.AddTool(&mcp.Tool{Name: "stray", InputSchema: map[string]any{"type": "object"}}, (&bulwarktest.Recorder{}).Handle)
-	s.AddReceivingMiddleware(g.FilterLists())
-	bulwark.Use(s, g.Middleware())
-	if err := bulwark.CheckTools(context.Background(), s); err == nil || !strings.Contains(err.Error(), "stray") {
-		t.Fatalf("CheckTools = %v", err)
-	}
-	if got := toolNames(t, bulwarktest.Connect(t, s, nil)); len(got) != 0 {
-		t.Errorf("a client without a caller sees %v", got)
+	for _, filter := range []bool{false, true} {
+		s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+		s.AddTool(&mcp.Tool{Name: "stray", InputSchema: map[string]any{"type": "object"}}, (&bulwarktest.Recorder{}).Handle)
+		if filter {
+			s.AddReceivingMiddleware(g.FilterLists())
+		}
+		bulwark.Use(s, g.Middleware())
+		if err := bulwark.CheckTools(context.Background(), s); err == nil || !strings.Contains(err.Error(), "stray") {
+			t.Fatalf("CheckTools = %v", err)
+		}
+		// A client without a caller is refused the list by the Guard in Use.
+		_, err := bulwarktest.Connect(t, s, nil).ListTools(context.Background(), nil)
+		if r := bulwark.RefusalOf(nil, err); r == nil || r.Code != bulwark.CodeUnauthenticated {
+			t.Errorf("filter %v: tools/list without a caller: %v", filter, err)
+		}
 	}
 }
 
@@ -271,8 +290,7 @@ func TestGuardNarrowsSubscriptionsListen(t *testing.T) {
 			return next(ctx, method, req)
 		}
 	})
-	bulwark.Use(s, g.Middleware())
-	s.AddReceivingMiddleware(g.FilterLists())
+	bulwark.Use(s, g.Middleware()) // and nothing else
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 	for _, uri := range []string{"config://public", "customer://7"} {

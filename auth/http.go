@@ -17,7 +17,7 @@ import (
 )
 
 // principalExtraKey is the TokenInfo.Extra key under which [TokenVerifier]
-// stores the verified principal for [Middleware].
+// stores the verified principal for [Guard.Middleware].
 const principalExtraKey = "bulwark/principal"
 
 // keyInfoLifetime is the Expiration given to the TokenInfo of a credential
@@ -33,7 +33,7 @@ const keyInfoLifetime = 5 * time.Minute
 //		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource",
 //	})(handler)
 //
-// The TokenInfo it returns carries the principal (read back by [Middleware]
+// The TokenInfo it returns carries the principal (read back by [Guard.Middleware]
 // from req.Extra.TokenInfo on every call), its scopes, the token's expiry
 // and the principal ID as UserID, which the SDK uses to stop one user from
 // taking over another user's session.
@@ -139,7 +139,7 @@ type HTTPScopeOptions struct {
 // error="invalid_token".
 //
 // It decides for the whole endpoint, before any MCP message is read. The
-// scopes a single tool needs are decided per call by [Middleware] (a
+// scopes a single tool needs are decided per call by [Guard.Middleware] (a
 // permission-denied result naming the scope) and, for clients that can
 // step up, answered with 403 at the HTTP level by [HTTPToolPolicies].
 func RequireHTTPScopes(opts HTTPScopeOptions) func(http.Handler) http.Handler {
@@ -214,7 +214,7 @@ type HTTPPolicyOptions struct {
 // and the client can obtain a token with more scope and retry (step-up
 // authorization). Only refusals caused by missing scope ([RequireAll],
 // [RequireAny]) are answered here; every other request, including other
-// refusals, goes on to the MCP layer, where [Middleware] (with the same
+// refusals, goes on to the MCP layer, where [Guard.Middleware] (with the same
 // options) decides again and remains the enforcement point. Without this
 // middleware a missing scope is a permission-denied tool result the model
 // reads, which suits clients that cannot re-authorize.

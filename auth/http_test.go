@@ -446,8 +446,8 @@ func TestStaticPrincipalNeverOverSSE(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close() })
-	if got := toolNames(t, cs); len(got) != 0 {
-		t.Fatalf("SSE caller without credentials lists %v", got)
+	if _, err := cs.ListTools(context.Background(), nil); bulwark.RefusalOf(nil, err) == nil || bulwark.RefusalOf(nil, err).Code != bulwark.CodeUnauthenticated {
+		t.Fatalf("SSE caller without credentials: tools/list %v, want unauthenticated", err)
 	}
 	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_customer", Arguments: map[string]any{}})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeUnauthenticated {

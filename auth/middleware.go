@@ -120,27 +120,9 @@ func FailClosed() Option {
 	return func(s *settings) { s.failClosed = true }
 }
 
-// Middleware is New(opts...).Middleware(); it panics where [New] fails.
-//
-// Deprecated: build one [Guard] with [New] and take both its Middleware and
-// its FilterLists from it, so calls and lists can never be given different
-// options.
-func Middleware(opts ...Option) bulwark.Middleware {
-	return (&Guard{s: mustSettings(opts)}).Middleware()
-}
-
-// FilterToolList is New(opts...).FilterLists(); it panics where [New]
-// fails. It filters every list a Guard filters, not only tools/list.
-//
-// Deprecated: build one [Guard] with [New] and take both its Middleware and
-// its FilterLists from it.
-func FilterToolList(opts ...Option) mcp.Middleware {
-	return (&Guard{s: mustSettings(opts)}).FilterLists()
-}
-
 // Allowed reports whether p may call tool under opts: nil, or the refusal
-// the Guard's Middleware would return. It is the decision the Guard's
-// FilterLists uses for tools.
+// the Guard's Middleware would return. It is the decision by which the
+// Guard keeps a tool in a caller's tools/list.
 func Allowed(ctx context.Context, p *Principal, tool *mcp.Tool, opts ...Option) error {
 	s, err := newSettings(opts)
 	if err != nil {

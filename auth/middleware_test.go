@@ -61,7 +61,7 @@ func TestMiddlewareSources(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &bulwarktest.Recorder{}
 			ctx, call := bulwarktest.Context(context.Background(), tt.req, nil)
-			_, err := auth.Middleware(tt.opts...)(rec.Handle)(ctx, tt.req)
+			_, err := middleware(tt.opts...)(rec.Handle)(ctx, tt.req)
 			if tt.wantCode != "" {
 				if bulwark.CodeOf(err) != tt.wantCode || rec.Count() != 0 {
 					t.Fatalf("err = %v (code %s), handler calls %d; want %s", err, bulwark.CodeOf(err), rec.Count(), tt.wantCode)
@@ -104,7 +104,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 			req := bulwarktest.Request("get_customer", tt.args)
 			orig := string(req.Params.Arguments)
 			ctx, call := bulwarktest.Context(context.Background(), req, nil)
-			if _, err := auth.Middleware(auth.WithArgumentToken(argStore(t), ""))(rec.Handle)(ctx, req); err != nil {
+			if _, err := middleware(auth.WithArgumentToken(argStore(t), ""))(rec.Handle)(ctx, req); err != nil {
 				t.Fatal(err)
 			}
 			got := rec.Calls()[0].Arguments
@@ -127,7 +127,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 	rec := &bulwarktest.Recorder{}
 	req := bulwarktest.Request("t", `{"auth_token":"whatever"}`, bulwarktest.WithTokenInfo(tokenInfoFor(t, &auth.Principal{ID: "h"})))
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
-	if _, err := auth.Middleware(auth.WithArgumentToken(argStore(t), ""))(rec.Handle)(ctx, req); err != nil {
+	if _, err := middleware(auth.WithArgumentToken(argStore(t), ""))(rec.Handle)(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	if got := string(rec.Calls()[0].Arguments); got != "{}" {
@@ -137,7 +137,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 
 func TestMiddlewareWithoutRecord(t *testing.T) {
 	var seen *auth.Principal
-	h := auth.Middleware(auth.WithStaticPrincipal(&auth.Principal{ID: "me"}))(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := middleware(auth.WithStaticPrincipal(&auth.Principal{ID: "me"}))(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		seen = auth.PrincipalFrom(ctx)
 		return bulwarktest.TextResult("ok"), nil
 	})
@@ -230,7 +230,7 @@ func TestAuthorizationInMiddleware(t *testing.T) {
 			rec := &bulwarktest.Recorder{}
 			req := bulwarktest.Request(tt.tool, nil)
 			ctx, call := bulwarktest.Context(context.Background(), req, nil)
-			_, err := auth.Middleware(append(slices.Clone(opts), tt.extra...)...)(rec.Handle)(ctx, req)
+			_, err := middleware(append(slices.Clone(opts), tt.extra...)...)(rec.Handle)(ctx, req)
 			if tt.wantCode == "" {
 				if err != nil || rec.Count() != 1 {
 					t.Fatalf("err %v, calls %d", err, rec.Count())
@@ -250,8 +250,8 @@ func TestAuthorizationInMiddleware(t *testing.T) {
 	}
 }
 
-// newToolServer builds a server with three tools, the auth layer and the
-// tool-list filter, all from the same options.
+// newToolServer builds a server with three tools and one Guard, installed
+// with bulwark.Use alone: it decides the calls and filters the tool list.
 func newToolServer(t testing.TB, opts ...auth.Option) *mcp.Server {
 	t.Helper()
 	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
@@ -260,8 +260,7 @@ func newToolServer(t testing.TB, opts ...auth.Option) *mcp.Server {
 			return bulwarktest.TextResult(req.Params.Name + " by " + auth.PrincipalFrom(ctx).ID), nil
 		})
 	}
-	bulwark.Use(s, auth.Middleware(opts...))
-	s.AddReceivingMiddleware(auth.FilterToolList(opts...))
+	bulwark.Use(s, middleware(opts...))
 	return s
 }
 
@@ -304,7 +303,16 @@ func TestToolListMatchesCallDecision(t *testing.T) {
 				opts = append(opts, auth.FailClosed())
 			}
 			cs := bulwarktest.Connect(t, newToolServer(t, opts...), nil)
-			listed := toolNames(t, cs)
+			var listed []string
+			if tt.p == nil {
+				// Without a caller the list is refused, as every call is.
+				_, err := cs.ListTools(ctx, nil)
+				if r := bulwark.RefusalOf(nil, err); r == nil || r.Code != bulwark.CodeUnauthenticated {
+					t.Fatalf("tools/list without a caller: %v, want unauthenticated", err)
+				}
+			} else {
+				listed = toolNames(t, cs)
+			}
 			if !slices.Equal(listed, tt.want) {
 				t.Fatalf("listed %v, want %v", listed, tt.want)
 			}
@@ -392,7 +400,7 @@ func FuzzArgumentToken(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte(``))
 	f.Add([]byte(`{"a":{"auth_token":"nested is an ordinary argument"}}`))
-	h := auth.Middleware(auth.WithArgumentToken(store, ""))
+	h := middleware(auth.WithArgumentToken(store, ""))
 	f.Fuzz(func(t *testing.T, args []byte) {
 		rec := &bulwarktest.Recorder{}
 		req := bulwarktest.Request("t", json.RawMessage(args))
@@ -433,14 +441,14 @@ func TestNilVerifierFailsClosed(t *testing.T) {
 	rec := &bulwarktest.Recorder{}
 	req := bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1})
 	cctx, _ := bulwarktest.Context(ctx, req, nil)
-	if _, err := auth.Middleware(auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); bulwark.CodeOf(err) != bulwark.CodeUnauthenticated {
+	if _, err := middleware(auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); bulwark.CodeOf(err) != bulwark.CodeUnauthenticated {
 		t.Fatalf("argument token with nil verifier: %v", err)
 	}
 	// Authenticated another way, the argument is still removed.
 	static := &auth.Principal{ID: "stdio-user"}
 	req = bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1})
 	cctx, _ = bulwarktest.Context(ctx, req, nil)
-	if _, err := auth.Middleware(auth.WithStaticPrincipal(static), auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); err != nil {
+	if _, err := middleware(auth.WithStaticPrincipal(static), auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); err != nil {
 		t.Fatal(err)
 	}
 	if got := string(rec.Calls()[0].Arguments); strings.Contains(got, argKey) {
@@ -460,7 +468,7 @@ func TestArgumentTokenRemovedBeforeSchemaValidation(t *testing.T) {
 		seen.Store(string(req.Params.Arguments))
 		return bulwarktest.TextResult(args.ID + " for " + auth.PrincipalFrom(ctx).ID), nil, nil
 	})
-	bulwark.Use(s, auth.Middleware(auth.WithArgumentToken(argStore(t), "")))
+	bulwark.Use(s, middleware(auth.WithArgumentToken(argStore(t), "")))
 	cs := bulwarktest.Connect(t, s, nil)
 	res, err := bulwarktest.Call(context.Background(), cs, "get_customer", map[string]any{"id": "c-1", "AUTH_TOKEN": argKey})
 	if err != nil || res.IsError || bulwarktest.ResultText(res) != "c-1 for arg-user" {
@@ -469,4 +477,14 @@ func TestArgumentTokenRemovedBeforeSchemaValidation(t *testing.T) {
 	if got, _ := seen.Load().(string); strings.Contains(got, argKey) {
 		t.Fatalf("handler saw %s", got)
 	}
+}
+
+// middleware is the Middleware of a Guard built from opts, for tests that
+// exercise the call check alone.
+func middleware(opts ...auth.Option) bulwark.Middleware {
+	g, err := auth.New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return g.Middleware()
 }

@@ -16,10 +16,10 @@ import (
 // resource or prompt it holds only the policy's key (the URI or URI
 // template, the prompt name) as its Name.
 //
-// The same policy decides at call time ([Guard.Middleware]) and at list
-// time ([Guard.FilterLists]), so it must depend only on its arguments and
-// be cheap; it must not read the call record, which does not exist while
-// lists are served.
+// The same policy decides at call time and at list time (where it runs
+// once per item on the page), so it must depend only on its arguments and
+// be cheap; it must not read the call record, which while a list is
+// filtered is the list's, not a call of the tool.
 type Policy func(ctx context.Context, p *Principal, tool *mcp.Tool) error
 
 // Policies maps names (tool names, resource URIs or URI templates, prompt

@@ -24,7 +24,7 @@ const (
 )
 
 // PrincipalFrom returns the caller of the tool call in ctx, as recorded by
-// [Middleware], or nil when the call is unauthenticated or has no record.
+// [Guard.Middleware], or nil when the call is unauthenticated or has no record.
 func PrincipalFrom(ctx context.Context) *Principal {
 	return bulwark.CallFrom(ctx).Principal()
 }

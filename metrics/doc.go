@@ -26,10 +26,13 @@
 //	bulwark_method_call_duration_seconds{method}   histogram
 //	bulwark_method_calls_in_flight{method}         gauge
 //
-// method is one of "resources/read", "resources/subscribe", "prompts/get"
-// and "completion/complete": bulwark.Use runs them through the same chain
-// as tool calls, and they are counted by method, never by resource URI or
-// prompt name, which a client chooses. Their outcomes use the same values
+// method is one of "resources/read", "resources/subscribe", "prompts/get",
+// "completion/complete", "tools/list", "resources/list",
+// "resources/templates/list", "prompts/list" and "subscriptions/listen"
+// (its opening, not the stream's life): bulwark.Use runs them
+// through the same chain as tool calls, and they are counted by method,
+// never by resource URI, prompt name or list cursor, which a client
+// chooses. Each page of a paginated list is one call. Their outcomes use the same values
 // as tool calls ("protocol_error" for the SDK's own errors, such as a
 // resource that does not exist). The tool_* metrics count tools/call only.
 //

@@ -174,7 +174,7 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 	}, []string{"name", "state"})
 	m.methodCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Name: "method_calls_total",
-		Help: "Calls of methods other than tools/call that bulwark guards (resources/read, resources/subscribe, prompts/get, completion/complete), by method and outcome.",
+		Help: "Calls of methods other than tools/call that bulwark guards (resources/read, resources/subscribe, prompts/get, completion/complete, the lists and subscriptions/listen), by method and outcome.",
 	}, []string{"method", "outcome"})
 	m.methodDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: ns, Name: "method_call_duration_seconds",

@@ -80,7 +80,9 @@ type methodSeries struct {
 
 // guardedMethods are the methods other than tools/call that bulwark.Use
 // runs through the chain; each is a method label value.
-var guardedMethods = [...]string{bulwark.MethodReadResource, bulwark.MethodSubscribe, bulwark.MethodGetPrompt, bulwark.MethodComplete}
+var guardedMethods = [...]string{bulwark.MethodReadResource, bulwark.MethodSubscribe, bulwark.MethodGetPrompt, bulwark.MethodComplete,
+	bulwark.MethodListTools, bulwark.MethodListResources, bulwark.MethodListResourceTemplates, bulwark.MethodListPrompts,
+	bulwark.MethodListen}
 
 func (m *Metrics) newMethodSeries(method string) *methodSeries {
 	ms := &methodSeries{

@@ -11,9 +11,23 @@
 // Limits come after auth because they are keyed by the principal auth
 // finds, and after validate so malformed calls do not spend a caller's
 // tokens; they come before everything that costs (cache, dependencies).
-// The middleware only ever sees tools/call: [bulwark.Use] passes every other
-// method (tools/list, ping, notifications) through untouched, so nothing
-// else is counted.
+// The middleware sees every request [bulwark.Use] runs through the chain:
+// tools/call, resources/read, resources/subscribe, prompts/get,
+// completion/complete and the lists (tools/list, resources/list,
+// resources/templates/list, prompts/list, each page a request); ping,
+// initialize and notifications pass through untouched.
+//
+// # Lists draw on the caller's limit
+//
+// A list is cheap but not free: the server serialises every definition on
+// the page and auth decides each item, and a client can ask for lists in a
+// loop. So a list is limited like any other request: with [WithLimit] and a
+// per-caller key, listing and calling draw on one bucket, so a caller that
+// floods the server with lists spends its own allowance, not the server. Methods other than tools/call are
+// named by their method where a limit or key names a tool, so
+// WithToolLimits(map[string]Limit{"tools/list": PerMinute(60)}, fallback)
+// with [ByPrincipalAndTool] gives lists a bucket of their own, and a zero
+// Limit for "tools/list" exempts them.
 //
 // # Rate limits
 //

@@ -73,8 +73,14 @@ func BySession(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
 // with the Redis store, the whole deployment).
 func Global(context.Context, *mcp.CallToolRequest) (string, bool) { return "", true }
 
+// toolName names what a call draws on: the tool for tools/call, the method
+// for the other methods bulwark.Use guards ("tools/list",
+// "resources/read", …), never a URI or cursor the client chose.
 func toolName(ctx context.Context, req *mcp.CallToolRequest) string {
 	if c := bulwark.CallFrom(ctx); c != nil {
+		if !bulwark.IsToolCall(ctx) {
+			return c.Method
+		}
 		return c.Tool
 	}
 	if req != nil && req.Params != nil {
@@ -118,8 +124,10 @@ func WithLimit(l Limit) Option {
 }
 
 // WithToolLimits applies limits[tool] to calls of that tool and fallback
-// to every other tool (the zero Limit exempts them). Pair it with
-// WithKey(ByPrincipalAndTool) so each tool has its own bucket. With a key
+// to every other tool (the zero Limit exempts them). The other methods
+// bulwark.Use guards are named by their method: limits["tools/list"]
+// governs tools/list, limits["resources/read"] every resource read. Pair
+// it with WithKey(ByPrincipalAndTool) so each tool has its own bucket. With a key
 // shared across tools (ByPrincipal, BySession, Global) the bucket would
 // take the limit of whichever tool was called last, and calls of a cheap
 // tool would refill the bucket an expensive one draws on; NewLimiter

@@ -71,9 +71,6 @@ type layers struct {
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
-	// lists filters tools/list, resources/templates/list and prompts/list
-	// by the caller's scopes.
-	lists mcp.Middleware
 }
 
 func (l *layers) chain() []bulwark.Middleware {
@@ -456,13 +453,12 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		cp.Method = auth.MethodEnvironment
 		authOpts = append(authOpts, auth.WithStaticPrincipal(&cp))
 	}
-	// One Guard decides both the calls and what the lists show.
+	// One Guard, in the chain, decides the calls and filters the lists.
 	guard, err := auth.New(authOpts...)
 	if err != nil {
 		return err
 	}
 	l.auth = guard.Middleware()
-	l.lists = guard.FilterLists()
 
 	l.verifier = verifier
 	return nil

@@ -96,8 +96,8 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 		t.Fatalf("prompt: %v %+v", err, gp)
 	}
 
-	// The audit trail names the method of every request, the caller, and
-	// what was read (in the arguments).
+	// The audit trail names the method of every request, lists included,
+	// the caller, and what was read (in the arguments).
 	type seen struct{ principal, method, outcome string }
 	var got []seen
 	for _, line := range strings.Split(strings.TrimSpace(f.audit.String()), "\n") {
@@ -116,6 +116,10 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 	want := []seen{
 		{"stranger", "resources/read", "permission_denied"},
 		{"stranger", "prompts/get", "permission_denied"},
+		{"stranger", "resources/templates/list", "ok"},
+		{"stranger", "prompts/list", "ok"},
+		{"reader", "resources/templates/list", "ok"},
+		{"reader", "prompts/list", "ok"},
 		{"reader", "resources/read", "ok"},
 		{"reader", "resources/read", "rpc_error"},
 		{"reader", "resources/read", "invalid_argument"},

@@ -152,9 +152,6 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	if mws := s.layers.chain(); len(mws) > 0 {
 		bulwark.Use(s.mcp, mws...)
 	}
-	if s.layers.lists != nil {
-		s.mcp.AddReceivingMiddleware(s.layers.lists)
-	}
 	// Every tool the server serves must be known to the layers.
 	if err := bulwark.CheckTools(ctx, s.mcp); err != nil {
 		return nil, err

@@ -85,8 +85,7 @@ func main() {
 		breaker.Middleware(perTool),
 		retry.Middleware(retrier),
 	)
-	s.AddReceivingMiddleware(guard.FilterLists()) // lists show only what the caller may use
-	must(bulwark.CheckTools(ctx, s))              // every served tool is known to the layers
+	must(bulwark.CheckTools(ctx, s)) // every served tool is known to the layers
 	must(s.Run(ctx, &mcp.StdioTransport{}))
 }
 

@@ -80,8 +80,8 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 	if err != nil {
 		return err
 	}
+	// One call guards the calls and filters the lists.
 	bulwark.Use(s, audit.Middleware(trail), bulwark.Recover(logger), metrics.Middleware(m), guard.Middleware())
-	s.AddReceivingMiddleware(guard.FilterLists()) // lists show only what the caller may use
 
 	h, err := edge.New(s, edge.Config{
 		Verifier:       auth.TokenVerifier(keys), // 401 + WWW-Authenticate without a valid key

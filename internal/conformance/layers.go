@@ -106,7 +106,6 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.AddReceivingMiddleware(guard.FilterLists())
 	bulwark.Use(s,
 		audit.Middleware(w.trail),
 		bulwark.Recover(logger),
