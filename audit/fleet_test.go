@@ -312,3 +312,60 @@ func TestFleetPurgeAndRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresMigrateUpgradesOneChainTable: a table made before chains had
+// instances keeps its trail as the chain of instance "", and the fleet
+// writes, verifies and prunes beside it.
+func TestPostgresMigrateUpgradesOneChainTable(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	if _, err := pool.Exec(ctx, `CREATE TABLE fleet_trail (
+	seq bigint PRIMARY KEY, time timestamptz NOT NULL, kind text NOT NULL,
+	correlation_id text NOT NULL DEFAULT '', session_id text NOT NULL DEFAULT '', tool text NOT NULL DEFAULT '',
+	outcome text NOT NULL DEFAULT '', key_id text NOT NULL DEFAULT '', line text NOT NULL);
+CREATE TABLE fleet_trail_anchor (id boolean PRIMARY KEY DEFAULT true CHECK (id), seq bigint NOT NULL, line text NOT NULL);`); err != nil {
+		t.Fatal(err)
+	}
+	// An old trail of one chain, without instances.
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	old := &memSink{}
+	ol := newLogger(t, old, audit.Config{Clock: bulwarktest.NewFakeClock(t0)})
+	for i := 0; i < 3; i++ {
+		if err := ol.Log(ctx, &audit.Record{Tool: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ol.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range old.records() {
+		if _, err := pool.Exec(ctx, `INSERT INTO fleet_trail (seq, time, kind, line) VALUES ($1, $2, $3, $4)`, int64(r.Seq), r.Time, r.Kind, string(r.Line())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := migratedSink(t, pool, fleetTable)
+	if err := sink.Migrate(ctx); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	l := newLogger(t, sink, audit.Config{})
+	if err := l.Log(ctx, &audit.Record{Tool: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	// The old chain keeps its seal: it stays a finished chain.
+	if n, err := l.Prune(ctx, t0.Add(time.Hour)); err != nil || n != 3 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := sink.VerifyChains(ctx, testKey, true)
+	if err != nil || len(reps) != 2 {
+		t.Fatalf("%+v %v", reps, err)
+	}
+	if r := reps[0]; r.Instance != "" || r.Err != nil || !r.Anchored || !r.Sealed || r.Records != 2 {
+		t.Errorf("the old chain: %+v", r)
+	}
+	if r := reps[1]; r.Instance != sink.Instance() || r.Err != nil || r.Records != 4 {
+		t.Errorf("the new chain: %+v", r)
+	}
+}

@@ -333,7 +333,9 @@ func (s *PostgresSink) Tail(ctx context.Context) (uint64, string, error) {
 
 // Prune implements retention for every chain in the table: in one
 // transaction it deletes, per instance, the leading records older than
-// before, and stores a signed anchor naming the last deleted one. Other
+// before, except the chain's last record (so a chain whose instance has
+// stopped keeps its seal), and stores a signed anchor naming the last
+// deleted one. Other
 // instances keep appending meanwhile (only their oldest rows are touched);
 // concurrent Prune calls on one table run one after the other. Called
 // through Logger.Prune.
@@ -348,8 +350,9 @@ func (s *PostgresSink) Prune(ctx context.Context, before time.Time, anchor func(
 		return 0, err
 	}
 	// Per chain, the prefix ends just before the first record at or after
-	// the cutoff (or at the chain's last record when all are older).
-	rows, err := tx.Query(ctx, `SELECT instance, COALESCE(min(seq) FILTER (WHERE time >= $1) - 1, max(seq)) FROM `+s.t.name+` GROUP BY instance ORDER BY instance`, before)
+	// the cutoff, and never takes the chain's last record: a finished
+	// chain keeps its seal and still verifies as sealed.
+	rows, err := tx.Query(ctx, `SELECT instance, LEAST(min(seq) FILTER (WHERE time >= $1), max(seq)) - 1 FROM `+s.t.name+` GROUP BY instance ORDER BY instance`, before)
 	if err != nil {
 		return 0, err
 	}
