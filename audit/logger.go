@@ -232,7 +232,7 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 		err := sink.Write(ctx, start)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("audit: starting the chain of instance %s: %w", quoteForError(l.instance), err)
+			return nil, fmt.Errorf("audit: starting the chain of instance %s: %w", quoteInstance(l.instance), err)
 		}
 		l.advance(start)
 		l.written.Add(1)

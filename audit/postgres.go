@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -169,7 +170,7 @@ const MaxInstanceBytes = 128
 // on it continues that instance's chain if the table holds one.
 func (s *PostgresSink) WithInstance(name string) (*PostgresSink, error) {
 	if name == "" || len(name) > MaxInstanceBytes || !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return nil, fmt.Errorf("audit: instance name %s must be 1 to %d bytes of printable UTF-8", quoteForError(name), MaxInstanceBytes)
+		return nil, fmt.Errorf("audit: instance name %s must be 1 to %d bytes of printable UTF-8", quoteInstance(name), MaxInstanceBytes)
 	}
 	c := *s
 	c.instance = name
@@ -218,7 +219,7 @@ func (s *PostgresSink) own(r *Record) error {
 		return errors.New("audit: unsigned record")
 	}
 	if r.Instance != s.instance {
-		return fmt.Errorf("audit: record of instance %s written to the sink of instance %s", quoteForError(r.Instance), quoteForError(s.instance))
+		return fmt.Errorf("audit: record of instance %s written to the sink of instance %s", quoteInstance(r.Instance), quoteInstance(s.instance))
 	}
 	return nil
 }
@@ -247,7 +248,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (instance, seq) DO 
 		return err
 	}
 	if existing != string(line) {
-		return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", r.Seq, quoteForError(s.instance))
+		return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", r.Seq, quoteInstance(s.instance))
 	}
 	return nil
 }
@@ -295,7 +296,7 @@ ON CONFLICT (instance, seq) DO NOTHING`, s.instance, seqs, times, kinds, ids, se
 			return err
 		}
 		if want[seq] != line {
-			return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", seq, quoteForError(s.instance))
+			return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", seq, quoteInstance(s.instance))
 		}
 	}
 	return rows.Err()
@@ -585,4 +586,13 @@ func (k *PostgresKeyStore) Destroy(ctx context.Context, subject string) ([]strin
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// quoteInstance quotes an instance name for an error message: escaped, as
+// a name read back from a tampered table may hold anything.
+func quoteInstance(s string) string {
+	if len(s) > MaxInstanceBytes {
+		return strconv.Quote(s[:MaxInstanceBytes]) + "…"
+	}
+	return strconv.Quote(s)
 }

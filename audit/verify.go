@@ -153,7 +153,7 @@ func (v *verifier) feed(line []byte) error {
 		return &TamperError{Line: v.line, Seq: rec.Seq, Reason: "MAC mismatch: the record was edited (or the key is wrong)"}
 	}
 	if v.checkInstance && rec.Instance != v.instance {
-		return &TamperError{Line: v.line, Seq: rec.Seq, Reason: fmt.Sprintf("record of instance %s stored in the chain of instance %s", quoteForError(rec.Instance), quoteForError(v.instance))}
+		return &TamperError{Line: v.line, Seq: rec.Seq, Reason: fmt.Sprintf("record of instance %s stored in the chain of instance %s", quoteInstance(rec.Instance), quoteInstance(v.instance))}
 	}
 	v.rep.Records++
 	v.rep.LastTime = rec.Time
