@@ -90,13 +90,19 @@ func callAs(t *testing.T, l *audit.Logger, clock bulwark.Clock, who string) {
 	}
 }
 
-func (f *fleet) verify(requireSeal bool) map[string]audit.ChainReport {
+// sink is a verifier's view of the table.
+func (f *fleet) sink() *audit.PostgresSink {
 	f.t.Helper()
 	sink, err := audit.NewPostgresSink(f.admin, fleetTable)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	reps, err := sink.VerifyChains(context.Background(), testKey, requireSeal)
+	return sink
+}
+
+func (f *fleet) verify(requireSeal bool) map[string]audit.ChainReport {
+	f.t.Helper()
+	reps, err := f.sink().VerifyChains(context.Background(), testKey, requireSeal)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -155,6 +161,9 @@ func TestFleetSharesOneTable(t *testing.T) {
 			if len(reps) != instances {
 				t.Fatalf("%d chains reported, want %d: %+v", len(reps), instances, reps)
 			}
+			if rep, err := f.sink().Verify(context.Background(), testKey, true); err != nil || rep.Records != instances*(1+callers*calls+1) || !rep.Sealed || rep.Seals != instances {
+				t.Fatalf("Verify of the whole table: %+v %v", rep, err)
+			}
 			for name, r := range reps {
 				// A start record, the calls, a seal.
 				if r.Err != nil || r.Records != 1+callers*calls+1 || !r.Sealed || r.FirstSeq != 1 {
@@ -163,6 +172,10 @@ func TestFleetSharesOneTable(t *testing.T) {
 			}
 			if _, err := f.admin.Exec(context.Background(), tc.sql); err != nil {
 				t.Fatal(err)
+			}
+			// Verify sums the table up and names the first failing chain.
+			if _, err := f.sink().Verify(context.Background(), testKey, true); !errors.Is(err, audit.ErrTampered) || !strings.Contains(err.Error(), `instance "i1"`) {
+				t.Errorf("Verify of the whole table: %v", err)
 			}
 			for name, r := range f.verify(true) {
 				want, bad := tc.bad[name]

@@ -408,20 +408,42 @@ ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq, line = EXCLUDED.line`, 
 	return total, nil
 }
 
-// Verify checks the chain of this sink's instance like [Verify]
-// (requireSeal true) or [VerifyOpen]: its anchor, if any, then every record
-// in sequence order. TamperError.Line counts the chain's rows, the anchor
-// first. [PostgresSink.VerifyChains] checks every chain in the table.
+// Verify checks the whole table like [Verify] (requireSeal true) or
+// [VerifyOpen], through [PostgresSink.VerifyChains], and sums the result
+// up: with one chain, its report and first problem (TamperError.Line
+// counts the chain's rows, its anchor first); with several, the counts
+// added up, Anchored and Sealed only when true of every chain, the
+// sequence fields of the chain written last, and the first failing chain's
+// error, naming its instance. An empty table verifies as an empty trail.
+// Use VerifyChains to see each instance.
 func (s *PostgresSink) Verify(ctx context.Context, key []byte, requireSeal bool) (Report, error) {
-	reps, err := s.verifyChains(ctx, key, requireSeal, s.instance)
+	reps, err := s.VerifyChains(ctx, key, requireSeal)
 	if err != nil {
 		return Report{}, err
 	}
-	if len(reps) == 0 {
+	switch len(reps) {
+	case 0:
 		v := newVerifier(key)
 		return v.rep, v.finish(requireSeal)
+	case 1:
+		return reps[0].Report, reps[0].Err
 	}
-	return reps[0].Report, reps[0].Err
+	sum := Report{Anchored: true, Sealed: true}
+	var first error
+	for _, r := range reps {
+		sum.Records += r.Records
+		sum.Seals += r.Seals
+		sum.Purges += r.Purges
+		sum.Anchored = sum.Anchored && r.Anchored
+		sum.Sealed = sum.Sealed && r.Sealed
+		if !r.LastTime.Before(sum.LastTime) {
+			sum.FirstSeq, sum.LastSeq, sum.LastMAC, sum.LastTime = r.FirstSeq, r.LastSeq, r.LastMAC, r.LastTime
+		}
+		if r.Err != nil && first == nil {
+			first = fmt.Errorf("instance %s: %w", quoteInstance(r.Instance), r.Err)
+		}
+	}
+	return sum, first
 }
 
 // ChainReport is the verification of one instance's chain in a shared
@@ -436,33 +458,25 @@ type ChainReport struct {
 	Err error
 }
 
-// VerifyChains checks every chain in the table, each like
-// [PostgresSink.Verify], and reports them in instance order. A tampered
-// chain fails in its own report and leaves the others' intact; the error
-// is for the database only. Each record's signed instance must match the
-// chain it is stored in, so a row moved between chains fails.
+// VerifyChains checks every chain in the table, each like [Verify]
+// (requireSeal true) or [VerifyOpen], and reports them in instance order.
+// A tampered chain fails in its own report and leaves the others' intact;
+// the error is for the database only. Each record's signed instance must
+// match the chain it is stored in, so a row moved between chains fails.
 //
 // What the table alone cannot show: a whole chain deleted together with
 // its anchor. Compare the instances reported with those that ran (each
 // chain opens with a KindStart record, and the servers' logs name their
 // instance) when that matters.
 func (s *PostgresSink) VerifyChains(ctx context.Context, key []byte, requireSeal bool) ([]ChainReport, error) {
-	return s.verifyChains(ctx, key, requireSeal, "")
-}
-
-// verifyChains streams the table (one chain, when only is not "") once, in
-// instance and sequence order, with each chain's anchor first.
-func (s *PostgresSink) verifyChains(ctx context.Context, key []byte, requireSeal bool, only string) ([]ChainReport, error) {
 	if len(key) < MinKeyBytes {
 		return nil, ErrNoKey
 	}
-	filter, args := "", []any{}
-	if only != "" {
-		filter, args = ` WHERE instance = $1`, []any{only}
-	}
-	rows, err := s.db.Query(ctx, `SELECT instance, 0 AS part, seq, line FROM `+s.t.anchor+filter+`
-UNION ALL SELECT instance, 1, seq, line FROM `+s.t.name+filter+`
-ORDER BY 1, 2, 3`, args...)
+	// One pass over the table in instance and sequence order, each
+	// chain's anchor first.
+	rows, err := s.db.Query(ctx, `SELECT instance, 0 AS part, seq, line FROM `+s.t.anchor+`
+UNION ALL SELECT instance, 1, seq, line FROM `+s.t.name+`
+ORDER BY 1, 2, 3`)
 	if err != nil {
 		return nil, err
 	}
