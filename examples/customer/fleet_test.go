@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,4 +326,57 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestFleetThroughput measures get_customer calls per second (cache off,
+// so every call reaches PostgreSQL) from 16 clients against one instance
+// and against three behind the balancer. It is a measurement, not a
+// check, and runs only with BULWARK_FLEET_LOAD=1:
+//
+//	BULWARK_FLEET_LOAD=1 go test -run TestFleetThroughput -v ./examples/customer
+func TestFleetThroughput(t *testing.T) {
+	if os.Getenv("BULWARK_FLEET_LOAD") != "1" {
+		t.Skip("a measurement: set BULWARK_FLEET_LOAD=1")
+	}
+	addr := testenv.RedisAddr(t)
+	prefix := testenv.RedisPrefix(t)
+	db := testenv.NewDatabase(t)
+	keys := writeKeys(t)
+	fleet := make([]*fixture, 3)
+	for i := range fleet {
+		fleet[i] = newFixtureOn(t, db, keys, func(env map[string]string) {
+			env["REDIS_URL"] = "redis://" + addr + "/0"
+			env["REDIS_PREFIX"] = prefix
+			env["MCP_STATELESS"] = "true"
+			env["ENABLE_CACHING"] = "false"
+			env["DB_MAX_CONNS"] = "4"
+		})
+	}
+	lb := newRoundRobin(t, fleet)
+	const clients, d = 16, 3 * time.Second
+	run := func(url string) float64 {
+		sessions := make([]*mcp.ClientSession, clients)
+		for i := range sessions {
+			sessions[i] = connectHTTP(t, url, keys.reader)
+		}
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		stop := time.Now().Add(d)
+		for i, cs := range sessions {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; time.Now().Before(stop); j++ {
+					mustOK(t, cs, toolGetCustomer, map[string]any{"customer_id": fmt.Sprintf("C-%06d", 1+(i*997+j)%9000)}, nil)
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(n.Load()) / d.Seconds()
+	}
+	one := run(fleet[0].http.URL())
+	three := run(lb.URL + "/mcp")
+	t.Logf("%d clients, %v each, GOMAXPROCS=%d: 1 instance %.0f calls/s, 3 instances behind the balancer %.0f calls/s (x%.2f)",
+		clients, d, runtime.GOMAXPROCS(0), one, three, three/one)
 }
