@@ -87,10 +87,14 @@ func PostgresSchema(table string) (string, error) {
 	line           text        NOT NULL,
 	PRIMARY KEY (instance, seq)
 );
-ALTER TABLE %[1]s ADD COLUMN IF NOT EXISTS instance text NOT NULL DEFAULT '';
 DO $$
 DECLARE c text;
 BEGIN
+	-- Tables made before chains had instances: upgraded once. The checks
+	-- come first so that a start on an upgraded table takes no lock.
+	IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '%[1]s'::regclass AND attname = 'instance' AND NOT attisdropped) THEN
+		ALTER TABLE %[1]s ADD COLUMN instance text NOT NULL DEFAULT '';
+	END IF;
 	SELECT conname INTO c FROM pg_constraint
 	WHERE conrelid = '%[1]s'::regclass AND contype = 'p' AND cardinality(conkey) = 1;
 	IF c IS NOT NULL THEN
@@ -104,11 +108,11 @@ CREATE TABLE IF NOT EXISTS %[2]s (
 	seq      bigint NOT NULL,
 	line     text   NOT NULL
 );
-ALTER TABLE %[2]s ADD COLUMN IF NOT EXISTS instance text NOT NULL DEFAULT '';
-ALTER TABLE %[2]s DROP COLUMN IF EXISTS id;
 DO $$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '%[2]s'::regclass AND contype = 'p') THEN
+	IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '%[2]s'::regclass AND attname = 'id' AND NOT attisdropped) THEN
+		ALTER TABLE %[2]s ADD COLUMN IF NOT EXISTS instance text NOT NULL DEFAULT '';
+		ALTER TABLE %[2]s DROP COLUMN id;
 		ALTER TABLE %[2]s ADD PRIMARY KEY (instance);
 	END IF;
 END $$;
