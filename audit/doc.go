@@ -64,6 +64,20 @@
 // fsync policy ([SyncEach], [SyncInterval], [SyncNever]). [PostgresSink]
 // stores rows in PostgreSQL ([PostgresSchema] gives the DDL).
 //
+// # A fleet on one table
+//
+// Several server instances append to one PostgreSQL table, each to a hash
+// chain of its own: the sink names its instance ([PostgresSink.Instance];
+// by default the host name and a random suffix, or a name given with
+// [PostgresSink.WithInstance]), every record carries it (Record.Instance,
+// under the MAC) and a new chain opens with a [KindStart] record. A
+// process restarted under a stable name continues its chain from the last
+// row; under the default name each start begins a new chain and the old
+// one ends with its seal (clean stop) or open (crash). [PostgresSink.VerifyChains]
+// and `bulwark-audit verify -db URL -table NAME` check every chain on its
+// own and report each: records, first bad record, sealed or open, time of
+// the last record. Tampering with one chain fails that chain alone.
+//
 // When a sink fails, Config.Policy decides: [FailClosed] refuses calls with
 // bulwark.Unavailable (a record that fails after its handler ran turns that
 // answer into a refusal; while the sink is down, calls are refused before
@@ -91,7 +105,11 @@
 // key and records that it did, erases those fields everywhere while the
 // chain still verifies. [Logger.Prune] drops records older than a cutoff
 // from sinks that support it, leaving a signed anchor where the trail now
-// begins so the rest still verifies.
+// begins so the rest still verifies. In a table shared by a fleet, both
+// reach every instance: the key store is shared, so one Purge erases the
+// subject from every chain, and one Prune prunes every chain behind its
+// own anchor, keeping each chain's last record (a stopped instance's chain
+// stays sealed).
 //
 // # Where it sits
 //

@@ -124,6 +124,7 @@ type Logger struct {
 	redactor *Redactor
 	log      *slog.Logger
 	argKey   []byte // derives argument digests
+	instance string // the chain's name in a shared trail; "" for a trail of one chain
 	// local sinks write to this machine and take no deadline (a timer per
 	// record is a large part of the cost of a call); the writer lock wait
 	// stays bounded.
@@ -219,6 +220,23 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 		}
 		l.seq, l.prev = seq, mac
 	}
+	if in, ok := sink.(instanced); ok {
+		l.instance = in.Instance()
+	}
+	if l.instance != "" && l.seq == 0 {
+		// A new chain in a shared trail opens with a record naming its
+		// instance, so the chain's identity is on record before any call.
+		start := &Record{Kind: KindStart, Instance: l.instance, Time: l.clock.Now().UTC()}
+		l.sign(start)
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.WriteTimeout)
+		err := sink.Write(ctx, start)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("audit: starting the chain of instance %s: %w", quoteInstance(l.instance), err)
+		}
+		l.advance(start)
+		l.written.Add(1)
+	}
 	if cfg.Policy == Buffer {
 		l.wg.Add(1)
 		go l.retryLoop()
@@ -286,7 +304,8 @@ func (l *Logger) advance(r *Record) {
 // must treat the action as unaudited (the middleware refuses the call).
 //
 // r.Time defaults to now and r.Kind to KindCall; the kinds the Logger
-// writes itself (KindSeal, KindAnchor) are refused. Callers are
+// writes itself (KindSeal, KindAnchor, KindStart) are refused. r.Instance
+// is set to the sink's instance. Callers are
 // responsible for redaction; the middleware does it.
 //
 // Concurrent calls are group-committed: whichever caller takes the writer
@@ -298,9 +317,10 @@ func (l *Logger) Log(ctx context.Context, r *Record) error {
 	switch r.Kind {
 	case "":
 		r.Kind = KindCall
-	case KindSeal, KindAnchor:
+	case KindSeal, KindAnchor, KindStart:
 		return fmt.Errorf("audit: record kind %q is reserved", r.Kind)
 	}
+	r.Instance = l.instance
 	if r.Time.IsZero() {
 		r.Time = l.clock.Now()
 	}
@@ -674,7 +694,10 @@ func (l *Logger) Ready(ctx context.Context) error {
 // subject's key in the KeyStore, then records the purge (naming the
 // destroyed key IDs, not the subject). Records stay in place and the chain
 // still verifies; their sealed fields can no longer be opened. Calls are
-// not blocked meanwhile.
+// not blocked meanwhile. Instances that share the KeyStore (a
+// PostgresKeyStore on one database) share the erasure: one Purge makes
+// the subject's records unreadable in every instance's chain, and the purge
+// record goes into this Logger's chain.
 func (l *Logger) Purge(ctx context.Context, subject string) error {
 	if l.cfg.KeyStore == nil {
 		return errors.New("audit: Purge needs Config.KeyStore")
@@ -695,6 +718,11 @@ func (l *Logger) Purge(ctx context.Context, subject string) error {
 // record at or after before. The sink keeps a signed anchor naming the last
 // dropped record, so the rest still verifies, and the Logger records the
 // retention run. It returns the number of records dropped.
+//
+// In a trail shared by several instances (one PostgreSQL table), one call
+// prunes every instance's chain, each behind its own anchor, while the
+// other instances keep writing; run it from one place, such as a job under
+// the operator role.
 //
 // Writes wait while the sink prunes (a file sink rewrites the whole file),
 // and a record that waits longer than WriteTimeout is refused: prune in a
@@ -761,7 +789,7 @@ func (l *Logger) Close(ctx context.Context) error {
 	l.buf = nil
 	l.buffered.Store(0)
 	if len(lost) == 0 {
-		seal := &Record{Kind: KindSeal, Time: l.clock.Now().UTC()}
+		seal := &Record{Kind: KindSeal, Instance: l.instance, Time: l.clock.Now().UTC()}
 		l.sign(seal)
 		if err := l.sink.Write(wctx, seal); err != nil {
 			errs = append(errs, fmt.Errorf("audit: writing the seal: %w", err))

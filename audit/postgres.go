@@ -3,11 +3,17 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -55,17 +61,22 @@ func parseTable(table string) (pgTable, error) {
 // PostgresSchema returns the DDL that creates the sink's tables (table ""
 // means DefaultTable): the records, one row per record with the signed
 // line kept verbatim (text, not jsonb, which would reorder keys and break
-// the MAC) and a few columns for queries, and a one-row anchor table for
-// retention. It is idempotent. Grant the server's role only INSERT and
-// SELECT on the records table, so even the server cannot rewrite history;
-// retention (DELETE) belongs to an operator role.
+// the MAC) and a few columns for queries, keyed by instance and sequence
+// number; and an anchor table with one row per pruned chain, for
+// retention. It is idempotent, and it upgrades tables made before chains
+// had instances (their rows become the chain of instance ""). Grant the
+// server's role only INSERT and SELECT on both tables, so even the server
+// cannot rewrite history; retention (DELETE) belongs to an operator role.
 func PostgresSchema(table string) (string, error) {
 	t, err := parseTable(table)
 	if err != nil {
 		return "", err
 	}
+	// The names are validated and quoted; the DO blocks take the quoted
+	// names as text for regclass, which holds no single quote.
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s (
-	seq            bigint      PRIMARY KEY,
+	instance       text        NOT NULL DEFAULT '',
+	seq            bigint      NOT NULL,
 	time           timestamptz NOT NULL,
 	kind           text        NOT NULL,
 	correlation_id text        NOT NULL DEFAULT '',
@@ -73,15 +84,38 @@ func PostgresSchema(table string) (string, error) {
 	tool           text        NOT NULL DEFAULT '',
 	outcome        text        NOT NULL DEFAULT '',
 	key_id         text        NOT NULL DEFAULT '',
-	line           text        NOT NULL
+	line           text        NOT NULL,
+	PRIMARY KEY (instance, seq)
 );
+DO $$
+DECLARE c text;
+BEGIN
+	-- Tables made before chains had instances: upgraded once. The checks
+	-- come first so that a start on an upgraded table takes no lock.
+	IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '%[1]s'::regclass AND attname = 'instance' AND NOT attisdropped) THEN
+		ALTER TABLE %[1]s ADD COLUMN instance text NOT NULL DEFAULT '';
+	END IF;
+	SELECT conname INTO c FROM pg_constraint
+	WHERE conrelid = '%[1]s'::regclass AND contype = 'p' AND cardinality(conkey) = 1;
+	IF c IS NOT NULL THEN
+		EXECUTE format('ALTER TABLE %%s DROP CONSTRAINT %%I, ADD PRIMARY KEY (instance, seq)', '%[1]s', c);
+	END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS %[3]s ON %[1]s (time);
 CREATE INDEX IF NOT EXISTS %[4]s ON %[1]s (correlation_id);
 CREATE TABLE IF NOT EXISTS %[2]s (
-	id   boolean PRIMARY KEY DEFAULT true CHECK (id),
-	seq  bigint  NOT NULL,
-	line text    NOT NULL
+	instance text   PRIMARY KEY DEFAULT '',
+	seq      bigint NOT NULL,
+	line     text   NOT NULL
 );
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '%[2]s'::regclass AND attname = 'id' AND NOT attisdropped) THEN
+		ALTER TABLE %[2]s ADD COLUMN IF NOT EXISTS instance text NOT NULL DEFAULT '';
+		ALTER TABLE %[2]s DROP COLUMN id;
+		ALTER TABLE %[2]s ADD PRIMARY KEY (instance);
+	END IF;
+END $$;
 `, t.name, t.anchor, pgx.Identifier{t.bare + "_time_idx"}.Sanitize(), pgx.Identifier{t.bare + "_correlation_idx"}.Sanitize()), nil
 }
 
@@ -90,18 +124,37 @@ CREATE TABLE IF NOT EXISTS %[2]s (
 // finds its own row and succeeds). All SQL is parameterised; the table
 // name is validated and quoted.
 //
-// One chain per table: when several server instances share a database,
-// give each its own table (for example "audit_records_" plus the instance
-// name), or two Loggers will compete for the same sequence numbers and
-// their writes will fail.
+// # A fleet on one table
+//
+// Every sink writes the chain of one instance, named by [PostgresSink.Instance]
+// and carried in every record (Record.Instance), so any number of server
+// instances append to one table, each to its own hash chain. A new chain
+// opens with a [KindStart] record naming its instance.
+//
+// By default the instance is the host name and a random suffix, chosen
+// when the sink is made: every process start begins a new chain, and the
+// previous one ends where that process stopped, with its seal after a
+// clean [Logger.Close], without one after a crash (the verifier reports
+// such a chain as open, with the time of its last record). A process
+// given a stable name with [PostgresSink.WithInstance] (a StatefulSet pod
+// name, say) continues its own chain after a restart from the chain's last
+// row, as a Logger on a reopened file does: a clean stop leaves a seal in
+// the middle of the chain, and [Report].Seals counts them. Never run two
+// live processes under one name: their writes compete for sequence numbers
+// and fail ("already holds a different record"), which is loud, not lost.
+//
+// [PostgresSink.VerifyChains] checks every chain in the table;
+// [Logger.Prune] on any instance prunes every chain.
 type PostgresSink struct {
-	db DB
-	t  pgTable
+	db       DB
+	t        pgTable
+	instance string
 }
 
 // NewPostgresSink returns a sink writing to table ("" means DefaultTable)
-// through db. Create the tables first with [PostgresSink.Migrate] or the
-// DDL from [PostgresSchema].
+// through db, under a fresh instance name (see [PostgresSink.WithInstance]
+// to choose one). Create the tables first with [PostgresSink.Migrate] or
+// the DDL from [PostgresSchema].
 func NewPostgresSink(db DB, table string) (*PostgresSink, error) {
 	if db == nil {
 		return nil, errors.New("audit: nil DB")
@@ -110,7 +163,49 @@ func NewPostgresSink(db DB, table string) (*PostgresSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PostgresSink{db: db, t: t}, nil
+	return &PostgresSink{db: db, t: t, instance: newInstanceName()}, nil
+}
+
+// MaxInstanceBytes bounds an instance name.
+const MaxInstanceBytes = 128
+
+// WithInstance returns a copy of s that writes the chain of the named
+// instance: 1 to MaxInstanceBytes bytes of printable UTF-8. A Logger made
+// on it continues that instance's chain if the table holds one.
+func (s *PostgresSink) WithInstance(name string) (*PostgresSink, error) {
+	if name == "" || len(name) > MaxInstanceBytes || !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return nil, fmt.Errorf("audit: instance name %s must be 1 to %d bytes of printable UTF-8", quoteInstance(name), MaxInstanceBytes)
+	}
+	c := *s
+	c.instance = name
+	return &c, nil
+}
+
+// Instance returns the name of the chain s writes.
+func (s *PostgresSink) Instance() string { return s.instance }
+
+// newInstanceName returns the host name (or "instance") and 8 random hex
+// digits.
+func newInstanceName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "instance"
+	}
+	host = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) && r != ' ' {
+			return r
+		}
+		return -1
+	}, host)
+	if len(host) > MaxInstanceBytes-9 {
+		host = host[:MaxInstanceBytes-9]
+		for !utf8.ValidString(host) {
+			host = host[:len(host)-1]
+		}
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
 }
 
 // Migrate creates the sink's tables if they do not exist.
@@ -123,19 +218,29 @@ func (s *PostgresSink) Migrate(ctx context.Context) error {
 	return err
 }
 
-// Write inserts r.
-func (s *PostgresSink) Write(ctx context.Context, r *Record) error {
-	line := r.Line()
-	if len(line) == 0 {
+func (s *PostgresSink) own(r *Record) error {
+	if len(r.Line()) == 0 {
 		return errors.New("audit: unsigned record")
 	}
+	if r.Instance != s.instance {
+		return fmt.Errorf("audit: record of instance %s written to the sink of instance %s", quoteInstance(r.Instance), quoteInstance(s.instance))
+	}
+	return nil
+}
+
+// Write inserts r.
+func (s *PostgresSink) Write(ctx context.Context, r *Record) error {
+	if err := s.own(r); err != nil {
+		return err
+	}
+	line := r.Line()
 	keyID := ""
 	if r.Sealed != nil {
 		keyID = r.Sealed.Key
 	}
-	tag, err := s.db.Exec(ctx, `INSERT INTO `+s.t.name+` (seq, time, kind, correlation_id, session_id, tool, outcome, key_id, line)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (seq) DO NOTHING`,
-		int64(r.Seq), r.Time, r.Kind, r.ID, r.Session, r.Tool, r.Outcome, keyID, string(line))
+	tag, err := s.db.Exec(ctx, `INSERT INTO `+s.t.name+` (instance, seq, time, kind, correlation_id, session_id, tool, outcome, key_id, line)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (instance, seq) DO NOTHING`,
+		s.instance, int64(r.Seq), r.Time, r.Kind, r.ID, r.Session, r.Tool, r.Outcome, keyID, string(line))
 	if err != nil {
 		return err
 	}
@@ -143,11 +248,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (seq) DO NOTHING`,
 		return nil
 	}
 	var existing string
-	if err := s.db.QueryRow(ctx, `SELECT line FROM `+s.t.name+` WHERE seq = $1`, int64(r.Seq)).Scan(&existing); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT line FROM `+s.t.name+` WHERE instance = $1 AND seq = $2`, s.instance, int64(r.Seq)).Scan(&existing); err != nil {
 		return err
 	}
 	if existing != string(line) {
-		return fmt.Errorf("audit: seq %d already holds a different record (two writers on one table?)", r.Seq)
+		return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", r.Seq, quoteInstance(s.instance))
 	}
 	return nil
 }
@@ -159,8 +264,8 @@ func (s *PostgresSink) WriteBatch(ctx context.Context, rs []*Record) error {
 	times := make([]time.Time, n)
 	kinds, ids, sessions, tools, outcomes, keys, lines := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, r := range rs {
-		if len(r.Line()) == 0 {
-			return errors.New("audit: unsigned record")
+		if err := s.own(r); err != nil {
+			return err
 		}
 		seqs[i], times[i], kinds[i], ids[i], sessions[i], tools[i], outcomes[i], lines[i] =
 			int64(r.Seq), r.Time, r.Kind, r.ID, r.Session, r.Tool, r.Outcome, string(r.Line())
@@ -168,9 +273,9 @@ func (s *PostgresSink) WriteBatch(ctx context.Context, rs []*Record) error {
 			keys[i] = r.Sealed.Key
 		}
 	}
-	tag, err := s.db.Exec(ctx, `INSERT INTO `+s.t.name+` (seq, time, kind, correlation_id, session_id, tool, outcome, key_id, line)
-SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-ON CONFLICT (seq) DO NOTHING`, seqs, times, kinds, ids, sessions, tools, outcomes, keys, lines)
+	tag, err := s.db.Exec(ctx, `INSERT INTO `+s.t.name+` (instance, seq, time, kind, correlation_id, session_id, tool, outcome, key_id, line)
+SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+ON CONFLICT (instance, seq) DO NOTHING`, s.instance, seqs, times, kinds, ids, sessions, tools, outcomes, keys, lines)
 	if err != nil {
 		return err
 	}
@@ -179,7 +284,7 @@ ON CONFLICT (seq) DO NOTHING`, seqs, times, kinds, ids, sessions, tools, outcome
 	}
 	// Some rows were there already: fine if they are these records (a
 	// retry after a lost reply), an error if they are not.
-	rows, err := s.db.Query(ctx, `SELECT seq, line FROM `+s.t.name+` WHERE seq = ANY($1)`, seqs)
+	rows, err := s.db.Query(ctx, `SELECT seq, line FROM `+s.t.name+` WHERE instance = $1 AND seq = ANY($2)`, s.instance, seqs)
 	if err != nil {
 		return err
 	}
@@ -195,7 +300,7 @@ ON CONFLICT (seq) DO NOTHING`, seqs, times, kinds, ids, sessions, tools, outcome
 			return err
 		}
 		if want[seq] != line {
-			return fmt.Errorf("audit: seq %d already holds a different record (two writers on one table?)", seq)
+			return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", seq, quoteInstance(s.instance))
 		}
 	}
 	return rows.Err()
@@ -207,12 +312,13 @@ func (s *PostgresSink) Ping(ctx context.Context) error {
 	return err
 }
 
-// Tail returns the sequence number and MAC the next record must chain to.
+// Tail returns the sequence number and MAC the next record of this
+// instance's chain must chain to.
 func (s *PostgresSink) Tail(ctx context.Context) (uint64, string, error) {
 	var line string
-	err := s.db.QueryRow(ctx, `SELECT line FROM `+s.t.name+` ORDER BY seq DESC LIMIT 1`).Scan(&line)
+	err := s.db.QueryRow(ctx, `SELECT line FROM `+s.t.name+` WHERE instance = $1 ORDER BY seq DESC LIMIT 1`, s.instance).Scan(&line)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.db.QueryRow(ctx, `SELECT line FROM `+s.t.anchor+` WHERE id`).Scan(&line)
+		err = s.db.QueryRow(ctx, `SELECT line FROM `+s.t.anchor+` WHERE instance = $1`, s.instance).Scan(&line)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return 0, "", nil
 		}
@@ -230,94 +336,194 @@ func (s *PostgresSink) Tail(ctx context.Context) (uint64, string, error) {
 	return r.Seq, r.MAC, nil
 }
 
-// Prune implements retention: in one transaction it deletes the leading
-// records older than before and stores a signed anchor naming the last
-// deleted one. Called through Logger.Prune.
+// Prune implements retention for every chain in the table: in one
+// transaction it deletes, per instance, the leading records older than
+// before, except the chain's last record (so a chain whose instance has
+// stopped keeps its seal), and stores a signed anchor naming the last
+// deleted one. Other
+// instances keep appending meanwhile (only their oldest rows are touched);
+// concurrent Prune calls on one table run one after the other. Called
+// through Logger.Prune.
 func (s *PostgresSink) Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error) {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback(ctx)
-	// The prefix ends just before the first record at or after the cutoff.
-	var last *int64
-	err = tx.QueryRow(ctx, `SELECT COALESCE((SELECT min(seq) - 1 FROM `+s.t.name+` WHERE time >= $1), (SELECT max(seq) FROM `+s.t.name+`))`, before).Scan(&last)
+	// Serialise retention runs without blocking appends to the records.
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+s.t.anchor+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return 0, err
+	}
+	// Per chain, the prefix ends just before the first record at or after
+	// the cutoff, and never takes the chain's last record: a finished
+	// chain keeps its seal and still verifies as sealed.
+	rows, err := tx.Query(ctx, `SELECT instance, LEAST(min(seq) FILTER (WHERE time >= $1), max(seq)) - 1 FROM `+s.t.name+` GROUP BY instance ORDER BY instance`, before)
 	if err != nil {
 		return 0, err
 	}
-	if last == nil {
-		return 0, nil
+	type cut struct {
+		instance string
+		last     int64
 	}
-	var line string
-	err = tx.QueryRow(ctx, `SELECT line FROM `+s.t.name+` WHERE seq = $1`, *last).Scan(&line)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil // nothing older than the cutoff
+	var cuts []cut
+	for rows.Next() {
+		var c cut
+		if err := rows.Scan(&c.instance, &c.last); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		cuts = append(cuts, c)
 	}
-	if err != nil {
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	lastRec, err := ParseRecord([]byte(line))
-	if err != nil {
-		return 0, err
-	}
-	tag, err := tx.Exec(ctx, `DELETE FROM `+s.t.name+` WHERE seq <= $1`, *last)
-	if err != nil {
-		return 0, err
-	}
-	a := &Record{Seq: lastRec.Seq, Prev: lastRec.MAC}
-	if err := anchor(a); err != nil {
-		return 0, err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+s.t.anchor+` (id, seq, line) VALUES (true, $1, $2)
-ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, line = EXCLUDED.line`, int64(a.Seq), string(a.Line())); err != nil {
-		return 0, err
+	total := 0
+	for _, c := range cuts {
+		var line string
+		err = tx.QueryRow(ctx, `SELECT line FROM `+s.t.name+` WHERE instance = $1 AND seq = $2`, c.instance, c.last).Scan(&line)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // nothing of this chain is older than the cutoff
+		}
+		if err != nil {
+			return 0, err
+		}
+		lastRec, err := ParseRecord([]byte(line))
+		if err != nil {
+			return 0, err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM `+s.t.name+` WHERE instance = $1 AND seq <= $2`, c.instance, c.last)
+		if err != nil {
+			return 0, err
+		}
+		a := &Record{Instance: c.instance, Seq: lastRec.Seq, Prev: lastRec.MAC}
+		if err := anchor(a); err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+s.t.anchor+` (instance, seq, line) VALUES ($1, $2, $3)
+ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq, line = EXCLUDED.line`, c.instance, int64(a.Seq), string(a.Line())); err != nil {
+			return 0, err
+		}
+		total += int(tag.RowsAffected())
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, err
 	}
-	return int(tag.RowsAffected()), nil
+	return total, nil
 }
 
-// Verify checks the stored trail like [Verify] (requireSeal true) or
-// [VerifyOpen]: the anchor, if any, then every record in sequence order.
-// TamperError.Line counts rows, the anchor first.
+// Verify checks the whole table like [Verify] (requireSeal true) or
+// [VerifyOpen], through [PostgresSink.VerifyChains], and sums the result
+// up: with one chain, its report and first problem (TamperError.Line
+// counts the chain's rows, its anchor first); with several, the counts
+// added up, Anchored and Sealed only when true of every chain, the
+// sequence fields of the chain written last, and the first failing chain's
+// error, naming its instance. An empty table verifies as an empty trail.
+// Use VerifyChains to see each instance.
 func (s *PostgresSink) Verify(ctx context.Context, key []byte, requireSeal bool) (Report, error) {
-	if len(key) < MinKeyBytes {
-		return Report{}, ErrNoKey
+	reps, err := s.VerifyChains(ctx, key, requireSeal)
+	if err != nil {
+		return Report{}, err
 	}
-	v := newVerifier(key)
-	var anchorLine string
-	err := s.db.QueryRow(ctx, `SELECT line FROM `+s.t.anchor+` WHERE id`).Scan(&anchorLine)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return v.rep, err
-	default:
-		if err := v.feed([]byte(anchorLine)); err != nil {
-			return v.rep, err
+	switch len(reps) {
+	case 0:
+		v := newVerifier(key)
+		return v.rep, v.finish(requireSeal)
+	case 1:
+		return reps[0].Report, reps[0].Err
+	}
+	sum := Report{Anchored: true, Sealed: true}
+	var first error
+	for _, r := range reps {
+		sum.Records += r.Records
+		sum.Seals += r.Seals
+		sum.Purges += r.Purges
+		sum.Anchored = sum.Anchored && r.Anchored
+		sum.Sealed = sum.Sealed && r.Sealed
+		if !r.LastTime.Before(sum.LastTime) {
+			sum.FirstSeq, sum.LastSeq, sum.LastMAC, sum.LastTime = r.FirstSeq, r.LastSeq, r.LastMAC, r.LastTime
+		}
+		if r.Err != nil && first == nil {
+			first = fmt.Errorf("instance %s: %w", quoteInstance(r.Instance), r.Err)
 		}
 	}
-	rows, err := s.db.Query(ctx, `SELECT line FROM `+s.t.name+` ORDER BY seq`)
+	return sum, first
+}
+
+// ChainReport is the verification of one instance's chain in a shared
+// table.
+type ChainReport struct {
+	Instance string
+	Report
+	// Err is nil when the chain is intact, else a *TamperError locating
+	// its first bad record (TamperError.Line counts the chain's rows, its
+	// anchor first). With requireSeal, a chain without a final seal fails
+	// too: its instance is still running, crashed, or was cut short.
+	Err error
+}
+
+// VerifyChains checks every chain in the table, each like [Verify]
+// (requireSeal true) or [VerifyOpen], and reports them in instance order.
+// A tampered chain fails in its own report and leaves the others' intact;
+// the error is for the database only. Each record's signed instance must
+// match the chain it is stored in, so a row moved between chains fails.
+//
+// What the table alone cannot show: a whole chain deleted together with
+// its anchor. Compare the instances reported with those that ran (each
+// chain opens with a KindStart record, and the servers' logs name their
+// instance) when that matters.
+func (s *PostgresSink) VerifyChains(ctx context.Context, key []byte, requireSeal bool) ([]ChainReport, error) {
+	if len(key) < MinKeyBytes {
+		return nil, ErrNoKey
+	}
+	// One pass over the table in instance and sequence order, each
+	// chain's anchor first.
+	rows, err := s.db.Query(ctx, `SELECT instance, 0 AS part, seq, line FROM `+s.t.anchor+`
+UNION ALL SELECT instance, 1, seq, line FROM `+s.t.name+`
+ORDER BY 1, 2, 3`)
 	if err != nil {
-		return v.rep, err
+		return nil, err
 	}
 	defer rows.Close()
+	var out []ChainReport
+	var v *verifier
+	var cur string
+	end := func() {
+		if v == nil {
+			return
+		}
+		if v.err == nil {
+			v.err = v.finish(requireSeal)
+		}
+		out = append(out, ChainReport{Instance: cur, Report: v.rep, Err: v.err})
+	}
 	for rows.Next() {
+		var instance string
+		var part int
+		var seq int64
 		var line []byte
-		if err := rows.Scan(&line); err != nil {
-			return v.rep, err
+		if err := rows.Scan(&instance, &part, &seq, &line); err != nil {
+			return nil, err
+		}
+		if v == nil || instance != cur {
+			end()
+			cur, v = instance, newVerifier(key)
+			v.instance, v.checkInstance = instance, true
+		}
+		if v.err != nil {
+			continue // the chain's first problem is its report
 		}
 		if bytes.IndexByte(line, '\n') >= 0 {
-			return v.rep, v.fail(0, "record spans lines")
+			v.err = v.fail(0, "record spans lines")
+			continue
 		}
-		if err := v.feed(line); err != nil {
-			return v.rep, err
-		}
+		v.err = v.feed(line)
 	}
 	if err := rows.Err(); err != nil {
-		return v.rep, err
+		return nil, err
 	}
-	return v.rep, v.finish(requireSeal)
+	end()
+	return out, nil
 }
 
 // PostgresKeyStore keeps subject keys in a PostgreSQL table, for erasure
@@ -398,4 +604,13 @@ func (k *PostgresKeyStore) Destroy(ctx context.Context, subject string) ([]strin
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// quoteInstance quotes an instance name for an error message: escaped, as
+// a name read back from a tampered table may hold anything.
+func quoteInstance(s string) string {
+	if len(s) > MaxInstanceBytes {
+		return strconv.Quote(s[:MaxInstanceBytes]) + "…"
+	}
+	return strconv.Quote(s)
 }

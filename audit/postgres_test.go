@@ -90,19 +90,19 @@ func TestPostgresSink(t *testing.T) {
 	if err := l.Purge(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := sink.Verify(ctx, testKey, false); err != nil || rep.Records != 5 || rep.Purges != 1 {
+	if rep, err := sink.Verify(ctx, testKey, false); err != nil || rep.Records != 6 || rep.Purges != 1 {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
 	// Retention drops the first two calls and keeps the chain verifiable.
 	n, err := l.Prune(ctx, t0.Add(2*time.Hour))
-	if err != nil || n != 2 {
+	if err != nil || n != 3 {
 		t.Fatalf("Prune = %d, %v", n, err)
 	}
 	if err := l.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := sink.Verify(ctx, testKey, true)
-	if err != nil || !rep.Anchored || !rep.Sealed || rep.FirstSeq != 3 {
+	if err != nil || !rep.Anchored || !rep.Sealed || rep.FirstSeq != 4 {
 		t.Fatalf("verify after retention: %+v %v", rep, err)
 	}
 	// A second Logger continues the chain from the table.
@@ -117,7 +117,7 @@ func TestPostgresSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Tampering with a row is caught.
-	if _, err := pool.Exec(ctx, `UPDATE audit_records SET line = replace(line, '"update_email"', '"noop"') WHERE seq = 4`); err != nil {
+	if _, err := pool.Exec(ctx, `UPDATE audit_records SET line = replace(line, '"update_email"', '"noop"') WHERE seq = 5`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sink.Verify(ctx, testKey, true); !errors.Is(err, audit.ErrTampered) {
@@ -181,7 +181,7 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[audit.Policy]int{audit.FailClosed: 3, audit.Buffer: 4}[policy]
+			want := map[audit.Policy]int{audit.FailClosed: 4, audit.Buffer: 5}[policy]
 			if rep.Records != want {
 				t.Fatalf("report %+v, want %d records", rep, want)
 			}

@@ -19,6 +19,7 @@ const (
 	KindRetention = "retention" // records older than a cutoff were dropped
 	KindSeal      = "seal"      // the log was closed cleanly; the last record of a sealed file
 	KindAnchor    = "anchor"    // first record after retention: where the chain continues
+	KindStart     = "start"     // first record of an instance's chain in a trail shared by a fleet
 )
 
 // Outcomes of a call besides the refusal codes (bulwark.Code values such as
@@ -36,6 +37,10 @@ type Record struct {
 	Seq  uint64    `json:"seq"`
 	Kind string    `json:"kind"`
 	Time time.Time `json:"time"` // UTC; for calls, when the call entered the chain
+	// Instance names the chain the record belongs to, in a trail that
+	// several server instances share (one PostgreSQL table for a fleet).
+	// The Logger sets it from its sink; it is empty in a trail of one chain.
+	Instance string `json:"instance,omitempty"`
 
 	ID        string `json:"id,omitempty"`        // correlation ID
 	Session   string `json:"session,omitempty"`   // MCP session ID
@@ -92,7 +97,7 @@ const macField = `,"mac":"`
 // sizeHint estimates the length of the signed line, so it is built in one
 // allocation in the common case.
 func (r *Record) sizeHint() int {
-	n := 320 + len(r.ID) + len(r.Session) + len(r.Transport) + len(r.Client) + len(r.ClientVer) +
+	n := 320 + len(r.Instance) + len(r.ID) + len(r.Session) + len(r.Transport) + len(r.Client) + len(r.ClientVer) +
 		len(r.Principal) + len(r.AuthMethod) + len(r.Method) + len(r.Tool) + len(r.Arguments) + len(r.ArgumentsDigest) +
 		len(r.Outcome) + len(r.Reason) + len(r.Detail) + len(r.Cache) + len(r.Breaker) + len(r.Prev)
 	if r.Sealed != nil {
@@ -113,6 +118,7 @@ func (r *Record) encodeBody(b []byte) []byte {
 	b = append(b, `,"time":"`...)
 	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
+	b = appendField(b, "instance", r.Instance)
 	b = appendField(b, "id", r.ID)
 	b = appendField(b, "session", r.Session)
 	b = appendField(b, "transport", r.Transport)

@@ -19,6 +19,7 @@ import (
 //	Tail(ctx context.Context) (seq uint64, mac string, err error) // resume an existing chain
 //	Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error) // retention
 //	WriteBatch(ctx context.Context, rs []*Record) error // several records, all or nothing; must not keep rs
+//	Instance() string                                   // the chain this sink writes in a trail shared by several instances
 type Sink interface {
 	Write(ctx context.Context, r *Record) error
 }
@@ -48,6 +49,13 @@ type pinger interface {
 
 type tailer interface {
 	Tail(ctx context.Context) (seq uint64, mac string, err error)
+}
+
+// instanced is implemented by sinks whose trail holds one chain per
+// server instance (PostgresSink): the Logger stamps every record with the
+// instance and starts a new chain with a KindStart record.
+type instanced interface {
+	Instance() string
 }
 
 type pruner interface {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 )
 
 // ErrTampered is matched (errors.Is) by every verification failure.
@@ -37,10 +38,11 @@ type Report struct {
 	FirstSeq uint64 // sequence number of the first chained record
 	LastSeq  uint64
 	LastMAC  string
-	Anchored bool // the trail starts with a retention anchor
-	Sealed   bool // the last record is a seal written by Logger.Close
-	Seals    int  // seals seen (one per clean shutdown)
-	Purges   int  // purge records seen
+	LastTime time.Time // time of the last record: an open chain whose last record is old was most likely left by a crash
+	Anchored bool      // the trail starts with a retention anchor
+	Sealed   bool      // the last record is a seal written by Logger.Close
+	Seals    int       // seals seen (one per clean shutdown)
+	Purges   int       // purge records seen
 }
 
 // MaxLineBytes bounds one record line accepted by the verifier.
@@ -114,6 +116,11 @@ type verifier struct {
 	nextSeq  uint64
 	prev     string
 	lastKind string
+	// instance is the chain being checked in a shared table, when
+	// checkInstance is set: every record must name it.
+	instance      string
+	checkInstance bool
+	err           error // the chain's first problem, for VerifyChains
 }
 
 func newVerifier(key []byte) *verifier {
@@ -145,7 +152,11 @@ func (v *verifier) feed(line []byte) error {
 	if !hmac.Equal(want[:], []byte(mac)) {
 		return &TamperError{Line: v.line, Seq: rec.Seq, Reason: "MAC mismatch: the record was edited (or the key is wrong)"}
 	}
+	if v.checkInstance && rec.Instance != v.instance {
+		return &TamperError{Line: v.line, Seq: rec.Seq, Reason: fmt.Sprintf("record of instance %s stored in the chain of instance %s", quoteInstance(rec.Instance), quoteInstance(v.instance))}
+	}
 	v.rep.Records++
+	v.rep.LastTime = rec.Time
 	if rec.Kind == KindAnchor {
 		if v.line != 1 {
 			return &TamperError{Line: v.line, Seq: rec.Seq, Reason: "retention anchor after the start of the trail"}

@@ -3,7 +3,7 @@
 // Usage:
 //
 //	AUDIT_HMAC_KEY=... bulwark-audit verify [-open] FILE
-//	AUDIT_HMAC_KEY=... bulwark-audit verify [-open] -db URL [-table NAME]
+//	AUDIT_HMAC_KEY=... bulwark-audit verify [-open] -db URL [-table NAME] [-instance NAME]
 //
 // AUDIT_HMAC_KEY holds the chain key the server used, in the same text:
 // hex (as `openssl rand -hex 32` makes it) or base64, decoded by
@@ -13,8 +13,16 @@
 // -open is given, for a trail whose server is still running) the final
 // seal. It prints a summary and exits 0 when the trail is intact, 1 when it
 // was tampered with (naming the first bad line or row), and 2 on usage or
-// I/O errors. FILE "-" reads standard input. With -db it checks the trail
-// of the PostgreSQL sink in the named table (default audit_records).
+// I/O errors. FILE "-" reads standard input.
+//
+// With -db it checks the PostgreSQL sink's table (default audit_records),
+// which holds one chain per server instance: every chain, or only the one
+// named by -instance. It prints one line per chain (its instance, then OK,
+// OPEN for an intact chain without a final seal under -open, or TAMPERED
+// with the first bad row counted within the chain) and a summary, and exits
+// 1 if any chain fails. A chain without a final seal fails unless -open is
+// given: its server is still running, crashed, or the chain was cut short;
+// the time of its last record tells which is likelier.
 package main
 
 import (
@@ -35,7 +43,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: %[1]s=<key> bulwark-audit verify [-open] FILE\n       %[1]s=<key> bulwark-audit verify [-open] -db URL [-table NAME]\n", audit.KeyEnv)
+	fmt.Fprintf(w, "usage: %[1]s=<key> bulwark-audit verify [-open] FILE\n       %[1]s=<key> bulwark-audit verify [-open] -db URL [-table NAME] [-instance NAME]\n", audit.KeyEnv)
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -48,10 +56,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	open := fs.Bool("open", false, "accept a trail without a final seal (its logger is still running)")
 	db := fs.String("db", "", "PostgreSQL URL: verify the PostgreSQL sink's table instead of a file")
 	table := fs.String("table", audit.DefaultTable, "table of the PostgreSQL sink (with -db)")
+	instance := fs.String("instance", "", "report only this instance's chain (with -db)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if (*db == "") != (fs.NArg() == 1) || fs.NArg() > 1 {
+	if (*db == "") != (fs.NArg() == 1) || fs.NArg() > 1 || (*instance != "" && *db == "") {
 		usage(stderr)
 		return 2
 	}
@@ -61,8 +70,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *db != "" {
-		rep, err := verifyDB(*db, *table, key, !*open)
-		return report(rep, err, stdout, stderr)
+		reps, err := verifyDB(*db, *table, *instance, key, !*open)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		return reportChains(reps, *instance, !*open, stdout)
 	}
 	var in io.Reader = stdin
 	name := fs.Arg(0)
@@ -83,20 +96,66 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return report(rep, err, stdout, stderr)
 }
 
-func verifyDB(url, table string, key []byte, requireSeal bool) (audit.Report, error) {
+func verifyDB(url, table, instance string, key []byte, requireSeal bool) ([]audit.ChainReport, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		// pgx errors can quote the connection string; keep the password out.
-		return audit.Report{}, errors.New(audit.RedactText(err.Error()))
+		return nil, errors.New(audit.RedactText(err.Error()))
 	}
 	defer conn.Close(context.Background())
 	sink, err := audit.NewPostgresSink(conn, table)
 	if err != nil {
-		return audit.Report{}, err
+		return nil, err
 	}
-	return sink.Verify(ctx, key, requireSeal)
+	reps, err := sink.VerifyChains(ctx, key, requireSeal)
+	if err != nil || instance == "" {
+		return reps, err
+	}
+	for _, r := range reps {
+		if r.Instance == instance {
+			return []audit.ChainReport{r}, nil
+		}
+	}
+	return nil, nil
+}
+
+// reportChains prints one line per chain and a summary, and returns the
+// exit code: 1 if any chain failed, or if there is none to check while
+// seals are required.
+func reportChains(reps []audit.ChainReport, instance string, requireSeal bool, stdout io.Writer) int {
+	if len(reps) == 0 {
+		what := "the table holds no records"
+		if instance != "" {
+			what = fmt.Sprintf("the table holds no chain of instance %q", instance)
+		}
+		if requireSeal {
+			fmt.Fprintf(stdout, "TAMPERED: %s (use -open for a trail that was never written)\n", what)
+			return 1
+		}
+		fmt.Fprintf(stdout, "OK: %s\n", what)
+		return 0
+	}
+	bad := 0
+	for _, r := range reps {
+		if r.Err != nil {
+			bad++
+			fmt.Fprintf(stdout, "chain %q: TAMPERED after %d good records: %v\n", r.Instance, r.Records, r.Err)
+			continue
+		}
+		state := "OK"
+		if !r.Sealed {
+			state = "OPEN"
+		}
+		fmt.Fprintf(stdout, "chain %q: %s: %d records, seq %d..%d, anchored=%t sealed=%t seals=%d purges=%d last=%s\n",
+			r.Instance, state, r.Records, r.FirstSeq, r.LastSeq, r.Anchored, r.Sealed, r.Seals, r.Purges, r.LastTime.Format(time.RFC3339))
+	}
+	fmt.Fprintf(stdout, "%d chains: %d intact, %d tampered\n", len(reps), len(reps)-bad, bad)
+	if bad > 0 {
+		return 1
+	}
+	return 0
 }
 
 func report(rep audit.Report, err error, stdout, stderr io.Writer) int {

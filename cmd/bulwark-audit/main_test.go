@@ -151,3 +151,76 @@ func TestRunPostgres(t *testing.T) {
 		t.Fatalf("unreachable database: code %d, stderr %q", code, stderr.String())
 	}
 }
+
+// TestRunPostgresFleet: one table, three instances' chains; the verifier
+// reports each, and tampering with one fails that one alone.
+func TestRunPostgresFleet(t *testing.T) {
+	t.Setenv(audit.KeyEnv, keyText)
+	dbURL := testenv.NewDatabase(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	base, err := audit.NewPostgresSink(pool, "trail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := base.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		sink, err := base.WithInstance(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := audit.New(sink, key, audit.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tool := range []string{"x", "y"} {
+			if err := l.Log(ctx, &audit.Record{Tool: tool}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if name != "c" { // c is still running
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	verify := func(args ...string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"verify", "-db", dbURL, "-table", "trail"}, args...), nil, &stdout, &stderr)
+		return code, stdout.String() + stderr.String()
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		says []string
+	}{
+		{"sealed required", nil, 1, []string{`chain "a": OK: 4 records`, `chain "b": OK`, `chain "c": TAMPERED after 3 good records`, "3 chains: 2 intact, 1 tampered"}},
+		{"open", []string{"-open"}, 0, []string{`chain "a": OK`, `chain "c": OPEN: 3 records, seq 1..3`, "3 chains: 3 intact, 0 tampered"}},
+		{"one instance", []string{"-instance", "b"}, 0, []string{`chain "b": OK: 4 records`, "1 chains: 1 intact"}},
+		{"unknown instance", []string{"-instance", "zz"}, 1, []string{`no chain of instance "zz"`}},
+		{"odd instance name", []string{"-instance", "a\x01"}, 1, []string{`no chain of instance "a\x01"`}},
+	}
+	for _, tc := range tests {
+		code, out := verify(tc.args...)
+		for _, s := range tc.says {
+			if code != tc.code || !strings.Contains(out, s) {
+				t.Fatalf("%s: code %d, want %d with %q:\n%s", tc.name, code, tc.code, s, out)
+			}
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE trail SET line = replace(line, '"tool":"x"', '"tool":"z"') WHERE instance = 'b'`); err != nil {
+		t.Fatal(err)
+	}
+	code, out := verify("-open")
+	if code != 1 || !strings.Contains(out, `chain "a": OK`) || !strings.Contains(out, `chain "b": TAMPERED after 1 good records: audit: line 2 (seq 2): MAC mismatch`) ||
+		!strings.Contains(out, `chain "c": OPEN`) {
+		t.Fatalf("after tampering with b: code %d\n%s", code, out)
+	}
+}
