@@ -94,7 +94,7 @@
 //
 // The edge is the HTTP front of the server; the call layers (bulwark.Use
 // with audit, auth, ratelimit…) run inside the SDK, for each call the edge
-// let through. auth.Middleware still decides per tool; the edge decides
+// let through. The auth.Guard in bulwark.Use still decides per tool; the edge decides
 // per request.
 //
 //	h, err := edge.New(server, edge.Config{

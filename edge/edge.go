@@ -122,7 +122,7 @@ type Config struct {
 	// only bearer method. Its Resource is set to Resource when empty.
 	Metadata *oauthex.ProtectedResourceMetadata
 	// Scopes every request's token must hold (403 insufficient_scope
-	// otherwise). Per-tool scopes belong to auth.Middleware and, for
+	// otherwise). Per-tool scopes belong to the auth.Guard's Middleware and, for
 	// step-up over HTTP, auth.HTTPToolPolicies in Authorize.
 	Scopes []string
 	// Authorize is HTTP middleware run after the bearer check and the body

@@ -326,8 +326,8 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 			return err
 		})
 	case cfg.AuditTable != "":
-		// One chain per table: give each instance its own table
-		// (AUDIT_LOG=postgres:audit_records_<instance>).
+		// Every instance of a fleet appends to the same table, each
+		// under its own hash chain (the sink names the instance).
 		ps, err := audit.NewPostgresSink(s.store.write, cfg.AuditTable)
 		if err != nil {
 			return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
