@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,4 +156,121 @@ func TestRedisClusterNodeDown(t *testing.T) {
 	if st := open.store.Stats(); st.FailedOpen != 1 {
 		t.Fatalf("fail-open store stats %+v after recovery, want no more failed-open decisions", st)
 	}
+}
+
+// TestRedisClusterSlotMigration moves the slot of a shared bucket to
+// another node while two instances take tokens from it as fast as they
+// can. Every decision before, during (the key still on its old node, then
+// moved and reached through ASK redirections) and after the migration
+// takes its own token: the Remaining counts reported are exactly
+// burst-1, burst-2, ... with none repeated or skipped, so no decision ran
+// against a stale copy of the bucket and none was lost.
+func TestRedisClusterSlotMigration(t *testing.T) {
+	cluster := testenv.NewRedisCluster(t)
+	prefix := cluster.Prefix(t)
+	b := ratelimit.Bucket{Limiter: "m", Key: "all"}
+	key := prefix + "m:all"
+	const burst = 1_000_000
+	l := ratelimit.Limit{Rate: 0.0001, Burst: burst} // no refill within the test
+	var stores [2]*ratelimit.RedisStore
+	redirects := &redirectHook{}
+	for i := range stores {
+		client := cluster.Client(t, nil)
+		client.OnNewNode(func(n *redis.Client) { n.AddHook(redirects) })
+		s, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i] = s
+	}
+	from := cluster.NodeOf(t, key)
+	to := (from + 1) % testenv.ClusterSize
+
+	done := make(chan struct{})
+	results := make([][]int, 16)
+	errs := make(chan error, len(results))
+	var wg sync.WaitGroup
+	for g := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[g%2]
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				d, err := s.Allow(context.Background(), b, l, time.Time{})
+				if err == nil && !d.Allowed {
+					err = errors.New("refused with tokens to spare")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				results[g] = append(results[g], d.Remaining)
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	cluster.MigrateSlot(t, key, to, 200*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	close(done)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("decision during the migration: %v", err)
+	}
+
+	seen := map[int]bool{}
+	for _, rs := range results {
+		for _, r := range rs {
+			if seen[r] {
+				t.Fatalf("Remaining %d reported twice: a token was taken twice", r)
+			}
+			seen[r] = true
+		}
+	}
+	n := len(seen)
+	for i := 1; i <= n; i++ {
+		if !seen[burst-i] {
+			t.Fatalf("%d decisions, but Remaining %d never reported: a decision was lost", n, burst-i)
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d decisions during the test", n)
+	}
+	direct := redis.NewClient(&redis.Options{Addr: cluster.Addrs()[to]})
+	defer direct.Close()
+	if v, err := direct.Get(context.Background(), key).Result(); err != nil || v == "" {
+		t.Fatalf("bucket not on its new node: %q %v", v, err)
+	}
+	ask, moved := redirects.ask.Load(), redirects.moved.Load()
+	if ask == 0 || moved == 0 {
+		t.Fatalf("%d ASK and %d MOVED redirections: the traffic missed part of the migration", ask, moved)
+	}
+	t.Logf("%d decisions across the migration of the bucket's slot from node %d to %d (%d ASK, %d MOVED redirections)", n, from, to, ask, moved)
+}
+
+// redirectHook counts the redirections the cluster's nodes answer with.
+type redirectHook struct{ ask, moved atomic.Int64 }
+
+func (h *redirectHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *redirectHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err != nil {
+			switch {
+			case strings.HasPrefix(err.Error(), "ASK "):
+				h.ask.Add(1)
+			case strings.HasPrefix(err.Error(), "MOVED "):
+				h.moved.Add(1)
+			}
+		}
+		return err
+	}
+}
+func (h *redirectHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

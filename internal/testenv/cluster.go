@@ -370,3 +370,69 @@ func (c *RedisCluster) check() error {
 	}
 	return nil
 }
+
+// MigrateSlot moves the hash slot of key to node to, the way
+// redis-cli --cluster reshard does: the slot is marked importing on the
+// target and migrating on its owner, its keys are moved with MIGRATE, and
+// every node is told the new owner. pause is waited after marking the slot
+// and after moving the keys, so that a test's traffic meets the slot in
+// both halves of the migration (keys still on the old owner; keys moved,
+// answered with ASK redirections).
+func (c *RedisCluster) MigrateSlot(tb testing.TB, key string, to int, pause time.Duration) {
+	tb.Helper()
+	from := c.NodeOf(tb, key)
+	if from == to {
+		tb.Fatalf("testenv: slot of %q is already on node %d", key, to)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	clients := make([]*redis.Client, len(c.nodes))
+	ids := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		clients[i] = redis.NewClient(&redis.Options{Addr: n.addr()})
+		defer clients[i].Close()
+		id, err := clients[i].Do(ctx, "cluster", "myid").Text()
+		if err != nil {
+			tb.Fatalf("testenv: CLUSTER MYID: %v", err)
+		}
+		ids[i] = id
+	}
+	slot, err := clients[from].ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		tb.Fatalf("testenv: CLUSTER KEYSLOT: %v", err)
+	}
+	must := func(what string, err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatalf("testenv: migrate slot %d from node %d to %d: %s: %v", slot, from, to, what, err)
+		}
+	}
+	must("importing", clients[to].Do(ctx, "cluster", "setslot", slot, "importing", ids[from]).Err())
+	must("migrating", clients[from].Do(ctx, "cluster", "setslot", slot, "migrating", ids[to]).Err())
+	time.Sleep(pause)
+	for {
+		keys, err := clients[from].ClusterGetKeysInSlot(ctx, int(slot), 100).Result()
+		must("getkeysinslot", err)
+		if len(keys) == 0 {
+			break
+		}
+		args := []any{"migrate", "127.0.0.1", c.nodes[to].port, "", 0, 5000, "keys"}
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		must("migrate", clients[from].Do(ctx, args...).Err())
+	}
+	time.Sleep(pause)
+	// The target first, then the old owner, then the rest, as redis-cli
+	// does, so that no node sends clients back to where the slot was.
+	must("node (target)", clients[to].Do(ctx, "cluster", "setslot", slot, "node", ids[to]).Err())
+	must("node (source)", clients[from].Do(ctx, "cluster", "setslot", slot, "node", ids[to]).Err())
+	for i := range c.nodes {
+		if i != from && i != to {
+			must("node", clients[i].Do(ctx, "cluster", "setslot", slot, "node", ids[to]).Err())
+		}
+	}
+	if got := c.NodeOf(tb, key); got != to {
+		tb.Fatalf("testenv: slot %d is on node %d after migrating it to %d", slot, got, to)
+	}
+}
