@@ -93,10 +93,11 @@
 // the bucket. Do not put a hash tag in RedisOptions.Prefix: that is
 // correct but sends every bucket to one node. A node that restarts without
 // its data (no append-only file, no replica) forgets its buckets, which
-// then start full. The conformance suite and a node stopped mid-test
+// then start full. The conformance suite, a node stopped mid-test
 // (FailClosed refuses, FailOpen lets calls through, the drained bucket is
-// still drained when the node returns) run on a local three-master
-// cluster.
+// still drained when the node returns) and a bucket's slot migrated to
+// another node under load (every token taken exactly once, through ASK and
+// MOVED redirections) run on a local three-master cluster.
 //
 // # Resource bounds
 //
