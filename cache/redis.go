@@ -192,7 +192,9 @@ func (s *RedisStore) Set(ctx context.Context, key string, e Entry, keep time.Dur
 // it expires), forgets expired ones, and pops and returns the entries that
 // expire soonest beyond the cap. The set lives as long as its latest entry.
 // KEYS[1] owner set; ARGV: entry key, its expiry and now (Unix ms), cap,
-// margin (ms).
+// margin (ms). Entry keys travel as arguments and the script never touches
+// them (on Redis Cluster they live in other slots); Set deletes the
+// dropped ones with single-key DELs.
 var ownerScript = redis.NewScript(`
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
