@@ -49,8 +49,10 @@
 // closed), and keys on the other nodes work as before. Run every node with
 // its data kept across restarts (appendonly yes) or a replica: a node that
 // comes back empty forgets the results it held, and those keys can run
-// again. The conformance suite and a node stopped mid-test (refused while
-// down, replayed once it returns) run on a local three-master cluster.
+// again. The conformance suite, a node stopped mid-test (refused while
+// down, replayed once it returns) and two instances racing for a stream
+// of keys while their slot migrates to another node (each key claimed
+// once, every result kept) run on a local three-master cluster.
 //
 // # Where it sits
 //
