@@ -123,6 +123,27 @@
 // Settings.MaxItemBytes that bounds its memory. Every Store passes the
 // conformance suite in cache/cachetest.
 //
+// # Redis Cluster
+//
+// [RedisStore] runs unchanged on Redis Cluster (or a managed equivalent):
+// pass a *redis.ClusterClient. Every command and script touches one key
+// (an entry, a tag's generation, a principal's set of entries under
+// [RedisPerPrincipal]), reading several generations or dropping a
+// principal's surplus entries are pipelines of single-key commands, and
+// invalidation writes a random new generation to each tag's own key rather
+// than drawing from a shared counter: no hash tags are needed, keys spread
+// over the slots, and nothing uses KEYS, SCAN or MULTI. While a node is
+// down, calls whose entry or generations live on it are misses counted in
+// Stats.Errors, and invalidations of tags on it fail as described above
+// (the write's result is returned; those entries live until their TTL
+// ends); everything on the other nodes works as before. Run every node
+// with its data kept across restarts (appendonly yes) or a replica: a node
+// that comes back empty forgets its tags' generations while entries on the
+// other nodes live on. The key layout is in [RedisStore]. The conformance
+// suite (with and without the cap), invalidation between two instances,
+// the cap, and a node stopped mid-test run on a local three-master
+// cluster.
+//
 // # Sharing the store between principals
 //
 // Keys include the principal, so a caller sending a new argument with

@@ -2,7 +2,9 @@ package cache
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,19 +19,57 @@ import (
 // share cached results and every instance sees every invalidation (the
 // generation counters live in Redis too).
 //
-// Layout under the prefix: "e:<key>" holds an entry (binary header plus
-// the result's JSON, with a PX expiry of its keep time); "g:<sha256(tag)>"
-// holds a tag's generation; "gseq" is the counter generations are drawn
-// from. Tags are hashed, so record IDs in tags do not appear in Redis key
-// names.
+// # Key layout
+//
+// Every key starts with the prefix given to [NewRedisStore]:
+//
+//	<prefix>e:<key>             an entry (binary header plus the result's JSON), PX its keep time
+//	<prefix>g:<sha256(tag)[:16]> a tag's generation (random 64-bit), PX keep + 1 minute
+//	<prefix>o:<owner>           with RedisPerPrincipal: a sorted set of the owner's entry keys
+//	                            scored by expiry (Unix ms), PX its latest entry's expiry + 1 minute
+//
+// Cache keys and owners are hashes (hex) and tags are hashed, so record IDs
+// in tags do not appear in key names, and no key name holds a brace.
+//
+// # Redis Cluster
+//
+// The store runs unchanged on Redis Cluster (pass a *redis.ClusterClient)
+// and needs no hash tags: every command and script touches one key, and
+// the keys spread over the cluster's slots. Reading several tags'
+// generations and dropping a principal's surplus entries are pipelines of
+// single-key commands, which the cluster client sends to each node
+// concurrently; nothing uses KEYS, SCAN or MULTI. A Bump writes a fresh
+// random generation to each of its tags' keys instead of drawing from a
+// shared counter, so an invalidation depends only on the nodes holding its
+// own tags, and a node that lost recent writes (a restart without
+// persistence, a failover to a replica that lagged) cannot hand out a
+// generation that was used before. Do not put a hash tag ("{...}") in the
+// prefix: it would be correct but would put every key of the store in one
+// slot, on one node.
+//
+// While a node is down, calls whose entry or tag generations live on it
+// are treated as misses and counted in Stats.Errors (see "Stores and
+// failures" in the package documentation); an invalidation of a tag on it
+// fails as documented for [Invalidates] (the write's result is returned,
+// entries of that tag live until their keep time ends), while tags on the
+// other nodes are invalidated. With RedisPerPrincipal, an entry stored
+// while its owner's set is unreachable is stored but not counted against
+// the cap; it expires with its keep time.
+//
+// # Rules for invalidation
 //
 // Invalidation relies on the generation keys outliving the entries they
-// guard, so two rules keep stale entries from coming back: every instance
-// sharing a prefix uses the same Settings.MaxTTL and StaleFor (a write on
-// an instance with shorter ones would remember its generation for less
-// time than another instance keeps entries), and Redis does not evict
+// guard, so three rules keep stale entries from coming back: every
+// instance sharing a prefix uses the same Settings.MaxTTL and StaleFor (a
+// write on an instance with shorter ones would remember its generation for
+// less time than another instance keeps entries); Redis does not evict
 // keys for memory (maxmemory-policy noeviction, or enough memory): an
-// evicted generation key reads as zero again.
+// evicted generation key reads as zero again; and on Redis Cluster every
+// node keeps its keys across a restart (appendonly yes) or has a replica,
+// since a node that comes back empty forgets its tags' generations while
+// entries on the other nodes live on.
+//
+// # Per-principal cap
 //
 // Redis decides evictions for memory itself, so the store cannot give
 // principals a share of a full store the way [MemoryStore] does. It can
@@ -43,11 +83,11 @@ import (
 // keep time (see the package documentation, "Sharing the store between
 // principals").
 //
+// # Failures
+//
 // Redis failures are returned as errors; the cache counts them and treats
 // the call as a miss (fail open). Bound how long a call can wait for a
 // sick Redis with the client's DialTimeout, ReadTimeout and WriteTimeout.
-// Only single-key commands and pipelines are used, so a cluster client
-// works too.
 type RedisStore struct {
 	client redis.UniversalClient
 	prefix string
@@ -152,7 +192,9 @@ func (s *RedisStore) Set(ctx context.Context, key string, e Entry, keep time.Dur
 // it expires), forgets expired ones, and pops and returns the entries that
 // expire soonest beyond the cap. The set lives as long as its latest entry.
 // KEYS[1] owner set; ARGV: entry key, its expiry and now (Unix ms), cap,
-// margin (ms).
+// margin (ms). Entry keys travel as arguments and the script never touches
+// them (on Redis Cluster they live in other slots); Set deletes the
+// dropped ones with single-key DELs.
 var ownerScript = redis.NewScript(`
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
@@ -210,22 +252,34 @@ func (s *RedisStore) Generations(ctx context.Context, tags []string) ([]uint64, 
 	return out, nil
 }
 
-// Bump implements [Store]. The new generation comes from one counter
-// shared by all tags, so it is higher than any generation any tag ever
-// had.
+// Bump implements [Store]. Each call draws one random, nonzero 64-bit
+// generation and writes it to every tag's key, in one pipeline of
+// single-key SETs. Generations are not drawn from a counter: two values
+// drawn for one tag are equal with probability 2^-64, so a tag never
+// returns to a generation it had, even after its key expired or a node
+// lost its data, and no key is shared by every invalidation.
 func (s *RedisStore) Bump(ctx context.Context, tags []string, keep time.Duration) error {
 	if len(tags) == 0 {
 		return nil
 	}
-	gen, err := s.client.Incr(ctx, s.prefix+"gseq").Result()
-	if err != nil {
-		return err
-	}
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	gen := newGeneration()
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, t := range tags {
 			p.Set(ctx, s.genKey(t), gen, keep+genMargin)
 		}
 		return nil
 	})
 	return err
+}
+
+// newGeneration returns a random generation other than zero (the
+// generation of a tag never bumped).
+func newGeneration() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
+		if g := binary.BigEndian.Uint64(b[:]); g != 0 {
+			return g
+		}
+	}
 }

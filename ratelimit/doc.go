@@ -92,6 +92,27 @@
 // (a refused call goes no further) to bound that number too; there is no
 // overflow bucket in Redis.
 //
+// # Redis Cluster
+//
+// [RedisStore] runs unchanged on Redis Cluster (or a managed equivalent):
+// pass a *redis.ClusterClient. Each decision is one script on one key, so
+// no hash tags are needed, buckets spread over the slots, and each bucket
+// is decided by the node holding it; nothing uses KEYS, SCAN or MULTI.
+// While a node is down, decisions for the buckets on it fail as
+// [RedisOptions].OnFailure says and the other nodes' buckets are decided
+// as before (with cluster-require-full-coverage yes, Redis's default, the
+// whole cluster refuses once it marks the node failed, and every decision
+// fails that way). Keys that contain braces (a principal ID "{x}", say)
+// are placed by the text between them, which changes only which node holds
+// the bucket. Do not put a hash tag in RedisOptions.Prefix: that is
+// correct but sends every bucket to one node. A node that restarts without
+// its data (no append-only file, no replica) forgets its buckets, which
+// then start full. The conformance suite, a node stopped mid-test
+// (FailClosed refuses, FailOpen lets calls through, the drained bucket is
+// still drained when the node returns) and a bucket's slot migrated to
+// another node under load (every token taken exactly once, through ASK and
+// MOVED redirections) run on a local three-master cluster.
+//
 // # Resource bounds
 //
 //	bound                      default               on overflow                                    counted in

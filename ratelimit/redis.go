@@ -60,6 +60,12 @@ type RedisOptions struct {
 // clocks do not matter. The limit travels with every call, so a changed
 // limit applies at once; a key expires as soon as its bucket would be full
 // again, so idle buckets cost nothing.
+//
+// Key layout: one string key per bucket, RedisOptions.Prefix + limiter
+// name + ":" + bucket key, holding "<tat> <interval> <burst>" with a PX
+// expiry. The script touches only that key, so the store works on Redis
+// Cluster without hash tags (see "Redis Cluster" in the package
+// documentation).
 type RedisStore struct {
 	client  redis.Scripter
 	prefix  string

@@ -37,6 +37,23 @@
 // after its pending TTL when the process died mid-call or the store could
 // not take the result.
 //
+// # Redis Cluster
+//
+// [RedisStore] runs unchanged on Redis Cluster (or a managed equivalent):
+// pass a *redis.ClusterClient. An idempotency key is one Redis key
+// (prefix + a hex hash of principal, tool and key), and claiming,
+// renewing, completing and releasing are each one script on that key
+// alone, so no hash tags are needed and keys spread over the slots;
+// nothing uses KEYS, SCAN or MULTI. While a node is down, calls whose keys
+// live on it are refused as unavailable without running (Idempotency fails
+// closed), and keys on the other nodes work as before. Run every node with
+// its data kept across restarts (appendonly yes) or a replica: a node that
+// comes back empty forgets the results it held, and those keys can run
+// again. The conformance suite, a node stopped mid-test (refused while
+// down, replayed once it returns) and two instances racing for a stream
+// of keys while their slot migrates to another node (each key claimed
+// once, every result kept) run on a local three-master cluster.
+//
 // # Where it sits
 //
 // audit → recover → metrics → auth → validate → ratelimit → timeout →

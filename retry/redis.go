@@ -26,6 +26,12 @@ import (
 // noeviction (Redis's default) claims fail and Idempotency refuses calls
 // as unavailable, losing nothing; with an eviction policy Redis drops
 // keys, and a key dropped before its TTL can run again.
+//
+// Key layout: one string key per idempotency key, prefix + the hex SHA-256
+// of (principal, tool, key), holding the owning token, a newline, 'p' or
+// 'd' and the entry as JSON, with a PX expiry. Every command and script
+// touches that one key, so the store works on Redis Cluster without hash
+// tags (see "Redis Cluster" in the package documentation).
 type RedisStore struct {
 	c      redis.UniversalClient
 	prefix string
