@@ -478,7 +478,7 @@ func (h *Handler) report(ctx context.Context, r *http.Request, sw *statusWriter,
 		if !ok {
 			return
 		}
-		e = &Event{Reason: reason, Status: sw.status, Code: codeOf(sw.status), Message: cut(strings.TrimSpace(string(sw.head)), headBytes)}
+		e = &Event{Reason: reason, Status: sw.status, Code: codeOf(sw.status), Message: refusalMessage(sw.head)}
 		if ra, err := strconv.Atoi(sw.Header().Get("Retry-After")); err == nil {
 			e.RetryAfter = time.Duration(ra) * time.Second
 		}
@@ -487,6 +487,21 @@ func (h *Handler) report(ctx context.Context, r *http.Request, sw *statusWriter,
 	e.Time = h.clock.Now()
 	e.Principal, e.Session, e.Method, e.HTTPMethod = st.principal, st.session, st.method, r.Method
 	h.emit(ctx, *e)
+}
+
+// refusalMessage is what a refusal someone else wrote told the client: the
+// message of a JSON-RPC error body (not the request ID it echoes first), or
+// the first bytes of a plain-text body.
+func refusalMessage(head []byte) string {
+	var m struct {
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(head, &m) == nil && m.Error != nil && m.Error.Message != "" {
+		return cut(m.Error.Message, headBytes)
+	}
+	return cut(strings.TrimSpace(string(head)), headBytes)
 }
 
 func codeOf(status int) bulwark.Code {

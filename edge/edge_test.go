@@ -133,6 +133,12 @@ func TestEveryRefusalOnce(t *testing.T) {
 		{"protocol version", withAuth(edge.Config{}), 400, edge.ReasonProtocolVersion, "alice", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "", initBody, "Mcp-Protocol-Version", "1999-01-01")
 		}},
+		{"protocol version the SDK refuses in a JSON-RPC body", withAuth(edge.Config{}), 400, edge.ReasonProtocolVersion, "alice", func(e *env) *http.Response {
+			// A version past 2026-07-28 passes the SDK's header check and is
+			// refused by a stateful server as JSON-RPC -32022, after the ID.
+			return e.do("POST", keyAlice, "", `{"jsonrpc":"2.0","id":"`+strings.Repeat("i", 60)+`","method":"tools/call","params":{"name":"echo","arguments":{}}}`,
+				"Mcp-Protocol-Version", "2099-01-01")
+		}},
 		{"unknown session", withAuth(edge.Config{}), 404, edge.ReasonUnknownSession, "alice", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "no-such-session", callBody("echo"))
 		}},
@@ -195,6 +201,9 @@ func TestEveryRefusalOnce(t *testing.T) {
 			r := rs[0]
 			if r.Fields["reason"] != string(tt.reason) || r.Fields["status"] != strconv.Itoa(tt.status) || r.Principal != tt.principal {
 				t.Fatalf("record %+v, want reason %s status %d principal %q", r, tt.reason, tt.status, tt.principal)
+			}
+			if strings.HasPrefix(r.Reason, "{") {
+				t.Fatalf("record reason %q is a raw response body", r.Reason)
 			}
 			if got := e.refusedMetric(tt.reason); got != 1 {
 				t.Fatalf("metric for %s = %v, want 1", tt.reason, got)
