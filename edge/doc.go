@@ -75,6 +75,10 @@
 //	MaxSubscriptionsPerSession   64        resources/subscribe: JSON-RPC error -32029
 //	Config.MaxBodyBytes          4 MiB     413
 //
+// The SDK serves one standalone GET stream per session and answers a
+// second concurrent one with 409 (reported as bad_request);
+// MaxStreamsPerSession counts every GET, resumptions included.
+//
 // A request that would open a session reserves its place before the SDK
 // sees it, so concurrent initialize requests cannot overshoot a cap, and a
 // refused one costs no session. Sessions are counted per principal; without

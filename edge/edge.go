@@ -84,7 +84,11 @@ type Limits struct {
 	// Default 8 hours.
 	MaxAge time.Duration
 	// MaxStreamsPerSession bounds the concurrent GET (server-sent event)
-	// streams of one session. Default 2.
+	// streams of one session. Default 2. The SDK itself serves one
+	// standalone stream per session: a second concurrent GET without
+	// Last-Event-ID gets 409 from it (reported as ReasonBadRequest) before
+	// this bound is reached; the bound counts every GET, resumptions
+	// included.
 	MaxStreamsPerSession int
 	// MaxInFlightPerSession bounds the POST requests of one session being
 	// served at once, so one session cannot hold every handler goroutine.
@@ -356,11 +360,14 @@ func stateFrom(ctx context.Context) *reqState {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w}
 	if h.metadata != nil && h.mdPaths[r.URL.Path] {
-		h.metadata.ServeHTTP(w, r)
+		// Public (any origin may read it), but a refused request there
+		// (405 for a method other than GET) is reported like any other.
+		h.metadata.ServeHTTP(sw, r)
+		h.report(r.Context(), r, sw, &reqState{w: sw})
 		return
 	}
-	sw := &statusWriter{ResponseWriter: w}
 	st := &reqState{session: r.Header.Get("Mcp-Session-Id"), w: sw}
 	ctx := context.WithValue(r.Context(), stateKey{}, st)
 	r = r.WithContext(ctx)

@@ -159,11 +159,27 @@ func TestEveryRefusalOnce(t *testing.T) {
 			}
 			return e.do("GET", keyAlice, id, "")
 		}},
+		{"second standalone stream, refused by the SDK", withAuth(edge.Config{}), 409, edge.ReasonBadRequest, "alice", func(e *env) *http.Response {
+			id := e.open(keyAlice)
+			first := e.do("GET", keyAlice, id, "")
+			e.t.Cleanup(func() { first.Body.Close() })
+			if first.StatusCode != 200 {
+				e.t.Fatalf("first stream: %d", first.StatusCode)
+			}
+			return e.do("GET", keyAlice, id, "")
+		}},
 		{"in flight per session", withAuth(edge.Config{Limits: edge.Limits{MaxInFlightPerSession: 1}}), 429, edge.ReasonInFlight, "alice", func(e *env) *http.Response {
 			id := e.open(keyAlice)
 			go func() { drain(e.do("POST", keyAlice, id, callBody("slow"))) }()
 			<-e.entered
 			return e.do("POST", keyAlice, id, `{"jsonrpc":"2.0","id":9,"method":"ping"}`)
+		}},
+		{"wrong method on the metadata", withAuth(edge.Config{}), 405, edge.ReasonBadRequest, "", func(e *env) *http.Response {
+			resp, err := client.Post(strings.TrimSuffix(e.url, "/mcp")+"/.well-known/oauth-protected-resource/mcp", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return resp
 		}},
 		{"wrong method", withAuth(edge.Config{}), 405, edge.ReasonBadRequest, "alice", func(e *env) *http.Response {
 			return e.do("PUT", keyAlice, "", initBody)
