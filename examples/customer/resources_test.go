@@ -81,6 +81,12 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if rr.CacheScope != "private" {
+		t.Errorf("a customer record is marked cacheScope %q, want private", rr.CacheScope)
+	}
+	if lt, err := reader.ListResourceTemplates(ctx, nil); err != nil || lt.CacheScope != "private" {
+		t.Errorf("a list filtered for its caller is not private: %v %+v", err, lt)
+	}
 	var c Customer
 	if len(rr.Contents) != 1 || json.Unmarshal([]byte(rr.Contents[0].Text), &c) != nil || c.ID != "C-000001" {
 		t.Fatalf("read %+v", rr.Contents)
