@@ -53,23 +53,26 @@ func walk(t *testing.T, root string, out map[string]*api) {
 		if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
 			return filepath.SkipDir
 		}
-		fset := token.NewFileSet()
-		pkgs, err := parser.ParseDir(fset, path, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.SkipObjectResolution)
+		entries, err := os.ReadDir(path)
 		if err != nil {
-			return nil // not Go, or a file the compiler would reject anyway
+			return err
 		}
-		for name, p := range pkgs {
-			if name == "main" {
+		fset := token.NewFileSet()
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 				continue
 			}
-			a := out[name]
+			f, err := parser.ParseFile(fset, filepath.Join(path, name), nil, parser.SkipObjectResolution)
+			if err != nil || f.Name.Name == "main" {
+				continue
+			}
+			a := out[f.Name.Name]
 			if a == nil {
 				a = &api{names: map[string]bool{}, members: map[string]map[string]bool{}}
-				out[name] = a
+				out[f.Name.Name] = a
 			}
-			for _, f := range p.Files {
-				collect(a, f)
-			}
+			collect(a, f)
 		}
 		return nil
 	})
