@@ -473,18 +473,24 @@ func TestListenAddr(t *testing.T) {
 		"localhost:9":    "localhost:9",
 		"10.1.2.3:443":   "10.1.2.3:443",
 		"not an address": "not an address",
+		"":               "127.0.0.1:0", // net.Listen would take "" for every interface
+		":":              "127.0.0.1:",
+		" :8080":         "127.0.0.1:8080",
 	} {
 		if got := edge.ListenAddr(in); got != want {
 			t.Errorf("ListenAddr(%q) = %q, want %q", in, got, want)
 		}
 	}
-	ln, err := edge.Listen(context.Background(), ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-		t.Fatalf("bare port bound %v", ip)
+	for _, addr := range []string{":0", "", ":"} {
+		ln, err := edge.Listen(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip := ln.Addr().(*net.TCPAddr).IP
+		ln.Close()
+		if !ip.IsLoopback() {
+			t.Fatalf("Listen(%q) bound %v", addr, ip)
+		}
 	}
 }
 
