@@ -71,7 +71,7 @@
 //	IdleTimeout                  10m       session closed (reason idle)
 //	MaxAge                       8h        session closed (reason max_age); must exceed IdleTimeout
 //	MaxStreamsPerSession         2         GET: 429 + Retry-After
-//	MaxInFlightPerSession        16        POST: 429 + Retry-After
+//	MaxInFlightPerSession        16        POST: 429 + Retry-After (each message of a batch counts; a longer batch: 400)
 //	MaxSubscriptionsPerSession   64        resources/subscribe: JSON-RPC error -32029
 //	Config.MaxBodyBytes          4 MiB     413
 //
@@ -85,7 +85,8 @@
 // authentication, per client IP address.
 //
 // In stateless mode ([Config.Stateless]) no session outlives its request:
-// the Host, Origin, bearer and body checks apply; the session, idle, age,
+// the Host, Origin, bearer and body checks apply, and so does the batch
+// length (at most MaxInFlightPerSession messages); the session, idle, age,
 // stream, in-flight and subscription bounds have nothing to hold. Bound
 // work per caller there with the call layers (ratelimit).
 //

@@ -61,7 +61,8 @@ const (
 // that on a server open to untrusted clients).
 //
 // In stateless mode (Config.Stateless) no session outlives its request, so
-// only the body limit of [Config] applies at the transport; the session,
+// only the body limit of [Config] and the batch length (at most
+// MaxInFlightPerSession messages) apply at the transport; the session,
 // idle, age, stream, in-flight and subscription bounds have nothing to
 // hold. Bound work per caller there with the call layers (ratelimit's
 // rate and concurrency limits).
@@ -92,6 +93,9 @@ type Limits struct {
 	MaxStreamsPerSession int
 	// MaxInFlightPerSession bounds the POST requests of one session being
 	// served at once, so one session cannot hold every handler goroutine.
+	// Each message of a JSON-RPC batch (protocol versions before
+	// 2025-06-18) counts as one request, and a batch of more messages is
+	// refused with 400 (ReasonBadRequest), in stateless mode too.
 	// Default 16.
 	MaxInFlightPerSession int
 	// MaxSubscriptionsPerSession bounds the distinct resources one session
@@ -346,6 +350,7 @@ type reqState struct {
 	key       string // the session-cap key: principal, or client address
 	method    string
 	id        json.RawMessage
+	batch     int // messages in a JSON-RPC batch body; 0 for one message
 	session   string
 	refusal   *Event // set by the edge when it refuses itself
 	w         *statusWriter
@@ -433,6 +438,13 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 				fmt.Sprintf("request body exceeds %d bytes", limit), 0)
 			return
 		}
+		if st.batch = batchLen(buf); st.batch > 0 && h.lim.MaxInFlightPerSession > 0 && st.batch > h.lim.MaxInFlightPerSession {
+			// Every message of a batch runs at once: a longer batch
+			// than the in-flight bound would hold more than it allows.
+			h.refuse(w, st, ReasonBadRequest, http.StatusBadRequest, bulwark.CodeInvalidArgument,
+				fmt.Sprintf("a batch of %d messages exceeds the %d this server serves at once; send fewer", st.batch, h.lim.MaxInFlightPerSession), 0)
+			return
+		}
 		var msg struct {
 			Method string          `json:"method"`
 			ID     json.RawMessage `json:"id"`
@@ -447,6 +459,19 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(buf))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// batchLen is the number of messages of a JSON-RPC batch body, 0 when the
+// body is not a JSON array (one message, or malformed: the SDK answers).
+func batchLen(body []byte) int {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '[' {
+		return 0
+	}
+	var msgs []json.RawMessage
+	if json.Unmarshal(body, &msgs) != nil {
+		return 0
+	}
+	return len(msgs)
 }
 
 // refuse answers with status and a JSON-RPC error body a client can read,

@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -507,5 +508,69 @@ func TestAllowedHosts(t *testing.T) {
 	}
 	if rs := e.refusals(); len(rs) != 1 || rs[0].Fields["reason"] != "host" {
 		t.Fatalf("refusals %+v", rs)
+	}
+}
+
+// A JSON-RPC batch (protocol versions before 2025-06-18) runs all its
+// messages at once: each counts against MaxInFlightPerSession, and a batch
+// longer than the bound is refused, with a session or without (stateless),
+// so one POST cannot start thousands of handlers.
+func TestBatchCountsInFlight(t *testing.T) {
+	batch := func(n int) string {
+		msgs := make([]string, n)
+		for i := range msgs {
+			msgs[i] = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping"}`, i+10)
+		}
+		return "[" + strings.Join(msgs, ",") + "]"
+	}
+	const old = "2025-03-26" // the last version with batches
+	oldInit := strings.Replace(initBody, "2025-06-18", old, 1)
+	for _, stateless := range []bool{false, true} {
+		t.Run(fmt.Sprint("stateless=", stateless), func(t *testing.T) {
+			e := newEnv(t, withAuth(edge.Config{Stateless: stateless, Limits: edge.Limits{MaxInFlightPerSession: 3}}))
+			id := ""
+			if !stateless {
+				resp := e.do("POST", keyAlice, "", oldInit)
+				drain(resp)
+				id = resp.Header.Get("Mcp-Session-Id")
+				drain(e.do("POST", keyAlice, id, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, "Mcp-Protocol-Version", old))
+			}
+			post := func(body string) (*http.Response, string) {
+				hdr := []string{"Mcp-Protocol-Version", old}
+				if id != "" {
+					hdr = append(hdr, "Mcp-Session-Id", id)
+				}
+				resp := e.do("POST", keyAlice, "", body, hdr...)
+				return resp, drain(resp)
+			}
+			if resp, body := post(batch(3)); resp.StatusCode != 200 || strings.Count(body, `"result"`) != 3 {
+				t.Fatalf("batch of 3: %d %s", resp.StatusCode, body)
+			}
+			resp, body := post(batch(4))
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "a batch of 4 messages exceeds the 3") {
+				t.Fatalf("batch of 4: %d %s", resp.StatusCode, body)
+			}
+			rs := e.refusals()
+			if len(rs) != 1 || rs[0].Fields["reason"] != string(edge.ReasonBadRequest) || rs[0].Principal != "alice" {
+				t.Fatalf("records %+v", rs)
+			}
+			if got := e.refusedTotal(); got != 1 {
+				t.Fatalf("refusal metrics sum to %v", got)
+			}
+			if stateless {
+				return
+			}
+			// One call in flight leaves room for a batch of two, not three.
+			go func() {
+				drain(e.do("POST", keyAlice, "", callBody("slow"), "Mcp-Protocol-Version", old, "Mcp-Session-Id", id))
+			}()
+			<-e.entered
+			if resp, body := post(batch(3)); resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("batch of 3 beside a call in flight: %d %s", resp.StatusCode, body)
+			}
+			if resp, body := post(batch(2)); resp.StatusCode != 200 {
+				t.Fatalf("batch of 2 beside a call in flight: %d %s", resp.StatusCode, body)
+			}
+		})
 	}
 }
