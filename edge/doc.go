@@ -50,8 +50,10 @@
 // the bearer check, Authorize or the SDK inside, which the Handler
 // recognises by the status it wrote — is reported exactly once to every
 // [Observer] in [Config.Observers], as an [Event] with its [Reason], HTTP
-// status, the refusal code, the principal when known, the session and the
-// JSON-RPC method when the body was read. Never a credential. So is every
+// status, the refusal code, the principal when known (a token that
+// verified names it even when the bearer check then refuses the request
+// for a missing scope or an expiry), the session and the JSON-RPC method
+// when the body was read. Never a credential. So is every
 // session that opens, and every session that closes, with why (DELETE,
 // idle, age, eviction, other). *audit.Logger writes one record per event
 // (kind "refusal" or "session"); *metrics.Metrics counts it

@@ -322,7 +322,19 @@ func (h *Handler) setupAuth() error {
 		md.Resource = h.cfg.Resource
 	}
 	h.metadata = sdkauth.ProtectedResourceMetadataHandler(&md)
-	h.inner = sdkauth.RequireBearerToken(h.cfg.Verifier, &sdkauth.RequireBearerTokenOptions{
+	// The verified caller is noted as soon as the token verifies, so a
+	// request the bearer check still refuses (a missing scope, an expired
+	// token) is reported with its principal.
+	verify := func(ctx context.Context, token string, r *http.Request) (*sdkauth.TokenInfo, error) {
+		ti, err := h.cfg.Verifier(ctx, token, r)
+		if err == nil && ti != nil && ti.UserID != "" && r != nil {
+			if st := stateFrom(r.Context()); st != nil {
+				st.principal = ti.UserID
+			}
+		}
+		return ti, err
+	}
+	h.inner = sdkauth.RequireBearerToken(verify, &sdkauth.RequireBearerTokenOptions{
 		ResourceMetadataURL: metadataURL,
 		Scopes:              h.cfg.Scopes,
 	})(h.inner)

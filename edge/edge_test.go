@@ -110,7 +110,7 @@ func TestEveryRefusalOnce(t *testing.T) {
 		{"dns rebinding host", withAuth(edge.Config{}), 403, edge.ReasonHost, "", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "", initBody, "Host", "evil.example")
 		}},
-		{"endpoint scope", withAuth(edge.Config{}), 403, edge.ReasonScope, "", func(e *env) *http.Response {
+		{"endpoint scope", withAuth(edge.Config{}), 403, edge.ReasonScope, "carol", func(e *env) *http.Response {
 			return e.do("POST", keyCarol, "", initBody)
 		}},
 		{"session of another user", withAuth(edge.Config{}), 403, edge.ReasonSessionUser, "bob", func(e *env) *http.Response {
