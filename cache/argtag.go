@@ -30,8 +30,16 @@ import (
 // number beyond float64. So a write whose record is unknown invalidates
 // the whole family rather than nothing, and a cached read carries the
 // family tag beside its value tag, so that such a write reaches it.
+//
+// A read without a value may still be of one record: the SDK fills in the
+// schema's default for an absent member before a typed handler sees it,
+// and a null decodes as the zero value. Such a read also carries the tag
+// prefix + "?" ("customer?"), which every write with a value invalidates
+// besides its value tags. So a write reaches every read it may have
+// changed, and a read that names another record keeps its entry.
 func ArgTag(prefix, field string) TagFunc {
 	family := prefix + "*"
+	unknown := prefix + "?"
 	folded := string(foldName(nil, []byte(field)))
 	return func(ctx context.Context, req *mcp.CallToolRequest) []string {
 		var src []byte
@@ -47,13 +55,18 @@ func ArgTag(prefix, field string) TagFunc {
 			return ok
 		})
 		if !ok || len(tags) == 0 {
-			return []string{family}
+			if invalidating(ctx) {
+				return []string{family}
+			}
+			return []string{family, unknown}
 		}
 		if len(tags) > 1 {
 			slices.Sort(tags)
 			tags = slices.Compact(tags)
 		}
-		if !invalidating(ctx) {
+		if invalidating(ctx) {
+			tags = append(tags, unknown)
+		} else {
 			tags = append(tags, family)
 		}
 		return tags

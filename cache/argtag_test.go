@@ -17,35 +17,36 @@ func TestArgTag(t *testing.T) {
 		args        string
 		read, write []string
 	}{
-		{`{"id":"c-1"}`, []string{"customer*", "customer:c-1"}, []string{"customer:c-1"}},
-		{`{"name":"x","id":"c\u002d1"}`, []string{"customer*", "customer:c-1"}, []string{"customer:c-1"}},
-		{`{"\u0069d":"c-1"}`, []string{"customer*", "customer:c-1"}, []string{"customer:c-1"}},
-		{`{"id":42}`, []string{"customer*", "customer:42"}, []string{"customer:42"}},
-		{`{"id":4.20}`, []string{"customer*", "customer:4.2"}, []string{"customer:4.2"}},
-		{`{"id":-0.0e5}`, []string{"customer*", "customer:0"}, []string{"customer:0"}},
-		{`{"id":true}`, []string{"customer*", "customer:true"}, []string{"customer:true"}},
-		{`{"id":{"b":1,"a":2,"a":3}}`, []string{"customer*", `customer:{"a":3,"b":1}`}, []string{`customer:{"a":3,"b":1}`}},
+		{`{"id":"c-1"}`, []string{"customer*", "customer:c-1"}, []string{"customer:c-1", "customer?"}},
+		{`{"name":"x","id":"c\u002d1"}`, []string{"customer*", "customer:c-1"}, []string{"customer:c-1", "customer?"}},
+		{`{"\u0069d":"c-1"}`, []string{"customer*", "customer:c-1"}, []string{"customer:c-1", "customer?"}},
+		{`{"id":42}`, []string{"customer*", "customer:42"}, []string{"customer:42", "customer?"}},
+		{`{"id":4.20}`, []string{"customer*", "customer:4.2"}, []string{"customer:4.2", "customer?"}},
+		{`{"id":-0.0e5}`, []string{"customer*", "customer:0"}, []string{"customer:0", "customer?"}},
+		{`{"id":true}`, []string{"customer*", "customer:true"}, []string{"customer:true", "customer?"}},
+		{`{"id":{"b":1,"a":2,"a":3}}`, []string{"customer*", `customer:{"a":3,"b":1}`}, []string{`customer:{"a":3,"b":1}`, "customer?"}},
 		// The value encoding/json gives the handler wins, whatever
 		// precedes it; earlier duplicates and names a struct field would
 		// also match are invalidated too.
-		{`{"id":"c-1","id":"c-2"}`, []string{"customer*", "customer:c-1", "customer:c-2"}, []string{"customer:c-1", "customer:c-2"}},
-		{`{"x":{"a":1,"a":2},"id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2"}},
-		{`{"n":0e99999999,"id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2"}},
-		{`{"n":1e-99999999,"id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2"}},
-		{`{"n":"\ud800","id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2"}},
-		{`{"ID":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2"}},
-		{`{"id":"\ud800"}`, []string{"customer*", "customer:\ufffd"}, []string{"customer:\ufffd"}},
-		{`{"id":1e-99999999}`, []string{"customer*", "customer:0"}, []string{"customer:0"}},
-		// No value stands for the record: the whole family.
-		{`{"id":1e400}`, []string{"customer*"}, []string{"customer*"}},
-		{`{"id":null}`, []string{"customer*"}, []string{"customer*"}},
-		{`{"x":{"id":"c-1"}}`, []string{"customer*"}, []string{"customer*"}},
-		{`{}`, []string{"customer*"}, []string{"customer*"}},
-		{`null`, []string{"customer*"}, []string{"customer*"}},
-		{`[]`, []string{"customer*"}, []string{"customer*"}},
-		{``, []string{"customer*"}, []string{"customer*"}},
-		{`{"id":`, []string{"customer*"}, []string{"customer*"}},
-		{`{"id":"c-1"} x`, []string{"customer*"}, []string{"customer*"}},
+		{`{"id":"c-1","id":"c-2"}`, []string{"customer*", "customer:c-1", "customer:c-2"}, []string{"customer:c-1", "customer:c-2", "customer?"}},
+		{`{"x":{"a":1,"a":2},"id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2", "customer?"}},
+		{`{"n":0e99999999,"id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2", "customer?"}},
+		{`{"n":1e-99999999,"id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2", "customer?"}},
+		{`{"n":"\ud800","id":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2", "customer?"}},
+		{`{"ID":"c-2"}`, []string{"customer*", "customer:c-2"}, []string{"customer:c-2", "customer?"}},
+		{`{"id":"\ud800"}`, []string{"customer*", "customer:\ufffd"}, []string{"customer:\ufffd", "customer?"}},
+		{`{"id":1e-99999999}`, []string{"customer*", "customer:0"}, []string{"customer:0", "customer?"}},
+		// No value stands for the record: a write invalidates the whole
+		// family, a read is reached by any write with a value.
+		{`{"id":1e400}`, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{`{"id":null}`, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{`{"x":{"id":"c-1"}}`, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{`{}`, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{`null`, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{`[]`, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{``, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{`{"id":`, []string{"customer*", "customer?"}, []string{"customer*"}},
+		{`{"id":"c-1"} x`, []string{"customer*", "customer?"}, []string{"customer*"}},
 	}
 	fn := cache.ArgTag("customer", "id")
 	for _, tt := range tests {
@@ -57,7 +58,7 @@ func TestArgTag(t *testing.T) {
 			t.Errorf("ArgTag(%s) for a write = %q; want %q", tt.args, got, tt.write)
 		}
 	}
-	if got := fn(context.Background(), &mcp.CallToolRequest{}); fmt.Sprint(got) != "[customer*]" {
+	if got := fn(context.Background(), &mcp.CallToolRequest{}); fmt.Sprint(got) != "[customer* customer?]" {
 		t.Errorf("request without params: %q", got)
 	}
 }
@@ -223,4 +224,51 @@ func oracleTag(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return "customer:" + string(b), true
+}
+
+// A read that names no record (the member is absent, or null) may still
+// be of one: the SDK fills in the schema's default before a typed handler
+// sees the arguments. Any write that names a record reaches such a read.
+func TestWriteReachesReadWithoutValue(t *testing.T) {
+	for _, read := range []string{`{}`, `{"customer_id":null}`} {
+		t.Run(read, func(t *testing.T) {
+			tag := cache.ArgTag("customer", "customer_id")
+			e := newEnv(t, cache.Settings{},
+				cache.Tags("get_customer", tag),
+				cache.Invalidates("update_customer", tag))
+			version := 0
+			e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				in := struct {
+					CustomerID string `json:"customer_id"`
+				}{}
+				_ = json.Unmarshal(req.Params.Arguments, &in)
+				if in.CustomerID == "" {
+					in.CustomerID = "C-2" // the schema's default, as the SDK applies it
+				}
+				if req.Params.Name == "update_customer" {
+					version++
+				}
+				return bulwarktest.TextResult(fmt.Sprintf("%s v%d", in.CustomerID, version)), nil
+			}
+			args := json.RawMessage(read)
+			if got := e.text("get_customer", args, alice); got != "C-2 v0" {
+				t.Fatalf("first read %q", got)
+			}
+			if got := e.text("get_customer", args, alice); got != "C-2 v0" || e.c.Stats().Hits != 1 {
+				t.Fatalf("second read %q, stats %+v", got, e.c.Stats())
+			}
+			e.call("update_customer", map[string]any{"customer_id": "C-2"}, alice)
+			if got := e.text("get_customer", args, alice); got != "C-2 v1" {
+				t.Fatalf("read %s after a write of C-2: %q, want the fresh C-2 v1", read, got)
+			}
+			// A read that names its record is not invalidated by another's write.
+			c3 := map[string]any{"customer_id": "C-3"}
+			e.text("get_customer", c3, alice)
+			hits := e.c.Stats().Hits
+			e.call("update_customer", map[string]any{"customer_id": "C-4"}, alice)
+			if e.text("get_customer", c3, alice); e.c.Stats().Hits != hits+1 {
+				t.Fatal("a write of C-4 invalidated the cached read of C-3")
+			}
+		})
+	}
 }

@@ -87,7 +87,10 @@
 // hold. When a write's record cannot be determined (a null, a number beyond
 // float64, arguments that are not a JSON object), it invalidates the tag's
 // whole family ("customer*"), which every read tagged by ArgTag also
-// carries: a write invalidates more when in doubt, never less.
+// carries: a write invalidates more when in doubt, never less. A read that
+// names no record (an absent member, which the SDK may fill from the
+// schema's default, or a null) carries "customer?" too, which every write
+// naming a record invalidates.
 //
 // If the store fails during invalidation, the write's result is still
 // returned (the write happened), the failure is counted, and the call's

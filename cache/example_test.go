@@ -145,7 +145,7 @@ func ExampleArgTag() {
 	// Output:
 	// [customer:c-42 customer*]
 	// [customer:c-1 customer:c-2 customer*]
-	// [customer*]
+	// [customer* customer?]
 }
 
 func ExampleCache_Invalidate() {

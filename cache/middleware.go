@@ -120,7 +120,8 @@ func Tags(tool string, fn TagFunc) Option {
 // here is never cached.
 //
 // The TagFunc learns it runs for a write from its context, which is how
-// [ArgTag] knows to give the family tag only when the record is unknown.
+// [ArgTag] knows to give the family tag only when the record is unknown
+// (and, when it is known, the tag of the reads that name no record).
 //
 // If the store fails, the failure is counted in Stats.Errors, the call's
 // record gets the field "cache_invalidation"="failed", and the result is

@@ -50,8 +50,10 @@
 // the bearer check, Authorize or the SDK inside, which the Handler
 // recognises by the status it wrote — is reported exactly once to every
 // [Observer] in [Config.Observers], as an [Event] with its [Reason], HTTP
-// status, the refusal code, the principal when known, the session and the
-// JSON-RPC method when the body was read. Never a credential. So is every
+// status, the refusal code, the principal when known (a token that
+// verified names it even when the bearer check then refuses the request
+// for a missing scope or an expiry), the session and the JSON-RPC method
+// when the body was read. Never a credential. So is every
 // session that opens, and every session that closes, with why (DELETE,
 // idle, age, eviction, other). *audit.Logger writes one record per event
 // (kind "refusal" or "session"); *metrics.Metrics counts it
@@ -71,9 +73,13 @@
 //	IdleTimeout                  10m       session closed (reason idle)
 //	MaxAge                       8h        session closed (reason max_age); must exceed IdleTimeout
 //	MaxStreamsPerSession         2         GET: 429 + Retry-After
-//	MaxInFlightPerSession        16        POST: 429 + Retry-After
+//	MaxInFlightPerSession        16        POST: 429 + Retry-After (each message of a batch counts; a longer batch: 400)
 //	MaxSubscriptionsPerSession   64        resources/subscribe: JSON-RPC error -32029
 //	Config.MaxBodyBytes          4 MiB     413
+//
+// The SDK serves one standalone GET stream per session and answers a
+// second concurrent one with 409 (reported as bad_request);
+// MaxStreamsPerSession counts every GET, resumptions included.
 //
 // A request that would open a session reserves its place before the SDK
 // sees it, so concurrent initialize requests cannot overshoot a cap, and a
@@ -81,7 +87,8 @@
 // authentication, per client IP address.
 //
 // In stateless mode ([Config.Stateless]) no session outlives its request:
-// the Host, Origin, bearer and body checks apply; the session, idle, age,
+// the Host, Origin, bearer and body checks apply, and so does the batch
+// length (at most MaxInFlightPerSession messages); the session, idle, age,
 // stream, in-flight and subscription bounds have nothing to hold. Bound
 // work per caller there with the call layers (ratelimit).
 //

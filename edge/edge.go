@@ -61,7 +61,8 @@ const (
 // that on a server open to untrusted clients).
 //
 // In stateless mode (Config.Stateless) no session outlives its request, so
-// only the body limit of [Config] applies at the transport; the session,
+// only the body limit of [Config] and the batch length (at most
+// MaxInFlightPerSession messages) apply at the transport; the session,
 // idle, age, stream, in-flight and subscription bounds have nothing to
 // hold. Bound work per caller there with the call layers (ratelimit's
 // rate and concurrency limits).
@@ -84,10 +85,17 @@ type Limits struct {
 	// Default 8 hours.
 	MaxAge time.Duration
 	// MaxStreamsPerSession bounds the concurrent GET (server-sent event)
-	// streams of one session. Default 2.
+	// streams of one session. Default 2. The SDK itself serves one
+	// standalone stream per session: a second concurrent GET without
+	// Last-Event-ID gets 409 from it (reported as ReasonBadRequest) before
+	// this bound is reached; the bound counts every GET, resumptions
+	// included.
 	MaxStreamsPerSession int
 	// MaxInFlightPerSession bounds the POST requests of one session being
 	// served at once, so one session cannot hold every handler goroutine.
+	// Each message of a JSON-RPC batch (protocol versions before
+	// 2025-06-18) counts as one request, and a batch of more messages is
+	// refused with 400 (ReasonBadRequest), in stateless mode too.
 	// Default 16.
 	MaxInFlightPerSession int
 	// MaxSubscriptionsPerSession bounds the distinct resources one session
@@ -314,7 +322,19 @@ func (h *Handler) setupAuth() error {
 		md.Resource = h.cfg.Resource
 	}
 	h.metadata = sdkauth.ProtectedResourceMetadataHandler(&md)
-	h.inner = sdkauth.RequireBearerToken(h.cfg.Verifier, &sdkauth.RequireBearerTokenOptions{
+	// The verified caller is noted as soon as the token verifies, so a
+	// request the bearer check still refuses (a missing scope, an expired
+	// token) is reported with its principal.
+	verify := func(ctx context.Context, token string, r *http.Request) (*sdkauth.TokenInfo, error) {
+		ti, err := h.cfg.Verifier(ctx, token, r)
+		if err == nil && ti != nil && ti.UserID != "" && r != nil {
+			if st := stateFrom(r.Context()); st != nil {
+				st.principal = ti.UserID
+			}
+		}
+		return ti, err
+	}
+	h.inner = sdkauth.RequireBearerToken(verify, &sdkauth.RequireBearerTokenOptions{
 		ResourceMetadataURL: metadataURL,
 		Scopes:              h.cfg.Scopes,
 	})(h.inner)
@@ -342,6 +362,7 @@ type reqState struct {
 	key       string // the session-cap key: principal, or client address
 	method    string
 	id        json.RawMessage
+	batch     int // messages in a JSON-RPC batch body; 0 for one message
 	session   string
 	refusal   *Event // set by the edge when it refuses itself
 	w         *statusWriter
@@ -356,11 +377,14 @@ func stateFrom(ctx context.Context) *reqState {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w}
 	if h.metadata != nil && h.mdPaths[r.URL.Path] {
-		h.metadata.ServeHTTP(w, r)
+		// Public (any origin may read it), but a refused request there
+		// (405 for a method other than GET) is reported like any other.
+		h.metadata.ServeHTTP(sw, r)
+		h.report(r.Context(), r, sw, &reqState{w: sw})
 		return
 	}
-	sw := &statusWriter{ResponseWriter: w}
 	st := &reqState{session: r.Header.Get("Mcp-Session-Id"), w: sw}
 	ctx := context.WithValue(r.Context(), stateKey{}, st)
 	r = r.WithContext(ctx)
@@ -426,6 +450,13 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 				fmt.Sprintf("request body exceeds %d bytes", limit), 0)
 			return
 		}
+		if st.batch = batchLen(buf); st.batch > 0 && h.lim.MaxInFlightPerSession > 0 && st.batch > h.lim.MaxInFlightPerSession {
+			// Every message of a batch runs at once: a longer batch
+			// than the in-flight bound would hold more than it allows.
+			h.refuse(w, st, ReasonBadRequest, http.StatusBadRequest, bulwark.CodeInvalidArgument,
+				fmt.Sprintf("a batch of %d messages exceeds the %d this server serves at once; send fewer", st.batch, h.lim.MaxInFlightPerSession), 0)
+			return
+		}
 		var msg struct {
 			Method string          `json:"method"`
 			ID     json.RawMessage `json:"id"`
@@ -440,6 +471,19 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(buf))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// batchLen is the number of messages of a JSON-RPC batch body, 0 when the
+// body is not a JSON array (one message, or malformed: the SDK answers).
+func batchLen(body []byte) int {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '[' {
+		return 0
+	}
+	var msgs []json.RawMessage
+	if json.Unmarshal(body, &msgs) != nil {
+		return 0
+	}
+	return len(msgs)
 }
 
 // refuse answers with status and a JSON-RPC error body a client can read,
@@ -478,7 +522,7 @@ func (h *Handler) report(ctx context.Context, r *http.Request, sw *statusWriter,
 		if !ok {
 			return
 		}
-		e = &Event{Reason: reason, Status: sw.status, Code: codeOf(sw.status), Message: cut(strings.TrimSpace(string(sw.head)), headBytes)}
+		e = &Event{Reason: reason, Status: sw.status, Code: codeOf(sw.status), Message: refusalMessage(sw.head)}
 		if ra, err := strconv.Atoi(sw.Header().Get("Retry-After")); err == nil {
 			e.RetryAfter = time.Duration(ra) * time.Second
 		}
@@ -487,6 +531,21 @@ func (h *Handler) report(ctx context.Context, r *http.Request, sw *statusWriter,
 	e.Time = h.clock.Now()
 	e.Principal, e.Session, e.Method, e.HTTPMethod = st.principal, st.session, st.method, r.Method
 	h.emit(ctx, *e)
+}
+
+// refusalMessage is what a refusal someone else wrote told the client: the
+// message of a JSON-RPC error body (not the request ID it echoes first), or
+// the first bytes of a plain-text body.
+func refusalMessage(head []byte) string {
+	var m struct {
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(head, &m) == nil && m.Error != nil && m.Error.Message != "" {
+		return cut(m.Error.Message, headBytes)
+	}
+	return cut(strings.TrimSpace(string(head)), headBytes)
 }
 
 func codeOf(status int) bulwark.Code {

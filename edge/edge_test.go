@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -109,7 +110,7 @@ func TestEveryRefusalOnce(t *testing.T) {
 		{"dns rebinding host", withAuth(edge.Config{}), 403, edge.ReasonHost, "", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "", initBody, "Host", "evil.example")
 		}},
-		{"endpoint scope", withAuth(edge.Config{}), 403, edge.ReasonScope, "", func(e *env) *http.Response {
+		{"endpoint scope", withAuth(edge.Config{}), 403, edge.ReasonScope, "carol", func(e *env) *http.Response {
 			return e.do("POST", keyCarol, "", initBody)
 		}},
 		{"session of another user", withAuth(edge.Config{}), 403, edge.ReasonSessionUser, "bob", func(e *env) *http.Response {
@@ -133,6 +134,12 @@ func TestEveryRefusalOnce(t *testing.T) {
 		{"protocol version", withAuth(edge.Config{}), 400, edge.ReasonProtocolVersion, "alice", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "", initBody, "Mcp-Protocol-Version", "1999-01-01")
 		}},
+		{"protocol version the SDK refuses in a JSON-RPC body", withAuth(edge.Config{}), 400, edge.ReasonProtocolVersion, "alice", func(e *env) *http.Response {
+			// A version past 2026-07-28 passes the SDK's header check and is
+			// refused by a stateful server as JSON-RPC -32022, after the ID.
+			return e.do("POST", keyAlice, "", `{"jsonrpc":"2.0","id":"`+strings.Repeat("i", 60)+`","method":"tools/call","params":{"name":"echo","arguments":{}}}`,
+				"Mcp-Protocol-Version", "2099-01-01")
+		}},
 		{"unknown session", withAuth(edge.Config{}), 404, edge.ReasonUnknownSession, "alice", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "no-such-session", callBody("echo"))
 		}},
@@ -153,11 +160,27 @@ func TestEveryRefusalOnce(t *testing.T) {
 			}
 			return e.do("GET", keyAlice, id, "")
 		}},
+		{"second standalone stream, refused by the SDK", withAuth(edge.Config{}), 409, edge.ReasonBadRequest, "alice", func(e *env) *http.Response {
+			id := e.open(keyAlice)
+			first := e.do("GET", keyAlice, id, "")
+			e.t.Cleanup(func() { first.Body.Close() })
+			if first.StatusCode != 200 {
+				e.t.Fatalf("first stream: %d", first.StatusCode)
+			}
+			return e.do("GET", keyAlice, id, "")
+		}},
 		{"in flight per session", withAuth(edge.Config{Limits: edge.Limits{MaxInFlightPerSession: 1}}), 429, edge.ReasonInFlight, "alice", func(e *env) *http.Response {
 			id := e.open(keyAlice)
 			go func() { drain(e.do("POST", keyAlice, id, callBody("slow"))) }()
 			<-e.entered
 			return e.do("POST", keyAlice, id, `{"jsonrpc":"2.0","id":9,"method":"ping"}`)
+		}},
+		{"wrong method on the metadata", withAuth(edge.Config{}), 405, edge.ReasonBadRequest, "", func(e *env) *http.Response {
+			resp, err := client.Post(strings.TrimSuffix(e.url, "/mcp")+"/.well-known/oauth-protected-resource/mcp", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return resp
 		}},
 		{"wrong method", withAuth(edge.Config{}), 405, edge.ReasonBadRequest, "alice", func(e *env) *http.Response {
 			return e.do("PUT", keyAlice, "", initBody)
@@ -195,6 +218,9 @@ func TestEveryRefusalOnce(t *testing.T) {
 			r := rs[0]
 			if r.Fields["reason"] != string(tt.reason) || r.Fields["status"] != strconv.Itoa(tt.status) || r.Principal != tt.principal {
 				t.Fatalf("record %+v, want reason %s status %d principal %q", r, tt.reason, tt.status, tt.principal)
+			}
+			if strings.HasPrefix(r.Reason, "{") {
+				t.Fatalf("record reason %q is a raw response body", r.Reason)
 			}
 			if got := e.refusedMetric(tt.reason); got != 1 {
 				t.Fatalf("metric for %s = %v, want 1", tt.reason, got)
@@ -448,18 +474,24 @@ func TestListenAddr(t *testing.T) {
 		"localhost:9":    "localhost:9",
 		"10.1.2.3:443":   "10.1.2.3:443",
 		"not an address": "not an address",
+		"":               "127.0.0.1:0", // net.Listen would take "" for every interface
+		":":              "127.0.0.1:",
+		" :8080":         "127.0.0.1:8080",
 	} {
 		if got := edge.ListenAddr(in); got != want {
 			t.Errorf("ListenAddr(%q) = %q, want %q", in, got, want)
 		}
 	}
-	ln, err := edge.Listen(context.Background(), ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-		t.Fatalf("bare port bound %v", ip)
+	for _, addr := range []string{":0", "", ":"} {
+		ln, err := edge.Listen(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip := ln.Addr().(*net.TCPAddr).IP
+		ln.Close()
+		if !ip.IsLoopback() {
+			t.Fatalf("Listen(%q) bound %v", addr, ip)
+		}
 	}
 }
 
@@ -476,5 +508,69 @@ func TestAllowedHosts(t *testing.T) {
 	}
 	if rs := e.refusals(); len(rs) != 1 || rs[0].Fields["reason"] != "host" {
 		t.Fatalf("refusals %+v", rs)
+	}
+}
+
+// A JSON-RPC batch (protocol versions before 2025-06-18) runs all its
+// messages at once: each counts against MaxInFlightPerSession, and a batch
+// longer than the bound is refused, with a session or without (stateless),
+// so one POST cannot start thousands of handlers.
+func TestBatchCountsInFlight(t *testing.T) {
+	batch := func(n int) string {
+		msgs := make([]string, n)
+		for i := range msgs {
+			msgs[i] = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping"}`, i+10)
+		}
+		return "[" + strings.Join(msgs, ",") + "]"
+	}
+	const old = "2025-03-26" // the last version with batches
+	oldInit := strings.Replace(initBody, "2025-06-18", old, 1)
+	for _, stateless := range []bool{false, true} {
+		t.Run(fmt.Sprint("stateless=", stateless), func(t *testing.T) {
+			e := newEnv(t, withAuth(edge.Config{Stateless: stateless, Limits: edge.Limits{MaxInFlightPerSession: 3}}))
+			id := ""
+			if !stateless {
+				resp := e.do("POST", keyAlice, "", oldInit)
+				drain(resp)
+				id = resp.Header.Get("Mcp-Session-Id")
+				drain(e.do("POST", keyAlice, id, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, "Mcp-Protocol-Version", old))
+			}
+			post := func(body string) (*http.Response, string) {
+				hdr := []string{"Mcp-Protocol-Version", old}
+				if id != "" {
+					hdr = append(hdr, "Mcp-Session-Id", id)
+				}
+				resp := e.do("POST", keyAlice, "", body, hdr...)
+				return resp, drain(resp)
+			}
+			if resp, body := post(batch(3)); resp.StatusCode != 200 || strings.Count(body, `"result"`) != 3 {
+				t.Fatalf("batch of 3: %d %s", resp.StatusCode, body)
+			}
+			resp, body := post(batch(4))
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "a batch of 4 messages exceeds the 3") {
+				t.Fatalf("batch of 4: %d %s", resp.StatusCode, body)
+			}
+			rs := e.refusals()
+			if len(rs) != 1 || rs[0].Fields["reason"] != string(edge.ReasonBadRequest) || rs[0].Principal != "alice" {
+				t.Fatalf("records %+v", rs)
+			}
+			if got := e.refusedTotal(); got != 1 {
+				t.Fatalf("refusal metrics sum to %v", got)
+			}
+			if stateless {
+				return
+			}
+			// One call in flight leaves room for a batch of two, not three.
+			go func() {
+				drain(e.do("POST", keyAlice, "", callBody("slow"), "Mcp-Protocol-Version", old, "Mcp-Session-Id", id))
+			}()
+			<-e.entered
+			if resp, body := post(batch(3)); resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("batch of 3 beside a call in flight: %d %s", resp.StatusCode, body)
+			}
+			if resp, body := post(batch(2)); resp.StatusCode != 200 {
+				t.Fatalf("batch of 2 beside a call in flight: %d %s", resp.StatusCode, body)
+			}
+		})
 	}
 }

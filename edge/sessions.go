@@ -95,17 +95,19 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodGet:
-		if !t.acquire(s, &s.streams, h.lim.MaxStreamsPerSession) {
+		if !t.acquire(s, &s.streams, 1, h.lim.MaxStreamsPerSession) {
 			h.refuse(w, st, ReasonStreams, http.StatusTooManyRequests, bulwark.CodeRateLimited, "too many open streams on this session", h.lim.RetryAfter)
 			return
 		}
-		defer t.release(s, &s.streams)
+		defer t.release(s, &s.streams, 1)
 	case http.MethodPost:
-		if !t.acquire(s, &s.inFlight, h.lim.MaxInFlightPerSession) {
+		// Each message of a batch is a request the server serves at once.
+		k := max(st.batch, 1)
+		if !t.acquire(s, &s.inFlight, k, h.lim.MaxInFlightPerSession) {
 			h.refuse(w, st, ReasonInFlight, http.StatusTooManyRequests, bulwark.CodeRateLimited, "too many requests in flight on this session", h.lim.RetryAfter)
 			return
 		}
-		defer t.release(s, &s.inFlight)
+		defer t.release(s, &s.inFlight, k)
 	case http.MethodDelete:
 		t.mu.Lock()
 		s.deleting = true
@@ -223,21 +225,21 @@ func (t *tracker) lookup(id, principal string) *session {
 	return s
 }
 
-func (t *tracker) acquire(s *session, n *int, max int) bool {
+func (t *tracker) acquire(s *session, n *int, k, max int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if max > 0 && *n >= max {
+	if max > 0 && *n+k > max {
 		return false
 	}
-	*n++
+	*n += k
 	s.lastUsed = t.h.clock.Now()
 	return true
 }
 
-func (t *tracker) release(s *session, n *int) {
+func (t *tracker) release(s *session, n *int, k int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	*n--
+	*n -= k
 	s.lastUsed = t.h.clock.Now()
 }
 

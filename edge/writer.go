@@ -14,7 +14,13 @@ type statusWriter struct {
 	head   []byte // first bytes of the body of an error response
 }
 
-const headBytes = 64
+// headBytes is how much of an error body a refusal's Message keeps;
+// classifyBytes how much is read to classify it (the SDK's JSON-RPC error
+// bodies echo the request ID before their message).
+const (
+	headBytes     = 64
+	classifyBytes = 512
+)
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -27,8 +33,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if w.status >= 400 && len(w.head) < headBytes {
-		n := min(headBytes-len(w.head), len(b))
+	if w.status >= 400 && len(w.head) < classifyBytes {
+		n := min(classifyBytes-len(w.head), len(b))
 		w.head = append(w.head, b[:n]...)
 	}
 	return w.ResponseWriter.Write(b)
@@ -67,7 +73,8 @@ func (w *statusWriter) classify() (Reason, bool) {
 		return ReasonBodyTooLarge, true
 	case w.status == http.StatusNotFound:
 		return ReasonUnknownSession, true
-	case w.status == http.StatusBadRequest && strings.Contains(strings.ToLower(body), "protocol version"):
+	case w.status == http.StatusBadRequest && (strings.Contains(strings.ToLower(body), "protocol version") ||
+		strings.Contains(body, `"code":-32022`)): // the SDK's JSON-RPC UnsupportedProtocolVersion
 		return ReasonProtocolVersion, true
 	case w.status == http.StatusTooManyRequests:
 		return ReasonInFlight, true

@@ -81,6 +81,9 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if rr.CacheScope != "private" {
+		t.Errorf("a customer record is marked cacheScope %q, want private", rr.CacheScope)
+	}
 	var c Customer
 	if len(rr.Contents) != 1 || json.Unmarshal([]byte(rr.Contents[0].Text), &c) != nil || c.ID != "C-000001" {
 		t.Fatalf("read %+v", rr.Contents)
@@ -127,6 +130,10 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("audit records\n got %v\nwant %v", got, want)
+	}
+	// After the audit check, which counts the requests made above.
+	if lt, err := reader.ListResourceTemplates(ctx, nil); err != nil || lt.CacheScope != "private" {
+		t.Errorf("a list filtered for its caller is not private: %v %+v", err, lt)
 	}
 }
 

@@ -137,6 +137,10 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		&mcp.ServerOptions{
 			Logger:       s.log,
 			Instructions: "Customer records: read, search and overview need customers:read; updating an email and adding notes need customers:write. add_customer_note requires an idempotency_key. The resource customer://{id} and the prompt customer_summary need customers:read.",
+			// Lists are filtered per caller and records are personal data:
+			// no intermediary may serve one caller's answer to another
+			// (the protocol's default cacheScope is "public").
+			SetCacheable: func(_ context.Context, _ mcp.Request, c *mcp.Cacheable) { c.CacheScope = "private" },
 		})
 	defs := toolDefs()
 	s.layers, err = buildLayers(ctx, s, opts)
