@@ -20,8 +20,9 @@
 //     auth.RequireBearerToken — 401 with a WWW-Authenticate challenge
 //     pointing at the RFC 9728 metadata the Handler serves, or 403 when a
 //     token lacks one of [Config.Scopes];
-//  4. reads the body up to [Config.MaxBodyBytes] — 413 beyond — and the
-//     JSON-RPC method in it, for the records;
+//  4. reads the body up to [Config.MaxBodyBytes] — 413 beyond — within
+//     [Config.BodyTimeout] — 408 after it, and the connection is closed —
+//     and the JSON-RPC method in it, for the records;
 //  5. runs [Config.Authorize] (auth.HTTPToolPolicies, say);
 //  6. applies the session bounds of [Limits] — 429 or 503 with
 //     Retry-After;
@@ -76,6 +77,7 @@
 //	MaxInFlightPerSession        16        POST: 429 + Retry-After (each message of a batch counts; a longer batch: 400)
 //	MaxSubscriptionsPerSession   64        resources/subscribe: JSON-RPC error -32029
 //	Config.MaxBodyBytes          4 MiB     413
+//	Config.BodyTimeout           30s       408, connection closed (a trickled body holds nothing longer)
 //
 // The SDK serves one standalone GET stream per session and answers a
 // second concurrent one with 409 (reported as bad_request);

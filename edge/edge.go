@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 // Defaults of [Config] and [Limits].
 const (
 	DefaultMaxBodyBytes               = 4 << 20 // the SDK's own default
+	DefaultBodyTimeout                = 30 * time.Second
 	DefaultMaxSessions                = 10_000
 	DefaultMaxSessionsPerPrincipal    = 32
 	DefaultIdleTimeout                = 10 * time.Minute
@@ -156,6 +158,12 @@ type Config struct {
 	AllowedHosts []string
 	// MaxBodyBytes bounds a request body (413 over it). Default 4 MiB.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time to receive a request body once its
+	// headers are in: a client that trickles a body would otherwise hold a
+	// goroutine and a connection for as long as it likes (the server's
+	// ReadTimeout cannot serve here, since it would cut event streams).
+	// Over it the request gets 408. Default 30s; negative means no bound.
+	BodyTimeout time.Duration
 	// Limits bounds sessions, streams, requests in flight and
 	// subscriptions.
 	Limits Limits
@@ -207,6 +215,9 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return nil, errors.New("edge: MaxBodyBytes must not be negative")
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -440,10 +451,28 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 				fmt.Sprintf("request body exceeds %d bytes", limit), 0)
 			return
 		}
+		var rc *http.ResponseController
+		if h.cfg.BodyTimeout > 0 {
+			// Connection deadlines are wall-clock time, whatever Clock says.
+			rc = http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(h.cfg.BodyTimeout))
+		}
 		buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The deadline stays, and the connection closes after the
+			// answer: net/http would otherwise try to drain the rest of
+			// the body before answering, waiting on the same client.
+			w.Header().Set("Connection", "close")
+			h.refuse(w, st, ReasonBadRequest, http.StatusRequestTimeout, bulwark.CodeInvalidArgument,
+				fmt.Sprintf("request body not received within %s", h.cfg.BodyTimeout), 0)
+			return
+		}
 		if err != nil {
 			h.refuse(w, st, ReasonBadRequest, http.StatusBadRequest, bulwark.CodeInvalidArgument, "failed to read body", 0)
 			return
+		}
+		if rc != nil {
+			_ = rc.SetReadDeadline(time.Time{})
 		}
 		if int64(len(buf)) > limit {
 			h.refuse(w, st, ReasonBodyTooLarge, http.StatusRequestEntityTooLarge, bulwark.CodeInvalidArgument,

@@ -574,3 +574,50 @@ func TestBatchCountsInFlight(t *testing.T) {
 		})
 	}
 }
+
+// A client that sends its headers and then trickles the body is cut off at
+// BodyTimeout with 408 and one record, instead of holding a goroutine and a
+// connection for as long as it likes.
+func TestBodyTimeout(t *testing.T) {
+	e := newEnv(t, withAuth(edge.Config{BodyTimeout: 200 * time.Millisecond}))
+	before := len(e.refusals())
+	host := strings.TrimPrefix(e.url, "http://")
+	host, _, _ = strings.Cut(host, "/")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
+		"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\":", host, keyAlice)
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 512)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer to a trickled body: %v", err)
+	}
+	if got := string(buf[:n]); !strings.HasPrefix(got, "HTTP/1.1 408") {
+		t.Fatalf("answer %q, want 408", got)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("answered after %v", took)
+	}
+	rs := e.refusals()[before:]
+	if len(rs) != 1 || rs[0].Fields["status"] != "408" || rs[0].Principal != "alice" {
+		t.Fatalf("records %+v, want one 408 refusal naming alice", rs)
+	}
+	if got := e.refusedMetric(edge.ReasonBadRequest); got != 1 {
+		t.Fatalf("metric %v, want 1", got)
+	}
+	if n := e.ran.Load(); n != 0 {
+		t.Fatalf("tool ran %d times", n)
+	}
+
+	// A body that arrives in time is served as before.
+	id := e.open(keyAlice)
+	resp := e.do(http.MethodPost, keyAlice, id, callBody("echo"))
+	if body := drain(resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+}
