@@ -303,14 +303,11 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 	c.Method, c.Tool, c.Target = method, "", target
 	c.SetRequest(req)
 	st := &methodState{method: method, req: req, call: c}
+	c.answer = st.answer
 	res, err := run(context.WithValue(ctx, methodStateKey{}, st), c, stand, h)
 	if err == nil {
-		if e := ResultError(res); e != nil {
+		if e := c.ResultError(res); e != nil {
 			err = e
-		} else if res != nil && res.IsError {
-			// A layer answered with a tool result, which this method cannot
-			// carry.
-			err = Internal(fmt.Errorf("bulwark: a layer answered %s with a tool error result", method))
 		}
 	}
 	if err != nil {
@@ -318,25 +315,43 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 		return nil, methodError(c, err, nil)
 	}
 	if method == MethodListen {
-		r := st.admittedRequest()
-		if r == nil {
-			err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
-			c.SetRejection(err)
-			return nil, methodError(c, err, nil)
-		}
-		return next(ctx, method, r)
+		return next(ctx, method, st.admittedRequest())
 	}
 	out := c.Result()
-	if isNil(out) {
-		err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
-	} else if !st.fits(out) {
+	if isNil(out) || !st.fits(out) {
+		// Changed since it was checked, by a goroutine a layer left behind.
 		err = Internal(fmt.Errorf("bulwark: a layer answered %s with a %T", method, out))
-	}
-	if err != nil {
 		c.SetRejection(err)
 		return nil, methodError(c, err, nil)
 	}
 	return out, nil
+}
+
+// answer is [Call.ResultError] for the request st carries: why the result
+// the layers left, and res, the chain's placeholder, cannot be sent.
+func (st *methodState) answer(res *mcp.CallToolResult) *Error {
+	if e := ResultError(res); e != nil {
+		return e
+	}
+	if res != nil && res.IsError {
+		// A layer answered with a tool result, which this method cannot
+		// carry.
+		return Internal(fmt.Errorf("bulwark: a layer answered %s with a tool error result", st.method))
+	}
+	if st.method == MethodListen {
+		if st.admittedRequest() == nil {
+			return Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", st.method))
+		}
+		return nil
+	}
+	out := st.call.Result()
+	if isNil(out) {
+		return Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", st.method))
+	}
+	if !st.fits(out) {
+		return Internal(fmt.Errorf("bulwark: a layer answered %s with a %T", st.method, out))
+	}
+	return nil
 }
 
 // isNil reports whether v is nil or a nil pointer in an interface.
