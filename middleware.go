@@ -3,6 +3,7 @@ package bulwark
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -112,6 +113,9 @@ func Use(s *mcp.Server, mws ...Middleware) {
 				if err != nil {
 					return nil, err
 				}
+				if isNil(res) {
+					return nil, Internal(fmt.Errorf("bulwark: the server's %s handler returned no result", st.method))
+				}
 				if list, ok := res.(*mcp.ListToolsResult); ok && list != nil {
 					reg.learnFrom(list.Tools)
 				}
@@ -213,8 +217,24 @@ func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.T
 		def = reg.lookup(req.Params.Name)
 	}
 	c := NewCall(req, def, time.Now())
+	c.answer = answerToolCall
 	res, err := run(ctx, c, req, h)
+	if err == nil && res == nil {
+		err = answerToolCall(nil)
+		c.SetRejection(err)
+	}
 	return ToWire(c, res, err, nil)
+}
+
+// answerToolCall is [Call.ResultError] for a tools/call: a call answered
+// with neither a result nor an error (a handler added with Server.AddTool,
+// or a layer, returned nil, nil) cannot be sent, so the client receives an
+// internal error.
+func answerToolCall(res *mcp.CallToolResult) *Error {
+	if res == nil {
+		return Internal(errors.New("bulwark: tools/call answered with neither a result nor an error"))
+	}
+	return ResultError(res)
 }
 
 // run runs h for the call c: it marks the transport, puts c in the context,

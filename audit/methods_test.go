@@ -139,3 +139,33 @@ func TestRecordAgreesWithAWrongResult(t *testing.T) {
 		})
 	}
 }
+
+// A tool added with Server.AddTool whose handler returns neither a result
+// nor an error cannot be answered: the client receives an internal error
+// with the call's correlation ID, and the record says internal, not ok.
+func TestRecordOfACallAnsweredWithNothing(t *testing.T) {
+	sink := &memSink{}
+	l := newLogger(t, sink, audit.Config{})
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v0"}, nil)
+	bulwark.AddToolHandler(s, &mcp.Tool{Name: "nothing", InputSchema: map[string]any{"type": "object"}},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return nil, nil })
+	bulwark.Use(s, audit.Middleware(l), bulwark.Recover(nil))
+	cs := bulwarktest.Connect(t, s, nil)
+	_, err := bulwarktest.Call(context.Background(), cs, "nothing", map[string]any{})
+	ref := bulwark.RefusalOf(nil, err)
+	if ref == nil || ref.Code != bulwark.CodeInternal || !strings.Contains(err.Error(), "internal error (id "+ref.CorrelationID+")") {
+		t.Fatalf("client got %v, want internal error (id …)", err)
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got *audit.Record
+	for _, r := range sink.records() {
+		if r.Kind == audit.KindCall {
+			got = r
+		}
+	}
+	if got == nil || got.Outcome != "internal" || got.ID != ref.CorrelationID {
+		t.Fatalf("record %v, want outcome internal with id %s", got, ref.CorrelationID)
+	}
+}
