@@ -85,8 +85,11 @@ func Chain(mws ...Middleware) Middleware {
 // a call to a tool that is not in bulwark's registry (added with
 // mcp.AddTool or Server.AddTool rather than [AddTool]) makes Use read the
 // server's tool list, register the definitions it finds and log a warning
-// naming each such tool, at most once a second. Every tools/list the SDK
-// answers teaches it the same, before any layer filters the list, and
+// naming each such tool, at most once a second. A call to such a learned
+// tool reads the list again (within the same bound), and every tools/list
+// the SDK answers teaches it the same, before any layer filters the list,
+// so when such a tool is replaced on the server (added again with other
+// annotations) the layers decide by what the server now lists. And
 // [CheckTools] does it at start, and reports them. bulwark's own reading of
 // the list ([IsInventory]) never runs through the chain, so it sees every
 // tool.
@@ -143,7 +146,10 @@ func Use(s *mcp.Server, mws ...Middleware) {
 				if !ok {
 					break
 				}
-				if ctr.Params != nil && reg.lookup(ctr.Params.Name) == nil {
+				if ctr.Params != nil && (reg.lookup(ctr.Params.Name) == nil || reg.isLearned(ctr.Params.Name)) {
+					// An unknown tool, or one added outside bulwark, whose
+					// definition the server may have replaced since it was
+					// read: read the list again (at most once a second).
 					reg.learn(ctx, ctr.Session)
 				}
 				res, err := serve(ctx, reg, ctr, h)

@@ -307,3 +307,43 @@ func TestGuardNarrowsSubscriptionsListen(t *testing.T) {
 		}
 	}
 }
+
+// A tool added outside bulwark and then replaced on the server with other
+// annotations is decided at call time by the definition the server now
+// lists, as the list is filtered: a policy on annotations cannot be passed
+// by calling a tool the list hides.
+func TestGuardFollowsAToolReplacedOnTheServer(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v"}, nil)
+	add := func(destructive bool) {
+		mcp.AddTool(s, &mcp.Tool{Name: "purge", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: !destructive, DestructiveHint: &destructive}},
+			func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+				return bulwarktest.TextResult("done"), nil, nil
+			})
+	}
+	add(false)
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "reader"}),
+		auth.WithDefaultPolicy(auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, tool *mcp.Tool) bool {
+			return !bulwark.IsDestructive(tool) || p.HasRole("admin")
+		})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulwark.Use(s, g.Middleware())
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	if res, err := bulwarktest.Call(ctx, cs, "purge", map[string]any{}); err != nil || res.IsError {
+		t.Fatalf("read-only purge: %v %v", err, res)
+	}
+	add(true) // replaced: now destructive
+	list, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tools) != 0 {
+		t.Fatalf("list shows %d tools, want the destructive purge hidden", len(list.Tools))
+	}
+	res, err := bulwarktest.Call(ctx, cs, "purge", map[string]any{})
+	if ref := bulwark.RefusalOf(res, err); ref == nil || ref.Code != bulwark.CodePermissionDenied {
+		t.Fatalf("destructive purge, hidden from the list, was called: %v %v", err, bulwarktest.ResultText(res))
+	}
+}
