@@ -158,6 +158,11 @@ type Call struct {
 	result      mcp.Result
 	fields      map[string]string
 	logged      bool // an internal error's cause was logged already
+
+	// answer, set by Use for a method other than tools/call before the
+	// chain runs, says why what the layers left cannot be sent (see
+	// [Call.ResultError]).
+	answer func(res *mcp.CallToolResult) *Error
 }
 
 type callKey struct{}
@@ -379,6 +384,23 @@ func (c *Call) SetResult(r mcp.Result) {
 	c.mu.Lock()
 	c.result = r
 	c.mu.Unlock()
+}
+
+// ResultError returns the error the client receives for c although the
+// chain returned res and no error, as [ResultError] does for a tools/call:
+// nil when res can be sent. On a record [Use] or [Wrap] created it is also
+// the internal error they answer with when what the layers left cannot be
+// sent: for tools/call no result at all (nil, nil); for the other methods
+// an IsError tool result that carries no refusal (these methods have none),
+// a result set with [Call.SetResult] of another type than the method's, or
+// none (the method's handler never ran, or a layer set nil). A layer
+// outside the others (audit, metrics) calls it once next has returned, so
+// its record and count agree with what the client receives.
+func (c *Call) ResultError(res *mcp.CallToolResult) *Error {
+	if c == nil || c.answer == nil {
+		return ResultError(res)
+	}
+	return c.answer(res)
 }
 
 // SetField attaches a small annotation for outer layers (audit records them).

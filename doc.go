@@ -72,8 +72,10 @@
 // SDK's real method and Use returns its real result. A layer reaches the
 // real request and result through the record: [Call.Request] and
 // [Call.Result] read them, [Call.SetRequest] (before next) and
-// [Call.SetResult] (after next) replace them with a value of the same type.
-// These methods have no IsError results, so every refusal is a JSON-RPC
+// [Call.SetResult] (after next) replace them with a value of the same type;
+// a value of another type, or none, is answered with an internal error, and
+// [Call.ResultError] tells an outer layer so (audit and metrics record that
+// internal error, as the client receives it). These methods have no IsError results, so every refusal is a JSON-RPC
 // error with its code (table below).
 //
 // Which layers apply: auth (resource policies by URI or URI template,

@@ -81,3 +81,40 @@ func ExampleIsList() {
 	// tools/call false
 	// roots/list false
 }
+
+// An outer layer learns what the client receives once next has returned:
+// here an inner layer mistakenly answers tools/list with a prompt list, so
+// Use sends an internal error, and the outer layer sees it.
+func ExampleCall_ResultError() {
+	s := mcp.NewServer(&mcp.Implementation{Name: "tools", Version: "v1"}, nil)
+	outer := func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := next(ctx, req)
+			if err == nil {
+				if e := bulwark.CallFrom(ctx).ResultError(res); e != nil {
+					fmt.Println("client receives:", e.Code)
+				} else {
+					fmt.Println("client receives the result")
+				}
+			}
+			return res, err
+		}
+	}
+	spoil := func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := next(ctx, req)
+			if c := bulwark.CallFrom(ctx); c.Method == bulwark.MethodListTools {
+				c.SetResult(&mcp.ListPromptsResult{})
+			}
+			return res, err
+		}
+	}
+	bulwark.Use(s, outer, spoil)
+	cs, done := serveInMemory(s)
+	defer done()
+	_, _ = cs.ListPrompts(context.Background(), nil)
+	_, _ = cs.ListTools(context.Background(), nil)
+	// Output:
+	// client receives the result
+	// client receives: internal
+}

@@ -197,3 +197,26 @@ func TestTimeoutBoundsLists(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A handler that answers with neither a result nor an error gets the
+// client an internal error with a correlation ID, never the SDK's text
+// naming a Go function value, on tools/call and on the other methods.
+func TestUseAnswersNothingWithAnInternalError(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v"}, nil)
+	bulwark.AddToolHandler(s, &mcp.Tool{Name: "nothing", InputSchema: map[string]any{"type": "object"}},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return nil, nil })
+	s.AddPrompt(&mcp.Prompt{Name: "nothing"}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return nil, nil
+	})
+	bulwark.Use(s)
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	_, terr := bulwarktest.Call(ctx, cs, "nothing", map[string]any{})
+	_, perr := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "nothing"})
+	for _, err := range []error{terr, perr} {
+		var wire *jsonrpc.Error
+		if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal || !strings.HasPrefix(wire.Message, "internal error (id ") {
+			t.Errorf("got %v, want internal error (id …)", err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package bulwark
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,8 +85,11 @@ func Chain(mws ...Middleware) Middleware {
 // a call to a tool that is not in bulwark's registry (added with
 // mcp.AddTool or Server.AddTool rather than [AddTool]) makes Use read the
 // server's tool list, register the definitions it finds and log a warning
-// naming each such tool, at most once a second. Every tools/list the SDK
-// answers teaches it the same, before any layer filters the list, and
+// naming each such tool, at most once a second. A call to such a learned
+// tool reads the list again (within the same bound), and every tools/list
+// the SDK answers teaches it the same, before any layer filters the list,
+// so when such a tool is replaced on the server (added again with other
+// annotations) the layers decide by what the server now lists. And
 // [CheckTools] does it at start, and reports them. bulwark's own reading of
 // the list ([IsInventory]) never runs through the chain, so it sees every
 // tool.
@@ -111,6 +115,9 @@ func Use(s *mcp.Server, mws ...Middleware) {
 				res, err := next(ctx, st.method, r)
 				if err != nil {
 					return nil, err
+				}
+				if isNil(res) {
+					return nil, Internal(fmt.Errorf("bulwark: the server's %s handler returned no result", st.method))
 				}
 				if list, ok := res.(*mcp.ListToolsResult); ok && list != nil {
 					reg.learnFrom(list.Tools)
@@ -139,7 +146,10 @@ func Use(s *mcp.Server, mws ...Middleware) {
 				if !ok {
 					break
 				}
-				if ctr.Params != nil && reg.lookup(ctr.Params.Name) == nil {
+				if ctr.Params != nil && (reg.lookup(ctr.Params.Name) == nil || reg.isLearned(ctr.Params.Name)) {
+					// An unknown tool, or one added outside bulwark, whose
+					// definition the server may have replaced since it was
+					// read: read the list again (at most once a second).
 					reg.learn(ctx, ctr.Session)
 				}
 				res, err := serve(ctx, reg, ctr, h)
@@ -213,8 +223,24 @@ func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.T
 		def = reg.lookup(req.Params.Name)
 	}
 	c := NewCall(req, def, time.Now())
+	c.answer = answerToolCall
 	res, err := run(ctx, c, req, h)
+	if err == nil && res == nil {
+		err = answerToolCall(nil)
+		c.SetRejection(err)
+	}
 	return ToWire(c, res, err, nil)
+}
+
+// answerToolCall is [Call.ResultError] for a tools/call: a call answered
+// with neither a result nor an error (a handler added with Server.AddTool,
+// or a layer, returned nil, nil) cannot be sent, so the client receives an
+// internal error.
+func answerToolCall(res *mcp.CallToolResult) *Error {
+	if res == nil {
+		return Internal(errors.New("bulwark: tools/call answered with neither a result nor an error"))
+	}
+	return ResultError(res)
 }
 
 // run runs h for the call c: it marks the transport, puts c in the context,
@@ -303,14 +329,11 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 	c.Method, c.Tool, c.Target = method, "", target
 	c.SetRequest(req)
 	st := &methodState{method: method, req: req, call: c}
+	c.answer = st.answer
 	res, err := run(context.WithValue(ctx, methodStateKey{}, st), c, stand, h)
 	if err == nil {
-		if e := ResultError(res); e != nil {
+		if e := c.ResultError(res); e != nil {
 			err = e
-		} else if res != nil && res.IsError {
-			// A layer answered with a tool result, which this method cannot
-			// carry.
-			err = Internal(fmt.Errorf("bulwark: a layer answered %s with a tool error result", method))
 		}
 	}
 	if err != nil {
@@ -318,25 +341,43 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 		return nil, methodError(c, err, nil)
 	}
 	if method == MethodListen {
-		r := st.admittedRequest()
-		if r == nil {
-			err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
-			c.SetRejection(err)
-			return nil, methodError(c, err, nil)
-		}
-		return next(ctx, method, r)
+		return next(ctx, method, st.admittedRequest())
 	}
 	out := c.Result()
-	if isNil(out) {
-		err = Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", method))
-	} else if !st.fits(out) {
+	if isNil(out) || !st.fits(out) {
+		// Changed since it was checked, by a goroutine a layer left behind.
 		err = Internal(fmt.Errorf("bulwark: a layer answered %s with a %T", method, out))
-	}
-	if err != nil {
 		c.SetRejection(err)
 		return nil, methodError(c, err, nil)
 	}
 	return out, nil
+}
+
+// answer is [Call.ResultError] for the request st carries: why the result
+// the layers left, and res, the chain's placeholder, cannot be sent.
+func (st *methodState) answer(res *mcp.CallToolResult) *Error {
+	if e := ResultError(res); e != nil {
+		return e
+	}
+	if res != nil && res.IsError {
+		// A layer answered with a tool result, which this method cannot
+		// carry.
+		return Internal(fmt.Errorf("bulwark: a layer answered %s with a tool error result", st.method))
+	}
+	if st.method == MethodListen {
+		if st.admittedRequest() == nil {
+			return Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", st.method))
+		}
+		return nil
+	}
+	out := st.call.Result()
+	if isNil(out) {
+		return Internal(fmt.Errorf("bulwark: a layer answered %s without calling the method", st.method))
+	}
+	if !st.fits(out) {
+		return Internal(fmt.Errorf("bulwark: a layer answered %s with a %T", st.method, out))
+	}
+	return nil
 }
 
 // isNil reports whether v is nil or a nil pointer in an interface.

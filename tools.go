@@ -121,7 +121,13 @@ func (r *registry) learnFrom(tools []*mcp.Tool) []string {
 		if t == nil || t.Name == "" {
 			continue
 		}
-		if _, ok := r.tools[t.Name]; ok {
+		if old, ok := r.tools[t.Name]; ok {
+			if r.learned[t.Name] && old != t {
+				// A tool added outside bulwark was replaced on the server
+				// (mcp.AddTool again, with other annotations, say): the
+				// layers follow what the server now serves.
+				r.tools[t.Name] = t
+			}
 			continue
 		}
 		r.tools[t.Name] = t
@@ -317,6 +323,17 @@ func LookupTool(s *mcp.Server, name string) (*mcp.Tool, bool) {
 
 func lookupTool(s *mcp.Server, name string) *mcp.Tool {
 	return registryOf(s, false).lookup(name)
+}
+
+// isLearned reports whether the definition of name was read from the
+// server rather than registered through bulwark.
+func (r *registry) isLearned(name string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.learned[name]
 }
 
 func (r *registry) lookup(name string) *mcp.Tool {

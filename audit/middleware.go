@@ -153,7 +153,7 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 			r.Arguments = l.redactor.Arguments(rawArgs, def)
 		}
 	}
-	l.outcome(ctx, r, res, err)
+	l.outcome(ctx, r, c, res, err)
 	if ks := l.cfg.KeyStore; ks != nil {
 		subject := ""
 		if o.subject != nil {
@@ -188,11 +188,14 @@ func (l *Logger) digest(raw []byte) string {
 	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 }
 
-func (l *Logger) outcome(ctx context.Context, r *Record, res *mcp.CallToolResult, err error) {
-	if err == nil && res != nil && res.IsError {
-		if be := bulwark.ResultError(res); be != nil {
+func (l *Logger) outcome(ctx context.Context, r *Record, c *bulwark.Call, res *mcp.CallToolResult, err error) {
+	if err == nil {
+		// What the client receives for this result: for a method other than
+		// tools/call, bulwark.Use also answers a result a layer set of the
+		// wrong type, or none, with an internal error.
+		if be := c.ResultError(res); be != nil {
 			err = be
-		} else {
+		} else if res != nil && res.IsError {
 			r.Outcome = OutcomeToolError
 			r.Reason = l.redactedPrefix(resultText(res), 1024)
 			return

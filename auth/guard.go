@@ -122,28 +122,52 @@ func (s *settings) decidePrompt(ctx context.Context, p *Principal, name string) 
 	return s.apply(ctx, p, s.prompts[name], "prompt", &mcp.Tool{Name: name})
 }
 
-// decideCall decides the call in ctx by its method.
+// decideCall decides the call in ctx by its method, on the request as it
+// stands when the Guard runs (Call.Request): a layer outside the Guard may
+// have replaced the client's request with Call.SetRequest, and what is
+// decided must be what the server serves.
 func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.Call, req *mcp.CallToolRequest) error {
 	if call == nil || bulwark.IsToolCall(ctx) {
 		return s.decide(ctx, p, toolOf(ctx, req))
 	}
 	switch call.Method {
 	case bulwark.MethodReadResource, bulwark.MethodSubscribe:
-		return s.decideResource(ctx, p, call.Target)
+		uri := call.Target
+		switch r := call.Request().(type) {
+		case *mcp.ReadResourceRequest:
+			if r.Params != nil {
+				uri = r.Params.URI
+			}
+		case *mcp.SubscribeRequest:
+			if r.Params != nil {
+				uri = r.Params.URI
+			}
+		}
+		return s.decideResource(ctx, p, uri)
 	case bulwark.MethodGetPrompt:
-		return s.decidePrompt(ctx, p, call.Target)
+		name := call.Target
+		if r, ok := call.Request().(*mcp.GetPromptRequest); ok && r.Params != nil {
+			name = r.Params.Name
+		}
+		return s.decidePrompt(ctx, p, name)
 	case bulwark.MethodComplete:
-		var params struct {
-			Ref *mcp.CompleteReference `json:"ref"`
-		}
-		if req != nil && req.Params != nil {
+		var ref *mcp.CompleteReference
+		if r, ok := call.Request().(*mcp.CompleteRequest); ok {
+			if r.Params != nil {
+				ref = r.Params.Ref
+			}
+		} else if req != nil && req.Params != nil {
+			var params struct {
+				Ref *mcp.CompleteReference `json:"ref"`
+			}
 			_ = json.Unmarshal(req.Params.Arguments, &params)
+			ref = params.Ref
 		}
-		if params.Ref != nil && params.Ref.Type == "ref/resource" {
-			return s.decideResource(ctx, p, params.Ref.URI)
+		if ref != nil && ref.Type == "ref/resource" {
+			return s.decideResource(ctx, p, ref.URI)
 		}
-		if params.Ref != nil && params.Ref.Type == "ref/prompt" {
-			return s.decidePrompt(ctx, p, params.Ref.Name)
+		if ref != nil && ref.Type == "ref/prompt" {
+			return s.decidePrompt(ctx, p, ref.Name)
 		}
 		return bulwark.InvalidArgument("ref", "completion needs a ref/prompt or ref/resource reference")
 	}
@@ -155,7 +179,9 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 // tools/call, the resource's for resources/read and resources/subscribe
 // (exact URI or matching template, see [WithResourcePolicies]), the
 // prompt's for prompts/get, and for completion/complete the policy of the
-// prompt or resource whose arguments are completed.
+// prompt or resource whose arguments are completed. It decides on the
+// request as it stands when it runs (Call.Request), which is what the
+// server serves unless a layer inside it replaces it.
 //
 // The lists (tools/list, resources/list, resources/templates/list,
 // prompts/list) are not refused item by item: the list is served and

@@ -307,3 +307,104 @@ func TestGuardNarrowsSubscriptionsListen(t *testing.T) {
 		}
 	}
 }
+
+// A tool added outside bulwark and then replaced on the server with other
+// annotations is decided at call time by the definition the server now
+// lists, as the list is filtered: a policy on annotations cannot be passed
+// by calling a tool the list hides.
+func TestGuardFollowsAToolReplacedOnTheServer(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v"}, nil)
+	add := func(destructive bool) {
+		mcp.AddTool(s, &mcp.Tool{Name: "purge", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: !destructive, DestructiveHint: &destructive}},
+			func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+				return bulwarktest.TextResult("done"), nil, nil
+			})
+	}
+	add(false)
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "reader"}),
+		auth.WithDefaultPolicy(auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, tool *mcp.Tool) bool {
+			return !bulwark.IsDestructive(tool) || p.HasRole("admin")
+		})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulwark.Use(s, g.Middleware())
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	if res, err := bulwarktest.Call(ctx, cs, "purge", map[string]any{}); err != nil || res.IsError {
+		t.Fatalf("read-only purge: %v %v", err, res)
+	}
+	add(true) // replaced: now destructive
+	list, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tools) != 0 {
+		t.Fatalf("list shows %d tools, want the destructive purge hidden", len(list.Tools))
+	}
+	res, err := bulwarktest.Call(ctx, cs, "purge", map[string]any{})
+	if ref := bulwark.RefusalOf(res, err); ref == nil || ref.Code != bulwark.CodePermissionDenied {
+		t.Fatalf("destructive purge, hidden from the list, was called: %v %v", err, bulwarktest.ResultText(res))
+	}
+}
+
+// The Guard decides on the request the server will serve: a layer outside
+// it that replaced the client's request (with Call.SetRequest) cannot make
+// it decide one resource, prompt or completion and serve another.
+func TestGuardDecidesTheRequestServed(t *testing.T) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v"}, &mcp.ServerOptions{
+		CompletionHandler: func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+			return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: []string{"x"}}}, nil
+		},
+	})
+	for _, uri := range []string{"public://doc", "secret://doc"} {
+		s.AddResource(&mcp.Resource{URI: uri, Name: uri}, func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: req.Params.URI}}}, nil
+		})
+	}
+	for _, name := range []string{"public", "secret"} {
+		s.AddPrompt(&mcp.Prompt{Name: name}, func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: req.Params.Name}}}}, nil
+		})
+	}
+	// An alias layer outside the Guard: public names are served from secret ones.
+	alias := func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			c := bulwark.CallFrom(ctx)
+			switch r := c.Request().(type) {
+			case *mcp.ReadResourceRequest:
+				cp := *r
+				cp.Params = &mcp.ReadResourceParams{URI: strings.Replace(r.Params.URI, "public", "secret", 1)}
+				c.SetRequest(&cp)
+			case *mcp.GetPromptRequest:
+				cp := *r
+				cp.Params = &mcp.GetPromptParams{Name: "secret"}
+				c.SetRequest(&cp)
+			case *mcp.CompleteRequest:
+				cp := *r
+				params := *r.Params
+				params.Ref = &mcp.CompleteReference{Type: "ref/prompt", Name: "secret"}
+				cp.Params = &params
+				c.SetRequest(&cp)
+			}
+			return next(ctx, req)
+		}
+	}
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "reader"}), auth.FailClosed(),
+		auth.WithResourcePolicies(auth.Policies{"public://doc": auth.Allow(), "secret://doc": auth.Deny("secret")}),
+		auth.WithPromptPolicies(auth.Policies{"public": auth.Allow(), "secret": auth.Deny("secret")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulwark.Use(s, alias, g.Middleware())
+	cs := bulwarktest.Connect(t, s, nil)
+	ctx := context.Background()
+	_, rerr := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "public://doc"})
+	_, perr := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "public"})
+	_, cerr := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: "public"}, Argument: mcp.CompleteParamsArgument{Name: "a", Value: "b"}})
+	for name, err := range map[string]error{"resources/read": rerr, "prompts/get": perr, "completion/complete": cerr} {
+		if ref := bulwark.RefusalOf(nil, err); ref == nil || ref.Code != bulwark.CodePermissionDenied {
+			t.Errorf("%s of a secret served under a public name: %v, want permission denied", name, err)
+		}
+	}
+}

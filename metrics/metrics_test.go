@@ -639,3 +639,32 @@ func TestOtherMethodsCountedByMethod(t *testing.T) {
 		}
 	}
 }
+
+// A layer inside metrics that sets a list result of the wrong type makes
+// bulwark.Use answer with an internal error: it is counted as internal.
+func TestWrongResultCountedAsInternal(t *testing.T) {
+	m, reg := newMetrics(t, metrics.Settings{})
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v0"}, nil)
+	spoil := func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := next(ctx, req)
+			if c := bulwark.CallFrom(ctx); c.Method == bulwark.MethodListTools {
+				c.SetResult(&mcp.ListPromptsResult{})
+			}
+			return res, err
+		}
+	}
+	bulwark.Use(s, metrics.Middleware(m), spoil)
+	cs := bulwarktest.Connect(t, s, nil)
+	if _, err := cs.ListTools(context.Background(), nil); err == nil {
+		t.Fatal("a list of the wrong type was sent")
+	}
+	for _, c := range []struct {
+		outcome string
+		want    float64
+	}{{"ok", 0}, {"internal", 1}} {
+		if got := value(t, reg, "bulwark_method_calls_total", map[string]string{"method": "tools/list", "outcome": c.outcome}); got != c.want {
+			t.Errorf("method_calls{tools/list,%s} = %v, want %v", c.outcome, got, c.want)
+		}
+	}
+}

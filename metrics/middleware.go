@@ -171,7 +171,7 @@ func Middleware(m *Metrics) bulwark.Middleware {
 			res, err = next(ctx, req)
 			finished = true
 			ts.duration.Observe(m.clock.Now().Sub(start).Seconds())
-			i := outcomeIndex(res, err)
+			i := outcomeIndex(bulwark.CallFrom(ctx), res, err)
 			ts.calls[i].Inc()
 			if i == idxRateLimited {
 				ts.limited.Inc()
@@ -218,7 +218,7 @@ func (m *Metrics) observeMethod(ctx context.Context, ms *methodSeries, req *mcp.
 	res, err = next(ctx, req)
 	finished = true
 	ms.duration.Observe(m.clock.Now().Sub(start).Seconds())
-	ms.calls[outcomeIndex(res, err)].Inc()
+	ms.calls[outcomeIndex(bulwark.CallFrom(ctx), res, err)].Inc()
 	return res, err
 }
 
@@ -226,8 +226,9 @@ func (m *Metrics) observeMethod(ctx context.Context, ms *methodSeries, req *mcp.
 // recognised in every form they can take inside the chain: a returned
 // error, an IsError result carrying an *bulwark.Error (a typed handler
 // returned one), or one already mapped to the wire by an inner
-// bulwark.Wrap.
-func outcomeIndex(res *mcp.CallToolResult, err error) int {
+// bulwark.Wrap. A result the client cannot receive (see
+// bulwark.Call.ResultError) is counted as what the client receives instead.
+func outcomeIndex(c *bulwark.Call, res *mcp.CallToolResult, err error) int {
 	if err != nil {
 		var wire *jsonrpc.Error
 		if errors.As(err, &wire) {
@@ -238,11 +239,11 @@ func outcomeIndex(res *mcp.CallToolResult, err error) int {
 		}
 		return codeIndex(bulwark.CodeOf(err))
 	}
+	if e := c.ResultError(res); e != nil {
+		return codeIndex(e.Code)
+	}
 	if res == nil || !res.IsError {
 		return idxOK
-	}
-	if e := bulwark.ResultError(res); e != nil {
-		return codeIndex(e.Code)
 	}
 	if res.Meta != nil {
 		switch r := res.Meta[bulwark.MetaKey].(type) {
