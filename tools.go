@@ -37,6 +37,11 @@ type registry struct {
 	lister    mcp.MethodHandler
 	lastLearn time.Time
 	learnMu   sync.Mutex
+
+	// res is the server's resources and resource templates, as last read
+	// (see Call.Resource).
+	resMu sync.Mutex
+	res   *resourceIndex
 }
 
 func (r *registry) setLister(h mcp.MethodHandler) {
