@@ -94,6 +94,11 @@ func Chain(mws ...Middleware) Middleware {
 // the list ([IsInventory]) never runs through the chain, so it sees every
 // tool.
 //
+// For resources/read, resources/subscribe, completion/complete and
+// subscriptions/listen, Use tells the layers what the server serves a
+// URI with ([Call.Resource]), reading the server's resource and template
+// lists beneath the chain at most once a second.
+//
 // Call Use once per server, before serving. Calling it again adds a second
 // chain outside the first.
 func Use(s *mcp.Server, mws ...Middleware) {

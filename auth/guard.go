@@ -337,7 +337,10 @@ func (s *settings) guardList(ctx context.Context, call *bulwark.Call, req *mcp.C
 // The caller is found as Middleware finds it. In the argument-token mode,
 // when nothing else identifies the caller, lists are left unfiltered;
 // otherwise, without a caller, every list is empty. bulwark's own inventory
-// of a server's tools (bulwark.IsInventory) is left unfiltered.
+// of a server's tools and resources (bulwark.IsInventory) is left
+// unfiltered. Without Use the server's templates are not known, so a
+// subscriptions/listen URI is decided by its own entry, else by the first
+// policy template (in sorted order) that matches it.
 func (g *Guard) FilterLists() mcp.Middleware {
 	s := g.s
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
