@@ -163,6 +163,9 @@ type Call struct {
 	// chain runs, says why what the layers left cannot be sent (see
 	// [Call.ResultError]).
 	answer func(res *mcp.CallToolResult) *Error
+	// resources, set by Use for the methods that name a resource, returns
+	// the server's resources (see [Call.Resource]).
+	resources func() (*resourceIndex, error)
 }
 
 type callKey struct{}

@@ -78,9 +78,17 @@
 // internal error, as the client receives it). These methods have no IsError results, so every refusal is a JSON-RPC
 // error with its code (table below).
 //
-// Which layers apply: auth (resource policies by URI or URI template,
-// prompt policies by name, lists filtered to what the caller may use; see
-// auth.WithResourcePolicies), ratelimit and concurrency limits, [Timeout],
+// What a resources/read or resources/subscribe is served with is not
+// always plain from its URI: the SDK serves it with the server's resource
+// of that exact URI, else with the first of its resource templates, in the
+// order of their URI templates, that matches it. [Call.Resource] tells a
+// layer which: Use reads the server's resource and template lists for it
+// (beneath the chain, marked by [IsInventory], at most once a second) and
+// matches as the SDK does, so a layer decides by what is actually served.
+//
+// Which layers apply: auth (resource policies by the resource or template
+// the server serves, prompt policies by name, lists filtered to what the
+// caller may use by the same decision; see auth.WithResourcePolicies), ratelimit and concurrency limits, [Timeout],
 // [Recover], audit (one record per request, Record.Method) and metrics
 // (bulwark_method_calls_total{method,outcome}). cache, breaker, retry (and
 // idempotency) and validate make sense for tool calls only: they see
@@ -92,8 +100,9 @@
 // follow nextCursor until it is empty, as MCP requires. Lists count against
 // rate limits like calls: a list is cheap but not free, and a client can
 // ask for lists in a loop (ratelimit names them by method, so they can have
-// a limit of their own). bulwark's own reading of the tool list
-// ([CheckTools], [IsInventory]) does not run through the chain.
+// a limit of their own). bulwark's own reading of the tool and resource
+// lists ([CheckTools], [Call.Resource], [IsInventory]) does not run through
+// the chain.
 //
 // Under protocol 2026-07-28 a client subscribes with subscriptions/listen
 // ([MethodListen]), a long-lived stream: the chain admits it (auth narrows

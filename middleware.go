@@ -94,6 +94,11 @@ func Chain(mws ...Middleware) Middleware {
 // the list ([IsInventory]) never runs through the chain, so it sees every
 // tool.
 //
+// For resources/read, resources/subscribe, completion/complete and
+// subscriptions/listen, Use tells the layers what the server serves a
+// URI with ([Call.Resource]), reading the server's resource and template
+// lists beneath the chain at most once a second.
+//
 // Call Use once per server, before serving. Calling it again adds a second
 // chain outside the first.
 func Use(s *mcp.Server, mws ...Middleware) {
@@ -162,7 +167,7 @@ func Use(s *mcp.Server, mws ...Middleware) {
 			case MethodReadResource, MethodSubscribe, MethodGetPrompt, MethodComplete,
 				MethodListTools, MethodListResources, MethodListResourceTemplates, MethodListPrompts,
 				MethodListen:
-				return serveMethod(ctx, method, req, h, next)
+				return serveMethod(ctx, reg, method, req, h, next)
 			}
 			return next(ctx, method, req)
 		}
@@ -319,7 +324,7 @@ func stateFrom(ctx context.Context) *methodState {
 // serveMethod runs a request of another method than tools/call through h.
 // A subscriptions/listen request runs through h to be admitted, and its
 // stream is then served by next outside the chain.
-func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.ToolHandler, next mcp.MethodHandler) (mcp.Result, error) {
+func serveMethod(ctx context.Context, reg *registry, method string, req mcp.Request, h mcp.ToolHandler, next mcp.MethodHandler) (mcp.Result, error) {
 	target, args := describe(req)
 	stand := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: method, Arguments: args}, Extra: req.GetExtra()}
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
@@ -328,6 +333,10 @@ func serveMethod(ctx context.Context, method string, req mcp.Request, h mcp.Tool
 	c := NewCall(stand, nil, time.Now())
 	c.Method, c.Tool, c.Target = method, "", target
 	c.SetRequest(req)
+	switch method {
+	case MethodReadResource, MethodSubscribe, MethodComplete, MethodListen:
+		c.resources = func() (*resourceIndex, error) { return reg.resourceIndex(ctx, stand.Session) }
+	}
 	st := &methodState{method: method, req: req, call: c}
 	c.answer = st.answer
 	res, err := run(context.WithValue(ctx, methodStateKey{}, st), c, stand, h)

@@ -37,6 +37,11 @@ type registry struct {
 	lister    mcp.MethodHandler
 	lastLearn time.Time
 	learnMu   sync.Mutex
+
+	// res is the server's resources and resource templates, as last read
+	// (see Call.Resource).
+	resMu sync.Mutex
+	res   *resourceIndex
 }
 
 func (r *registry) setLister(h mcp.MethodHandler) {
@@ -73,11 +78,12 @@ func (r *registry) learn(ctx context.Context, ss *mcp.ServerSession) {
 type inventoryKey struct{}
 
 // IsInventory reports whether ctx belongs to bulwark's own reading of a
-// server's tools ([CheckTools], and [Use] learning an unknown tool): a
-// tools/list request no client sent. It never runs through the chain of
-// [Use]; receiving middleware added before Use (beneath it) sees it, and a
-// list filter there leaves it unfiltered (auth's Guard.FilterLists does),
-// so the inventory sees every tool.
+// server's tools ([CheckTools], and [Use] learning an unknown tool) or of
+// its resources and resource templates ([Call.Resource]): a tools/list,
+// resources/list or resources/templates/list request no client sent. It
+// never runs through the chain of [Use]; receiving middleware added before
+// Use (beneath it) sees it, and a list filter there leaves it unfiltered
+// (auth's Guard.FilterLists does), so the inventory sees everything.
 func IsInventory(ctx context.Context) bool {
 	return ctx.Value(inventoryKey{}) != nil
 }

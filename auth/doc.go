@@ -98,9 +98,12 @@
 // A [Policy] decides per tool: [RequireAll] and [RequireAny] for scopes,
 // [RequireRole], [Predicate] for anything else (tool annotations
 // included), composed with [AllOf] and [AnyOf]. [WithPolicies] maps tool
-// names to policies; [WithResourcePolicies] maps resource URIs and URI
-// templates ("customer://{id}") to policies, which also guard
-// resources/subscribe and completions of the template's arguments;
+// names to policies; [WithResourcePolicies] maps resource URIs and the
+// server's URI templates ("customer://{id}") to policies, which also guard
+// resources/subscribe and completions of the template's arguments; a read
+// is decided by the policy of the resource or template the server serves
+// its URI with (never by another template that happens to match it), and
+// the resource and template lists by the same decision;
 // [WithPromptPolicies] maps prompt names to policies, which also guard
 // completions of the prompt's arguments. [WithDefaultPolicy] covers every
 // tool, resource and prompt without an entry; [FailClosed] refuses those

@@ -41,15 +41,33 @@ func New(opts ...Option) (*Guard, error) {
 }
 
 // WithResourcePolicies sets the policies of resources, keyed by a resource's
-// URI ("config://app") or by a URI template as given to
-// Server.AddResourceTemplate ("customer://{id}"). A URI is decided by its
-// exact entry if there is one, else by the first template (in sorted order)
-// that matches it as the SDK matches templates. Later calls add to (and
-// override entries of) earlier ones. The policy's tool argument holds only
-// the key as its Name.
+// URI ("config://app") or by a URI template exactly as given to
+// Server.AddResourceTemplate ("customer://{id}"). Under bulwark.Use a
+// resources/read is decided by what the server serves its URI with
+// (bulwark's Call.Resource: the resource of that exact URI, else the first
+// of the server's templates that matches it, in the SDK's own order and
+// matching):
+//   - a URI the server serves with one of its templates, by the entry of
+//     that very template (none: no policy, refused under [FailClosed]),
+//     and by the URI's own entry too when it has one;
+//   - a resource of that exact URI, by its entry, else by the first key
+//     that is a template (in sorted order) matching the URI;
+//   - a URI the server serves with nothing, the same way as a resource of
+//     that URI (refused under FailClosed without one; otherwise the SDK
+//     answers that the resource is not found).
 //
-// The policy of a resource also guards its resources/subscribe and the
-// completion of its template's arguments.
+// So a URI served by a template without an entry of its own is never
+// decided by another, broader template's entry. resources/list shows a
+// resource, and resources/templates/list a template, by that same
+// decision on its URI or template: a listed template's URIs are readable
+// (unless a URI's own entry refuses one) and a hidden template's are not.
+// Later calls add to (and override entries of) earlier ones. The policy's
+// tool argument holds only the key as its Name.
+//
+// The policy of a resource also guards its resources/subscribe, the
+// resources a subscriptions/listen stream notifies, and the completion of
+// its template's arguments (a ref/resource naming one of the server's
+// templates is that template; another URI is decided as a read of it).
 func WithResourcePolicies(p Policies) Option {
 	return func(s *settings) { s.resources = merge(s.resources, p) }
 }
@@ -109,13 +127,47 @@ func (s *settings) resourcePolicy(uri string) (Policy, string) {
 	return nil, uri
 }
 
+// decideResource decides uri by its entry, else by the first policy
+// template that matches it: for a resource of an exact URI, and for the
+// subscriptions/listen FilterLists narrows on a server without Use, where
+// the server's own templates are not known.
 func (s *settings) decideResource(ctx context.Context, p *Principal, uri string) error {
 	pol, key := s.resourcePolicy(uri)
 	return s.apply(ctx, p, pol, "resource", &mcp.Tool{Name: key})
 }
 
-func (s *settings) decideTemplate(ctx context.Context, p *Principal, tmpl string) error {
-	return s.apply(ctx, p, s.resources[tmpl], "resource", &mcp.Tool{Name: tmpl})
+// decideServed decides what the server serves under key: a template by
+// its own entry only; a resource of an exact URI (or a URI nothing serves)
+// by its entry, else by the first policy template that matches it. It is
+// the one decision of a read and of the lists.
+func (s *settings) decideServed(ctx context.Context, p *Principal, key string, template bool) error {
+	if template {
+		return s.apply(ctx, p, s.resources[key], "resource", &mcp.Tool{Name: key})
+	}
+	return s.decideResource(ctx, p, key)
+}
+
+// decideRead decides the read of uri by what the server serves it with
+// (see [WithResourcePolicies]).
+func (s *settings) decideRead(ctx context.Context, p *Principal, call *bulwark.Call, uri string) error {
+	key, template, err := call.Resource(uri)
+	if err != nil {
+		return bulwark.Internal(err)
+	}
+	if key == "" {
+		// Nothing serves it (the SDK answers "not found"): decided as a
+		// resource of that URI, refused like any other without a policy
+		// under FailClosed.
+		key, template = uri, false
+	}
+	if err := s.decideServed(ctx, p, key, template); err != nil {
+		return err
+	}
+	if pol, ok := s.resources[uri]; ok && key != uri {
+		// The URI's own entry must allow it too.
+		return s.apply(ctx, p, pol, "resource", &mcp.Tool{Name: uri})
+	}
+	return nil
 }
 
 func (s *settings) decidePrompt(ctx context.Context, p *Principal, name string) error {
@@ -143,7 +195,7 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 				uri = r.Params.URI
 			}
 		}
-		return s.decideResource(ctx, p, uri)
+		return s.decideRead(ctx, p, call, uri)
 	case bulwark.MethodGetPrompt:
 		name := call.Target
 		if r, ok := call.Request().(*mcp.GetPromptRequest); ok && r.Params != nil {
@@ -164,7 +216,7 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 			ref = params.Ref
 		}
 		if ref != nil && ref.Type == "ref/resource" {
-			return s.decideResource(ctx, p, ref.URI)
+			return s.decideRead(ctx, p, call, ref.URI)
 		}
 		if ref != nil && ref.Type == "ref/prompt" {
 			return s.decidePrompt(ctx, p, ref.Name)
@@ -177,7 +229,7 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 // Middleware authenticates each request, records the caller with
 // Call.SetPrincipal and applies the authorization policies: the tool's for
 // tools/call, the resource's for resources/read and resources/subscribe
-// (exact URI or matching template, see [WithResourcePolicies]), the
+// (by what the server serves the URI with, see [WithResourcePolicies]), the
 // prompt's for prompts/get, and for completion/complete the policy of the
 // prompt or resource whose arguments are completed. It decides on the
 // request as it stands when it runs (Call.Request), which is what the
@@ -261,7 +313,7 @@ func (s *settings) guardList(ctx context.Context, call *bulwark.Call, req *mcp.C
 	call.SetPrincipal(p)
 	if call.Method == bulwark.MethodListen {
 		if lr, ok := call.Request().(*mcp.SubscriptionsListenRequest); ok {
-			call.SetRequest(s.narrowListen(ctx, p, lr))
+			call.SetRequest(s.narrowListen(lr, func(uri string) error { return s.decideRead(ctx, p, call, uri) }))
 		}
 		return next(ctx, req)
 	}
@@ -285,7 +337,10 @@ func (s *settings) guardList(ctx context.Context, call *bulwark.Call, req *mcp.C
 // The caller is found as Middleware finds it. In the argument-token mode,
 // when nothing else identifies the caller, lists are left unfiltered;
 // otherwise, without a caller, every list is empty. bulwark's own inventory
-// of a server's tools (bulwark.IsInventory) is left unfiltered.
+// of a server's tools and resources (bulwark.IsInventory) is left
+// unfiltered. Without Use the server's templates are not known, so a
+// subscriptions/listen URI is decided by its own entry, else by the first
+// policy template (in sorted order) that matches it.
 func (g *Guard) FilterLists() mcp.Middleware {
 	s := g.s
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
@@ -295,7 +350,7 @@ func (g *Guard) FilterLists() mcp.Middleware {
 				if p == nil && s.argField != "" {
 					return next(ctx, method, req)
 				}
-				return next(ctx, method, s.narrowListen(ctx, p, lr))
+				return next(ctx, method, s.narrowListen(lr, func(uri string) error { return s.decideResource(ctx, p, uri) }))
 			}
 			res, err := next(ctx, method, req)
 			if err != nil || res == nil || req == nil || !bulwark.IsList(method) {
@@ -314,15 +369,16 @@ func (g *Guard) FilterLists() mcp.Middleware {
 }
 
 // narrowListen returns req without the resource subscriptions its caller
-// may not read, so the server acknowledges and notifies only the others.
-func (s *settings) narrowListen(ctx context.Context, p *Principal, req *mcp.SubscriptionsListenRequest) *mcp.SubscriptionsListenRequest {
+// may not read (those decide refuses), so the server acknowledges and
+// notifies only the others.
+func (s *settings) narrowListen(req *mcp.SubscriptionsListenRequest, decide func(uri string) error) *mcp.SubscriptionsListenRequest {
 	if req == nil || req.Params == nil || req.Params.Notifications == nil || len(req.Params.Notifications.ResourceSubscriptions) == 0 {
 		return req
 	}
 	uris := req.Params.Notifications.ResourceSubscriptions
 	kept := make([]string, 0, len(uris))
 	for _, uri := range uris {
-		if s.decideResource(ctx, p, uri) == nil {
+		if decide(uri) == nil {
 			kept = append(kept, uri)
 		}
 	}
@@ -360,7 +416,7 @@ func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp
 		out := *list
 		out.Resources = make([]*mcp.Resource, 0, len(list.Resources))
 		for _, r := range list.Resources {
-			if r != nil && s.decideResource(ctx, p, r.URI) == nil {
+			if r != nil && s.decideServed(ctx, p, r.URI, false) == nil {
 				out.Resources = append(out.Resources, r)
 			}
 		}
@@ -372,7 +428,7 @@ func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp
 		out := *list
 		out.ResourceTemplates = make([]*mcp.ResourceTemplate, 0, len(list.ResourceTemplates))
 		for _, t := range list.ResourceTemplates {
-			if t != nil && s.decideTemplate(ctx, p, t.URITemplate) == nil {
+			if t != nil && s.decideServed(ctx, p, t.URITemplate, true) == nil {
 				out.ResourceTemplates = append(out.ResourceTemplates, t)
 			}
 		}
