@@ -24,7 +24,10 @@
 // so each page is filtered on its own: a page keeps the SDK's cursor and
 // may hold fewer items than the server's page size, or none, while a next
 // page follows. Clients follow nextCursor until it is empty, as MCP
-// requires, and see every item they may use exactly once.
+// requires, and see every item they may use exactly once. A filtered page
+// is marked cacheScope "private": it is one caller's view, and the
+// protocol's default ("public") would let a shared cache hand it to
+// another caller.
 //
 // A server that does not install the Guard with bulwark.Use (its tools
 // wrapped one by one with bulwark.Wrap) filters its lists with

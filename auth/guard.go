@@ -394,7 +394,15 @@ func (s *settings) narrowListen(req *mcp.SubscriptionsListenRequest, decide func
 	return &cp
 }
 
-// filter returns a copy of the list res holding only what p may use.
+// private marks a result for the requesting user's cache only. The SDK has
+// filled in the protocol's default ("public") by the time a list reaches
+// the Guard, so the scope is set whatever it says: a filtered list is one
+// caller's view, whoever decided otherwise.
+func private(c *mcp.Cacheable) { c.CacheScope = "private" }
+
+// filter returns a copy of the list res holding only what p may use,
+// marked private: it is this caller's view, and a "public" scope would let
+// a shared cache serve it to another caller.
 func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp.Result {
 	switch list := res.(type) {
 	case *mcp.ListToolsResult:
@@ -402,6 +410,7 @@ func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp
 			return res
 		}
 		out := *list
+		private(&out.Cacheable)
 		out.Tools = make([]*mcp.Tool, 0, len(list.Tools))
 		for _, t := range list.Tools {
 			if t != nil && s.decide(ctx, p, t) == nil {
@@ -414,6 +423,7 @@ func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp
 			return res
 		}
 		out := *list
+		private(&out.Cacheable)
 		out.Resources = make([]*mcp.Resource, 0, len(list.Resources))
 		for _, r := range list.Resources {
 			if r != nil && s.decideServed(ctx, p, r.URI, false) == nil {
@@ -426,6 +436,7 @@ func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp
 			return res
 		}
 		out := *list
+		private(&out.Cacheable)
 		out.ResourceTemplates = make([]*mcp.ResourceTemplate, 0, len(list.ResourceTemplates))
 		for _, t := range list.ResourceTemplates {
 			if t != nil && s.decideServed(ctx, p, t.URITemplate, true) == nil {
@@ -438,6 +449,7 @@ func (s *settings) filter(ctx context.Context, p *Principal, res mcp.Result) mcp
 			return res
 		}
 		out := *list
+		private(&out.Cacheable)
 		out.Prompts = make([]*mcp.Prompt, 0, len(list.Prompts))
 		for _, pr := range list.Prompts {
 			if pr != nil && s.decidePrompt(ctx, p, pr.Name) == nil {

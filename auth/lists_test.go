@@ -153,6 +153,14 @@ func TestGuardInUseAloneFiltersEveryList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each list is this caller's view: no shared cache may serve it to
+	// another caller.
+	for name, scope := range map[string]string{"tools": tools.CacheScope, "resources": resources.CacheScope,
+		"templates": templates.CacheScope, "prompts": prompts.CacheScope} {
+		if scope != "private" {
+			t.Errorf("%s list: cacheScope %q, want private", name, scope)
+		}
+	}
 	got := map[string][]string{}
 	for _, x := range tools.Tools {
 		got["tools"] = append(got["tools"], x.Name)
