@@ -35,8 +35,10 @@ const keyInfoLifetime = 5 * time.Minute
 //
 // The TokenInfo it returns carries the principal (read back by [Guard.Middleware]
 // from req.Extra.TokenInfo on every call), its scopes, the token's expiry
-// and the principal ID as UserID, which the SDK uses to stop one user from
-// taking over another user's session.
+// and, as UserID, the principal's method and ID ("api_key:billing-bot",
+// "jwt:alice"), which the SDK uses to stop one user from taking over
+// another user's session: an API key's principal and a JWT whose subject
+// is the same string are two users.
 //
 // A failed verification unwraps to sdkauth.ErrInvalidToken (so the SDK
 // answers 401 with WWW-Authenticate) and to the bulwark.Error explaining
@@ -70,10 +72,20 @@ func TokenVerifier(v Verifier) sdkauth.TokenVerifier {
 		return &sdkauth.TokenInfo{
 			Scopes:     p.Scopes,
 			Expiration: expiryOf(p),
-			UserID:     p.ID,
+			UserID:     userID(p),
 			Extra:      map[string]any{principalExtraKey: p},
 		}, nil
 	}
+}
+
+// userID names p for the SDK's session-owner check and for per-caller
+// bounds at the HTTP edge: how it authenticated and who it is, since IDs
+// from different verifiers may coincide.
+func userID(p *Principal) string {
+	if p.Method == "" {
+		return p.ID
+	}
+	return p.Method + ":" + p.ID
 }
 
 func hasQueryToken(r *http.Request) bool {

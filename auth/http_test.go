@@ -294,7 +294,7 @@ func TestTokenVerifierAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ti.UserID != "svc" || !slices.Equal(ti.Scopes, []string{"a"}) || ti.Expiration.Before(time.Now()) {
+	if ti.UserID != "api_key:svc" || !slices.Equal(ti.Scopes, []string{"a"}) || ti.Expiration.Before(time.Now()) {
 		t.Fatalf("TokenInfo %+v", ti)
 	}
 	_, err = tv(context.Background(), "bwk_bad", r)
@@ -452,5 +452,70 @@ func TestStaticPrincipalNeverOverSSE(t *testing.T) {
 	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_customer", Arguments: map[string]any{}})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeUnauthenticated {
 		t.Fatalf("SSE call without credentials: res %+v, err %v", res, err)
+	}
+}
+
+// An API key's principal and a JWT whose subject is the same string are two
+// users: neither may use the session the other opened.
+func TestSameIDFromTwoVerifiersIsTwoUsers(t *testing.T) {
+	keys(t)
+	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
+		Issuer: testIssuer, Audience: testAudience,
+		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiKey, entry, _ := auth.GenerateKey("user-1", "mcp")
+	store := mustStore(t, entry)
+	either := auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
+		if strings.HasPrefix(tok, auth.KeyPrefix) {
+			return store.Verify(ctx, tok)
+		}
+		return jwtv.Verify(ctx, tok)
+	})
+	server := newToolServer(t)
+	handler := sdkauth.RequireBearerToken(auth.TokenVerifier(either), nil)(
+		mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+
+	post := func(tok, session, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if session != "" {
+			req.Header.Set("Mcp-Session-Id", session)
+			req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	jwtTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"sub": "user-1", "scope": "mcp"}), nil)
+	res := post(jwtTok, "", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`)
+	session := res.Header.Get("Mcp-Session-Id")
+	if res.StatusCode != http.StatusOK || session == "" {
+		t.Fatalf("initialize with the JWT: status %d, session %q", res.StatusCode, session)
+	}
+	ping := `{"jsonrpc":"2.0","id":2,"method":"ping"}`
+	if res := post(jwtTok, session, ping); res.StatusCode != http.StatusOK {
+		t.Fatalf("the JWT on its own session: status %d", res.StatusCode)
+	}
+	if res := post(apiKey, session, ping); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("an API key of the same ID on the JWT's session: status %d, want 403", res.StatusCode)
+	}
+	// The owner ends its session.
+	del, _ := http.NewRequest(http.MethodDelete, srv.URL, nil)
+	del.Header.Set("Authorization", "Bearer "+jwtTok)
+	del.Header.Set("Mcp-Session-Id", session)
+	if res, err := http.DefaultClient.Do(del); err == nil {
+		res.Body.Close()
 	}
 }

@@ -340,7 +340,7 @@ func (h *Handler) setupAuth() error {
 		ti, err := h.cfg.Verifier(ctx, token, r)
 		if err == nil && ti != nil && ti.UserID != "" && r != nil {
 			if st := stateFrom(r.Context()); st != nil {
-				st.principal = ti.UserID
+				st.principal = principalName(ti)
 			}
 		}
 		return ti, err
@@ -438,7 +438,7 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := stateFrom(r.Context())
 		if ti := sdkauth.TokenInfoFromContext(r.Context()); ti != nil && ti.UserID != "" {
-			st.principal = ti.UserID
+			st.principal = principalName(ti)
 			st.key = "p:" + ti.UserID
 		}
 		if r.Method != http.MethodPost || r.Body == nil {
@@ -641,6 +641,19 @@ func normOrigin(o string) (string, bool) {
 		host = host[:strings.LastIndexByte(host, ':')]
 	}
 	return u.Scheme + "://" + host, true
+}
+
+// principalName is how records name the caller of ti: the ID of the
+// bulwark.Principal that auth.TokenVerifier puts in ti.Extra, as call
+// records name it, else the UserID. Bounds key on the UserID, which also
+// says how the caller authenticated.
+func principalName(ti *sdkauth.TokenInfo) string {
+	for _, v := range ti.Extra {
+		if p, ok := v.(*bulwark.Principal); ok && p != nil && p.ID != "" {
+			return p.ID
+		}
+	}
+	return ti.UserID
 }
 
 // sameOrigin reports whether the normalized origin names the host the
