@@ -55,6 +55,29 @@ type httpFixture struct {
 	apiKey      string
 }
 
+// eitherVerifier accepts JWTs of the test issuer and one API key, whose
+// principal and scopes are given: one endpoint, two kinds of credential,
+// API keys told apart by their prefix.
+func eitherVerifier(t *testing.T, keyPrincipal string, keyScopes ...string) (*auth.JWTVerifier, string, auth.Verifier) {
+	t.Helper()
+	keys(t)
+	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
+		Issuer: testIssuer, Audience: testAudience,
+		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiKey, entry, _ := auth.GenerateKey(keyPrincipal, keyScopes...)
+	store := mustStore(t, entry)
+	return jwtv, apiKey, auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
+		if strings.HasPrefix(tok, auth.KeyPrefix) {
+			return store.Verify(ctx, tok)
+		}
+		return jwtv.Verify(ctx, tok)
+	})
+}
+
 // newHTTPFixture serves newToolServer over streamable HTTP behind
 // RequireBearerToken with a verifier that accepts JWTs and API keys, plus
 // the protected resource metadata.
@@ -66,24 +89,7 @@ func newHTTPFixture(t *testing.T, opts ...auth.Option) *httpFixture {
 // newHTTPFixtureStepUp adds HTTPToolPolicies when stepUp is set.
 func newHTTPFixtureStepUp(t *testing.T, stepUp bool, opts ...auth.Option) *httpFixture {
 	t.Helper()
-	keys(t)
-	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
-		Issuer: testIssuer, Audience: testAudience,
-		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiKey, entry, _ := auth.GenerateKey("key-user", "customers:read")
-	store := mustStore(t, entry)
-	// One endpoint, two kinds of credential: API keys by their prefix.
-	either := auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
-		if strings.HasPrefix(tok, auth.KeyPrefix) {
-			return store.Verify(ctx, tok)
-		}
-		return jwtv.Verify(ctx, tok)
-	})
-
+	jwtv, apiKey, either := eitherVerifier(t, "key-user", "customers:read")
 	f := &httpFixture{jwtv: jwtv, apiKey: apiKey}
 	server := newToolServer(t, opts...)
 	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
@@ -458,22 +464,7 @@ func TestStaticPrincipalNeverOverSSE(t *testing.T) {
 // An API key's principal and a JWT whose subject is the same string are two
 // users: neither may use the session the other opened.
 func TestSameIDFromTwoVerifiersIsTwoUsers(t *testing.T) {
-	keys(t)
-	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
-		Issuer: testIssuer, Audience: testAudience,
-		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiKey, entry, _ := auth.GenerateKey("user-1", "mcp")
-	store := mustStore(t, entry)
-	either := auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
-		if strings.HasPrefix(tok, auth.KeyPrefix) {
-			return store.Verify(ctx, tok)
-		}
-		return jwtv.Verify(ctx, tok)
-	})
+	_, apiKey, either := eitherVerifier(t, "user-1", "mcp")
 	server := newToolServer(t)
 	handler := sdkauth.RequireBearerToken(auth.TokenVerifier(either), nil)(
 		mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
