@@ -22,8 +22,22 @@ import (
 // subscriptions/listen stream is narrowed to the resources the caller may
 // read. Calls and lists decide from the same settings, so what a caller sees
 // is exactly what it may call. A Guard is safe for concurrent use.
+//
+// Build a Guard with [New]. A Guard that was not (the zero value, or nil)
+// refuses every call and shows empty lists, rather than letting anything
+// through.
 type Guard struct {
 	s *settings
+}
+
+// settings returns g's settings, or ones refusing everything for a Guard
+// that [New] did not build.
+func (g *Guard) settings() *settings {
+	if g != nil && g.s != nil {
+		return g.s
+	}
+	s, _ := newSettings([]Option{FailClosed(), WithDefaultPolicy(Deny("auth: this Guard was not built with auth.New"))})
+	return s
 }
 
 // New builds a Guard from opts. It fails when a resource policy's key is
@@ -268,7 +282,7 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 // Install it with bulwark.Use; that one call guards calls and lists alike.
 // Applied to single tools with bulwark.Wrap, it guards those calls only.
 func (g *Guard) Middleware() bulwark.Middleware {
-	s := g.s
+	s := g.settings()
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			call := bulwark.CallFrom(ctx)
@@ -342,7 +356,7 @@ func (s *settings) guardList(ctx context.Context, call *bulwark.Call, req *mcp.C
 // subscriptions/listen URI is decided by its own entry, else by the first
 // policy template (in sorted order) that matches it.
 func (g *Guard) FilterLists() mcp.Middleware {
-	s := g.s
+	s := g.settings()
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			if lr, ok := req.(*mcp.SubscriptionsListenRequest); ok && method == bulwark.MethodListen {

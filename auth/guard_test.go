@@ -408,3 +408,32 @@ func TestGuardDecidesTheRequestServed(t *testing.T) {
 		}
 	}
 }
+
+// A Guard that auth.New did not build refuses everything instead of
+// panicking (or letting anything through).
+func TestZeroGuardRefusesEverything(t *testing.T) {
+	for name, g := range map[string]*auth.Guard{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v1"}, nil)
+			ran := false
+			bulwark.AddToolHandler(s, &mcp.Tool{Name: "get", InputSchema: map[string]any{"type": "object"}},
+				func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					ran = true
+					return bulwarktest.TextResult("ok"), nil
+				})
+			bulwark.Use(s, g.Middleware())
+			cs := bulwarktest.Connect(t, s, nil)
+			res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
+			r := bulwark.RefusalOf(res, err)
+			if r == nil || (r.Code != bulwark.CodePermissionDenied && r.Code != bulwark.CodeUnauthenticated) {
+				t.Fatalf("call: %+v %v, want a refusal", r, err)
+			}
+			if ran {
+				t.Fatal("the tool ran")
+			}
+			if list, err := cs.ListTools(context.Background(), nil); err == nil && len(list.Tools) != 0 {
+				t.Fatalf("list shows %d tools", len(list.Tools))
+			}
+		})
+	}
+}

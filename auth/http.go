@@ -240,7 +240,7 @@ func HTTPToolPolicies(hopts HTTPPolicyOptions, opts ...Option) func(http.Handler
 // HTTPToolPolicies is [HTTPToolPolicies] with the options of g, so the
 // HTTP step-up check and g's Middleware decide from the same policies.
 func (g *Guard) HTTPToolPolicies(hopts HTTPPolicyOptions) func(http.Handler) http.Handler {
-	return httpToolPolicies(hopts, g.s)
+	return httpToolPolicies(hopts, g.settings())
 }
 
 func httpToolPolicies(hopts HTTPPolicyOptions, s *settings) func(http.Handler) http.Handler {
