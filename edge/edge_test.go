@@ -140,6 +140,14 @@ func TestEveryRefusalOnce(t *testing.T) {
 			return e.do("POST", keyAlice, "", `{"jsonrpc":"2.0","id":"`+strings.Repeat("i", 60)+`","method":"tools/call","params":{"name":"echo","arguments":{}}}`,
 				"Mcp-Protocol-Version", "2099-01-01")
 		}},
+		{"rate limited by Authorize", withAuth(edge.Config{Authorize: func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "slow down", http.StatusTooManyRequests)
+			})
+		}}), 429, edge.ReasonRateLimited, "alice", func(e *env) *http.Response {
+			return e.do("POST", keyAlice, "", initBody)
+		}},
 		{"unknown session", withAuth(edge.Config{}), 404, edge.ReasonUnknownSession, "alice", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "no-such-session", callBody("echo"))
 		}},
@@ -194,7 +202,9 @@ func TestEveryRefusalOnce(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
 			}
-			if tt.status == 429 || tt.status == 503 {
+			// The edge's own limit refusals carry Retry-After and a JSON-RPC
+			// body; what Authorize writes is Authorize's.
+			if (tt.status == 429 || tt.status == 503) && tt.reason != edge.ReasonRateLimited {
 				if resp.Header.Get("Retry-After") == "" {
 					t.Fatal("no Retry-After")
 				}

@@ -41,6 +41,7 @@ const (
 	ReasonStreams           Reason = "streams"            // 429: too many concurrent GET streams on the session
 	ReasonInFlight          Reason = "in_flight"          // 429: too many requests in flight on the session
 	ReasonSubscriptions     Reason = "subscriptions"      // JSON-RPC error: too many resource subscriptions on the session
+	ReasonRateLimited       Reason = "rate_limited"       // 429 written by Config.Authorize or the SDK, not by the edge's own bounds
 	ReasonBadRequest        Reason = "bad_request"        // another 4xx answer (malformed message, wrong Accept, method not allowed)
 	ReasonError             Reason = "error"              // a 5xx answer
 )

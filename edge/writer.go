@@ -77,7 +77,9 @@ func (w *statusWriter) classify() (Reason, bool) {
 		strings.Contains(body, `"code":-32022`)): // the SDK's JSON-RPC UnsupportedProtocolVersion
 		return ReasonProtocolVersion, true
 	case w.status == http.StatusTooManyRequests:
-		return ReasonInFlight, true
+		// The edge's own 429s name their bound; this one came from
+		// Config.Authorize or the SDK.
+		return ReasonRateLimited, true
 	case w.status >= 500:
 		return ReasonError, true
 	}

@@ -46,6 +46,7 @@
 // once by its reason (origin, host, unauthenticated, insufficient_scope,
 // session_user, forbidden, body_too_large, protocol_version,
 // unknown_session, sessions, principal_sessions, streams, in_flight,
+// rate_limited (a 429 written by the edge's Authorize hook or the SDK),
 // subscriptions, bad_request, error). A refused session opening is
 // http_refusals_total{reason="sessions"} (the server's cap) or
 // {reason="principal_sessions"} (the caller's).

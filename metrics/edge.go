@@ -14,7 +14,7 @@ var (
 		edge.ReasonOrigin, edge.ReasonHost, edge.ReasonUnauthenticated, edge.ReasonScope,
 		edge.ReasonSessionUser, edge.ReasonForbidden, edge.ReasonBodyTooLarge, edge.ReasonProtocolVersion,
 		edge.ReasonUnknownSession, edge.ReasonSessions, edge.ReasonPrincipalSessions, edge.ReasonStreams,
-		edge.ReasonInFlight, edge.ReasonSubscriptions, edge.ReasonBadRequest, edge.ReasonError,
+		edge.ReasonInFlight, edge.ReasonSubscriptions, edge.ReasonRateLimited, edge.ReasonBadRequest, edge.ReasonError,
 	}
 	closeReasons = []edge.Reason{edge.ReasonDeleted, edge.ReasonIdle, edge.ReasonMaxAge, edge.ReasonEvicted, edge.ReasonClosed}
 )
