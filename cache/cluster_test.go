@@ -128,9 +128,18 @@ func TestRedisClusterNodeDown(t *testing.T) {
 	ctx := context.Background()
 
 	// The down node holds neither the family tag's generation (which every
-	// read carries) nor, below, any key of the record "other".
+	// read carries), nor that of the "no record" tag (which every write
+	// naming a record invalidates), nor, below, any key of the record
+	// "other".
 	family := cluster.NodeOf(t, genKey(prefix, "customer*"))
+	unnamed := cluster.NodeOf(t, genKey(prefix, "customer?"))
 	down := (family + 1) % testenv.ClusterSize
+	if down == unnamed {
+		down = (down + 1) % testenv.ClusterSize
+	}
+	if down == family {
+		t.Fatalf("the family and no-record tags occupy every node of %d", testenv.ClusterSize)
+	}
 	downClient := redis.NewClient(&redis.Options{Addr: cluster.Addrs()[down]})
 	defer downClient.Close()
 	var victim, other string
