@@ -31,26 +31,23 @@ func TestCancellationStopsTheQuery(t *testing.T) {
 		// client, with the time from which stopBound counts.
 		end func(cancel context.CancelFunc, done <-chan error) time.Time
 	}
+	// The client cancels: the time counts from its cancel.
+	clientCancels := func(cancel context.CancelFunc, done <-chan error) time.Time {
+		at := time.Now()
+		cancel()
+		<-done
+		return at
+	}
 	endings := []ending{
 		{
 			name: "client cancels",
 			env:  map[string]string{"TOOL_TIMEOUT": "30s"},
-			end: func(cancel context.CancelFunc, done <-chan error) time.Time {
-				at := time.Now()
-				cancel()
-				<-done
-				return at
-			},
+			end:  clientCancels,
 		},
 		{
 			name: "client cancels, bare server",
 			env:  map[string]string{"BULWARK_DISABLE": "1"},
-			end: func(cancel context.CancelFunc, done <-chan error) time.Time {
-				at := time.Now()
-				cancel()
-				<-done
-				return at
-			},
+			end:  clientCancels,
 		},
 		{
 			name: "deadline",

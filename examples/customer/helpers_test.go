@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,3 +199,44 @@ func mustOK(t testing.TB, cs *mcp.ClientSession, tool string, args any, out any)
 
 var _ = io.Discard
 var _ = strings.Contains
+
+// burstCounts is how a burst of concurrent get_customer calls against a
+// shared rate limit ended.
+type burstCounts struct {
+	served, limited, unanswered int64
+	// refill is how many tokens a 30-a-minute limit may have regained
+	// while the burst ran (one every 2s, plus one for a boundary).
+	refill int64
+}
+
+// burst sends n concurrent get_customer calls of distinct customers (from
+// first on), call i on session(i), and counts how they ended. A call the
+// Redis limiter refused unanswered (on a loaded machine a Redis answer can
+// miss the store's timeout; the limiter fails closed, as documented) is
+// counted apart: it may not have spent a token. Any other outcome fails
+// the test.
+func burst(t *testing.T, n, first int, session func(i int) *mcp.ClientSession) burstCounts {
+	t.Helper()
+	var served, limited, unanswered atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err, ref := call(t, session(i), toolGetCustomer, map[string]any{"customer_id": fmt.Sprintf("C-%06d", first+i)})
+			switch {
+			case err == nil && ref == nil:
+				served.Add(1)
+			case ref != nil && ref.Code == bulwark.CodeRateLimited:
+				limited.Add(1)
+			case ref != nil && ref.Code == bulwark.CodeUnavailable && strings.HasPrefix(ref.Message, "rate limiter unavailable"):
+				unanswered.Add(1)
+			default:
+				t.Errorf("call %d: %v %+v", i, err, ref)
+			}
+		}()
+	}
+	wg.Wait()
+	return burstCounts{served.Load(), limited.Load(), unanswered.Load(), int64(time.Since(start)/(2*time.Second)) + 1}
+}
