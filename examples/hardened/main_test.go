@@ -8,45 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// TestReadmeShowsThisProgram keeps README.md's example identical to the
-// code that this package compiles and runs.
-func TestReadmeShowsThisProgram(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const open, close = "```go\n", "```\n"
-	text := string(readme)
-	start := strings.Index(text, "## A hardened server")
-	if start < 0 {
-		t.Fatal("README has no hardened-server section")
-	}
-	block := text[start:]
-	i := strings.Index(block, open)
-	if i < 0 {
-		t.Fatal("no Go block in the section")
-	}
-	block = block[i+len(open):]
-	block = block[:strings.Index(block, close)]
-	if !strings.Contains(string(src), block) {
-		t.Errorf("README's example is not part of examples/hardened/main.go; README block:\n%s", block)
-	}
-	if n := strings.Count(block, "\n"); n > 40 {
-		t.Errorf("README example has %d lines", n)
-	}
-}
 
 // TestServesOverStdio builds the program and talks to it as an MCP client
 // would: with its key the caller reads, and the arguments are validated.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark/auth"
@@ -17,35 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
-
-// TestReadmeShowsThisProgram keeps the root README's HTTP example identical
-// to the code this package compiles and runs.
-func TestReadmeShowsThisProgram(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(readme)
-	start := strings.Index(text, "## Serving over streamable HTTP")
-	if start < 0 {
-		t.Fatal("README has no streamable HTTP section")
-	}
-	block := text[start:]
-	const open = "```go\n"
-	i := strings.Index(block, open)
-	if i < 0 {
-		t.Fatal("no Go block in the section")
-	}
-	block = block[i+len(open):]
-	block = block[:strings.Index(block, "```\n")]
-	if !strings.Contains(string(src), block) {
-		t.Errorf("README's example is not part of examples/streamable/main.go; README block:\n%s", block)
-	}
-}
 
 type bearer struct{ token, origin string }
 
