@@ -157,10 +157,10 @@ func Internal(cause error) *Error {
 	return &Error{Code: CodeInternal, Cause: cause}
 }
 
-// AsError returns err as an *Error: itself if it is one (or wraps one), a
+// ErrorOf returns err as an *Error: itself if it is one (or wraps one), a
 // deadline or cancellation refusal for context errors, and an internal error
 // wrapping anything else. It returns nil for nil.
-func AsError(err error) *Error {
+func ErrorOf(err error) *Error {
 	if err == nil {
 		return nil
 	}
@@ -186,7 +186,7 @@ func CodeOf(err error) Code {
 	if err == nil {
 		return ""
 	}
-	return AsError(err).Code
+	return ErrorOf(err).Code
 }
 
 func defaultMessage(c Code) string {

@@ -59,8 +59,8 @@ func ExampleInternal() {
 	// Output: internal error
 }
 
-func ExampleAsError() {
-	e := bulwark.AsError(fmt.Errorf("query: %w", context.DeadlineExceeded))
+func ExampleErrorOf() {
+	e := bulwark.ErrorOf(fmt.Errorf("query: %w", context.DeadlineExceeded))
 	fmt.Println(e.Code)
 	// Output: deadline_exceeded
 }
@@ -224,4 +224,33 @@ func ExampleClockOr() {
 	var c bulwark.Clock // not configured
 	fmt.Printf("%T\n", bulwark.ClockOr(c))
 	// Output: bulwark.SystemClock
+}
+
+// OutcomeOf names how a call ended in the vocabulary audit and metrics
+// share: a refusal by its code, whichever shape it took.
+func ExampleOutcomeOf() {
+	ctx := context.Background()
+	fmt.Println(bulwark.OutcomeOf(ctx, &mcp.CallToolResult{}, nil))
+	fmt.Println(bulwark.OutcomeOf(ctx, nil, bulwark.RateLimited("slow down", time.Second)))
+	wire, _ := bulwark.ToWire(nil, nil, bulwark.RateLimited("slow down", time.Second), nil)
+	fmt.Println(bulwark.OutcomeOf(ctx, wire, nil))
+	fmt.Println(bulwark.OutcomeOf(ctx, nil, errors.New("boom")))
+	// Output:
+	// ok
+	// rate_limited
+	// rate_limited
+	// internal
+}
+
+// ByTool picks a value by tool name, with a default for every other tool.
+func ExampleByTool() {
+	ttl := bulwark.ByTool(time.Minute, map[string]time.Duration{"search": 5 * time.Second})
+	req := func(name string) *mcp.CallToolRequest {
+		return &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: name}}
+	}
+	fmt.Println(ttl(context.Background(), req("search")), ttl(context.Background(), req("get_customer")))
+	fmt.Println(bulwark.Fixed(3)(context.Background(), req("any")))
+	// Output:
+	// 5s 1m0s
+	// 3
 }

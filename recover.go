@@ -55,7 +55,7 @@ func Recover(logger *slog.Logger) Middleware {
 			}()
 			res, err = next(ctx, req)
 			if err != nil {
-				if e := AsError(err); e.Code == CodeInternal && !CallFrom(ctx).markLogged() {
+				if e := ErrorOf(err); e.Code == CodeInternal && !CallFrom(ctx).markLogged() {
 					c := CallFrom(ctx)
 					logger.ErrorContext(ctx, "call failed",
 						"correlation_id", callID(c), "method", methodOf(c), "target", targetOf(c), "error", causeText(e))

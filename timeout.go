@@ -102,7 +102,7 @@ func Timeout(d time.Duration, opts ...TimeoutOption) Middleware {
 				}
 				// The caller's own context ended: the client cancelled, or an
 				// outer deadline passed.
-				return nil, AsError(context.Cause(ctx))
+				return nil, ErrorOf(context.Cause(ctx))
 			}
 		}
 	}

@@ -95,7 +95,7 @@ func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*
 	if errors.As(err, &wire) {
 		return nil, wire
 	}
-	e := AsError(err)
+	e := ErrorOf(err)
 	id := ""
 	if c != nil {
 		id = c.ID
@@ -120,7 +120,7 @@ func methodError(c *Call, err error, logger *slog.Logger) error {
 	if errors.As(err, &wire) {
 		return wire
 	}
-	return rpcErrorOf(c, AsError(err), logger)
+	return rpcErrorOf(c, ErrorOf(err), logger)
 }
 
 // rpcErrorOf is the JSON-RPC form of a refusal.
@@ -190,7 +190,7 @@ func ResultError(res *mcp.CallToolResult) *Error {
 	if he, ok := err.(*handlerError); ok {
 		err = he.err
 	}
-	return AsError(err)
+	return ErrorOf(err)
 }
 
 var errorStringType = reflect.TypeOf(errors.New(""))

@@ -211,7 +211,7 @@ func (l *Logger) outcome(ctx context.Context, r *Record, c *bulwark.Call, res *m
 		r.Reason = l.redactedPrefix(wire.Message, 1024)
 		return
 	}
-	e := bulwark.AsError(err)
+	e := bulwark.ErrorOf(err)
 	code := e.Code
 	if ctx.Err() == context.Canceled && code != bulwark.CodeCanceled {
 		code = bulwark.CodeCanceled

@@ -64,7 +64,7 @@ func TokenVerifier(v Verifier) sdkauth.TokenVerifier {
 			if ctx.Err() != nil {
 				return nil, err
 			}
-			return nil, invalidToken(bulwark.AsError(err))
+			return nil, invalidToken(bulwark.ErrorOf(err))
 		}
 		if p == nil {
 			return nil, invalidToken(unauthenticated("invalid token", errors.New("auth: verifier returned no principal")))

@@ -182,7 +182,7 @@ func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest, t
 				}
 				vp, err := s.argV.Verify(ctx, token)
 				if err != nil {
-					return nil, req, bulwark.AsError(err)
+					return nil, req, bulwark.ErrorOf(err)
 				}
 				if vp == nil {
 					return nil, req, unauthenticated("invalid token", errors.New("auth: verifier returned no principal"))

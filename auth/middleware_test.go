@@ -66,7 +66,7 @@ func TestMiddlewareSources(t *testing.T) {
 				if bulwark.CodeOf(err) != tt.wantCode || rec.Count() != 0 {
 					t.Fatalf("err = %v (code %s), handler calls %d; want %s", err, bulwark.CodeOf(err), rec.Count(), tt.wantCode)
 				}
-				if strings.Contains(err.Error(), argKey) || strings.Contains(bulwark.AsError(err).Detail(), argKey) {
+				if strings.Contains(err.Error(), argKey) || strings.Contains(bulwark.ErrorOf(err).Detail(), argKey) {
 					t.Fatal("refusal echoes the token")
 				}
 				return
@@ -410,7 +410,7 @@ func FuzzArgumentToken(f *testing.F) {
 			if c := bulwark.CodeOf(err); c != bulwark.CodeUnauthenticated && c != bulwark.CodeInvalidArgument {
 				t.Fatalf("unexpected refusal %v", err)
 			}
-			if strings.Contains(bulwark.AsError(err).Detail(), argKey) {
+			if strings.Contains(bulwark.ErrorOf(err).Detail(), argKey) {
 				t.Fatal("refusal echoes the token")
 			}
 			return

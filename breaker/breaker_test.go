@@ -91,7 +91,7 @@ func TestExactTransitions(t *testing.T) {
 
 	trip(t, b, 1)
 	err := b.Execute(context.Background(), count)
-	e := bulwark.AsError(err)
+	e := bulwark.ErrorOf(err)
 	if !errors.Is(err, bulwark.ErrUnavailable) || !errors.Is(err, breaker.ErrOpen) || calls != 0 {
 		t.Fatalf("open breaker: err %v, calls %d; want unavailable wrapping ErrOpen and no call", err, calls)
 	}
@@ -104,7 +104,7 @@ func TestExactTransitions(t *testing.T) {
 
 	clk.Advance(timeout - time.Nanosecond)
 	err = b.Execute(context.Background(), count)
-	if e := bulwark.AsError(err); !errors.Is(err, breaker.ErrOpen) || e.RetryAfter != time.Nanosecond || calls != 0 {
+	if e := bulwark.ErrorOf(err); !errors.Is(err, breaker.ErrOpen) || e.RetryAfter != time.Nanosecond || calls != 0 {
 		t.Fatalf("1ns before the timeout: err %v (retry after %v), calls %d; want still open, 1ns left", err, e.RetryAfter, calls)
 	}
 	if got := b.State(); got != breaker.StateOpen {
@@ -296,7 +296,7 @@ func TestForceAndReset(t *testing.T) {
 	if !errors.Is(err, breaker.ErrOpen) || calls != 0 {
 		t.Fatalf("forced open: err %v calls %d", err, calls)
 	}
-	if e := bulwark.AsError(err); e.RetryAfter != 0 {
+	if e := bulwark.ErrorOf(err); e.RetryAfter != 0 {
 		t.Fatalf("forced open has no known end, got RetryAfter %v", e.RetryAfter)
 	}
 	clk.Advance(time.Hour)

@@ -34,7 +34,7 @@ func TestMiddlewareOpenRefusesWithoutCallingHandler(t *testing.T) {
 	}
 	clk.Advance(5 * time.Second)
 	res, err, call := callThrough(t, h, "get_customer", nil)
-	e := bulwark.AsError(err)
+	e := bulwark.ErrorOf(err)
 	if res != nil || !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != 15*time.Second {
 		t.Fatalf("open: res %v err %v retry %v", res, err, e.RetryAfter)
 	}

@@ -253,7 +253,7 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		case <-f.done:
 		case <-ctx.Done():
 			c.leave(key, f)
-			return nil, bulwark.AsError(ctx.Err())
+			return nil, bulwark.ErrorOf(ctx.Err())
 		}
 		if f.retry {
 			// The first caller gave up (its context ended) before a

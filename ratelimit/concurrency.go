@@ -203,7 +203,7 @@ func (c *Concurrency) acquire(ctx context.Context, m map[string]*slots, key stri
 	}
 	c.mu.Unlock()
 	if cause != nil {
-		return bulwark.AsError(cause)
+		return bulwark.ErrorOf(cause)
 	}
 	c.waitedFull.Add(1)
 	return c.refuse(scope)

@@ -77,7 +77,7 @@ func TestConcurrencyPerToolRefusesAtOnce(t *testing.T) {
 	start("a", "search")
 	start("b", "search")
 	_, err := callAs(h, "c", "search")
-	if !errors.Is(err, bulwark.ErrRateLimited) || bulwark.AsError(err).RetryAfter != 3*time.Second {
+	if !errors.Is(err, bulwark.ErrRateLimited) || bulwark.ErrorOf(err).RetryAfter != 3*time.Second {
 		t.Fatalf("third concurrent call: %v, want rate limited with 3s", err)
 	}
 	start("a", "solo")

@@ -146,7 +146,7 @@ func TestMiddlewareRefusesOverLimit(t *testing.T) {
 	if got := call.Fields()["ratelimit.limiter"]; got != "principal" {
 		t.Fatalf("call record names limiter %q, want principal", got)
 	}
-	e := bulwark.AsError(err)
+	e := bulwark.ErrorOf(err)
 	if e.Message != "rate limit exceeded for this caller" || e.RetryAfter != time.Second {
 		t.Fatalf("refusal %q retry %v, want the caller scope and 1s", e.Message, e.RetryAfter)
 	}
@@ -197,7 +197,7 @@ func TestKeyFunctions(t *testing.T) {
 				if (err == nil) != tc.want[i] {
 					t.Fatalf("call %d %v: err %v, want pass=%v", i, c, err, tc.want[i])
 				}
-				if err != nil && !strings.HasSuffix(bulwark.AsError(err).Message, tc.scope) {
+				if err != nil && !strings.HasSuffix(bulwark.ErrorOf(err).Message, tc.scope) {
 					t.Fatalf("refusal %q does not name scope %q", err, tc.scope)
 				}
 			}
@@ -311,7 +311,7 @@ func TestKeyFuncNotApplicable(t *testing.T) {
 	}
 	callAs(h, "a", "update_customer")
 	_, err := callAs(h, "a", "update_customer")
-	if e := bulwark.AsError(err); e == nil || e.Message != "rate limit exceeded for writes" {
+	if e := bulwark.ErrorOf(err); e == nil || e.Message != "rate limit exceeded for writes" {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -78,7 +78,7 @@ func TestIdempotencyReplay(t *testing.T) {
 	// Same key, different arguments: refused.
 	args2 := map[string]any{"id": "c-1", "email": "b@example.com", "idempotency_key": "op-1"}
 	_, err, _ = call(t, h, "alice", args2)
-	if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrInvalidArgument) || e.Field != "idempotency_key" || !strings.Contains(e.Message, "different arguments") {
+	if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.ErrInvalidArgument) || e.Field != "idempotency_key" || !strings.Contains(e.Message, "different arguments") {
 		t.Fatalf("reused key: %v", err)
 	}
 	if c.n.Load() != 1 {
@@ -143,7 +143,7 @@ func TestIdempotencyRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err, _ := call(t, h, "alice", tc.args, tc.opts...)
-			e := bulwark.AsError(err)
+			e := bulwark.ErrorOf(err)
 			if !errors.Is(err, bulwark.ErrInvalidArgument) {
 				t.Fatalf("err %v, want invalid argument", err)
 			}
@@ -358,7 +358,7 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 			}
 			err := <-done
 			left := retry.DefaultPendingTTL - time.Duration(tc.polls)*50*time.Millisecond
-			if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != left {
+			if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != left {
 				t.Fatalf("err %v", err)
 			}
 			release()
@@ -615,7 +615,7 @@ func TestIdempotencyPerPrincipalBound(t *testing.T) {
 		<-started
 	}
 	_, err, _ = call(t, h2, "alice", key(10))
-	if e := bulwark.AsError(err); !errors.Is(err, bulwark.ErrRateLimited) || e.RetryAfter <= 0 {
+	if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.ErrRateLimited) || e.RetryAfter <= 0 {
 		t.Fatalf("alice's 11th key in progress: %v, want rate limited", err)
 	}
 	wg.Add(1)

@@ -175,7 +175,7 @@ func TestField(t *testing.T) {
 	if !errors.Is(err, validate.ErrEmail) {
 		t.Errorf("the violation is not reachable with errors.Is: %v", err)
 	}
-	be := bulwark.AsError(err)
+	be := bulwark.ErrorOf(err)
 	if be.Field != "customer.email" || be.Message != "must contain exactly one '@'" {
 		t.Errorf("got field %q message %q", be.Field, be.Message)
 	}
@@ -185,7 +185,7 @@ func TestField(t *testing.T) {
 
 	// A wrapped violation keeps its message.
 	err = validate.Field("id", fmt.Errorf("lookup: %w", validate.ID("")))
-	if got := bulwark.AsError(err).Message; got != "must not be empty" {
+	if got := bulwark.ErrorOf(err).Message; got != "must not be empty" {
 		t.Errorf("wrapped: message %q", got)
 	}
 	// Other errors never leak their text.

@@ -50,7 +50,7 @@ func want(t *testing.T, err error, field, msg string) {
 	if !errors.Is(err, bulwark.ErrInvalidArgument) {
 		t.Fatalf("not an invalid-argument refusal: %#v", err)
 	}
-	e := bulwark.AsError(err)
+	e := bulwark.ErrorOf(err)
 	if e.Field != field || !strings.Contains(e.Message, msg) {
 		t.Fatalf("got field %q message %q; want field %q message containing %q", e.Field, e.Message, field, msg)
 	}
@@ -159,7 +159,7 @@ func TestDeepUnlimitedIsCapped(t *testing.T) {
 	if err == nil {
 		t.Fatal("20000 levels accepted")
 	}
-	e := bulwark.AsError(err)
+	e := bulwark.ErrorOf(err)
 	if !strings.Contains(e.Message, "at most 10000 levels") {
 		t.Fatalf("got %v", err)
 	}
@@ -168,7 +168,7 @@ func TestDeepUnlimitedIsCapped(t *testing.T) {
 	}
 	// A huge property name is shortened in the path too.
 	_, err = invoke(t, validate.Middleware(), nil, "t", `{"`+strings.Repeat("k", 1000)+`":"\u0000"}`)
-	if f := bulwark.AsError(err).Field; len(f) > 80 || !strings.Contains(f, "…") {
+	if f := bulwark.ErrorOf(err).Field; len(f) > 80 || !strings.Contains(f, "…") {
 		t.Errorf("long key not shortened: %q", f)
 	}
 }

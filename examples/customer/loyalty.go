@@ -66,7 +66,7 @@ func (c *LoyaltyClient) Get(ctx context.Context, customerID string) (Loyalty, er
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Loyalty{}, bulwark.AsError(ctx.Err())
+			return Loyalty{}, bulwark.ErrorOf(ctx.Err())
 		}
 		return Loyalty{}, bulwark.Unavailable("the loyalty service is unavailable", 0, err)
 	}

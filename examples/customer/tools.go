@@ -387,7 +387,7 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 		return nil, Overview{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, Overview{}, bulwark.AsError(err)
+		return nil, Overview{}, bulwark.ErrorOf(err)
 	}
 	for _, name := range []string{"customer", "recent_orders", "loyalty"} {
 		err := errs[name]
@@ -407,7 +407,7 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 		}
 		// Error() of a refusal is client-safe: an internal failure reads
 		// "internal error", its cause stays in the log.
-		out.Missing = append(out.Missing, MissingPart{Part: name, Reason: bulwark.AsError(err).Error()})
+		out.Missing = append(out.Missing, MissingPart{Part: name, Reason: bulwark.ErrorOf(err).Error()})
 	}
 	if len(out.Missing) == 3 {
 		// Nothing to show: fail the call so the breaker and the client see
