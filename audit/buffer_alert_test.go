@@ -21,7 +21,7 @@ func TestBufferFullAlertThroughMiddleware(t *testing.T) {
 	sink := &memSink{}
 	clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
 	alerts := &alertLog{}
-	l := newLogger(t, sink, audit.Config{Policy: audit.Buffer, BufferSize: 2, Clock: clock, OnAlert: alerts.add, Log: slog.New(slog.DiscardHandler)})
+	l := newLogger(t, sink, audit.Config{BufferSize: 2, Clock: clock, OnAlert: alerts.add, Log: slog.New(slog.DiscardHandler)})
 	rec := &bulwarktest.Recorder{}
 	mw := audit.Middleware(l)
 	ctx := context.Background()
