@@ -13,7 +13,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 )
 
-// Under the Buffer policy, calls through the middleware alone fill the
+// With a buffer (Config.BufferSize), calls through the middleware alone fill the
 // buffer: the buffer_full alert fires when the buffer fills (before the
 // readiness check starts refusing calls), once per fill, and again after
 // the buffer drained and filled anew.

@@ -2,10 +2,10 @@ package redact_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
-		"encoding/base64"
-	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -162,7 +162,7 @@ func TestRedactText(t *testing.T) {
 	}
 }
 
-func TestNewRedactorRejectsBadConfig(t *testing.T) {
+func TestNewRejectsBadConfig(t *testing.T) {
 	for _, cfg := range []redact.Config{
 		{Names: []string{"--"}},
 		{Paths: []string{"a..b"}},
@@ -170,7 +170,7 @@ func TestNewRedactorRejectsBadConfig(t *testing.T) {
 		{Secrets: []string{"abc"}},
 	} {
 		if _, err := redact.New(cfg); err == nil {
-			t.Errorf("NewRedactor(%+v) accepted", cfg)
+			t.Errorf("New(%+v) accepted", cfg)
 		}
 	}
 }

@@ -5,8 +5,8 @@
 //
 // # What it does
 //
-// [New] returns a sink that appends signed records to a table ([Schema]
-// gives the DDL; [Sink.Migrate] runs it), one row per record with the
+// [New] returns a sink that appends signed records to a table ([DDL]
+// gives the statements; [Sink.Migrate] runs them), one row per record with the
 // signed line kept verbatim, keyed by instance and sequence number. Any
 // number of server instances share one table, each writing a hash chain
 // of its own (Config.Instance); [Sink.VerifyChains] checks every chain on

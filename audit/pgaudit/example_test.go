@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-func ExampleSchema() {
-	ddl, err := pgaudit.Schema("ops.audit_trail")
+func ExampleDDL() {
+	ddl, err := pgaudit.DDL("ops.audit_trail")
 	fmt.Println(strings.SplitN(ddl, "\n", 2)[0], err)
 	// Output: CREATE TABLE IF NOT EXISTS "ops"."audit_trail" ( <nil>
 }

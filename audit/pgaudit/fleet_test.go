@@ -96,13 +96,13 @@ func (f *fleet) sink() *pgaudit.Sink {
 	return sink
 }
 
-func (f *fleet) verify(requireSeal bool) map[string]pgaudit.Chain {
+func (f *fleet) verify(requireSeal bool) map[string]pgaudit.ChainVerification {
 	f.t.Helper()
 	reps, err := f.sink().VerifyChains(context.Background(), testKey, requireSeal)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	out := make(map[string]pgaudit.Chain, len(reps))
+	out := make(map[string]pgaudit.ChainVerification, len(reps))
 	for _, r := range reps {
 		out[r.Instance] = r
 	}

@@ -60,7 +60,7 @@ func parseTable(table string) (pgTable, error) {
 	}, nil
 }
 
-// Schema returns the DDL that creates the sink's tables (table ""
+// DDL returns the statements that create the sink's tables (table ""
 // means DefaultTable): the records, one row per record with the signed
 // line kept verbatim (text, not jsonb, which would reorder keys and break
 // the MAC) and a few columns for queries, keyed by instance and sequence
@@ -69,7 +69,7 @@ func parseTable(table string) (pgTable, error) {
 // had instances (their rows become the chain of instance ""). Grant the
 // server's role only INSERT and SELECT on both tables, so even the server
 // cannot rewrite history; retention (DELETE) belongs to an operator role.
-func Schema(table string) (string, error) {
+func DDL(table string) (string, error) {
 	t, err := parseTable(table)
 	if err != nil {
 		return "", err
@@ -174,7 +174,7 @@ var _ audit.Sink = (*Sink)(nil)
 const maxInstanceBytes = 128
 
 // New returns a sink writing to cfg.Table through db. Create the tables
-// first with [Sink.Migrate] or the DDL from [Schema]. It refuses a nil db,
+// first with [Sink.Migrate] or the statements of [DDL]. It refuses a nil db,
 // a malformed table name and an instance name that is empty of printable
 // text or too long.
 func New(db DB, cfg Config) (*Sink, error) {
@@ -223,7 +223,7 @@ func newInstanceName() string {
 
 // Migrate creates the sink's tables if they do not exist.
 func (s *Sink) Migrate(ctx context.Context) error {
-	ddl, err := Schema(s.t.raw)
+	ddl, err := DDL(s.t.raw)
 	if err != nil {
 		return err
 	}
@@ -469,8 +469,8 @@ func verify(r io.Reader, key []byte, requireSeal bool) (audit.Verification, erro
 	return audit.VerifyOpen(r, key)
 }
 
-// Chain is the verification of one instance's chain in the table.
-type Chain struct {
+// ChainVerification is the verification of one instance's chain in the table.
+type ChainVerification struct {
 	Instance string
 	audit.Verification
 	// Err is nil when the chain is intact, else an *audit.TamperError
@@ -492,7 +492,7 @@ type Chain struct {
 // its anchor. Compare the instances reported with those that ran (each
 // chain opens with an audit.KindStart record, and the servers' logs name
 // their instance) when that matters.
-func (s *Sink) VerifyChains(ctx context.Context, key []byte, requireSeal bool) ([]Chain, error) {
+func (s *Sink) VerifyChains(ctx context.Context, key []byte, requireSeal bool) ([]ChainVerification, error) {
 	if len(key) < 32 {
 		return nil, audit.ErrNoKey
 	}
@@ -506,7 +506,7 @@ ORDER BY 1, 2, 3`)
 	}
 	defer rows.Close()
 	cr := &chainReader{rows: rows}
-	var out []Chain
+	var out []ChainVerification
 	for cr.next() {
 		v, err := verify(cr, key, requireSeal)
 		if cr.err != nil {
@@ -519,7 +519,7 @@ ORDER BY 1, 2, 3`)
 		if cr.bad != nil && (te == nil || te.Line >= cr.bad.Line) {
 			err = cr.bad
 		}
-		out = append(out, Chain{Instance: cr.instance, Verification: v, Err: err})
+		out = append(out, ChainVerification{Instance: cr.instance, Verification: v, Err: err})
 	}
 	if cr.err != nil {
 		return nil, cr.err

@@ -192,13 +192,13 @@ func TestSinkFailures(t *testing.T) {
 	}
 }
 
-func TestSchemaNames(t *testing.T) {
+func TestDDLNames(t *testing.T) {
 	for _, bad := range []string{"Audit", "a;drop table x", "a.b.c", `"x"`, "1abc"} {
-		if _, err := pgaudit.Schema(bad); err == nil {
+		if _, err := pgaudit.DDL(bad); err == nil {
 			t.Errorf("table %q accepted", bad)
 		}
 	}
-	if _, err := pgaudit.Schema("ops.audit_trail"); err != nil {
+	if _, err := pgaudit.DDL("ops.audit_trail"); err != nil {
 		t.Fatal(err)
 	}
 }
