@@ -125,6 +125,11 @@ func TestFleetSharesOneTable(t *testing.T) {
 			map[string]string{"i1": "expected seq 4"}},
 		{"moved to another chain", `UPDATE fleet_trail SET instance = 'i2', seq = 1000 WHERE instance = 'i1' AND seq = 5`,
 			map[string]string{"i1": "expected seq 5", "i2": `record of instance "i1" stored in the chain of instance "i2"`}},
+		// A chain's first problem is its report: a foreign row late in a
+		// chain does not hide an earlier edit.
+		{"edited, and a row moved in after it", `UPDATE fleet_trail SET line = replace(line, '"tool":"t"', '"tool":"x"') WHERE instance = 'i2' AND seq = 3;
+UPDATE fleet_trail SET instance = 'i2', seq = 1000 WHERE instance = 'i1' AND seq = 5`,
+			map[string]string{"i1": "expected seq 5", "i2": "MAC mismatch"}},
 		{"cut after the last seal", `DELETE FROM fleet_trail WHERE instance = 'i1' AND kind = 'seal'`,
 			map[string]string{"i1": "without a seal"}},
 	}

@@ -63,6 +63,9 @@ func asPrincipal(id string) bulwark.Middleware {
 	}
 }
 
+// call runs one call through mw around h and returns what the chain returned.
+//
+//lint:ignore ST1008 returns what the chain returned, in the handler's order, followed by the call record
 func call(t testing.TB, ctx context.Context, mw bulwark.Middleware, h mcp.ToolHandler, tool string, args any) (*mcp.CallToolResult, error, *bulwark.Call) {
 	t.Helper()
 	req := bulwarktest.Request(tool, args)
