@@ -9,7 +9,6 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/bulwark-mcp/bulwark/redact"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -67,15 +66,6 @@ func BenchmarkFileSink(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 			l.Close(context.Background())
 		})
-	}
-}
-
-func BenchmarkRedactArguments(b *testing.B) {
-	req := bulwarktest.Request("t", benchArgs)
-	var r *redact.Redactor // the built-in rules
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		r.Arguments(req.Params.Arguments, nil)
 	}
 }
 
