@@ -30,7 +30,7 @@ func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
 //
 // Panic values and causes are operator detail and may hold anything a
 // handler had in hand, a connection string or a token included: give
-// Recover a logger whose handler redacts (audit.NewRedactingHandler does) and
+// Recover a logger whose handler redacts (redact.Redactor.Handler does) and
 // install the same as slog.Default(), which [ToWire] uses.
 //
 // Place it just inside audit, so audit records panics too; [Use] recovers

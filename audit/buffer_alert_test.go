@@ -13,7 +13,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 )
 
-// Under the Buffer policy, calls through the middleware alone fill the
+// With a buffer (Config.BufferSize), calls through the middleware alone fill the
 // buffer: the buffer_full alert fires when the buffer fills (before the
 // readiness check starts refusing calls), once per fill, and again after
 // the buffer drained and filled anew.
@@ -21,7 +21,7 @@ func TestBufferFullAlertThroughMiddleware(t *testing.T) {
 	sink := &memSink{}
 	clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
 	alerts := &alertLog{}
-	l := newLogger(t, sink, audit.Config{Policy: audit.Buffer, BufferSize: 2, Clock: clock, OnAlert: alerts.add, Log: slog.New(slog.DiscardHandler)})
+	l := newLogger(t, sink, audit.Config{BufferSize: 2, Clock: clock, OnAlert: alerts.add, Log: slog.New(slog.DiscardHandler)})
 	rec := &bulwarktest.Recorder{}
 	mw := audit.Middleware(l)
 	ctx := context.Background()

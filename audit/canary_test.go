@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"log/slog"
 	"net/url"
 	"os"
@@ -17,6 +17,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/redact"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -46,7 +47,7 @@ func TestCanary(t *testing.T) {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 	// The server knows its database password and registers it.
-	red, err := audit.NewRedactor(audit.RedactConfig{Secrets: []string{dbPass}})
+	red, err := redact.New(redact.Config{Secrets: []string{dbPass}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestCanary(t *testing.T) {
 	})
 	// Operator logs (bulwark.ToWire and Recover log raw causes) go through
 	// the redacting handler, as a server's default logger should.
-	operator := slog.New(audit.NewRedactingHandler(slog.NewJSONHandler(&oplog, nil), red))
+	operator := slog.New(red.Handler(slog.NewJSONHandler(&oplog, nil)))
 	l := newLogger(t, fanout, audit.Config{Redactor: red, Log: operator})
 
 	args := map[string]any{
@@ -139,7 +140,7 @@ func TestCanary(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(outputs["memory sink"], audit.Mask) {
+	if !strings.Contains(outputs["memory sink"], redact.Mask) {
 		t.Fatal("nothing was masked: the test planted nothing")
 	}
 	if _, err := audit.Verify(bytes.NewReader(fileOut), testKey); err != nil {
@@ -147,41 +148,12 @@ func TestCanary(t *testing.T) {
 	}
 }
 
-func TestRedactingHandler(t *testing.T) {
+// The signed records of the slog sink pass through a redacting handler
+// byte for byte.
+func TestSlogSinkThroughRedactingHandler(t *testing.T) {
 	var out bytes.Buffer
-	log := slog.New(audit.NewRedactingHandler(slog.NewJSONHandler(&out, nil), nil)).With("password", "hunter2")
-	log.WithGroup("g").Info("login with Bearer "+canaries["jwt"],
-		"err", errors.New("dial postgres://u:pw123@h/db"),
-		slog.Group("req", "api_key", "k-123", "note", canaries["api key"]),
-		"n", 3)
-	got := out.String()
-	for _, leak := range []string{"hunter2", canaries["jwt"], "pw123", "k-123", canaries["api key"]} {
-		if strings.Contains(got, leak) {
-			t.Errorf("%q leaked: %s", leak, got)
-		}
-	}
-	if !strings.Contains(got, `"n":3`) {
-		t.Errorf("plain attribute lost: %s", got)
-	}
-}
-
-// Tool arguments are a json.RawMessage; logging them through the
-// redacting handler must not bypass redaction. The signed records of
-// SlogSink still pass through byte for byte.
-func TestRedactingHandlerRawJSON(t *testing.T) {
-	var out bytes.Buffer
-	log := slog.New(audit.NewRedactingHandler(slog.NewJSONHandler(&out, nil), nil))
-	log.Info("call", "args", json.RawMessage(`{"id":7,"password":"hunter2","note":"`+canaries["jwt"]+`"}`))
-	for _, leak := range []string{"hunter2", canaries["jwt"]} {
-		if strings.Contains(out.String(), leak) {
-			t.Errorf("%q leaked: %s", leak, out.String())
-		}
-	}
-	if !strings.Contains(out.String(), `"id":7`) {
-		t.Errorf("arguments lost: %s", out.String())
-	}
-
-	out.Reset()
+	var red *redact.Redactor
+	log := slog.New(red.Handler(slog.NewJSONHandler(&out, nil)))
 	l := newLogger(t, audit.NewSlogSink(log), audit.Config{})
 	r := &audit.Record{Tool: "t", Sealed: &audit.Sealed{Key: "k1", Data: "QmFzZTY0Q2lwaGVydGV4dE9mUGVyc29uYWxEYXRhMTIz"}}
 	if err := l.Log(context.Background(), r); err != nil {
@@ -191,4 +163,54 @@ func TestRedactingHandlerRawJSON(t *testing.T) {
 		t.Fatalf("signed record altered:\n%s\nwant %s", out.String(), r.Line())
 	}
 	l.Close(context.Background())
+}
+
+// A registered secret that straddles the point where a long message is
+// cut must not leave its first half in the record: redaction has to see
+// the whole secret before anything is cut.
+func TestSecretAtTruncationPointIsMasked(t *testing.T) {
+	const secret = "Zq7-db-password-Wm3x"
+	red, err := redact.New(redact.Config{Secrets: []string{secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		limit int // where the middleware cuts this kind of text
+		h     func(msg string) mcp.ToolHandler
+		field func(r *audit.Record) string
+	}{
+		{"tool error text", 1024, func(msg string) mcp.ToolHandler {
+			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				r := &mcp.CallToolResult{}
+				r.SetError(errors.New(msg))
+				return r, nil
+			}
+		}, func(r *audit.Record) string { return r.Reason }},
+		{"rpc error message", 1024, func(msg string) mcp.ToolHandler {
+			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
+			}
+		}, func(r *audit.Record) string { return r.Reason }},
+		{"internal error cause", 4096, func(msg string) mcp.ToolHandler {
+			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return nil, errors.New(msg)
+			}
+		}, func(r *audit.Record) string { return r.Detail }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for cut := 1; cut < len(secret); cut++ {
+				msg := strings.Repeat("x ", tc.limit) // longer than the limit
+				msg = msg[:tc.limit-cut] + secret + " tail"
+				sink := &memSink{}
+				l := newLogger(t, sink, audit.Config{Redactor: red})
+				call(t, context.Background(), audit.Middleware(l), tc.h(msg), "t", nil)
+				l.Close(context.Background())
+				got := tc.field(sink.records()[0])
+				if strings.Contains(got, secret[:cut]) && cut >= 4 {
+					t.Fatalf("cut %d: %q of the secret is in the record: ...%q", cut, secret[:cut], got[max(0, len(got)-40):])
+				}
+			}
+		})
+	}
 }

@@ -14,10 +14,11 @@
 // only a keyed digest with [WithDigestOnly]; for the other methods their
 // params, so a resource read records {"uri": ...}, a prompt its name and
 // arguments and a list its params), the
-// outcome ("ok", "tool_error", "rpc_error" or a refusal code such as
-// "unauthenticated", "rate_limited", "unavailable", "deadline_exceeded",
-// "canceled", "internal"; an unexpected error a tool handler returned is
-// "internal", classified by bulwark.ResultError as the client sees it),
+// outcome as bulwark.OutcomeOf classifies it, the one classifier metrics
+// and every other layer use too ("ok", "tool_error", "protocol_error" or a
+// refusal code such as "unauthenticated", "rate_limited", "unavailable",
+// "deadline_exceeded", "canceled", "internal"; an unexpected error a tool
+// handler returned is "internal", as the client sees it),
 // the client-safe reason, the operator-only detail (the cause of an
 // internal error or panic, redacted), duration,
 // attempts, cache status, breaker state and the annotations of
@@ -25,8 +26,8 @@
 //
 // A [Logger] signs each record and writes it to a [Sink]. Records form a
 // chain: each carries its sequence number, the MAC of the previous record
-// and its own HMAC-SHA256 under a key from the environment ([KeyEnv],
-// [KeyFromEnv]). The key is written as text in one encoding everywhere,
+// and its own HMAC-SHA256 under a key given as text (by convention in the
+// environment variable AUDIT_HMAC_KEY), in one encoding everywhere,
 // decoded by [ParseKey]: hex (make one with `openssl rand -hex 32`) or
 // base64, at least 32 bytes once decoded; a server and the verifier given
 // the same AUDIT_HMAC_KEY use the same key. An unset key, a short one and
@@ -41,64 +42,64 @@
 //
 // # Redaction
 //
-// Always on, by a [Redactor]: values under credential-like names (password,
-// secret, token, api_key, authorization, cookie, …) at any depth, configured
+// Always on, by a redact.Redactor (Config.Redactor; the built-in rules by
+// default): values under credential-like names at any depth, configured
 // names and paths, properties marked sensitive in the tool's input schema
-// with the [SensitiveKeyword] extension ("x-bulwark-sensitive": true), and
-// credential-shaped values anywhere in any text (JWTs, bearer credentials,
-// sk-… style keys, URL passwords, long random strings, and registered
-// secrets in raw, base64 and URL-encoded form). Control characters are made
-// visible, so CR/LF, ANSI escapes and quotes in values can neither split
-// nor forge a record nor repaint a terminal. The same Redactor serves logs
-// ([NewRedactingHandler]). Cache keys (cache/) never hold arguments in
-// clear: they are SHA-256 hashes of the whole arguments, sensitive fields
+// (redact.SensitiveKeyword), and credential-shaped values anywhere in any
+// text. Control characters are made visible, so CR/LF, ANSI escapes and
+// quotes in values can neither split nor forge a record nor repaint a
+// terminal. The same Redactor serves logs (its Handler method wraps a
+// log/slog handler). Cache keys (cache/) never hold arguments in clear:
+// they are SHA-256 hashes of the whole arguments, sensitive fields
 // included, so that calls differing only in a sensitive value never share
-// an entry; never build a cache key from redacted arguments. An
-// optional size cap (Config.MaxRecordBytes) bounds each record.
+// an entry; never build a cache key from redacted arguments. An optional
+// size cap (Config.MaxRecordBytes) bounds each record.
 //
-// # Sinks and failure policy
+// # Sinks and failures
 //
-// [SlogSink] writes JSON lines through log/slog, to standard error by
+// [NewSlogSink] writes JSON lines through log/slog, to standard error by
 // default: on the stdio transport standard output belongs to the protocol
-// and must never carry audit. [FileSink] appends to a file with a documented
-// fsync policy ([SyncEach], [SyncInterval], [SyncNever]). [PostgresSink]
-// stores rows in PostgreSQL ([PostgresSchema] gives the DDL).
+// and must never carry audit. [OpenFile] appends to a file with a
+// documented fsync setting ([FileConfig]). Package pgaudit stores rows in
+// PostgreSQL.
 //
 // # A fleet on one table
 //
-// Several server instances append to one PostgreSQL table, each to a hash
-// chain of its own: the sink names its instance ([PostgresSink.Instance];
-// by default the host name and a random suffix, or a name given with
-// [PostgresSink.WithInstance]), every record carries it (Record.Instance,
-// under the MAC) and a new chain opens with a [KindStart] record. A
-// process restarted under a stable name continues its chain from the last
-// row; under the default name each start begins a new chain and the old
-// one ends with its seal (clean stop) or open (crash). [PostgresSink.VerifyChains]
-// and `bulwark-audit verify -db URL -table NAME` check every chain on its
-// own and report each: records, first bad record, sealed or open, time of
-// the last record. Tampering with one chain fails that chain alone.
+// Several server instances append to one PostgreSQL table (package
+// pgaudit), each to a hash chain of its own: the sink names its instance
+// (by default the host name and a random suffix, or a stable name it is
+// given), every record carries it (Record.Instance, under the MAC) and a
+// new chain opens with a [KindStart] record. A process restarted under a
+// stable name continues its chain from the last row; under the default
+// name each start begins a new chain and the old one ends with its seal
+// (clean stop) or open (crash). pgaudit's VerifyChains and `bulwark-audit
+// verify -db URL -table NAME` check every chain on its own and report
+// each: records, first bad record, sealed or open, time of the last
+// record. Tampering with one chain fails that chain alone.
 //
-// When a sink fails, Config.Policy decides: [FailClosed] refuses calls with
-// bulwark.Unavailable (a record that fails after its handler ran turns that
-// answer into a refusal; while the sink is down, calls are refused before
-// their handler runs), [Buffer] keeps records in a bounded buffer and
-// retries them in order, refusing calls only when the buffer is full.
+// When a sink fails, Config.BufferSize decides: zero (the default) refuses
+// calls with bulwark.Unavailable (a record that fails after its handler
+// ran turns that answer into a refusal; while the sink is down, calls are
+// refused before their handler runs); a positive size keeps records in a
+// buffer of that many and retries them in order, refusing calls only when
+// the buffer is full.
 // Either way every lost record goes to the operator log, every failure
 // raises a counter in [Logger.Stats] (which metrics/ exports) and OnAlert
 // is told: the sink started failing, the buffer filled (once per fill, as
 // the filling record is kept, before calls are refused), the sink
 // recovered. Writes to a remote sink (PostgreSQL) and the wait for the
 // writer are bounded by Config.WriteTimeout, so a hung database never
-// hangs a call. Writes to this machine (FileSink, SlogSink) get no
+// hangs a call. Writes to this machine (file and slog sinks) get no
 // deadline, to keep a timer off the hot path: a write blocked in the
 // kernel (a hung network filesystem, a standard error pipe nobody reads)
 // holds the one call that is writing until it returns, while every other
-// call gives up after WriteTimeout under the policy. Point SlogSink at a
-// handler that cannot block.
+// call gives up after WriteTimeout. Point the slog sink at a handler that
+// cannot block.
 //
 // # Erasure and retention
 //
-// With a [KeyStore] (memory or PostgreSQL), the personal fields of a
+// With [ErasureKeys] (package pgaudit keeps them in PostgreSQL), the
+// personal fields of a
 // record (principal ID and arguments) are encrypted with AES-256-GCM under
 // a key of the record's subject (the principal, or [WithSubject]). The MAC
 // covers the ciphertext, so [Logger.Purge], which destroys the subject's
@@ -106,7 +107,7 @@
 // chain still verifies. [Logger.Prune] drops records older than a cutoff
 // from sinks that support it, leaving a signed anchor where the trail now
 // begins so the rest still verifies. In a table shared by a fleet, both
-// reach every instance: the key store is shared, so one Purge erases the
+// reach every instance: the erasure keys are shared, so one Purge erases the
 // subject from every chain, and one Prune prunes every chain behind its
 // own anchor, keeping each chain's last record (a stopped instance's chain
 // stays sealed).
@@ -122,16 +123,16 @@
 // # What it returns on refusal
 //
 // Only its own: bulwark.Unavailable ("audit trail unavailable", with a
-// retry hint) when the policy refuses a call. Everything else passes
+// retry hint) when a call's record cannot be kept (Config.BufferSize). Everything else passes
 // through unchanged.
 //
 // # Example
 //
-//	key, err := audit.KeyFromEnv()
+//	key, err := audit.ParseKey(os.Getenv("AUDIT_HMAC_KEY"))
 //	if err != nil { ... }
 //	sink, err := audit.OpenFile("/var/log/mcp/audit.log", audit.FileConfig{})
 //	if err != nil { ... }
-//	trail, err := audit.New(sink, key, audit.Config{Policy: audit.FailClosed})
+//	trail, err := audit.New(sink, key, audit.Config{})
 //	if err != nil { ... }
 //	defer trail.Close(context.Background())
 //	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(nil), authMW, ...)

@@ -13,12 +13,6 @@ const (
 	KindSession = "session" // a session opened or closed
 )
 
-// Outcomes of KindSession records.
-const (
-	OutcomeOpened = "opened"
-	OutcomeClosed = "closed"
-)
-
 // ObserveEdge writes one record for an event of the HTTP edge, which makes
 // a *Logger an edge.Observer:
 //
@@ -59,9 +53,9 @@ func (l *Logger) ObserveEdge(ctx context.Context, e edge.Event) {
 			r.setField("retry_after_ms", strconv.FormatInt(e.RetryAfter.Milliseconds(), 10))
 		}
 	case edge.EventSessionOpened:
-		r.Kind, r.Outcome = KindSession, OutcomeOpened
+		r.Kind, r.Outcome = KindSession, "opened"
 	case edge.EventSessionClosed:
-		r.Kind, r.Outcome = KindSession, OutcomeClosed
+		r.Kind, r.Outcome = KindSession, "closed"
 		r.setField("reason", string(e.Reason))
 	default:
 		return
@@ -72,7 +66,7 @@ func (l *Logger) ObserveEdge(ctx context.Context, e edge.Event) {
 	if e.Method != "" {
 		r.setField("method", l.redactor.Text(e.Method))
 	}
-	if ks := l.cfg.KeyStore; ks != nil && e.Principal != "" {
+	if ks := l.cfg.ErasureKeys; ks != nil && e.Principal != "" {
 		if err := l.seal(ctx, ks, e.Principal, r); err != nil {
 			r.Principal = ""
 			r.Detail = "personal fields withheld: " + l.redactor.Text(err.Error())

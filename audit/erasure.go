@@ -1,28 +1,26 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 )
 
-// KeyStore holds one data key per subject, for erasure on request. Personal
+// ErasureKeys holds one data key per subject, for erasure on request. Personal
 // fields of records (principal ID, arguments) are encrypted under the key
 // of the record's subject; destroying that key erases them from every
 // record at once, while the chain, which covers the ciphertext, still
 // verifies.
 //
 // Key IDs are random and say nothing about the subject. Implementations
-// must be safe for concurrent use.
-type KeyStore interface {
+// must be safe for concurrent use; package pgaudit keeps them in
+// PostgreSQL, where they outlive the process and are shared by a fleet.
+type ErasureKeys interface {
 	// SubjectKey returns the subject's current key, creating one on first use.
 	SubjectKey(ctx context.Context, subject string) (id string, key []byte, err error)
 	// Key returns the key with the given ID, or an error wrapping
@@ -43,7 +41,7 @@ type Personal struct {
 	Arguments json.RawMessage `json:"arguments,omitempty"`
 }
 
-func (l *Logger) seal(ctx context.Context, ks KeyStore, subject string, r *Record) error {
+func (l *Logger) seal(ctx context.Context, ks ErasureKeys, subject string, r *Record) error {
 	if r.Principal == "" && len(r.Arguments) == 0 {
 		return nil
 	}
@@ -83,7 +81,7 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 // Open decrypts the personal fields of r with its subject's key from ks.
 // Records without sealed fields return their clear fields. After a purge
 // it returns an error wrapping ErrKeyDestroyed.
-func (r *Record) Open(ctx context.Context, ks KeyStore) (Personal, error) {
+func (r *Record) Open(ctx context.Context, ks ErasureKeys) (Personal, error) {
 	if r.Sealed == nil {
 		return Personal{Principal: r.Principal, Arguments: r.Arguments}, nil
 	}
@@ -108,74 +106,4 @@ func (r *Record) Open(ctx context.Context, ks KeyStore) (Personal, error) {
 		return Personal{}, fmt.Errorf("%w: sealed fields: %v", ErrMalformed, err)
 	}
 	return p, nil
-}
-
-// MemoryKeyStore is an in-process KeyStore, for tests and for servers whose
-// trail lives no longer than the process. Its zero value is ready to use.
-type MemoryKeyStore struct {
-	mu        sync.Mutex
-	bySubject map[string]string // subject -> key ID
-	keys      map[string][]byte // key ID -> key
-	subjectOf map[string]string // key ID -> subject
-}
-
-// NewMemoryKeyStore returns an empty MemoryKeyStore.
-func NewMemoryKeyStore() *MemoryKeyStore { return &MemoryKeyStore{} }
-
-// SubjectKey implements KeyStore.
-func (m *MemoryKeyStore) SubjectKey(_ context.Context, subject string) (string, []byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if id, ok := m.bySubject[subject]; ok {
-		// Copies: Destroy wipes the stored key, and must not wipe one a
-		// concurrent call is encrypting with.
-		return id, bytes.Clone(m.keys[id]), nil
-	}
-	id, key, err := newSubjectKey()
-	if err != nil {
-		return "", nil, err
-	}
-	if m.bySubject == nil {
-		m.bySubject = make(map[string]string)
-		m.keys = make(map[string][]byte)
-		m.subjectOf = make(map[string]string)
-	}
-	m.bySubject[subject] = id
-	m.keys[id] = key
-	m.subjectOf[id] = subject
-	return id, bytes.Clone(key), nil
-}
-
-// Key implements KeyStore.
-func (m *MemoryKeyStore) Key(_ context.Context, id string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k, ok := m.keys[id]
-	if !ok {
-		return nil, ErrKeyDestroyed
-	}
-	return bytes.Clone(k), nil
-}
-
-// Destroy implements KeyStore.
-func (m *MemoryKeyStore) Destroy(_ context.Context, subject string) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	id, ok := m.bySubject[subject]
-	if !ok {
-		return nil, nil
-	}
-	clear(m.keys[id])
-	delete(m.keys, id)
-	delete(m.subjectOf, id)
-	delete(m.bySubject, subject)
-	return []string{id}, nil
-}
-
-func newSubjectKey() (string, []byte, error) {
-	var raw [16 + 32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", nil, err
-	}
-	return hex.EncodeToString(raw[:16]), append([]byte(nil), raw[16:]...), nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/internal/memkeys"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -27,9 +28,9 @@ func asPrincipal(id string) bulwark.Middleware {
 }
 
 func TestPurge(t *testing.T) {
-	ks := audit.NewMemoryKeyStore()
+	ks := &memkeys.Store{}
 	sink := &memSink{}
-	l := newLogger(t, sink, audit.Config{KeyStore: ks})
+	l := newLogger(t, sink, audit.Config{ErasureKeys: ks})
 	ctx := context.Background()
 	h := (&bulwarktest.Recorder{}).Handle
 	for _, who := range []string{"alice", "bob", "alice"} {
@@ -87,9 +88,9 @@ func TestPurge(t *testing.T) {
 }
 
 func TestWithSubject(t *testing.T) {
-	ks := audit.NewMemoryKeyStore()
+	ks := &memkeys.Store{}
 	sink := &memSink{}
-	l := newLogger(t, sink, audit.Config{KeyStore: ks})
+	l := newLogger(t, sink, audit.Config{ErasureKeys: ks})
 	defer l.Close(context.Background())
 	mw := audit.Middleware(l, audit.WithSubject(func(ctx context.Context, req *mcp.CallToolRequest) string { return "customer-42" }))
 	call(t, context.Background(), mw, (&bulwarktest.Recorder{}).Handle, "t", map[string]any{"x": 1})
@@ -103,7 +104,7 @@ func TestWithSubject(t *testing.T) {
 
 func TestRetentionFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	sink, err := audit.OpenFile(path, audit.FileConfig{Sync: audit.SyncNever})
+	sink, err := audit.OpenFile(path, audit.FileConfig{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestRetentionFile(t *testing.T) {
 			clock.Advance(time.Minute)
 		}
 	}
-	verify := func(wantAnchored bool) audit.Report {
+	verify := func(wantAnchored bool) audit.Verification {
 		t.Helper()
 		f, err := os.Open(path)
 		if err != nil {

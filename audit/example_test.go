@@ -13,8 +13,8 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/internal/memkeys"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -34,28 +34,11 @@ func ExampleNew() {
 		panic(err)
 	}
 	ctx := context.Background()
-	trail.Log(ctx, &audit.Record{Kind: audit.KindCall, ID: "c-1", Tool: "get_customer", Outcome: audit.OutcomeOK})
+	trail.Log(ctx, &audit.Record{Kind: audit.KindCall, ID: "c-1", Tool: "get_customer", Outcome: string(bulwark.OutcomeOK)})
 	trail.Close(ctx)
 	rep, err := audit.Verify(&out, exampleKey)
 	fmt.Println(rep.Records, rep.Sealed, err)
 	// Output: 2 true <nil>
-}
-
-func ExampleKeyFromEnv() {
-	// As made by `openssl rand -hex 32`.
-	os.Setenv(audit.KeyEnv, "d3568a879e8fb3aecf118b516f522416ec144adb94a1ae3fa49954fbec42656f")
-	key, err := audit.KeyFromEnv()
-	fmt.Println(len(key), err)
-	os.Setenv(audit.KeyEnv, "4f1c2e9a7b3d5f60")
-	_, err = audit.KeyFromEnv()
-	fmt.Println(err)
-	os.Unsetenv(audit.KeyEnv)
-	_, err = audit.KeyFromEnv()
-	fmt.Println(err)
-	// Output:
-	// 32 <nil>
-	// audit: AUDIT_HMAC_KEY decodes to 8 bytes, fewer than 32; make one with `openssl rand -hex 32`
-	// audit: AUDIT_HMAC_KEY is not set; make one with `openssl rand -hex 32`
 }
 
 func ExampleParseKey() {
@@ -110,9 +93,9 @@ func ExampleWithDigestOnly() {
 }
 
 func ExampleWithSubject() {
-	ks := audit.NewMemoryKeyStore()
+	ks := &memkeys.Store{}
 	var rec *audit.Record
-	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{KeyStore: ks})
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{ErasureKeys: ks})
 	// Seal each call's personal fields under the customer it concerns.
 	bySubject := audit.WithSubject(func(_ context.Context, req *mcp.CallToolRequest) string {
 		var a struct{ CustomerID string }
@@ -127,57 +110,11 @@ func ExampleWithSubject() {
 	// Output: true {"CustomerID":"c-42","email":"ada@example.com"}
 }
 
-func ExampleNewRedactor() {
-	r, err := audit.NewRedactor(audit.RedactConfig{
-		Names:   []string{"ssn"},
-		Paths:   []string{"customer.email"},
-		Secrets: []string{"db-password-1"},
-	})
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(string(r.JSON([]byte(`{"customer":{"email":"a@b.c","ssn":"123"},"note":"pw db-password-1"}`), nil)))
-	// Output: {"customer":{"email":"[REDACTED]","ssn":"[REDACTED]"},"note":"pw [REDACTED]"}
-}
-
-func ExampleDefaultRedactor() {
-	tool := &mcp.Tool{Name: "login", InputSchema: map[string]any{
-		"type":       "object",
-		"properties": map[string]any{"pin": map[string]any{"type": "string", audit.SensitiveKeyword: true}},
-	}}
-	fmt.Println(string(audit.DefaultRedactor().Arguments([]byte(`{"user":"ada","pin":"0000"}`), tool)))
-	// Output: {"user":"ada","pin":"[REDACTED]"}
-}
-
-func ExampleRedact() {
-	schema := []byte(`{"properties":{"card":{"x-bulwark-sensitive":true}}}`)
-	fmt.Println(string(audit.Redact([]byte(`{"card":"4111111111111111","password":"x","n":1}`), schema)))
-	// Output: {"card":"[REDACTED]","password":"[REDACTED]","n":1}
-}
-
-func ExampleRedactText() {
-	fmt.Println(audit.RedactText("dial postgres://app:hunter2@db/x: Authorization: Bearer abc\x1b[2J"))
-	// Output: dial postgres://app:[REDACTED]@db/x: Authorization: [REDACTED]\x1b[2J
-}
-
-func ExampleSensitivePaths() {
-	schema := map[string]any{"properties": map[string]any{
-		"address": map[string]any{"properties": map[string]any{"zip": map[string]any{audit.SensitiveKeyword: true}}},
-	}}
-	fmt.Println(audit.SensitivePaths(schema))
-	// Output: map[address.zip:{}]
-}
-
-func ExampleSensitiveName() {
-	fmt.Println(audit.SensitiveName("X-Api-Key"), audit.SensitiveName("customer_id"))
-	// Output: true false
-}
-
 func ExampleOpenFile() {
 	dir, _ := os.MkdirTemp("", "audit")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "audit.log")
-	sink, err := audit.OpenFile(path, audit.FileConfig{Sync: audit.SyncInterval, Interval: 50 * time.Millisecond})
+	sink, err := audit.OpenFile(path, audit.FileConfig{SyncInterval: 50 * time.Millisecond})
 	if err != nil {
 		panic(err)
 	}
@@ -247,10 +184,10 @@ func ExampleNewSlogSink() {
 	// Output: {"level":"INFO","msg":"audit","audit":{"seq":1,"kind":"call","time":"2026-05-01T12:00:00Z","id":"c-1","tool":"ping","outcome":"ok","prev":"","mac":"28338e9e6d8ad6986614fce90c32bde582b563781d73a24d351337bb6144fbf9"}}
 }
 
-func ExampleNewMemoryKeyStore() {
-	ks := audit.NewMemoryKeyStore()
+func ExampleLogger_Purge() {
+	ks := &memkeys.Store{}
 	var recs []*audit.Record
-	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { recs = append(recs, r); return nil }), exampleKey, audit.Config{KeyStore: ks})
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { recs = append(recs, r); return nil }), exampleKey, audit.Config{ErasureKeys: ks})
 	req := bulwarktest.Request("update_email", map[string]any{"email": "ada@example.com"})
 	ctx, c := bulwarktest.Context(context.Background(), req, nil)
 	c.SetPrincipal(&bulwark.Principal{ID: "ada", Method: "api_key"})
@@ -264,114 +201,4 @@ func ExampleNewMemoryKeyStore() {
 	// Output:
 	// before purge: ada
 	// after purge: audit: subject key destroyed | last record: purge
-}
-
-func ExampleNewRedactingHandler() {
-	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-		if a.Key == slog.TimeKey {
-			return slog.Attr{}
-		}
-		return a
-	}})
-	log := slog.New(audit.NewRedactingHandler(h, nil))
-	log.Error("tool call failed", "error", "connect postgres://app:hunter2@db/x", "password", "hunter2")
-	// Output: level=ERROR msg="tool call failed" error="connect postgres://app:[REDACTED]@db/x" password=[REDACTED]
-}
-
-func ExamplePostgresSchema() {
-	ddl, err := audit.PostgresSchema("ops.audit_trail")
-	fmt.Println(strings.SplitN(ddl, "\n", 2)[0], err)
-	// Output: CREATE TABLE IF NOT EXISTS "ops"."audit_trail" ( <nil>
-}
-
-func ExampleNewPostgresSink() {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
-	if err != nil {
-		panic(err)
-	}
-	defer pool.Close()
-	sink, err := audit.NewPostgresSink(pool, "audit_records")
-	if err != nil {
-		panic(err)
-	}
-	if err := sink.Migrate(ctx); err != nil {
-		panic(err)
-	}
-	key, err := audit.KeyFromEnv()
-	if err != nil {
-		panic(err)
-	}
-	trail, err := audit.New(sink, key, audit.Config{Policy: audit.Buffer})
-	if err != nil {
-		panic(err)
-	}
-	defer trail.Close(ctx)
-	_ = audit.Middleware(trail)
-}
-
-func ExampleNewPostgresKeyStore() {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
-	if err != nil {
-		panic(err)
-	}
-	defer pool.Close()
-	ks, err := audit.NewPostgresKeyStore(pool, "audit_private.subject_keys")
-	if err != nil {
-		panic(err)
-	}
-	if err := ks.Migrate(ctx); err != nil {
-		panic(err)
-	}
-	_ = audit.Config{KeyStore: ks}
-}
-
-// A fleet appends to one table, each instance to a chain of its own. By
-// default a sink is named after the host with a random suffix (a new chain
-// per process start); a stable name continues its chain after a restart.
-func ExamplePostgresSink_WithInstance() {
-	// The pool connects on first use: nothing here touches the database.
-	pool, err := pgxpool.New(context.Background(), "postgres://app@localhost/app")
-	if err != nil {
-		panic(err)
-	}
-	defer pool.Close()
-	sink, err := audit.NewPostgresSink(pool, "audit_records")
-	if err != nil {
-		panic(err)
-	}
-	pod, err := sink.WithInstance("customer-mcp-0")
-	fmt.Println(pod.Instance(), err)
-	_, err = sink.WithInstance("two\nlines")
-	fmt.Println(err)
-	// Output:
-	// customer-mcp-0 <nil>
-	// audit: instance name "two\nlines" must be 1 to 128 bytes of printable UTF-8
-}
-
-// Checking every instance's chain in a shared table: a tampered chain
-// fails in its own report, the others stay intact.
-func ExamplePostgresSink_VerifyChains() {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
-	if err != nil {
-		panic(err)
-	}
-	defer pool.Close()
-	sink, err := audit.NewPostgresSink(pool, "audit_records")
-	if err != nil {
-		panic(err)
-	}
-	key, err := audit.KeyFromEnv()
-	if err != nil {
-		panic(err)
-	}
-	reports, err := sink.VerifyChains(ctx, key, false) // false: running instances have no seal yet
-	if err != nil {
-		panic(err)
-	}
-	for _, r := range reports {
-		fmt.Println(r.Instance, r.Records, r.Sealed, r.LastTime, r.Err)
-	}
 }

@@ -13,29 +13,22 @@ import (
 	"time"
 )
 
-// SyncPolicy says when the file sink forces records to stable storage.
-type SyncPolicy int
-
-const (
-	// SyncEach fsyncs after every record: a record the sink accepted
-	// survives a crash of the machine. The slowest and the default.
-	SyncEach SyncPolicy = iota
-	// SyncInterval fsyncs at most once per FileConfig.Interval, and a timer
-	// makes sure the last records are synced within one interval even if
-	// no further record arrives. A machine crash can lose up to one
-	// interval of records (the chain then ends early; see VerifyOpen).
-	SyncInterval
-	// SyncNever leaves flushing to the operating system (and to Sync and
-	// Close). A process crash loses nothing; a machine crash may.
-	SyncNever
-)
-
-// FileConfig configures a [FileSink]. Every zero field means the stated default.
+// FileConfig configures the sink of [OpenFile]. Every zero field means
+// the stated default.
 type FileConfig struct {
-	// Sync is the fsync policy. Default SyncEach.
-	Sync SyncPolicy
-	// Interval is the SyncInterval period. Default 100ms.
-	Interval time.Duration
+	// SyncInterval says how often records are forced to stable storage.
+	// Zero, the default, fsyncs after every write (concurrent calls share
+	// one write and one fsync): a record the sink accepted survives a
+	// crash of the machine. A positive interval fsyncs at most once per
+	// interval, and a timer makes sure the last records are synced within
+	// one interval even if no further record arrives: a machine crash can
+	// lose up to one interval of records (the chain then ends early; see
+	// [VerifyOpen]).
+	SyncInterval time.Duration
+	// NoSync leaves flushing to the operating system (and to Logger.Flush
+	// and Logger.Close). A process crash loses nothing; a machine crash
+	// may. It overrides SyncInterval.
+	NoSync bool
 	// Perm is the mode of a new file. Default 0600: the trail is for
 	// operators only.
 	Perm os.FileMode
@@ -46,12 +39,8 @@ type FileConfig struct {
 // append to it; verify it, move it aside and start a new file.
 var ErrTorn = errors.New("audit: trail file ends with an incomplete line")
 
-// FileSink appends signed records to a file, one JSON line each, opened
-// append-only (O_APPEND) with mode 0600. Each record goes out in a single
-// write; a failed write is cut back off the file, so a retry never leaves
-// a torn line behind. One Logger per file: two processes appending to the
-// same file would interleave two chains.
-type FileSink struct {
+// fileSink appends signed records to a file.
+type fileSink struct {
 	path string
 	cfg  FileConfig
 
@@ -65,17 +54,20 @@ type FileSink struct {
 	buf      []byte
 }
 
-// OpenFile opens (or creates) the trail at path. If the file already holds
-// records, a Logger built on the sink continues their chain.
-func OpenFile(path string, cfg FileConfig) (*FileSink, error) {
-	if cfg.Sync < SyncEach || cfg.Sync > SyncNever {
-		return nil, fmt.Errorf("audit: unknown sync policy %d", cfg.Sync)
-	}
-	if cfg.Interval < 0 {
+// OpenFile opens (or creates) the trail at path and returns a sink that
+// appends signed records to it, one JSON line each, opened append-only
+// (O_APPEND). Each record goes out in a single write; a failed write is
+// cut back off the file, so a retry never leaves a torn line behind. If
+// the file already holds records, a Logger built on the sink continues
+// their chain; if its last line is torn, OpenFile's sink refuses to
+// continue it ([ErrTorn]). One Logger per file: two processes appending to
+// the same file would interleave two chains.
+//
+// The sink supports retention ([Logger.Prune] rewrites the file behind a
+// signed anchor); [Logger.Flush] syncs it and [Logger.Close] closes it.
+func OpenFile(path string, cfg FileConfig) (Sink, error) {
+	if cfg.SyncInterval < 0 {
 		return nil, errors.New("audit: negative sync interval")
-	}
-	if cfg.Interval == 0 {
-		cfg.Interval = 100 * time.Millisecond
 	}
 	if cfg.Perm == 0 {
 		cfg.Perm = 0o600
@@ -89,15 +81,15 @@ func OpenFile(path string, cfg FileConfig) (*FileSink, error) {
 		f.Close()
 		return nil, err
 	}
-	return &FileSink{path: path, cfg: cfg, f: f, size: st.Size(), lastSync: time.Now()}, nil
+	return &fileSink{path: path, cfg: cfg, f: f, size: st.Size(), lastSync: time.Now()}, nil
 }
 
-func (*FileSink) localSink() {}
+func (*fileSink) localSink() {}
 
 // Write appends r's line. File writes cannot be interrupted: a hung file
 // system stalls the writer, and other calls then give up waiting for the
 // writer lock after WriteTimeout.
-func (s *FileSink) Write(_ context.Context, r *Record) error {
+func (s *fileSink) Write(_ context.Context, r *Record) error {
 	line := r.Line()
 	if len(line) == 0 {
 		return errors.New("audit: unsigned record")
@@ -111,9 +103,9 @@ func (s *FileSink) Write(_ context.Context, r *Record) error {
 	return s.writeLocked()
 }
 
-// WriteBatch appends several records with one write and, under SyncEach,
-// one fsync: all or nothing.
-func (s *FileSink) WriteBatch(_ context.Context, rs []*Record) error {
+// WriteBatch appends several records with one write and at most one
+// fsync: all or nothing.
+func (s *fileSink) WriteBatch(_ context.Context, rs []*Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -130,7 +122,7 @@ func (s *FileSink) WriteBatch(_ context.Context, rs []*Record) error {
 }
 
 // writeLocked writes s.buf and applies the sync policy.
-func (s *FileSink) writeLocked() error {
+func (s *fileSink) writeLocked() error {
 	n, err := s.f.Write(s.buf)
 	if err != nil {
 		if n > 0 {
@@ -140,25 +132,26 @@ func (s *FileSink) writeLocked() error {
 		return err
 	}
 	s.size += int64(n)
-	switch s.cfg.Sync {
-	case SyncEach:
+	switch {
+	case s.cfg.NoSync:
+	case s.cfg.SyncInterval == 0:
 		if err := s.f.Sync(); err != nil {
 			return err
 		}
-	case SyncInterval:
+	default:
 		s.dirty = true
-		if now := time.Now(); now.Sub(s.lastSync) >= s.cfg.Interval {
+		if now := time.Now(); now.Sub(s.lastSync) >= s.cfg.SyncInterval {
 			return s.syncLocked()
 		}
 		if s.timer == nil {
-			s.timer = time.AfterFunc(s.cfg.Interval, func() { _ = s.Sync() })
+			s.timer = time.AfterFunc(s.cfg.SyncInterval, func() { _ = s.Sync() })
 		}
 	}
 	return nil
 }
 
 // Sync forces written records to stable storage.
-func (s *FileSink) Sync() error {
+func (s *fileSink) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -167,7 +160,7 @@ func (s *FileSink) Sync() error {
 	return s.syncLocked()
 }
 
-func (s *FileSink) syncLocked() error {
+func (s *fileSink) syncLocked() error {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
@@ -178,7 +171,7 @@ func (s *FileSink) syncLocked() error {
 }
 
 // Ping reports whether the file is still writable.
-func (s *FileSink) Ping(context.Context) error {
+func (s *fileSink) Ping(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -189,7 +182,7 @@ func (s *FileSink) Ping(context.Context) error {
 }
 
 // Close syncs and closes the file.
-func (s *FileSink) Close() error {
+func (s *fileSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -201,7 +194,7 @@ func (s *FileSink) Close() error {
 }
 
 // Tail returns the sequence number and MAC the next record must chain to.
-func (s *FileSink) Tail(context.Context) (uint64, string, error) {
+func (s *fileSink) Tail(context.Context) (uint64, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last, err := lastLine(s.path)
@@ -253,7 +246,7 @@ func lastLine(path string) ([]byte, error) {
 		if i := bytes.LastIndexByte(tail[:len(tail)-1], '\n'); i >= 0 {
 			return tail[i+1 : len(tail)-1], nil
 		}
-		if len(tail) > MaxLineBytes {
+		if len(tail) > maxLineBytes {
 			return nil, errors.New("audit: last line longer than the limit")
 		}
 	}
@@ -264,7 +257,7 @@ func lastLine(path string) ([]byte, error) {
 // records older than before, starting it with a signed anchor that names
 // the last dropped record, and swaps it in atomically (write, fsync,
 // rename). Called through Logger.Prune, which holds the writer lock.
-func (s *FileSink) Prune(_ context.Context, before time.Time, anchor func(*Record) error) (int, error) {
+func (s *fileSink) Prune(_ context.Context, before time.Time, anchor func(*Record) error) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -10,50 +10,43 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
-)
-
-// Policy says what happens to a call whose record cannot be written.
-type Policy int
-
-const (
-	// FailClosed refuses calls while the sink fails. A call's record is
-	// written after its handler returns, so a failed write turns that
-	// call's answer into bulwark.Unavailable even though the tool ran; its
-	// record then goes to the operator log (Config.Log), redacted. While
-	// the sink is known to be failing, further calls are refused before
-	// their handler runs, until a probe (the sink's Ping, at most once per
-	// RetryInterval) succeeds. Use it when no action may go unaudited.
-	// A write that timed out may still have landed (a database commit
-	// whose reply was lost): the next write re-reads the sink's last
-	// record, so the chain stays whole, and the refused call's record is
-	// then in the trail after all.
-	FailClosed Policy = iota
-	// Buffer keeps records the sink refused in a bounded in-memory buffer,
-	// in chain order, and retries them every RetryInterval (and on Flush
-	// and Close). Calls are served meanwhile. When the buffer is full the
-	// policy falls back to FailClosed, so nothing is dropped silently;
-	// every failure raises the counters in [Stats] and calls OnAlert:
-	// AlertSinkFailing when writes start failing, AlertBufferFull once
-	// per fill, as the record that fills the buffer is kept (calls are
-	// refused from then on), and AlertRecovered when it has drained.
-	Buffer
+	"github.com/bulwark-mcp/bulwark/redact"
 )
 
 // Config configures a [Logger]. Every zero field means the stated default.
 type Config struct {
-	// Policy applies when the sink fails. Default FailClosed.
-	Policy Policy
-	// BufferSize bounds the Buffer policy's buffer, in records. Default 1024.
+	// BufferSize decides what happens to a call whose record the sink
+	// refuses. Zero, the default, refuses calls while the sink fails: a
+	// call's record is written after its handler returns, so a failed
+	// write turns that call's answer into bulwark.Unavailable even though
+	// the tool ran, and its record goes to the operator log (Log),
+	// redacted; while the sink is known to be failing, further calls are
+	// refused before their handler runs, until a probe (the sink's Ping,
+	// at most once per RetryInterval) succeeds. Use it when no action may
+	// go unaudited. A write that timed out may still have landed (a
+	// database commit whose reply was lost): the next write re-reads the
+	// sink's last record, so the chain stays whole, and the refused call's
+	// record is then in the trail after all.
+	//
+	// A positive BufferSize keeps up to that many records the sink refused
+	// in memory, in chain order, and retries them every RetryInterval (and
+	// on Flush and Close); calls are served meanwhile. When the buffer is
+	// full, calls are refused as with zero, so nothing is dropped
+	// silently. Every failure raises the counters in [Stats] and calls
+	// OnAlert: AlertSinkFailing when writes start failing, AlertBufferFull
+	// once per fill, as the record that fills the buffer is kept (calls
+	// are refused from then on), and AlertRecovered when it has drained.
 	BufferSize int
-	// WriteTimeout bounds each write to a remote sink (PostgresSink, or
-	// any sink of your own) and every wait for the writer lock, so a hung
-	// sink never hangs a call waiting for it. Writes to FileSink and
-	// SlogSink are not interrupted: one blocked in the kernel holds the
+	// WriteTimeout bounds each write to a remote sink (pgaudit's, or any
+	// sink of your own) and every wait for the writer lock, so a hung sink
+	// never hangs a call waiting for it. Writes to the sinks of [OpenFile]
+	// and [NewSlogSink] are not interrupted: one blocked in the kernel holds the
 	// call that is writing until it returns (see the package doc).
 	// Default 2s.
 	WriteTimeout time.Duration
@@ -69,12 +62,13 @@ type Config struct {
 	// Log receives audit failures for operators (with records that could
 	// not be written, redacted). Default slog.Default().
 	Log *slog.Logger
-	// Redactor redacts arguments and text. Default DefaultRedactor().
-	Redactor *Redactor
-	// KeyStore, when set, encrypts personal fields (principal ID and
+	// Redactor redacts arguments and text. Default nil: the built-in rules
+	// of package redact.
+	Redactor *redact.Redactor
+	// ErasureKeys, when set, encrypts personal fields (principal ID and
 	// arguments) under a per-subject key, so [Logger.Purge] can erase
 	// them. Default none: personal fields are stored redacted but in clear.
-	KeyStore KeyStore
+	ErasureKeys ErasureKeys
 	// MaxRecordBytes caps the size of one record. Over the cap, arguments
 	// are replaced by their digest, then detail and reason are shortened.
 	// Default 0: no cap.
@@ -121,7 +115,7 @@ type Logger struct {
 	sink     Sink
 	cfg      Config
 	clock    bulwark.Clock
-	redactor *Redactor
+	redactor *redact.Redactor
 	log      *slog.Logger
 	argKey   []byte // derives argument digests
 	instance string // the chain's name in a shared trail; "" for a trail of one chain
@@ -161,28 +155,22 @@ type Logger struct {
 }
 
 // New returns a Logger that writes to sink, chaining records with key (at
-// least [MinKeyBytes] bytes; see [KeyFromEnv]). If sink can report its last
-// record (FileSink and PostgresSink can), the chain continues from it.
+// least 32 bytes; see [ParseKey]). If sink can report its last
+// record (the file and PostgreSQL sinks can), the chain continues from it.
 // Close the Logger when done: Close seals the trail and stops the retry
-// goroutine of the Buffer policy.
+// goroutine a buffer needs.
 func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 	if sink == nil {
 		return nil, errors.New("audit: nil sink")
 	}
-	if len(key) < MinKeyBytes {
+	if len(key) < minKeyBytes {
 		return nil, ErrNoKey
-	}
-	if cfg.Policy != FailClosed && cfg.Policy != Buffer {
-		return nil, fmt.Errorf("audit: unknown policy %d", cfg.Policy)
 	}
 	if cfg.BufferSize < 0 || cfg.WriteTimeout < 0 || cfg.RetryInterval < 0 || cfg.MaxRecordBytes < 0 {
 		return nil, errors.New("audit: negative size or duration in Config")
 	}
 	if cfg.MaxRecordBytes > 0 && cfg.MaxRecordBytes < 1024 {
 		return nil, errors.New("audit: MaxRecordBytes below 1024 cannot hold a record")
-	}
-	if cfg.BufferSize == 0 {
-		cfg.BufferSize = 1024
 	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = 2 * time.Second
@@ -202,9 +190,6 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 		done:     make(chan struct{}),
 	}
 	_, l.local = sink.(localSink)
-	if l.redactor == nil {
-		l.redactor = defaultRedactor
-	}
 	if l.log == nil {
 		l.log = slog.Default()
 	}
@@ -237,7 +222,7 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 		l.advance(start)
 		l.written.Add(1)
 	}
-	if cfg.Policy == Buffer {
+	if cfg.BufferSize > 0 {
 		l.wg.Add(1)
 		go l.retryLoop()
 	}
@@ -257,9 +242,6 @@ func (l *Logger) Stats() Stats {
 		Pending:       l.pendingCount(),
 	}
 }
-
-// Redactor returns the redactor the Logger uses.
-func (l *Logger) Redactor() *Redactor { return l.redactor }
 
 func (l *Logger) lock(ctx context.Context) error {
 	select {
@@ -299,8 +281,8 @@ func (l *Logger) advance(r *Record) {
 }
 
 // Log signs r (setting Seq, Prev and MAC), writes it and applies the
-// failure policy. A nil error means the record is stored or, under the
-// Buffer policy, queued; an error means it is neither, and the caller
+// failure policy. A nil error means the record is stored or, with a
+// buffer (Config.BufferSize), queued; an error means it is neither, and the caller
 // must treat the action as unaudited (the middleware refuses the call).
 //
 // r.Time defaults to now and r.Kind to KindCall; the kinds the Logger
@@ -310,8 +292,8 @@ func (l *Logger) advance(r *Record) {
 //
 // Concurrent calls are group-committed: whichever caller takes the writer
 // lock signs and writes every record queued so far, in one batch when the
-// sink can take one (FileSink: one write and one fsync; PostgresSink: one
-// statement). A caller waits at most WriteTimeout for the writer, plus
+// sink can take one (the file sink: one write and one fsync; the
+// PostgreSQL sink: one statement). A caller waits at most WriteTimeout for the writer, plus
 // the write of its batch.
 func (l *Logger) Log(ctx context.Context, r *Record) error {
 	switch r.Kind {
@@ -500,7 +482,7 @@ func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert 
 	l.failures.Add(1)
 	err = l.noteFailure(err, &alerts)
 	for _, w := range batch[n:] {
-		if l.cfg.Policy == Buffer {
+		if l.cfg.BufferSize > 0 {
 			var berr error
 			alerts, berr = l.bufferLocked(w.r, err, alerts)
 			w.finish(berr)
@@ -508,7 +490,7 @@ func (l *Logger) writeBatchLocked(ctx context.Context, batch []*waiter) []Alert 
 		}
 		w.finish(err)
 	}
-	if l.cfg.Policy == FailClosed {
+	if l.cfg.BufferSize == 0 {
 		l.resync = true
 	}
 	return alerts
@@ -656,15 +638,15 @@ func (l *Logger) retryLoop() {
 	}
 }
 
-// Ready reports whether a call may run now: nil unless the policy would
-// refuse its record. Under FailClosed, while the sink is failing, it
-// probes the sink (its Ping, at most once per RetryInterval) and refuses
-// in between; under Buffer it refuses only while the buffer is full.
+// Ready reports whether a call may run now: nil unless its record would be
+// refused. Without a buffer, while the sink is failing, it probes the sink
+// (its Ping, at most once per RetryInterval) and refuses in between; with
+// a buffer it refuses only while the buffer is full.
 func (l *Logger) Ready(ctx context.Context) error {
 	if !l.down.Load() {
 		return nil
 	}
-	if l.cfg.Policy == Buffer {
+	if l.cfg.BufferSize > 0 {
 		if int(l.buffered.Load()) < l.cfg.BufferSize {
 			return nil
 		}
@@ -691,21 +673,21 @@ func (l *Logger) Ready(ctx context.Context) error {
 }
 
 // Purge erases subject's personal data from the trail by destroying the
-// subject's key in the KeyStore, then records the purge (naming the
+// subject's key in the ErasureKeys, then records the purge (naming the
 // destroyed key IDs, not the subject). Records stay in place and the chain
 // still verifies; their sealed fields can no longer be opened. Calls are
-// not blocked meanwhile. Instances that share the KeyStore (a
-// PostgresKeyStore on one database) share the erasure: one Purge makes
+// not blocked meanwhile. Instances that share the ErasureKeys (those of
+// package pgaudit on one database) share the erasure: one Purge makes
 // the subject's records unreadable in every instance's chain, and the purge
 // record goes into this Logger's chain.
 func (l *Logger) Purge(ctx context.Context, subject string) error {
-	if l.cfg.KeyStore == nil {
-		return errors.New("audit: Purge needs Config.KeyStore")
+	if l.cfg.ErasureKeys == nil {
+		return errors.New("audit: Purge needs Config.ErasureKeys")
 	}
 	if subject == "" {
 		return errors.New("audit: empty subject")
 	}
-	ids, err := l.cfg.KeyStore.Destroy(ctx, subject)
+	ids, err := l.cfg.ErasureKeys.Destroy(ctx, subject)
 	if err != nil {
 		return fmt.Errorf("audit: destroying the subject key: %w", err)
 	}
@@ -714,7 +696,8 @@ func (l *Logger) Purge(ctx context.Context, subject string) error {
 }
 
 // Prune drops records older than before from a sink that supports
-// retention (FileSink, PostgresSink): a prefix of the chain up to the first
+// retention (the file sink of [OpenFile], the PostgreSQL sink of package
+// pgaudit): a prefix of the chain up to the first
 // record at or after before. The sink keeps a signed anchor naming the last
 // dropped record, so the rest still verifies, and the Logger records the
 // retention run. It returns the number of records dropped.
@@ -825,4 +808,14 @@ func joinComma(s []string) string {
 		out += v
 	}
 	return out
+}
+
+// quoteInstance quotes an instance name for an error message: escaped, as
+// a name read back from a tampered trail may hold anything.
+func quoteInstance(s string) string {
+	const limit = 128
+	if len(s) > limit {
+		return strconv.Quote(s[:limit]) + "…"
+	}
+	return strconv.Quote(s)
 }

@@ -34,7 +34,7 @@ func WithDigestOnly() Option {
 }
 
 // WithSubject chooses whose key seals a call's personal fields when the
-// Logger has a KeyStore. The default is the caller's principal ID; a
+// Logger has ErasureKeys. The default is the caller's principal ID; a
 // server whose records concern a customer might return the customer ID
 // from the arguments instead. An empty subject leaves the fields unsealed.
 func WithSubject(f func(ctx context.Context, req *mcp.CallToolRequest) string) Option {
@@ -47,18 +47,20 @@ func WithSubject(f func(ctx context.Context, req *mcp.CallToolRequest) string) O
 // decided. Install it outermost, before Recover, so that every refusal and
 // panic below it is recorded.
 //
-// It reads the outcome from what the chain returns: nil error and a plain
-// result is "ok"; an IsError result of the tool's own is "tool_error"; a
-// refusal is its code ("unauthenticated", "rate_limited", "unavailable",
+// The outcome is what bulwark.OutcomeOf says of what the chain returned:
+// "ok"; "tool_error" for an IsError result of the tool's own;
+// "protocol_error" for a JSON-RPC error that is not a refusal; a refusal
+// is its code ("unauthenticated", "rate_limited", "unavailable",
 // "deadline_exceeded", "internal", …), with the client-safe message as
 // reason and the cause, redacted, as detail for operators. A call whose
 // context was cancelled by the client is "canceled" whatever the handler
 // returned. A panic that reaches it is recorded and returned as an internal
 // error.
 //
-// When the record cannot be kept, the Logger's [Policy] applies: the call
-// is refused with bulwark.Unavailable (before its handler runs when the
-// sink is already known to be failing).
+// When the record cannot be kept, Config.BufferSize decides: without a
+// buffer (or with a full one) the call is refused with
+// bulwark.Unavailable (before its handler runs when the sink is already
+// known to be failing).
 //
 // A nil l is a programming error and panics here, at construction, rather
 // than letting calls run unaudited.
@@ -154,7 +156,7 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 		}
 	}
 	l.outcome(ctx, r, c, res, err)
-	if ks := l.cfg.KeyStore; ks != nil {
+	if ks := l.cfg.ErasureKeys; ks != nil {
 		subject := ""
 		if o.subject != nil {
 			subject = o.subject(ctx, req)
@@ -188,37 +190,41 @@ func (l *Logger) digest(raw []byte) string {
 	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 }
 
+// outcome records how the call ended, as bulwark.OutcomeOf classifies
+// it, with what the client was told (reason) and, for operators, the
+// cause (detail).
 func (l *Logger) outcome(ctx context.Context, r *Record, c *bulwark.Call, res *mcp.CallToolResult, err error) {
+	o := bulwark.OutcomeOf(ctx, res, err)
+	r.Outcome = string(o)
+	switch o {
+	case bulwark.OutcomeOK:
+		return
+	case bulwark.OutcomeToolError:
+		r.Reason = l.redactedPrefix(resultText(res), 1024)
+		return
+	}
 	if err == nil {
-		// What the client receives for this result: for a method other than
-		// tools/call, bulwark.Use also answers a result a layer set of the
-		// wrong type, or none, with an internal error.
-		if be := c.ResultError(res); be != nil {
-			err = be
-		} else if res != nil && res.IsError {
-			r.Outcome = OutcomeToolError
+		// A refusal the result carries, or a result the client cannot
+		// receive for this method.
+		be := c.ResultError(res)
+		if be == nil {
 			r.Reason = l.redactedPrefix(resultText(res), 1024)
 			return
 		}
-	}
-	if err == nil {
-		r.Outcome = OutcomeOK
-		return
+		err = be
 	}
 	var wire *jsonrpc.Error
 	if errors.As(err, &wire) {
-		r.Outcome = OutcomeRPCError
 		r.Reason = l.redactedPrefix(wire.Message, 1024)
 		return
 	}
 	e := bulwark.ErrorOf(err)
-	code := e.Code
-	if ctx.Err() == context.Canceled && code != bulwark.CodeCanceled {
-		code = bulwark.CodeCanceled
+	if o.Code() == bulwark.CodeCanceled && e.Code != bulwark.CodeCanceled {
+		// The client cancelled the call, whatever the layer that noticed
+		// it returned.
 		e = bulwark.Canceled(err)
 	}
-	r.Outcome = string(code)
-	if code == bulwark.CodeInternal {
+	if e.Code == bulwark.CodeInternal {
 		r.Reason = "internal error (id " + r.ID + ")"
 	} else {
 		r.Reason = l.redactor.Text(e.Error())

@@ -69,7 +69,13 @@ func TestMiddlewareOutcomes(t *testing.T) {
 		{name: "internal with secret in cause", h: errHandler(errors.New("dial postgres://app:hunter2@db/x: refused")), outcome: "internal", reason: "internal error (id ", detail: "postgres://app:[REDACTED]@db/x"},
 		{name: "panic", h: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { panic("boom") }, outcome: "internal", detail: "panic: boom"},
 		{name: "client cancellation", ctx: canceled, h: errHandler(errors.New("pq: canceling statement")), outcome: "canceled"},
-		{name: "rpc error", h: errHandler(&jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "unknown tool"}), outcome: "rpc_error", reason: "unknown tool"},
+		{name: "protocol error", h: errHandler(&jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "unknown tool"}), outcome: "protocol_error", reason: "unknown tool"},
+		{name: "refusal already in wire form (result)", h: func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return bulwark.ToWire(bulwark.CallFrom(ctx), nil, bulwark.RateLimited("", 2*time.Second), nil)
+		}, outcome: "rate_limited", reason: "retry after 2s"},
+		{name: "refusal already in wire form (JSON-RPC error)", h: func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return nil, &jsonrpc.Error{Code: -32029, Message: "rate limit exceeded", Data: []byte(`{"code":"rate_limited","message":"rate limit exceeded"}`)}
+		}, outcome: "rate_limited", reason: "rate limit exceeded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,8 +150,8 @@ func recordView(r audit.Record) string {
 func TestExactlyOneRecordUnderLoad(t *testing.T) {
 	sink := &memSink{}
 	// 10,000 callers queue for one writer; under -race on a busy machine the
-	// default 2s wait can run out, which the FailClosed policy reports as a
-	// refusal. This test is about exactly one record per call, so give the
+	// default 2s wait can run out, which (without a buffer) is reported as
+	// a refusal. This test is about exactly one record per call, so give the
 	// queue time.
 	l := newLogger(t, sink, audit.Config{WriteTimeout: 2 * time.Minute})
 	mw := audit.Middleware(l)

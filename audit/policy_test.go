@@ -33,7 +33,7 @@ func (a *alertLog) kinds() []audit.AlertKind {
 	return append([]audit.AlertKind(nil), a.list...)
 }
 
-func TestFailClosed(t *testing.T) {
+func TestNoBufferRefusesWhileSinkFails(t *testing.T) {
 	sink := &memSink{}
 	clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
 	var oplog bytes.Buffer
@@ -80,11 +80,11 @@ func TestFailClosed(t *testing.T) {
 	}
 }
 
-func TestBufferPolicy(t *testing.T) {
+func TestBuffer(t *testing.T) {
 	sink := &memSink{}
 	clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
 	alerts := &alertLog{}
-	l := newLogger(t, sink, audit.Config{Policy: audit.Buffer, BufferSize: 3, Clock: clock, OnAlert: alerts.add, Log: slog.New(slog.DiscardHandler)})
+	l := newLogger(t, sink, audit.Config{BufferSize: 3, Clock: clock, OnAlert: alerts.add, Log: slog.New(slog.DiscardHandler)})
 	rec := &bulwarktest.Recorder{}
 	mw := audit.Middleware(l)
 	ctx := context.Background()
@@ -147,7 +147,7 @@ func TestBufferPolicy(t *testing.T) {
 func TestCloseReportsUnflushedRecords(t *testing.T) {
 	sink := &memSink{}
 	var oplog bytes.Buffer
-	l := newLogger(t, sink, audit.Config{Policy: audit.Buffer, Log: slog.New(slog.NewTextHandler(&oplog, nil))})
+	l := newLogger(t, sink, audit.Config{BufferSize: 1024, Log: slog.New(slog.NewTextHandler(&oplog, nil))})
 	sink.setErr(errors.New("down"))
 	if err := l.Log(context.Background(), &audit.Record{Kind: audit.KindCall, ID: "corr-1"}); err != nil {
 		t.Fatal(err)
@@ -169,19 +169,19 @@ func (hangSink) Write(ctx context.Context, _ *audit.Record) error {
 }
 
 func TestHungSinkNeverHangsCalls(t *testing.T) {
-	for _, p := range []audit.Policy{audit.FailClosed, audit.Buffer} {
-		l := newLogger(t, hangSink{}, audit.Config{Policy: p, WriteTimeout: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+	for _, p := range []int{0, 1024} {
+		l := newLogger(t, hangSink{}, audit.Config{BufferSize: p, WriteTimeout: 50 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
 		start := time.Now()
 		_, err, _ := call(t, context.Background(), audit.Middleware(l), (&bulwarktest.Recorder{}).Handle, "t", nil)
 		// A hang would last forever; the bound leaves room for a busy
 		// machine, far beyond the 50ms timeout.
 		if d := time.Since(start); d > 10*time.Second {
-			t.Fatalf("policy %d: call took %v", p, d)
+			t.Fatalf("buffer %d: call took %v", p, d)
 		}
-		if p == audit.FailClosed && !errors.Is(err, bulwark.ErrUnavailable) {
-			t.Fatalf("fail closed: %v", err)
+		if p == 0 && !errors.Is(err, bulwark.ErrUnavailable) {
+			t.Fatalf("no buffer: %v", err)
 		}
-		if p == audit.Buffer && (err != nil || l.Stats().Buffered != 1) {
+		if p > 0 && (err != nil || l.Stats().Buffered != 1) {
 			t.Fatalf("buffer: %v %+v", err, l.Stats())
 		}
 		l.Close(context.Background())
@@ -190,10 +190,17 @@ func TestHungSinkNeverHangsCalls(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	for name, f := range map[string]func() error{
-		"short key":  func() error { _, err := audit.New(audit.Discard, []byte("short"), audit.Config{}); return err },
-		"nil sink":   func() error { _, err := audit.New(nil, testKey, audit.Config{}); return err },
-		"bad policy": func() error { _, err := audit.New(audit.Discard, testKey, audit.Config{Policy: 9}); return err },
-		"negative":   func() error { _, err := audit.New(audit.Discard, testKey, audit.Config{WriteTimeout: -1}); return err },
+		"short key": func() error { _, err := audit.New(audit.Discard, []byte("short"), audit.Config{}); return err },
+		"nil sink":  func() error { _, err := audit.New(nil, testKey, audit.Config{}); return err },
+		"negative buffer": func() error {
+			_, err := audit.New(audit.Discard, testKey, audit.Config{BufferSize: -1})
+			return err
+		},
+		"tiny record cap": func() error {
+			_, err := audit.New(audit.Discard, testKey, audit.Config{MaxRecordBytes: 100})
+			return err
+		},
+		"negative": func() error { _, err := audit.New(audit.Discard, testKey, audit.Config{WriteTimeout: -1}); return err },
 	} {
 		if f() == nil {
 			t.Errorf("%s accepted", name)

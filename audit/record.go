@@ -22,14 +22,6 @@ const (
 	KindStart     = "start"     // first record of an instance's chain in a trail shared by a fleet
 )
 
-// Outcomes of a call besides the refusal codes (bulwark.Code values such as
-// "rate_limited", which are recorded as they are).
-const (
-	OutcomeOK        = "ok"         // the tool answered
-	OutcomeToolError = "tool_error" // the tool answered with an IsError result of its own
-	OutcomeRPCError  = "rpc_error"  // a JSON-RPC error from the SDK (unknown tool, bad params)
-)
-
 // Record is one audit record. Fields are written in a fixed order; the
 // signed form (see [Record.Line]) is what sinks store and what [Verify]
 // checks.
@@ -65,9 +57,14 @@ type Record struct {
 	// Sealed holds personal fields encrypted under the subject's key.
 	Sealed *Sealed `json:"sealed,omitempty"`
 
-	Outcome  string `json:"outcome,omitempty"` // "ok", "tool_error", "rpc_error" or a refusal code
-	Reason   string `json:"reason,omitempty"`  // what the client was told (redacted)
-	Detail   string `json:"detail,omitempty"`  // operator-only cause (redacted)
+	// Outcome is, for a call, its bulwark.Outcome as bulwark.OutcomeOf
+	// classifies it: "ok", "tool_error", "protocol_error" or a refusal
+	// code such as "rate_limited" (records written before v1 say
+	// "rpc_error" for "protocol_error"). Edge records carry the refusal
+	// code, session records "opened" or "closed".
+	Outcome  string `json:"outcome,omitempty"`
+	Reason   string `json:"reason,omitempty"` // what the client was told (redacted)
+	Detail   string `json:"detail,omitempty"` // operator-only cause (redacted)
 	Duration int64  `json:"duration_us,omitempty"`
 	Attempts int    `json:"attempts,omitempty"`
 	Cache    string `json:"cache,omitempty"`
@@ -84,7 +81,7 @@ type Record struct {
 // Sealed is the encrypted personal part of a record: AES-256-GCM under the
 // subject's key, with the record's correlation ID as additional data.
 type Sealed struct {
-	Key  string `json:"key"`  // key ID in the KeyStore (random, not personal)
+	Key  string `json:"key"`  // key ID in the ErasureKeys (random, not personal)
 	Data string `json:"data"` // base64(nonce || ciphertext)
 }
 
@@ -184,6 +181,8 @@ func appendField(b []byte, name, v string) []byte {
 	b = append(b, '"', ':')
 	return appendJSONString(b, v)
 }
+
+const hexDigits = "0123456789abcdef"
 
 // jsonSafe marks the ASCII bytes appendJSONString copies as they are.
 var jsonSafe = func() (t [utf8.RuneSelf]bool) {

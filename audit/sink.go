@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/bulwark-mcp/bulwark/redact"
 )
 
 // Sink stores signed records. Write is called by one goroutine at a time,
@@ -20,6 +22,9 @@ import (
 //	Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error) // retention
 //	WriteBatch(ctx context.Context, rs []*Record) error // several records, all or nothing; must not keep rs
 //	Instance() string                                   // the chain this sink writes in a trail shared by several instances
+//
+// The file sink ([OpenFile]) and the PostgreSQL sink (package pgaudit)
+// implement all of them that apply.
 type Sink interface {
 	Write(ctx context.Context, r *Record) error
 }
@@ -52,7 +57,7 @@ type tailer interface {
 }
 
 // instanced is implemented by sinks whose trail holds one chain per
-// server instance (PostgresSink): the Logger stamps every record with the
+// server instance (pgaudit's): the Logger stamps every record with the
 // instance and starts a new chain with a KindStart record.
 type instanced interface {
 	Instance() string
@@ -62,34 +67,30 @@ type pruner interface {
 	Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error)
 }
 
-// SlogSink writes each record as one JSON line through log/slog, for
-// shipping audit to a log pipeline.
-//
-// The signed record travels unchanged as the "audit" attribute, so a JSON
+// NewSlogSink returns a sink that writes each record as one JSON line
+// through log/slog, at Info level, for shipping audit to a log pipeline.
+// The signed record travels unchanged as the "audit" attribute (a
+// redact.Verbatim, which a redacting handler leaves alone), so a JSON
 // handler prints it verbatim inside its own line. [Verify] reads the file
-// sink's format, not slog output; use [FileSink] or [PostgresSink] when the
-// trail itself must be verified.
-type SlogSink struct {
-	logger *slog.Logger
-	level  slog.Level
-}
-
-// NewSlogSink returns a sink that logs to logger at Info level. Writes
-// through it get no deadline (slog handlers take no context deadline);
-// give it a handler that does not block. A nil
-// logger means a JSON handler on standard error: never standard output,
-// which belongs to the protocol on the stdio transport.
-func NewSlogSink(logger *slog.Logger) *SlogSink {
+// sink's format, not slog output; use [OpenFile] or package pgaudit when
+// the trail itself must be verified.
+//
+// Writes through it get no deadline (slog handlers take no context
+// deadline); give it a handler that does not block. A nil logger means a
+// JSON handler on standard error: never standard output, which belongs to
+// the protocol on the stdio transport.
+func NewSlogSink(logger *slog.Logger) Sink {
 	if logger == nil {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	return &SlogSink{logger: logger, level: slog.LevelInfo}
+	return &slogSink{logger: logger}
 }
 
-func (*SlogSink) localSink() {}
+type slogSink struct{ logger *slog.Logger }
 
-// Write logs r.
-func (s *SlogSink) Write(ctx context.Context, r *Record) error {
-	s.logger.LogAttrs(ctx, s.level, "audit", slog.Any("audit", signedLine(r.Line())))
+func (*slogSink) localSink() {}
+
+func (s *slogSink) Write(ctx context.Context, r *Record) error {
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "audit", slog.Any("audit", redact.Verbatim(r.Line())))
 	return nil
 }

@@ -32,8 +32,8 @@ func (e *TamperError) Error() string {
 // Is makes errors.Is(err, ErrTampered) true.
 func (e *TamperError) Is(target error) bool { return target == ErrTampered }
 
-// Report summarises a verified trail.
-type Report struct {
+// Verification summarises a verified trail.
+type Verification struct {
 	Records  int    // records checked, anchor included
 	FirstSeq uint64 // sequence number of the first chained record
 	LastSeq  uint64
@@ -45,8 +45,8 @@ type Report struct {
 	Purges   int       // purge records seen
 }
 
-// MaxLineBytes bounds one record line accepted by the verifier.
-const MaxLineBytes = 16 << 20
+// maxLineBytes bounds one record line accepted by the verifier.
+const maxLineBytes = 16 << 20
 
 // Verify checks a trail in the file sink's format: every record's MAC
 // under key, consecutive sequence numbers, each record naming the previous
@@ -57,28 +57,28 @@ const MaxLineBytes = 16 << 20
 //
 // One cut cannot be seen from the trail alone: a file written across
 // restarts holds one seal per clean shutdown, and a trail cut right after
-// an earlier seal still ends sealed. Report.Seals and Report.LastSeq say
+// an earlier seal still ends sealed. Verification.Seals and LastSeq say
 // how far the trail goes; compare them with what the Logger last wrote
 // (Logger.Stats, monitoring) when that matters.
 //
 // A trail that is still being written has no seal yet; check it with
 // [VerifyOpen], which accepts a missing seal but cannot tell whether
 // records were cut from its end.
-func Verify(r io.Reader, key []byte) (Report, error) {
+func Verify(r io.Reader, key []byte) (Verification, error) {
 	return verifyReader(r, key, true)
 }
 
 // VerifyOpen is Verify for a trail whose Logger may still be running: a
 // missing final seal is not an error. Truncation of whole records from the
-// end of such a trail is undetectable; compare Report.LastSeq with the
+// end of such a trail is undetectable; compare Verification.LastSeq with the
 // Logger's or the monitoring's count.
-func VerifyOpen(r io.Reader, key []byte) (Report, error) {
+func VerifyOpen(r io.Reader, key []byte) (Verification, error) {
 	return verifyReader(r, key, false)
 }
 
-func verifyReader(r io.Reader, key []byte, requireSeal bool) (Report, error) {
-	if len(key) < MinKeyBytes {
-		return Report{}, ErrNoKey
+func verifyReader(r io.Reader, key []byte, requireSeal bool) (Verification, error) {
+	if len(key) < minKeyBytes {
+		return Verification{}, ErrNoKey
 	}
 	v := newVerifier(key)
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -87,7 +87,7 @@ func verifyReader(r io.Reader, key []byte, requireSeal bool) (Report, error) {
 		chunk, err := br.ReadSlice('\n')
 		line = append(line, chunk...)
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(line) > MaxLineBytes {
+			if len(line) > maxLineBytes {
 				return v.rep, v.fail(0, "line longer than the limit")
 			}
 			continue
@@ -111,16 +111,11 @@ func verifyReader(r io.Reader, key []byte, requireSeal bool) (Report, error) {
 
 type verifier struct {
 	mac      hash.Hash
-	rep      Report
+	rep      Verification
 	line     int
 	nextSeq  uint64
 	prev     string
 	lastKind string
-	// instance is the chain being checked in a shared table, when
-	// checkInstance is set: every record must name it.
-	instance      string
-	checkInstance bool
-	err           error // the chain's first problem, for VerifyChains
 }
 
 func newVerifier(key []byte) *verifier {
@@ -151,9 +146,6 @@ func (v *verifier) feed(line []byte) error {
 	hex.Encode(want[:], v.mac.Sum(nil))
 	if !hmac.Equal(want[:], []byte(mac)) {
 		return &TamperError{Line: v.line, Seq: rec.Seq, Reason: "MAC mismatch: the record was edited (or the key is wrong)"}
-	}
-	if v.checkInstance && rec.Instance != v.instance {
-		return &TamperError{Line: v.line, Seq: rec.Seq, Reason: fmt.Sprintf("record of instance %s stored in the chain of instance %s", quoteInstance(rec.Instance), quoteInstance(v.instance))}
 	}
 	v.rep.Records++
 	v.rep.LastTime = rec.Time

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
 )
 
@@ -21,7 +24,7 @@ func trail(t *testing.T, n int) [][]byte {
 	l := newLogger(t, sink, audit.Config{})
 	ctx := context.Background()
 	for i := 0; i < n; i++ {
-		if err := l.Log(ctx, &audit.Record{Kind: audit.KindCall, Tool: fmt.Sprintf("tool_%d", i), Outcome: audit.OutcomeOK}); err != nil {
+		if err := l.Log(ctx, &audit.Record{Kind: audit.KindCall, Tool: fmt.Sprintf("tool_%d", i), Outcome: string(bulwark.OutcomeOK)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,7 +140,7 @@ func TestVerifyOpenAcceptsUnsealed(t *testing.T) {
 
 func TestConcurrentWritersOneChain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	sink, err := audit.OpenFile(path, audit.FileConfig{Sync: audit.SyncNever})
+	sink, err := audit.OpenFile(path, audit.FileConfig{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +153,7 @@ func TestConcurrentWritersOneChain(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				if err := l.Log(ctx, &audit.Record{Kind: audit.KindCall, Tool: fmt.Sprintf("w%d", w), Outcome: audit.OutcomeOK}); err != nil {
+				if err := l.Log(ctx, &audit.Record{Kind: audit.KindCall, Tool: fmt.Sprintf("w%d", w), Outcome: string(bulwark.OutcomeOK)}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -185,7 +188,7 @@ func TestFileSinkResumesChain(t *testing.T) {
 		}
 		l := newLogger(t, sink, audit.Config{})
 		for i := 0; i < 4; i++ {
-			if err := l.Log(ctx, &audit.Record{Kind: audit.KindCall, Tool: "t", Outcome: audit.OutcomeOK}); err != nil {
+			if err := l.Log(ctx, &audit.Record{Kind: audit.KindCall, Tool: "t", Outcome: string(bulwark.OutcomeOK)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -212,7 +215,7 @@ func TestFileSinkResumesChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sink.Close()
+	defer sink.(io.Closer).Close()
 	if _, err := audit.New(sink, testKey, audit.Config{}); !errors.Is(err, audit.ErrTorn) {
 		t.Fatalf("New on a torn file: %v, want ErrTorn", err)
 	}
@@ -220,17 +223,26 @@ func TestFileSinkResumesChain(t *testing.T) {
 
 func TestFileSinkEdges(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := audit.OpenFile(filepath.Join(dir, "x.log"), audit.FileConfig{Sync: 7}); err == nil {
-		t.Fatal("unknown sync policy accepted")
+	if _, err := audit.OpenFile(filepath.Join(dir, "x.log"), audit.FileConfig{SyncInterval: -1}); err == nil {
+		t.Fatal("negative sync interval accepted")
 	}
 	if _, err := audit.OpenFile(filepath.Join(dir, "missing", "x.log"), audit.FileConfig{}); err == nil {
 		t.Fatal("file in a missing directory opened")
 	}
 	path := filepath.Join(dir, "audit.log")
-	sink, err := audit.OpenFile(path, audit.FileConfig{})
+	s, err := audit.OpenFile(path, audit.FileConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The optional methods the Sink documentation lists.
+	sink := s.(interface {
+		audit.Sink
+		Ping(context.Context) error
+		Close() error
+		Tail(context.Context) (uint64, string, error)
+		Prune(context.Context, time.Time, func(*audit.Record) error) (int, error)
+		WriteBatch(context.Context, []*audit.Record) error
+	})
 	ctx := context.Background()
 	if err := sink.Ping(ctx); err != nil {
 		t.Fatal(err)

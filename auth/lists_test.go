@@ -59,7 +59,7 @@ func newListServer(t *testing.T, pageSize int, extra ...auth.Option) *listServer
 	t.Helper()
 	ls := &listServer{sink: &recordSink{}, reg: prometheus.NewRegistry()}
 	var err error
-	ls.trail, err = audit.New(ls.sink, []byte(strings.Repeat("k", audit.MinKeyBytes)), audit.Config{})
+	ls.trail, err = audit.New(ls.sink, []byte(strings.Repeat("k", 32)), audit.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestGuardInUseAloneFiltersEveryList(t *testing.T) {
 	var methods []string
 	for _, r := range ls.sink.calls() {
 		methods = append(methods, r.Method)
-		if r.Principal != "reader" || r.Outcome != audit.OutcomeOK || r.Tool != "" {
+		if r.Principal != "reader" || r.Outcome != string(bulwark.OutcomeOK) || r.Tool != "" {
 			t.Errorf("record of %s: principal %q, outcome %q, tool %q", r.Method, r.Principal, r.Outcome, r.Tool)
 		}
 	}

@@ -44,7 +44,7 @@
 // never receives an entry stored for another, unless the tool is declared
 // [Public]; and no argument value, principal ID or tag appears in clear in
 // a key, in memory or in Redis. Values marked sensitive (an argument
-// token, a field with audit.SensitiveKeyword) are hashed with the rest,
+// token, a field with redact.SensitiveKeyword) are hashed with the rest,
 // never left out: calls that differ only in a secret must not share an
 // entry. [IgnoreArgs] leaves named arguments (a nonce, a trace ID) out of
 // the key material altogether; [Key] replaces the material for special cases (for example

@@ -142,7 +142,7 @@ func Invalidates(tool string, fn TagFunc) Option {
 // other argument the handler uses to decide what the caller may see does
 // not: ignoring it would hand the result of a call with the right value to
 // a call with a wrong one. Such arguments, and fields marked sensitive in
-// the tool's schema (audit.SensitiveKeyword), stay in the key material,
+// the tool's schema (redact.SensitiveKeyword), stay in the key material,
 // which is only ever stored as a SHA-256 hash, never in clear. (The
 // argument token of auth/ is removed before the cache runs and is
 // represented by the principal.)

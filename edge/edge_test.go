@@ -294,7 +294,7 @@ func TestSessionLifecycleAudited(t *testing.T) {
 	var opened, closed []*audit.Record
 	for _, r := range e.auditRecords() {
 		if r.Kind == audit.KindSession {
-			if r.Outcome == audit.OutcomeOpened {
+			if r.Outcome == "opened" {
 				opened = append(opened, r)
 			} else {
 				closed = append(closed, r)

@@ -197,7 +197,7 @@ func TestSDKClient(t *testing.T) {
 	}
 	var closed int
 	for _, r := range e.auditRecords() {
-		if r.Kind == audit.KindSession && r.Outcome == audit.OutcomeClosed {
+		if r.Kind == audit.KindSession && r.Outcome == "closed" {
 			closed++
 		}
 	}

@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
+	"github.com/bulwark-mcp/bulwark/redact"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -42,8 +44,11 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// keyEnv is the environment variable that holds the chain key.
+const keyEnv = "AUDIT_HMAC_KEY"
+
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: %[1]s=<key> bulwark-audit verify [-open] FILE\n       %[1]s=<key> bulwark-audit verify [-open] -db URL [-table NAME] [-instance NAME]\n", audit.KeyEnv)
+	fmt.Fprintf(w, "usage: %[1]s=<key> bulwark-audit verify [-open] FILE\n       %[1]s=<key> bulwark-audit verify [-open] -db URL [-table NAME] [-instance NAME]\n", keyEnv)
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -55,7 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	open := fs.Bool("open", false, "accept a trail without a final seal (its logger is still running)")
 	db := fs.String("db", "", "PostgreSQL URL: verify the PostgreSQL sink's table instead of a file")
-	table := fs.String("table", audit.DefaultTable, "table of the PostgreSQL sink (with -db)")
+	table := fs.String("table", pgaudit.DefaultTable, "table of the PostgreSQL sink (with -db)")
 	instance := fs.String("instance", "", "report only this instance's chain (with -db)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -64,9 +69,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	key, err := audit.KeyFromEnv()
+	key, err := audit.ParseKey(os.Getenv(keyEnv))
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintf(stderr, "%s: %v\n", keyEnv, err)
 		return 2
 	}
 	if *db != "" {
@@ -96,16 +101,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return report(rep, err, stdout, stderr)
 }
 
-func verifyDB(url, table, instance string, key []byte, requireSeal bool) ([]audit.ChainReport, error) {
+func verifyDB(url, table, instance string, key []byte, requireSeal bool) ([]pgaudit.ChainVerification, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		// pgx errors can quote the connection string; keep the password out.
-		return nil, errors.New(audit.RedactText(err.Error()))
+		var red *redact.Redactor // the built-in rules
+		return nil, errors.New(red.Text(err.Error()))
 	}
 	defer conn.Close(context.Background())
-	sink, err := audit.NewPostgresSink(conn, table)
+	sink, err := pgaudit.New(conn, pgaudit.Config{Table: table})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +121,7 @@ func verifyDB(url, table, instance string, key []byte, requireSeal bool) ([]audi
 	}
 	for _, r := range reps {
 		if r.Instance == instance {
-			return []audit.ChainReport{r}, nil
+			return []pgaudit.ChainVerification{r}, nil
 		}
 	}
 	return nil, nil
@@ -124,7 +130,7 @@ func verifyDB(url, table, instance string, key []byte, requireSeal bool) ([]audi
 // reportChains prints one line per chain and a summary, and returns the
 // exit code: 1 if any chain failed, or if there is none to check while
 // seals are required.
-func reportChains(reps []audit.ChainReport, instance string, requireSeal bool, stdout io.Writer) int {
+func reportChains(reps []pgaudit.ChainVerification, instance string, requireSeal bool, stdout io.Writer) int {
 	if len(reps) == 0 {
 		what := "the table holds no records"
 		if instance != "" {
@@ -158,7 +164,7 @@ func reportChains(reps []audit.ChainReport, instance string, requireSeal bool, s
 	return 0
 }
 
-func report(rep audit.Report, err error, stdout, stderr io.Writer) int {
+func report(rep audit.Verification, err error, stdout, stderr io.Writer) int {
 	if err != nil {
 		if errors.Is(err, audit.ErrTampered) {
 			fmt.Fprintf(stdout, "TAMPERED after %d good records: %v\n", rep.Records, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -24,7 +25,7 @@ var key, _ = hex.DecodeString(keyText)
 func writeTrail(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.log")
-	sink, err := audit.OpenFile(path, audit.FileConfig{Sync: audit.SyncNever})
+	sink, err := audit.OpenFile(path, audit.FileConfig{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func writeTrail(t *testing.T) string {
 }
 
 func TestRun(t *testing.T) {
-	t.Setenv(audit.KeyEnv, keyText)
+	t.Setenv(keyEnv, keyText)
 	good := writeTrail(t)
 	b, err := os.ReadFile(good)
 	if err != nil {
@@ -82,7 +83,7 @@ func TestRun(t *testing.T) {
 		})
 	}
 	// The key's text in base64 is the same key.
-	t.Setenv(audit.KeyEnv, base64.StdEncoding.EncodeToString(key))
+	t.Setenv(keyEnv, base64.StdEncoding.EncodeToString(key))
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"verify", good}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("base64 key: code %d, %q %q", code, stdout.String(), stderr.String())
@@ -90,10 +91,10 @@ func TestRun(t *testing.T) {
 	// Unset and short keys: refused with different messages, each naming
 	// the variable and saying how to make a key.
 	for _, tc := range []struct{ text, says string }{
-		{"", "AUDIT_HMAC_KEY is not set"},
-		{"abcd", "AUDIT_HMAC_KEY decodes to 2 bytes, fewer than 32"},
+		{"", "AUDIT_HMAC_KEY: audit: the chain key is not set"},
+		{"abcd", "AUDIT_HMAC_KEY: audit: the chain key decodes to 2 bytes, fewer than 32"},
 	} {
-		t.Setenv(audit.KeyEnv, tc.text)
+		t.Setenv(keyEnv, tc.text)
 		stdout.Reset()
 		stderr.Reset()
 		if code := run([]string{"verify", good}, nil, &stdout, &stderr); code != 2 ||
@@ -104,7 +105,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunPostgres(t *testing.T) {
-	t.Setenv(audit.KeyEnv, keyText)
+	t.Setenv(keyEnv, keyText)
 	dbURL := testenv.NewDatabase(t)
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -112,7 +113,7 @@ func TestRunPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	sink, err := audit.NewPostgresSink(pool, "trail")
+	sink, err := pgaudit.New(pool, pgaudit.Config{Table: "trail"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestRunPostgres(t *testing.T) {
 // TestRunPostgresFleet: one table, three instances' chains; the verifier
 // reports each, and tampering with one fails that one alone.
 func TestRunPostgresFleet(t *testing.T) {
-	t.Setenv(audit.KeyEnv, keyText)
+	t.Setenv(keyEnv, keyText)
 	dbURL := testenv.NewDatabase(t)
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -163,7 +164,7 @@ func TestRunPostgresFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	base, err := audit.NewPostgresSink(pool, "trail")
+	base, err := pgaudit.New(pool, pgaudit.Config{Table: "trail"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestRunPostgresFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a", "b", "c"} {
-		sink, err := base.WithInstance(name)
+		sink, err := pgaudit.New(pool, pgaudit.Config{Table: "trail", Instance: name})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -39,7 +39,7 @@ func TestAuditToPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	sink, err := audit.NewPostgresSink(conn, "audit_records")
+	sink, err := pgaudit.New(conn, pgaudit.Config{Table: "audit_records"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -354,7 +354,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 
 	if c.Environment == envProduction {
 		if c.AuditHMACKey == nil {
-			r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); "+audit.KeyHowTo, "")
+			r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); make one with `openssl rand -hex 32`", "")
 		}
 		if c.Bare {
 			r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
@@ -224,7 +224,7 @@ func scrubConnErr(err error) error {
 // more: not even the server can rewrite or delete the trail (retention is
 // an operator's job, under the owner role).
 func prepareAuditTables(ctx context.Context, conn *pgx.Conn, table string) error {
-	sink, err := audit.NewPostgresSink(conn, table)
+	sink, err := pgaudit.New(conn, pgaudit.Config{Table: table})
 	if err != nil {
 		return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
 	}

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/jackc/pgx/v5"
@@ -231,7 +231,7 @@ func TestFleet(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
-		sink, err := audit.NewPostgresSink(conn, "audit_records")
+		sink, err := pgaudit.New(conn, pgaudit.Config{Table: "audit_records"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/cache"
@@ -328,7 +329,7 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	case cfg.AuditTable != "":
 		// Every instance of a fleet appends to the same table, each
 		// under its own hash chain (the sink names the instance).
-		ps, err := audit.NewPostgresSink(s.store.write, cfg.AuditTable)
+		ps, err := pgaudit.New(s.store.write, pgaudit.Config{Table: cfg.AuditTable})
 		if err != nil {
 			return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
 		}
@@ -336,16 +337,16 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	case cfg.AuditLog == "" || cfg.AuditLog == "stderr":
 		sink = audit.NewSlogSink(slog.New(slog.NewJSONHandler(stderr, nil)))
 	default:
-		fs, err := audit.OpenFile(cfg.AuditLog, audit.FileConfig{Sync: audit.SyncInterval, Interval: 100 * time.Millisecond})
+		// The Logger closes the file when it closes.
+		fs, err := audit.OpenFile(cfg.AuditLog, audit.FileConfig{SyncInterval: 100 * time.Millisecond})
 		if err != nil {
 			return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
 		}
 		sink = fs
-		s.onClose(func(context.Context) error { return fs.Close() })
 	}
 	al, err := audit.New(sink, key, audit.Config{
-		Policy: audit.Buffer,
-		Log:    s.log,
+		BufferSize: 1024,
+		Log:        s.log,
 		OnAlert: func(a audit.Alert) {
 			s.log.Error("audit sink", "kind", string(a.Kind), "buffered", a.Buffered)
 		},

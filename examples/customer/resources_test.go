@@ -124,7 +124,7 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 		{"reader", "resources/templates/list", "ok"},
 		{"reader", "prompts/list", "ok"},
 		{"reader", "resources/read", "ok"},
-		{"reader", "resources/read", "rpc_error"},
+		{"reader", "resources/read", "protocol_error"},
 		{"reader", "resources/read", "invalid_argument"},
 		{"reader", "prompts/get", "ok"},
 	}

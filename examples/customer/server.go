@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/redact"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -56,7 +56,8 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		// Panic values and error causes can hold whatever a handler had in
 		// hand; the redacting handler masks credentials before they are
 		// written.
-		s.log = slog.New(audit.NewRedactingHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}), nil))
+		var red *redact.Redactor // the built-in rules
+		s.log = slog.New(red.Handler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()

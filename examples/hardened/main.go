@@ -43,7 +43,7 @@ func main() {
 	must(err)
 	caller, err := auth.FromEnv(ctx, keys, "MCP_API_KEY") // stdio: credentials come from the environment
 	must(err)
-	auditKey, err := audit.KeyFromEnv()
+	auditKey, err := audit.ParseKey(os.Getenv("AUDIT_HMAC_KEY"))
 	must(err)
 	trail, err := audit.New(audit.NewSlogSink(logger), auditKey, audit.Config{})
 	must(err)

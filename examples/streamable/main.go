@@ -65,7 +65,11 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 	if err != nil {
 		return err
 	}
-	trail, err := audit.New(audit.NewSlogSink(logger), []byte(getenv(audit.KeyEnv)), audit.Config{})
+	auditKey, err := audit.ParseKey(getenv("AUDIT_HMAC_KEY"))
+	if err != nil {
+		return err
+	}
+	trail, err := audit.New(audit.NewSlogSink(logger), auditKey, audit.Config{})
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &wrapped{file: trailPath, key: make([]byte, audit.MinKeyBytes), metrics: prometheus.NewRegistry()}
+	w := &wrapped{file: trailPath, key: make([]byte, 32), metrics: prometheus.NewRegistry()}
 	if _, err := rand.Read(w.key); err != nil {
 		return nil, err
 	}

@@ -1,21 +1,24 @@
-package audit_test
+package redact_test
 
 import (
-	"context"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/redact"
 	"github.com/google/jsonschema-go/jsonschema"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
+
+// builtin is the nil Redactor, which applies the built-in rules.
+var builtin *redact.Redactor
 
 const (
 	jwtValue   = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
@@ -29,7 +32,7 @@ func TestRedactJSON(t *testing.T) {
 		in      string
 		schema  any
 		want    string
-		cfg     audit.RedactConfig
+		cfg     redact.Config
 		gone    []string
 		present []string
 	}{
@@ -44,20 +47,20 @@ func TestRedactJSON(t *testing.T) {
 			want: `{"a":[1,2.5e3,true,null],"b":"x"}`},
 		{name: "configured names and paths",
 			in:   `{"customer":{"email":"a@b.c","name":"Al"},"ssn_last4":"1234","email":"keep@x.y"}`,
-			cfg:  audit.RedactConfig{Names: []string{"SSN"}, Paths: []string{"customer.email"}},
+			cfg:  redact.Config{Names: []string{"SSN"}, Paths: []string{"customer.email"}},
 			want: `{"customer":{"email":"[REDACTED]","name":"Al"},"ssn_last4":"[REDACTED]","email":"keep@x.y"}`},
 		{name: "schema keyword (typed schema)",
 			in: `{"note":"n","card":{"number":"4111111111111111","holder":"A"}}`,
 			schema: &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{
 				"note": {Type: "string"},
 				"card": {Type: "object", Properties: map[string]*jsonschema.Schema{
-					"number": {Type: "string", Extra: map[string]any{audit.SensitiveKeyword: true}},
+					"number": {Type: "string", Extra: map[string]any{redact.SensitiveKeyword: true}},
 				}},
 			}},
 			want: `{"note":"n","card":{"number":"[REDACTED]","holder":"A"}}`},
 		{name: "schema keyword (map schema) and format password",
 			in:     `{"pin":"1234","words":"x","items":[{"code":"c1"},{"code":"c2"}]}`,
-			schema: map[string]any{"properties": map[string]any{"pin": map[string]any{"format": "password"}, "items": map[string]any{"items": map[string]any{"properties": map[string]any{"code": map[string]any{audit.SensitiveKeyword: true}}}}}},
+			schema: map[string]any{"properties": map[string]any{"pin": map[string]any{"format": "password"}, "items": map[string]any{"items": map[string]any{"properties": map[string]any{"code": map[string]any{redact.SensitiveKeyword: true}}}}}},
 			want:   `{"pin":"[REDACTED]","words":"x","items":[{"code":"[REDACTED]"},{"code":"[REDACTED]"}]}`},
 		{name: "schema as JSON bytes",
 			in:     `{"pin":"1234"}`,
@@ -85,7 +88,7 @@ func TestRedactJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := audit.NewRedactor(tt.cfg)
+			r, err := redact.New(tt.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,9 +115,9 @@ func TestRedactJSON(t *testing.T) {
 
 func TestRedactArgumentsUsesToolSchema(t *testing.T) {
 	tool := &mcp.Tool{Name: "t", InputSchema: &jsonschema.Schema{Type: "object", Properties: map[string]*jsonschema.Schema{
-		"pin": {Type: "string", Extra: map[string]any{audit.SensitiveKeyword: true}},
+		"pin": {Type: "string", Extra: map[string]any{redact.SensitiveKeyword: true}},
 	}}}
-	r := audit.DefaultRedactor()
+	r := builtin
 	for i := 0; i < 2; i++ { // the second call uses the cached analysis
 		got := r.Arguments(json.RawMessage(`{"pin":"0000","n":1}`), tool)
 		if string(got) != `{"pin":"[REDACTED]","n":1}` {
@@ -127,7 +130,7 @@ func TestRedactArgumentsUsesToolSchema(t *testing.T) {
 }
 
 func TestRedactText(t *testing.T) {
-	r, err := audit.NewRedactor(audit.RedactConfig{Secrets: []string{"pg-pass-Wd41"}})
+	r, err := redact.New(redact.Config{Secrets: []string{"pg-pass-Wd41"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,15 +162,15 @@ func TestRedactText(t *testing.T) {
 	}
 }
 
-func TestNewRedactorRejectsBadConfig(t *testing.T) {
-	for _, cfg := range []audit.RedactConfig{
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []redact.Config{
 		{Names: []string{"--"}},
 		{Paths: []string{"a..b"}},
 		{Paths: []string{".a"}},
 		{Secrets: []string{"abc"}},
 	} {
-		if _, err := audit.NewRedactor(cfg); err == nil {
-			t.Errorf("NewRedactor(%+v) accepted", cfg)
+		if _, err := redact.New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
 		}
 	}
 }
@@ -180,11 +183,11 @@ func FuzzRedactJSON(f *testing.F) {
 	f.Add([]byte(`{"x": "`+jwtValue+`"}`), "zzzz")
 	f.Add([]byte("not json \r\n"), "json")
 	f.Fuzz(func(t *testing.T, in []byte, secret string) {
-		cfg := audit.RedactConfig{}
+		cfg := redact.Config{}
 		if len(secret) >= 4 {
 			cfg.Secrets = []string{secret}
 		}
-		r, err := audit.NewRedactor(cfg)
+		r, err := redact.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +222,7 @@ func FuzzRedactJSON(f *testing.F) {
 		// A secret sharing characters with the mask, or next to an escaped
 		// control character, can reappear across the edge; check printable
 		// input and secrets disjoint from the mask.
-		if len(secret) >= 4 && printable(in) && !strings.ContainsAny(secret, audit.Mask) && strings.Contains(txt, secret) {
+		if len(secret) >= 4 && printable(in) && !strings.ContainsAny(secret, redact.Mask) && strings.Contains(txt, secret) {
 			t.Fatalf("secret %q survived Text(%q): %q", secret, in, txt)
 		}
 	})
@@ -232,56 +235,6 @@ func printable(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// A registered secret that straddles the point where a long message is
-// cut must not leave its first half in the record: redaction has to see
-// the whole secret before anything is cut.
-func TestSecretAtTruncationPointIsMasked(t *testing.T) {
-	const secret = "Zq7-db-password-Wm3x"
-	red, err := audit.NewRedactor(audit.RedactConfig{Secrets: []string{secret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name  string
-		limit int // where the middleware cuts this kind of text
-		h     func(msg string) mcp.ToolHandler
-		field func(r *audit.Record) string
-	}{
-		{"tool error text", 1024, func(msg string) mcp.ToolHandler {
-			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				r := &mcp.CallToolResult{}
-				r.SetError(errors.New(msg))
-				return r, nil
-			}
-		}, func(r *audit.Record) string { return r.Reason }},
-		{"rpc error message", 1024, func(msg string) mcp.ToolHandler {
-			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
-			}
-		}, func(r *audit.Record) string { return r.Reason }},
-		{"internal error cause", 4096, func(msg string) mcp.ToolHandler {
-			return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				return nil, errors.New(msg)
-			}
-		}, func(r *audit.Record) string { return r.Detail }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for cut := 1; cut < len(secret); cut++ {
-				msg := strings.Repeat("x ", tc.limit) // longer than the limit
-				msg = msg[:tc.limit-cut] + secret + " tail"
-				sink := &memSink{}
-				l := newLogger(t, sink, audit.Config{Redactor: red})
-				call(t, context.Background(), audit.Middleware(l), tc.h(msg), "t", nil)
-				l.Close(context.Background())
-				got := tc.field(sink.records()[0])
-				if strings.Contains(got, secret[:cut]) && cut >= 4 {
-					t.Fatalf("cut %d: %q of the secret is in the record: ...%q", cut, secret[:cut], got[max(0, len(got)-40):])
-				}
-			}
-		})
-	}
 }
 
 // Properties marked sensitive behind a local $ref ("#/$defs/…" or
@@ -304,7 +257,7 @@ func TestSensitiveBehindRef(t *testing.T) {
 	args := json.RawMessage(`{"card":{"pin":"4321","last4":"0042"},"cards":[{"pin":"8765"}],"login":{"otp":"135790"}}`)
 	want := `{"card":{"pin":"[REDACTED]","last4":"0042"},"cards":[{"pin":"[REDACTED]"}],"login":{"otp":"[REDACTED]"}}`
 	for name, schema := range map[string]any{"typed": &typed, "json": []byte(schemaJSON)} {
-		if got := string(audit.Redact(args, schema)); got != want {
+		if got := string(builtin.JSON(args, schema)); got != want {
 			t.Errorf("%s schema: %s\nwant %s", name, got, want)
 		}
 	}
@@ -316,15 +269,16 @@ func TestRecursiveSchemaIsBounded(t *testing.T) {
 	schema := []byte(`{"$ref": "#/$defs/Node", "$defs": {"Node": {"type": "object", "properties": {
 		"secret_pin": {"type": "string", "x-bulwark-sensitive": true},
 		"a": {"$ref": "#/$defs/Node"}, "b": {"$ref": "#/$defs/Node"}, "c": {"$ref": "#/$defs/Node"}}}}}`)
-	done := make(chan map[string]struct{}, 1)
-	go func() { done <- audit.SensitivePaths(schema) }()
+	args := json.RawMessage(`{"secret_pin":"1","a":{"b":{"secret_pin":"2"}},"c":{"x":1}}`)
+	done := make(chan json.RawMessage, 1)
+	go func() { done <- builtin.JSON(args, schema) }()
 	select {
-	case paths := <-done:
-		if _, ok := paths["secret_pin"]; !ok || len(paths) > 16 {
-			t.Fatalf("paths %v", paths)
+	case got := <-done:
+		if string(got) != `{"secret_pin":"[REDACTED]","a":{"b":{"secret_pin":"[REDACTED]"}},"c":{"x":1}}` {
+			t.Fatalf("got %s", got)
 		}
 	case <-time.After(time.Minute):
-		t.Fatal("SensitivePaths did not finish on a recursive schema")
+		t.Fatal("redaction did not finish on a recursive schema")
 	}
 }
 
@@ -342,8 +296,63 @@ func TestSensitiveMapValues(t *testing.T) {
 	args := json.RawMessage(`{"pins":{"visa":"4321","amex":"8765"},"codes":{"c1":"2468"},"labels":{"visa":"blue"}}`)
 	want := `{"pins":{"visa":"[REDACTED]","amex":"[REDACTED]"},"codes":{"c1":"[REDACTED]"},"labels":{"visa":"blue"}}`
 	for name, schema := range map[string]any{"typed": &typed, "json": []byte(schemaJSON)} {
-		if got := string(audit.Redact(args, schema)); got != want {
+		if got := string(builtin.JSON(args, schema)); got != want {
 			t.Errorf("%s schema: %s\nwant %s", name, got, want)
 		}
+	}
+}
+
+func TestHandler(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(builtin.Handler(slog.NewJSONHandler(&out, nil))).With("password", "hunter2")
+	log.WithGroup("g").Info("login with Bearer "+jwtValue,
+		"err", errors.New("dial postgres://u:pw123@h/db"),
+		slog.Group("req", "api_key", "k-123", "note", skValue),
+		"n", 3)
+	got := out.String()
+	for _, leak := range []string{"hunter2", jwtValue, "pw123", "k-123", skValue} {
+		if strings.Contains(got, leak) {
+			t.Errorf("%q leaked: %s", leak, got)
+		}
+	}
+	if !strings.Contains(got, `"n":3`) {
+		t.Errorf("plain attribute lost: %s", got)
+	}
+}
+
+// Tool arguments are a json.RawMessage; logging them through the
+// handler must not bypass redaction. Verbatim values pass byte for byte.
+func TestHandlerRawJSONAndVerbatim(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(builtin.Handler(slog.NewJSONHandler(&out, nil)))
+	log.Info("call", "args", json.RawMessage(`{"id":7,"password":"hunter2","note":"`+jwtValue+`"}`))
+	for _, leak := range []string{"hunter2", jwtValue} {
+		if strings.Contains(out.String(), leak) {
+			t.Errorf("%q leaked: %s", leak, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), `"id":7`) {
+		t.Errorf("arguments lost: %s", out.String())
+	}
+	out.Reset()
+	signed := `{"seq":1,"data":"` + longRandom + `"}`
+	log.Info("audit", "audit", redact.Verbatim(signed))
+	if !strings.Contains(out.String(), `"audit":`+signed) {
+		t.Fatalf("verbatim value altered: %s", out.String())
+	}
+}
+
+// A nil Redactor and the zero Config apply the same built-in rules.
+func TestNilRedactorIsBuiltin(t *testing.T) {
+	zero, err := redact.New(redact.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := `{"password":"x","note":"Bearer abc ` + skValue + `","n":1}`
+	if a, b := string(builtin.JSON([]byte(in), nil)), string(zero.JSON([]byte(in), nil)); a != b || strings.Contains(a, skValue) {
+		t.Fatalf("nil %s, zero config %s", a, b)
+	}
+	if builtin.Arguments(nil, nil) != nil || builtin.JSON(nil, nil) != nil {
+		t.Fatal("empty input gave output")
 	}
 }

@@ -1,4 +1,4 @@
-package audit
+package pgaudit
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -15,12 +16,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// DB is what the PostgreSQL sink and key store need from a database
-// handle; *pgxpool.Pool and *pgx.Conn satisfy it.
+// DB is what the sink and the erasure keys need from a database handle;
+// *pgxpool.Pool and *pgx.Conn satisfy it.
 type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -28,7 +30,7 @@ type DB interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// DefaultTable is the PostgreSQL sink's table when none is named.
+// DefaultTable is the sink's table when Config.Table is empty.
 const DefaultTable = "audit_records"
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,47}(\.[a-z_][a-z0-9_]{0,47})?$`)
@@ -45,7 +47,7 @@ func parseTable(table string) (pgTable, error) {
 		table = DefaultTable
 	}
 	if !identRE.MatchString(table) {
-		return pgTable{}, fmt.Errorf("audit: table name %s must be lower-case letters, digits and _ (optionally schema.table)", quoteForError(table))
+		return pgTable{}, fmt.Errorf("pgaudit: table name %s must be lower-case letters, digits and _ (optionally schema.table)", quoteForError(table))
 	}
 	parts := strings.Split(table, ".")
 	anchorParts := append([]string(nil), parts...)
@@ -58,7 +60,7 @@ func parseTable(table string) (pgTable, error) {
 	}, nil
 }
 
-// PostgresSchema returns the DDL that creates the sink's tables (table ""
+// DDL returns the statements that create the sink's tables (table ""
 // means DefaultTable): the records, one row per record with the signed
 // line kept verbatim (text, not jsonb, which would reorder keys and break
 // the MAC) and a few columns for queries, keyed by instance and sequence
@@ -67,7 +69,7 @@ func parseTable(table string) (pgTable, error) {
 // had instances (their rows become the chain of instance ""). Grant the
 // server's role only INSERT and SELECT on both tables, so even the server
 // cannot rewrite history; retention (DELETE) belongs to an operator role.
-func PostgresSchema(table string) (string, error) {
+func DDL(table string) (string, error) {
 	t, err := parseTable(table)
 	if err != nil {
 		return "", err
@@ -119,70 +121,81 @@ END $$;
 `, t.name, t.anchor, pgx.Identifier{t.bare + "_time_idx"}.Sanitize(), pgx.Identifier{t.bare + "_correlation_idx"}.Sanitize()), nil
 }
 
-// PostgresSink stores records in PostgreSQL. Writes are idempotent per
-// sequence number (a retry of a write whose commit was lost to a timeout
-// finds its own row and succeeds). All SQL is parameterised; the table
-// name is validated and quoted.
+// Config configures a [Sink]. Every zero field means the stated default.
+type Config struct {
+	// Table is the records' table, optionally schema-qualified
+	// ("ops.audit_trail"): lower-case letters, digits and _. Its anchor
+	// table, for retention, is named after it with "_anchor". Default
+	// [DefaultTable].
+	Table string
+	// Instance names the chain this sink writes: 1 to 128 bytes of
+	// printable UTF-8. A Logger made on the sink continues that instance's
+	// chain if the table holds one. Default: the host name and a random
+	// suffix, so that every process start begins a new chain.
+	Instance string
+}
+
+// Sink stores audit records in PostgreSQL; it is an audit.Sink with every
+// optional method (batches, tail, ping, retention). Writes are idempotent
+// per sequence number (a retry of a write whose commit was lost to a
+// timeout finds its own row and succeeds). All SQL is parameterised; the
+// table name is validated and quoted.
 //
 // # A fleet on one table
 //
-// Every sink writes the chain of one instance, named by [PostgresSink.Instance]
-// and carried in every record (Record.Instance), so any number of server
-// instances append to one table, each to its own hash chain. A new chain
-// opens with a [KindStart] record naming its instance.
+// Every sink writes the chain of one instance, named by [Sink.Instance]
+// and carried in every record (audit.Record.Instance), so any number of
+// server instances append to one table, each to its own hash chain. A new
+// chain opens with an audit.KindStart record naming its instance.
 //
 // By default the instance is the host name and a random suffix, chosen
 // when the sink is made: every process start begins a new chain, and the
 // previous one ends where that process stopped, with its seal after a
-// clean [Logger.Close], without one after a crash (the verifier reports
-// such a chain as open, with the time of its last record). A process
-// given a stable name with [PostgresSink.WithInstance] (a StatefulSet pod
-// name, say) continues its own chain after a restart from the chain's last
-// row, as a Logger on a reopened file does: a clean stop leaves a seal in
-// the middle of the chain, and [Report].Seals counts them. Never run two
-// live processes under one name: their writes compete for sequence numbers
+// clean Logger.Close, without one after a crash (the verifier reports such
+// a chain as open, with the time of its last record). A process given a
+// stable name in Config.Instance (a StatefulSet pod name, say) continues
+// its own chain after a restart from the chain's last row, as a Logger on
+// a reopened file does: a clean stop leaves a seal in the middle of the
+// chain, and audit.Verification.Seals counts them. Never run two live
+// processes under one name: their writes compete for sequence numbers
 // and fail ("already holds a different record"), which is loud, not lost.
 //
-// [PostgresSink.VerifyChains] checks every chain in the table;
-// [Logger.Prune] on any instance prunes every chain.
-type PostgresSink struct {
+// [Sink.VerifyChains] checks every chain in the table; Logger.Prune on
+// any instance prunes every chain.
+type Sink struct {
 	db       DB
 	t        pgTable
 	instance string
 }
 
-// NewPostgresSink returns a sink writing to table ("" means DefaultTable)
-// through db, under a fresh instance name (see [PostgresSink.WithInstance]
-// to choose one). Create the tables first with [PostgresSink.Migrate] or
-// the DDL from [PostgresSchema].
-func NewPostgresSink(db DB, table string) (*PostgresSink, error) {
+var _ audit.Sink = (*Sink)(nil)
+
+// maxInstanceBytes bounds an instance name.
+const maxInstanceBytes = 128
+
+// New returns a sink writing to cfg.Table through db. Create the tables
+// first with [Sink.Migrate] or the statements of [DDL]. It refuses a nil db,
+// a malformed table name and an instance name that is empty of printable
+// text or too long.
+func New(db DB, cfg Config) (*Sink, error) {
 	if db == nil {
-		return nil, errors.New("audit: nil DB")
+		return nil, errors.New("pgaudit: nil DB")
 	}
-	t, err := parseTable(table)
+	t, err := parseTable(cfg.Table)
 	if err != nil {
 		return nil, err
 	}
-	return &PostgresSink{db: db, t: t, instance: newInstanceName()}, nil
-}
-
-// MaxInstanceBytes bounds an instance name.
-const MaxInstanceBytes = 128
-
-// WithInstance returns a copy of s that writes the chain of the named
-// instance: 1 to MaxInstanceBytes bytes of printable UTF-8. A Logger made
-// on it continues that instance's chain if the table holds one.
-func (s *PostgresSink) WithInstance(name string) (*PostgresSink, error) {
-	if name == "" || len(name) > MaxInstanceBytes || !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return nil, fmt.Errorf("audit: instance name %s must be 1 to %d bytes of printable UTF-8", quoteInstance(name), MaxInstanceBytes)
+	name := cfg.Instance
+	if name == "" {
+		name = newInstanceName()
+	} else if len(name) > maxInstanceBytes || !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return nil, fmt.Errorf("pgaudit: instance name %s must be 1 to %d bytes of printable UTF-8", quoteInstance(name), maxInstanceBytes)
 	}
-	c := *s
-	c.instance = name
-	return &c, nil
+	return &Sink{db: db, t: t, instance: name}, nil
 }
 
 // Instance returns the name of the chain s writes.
-func (s *PostgresSink) Instance() string { return s.instance }
+func (s *Sink) Instance() string { return s.instance }
 
 // newInstanceName returns the host name (or "instance") and 8 random hex
 // digits.
@@ -197,8 +210,8 @@ func newInstanceName() string {
 		}
 		return -1
 	}, host)
-	if len(host) > MaxInstanceBytes-9 {
-		host = host[:MaxInstanceBytes-9]
+	if len(host) > maxInstanceBytes-9 {
+		host = host[:maxInstanceBytes-9]
 		for !utf8.ValidString(host) {
 			host = host[:len(host)-1]
 		}
@@ -209,8 +222,8 @@ func newInstanceName() string {
 }
 
 // Migrate creates the sink's tables if they do not exist.
-func (s *PostgresSink) Migrate(ctx context.Context) error {
-	ddl, err := PostgresSchema(s.t.raw)
+func (s *Sink) Migrate(ctx context.Context) error {
+	ddl, err := DDL(s.t.raw)
 	if err != nil {
 		return err
 	}
@@ -218,18 +231,18 @@ func (s *PostgresSink) Migrate(ctx context.Context) error {
 	return err
 }
 
-func (s *PostgresSink) own(r *Record) error {
+func (s *Sink) own(r *audit.Record) error {
 	if len(r.Line()) == 0 {
-		return errors.New("audit: unsigned record")
+		return errors.New("pgaudit: unsigned record")
 	}
 	if r.Instance != s.instance {
-		return fmt.Errorf("audit: record of instance %s written to the sink of instance %s", quoteInstance(r.Instance), quoteInstance(s.instance))
+		return fmt.Errorf("pgaudit: record of instance %s written to the sink of instance %s", quoteInstance(r.Instance), quoteInstance(s.instance))
 	}
 	return nil
 }
 
 // Write inserts r.
-func (s *PostgresSink) Write(ctx context.Context, r *Record) error {
+func (s *Sink) Write(ctx context.Context, r *audit.Record) error {
 	if err := s.own(r); err != nil {
 		return err
 	}
@@ -252,13 +265,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (instance, seq) DO 
 		return err
 	}
 	if existing != string(line) {
-		return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", r.Seq, quoteInstance(s.instance))
+		return fmt.Errorf("pgaudit: seq %d of instance %s already holds a different record (two writers under one instance name?)", r.Seq, quoteInstance(s.instance))
 	}
 	return nil
 }
 
 // WriteBatch inserts several records in one statement: all or nothing.
-func (s *PostgresSink) WriteBatch(ctx context.Context, rs []*Record) error {
+func (s *Sink) WriteBatch(ctx context.Context, rs []*audit.Record) error {
 	n := len(rs)
 	seqs := make([]int64, n)
 	times := make([]time.Time, n)
@@ -300,21 +313,21 @@ ON CONFLICT (instance, seq) DO NOTHING`, s.instance, seqs, times, kinds, ids, se
 			return err
 		}
 		if want[seq] != line {
-			return fmt.Errorf("audit: seq %d of instance %s already holds a different record (two writers under one instance name?)", seq, quoteInstance(s.instance))
+			return fmt.Errorf("pgaudit: seq %d of instance %s already holds a different record (two writers under one instance name?)", seq, quoteInstance(s.instance))
 		}
 	}
 	return rows.Err()
 }
 
 // Ping checks the database.
-func (s *PostgresSink) Ping(ctx context.Context) error {
+func (s *Sink) Ping(ctx context.Context) error {
 	_, err := s.db.Exec(ctx, `SELECT 1`)
 	return err
 }
 
 // Tail returns the sequence number and MAC the next record of this
 // instance's chain must chain to.
-func (s *PostgresSink) Tail(ctx context.Context) (uint64, string, error) {
+func (s *Sink) Tail(ctx context.Context) (uint64, string, error) {
 	var line string
 	err := s.db.QueryRow(ctx, `SELECT line FROM `+s.t.name+` WHERE instance = $1 ORDER BY seq DESC LIMIT 1`, s.instance).Scan(&line)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -326,11 +339,11 @@ func (s *PostgresSink) Tail(ctx context.Context) (uint64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	r, err := ParseRecord([]byte(line))
+	r, err := audit.ParseRecord([]byte(line))
 	if err != nil {
 		return 0, "", err
 	}
-	if r.Kind == KindAnchor {
+	if r.Kind == audit.KindAnchor {
 		return r.Seq, r.Prev, nil
 	}
 	return r.Seq, r.MAC, nil
@@ -344,7 +357,7 @@ func (s *PostgresSink) Tail(ctx context.Context) (uint64, string, error) {
 // instances keep appending meanwhile (only their oldest rows are touched);
 // concurrent Prune calls on one table run one after the other. Called
 // through Logger.Prune.
-func (s *PostgresSink) Prune(ctx context.Context, before time.Time, anchor func(*Record) error) (int, error) {
+func (s *Sink) Prune(ctx context.Context, before time.Time, anchor func(*audit.Record) error) (int, error) {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -388,7 +401,7 @@ func (s *PostgresSink) Prune(ctx context.Context, before time.Time, anchor func(
 		if err != nil {
 			return 0, err
 		}
-		lastRec, err := ParseRecord([]byte(line))
+		lastRec, err := audit.ParseRecord([]byte(line))
 		if err != nil {
 			return 0, err
 		}
@@ -396,7 +409,7 @@ func (s *PostgresSink) Prune(ctx context.Context, before time.Time, anchor func(
 		if err != nil {
 			return 0, err
 		}
-		a := &Record{Instance: c.instance, Seq: lastRec.Seq, Prev: lastRec.MAC}
+		a := &audit.Record{Instance: c.instance, Seq: lastRec.Seq, Prev: lastRec.MAC}
 		if err := anchor(a); err != nil {
 			return 0, err
 		}
@@ -412,69 +425,76 @@ ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq, line = EXCLUDED.line`, 
 	return total, nil
 }
 
-// Verify checks the whole table like [Verify] (requireSeal true) or
-// [VerifyOpen], through [PostgresSink.VerifyChains], and sums the result
-// up: with one chain, its report and first problem (TamperError.Line
+// Verify checks the whole table like audit.Verify (requireSeal true) or
+// audit.VerifyOpen, through [Sink.VerifyChains], and sums the result up:
+// with one chain, its verification and first problem (TamperError.Line
 // counts the chain's rows, its anchor first); with several, the counts
 // added up, Anchored and Sealed only when true of every chain, the
 // sequence fields of the chain written last, and the first failing chain's
 // error, naming its instance. An empty table verifies as an empty trail.
 // Use VerifyChains to see each instance.
-func (s *PostgresSink) Verify(ctx context.Context, key []byte, requireSeal bool) (Report, error) {
-	reps, err := s.VerifyChains(ctx, key, requireSeal)
+func (s *Sink) Verify(ctx context.Context, key []byte, requireSeal bool) (audit.Verification, error) {
+	chains, err := s.VerifyChains(ctx, key, requireSeal)
 	if err != nil {
-		return Report{}, err
+		return audit.Verification{}, err
 	}
-	switch len(reps) {
+	switch len(chains) {
 	case 0:
-		v := newVerifier(key)
-		return v.rep, v.finish(requireSeal)
+		return verify(strings.NewReader(""), key, requireSeal)
 	case 1:
-		return reps[0].Report, reps[0].Err
+		return chains[0].Verification, chains[0].Err
 	}
-	sum := Report{Anchored: true, Sealed: true}
+	sum := audit.Verification{Anchored: true, Sealed: true}
 	var first error
-	for _, r := range reps {
-		sum.Records += r.Records
-		sum.Seals += r.Seals
-		sum.Purges += r.Purges
-		sum.Anchored = sum.Anchored && r.Anchored
-		sum.Sealed = sum.Sealed && r.Sealed
-		if !r.LastTime.Before(sum.LastTime) {
-			sum.FirstSeq, sum.LastSeq, sum.LastMAC, sum.LastTime = r.FirstSeq, r.LastSeq, r.LastMAC, r.LastTime
+	for _, c := range chains {
+		sum.Records += c.Records
+		sum.Seals += c.Seals
+		sum.Purges += c.Purges
+		sum.Anchored = sum.Anchored && c.Anchored
+		sum.Sealed = sum.Sealed && c.Sealed
+		if !c.LastTime.Before(sum.LastTime) {
+			sum.FirstSeq, sum.LastSeq, sum.LastMAC, sum.LastTime = c.FirstSeq, c.LastSeq, c.LastMAC, c.LastTime
 		}
-		if r.Err != nil && first == nil {
-			first = fmt.Errorf("instance %s: %w", quoteInstance(r.Instance), r.Err)
+		if c.Err != nil && first == nil {
+			first = fmt.Errorf("instance %s: %w", quoteInstance(c.Instance), c.Err)
 		}
 	}
 	return sum, first
 }
 
-// ChainReport is the verification of one instance's chain in a shared
-// table.
-type ChainReport struct {
+func verify(r io.Reader, key []byte, requireSeal bool) (audit.Verification, error) {
+	if requireSeal {
+		return audit.Verify(r, key)
+	}
+	return audit.VerifyOpen(r, key)
+}
+
+// ChainVerification is the verification of one instance's chain in the table.
+type ChainVerification struct {
 	Instance string
-	Report
-	// Err is nil when the chain is intact, else a *TamperError locating
-	// its first bad record (TamperError.Line counts the chain's rows, its
-	// anchor first). With requireSeal, a chain without a final seal fails
-	// too: its instance is still running, crashed, or was cut short.
+	audit.Verification
+	// Err is nil when the chain is intact, else an *audit.TamperError
+	// locating its first bad record (TamperError.Line counts the chain's
+	// rows, its anchor first). With requireSeal, a chain without a final
+	// seal fails too: its instance is still running, crashed, or was cut
+	// short.
 	Err error
 }
 
-// VerifyChains checks every chain in the table, each like [Verify]
-// (requireSeal true) or [VerifyOpen], and reports them in instance order.
-// A tampered chain fails in its own report and leaves the others' intact;
-// the error is for the database only. Each record's signed instance must
-// match the chain it is stored in, so a row moved between chains fails.
+// VerifyChains checks every chain in the table, each like audit.Verify
+// (requireSeal true) or audit.VerifyOpen, and reports them in instance
+// order. A tampered chain fails in its own report and leaves the others'
+// intact; the error is for the database only. Each record's signed
+// instance must match the chain it is stored in, so a row moved between
+// chains fails.
 //
 // What the table alone cannot show: a whole chain deleted together with
 // its anchor. Compare the instances reported with those that ran (each
-// chain opens with a KindStart record, and the servers' logs name their
-// instance) when that matters.
-func (s *PostgresSink) VerifyChains(ctx context.Context, key []byte, requireSeal bool) ([]ChainReport, error) {
-	if len(key) < MinKeyBytes {
-		return nil, ErrNoKey
+// chain opens with an audit.KindStart record, and the servers' logs name
+// their instance) when that matters.
+func (s *Sink) VerifyChains(ctx context.Context, key []byte, requireSeal bool) ([]ChainVerification, error) {
+	if len(key) < 32 {
+		return nil, audit.ErrNoKey
 	}
 	// One pass over the table in instance and sequence order, each
 	// chain's anchor first.
@@ -485,62 +505,127 @@ ORDER BY 1, 2, 3`)
 		return nil, err
 	}
 	defer rows.Close()
-	var out []ChainReport
-	var v *verifier
-	var cur string
-	end := func() {
-		if v == nil {
-			return
+	cr := &chainReader{rows: rows}
+	var out []ChainVerification
+	for cr.next() {
+		v, err := verify(cr, key, requireSeal)
+		if cr.err != nil {
+			return nil, cr.err
 		}
-		if v.err == nil {
-			v.err = v.finish(requireSeal)
-		}
-		out = append(out, ChainReport{Instance: cur, Report: v.rep, Err: v.err})
-	}
-	for rows.Next() {
-		var instance string
-		var part int
-		var seq int64
-		var line []byte
-		if err := rows.Scan(&instance, &part, &seq, &line); err != nil {
+		var te *audit.TamperError
+		if err != nil && !errors.As(err, &te) {
 			return nil, err
 		}
-		if v == nil || instance != cur {
-			end()
-			cur, v = instance, newVerifier(key)
-			v.instance, v.checkInstance = instance, true
+		if cr.bad != nil && (te == nil || te.Line >= cr.bad.Line) {
+			err = cr.bad
 		}
-		if v.err != nil {
-			continue // the chain's first problem is its report
-		}
-		if bytes.IndexByte(line, '\n') >= 0 {
-			v.err = v.fail(0, "record spans lines")
-			continue
-		}
-		v.err = v.feed(line)
+		out = append(out, ChainVerification{Instance: cr.instance, Verification: v, Err: err})
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	if cr.err != nil {
+		return nil, cr.err
 	}
-	end()
 	return out, nil
 }
 
-// PostgresKeyStore keeps subject keys in a PostgreSQL table, for erasure
-// that survives restarts. Keep the table away from the audit trail's
-// readers (another schema, its own grants): whoever reads both can open
-// every sealed field. Destroyed keys survive in database backups until
-// those expire; purge requests are complete only then.
-type PostgresKeyStore struct {
+// chainReader reads the rows of one chain at a time as a trail in the
+// file format (one line per record), for audit.Verify. It stops a chain
+// early at a row that spans lines or names another instance than its
+// chain's, noting the problem in bad.
+type chainReader struct {
+	rows     pgx.Rows
+	instance string // the chain being read
+	n        int    // rows of the chain handed out
+	started  bool   // a chain was started: next skips its rest
+
+	pending      bool // a row of the next chain was read: pendInstance, pendLine
+	pendInstance string
+	pendLine     []byte
+	done         bool // no more rows
+
+	buf []byte             // the rest of the current line and its newline
+	bad *audit.TamperError // the chain's row that stopped it
+	err error              // a database error
+}
+
+// scan reads the next row into pending, if there is one.
+func (c *chainReader) scan() {
+	if c.pending || c.done || c.err != nil {
+		return
+	}
+	if !c.rows.Next() {
+		c.done, c.err = true, c.rows.Err()
+		return
+	}
+	var part int
+	var seq int64
+	if err := c.rows.Scan(&c.pendInstance, &part, &seq, &c.pendLine); err != nil {
+		c.done, c.err = true, err
+		return
+	}
+	c.pending = true
+}
+
+// next skips what is left of the current chain and starts the next one,
+// reporting whether there is one.
+func (c *chainReader) next() bool {
+	for c.scan(); c.started && c.pending && c.pendInstance == c.instance; c.scan() {
+		c.pending = false // the rest of a chain stopped early
+	}
+	if !c.pending {
+		return false
+	}
+	c.instance, c.n, c.buf, c.bad, c.started = c.pendInstance, 0, nil, nil, true
+	return true
+}
+
+func (c *chainReader) Read(p []byte) (int, error) {
+	for len(c.buf) == 0 {
+		if c.bad != nil {
+			return 0, io.EOF
+		}
+		c.scan()
+		if c.err != nil {
+			return 0, c.err
+		}
+		if !c.pending || c.pendInstance != c.instance {
+			return 0, io.EOF
+		}
+		c.pending = false
+		c.n++
+		line := c.pendLine
+		if bytes.IndexByte(line, '\n') >= 0 {
+			c.bad = &audit.TamperError{Line: c.n, Reason: "record spans lines"}
+			return 0, io.EOF
+		}
+		if rec, err := audit.ParseRecord(line); err == nil && rec.Instance != c.instance {
+			c.bad = &audit.TamperError{Line: c.n, Seq: rec.Seq, Reason: fmt.Sprintf("record of instance %s stored in the chain of instance %s", quoteInstance(rec.Instance), quoteInstance(c.instance))}
+			return 0, io.EOF
+		}
+		c.buf = append(append(c.buf[:0], line...), '\n')
+	}
+	n := copy(p, c.buf)
+	c.buf = c.buf[n:]
+	return n, nil
+}
+
+// ErasureKeys keeps subject keys in a PostgreSQL table, for erasure that
+// survives restarts and reaches every instance of a fleet; it is an
+// audit.ErasureKeys. Keep the table away from the audit trail's readers
+// (another schema, its own grants): whoever reads both can open every
+// sealed field. Destroyed keys survive in database backups until those
+// expire; purge requests are complete only then.
+type ErasureKeys struct {
 	db    DB
 	table string
 }
 
-// NewPostgresKeyStore returns a key store on table ("" means
-// "audit_subject_keys"). Create it with [PostgresKeyStore.Migrate].
-func NewPostgresKeyStore(db DB, table string) (*PostgresKeyStore, error) {
+var _ audit.ErasureKeys = (*ErasureKeys)(nil)
+
+// NewErasureKeys returns erasure keys on table ("" means
+// "audit_subject_keys"). Create the table with [ErasureKeys.Migrate].
+func NewErasureKeys(db DB, table string) (*ErasureKeys, error) {
 	if db == nil {
-		return nil, errors.New("audit: nil DB")
+		return nil, errors.New("pgaudit: nil DB")
 	}
 	if table == "" {
 		table = "audit_subject_keys"
@@ -549,11 +634,11 @@ func NewPostgresKeyStore(db DB, table string) (*PostgresKeyStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PostgresKeyStore{db: db, table: t.name}, nil
+	return &ErasureKeys{db: db, table: t.name}, nil
 }
 
 // Migrate creates the key table if it does not exist.
-func (k *PostgresKeyStore) Migrate(ctx context.Context) error {
+func (k *ErasureKeys) Migrate(ctx context.Context) error {
 	_, err := k.db.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+k.table+` (
 	subject    text        PRIMARY KEY,
 	key_id     text        NOT NULL UNIQUE,
@@ -563,8 +648,8 @@ func (k *PostgresKeyStore) Migrate(ctx context.Context) error {
 	return err
 }
 
-// SubjectKey implements KeyStore.
-func (k *PostgresKeyStore) SubjectKey(ctx context.Context, subject string) (string, []byte, error) {
+// SubjectKey implements audit.ErasureKeys.
+func (k *ErasureKeys) SubjectKey(ctx context.Context, subject string) (string, []byte, error) {
 	var id string
 	var key []byte
 	err := k.db.QueryRow(ctx, `SELECT key_id, key FROM `+k.table+` WHERE subject = $1`, subject).Scan(&id, &key)
@@ -587,18 +672,18 @@ ON CONFLICT (subject) DO UPDATE SET subject = EXCLUDED.subject RETURNING key_id,
 	return id, key, nil
 }
 
-// Key implements KeyStore.
-func (k *PostgresKeyStore) Key(ctx context.Context, id string) ([]byte, error) {
+// Key implements audit.ErasureKeys.
+func (k *ErasureKeys) Key(ctx context.Context, id string) ([]byte, error) {
 	var key []byte
 	err := k.db.QueryRow(ctx, `SELECT key FROM `+k.table+` WHERE key_id = $1`, id).Scan(&key)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrKeyDestroyed
+		return nil, audit.ErrKeyDestroyed
 	}
 	return key, err
 }
 
-// Destroy implements KeyStore.
-func (k *PostgresKeyStore) Destroy(ctx context.Context, subject string) ([]string, error) {
+// Destroy implements audit.ErasureKeys.
+func (k *ErasureKeys) Destroy(ctx context.Context, subject string) ([]string, error) {
 	rows, err := k.db.Query(ctx, `DELETE FROM `+k.table+` WHERE subject = $1 RETURNING key_id`, subject)
 	if err != nil {
 		return nil, err
@@ -609,8 +694,30 @@ func (k *PostgresKeyStore) Destroy(ctx context.Context, subject string) ([]strin
 // quoteInstance quotes an instance name for an error message: escaped, as
 // a name read back from a tampered table may hold anything.
 func quoteInstance(s string) string {
-	if len(s) > MaxInstanceBytes {
-		return strconv.Quote(s[:MaxInstanceBytes]) + "…"
+	if len(s) > maxInstanceBytes {
+		return strconv.Quote(s[:maxInstanceBytes]) + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// newSubjectKey returns a random key ID (it says nothing of the subject)
+// and a random 32-byte key.
+func newSubjectKey() (string, []byte, error) {
+	var raw [16 + 32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", nil, err
+	}
+	return hex.EncodeToString(raw[:16]), append([]byte(nil), raw[16:]...), nil
+}
+
+// quoteForError quotes configuration text for an error message, without
+// echoing more than a short prefix.
+func quoteForError(s string) string {
+	if len(s) > 32 {
+		s = s[:32] + "…"
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return "\"" + s + "\""
 }

@@ -1,22 +1,23 @@
-package audit_test
+package pgaudit_test
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/audittest"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// pgThroughProxy returns a pool on a fresh database reached through a
-// fault proxy the test owns.
 // newPool returns a pool on a fresh database, closed at cleanup.
 func newPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
@@ -28,10 +29,10 @@ func newPool(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-// migratedSink returns a PostgresSink over pool with its table created.
-func migratedSink(t *testing.T, pool *pgxpool.Pool, table string) *audit.PostgresSink {
+// migratedSink returns a Sink over pool with its table created.
+func migratedSink(t *testing.T, pool *pgxpool.Pool, table string) *pgaudit.Sink {
 	t.Helper()
-	sink, err := audit.NewPostgresSink(pool, table)
+	sink, err := pgaudit.New(pool, pgaudit.Config{Table: table})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +42,8 @@ func migratedSink(t *testing.T, pool *pgxpool.Pool, table string) *audit.Postgre
 	return sink
 }
 
+// pgThroughProxy returns a pool on a fresh database reached through a
+// fault proxy the test owns.
 func pgThroughProxy(t *testing.T) (*pgxpool.Pool, *bulwarktest.Proxy) {
 	t.Helper()
 	dbURL := testenv.NewDatabase(t)
@@ -63,11 +66,11 @@ func pgThroughProxy(t *testing.T) (*pgxpool.Pool, *bulwarktest.Proxy) {
 	return pool, proxy
 }
 
-func TestPostgresSink(t *testing.T) {
+func TestSink(t *testing.T) {
 	pool, _ := pgThroughProxy(t)
 	ctx := context.Background()
 	sink := migratedSink(t, pool, "")
-	ks, err := audit.NewPostgresKeyStore(pool, "")
+	ks, err := pgaudit.NewErasureKeys(pool, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +79,7 @@ func TestPostgresSink(t *testing.T) {
 	}
 	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	clock := bulwarktest.NewFakeClock(t0)
-	l := newLogger(t, sink, audit.Config{KeyStore: ks, Clock: clock})
+	l := newLogger(t, sink, audit.Config{ErasureKeys: ks, Clock: clock})
 	for i, who := range []string{"alice", "bob", "alice", "bob"} {
 		mw := bulwark.Chain(audit.Middleware(l), asPrincipal(who))
 		req := bulwarktest.Request("update_email", map[string]any{"email": who + "@example.com", "i": i})
@@ -125,14 +128,14 @@ func TestPostgresSink(t *testing.T) {
 	}
 }
 
-func TestPostgresSinkFailurePolicies(t *testing.T) {
-	for _, policy := range []audit.Policy{audit.FailClosed, audit.Buffer} {
-		t.Run(map[audit.Policy]string{audit.FailClosed: "fail closed", audit.Buffer: "buffer"}[policy], func(t *testing.T) {
+func TestSinkFailures(t *testing.T) {
+	for _, buffer := range []int{0, 1024} {
+		t.Run(map[int]string{0: "no buffer", 1024: "buffer"}[buffer], func(t *testing.T) {
 			pool, proxy := pgThroughProxy(t)
 			ctx := context.Background()
 			sink := migratedSink(t, pool, "trail")
 			clock := bulwarktest.NewFakeClock(time.Unix(1_800_000_000, 0))
-			l := newLogger(t, sink, audit.Config{Policy: policy, Clock: clock, WriteTimeout: 20 * time.Second, Log: slog.New(slog.DiscardHandler)})
+			l := newLogger(t, sink, audit.Config{BufferSize: buffer, Clock: clock, WriteTimeout: 20 * time.Second, Log: slog.New(slog.DiscardHandler)})
 			mw := audit.Middleware(l)
 			rec := &bulwarktest.Recorder{}
 			if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); err != nil {
@@ -147,16 +150,16 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 			if d := time.Since(start); d > 10*time.Second {
 				t.Fatalf("call took %v with the database cut", d)
 			}
-			switch policy {
-			case audit.FailClosed:
+			switch buffer {
+			case 0:
 				if !errors.Is(err, bulwark.ErrUnavailable) {
-					t.Fatalf("fail closed: %v", err)
+					t.Fatalf("no buffer: %v", err)
 				}
 				_, err, _ = call(t, ctx, mw, rec.Handle, "t", nil)
 				if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 2 {
 					t.Fatalf("second call: %v, handler ran %d times", err, rec.Count())
 				}
-			case audit.Buffer:
+			default:
 				if err != nil || l.Stats().Buffered != 1 {
 					t.Fatalf("buffer: %v %+v", err, l.Stats())
 				}
@@ -166,7 +169,7 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 			}
 			proxy.Restore()
 			clock.Advance(time.Second)
-			if policy == audit.Buffer {
+			if buffer > 0 {
 				if err := l.Flush(ctx); err != nil {
 					t.Fatal(err)
 				}
@@ -181,7 +184,7 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[audit.Policy]int{audit.FailClosed: 4, audit.Buffer: 5}[policy]
+			want := map[int]int{0: 4, 1024: 5}[buffer]
 			if rep.Records != want {
 				t.Fatalf("report %+v, want %d records", rep, want)
 			}
@@ -189,13 +192,99 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 	}
 }
 
-func TestPostgresNames(t *testing.T) {
+func TestDDLNames(t *testing.T) {
 	for _, bad := range []string{"Audit", "a;drop table x", "a.b.c", `"x"`, "1abc"} {
-		if _, err := audit.PostgresSchema(bad); err == nil {
+		if _, err := pgaudit.DDL(bad); err == nil {
 			t.Errorf("table %q accepted", bad)
 		}
 	}
-	if _, err := audit.PostgresSchema("ops.audit_trail"); err != nil {
+	if _, err := pgaudit.DDL("ops.audit_trail"); err != nil {
 		t.Fatal(err)
 	}
 }
+
+func TestErasureKeys(t *testing.T) {
+	pool := newPool(t)
+	ks, err := pgaudit.NewErasureKeys(pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	audittest.Run(t, func(*testing.T) audit.ErasureKeys { return ks })
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	pool := newPool(t)
+	ctx := context.Background()
+	sink := migratedSink(t, pool, "")
+	l := newLogger(t, sink, audit.Config{})
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				if err := l.Log(ctx, &audit.Record{Tool: "t"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sink.Verify(ctx, testKey, true)
+	if err != nil || rep.Records != 1+64*5+1 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+}
+
+func TestWriteBatchIsIdempotent(t *testing.T) {
+	pool := newPool(t)
+	ctx := context.Background()
+	sink := migratedSink(t, pool, "")
+	// Sign three records without storing them, then store them twice.
+	var recs []*audit.Record
+	collect := namedSink{audit.SinkFunc(func(_ context.Context, r *audit.Record) error { recs = append(recs, r); return nil }), sink.Instance()}
+	l := newLogger(t, collect, audit.Config{})
+	for _, tool := range []string{"a", "b", "c"} {
+		if err := l.Log(ctx, &audit.Record{Tool: tool}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if err := sink.WriteBatch(ctx, recs); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		if err := sink.Write(ctx, recs[1]); err != nil {
+			t.Fatalf("single write %d: %v", i, err)
+		}
+	}
+	// A different record under a taken sequence number is refused.
+	other := newLogger(t, collect, audit.Config{})
+	if err := other.Log(ctx, &audit.Record{Tool: "intruder"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.WriteBatch(ctx, recs[3:]); err == nil {
+		t.Fatal("conflicting batch accepted")
+	}
+	if err := sink.Write(ctx, recs[4]); err == nil {
+		t.Fatal("conflicting record accepted")
+	}
+	if rep, err := sink.Verify(ctx, testKey, false); err != nil || rep.Records != 4 {
+		t.Fatalf("report %+v %v", rep, err)
+	}
+}
+
+// namedSink is a sink that writes the chain of one instance of a shared
+// trail, like a pgaudit.Sink.
+type namedSink struct {
+	audit.SinkFunc
+	name string
+}
+
+func (s namedSink) Instance() string { return s.name }

@@ -1,4 +1,4 @@
-package audit_test
+package pgaudit_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,7 +23,7 @@ type fleet struct {
 	t     *testing.T
 	url   string
 	admin *pgxpool.Pool
-	ks    *audit.PostgresKeyStore
+	ks    *pgaudit.ErasureKeys
 }
 
 const fleetTable = "fleet_trail"
@@ -32,7 +33,7 @@ func newFleet(t *testing.T) *fleet {
 	f := &fleet{t: t, url: testenv.NewDatabase(t)}
 	f.admin = f.pool()
 	migratedSink(t, f.admin, fleetTable)
-	ks, err := audit.NewPostgresKeyStore(f.admin, "")
+	ks, err := pgaudit.NewErasureKeys(f.admin, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,18 +62,13 @@ func (f *fleet) pool() *pgxpool.Pool {
 
 // instance starts one instance: its own pool, sink and Logger on the
 // shared table and key store. name "" keeps the sink's default name.
-func (f *fleet) instance(name string, clock bulwark.Clock) (*audit.PostgresSink, *audit.Logger) {
+func (f *fleet) instance(name string, clock bulwark.Clock) (*pgaudit.Sink, *audit.Logger) {
 	f.t.Helper()
-	sink, err := audit.NewPostgresSink(f.pool(), fleetTable)
+	sink, err := pgaudit.New(f.pool(), pgaudit.Config{Table: fleetTable, Instance: name})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if name != "" {
-		if sink, err = sink.WithInstance(name); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	return sink, newLogger(f.t, sink, audit.Config{KeyStore: f.ks, Clock: clock})
+	return sink, newLogger(f.t, sink, audit.Config{ErasureKeys: f.ks, Clock: clock})
 }
 
 // callAs makes one audited call as principal who, at the time of clock
@@ -91,22 +87,22 @@ func callAs(t *testing.T, l *audit.Logger, clock bulwark.Clock, who string) {
 }
 
 // sink is a verifier's view of the table.
-func (f *fleet) sink() *audit.PostgresSink {
+func (f *fleet) sink() *pgaudit.Sink {
 	f.t.Helper()
-	sink, err := audit.NewPostgresSink(f.admin, fleetTable)
+	sink, err := pgaudit.New(f.admin, pgaudit.Config{Table: fleetTable})
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return sink
 }
 
-func (f *fleet) verify(requireSeal bool) map[string]audit.ChainReport {
+func (f *fleet) verify(requireSeal bool) map[string]pgaudit.ChainVerification {
 	f.t.Helper()
 	reps, err := f.sink().VerifyChains(context.Background(), testKey, requireSeal)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	out := make(map[string]audit.ChainReport, len(reps))
+	out := make(map[string]pgaudit.ChainVerification, len(reps))
 	for _, r := range reps {
 		out[r.Instance] = r
 	}
@@ -129,6 +125,11 @@ func TestFleetSharesOneTable(t *testing.T) {
 			map[string]string{"i1": "expected seq 4"}},
 		{"moved to another chain", `UPDATE fleet_trail SET instance = 'i2', seq = 1000 WHERE instance = 'i1' AND seq = 5`,
 			map[string]string{"i1": "expected seq 5", "i2": `record of instance "i1" stored in the chain of instance "i2"`}},
+		// A chain's first problem is its report: a foreign row late in a
+		// chain does not hide an earlier edit.
+		{"edited, and a row moved in after it", `UPDATE fleet_trail SET line = replace(line, '"tool":"t"', '"tool":"x"') WHERE instance = 'i2' AND seq = 3;
+UPDATE fleet_trail SET instance = 'i2', seq = 1000 WHERE instance = 'i1' AND seq = 5`,
+			map[string]string{"i1": "expected seq 5", "i2": "MAC mismatch"}},
 		{"cut after the last seal", `DELETE FROM fleet_trail WHERE instance = 'i1' AND kind = 'seal'`,
 			map[string]string{"i1": "without a seal"}},
 	}
@@ -242,8 +243,10 @@ func TestFleetRestart(t *testing.T) {
 			t.Errorf("chain %s with seals required: %v", name, r.Err)
 		}
 	}
-	if _, err := (&audit.PostgresSink{}).WithInstance("bad\nname"); err == nil {
-		t.Error("control character in an instance name accepted")
+	for _, bad := range []string{"bad\nname", strings.Repeat("x", 129), "\xff"} {
+		if _, err := pgaudit.New(f.admin, pgaudit.Config{Table: fleetTable, Instance: bad}); err == nil {
+			t.Errorf("instance name %q accepted", bad)
+		}
 	}
 }
 

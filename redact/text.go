@@ -1,4 +1,4 @@
-package audit
+package redact
 
 import (
 	"strings"
@@ -9,6 +9,7 @@ import (
 // text, argument strings) and neutralises control characters. See
 // [Redactor] for the rules.
 func (r *Redactor) Text(s string) string {
+	r = r.or()
 	if len(r.secrets) == 0 && !needsText(s) {
 		return s // too short for any credential shape, nothing to neutralise
 	}

@@ -1,4 +1,4 @@
-package audit
+package redact
 
 import (
 	"encoding/base64"
@@ -28,10 +28,9 @@ const SensitiveKeyword = "x-bulwark-sensitive"
 // Mask replaces every redacted value.
 const Mask = "[REDACTED]"
 
-// RedactConfig configures a [Redactor]. The zero value is the default
-// redactor: built-in sensitive names, credential-shaped values, no extra
-// paths or secrets.
-type RedactConfig struct {
+// Config configures a [Redactor]. The zero value gives the built-in rules:
+// sensitive names and credential-shaped values, no extra paths or secrets.
+type Config struct {
 	// Names are further object keys whose values are always redacted,
 	// matched like the built-in ones: case-insensitively, ignoring
 	// punctuation, as a substring ("ssn" also matches "customer_ssn").
@@ -46,17 +45,18 @@ type RedactConfig struct {
 	Secrets []string
 }
 
-// Redactor removes secrets from tool arguments and free text. It is always
-// on in audit records; logs can use the same one ([NewRedactingHandler]),
-// so a field hidden in one place is hidden in the other.
+// Redactor removes secrets from JSON documents (tool arguments, results)
+// and free text (error messages, log lines). Audit records, logs (through
+// [Redactor.Handler]) and anything else that must not show a secret use
+// the same one, so a field hidden in one place is hidden in every other.
 //
 // What it removes:
 //   - the value of every object key named like a credential: password,
 //     passwd, passphrase, secret, token, api_key/apikey, authorization,
 //     cookie, credential, private_key, session id, at any depth, matched
-//     case-insensitively ignoring punctuation, plus [RedactConfig.Names];
-//   - the values at [RedactConfig.Paths];
-//   - the values of properties marked sensitive in the tool's input schema
+//     case-insensitively ignoring punctuation, plus [Config.Names];
+//   - the values at [Config.Paths];
+//   - the values of properties marked sensitive in a schema
 //     ([SensitiveKeyword] or "format": "password"), also behind local
 //     references ("$ref": "#/$defs/…" or "#/definitions/…");
 //   - anywhere in any string (argument values, error text, result text):
@@ -65,18 +65,21 @@ type RedactConfig struct {
 //     (scheme://user:PASSWORD@host), key=value and "key":"value" pairs
 //     whose key is sensitive, long random-looking strings (32 or more
 //     characters of a base64 or URL-encoded alphabet mixing upper case,
-//     lower case and digits), and [RedactConfig.Secrets] in raw, base64
-//     and URL-encoded form.
+//     lower case and digits), and [Config.Secrets] in raw, base64 and
+//     URL-encoded form.
 //
 // It also neutralises control characters: C0/C1 controls (CR, LF, ESC and
 // so ANSI escape sequences), DEL and the Unicode line separators become
 // visible escapes such as \x1b, and invalid UTF-8 becomes U+FFFD, so a
-// value can neither split a record nor repaint an operator's terminal.
+// value can neither split a log line or record nor repaint an operator's
+// terminal.
 //
 // Redaction is a safety net, not a licence to pass credentials as
 // arguments: prefer headers and the auth package.
 //
-// A Redactor is immutable and safe for concurrent use.
+// Build one with [New] and share it. A nil *Redactor redacts with the
+// built-in rules, as New(Config{}) does. A Redactor is immutable and safe
+// for concurrent use.
 type Redactor struct {
 	names   []string      // normalised
 	byFirst [256][]string // names by first byte, for a single pass over a key
@@ -92,13 +95,14 @@ var builtinNames = []string{
 	"signature",
 }
 
-// NewRedactor builds a redactor from cfg.
-func NewRedactor(cfg RedactConfig) (*Redactor, error) {
+// New builds a redactor from cfg. It refuses an empty name, a malformed
+// path and a secret shorter than 4 bytes.
+func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{names: append([]string(nil), builtinNames...)}
 	for _, n := range cfg.Names {
 		nn := normalizeName(n)
 		if nn == "" {
-			return nil, errors.New("audit: empty redaction name " + quoteForError(n))
+			return nil, errors.New("redact: empty name " + quoteForError(n))
 		}
 		r.names = append(r.names, nn)
 	}
@@ -109,14 +113,14 @@ func NewRedactor(cfg RedactConfig) (*Redactor, error) {
 		r.paths = make(map[string]struct{}, len(cfg.Paths))
 		for _, p := range cfg.Paths {
 			if p == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") || strings.Contains(p, "..") {
-				return nil, errors.New("audit: invalid redaction path " + quoteForError(p))
+				return nil, errors.New("redact: invalid path " + quoteForError(p))
 			}
 			r.paths[p] = struct{}{}
 		}
 	}
 	for _, s := range cfg.Secrets {
 		if len(s) < 4 {
-			return nil, errors.New("audit: a redaction secret must be at least 4 bytes")
+			return nil, errors.New("redact: a secret must be at least 4 bytes")
 		}
 		forms := []string{
 			s,
@@ -136,37 +140,34 @@ func NewRedactor(cfg RedactConfig) (*Redactor, error) {
 	return r, nil
 }
 
-var defaultRedactor, _ = NewRedactor(RedactConfig{})
+// builtin is the redactor a nil *Redactor stands for.
+var builtin, _ = New(Config{})
 
-// DefaultRedactor returns the redactor with the built-in rules only.
-func DefaultRedactor() *Redactor { return defaultRedactor }
-
-// Redact is DefaultRedactor().JSON(raw, schema).
-func Redact(raw json.RawMessage, schema any) json.RawMessage {
-	return defaultRedactor.JSON(raw, schema)
+// or returns r, or the built-in redactor when r is nil.
+func (r *Redactor) or() *Redactor {
+	if r == nil {
+		return builtin
+	}
+	return r
 }
-
-// RedactText is DefaultRedactor().Text(s).
-func RedactText(s string) string { return defaultRedactor.Text(s) }
-
-// SensitiveName reports whether an object key is redacted by the built-in
-// rules.
-func SensitiveName(name string) bool { return defaultRedactor.sensitiveName(name) }
 
 // Arguments redacts the raw arguments of a call to tool, honouring the
 // sensitive properties of tool's input schema. Schema analysis is cached
 // per tool definition (definitions must not change after registration).
 // tool may be nil.
 func (r *Redactor) Arguments(raw json.RawMessage, tool *mcp.Tool) json.RawMessage {
+	r = r.or()
 	return r.redactJSON(raw, r.toolPaths(tool))
 }
 
-// JSON redacts a JSON document (typically tool arguments) against schema,
-// which may be a *jsonschema.Schema, a map, JSON bytes or nil. The result
-// is always valid JSON: input that is not JSON becomes a JSON string of its
-// redacted text.
+// JSON redacts a JSON document (tool arguments, a result's structured
+// content) against schema, which may be a *jsonschema.Schema, a map, JSON
+// bytes or nil; properties the schema marks sensitive are redacted whatever
+// their names. The result is always valid JSON: input that is not JSON
+// becomes a JSON string of its redacted text. Empty input gives nil.
 func (r *Redactor) JSON(raw json.RawMessage, schema any) json.RawMessage {
-	return r.redactJSON(raw, SensitivePaths(schema))
+	r = r.or()
+	return r.redactJSON(raw, sensitivePaths(schema))
 }
 
 func (r *Redactor) toolPaths(tool *mcp.Tool) map[string]struct{} {
@@ -176,7 +177,7 @@ func (r *Redactor) toolPaths(tool *mcp.Tool) map[string]struct{} {
 	if v, ok := r.tools.Load(tool); ok {
 		return v.(map[string]struct{})
 	}
-	p := SensitivePaths(tool.InputSchema)
+	p := sensitivePaths(tool.InputSchema)
 	r.tools.Store(tool, p)
 	return p
 }
@@ -194,7 +195,7 @@ func (r *Redactor) redactJSON(raw json.RawMessage, schemaPaths map[string]struct
 	return w.out
 }
 
-// SensitivePaths returns the dotted paths of the properties schema marks
+// sensitivePaths returns the dotted paths of the properties schema marks
 // sensitive (see [SensitiveKeyword]). schema may be a *jsonschema.Schema,
 // a map[string]any, JSON bytes, or any value that marshals to a schema
 // object. It returns nil when nothing is marked or schema is unusable.
@@ -203,7 +204,7 @@ func (r *Redactor) redactJSON(raw json.RawMessage, schemaPaths map[string]struct
 // values of a map (additionalProperties, patternProperties) are at
 // "map.*", which redaction matches for the map's direct values, whatever
 // their keys.
-func SensitivePaths(schema any) map[string]struct{} {
+func sensitivePaths(schema any) map[string]struct{} {
 	var out map[string]struct{}
 	add := func(p string) {
 		if out == nil {
@@ -221,7 +222,7 @@ func SensitivePaths(schema any) map[string]struct{} {
 		walkMapSchema(s, s, "", add, 0, map[string]bool{})
 		return out
 	case json.RawMessage:
-		return SensitivePaths([]byte(s))
+		return sensitivePaths([]byte(s))
 	case []byte:
 		var m map[string]any
 		if json.Unmarshal(s, &m) != nil {
@@ -234,14 +235,14 @@ func SensitivePaths(schema any) map[string]struct{} {
 		if err != nil {
 			return nil
 		}
-		return SensitivePaths(b)
+		return sensitivePaths(b)
 	}
 }
 
 const maxSchemaDepth = 32
 
 // wildcard stands for any key of a map (additionalProperties,
-// patternProperties) in the paths SensitivePaths returns: "pins.*".
+// patternProperties) in the paths sensitivePaths returns: "pins.*".
 const wildcard = "*"
 
 func joinPath(prefix, name string) string {
@@ -447,6 +448,7 @@ func normalizeName(s string) string {
 	return b.String()
 }
 
+// sensitiveName reports whether an object key is redacted.
 func (r *Redactor) sensitiveName(name string) bool { return sensitiveIn(r, name) }
 
 // sensitiveIn is sensitiveName for strings and byte slices alike, so JSON
