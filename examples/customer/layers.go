@@ -18,6 +18,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -153,24 +154,25 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// through Redis when REDIS_URL is set.
 	var store ratelimit.Store
 	if l.redis != nil {
-		store, err = ratelimit.NewRedisStore(l.redis, ratelimit.RedisOptions{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second})
+		store, err = redislimit.New(l.redis, redislimit.Config{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second})
 	} else {
-		store, err = ratelimit.NewMemoryStore(100_000)
+		store, err = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 100_000})
 	}
 	if err != nil {
 		return nil, err
 	}
-	l.limiter, err = ratelimit.NewLimiter(store,
-		ratelimit.WithName("per-principal"),
-		ratelimit.WithKey(ratelimit.ByPrincipal),
-		ratelimit.WithLimit(ratelimit.PerMinute(cfg.RateLimit)))
+	l.limiter, err = ratelimit.NewLimiter(store, ratelimit.Config{
+		Name:  "per-principal",
+		Key:   ratelimit.ByPrincipal,
+		Limit: bulwark.Fixed(ratelimit.PerMinute(cfg.RateLimit)),
+	})
 	if err != nil {
 		return nil, &ConfigError{Var: "RATE_LIMIT", Reason: err.Error()}
 	}
 	l.ratelimit = ratelimit.Middleware(l.limiter)
 	// Bulkhead: bounded work in progress per caller, so calls abandoned by
 	// the timeout layer cannot pile up without end.
-	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
+	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}

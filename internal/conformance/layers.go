@@ -75,11 +75,11 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := ratelimit.NewMemoryStore(0)
+	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	if err != nil {
 		return nil, err
 	}
-	limiter, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerSecond(1000)))
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1000))})
 	if err != nil {
 		return nil, err
 	}
