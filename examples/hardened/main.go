@@ -54,7 +54,7 @@ func main() {
 	must(err)
 	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerMinute(60))})
 	must(err)
-	results, err := cache.New(nil, cache.Settings{})
+	results, err := cache.New(nil, cache.Config{})
 	must(err)
 	breakers, err := breaker.NewSet()
 	must(err)

@@ -83,7 +83,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	results, err := cache.New(nil, cache.Settings{})
+	results, err := cache.New(nil, cache.Config{})
 	if err != nil {
 		return nil, err
 	}
