@@ -144,8 +144,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// validate: size, depth, UTF-8 and control characters, then the
 	// schemas (patterns, lengths, format: email), before anything costs.
-	l.validate = validate.Middleware()
-	if err := validate.Check(toolDefsList()...); err != nil {
+	l.validate = validate.Middleware(validate.Config{})
+	if err := validate.CompileSchemas(toolDefsList()...); err != nil {
 		return nil, fmt.Errorf("tool schemas: %w", err)
 	}
 

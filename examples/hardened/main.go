@@ -78,7 +78,7 @@ func main() {
 		bulwark.Recover(logger),
 		metrics.Middleware(m),
 		guard.Middleware(),
-		validate.Middleware(),
+		validate.Middleware(validate.Config{}),
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(5*time.Second),
 		cache.Middleware(results),

@@ -111,7 +111,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		bulwark.Recover(logger),
 		metrics.Middleware(m),
 		guard.Middleware(),
-		validate.Middleware(),
+		validate.Middleware(validate.Config{}),
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(30*time.Second),
 		cache.Middleware(results),
