@@ -639,7 +639,7 @@ func TestStaleOnFailure(t *testing.T) {
 		t.Fatalf("stale serve: %q, %v, %q", bulwarktest.ResultText(res), err, c.CacheStatus())
 	}
 	mark, _ := res.Meta[cache.MetaKey].(map[string]any)
-	if mark["stale"] != true || mark["ageSeconds"] != int64(30) {
+	if mark["status"] != bulwark.CacheStale || mark["ageSeconds"] != int64(30) {
 		t.Fatalf("stale mark %v", res.Meta)
 	}
 
@@ -888,5 +888,58 @@ func TestSingleflightSharesFailuresWithoutCaching(t *testing.T) {
 	e.call("get_customer", map[string]any{"id": "nope"}, alice)
 	if runs.Load() != before+1 {
 		t.Fatal("an IsError result was cached")
+	}
+}
+
+// TestReportStatus: with ReportStatus every answer of a cached tool says
+// in _meta how the cache answered, uncached tools get nothing, and the
+// mark never reaches the stored entry or the handler's own result.
+func TestReportStatus(t *testing.T) {
+	e := newEnv(t, cache.Config{ReportStatus: true, StaleFor: time.Minute, TTL: bulwark.Fixed(10 * time.Second)})
+	handed := map[*mcp.CallToolResult]bool{}
+	e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if e.rec.Count() > 2 {
+			return nil, bulwark.Unavailable("down", 0, nil)
+		}
+		res := bulwarktest.TextResult("answer")
+		res.Meta = mcp.Meta{"app/trace": "t-1"}
+		handed[res] = true
+		return res, nil
+	}
+	status := func(res *mcp.CallToolResult) any {
+		m, _ := res.Meta[cache.MetaKey].(map[string]any)
+		return m["status"]
+	}
+	steps := []struct {
+		tool    string
+		advance time.Duration
+		want    any
+	}{
+		{"get_customer", 0, "miss"},
+		{"get_customer", 0, "hit"},
+		{"get_customer", 0, "hit"},
+		{"update_customer", 0, nil}, // not cached: no mark
+		{"get_customer", 20 * time.Second, "stale"},
+	}
+	for i, st := range steps {
+		e.clock.Advance(st.advance)
+		res, err, _ := e.call(st.tool, map[string]any{"id": "c-1"}, alice)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := status(res); got != st.want {
+			t.Fatalf("step %d (%s): status %v, want %v (meta %v)", i, st.tool, got, st.want, res.Meta)
+		}
+		if res.Meta["app/trace"] != "t-1" {
+			t.Fatalf("step %d: the handler's _meta was lost: %v", i, res.Meta)
+		}
+		if st.want != nil && handed[res] {
+			t.Fatalf("step %d: the handler's own result was marked instead of a copy", i)
+		}
+	}
+	for res := range handed {
+		if _, ok := res.Meta[cache.MetaKey]; ok {
+			t.Fatalf("a handler's result was written into: %v", res.Meta)
+		}
 	}
 }
