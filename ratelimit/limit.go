@@ -45,7 +45,7 @@ func Every(interval time.Duration, burst int) Limit {
 // stores stops being exact: a Redis bucket counts time in microseconds
 // and cannot keep a key for longer than Redis's expiry allows, so a rate
 // of 1e-300 would fail every decision (and so let every call through
-// under FailOpen), and one far above a million per second would round its
+// when the Redis store fails open), and one far above a million per second would round its
 // interval to nothing.
 const (
 	minRate = 1e-9 // one token in about 32 years
