@@ -64,6 +64,21 @@ func BenchmarkHit(b *testing.B) {
 	}
 }
 
+// BenchmarkHitReportStatus is BenchmarkHit with Config.ReportStatus: the
+// result and its _meta map are copied once more to carry the status.
+func BenchmarkHitReportStatus(b *testing.B) {
+	h, req, ctx := benchSetup(b, cache.Config{ReportStatus: true})
+	h(ctx, req) // fill
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := h(ctx, req)
+		if err != nil || res.Meta[cache.MetaKey] == nil {
+			b.Fatal(res, err)
+		}
+	}
+}
+
 // BenchmarkHitTagged adds a tag, so the hit also reads a generation.
 func BenchmarkHitTagged(b *testing.B) {
 	h, req, ctx := benchSetup(b, cache.Config{Tags: map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")}})
