@@ -208,7 +208,7 @@
 //		bulwark.Recover(logger),
 //		metrics.Middleware(m),
 //		guard.Middleware(),
-//		validate.Middleware(),
+//		validate.Middleware(validate.Config{}),
 //		ratelimit.Middleware(limiter),
 //		bulwark.Timeout(5*time.Second),
 //		cache.Middleware(results),

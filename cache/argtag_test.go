@@ -68,11 +68,11 @@ func TestArgTag(t *testing.T) {
 func writeTags(t testing.TB, fn cache.TagFunc, req *mcp.CallToolRequest) []string {
 	t.Helper()
 	var got []string
-	c, _ := cache.New(nil, cache.Settings{})
-	h := cache.Middleware(c, cache.Invalidates(req.Params.Name, func(ctx context.Context, req *mcp.CallToolRequest) []string {
+	c, _ := cache.New(nil, cache.Config{Invalidates: map[string]cache.TagFunc{req.Params.Name: func(ctx context.Context, req *mcp.CallToolRequest) []string {
 		got = fn(ctx, req)
 		return got
-	}))(new(bulwarktest.Recorder).Handle)
+	}}})
+	h := cache.Middleware(c)(new(bulwarktest.Recorder).Handle)
 	if _, err := h(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
@@ -98,9 +98,7 @@ func TestWriteInvalidatesWhatTheHandlerReceived(t *testing.T) {
 	for _, w := range writes {
 		t.Run(w, func(t *testing.T) {
 			tag := cache.ArgTag("customer", "customer_id")
-			e := newEnv(t, cache.Settings{},
-				cache.Tags("get_customer", tag),
-				cache.Invalidates("update_customer", tag))
+			e := newEnv(t, cache.Config{Tags: map[string]cache.TagFunc{"get_customer": tag}, Invalidates: map[string]cache.TagFunc{"update_customer": tag}})
 			// The handler decodes as the SDK does; its answer names the
 			// record and a version that every write bumps.
 			version := 0
@@ -233,9 +231,7 @@ func TestWriteReachesReadWithoutValue(t *testing.T) {
 	for _, read := range []string{`{}`, `{"customer_id":null}`} {
 		t.Run(read, func(t *testing.T) {
 			tag := cache.ArgTag("customer", "customer_id")
-			e := newEnv(t, cache.Settings{},
-				cache.Tags("get_customer", tag),
-				cache.Invalidates("update_customer", tag))
+			e := newEnv(t, cache.Config{Tags: map[string]cache.TagFunc{"get_customer": tag}, Invalidates: map[string]cache.TagFunc{"update_customer": tag}})
 			version := 0
 			e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				in := struct {

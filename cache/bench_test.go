@@ -10,7 +10,6 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
-	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -33,15 +32,15 @@ func kibResult() *mcp.CallToolResult {
 	}
 }
 
-func benchSetup(b *testing.B, opts ...cache.Option) (mcp.ToolHandler, *mcp.CallToolRequest, context.Context) {
-	c, err := cache.New(nil, cache.Settings{})
+func benchSetup(b *testing.B, cfg cache.Config) (mcp.ToolHandler, *mcp.CallToolRequest, context.Context) {
+	c, err := cache.New(nil, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	res := kibResult()
 	wire, _ := json.Marshal(res)
 	b.Logf("result size %d bytes on the wire", len(wire))
-	h := cache.Middleware(c, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := cache.Middleware(c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		cp := *res
 		return &cp, nil
 	})
@@ -54,7 +53,7 @@ func benchSetup(b *testing.B, opts ...cache.Option) (mcp.ToolHandler, *mcp.CallT
 // BenchmarkHit is the hit path with a ~1 KiB result: key (canonical
 // arguments + principal, SHA-256), memory store lookup and the copy.
 func BenchmarkHit(b *testing.B) {
-	h, req, ctx := benchSetup(b)
+	h, req, ctx := benchSetup(b, cache.Config{})
 	h(ctx, req) // fill
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -65,9 +64,24 @@ func BenchmarkHit(b *testing.B) {
 	}
 }
 
+// BenchmarkHitReportStatus is BenchmarkHit with Config.ReportStatus: the
+// result and its _meta map are copied once more to carry the status.
+func BenchmarkHitReportStatus(b *testing.B) {
+	h, req, ctx := benchSetup(b, cache.Config{ReportStatus: true})
+	h(ctx, req) // fill
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := h(ctx, req)
+		if err != nil || res.Meta[cache.MetaKey] == nil {
+			b.Fatal(res, err)
+		}
+	}
+}
+
 // BenchmarkHitTagged adds a tag, so the hit also reads a generation.
 func BenchmarkHitTagged(b *testing.B) {
-	h, req, ctx := benchSetup(b, cache.Tags("get_customer", cache.ArgTag("customer", "id")))
+	h, req, ctx := benchSetup(b, cache.Config{Tags: map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")}})
 	h(ctx, req)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -79,7 +93,7 @@ func BenchmarkHitTagged(b *testing.B) {
 }
 
 func BenchmarkHitParallel(b *testing.B) {
-	h, req, ctx := benchSetup(b)
+	h, req, ctx := benchSetup(b, cache.Config{})
 	h(ctx, req)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -97,7 +111,7 @@ func BenchmarkHitParallel(b *testing.B) {
 // key, lookup, encoding, decoding and storing the result. Every iteration
 // uses new arguments, so every call misses.
 func BenchmarkMiss(b *testing.B) {
-	h, _, ctx := benchSetup(b)
+	h, _, ctx := benchSetup(b, cache.Config{})
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -111,7 +125,7 @@ func BenchmarkMiss(b *testing.B) {
 
 // BenchmarkBypass is the cost for a tool that is not cached.
 func BenchmarkBypass(b *testing.B) {
-	h, req, _ := benchSetup(b)
+	h, req, _ := benchSetup(b, cache.Config{})
 	ctx, _ := bulwarktest.Context(context.Background(), req, writeTool("update_customer"))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -151,34 +165,5 @@ func BenchmarkCanonicalize(b *testing.B) {
 		if _, err := cache.Canonicalize(buf[:0], src, nil); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkRedisHit is a hit served by the local Redis (one round trip
-// plus a JSON decode, which is already a private copy).
-func BenchmarkRedisHit(b *testing.B) {
-	store, err := cache.NewRedisStore(testenv.NewRedis(b), testenv.RedisPrefix(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, _ := cache.New(store, cache.Settings{})
-	res := kibResult()
-	h := cache.Middleware(c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		cp := *res
-		return &cp, nil
-	})
-	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-42"})
-	ctx, call := bulwarktest.Context(context.Background(), req, readOnly("get_customer"))
-	call.SetPrincipal(&bulwark.Principal{ID: "alice"})
-	h(ctx, req)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := h(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if c.Stats().Hits == 0 {
-		b.Fatal("no hits")
 	}
 }

@@ -16,13 +16,70 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// MetaKey is the result _meta key under which a stale result is marked:
-// {"stale": true, "ageSeconds": N}.
+// MetaKey is the result _meta key under which the cache says how it
+// answered: {"status": "stale", "ageSeconds": N} on every stale answer, and
+// with [Config].ReportStatus {"status": "hit"} or {"status": "miss"} on
+// the other answers of cached tools.
 const MetaKey = "bulwark/cache"
 
-// Settings configures a [Cache]. Every zero field means the documented
-// default.
-type Settings struct {
+// Config configures a [Cache] and the [Middleware] that installs it. Every
+// zero field means the documented default.
+type Config struct {
+	// When selects the calls that are cached. Default: tools annotated
+	// read-only in bulwark's registry (bulwark.AddTool, bulwark.Register),
+	// so unannotated and unregistered tools are not cached. To add tools to
+	// the default, use bulwark.Any(bulwark.ReadOnlyTools(),
+	// bulwark.ToolNames(...)); to leave one out, give it a TTL of zero.
+	When bulwark.Matcher
+	// TTL is how long the result of a call stays fresh, capped by MaxTTL.
+	// Default one minute for every call; bulwark.ByTool sets it per tool.
+	// Zero or negative: the call is not cached.
+	TTL bulwark.PerCall[time.Duration]
+	// Public selects the calls whose results are the same for every
+	// caller: their keys leave the principal out, so all callers share
+	// entries. Only use it for data every caller may see. Default none.
+	Public bulwark.Matcher
+	// Tags attaches tags to the entries of a cached tool (by tool name),
+	// typically naming the records the result was read from
+	// ("customer:"+id). A write tool in Invalidates for one of the tags
+	// makes those entries unreachable.
+	Tags map[string]TagFunc
+	// Invalidates declares write tools (by name) and the tags each makes
+	// stale. After the tool's handler returns (successfully or not, even by
+	// panicking: a failed write may still have changed something), the
+	// tags are invalidated in the store, and only then does the result
+	// travel back to the caller. A tool named here is never cached.
+	//
+	// The TagFunc learns it runs for a write from its context, which is
+	// how [ArgTag] knows to give the family tag only when the record is
+	// unknown (and, when it is known, the tag of the reads that name no
+	// record).
+	//
+	// If the store fails, the failure is counted in Stats.Errors, the
+	// call's record gets the field "cache_invalidation"="failed", and the
+	// result is still returned (the write happened); entries of those tags
+	// can then live until their TTL ends.
+	Invalidates map[string]TagFunc
+	// IgnoreArgs names top-level arguments left out of keys, so they no
+	// longer split the cache: calls that differ only in them share one
+	// entry. A per-request nonce or trace ID belongs here. A credential or
+	// any other argument the handler uses to decide what the caller may
+	// see does not: ignoring it would hand the result of a call with the
+	// right value to a call with a wrong one. Such arguments, and fields
+	// marked sensitive in the tool's schema (redact.SensitiveKeyword), stay
+	// in the key material, which is only ever stored as a SHA-256 hash,
+	// never in clear. (The argument token of auth/ is removed before the
+	// cache runs and is represented by the principal.)
+	IgnoreArgs []string
+	// Key replaces the default key material; see [KeyFunc].
+	Key KeyFunc
+	// ReportStatus writes how the cache answered into the result of every
+	// cached call, as _meta[MetaKey] = {"status": "hit"} (or "miss", or
+	// "stale" with "ageSeconds"), for clients and load tests that tell
+	// hits from misses. The result is copied first; stored entries are
+	// never written into. Default off: stale answers alone are marked.
+	ReportStatus bool
+
 	// Clock is the time source for freshness and staleness. Default
 	// bulwark.SystemClock. Give a MemoryStore the same clock.
 	Clock bulwark.Clock
@@ -57,7 +114,7 @@ type Stats struct {
 	Evictions   uint64 // entries evicted by the store for room (stores that report it)
 	// ShareEvictions counts the evictions, among Evictions, that took an
 	// entry from a principal holding at least its share of the store
-	// (MemorySettings.PrincipalShare) rather than the least recently used
+	// (MemoryConfig.PrincipalShare) rather than the least recently used
 	// entry: room a principal had to make from its own entries, or that
 	// others took from it.
 	ShareEvictions uint64
@@ -76,6 +133,7 @@ type Cache struct {
 	staleFor time.Duration
 	staleIf  func(*mcp.CallToolResult, error) bool
 	logger   *slog.Logger
+	rules    *rules
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -84,10 +142,10 @@ type Cache struct {
 }
 
 // New returns a cache over store. A nil store means a [MemoryStore] with
-// default settings and s.Clock.
-func New(store Store, s Settings) (*Cache, error) {
+// the default [MemoryConfig] and s.Clock.
+func New(store Store, s Config) (*Cache, error) {
 	if s.MaxItemBytes < 0 || s.MaxTTL < 0 || s.StaleFor < 0 {
-		return nil, errors.New("cache: Settings must not hold negative sizes or durations")
+		return nil, errors.New("cache: Config must not hold negative sizes or durations")
 	}
 	if s.MaxItemBytes == 0 {
 		s.MaxItemBytes = 64 << 10
@@ -106,10 +164,11 @@ func New(store Store, s Settings) (*Cache, error) {
 		staleFor: s.StaleFor,
 		staleIf:  s.StaleIf,
 		logger:   s.Logger,
+		rules:    newRules(s),
 		flights:  make(map[string]*flight),
 	}
 	if c.store == nil {
-		m, err := NewMemoryStore(MemorySettings{Clock: c.clock})
+		m, err := NewMemoryStore(MemoryConfig{Clock: c.clock})
 		if err != nil {
 			return nil, err
 		}
@@ -149,10 +208,11 @@ func (c *Cache) Stats() Stats {
 		Invalidated: c.invalidated.Load(),
 		Errors:      c.errs.Load(),
 	}
-	if ev, ok := c.store.(interface{ Evictions() uint64 }); ok {
-		s.Evictions = ev.Evictions()
-	}
-	if ev, ok := c.store.(interface{ ShareEvictions() uint64 }); ok {
+	if m, ok := c.store.(*MemoryStore); ok {
+		s.Evictions, s.ShareEvictions = m.evictions()
+	} else if ev, ok := c.store.(interface{ ShareEvictions() uint64 }); ok {
+		// A shared store (rediscache) counts the entries it dropped for
+		// a principal's cap; Redis evicts for memory by its own policy.
 		s.ShareEvictions = ev.ShareEvictions()
 	}
 	return s
@@ -160,7 +220,7 @@ func (c *Cache) Stats() Stats {
 
 // Invalidate makes every entry stored with one of tags unreachable, on
 // every instance sharing the store. The middleware calls it for write
-// tools declared with [Invalidates]; call it yourself when data changes
+// tools of Config.Invalidates; call it yourself when data changes
 // outside a tool call.
 func (c *Cache) Invalidate(ctx context.Context, tags ...string) error {
 	tags = normalizeTags(tags)
@@ -331,7 +391,7 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 			if st.Meta == nil {
 				st.Meta = mcp.Meta{}
 			}
-			st.Meta[MetaKey] = map[string]any{"stale": true, "ageSeconds": int64(age / time.Second)}
+			st.Meta[MetaKey] = map[string]any{"status": bulwark.CacheStale, "ageSeconds": int64(age / time.Second)}
 			c.stale.Add(1)
 			call.SetCacheStatus(bulwark.CacheStale)
 			status = bulwark.CacheStale

@@ -41,11 +41,11 @@ type env struct {
 	defs  map[string]*mcp.Tool
 }
 
-func newEnv(t *testing.T, s cache.Settings, opts ...cache.Option) *env {
+func newEnv(t *testing.T, s cache.Config) *env {
 	t.Helper()
 	e := &env{t: t, clock: bulwarktest.NewFakeClock(time.Time{}), rec: &bulwarktest.Recorder{}}
 	s.Clock = e.clock
-	store, err := cache.NewMemoryStore(cache.MemorySettings{Clock: e.clock})
+	store, err := cache.NewMemoryStore(cache.MemoryConfig{Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func newEnv(t *testing.T, s cache.Settings, opts ...cache.Option) *env {
 	e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return bulwarktest.TextResult(fmt.Sprintf("answer %d", n.Add(1))), nil
 	}
-	e.h = cache.Middleware(e.c, opts...)(e.rec.Handle)
+	e.h = cache.Middleware(e.c)(e.rec.Handle)
 	return e
 }
 
@@ -93,7 +93,7 @@ var (
 )
 
 func TestHitMissAndStatus(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	res, err, c := e.call("get_customer", map[string]any{"id": "c-1"}, alice)
 	if err != nil || bulwarktest.ResultText(res) != "answer 1" || c.CacheStatus() != bulwark.CacheMiss {
 		t.Fatalf("first call = %q, %v, status %q", bulwarktest.ResultText(res), err, c.CacheStatus())
@@ -120,7 +120,7 @@ func TestHitMissAndStatus(t *testing.T) {
 }
 
 func TestKeyIgnoresSpellingOfArguments(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	spellings := []string{
 		`{"id":"c-1","limit":10,"filter":{"a":1,"b":[1,2]}}`,
 		`{ "limit" : 10.0 , "filter" : { "b" : [1, 2.00], "a" : 1e0 }, "id" : "c\u002d1" }`,
@@ -155,7 +155,7 @@ func TestPrincipalIsolation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, cache.Settings{})
+			e := newEnv(t, cache.Config{})
 			first := e.text("get_customer", map[string]any{"id": "c-1"}, tt.a)
 			second := e.text("get_customer", map[string]any{"id": "c-1"}, tt.b)
 			if (first == second) != tt.shared {
@@ -166,7 +166,7 @@ func TestPrincipalIsolation(t *testing.T) {
 }
 
 func TestPublicToolsShareAcrossPrincipals(t *testing.T) {
-	e := newEnv(t, cache.Settings{}, cache.Public("search"))
+	e := newEnv(t, cache.Config{Public: bulwark.ToolNames("search")})
 	a := e.text("search", map[string]any{"q": "x"}, alice)
 	b := e.text("search", map[string]any{"q": "x"}, bob)
 	if a != b {
@@ -181,25 +181,25 @@ func TestPublicToolsShareAcrossPrincipals(t *testing.T) {
 func TestToolSelection(t *testing.T) {
 	tests := []struct {
 		name   string
-		opts   []cache.Option
+		cfg    cache.Config
 		tool   string
 		cached bool
 	}{
-		{"read-only by default", nil, "get_customer", true},
-		{"write not by default", nil, "update_customer", false},
-		{"unregistered not by default", nil, "unknown", false},
-		{"include", []cache.Option{cache.Include("unknown")}, "unknown", true},
-		{"exclude wins", []cache.Option{cache.Include("get_customer"), cache.Exclude("get_customer")}, "get_customer", false},
-		{"when replaces default", []cache.Option{cache.When(bulwark.ToolNames("send_email"))}, "send_email", true},
-		{"when excludes read-only", []cache.Option{cache.When(bulwark.ToolNames("send_email"))}, "get_customer", false},
-		{"zero tool TTL", []cache.Option{cache.ToolTTL("get_customer", 0)}, "get_customer", false},
-		{"TTLFunc negative", []cache.Option{cache.TTLFunc(func(context.Context, *mcp.CallToolRequest) time.Duration { return -1 })}, "get_customer", false},
-		{"key func declines", []cache.Option{cache.Key(func(context.Context, *mcp.CallToolRequest) (string, bool) { return "", false })}, "get_customer", false},
-		{"invalidating tool never cached", []cache.Option{cache.Include("update_customer"), cache.Invalidates("update_customer", cache.ArgTag("customer", "id"))}, "update_customer", false},
+		{"read-only by default", cache.Config{}, "get_customer", true},
+		{"write not by default", cache.Config{}, "update_customer", false},
+		{"unregistered not by default", cache.Config{}, "unknown", false},
+		{"when adds to the default", cache.Config{When: bulwark.Any(bulwark.ReadOnlyTools(), bulwark.ToolNames("unknown"))}, "unknown", true},
+		{"when replaces default", cache.Config{When: bulwark.ToolNames("send_email")}, "send_email", true},
+		{"when excludes read-only", cache.Config{When: bulwark.ToolNames("send_email")}, "get_customer", false},
+		{"zero tool TTL", cache.Config{TTL: bulwark.ByTool(time.Minute, map[string]time.Duration{"get_customer": 0})}, "get_customer", false},
+		{"other tool keeps the default TTL", cache.Config{TTL: bulwark.ByTool(time.Minute, map[string]time.Duration{"search": 0})}, "get_customer", true},
+		{"negative TTL", cache.Config{TTL: func(context.Context, *mcp.CallToolRequest) time.Duration { return -1 }}, "get_customer", false},
+		{"key func declines", cache.Config{Key: func(context.Context, *mcp.CallToolRequest) (string, bool) { return "", false }}, "get_customer", false},
+		{"invalidating tool never cached", cache.Config{When: bulwark.ToolNames("update_customer"), Invalidates: map[string]cache.TagFunc{"update_customer": cache.ArgTag("customer", "id")}}, "update_customer", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, cache.Settings{}, tt.opts...)
+			e := newEnv(t, tt.cfg)
 			e.text(tt.tool, map[string]any{"id": "c-1"}, alice)
 			e.text(tt.tool, map[string]any{"id": "c-1"}, alice)
 			if got := e.rec.Count() == 1; got != tt.cached {
@@ -210,7 +210,7 @@ func TestToolSelection(t *testing.T) {
 }
 
 func TestMalformedArgumentsBypass(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	for _, raw := range []string{`{"id":`, `{"id":1,"id":2}`, `{"id":"\ud800"}`} {
 		_, _, c := e.call("get_customer", json.RawMessage(raw), alice)
 		if c.CacheStatus() != bulwark.CacheBypass {
@@ -220,7 +220,7 @@ func TestMalformedArgumentsBypass(t *testing.T) {
 }
 
 func TestTTLWithFakeClock(t *testing.T) {
-	e := newEnv(t, cache.Settings{}, cache.TTL(time.Minute), cache.ToolTTL("search", 10*time.Second))
+	e := newEnv(t, cache.Config{TTL: bulwark.ByTool(time.Minute, map[string]time.Duration{"search": 10 * time.Second})})
 	args := map[string]any{"id": "c-1"}
 	e.text("get_customer", args, alice)
 	e.text("search", args, alice)
@@ -243,7 +243,7 @@ func TestTTLWithFakeClock(t *testing.T) {
 }
 
 func TestMaxTTLCaps(t *testing.T) {
-	e := newEnv(t, cache.Settings{MaxTTL: time.Minute}, cache.TTL(time.Hour))
+	e := newEnv(t, cache.Config{MaxTTL: time.Minute, TTL: bulwark.Fixed(time.Hour)})
 	e.text("get_customer", nil, alice)
 	e.clock.Advance(time.Minute)
 	if got := e.text("get_customer", nil, alice); got != "answer 2" {
@@ -273,7 +273,7 @@ func TestErrorsAndIsErrorNotCached(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, cache.Settings{})
+			e := newEnv(t, cache.Config{})
 			e.rec.Func = tt.fn
 			for i := 0; i < 3; i++ {
 				_, _, c := e.call("get_customer", nil, alice)
@@ -289,7 +289,7 @@ func TestErrorsAndIsErrorNotCached(t *testing.T) {
 }
 
 func TestOversizedResultNotCached(t *testing.T) {
-	e := newEnv(t, cache.Settings{MaxItemBytes: 100})
+	e := newEnv(t, cache.Config{MaxItemBytes: 100})
 	e.rec.Func = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return bulwarktest.TextResult(strings.Repeat("x", 200)), nil
 	}
@@ -301,7 +301,7 @@ func TestOversizedResultNotCached(t *testing.T) {
 }
 
 func TestCallersGetCopies(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	size := int64(7)
 	e.rec.Func = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return &mcp.CallToolResult{
@@ -359,7 +359,7 @@ func TestCallersGetCopies(t *testing.T) {
 }
 
 func TestSingleflight(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	release := make(chan struct{})
 	started := make(chan struct{}, 100)
 	var runs atomic.Int32
@@ -432,7 +432,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestSingleflightWaiterCanLeave(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	release := make(chan struct{})
 	started := make(chan struct{})
 	e.rec.Func = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -465,7 +465,7 @@ func TestSingleflightWaiterCanLeave(t *testing.T) {
 }
 
 func TestSingleflightLeaderCanceledWaitersRetry(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	var runs atomic.Int32
 	leaderIn := make(chan struct{})
 	e.rec.Func = func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -507,13 +507,9 @@ func TestSingleflightLeaderCanceledWaitersRetry(t *testing.T) {
 }
 
 func TestInvalidationByWrites(t *testing.T) {
-	e := newEnv(t, cache.Settings{},
-		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
-		cache.Tags("search", func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers"} }),
-		cache.Invalidates("update_customer", func(ctx context.Context, req *mcp.CallToolRequest) []string {
-			return append(cache.ArgTag("customer", "id")(ctx, req), "customers")
-		}),
-	)
+	e := newEnv(t, cache.Config{Tags: map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id"), "search": func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers"} }}, Invalidates: map[string]cache.TagFunc{"update_customer": func(ctx context.Context, req *mcp.CallToolRequest) []string {
+		return append(cache.ArgTag("customer", "id")(ctx, req), "customers")
+	}}})
 	c1 := map[string]any{"id": "c-1"}
 	c2 := map[string]any{"id": "c-2"}
 	a1 := e.text("get_customer", c1, alice)
@@ -562,12 +558,13 @@ func TestInvalidationByWrites(t *testing.T) {
 
 func TestInvalidationFailureIsRecorded(t *testing.T) {
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	c, err := cache.New(failingStore{}, cache.Settings{Clock: clock})
+	c, err := cache.New(failingStore{}, cache.Config{Clock: clock,
+		Invalidates: map[string]cache.TagFunc{"update_customer": cache.ArgTag("customer", "id")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &bulwarktest.Recorder{}
-	h := cache.Middleware(c, cache.Invalidates("update_customer", cache.ArgTag("customer", "id")))(rec.Handle)
+	h := cache.Middleware(c)(rec.Handle)
 	req := bulwarktest.Request("update_customer", map[string]any{"id": "c-1"})
 	ctx, call := bulwarktest.Context(context.Background(), req, writeTool("update_customer"))
 	res, err := h(ctx, req)
@@ -598,13 +595,13 @@ func (failingStore) Bump(context.Context, []string, time.Duration) error { retur
 func TestStoreFailureFailsOpen(t *testing.T) {
 	for _, tags := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tags=%v", tags), func(t *testing.T) {
-			c, _ := cache.New(failingStore{}, cache.Settings{})
-			rec := &bulwarktest.Recorder{}
-			var opts []cache.Option
+			var cfg cache.Config
 			if tags {
-				opts = append(opts, cache.Tags("get_customer", cache.ArgTag("customer", "id")))
+				cfg.Tags = map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")}
 			}
-			h := cache.Middleware(c, opts...)(rec.Handle)
+			c, _ := cache.New(failingStore{}, cfg)
+			rec := &bulwarktest.Recorder{}
+			h := cache.Middleware(c)(rec.Handle)
 			for i := 0; i < 2; i++ {
 				req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
 				ctx, call := bulwarktest.Context(context.Background(), req, readOnly("get_customer"))
@@ -621,7 +618,7 @@ func TestStoreFailureFailsOpen(t *testing.T) {
 }
 
 func TestStaleOnFailure(t *testing.T) {
-	e := newEnv(t, cache.Settings{StaleFor: time.Minute}, cache.TTL(10*time.Second))
+	e := newEnv(t, cache.Config{StaleFor: time.Minute, TTL: bulwark.Fixed(10 * time.Second)})
 	e.text("get_customer", nil, alice) // answer 1, stored at t0
 	var fail atomic.Value
 	ok := e.rec.Func
@@ -642,7 +639,7 @@ func TestStaleOnFailure(t *testing.T) {
 		t.Fatalf("stale serve: %q, %v, %q", bulwarktest.ResultText(res), err, c.CacheStatus())
 	}
 	mark, _ := res.Meta[cache.MetaKey].(map[string]any)
-	if mark["stale"] != true || mark["ageSeconds"] != int64(30) {
+	if mark["status"] != bulwark.CacheStale || mark["ageSeconds"] != int64(30) {
 		t.Fatalf("stale mark %v", res.Meta)
 	}
 
@@ -688,7 +685,7 @@ func TestStaleOnFailure(t *testing.T) {
 }
 
 func TestStaleOffByDefault(t *testing.T) {
-	e := newEnv(t, cache.Settings{}, cache.TTL(10*time.Second))
+	e := newEnv(t, cache.Config{TTL: bulwark.Fixed(10 * time.Second)})
 	e.text("get_customer", nil, alice)
 	e.rec.Func = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return nil, bulwark.Unavailable("down", 0, nil)
@@ -700,7 +697,7 @@ func TestStaleOffByDefault(t *testing.T) {
 }
 
 func TestIgnoreArgsAndKeyFunc(t *testing.T) {
-	e := newEnv(t, cache.Settings{}, cache.IgnoreArgs("trace_id", "nonce"))
+	e := newEnv(t, cache.Config{IgnoreArgs: []string{"trace_id", "nonce"}})
 	a := e.text("get_customer", map[string]any{"id": "c-1", "trace_id": "t-1", "nonce": 1}, alice)
 	b := e.text("get_customer", map[string]any{"id": "c-1", "trace_id": "t-2", "nonce": 2}, alice)
 	if a != b {
@@ -712,9 +709,9 @@ func TestIgnoreArgsAndKeyFunc(t *testing.T) {
 		t.Fatal("nested field ignored")
 	}
 
-	k := newEnv(t, cache.Settings{}, cache.Key(func(_ context.Context, req *mcp.CallToolRequest) (string, bool) {
+	k := newEnv(t, cache.Config{Key: func(_ context.Context, req *mcp.CallToolRequest) (string, bool) {
 		return "everyone", true
-	}))
+	}})
 	if k.text("get_customer", map[string]any{"id": 1}, alice) != k.text("get_customer", map[string]any{"id": 2}, bob) {
 		t.Fatal("KeyFunc material not used")
 	}
@@ -731,14 +728,11 @@ func TestNilCacheAndInvalidSettings(t *testing.T) {
 	if rec.Count() != 1 {
 		t.Fatalf("default cache: handler ran %d times", rec.Count())
 	}
-	if _, err := cache.New(nil, cache.Settings{StaleFor: -1}); err == nil {
+	if _, err := cache.New(nil, cache.Config{StaleFor: -1}); err == nil {
 		t.Fatal("negative StaleFor accepted")
 	}
-	if _, err := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: -1}); err == nil {
+	if _, err := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: -1}); err == nil {
 		t.Fatal("negative MaxEntries accepted")
-	}
-	if _, err := cache.NewRedisStore(nil, "x:"); err == nil {
-		t.Fatal("nil Redis client accepted")
 	}
 	// A request without params and a call without a record do not panic.
 	if _, err := h(context.Background(), &mcp.CallToolRequest{}); err != nil {
@@ -747,9 +741,7 @@ func TestNilCacheAndInvalidSettings(t *testing.T) {
 }
 
 func TestStress(t *testing.T) {
-	e := newEnv(t, cache.Settings{StaleFor: time.Minute},
-		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
-		cache.Invalidates("update_customer", cache.ArgTag("customer", "id")))
+	e := newEnv(t, cache.Config{StaleFor: time.Minute, Tags: map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")}, Invalidates: map[string]cache.TagFunc{"update_customer": cache.ArgTag("customer", "id")}})
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
@@ -790,7 +782,7 @@ func TestStress(t *testing.T) {
 }
 
 func TestStressSingleflightWithCancellations(t *testing.T) {
-	e := newEnv(t, cache.Settings{}, cache.TTL(time.Second))
+	e := newEnv(t, cache.Config{TTL: bulwark.Fixed(time.Second)})
 	var runs atomic.Int64
 	e.rec.Func = func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		runs.Add(1)
@@ -837,9 +829,7 @@ func TestStressSingleflightWithCancellations(t *testing.T) {
 }
 
 func TestInvalidationWhenWritePanics(t *testing.T) {
-	e := newEnv(t, cache.Settings{},
-		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
-		cache.Invalidates("update_customer", cache.ArgTag("customer", "id")))
+	e := newEnv(t, cache.Config{Tags: map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")}, Invalidates: map[string]cache.TagFunc{"update_customer": cache.ArgTag("customer", "id")}})
 	before := e.text("get_customer", map[string]any{"id": "c-1"}, alice)
 	read := e.rec.Func
 	e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -862,7 +852,7 @@ func TestInvalidationWhenWritePanics(t *testing.T) {
 }
 
 func TestSingleflightSharesFailuresWithoutCaching(t *testing.T) {
-	e := newEnv(t, cache.Settings{})
+	e := newEnv(t, cache.Config{})
 	release := make(chan struct{})
 	var runs atomic.Int32
 	e.rec.Func = func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -898,5 +888,58 @@ func TestSingleflightSharesFailuresWithoutCaching(t *testing.T) {
 	e.call("get_customer", map[string]any{"id": "nope"}, alice)
 	if runs.Load() != before+1 {
 		t.Fatal("an IsError result was cached")
+	}
+}
+
+// TestReportStatus: with ReportStatus every answer of a cached tool says
+// in _meta how the cache answered, uncached tools get nothing, and the
+// mark never reaches the stored entry or the handler's own result.
+func TestReportStatus(t *testing.T) {
+	e := newEnv(t, cache.Config{ReportStatus: true, StaleFor: time.Minute, TTL: bulwark.Fixed(10 * time.Second)})
+	handed := map[*mcp.CallToolResult]bool{}
+	e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if e.rec.Count() > 2 {
+			return nil, bulwark.Unavailable("down", 0, nil)
+		}
+		res := bulwarktest.TextResult("answer")
+		res.Meta = mcp.Meta{"app/trace": "t-1"}
+		handed[res] = true
+		return res, nil
+	}
+	status := func(res *mcp.CallToolResult) any {
+		m, _ := res.Meta[cache.MetaKey].(map[string]any)
+		return m["status"]
+	}
+	steps := []struct {
+		tool    string
+		advance time.Duration
+		want    any
+	}{
+		{"get_customer", 0, "miss"},
+		{"get_customer", 0, "hit"},
+		{"get_customer", 0, "hit"},
+		{"update_customer", 0, nil}, // not cached: no mark
+		{"get_customer", 20 * time.Second, "stale"},
+	}
+	for i, st := range steps {
+		e.clock.Advance(st.advance)
+		res, err, _ := e.call(st.tool, map[string]any{"id": "c-1"}, alice)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := status(res); got != st.want {
+			t.Fatalf("step %d (%s): status %v, want %v (meta %v)", i, st.tool, got, st.want, res.Meta)
+		}
+		if res.Meta["app/trace"] != "t-1" {
+			t.Fatalf("step %d: the handler's _meta was lost: %v", i, res.Meta)
+		}
+		if st.want != nil && handed[res] {
+			t.Fatalf("step %d: the handler's own result was marked instead of a copy", i)
+		}
+	}
+	for res := range handed {
+		if _, ok := res.Meta[cache.MetaKey]; ok {
+			t.Fatalf("a handler's result was written into: %v", res.Meta)
+		}
 	}
 }

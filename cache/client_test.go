@@ -33,7 +33,10 @@ func TestThroughRealClient(t *testing.T) {
 		writes.Add(1)
 		return bulwarktest.TextResult("renamed"), nil, nil
 	})
-	c, err := cache.New(nil, cache.Settings{})
+	c, err := cache.New(nil, cache.Config{
+		Tags:        map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")},
+		Invalidates: map[string]cache.TagFunc{"rename_customer": cache.ArgTag("customer", "id")},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +48,7 @@ func TestThroughRealClient(t *testing.T) {
 			return res, err
 		}
 	}
-	bulwark.Use(s, record, cache.Middleware(c,
-		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
-		cache.Invalidates("rename_customer", cache.ArgTag("customer", "id"))))
+	bulwark.Use(s, record, cache.Middleware(c))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 

@@ -6,25 +6,29 @@
 // # Engine and middleware
 //
 // [New] builds the engine, a [*Cache], over a [Store]: [MemoryStore]
-// (bounded, in-process; the default) or [RedisStore] (shared by every
-// instance of a server). [Middleware] installs it in a chain; its options
-// say which tools are cached, for how long, and which tags their entries
-// carry or invalidate:
+// (bounded, in-process; the default) or the Redis store of package
+// cache/rediscache (shared by every instance of a server; this package
+// links no Redis client). Its [Config] says which tools are cached, for how
+// long, and which tags their entries carry or invalidate; [Middleware]
+// installs it in a chain:
 //
-//	c, err := cache.New(nil, cache.Settings{StaleFor: 5 * time.Minute})
+//	c, err := cache.New(nil, cache.Config{
+//		StaleFor:    5 * time.Minute,
+//		TTL:         bulwark.Fixed(30 * time.Second),
+//		Tags:        map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")},
+//		Invalidates: map[string]cache.TagFunc{"update_customer_email": cache.ArgTag("customer", "id")},
+//	})
 //	...
-//	bulwark.Use(server, ..., cache.Middleware(c,
-//		cache.TTL(30*time.Second),
-//		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
-//		cache.Invalidates("update_customer_email", cache.ArgTag("customer", "id")),
-//	), ...)
+//	bulwark.Use(server, ..., cache.Middleware(c), ...)
 //
 // By default the tools annotated read-only in bulwark's registry
 // (bulwark.AddTool, bulwark.Register) are cached for one minute; an
-// unannotated or unregistered tool is not. [Include], [Exclude] and [When]
-// change the selection, [ToolTTL] and [TTLFunc] the lifetime per tool or per
-// call. Every call's record (bulwark.CallFrom) gets its outcome:
-// bulwark.CacheHit, CacheMiss, CacheStale or CacheBypass.
+// unannotated or unregistered tool is not. Config.When (a bulwark.Matcher)
+// replaces the selection, Config.TTL (a bulwark.PerCall) sets the lifetime
+// per tool or per call. Every call's record (bulwark.CallFrom) gets its
+// outcome: bulwark.CacheHit, CacheMiss, CacheStale or CacheBypass; with
+// Config.ReportStatus the result's _meta[MetaKey] gets it too
+// ({"status": "hit"}), for clients that tell hits from misses.
 //
 // # Where it sits
 //
@@ -38,16 +42,16 @@
 //
 // A key is the SHA-256 of: the tool name, the principal's authorization
 // context (authentication method, ID, scopes and roles; none for an
-// anonymous caller), the canonical form of the arguments ([Canonicalize]:
-// key order, whitespace, escapes and the spelling of numbers do not matter),
-// and the current generation of each of the entry's tags. So one principal
-// never receives an entry stored for another, unless the tool is declared
-// [Public]; and no argument value, principal ID or tag appears in clear in
+// anonymous caller), the canonical form of the arguments (key order,
+// whitespace, escapes and the spelling of numbers do not matter), and the
+// current generation of each of the entry's tags. So one principal
+// never receives an entry stored for another, unless the call is selected
+// by Config.Public; and no argument value, principal ID or tag appears in clear in
 // a key, in memory or in Redis. Values marked sensitive (an argument
 // token, a field with redact.SensitiveKeyword) are hashed with the rest,
 // never left out: calls that differ only in a secret must not share an
-// entry. [IgnoreArgs] leaves named arguments (a nonce, a trace ID) out of
-// the key material altogether; [Key] replaces the material for special cases (for example
+// entry. Config.IgnoreArgs leaves named arguments (a nonce, a trace ID)
+// out of the key material altogether; Config.Key replaces the material for special cases (for example
 // when results depend on a JWT claim such as a tenant, which the default
 // key does not include). Arguments
 // that are not valid JSON (or have duplicate keys, or invalid UTF-8) are not
@@ -57,7 +61,7 @@
 //
 // Only successful results are stored: never errors, IsError results,
 // results that ask for more input, or results larger than
-// Settings.MaxItemBytes. A stored result is encoded as JSON and decoded
+// Config.MaxItemBytes. A stored result is encoded as JSON and decoded
 // once; every caller then receives its own deep copy (new result, new
 // content values and Meta maps, copied byte slices), because the SDK writes
 // into a result's _meta after the handler returns. Structured content comes
@@ -71,8 +75,8 @@
 //
 // # Invalidation
 //
-// Entries carry tags ([Tags], e.g. "customer:c-42"); write tools declare
-// the tags they make stale ([Invalidates]); [Cache.Invalidate] does it by
+// Entries carry tags (Config.Tags, e.g. "customer:c-42"); write tools
+// declare the tags they make stale (Config.Invalidates); [Cache.Invalidate] does it by
 // hand. Invalidating a tag moves it to a new generation, and since the
 // generation is part of the key, every entry stored under the old one
 // becomes unreachable at once, on every instance sharing the store. The
@@ -100,12 +104,12 @@
 //
 // # Stale on failure
 //
-// With Settings.StaleFor > 0 an entry is kept that long past its TTL. When
+// With Config.StaleFor > 0 an entry is kept that long past its TTL. When
 // the handler then fails with an unavailable (open breaker), internal or
-// deadline-exceeded refusal (Settings.StaleIf), the caller receives the
+// deadline-exceeded refusal (Config.StaleIf), the caller receives the
 // stale entry instead, marked in the result's _meta:
 //
-//	"_meta": {"bulwark/cache": {"stale": true, "ageSeconds": 95}}
+//	"_meta": {"bulwark/cache": {"status": "stale", "ageSeconds": 95}}
 //
 // and the call records bulwark.CacheStale. Ordinary tool errors ("customer
 // not found") are never masked by a stale entry.
@@ -123,36 +127,15 @@
 // is treated as a miss: the cache fails open, the handler runs, and nothing
 // is served from a cache that cannot be read. [MemoryStore] bounds entries
 // (MaxEntries) and the generations it remembers (MaxTags); with
-// Settings.MaxItemBytes that bounds its memory. Every Store passes the
+// Config.MaxItemBytes that bounds its memory. Every Store passes the
 // conformance suite in cache/cachetest.
-//
-// # Redis Cluster
-//
-// [RedisStore] runs unchanged on Redis Cluster (or a managed equivalent):
-// pass a *redis.ClusterClient. Every command and script touches one key
-// (an entry, a tag's generation, a principal's set of entries under
-// [RedisPerPrincipal]), reading several generations or dropping a
-// principal's surplus entries are pipelines of single-key commands, and
-// invalidation writes a random new generation to each tag's own key rather
-// than drawing from a shared counter: no hash tags are needed, keys spread
-// over the slots, and nothing uses KEYS, SCAN or MULTI. While a node is
-// down, calls whose entry or generations live on it are misses counted in
-// Stats.Errors, and invalidations of tags on it fail as described above
-// (the write's result is returned; those entries live until their TTL
-// ends); everything on the other nodes works as before. Run every node
-// with its data kept across restarts (appendonly yes) or a replica: a node
-// that comes back empty forgets its tags' generations while entries on the
-// other nodes live on. The key layout is in [RedisStore]. The conformance
-// suite (with and without the cap), invalidation between two instances,
-// the cap, and a node stopped mid-test run on a local three-master
-// cluster.
 //
 // # Sharing the store between principals
 //
 // Keys include the principal, so a caller sending a new argument with
 // every call stores a new entry with every call. In a plain LRU that
 // caller would push everyone else's hot entries out. [MemoryStore] gives
-// each principal a share instead (MemorySettings.PrincipalShare, default
+// each principal a share instead (MemoryConfig.PrincipalShare, default
 // MaxEntries/16): when the store is full, a principal holding at least its
 // share makes room from its own least recently used entries, a principal
 // below it takes room from those above theirs, and only when nobody is
@@ -166,10 +149,10 @@
 // protects principals from one another, not from many principals acting
 // together: each credential gets its own share.
 //
-// [RedisStore] cannot share a full store out this way, since Redis evicts
-// for memory by its own policy (which must be noeviction, see
-// RedisStore). It can cap each principal instead: with
-// [RedisPerPrincipal](n) a principal keeps at most n entries, and storing
+// The Redis store (cache/rediscache) cannot share a full store out this
+// way, since Redis evicts for memory by its own policy (which must be
+// noeviction). It can cap each principal instead: with its
+// Config.PerPrincipal n a principal keeps at most n entries, and storing
 // one more drops its entries that expire soonest (one atomic script per
 // miss, in the same round trip as the entry; hits cost nothing more). The
 // cap is off by default, since it holds even while Redis has room. Without
@@ -181,15 +164,15 @@
 // # Resource bounds
 //
 //	bound                          default            on overflow                              counted in
-//	MemorySettings.MaxEntries      4096 entries       an entry evicted (see PrincipalShare)    Stats.Evictions
-//	MemorySettings.PrincipalShare  MaxEntries/16      evicted from principals at/over share    Stats.ShareEvictions
-//	Settings.MaxItemBytes          64 KiB per result  result returned, not stored              Stats.Skipped
-//	MemorySettings.MaxTags         65536 tags         oldest generation forgotten              -
+//	MemoryConfig.MaxEntries        4096 entries       an entry evicted (see PrincipalShare)    Stats.Evictions
+//	MemoryConfig.PrincipalShare    MaxEntries/16      evicted from principals at/over share    Stats.ShareEvictions
+//	Config.MaxItemBytes            64 KiB per result  result returned, not stored              Stats.Skipped
+//	MemoryConfig.MaxTags           65536 tags         oldest generation forgotten              -
 //	identical misses in flight     one per key        later callers wait for the first         Stats.Shared
-//	RedisPerPrincipal(n)           off                the principal's soonest-expiring dropped Stats.ShareEvictions
+//	rediscache.Config.PerPrincipal off                the principal's soonest-expiring dropped Stats.ShareEvictions
 //
-// Per-principal records ([MemoryStore].Principals) exist only while a
-// principal holds entries, so there are never more than MaxEntries.
+// A [MemoryStore] keeps a record per principal only while the principal
+// holds entries, so there are never more than MaxEntries.
 //
 // # Counters
 //

@@ -11,7 +11,6 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/redis/go-redis/v9"
 )
 
 // exampleCall runs one call through h as alice and returns the result and record.
@@ -28,11 +27,11 @@ func exampleCall(h mcp.ToolHandler, def *mcp.Tool, args any) (*mcp.CallToolResul
 
 func ExampleNew() {
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	c, err := cache.New(nil, cache.Settings{Clock: clock})
+	c, err := cache.New(nil, cache.Config{Clock: clock, TTL: bulwark.Fixed(time.Minute)})
 	if err != nil {
 		panic(err)
 	}
-	h := cache.Middleware(c, cache.TTL(time.Minute))(new(bulwarktest.Recorder).Handle)
+	h := cache.Middleware(c)(new(bulwarktest.Recorder).Handle)
 	def := &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 
 	_, first := exampleCall(h, def, map[string]any{"id": "c-1"})
@@ -47,14 +46,16 @@ func ExampleNew() {
 }
 
 func ExampleMiddleware() {
-	c, _ := cache.New(nil, cache.Settings{})
-	rec := new(bulwarktest.Recorder)
-	h := cache.Middleware(c,
+	c, _ := cache.New(nil, cache.Config{
 		// Entries of get_customer carry the customer's tag...
-		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
+		Tags: map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")},
 		// ...which update_customer_email invalidates before it returns.
-		cache.Invalidates("update_customer_email", cache.ArgTag("customer", "id")),
-	)(rec.Handle)
+		Invalidates: map[string]cache.TagFunc{"update_customer_email": cache.ArgTag("customer", "id")},
+		// Clients see how each call was answered.
+		ReportStatus: true,
+	})
+	rec := new(bulwarktest.Recorder)
+	h := cache.Middleware(c)(rec.Handle)
 	read := &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 	write := &mcp.Tool{Name: "update_customer_email"}
 
@@ -67,25 +68,25 @@ func ExampleMiddleware() {
 		{write, map[string]any{"id": "c-1", "email": "new@example.com"}},
 		{read, map[string]any{"id": "c-1"}},
 	} {
-		_, call := exampleCall(h, step.def, step.args)
-		fmt.Println(step.def.Name, call.CacheStatus())
+		res, call := exampleCall(h, step.def, step.args)
+		fmt.Println(step.def.Name, call.CacheStatus(), res.Meta[cache.MetaKey])
 	}
 	fmt.Println("handler runs:", rec.Count())
 	// Output:
-	// get_customer miss
-	// get_customer hit
-	// update_customer_email bypass
-	// get_customer miss
+	// get_customer miss map[status:miss]
+	// get_customer hit map[status:hit]
+	// update_customer_email bypass <nil>
+	// get_customer miss map[status:miss]
 	// handler runs: 3
 }
 
 func ExampleNewMemoryStore() {
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	store, err := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 10_000, Clock: clock})
+	store, err := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 10_000, Clock: clock})
 	if err != nil {
 		panic(err)
 	}
-	c, err := cache.New(store, cache.Settings{Clock: clock, StaleFor: 10 * time.Minute})
+	c, err := cache.New(store, cache.Config{Clock: clock, StaleFor: 10 * time.Minute, TTL: bulwark.Fixed(time.Minute)})
 	if err != nil {
 		panic(err)
 	}
@@ -96,7 +97,7 @@ func ExampleNewMemoryStore() {
 		}
 		return bulwarktest.TextResult("Ada Lovelace"), nil
 	}}
-	h := cache.Middleware(c, cache.TTL(time.Minute))(rec.Handle)
+	h := cache.Middleware(c)(rec.Handle)
 	def := &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 
 	exampleCall(h, def, map[string]any{"id": "c-1"})
@@ -105,26 +106,7 @@ func ExampleNewMemoryStore() {
 	res, call := exampleCall(h, def, map[string]any{"id": "c-1"})
 	fmt.Println(call.CacheStatus(), bulwarktest.ResultText(res), res.Meta[cache.MetaKey])
 	// Output:
-	// stale Ada Lovelace map[ageSeconds:180 stale:true]
-}
-
-func ExampleNewRedisStore() {
-	client := redis.NewClient(&redis.Options{
-		Addr: "127.0.0.1:6379",
-		// A sick Redis must not hold calls up: the cache fails open.
-		DialTimeout: 200 * time.Millisecond, ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
-	})
-	defer client.Close()
-	store, err := cache.NewRedisStore(client, "customer-server:cache:")
-	if err != nil {
-		panic(err)
-	}
-	c, err := cache.New(store, cache.Settings{})
-	if err != nil {
-		panic(err)
-	}
-	// Every instance built like this shares entries and invalidations.
-	_ = cache.Middleware(c, cache.Invalidates("update_customer_email", cache.ArgTag("customer", "id")))
+	// stale Ada Lovelace map[ageSeconds:180 status:stale]
 }
 
 func ExampleCanonicalize() {
@@ -149,10 +131,10 @@ func ExampleArgTag() {
 }
 
 func ExampleCache_Invalidate() {
-	c, _ := cache.New(nil, cache.Settings{})
-	h := cache.Middleware(c, cache.Tags("list_customers", func(context.Context, *mcp.CallToolRequest) []string {
+	c, _ := cache.New(nil, cache.Config{Tags: map[string]cache.TagFunc{"list_customers": func(context.Context, *mcp.CallToolRequest) []string {
 		return []string{"customers"}
-	}))(new(bulwarktest.Recorder).Handle)
+	}}})
+	h := cache.Middleware(c)(new(bulwarktest.Recorder).Handle)
 	def := &mcp.Tool{Name: "list_customers", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 
 	exampleCall(h, def, nil)

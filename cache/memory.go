@@ -11,9 +11,9 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// MemorySettings configures a [MemoryStore]. Zero fields take the
+// MemoryConfig configures a [MemoryStore]. Zero fields take the
 // documented defaults.
-type MemorySettings struct {
+type MemoryConfig struct {
 	// MaxEntries bounds the number of cached results; beyond it an entry
 	// is evicted (see PrincipalShare for which). Default 4096. Together
 	// with the cache's MaxItemBytes it bounds the memory the store can use.
@@ -46,7 +46,7 @@ type MemorySettings struct {
 
 // MemoryStore is a bounded, in-process [Store]: an LRU of entries with a
 // per-entry deadline and a share per principal (see
-// MemorySettings.PrincipalShare), and an LRU of tag generations. Create it
+// MemoryConfig.PrincipalShare), and an LRU of tag generations. Create it
 // with [NewMemoryStore].
 type MemoryStore struct {
 	clock bulwark.Clock
@@ -89,9 +89,9 @@ type memOwner struct {
 }
 
 // NewMemoryStore returns a memory store with settings s.
-func NewMemoryStore(s MemorySettings) (*MemoryStore, error) {
+func NewMemoryStore(s MemoryConfig) (*MemoryStore, error) {
 	if s.MaxEntries < 0 || s.MaxTags < 0 || s.PrincipalShare < 0 {
-		return nil, errors.New("cache: MemorySettings bounds must not be negative")
+		return nil, errors.New("cache: MemoryConfig bounds must not be negative")
 	}
 	if s.MaxEntries == 0 {
 		s.MaxEntries = 4096
@@ -100,7 +100,7 @@ func NewMemoryStore(s MemorySettings) (*MemoryStore, error) {
 		s.PrincipalShare = max(1, s.MaxEntries/16)
 	}
 	if s.PrincipalShare > s.MaxEntries {
-		return nil, errors.New("cache: MemorySettings.PrincipalShare must not exceed MaxEntries")
+		return nil, errors.New("cache: MemoryConfig.PrincipalShare must not exceed MaxEntries")
 	}
 	if s.MaxTags == 0 {
 		s.MaxTags = 65536
@@ -332,37 +332,27 @@ func (m *MemoryStore) Bump(_ context.Context, tags []string, _ time.Duration) er
 	return nil
 }
 
-// Len returns the number of entries held, expired ones included.
-func (m *MemoryStore) Len() int {
+// len returns the number of entries held, expired ones included.
+func (m *MemoryStore) len() int {
 	m.emu.Lock()
 	defer m.emu.Unlock()
 	return len(m.entries)
 }
 
-// Principals returns the number of principals holding entries (at most
+// principals returns the number of principals holding entries (at most
 // MaxEntries).
-func (m *MemoryStore) Principals() int {
+func (m *MemoryStore) principals() int {
 	m.emu.Lock()
 	defer m.emu.Unlock()
 	return len(m.owners)
 }
 
-// Evictions returns how many entries were evicted to respect MaxEntries.
-// The cache adds it to its [Stats].
-func (m *MemoryStore) Evictions() uint64 {
+// evictions returns how many entries were evicted to respect MaxEntries,
+// and how many of those took an entry from a principal at or over its
+// share (MemoryConfig.PrincipalShare) rather than the least recently used
+// entry of the store. The cache reports both in its [Stats].
+func (m *MemoryStore) evictions() (all, share uint64) {
 	m.emu.Lock()
 	defer m.emu.Unlock()
-	return m.evicted
-}
-
-// ShareEvictions returns how many of the evictions took an entry from a
-// principal at or over its share (MemorySettings.PrincipalShare) rather
-// than the least recently used entry of the store. A steady rise means
-// some principal keeps storing more than its share: a caller sending
-// varied arguments, or a share too small for an honest one. The cache
-// adds it to its [Stats].
-func (m *MemoryStore) ShareEvictions() uint64 {
-	m.emu.Lock()
-	defer m.emu.Unlock()
-	return m.shared
+	return m.evicted, m.shared
 }

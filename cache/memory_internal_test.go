@@ -68,7 +68,7 @@ func TestMemoryStoreBookkeeping(t *testing.T) {
 	ctx := context.Background()
 	clock := bulwarktest.NewFakeClock(time.Time{})
 	for _, share := range []int{1, 3, 8, 20} {
-		m, err := NewMemoryStore(MemorySettings{MaxEntries: 20, PrincipalShare: share, Clock: clock})
+		m, err := NewMemoryStore(MemoryConfig{MaxEntries: 20, PrincipalShare: share, Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}

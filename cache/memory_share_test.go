@@ -100,7 +100,7 @@ func TestMemoryStoreShare(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: tc.max, PrincipalShare: tc.share})
+			s, err := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: tc.max, PrincipalShare: tc.share})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +148,7 @@ func TestMemoryStoreShare(t *testing.T) {
 func TestMemoryStoreShareExpiredFirst(t *testing.T) {
 	ctx := context.Background()
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	s, _ := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 3, PrincipalShare: 1, Clock: clock})
+	s, _ := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 3, PrincipalShare: 1, Clock: clock})
 	s.Set(ctx, "a1", cache.Entry{Owner: "a"}, time.Minute)
 	s.Set(ctx, "m1", cache.Entry{Owner: "m"}, time.Hour)
 	s.Set(ctx, "m2", cache.Entry{Owner: "m"}, time.Hour)
@@ -166,15 +166,15 @@ func TestMemoryStoreShareExpiredFirst(t *testing.T) {
 
 func TestMemoryStoreShareSettings(t *testing.T) {
 	for _, tc := range []struct {
-		s  cache.MemorySettings
+		s  cache.MemoryConfig
 		ok bool
 	}{
-		{cache.MemorySettings{}, true},
-		{cache.MemorySettings{MaxEntries: 1}, true}, // share defaults to at least 1
-		{cache.MemorySettings{MaxEntries: 10, PrincipalShare: 10}, true},
-		{cache.MemorySettings{PrincipalShare: -1}, false},
-		{cache.MemorySettings{MaxEntries: 10, PrincipalShare: 11}, false},
-		{cache.MemorySettings{PrincipalShare: 4097}, false}, // above the default MaxEntries
+		{cache.MemoryConfig{}, true},
+		{cache.MemoryConfig{MaxEntries: 1}, true}, // share defaults to at least 1
+		{cache.MemoryConfig{MaxEntries: 10, PrincipalShare: 10}, true},
+		{cache.MemoryConfig{PrincipalShare: -1}, false},
+		{cache.MemoryConfig{MaxEntries: 10, PrincipalShare: 11}, false},
+		{cache.MemoryConfig{PrincipalShare: 4097}, false}, // above the default MaxEntries
 	} {
 		_, err := cache.NewMemoryStore(tc.s)
 		if (err == nil) != tc.ok {
@@ -186,7 +186,7 @@ func TestMemoryStoreShareSettings(t *testing.T) {
 	// one holding 2 recycles its own.
 	for _, held := range []int{1, 2} {
 		ctx := context.Background()
-		s, _ := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 32})
+		s, _ := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 32})
 		for i := range 32 - held {
 			s.Set(ctx, fmt.Sprint("m", i), cache.Entry{Owner: "m"}, time.Hour)
 		}
@@ -210,7 +210,7 @@ func TestMemoryStoreShareSettings(t *testing.T) {
 func TestMemoryStorePrincipalsBounded(t *testing.T) {
 	ctx := context.Background()
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	s, _ := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 64, Clock: clock})
+	s, _ := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 64, Clock: clock})
 	for i := range 10_000 {
 		s.Set(ctx, fmt.Sprint("k", i), cache.Entry{Owner: fmt.Sprint("p", i%5000)}, time.Minute)
 		if s.Principals() > 64 {
@@ -230,7 +230,7 @@ func TestMemoryStorePrincipalsBounded(t *testing.T) {
 // principals; the bound must hold throughout (run with -race).
 func TestMemoryStoreShareConcurrent(t *testing.T) {
 	ctx := context.Background()
-	s, _ := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 50, PrincipalShare: 5})
+	s, _ := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 50, PrincipalShare: 5})
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
@@ -274,10 +274,10 @@ func (s *ownerStore) Set(ctx context.Context, key string, e cache.Entry, keep ti
 // clear), and leaves it empty without a principal; public tools count
 // against the caller that stored the entry.
 func TestEntryOwner(t *testing.T) {
-	mem, _ := cache.NewMemoryStore(cache.MemorySettings{})
+	mem, _ := cache.NewMemoryStore(cache.MemoryConfig{})
 	store := &ownerStore{Store: mem}
-	c, _ := cache.New(store, cache.Settings{})
-	h := cache.Middleware(c, cache.Public("catalog"))(new(bulwarktest.Recorder).Handle)
+	c, _ := cache.New(store, cache.Config{Public: bulwark.ToolNames("catalog")})
+	h := cache.Middleware(c)(new(bulwarktest.Recorder).Handle)
 	alice := &bulwark.Principal{ID: "alice", Method: "api_key", Scopes: []string{"read"}}
 	aliceWide := &bulwark.Principal{ID: "alice", Method: "api_key", Scopes: []string{"read", "write"}}
 	aliceJWT := &bulwark.Principal{ID: "alice", Method: "jwt"}

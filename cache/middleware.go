@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"encoding/binary"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -24,153 +25,57 @@ type TagFunc func(ctx context.Context, req *mcp.CallToolRequest) []string
 // keeping principals apart.
 type KeyFunc func(ctx context.Context, req *mcp.CallToolRequest) (material string, ok bool)
 
-// Option configures [Middleware].
-type Option func(*config)
-
-type config struct {
+// rules is the part of [Config] the middleware reads on every call,
+// resolved once.
+type rules struct {
 	when        bulwark.Matcher
-	include     map[string]bool
-	exclude     map[string]bool
-	public      map[string]bool
-	ttl         time.Duration
-	ttls        map[string]time.Duration
-	ttlFunc     func(ctx context.Context, req *mcp.CallToolRequest) time.Duration
+	public      bulwark.Matcher
+	ttl         bulwark.PerCall[time.Duration]
 	tags        map[string]TagFunc
 	invalidates map[string]TagFunc
 	ignore      map[string]bool
 	keyFunc     KeyFunc
+	status      bool
 }
 
-func addNames(m *map[string]bool, names []string) {
-	if *m == nil {
-		*m = make(map[string]bool, len(names))
+func newRules(cfg Config) *rules {
+	r := &rules{
+		when:        cfg.When,
+		public:      cfg.Public,
+		ttl:         cfg.TTL,
+		tags:        maps.Clone(cfg.Tags),
+		invalidates: maps.Clone(cfg.Invalidates),
+		keyFunc:     cfg.Key,
+		status:      cfg.ReportStatus,
 	}
-	for _, n := range names {
-		(*m)[n] = true
-	}
-}
-
-// Include caches the named tools whatever their annotations say.
-func Include(tools ...string) Option {
-	return func(c *config) { addNames(&c.include, tools) }
-}
-
-// Exclude never caches the named tools. It wins over Include and When.
-func Exclude(tools ...string) Option {
-	return func(c *config) { addNames(&c.exclude, tools) }
-}
-
-// When replaces the default rule for tools neither included nor
-// excluded. The default caches tools annotated read-only in the registry
-// (bulwark.ReadOnlyTools), so unannotated and unregistered tools are not
-// cached.
-func When(m bulwark.Matcher) Option {
-	return func(c *config) { c.when = m }
-}
-
-// Public declares tools whose results are the same for every caller: their
-// keys leave the principal out, so all callers share entries. Only use it
-// for data every caller may see.
-func Public(tools ...string) Option {
-	return func(c *config) { addNames(&c.public, tools) }
-}
-
-// TTL sets how long results stay fresh for tools without a more specific
-// TTL. Default one minute.
-func TTL(d time.Duration) Option {
-	return func(c *config) { c.ttl = d }
-}
-
-// ToolTTL sets the TTL of one tool. Zero or negative: the tool is not
-// cached.
-func ToolTTL(tool string, d time.Duration) Option {
-	return func(c *config) {
-		if c.ttls == nil {
-			c.ttls = make(map[string]time.Duration)
+	if r.when == nil {
+		r.when = func(ctx context.Context, _ *mcp.CallToolRequest) bool {
+			return bulwark.IsReadOnly(bulwark.ToolFrom(ctx))
 		}
-		c.ttls[tool] = d
 	}
-}
-
-// TTLFunc decides the TTL per call, before ToolTTL and TTL: a positive
-// result is the TTL, a negative one means "do not cache this call", zero
-// falls back to ToolTTL and TTL.
-func TTLFunc(fn func(ctx context.Context, req *mcp.CallToolRequest) time.Duration) Option {
-	return func(c *config) { c.ttlFunc = fn }
-}
-
-// Tags attaches tags to the entries of a cached tool, typically naming
-// the records the result was read from ("customer:"+id). A write tool
-// declared with [Invalidates] for one of the tags makes those entries
-// unreachable.
-func Tags(tool string, fn TagFunc) Option {
-	return func(c *config) {
-		if c.tags == nil {
-			c.tags = make(map[string]TagFunc)
+	if r.ttl == nil {
+		r.ttl = bulwark.Fixed(time.Minute)
+	}
+	if len(cfg.IgnoreArgs) > 0 {
+		r.ignore = make(map[string]bool, len(cfg.IgnoreArgs))
+		for _, f := range cfg.IgnoreArgs {
+			r.ignore[f] = true
 		}
-		c.tags[tool] = fn
 	}
+	return r
 }
 
-// Invalidates declares a write tool and the tags it makes stale. After
-// the tool's handler returns (successfully or not, even by panicking: a
-// failed write may still have changed something), the tags are invalidated
-// in the store,
-// and only then does the result travel back to the caller. A tool declared
-// here is never cached.
-//
-// The TagFunc learns it runs for a write from its context, which is how
-// [ArgTag] knows to give the family tag only when the record is unknown
-// (and, when it is known, the tag of the reads that name no record).
-//
-// If the store fails, the failure is counted in Stats.Errors, the call's
-// record gets the field "cache_invalidation"="failed", and the result is
-// still returned (the write happened); entries of those tags can then
-// live until their TTL ends.
-func Invalidates(tool string, fn TagFunc) Option {
-	return func(c *config) {
-		if c.invalidates == nil {
-			c.invalidates = make(map[string]TagFunc)
-		}
-		c.invalidates[tool] = fn
-	}
-}
-
-// IgnoreArgs leaves the named top-level arguments out of keys, so they
-// no longer split the cache: calls that differ only in them share one
-// entry. A per-request nonce or trace ID belongs here. A credential or any
-// other argument the handler uses to decide what the caller may see does
-// not: ignoring it would hand the result of a call with the right value to
-// a call with a wrong one. Such arguments, and fields marked sensitive in
-// the tool's schema (redact.SensitiveKeyword), stay in the key material,
-// which is only ever stored as a SHA-256 hash, never in clear. (The
-// argument token of auth/ is removed before the cache runs and is
-// represented by the principal.)
-func IgnoreArgs(fields ...string) Option {
-	return func(c *config) { addNames(&c.ignore, fields) }
-}
-
-// Key replaces the default key material; see [KeyFunc].
-func Key(fn KeyFunc) Option {
-	return func(c *config) { c.keyFunc = fn }
-}
-
-// Middleware caches the results of tool calls in c. Which calls are
-// cached, for how long and under which tags is set with opts; by default
-// read-only tools are cached for one minute. Every call's record gets its
-// cache status (bulwark.CacheHit, CacheMiss, CacheStale, CacheBypass).
+// Middleware caches the results of tool calls in c, as c's [Config] says:
+// by default read-only tools, for one minute. Every call's record gets its
+// cache status (bulwark.CacheHit, CacheMiss, CacheStale, CacheBypass); with
+// Config.ReportStatus the result's _meta gets it too.
 //
 // A nil c is a cache over a default MemoryStore.
-func Middleware(c *Cache, opts ...Option) bulwark.Middleware {
+func Middleware(c *Cache) bulwark.Middleware {
 	if c == nil {
-		c, _ = New(nil, Settings{}) // cannot fail with zero settings
+		c, _ = New(nil, Config{}) // cannot fail with a zero Config
 	}
-	cfg := &config{ttl: time.Minute}
-	for _, o := range opts {
-		if o != nil {
-			o(cfg)
-		}
-	}
+	cfg := c.rules
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if !bulwark.IsToolCall(ctx) {
@@ -199,9 +104,32 @@ func Middleware(c *Cache, opts ...Option) bulwark.Middleware {
 				return next(ctx, req)
 			}
 			defer putBuf(r.buf)
-			return c.serve(ctx, r, req, next)
+			res, err := c.serve(ctx, r, req, next)
+			if cfg.status {
+				res = withStatus(res, call.CacheStatus())
+			}
+			return res, err
 		}
 	}
+}
+
+// withStatus returns res with the cache status in _meta[MetaKey]. It
+// copies the result and its _meta map first: a result the handler
+// returned may be the template of a stored entry.
+func withStatus(res *mcp.CallToolResult, status string) *mcp.CallToolResult {
+	if res == nil || (status != bulwark.CacheHit && status != bulwark.CacheMiss && status != bulwark.CacheStale) {
+		return res
+	}
+	if _, ok := res.Meta[MetaKey]; ok {
+		return res // a stale answer is marked already, with its age
+	}
+	cp := *res
+	cp.Meta = make(mcp.Meta, len(res.Meta)+1)
+	for k, v := range res.Meta {
+		cp.Meta[k] = v
+	}
+	cp.Meta[MetaKey] = map[string]any{"status": status}
+	return &cp
 }
 
 func toolName(req *mcp.CallToolRequest) string {
@@ -212,20 +140,11 @@ func toolName(req *mcp.CallToolRequest) string {
 }
 
 // prepare decides whether the call is cached and builds its key material.
-func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.CallToolRequest) (request, bool) {
-	if req == nil || req.Params == nil || !cfg.cached(ctx, name, req) {
+func (cfg *rules) prepare(ctx context.Context, c *Cache, name string, req *mcp.CallToolRequest) (request, bool) {
+	if req == nil || req.Params == nil || !cfg.when(ctx, req) {
 		return request{}, false
 	}
-	ttl := time.Duration(0)
-	if cfg.ttlFunc != nil {
-		ttl = cfg.ttlFunc(ctx, req)
-	}
-	if ttl == 0 {
-		var ok bool
-		if ttl, ok = cfg.ttls[name]; !ok {
-			ttl = cfg.ttl
-		}
-	}
+	ttl := cfg.ttl(ctx, req)
 	if ttl <= 0 {
 		return request{}, false
 	}
@@ -243,7 +162,7 @@ func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.
 		m = append(m, 'k')
 		m = appendField(m, material)
 	} else {
-		if cfg.public[name] {
+		if cfg.public != nil && cfg.public(ctx, req) {
 			m = append(m, 'p')
 		} else {
 			m = append(m, 'u')
@@ -262,19 +181,6 @@ func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.
 	}
 	*buf = m // keep the grown buffer for the next call
 	return request{material: m, buf: buf, tags: tags, ttl: ttl}, true
-}
-
-func (cfg *config) cached(ctx context.Context, name string, req *mcp.CallToolRequest) bool {
-	switch {
-	case cfg.exclude[name]:
-		return false
-	case cfg.include[name]:
-		return true
-	case cfg.when != nil:
-		return cfg.when(ctx, req)
-	default:
-		return bulwark.IsReadOnly(bulwark.ToolFrom(ctx))
-	}
 }
 
 // appendPrincipal writes the caller's authorization context: how it

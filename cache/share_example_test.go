@@ -8,17 +8,16 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/redis/go-redis/v9"
 )
 
 // A caller sending a new argument with every call recycles its own share
 // of the store; another caller's entries stay.
-func ExampleMemoryStore_ShareEvictions() {
-	store, err := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 100, PrincipalShare: 10})
+func ExampleMemoryConfig() {
+	store, err := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 100, PrincipalShare: 10})
 	if err != nil {
 		panic(err)
 	}
-	c, _ := cache.New(store, cache.Settings{})
+	c, _ := cache.New(store, cache.Config{})
 	h := cache.Middleware(c)(new(bulwarktest.Recorder).Handle)
 	def := &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 	call := func(who string, id int) string {
@@ -42,28 +41,9 @@ func ExampleMemoryStore_ShareEvictions() {
 		}
 	}
 	fmt.Println("alice's hits:", hits, "of 5")
-	fmt.Println("entries:", store.Len(), "principals:", store.Principals())
-	fmt.Println("evictions:", store.Evictions(), "from a principal at or over its share:", store.ShareEvictions())
+	st := c.Stats()
+	fmt.Println("evictions:", st.Evictions, "from a principal at or over its share:", st.ShareEvictions)
 	// Output:
 	// alice's hits: 5 of 5
-	// entries: 100 principals: 2
 	// evictions: 9905 from a principal at or over its share: 9905
-}
-
-func ExampleRedisPerPrincipal() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	defer client.Close()
-	// Each principal keeps at most 1000 results in Redis; the 1001st
-	// replaces the one that would have expired first.
-	store, err := cache.NewRedisStore(client, "customer-server:cache:", cache.RedisPerPrincipal(1000))
-	if err != nil {
-		panic(err)
-	}
-	if _, err := cache.New(store, cache.Settings{}); err != nil {
-		panic(err)
-	}
-	_, err = cache.NewRedisStore(client, "customer-server:cache:", cache.RedisPerPrincipal(0))
-	fmt.Println(err)
-	// Output:
-	// cache: RedisPerPrincipal(0): must be at least 1
 }

@@ -28,7 +28,7 @@ func newShareBench(t testing.TB, store cache.Store) *shareBench {
 	t.Helper()
 	b := &shareBench{def: readOnly("get_customer")}
 	var err error
-	if b.c, err = cache.New(store, cache.Settings{}); err != nil {
+	if b.c, err = cache.New(store, cache.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	b.h = cache.Middleware(b.c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -104,7 +104,7 @@ func TestCacheSharePollution(t *testing.T) {
 // reads of a key, against a store of 2048 (a share of 128 each).
 func TestCacheSharePollutionConcurrent(t *testing.T) {
 	const hot, rounds, polluters, pace, size = 100, 10, 2, 40, 2048
-	store, err := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: size})
+	store, err := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: size})
 	if err != nil {
 		t.Fatal(err)
 	}

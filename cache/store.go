@@ -11,7 +11,7 @@ import (
 
 // Store holds cached results and the generation counters that make
 // invalidation work. [MemoryStore] keeps them in the process;
-// [RedisStore] shares them between instances. The conformance suite in
+// the Redis store of cache/rediscache shares them between instances. The conformance suite in
 // cache/cachetest checks any implementation.
 //
 // Keys are opaque hex strings (SHA-256 of the key material); they never
@@ -49,7 +49,7 @@ type Entry struct {
 	// Owner names the principal whose call stored the entry, as an opaque
 	// hash (never the principal's ID in clear), or "" for a call without
 	// a principal. It is not part of the key: a store uses it to bound
-	// each principal's share ([MemorySettings].PrincipalShare). Stores
+	// each principal's share ([MemoryConfig].PrincipalShare). Stores
 	// need not keep it; Get may return it empty.
 	Owner string
 
@@ -66,7 +66,8 @@ const entryHeader = 1 + 8 + 8
 
 const entryVersion = 1
 
-// MarshalBinary encodes e for stores that keep bytes (Redis).
+// MarshalBinary encodes e for stores that keep bytes (Redis). The
+// encoding leaves Owner out.
 func (e Entry) MarshalBinary() ([]byte, error) {
 	b := make([]byte, entryHeader, entryHeader+len(e.Value))
 	b[0] = entryVersion

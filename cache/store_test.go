@@ -8,22 +8,11 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/cachetest"
-	"github.com/bulwark-mcp/bulwark/internal/testenv"
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
 	cachetest.Run(t, func(t *testing.T) cache.Store {
-		s, err := cache.NewMemoryStore(cache.MemorySettings{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
-}
-
-func TestRedisStoreConformance(t *testing.T) {
-	cachetest.Run(t, func(t *testing.T) cache.Store {
-		s, err := cache.NewRedisStore(testenv.NewRedis(t), testenv.RedisPrefix(t))
+		s, err := cache.NewMemoryStore(cache.MemoryConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +23,7 @@ func TestRedisStoreConformance(t *testing.T) {
 func TestMemoryStoreKeepAndEviction(t *testing.T) {
 	ctx := context.Background()
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	s, err := cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 2, Clock: clock})
+	s, err := cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 2, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +50,7 @@ func TestMemoryStoreKeepAndEviction(t *testing.T) {
 // generation was evicted from the bounded table.
 func TestMemoryStoreForgottenTagsNeverResurface(t *testing.T) {
 	ctx := context.Background()
-	s, err := cache.NewMemoryStore(cache.MemorySettings{MaxTags: 2})
+	s, err := cache.NewMemoryStore(cache.MemoryConfig{MaxTags: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

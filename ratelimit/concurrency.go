@@ -12,9 +12,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// ConcurrencySettings configures a [Concurrency] bulkhead. Every zero
+// ConcurrencyConfig configures a [Concurrency] bulkhead. Every zero
 // field means the documented default; at least one limit must be set.
-type ConcurrencySettings struct {
+type ConcurrencyConfig struct {
 	// PerTool is the most calls of any one tool in flight at once, across
 	// all callers. Zero means no per-tool limit (unless Tools names the
 	// tool).
@@ -66,7 +66,7 @@ type slots struct {
 }
 
 // NewConcurrency returns a bulkhead configured by s.
-func NewConcurrency(s ConcurrencySettings) (*Concurrency, error) {
+func NewConcurrency(s ConcurrencyConfig) (*Concurrency, error) {
 	if s.PerTool < 0 || s.PerPrincipal < 0 || s.MaxWait < 0 || s.RetryAfter < 0 {
 		return nil, errors.New("ratelimit: negative concurrency setting")
 	}
@@ -95,17 +95,16 @@ func NewConcurrency(s ConcurrencySettings) (*Concurrency, error) {
 	}, nil
 }
 
-// Permit is a slot taken by [Concurrency.Acquire]. Release it exactly once
-// when the call ends. The zero Permit holds nothing and releases nothing.
-type Permit struct {
+// permit is a slot taken by [Concurrency.Acquire].
+type permit struct {
 	c            *Concurrency
 	tool, caller string
 	hasT, hasC   bool
-	released     *atomic.Bool
+	released     atomic.Bool
 }
 
-// Release gives the slots back. Calling it more than once has no effect.
-func (p Permit) Release() {
+// release gives the slots back. Calling it more than once has no effect.
+func (p *permit) release() {
 	if p.c == nil || !p.released.CompareAndSwap(false, true) {
 		return
 	}
@@ -120,30 +119,32 @@ func (p Permit) Release() {
 }
 
 // Acquire takes a slot for caller and a slot for tool, waiting up to
-// MaxWait (or until ctx ends) when either is full. It returns a
+// MaxWait (or until ctx ends) when either is full, and returns the
+// function that gives them back: call it exactly once when the work ends
+// (further calls do nothing). It returns a
 // bulwark.RateLimited refusal when no slot frees up in time, and the
 // context's error, as a bulwark refusal, when ctx ends first.
 //
 // The caller's slot is taken first, so a call waiting for its own caller's
 // slot holds no tool slot meanwhile: a caller over its limit delays only
 // itself, never other callers of the tool.
-func (c *Concurrency) Acquire(ctx context.Context, tool, caller string) (Permit, error) {
-	p := Permit{c: c, tool: tool, caller: caller, released: new(atomic.Bool)}
+func (c *Concurrency) Acquire(ctx context.Context, tool, caller string) (release func(), err error) {
+	p := &permit{c: c, tool: tool, caller: caller}
 	var deadline <-chan time.Time
 	if c.perPrincipal > 0 {
 		if err := c.acquire(ctx, c.byCaller, caller, c.perPrincipal, &deadline, "this caller"); err != nil {
-			return Permit{}, err
+			return nil, err
 		}
 		p.hasC = true
 	}
 	if n := c.toolLimit(tool); n > 0 {
 		if err := c.acquire(ctx, c.byTool, tool, n, &deadline, "tool"); err != nil {
-			p.Release()
-			return Permit{}, err
+			p.release()
+			return nil, err
 		}
 		p.hasT = true
 	}
-	return p, nil
+	return p.release, nil
 }
 
 func (c *Concurrency) toolLimit(tool string) int {
@@ -277,11 +278,11 @@ func ConcurrencyMiddleware(c *Concurrency) bulwark.Middleware {
 				return nil, bulwark.Internal(errors.New("ratelimit: ConcurrencyMiddleware given a nil *Concurrency"))
 			}
 			call := bulwark.CallFrom(ctx)
-			p, err := c.Acquire(ctx, toolName(ctx, req), call.PrincipalID())
+			release, err := c.Acquire(ctx, toolName(ctx, req), call.PrincipalID())
 			if err != nil {
 				return nil, err
 			}
-			defer p.Release()
+			defer release()
 			return next(ctx, req)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-func newConcurrency(t *testing.T, s ratelimit.ConcurrencySettings) *ratelimit.Concurrency {
+func newConcurrency(t *testing.T, s ratelimit.ConcurrencyConfig) *ratelimit.Concurrency {
 	t.Helper()
 	c, err := ratelimit.NewConcurrency(s)
 	if err != nil {
@@ -24,7 +24,7 @@ func newConcurrency(t *testing.T, s ratelimit.ConcurrencySettings) *ratelimit.Co
 }
 
 func TestNewConcurrencyValidates(t *testing.T) {
-	for _, s := range []ratelimit.ConcurrencySettings{
+	for _, s := range []ratelimit.ConcurrencyConfig{
 		{},
 		{PerTool: -1},
 		{PerPrincipal: -1},
@@ -65,7 +65,7 @@ func (b *blocker) Handle(ctx context.Context, req *mcp.CallToolRequest) (*mcp.Ca
 }
 
 func TestConcurrencyPerToolRefusesAtOnce(t *testing.T) {
-	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 2, Tools: map[string]int{"solo": 1}, RetryAfter: 3 * time.Second})
+	c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerTool: 2, Tools: map[string]int{"solo": 1}, RetryAfter: 3 * time.Second})
 	b := newBlocker()
 	h := ratelimit.ConcurrencyMiddleware(c)(b.Handle)
 	var wg sync.WaitGroup
@@ -95,7 +95,7 @@ func TestConcurrencyPerToolRefusesAtOnce(t *testing.T) {
 }
 
 func TestConcurrencyPerPrincipal(t *testing.T) {
-	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerPrincipal: 1})
+	c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerPrincipal: 1})
 	b := newBlocker()
 	h := ratelimit.ConcurrencyMiddleware(c)(b.Handle)
 	var wg sync.WaitGroup
@@ -117,7 +117,7 @@ func TestConcurrencyPerPrincipal(t *testing.T) {
 
 func TestConcurrencyBoundedWait(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 1, MaxWait: time.Second, Clock: clk})
+	c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerTool: 1, MaxWait: time.Second, Clock: clk})
 	b := newBlocker()
 	h := ratelimit.ConcurrencyMiddleware(c)(b.Handle)
 	var wg sync.WaitGroup
@@ -159,7 +159,7 @@ func TestConcurrencyBoundedWait(t *testing.T) {
 
 func TestConcurrencyWaitRespectsContext(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerPrincipal: 1, MaxWait: time.Hour, Clock: clk})
+	c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerPrincipal: 1, MaxWait: time.Hour, Clock: clk})
 	p, err := c.Acquire(context.Background(), "t", "a")
 	if err != nil {
 		t.Fatal(err)
@@ -172,8 +172,8 @@ func TestConcurrencyWaitRespectsContext(t *testing.T) {
 	if err := <-got; !errors.Is(err, bulwark.ErrCanceled) {
 		t.Fatalf("cancelled waiter: %v, want canceled", err)
 	}
-	p.Release()
-	p.Release() // a second release is harmless
+	p()
+	p() // a second release is harmless
 	if st := c.Stats(); st.Callers != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -182,15 +182,13 @@ func TestConcurrencyWaitRespectsContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2.Release()
-	var zero ratelimit.Permit
-	zero.Release()
+	p2()
 }
 
 // TestConcurrencyToolAndPrincipal holds the tool slot while the caller's
 // slot is refused, and checks the tool slot is given back.
 func TestConcurrencyToolAndPrincipal(t *testing.T) {
-	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 5, PerPrincipal: 1})
+	c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerTool: 5, PerPrincipal: 1})
 	p, err := c.Acquire(context.Background(), "x", "a")
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +199,7 @@ func TestConcurrencyToolAndPrincipal(t *testing.T) {
 	if st := c.Stats(); st.Tools != 1 {
 		t.Fatalf("tool y kept a slot after the refusal: %+v", st)
 	}
-	p.Release()
+	p()
 	if st := c.Stats(); st.Tools != 0 || st.Callers != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -215,7 +213,7 @@ func TestConcurrencyStress(t *testing.T) {
 	for _, wait := range []time.Duration{time.Minute, 30 * time.Microsecond} {
 		t.Run(wait.String(), func(t *testing.T) {
 			const limit = 3
-			c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: limit, PerPrincipal: limit + 1, MaxWait: wait})
+			c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerTool: limit, PerPrincipal: limit + 1, MaxWait: wait})
 			var running, peak atomic.Int64
 			h := ratelimit.ConcurrencyMiddleware(c)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				n := running.Add(1)
@@ -264,15 +262,17 @@ func TestConcurrencyStress(t *testing.T) {
 // caller out of the tool, which is what the per-caller limit prevents.
 func TestConcurrencyWaitingCallerHoldsNoToolSlot(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 2, PerPrincipal: 1, MaxWait: time.Hour, Clock: clk})
+	c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerTool: 2, PerPrincipal: 1, MaxWait: time.Hour, Clock: clk})
 	first, err := c.Acquire(context.Background(), "search", "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error, 1)
 	go func() {
-		p, err := c.Acquire(context.Background(), "search", "alice")
-		p.Release()
+		release, err := c.Acquire(context.Background(), "search", "alice")
+		if err == nil {
+			release()
+		}
 		got <- err
 	}()
 	clk.BlockUntil(1) // alice's second call waits for her own slot
@@ -285,8 +285,8 @@ func TestConcurrencyWaitingCallerHoldsNoToolSlot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bob refused while alice waits for her own slot: %v", err)
 	}
-	bob.Release()
-	first.Release()
+	bob()
+	first()
 	if err := <-got; err != nil {
 		t.Fatalf("alice's waiting call: %v", err)
 	}
@@ -309,7 +309,7 @@ func TestConcurrencyMiddlewareNilRefuses(t *testing.T) {
 // still give its slots back, or every panic would shrink the bulkhead for
 // good.
 func TestConcurrencyPanicReleases(t *testing.T) {
-	c := newConcurrency(t, ratelimit.ConcurrencySettings{PerTool: 1, PerPrincipal: 1})
+	c := newConcurrency(t, ratelimit.ConcurrencyConfig{PerTool: 1, PerPrincipal: 1})
 	boom := ratelimit.ConcurrencyMiddleware(c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		panic("handler bug")
 	})

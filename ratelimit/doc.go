@@ -21,29 +21,30 @@
 //
 // A list is cheap but not free: the server serialises every definition on
 // the page and auth decides each item, and a client can ask for lists in a
-// loop. So a list is limited like any other request: with [WithLimit] and a
-// per-caller key, listing and calling draw on one bucket, so a caller that
-// floods the server with lists spends its own allowance, not the server. Methods other than tools/call are
-// named by their method where a limit or key names a tool, so
-// WithToolLimits(map[string]Limit{"tools/list": PerMinute(60)}, fallback)
+// loop. So a list is limited like any other request: with one fixed limit
+// and a per-caller key, listing and calling draw on one bucket, so a caller
+// that floods the server with lists spends its own allowance, not the
+// server. Methods other than tools/call are named by their method where a
+// limit or key names a tool, so a Config.Limit of
+// bulwark.ByTool(fallback, map[string]Limit{"tools/list": PerMinute(60)})
 // with [ByPrincipalAndTool] gives lists a bucket of their own, and a zero
 // Limit for "tools/list" exempts them.
 //
 // # Rate limits
 //
-// A [Limiter] is the engine: a [KeyFunc] (which bucket a call draws from), a
-// limit for the call ([WithLimit], [WithToolLimits] or any [LimitFunc]) and a
+// A [Limiter] is the engine: a [KeyFunc] (which bucket a call draws from),
+// the limit of each call ([Config].Limit, a bulwark.PerCall[Limit]) and a
 // [Store] that holds the buckets. [Middleware] installs one or more
 // limiters; a call must pass every one of them. Limiters that share a
-// store need distinct names ([WithName]); Middleware panics while the
-// chain is built (never during a call) when two do not, and [Check]
+// store need distinct names ([Config].Name); Middleware panics while the
+// chain is built (never during a call) when two do not, and [Distinct]
 // reports the same mistake as an error.
 //
 //   - [ByPrincipal] (the default): one bucket per authenticated caller.
 //     Calls without a principal share a single bucket.
 //   - [ByPrincipalAndTool]: one per caller and tool; pair it with
-//     [WithToolLimits] for per-tool limits (NewLimiter refuses different
-//     per-tool limits on a key that puts every tool in one bucket).
+//     bulwark.ByTool for per-tool limits (a key that puts every tool in
+//     one bucket would follow whichever tool's limit was called last).
 //   - [BySession]: one per MCP session (the session ID is hashed).
 //   - [Global]: one for the whole server, or the whole deployment with Redis.
 //
@@ -66,8 +67,8 @@
 // One principal cannot fill the store either: keys that are the caller's
 // own (those of ByPrincipal, ByPrincipalAndTool and BySession; the limiter
 // names the principal in [Bucket].Principal) count against it, and a
-// principal holding [PerPrincipal] buckets of one limiter (default
-// [DefaultPerPrincipal]) gets no more. Its calls with further keys all draw
+// principal holding [MemoryConfig].PerPrincipal buckets of one limiter
+// (default 1000) gets no more. Its calls with further keys all draw
 // from one overflow bucket (per principal, limiter and limit), so a
 // caller naming made-up tools or opening session after session neither
 // grows the store nor gains calls: nothing is evicted for it, no bucket is
@@ -76,53 +77,21 @@
 // (Global, a custom [KeyFunc]) and calls without a principal are bounded by
 // the capacity alone.
 //
-// [RedisStore] shares buckets between instances: each decision is one round
-// trip to an atomic Lua script (GCRA on the Redis server's clock). When
-// Redis cannot answer, [RedisOptions].OnFailure decides: [FailClosed] (the
-// default) refuses the call as unavailable, [FailOpen] lets it through; both
-// are counted in [RedisStats]. A call whose own context ends while Redis
-// decides is refused as canceled or deadline exceeded under either mode,
-// and is not counted as a failure. Keys are RedisOptions.Prefix + limiter name
-// + ":" + key; they contain principal IDs in clear (use a [KeyFunc] that
-// hashes them if those are sensitive) and expire as soon as their bucket
-// would be full again. That expiry is the Redis store's bound per
-// principal: a key exists only while its bucket is not full, so a
-// principal holds at most as many keys as it made calls within one refill
-// period. Install a per-principal limiter first in the same [Middleware]
-// (a refused call goes no further) to bound that number too; there is no
-// overflow bucket in Redis.
-//
-// # Redis Cluster
-//
-// [RedisStore] runs unchanged on Redis Cluster (or a managed equivalent):
-// pass a *redis.ClusterClient. Each decision is one script on one key, so
-// no hash tags are needed, buckets spread over the slots, and each bucket
-// is decided by the node holding it; nothing uses KEYS, SCAN or MULTI.
-// While a node is down, decisions for the buckets on it fail as
-// [RedisOptions].OnFailure says and the other nodes' buckets are decided
-// as before (with cluster-require-full-coverage yes, Redis's default, the
-// whole cluster refuses once it marks the node failed, and every decision
-// fails that way). Keys that contain braces (a principal ID "{x}", say)
-// are placed by the text between them, which changes only which node holds
-// the bucket. Do not put a hash tag in RedisOptions.Prefix: that is
-// correct but sends every bucket to one node. A node that restarts without
-// its data (no append-only file, no replica) forgets its buckets, which
-// then start full. The conformance suite, a node stopped mid-test
-// (FailClosed refuses, FailOpen lets calls through, the drained bucket is
-// still drained when the node returns) and a bucket's slot migrated to
-// another node under load (every token taken exactly once, through ASK and
-// MOVED redirections) run on a local three-master cluster.
+// Package ratelimit/redislimit holds the Redis store, which shares
+// buckets between the instances of a deployment (GCRA on the Redis
+// server's clock, fail closed unless configured to fail open). This
+// package links no Redis client.
 //
 // # Resource bounds
 //
 //	bound                      default               on overflow                                    counted in
-//	NewMemoryStore capacity    100,000 buckets       least recently used bucket evicted             MemoryStats.Evictions, ForcedEvictions
-//	PerPrincipal               1,000 per limiter     further keys share one overflow bucket         MemoryStats.Overflowed
-//	Redis keys                 expire when refilled  -                                              -
+//	MemoryConfig.Capacity      100,000 buckets       least recently used bucket evicted             MemoryStats.Evictions, ForcedEvictions
+//	MemoryConfig.PerPrincipal  1,000 per limiter     further keys share one overflow bucket         MemoryStats.Overflowed
+//	Redis keys (redislimit)    expire when refilled  -                                              -
 //	concurrency counters       calls in flight       refused or waits (MaxWait)                     ConcurrencyStats.Refused, TimedOut
 //
-// Both stores pass the conformance suite in package ratelimittest, which
-// any other [Store] should run too.
+// [MemoryStore] and redislimit.Store pass the conformance suite in package
+// ratelimittest, which any other [Store] should run too.
 //
 // # Concurrency limits
 //
@@ -139,16 +108,18 @@
 // RetryAfter is the time until a retry can succeed. [bulwark.ToWire] turns
 // it into an IsError result the model reads, with the seconds in the
 // result's _meta (bulwark.Refusal.RetryAfterSeconds) for programs. A failing
-// store under FailClosed gives [bulwark.Unavailable]; its cause stays
+// store (the Redis store unless it fails open) gives [bulwark.Unavailable]; its cause stays
 // server-side. A call whose context ends while it waits for a slot gets the
 // context's refusal (canceled or deadline exceeded).
 //
 // # Example
 //
-//	store, _ := ratelimit.NewMemoryStore(0)
-//	perCaller, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerMinute(60)))
+//	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+//	perCaller, err := ratelimit.NewLimiter(store, ratelimit.Config{
+//		Limit: bulwark.Fixed(ratelimit.PerMinute(60)),
+//	})
 //	if err != nil { ... }
-//	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{PerPrincipal: 4})
+//	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 4})
 //	if err != nil { ... }
 //	bulwark.Use(server, auditMW, bulwark.Recover(nil), authMW,
 //		ratelimit.Middleware(perCaller), ratelimit.ConcurrencyMiddleware(bulkhead),

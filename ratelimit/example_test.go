@@ -9,17 +9,14 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/redis/go-redis/v9"
 )
 
 // ExampleNewLimiter limits each caller to 2 calls per second and shows
 // the refusal a third call gets.
 func ExampleNewLimiter() {
-	store, _ := ratelimit.NewMemoryStore(10_000)
+	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 10_000})
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	limiter, err := ratelimit.NewLimiter(store,
-		ratelimit.WithLimit(ratelimit.PerSecond(2)),
-		ratelimit.WithClock(clock))
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(2)), Clock: clock})
 	if err != nil {
 		panic(err)
 	}
@@ -40,18 +37,14 @@ func ExampleNewLimiter() {
 // per second per caller and tool, with a lower limit for one expensive
 // tool, and 1,000 calls per minute for the whole server.
 func ExampleMiddleware() {
-	store, _ := ratelimit.NewMemoryStore(0)
-	perTool, err := ratelimit.NewLimiter(store,
-		ratelimit.WithKey(ratelimit.ByPrincipalAndTool),
-		ratelimit.WithToolLimits(map[string]ratelimit.Limit{
-			"export_customers": ratelimit.PerMinute(2),
-		}, ratelimit.PerSecond(10)))
+	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+	perTool, err := ratelimit.NewLimiter(store, ratelimit.Config{Key: ratelimit.ByPrincipalAndTool, Limit: bulwark.ByTool(ratelimit.PerSecond(10), map[string]ratelimit.Limit{
+		"export_customers": ratelimit.PerMinute(2),
+	})})
 	if err != nil {
 		panic(err)
 	}
-	global, err := ratelimit.NewLimiter(store,
-		ratelimit.WithKey(ratelimit.Global),
-		ratelimit.WithLimit(ratelimit.PerMinute(1000)))
+	global, err := ratelimit.NewLimiter(store, ratelimit.Config{Key: ratelimit.Global, Limit: bulwark.Fixed(ratelimit.PerMinute(1000))})
 	if err != nil {
 		panic(err)
 	}
@@ -63,7 +56,7 @@ func ExampleMiddleware() {
 
 // ExampleNewMemoryStore shows that the store stays within its capacity.
 func ExampleNewMemoryStore() {
-	store, err := ratelimit.NewMemoryStore(100)
+	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 100})
 	if err != nil {
 		panic(err)
 	}
@@ -77,35 +70,10 @@ func ExampleNewMemoryStore() {
 	// Output: 100 900 0
 }
 
-// ExampleNewRedisStore shares limits between instances through Redis and
-// fails closed (refuses calls) when Redis cannot be reached.
-func ExampleNewRedisStore() {
-	client := redis.NewClient(&redis.Options{
-		Addr:                  "127.0.0.1:6379",
-		ReadTimeout:           100 * time.Millisecond,
-		WriteTimeout:          100 * time.Millisecond,
-		ContextTimeoutEnabled: true,
-	})
-	defer client.Close()
-	store, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{
-		Prefix:    "customers:ratelimit:",
-		OnFailure: ratelimit.FailClosed,
-		Timeout:   50 * time.Millisecond,
-	})
-	if err != nil {
-		panic(err)
-	}
-	limiter, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerMinute(60)))
-	if err != nil {
-		panic(err)
-	}
-	_ = ratelimit.Middleware(limiter)
-}
-
 // ExampleNewConcurrency caps one tool at a single call in flight; a second
 // call waits up to MaxWait for the slot.
 func ExampleNewConcurrency() {
-	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{
+	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{
 		PerTool:      20,
 		Tools:        map[string]int{"export_customers": 1},
 		PerPrincipal: 4,
@@ -118,10 +86,10 @@ func ExampleNewConcurrency() {
 	first, _ := bulkhead.Acquire(ctx, "export_customers", "alice")
 	_, err = bulkhead.Acquire(ctx, "export_customers", "bob")
 	fmt.Println(err)
-	first.Release()
+	first()
 	second, err := bulkhead.Acquire(ctx, "export_customers", "bob")
 	fmt.Println(err)
-	second.Release()
+	second()
 	// Output:
 	// too many concurrent calls of this tool; retry after 1s
 	// <nil>
@@ -130,12 +98,12 @@ func ExampleNewConcurrency() {
 // ExampleConcurrencyMiddleware installs a bulkhead server-wide, after rate
 // limiting in the default order.
 func ExampleConcurrencyMiddleware() {
-	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{PerPrincipal: 4})
+	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 4})
 	if err != nil {
 		panic(err)
 	}
-	store, _ := ratelimit.NewMemoryStore(0)
-	limiter, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerSecond(10)))
+	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(10))})
 	if err != nil {
 		panic(err)
 	}
@@ -158,47 +126,51 @@ func ExamplePerMinute() {
 	// 4/s burst 8
 }
 
-// ExampleStoreFunc adapts a function to a Store, here one that is always
-// down, to show how a store failure reaches the caller.
-func ExampleStoreFunc() {
-	down := ratelimit.StoreFunc(func(context.Context, ratelimit.Bucket, ratelimit.Limit, time.Time) (ratelimit.Decision, error) {
-		return ratelimit.Decision{}, fmt.Errorf("connection refused")
-	})
-	limiter, _ := ratelimit.NewLimiter(down, ratelimit.WithLimit(ratelimit.PerSecond(1)))
-	_, err := limiter.Allow(context.Background(), bulwarktest.Request("t", nil))
-	fmt.Println(bulwark.CodeOf(err), err)
-	// Output: unavailable rate limiter unavailable; retry after 1s
+// ExampleLimiter_Allow decides calls one by one, as the middleware does:
+// the third call within a second is refused with the time until a token is
+// back.
+func ExampleLimiter_Allow() {
+	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+	clock := bulwarktest.NewFakeClock(time.Time{})
+	limiter, _ := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(2)), Clock: clock})
+	for i := 0; i < 3; i++ {
+		req := bulwarktest.Request("search_customers", nil)
+		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+		d, err := limiter.Allow(ctx, req)
+		fmt.Println(d.Allowed, d.Remaining, err)
+	}
+	// Output:
+	// true 1 <nil>
+	// true 0 <nil>
+	// false 0 rate limit exceeded for this caller; retry after 500ms
 }
 
-// ExampleCheck finds two limiters that would share buckets before
+// ExampleDistinct finds two limiters that would share buckets before
 // Middleware is built, so a server can report the mistake as an error.
-func ExampleCheck() {
-	store, _ := ratelimit.NewMemoryStore(0)
-	perSecond, _ := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerSecond(5)))
-	perHour, _ := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerHour(1000)))
-	fmt.Println(ratelimit.Check(perSecond, perHour))
+func ExampleDistinct() {
+	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+	perSecond, _ := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(5))})
+	perHour, _ := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerHour(1000))})
+	fmt.Println(ratelimit.Distinct(perSecond, perHour))
 
-	perHour, _ = ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerHour(1000)), ratelimit.WithName("per-hour"))
-	fmt.Println(ratelimit.Check(perSecond, perHour))
+	perHour, _ = ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerHour(1000)), Name: "per-hour"})
+	fmt.Println(ratelimit.Distinct(perSecond, perHour))
 	// Output:
-	// ratelimit: two limiters named "principal" share a store; give them distinct names with WithName
+	// ratelimit: two limiters named "principal" share a store; give them distinct names with Config.Name
 	// <nil>
 }
 
-// ExampleWithLimitFunc gives callers a limit by tier: callers with the
+// ExampleConfig gives callers a limit by tier: callers with the
 // "premium" role get a bigger bucket than everyone else.
-func ExampleWithLimitFunc() {
-	store, _ := ratelimit.NewMemoryStore(0)
+func ExampleConfig() {
+	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	limiter, err := ratelimit.NewLimiter(store,
-		ratelimit.WithClock(clock),
-		ratelimit.WithScope("your plan"),
-		ratelimit.WithLimitFunc(func(ctx context.Context, _ *mcp.CallToolRequest) ratelimit.Limit {
-			if p := bulwark.CallFrom(ctx).Principal(); p.HasRole("premium") {
-				return ratelimit.PerMinute(3)
-			}
-			return ratelimit.PerMinute(1)
-		}))
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Clock: clock, Scope: "your plan", Limit: func(ctx context.Context, _ *mcp.CallToolRequest) ratelimit.Limit {
+		if p := bulwark.CallFrom(ctx).Principal(); p.HasRole("premium") {
+			return ratelimit.PerMinute(3)
+		}
+		return ratelimit.PerMinute(1)
+	}})
 	if err != nil {
 		panic(err)
 	}

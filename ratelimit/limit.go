@@ -15,7 +15,7 @@ import (
 // without touching the store.
 type Limit struct {
 	// Rate is how many tokens are added per second. It may be fractional
-	// (PerMinute(30) is 0.5). It must be between MinRate and MaxRate.
+	// (PerMinute(30) is 0.5). It must be between 1e-9 (one token in about 32 years) and 1e6.
 	Rate float64
 	// Burst is the size of the bucket: how many calls may arrive at once
 	// after a quiet period. It must be at least 1.
@@ -32,8 +32,8 @@ func PerMinute(n int) Limit { return Limit{Rate: float64(n) / 60, Burst: n} }
 func PerHour(n int) Limit { return Limit{Rate: float64(n) / 3600, Burst: n} }
 
 // Every allows one call per interval on average, with bursts of burst.
-// A non-positive interval, or one longer than 1/MinRate seconds (about 32
-// years), gives an invalid Limit.
+// A non-positive interval, or one longer than about 32 years, gives an
+// invalid Limit.
 func Every(interval time.Duration, burst int) Limit {
 	if interval <= 0 {
 		return Limit{Rate: math.Inf(1), Burst: burst}
@@ -41,31 +41,28 @@ func Every(interval time.Duration, burst int) Limit {
 	return Limit{Rate: float64(time.Second) / float64(interval), Burst: burst}
 }
 
-// The range of a valid Limit's Rate. Outside it the arithmetic of the
+// minRate and maxRate bound a valid Limit's Rate. Outside it the arithmetic of the
 // stores stops being exact: a Redis bucket counts time in microseconds
 // and cannot keep a key for longer than Redis's expiry allows, so a rate
 // of 1e-300 would fail every decision (and so let every call through
-// under FailOpen), and one far above a million per second would round its
+// when the Redis store fails open), and one far above a million per second would round its
 // interval to nothing.
 const (
-	MinRate = 1e-9 // one token in about 32 years
-	MaxRate = 1e6  // a million tokens per second
+	minRate = 1e-9 // one token in about 32 years
+	maxRate = 1e6  // a million tokens per second
 )
-
-// IsZero reports whether l is the zero Limit (no limit).
-func (l Limit) IsZero() bool { return l == Limit{} }
 
 // ErrInvalidLimit is wrapped by the errors [Limit.Validate] returns.
 var ErrInvalidLimit = errors.New("ratelimit: invalid limit")
 
 // Validate returns an error wrapping ErrInvalidLimit unless l is the zero
-// Limit or has a Rate between MinRate and MaxRate and a Burst of at least 1.
+// Limit or has a Rate between 1e-9 and 1e6 and a Burst of at least 1.
 func (l Limit) Validate() error {
-	if l.IsZero() {
+	if l == (Limit{}) {
 		return nil
 	}
-	if !(l.Rate >= MinRate && l.Rate <= MaxRate) {
-		return fmt.Errorf("%w: rate %v must be between %v and %v per second", ErrInvalidLimit, l.Rate, MinRate, MaxRate)
+	if !(l.Rate >= minRate && l.Rate <= maxRate) {
+		return fmt.Errorf("%w: rate %v must be between %v and %v per second", ErrInvalidLimit, l.Rate, minRate, maxRate)
 	}
 	if l.Burst < 1 {
 		return fmt.Errorf("%w: burst %d must be at least 1", ErrInvalidLimit, l.Burst)
@@ -75,7 +72,7 @@ func (l Limit) Validate() error {
 
 // String describes l, for example "10/s burst 20".
 func (l Limit) String() string {
-	if l.IsZero() {
+	if l == (Limit{}) {
 		return "unlimited"
 	}
 	return strconv.FormatFloat(l.Rate, 'g', -1, 64) + "/s burst " + strconv.Itoa(l.Burst)
@@ -92,7 +89,7 @@ type Bucket struct {
 	// [BySession]); empty for keys callers may share ([Global], a custom
 	// [KeyFunc]) and for calls without a principal. It is not part of the
 	// bucket's identity: a store uses it to bound the buckets of each
-	// principal ([PerPrincipal]).
+	// principal ([MemoryConfig].PerPrincipal).
 	Principal string
 }
 
@@ -111,20 +108,12 @@ type Decision struct {
 // Store holds token buckets. Allow takes one token from bucket b, which is
 // governed by limit, at time now, and must do so atomically: concurrent
 // calls for one bucket never admit more than the limit together. A store
-// may use its own clock instead of now (the Redis store uses the server's
-// clock by default, so instances with skewed clocks still agree).
+// may use its own clock instead of now (the Redis store of ratelimit/redislimit uses the
+// server's clock by default, so instances with skewed clocks still agree).
 //
 // A limit passed for a bucket that already exists replaces the old one, so
 // changing a limit takes effect on the next call. limit is never the zero
 // Limit and has passed [Limit.Validate].
 type Store interface {
 	Allow(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error)
-}
-
-// StoreFunc adapts a function to [Store].
-type StoreFunc func(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error)
-
-// Allow calls f.
-func (f StoreFunc) Allow(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error) {
-	return f(ctx, b, limit, now)
 }

@@ -32,7 +32,7 @@ func ByPrincipal(ctx context.Context, _ *mcp.CallToolRequest) (string, bool) {
 // separate bucket per tool. The tool name is the one the client sent, and
 // this layer runs before the SDK looks the tool up, so a caller naming
 // made-up tools asks for a bucket for each: a [MemoryStore] gives it at
-// most [PerPrincipal] of them and puts the rest in one overflow bucket.
+// most [MemoryConfig].PerPrincipal of them and puts the rest in one overflow bucket.
 // Install a per-caller limit ([ByPrincipal]) before it, in the same
 // [Middleware], so such calls are paid for.
 func ByPrincipalAndTool(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
@@ -89,136 +89,38 @@ func toolName(ctx context.Context, req *mcp.CallToolRequest) string {
 	return ""
 }
 
-// LimitFunc returns the limit for a call. Returning the zero Limit exempts
-// the call from this limiter.
-type LimitFunc func(ctx context.Context, req *mcp.CallToolRequest) Limit
-
-// Option configures a [Limiter].
-type Option func(*config)
-
-type config struct {
-	name, scope string
-	key         KeyFunc
-	limit       LimitFunc
-	clock       bulwark.Clock
-	err         error
-	// mixedLimits: WithToolLimits gives tools different non-zero limits.
-	mixedLimits bool
-}
-
-func (c *config) fail(err error) {
-	if c.err == nil {
-		c.err = err
-	}
-}
-
-// WithLimit applies one limit to every call.
-func WithLimit(l Limit) Option {
-	return func(c *config) {
-		if err := l.Validate(); err != nil {
-			c.fail(err)
-			return
-		}
-		c.limit = func(context.Context, *mcp.CallToolRequest) Limit { return l }
-	}
-}
-
-// WithToolLimits applies limits[tool] to calls of that tool and fallback
-// to every other tool (the zero Limit exempts them). The other methods
-// bulwark.Use guards are named by their method: limits["tools/list"]
-// governs tools/list, limits["resources/read"] every resource read. Pair
-// it with WithKey(ByPrincipalAndTool) so each tool has its own bucket. With a key
-// shared across tools (ByPrincipal, BySession, Global) the bucket would
-// take the limit of whichever tool was called last, and calls of a cheap
-// tool would refill the bucket an expensive one draws on; NewLimiter
-// refuses that combination unless every tool that is not exempt has the
-// same limit.
-func WithToolLimits(limits map[string]Limit, fallback Limit) Option {
-	return func(c *config) {
-		m := make(map[string]Limit, len(limits))
-		shared := fallback // the one non-zero limit seen so far
-		c.mixedLimits = false
-		for tool, l := range limits {
-			if err := l.Validate(); err != nil {
-				c.fail(fmt.Errorf("tool %q: %w", tool, err))
-				return
-			}
-			m[tool] = l
-			switch {
-			case l.IsZero():
-			case shared.IsZero():
-				shared = l
-			case l != shared:
-				c.mixedLimits = true
-			}
-		}
-		if err := fallback.Validate(); err != nil {
-			c.fail(fmt.Errorf("fallback: %w", err))
-			return
-		}
-		c.limit = func(ctx context.Context, req *mcp.CallToolRequest) Limit {
-			if l, ok := m[toolName(ctx, req)]; ok {
-				return l
-			}
-			return fallback
-		}
-	}
-}
-
-// WithLimitFunc decides the limit per call, for tiers or any rule
-// WithToolLimits does not cover. An invalid limit returned at call time
-// refuses the call with an internal error. Calls that get different
-// limits should draw from different buckets (a per-tool limit needs a key
-// that includes the tool): a bucket governed by two limits in turn holds
-// to neither.
-func WithLimitFunc(f LimitFunc) Option {
-	return func(c *config) {
-		if f == nil {
-			c.fail(errors.New("ratelimit: nil LimitFunc"))
-			return
-		}
-		c.limit = f
-	}
-}
-
-// WithKey sets the key function; the default is [ByPrincipal].
-func WithKey(f KeyFunc) Option {
-	return func(c *config) {
-		if f == nil {
-			c.fail(errors.New("ratelimit: nil KeyFunc"))
-			return
-		}
-		c.key = f
-	}
-}
-
-// WithName sets the name that separates this limiter's buckets from other
-// limiters' in a shared store. It defaults to the key kind ("principal",
-// "principal+tool", "session", "global", or "custom"); give every limiter
-// that shares a store a distinct name (for example "per-second" and
-// "per-hour" for two per-caller limits). With the Redis store it must be the
-// same on every instance. A name must not be empty or contain ':'.
-func WithName(name string) Option {
-	return func(c *config) {
-		if name == "" || strings.Contains(name, ":") {
-			c.fail(fmt.Errorf("ratelimit: invalid limiter name %q (empty or contains ':')", name))
-			return
-		}
-		c.name = name
-	}
-}
-
-// WithScope sets the words that name what was limited in the refusal,
-// "rate limit exceeded for <scope>". The default follows the key: "this
-// caller", "this caller on this tool", "this session", "this server".
-func WithScope(scope string) Option {
-	return func(c *config) { c.scope = scope }
-}
-
-// WithClock sets the clock whose time is passed to the store (the default
-// is the system clock). Tests use bulwarktest.FakeClock.
-func WithClock(clk bulwark.Clock) Option {
-	return func(c *config) { c.clock = clk }
+// Config configures a [Limiter]. Limit is required; every other zero field
+// means the documented default.
+type Config struct {
+	// Limit is the limit of each call: bulwark.Fixed(PerMinute(60)) for one
+	// limit, bulwark.ByTool(def, map) for limits per tool (the other
+	// methods bulwark.Use guards are named by their method:
+	// "tools/list", "resources/read"), or any function of the call, for
+	// tiers. The zero Limit exempts a call from this limiter; an invalid
+	// one refuses it with an internal error, counted in Stats.Failed.
+	//
+	// Calls that get different limits should draw from different buckets:
+	// limits per tool need a Key that includes the tool
+	// ([ByPrincipalAndTool]). With a key shared across tools the bucket
+	// would follow the limit of whichever tool was called last, and calls
+	// of a cheap tool would refill the bucket an expensive one draws on.
+	Limit bulwark.PerCall[Limit]
+	// Key picks the bucket of a call; nil means [ByPrincipal].
+	Key KeyFunc
+	// Name separates this limiter's buckets from other limiters' in a
+	// shared store. It defaults to the key kind ("principal",
+	// "principal+tool", "session", "global", or "custom"); give every
+	// limiter that shares a store a distinct name (for example
+	// "per-second" and "per-hour" for two per-caller limits). With a Redis
+	// store it must be the same on every instance. It must not contain ':'.
+	Name string
+	// Scope names what was limited in the refusal, "rate limit exceeded
+	// for <scope>". The default follows the key: "this caller", "this
+	// caller on this tool", "this session", "this server".
+	Scope string
+	// Clock gives the time passed to the store; nil means the system
+	// clock. Tests use bulwarktest.FakeClock.
+	Clock bulwark.Clock
 }
 
 // Limiter is the rate-limit engine: a key function, a limit function and a
@@ -227,7 +129,7 @@ type Limiter struct {
 	store  Store
 	name   string
 	key    KeyFunc
-	limit  LimitFunc
+	limit  bulwark.PerCall[Limit]
 	clock  bulwark.Clock
 	refuse string // the refusal message, built once
 	// callerKeys: every key belongs to the calling principal alone (the
@@ -237,41 +139,34 @@ type Limiter struct {
 	allowed, refused, failed atomic.Uint64
 }
 
-// NewLimiter returns a limiter drawing from store. A limit option
-// (WithLimit, WithToolLimits or WithLimitFunc) is required.
-func NewLimiter(store Store, opts ...Option) (*Limiter, error) {
+// NewLimiter returns a limiter drawing from store, configured by cfg.
+func NewLimiter(store Store, cfg Config) (*Limiter, error) {
 	if store == nil {
 		return nil, errors.New("ratelimit: nil store")
 	}
-	c := config{key: ByPrincipal}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
+	if cfg.Limit == nil {
+		return nil, errors.New("ratelimit: Config.Limit is required (for example bulwark.Fixed(ratelimit.PerMinute(60)))")
 	}
-	if c.err != nil {
-		return nil, c.err
+	if strings.Contains(cfg.Name, ":") {
+		return nil, fmt.Errorf("ratelimit: invalid limiter name %q (contains ':')", cfg.Name)
 	}
-	if c.limit == nil {
-		return nil, errors.New("ratelimit: no limit configured (use WithLimit, WithToolLimits or WithLimitFunc)")
+	if cfg.Key == nil {
+		cfg.Key = ByPrincipal
 	}
-	kind, scope := keyKind(c.key)
-	if c.mixedLimits && kind != "principal+tool" && kind != "custom" {
-		return nil, fmt.Errorf("ratelimit: WithToolLimits gives tools different limits, but the %s key puts every tool in one bucket; use WithKey(ByPrincipalAndTool) or a key that includes the tool", kind)
+	kind, scope := keyKind(cfg.Key)
+	if cfg.Name == "" {
+		cfg.Name = kind
 	}
-	if c.name == "" {
-		c.name = kind
-	}
-	if c.scope == "" {
-		c.scope = scope
+	if cfg.Scope == "" {
+		cfg.Scope = scope
 	}
 	return &Limiter{
 		store:  store,
-		name:   c.name,
-		key:    c.key,
-		limit:  c.limit,
-		clock:  bulwark.ClockOr(c.clock),
-		refuse: "rate limit exceeded for " + c.scope,
+		name:   cfg.Name,
+		key:    cfg.Key,
+		limit:  cfg.Limit,
+		clock:  bulwark.ClockOr(cfg.Clock),
+		refuse: "rate limit exceeded for " + cfg.Scope,
 		// A session belongs to the principal that opened it.
 		callerKeys: kind == "principal" || kind == "principal+tool" || kind == "session",
 	}, nil
@@ -292,7 +187,7 @@ func keyKind(f KeyFunc) (name, scope string) {
 	return "custom", "this caller"
 }
 
-// Name returns the limiter's name (see [WithName]).
+// Name returns the limiter's name (see [Config].Name).
 func (l *Limiter) Name() string { return l.name }
 
 // Allow decides one call: it takes a token from the call's bucket, or
@@ -309,7 +204,7 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 		return Decision{Allowed: true, Remaining: -1}, nil
 	}
 	lim := l.limit(ctx, req)
-	if lim.IsZero() {
+	if lim == (Limit{}) {
 		return Decision{Allowed: true, Remaining: -1}, nil
 	}
 	if err := lim.Validate(); err != nil {
@@ -374,15 +269,15 @@ func (l *Limiter) Stats() Stats {
 // counts against the earlier limits, which errs on the strict side.
 // Middleware only ever sees tools/call, so no other method is counted.
 //
-// Limiters that share a store must have distinct names (see [WithName]):
+// Limiters that share a store must have distinct names (see [Config].Name):
 // two that do not would silently share buckets. Middleware panics when
 // given such a pair. It does so while the chain is being built, at
 // start-up and never during a call, as http.ServeMux does with
 // conflicting patterns; a server that assembles limiters from
-// configuration calls [Check] first to get an error instead. Nil limiters
+// configuration calls [Distinct] first to get an error instead. Nil limiters
 // are skipped.
 func Middleware(limiters ...*Limiter) bulwark.Middleware {
-	if err := Check(limiters...); err != nil {
+	if err := Distinct(limiters...); err != nil {
 		panic(err.Error())
 	}
 	kept := make([]*Limiter, 0, len(limiters))
@@ -403,20 +298,20 @@ func Middleware(limiters ...*Limiter) bulwark.Middleware {
 	}
 }
 
-// Check reports an error when two of the limiters would share buckets: the
-// same name (see [WithName]) on the same store. [Middleware] panics on what
-// Check reports; call Check first to handle it as an error. Nil limiters
-// are ignored. Stores are compared by pointer (a *MemoryStore, a
-// *RedisStore); other store values, such as a [StoreFunc], are never
-// considered the same.
-func Check(limiters ...*Limiter) error {
+// Distinct reports an error unless the limiters keep their buckets apart:
+// two with the same name (see [Config].Name) on the same store would share
+// them. [Middleware] panics on what Distinct reports; call Distinct first
+// to handle it as an error. Nil limiters are ignored. Stores are compared
+// by pointer (a *MemoryStore, a *redislimit.Store); other store values are
+// never considered the same.
+func Distinct(limiters ...*Limiter) error {
 	for i, l := range limiters {
 		if l == nil {
 			continue
 		}
 		for _, k := range limiters[:i] {
 			if k != nil && k.name == l.name && sameStore(k.store, l.store) {
-				return fmt.Errorf("ratelimit: two limiters named %q share a store; give them distinct names with WithName", l.name)
+				return fmt.Errorf("ratelimit: two limiters named %q share a store; give them distinct names with Config.Name", l.name)
 			}
 		}
 	}

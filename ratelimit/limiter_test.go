@@ -26,18 +26,26 @@ func TestMain(m *testing.M) {
 	)
 }
 
+// storeFunc adapts a function to ratelimit.Store, for stores that fail or
+// record.
+type storeFunc func(ctx context.Context, b ratelimit.Bucket, limit ratelimit.Limit, now time.Time) (ratelimit.Decision, error)
+
+func (f storeFunc) Allow(ctx context.Context, b ratelimit.Bucket, limit ratelimit.Limit, now time.Time) (ratelimit.Decision, error) {
+	return f(ctx, b, limit, now)
+}
+
 func memStore(t testing.TB) *ratelimit.MemoryStore {
 	t.Helper()
-	s, err := ratelimit.NewMemoryStore(0)
+	s, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func newLimiter(t testing.TB, store ratelimit.Store, opts ...ratelimit.Option) *ratelimit.Limiter {
+func newLimiter(t testing.TB, store ratelimit.Store, cfg ratelimit.Config) *ratelimit.Limiter {
 	t.Helper()
-	l, err := ratelimit.NewLimiter(store, opts...)
+	l, err := ratelimit.NewLimiter(store, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,35 +65,48 @@ func callAs(h mcp.ToolHandler, principal, tool string) (*mcp.CallToolResult, err
 
 func TestNewLimiterValidates(t *testing.T) {
 	s := memStore(t)
+	fixed := bulwark.Fixed(ratelimit.PerSecond(1))
 	tests := []struct {
 		name  string
 		store ratelimit.Store
-		opts  []ratelimit.Option
+		cfg   ratelimit.Config
 	}{
-		{"nil store", nil, []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerSecond(1))}},
-		{"no limit", s, nil},
-		{"zero burst", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.Limit{Rate: 1})}},
-		{"negative rate", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.Limit{Rate: -1, Burst: 1})}},
-		{"infinite rate", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.Every(0, 1))}},
-		{"bad tool limit", s, []ratelimit.Option{ratelimit.WithToolLimits(map[string]ratelimit.Limit{"x": {Rate: 1}}, ratelimit.Limit{})}},
-		{"bad fallback", s, []ratelimit.Option{ratelimit.WithToolLimits(nil, ratelimit.Limit{Burst: 3})}},
-		{"nil limit func", s, []ratelimit.Option{ratelimit.WithLimitFunc(nil)}},
-		{"nil key", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerSecond(1)), ratelimit.WithKey(nil)}},
-		{"empty name", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerSecond(1)), ratelimit.WithName("")}},
-		{"name with colon", s, []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerSecond(1)), ratelimit.WithName("a:b")}},
-		// One bucket per caller with a different limit per tool: calls of
-		// a cheap tool would refill the bucket the expensive tool draws on.
-		{"tool limits on a per-caller key", s, []ratelimit.Option{ratelimit.WithToolLimits(
-			map[string]ratelimit.Limit{"export": ratelimit.PerMinute(2)}, ratelimit.PerSecond(10))}},
-		{"tool limits on a global key", s, []ratelimit.Option{ratelimit.WithKey(ratelimit.Global), ratelimit.WithToolLimits(
-			map[string]ratelimit.Limit{"a": ratelimit.PerMinute(2), "b": ratelimit.PerMinute(3)}, ratelimit.Limit{})}},
-		{"tool limits on a session key", s, []ratelimit.Option{ratelimit.WithToolLimits(
-			map[string]ratelimit.Limit{"a": ratelimit.PerMinute(2)}, ratelimit.PerMinute(3)), ratelimit.WithKey(ratelimit.BySession)}},
+		{"nil store", nil, ratelimit.Config{Limit: fixed}},
+		{"no limit", s, ratelimit.Config{}},
+		{"name with colon", s, ratelimit.Config{Limit: fixed, Name: "a:b"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := ratelimit.NewLimiter(tc.store, tc.opts...); err == nil {
+			if _, err := ratelimit.NewLimiter(tc.store, tc.cfg); err == nil {
 				t.Fatal("NewLimiter succeeded")
+			}
+		})
+	}
+}
+
+// TestInvalidLimitRefusesTheCall checks that a limit the per-call value
+// hands out is validated on every call: an invalid one refuses the call
+// with an internal error and counts as a failure, never as "no limit".
+func TestInvalidLimitRefusesTheCall(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit ratelimit.Limit
+	}{
+		{"zero burst", ratelimit.Limit{Rate: 1}},
+		{"negative rate", ratelimit.Limit{Rate: -1, Burst: 1}},
+		{"infinite rate", ratelimit.Every(0, 1)},
+		{"NaN rate", ratelimit.Limit{Rate: math.NaN(), Burst: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(tc.limit)})
+			rec := &bulwarktest.Recorder{}
+			_, err := callAs(ratelimit.Middleware(l)(rec.Handle), "alice", "t")
+			if bulwark.CodeOf(err) != bulwark.CodeInternal || !errors.Is(err, ratelimit.ErrInvalidLimit) {
+				t.Fatalf("err = %v, want an internal error wrapping ErrInvalidLimit", err)
+			}
+			if rec.Count() != 0 || l.Stats().Failed != 1 {
+				t.Fatalf("handler ran %d times, stats %+v", rec.Count(), l.Stats())
 			}
 		})
 	}
@@ -107,9 +128,9 @@ func TestLimitValidateAndString(t *testing.T) {
 		{ratelimit.Limit{Rate: math.NaN(), Burst: 1}, false, ""},
 		{ratelimit.Limit{Rate: math.Inf(1), Burst: 1}, false, ""},
 		{ratelimit.Limit{Rate: 1e-300, Burst: 1}, false, ""},
-		{ratelimit.Limit{Rate: ratelimit.MinRate, Burst: 1}, true, "1e-09/s burst 1"},
-		{ratelimit.Limit{Rate: ratelimit.MaxRate, Burst: 1}, true, "1e+06/s burst 1"},
-		{ratelimit.Limit{Rate: 2 * ratelimit.MaxRate, Burst: 1}, false, ""},
+		{ratelimit.Limit{Rate: 1e-9, Burst: 1}, true, "1e-09/s burst 1"},
+		{ratelimit.Limit{Rate: 1e6, Burst: 1}, true, "1e+06/s burst 1"},
+		{ratelimit.Limit{Rate: 2e6, Burst: 1}, false, ""},
 		{ratelimit.Every(0, 1), false, ""},
 	}
 	for _, tc := range tests {
@@ -128,7 +149,7 @@ func TestLimitValidateAndString(t *testing.T) {
 
 func TestMiddlewareRefusesOverLimit(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	l := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.Limit{Rate: 1, Burst: 2}), ratelimit.WithClock(clk))
+	l := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(ratelimit.Limit{Rate: 1, Burst: 2}), Clock: clk})
 	rec := &bulwarktest.Recorder{}
 	h := ratelimit.Middleware(l)(rec.Handle)
 	for i := 0; i < 2; i++ {
@@ -190,7 +211,7 @@ func TestKeyFunctions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newLimiter(t, memStore(t), ratelimit.WithLimit(l1), ratelimit.WithKey(tc.key))
+			l := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(l1), Key: tc.key})
 			h := ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle)
 			for i, c := range tc.calls {
 				_, err := callAs(h, c[0], c[1])
@@ -206,7 +227,7 @@ func TestKeyFunctions(t *testing.T) {
 }
 
 func TestBySessionKey(t *testing.T) {
-	l := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: 1}), ratelimit.WithKey(ratelimit.BySession))
+	l := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.001, Burst: 1}), Key: ratelimit.BySession})
 	if l.Name() != "session" {
 		t.Fatalf("Name() = %q", l.Name())
 	}
@@ -243,11 +264,9 @@ func TestBySessionHidesID(t *testing.T) {
 }
 
 func TestToolLimits(t *testing.T) {
-	l := newLimiter(t, memStore(t),
-		ratelimit.WithKey(ratelimit.ByPrincipalAndTool),
-		ratelimit.WithToolLimits(map[string]ratelimit.Limit{
-			"expensive": {Rate: 0.001, Burst: 1},
-		}, ratelimit.Limit{Rate: 0.001, Burst: 3}))
+	l := newLimiter(t, memStore(t), ratelimit.Config{Key: ratelimit.ByPrincipalAndTool, Limit: bulwark.ByTool(ratelimit.Limit{Rate: 0.001, Burst: 3}, map[string]ratelimit.Limit{
+		"expensive": {Rate: 0.001, Burst: 1},
+	})})
 	h := ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle)
 	count := func(tool string) int {
 		n := 0
@@ -268,14 +287,13 @@ func TestToolLimits(t *testing.T) {
 	// One limit shared by the tools that are not exempt needs no per-tool
 	// key.
 	for _, key := range []ratelimit.KeyFunc{ratelimit.ByPrincipal, ratelimit.Global} {
-		if _, err := ratelimit.NewLimiter(memStore(t), ratelimit.WithKey(key), ratelimit.WithToolLimits(
-			map[string]ratelimit.Limit{"ping": {}, "a": ratelimit.PerSecond(1)}, ratelimit.PerSecond(1))); err != nil {
+		if _, err := ratelimit.NewLimiter(memStore(t), ratelimit.Config{Key: key, Limit: bulwark.ByTool(ratelimit.PerSecond(1), map[string]ratelimit.Limit{"ping": {}, "a": ratelimit.PerSecond(1)})}); err != nil {
 			t.Fatalf("one shared limit refused: %v", err)
 		}
 	}
 
 	// A zero fallback exempts unlisted tools.
-	l2 := newLimiter(t, memStore(t), ratelimit.WithToolLimits(map[string]ratelimit.Limit{"x": ratelimit.PerSecond(1)}, ratelimit.Limit{}))
+	l2 := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.ByTool(ratelimit.Limit{}, map[string]ratelimit.Limit{"x": ratelimit.PerSecond(1)})})
 	for i := 0; i < 100; i++ {
 		req := bulwarktest.Request("free", nil)
 		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
@@ -287,9 +305,9 @@ func TestToolLimits(t *testing.T) {
 }
 
 func TestLimitFuncInvalidAtCallTime(t *testing.T) {
-	l := newLimiter(t, memStore(t), ratelimit.WithLimitFunc(func(context.Context, *mcp.CallToolRequest) ratelimit.Limit {
+	l := newLimiter(t, memStore(t), ratelimit.Config{Limit: func(context.Context, *mcp.CallToolRequest) ratelimit.Limit {
 		return ratelimit.Limit{Rate: 1} // no burst
-	}))
+	}})
 	_, err := callAs(ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle), "a", "t")
 	if bulwark.CodeOf(err) != bulwark.CodeInternal || !errors.Is(err, ratelimit.ErrInvalidLimit) {
 		t.Fatalf("got %v, want an internal error wrapping ErrInvalidLimit", err)
@@ -301,8 +319,7 @@ func TestKeyFuncNotApplicable(t *testing.T) {
 	onlyWrites := func(ctx context.Context, req *mcp.CallToolRequest) (string, bool) {
 		return "", strings.HasPrefix(req.Params.Name, "update_")
 	}
-	l := newLimiter(t, memStore(t), ratelimit.WithKey(onlyWrites), ratelimit.WithName("writes"),
-		ratelimit.WithScope("writes"), ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: 1}))
+	l := newLimiter(t, memStore(t), ratelimit.Config{Key: onlyWrites, Name: "writes", Scope: "writes", Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.001, Burst: 1})})
 	h := ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle)
 	for i := 0; i < 5; i++ {
 		if _, err := callAs(h, "a", "get_customer"); err != nil {
@@ -318,8 +335,8 @@ func TestKeyFuncNotApplicable(t *testing.T) {
 
 func TestMiddlewareEveryLimiterMustPass(t *testing.T) {
 	s := memStore(t)
-	perCaller := newLimiter(t, s, ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: 3}))
-	global := newLimiter(t, s, ratelimit.WithKey(ratelimit.Global), ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: 4}))
+	perCaller := newLimiter(t, s, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.001, Burst: 3})})
+	global := newLimiter(t, s, ratelimit.Config{Key: ratelimit.Global, Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.001, Burst: 4})})
 	h := ratelimit.Middleware(perCaller, nil, global)((&bulwarktest.Recorder{}).Handle)
 	results := []struct {
 		who  string
@@ -339,12 +356,12 @@ func TestMiddlewareEveryLimiterMustPass(t *testing.T) {
 
 func TestMiddlewareRejectsDuplicateNames(t *testing.T) {
 	s := memStore(t)
-	a := newLimiter(t, s, ratelimit.WithLimit(ratelimit.PerSecond(1)))
-	b := newLimiter(t, s, ratelimit.WithLimit(ratelimit.PerHour(100)))
-	if err := ratelimit.Check(a, nil, b); err == nil || !strings.Contains(err.Error(), `"principal"`) {
+	a := newLimiter(t, s, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1))})
+	b := newLimiter(t, s, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerHour(100))})
+	if err := ratelimit.Distinct(a, nil, b); err == nil || !strings.Contains(err.Error(), `"principal"`) {
 		t.Fatalf("Check: %v, want an error naming the limiter", err)
 	}
-	if err := ratelimit.Check(a, nil); err != nil {
+	if err := ratelimit.Distinct(a, nil); err != nil {
 		t.Fatalf("Check of one limiter: %v", err)
 	}
 	defer func() {
@@ -356,20 +373,20 @@ func TestMiddlewareRejectsDuplicateNames(t *testing.T) {
 }
 
 func TestMiddlewareSameNameDifferentStores(t *testing.T) {
-	a := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.PerSecond(1)))
-	b := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.PerHour(100)))
+	a := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1))})
+	b := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerHour(100))})
 	ratelimit.Middleware(a, b) // must not panic
-	if err := ratelimit.Check(a, b); err != nil {
+	if err := ratelimit.Distinct(a, b); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestStoreErrorRefusesAsUnavailable(t *testing.T) {
 	boom := errors.New("store down")
-	s := ratelimit.StoreFunc(func(context.Context, ratelimit.Bucket, ratelimit.Limit, time.Time) (ratelimit.Decision, error) {
+	s := storeFunc(func(context.Context, ratelimit.Bucket, ratelimit.Limit, time.Time) (ratelimit.Decision, error) {
 		return ratelimit.Decision{}, boom
 	})
-	l := newLimiter(t, s, ratelimit.WithLimit(ratelimit.PerSecond(1)))
+	l := newLimiter(t, s, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1))})
 	_, err := callAs(ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle), "a", "t")
 	if !errors.Is(err, bulwark.ErrUnavailable) || !errors.Is(err, boom) {
 		t.Fatalf("got %v, want unavailable wrapping the store error", err)
@@ -386,7 +403,7 @@ func TestStoreErrorRefusesAsUnavailable(t *testing.T) {
 // middleware: exactly the burst gets through.
 func TestBurstConcurrentCallers(t *testing.T) {
 	const burst = 50
-	l := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: burst}))
+	l := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.001, Burst: burst})})
 	rec := &bulwarktest.Recorder{}
 	h := ratelimit.Middleware(l)(rec.Handle)
 	var wg sync.WaitGroup
@@ -416,7 +433,7 @@ func TestBurstConcurrentCallers(t *testing.T) {
 func TestSustainedFakeClock(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
 	lim := ratelimit.Limit{Rate: 20, Burst: 10}
-	l := newLimiter(t, memStore(t), ratelimit.WithLimit(lim), ratelimit.WithClock(clk))
+	l := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(lim), Clock: clk})
 	h := ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle)
 	const step, span = 5 * time.Millisecond, time.Minute
 	allowed := 0
@@ -436,7 +453,7 @@ func TestSustainedFakeClock(t *testing.T) {
 // reads the retry-after seconds from the result bulwark.ToWire built.
 func TestRefusalReachesClient(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	l := newLimiter(t, memStore(t), ratelimit.WithLimit(ratelimit.Limit{Rate: 0.25, Burst: 1}), ratelimit.WithClock(clk))
+	l := newLimiter(t, memStore(t), ratelimit.Config{Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.25, Burst: 1}), Clock: clk})
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v0"}, nil)
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "ping", InputSchema: map[string]any{"type": "object"}},
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -471,16 +488,16 @@ func TestRefusalReachesClient(t *testing.T) {
 }
 
 // wrapStore is a comparable struct type whose field may hold a value that
-// is not comparable (a StoreFunc).
+// is not comparable (a storeFunc).
 type wrapStore struct{ ratelimit.Store }
 
-func TestCheckUncomparableStores(t *testing.T) {
-	inner := ratelimit.StoreFunc(func(context.Context, ratelimit.Bucket, ratelimit.Limit, time.Time) (ratelimit.Decision, error) {
+func TestDistinctUncomparableStores(t *testing.T) {
+	inner := storeFunc(func(context.Context, ratelimit.Bucket, ratelimit.Limit, time.Time) (ratelimit.Decision, error) {
 		return ratelimit.Decision{Allowed: true}, nil
 	})
-	a := newLimiter(t, wrapStore{inner}, ratelimit.WithLimit(ratelimit.PerSecond(1)))
-	b := newLimiter(t, wrapStore{inner}, ratelimit.WithLimit(ratelimit.PerSecond(2)))
-	if err := ratelimit.Check(a, b); err != nil { // must not panic either
+	a := newLimiter(t, wrapStore{inner}, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1))})
+	b := newLimiter(t, wrapStore{inner}, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(2))})
+	if err := ratelimit.Distinct(a, b); err != nil { // must not panic either
 		t.Fatal(err)
 	}
 }

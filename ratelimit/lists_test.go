@@ -16,27 +16,27 @@ import (
 func TestListsDrawOnTheLimit(t *testing.T) {
 	tests := []struct {
 		name string
-		opts []ratelimit.Option
+		cfg  ratelimit.Config
 		// outcomes of three tools/list requests, then one tools/call
 		lists [3]bool
 		call  bool
 	}{
-		{"one bucket for lists and calls", []ratelimit.Option{ratelimit.WithLimit(ratelimit.PerMinute(2))},
+		{"one bucket for lists and calls", ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerMinute(2))},
 			[3]bool{true, true, false}, false},
-		{"lists have a bucket of their own", []ratelimit.Option{ratelimit.WithKey(ratelimit.ByPrincipalAndTool),
-			ratelimit.WithToolLimits(map[string]ratelimit.Limit{"tools/list": ratelimit.PerMinute(1)}, ratelimit.PerMinute(2))},
+		{"lists have a bucket of their own", ratelimit.Config{Key: ratelimit.ByPrincipalAndTool,
+			Limit: bulwark.ByTool(ratelimit.PerMinute(2), map[string]ratelimit.Limit{"tools/list": ratelimit.PerMinute(1)})},
 			[3]bool{true, false, false}, true},
-		{"lists exempt", []ratelimit.Option{ratelimit.WithKey(ratelimit.ByPrincipalAndTool),
-			ratelimit.WithToolLimits(map[string]ratelimit.Limit{"tools/list": {}}, ratelimit.PerMinute(1))},
+		{"lists exempt", ratelimit.Config{Key: ratelimit.ByPrincipalAndTool,
+			Limit: bulwark.ByTool(ratelimit.PerMinute(1), map[string]ratelimit.Limit{"tools/list": {}})},
 			[3]bool{true, true, true}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store, err := ratelimit.NewMemoryStore(0)
+			store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := ratelimit.NewLimiter(store, tt.opts...)
+			l, err := ratelimit.NewLimiter(store, tt.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/maphash"
 	"math"
 	"strconv"
@@ -15,13 +14,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// DefaultCapacity is the number of buckets a [MemoryStore] keeps when its
-// capacity is not set.
-const DefaultCapacity = 100_000
-
-// DefaultPerPrincipal is the number of buckets of one limiter a principal
-// may hold in a [MemoryStore] when [PerPrincipal] is not given.
-const DefaultPerPrincipal = 1000
+// The defaults of [MemoryConfig].
+const (
+	defaultCapacity     = 100_000
+	defaultPerPrincipal = 1000
+)
 
 // memoryShards splits the store so that concurrent calls for different keys
 // rarely wait on one another. Stores smaller than this use fewer shards.
@@ -50,7 +47,7 @@ const memoryShards = 16
 // A bucket whose key is the caller's own ([Bucket].Principal set: keys of
 // [ByPrincipal], [ByPrincipalAndTool] and [BySession]) counts against that
 // principal. A principal holding its cap of buckets of one limiter
-// ([PerPrincipal], default [DefaultPerPrincipal]) gets no new bucket for a
+// ([MemoryConfig].PerPrincipal, default 1000) gets no new bucket for a
 // new key: every call with a key it has no bucket for draws from one
 // overflow bucket, kept per principal, limiter and limit (so a principal
 // has one per distinct limit its limiter hands out, a number the
@@ -95,31 +92,30 @@ type memoryShard struct {
 	_   [40]byte // keep shards on separate cache lines
 }
 
-// MemoryOption configures a [MemoryStore].
-type MemoryOption func(*MemoryStore) error
-
-// PerPrincipal sets how many buckets of one limiter a principal may hold
-// (see the type's documentation, "Buckets per principal"). It must be at
-// least 1; the default is [DefaultPerPrincipal], or the capacity when that
-// is smaller. A value of at least the capacity turns the cap off.
-func PerPrincipal(n int) MemoryOption {
-	return func(s *MemoryStore) error {
-		if n < 1 {
-			return fmt.Errorf("ratelimit: PerPrincipal(%d): must be at least 1", n)
-		}
-		s.per = n
-		return nil
-	}
+// MemoryConfig configures a [MemoryStore]. Every zero field means the
+// documented default.
+type MemoryConfig struct {
+	// Capacity is the most buckets the store holds; default 100,000.
+	Capacity int
+	// PerPrincipal is how many buckets of one limiter a principal may hold
+	// (see the type's documentation, "Buckets per principal"); default
+	// 1000, or the capacity when that is smaller. A value of at least the
+	// capacity turns the cap off.
+	PerPrincipal int
 }
 
-// NewMemoryStore returns a store holding at most capacity buckets (zero
-// means DefaultCapacity).
-func NewMemoryStore(capacity int, opts ...MemoryOption) (*MemoryStore, error) {
-	if capacity < 0 {
-		return nil, errors.New("ratelimit: negative capacity")
+// NewMemoryStore returns a store configured by cfg.
+func NewMemoryStore(cfg MemoryConfig) (*MemoryStore, error) {
+	if cfg.Capacity < 0 || cfg.PerPrincipal < 0 {
+		return nil, errors.New("ratelimit: MemoryConfig fields must not be negative")
 	}
+	capacity := cfg.Capacity
 	if capacity == 0 {
-		capacity = DefaultCapacity
+		capacity = defaultCapacity
+	}
+	per := cfg.PerPrincipal
+	if per == 0 {
+		per = defaultPerPrincipal
 	}
 	n := memoryShards
 	if capacity < n*64 {
@@ -127,17 +123,8 @@ func NewMemoryStore(capacity int, opts ...MemoryOption) (*MemoryStore, error) {
 	}
 	s := &MemoryStore{
 		shards: make([]memoryShard, n), seed: maphash.MakeSeed(), cap: capacity,
-		per: DefaultPerPrincipal, owned: make(map[owner]int),
+		per: min(per, capacity), owned: make(map[owner]int),
 	}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(s); err != nil {
-			return nil, err
-		}
-	}
-	s.per = min(s.per, capacity)
 	for i := range s.shards {
 		size := capacity / n
 		if i < capacity%n {
@@ -272,8 +259,8 @@ func (s *MemoryStore) allow(id bucketID, o owner, limit Limit, now time.Time) (_
 	return Decision{RetryAfter: wait}, false
 }
 
-// Len returns the number of buckets held.
-func (s *MemoryStore) Len() int {
+// len returns the number of buckets held.
+func (s *MemoryStore) len() int {
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -307,7 +294,7 @@ type MemoryStats struct {
 // Stats returns the store's counters.
 func (s *MemoryStore) Stats() MemoryStats {
 	return MemoryStats{
-		Buckets:         s.Len(),
+		Buckets:         s.len(),
 		Capacity:        s.cap,
 		Evictions:       s.evictions.Load(),
 		ForcedEvictions: s.forced.Load(),

@@ -12,13 +12,12 @@ import (
 // A caller naming a made-up tool with every call under a per-tool limit
 // gets three buckets of its own, then one overflow bucket for the rest:
 // the store does not grow, and the caller gains no calls.
-func ExamplePerPrincipal() {
-	store, err := ratelimit.NewMemoryStore(0, ratelimit.PerPrincipal(3))
+func ExampleMemoryConfig() {
+	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{PerPrincipal: 3})
 	if err != nil {
 		panic(err)
 	}
-	perTool, _ := ratelimit.NewLimiter(store,
-		ratelimit.WithKey(ratelimit.ByPrincipalAndTool), ratelimit.WithLimit(ratelimit.PerMinute(2)))
+	perTool, _ := ratelimit.NewLimiter(store, ratelimit.Config{Key: ratelimit.ByPrincipalAndTool, Limit: bulwark.Fixed(ratelimit.PerMinute(2))})
 	h := ratelimit.Middleware(perTool)(new(bulwarktest.Recorder).Handle)
 
 	allowed := 0

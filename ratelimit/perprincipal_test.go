@@ -39,7 +39,7 @@ func TestMemoryStorePerPrincipal(t *testing.T) {
 		}
 		return n
 	}
-	s, err := ratelimit.NewMemoryStore(1000, ratelimit.PerPrincipal(3))
+	s, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 1000, PerPrincipal: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +85,8 @@ func TestMemoryStorePerPrincipalNeverGrantsMore(t *testing.T) {
 	ctx := context.Background()
 	limits := []ratelimit.Limit{{Rate: 1, Burst: 3}, {Rate: 0.2, Burst: 1}}
 	for seed := range uint64(20) {
-		capped, _ := ratelimit.NewMemoryStore(64, ratelimit.PerPrincipal(1+int(seed%5)))
-		plain, _ := ratelimit.NewMemoryStore(64, ratelimit.PerPrincipal(64))
+		capped, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 64, PerPrincipal: 1 + int(seed%5)})
+		plain, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 64, PerPrincipal: 64})
 		rng := rand.New(rand.NewPCG(seed, 9))
 		now := t0
 		var nc, np int
@@ -117,12 +117,12 @@ func TestMemoryStorePerPrincipalNeverGrantsMore(t *testing.T) {
 // under ByPrincipalAndTool cannot grow the store past its cap of buckets,
 // nor gain calls by it, nor push out another caller's buckets.
 func TestPerPrincipalMadeUpTools(t *testing.T) {
-	store, err := ratelimit.NewMemoryStore(200, ratelimit.PerPrincipal(10))
+	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 200, PerPrincipal: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := bulwarktest.NewFakeClock(t0)
-	perTool := newLimiter(t, store, ratelimit.WithKey(ratelimit.ByPrincipalAndTool), ratelimit.WithLimit(ratelimit.PerMinute(5)), ratelimit.WithClock(clock))
+	perTool := newLimiter(t, store, ratelimit.Config{Key: ratelimit.ByPrincipalAndTool, Limit: bulwark.Fixed(ratelimit.PerMinute(5)), Clock: clock})
 	h := ratelimit.Middleware(perTool)(new(bulwarktest.Recorder).Handle)
 
 	// alice drains part of her bucket of one tool first.
@@ -172,11 +172,11 @@ func TestPerPrincipalKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got ratelimit.Bucket
-			store := ratelimit.StoreFunc(func(_ context.Context, b ratelimit.Bucket, _ ratelimit.Limit, _ time.Time) (ratelimit.Decision, error) {
+			store := storeFunc(func(_ context.Context, b ratelimit.Bucket, _ ratelimit.Limit, _ time.Time) (ratelimit.Decision, error) {
 				got = b
 				return ratelimit.Decision{Allowed: true}, nil
 			})
-			l := newLimiter(t, store, ratelimit.WithKey(tc.key), ratelimit.WithLimit(ratelimit.PerSecond(1)))
+			l := newLimiter(t, store, ratelimit.Config{Key: tc.key, Limit: bulwark.Fixed(ratelimit.PerSecond(1))})
 			req := bulwarktest.Request("get_customer", map[string]any{})
 			ctx, call := bulwarktest.Context(context.Background(), req, nil)
 			call.SetPrincipal(&bulwark.Principal{ID: "alice"})
@@ -193,26 +193,26 @@ func TestPerPrincipalKeys(t *testing.T) {
 	}
 }
 
-func TestPerPrincipalOption(t *testing.T) {
-	for _, n := range []int{0, -1} {
-		if _, err := ratelimit.NewMemoryStore(10, ratelimit.PerPrincipal(n)); err == nil {
-			t.Errorf("PerPrincipal(%d) accepted", n)
+func TestMemoryConfig(t *testing.T) {
+	for _, cfg := range []ratelimit.MemoryConfig{{PerPrincipal: -1}, {Capacity: -1}} {
+		if _, err := ratelimit.NewMemoryStore(cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
 		}
 	}
-	s, _ := ratelimit.NewMemoryStore(10, ratelimit.PerPrincipal(50))
+	s, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 10, PerPrincipal: 50})
 	if st := s.Stats(); st.PerPrincipal != 10 {
 		t.Errorf("cap above the capacity: %d; want the capacity", st.PerPrincipal)
 	}
-	s, _ = ratelimit.NewMemoryStore(0)
-	if st := s.Stats(); st.PerPrincipal != ratelimit.DefaultPerPrincipal {
-		t.Errorf("default cap %d", st.PerPrincipal)
+	s, _ = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+	if st := s.Stats(); st.PerPrincipal != 1000 || st.Capacity != 100_000 {
+		t.Errorf("defaults %+v, want 1000 per principal of 100,000", st)
 	}
 }
 
 // TestPerPrincipalConcurrent: many principals and keys at once, under
 // -race; the cap and the capacity hold throughout.
 func TestPerPrincipalConcurrent(t *testing.T) {
-	s, _ := ratelimit.NewMemoryStore(2048, ratelimit.PerPrincipal(8))
+	s, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 2048, PerPrincipal: 8})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for w := range 8 {

@@ -75,11 +75,15 @@ func threadTime() time.Duration {
 // BenchmarkMiddleware/nfc: limits plus NFC on ASCII arguments (no rewrite).
 func BenchmarkMiddleware(b *testing.B) {
 	def := &mcp.Tool{Name: "t", InputSchema: typicalSchema}
-	b.Run("limits", func(b *testing.B) { benchLayer(b, validate.Middleware(), nil, typicalArgs) })
-	b.Run("schema", func(b *testing.B) { benchLayer(b, validate.Middleware(validate.Strict()), def, typicalArgs) })
-	b.Run("nfc", func(b *testing.B) { benchLayer(b, validate.Middleware(validate.NormalizeNFC()), nil, typicalArgs) })
+	b.Run("limits", func(b *testing.B) { benchLayer(b, validate.Middleware(validate.Config{}), nil, typicalArgs) })
+	b.Run("schema", func(b *testing.B) {
+		benchLayer(b, validate.Middleware(validate.Config{Strict: true}), def, typicalArgs)
+	})
+	b.Run("nfc", func(b *testing.B) {
+		benchLayer(b, validate.Middleware(validate.Config{NormalizeNFC: true}), nil, typicalArgs)
+	})
 	b.Run("nfc-rewrite", func(b *testing.B) {
-		benchLayer(b, validate.Middleware(validate.NormalizeNFC()), nil, `{"id":"cust-1042","name":"Jose\u0301 Mari\u0301a"}`)
+		benchLayer(b, validate.Middleware(validate.Config{NormalizeNFC: true}), nil, `{"id":"cust-1042","name":"Jose\u0301 Mari\u0301a"}`)
 	})
 }
 

@@ -8,16 +8,17 @@
 // streaming pass, without building a tree:
 //
 //   - size and shape limits ([Limits]): total bytes (64 KiB by default,
-//     per tool through [ToolLimits] or [LimitsFunc]), nesting depth, bytes
+//     per tool or per call through Config.Limits), nesting depth, bytes
 //     per string, properties per object, items per array;
 //   - encoding: a single JSON object, valid UTF-8, no NUL or other control
 //     characters (tab, line feed and carriage return are allowed in values
-//     by default; see [AllowControls]), no unpaired surrogate escapes, no
+//     by default; see Config.NoControlCharacters), no unpaired surrogate
+//     escapes, no
 //     property given twice (two parsers that disagree on which duplicate
 //     wins are a classic way to slip a value past a check);
-//   - optional Unicode NFC normalization ([NormalizeNFC]);
+//   - optional Unicode NFC normalization (Config.NormalizeNFC);
 //   - the registered tool's input schema: types, required and unknown
-//     properties ([Strict] for raw tools whose schemas leave
+//     properties (Config.Strict for raw tools whose schemas leave
 //     additionalProperties open), lengths, patterns, enums, numeric bounds,
 //     and "format": "email", which the SDK's validator does not enforce;
 //     an undeclared property named like a declared one but for letter case
@@ -32,10 +33,11 @@
 //     integer; 0.3 is a multiple of 0.1 and 0.35 is not.
 //
 // The schema helpers ([Schema], [Property], [On] with rules such as
-// [FormatEmail], [FormatID], [MaxLength], [Pattern], [Enum]) add those
-// keywords to a schema inferred by jsonschema.For, so the schema a client
-// reads in tools/list and the checks the server applies are one and the
-// same. [Check] compiles schemas at start-up to catch mistakes early.
+// [FormatEmail], [FormatID], [MaxLength], [Pattern], [Enum], [Range]) add
+// those keywords to a schema inferred by jsonschema.For, so the schema a
+// client reads in tools/list and the checks the server applies are one and
+// the same. [CompileSchemas] compiles schemas at start-up to catch mistakes
+// early.
 //
 // The field validators [ID], [Email], [Length] and [OneOf] are plain
 // functions for handlers. They return a *[Violation] (match it with
@@ -87,5 +89,5 @@
 //	)
 //	bulwark.AddTool(server, &mcp.Tool{Name: "update_email", InputSchema: schema}, handler)
 //	bulwark.Use(server, auditMW, bulwark.Recover(nil), authMW,
-//		validate.Middleware(validate.Strict(), validate.NormalizeNFC()))
+//		validate.Middleware(validate.Config{Strict: true, NormalizeNFC: true}))
 package validate

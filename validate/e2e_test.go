@@ -53,7 +53,7 @@ func newServer(t *testing.T, mws ...bulwark.Middleware) (*mcp.Server, *bulwarkte
 }
 
 func TestThroughClient(t *testing.T) {
-	s, typed, raw := newServer(t, bulwark.Recover(nil), validate.Middleware(validate.Strict(), validate.NormalizeNFC()))
+	s, typed, raw := newServer(t, bulwark.Recover(nil), validate.Middleware(validate.Config{Strict: true, NormalizeNFC: true}))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 
@@ -144,7 +144,7 @@ func TestWrapRawTool(t *testing.T) {
 	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v0"}, nil)
 	rec := &bulwarktest.Recorder{}
 	tool := &mcp.Tool{Name: "echo", InputSchema: json.RawMessage(`{"type":"object","properties":{"msg":{"type":"string","maxLength":5}}}`)}
-	bulwark.AddToolHandler(s, tool, bulwark.Wrap(rec.Handle, validate.Middleware(validate.Strict())))
+	bulwark.AddToolHandler(s, tool, bulwark.Wrap(rec.Handle, validate.Middleware(validate.Config{Strict: true})))
 	bulwark.Use(s)
 	cs := bulwarktest.Connect(t, s, nil)
 	res, err := bulwarktest.Call(context.Background(), cs, "echo", map[string]any{"msg": "too long"})

@@ -63,7 +63,7 @@ func ExampleMiddleware() {
 		func(ctx context.Context, req *mcp.CallToolRequest, in UpdateEmail) (*mcp.CallToolResult, any, error) {
 			return bulwarktest.TextResult("updated " + in.ID), nil, nil
 		})
-	bulwark.Use(s, bulwark.Recover(nil), validate.Middleware())
+	bulwark.Use(s, bulwark.Recover(nil), validate.Middleware(validate.Config{}))
 
 	fmt.Println(call(s, "update_email", map[string]any{"id": "c-1", "email": "ada@example.com"}))
 	fmt.Println(call(s, "update_email", map[string]any{"id": "c-1", "email": "Ada <ada@example.com>"}))
@@ -76,8 +76,8 @@ func ExampleMiddleware() {
 	// argument "id": must not contain control character U+0000
 }
 
-func ExampleWithLimits() {
-	mw := validate.Middleware(validate.WithLimits(validate.Limits{MaxStringBytes: 10, MaxDepth: 2}))
+func ExampleConfig() {
+	mw := validate.Middleware(validate.Config{Limits: bulwark.Fixed(validate.Limits{MaxStringBytes: 10, MaxDepth: 2})})
 	check(mw, nil, "search", `{"q":"a very long query"}`)
 	check(mw, nil, "search", `{"q":{"nested":{"too":"deep"}}}`)
 	// Output:
@@ -85,11 +85,12 @@ func ExampleWithLimits() {
 	// argument "q.nested": is nested too deeply: at most 2 levels of objects and arrays are allowed
 }
 
-func ExampleToolLimits() {
-	mw := validate.Middleware(
-		validate.WithLimits(validate.Limits{MaxBytes: 32}),
-		validate.ToolLimits("upload", validate.Limits{MaxBytes: 1 << 20}),
-	)
+// Limits differ per tool with bulwark.ByTool.
+func ExampleConfig_perTool() {
+	mw := validate.Middleware(validate.Config{Limits: bulwark.ByTool(
+		validate.Limits{MaxBytes: 32},
+		map[string]validate.Limits{"upload": {MaxBytes: 1 << 20}},
+	)})
 	args := `{"content":"` + strings.Repeat("x", 40) + `"}`
 	check(mw, nil, "search", args)
 	check(mw, nil, "upload", `{"content":"short"}`)
@@ -98,70 +99,68 @@ func ExampleToolLimits() {
 	// ok: {"content":"short"}
 }
 
-func ExampleLimitsFunc() {
-	mw := validate.Middleware(
-		validate.WithLimits(validate.Limits{MaxItems: 2}),
-		validate.LimitsFunc(func(ctx context.Context, req *mcp.CallToolRequest) validate.Limits {
-			if bulwark.CallFrom(ctx).Principal().HasRole("bulk") {
-				return validate.Limits{MaxItems: 1000}
-			}
-			return validate.Limits{} // the defaults above
-		}),
-	)
+// Limits can depend on anything about the call, such as the caller's role.
+func ExampleConfig_perCall() {
+	mw := validate.Middleware(validate.Config{Limits: func(ctx context.Context, req *mcp.CallToolRequest) validate.Limits {
+		if bulwark.CallFrom(ctx).Principal().HasRole("bulk") {
+			return validate.Limits{MaxItems: 1000}
+		}
+		return validate.Limits{MaxItems: 2}
+	}})
 	check(mw, nil, "tag", `{"ids":["a","b","c"]}`)
 	// Output:
 	// argument "ids": must have at most 2 items
 }
 
-func ExampleAllowControls() {
-	mw := validate.Middleware(validate.AllowControls("")) // not even tabs or line breaks
+func ExampleConfig_noControlCharacters() {
+	mw := validate.Middleware(validate.Config{NoControlCharacters: true}) // not even tabs or line breaks
 	check(mw, nil, "rename", `{"name":"two\nlines"}`)
 	// Output:
 	// argument "name": must not contain control character U+000A
 }
 
-func ExampleNormalizeNFC() {
-	mw := validate.Middleware(validate.NormalizeNFC())
+func ExampleConfig_normalizeNFC() {
+	mw := validate.Middleware(validate.Config{NormalizeNFC: true})
 	check(mw, nil, "find", `{"name":"Jose\u0301"}`) // e + combining acute accent
 	// Output:
 	// ok: {"name":"José"}
 }
 
-func ExampleStrict() {
+func ExampleConfig_strict() {
 	def := &mcp.Tool{Name: "lookup", InputSchema: json.RawMessage(
 		`{"type":"object","properties":{"id":{"type":"string"},"fields":{"type":"array"}}}`)}
-	check(validate.Middleware(), def, "lookup", `{"id":"c-1","admin":true}`)
-	check(validate.Middleware(validate.Strict()), def, "lookup", `{"id":"c-1","admin":true}`)
+	check(validate.Middleware(validate.Config{}), def, "lookup", `{"id":"c-1","admin":true}`)
+	check(validate.Middleware(validate.Config{Strict: true}), def, "lookup", `{"id":"c-1","admin":true}`)
 	// Output:
 	// ok: {"id":"c-1","admin":true}
 	// argument "admin": is not a known field; known fields are fields, id
 }
 
-func ExampleIgnoreSchema() {
+func ExampleConfig_ignoreSchema() {
 	def := &mcp.Tool{Name: "t", InputSchema: json.RawMessage(`{"type":"object","required":["id"]}`)}
-	check(validate.Middleware(validate.IgnoreSchema()), def, "t", `{}`)
+	check(validate.Middleware(validate.Config{IgnoreSchema: true}), def, "t", `{}`)
 	// Output:
 	// ok: {}
 }
 
-func ExampleFormat() {
+func ExampleConfig_formats() {
 	def := &mcp.Tool{Name: "ship", InputSchema: json.RawMessage(
 		`{"type":"object","properties":{"sku":{"type":"string","format":"sku"}}}`)}
-	mw := validate.Middleware(validate.Format("sku", func(s string) error {
+	mw := validate.Middleware(validate.Config{Formats: map[string]func(string) error{"sku": func(s string) error {
 		if !strings.HasPrefix(s, "SKU-") {
 			return &validate.Violation{Rule: "sku", Message: "must start with SKU-"}
 		}
 		return nil
-	}))
+	}}})
 	check(mw, def, "ship", `{"sku":"12345"}`)
 	// Output:
 	// argument "sku": must start with SKU-
 }
 
-func ExampleCheck() {
+func ExampleCompileSchemas() {
 	bad := &mcp.Tool{Name: "find", InputSchema: json.RawMessage(
 		`{"type":"object","properties":{"q":{"type":"string","pattern":"[unclosed"}}}`)}
-	fmt.Println(validate.Check(bad) != nil)
+	fmt.Println(validate.CompileSchemas(bad) != nil)
 	// Output:
 	// true
 }

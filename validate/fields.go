@@ -76,15 +76,15 @@ func Field(field string, err error) error {
 	return &bulwark.Error{Code: bulwark.CodeInvalidArgument, Field: field, Message: msg, Cause: err}
 }
 
-// MaxIDLength is the longest identifier [ID] accepts.
-const MaxIDLength = 50
+// maxIDLength is the longest identifier [ID] accepts.
+const maxIDLength = 50
 
-// IDPattern is the pattern [ID] enforces, in the regular expression syntax
+// idPattern is the pattern [ID] enforces, in the regular expression syntax
 // JSON Schema uses; [FormatID] advertises it.
-const IDPattern = "^[a-zA-Z0-9-]+$"
+const idPattern = "^[a-zA-Z0-9-]+$"
 
 // ID checks an identifier: 1 to 50 ASCII letters, digits and hyphens
-// (IDPattern). Such a value is safe in a URL path, a log line or a key
+// (the pattern ^[a-zA-Z0-9-]+$). Such a value is safe in a URL path, a log line or a key
 // without escaping.
 func ID(s string) error { return checkID(s) }
 
@@ -92,8 +92,8 @@ func checkID[S ~string | ~[]byte](s S) error {
 	if len(s) == 0 {
 		return violation("id", "must not be empty")
 	}
-	if len(s) > MaxIDLength {
-		return violation("id", "must be at most "+strconv.Itoa(MaxIDLength)+" characters")
+	if len(s) > maxIDLength {
+		return violation("id", "must be at most "+strconv.Itoa(maxIDLength)+" characters")
 	}
 	for i := 0; i < len(s); i++ {
 		if !isIDByte(s[i]) {
@@ -109,7 +109,7 @@ func isIDByte(c byte) bool {
 
 // Email limits.
 const (
-	MaxEmailLength  = 254 // bytes, the longest address SMTP can carry in a path
+	maxEmailLength  = 254 // bytes, the longest address SMTP can carry in a path
 	maxLocalLength  = 64
 	maxDomainLength = 253
 	maxLabelLength  = 63
@@ -135,8 +135,8 @@ func checkEmail[S ~string | ~[]byte](s S) error {
 	if len(s) == 0 {
 		return violation("email", "must not be empty; give an address like name@example.com")
 	}
-	if len(s) > MaxEmailLength {
-		return violation("email", "must be at most "+strconv.Itoa(MaxEmailLength)+" bytes")
+	if len(s) > maxEmailLength {
+		return violation("email", "must be at most "+strconv.Itoa(maxEmailLength)+" bytes")
 	}
 	at := -1
 	for i := 0; i < len(s); i++ {

@@ -253,7 +253,7 @@ func FuzzSchemaAgreesWithJSONSchema(f *testing.F) {
 	})
 }
 
-var idRE = regexp.MustCompile(IDPattern)
+var idRE = regexp.MustCompile(idPattern)
 
 func FuzzID(f *testing.F) {
 	for _, s := range []string{"", "c-1", "a b", strings.Repeat("a", 50), strings.Repeat("a", 51), "é", "a\n"} {
@@ -261,7 +261,7 @@ func FuzzID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		err := ID(s)
-		want := idRE.MatchString(s) && len(s) <= MaxIDLength
+		want := idRE.MatchString(s) && len(s) <= maxIDLength
 		if (err == nil) != want {
 			t.Fatalf("ID(%q) = %v; the pattern says %v", s, err, want)
 		}
@@ -286,7 +286,7 @@ func FuzzEmail(f *testing.F) {
 			}
 			return
 		}
-		if len(s) > MaxEmailLength || strings.Count(s, "@") != 1 || strings.ContainsAny(s, "\r\n \"()<>[]\\,;:") {
+		if len(s) > maxEmailLength || strings.Count(s, "@") != 1 || strings.ContainsAny(s, "\r\n \"()<>[]\\,;:") {
 			t.Fatalf("accepted %q", s)
 		}
 		domain := s[strings.IndexByte(s, '@')+1:]

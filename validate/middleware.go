@@ -20,13 +20,13 @@ import (
 //     string, properties per object, items per array;
 //   - every string and property name is valid UTF-8 without control
 //     characters (tab, line feed and carriage return are allowed in values
-//     unless [AllowControls] says otherwise), and without unpaired
-//     surrogate escapes;
+//     unless Config.NoControlCharacters), and without unpaired surrogate
+//     escapes;
 //   - when the tool's definition is registered (bulwark.AddTool,
 //     bulwark.AddToolHandler or bulwark.Register) and has an input schema,
 //     they satisfy its type, properties, required, additionalProperties,
 //     items, enum, const, minLength, maxLength, pattern, format (email, and
-//     any added with [Format]), minimum, maximum, exclusiveMinimum,
+//     any added in Config.Formats), minimum, maximum, exclusiveMinimum,
 //     exclusiveMaximum, minItems, maxItems, minProperties and maxProperties
 //     keywords. Other keywords are not interpreted here; for tools added
 //     with mcp.AddTool the SDK still validates them after this layer.
@@ -41,40 +41,24 @@ import (
 // message says what would be accepted ("must be at most 254 bytes").
 // Malformed JSON and an oversized document are reported against the
 // arguments as a whole. A schema that cannot be compiled (an invalid
-// pattern, say) is a server bug and yields an internal error; use [Check]
-// at start-up to catch it earlier.
-func Middleware(opts ...Option) bulwark.Middleware {
-	cfg := config{controls: "\t\n\r"}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
+// pattern, say) is a server bug and yields an internal error; use
+// [CompileSchemas] at start-up to catch it earlier.
+func Middleware(cfg Config) bulwark.Middleware {
+	allow := uint32(1<<'\t' | 1<<'\n' | 1<<'\r')
+	if cfg.NoControlCharacters {
+		allow = 0
 	}
-	var allow uint32
-	for _, r := range cfg.controls {
-		if r >= 0 && r < 0x20 {
-			allow |= 1 << uint(r)
-		}
+	base := Limits{}.resolved()
+	formats := make(map[string]func(string) error, len(cfg.Formats))
+	for name, check := range cfg.Formats {
+		formats[name] = check
 	}
-	base := cfg.limits.resolved()
-	perTool := make(map[string]Limits, len(cfg.perTool))
-	for name, l := range cfg.perTool {
-		perTool[name] = l.over(cfg.limits).resolved()
-	}
-	cache := &schemaCache{c: compiler{strict: cfg.strict, formats: cfg.formats}}
+	cache := &schemaCache{c: compiler{strict: cfg.Strict, formats: formats}}
 	pick := func(ctx context.Context, req *mcp.CallToolRequest) Limits {
-		lim, ok := perTool[req.Params.Name]
-		if cfg.fn != nil {
-			unresolved := cfg.limits
-			if t, ok := cfg.perTool[req.Params.Name]; ok {
-				unresolved = t.over(cfg.limits)
-			}
-			return cfg.fn(ctx, req).over(unresolved).resolved()
+		if cfg.Limits == nil {
+			return base
 		}
-		if ok {
-			return lim
-		}
-		return base
+		return cfg.Limits(ctx, req).resolved()
 	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -82,13 +66,13 @@ func Middleware(opts ...Option) bulwark.Middleware {
 				return next(ctx, req)
 			}
 			var root *node
-			if !cfg.noSchema {
+			if !cfg.IgnoreSchema {
 				var err error
 				if root, err = cache.lookup(bulwark.ToolFrom(ctx)); err != nil {
 					return nil, bulwark.Internal(err)
 				}
 			}
-			out, err := check(req.Params.Arguments, pick(ctx, req), allow, root, cfg.nfc)
+			out, err := check(req.Params.Arguments, pick(ctx, req), allow, root, cfg.NormalizeNFC)
 			if err != nil {
 				return nil, err
 			}

@@ -77,7 +77,7 @@ func TestLimits(t *testing.T) {
 		{"items", `{"a":[1,2,3,4,5]}`, "a", "at most 4 items"},
 		{"items nested path", `{"a":[1,[1,2,3,4,5]]}`, "a[1]", "at most 4 items"},
 	}
-	mw := validate.Middleware(validate.WithLimits(small))
+	mw := validate.Middleware(validate.Config{Limits: bulwark.Fixed(small)})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := invoke(t, mw, nil, "t", tt.args)
@@ -87,59 +87,58 @@ func TestLimits(t *testing.T) {
 }
 
 func TestDefaultLimits(t *testing.T) {
-	mw := validate.Middleware()
-	deep := strings.Repeat(`{"a":`, validate.DefaultMaxDepth) + "1" + strings.Repeat("}", validate.DefaultMaxDepth)
+	mw := validate.Middleware(validate.Config{})
+	deep := strings.Repeat(`{"a":`, 32) + "1" + strings.Repeat("}", 32)
 	_, err := invoke(t, mw, nil, "t", deep)
 	want(t, err, "", "")
-	deeper := strings.Repeat(`{"a":`, validate.DefaultMaxDepth+1) + "1" + strings.Repeat("}", validate.DefaultMaxDepth+1)
+	deeper := strings.Repeat(`{"a":`, 32+1) + "1" + strings.Repeat("}", 32+1)
 	_, err = invoke(t, mw, nil, "t", deeper)
-	want(t, err, strings.Repeat("a.", validate.DefaultMaxDepth-1)+"a", "at most 32 levels")
+	want(t, err, strings.Repeat("a.", 32-1)+"a", "at most 32 levels")
 
-	_, err = invoke(t, mw, nil, "t", `{"a":"`+strings.Repeat("x", validate.DefaultMaxBytes)+`"}`)
+	_, err = invoke(t, mw, nil, "t", `{"a":"`+strings.Repeat("x", (64<<10))+`"}`)
 	want(t, err, "", "they must be at most 65536 bytes")
-	_, err = invoke(t, mw, nil, "t", `{"a":"`+strings.Repeat("x", validate.DefaultMaxStringBytes+1)+`"}`)
+	_, err = invoke(t, mw, nil, "t", `{"a":"`+strings.Repeat("x", (16<<10)+1)+`"}`)
 	want(t, err, "a", "must be at most 16384 bytes")
 
-	many := make(map[string]int, validate.DefaultMaxProperties+1)
-	for i := range validate.DefaultMaxProperties + 1 {
+	many := make(map[string]int, 256+1)
+	for i := range 256 + 1 {
 		many[strings.Repeat("k", i%7)+string(rune('a'+i%26))+string(rune('a'+i/26))] = i
 	}
 	b, _ := json.Marshal(many)
 	_, err = invoke(t, mw, nil, "t", string(b))
 	want(t, err, "", "at most 256 properties")
 
-	items := "[" + strings.Repeat("0,", validate.DefaultMaxItems) + "0]"
+	items := "[" + strings.Repeat("0,", 1024) + "0]"
 	_, err = invoke(t, mw, nil, "t", `{"a":`+items+`}`)
 	want(t, err, "a", "at most 1024 items")
 }
 
 func TestUnlimitedAndOverrides(t *testing.T) {
 	big := `{"a":"` + strings.Repeat("x", 100) + `"}`
-	mw := validate.Middleware(
-		validate.WithLimits(validate.Limits{MaxBytes: 50}),
-		validate.ToolLimits("upload", validate.Limits{MaxBytes: validate.Unlimited}),
-		validate.ToolLimits("tight", validate.Limits{MaxStringBytes: 10}),
-	)
+	mw := validate.Middleware(validate.Config{Limits: bulwark.ByTool(validate.Limits{MaxBytes: 50}, map[string]validate.Limits{
+		"upload": {MaxBytes: validate.Unlimited},
+		"tight":  {MaxStringBytes: 10},
+	})})
 	_, err := invoke(t, mw, nil, "other", big)
 	want(t, err, "", "at most 50 bytes")
 	_, err = invoke(t, mw, nil, "upload", big)
 	want(t, err, "", "")
-	// A tool override keeps the other fields of WithLimits: MaxBytes 50 still holds.
-	_, err = invoke(t, mw, nil, "tight", big)
-	want(t, err, "", "at most 50 bytes")
+	// A tool's zero fields are the defaults, not the other entry's: the
+	// default 64 KiB holds for "tight", not 50 bytes.
+	_, err = invoke(t, mw, nil, "tight", `{"a":[`+strings.Repeat(`"x",`, 30)+`"x"]}`)
+	want(t, err, "", "")
 	_, err = invoke(t, mw, nil, "tight", `{"a":"12345678901"}`)
 	want(t, err, "a", "at most 10 bytes")
+	_, err = invoke(t, mw, nil, "tight", `{"a":[`+strings.Repeat("1,", 1024)+`1]}`)
+	want(t, err, "a", "at most 1024 items")
 
-	// LimitsFunc sees the call; zero fields fall back to the tool's and the base limits.
-	byPrincipal := validate.Middleware(
-		validate.WithLimits(validate.Limits{MaxItems: 2}),
-		validate.LimitsFunc(func(ctx context.Context, req *mcp.CallToolRequest) validate.Limits {
-			if bulwark.CallFrom(ctx).PrincipalID() == "admin" {
-				return validate.Limits{MaxItems: 10}
-			}
-			return validate.Limits{}
-		}),
-	)
+	// A per-call function sees the call.
+	byPrincipal := validate.Middleware(validate.Config{Limits: func(ctx context.Context, req *mcp.CallToolRequest) validate.Limits {
+		if bulwark.CallFrom(ctx).PrincipalID() == "admin" {
+			return validate.Limits{MaxItems: 10}
+		}
+		return validate.Limits{MaxItems: 2}
+	}})
 	req := bulwarktest.Request("t", json.RawMessage(`{"a":[1,2,3]}`))
 	rec := &bulwarktest.Recorder{}
 	ctx, call := bulwarktest.Context(context.Background(), req, nil)
@@ -153,7 +152,7 @@ func TestUnlimitedAndOverrides(t *testing.T) {
 }
 
 func TestDeepUnlimitedIsCapped(t *testing.T) {
-	mw := validate.Middleware(validate.WithLimits(validate.Limits{MaxDepth: validate.Unlimited, MaxBytes: validate.Unlimited}))
+	mw := validate.Middleware(validate.Config{Limits: bulwark.Fixed(validate.Limits{MaxDepth: validate.Unlimited, MaxBytes: validate.Unlimited})})
 	n := 20000
 	_, err := invoke(t, mw, nil, "t", `{"a":`+strings.Repeat("[", n)+strings.Repeat("]", n)+`}`)
 	if err == nil {
@@ -167,7 +166,7 @@ func TestDeepUnlimitedIsCapped(t *testing.T) {
 		t.Errorf("path not bounded: %d bytes", len(e.Field))
 	}
 	// A huge property name is shortened in the path too.
-	_, err = invoke(t, validate.Middleware(), nil, "t", `{"`+strings.Repeat("k", 1000)+`":"\u0000"}`)
+	_, err = invoke(t, validate.Middleware(validate.Config{}), nil, "t", `{"`+strings.Repeat("k", 1000)+`":"\u0000"}`)
 	if f := bulwark.ErrorOf(err).Field; len(f) > 80 || !strings.Contains(f, "…") {
 		t.Errorf("long key not shortened: %q", f)
 	}
@@ -221,7 +220,7 @@ func TestEncoding(t *testing.T) {
 		{"odd key path", `{"x":{"a b":{"c":"\u0000"}}}`, `x["a b"].c`, "control character"},
 		{"all kinds", `{"s":"x","n":-1.5e+3,"t":true,"f":false,"z":null,"a":[],"o":{}}`, "", ""},
 	}
-	mw := validate.Middleware()
+	mw := validate.Middleware(validate.Config{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := invoke(t, mw, nil, "t", tt.args)
@@ -230,29 +229,28 @@ func TestEncoding(t *testing.T) {
 	}
 }
 
-func TestAllowControls(t *testing.T) {
-	none := validate.Middleware(validate.AllowControls(""))
+func TestNoControlCharacters(t *testing.T) {
+	none := validate.Middleware(validate.Config{NoControlCharacters: true})
 	_, err := invoke(t, none, nil, "t", `{"a":"x\ny"}`)
 	want(t, err, "a", "control character U+000A")
 	_, err = invoke(t, none, nil, "t", `{"a":"x\ty"}`)
 	want(t, err, "a", "control character U+0009")
 
-	tabOnly := validate.Middleware(validate.AllowControls("\t"))
-	_, err = invoke(t, tabOnly, nil, "t", `{"a":"x\ty"}`)
+	_, err = invoke(t, none, nil, "t", `{"a":"x\ry"}`)
+	want(t, err, "a", "control character U+000D")
+
+	// By default tab, line feed and carriage return pass, and nothing else.
+	def := validate.Middleware(validate.Config{})
+	_, err = invoke(t, def, nil, "t", `{"a":"x\ty\r\nz"}`)
 	want(t, err, "", "")
-	_, err = invoke(t, tabOnly, nil, "t", `{"a":"x\ry"}`)
-	want(t, err, "a", "U+000D")
-	// NUL can be allowed explicitly, never by default.
-	nul := validate.Middleware(validate.AllowControls("\x00"))
-	_, err = invoke(t, nul, nil, "t", `{"a":"x\u0000y"}`)
-	want(t, err, "", "")
-	// DEL and C1 controls cannot be allowed.
-	_, err = invoke(t, validate.Middleware(validate.AllowControls("\x7f\u0085")), nil, "t", `{"a":"\u007f"}`)
-	want(t, err, "a", "U+007F")
+	for _, c := range []string{`\u0000`, `\u001f`, `\u007f`, `\u0085`} {
+		_, err = invoke(t, def, nil, "t", `{"a":"x`+c+`y"}`)
+		want(t, err, "a", "control character")
+	}
 }
 
 func TestNormalizeNFC(t *testing.T) {
-	mw := validate.Middleware(validate.NormalizeNFC())
+	mw := validate.Middleware(validate.Config{NormalizeNFC: true})
 	tests := []struct {
 		name, in, out string
 	}{
@@ -289,7 +287,7 @@ func TestNormalizeNFC(t *testing.T) {
 	_, err := invoke(t, mw, nil, "t", "{\"é\":1,\"e\u0301\":2}")
 	want(t, err, `["é"]`, "appears more than once")
 	// Without the option, nothing is rewritten.
-	rec, err := invoke(t, validate.Middleware(), nil, "t", "{\"a\":\"e\u0301\"}")
+	rec, err := invoke(t, validate.Middleware(validate.Config{}), nil, "t", "{\"a\":\"e\u0301\"}")
 	if err != nil || string(rec.Calls()[0].Arguments) != "{\"a\":\"e\u0301\"}" {
 		t.Errorf("rewritten without NormalizeNFC: %s %v", rec.Calls()[0].Arguments, err)
 	}
@@ -367,7 +365,7 @@ func TestSchemaKeywords(t *testing.T) {
 		{"type list", `{"id":"ab","maybe":1}`, "maybe", "must be a string or null"},
 		{"false schema", `{"id":"ab","never":1}`, "never", "is not allowed"},
 	}
-	mw := validate.Middleware()
+	mw := validate.Middleware(validate.Config{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := invoke(t, mw, def, "t", tt.args)
@@ -376,7 +374,7 @@ func TestSchemaKeywords(t *testing.T) {
 	}
 
 	// IgnoreSchema keeps only the limits.
-	_, err := invoke(t, validate.Middleware(validate.IgnoreSchema()), def, "t", `{}`)
+	_, err := invoke(t, validate.Middleware(validate.Config{IgnoreSchema: true}), def, "t", `{}`)
 	want(t, err, "", "")
 }
 
@@ -407,11 +405,7 @@ func TestStrict(t *testing.T) {
 			if tt.schema != "" {
 				def = rawTool("t", tt.schema)
 			}
-			var opts []validate.Option
-			if tt.strict {
-				opts = append(opts, validate.Strict())
-			}
-			_, err := invoke(t, validate.Middleware(opts...), def, "t", tt.args)
+			_, err := invoke(t, validate.Middleware(validate.Config{Strict: tt.strict}), def, "t", tt.args)
 			want(t, err, tt.field, tt.want)
 		})
 	}
@@ -430,9 +424,9 @@ func TestSchemaForms(t *testing.T) {
 	for name, schema := range forms {
 		t.Run(name, func(t *testing.T) {
 			def := &mcp.Tool{Name: "t", InputSchema: schema}
-			_, err := invoke(t, validate.Middleware(), def, "t", `{"email":"no-at-sign"}`)
+			_, err := invoke(t, validate.Middleware(validate.Config{}), def, "t", `{"email":"no-at-sign"}`)
 			want(t, err, "email", "exactly one '@'")
-			_, err = invoke(t, validate.Middleware(), def, "t", `{"email":"a@b.co"}`)
+			_, err = invoke(t, validate.Middleware(validate.Config{}), def, "t", `{"email":"a@b.co"}`)
 			want(t, err, "", "")
 		})
 	}
@@ -440,15 +434,12 @@ func TestSchemaForms(t *testing.T) {
 
 func TestFormatOption(t *testing.T) {
 	def := rawTool("t", `{"type":"object","properties":{"sku":{"type":"string","format":"sku"},"e":{"format":"email"}}}`)
-	mw := validate.Middleware(
-		validate.Format("sku", func(s string) error {
-			if !strings.HasPrefix(s, "SKU-") {
-				return &validate.Violation{Rule: "sku", Message: "must start with SKU-"}
-			}
-			return nil
-		}),
-		validate.Format("email", func(s string) error { return errors.New("internal detail") }),
-	)
+	mw := validate.Middleware(validate.Config{Formats: map[string]func(string) error{"sku": func(s string) error {
+		if !strings.HasPrefix(s, "SKU-") {
+			return &validate.Violation{Rule: "sku", Message: "must start with SKU-"}
+		}
+		return nil
+	}, "email": func(s string) error { return errors.New("internal detail") }}})
 	_, err := invoke(t, mw, def, "t", `{"sku":"X-1"}`)
 	want(t, err, "sku", "must start with SKU-")
 	_, err = invoke(t, mw, def, "t", `{"sku":"SKU-1"}`)
@@ -463,32 +454,32 @@ func TestFormatOption(t *testing.T) {
 
 func TestFormatOff(t *testing.T) {
 	def := rawTool("t", `{"type":"object","properties":{"e":{"type":"string","format":"email"}}}`)
-	_, err := invoke(t, validate.Middleware(validate.Format("email", nil)), def, "t", `{"e":"not an email"}`)
+	_, err := invoke(t, validate.Middleware(validate.Config{Formats: map[string]func(string) error{"email": nil}}), def, "t", `{"e":"not an email"}`)
 	want(t, err, "", "")
 }
 
 func TestBadSchemaIsInternal(t *testing.T) {
 	def := rawTool("t", `{"type":"object","properties":{"a":{"type":"string","pattern":"(["}}}`)
-	_, err := invoke(t, validate.Middleware(), def, "t", `{"a":"x"}`)
+	_, err := invoke(t, validate.Middleware(validate.Config{}), def, "t", `{"a":"x"}`)
 	if bulwark.CodeOf(err) != bulwark.CodeInternal {
 		t.Fatalf("got %v, want internal", err)
 	}
-	if err := validate.Check(def); err == nil || !strings.Contains(err.Error(), `tool "t"`) {
+	if err := validate.CompileSchemas(def); err == nil || !strings.Contains(err.Error(), `tool "t"`) {
 		t.Fatalf("Check: %v", err)
 	}
-	if err := validate.Check(rawTool("u", `{"type":"object","properties":{"a":{"type":"strnig"}}}`)); err == nil {
+	if err := validate.CompileSchemas(rawTool("u", `{"type":"object","properties":{"a":{"type":"strnig"}}}`)); err == nil {
 		t.Fatal("Check accepted an unknown type")
 	}
-	if err := validate.Check(rawTool("ok", `{"type":"object"}`), nil); err != nil {
+	if err := validate.CompileSchemas(rawTool("ok", `{"type":"object"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestNoDefinition(t *testing.T) {
 	// Without a registered definition only the limits apply.
-	_, err := invoke(t, validate.Middleware(validate.Strict()), nil, "t", `{"anything":1}`)
+	_, err := invoke(t, validate.Middleware(validate.Config{Strict: true}), nil, "t", `{"anything":1}`)
 	want(t, err, "", "")
-	_, err = invoke(t, validate.Middleware(), &mcp.Tool{Name: "t"}, "t", `{"anything":1}`)
+	_, err = invoke(t, validate.Middleware(validate.Config{}), &mcp.Tool{Name: "t"}, "t", `{"anything":1}`)
 	want(t, err, "", "")
 }
 
@@ -500,13 +491,13 @@ func TestManyKeysDuplicateDetection(t *testing.T) {
 		b.WriteString(`"k` + strings.Repeat("x", i) + `":1,`)
 	}
 	b.WriteString(`"k":2}`)
-	_, err := invoke(t, validate.Middleware(), nil, "t", b.String())
+	_, err := invoke(t, validate.Middleware(validate.Config{}), nil, "t", b.String())
 	want(t, err, "k", "appears more than once")
 
 	// And required properties are still found among many.
 	def := rawTool("t", `{"type":"object","required":["kxxxx","missing"]}`)
 	args := strings.TrimSuffix(b.String(), `,"k":2}`) + "}"
-	_, err = invoke(t, validate.Middleware(), def, "t", args)
+	_, err = invoke(t, validate.Middleware(validate.Config{}), def, "t", args)
 	want(t, err, "missing", "is required")
 }
 
@@ -516,7 +507,7 @@ func TestRefusalCauses(t *testing.T) {
 		"e":{"type":"string","format":"email"},
 		"k":{"enum":["a"]},
 		"n":{"type":"integer"}},"additionalProperties":false}`)
-	mw := validate.Middleware(validate.WithLimits(validate.Limits{MaxBytes: 60, MaxItems: 1}))
+	mw := validate.Middleware(validate.Config{Limits: bulwark.Fixed(validate.Limits{MaxBytes: 60, MaxItems: 1})})
 	tests := []struct {
 		args     string
 		sentinel error
@@ -557,7 +548,7 @@ func TestRefusalCauses(t *testing.T) {
 	}
 	// A format checker's plain error is wrapped under ErrFormat and kept for operators.
 	plain := errors.New("lookup failed")
-	fmw := validate.Middleware(validate.Format("email", func(string) error { return plain }))
+	fmw := validate.Middleware(validate.Config{Formats: map[string]func(string) error{"email": func(string) error { return plain }}})
 	_, err := invoke(t, fmw, def, "t", `{"e":"a@b.co"}`)
 	if !errors.Is(err, validate.ErrFormat) || !errors.Is(err, plain) {
 		t.Errorf("format cause lost: %v", err)
@@ -571,7 +562,7 @@ func TestConcurrent(t *testing.T) {
 		rawTool("a", `{"type":"object","properties":{"e":{"type":"string","format":"email"}},"additionalProperties":false}`),
 		rawTool("b", `{"type":"object","properties":{"n":{"type":"integer","maximum":5}}}`),
 	}
-	mw := validate.Middleware(validate.NormalizeNFC())
+	mw := validate.Middleware(validate.Config{NormalizeNFC: true})
 	inputs := []struct {
 		def  int
 		args string

@@ -3,6 +3,7 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -69,24 +70,45 @@ func FormatEmail() Rule {
 			return err
 		}
 		s.Format = "email"
-		if s.MaxLength == nil || *s.MaxLength > MaxEmailLength {
-			s.MaxLength = jsonschema.Ptr(MaxEmailLength)
+		if s.MaxLength == nil || *s.MaxLength > maxEmailLength {
+			s.MaxLength = jsonschema.Ptr(maxEmailLength)
 		}
 		return nil
 	}
 }
 
 // FormatID declares what [ID] accepts in standard keywords: the pattern
-// IDPattern, a minLength of 1 and a maxLength of 50. Every JSON Schema
+// ^[a-zA-Z0-9-]+$, a minLength of 1 and a maxLength of 50. Every JSON Schema
 // validator, the SDK's included, enforces these.
 func FormatID() Rule {
 	return func(s *jsonschema.Schema) error {
 		if err := wantString(s); err != nil {
 			return err
 		}
-		s.Pattern = IDPattern
+		s.Pattern = idPattern
 		s.MinLength = jsonschema.Ptr(1)
-		s.MaxLength = jsonschema.Ptr(MaxIDLength)
+		s.MaxLength = jsonschema.Ptr(maxIDLength)
+		return nil
+	}
+}
+
+// Range bounds a number (or integer) property to [min, max], inclusive.
+// Use math.Inf for a side without a bound.
+func Range(min, max float64) Rule {
+	return func(s *jsonschema.Schema) error {
+		if !(min <= max) {
+			return fmt.Errorf("range [%v, %v] is empty", min, max)
+		}
+		if s.Type != "" && s.Type != "number" && s.Type != "integer" ||
+			len(s.Types) > 0 && !slices.Contains(s.Types, "number") && !slices.Contains(s.Types, "integer") {
+			return fmt.Errorf("a number rule applied to a property of type %s", typeList(s))
+		}
+		if !math.IsInf(min, -1) {
+			s.Minimum = jsonschema.Ptr(min)
+		}
+		if !math.IsInf(max, 1) {
+			s.Maximum = jsonschema.Ptr(max)
+		}
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package validate_test
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -47,6 +48,11 @@ func TestRules(t *testing.T) {
 		{"missing", "nmae", validate.MaxLength(3), "", `no property "nmae"`},
 		{"missing nested", "sub.mail", validate.MaxLength(3), "", `no property "mail" (in "sub.mail")`},
 		{"nil rule", "name", nil, `{"type":"string"}`, ""},
+		{"range", "count", validate.Range(1, 50), `{"type":"integer","minimum":1,"maximum":50}`, ""},
+		{"range open above", "count", validate.Range(0, math.Inf(1)), `{"type":"integer","minimum":0}`, ""},
+		{"empty range", "count", validate.Range(2, 1), "", "is empty"},
+		{"NaN range", "count", validate.Range(math.NaN(), 1), "", "is empty"},
+		{"range on a string", "name", validate.Range(1, 2), "", "number rule applied to a property of type string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +119,7 @@ func TestAdvertisedEqualsEnforced(t *testing.T) {
 		`{"name":"x","count":1,"tags":[],"sub":{"email":"a@b.co"},"items":[{"sku":"s-1"}]}`: "items[0].sku",
 	}
 	for args, field := range cases {
-		_, err := invoke(t, validate.Middleware(), def, "t", args)
+		_, err := invoke(t, validate.Middleware(validate.Config{}), def, "t", args)
 		if field == "" {
 			want(t, err, "", "")
 			continue

@@ -449,11 +449,11 @@ func (sc *schemaCache) lookup(t *mcp.Tool) (*node, error) {
 	return cp.root, cp.err
 }
 
-// Check compiles the input schemas of tools the way [Middleware] does and
-// reports the first problem (an invalid pattern, an unknown type, a schema
+// CompileSchemas compiles the input schemas of tools the way [Middleware]
+// does and reports the first problem (an invalid pattern, an unknown type, a schema
 // that is not JSON), so a server can refuse to start instead of failing
 // calls at run time.
-func Check(tools ...*mcp.Tool) error {
+func CompileSchemas(tools ...*mcp.Tool) error {
 	c := compiler{}
 	for _, t := range tools {
 		if t == nil {

@@ -62,7 +62,7 @@ func cursorMAC(key []byte, lastID, query string) []byte {
 }
 
 // encode returns the cursor for the page after lastID (a customer ID,
-// at most maxIDLen bytes) in the search for query.
+// at most 50 bytes) in the search for query.
 func (c *cursorCodec) encode(lastID, query string) string {
 	b := make([]byte, 0, 2+len(lastID)+cursorMACLen)
 	b = append(b, cursorVersion, byte(len(lastID)))

@@ -279,7 +279,7 @@ func cacheOf(res *mcp.CallToolResult) string {
 	if res == nil || res.Meta == nil {
 		return "-"
 	}
-	if s, ok := res.Meta[cacheStatusKey].(string); ok {
+	if s := cacheStatusOf(res); s != "" {
 		return s
 	}
 	return "-"

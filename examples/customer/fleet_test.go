@@ -117,7 +117,7 @@ func TestFleet(t *testing.T) {
 		get := func(cs *mcp.ClientSession) (Customer, string) {
 			var cust Customer
 			res := mustOK(t, cs, toolGetCustomer, map[string]any{"customer_id": "C-000042"}, &cust)
-			st, _ := res.Meta[cacheStatusKey].(string)
+			st := cacheStatusOf(res)
 			return cust, st
 		}
 		get(b)

@@ -16,9 +16,11 @@ import (
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/cache/rediscache"
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -49,7 +51,6 @@ type layers struct {
 	ratelimit   bulwark.Middleware
 	concurrency bulwark.Middleware
 	timeout     bulwark.Middleware
-	cacheMeta   bulwark.Middleware
 	cache       bulwark.Middleware
 	breaker     bulwark.Middleware
 	idempotency bulwark.Middleware
@@ -89,7 +90,6 @@ func (l *layers) chain() []bulwark.Middleware {
 		l.ratelimit,
 		l.concurrency,
 		l.timeout,
-		l.cacheMeta,
 		l.cache,
 		l.breaker,
 		l.idempotency,
@@ -145,8 +145,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// validate: size, depth, UTF-8 and control characters, then the
 	// schemas (patterns, lengths, format: email), before anything costs.
-	l.validate = validate.Middleware()
-	if err := validate.Check(toolDefsList()...); err != nil {
+	l.validate = validate.Middleware(validate.Config{})
+	if err := validate.CompileSchemas(toolDefsList()...); err != nil {
 		return nil, fmt.Errorf("tool schemas: %w", err)
 	}
 
@@ -154,24 +154,25 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// through Redis when REDIS_URL is set.
 	var store ratelimit.Store
 	if l.redis != nil {
-		store, err = ratelimit.NewRedisStore(l.redis, ratelimit.RedisOptions{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second})
+		store, err = redislimit.New(l.redis, redislimit.Config{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second})
 	} else {
-		store, err = ratelimit.NewMemoryStore(100_000)
+		store, err = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 100_000})
 	}
 	if err != nil {
 		return nil, err
 	}
-	l.limiter, err = ratelimit.NewLimiter(store,
-		ratelimit.WithName("per-principal"),
-		ratelimit.WithKey(ratelimit.ByPrincipal),
-		ratelimit.WithLimit(ratelimit.PerMinute(cfg.RateLimit)))
+	l.limiter, err = ratelimit.NewLimiter(store, ratelimit.Config{
+		Name:  "per-principal",
+		Key:   ratelimit.ByPrincipal,
+		Limit: bulwark.Fixed(ratelimit.PerMinute(cfg.RateLimit)),
+	})
 	if err != nil {
 		return nil, &ConfigError{Var: "RATE_LIMIT", Reason: err.Error()}
 	}
 	l.ratelimit = ratelimit.Middleware(l.limiter)
 	// Bulkhead: bounded work in progress per caller, so calls abandoned by
 	// the timeout layer cannot pile up without end.
-	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencySettings{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
+	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}
@@ -184,14 +185,10 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if cfg.EnableCache {
 		var cstore cache.Store
 		if l.redis != nil {
-			cstore, err = cache.NewRedisStore(l.redis, redisPrefix(cfg)+"cache:")
+			cstore, err = rediscache.New(l.redis, rediscache.Config{Prefix: redisPrefix(cfg) + "cache:"})
 		} else {
-			cstore, err = cache.NewMemoryStore(cache.MemorySettings{MaxEntries: 50_000})
+			cstore, err = cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 50_000})
 		}
-		if err != nil {
-			return nil, err
-		}
-		l.cacheEngine, err = cache.New(cstore, cache.Settings{StaleFor: cfg.CacheStaleFor, Logger: s.log})
 		if err != nil {
 			return nil, err
 		}
@@ -201,18 +198,25 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 			// any search page that might list them.
 			return append(customerTag(ctx, req), "customers:search")
 		}
-		l.cache = cache.Middleware(l.cacheEngine,
-			cache.TTL(cfg.CacheTTL),
-			cache.Tags(toolGetCustomer, customerTag),
-			cache.Tags(toolLookupCustomer, customerTag),
+		l.cacheEngine, err = cache.New(cstore, cache.Config{
+			StaleFor: cfg.CacheStaleFor,
+			Logger:   s.log,
 			// The overview is a live view across two systems, and a
 			// partial answer must not outlive the outage that caused it.
-			cache.Exclude(toolOverview),
-			cache.Tags(toolSearchCustomers, func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers:search"} }),
-			cache.Invalidates(toolUpdateEmail, writeTags),
-			cache.Invalidates(toolAddNote, writeTags),
-		)
-		l.cacheMeta = cacheStatusMeta
+			TTL: bulwark.ByTool(cfg.CacheTTL, map[string]time.Duration{toolOverview: 0}),
+			Tags: map[string]cache.TagFunc{
+				toolGetCustomer:     customerTag,
+				toolLookupCustomer:  customerTag,
+				toolSearchCustomers: func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers:search"} },
+			},
+			Invalidates: map[string]cache.TagFunc{toolUpdateEmail: writeTags, toolAddNote: writeTags},
+			// Clients and the load test tell hits from misses.
+			ReportStatus: true,
+		})
+		if err != nil {
+			return nil, err
+		}
+		l.cache = cache.Middleware(l.cacheEngine)
 	}
 
 	// breaker: one per tool in the chain, and one per dependency inside
@@ -363,29 +367,16 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	return nil
 }
 
-// cacheStatusMeta reports the cache outcome in the result's _meta
-// ("customer/cache": "hit" or "miss"), so clients and the load test can
-// tell hits from misses. It sits just outside the cache and copies the
-// result: cached results are shared and must not be written into.
-func cacheStatusMeta(next mcp.ToolHandler) mcp.ToolHandler {
-	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		res, err := next(ctx, req)
-		st := bulwark.CallFrom(ctx).CacheStatus()
-		if res == nil || (st != bulwark.CacheHit && st != bulwark.CacheMiss && st != bulwark.CacheStale) {
-			return res, err
-		}
-		cp := *res
-		cp.Meta = make(mcp.Meta, len(res.Meta)+1)
-		for k, v := range res.Meta {
-			cp.Meta[k] = v
-		}
-		cp.Meta[cacheStatusKey] = st
-		return &cp, err
+// cacheStatusOf returns how the cache answered res ("hit", "miss" or
+// "stale", from _meta written with cache.Config.ReportStatus), or "".
+func cacheStatusOf(res *mcp.CallToolResult) string {
+	if res == nil {
+		return ""
 	}
+	m, _ := res.Meta[cache.MetaKey].(map[string]any)
+	st, _ := m["status"].(string)
+	return st
 }
-
-// cacheStatusKey is the _meta key of cacheStatusMeta.
-const cacheStatusKey = "customer/cache"
 
 // redisPrefix keeps this deployment's keys apart from others sharing the
 // Redis (REDIS_PREFIX, default "customer:").

@@ -192,7 +192,7 @@ func TestTwoInstancesShareOneRateLimit(t *testing.T) {
 	// The cache is shared: what instance A cached, B serves.
 	mustOK(t, ca, toolGetCustomer, map[string]any{"customer_id": "C-000001"}, nil)
 	res := mustOK(t, cb, toolGetCustomer, map[string]any{"customer_id": "C-000001"}, nil)
-	if st, _ := res.Meta[cacheStatusKey].(string); st != bulwark.CacheHit {
+	if st := cacheStatusOf(res); st != bulwark.CacheHit {
 		t.Fatalf("instance B: cache %q, want a hit on A's entry", st)
 	}
 	// 30 per minute with a burst of 30, two spent above. Per-instance

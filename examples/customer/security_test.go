@@ -165,7 +165,7 @@ func TestCacheIsolationAndInvalidation(t *testing.T) {
 	get := func(cs *mcp.ClientSession) (string, Customer) {
 		var c Customer
 		res := mustOK(t, cs, toolGetCustomer, map[string]any{"customer_id": "C-000321"}, &c)
-		st, _ := res.Meta[cacheStatusKey].(string)
+		st := cacheStatusOf(res)
 		return st, c
 	}
 	if st, _ := get(reader); st != bulwark.CacheMiss {

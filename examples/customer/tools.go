@@ -11,7 +11,6 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/validate"
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -47,10 +46,8 @@ var lookupSunset = time.Date(2027, time.March, 31, 0, 0, 0, 0, time.UTC)
 
 // Bounds on arguments, advertised in the schemas and enforced.
 const (
-	maxIDLen       = 50
 	maxQueryLen    = 100
 	maxNoteLen     = 2000
-	maxEmailLen    = 254
 	defaultPage    = 20
 	maxPage        = 50
 	recentOrders   = 5
@@ -63,7 +60,9 @@ const (
 var customerIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,50}$`)
 
 // Tool inputs and outputs. The jsonschema tags are descriptions; bounds and
-// patterns are added to the inferred schemas in schemaFor.
+// patterns are added to the inferred schemas with validate's rules
+// (toolDefs), so what a tool advertises and what it accepts agree, and
+// clients learn the rules before they call.
 
 type customerIDArgs struct {
 	CustomerID string `json:"customer_id" jsonschema:"the customer's ID, for example C-000042"`
@@ -118,24 +117,9 @@ type App struct {
 
 func ptr[T any](v T) *T { return &v }
 
-// schemaFor infers the input schema of T and tightens it with the bounds
-// the handlers enforce, so what a tool advertises and what it accepts
-// agree, and clients learn the rules before they call.
-func schemaFor[T any](tighten func(props map[string]*jsonschema.Schema)) *jsonschema.Schema {
-	s, err := jsonschema.For[T](nil)
-	if err != nil {
-		panic(err) // static types: a failure here is a programming error found at start
-	}
-	s.AdditionalProperties = &jsonschema.Schema{Not: &jsonschema.Schema{}}
-	tighten(s.Properties)
-	return s
-}
-
-func idSchema(p *jsonschema.Schema) {
-	p.Pattern = customerIDPattern.String()
-	p.MinLength = ptr(1)
-	p.MaxLength = ptr(maxIDLen)
-}
+// idRule is the ID bound of every tool that names a customer: what
+// validate.ID accepts, 1 to 50 ASCII letters, digits and hyphens.
+var idRule = validate.On("customer_id", validate.FormatID())
 
 // Tool definitions. Annotations are honest: layers trust them (only
 // read-only tools are cached; only idempotent ones retried).
@@ -147,58 +131,52 @@ func toolDefs() map[string]*mcp.Tool {
 			Title:       "Get customer",
 			Description: "Read one customer record by ID. Read-only. Requires scope customers:read.",
 			Annotations: readOnly,
-			InputSchema: schemaFor[customerIDArgs](func(p map[string]*jsonschema.Schema) { idSchema(p["customer_id"]) }),
+			InputSchema: validate.MustSchema[customerIDArgs](idRule),
 		},
 		toolLookupCustomer: {
 			Name:        toolLookupCustomer,
 			Title:       "Look up customer",
 			Description: "Read one customer record by ID (older name of get_customer). Read-only. Requires scope customers:read.",
 			Annotations: readOnly,
-			InputSchema: schemaFor[customerIDArgs](func(p map[string]*jsonschema.Schema) { idSchema(p["customer_id"]) }),
+			InputSchema: validate.MustSchema[customerIDArgs](idRule),
 		},
 		toolSearchCustomers: {
 			Name:        toolSearchCustomers,
 			Title:       "Search customers",
 			Description: "Find customers whose name or email contains the query, 1 to 50 per page, ordered by ID. Pass next_cursor back as cursor for the next page. Read-only. Requires scope customers:read.",
 			Annotations: readOnly,
-			InputSchema: schemaFor[searchArgs](func(p map[string]*jsonschema.Schema) {
-				p["query"].MaxLength = ptr(maxQueryLen)
-				p["page_size"].Minimum = ptr(1.0)
-				p["page_size"].Maximum = ptr(float64(maxPage))
-				p["cursor"].MaxLength = ptr(maxCursorBytes)
-			}),
+			InputSchema: validate.MustSchema[searchArgs](
+				validate.On("query", validate.MaxLength(maxQueryLen)),
+				validate.On("page_size", validate.Range(1, maxPage)),
+				validate.On("cursor", validate.MaxLength(maxCursorBytes)),
+			),
 		},
 		toolUpdateEmail: {
 			Name:        toolUpdateEmail,
 			Title:       "Update customer email",
 			Description: "Replace a customer's email address. Overwrites the old address. An address another customer already has, in any letter case, is refused. Requires scope customers:write.",
 			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
-			InputSchema: schemaFor[updateEmailArgs](func(p map[string]*jsonschema.Schema) {
-				idSchema(p["customer_id"])
-				p["new_email"].Format = "email"
-				p["new_email"].MaxLength = ptr(maxEmailLen)
-			}),
+			InputSchema: validate.MustSchema[updateEmailArgs](idRule,
+				validate.On("new_email", validate.FormatEmail()), // at most 254 bytes
+			),
 		},
 		toolAddNote: {
 			Name:        toolAddNote,
 			Title:       "Add customer note",
 			Description: "Attach a note to a customer. Requires an idempotency_key: a retry with the same key returns the first note instead of adding another. Requires scope customers:write.",
 			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
-			InputSchema: schemaFor[addNoteArgs](func(p map[string]*jsonschema.Schema) {
-				idSchema(p["customer_id"])
-				p["body"].MinLength = ptr(1)
-				p["body"].MaxLength = ptr(maxNoteLen)
-				p["idempotency_key"].MinLength = ptr(minIdemKeyLen)
-				p["idempotency_key"].MaxLength = ptr(maxIdemKeyLen)
-				p["idempotency_key"].Pattern = `^[A-Za-z0-9._:-]+$`
-			}),
+			InputSchema: validate.MustSchema[addNoteArgs](idRule,
+				validate.On("body", validate.MinLength(1), validate.MaxLength(maxNoteLen)),
+				validate.On("idempotency_key", validate.MinLength(minIdemKeyLen), validate.MaxLength(maxIdemKeyLen),
+					validate.Pattern(`^[A-Za-z0-9._:-]+$`)),
+			),
 		},
 		toolOverview: {
 			Name:        toolOverview,
 			Title:       "Customer overview",
 			Description: "The customer, their latest orders and their loyalty status, fetched together. If a source is down the answer is partial and lists what is missing. Read-only. Requires scope customers:read.",
 			Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(true)},
-			InputSchema: schemaFor[customerIDArgs](func(p map[string]*jsonschema.Schema) { idSchema(p["customer_id"]) }),
+			InputSchema: validate.MustSchema[customerIDArgs](idRule),
 		},
 	}
 }

@@ -50,11 +50,11 @@ func main() {
 	defer trail.Close(ctx)
 	m, err := metrics.New(prometheus.NewRegistry(), metrics.Settings{})
 	must(err)
-	store, err := ratelimit.NewMemoryStore(0)
+	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	must(err)
-	limiter, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerMinute(60)))
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerMinute(60))})
 	must(err)
-	results, err := cache.New(nil, cache.Settings{})
+	results, err := cache.New(nil, cache.Config{})
 	must(err)
 	breakers, err := breaker.NewSet()
 	must(err)
@@ -78,7 +78,7 @@ func main() {
 		bulwark.Recover(logger),
 		metrics.Middleware(m),
 		guard.Middleware(),
-		validate.Middleware(),
+		validate.Middleware(validate.Config{}),
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(5*time.Second),
 		cache.Middleware(results),

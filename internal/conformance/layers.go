@@ -75,15 +75,15 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := ratelimit.NewMemoryStore(0)
+	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	if err != nil {
 		return nil, err
 	}
-	limiter, err := ratelimit.NewLimiter(store, ratelimit.WithLimit(ratelimit.PerSecond(1000)))
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1000))})
 	if err != nil {
 		return nil, err
 	}
-	results, err := cache.New(nil, cache.Settings{})
+	results, err := cache.New(nil, cache.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		bulwark.Recover(logger),
 		metrics.Middleware(m),
 		guard.Middleware(),
-		validate.Middleware(),
+		validate.Middleware(validate.Config{}),
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(30*time.Second),
 		cache.Middleware(results),

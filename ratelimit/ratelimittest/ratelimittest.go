@@ -9,7 +9,7 @@
 // one whose keys cannot collide with other subtests', such as a Redis store
 // with its own key prefix). The suite drives time through the now argument
 // of Store.Allow, so the store must decide by that time: a Redis store runs
-// the suite with RedisOptions.UseCallerClock.
+// the suite with redislimit.Config.UseCallerClock.
 package ratelimittest
 
 import (

@@ -9,7 +9,7 @@ import (
 
 func TestRunMemoryStore(t *testing.T) {
 	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
-		s, err := ratelimit.NewMemoryStore(1000)
+		s, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

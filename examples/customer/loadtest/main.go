@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -489,7 +490,7 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 					continue
 				}
 				if mode == "hardened" {
-					if st, _ := res.Meta["customer/cache"].(string); st != path {
+					if m, _ := res.Meta[cache.MetaKey].(map[string]any); m["status"] != path {
 						wrong.Add(1)
 					}
 				}

@@ -1,4 +1,4 @@
-package cache_test
+package rediscache_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/cache/rediscache"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
@@ -22,19 +23,19 @@ type instance struct {
 
 func newInstance(t *testing.T, client redis.UniversalClient, prefix, answer string) *instance {
 	t.Helper()
-	store, err := cache.NewRedisStore(client, prefix)
+	store, err := rediscache.New(client, rediscache.Config{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cache.New(store, cache.Settings{})
+	c, err := cache.New(store, cache.Config{
+		Tags:        map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")},
+		Invalidates: map[string]cache.TagFunc{"update_customer": cache.ArgTag("customer", "id")},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &bulwarktest.Recorder{Result: bulwarktest.TextResult(answer)}
-	h := cache.Middleware(c,
-		cache.Tags("get_customer", cache.ArgTag("customer", "id")),
-		cache.Invalidates("update_customer", cache.ArgTag("customer", "id")),
-	)(rec.Handle)
+	h := cache.Middleware(c)(rec.Handle)
 	return &instance{c: c, rec: rec, h: h}
 }
 
@@ -182,7 +183,7 @@ func TestRedisCorruptEntryIsAMiss(t *testing.T) {
 func TestRedisGenerationsNeverRepeatAfterLostKeys(t *testing.T) {
 	prefix := testenv.RedisPrefix(t)
 	client := testenv.NewRedis(t)
-	s, err := cache.NewRedisStore(client, prefix)
+	s, err := rediscache.New(client, rediscache.Config{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

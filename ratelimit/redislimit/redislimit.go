@@ -1,4 +1,4 @@
-package ratelimit
+package redislimit
 
 import (
 	"context"
@@ -9,35 +9,26 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultRedisPrefix starts every key the Redis store writes, unless
-// RedisOptions.Prefix says otherwise.
-const DefaultRedisPrefix = "bulwark:ratelimit:"
+// defaultPrefix starts every key unless Config.Prefix says otherwise.
+const defaultPrefix = "bulwark:ratelimit:"
 
-// FailureMode says what the Redis store decides when Redis cannot answer.
-type FailureMode int
-
-const (
-	// FailClosed refuses the call: the limiter returns a bulwark.Unavailable
-	// refusal. It is the default, because a limit that vanishes whenever
-	// Redis is slow or down invites abuse exactly when the system is under
-	// stress.
-	FailClosed FailureMode = iota
-	// FailOpen allows the call, for deployments that value availability over
-	// the limit. Each such call is counted in RedisStats.FailedOpen.
-	FailOpen
-)
-
-// RedisOptions configures a [RedisStore]. The zero value is the documented
-// default for every field.
-type RedisOptions struct {
-	// Prefix starts every key; "" means DefaultRedisPrefix. Keys are
+// Config configures a [Store]. Every zero field means the documented
+// default.
+type Config struct {
+	// Prefix starts every key; "" means "bulwark:ratelimit:". Keys are
 	// Prefix + limiter name + ":" + bucket key.
 	Prefix string
-	// OnFailure is FailClosed (the default) or FailOpen.
-	OnFailure FailureMode
+	// FailOpen allows calls when Redis cannot answer, for deployments that
+	// value availability over the limit; each such call is counted in
+	// Stats.FailedOpen. The default (false) fails closed: the limiter
+	// refuses the call with a bulwark.Unavailable refusal, because a limit
+	// that vanishes whenever Redis is slow or down invites abuse exactly
+	// when the system is under stress.
+	FailOpen bool
 	// Timeout bounds each decision when positive. It takes effect only if
 	// the client was created with ContextTimeoutEnabled; otherwise the
 	// client's own ReadTimeout and WriteTimeout bound the wait. Zero leaves
@@ -52,7 +43,7 @@ type RedisOptions struct {
 	UseCallerClock bool
 }
 
-// RedisStore keeps token buckets in Redis, so that several instances of a
+// Store keeps token buckets in Redis, so that several instances of a
 // server share one set of limits. Each decision is one round trip: an
 // atomic Lua script implementing GCRA (the generic cell rate algorithm,
 // the token bucket expressed as one "theoretical arrival time" per key)
@@ -61,42 +52,38 @@ type RedisOptions struct {
 // limit applies at once; a key expires as soon as its bucket would be full
 // again, so idle buckets cost nothing.
 //
-// Key layout: one string key per bucket, RedisOptions.Prefix + limiter
-// name + ":" + bucket key, holding "<tat> <interval> <burst>" with a PX
-// expiry. The script touches only that key, so the store works on Redis
-// Cluster without hash tags (see "Redis Cluster" in the package
-// documentation).
-type RedisStore struct {
-	client  redis.Scripter
-	prefix  string
-	mode    FailureMode
-	timeout time.Duration
-	caller  bool
+// Key layout: one string key per bucket, Config.Prefix + limiter name +
+// ":" + bucket key, holding "<tat> <interval> <burst>" with a PX expiry.
+// The script touches only that key, so the store works on Redis Cluster
+// without hash tags (see "Redis Cluster" in the package documentation).
+type Store struct {
+	client   redis.Scripter
+	prefix   string
+	failOpen bool
+	timeout  time.Duration
+	caller   bool
 
 	decisions, failures, failedOpen atomic.Uint64
 }
 
-// NewRedisStore returns a store on client: a *redis.Client, or any other
-// go-redis client that runs scripts (*redis.ClusterClient, *redis.Ring).
-func NewRedisStore(client redis.Scripter, opts RedisOptions) (*RedisStore, error) {
+// New returns a store on client: a *redis.Client, or any other go-redis
+// client that runs scripts (*redis.ClusterClient, *redis.Ring).
+func New(client redis.Scripter, cfg Config) (*Store, error) {
 	if client == nil {
-		return nil, errors.New("ratelimit: nil Redis client")
+		return nil, errors.New("redislimit: nil Redis client")
 	}
-	if opts.OnFailure != FailClosed && opts.OnFailure != FailOpen {
-		return nil, fmt.Errorf("ratelimit: unknown failure mode %d", opts.OnFailure)
+	if cfg.Timeout < 0 {
+		return nil, errors.New("redislimit: negative Timeout")
 	}
-	if opts.Timeout < 0 {
-		return nil, errors.New("ratelimit: negative Redis timeout")
+	if cfg.Prefix == "" {
+		cfg.Prefix = defaultPrefix
 	}
-	if opts.Prefix == "" {
-		opts.Prefix = DefaultRedisPrefix
-	}
-	return &RedisStore{
-		client:  client,
-		prefix:  opts.Prefix,
-		mode:    opts.OnFailure,
-		timeout: opts.Timeout,
-		caller:  opts.UseCallerClock,
+	return &Store{
+		client:   client,
+		prefix:   cfg.Prefix,
+		failOpen: cfg.FailOpen,
+		timeout:  cfg.Timeout,
+		caller:   cfg.UseCallerClock,
 	}, nil
 }
 
@@ -158,8 +145,8 @@ store(new_tat)
 return {1, math.floor((tolerance - (new_tat - now)) / interval + 0.000001), 0}
 `)
 
-// Allow implements [Store].
-func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.Time) (Decision, error) {
+// Allow implements ratelimit.Store.
+func (s *Store) Allow(ctx context.Context, b ratelimit.Bucket, limit ratelimit.Limit, now time.Time) (ratelimit.Decision, error) {
 	s.decisions.Add(1)
 	parent := ctx
 	if s.timeout > 0 {
@@ -186,26 +173,26 @@ func (s *RedisStore) Allow(ctx context.Context, b Bucket, limit Limit, now time.
 			// The call was cancelled or ran out of time: not a Redis
 			// failure, and no reason to let the call through under
 			// FailOpen either.
-			return Decision{}, fmt.Errorf("ratelimit: redis: %w (%w)", cerr, err)
+			return ratelimit.Decision{}, fmt.Errorf("redislimit: %w (%w)", cerr, err)
 		}
 		s.failures.Add(1)
-		if s.mode == FailOpen {
+		if s.failOpen {
 			s.failedOpen.Add(1)
-			return Decision{Allowed: true, Remaining: -1}, nil
+			return ratelimit.Decision{Allowed: true, Remaining: -1}, nil
 		}
-		return Decision{}, fmt.Errorf("ratelimit: redis: %w", err)
+		return ratelimit.Decision{}, fmt.Errorf("redislimit: %w", err)
 	}
 	if v[0] == 1 {
-		return Decision{Allowed: true, Remaining: int(v[1])}, nil
+		return ratelimit.Decision{Allowed: true, Remaining: int(v[1])}, nil
 	}
 	wait := time.Duration(math.MaxInt64) // a wait of centuries, beyond what Duration counts
 	if v[2] < int64(wait/time.Microsecond) {
 		wait = max(time.Duration(v[2])*time.Microsecond, time.Microsecond)
 	}
-	return Decision{RetryAfter: wait}, nil
+	return ratelimit.Decision{RetryAfter: wait}, nil
 }
 
-func (s *RedisStore) key(b Bucket) string {
+func (s *Store) key(b ratelimit.Bucket) string {
 	var sb strings.Builder
 	sb.Grow(len(s.prefix) + len(b.Limiter) + 1 + len(b.Key))
 	sb.WriteString(s.prefix)
@@ -215,14 +202,27 @@ func (s *RedisStore) key(b Bucket) string {
 	return sb.String()
 }
 
-// RedisStats counts a [RedisStore]'s decisions.
-type RedisStats struct {
+// Stats counts a [Store]'s decisions.
+type Stats struct {
 	Decisions  uint64 // calls to Allow
 	Failures   uint64 // decisions Redis could not make (unreachable, timeout, error)
-	FailedOpen uint64 // failures allowed through under FailOpen
+	FailedOpen uint64 // failures allowed through under Config.FailOpen
 }
 
 // Stats returns the store's counters.
-func (s *RedisStore) Stats() RedisStats {
-	return RedisStats{Decisions: s.decisions.Load(), Failures: s.failures.Load(), FailedOpen: s.failedOpen.Load()}
+func (s *Store) Stats() Stats {
+	return Stats{Decisions: s.decisions.Load(), Failures: s.failures.Load(), FailedOpen: s.failedOpen.Load()}
+}
+
+// ended returns ctx's error, or context.DeadlineExceeded once its deadline
+// has passed: a network deadline taken from ctx can fire a moment before
+// ctx's own timer does.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

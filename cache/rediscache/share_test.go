@@ -1,15 +1,19 @@
-package cache_test
+package rediscache_test
 
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/cachetest"
+	"github.com/bulwark-mcp/bulwark/cache/rediscache"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // TestRedisPerPrincipal: a principal over its cap loses its entries that
@@ -18,7 +22,7 @@ func TestRedisPerPrincipal(t *testing.T) {
 	ctx := context.Background()
 	client := testenv.NewRedis(t)
 	prefix := testenv.RedisPrefix(t)
-	s, err := cache.NewRedisStore(client, prefix, cache.RedisPerPrincipal(3))
+	s, err := rediscache.New(client, rediscache.Config{Prefix: prefix, PerPrincipal: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,9 +57,43 @@ func TestRedisPerPrincipal(t *testing.T) {
 	if err != nil || ttl < time.Hour+4*time.Minute || ttl > time.Hour+6*time.Minute {
 		t.Errorf("owner set TTL %v, %v; want about 1h5m", ttl, err)
 	}
-	if _, err := cache.NewRedisStore(client, prefix, cache.RedisPerPrincipal(0)); err == nil {
-		t.Error("RedisPerPrincipal(0) accepted")
+	if _, err := rediscache.New(client, rediscache.Config{Prefix: prefix, PerPrincipal: -1}); err == nil {
+		t.Error("a negative PerPrincipal accepted")
 	}
+}
+
+// shareBench is a cache with default settings and a cheap handler, driven
+// by two principals: one reading a hot set, one polluting.
+type shareBench struct {
+	c    *cache.Cache
+	h    mcp.ToolHandler
+	def  *mcp.Tool
+	runs atomic.Int64
+}
+
+func newShareBench(t testing.TB, store cache.Store) *shareBench {
+	t.Helper()
+	b := &shareBench{def: readOnly("get_customer")}
+	var err error
+	if b.c, err = cache.New(store, cache.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	b.h = cache.Middleware(b.c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		b.runs.Add(1)
+		return bulwarktest.TextResult("customer record"), nil
+	})
+	return b
+}
+
+// call runs one call as p and reports whether the cache answered it.
+func (b *shareBench) call(t testing.TB, p *bulwark.Principal, args map[string]any) bool {
+	req := bulwarktest.Request(b.def.Name, args)
+	ctx, c := bulwarktest.Context(context.Background(), req, b.def)
+	c.SetPrincipal(p)
+	if _, err := b.h(ctx, req); err != nil {
+		t.Error(err)
+	}
+	return c.CacheStatus() == bulwark.CacheHit
 }
 
 // TestRedisPerPrincipalPollution: through the cache, a polluting principal
@@ -65,7 +103,7 @@ func TestRedisPerPrincipalPollution(t *testing.T) {
 	ctx := context.Background()
 	client := testenv.NewRedis(t)
 	prefix := testenv.RedisPrefix(t)
-	store, err := cache.NewRedisStore(client, prefix, cache.RedisPerPrincipal(200))
+	store, err := rediscache.New(client, rediscache.Config{Prefix: prefix, PerPrincipal: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +138,9 @@ func TestRedisPerPrincipalPollution(t *testing.T) {
 	}
 }
 
-func TestRedisStorePerPrincipalConformance(t *testing.T) {
+func TestPerPrincipalConformance(t *testing.T) {
 	cachetest.Run(t, func(t *testing.T) cache.Store {
-		s, err := cache.NewRedisStore(testenv.NewRedis(t), testenv.RedisPrefix(t), cache.RedisPerPrincipal(2))
+		s, err := rediscache.New(testenv.NewRedis(t), rediscache.Config{Prefix: testenv.RedisPrefix(t), PerPrincipal: 2})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package cache
+package rediscache
 
 import (
 	"context"
@@ -12,20 +12,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisStore is a [Store] in Redis, so that several instances of a server
+// Store is a cache.Store in Redis, so that several instances of a server
 // share cached results and every instance sees every invalidation (the
 // generation counters live in Redis too).
 //
 // # Key layout
 //
-// Every key starts with the prefix given to [NewRedisStore]:
+// Every key starts with Config.Prefix:
 //
 //	<prefix>e:<key>             an entry (binary header plus the result's JSON), PX its keep time
 //	<prefix>g:<sha256(tag)[:16]> a tag's generation (random 64-bit), PX keep + 1 minute
-//	<prefix>o:<owner>           with RedisPerPrincipal: a sorted set of the owner's entry keys
+//	<prefix>o:<owner>           with Config.PerPrincipal: a sorted set of the owner's entry keys
 //	                            scored by expiry (Unix ms), PX its latest entry's expiry + 1 minute
 //
 // Cache keys and owners are hashes (hex) and tags are hashed, so record IDs
@@ -49,10 +50,10 @@ import (
 //
 // While a node is down, calls whose entry or tag generations live on it
 // are treated as misses and counted in Stats.Errors (see "Stores and
-// failures" in the package documentation); an invalidation of a tag on it
-// fails as documented for [Invalidates] (the write's result is returned,
+// failures" in package cache); an invalidation of a tag on it fails as
+// documented for cache.Config.Invalidates (the write's result is returned,
 // entries of that tag live until their keep time ends), while tags on the
-// other nodes are invalidated. With RedisPerPrincipal, an entry stored
+// other nodes are invalidated. With Config.PerPrincipal, an entry stored
 // while its owner's set is unreachable is stored but not counted against
 // the cap; it expires with its keep time.
 //
@@ -60,7 +61,7 @@ import (
 //
 // Invalidation relies on the generation keys outliving the entries they
 // guard, so three rules keep stale entries from coming back: every
-// instance sharing a prefix uses the same Settings.MaxTTL and StaleFor (a
+// instance sharing a prefix uses the same cache.Config.MaxTTL and StaleFor (a
 // write on an instance with shorter ones would remember its generation for
 // less time than another instance keeps entries); Redis does not evict
 // keys for memory (maxmemory-policy noeviction, or enough memory): an
@@ -72,23 +73,22 @@ import (
 // # Per-principal cap
 //
 // Redis decides evictions for memory itself, so the store cannot give
-// principals a share of a full store the way [MemoryStore] does. It can
-// cap what each principal holds: with [RedisPerPrincipal](n), each
-// principal (by [Entry].Owner) keeps at most n entries, and storing one
+// principals a share of a full store the way cache.MemoryStore does. It
+// can cap what each principal holds: with Config.PerPrincipal n, each
+// principal (by cache.Entry.Owner) keeps at most n entries, and storing one
 // more drops its entries that expire soonest. The cap costs a miss one
 // atomic script on a sorted set per principal ("o:<owner>", members are
 // entry keys scored by when they expire), sent in the same round trip as
 // the entry; hits cost nothing more. It is off by default; without it what
 // one principal can store is bounded by its rate limit and the entries'
-// keep time (see the package documentation, "Sharing the store between
-// principals").
+// keep time (see package cache, "Sharing the store between principals").
 //
 // # Failures
 //
 // Redis failures are returned as errors; the cache counts them and treats
 // the call as a miss (fail open). Bound how long a call can wait for a
 // sick Redis with the client's DialTimeout, ReadTimeout and WriteTimeout.
-type RedisStore struct {
+type Store struct {
 	client redis.UniversalClient
 	prefix string
 	per    int // entries per principal; 0: no cap
@@ -96,62 +96,59 @@ type RedisStore struct {
 	shareEvictions atomic.Uint64
 }
 
-// RedisOption configures a [RedisStore].
-type RedisOption func(*RedisStore) error
+// defaultPrefix starts every key unless Config.Prefix says otherwise.
+const defaultPrefix = "bulwark:cache:"
 
-// RedisPerPrincipal caps the entries each principal keeps in a
-// [RedisStore] at n (at least 1); see RedisStore. Every instance sharing
-// the prefix should use the same n.
-func RedisPerPrincipal(n int) RedisOption {
-	return func(s *RedisStore) error {
-		if n < 1 {
-			return fmt.Errorf("cache: RedisPerPrincipal(%d): must be at least 1", n)
-		}
-		s.per = n
-		return nil
-	}
+// Config configures a [Store]. Every zero field means the documented
+// default.
+type Config struct {
+	// Prefix starts every key (for example "myserver:cache:"); default
+	// "bulwark:cache:". Every instance sharing cached results uses the
+	// same prefix; deployments sharing a Redis use different ones.
+	Prefix string
+	// PerPrincipal caps the entries each principal keeps (see "Per-principal
+	// cap" above). Default 0: no cap. Every instance sharing the prefix
+	// should use the same value.
+	PerPrincipal int
 }
 
-// NewRedisStore returns a store that keeps its keys under prefix (for
-// example "myserver:cache:") in the Redis client talks to.
-func NewRedisStore(client redis.UniversalClient, prefix string, opts ...RedisOption) (*RedisStore, error) {
+// New returns a store on client (a *redis.Client, *redis.ClusterClient or
+// any other go-redis universal client) configured by cfg.
+func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if client == nil {
-		return nil, errors.New("cache: NewRedisStore needs a Redis client")
+		return nil, errors.New("rediscache: nil Redis client")
 	}
-	s := &RedisStore{client: client, prefix: prefix}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o(s); err != nil {
-			return nil, err
-		}
+	if cfg.PerPrincipal < 0 {
+		return nil, fmt.Errorf("rediscache: PerPrincipal %d must not be negative", cfg.PerPrincipal)
 	}
-	return s, nil
+	if cfg.Prefix == "" {
+		cfg.Prefix = defaultPrefix
+	}
+	return &Store{client: client, prefix: cfg.Prefix, per: cfg.PerPrincipal}, nil
 }
 
 // genMargin is added to the time a bumped generation is remembered, so
 // clock skew between instances and Redis cannot undercut keep.
 const genMargin = time.Minute
 
-// Get implements [Store].
-func (s *RedisStore) Get(ctx context.Context, key string) (Entry, bool, error) {
+// Get implements cache.Store.
+func (s *Store) Get(ctx context.Context, key string) (cache.Entry, bool, error) {
 	b, err := s.client.Get(ctx, s.prefix+"e:"+key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return Entry{}, false, nil
+		return cache.Entry{}, false, nil
 	}
 	if err != nil {
-		return Entry{}, false, err
+		return cache.Entry{}, false, err
 	}
-	var e Entry
+	var e cache.Entry
 	if err := e.UnmarshalBinary(b); err != nil {
-		return Entry{}, false, err
+		return cache.Entry{}, false, err
 	}
 	return e, true, nil
 }
 
-// Set implements [Store].
-func (s *RedisStore) Set(ctx context.Context, key string, e Entry, keep time.Duration) error {
+// Set implements cache.Store.
+func (s *Store) Set(ctx context.Context, key string, e cache.Entry, keep time.Duration) error {
 	b, _ := e.MarshalBinary()
 	keep = max(keep, time.Millisecond)
 	if s.per == 0 || e.Owner == "" {
@@ -210,19 +207,19 @@ return dropped
 `)
 
 // ShareEvictions returns how many entries this instance dropped because
-// their principal held more than [RedisPerPrincipal] entries. The cache
-// adds it to its [Stats].
-func (s *RedisStore) ShareEvictions() uint64 { return s.shareEvictions.Load() }
+// their principal held more than Config.PerPrincipal entries. The cache
+// adds it to its Stats.
+func (s *Store) ShareEvictions() uint64 { return s.shareEvictions.Load() }
 
-func (s *RedisStore) genKey(tag string) string {
+func (s *Store) genKey(tag string) string {
 	sum := sha256.Sum256([]byte(tag))
 	return s.prefix + "g:" + hex.EncodeToString(sum[:16])
 }
 
-// Generations implements [Store]. A tag without a generation key reads as
+// Generations implements cache.Store. A tag without a generation key reads as
 // zero: its key outlives (by keep) every entry stored under an older
 // generation, so when it is gone nothing stale is left to resurface.
-func (s *RedisStore) Generations(ctx context.Context, tags []string) ([]uint64, error) {
+func (s *Store) Generations(ctx context.Context, tags []string) ([]uint64, error) {
 	if len(tags) == 0 {
 		return nil, nil
 	}
@@ -252,13 +249,13 @@ func (s *RedisStore) Generations(ctx context.Context, tags []string) ([]uint64, 
 	return out, nil
 }
 
-// Bump implements [Store]. Each call draws one random, nonzero 64-bit
+// Bump implements cache.Store. Each call draws one random, nonzero 64-bit
 // generation and writes it to every tag's key, in one pipeline of
 // single-key SETs. Generations are not drawn from a counter: two values
 // drawn for one tag are equal with probability 2^-64, so a tag never
 // returns to a generation it had, even after its key expired or a node
 // lost its data, and no key is shared by every invalidation.
-func (s *RedisStore) Bump(ctx context.Context, tags []string, keep time.Duration) error {
+func (s *Store) Bump(ctx context.Context, tags []string, keep time.Duration) error {
 	if len(tags) == 0 {
 		return nil
 	}

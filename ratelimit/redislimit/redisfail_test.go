@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -41,24 +42,24 @@ func TestRedisUnreachable(t *testing.T) {
 	}
 	modes := []struct {
 		name string
-		mode ratelimit.FailureMode
+		open bool
 	}{
-		{"closed", ratelimit.FailClosed},
-		{"open", ratelimit.FailOpen},
+		{"closed", false},
+		{"open", true},
 	}
 	for _, f := range faults {
 		for _, m := range modes {
 			t.Run(f.name+"/"+m.name, func(t *testing.T) {
 				client, proxy := proxiedRedis(t)
-				store, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{
-					Prefix:    testenv.RedisPrefix(t),
-					OnFailure: m.mode,
-					Timeout:   300 * time.Millisecond,
+				store, err := redislimit.New(client, redislimit.Config{
+					Prefix:   testenv.RedisPrefix(t),
+					FailOpen: m.open,
+					Timeout:  300 * time.Millisecond,
 				})
 				if err != nil {
 					t.Fatal(err)
 				}
-				l := newLimiter(t, store, ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: 1}))
+				l := newLimiter(t, store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.001, Burst: 1})})
 				h := ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle)
 
 				// Healthy: the limit holds.
@@ -79,8 +80,8 @@ func TestRedisUnreachable(t *testing.T) {
 				if st.Failures != 1 {
 					t.Fatalf("store stats %+v, want one failure", st)
 				}
-				switch m.mode {
-				case ratelimit.FailClosed:
+				switch m.open {
+				case false:
 					if !errors.Is(err, bulwark.ErrUnavailable) {
 						t.Fatalf("fail closed: %v, want unavailable", err)
 					}
@@ -90,7 +91,7 @@ func TestRedisUnreachable(t *testing.T) {
 					if l.Stats().Failed != 1 || st.FailedOpen != 0 {
 						t.Fatalf("limiter %+v store %+v", l.Stats(), st)
 					}
-				case ratelimit.FailOpen:
+				case true:
 					if err != nil {
 						t.Fatalf("fail open: %v, want the call through", err)
 					}
@@ -121,13 +122,13 @@ func TestRedisUnreachable(t *testing.T) {
 // of time under either failure mode: it is neither a Redis failure nor a reason to
 // let the call through.
 func TestRedisCancelledCallIsNotAFailure(t *testing.T) {
-	for _, mode := range []ratelimit.FailureMode{ratelimit.FailClosed, ratelimit.FailOpen} {
+	for _, open := range []bool{false, true} {
 		client, proxy := proxiedRedis(t)
-		store, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: testenv.RedisPrefix(t), OnFailure: mode})
+		store, err := redislimit.New(client, redislimit.Config{Prefix: testenv.RedisPrefix(t), FailOpen: open})
 		if err != nil {
 			t.Fatal(err)
 		}
-		l := newLimiter(t, store, ratelimit.WithLimit(ratelimit.PerSecond(1)))
+		l := newLimiter(t, store, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1))})
 		rec := &bulwarktest.Recorder{}
 		h := ratelimit.Middleware(l)(rec.Handle)
 		proxy.Blackhole()
@@ -138,13 +139,13 @@ func TestRedisCancelledCallIsNotAFailure(t *testing.T) {
 		_, err = h(ctx, req)
 		cancel()
 		if !errors.Is(err, bulwark.ErrDeadlineExceeded) || rec.Count() != 0 {
-			t.Fatalf("mode %d: err %v, handler ran %d times; want a deadline-exceeded refusal", mode, err, rec.Count())
+			t.Fatalf("FailOpen %v: err %v, handler ran %d times; want a deadline-exceeded refusal", open, err, rec.Count())
 		}
 		if st := store.Stats(); st.Failures != 0 || st.FailedOpen != 0 {
-			t.Fatalf("mode %d: store stats %+v, want no failure", mode, st)
+			t.Fatalf("FailOpen %v: store stats %+v, want no failure", open, st)
 		}
 		if st := l.Stats(); st.Failed != 0 {
-			t.Fatalf("mode %d: limiter stats %+v", mode, st)
+			t.Fatalf("FailOpen %v: limiter stats %+v", open, st)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package cache_test
+package rediscache_test
 
 import (
 	"context"
@@ -11,26 +11,27 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/cachetest"
+	"github.com/bulwark-mcp/bulwark/cache/rediscache"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
 
-// TestRedisStoreClusterConformance runs the conformance suite against a
+// TestClusterConformance runs the conformance suite against a
 // Redis Cluster of three masters, with and without the per-principal cap:
 // entries, generations and owner sets spread over the nodes.
-func TestRedisStoreClusterConformance(t *testing.T) {
+func TestClusterConformance(t *testing.T) {
 	cluster := testenv.NewRedisCluster(t)
 	client := cluster.Client(t, nil)
 	for _, tc := range []struct {
 		name string
-		opts []cache.RedisOption
+		per  int
 	}{
-		{"Plain", nil},
-		{"PerPrincipal", []cache.RedisOption{cache.RedisPerPrincipal(2)}},
+		{"Plain", 0},
+		{"PerPrincipal", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cachetest.Run(t, func(t *testing.T) cache.Store {
-				s, err := cache.NewRedisStore(client, cluster.Prefix(t), tc.opts...)
+				s, err := rediscache.New(client, rediscache.Config{Prefix: cluster.Prefix(t), PerPrincipal: tc.per})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -69,12 +70,12 @@ func TestRedisClusterSharedBetweenInstances(t *testing.T) {
 	}
 }
 
-// TestRedisClusterPerPrincipalCap checks RedisPerPrincipal on the cluster,
+// TestRedisClusterPerPrincipalCap checks Config.PerPrincipal on the cluster,
 // where one principal's entries live on every node and its owner set on
 // one: the cap holds, and the entries that expire soonest go.
 func TestRedisClusterPerPrincipalCap(t *testing.T) {
 	cluster := testenv.NewRedisCluster(t)
-	s, err := cache.NewRedisStore(cluster.Client(t, nil), cluster.Prefix(t), cache.RedisPerPrincipal(3))
+	s, err := rediscache.New(cluster.Client(t, nil), rediscache.Config{Prefix: cluster.Prefix(t), PerPrincipal: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

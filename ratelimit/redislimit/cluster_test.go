@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -15,18 +15,19 @@ import (
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/ratelimit/ratelimittest"
+	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/redis/go-redis/v9"
 )
 
-// TestRedisStoreClusterConformance runs the conformance suite against a
+// TestClusterConformance runs the conformance suite against a
 // Redis Cluster of three masters: every decision is one script on one key,
 // so the buckets spread over the nodes and each decides alone.
-func TestRedisStoreClusterConformance(t *testing.T) {
+func TestClusterConformance(t *testing.T) {
 	cluster := testenv.NewRedisCluster(t)
 	client := cluster.Client(t, nil)
 	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
-		s, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{
+		s, err := redislimit.New(client, redislimit.Config{
 			Prefix:         cluster.Prefix(t),
 			UseCallerClock: true,
 		})
@@ -62,8 +63,8 @@ func principalsOn(t *testing.T, cluster *testenv.RedisCluster, prefix string, do
 
 // TestRedisClusterNodeDown stops the cluster node holding one principal's
 // bucket in the middle of the test. While it is down that principal's
-// decisions fail as configured (FailClosed: an unavailable refusal;
-// FailOpen: allowed and counted), a principal whose bucket is on another
+// decisions fail as configured (failing closed: an unavailable refusal;
+// failing open: allowed and counted), a principal whose bucket is on another
 // node is limited exactly as before, and once the node is back (with its
 // keys, from its append-only file) the drained bucket is still drained.
 func TestRedisClusterNodeDown(t *testing.T) {
@@ -81,19 +82,18 @@ func TestRedisClusterNodeDown(t *testing.T) {
 	victim, other := principalsOn(t, cluster, prefix, down)
 
 	type instance struct {
-		store *ratelimit.RedisStore
+		store *redislimit.Store
 		lim   *ratelimit.Limiter
 		h     mcp.ToolHandler
 	}
 	// Two instances sharing the cluster, one failing closed, one open.
 	var inst [2]instance
-	for i, mode := range []ratelimit.FailureMode{ratelimit.FailClosed, ratelimit.FailOpen} {
-		s, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: prefix, OnFailure: mode, Timeout: 500 * time.Millisecond})
+	for i, open := range []bool{false, true} {
+		s, err := redislimit.New(client, redislimit.Config{Prefix: prefix, FailOpen: open, Timeout: 500 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
-		l := newLimiter(t, s, ratelimit.WithName("cl"), ratelimit.WithKey(byPrincipal),
-			ratelimit.WithLimit(ratelimit.Limit{Rate: 0.001, Burst: 2}))
+		l := newLimiter(t, s, ratelimit.Config{Name: "cl", Key: byPrincipal, Limit: bulwark.Fixed(ratelimit.Limit{Rate: 0.001, Burst: 2})})
 		inst[i] = instance{s, l, ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle)}
 	}
 	closed, open := inst[0], inst[1]
@@ -172,12 +172,12 @@ func TestRedisClusterSlotMigration(t *testing.T) {
 	key := prefix + "m:all"
 	const burst = 1_000_000
 	l := ratelimit.Limit{Rate: 0.0001, Burst: burst} // no refill within the test
-	var stores [2]*ratelimit.RedisStore
+	var stores [2]*redislimit.Store
 	redirects := &redirectHook{}
 	for i := range stores {
 		client := cluster.Client(t, nil)
 		client.OnNewNode(func(n *redis.Client) { n.AddHook(redirects) })
-		s, err := ratelimit.NewRedisStore(client, ratelimit.RedisOptions{Prefix: prefix})
+		s, err := redislimit.New(client, redislimit.Config{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
