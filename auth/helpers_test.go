@@ -8,8 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +15,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bulwark-mcp/bulwark/auth/jwtauth"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
@@ -165,4 +167,21 @@ var okResult = bulwarktest.TextResult("ok")
 
 func okHandler(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	return okResult, nil
+}
+
+// staticVerifier is a JWT verifier with the test keys, at testNow.
+func staticVerifier(t testing.TB, algs ...string) *jwtauth.Verifier {
+	t.Helper()
+	keys(t)
+	v, err := jwtauth.New(jwtauth.Config{
+		Issuer:     testIssuer,
+		Audience:   testAudience,
+		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey, "ec-1": &ecKey.PublicKey},
+		Algorithms: algs,
+		Clock:      fixedClock{testNow},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

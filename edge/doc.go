@@ -23,7 +23,7 @@
 //  4. reads the body up to [Config.MaxBodyBytes] — 413 beyond — within
 //     [Config.BodyTimeout] — 408 after it, and the connection is closed —
 //     and the JSON-RPC method in it, for the records;
-//  5. runs [Config.Authorize] (auth.HTTPToolPolicies, say);
+//  5. runs [Config.Authorize] (an auth.Guard's HTTPToolPolicies, say);
 //  6. applies the session bounds of [Limits] — 429 or 503 with
 //     Retry-After;
 //  7. hands the request to the SDK, which may still refuse it (unknown

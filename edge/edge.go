@@ -133,11 +133,11 @@ type Config struct {
 	Metadata *oauthex.ProtectedResourceMetadata
 	// Scopes every request's token must hold (403 insufficient_scope
 	// otherwise). Per-tool scopes belong to the auth.Guard's Middleware and, for
-	// step-up over HTTP, auth.HTTPToolPolicies in Authorize.
+	// step-up over HTTP, guard.HTTPToolPolicies in Authorize.
 	Scopes []string
 	// Authorize is HTTP middleware run after the bearer check and the body
 	// read, with the verified token in the request context
-	// (auth.HTTPToolPolicies, for example). Its refusals are reported like
+	// (an auth.Guard's HTTPToolPolicies, for example). Its refusals are reported like
 	// the edge's own.
 	Authorize func(http.Handler) http.Handler
 

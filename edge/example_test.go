@@ -27,7 +27,7 @@ func ExampleNew() {
 		})
 
 	const key = "bwk_example-key-do-not-use-0123456789abcdefgh"
-	keys, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey(key)})
+	keys, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey(key)})
 	var trail bytes.Buffer
 	auditLog, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
 		fmt.Fprintf(&trail, "%s %s %s principal=%q\n", r.Kind, r.Outcome, r.Fields["reason"], r.Principal)
