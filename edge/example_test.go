@@ -43,7 +43,7 @@ func ExampleNew() {
 		Resource:       url,
 		AllowedOrigins: []string{"https://app.example.com"},
 		Observers:      []edge.Observer{auditLog, m},
-		Limits:         edge.Limits{MaxSessionsPerPrincipal: 1},
+		Limits:         edge.SessionLimits{MaxSessionsPerPrincipal: 1},
 	})
 	if err != nil {
 		panic(err)

@@ -88,7 +88,7 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 		Resource:       "http://" + ln.Addr().String() + "/mcp",
 		AllowedOrigins: strings.Fields(getenv("ALLOWED_ORIGINS")), // any other Origin: 403
 		Observers:      []edge.Observer{trail, m},                 // one record, one count per refusal and session
-		Limits:         edge.Limits{MaxSessionsPerPrincipal: 8, IdleTimeout: 5 * time.Minute},
+		Limits:         edge.SessionLimits{MaxSessionsPerPrincipal: 8, IdleTimeout: 5 * time.Minute},
 	})
 	if err != nil {
 		return err

@@ -132,7 +132,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		// audience, so the listener's port need not be known here.
 		Resource:  "http://127.0.0.1/mcp",
 		Observers: []edge.Observer{w.trail, m},
-		Limits:    edge.Limits{MaxSessionsPerPrincipal: 1024},
+		Limits:    edge.SessionLimits{MaxSessionsPerPrincipal: 1024},
 	})
 	if err != nil {
 		return nil, err
