@@ -521,17 +521,10 @@ func (s *Server) buildHealth() error {
 	if al := s.layers.auditLog; al != nil {
 		checks = append(checks, health.Ping("audit", al.Ready))
 	}
-	mon, err := health.New(health.Settings{
-		Timeout: time.Second,
-		OnChange: func(c health.Change) {
-			s.log.Warn("readiness changed", "check", c.Name, "from", c.From, "to", c.To)
-		},
-	}, checks...)
-	if err != nil {
+	if err := s.drain.Add(checks...); err != nil {
 		return err
 	}
-	s.layers.health = mon
-	s.drain.onDrain = mon.Drain
+	s.layers.health = s.drain
 	return nil
 }
 
