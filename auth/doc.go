@@ -92,7 +92,8 @@
 // an error. Headers are the better choice: a model sees its own arguments,
 // so a token passed as one lands in the model's context, its transcript and
 // its provider's logs, and the model may repeat it. Audit layers outside
-// auth see the raw arguments and must redact [DefaultTokenArgument].
+// auth see the raw arguments and must redact the token argument
+// ("auth_token" unless [WithArgumentToken] names another).
 //
 // # Authorization
 //

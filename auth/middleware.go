@@ -13,9 +13,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// DefaultTokenArgument is the argument [WithArgumentToken] reads when no
+// defaultTokenArgument is the argument [WithArgumentToken] reads when no
 // name is given. Audit and logging layers should redact it too.
-const DefaultTokenArgument = "auth_token"
+const defaultTokenArgument = "auth_token"
 
 // Option configures a [Guard] (see [New]).
 type Option func(*settings)
@@ -66,7 +66,7 @@ func WithStaticPrincipal(p *Principal) Option {
 
 // WithArgumentToken enables the argument-token mode for clients that can
 // send nothing but tool arguments: the string argument field ("" means
-// [DefaultTokenArgument], matched case-insensitively) is verified with v
+// "auth_token", matched case-insensitively) is verified with v
 // when no other credential authenticated the call. A nil v refuses every
 // argument token (the argument is still removed).
 //
@@ -79,7 +79,7 @@ func WithStaticPrincipal(p *Principal) Option {
 func WithArgumentToken(v Verifier, field string) Option {
 	return func(s *settings) {
 		if field == "" {
-			field = DefaultTokenArgument
+			field = defaultTokenArgument
 		}
 		s.argV, s.argField = v, field
 	}

@@ -425,7 +425,7 @@ func FuzzArgumentToken(f *testing.F) {
 			t.Fatalf("handler got non-object arguments %q after authentication", got)
 		}
 		for k := range top {
-			if strings.EqualFold(k, auth.DefaultTokenArgument) {
+			if strings.EqualFold(k, "auth_token") {
 				t.Fatalf("token argument %q reached the handler", k)
 			}
 		}

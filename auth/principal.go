@@ -57,7 +57,6 @@ var (
 	ErrMalformedToken = errors.New("auth: malformed token")
 	ErrTokenTooLarge  = errors.New("auth: token too large")
 	ErrUnknownKey     = errors.New("auth: unknown API key")
-	ErrQueryToken     = errors.New("auth: token in URL query")
 )
 
 // errQueryToken is the cause of refusing a request with a token in its URL.
