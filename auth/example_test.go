@@ -294,7 +294,7 @@ func ExampleGuard_Allowed() {
 func ExampleVerifierFunc() {
 	// Try API keys first, then JWTs, on one endpoint.
 	keys, _ := auth.NewAPIKeys()
-	var jwts auth.Verifier // an *auth.JWTVerifier in practice
+	var jwts auth.Verifier // a *jwtauth.Verifier in practice
 	either := auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
 		if len(tok) > 4 && tok[:4] == "bwk_" || jwts == nil {
 			return keys.Verify(ctx, tok)

@@ -177,7 +177,7 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.HTTPTimeout = 10 * time.Second
 	}
 	if cfg.RefreshInterval < 0 || cfg.UnknownKeyRefreshInterval < 0 || cfg.HTTPTimeout < 0 {
-		return nil, errors.New("jwtauth: JWTConfig intervals must not be negative")
+		return nil, errors.New("jwtauth: Config intervals must not be negative")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

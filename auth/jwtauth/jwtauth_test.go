@@ -171,7 +171,7 @@ func TestJWTHMACStatic(t *testing.T) {
 	}
 }
 
-func TestNewJWTVerifierRejects(t *testing.T) {
+func TestNewRejects(t *testing.T) {
 	keys(t)
 	rsaPub := map[string]crypto.PublicKey{"k": &rsaKey.PublicKey}
 	tests := []struct {
