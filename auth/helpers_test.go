@@ -7,12 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +15,6 @@ import (
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -104,64 +98,6 @@ func mint(tb testing.TB, method jwt.SigningMethod, key any, kid string, c jwt.Ma
 	}
 	return s
 }
-
-// jwksServer serves a JWKS whose keys the test can change, and counts
-// fetches.
-type jwksServer struct {
-	*httptest.Server
-	mu      sync.Mutex
-	body    []byte
-	fetches atomic.Int64
-}
-
-type pubKey struct {
-	kid string
-	alg jwkset.ALG
-	key crypto.PublicKey
-}
-
-func newJWKSServer(tb testing.TB, ks ...pubKey) *jwksServer {
-	tb.Helper()
-	s := &jwksServer{}
-	s.set(tb, ks...)
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fetches.Add(1)
-		s.mu.Lock()
-		b := s.body
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(b)
-	}))
-	tb.Cleanup(s.Close)
-	return s
-}
-
-func (s *jwksServer) set(tb testing.TB, ks ...pubKey) {
-	tb.Helper()
-	var set jwkset.JWKSMarshal
-	for _, k := range ks {
-		j, err := jwkset.NewJWKFromKey(k.key, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: k.kid, ALG: k.alg, USE: jwkset.UseSig}})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		set.Keys = append(set.Keys, j.Marshal())
-	}
-	b, err := json.Marshal(set)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.mu.Lock()
-	s.body = b
-	s.mu.Unlock()
-}
-
-func (s *jwksServer) setRaw(b []byte) {
-	s.mu.Lock()
-	s.body = b
-	s.mu.Unlock()
-}
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 var okResult = bulwarktest.TextResult("ok")
 

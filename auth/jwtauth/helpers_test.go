@@ -1,7 +1,6 @@
 package jwtauth_test
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,9 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
@@ -161,9 +157,3 @@ func (s *jwksServer) setRaw(b []byte) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-var okResult = bulwarktest.TextResult("ok")
-
-func okHandler(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	return okResult, nil
-}
