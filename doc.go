@@ -201,7 +201,7 @@
 //		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 //		InputSchema: validate.MustSchema[in](validate.On("id", validate.FormatID())),
 //	}, lookup)
-//	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.FailClosed(),
+//	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.DenyUnlisted(),
 //		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
 //	bulwark.Use(s,
 //		audit.Middleware(trail),

@@ -38,7 +38,7 @@ func TestObserveEdgeRedactsAndChains(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := "sk_live_" + strings.Repeat("9", 24)
-	l.ObserveEdge(context.Background(), edge.Event{Kind: edge.EventRefused, Time: time.Now(), Reason: edge.ReasonBadRequest,
+	l.ObserveEdge(context.Background(), edge.Event{Kind: edge.EventRefused, Time: time.Now(), Reason: edge.Reason(bulwark.CodeInvalidArgument),
 		Status: 400, Code: bulwark.CodeInvalidArgument, Message: "bad " + secret, Method: secret})
 	l.ObserveEdge(context.Background(), edge.Event{Kind: edge.EventSessionOpened, Principal: "alice", Session: "S"})
 	l.ObserveEdge(context.Background(), edge.Event{Kind: "unknown"})

@@ -17,16 +17,17 @@ import (
 	"sync/atomic"
 )
 
-// KeyPrefix starts every key made by [GenerateKey], so secret scanners and
-// people can recognise a leaked key.
-const KeyPrefix = "bwk_"
+// keyPrefix starts every key made by [GenerateKey] ("bwk_"), so secret
+// scanners and people can recognise a leaked key.
+const keyPrefix = "bwk_"
 
-// MaxKeyLength bounds the API keys [KeyStore.Verify] accepts. Longer input
-// is refused before it is hashed.
-const MaxKeyLength = 512
+// maxKeyLength bounds the API keys [APIKeys.Verify] accepts (512 bytes).
+// Longer input is refused before it is hashed.
+const maxKeyLength = 512
 
-// MaxKeyFileSize bounds the key files [LoadKeyFile] and [ParseKeyFile] read.
-const MaxKeyFileSize = 8 << 20
+// maxKeyFileSize bounds the key files [LoadKeyFile] and [ParseKeyFile]
+// read (8 MiB).
+const maxKeyFileSize = 8 << 20
 
 // KeyEntry is one API key as the key store keeps it: the SHA-256 digest of
 // the key, never the key itself, and what the key grants. It is also one
@@ -51,12 +52,12 @@ type KeyEntry struct {
 	Label string `json:"label,omitempty"`
 }
 
-// KeyStore verifies API keys against a set of digests. It implements
+// APIKeys verifies API keys against a set of digests. It implements
 // [Verifier]. The zero value holds no keys and refuses every key; use
-// [NewKeyStore] or [KeyStore.Replace] to fill it. It is safe for concurrent
+// [NewAPIKeys] or [APIKeys.Replace] to fill it. It is safe for concurrent
 // use, and Replace swaps the whole set atomically, so a key file can be
 // reloaded while calls are served.
-type KeyStore struct {
+type APIKeys struct {
 	idx atomic.Pointer[keyIndex]
 }
 
@@ -67,7 +68,6 @@ type KeyStore struct {
 // the presented key, which an attacker cannot steer towards a stored digest.
 type keyIndex struct {
 	buckets map[uint64][]*storedKey
-	n       int
 }
 
 type storedKey struct {
@@ -75,10 +75,10 @@ type storedKey struct {
 	p      Principal // template; Verify hands out copies
 }
 
-// NewKeyStore returns a store holding entries. Entries are validated as
+// NewAPIKeys returns the set of keys entries describe. Entries are validated as
 // [ParseKeyFile] does.
-func NewKeyStore(entries ...KeyEntry) (*KeyStore, error) {
-	s := &KeyStore{}
+func NewAPIKeys(entries ...KeyEntry) (*APIKeys, error) {
+	s := &APIKeys{}
 	if err := s.Replace(entries...); err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func NewKeyStore(entries ...KeyEntry) (*KeyStore, error) {
 
 // Replace makes entries the complete set of keys, atomically. On error the
 // previous set stays in force.
-func (s *KeyStore) Replace(entries ...KeyEntry) error {
+func (s *APIKeys) Replace(entries ...KeyEntry) error {
 	idx, err := buildIndex(entries)
 	if err != nil {
 		return err
@@ -96,31 +96,20 @@ func (s *KeyStore) Replace(entries ...KeyEntry) error {
 	return nil
 }
 
-// Len returns the number of keys held.
-func (s *KeyStore) Len() int {
-	if s == nil {
-		return 0
-	}
-	if idx := s.idx.Load(); idx != nil {
-		return idx.n
-	}
-	return 0
-}
-
 // Verify returns the principal that key belongs to. It refuses empty,
 // oversized and malformed keys, and unknown ones, with an unauthenticated
 // error whose text never contains the key.
-func (s *KeyStore) Verify(_ context.Context, key string) (*Principal, error) {
+func (s *APIKeys) Verify(_ context.Context, key string) (*Principal, error) {
 	switch {
 	case key == "":
 		return nil, unauthenticated("API key required", ErrNoCredentials)
-	case len(key) > MaxKeyLength:
+	case len(key) > maxKeyLength:
 		return nil, unauthenticated("invalid API key", ErrTokenTooLarge)
 	case !tokenChars(key):
 		return nil, unauthenticated("invalid API key", ErrMalformedToken)
 	}
 	// Hash from a stack buffer: converting key to []byte would allocate.
-	var buf [MaxKeyLength]byte
+	var buf [maxKeyLength]byte
 	digest := sha256.Sum256(buf[:copy(buf[:], key)])
 	var found *storedKey
 	if s == nil {
@@ -141,7 +130,7 @@ func (s *KeyStore) Verify(_ context.Context, key string) (*Principal, error) {
 }
 
 func buildIndex(entries []KeyEntry) (*keyIndex, error) {
-	idx := &keyIndex{buckets: make(map[uint64][]*storedKey, len(entries)), n: len(entries)}
+	idx := &keyIndex{buckets: make(map[uint64][]*storedKey, len(entries))}
 	seen := make(map[[sha256.Size]byte]int, len(entries))
 	for i, e := range entries {
 		d, err := checkEntry(e)
@@ -154,7 +143,7 @@ func buildIndex(entries []KeyEntry) (*keyIndex, error) {
 		seen[d] = i
 		k := &storedKey{digest: d, p: Principal{
 			ID:     e.Principal,
-			Method: MethodAPIKey,
+			Method: methodAPIKey,
 			Scopes: append([]string(nil), e.Scopes...),
 			Roles:  append([]string(nil), e.Roles...),
 		}}
@@ -192,8 +181,8 @@ func checkEntry(e KeyEntry) ([sha256.Size]byte, error) {
 // fields, trailing data, invalid digests, scopes or principals and repeated
 // digests are errors; the error names the entry and never quotes a digest.
 func ParseKeyFile(data []byte) ([]KeyEntry, error) {
-	if len(data) > MaxKeyFileSize {
-		return nil, fmt.Errorf("auth: key file larger than %d bytes", MaxKeyFileSize)
+	if len(data) > maxKeyFileSize {
+		return nil, fmt.Errorf("auth: key file larger than %d bytes", maxKeyFileSize)
 	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '[' {
@@ -215,14 +204,14 @@ func ParseKeyFile(data []byte) ([]KeyEntry, error) {
 }
 
 // LoadKeyFile reads and parses the key file at path (see [ParseKeyFile]).
-// Pass the result to [NewKeyStore] or [KeyStore.Replace].
+// Pass the result to [NewAPIKeys] or [APIKeys.Replace].
 func LoadKeyFile(path string) ([]KeyEntry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("auth: reading key file: %w", err)
 	}
@@ -237,14 +226,14 @@ func DigestKey(key string) string {
 }
 
 // GenerateKey makes a new random API key for principal (256 bits from
-// crypto/rand, base64url, prefixed with [KeyPrefix]) and the entry to add to
+// crypto/rand, base64url, prefixed with [keyPrefix]) and the entry to add to
 // the key file. Hand the key to the client once; store only the entry.
 func GenerateKey(principal string, scopes ...string) (key string, entry KeyEntry, err error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", KeyEntry{}, fmt.Errorf("auth: generating key: %w", err)
 	}
-	key = KeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	key = keyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	entry = KeyEntry{Principal: principal, SHA256: DigestKey(key), Scopes: append([]string(nil), scopes...)}
 	if _, err := checkEntry(entry); err != nil {
 		return "", KeyEntry{}, fmt.Errorf("auth: %w", err)

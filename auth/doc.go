@@ -48,24 +48,22 @@
 //
 // Two verifiers implement [Verifier]:
 //
-//   - [KeyStore] holds API keys as SHA-256 digests, never the keys
+//   - [APIKeys] holds API keys as SHA-256 digests, never the keys
 //     themselves, and compares digests in constant time. Keys load from a
 //     JSON file ([LoadKeyFile], [ParseKeyFile]) or from code
-//     ([NewKeyStore]); a principal may hold several keys so keys can be
-//     rotated; [KeyStore.Replace] reloads the set atomically.
-//     [GenerateKey] makes a key and its file entry (the bulwark-keygen
-//     command prints them).
-//   - [JWTVerifier] checks JWT access tokens against a JWKS URL (cached,
-//     refreshed hourly, refetched on an unknown "kid" at most every five
-//     minutes) or static keys: issuer, audience (this server's resource
-//     identifier, RFC 8707), exp/nbf/iat with 30s leeway, an algorithm
-//     allowlist. It refuses "alg":"none", HMAC tokens when keys are public
-//     keys (the HMAC/RSA confusion), tokens that name or carry their own
-//     key (jku, x5u, jwk, x5c), "crit", oversized tokens (8 KiB) and
-//     anything that is not a compact JWS. Of a JWKS it uses only keys
-//     published for signatures: "use" absent or "sig", "key_ops" absent or
-//     listing "verify", and "alg", when set, equal to the token's; a key
-//     for encryption ("use":"enc") never verifies a token.
+//     ([NewAPIKeys]); a principal may hold several keys so keys can be
+//     rotated; [APIKeys.Replace] reloads the set atomically.
+//     [GenerateKey] makes a key ("bwk_" and 256 random bits) and its file
+//     entry (the bulwark-keygen command prints them).
+//   - auth/jwtauth's Verifier checks JWT access tokens against a JWKS URL
+//     or static keys (issuer, audience, expiry, an algorithm allowlist).
+//     It lives in its own package so a server that uses API keys links no
+//     JWT or JWKS code.
+//
+// A principal's Method says how it authenticated: "api_key",
+// "environment" ([FromEnv]), "argument_token" ([WithArgumentToken]),
+// "bearer" (a TokenInfo from a verifier outside bulwark) or "jwt"
+// (jwtauth).
 //
 // # Transports
 //
@@ -73,11 +71,11 @@
 // auth.RequireBearerToken with [TokenVerifier]. Missing or bad tokens get
 // 401 with a WWW-Authenticate challenge naming the protected resource
 // metadata (served by the go-sdk's auth.ProtectedResourceMetadataHandler,
-// RFC 9728). [RequireHTTPScopes] answers 403 with
-// error="insufficient_scope" when a token lacks a scope the whole endpoint
-// needs, and [HTTPToolPolicies] does the same per tool, reading the tool
-// name from a tools/call, so clients can step up to a token with more
-// scope. [Guard.Middleware] reads the caller from req.Extra.TokenInfo on every
+// RFC 9728). A scope the whole endpoint needs is the SDK's
+// RequireBearerTokenOptions.Scopes (edge.Config.Scopes); the scopes a tool
+// needs are answered with 403 insufficient_scope by
+// [Guard.HTTPToolPolicies], reading the tool name from a tools/call, so
+// clients can step up to a token with more scope. [Guard.Middleware] reads the caller from req.Extra.TokenInfo on every
 // call — never from the context, which holds the token of the request that
 // opened the session — so a refreshed token with other scopes takes effect
 // at once. Tokens in the URL query string are refused.
@@ -94,7 +92,8 @@
 // an error. Headers are the better choice: a model sees its own arguments,
 // so a token passed as one lands in the model's context, its transcript and
 // its provider's logs, and the model may repeat it. Audit layers outside
-// auth see the raw arguments and must redact [DefaultTokenArgument].
+// auth see the raw arguments and must redact the token argument
+// ("auth_token" unless [WithArgumentToken] names another).
 //
 // # Authorization
 //
@@ -109,7 +108,7 @@
 // the resource and template lists by the same decision;
 // [WithPromptPolicies] maps prompt names to policies, which also guard
 // completions of the prompt's arguments. [WithDefaultPolicy] covers every
-// tool, resource and prompt without an entry; [FailClosed] refuses those
+// tool, resource and prompt without an entry; [DenyUnlisted] refuses those
 // without any policy. The same policies decide what each caller's lists
 // show.
 //
@@ -134,15 +133,15 @@
 //
 // # Example: API keys over stdio
 //
-//	store, err := auth.NewKeyStore(must(auth.LoadKeyFile("/etc/customers/keys.json"))...)
-//	me, err := auth.FromEnv(ctx, store, "CUSTOMERS_API_KEY") // refuse to start on error
-//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.FailClosed())
+//	keys, err := auth.NewAPIKeys(must(auth.LoadKeyFile("/etc/customers/keys.json"))...)
+//	me, err := auth.FromEnv(ctx, keys, "CUSTOMERS_API_KEY") // refuse to start on error
+//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.DenyUnlisted())
 //	bulwark.Use(server, auditMW, bulwark.Recover(nil), guard.Middleware())
 //	server.Run(ctx, &mcp.StdioTransport{})
 //
 // # Example: JWT over HTTP with protected resource metadata
 //
-//	jwtv, err := auth.NewJWTVerifier(auth.JWTConfig{
+//	jwtv, err := jwtauth.New(jwtauth.Config{
 //		Issuer:   "https://login.example.com",
 //		Audience: "https://mcp.example.com/mcp",
 //		JWKSURL:  "https://login.example.com/.well-known/jwks.json",
@@ -169,7 +168,7 @@
 //		"update_customer_email": auth.RequireAll("customers:read", "customers:write"),
 //		"delete_customer":       auth.AllOf(auth.RequireAll("customers:write"), auth.RequireRole("admin")),
 //	}
-//	guard, err := auth.New(auth.WithPolicies(policies), auth.FailClosed(),
+//	guard, err := auth.New(auth.WithPolicies(policies), auth.DenyUnlisted(),
 //		auth.WithResourcePolicies(auth.Policies{"customer://{id}": auth.RequireAll("customers:read")}),
 //		auth.WithPromptPolicies(auth.Policies{"customer_summary": auth.RequireAll("customers:read")}))
 package auth

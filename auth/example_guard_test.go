@@ -19,7 +19,7 @@ import (
 func ExampleNew() {
 	guard, err := auth.New(
 		auth.WithStaticPrincipal(&auth.Principal{ID: "helpdesk", Scopes: []string{"tickets:read"}}),
-		auth.FailClosed(),
+		auth.DenyUnlisted(),
 		auth.WithResourcePolicies(auth.Policies{"customer://{id}": auth.RequireAll("customers:read")}),
 		auth.WithPromptPolicies(auth.Policies{
 			"customer_summary": auth.RequireAll("customers:read"),
@@ -63,14 +63,15 @@ func ExampleNew() {
 	// permission_denied missing scope customers:read
 }
 
-// The HTTP step-up check takes its policies from the same Guard as the
-// calls.
+// Step-up authorization on HTTP: a token that lacks a scope the called
+// tool needs is refused with 403 before the MCP layer, naming the scope.
+// The check takes its policies from the same Guard as the calls.
 func ExampleGuard_HTTPToolPolicies() {
-	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
+	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
 	guard, _ := auth.New(auth.WithPolicies(auth.Policies{"update_customer": auth.RequireAll("customers:write")}))
 	mcpHandler := http.NotFoundHandler() // mcp.NewStreamableHTTPHandler(...) in practice
 	h := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(
-		guard.HTTPToolPolicies(auth.HTTPPolicyOptions{})(mcpHandler))
+		guard.HTTPToolPolicies("https://mcp.example.com/.well-known/oauth-protected-resource", nil)(mcpHandler))
 
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(
@@ -78,5 +79,8 @@ func ExampleGuard_HTTPToolPolicies() {
 	req.Header.Set("Authorization", "Bearer bwk_svc")
 	h.ServeHTTP(rec, req)
 	fmt.Println(rec.Code)
-	// Output: 403
+	fmt.Println(rec.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 403
+	// Bearer error="insufficient_scope", scope="customers:write", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
 }

@@ -2,23 +2,16 @@ package auth_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/golang-jwt/jwt/v5"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
@@ -27,9 +20,9 @@ import (
 // A key store built in code. In production the entries come from a key
 // file (see LoadKeyFile); the store never sees plain keys except to hash
 // the one being checked.
-func ExampleNewKeyStore() {
+func ExampleNewAPIKeys() {
 	const key = "bwk_example-key-do-not-use-0123456789abcdefgh"
-	store, err := auth.NewKeyStore(auth.KeyEntry{
+	store, err := auth.NewAPIKeys(auth.KeyEntry{
 		Principal: "billing-bot",
 		SHA256:    auth.DigestKey(key),
 		Scopes:    []string{"customers:read"},
@@ -55,12 +48,13 @@ func ExampleParseKeyFile() {
 	if err != nil {
 		panic(err)
 	}
-	store, _ := auth.NewKeyStore(entries...)
-	fmt.Println(store.Len(), "keys")
+	store, _ := auth.NewAPIKeys(entries...)
+	_, err = store.Verify(context.Background(), "bwk_new")
+	fmt.Println("new key accepted:", err == nil)
 	_, err = auth.ParseKeyFile([]byte(`[{"principal": "x", "key": "bwk_plain"}]`))
 	fmt.Println(err)
 	// Output:
-	// 2 keys
+	// new key accepted: true
 	// auth: key file: json: unknown field "key"
 }
 
@@ -74,7 +68,7 @@ func ExampleLoadKeyFile() {
 	if err != nil {
 		panic(err)
 	}
-	store, _ := auth.NewKeyStore(entries...)
+	store, _ := auth.NewAPIKeys(entries...)
 	// Reload later (on SIGHUP, say) without dropping calls:
 	// entries, err = auth.LoadKeyFile(path); err = store.Replace(entries...)
 	p, _ := store.Verify(context.Background(), "bwk_ops")
@@ -99,45 +93,10 @@ func ExampleDigestKey() {
 	// Output: 8b7065e5701ddeafec1aa5be343a8d57e1706b0984ea5629851c4b990c23192a
 }
 
-// A JWT verifier with a static key. Real deployments usually set JWKSURL
-// instead, and Close the verifier on shutdown.
-func ExampleNewJWTVerifier() {
-	signer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	v, err := auth.NewJWTVerifier(auth.JWTConfig{
-		Issuer:     "https://as.example.com",
-		Audience:   "https://mcp.example.com/mcp",
-		StaticKeys: map[string]crypto.PublicKey{"k1": &signer.PublicKey},
-		Algorithms: []string{"ES256"},
-	})
-	if err != nil {
-		panic(err)
-	}
-	defer v.Close()
-
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
-		"iss": "https://as.example.com", "aud": "https://mcp.example.com/mcp",
-		"sub": "alice", "scope": "customers:read",
-		"exp": time.Now().Add(time.Hour).Unix(),
-	})
-	tok.Header["kid"] = "k1"
-	s, _ := tok.SignedString(signer)
-
-	p, err := v.Verify(context.Background(), s)
-	fmt.Println(p.ID, p.Scopes, err)
-
-	none := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "mallory"})
-	u, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	_, err = v.Verify(context.Background(), u)
-	fmt.Println(err)
-	// Output:
-	// alice [customers:read] <nil>
-	// invalid token
-}
-
 // Streamable HTTP: RequireBearerToken answers 401 with a WWW-Authenticate
 // challenge pointing at the protected resource metadata.
 func ExampleTokenVerifier() {
-	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc")})
+	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc")})
 	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
 	guard, _ := auth.New()
 	bulwark.Use(server, guard.Middleware())
@@ -161,30 +120,8 @@ func ExampleTokenVerifier() {
 	// Output: 401 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
 }
 
-func ExampleRequireHTTPScopes() {
-	h := auth.RequireHTTPScopes(auth.HTTPScopeOptions{
-		Scopes:              []string{"mcp"},
-		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource",
-	})(http.NotFoundHandler())
-	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
-	protected := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(h)
-
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/mcp", nil)
-	req.Header.Set("Authorization", "Bearer bwk_svc")
-	protected.ServeHTTP(rec, req)
-	fmt.Println(rec.Code)
-	fmt.Println(rec.Header().Get("WWW-Authenticate"))
-	// Output:
-	// 403
-	// Bearer error="insufficient_scope", scope="mcp", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
-}
-
-// Per-tool scopes over stdio, with the server's identity from the
-// environment. One Guard, installed with bulwark.Use, decides the calls and
-// filters the tool list.
 func ExampleGuard_Middleware() {
-	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey("bwk_env"), Scopes: []string{"customers:read"}})
+	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey("bwk_env"), Scopes: []string{"customers:read"}})
 	os.Setenv("EXAMPLE_API_KEY", "bwk_env")
 	me, err := auth.FromEnv(context.Background(), store, "EXAMPLE_API_KEY")
 	if err != nil {
@@ -196,7 +133,7 @@ func ExampleGuard_Middleware() {
 			"get_customer":    auth.RequireAll("customers:read"),
 			"update_customer": auth.RequireAll("customers:write"),
 		}),
-		auth.FailClosed(),
+		auth.DenyUnlisted(),
 	)
 	if err != nil {
 		panic(err)
@@ -259,7 +196,7 @@ func ExampleGuard_FilterLists() {
 }
 
 func ExampleFromEnv() {
-	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "stdio-server", SHA256: auth.DigestKey("bwk_from_env")})
+	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "stdio-server", SHA256: auth.DigestKey("bwk_from_env")})
 	os.Setenv("EXAMPLE_SERVER_KEY", "bwk_from_env")
 	p, err := auth.FromEnv(context.Background(), store, "EXAMPLE_SERVER_KEY")
 	fmt.Println(p.ID, p.Method, err)
@@ -274,7 +211,7 @@ func ExampleFromEnv() {
 // The argument-token mode, for clients that cannot set headers. The handler
 // never sees the token.
 func ExampleWithArgumentToken() {
-	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "legacy-client", SHA256: auth.DigestKey("bwk_arg")})
+	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "legacy-client", SHA256: auth.DigestKey("bwk_arg")})
 	var seen string
 	guard, _ := auth.New(auth.WithArgumentToken(store, "auth_token"))
 	h := guard.Middleware()(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -289,7 +226,7 @@ func ExampleWithArgumentToken() {
 }
 
 func ExampleWithStaticPrincipal() {
-	guard, _ := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Method: auth.MethodStatic}))
+	guard, _ := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Method: "static"}))
 	h := guard.Middleware()(okHandler)
 	stdio := bulwarktest.Request("t", nil)
 	_, err := h(context.Background(), stdio)
@@ -347,19 +284,19 @@ func ExampleAnyOf() {
 	// Output: <nil>
 }
 
-func ExampleAllowed() {
+func ExampleGuard_Allowed() {
 	p := &auth.Principal{ID: "u"}
-	err := auth.Allowed(context.Background(), p, &mcp.Tool{Name: "new_tool"}, auth.FailClosed())
+	err := guardOf(auth.DenyUnlisted()).Allowed(context.Background(), p, &mcp.Tool{Name: "new_tool"})
 	fmt.Println(err)
 	// Output: no access policy for tool "new_tool"
 }
 
 func ExampleVerifierFunc() {
 	// Try API keys first, then JWTs, on one endpoint.
-	keys, _ := auth.NewKeyStore()
-	var jwts auth.Verifier // an *auth.JWTVerifier in practice
+	keys, _ := auth.NewAPIKeys()
+	var jwts auth.Verifier // a *jwtauth.Verifier in practice
 	either := auth.VerifierFunc(func(ctx context.Context, tok string) (*auth.Principal, error) {
-		if len(tok) > 4 && tok[:4] == auth.KeyPrefix || jwts == nil {
+		if len(tok) > 4 && tok[:4] == "bwk_" || jwts == nil {
 			return keys.Verify(ctx, tok)
 		}
 		return jwts.Verify(ctx, tok)
@@ -381,43 +318,20 @@ func ExamplePrincipalFrom() {
 	// Output: svc true
 }
 
-// Step-up authorization on HTTP: a token that lacks a scope the called
-// tool needs is refused with 403 before the MCP layer, naming the scope.
-func ExampleHTTPToolPolicies() {
-	store, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
-	opts := []auth.Option{auth.WithPolicies(auth.Policies{
-		"update_customer": auth.RequireAll("customers:write"),
-	})}
-	mcpHandler := http.NotFoundHandler() // mcp.NewStreamableHTTPHandler(...) in practice
-	h := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(
-		auth.HTTPToolPolicies(auth.HTTPPolicyOptions{ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource"}, opts...)(mcpHandler))
-
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(
-		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"update_customer","arguments":{}}}`))
-	req.Header.Set("Authorization", "Bearer bwk_svc")
-	h.ServeHTTP(rec, req)
-	fmt.Println(rec.Code)
-	fmt.Println(rec.Header().Get("WWW-Authenticate"))
-	// Output:
-	// 403
-	// Bearer error="insufficient_scope", scope="customers:write", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
-}
-
 func ExampleAllow() {
-	// Under FailClosed, Allow opens a tool to every authenticated caller
+	// Under DenyUnlisted, Allow opens a tool to every authenticated caller
 	// on purpose.
-	opts := []auth.Option{auth.FailClosed(), auth.WithPolicies(auth.Policies{"ping": auth.Allow()})}
+	opts := []auth.Option{auth.DenyUnlisted(), auth.WithPolicies(auth.Policies{"ping": auth.Allow()})}
 	p := &auth.Principal{ID: "anyone"}
-	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "ping"}, opts...))
-	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "drop_table"}, opts...))
+	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "ping"}))
+	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "drop_table"}))
 	// Output:
 	// <nil>
 	// no access policy for tool "drop_table"
 }
 
-func ExampleDeny() {
-	pol := auth.Deny("exports are disabled during the migration")
+func ExamplePredicate_refuseEveryone() {
+	pol := auth.Predicate("exports are disabled during the migration", nil)
 	fmt.Println(pol(context.Background(), &auth.Principal{ID: "u"}, nil))
 	// Output: exports are disabled during the migration
 }
@@ -428,8 +342,8 @@ func ExampleWithDefaultPolicy() {
 		auth.WithDefaultPolicy(auth.RequireRole("admin")), // every other tool
 	}
 	p := &auth.Principal{ID: "u", Scopes: []string{"read"}}
-	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "search"}, opts...))
-	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "reindex"}, opts...))
+	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "search"}))
+	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "reindex"}))
 	// Output:
 	// <nil>
 	// missing role admin
@@ -443,19 +357,28 @@ func ExampleWithPolicies() {
 		auth.WithPolicies(auth.Policies{"delete_customer": auth.RequireRole("admin")}),
 	}
 	p := &auth.Principal{ID: "u", Scopes: []string{"customers:read"}}
-	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "get_customer"}, opts...))
-	fmt.Println(auth.Allowed(context.Background(), p, &mcp.Tool{Name: "delete_customer"}, opts...))
+	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "get_customer"}))
+	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "delete_customer"}))
 	// Output:
 	// <nil>
 	// missing role admin
 }
 
-func ExampleFailClosed() {
+func ExampleDenyUnlisted() {
 	p := &auth.Principal{ID: "u"}
 	newTool := &mcp.Tool{Name: "export_all"} // added without a policy
-	fmt.Println(auth.Allowed(context.Background(), p, newTool))
-	fmt.Println(auth.Allowed(context.Background(), p, newTool, auth.FailClosed()))
+	fmt.Println(guardOf().Allowed(context.Background(), p, newTool))
+	fmt.Println(guardOf(auth.DenyUnlisted()).Allowed(context.Background(), p, newTool))
 	// Output:
 	// <nil>
 	// no access policy for tool "export_all"
+}
+
+// guardOf builds a Guard from opts, for the examples above.
+func guardOf(opts ...auth.Option) *auth.Guard {
+	g, err := auth.New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return g
 }

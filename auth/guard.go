@@ -36,14 +36,14 @@ func (g *Guard) settings() *settings {
 	if g != nil && g.s != nil {
 		return g.s
 	}
-	s, _ := newSettings([]Option{FailClosed(), WithDefaultPolicy(Deny("auth: this Guard was not built with auth.New"))})
+	s, _ := newSettings([]Option{DenyUnlisted(), WithDefaultPolicy(Predicate("auth: this Guard was not built with auth.New", nil))})
 	return s
 }
 
 // New builds a Guard from opts. It fails when a resource policy's key is
 // neither a URI nor a valid URI template.
 //
-//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.FailClosed(),
+//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.DenyUnlisted(),
 //		auth.WithPolicies(toolPolicies), auth.WithResourcePolicies(resourcePolicies))
 //	bulwark.Use(s, auditMW, bulwark.Recover(nil), guard.Middleware() /* , ... */)
 func New(opts ...Option) (*Guard, error) {
@@ -62,12 +62,12 @@ func New(opts ...Option) (*Guard, error) {
 // of the server's templates that matches it, in the SDK's own order and
 // matching):
 //   - a URI the server serves with one of its templates, by the entry of
-//     that very template (none: no policy, refused under [FailClosed]),
+//     that very template (none: no policy, refused under [DenyUnlisted]),
 //     and by the URI's own entry too when it has one;
 //   - a resource of that exact URI, by its entry, else by the first key
 //     that is a template (in sorted order) matching the URI;
 //   - a URI the server serves with nothing, the same way as a resource of
-//     that URI (refused under FailClosed without one; otherwise the SDK
+//     that URI (refused under DenyUnlisted without one; otherwise the SDK
 //     answers that the resource is not found).
 //
 // So a URI served by a template without an entry of its own is never
@@ -171,7 +171,7 @@ func (s *settings) decideRead(ctx context.Context, p *Principal, call *bulwark.C
 	if key == "" {
 		// Nothing serves it (the SDK answers "not found"): decided as a
 		// resource of that URI, refused like any other without a policy
-		// under FailClosed.
+		// under DenyUnlisted.
 		key, template = uri, false
 	}
 	if err := s.decideServed(ctx, p, key, template); err != nil {
@@ -238,6 +238,16 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 		return bulwark.InvalidArgument("ref", "completion needs a ref/prompt or ref/resource reference")
 	}
 	return s.apply(ctx, p, nil, "method", &mcp.Tool{Name: call.Method})
+}
+
+// Allowed reports whether p may call tool: nil, or the refusal
+// [Guard.Middleware] would return for a tools/call of it. It is the
+// decision by which the Guard keeps a tool in a caller's tools/list and
+// [Guard.HTTPToolPolicies] answers step-up at the HTTP level. tool is the
+// registered definition (policies may read its annotations) or one holding
+// only the name.
+func (g *Guard) Allowed(ctx context.Context, p *Principal, tool *mcp.Tool) error {
+	return g.settings().decide(ctx, p, tool)
 }
 
 // Middleware authenticates each request, records the caller with

@@ -71,7 +71,7 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 	opts := func(p *auth.Principal) []auth.Option {
 		return []auth.Option{
 			auth.WithStaticPrincipal(p),
-			auth.FailClosed(),
+			auth.DenyUnlisted(),
 			auth.WithResourcePolicies(auth.Policies{
 				"config://public": auth.Allow(),
 				"customer://{id}": auth.RequireAll("customers:read"),
@@ -169,7 +169,7 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 func TestGuardFailsClosedOnUnlistedResourcesAndPrompts(t *testing.T) {
 	reader := &auth.Principal{ID: "r", Scopes: []string{"customers:read"}}
 	ctx := context.Background()
-	closed := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader), auth.FailClosed(),
+	closed := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader), auth.DenyUnlisted(),
 		auth.WithPolicies(auth.Policies{"x": auth.Allow()})), nil)
 	_, err := closed.ReadResource(ctx, &mcp.ReadResourceParams{URI: "config://public"})
 	if r := bulwark.RefusalOf(nil, err); r == nil || r.Code != bulwark.CodePermissionDenied || !strings.Contains(r.Message, "no access policy for resource") {
@@ -199,7 +199,7 @@ func TestNewRefusesBadTemplate(t *testing.T) {
 // through the chain) or, on a server without Use, as FilterLists.
 func TestGuardFiltersAlikeWithAndWithoutUse(t *testing.T) {
 	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "r", Scopes: []string{"customers:read"}}),
-		auth.FailClosed(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+		auth.DenyUnlisted(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestGuardFiltersAlikeWithAndWithoutUse(t *testing.T) {
 // The inventory of tools (bulwark.CheckTools) sees every tool, whether the
 // Guard runs in Use or as a list filter installed before Use.
 func TestFilterLeavesInventoryUnfiltered(t *testing.T) {
-	g, err := auth.New(auth.FailClosed()) // no caller, no policy
+	g, err := auth.New(auth.DenyUnlisted()) // no caller, no policy
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func connectLegacy(t *testing.T, s *mcp.Server) *mcp.ClientSession {
 // Under protocol 2026-07-28 a client subscribes with subscriptions/listen;
 // the Guard narrows it to the resources the caller may read.
 func TestGuardNarrowsSubscriptionsListen(t *testing.T) {
-	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "n"}), auth.FailClosed(),
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "n"}), auth.DenyUnlisted(),
 		auth.WithResourcePolicies(auth.Policies{
 			"config://public": auth.Allow(),
 			"customer://{id}": auth.RequireAll("customers:read"),
@@ -390,9 +390,9 @@ func TestGuardDecidesTheRequestServed(t *testing.T) {
 			return next(ctx, req)
 		}
 	}
-	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "reader"}), auth.FailClosed(),
-		auth.WithResourcePolicies(auth.Policies{"public://doc": auth.Allow(), "secret://doc": auth.Deny("secret")}),
-		auth.WithPromptPolicies(auth.Policies{"public": auth.Allow(), "secret": auth.Deny("secret")}))
+	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "reader"}), auth.DenyUnlisted(),
+		auth.WithResourcePolicies(auth.Policies{"public://doc": auth.Allow(), "secret://doc": auth.Predicate("secret", nil)}),
+		auth.WithPromptPolicies(auth.Policies{"public": auth.Allow(), "secret": auth.Predicate("secret", nil)}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,18 +7,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
-	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/MicahParks/jwkset"
+	"github.com/bulwark-mcp/bulwark/auth/jwtauth"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -103,66 +99,25 @@ func mint(tb testing.TB, method jwt.SigningMethod, key any, kid string, c jwt.Ma
 	return s
 }
 
-// jwksServer serves a JWKS whose keys the test can change, and counts
-// fetches.
-type jwksServer struct {
-	*httptest.Server
-	mu      sync.Mutex
-	body    []byte
-	fetches atomic.Int64
-}
-
-type pubKey struct {
-	kid string
-	alg jwkset.ALG
-	key crypto.PublicKey
-}
-
-func newJWKSServer(tb testing.TB, ks ...pubKey) *jwksServer {
-	tb.Helper()
-	s := &jwksServer{}
-	s.set(tb, ks...)
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fetches.Add(1)
-		s.mu.Lock()
-		b := s.body
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(b)
-	}))
-	tb.Cleanup(s.Close)
-	return s
-}
-
-func (s *jwksServer) set(tb testing.TB, ks ...pubKey) {
-	tb.Helper()
-	var set jwkset.JWKSMarshal
-	for _, k := range ks {
-		j, err := jwkset.NewJWKFromKey(k.key, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: k.kid, ALG: k.alg, USE: jwkset.UseSig}})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		set.Keys = append(set.Keys, j.Marshal())
-	}
-	b, err := json.Marshal(set)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.mu.Lock()
-	s.body = b
-	s.mu.Unlock()
-}
-
-func (s *jwksServer) setRaw(b []byte) {
-	s.mu.Lock()
-	s.body = b
-	s.mu.Unlock()
-}
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
 var okResult = bulwarktest.TextResult("ok")
 
 func okHandler(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	return okResult, nil
+}
+
+// staticVerifier is a JWT verifier with the test keys, at testNow.
+func staticVerifier(t testing.TB, algs ...string) *jwtauth.Verifier {
+	t.Helper()
+	keys(t)
+	v, err := jwtauth.New(jwtauth.Config{
+		Issuer:     testIssuer,
+		Audience:   testAudience,
+		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey, "ec-1": &ecKey.PublicKey},
+		Algorithms: algs,
+		Clock:      fixedClock{testNow},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

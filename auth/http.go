@@ -54,7 +54,7 @@ const keyInfoLifetime = 5 * time.Minute
 func TokenVerifier(v Verifier) sdkauth.TokenVerifier {
 	return func(ctx context.Context, token string, r *http.Request) (*sdkauth.TokenInfo, error) {
 		if r != nil && r.URL != nil && hasQueryToken(r) {
-			return nil, invalidToken(unauthenticated("tokens in the URL query are not accepted", ErrQueryToken))
+			return nil, invalidToken(unauthenticated("tokens in the URL query are not accepted", errQueryToken))
 		}
 		if v == nil {
 			return nil, invalidToken(unauthenticated("invalid token", errNoVerifier))
@@ -127,53 +127,7 @@ func principalFromTokenInfo(ti *sdkauth.TokenInfo) (*Principal, error) {
 	if !validName(ti.UserID) {
 		return nil, unauthenticated("invalid token", errors.New("auth: TokenInfo has no UserID"))
 	}
-	return &Principal{ID: ti.UserID, Method: MethodBearer, Scopes: ti.Scopes}, nil
-}
-
-// HTTPScopeOptions configures [RequireHTTPScopes].
-type HTTPScopeOptions struct {
-	// ResourceMetadataURL is the URL of the protected resource metadata,
-	// repeated in the WWW-Authenticate challenge so the client can find
-	// the authorization server. Optional.
-	ResourceMetadataURL string
-	// Scopes the caller must hold, all of them.
-	Scopes []string
-}
-
-// RequireHTTPScopes is HTTP middleware that answers 403 with
-//
-//	WWW-Authenticate: Bearer error="insufficient_scope", scope="…", resource_metadata="…"
-//
-// when the bearer token verified by sdkauth.RequireBearerToken (which must
-// run before it) lacks one of opts.Scopes, as the MCP authorization spec
-// asks, so the client can obtain a token with more scope (step-up). A
-// request without verified token information gets 401 with
-// error="invalid_token".
-//
-// It decides for the whole endpoint, before any MCP message is read. The
-// scopes a single tool needs are decided per call by [Guard.Middleware] (a
-// permission-denied result naming the scope) and, for clients that can
-// step up, answered with 403 at the HTTP level by [HTTPToolPolicies].
-func RequireHTTPScopes(opts HTTPScopeOptions) func(http.Handler) http.Handler {
-	scopes := append([]string(nil), opts.Scopes...)
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ti := sdkauth.TokenInfoFromContext(r.Context())
-			if ti == nil {
-				w.Header().Set("WWW-Authenticate", challenge("invalid_token", scopes, opts.ResourceMetadataURL))
-				http.Error(w, "bearer token required", http.StatusUnauthorized)
-				return
-			}
-			for _, s := range scopes {
-				if !containsString(ti.Scopes, s) {
-					w.Header().Set("WWW-Authenticate", challenge("insufficient_scope", scopes, opts.ResourceMetadataURL))
-					http.Error(w, "missing scope "+s, http.StatusForbidden)
-					return
-				}
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	return &Principal{ID: ti.UserID, Method: methodBearer, Scopes: ti.Scopes}, nil
 }
 
 func challenge(code string, scopes []string, metadataURL string) string {
@@ -191,63 +145,35 @@ func challenge(code string, scopes []string, metadataURL string) string {
 	return b.String()
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// HTTPPolicyOptions configures [HTTPToolPolicies].
-type HTTPPolicyOptions struct {
-	// ResourceMetadataURL is repeated in the challenge. Optional.
-	ResourceMetadataURL string
-	// Server, when set, supplies tool definitions registered with
-	// bulwark.AddTool (or Register), so policies that read annotations
-	// decide here as they do at call time. Without it a policy sees only
-	// the tool's name.
-	Server *mcp.Server
-	// MaxBodyBytes bounds how much of a request body is read to find the
-	// tool name; larger bodies pass through undecided. Default 4 MiB, the
-	// SDK's own limit.
-	MaxBodyBytes int64
-}
-
 // HTTPToolPolicies is HTTP middleware, placed inside
-// sdkauth.RequireBearerToken, that applies the per-tool policies of opts
-// to a tools/call before it reaches the MCP layer, so that a token lacking
-// a scope the tool needs gets what the MCP authorization spec asks for:
+// sdkauth.RequireBearerToken (as edge.Config.Authorize, for example), that
+// applies g's per-tool policies to a tools/call before it reaches the MCP
+// layer, so that a token lacking a scope the tool needs gets what the MCP
+// authorization spec asks for:
 //
 //	403 Forbidden
 //	WWW-Authenticate: Bearer error="insufficient_scope", scope="customers:write", resource_metadata="…"
 //
 // and the client can obtain a token with more scope and retry (step-up
-// authorization). Only refusals caused by missing scope ([RequireAll],
-// [RequireAny]) are answered here; every other request, including other
-// refusals, goes on to the MCP layer, where [Guard.Middleware] (with the same
-// options) decides again and remains the enforcement point. Without this
-// middleware a missing scope is a permission-denied tool result the model
-// reads, which suits clients that cannot re-authorize.
+// authorization). resourceMetadataURL is repeated in the challenge ("" for
+// none). server, when not nil, supplies the tool definitions registered with
+// bulwark.AddTool (or Register), so policies that read annotations decide
+// here as they do at call time; without it a policy sees only the tool's
+// name. Bodies over 4 MiB (the SDK's own limit) pass through undecided.
 //
-// It panics where [New] fails on opts; [Guard.HTTPToolPolicies] takes the
-// options from a Guard instead.
-func HTTPToolPolicies(hopts HTTPPolicyOptions, opts ...Option) func(http.Handler) http.Handler {
-	return httpToolPolicies(hopts, mustSettings(opts))
+// Only refusals caused by missing scope ([RequireAll], [RequireAny]) are
+// answered here; every other request, including other refusals, goes on to
+// the MCP layer, where g's Middleware decides again and remains the
+// enforcement point. Without this middleware a missing scope is a
+// permission-denied tool result the model reads, which suits clients that
+// cannot re-authorize. (A scope the whole endpoint needs is
+// sdkauth.RequireBearerTokenOptions.Scopes, or edge.Config.Scopes.)
+func (g *Guard) HTTPToolPolicies(resourceMetadataURL string, server *mcp.Server) func(http.Handler) http.Handler {
+	return httpToolPolicies(resourceMetadataURL, server, g.settings())
 }
 
-// HTTPToolPolicies is [HTTPToolPolicies] with the options of g, so the
-// HTTP step-up check and g's Middleware decide from the same policies.
-func (g *Guard) HTTPToolPolicies(hopts HTTPPolicyOptions) func(http.Handler) http.Handler {
-	return httpToolPolicies(hopts, g.settings())
-}
-
-func httpToolPolicies(hopts HTTPPolicyOptions, s *settings) func(http.Handler) http.Handler {
-	limit := hopts.MaxBodyBytes
-	if limit <= 0 {
-		limit = 4 << 20
-	}
+func httpToolPolicies(metadataURL string, server *mcp.Server, s *settings) func(http.Handler) http.Handler {
+	const limit = 4 << 20
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ti := sdkauth.TokenInfoFromContext(r.Context())
@@ -278,15 +204,15 @@ func httpToolPolicies(hopts HTTPPolicyOptions, s *settings) func(http.Handler) h
 				return
 			}
 			var tool *mcp.Tool
-			if hopts.Server != nil {
-				tool, _ = bulwark.LookupTool(hopts.Server, msg.Params.Name)
+			if server != nil {
+				tool, _ = bulwark.LookupTool(server, msg.Params.Name)
 			}
 			if tool == nil {
 				tool = &mcp.Tool{Name: msg.Params.Name}
 			}
 			var se *ScopeError
 			derr := s.decide(r.Context(), p, tool)
-			if derr == nil || !errors.Is(derr, bulwark.ErrPermissionDenied) || !errors.As(derr, &se) {
+			if bulwark.OutcomeOf(r.Context(), nil, derr) != bulwark.Outcome(bulwark.CodePermissionDenied) || !errors.As(derr, &se) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -294,7 +220,7 @@ func httpToolPolicies(hopts HTTPPolicyOptions, s *settings) func(http.Handler) h
 			if se.AnyOf && len(scopes) > 1 {
 				scopes = scopes[:1]
 			}
-			w.Header().Set("WWW-Authenticate", challenge("insufficient_scope", scopes, hopts.ResourceMetadataURL))
+			w.Header().Set("WWW-Authenticate", challenge("insufficient_scope", scopes, metadataURL))
 			http.Error(w, derr.Error(), http.StatusForbidden)
 		})
 	}

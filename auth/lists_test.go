@@ -69,7 +69,7 @@ func newListServer(t *testing.T, pageSize int, extra ...auth.Option) *listServer
 	}
 	opts := append([]auth.Option{
 		auth.WithStaticPrincipal(&auth.Principal{ID: "reader", Scopes: []string{"customers:read"}}),
-		auth.FailClosed(),
+		auth.DenyUnlisted(),
 		auth.WithDefaultPolicy(auth.RequireAll("customers:write")),
 		auth.WithPolicies(auth.Policies{"get_a": auth.Allow(), "get_c": auth.Allow(), "get_e": auth.Allow()}),
 		auth.WithResourcePolicies(auth.Policies{

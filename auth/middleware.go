@@ -13,22 +13,22 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// DefaultTokenArgument is the argument [WithArgumentToken] reads when no
+// defaultTokenArgument is the argument [WithArgumentToken] reads when no
 // name is given. Audit and logging layers should redact it too.
-const DefaultTokenArgument = "auth_token"
+const defaultTokenArgument = "auth_token"
 
 // Option configures a [Guard] (see [New]).
 type Option func(*settings)
 
 type settings struct {
-	static     *Principal
-	argV       Verifier
-	argField   string
-	policies   Policies
-	resources  Policies
-	prompts    Policies
-	fallback   Policy
-	failClosed bool
+	static       *Principal
+	argV         Verifier
+	argField     string
+	policies     Policies
+	resources    Policies
+	prompts      Policies
+	fallback     Policy
+	denyUnlisted bool
 
 	// templates are the keys of resources that are URI templates, compiled,
 	// in a fixed order (the first match decides).
@@ -46,14 +46,6 @@ func newSettings(opts []Option) (*settings, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func mustSettings(opts []Option) *settings {
-	s, err := newSettings(opts)
-	if err != nil {
-		panic(err.Error())
-	}
-	return s
 }
 
 // WithStaticPrincipal makes p the caller of every call that arrives
@@ -74,7 +66,7 @@ func WithStaticPrincipal(p *Principal) Option {
 
 // WithArgumentToken enables the argument-token mode for clients that can
 // send nothing but tool arguments: the string argument field ("" means
-// [DefaultTokenArgument], matched case-insensitively) is verified with v
+// "auth_token", matched case-insensitively) is verified with v
 // when no other credential authenticated the call. A nil v refuses every
 // argument token (the argument is still removed).
 //
@@ -87,7 +79,7 @@ func WithStaticPrincipal(p *Principal) Option {
 func WithArgumentToken(v Verifier, field string) Option {
 	return func(s *settings) {
 		if field == "" {
-			field = DefaultTokenArgument
+			field = defaultTokenArgument
 		}
 		s.argV, s.argField = v, field
 	}
@@ -112,23 +104,12 @@ func WithDefaultPolicy(p Policy) Option {
 	return func(s *settings) { s.fallback = p }
 }
 
-// FailClosed refuses (permission denied) every tool, resource and prompt
+// DenyUnlisted refuses (permission denied) every tool, resource and prompt
 // that has neither a policy nor a default policy, so a newly added one stays
 // closed until someone decides who may use it. Without it such tools,
 // resources and prompts are open to every authenticated caller.
-func FailClosed() Option {
-	return func(s *settings) { s.failClosed = true }
-}
-
-// Allowed reports whether p may call tool under opts: nil, or the refusal
-// the Guard's Middleware would return. It is the decision by which the
-// Guard keeps a tool in a caller's tools/list.
-func Allowed(ctx context.Context, p *Principal, tool *mcp.Tool, opts ...Option) error {
-	s, err := newSettings(opts)
-	if err != nil {
-		return bulwark.Internal(err)
-	}
-	return s.decide(ctx, p, tool)
+func DenyUnlisted() Option {
+	return func(s *settings) { s.denyUnlisted = true }
 }
 
 // principalOf finds the caller from the transport: TokenInfo, then the
@@ -188,7 +169,7 @@ func (s *settings) authenticate(ctx context.Context, req *mcp.CallToolRequest, t
 					return nil, req, unauthenticated("invalid token", errors.New("auth: verifier returned no principal"))
 				}
 				c := *vp
-				c.Method = MethodArgumentToken
+				c.Method = methodArgumentToken
 				p = &c
 			}
 		}
@@ -219,7 +200,7 @@ func (s *settings) apply(ctx context.Context, p *Principal, pol Policy, kind str
 		pol = s.fallback
 	}
 	if pol == nil {
-		if s.failClosed {
+		if s.denyUnlisted {
 			return bulwark.PermissionDenied(fmt.Sprintf("no access policy for %s %q", kind, def.Name))
 		}
 		return nil
@@ -330,6 +311,6 @@ func FromEnv(ctx context.Context, v Verifier, name string) (*Principal, error) {
 		return nil, fmt.Errorf("auth: credential in %s: verifier returned no principal", name)
 	}
 	cp := *p
-	cp.Method = MethodEnvironment
+	cp.Method = methodEnvironment
 	return &cp, nil
 }

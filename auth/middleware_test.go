@@ -18,7 +18,7 @@ import (
 
 const argKey = "bwk_argument-token-key-0123456789abcdefghij"
 
-func argStore(t testing.TB) *auth.KeyStore {
+func argStore(t testing.TB) *auth.APIKeys {
 	return mustStore(t, auth.KeyEntry{Principal: "arg-user", SHA256: auth.DigestKey(argKey), Scopes: []string{"customers:read"}})
 }
 
@@ -32,8 +32,8 @@ func tokenInfoFor(t testing.TB, p *auth.Principal) *sdkauth.TokenInfo {
 }
 
 func TestMiddlewareSources(t *testing.T) {
-	static := &auth.Principal{ID: "stdio-user", Method: auth.MethodEnvironment, Scopes: []string{"customers:read"}}
-	httpUser := &auth.Principal{ID: "http-user", Method: auth.MethodJWT}
+	static := &auth.Principal{ID: "stdio-user", Method: "environment", Scopes: []string{"customers:read"}}
+	httpUser := &auth.Principal{ID: "http-user", Method: "jwt"}
 	tests := []struct {
 		name     string
 		opts     []auth.Option
@@ -118,7 +118,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 			if string(req.Params.Arguments) != orig {
 				t.Fatal("the caller's request was modified")
 			}
-			if call.Principal().Method != auth.MethodArgumentToken {
+			if call.Principal().Method != "argument_token" {
 				t.Fatalf("method %q", call.Principal().Method)
 			}
 		})
@@ -181,11 +181,15 @@ func TestPolicies(t *testing.T) {
 		{"anyOf, none pass", auth.AnyOf(auth.RequireRole("admin"), auth.RequireAll("customers:write")), reader, readOnly, "missing role admin"},
 		{"anyOf, empty", auth.AnyOf(), writer, readOnly, "permission denied"},
 		{"allow", auth.Allow(), reader, destructive, ""},
-		{"deny", auth.Deny("closed for maintenance"), writer, readOnly, "closed for maintenance"},
+		{"deny", auth.Predicate("closed for maintenance", nil), writer, readOnly, "closed for maintenance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := auth.Allowed(context.Background(), tt.p, tt.tool, auth.WithDefaultPolicy(tt.policy))
+			guard, err := auth.New(auth.WithDefaultPolicy(tt.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = guard.Allowed(context.Background(), tt.p, tt.tool)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -220,9 +224,9 @@ func TestAuthorizationInMiddleware(t *testing.T) {
 		{"allowed", nil, "get_customer", "", ""},
 		{"missing scope", nil, "update_customer", bulwark.CodePermissionDenied, "missing scope customers:write"},
 		{"no policy, open by default", nil, "ping", "", ""},
-		{"no policy, fail closed", []auth.Option{auth.FailClosed()}, "ping", bulwark.CodePermissionDenied, `no access policy for tool "ping"`},
-		{"no policy, default policy", []auth.Option{auth.FailClosed(), auth.WithDefaultPolicy(auth.RequireRole("admin"))}, "ping", bulwark.CodePermissionDenied, "missing role admin"},
-		{"listed tool under fail closed", []auth.Option{auth.FailClosed()}, "get_customer", "", ""},
+		{"no policy, fail closed", []auth.Option{auth.DenyUnlisted()}, "ping", bulwark.CodePermissionDenied, `no access policy for tool "ping"`},
+		{"no policy, default policy", []auth.Option{auth.DenyUnlisted(), auth.WithDefaultPolicy(auth.RequireRole("admin"))}, "ping", bulwark.CodePermissionDenied, "missing role admin"},
+		{"listed tool under fail closed", []auth.Option{auth.DenyUnlisted()}, "get_customer", "", ""},
 		{"policy error is internal", nil, "broken", bulwark.CodeInternal, ""},
 	}
 	for _, tt := range tests {
@@ -300,7 +304,7 @@ func TestToolListMatchesCallDecision(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := []auth.Option{auth.WithPolicies(policies), auth.WithStaticPrincipal(tt.p)}
 			if tt.closed {
-				opts = append(opts, auth.FailClosed())
+				opts = append(opts, auth.DenyUnlisted())
 			}
 			cs := bulwarktest.Connect(t, newToolServer(t, opts...), nil)
 			var listed []string
@@ -345,7 +349,7 @@ func TestToolListUnfilteredInArgumentMode(t *testing.T) {
 	cs := bulwarktest.Connect(t, newToolServer(t,
 		auth.WithArgumentToken(argStore(t), ""),
 		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}),
-		auth.FailClosed(),
+		auth.DenyUnlisted(),
 	), nil)
 	if got := toolNames(t, cs); len(got) != 3 {
 		t.Fatalf("listed %v", got)
@@ -372,7 +376,7 @@ func TestFromEnv(t *testing.T) {
 
 	t.Setenv("BULWARK_TEST_KEY", key)
 	p, err := auth.FromEnv(ctx, store, "BULWARK_TEST_KEY")
-	if err != nil || p.ID != "stdio-svc" || p.Method != auth.MethodEnvironment || !p.HasScope("customers:read") {
+	if err != nil || p.ID != "stdio-svc" || p.Method != "environment" || !p.HasScope("customers:read") {
 		t.Fatalf("FromEnv = %+v, %v", p, err)
 	}
 
@@ -421,7 +425,7 @@ func FuzzArgumentToken(f *testing.F) {
 			t.Fatalf("handler got non-object arguments %q after authentication", got)
 		}
 		for k := range top {
-			if strings.EqualFold(k, auth.DefaultTokenArgument) {
+			if strings.EqualFold(k, "auth_token") {
 				t.Fatalf("token argument %q reached the handler", k)
 			}
 		}

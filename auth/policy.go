@@ -29,7 +29,7 @@ type Policies map[string]Policy
 // ScopeError is the cause of a refusal for missing scope (reach it with
 // errors.As). It says which scopes a token needs for the call, so HTTP
 // layers can ask for them in a WWW-Authenticate challenge
-// ([HTTPToolPolicies]). Scopes are not secret.
+// ([Guard.HTTPToolPolicies]). Scopes are not secret.
 type ScopeError struct {
 	// Scopes a token must hold: all of them, or one of them when AnyOf.
 	Scopes []string
@@ -98,7 +98,8 @@ func RequireRole(role string) Policy {
 
 // Predicate turns a yes/no function into a policy; msg is the refusal
 // text when fn says no ("" means "permission denied"), and a nil fn says
-// no to everyone. fn may look at the tool definition, for example to
+// no to everyone (Predicate(msg, nil) is the policy that refuses
+// everyone with msg). fn may look at the tool definition, for example to
 // demand a role for destructive tools:
 //
 //	auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, t *mcp.Tool) bool {
@@ -151,14 +152,9 @@ func AnyOf(ps ...Policy) Policy {
 }
 
 // Allow allows every authenticated principal. Listing a tool with Allow
-// under [FailClosed] says on purpose that any caller may use it.
+// under [DenyUnlisted] says on purpose that any caller may use it.
 func Allow() Policy {
 	return func(context.Context, *Principal, *mcp.Tool) error { return nil }
-}
-
-// Deny refuses everyone with msg.
-func Deny(msg string) Policy {
-	return func(context.Context, *Principal, *mcp.Tool) error { return bulwark.PermissionDenied(msg) }
 }
 
 func compact(ps []Policy) []Policy {

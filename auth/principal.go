@@ -13,14 +13,15 @@ import (
 // importing this package.
 type Principal = bulwark.Principal
 
-// Method values recorded in [Principal].Method.
+// Values of [Principal].Method set by this package: "api_key" (an API
+// key, [APIKeys]), "environment" ([FromEnv]), "argument_token" (the
+// argument-token mode, [WithArgumentToken]) and "bearer" (a TokenInfo made
+// by a verifier outside bulwark). auth/jwtauth sets "jwt".
 const (
-	MethodAPIKey        = "api_key"
-	MethodJWT           = "jwt"
-	MethodEnvironment   = "environment"
-	MethodStatic        = "static"
-	MethodArgumentToken = "argument_token"
-	MethodBearer        = "bearer" // a TokenInfo from a verifier outside this package
+	methodAPIKey        = "api_key"
+	methodEnvironment   = "environment"
+	methodArgumentToken = "argument_token"
+	methodBearer        = "bearer"
 )
 
 // PrincipalFrom returns the caller of the tool call in ctx, as recorded by
@@ -29,8 +30,8 @@ func PrincipalFrom(ctx context.Context) *Principal {
 	return bulwark.CallFrom(ctx).Principal()
 }
 
-// Verifier turns a credential into the principal it belongs to. Both
-// verifiers of this package ([KeyStore] and [JWTVerifier]) implement it,
+// Verifier turns a credential into the principal it belongs to. [APIKeys]
+// (API keys) and auth/jwtauth's Verifier (JWT access tokens) implement it,
 // and so does any function wrapped in [VerifierFunc].
 //
 // On bad credentials Verify returns an error that matches
@@ -52,14 +53,14 @@ func (f VerifierFunc) Verify(ctx context.Context, token string) (*Principal, err
 // Sentinel causes carried by unauthenticated refusals, for operators and
 // tests (errors.Is works through the *bulwark.Error).
 var (
-	ErrNoCredentials    = errors.New("auth: no credentials")
-	ErrMalformedToken   = errors.New("auth: malformed token")
-	ErrTokenTooLarge    = errors.New("auth: token too large")
-	ErrUnknownKey       = errors.New("auth: unknown API key")
-	ErrQueryToken       = errors.New("auth: token in URL query")
-	ErrForbiddenHeader  = errors.New("auth: token header names a key location")
-	ErrUnsupportedToken = errors.New("auth: token type not accepted")
+	ErrNoCredentials  = errors.New("auth: no credentials")
+	ErrMalformedToken = errors.New("auth: malformed token")
+	ErrTokenTooLarge  = errors.New("auth: token too large")
+	ErrUnknownKey     = errors.New("auth: unknown API key")
 )
+
+// errQueryToken is the cause of refusing a request with a token in its URL.
+var errQueryToken = errors.New("auth: token in URL query")
 
 // errNoVerifier is the cause of refusals by a verifier slot left nil.
 var errNoVerifier = errors.New("auth: no verifier configured")

@@ -56,7 +56,7 @@ func TestGuardDecidesByTheTemplateTheServerServes(t *testing.T) {
 	ctx := context.Background()
 	s := templateServer(t, []string{"x://{id}", "x://{+path}"}, nil,
 		auth.WithStaticPrincipal(&auth.Principal{ID: "u", Scopes: []string{"s"}}),
-		auth.FailClosed(),
+		auth.DenyUnlisted(),
 		auth.WithResourcePolicies(auth.Policies{"x://{id}": auth.RequireAll("s")}))
 	cs := bulwarktest.Connect(t, s, nil)
 	legacy := connectLegacy(t, s)
@@ -95,7 +95,7 @@ func TestGuardDecidesByTheTemplateTheServerServes(t *testing.T) {
 	if err := complete("x://{+path}"); !permissionDenied(err) {
 		t.Errorf("complete x://{+path}: %v, want permission denied", err)
 	}
-	// Nothing serves y://1: refused under FailClosed, like a resource.
+	// Nothing serves y://1: refused under DenyUnlisted, like a resource.
 	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "y://1"}); !permissionDenied(err) {
 		t.Errorf("read y://1: %v, want permission denied", err)
 	}
@@ -129,7 +129,7 @@ func TestGuardListsAgreeWithReads(t *testing.T) {
 	for _, mode := range []struct {
 		name string
 		opts []auth.Option
-	}{{"fail open", nil}, {"fail closed", []auth.Option{auth.FailClosed()}}} {
+	}{{"fail open", nil}, {"fail closed", []auth.Option{auth.DenyUnlisted()}}} {
 		for _, p := range []*auth.Principal{
 			{ID: "none"},
 			{ID: "s", Scopes: []string{"s"}},

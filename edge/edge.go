@@ -24,43 +24,24 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
-// Defaults of [Config] and [Limits].
+// Defaults of [Config] and [SessionLimits], the values their zero fields
+// stand for.
 const (
-	DefaultMaxBodyBytes               = 4 << 20 // the SDK's own default
-	DefaultBodyTimeout                = 30 * time.Second
-	DefaultMaxSessions                = 10_000
-	DefaultMaxSessionsPerPrincipal    = 32
-	DefaultIdleTimeout                = 10 * time.Minute
-	DefaultMaxAge                     = 8 * time.Hour
-	DefaultMaxStreamsPerSession       = 2
-	DefaultMaxInFlightPerSession      = 16
-	DefaultMaxSubscriptionsPerSession = 64
-	DefaultRetryAfter                 = 5 * time.Second
+	defaultMaxBodyBytes               = 4 << 20 // the SDK's own default
+	defaultBodyTimeout                = 30 * time.Second
+	defaultMaxSessions                = 10_000
+	defaultMaxSessionsPerPrincipal    = 32
+	defaultIdleTimeout                = 10 * time.Minute
+	defaultMaxAge                     = 8 * time.Hour
+	defaultMaxStreamsPerSession       = 2
+	defaultMaxInFlightPerSession      = 16
+	defaultMaxSubscriptionsPerSession = 64
+	defaultRetryAfter                 = 5 * time.Second
 )
 
-// RPCCodeLimited is the JSON-RPC error code of a request refused because a
-// transport bound is reached (sessions, streams, requests in flight,
-// subscriptions). Its data is a bulwark.Refusal with code "rate_limited"
-// (the caller's own bound) or "unavailable" (the server's), and
-// retryAfterSeconds. Other refusals of the edge with a JSON body use
-// jsonrpc.CodeInvalidRequest (-32600).
-const RPCCodeLimited int64 = -32029
-
-// Policy says what happens when a caller at its session cap opens another.
-type Policy int
-
-const (
-	// Refuse answers the new initialize with 429 and Retry-After. Default.
-	Refuse Policy = iota
-	// EvictIdle closes the caller's least recently used idle session (no
-	// request in flight, no open stream) to make room, and refuses only
-	// when none is idle. The closed session is reported with ReasonEvicted.
-	EvictIdle
-)
-
-// Limits bounds what one client can make the server hold. Every zero field
-// means the stated default; a negative value means no bound (do not use
-// that on a server open to untrusted clients).
+// SessionLimits bounds what one client can make the server hold. Every
+// zero field means the stated default; a negative value means no bound (do
+// not use that on a server open to untrusted clients).
 //
 // In stateless mode (Config.Stateless) no session outlives its request, so
 // only the body limit of [Config] and the batch length (at most
@@ -68,17 +49,22 @@ const (
 // idle, age, stream, in-flight and subscription bounds have nothing to
 // hold. Bound work per caller there with the call layers (ratelimit's
 // rate and concurrency limits).
-type Limits struct {
+type SessionLimits struct {
 	// MaxSessions bounds the sessions held at once, all callers together.
 	// Over it, initialize gets 503 with Retry-After. Default 10,000.
 	MaxSessions int
 	// MaxSessionsPerPrincipal bounds the sessions one caller holds at once
 	// (keyed by principal; without authentication, by client IP address).
-	// Over it, initialize gets 429 with Retry-After, or OnFull evicts.
-	// Default 32.
+	// Over it, initialize gets 429 with Retry-After, or EvictIdle makes
+	// room. Default 32.
 	MaxSessionsPerPrincipal int
-	// OnFull is the policy at MaxSessionsPerPrincipal. Default Refuse.
-	OnFull Policy
+	// EvictIdle, when a caller at MaxSessionsPerPrincipal (or the server at
+	// MaxSessions) opens another session, closes the caller's least
+	// recently used idle session (no request in flight, no open stream) to
+	// make room, and refuses only when none is idle. The closed session is
+	// reported with ReasonEvicted. Default false: the new initialize is
+	// refused.
+	EvictIdle bool
 	// IdleTimeout closes a session that has had no request in flight and
 	// no open stream for this long. Default 10 minutes. It must be shorter
 	// than MaxAge.
@@ -89,16 +75,15 @@ type Limits struct {
 	// MaxStreamsPerSession bounds the concurrent GET (server-sent event)
 	// streams of one session. Default 2. The SDK itself serves one
 	// standalone stream per session: a second concurrent GET without
-	// Last-Event-ID gets 409 from it (reported as ReasonBadRequest) before
-	// this bound is reached; the bound counts every GET, resumptions
-	// included.
+	// Last-Event-ID gets 409 from it (reported with the reason
+	// "invalid_argument") before this bound is reached; the bound counts
+	// every GET, resumptions included.
 	MaxStreamsPerSession int
 	// MaxInFlightPerSession bounds the POST requests of one session being
 	// served at once, so one session cannot hold every handler goroutine.
 	// Each message of a JSON-RPC batch (protocol versions before
 	// 2025-06-18) counts as one request, and a batch of more messages is
-	// refused with 400 (ReasonBadRequest), in stateless mode too.
-	// Default 16.
+	// refused with 400, in stateless mode too. Default 16.
 	MaxInFlightPerSession int
 	// MaxSubscriptionsPerSession bounds the distinct resources one session
 	// is subscribed to. Default 64.
@@ -110,7 +95,7 @@ type Limits struct {
 // Config configures [New]. Every zero field means the stated default.
 type Config struct {
 	// Stateless serves every request with a temporary session (see
-	// mcp.StreamableHTTPOptions.Stateless and [Limits]).
+	// mcp.StreamableHTTPOptions.Stateless and [SessionLimits]).
 	Stateless bool
 	// JSONResponse answers POSTs with application/json instead of an
 	// event stream.
@@ -133,21 +118,23 @@ type Config struct {
 	Metadata *oauthex.ProtectedResourceMetadata
 	// Scopes every request's token must hold (403 insufficient_scope
 	// otherwise). Per-tool scopes belong to the auth.Guard's Middleware and, for
-	// step-up over HTTP, auth.HTTPToolPolicies in Authorize.
+	// step-up over HTTP, guard.HTTPToolPolicies in Authorize.
 	Scopes []string
 	// Authorize is HTTP middleware run after the bearer check and the body
 	// read, with the verified token in the request context
-	// (auth.HTTPToolPolicies, for example). Its refusals are reported like
+	// (an auth.Guard's HTTPToolPolicies, for example). Its refusals are reported like
 	// the edge's own.
 	Authorize func(http.Handler) http.Handler
 
 	// AllowedOrigins are the browser origins ("https://app.example.com")
 	// allowed to call the server besides its own. A request with any other
 	// Origin header gets 403; a request without one (a program, not a
-	// browser page) is allowed, and so is a same-origin request (the
-	// Origin's host and port are the request's Host, which the Host check
-	// has already accepted). Default: none, so no page of another origin
-	// can call the server.
+	// browser page) is allowed, and so is a same-origin request: the
+	// Origin's scheme is the request's (https over TLS, http otherwise)
+	// and its host and port are the request's Host, which the Host check
+	// has already accepted, or the Origin is that of Resource (the public
+	// URL, also behind a proxy that ends TLS). Default: none, so no page
+	// of another origin can call the server.
 	AllowedOrigins []string
 	// AllowedHosts are Host names accepted on a loopback listener besides
 	// loopback names: the public name of a reverse proxy on the same
@@ -165,8 +152,8 @@ type Config struct {
 	// Over it the request gets 408. Default 30s; negative means no bound.
 	BodyTimeout time.Duration
 	// Limits bounds sessions, streams, requests in flight and
-	// subscriptions.
-	Limits Limits
+	// subscriptions; its zero value takes the defaults stated on each field.
+	Limits SessionLimits
 
 	// Observers are told about every refused request and every session
 	// opened and closed: typically the audit logger and the metrics
@@ -181,7 +168,7 @@ type Config struct {
 // session janitor and close the sessions it holds.
 type Handler struct {
 	cfg       Config
-	lim       Limits
+	lim       SessionLimits
 	clock     bulwark.Clock
 	sdk       *mcp.StreamableHTTPHandler
 	inner     http.Handler // bearer → body → Authorize → gate → SDK
@@ -199,7 +186,7 @@ type Handler struct {
 
 // New puts server on streamable HTTP behind the edge: Host and Origin
 // checks, the body limit, bearer authentication with its RFC 9728
-// metadata, and the transport [Limits]. Every request it refuses, whoever
+// metadata, and the transport bounds of [SessionLimits]. Every request it refuses, whoever
 // refused it (the edge, Authorize or the SDK inside), is reported exactly
 // once to cfg.Observers, and so is every session that opens and closes.
 //
@@ -217,15 +204,18 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 		return nil, errors.New("edge: MaxBodyBytes must not be negative")
 	}
 	if cfg.BodyTimeout == 0 {
-		cfg.BodyTimeout = DefaultBodyTimeout
+		cfg.BodyTimeout = defaultBodyTimeout
 	}
 	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = bulwark.SystemClock{}
 	}
 	h := &Handler{
 		cfg:       cfg,
 		lim:       lim,
-		clock:     bulwark.ClockOr(cfg.Clock),
+		clock:     cfg.Clock,
 		origins:   make(map[string]bool, len(cfg.AllowedOrigins)),
 		hosts:     make(map[string]bool, len(cfg.AllowedHosts)),
 		observers: append([]Observer(nil), cfg.Observers...),
@@ -238,6 +228,13 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("edge: AllowedOrigins: %q is not an origin (scheme://host[:port])", o)
 		}
 		h.origins[norm] = true
+	}
+	if u, err := url.Parse(cfg.Resource); err == nil && u.IsAbs() && u.Host != "" {
+		// The origin of the server's public URL is its own, also behind a
+		// proxy that ends TLS (where requests arrive over plain http).
+		if norm, ok := normOrigin(u.Scheme + "://" + u.Host); ok {
+			h.origins[norm] = true
+		}
 	}
 	for _, host := range cfg.AllowedHosts {
 		if host == "" || strings.ContainsAny(host, "/:@ ") {
@@ -280,31 +277,28 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-func resolve(l Limits) (Limits, error) {
+func resolve(l SessionLimits) (SessionLimits, error) {
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
 		}
 	}
-	def(&l.MaxSessions, DefaultMaxSessions)
-	def(&l.MaxSessionsPerPrincipal, DefaultMaxSessionsPerPrincipal)
-	def(&l.MaxStreamsPerSession, DefaultMaxStreamsPerSession)
-	def(&l.MaxInFlightPerSession, DefaultMaxInFlightPerSession)
-	def(&l.MaxSubscriptionsPerSession, DefaultMaxSubscriptionsPerSession)
+	def(&l.MaxSessions, defaultMaxSessions)
+	def(&l.MaxSessionsPerPrincipal, defaultMaxSessionsPerPrincipal)
+	def(&l.MaxStreamsPerSession, defaultMaxStreamsPerSession)
+	def(&l.MaxInFlightPerSession, defaultMaxInFlightPerSession)
+	def(&l.MaxSubscriptionsPerSession, defaultMaxSubscriptionsPerSession)
 	if l.IdleTimeout == 0 {
-		l.IdleTimeout = DefaultIdleTimeout
+		l.IdleTimeout = defaultIdleTimeout
 	}
 	if l.MaxAge == 0 {
-		l.MaxAge = DefaultMaxAge
+		l.MaxAge = defaultMaxAge
 	}
 	if l.RetryAfter == 0 {
-		l.RetryAfter = DefaultRetryAfter
+		l.RetryAfter = defaultRetryAfter
 	}
 	if l.RetryAfter < 0 {
 		return l, errors.New("edge: Limits.RetryAfter must not be negative")
-	}
-	if l.OnFull != Refuse && l.OnFull != EvictIdle {
-		return l, fmt.Errorf("edge: unknown Limits.OnFull policy %d", l.OnFull)
 	}
 	if l.IdleTimeout > 0 && l.MaxAge > 0 && l.IdleTimeout >= l.MaxAge {
 		return l, fmt.Errorf("edge: Limits.IdleTimeout (%v) must be shorter than MaxAge (%v)", l.IdleTimeout, l.MaxAge)
@@ -373,7 +367,8 @@ type reqState struct {
 	key       string // the session-cap key: principal, or client address
 	method    string
 	id        json.RawMessage
-	batch     int // messages in a JSON-RPC batch body; 0 for one message
+	batch     int  // messages in a JSON-RPC batch body; 0 for one message
+	bodyRead  bool // the body has been (or is being) read
 	session   string
 	refusal   *Event // set by the edge when it refuses itself
 	w         *statusWriter
@@ -389,14 +384,11 @@ func stateFrom(ctx context.Context) *reqState {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
-	if h.metadata != nil && h.mdPaths[r.URL.Path] {
-		// Public (any origin may read it), but a refused request there
-		// (405 for a method other than GET) is reported like any other.
-		h.metadata.ServeHTTP(sw, r)
-		h.report(r.Context(), r, sw, &reqState{w: sw})
-		return
-	}
 	st := &reqState{session: r.Header.Get("Mcp-Session-Id"), w: sw}
+	// A refusal written before the body was read (Host, Origin, bearer
+	// token) still names the JSON-RPC method: the first bytes of the body
+	// are read just before the refusal goes out.
+	sw.beforeError = func() { h.peekMethod(sw, r, st) }
 	ctx := context.WithValue(r.Context(), stateKey{}, st)
 	r = r.WithContext(ctx)
 	h.serve(sw, r, st)
@@ -408,10 +400,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *reqState) {
 		h.refuse(w, st, ReasonHost, http.StatusForbidden, bulwark.CodePermissionDenied, "invalid Host header", 0)
 		return
 	}
+	if h.metadata != nil && h.mdPaths[r.URL.Path] {
+		// Public (any origin may read it), but only under a Host the
+		// server answers to, and a refused request there (405 for a
+		// method other than GET) is reported like any other.
+		h.metadata.ServeHTTP(w, r)
+		return
+	}
 	origin := r.Header.Get("Origin")
 	if origin != "" || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		norm, ok := normOrigin(origin)
-		if !ok || !(h.origins[norm] || sameOrigin(norm, r.Host)) {
+		if !ok || !(h.origins[norm] || sameOrigin(norm, r)) {
 			h.refuse(w, st, ReasonOrigin, http.StatusForbidden, bulwark.CodePermissionDenied, "origin not allowed", 0)
 			return
 		}
@@ -451,6 +450,7 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 				fmt.Sprintf("request body exceeds %d bytes", limit), 0)
 			return
 		}
+		st.bodyRead = true
 		var rc *http.ResponseController
 		if h.cfg.BodyTimeout > 0 {
 			// Connection deadlines are wall-clock time, whatever Clock says.
@@ -463,18 +463,19 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 			// answer: net/http would otherwise try to drain the rest of
 			// the body before answering, waiting on the same client.
 			w.Header().Set("Connection", "close")
-			h.refuse(w, st, ReasonBadRequest, http.StatusRequestTimeout, bulwark.CodeInvalidArgument,
+			h.refuse(w, st, "", http.StatusRequestTimeout, bulwark.CodeInvalidArgument,
 				fmt.Sprintf("request body not received within %s", h.cfg.BodyTimeout), 0)
 			return
 		}
 		if err != nil {
-			h.refuse(w, st, ReasonBadRequest, http.StatusBadRequest, bulwark.CodeInvalidArgument, "failed to read body", 0)
+			h.refuse(w, st, "", http.StatusBadRequest, bulwark.CodeInvalidArgument, "failed to read body", 0)
 			return
 		}
 		if rc != nil {
 			_ = rc.SetReadDeadline(time.Time{})
 		}
 		if int64(len(buf)) > limit {
+			st.method = methodOf(buf[:min(len(buf), peekBytes)])
 			h.refuse(w, st, ReasonBodyTooLarge, http.StatusRequestEntityTooLarge, bulwark.CodeInvalidArgument,
 				fmt.Sprintf("request body exceeds %d bytes", limit), 0)
 			return
@@ -482,7 +483,7 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 		if st.batch = batchLen(buf); st.batch > 0 && h.lim.MaxInFlightPerSession > 0 && st.batch > h.lim.MaxInFlightPerSession {
 			// Every message of a batch runs at once: a longer batch
 			// than the in-flight bound would hold more than it allows.
-			h.refuse(w, st, ReasonBadRequest, http.StatusBadRequest, bulwark.CodeInvalidArgument,
+			h.refuse(w, st, "", http.StatusBadRequest, bulwark.CodeInvalidArgument,
 				fmt.Sprintf("a batch of %d messages exceeds the %d this server serves at once; send fewer", st.batch, h.lim.MaxInFlightPerSession), 0)
 			return
 		}
@@ -495,11 +496,71 @@ func (h *Handler) readBody(next http.Handler) http.Handler {
 			if len(msg.ID) <= 64 {
 				st.id = msg.ID
 			}
+		} else {
+			st.method = methodOf(buf[:min(len(buf), peekBytes)])
 		}
 		r.Body = io.NopCloser(bytes.NewReader(buf))
 		r.ContentLength = int64(len(buf))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// peekBytes is how much of a body is read to name the method of a request
+// refused before its body was read: a JSON-RPC message names it in its
+// first bytes.
+const peekBytes = 4 << 10
+
+// peekMethod notes the JSON-RPC method of a POST about to be refused
+// before its body was read, from the body's first bytes, read within
+// BodyTimeout (at most a second). net/http would read and discard that much
+// of an unread body after the answer anyway.
+func (h *Handler) peekMethod(w *statusWriter, r *http.Request, st *reqState) {
+	if st.method != "" || st.bodyRead || r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	st.bodyRead = true
+	wait := time.Second
+	if h.cfg.BodyTimeout > 0 {
+		wait = min(wait, h.cfg.BodyTimeout)
+	}
+	rc := http.NewResponseController(w.ResponseWriter)
+	_ = rc.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, peekBytes)
+	n, err := io.ReadFull(r.Body, buf)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		w.Header().Set("Connection", "close")
+	} else {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	st.method = methodOf(buf[:n])
+}
+
+// methodOf returns the "method" of the JSON-RPC message that body (whole,
+// or its first bytes) starts, cut to 64 bytes; "" for a batch or anything
+// else.
+func methodOf(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if k == "method" {
+			var m string
+			if dec.Decode(&m) != nil {
+				return ""
+			}
+			return cut(m, 64)
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // batchLen is the number of messages of a JSON-RPC batch body, 0 when the
@@ -516,16 +577,18 @@ func batchLen(body []byte) int {
 }
 
 // refuse answers with status and a JSON-RPC error body a client can read,
-// and notes the refusal for the report.
+// and notes the refusal for the report. An empty reason is the code's.
 func (h *Handler) refuse(w http.ResponseWriter, st *reqState, reason Reason, status int, code bulwark.Code, msg string, retryAfter time.Duration) {
+	if reason == "" {
+		reason = Reason(code)
+	}
 	st.refusal = &Event{Reason: reason, Status: status, Code: code, Message: msg, RetryAfter: retryAfter}
-	var rpcCode int64 = jsonrpc.CodeInvalidRequest
+	rpcCode := rpcCodeOf(code)
 	data := bulwark.Refusal{Code: code, Message: msg}
 	if retryAfter > 0 {
 		secs := int((retryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		data.RetryAfterSeconds = secs
-		rpcCode = RPCCodeLimited
 	}
 	raw, _ := json.Marshal(data)
 	id := json.RawMessage("null")
@@ -575,6 +638,20 @@ func refusalMessage(head []byte) string {
 		return cut(m.Error.Message, headBytes)
 	}
 	return cut(strings.TrimSpace(string(head)), headBytes)
+}
+
+// rpcCodeOf is the JSON-RPC code of an edge refusal: bulwark's own for a
+// bound (rate_limited, unavailable), as a layer's refusal of those codes
+// would have, and invalid request for the rest, which refuse the HTTP
+// request rather than a call.
+func rpcCodeOf(code bulwark.Code) int64 {
+	switch code {
+	case bulwark.CodeRateLimited:
+		return bulwark.RPCCodeRateLimited
+	case bulwark.CodeUnavailable:
+		return bulwark.RPCCodeUnavailable
+	}
+	return jsonrpc.CodeInvalidRequest
 }
 
 func codeOf(status int) bulwark.Code {
@@ -656,17 +733,22 @@ func principalName(ti *sdkauth.TokenInfo) string {
 	return ti.UserID
 }
 
-// sameOrigin reports whether the normalized origin names the host the
-// request was sent to: a page the server itself served. A DNS-rebinding
-// page carries its own name in both headers, which the Host check refuses
-// on a loopback listener; elsewhere its name differs from the server's.
-func sameOrigin(norm, host string) bool {
-	scheme, oh, _ := strings.Cut(norm, "://")
-	host = strings.ToLower(host)
-	if (scheme == "https" && strings.HasSuffix(host, ":443")) || (scheme == "http" && strings.HasSuffix(host, ":80")) {
-		host = host[:strings.LastIndexByte(host, ':')]
+// sameOrigin reports whether the normalized origin is the request's own:
+// the scheme it came in with (https over TLS, http otherwise) and the host
+// it was sent to, so a page the server itself served. A page served over
+// plain http under the server's name (by whoever can tamper with plain
+// http) is not the https server's origin. A DNS-rebinding page carries its
+// own name in both headers, which the Host check refuses on a loopback
+// listener; elsewhere its name differs from the server's. Behind a proxy
+// that ends TLS, the public origin is Config.Resource's, or one of
+// AllowedOrigins.
+func sameOrigin(norm string, r *http.Request) bool {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
 	}
-	return host != "" && oh == host
+	want, ok := normOrigin(scheme + "://" + r.Host)
+	return ok && norm == want
 }
 
 func remoteHost(r *http.Request) string {

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/edge"
 )
@@ -78,10 +80,41 @@ func TestEvilOriginRefused(t *testing.T) {
 	if drain(resp); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("other port: status %d, want 403", resp.StatusCode)
 	}
+	// Same host and port under another scheme is another origin too: the
+	// request came over plain http.
+	resp = e.do(http.MethodPost, keyAlice, id, callBody("echo"), "Origin", "https://"+host)
+	if drain(resp); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("other scheme: status %d, want 403", resp.StatusCode)
+	}
 	if n := e.ran.Load(); n != 3 {
 		t.Fatalf("tool ran %d times, want 3", n)
 	}
 	e.noSecrets()
+}
+
+// Behind a proxy that ends TLS, requests arrive over plain http, but a page
+// of the public origin (Config.Resource's) is the server's own; the same
+// host under plain http is not.
+func TestResourceOriginIsOwn(t *testing.T) {
+	keys, err := auth.NewAPIKeys(auth.KeyEntry{Principal: "alice", SHA256: auth.DigestKey(keyAlice)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, edge.Config{Verifier: auth.TokenVerifier(keys), Resource: "https://mcp.example.com/mcp"})
+	for origin, want := range map[string]int{
+		"https://mcp.example.com":     200,
+		"https://MCP.example.com:443": 200,
+		"http://mcp.example.com":      403,
+		"https://evil.example":        403,
+	} {
+		resp := e.do("POST", keyAlice, "", initBody, "Origin", origin)
+		if body := drain(resp); resp.StatusCode != want {
+			t.Errorf("Origin %s: status %d, want %d: %s", origin, resp.StatusCode, want, body)
+		}
+	}
+	if rs := e.refusals(); len(rs) != 2 || rs[0].Fields["reason"] != "origin" || rs[1].Fields["reason"] != "origin" {
+		t.Fatalf("refusals %+v, want two origin refusals", rs)
+	}
 }
 
 // Every kind of refusal, whether the edge or the SDK behind it answers,
@@ -98,10 +131,10 @@ func TestEveryRefusalOnce(t *testing.T) {
 		run func(e *env) *http.Response
 	}
 	tests := []tc{
-		{"no token", withAuth(edge.Config{}), 401, edge.ReasonUnauthenticated, "", func(e *env) *http.Response {
+		{"no token", withAuth(edge.Config{}), 401, edge.Reason(bulwark.CodeUnauthenticated), "", func(e *env) *http.Response {
 			return e.do("POST", "", "", initBody)
 		}},
-		{"bad token", withAuth(edge.Config{}), 401, edge.ReasonUnauthenticated, "", func(e *env) *http.Response {
+		{"bad token", withAuth(edge.Config{}), 401, edge.Reason(bulwark.CodeUnauthenticated), "", func(e *env) *http.Response {
 			return e.do("POST", "bwk_not-a-real-key-0123456789abcdefghijklmn", "", initBody)
 		}},
 		{"evil origin", withAuth(edge.Config{}), 403, edge.ReasonOrigin, "", func(e *env) *http.Response {
@@ -145,21 +178,21 @@ func TestEveryRefusalOnce(t *testing.T) {
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "slow down", http.StatusTooManyRequests)
 			})
-		}}), 429, edge.ReasonRateLimited, "alice", func(e *env) *http.Response {
+		}}), 429, edge.Reason(bulwark.CodeRateLimited), "alice", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "", initBody)
 		}},
 		{"unknown session", withAuth(edge.Config{}), 404, edge.ReasonUnknownSession, "alice", func(e *env) *http.Response {
 			return e.do("POST", keyAlice, "no-such-session", callBody("echo"))
 		}},
-		{"sessions per principal", withAuth(edge.Config{Limits: edge.Limits{MaxSessionsPerPrincipal: 1}}), 429, edge.ReasonPrincipalSessions, "alice", func(e *env) *http.Response {
+		{"sessions per principal", withAuth(edge.Config{Limits: edge.SessionLimits{MaxSessionsPerPrincipal: 1}}), 429, edge.ReasonPrincipalSessions, "alice", func(e *env) *http.Response {
 			e.open(keyAlice)
 			return e.do("POST", keyAlice, "", initBody)
 		}},
-		{"sessions in total", withAuth(edge.Config{Limits: edge.Limits{MaxSessions: 1}}), 503, edge.ReasonSessions, "bob", func(e *env) *http.Response {
+		{"sessions in total", withAuth(edge.Config{Limits: edge.SessionLimits{MaxSessions: 1}}), 503, edge.ReasonSessions, "bob", func(e *env) *http.Response {
 			e.open(keyAlice)
 			return e.do("POST", keyBob, "", initBody)
 		}},
-		{"streams per session", withAuth(edge.Config{Limits: edge.Limits{MaxStreamsPerSession: 1}}), 429, edge.ReasonStreams, "alice", func(e *env) *http.Response {
+		{"streams per session", withAuth(edge.Config{Limits: edge.SessionLimits{MaxStreamsPerSession: 1}}), 429, edge.ReasonStreams, "alice", func(e *env) *http.Response {
 			id := e.open(keyAlice)
 			first := e.do("GET", keyAlice, id, "")
 			e.t.Cleanup(func() { first.Body.Close() })
@@ -168,7 +201,7 @@ func TestEveryRefusalOnce(t *testing.T) {
 			}
 			return e.do("GET", keyAlice, id, "")
 		}},
-		{"second standalone stream, refused by the SDK", withAuth(edge.Config{}), 409, edge.ReasonBadRequest, "alice", func(e *env) *http.Response {
+		{"second standalone stream, refused by the SDK", withAuth(edge.Config{}), 409, edge.Reason(bulwark.CodeInvalidArgument), "alice", func(e *env) *http.Response {
 			id := e.open(keyAlice)
 			first := e.do("GET", keyAlice, id, "")
 			e.t.Cleanup(func() { first.Body.Close() })
@@ -177,22 +210,46 @@ func TestEveryRefusalOnce(t *testing.T) {
 			}
 			return e.do("GET", keyAlice, id, "")
 		}},
-		{"in flight per session", withAuth(edge.Config{Limits: edge.Limits{MaxInFlightPerSession: 1}}), 429, edge.ReasonInFlight, "alice", func(e *env) *http.Response {
+		{"in flight per session", withAuth(edge.Config{Limits: edge.SessionLimits{MaxInFlightPerSession: 1}}), 429, edge.ReasonInFlight, "alice", func(e *env) *http.Response {
 			id := e.open(keyAlice)
 			go func() { drain(e.do("POST", keyAlice, id, callBody("slow"))) }()
 			<-e.entered
 			return e.do("POST", keyAlice, id, `{"jsonrpc":"2.0","id":9,"method":"ping"}`)
 		}},
-		{"wrong method on the metadata", withAuth(edge.Config{}), 405, edge.ReasonBadRequest, "", func(e *env) *http.Response {
+		{"wrong method on the metadata", withAuth(edge.Config{}), 405, edge.Reason(bulwark.CodeInvalidArgument), "", func(e *env) *http.Response {
 			resp, err := client.Post(strings.TrimSuffix(e.url, "/mcp")+"/.well-known/oauth-protected-resource/mcp", "application/json", strings.NewReader("{}"))
 			if err != nil {
 				e.t.Fatal(err)
 			}
 			return resp
 		}},
-		{"wrong method", withAuth(edge.Config{}), 405, edge.ReasonBadRequest, "alice", func(e *env) *http.Response {
+		{"metadata under a foreign Host", withAuth(edge.Config{}), 403, edge.ReasonHost, "", func(e *env) *http.Response {
+			req, _ := http.NewRequest("GET", strings.TrimSuffix(e.url, "/mcp")+"/.well-known/oauth-protected-resource/mcp", nil)
+			req.Host = "evil.example"
+			resp, err := client.Do(req)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return resp
+		}},
+		{"wrong method", withAuth(edge.Config{}), 405, edge.Reason(bulwark.CodeInvalidArgument), "alice", func(e *env) *http.Response {
 			return e.do("PUT", keyAlice, "", initBody)
 		}},
+	}
+	// The JSON-RPC method each refused request names on its record; ""
+	// where there is none (GET, PUT, a body that names none in its first
+	// bytes).
+	wantMethod := map[string]string{
+		"session of another user":                             "tools/call",
+		"protocol version the SDK refuses in a JSON-RPC body": "tools/call",
+		"unknown session":                                     "tools/call",
+		"in flight per session":                               "ping",
+		"body too large, chunked":                             "",
+		"streams per session":                                 "",
+		"second standalone stream, refused by the SDK":        "",
+		"wrong method on the metadata":                        "",
+		"metadata under a foreign Host":                       "",
+		"wrong method":                                        "",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,7 +261,7 @@ func TestEveryRefusalOnce(t *testing.T) {
 			}
 			// The edge's own limit refusals carry Retry-After and a JSON-RPC
 			// body; what Authorize writes is Authorize's.
-			if (tt.status == 429 || tt.status == 503) && tt.reason != edge.ReasonRateLimited {
+			if (tt.status == 429 || tt.status == 503) && tt.reason != edge.Reason(bulwark.CodeRateLimited) {
 				if resp.Header.Get("Retry-After") == "" {
 					t.Fatal("no Retry-After")
 				}
@@ -217,7 +274,7 @@ func TestEveryRefusalOnce(t *testing.T) {
 						}
 					}
 				}
-				if json.Unmarshal([]byte(body), &m) != nil || m.Error.Code != edge.RPCCodeLimited || m.Error.Data.RetryAfterSeconds <= 0 {
+				if json.Unmarshal([]byte(body), &m) != nil || m.Error.Code != bulwark.RPCCodeRateLimited && m.Error.Code != bulwark.RPCCodeUnavailable || m.Error.Data.RetryAfterSeconds <= 0 {
 					t.Fatalf("body %q is not a readable JSON-RPC refusal", body)
 				}
 			}
@@ -231,6 +288,13 @@ func TestEveryRefusalOnce(t *testing.T) {
 			}
 			if strings.HasPrefix(r.Reason, "{") {
 				t.Fatalf("record reason %q is a raw response body", r.Reason)
+			}
+			method, listed := wantMethod[tt.name]
+			if !listed {
+				method = "initialize"
+			}
+			if r.Fields["method"] != method {
+				t.Fatalf("record names method %q, want %q (refusals before the body was read too)", r.Fields["method"], method)
 			}
 			if got := e.refusedMetric(tt.reason); got != 1 {
 				t.Fatalf("metric for %s = %v, want 1", tt.reason, got)
@@ -249,7 +313,7 @@ func TestEveryRefusalOnce(t *testing.T) {
 // A refused subscription is a JSON-RPC error inside a 200 response, and
 // still exactly one record and one metric.
 func TestSubscriptionsPerSession(t *testing.T) {
-	e := newEnv(t, withAuth(edge.Config{Limits: edge.Limits{MaxSubscriptionsPerSession: 2}}))
+	e := newEnv(t, withAuth(edge.Config{Limits: edge.SessionLimits{MaxSubscriptionsPerSession: 2}}))
 	id := e.open(keyAlice)
 	sub := func(uri string, method string) string {
 		resp := e.do("POST", keyAlice, id, `{"jsonrpc":"2.0","id":3,"method":"`+method+`","params":{"uri":"`+uri+`"}}`)
@@ -261,7 +325,7 @@ func TestSubscriptionsPerSession(t *testing.T) {
 		}
 	}
 	b := sub("test://items/3", "resources/subscribe")
-	if !strings.Contains(b, "too many resource subscriptions") || !strings.Contains(b, "-32029") {
+	if !strings.Contains(b, "too many resource subscriptions") || !strings.Contains(b, "-32062") {
 		t.Fatalf("third subscription: %s", b)
 	}
 	rs := e.refusals()
@@ -319,7 +383,7 @@ func TestSessionLifecycleAudited(t *testing.T) {
 // Idle sessions are closed after IdleTimeout; busy ones at MaxAge.
 func TestIdleAndMaxAge(t *testing.T) {
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	e := newEnv(t, withAuth(edge.Config{Clock: clock, Limits: edge.Limits{IdleTimeout: time.Minute, MaxAge: 3 * time.Minute}}))
+	e := newEnv(t, withAuth(edge.Config{Clock: clock, Limits: edge.SessionLimits{IdleTimeout: time.Minute, MaxAge: 3 * time.Minute}}))
 	idle := e.open(keyAlice)
 	busy := e.open(keyBob)
 	e.waitEvent(edge.EventSessionOpened)
@@ -358,7 +422,7 @@ func TestIdleAndMaxAge(t *testing.T) {
 // With EvictIdle, a caller at its cap loses its least recently used idle
 // session instead of being refused.
 func TestEvictIdle(t *testing.T) {
-	e := newEnv(t, withAuth(edge.Config{Limits: edge.Limits{MaxSessionsPerPrincipal: 2, OnFull: edge.EvictIdle}}))
+	e := newEnv(t, withAuth(edge.Config{Limits: edge.SessionLimits{MaxSessionsPerPrincipal: 2, EvictIdle: true}}))
 	first := e.open(keyAlice)
 	second := e.open(keyAlice)
 	drain(e.do("POST", keyAlice, first, `{"jsonrpc":"2.0","id":5,"method":"ping"}`)) // second is now the LRU
@@ -391,7 +455,7 @@ func TestEvictIdle(t *testing.T) {
 
 // Concurrent initialize requests cannot overshoot the cap.
 func TestConcurrentInitializeHoldsCap(t *testing.T) {
-	e := newEnv(t, withAuth(edge.Config{Limits: edge.Limits{MaxSessionsPerPrincipal: 5}}))
+	e := newEnv(t, withAuth(edge.Config{Limits: edge.SessionLimits{MaxSessionsPerPrincipal: 5}}))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[int]int{}
@@ -438,7 +502,7 @@ func TestMetadataAndChallenge(t *testing.T) {
 
 // In stateless mode no session is held; the request checks still apply.
 func TestStateless(t *testing.T) {
-	e := newEnv(t, withAuth(edge.Config{Stateless: true, Limits: edge.Limits{MaxSessions: 1}}))
+	e := newEnv(t, withAuth(edge.Config{Stateless: true, Limits: edge.SessionLimits{MaxSessions: 1}}))
 	for i := 0; i < 3; i++ {
 		resp := e.do("POST", keyAlice, "", callBody("echo"))
 		b := drain(resp)
@@ -460,12 +524,11 @@ func TestConfigErrors(t *testing.T) {
 	for name, cfg := range map[string]edge.Config{
 		"bad origin":          {AllowedOrigins: []string{"app.example.com"}},
 		"origin with path":    {AllowedOrigins: []string{"https://app.example.com/x"}},
-		"idle not shorter":    {Limits: edge.Limits{IdleTimeout: time.Hour, MaxAge: time.Hour}},
+		"idle not shorter":    {Limits: edge.SessionLimits{IdleTimeout: time.Hour, MaxAge: time.Hour}},
 		"negative body":       {MaxBodyBytes: -1},
 		"host with a port":    {AllowedHosts: []string{"mcp.example.com:443"}},
 		"verifier, no URL":    {Verifier: func(context.Context, string, *http.Request) (*sdkTokenInfo, error) { return nil, nil }},
-		"unknown policy":      {Limits: edge.Limits{OnFull: 7}},
-		"negative retryafter": {Limits: edge.Limits{RetryAfter: -time.Second}},
+		"negative retryafter": {Limits: edge.SessionLimits{RetryAfter: -time.Second}},
 	} {
 		if _, err := edge.New(srv, cfg); err == nil {
 			t.Errorf("%s: no error", name)
@@ -537,7 +600,7 @@ func TestBatchCountsInFlight(t *testing.T) {
 	oldInit := strings.Replace(initBody, "2025-06-18", old, 1)
 	for _, stateless := range []bool{false, true} {
 		t.Run(fmt.Sprint("stateless=", stateless), func(t *testing.T) {
-			e := newEnv(t, withAuth(edge.Config{Stateless: stateless, Limits: edge.Limits{MaxInFlightPerSession: 3}}))
+			e := newEnv(t, withAuth(edge.Config{Stateless: stateless, Limits: edge.SessionLimits{MaxInFlightPerSession: 3}}))
 			id := ""
 			if !stateless {
 				resp := e.do("POST", keyAlice, "", oldInit)
@@ -561,7 +624,7 @@ func TestBatchCountsInFlight(t *testing.T) {
 				t.Fatalf("batch of 4: %d %s", resp.StatusCode, body)
 			}
 			rs := e.refusals()
-			if len(rs) != 1 || rs[0].Fields["reason"] != string(edge.ReasonBadRequest) || rs[0].Principal != "alice" {
+			if len(rs) != 1 || rs[0].Fields["reason"] != string(edge.Reason(bulwark.CodeInvalidArgument)) || rs[0].Principal != "alice" {
 				t.Fatalf("records %+v", rs)
 			}
 			if got := e.refusedTotal(); got != 1 {
@@ -617,7 +680,7 @@ func TestBodyTimeout(t *testing.T) {
 	if len(rs) != 1 || rs[0].Fields["status"] != "408" || rs[0].Principal != "alice" {
 		t.Fatalf("records %+v, want one 408 refusal naming alice", rs)
 	}
-	if got := e.refusedMetric(edge.ReasonBadRequest); got != 1 {
+	if got := e.refusedMetric(edge.Reason(bulwark.CodeInvalidArgument)); got != 1 {
 		t.Fatalf("metric %v, want 1", got)
 	}
 	if n := e.ran.Load(); n != 0 {

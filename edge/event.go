@@ -22,17 +22,23 @@ const (
 )
 
 // Reason is a refusal reason or a session close reason. The values are a
-// closed set, so they can be metric label values.
+// closed set, so they can be metric label values: the constants below,
+// and, for a refusal no constant describes more closely, its code as a
+// Reason (Reason(bulwark.CodeUnauthenticated) == "unauthenticated"):
+//
+//	unauthenticated     401: no or invalid bearer token
+//	permission_denied   403 for another reason than those below
+//	invalid_argument    another 4xx answer (malformed message, wrong Accept, method not allowed, a body not received within BodyTimeout, a batch too long)
+//	rate_limited        429 written by Config.Authorize or the SDK, not by the edge's own bounds
+//	internal            a 5xx answer
 type Reason string
 
-// Refusal reasons.
+// Refusal reasons the edge names itself.
 const (
 	ReasonOrigin            Reason = "origin"             // 403: Origin not trusted
 	ReasonHost              Reason = "host"               // 403: Host not loopback on a loopback listener (DNS rebinding)
-	ReasonUnauthenticated   Reason = "unauthenticated"    // 401: no or invalid bearer token
 	ReasonScope             Reason = "insufficient_scope" // 403: the token lacks a scope
 	ReasonSessionUser       Reason = "session_user"       // 403: the session belongs to another user
-	ReasonForbidden         Reason = "forbidden"          // 403 for another reason
 	ReasonBodyTooLarge      Reason = "body_too_large"     // 413
 	ReasonProtocolVersion   Reason = "protocol_version"   // 400: unsupported MCP-Protocol-Version
 	ReasonUnknownSession    Reason = "unknown_session"    // 404: no such session (expired, closed or invented)
@@ -41,17 +47,14 @@ const (
 	ReasonStreams           Reason = "streams"            // 429: too many concurrent GET streams on the session
 	ReasonInFlight          Reason = "in_flight"          // 429: too many requests in flight on the session
 	ReasonSubscriptions     Reason = "subscriptions"      // JSON-RPC error: too many resource subscriptions on the session
-	ReasonRateLimited       Reason = "rate_limited"       // 429 written by Config.Authorize or the SDK, not by the edge's own bounds
-	ReasonBadRequest        Reason = "bad_request"        // another 4xx answer (malformed message, wrong Accept, method not allowed)
-	ReasonError             Reason = "error"              // a 5xx answer
 )
 
 // Session close reasons.
 const (
 	ReasonDeleted Reason = "deleted" // the client ended it with DELETE
-	ReasonIdle    Reason = "idle"    // no request for Limits.IdleTimeout
-	ReasonMaxAge  Reason = "max_age" // open for Limits.MaxAge
-	ReasonEvicted Reason = "evicted" // closed to make room for a new session of the same caller (EvictIdle)
+	ReasonIdle    Reason = "idle"    // no request for SessionLimits.IdleTimeout
+	ReasonMaxAge  Reason = "max_age" // open for SessionLimits.MaxAge
+	ReasonEvicted Reason = "evicted" // closed to make room for a new session of the same caller (SessionLimits.EvictIdle)
 	ReasonClosed  Reason = "closed"  // ended otherwise: server shutdown, keepalive failure, the server's own code
 )
 

@@ -27,7 +27,7 @@ func ExampleNew() {
 		})
 
 	const key = "bwk_example-key-do-not-use-0123456789abcdefgh"
-	keys, _ := auth.NewKeyStore(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey(key)})
+	keys, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "billing-bot", SHA256: auth.DigestKey(key)})
 	var trail bytes.Buffer
 	auditLog, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
 		fmt.Fprintf(&trail, "%s %s %s principal=%q\n", r.Kind, r.Outcome, r.Fields["reason"], r.Principal)
@@ -43,7 +43,7 @@ func ExampleNew() {
 		Resource:       url,
 		AllowedOrigins: []string{"https://app.example.com"},
 		Observers:      []edge.Observer{auditLog, m},
-		Limits:         edge.Limits{MaxSessionsPerPrincipal: 1},
+		Limits:         edge.SessionLimits{MaxSessionsPerPrincipal: 1},
 	})
 	if err != nil {
 		panic(err)

@@ -57,7 +57,7 @@ func TestInitializeFlood(t *testing.T) {
 	const n = 2000
 
 	// Before: no bound.
-	open := newEnvKeep(t, withAuth(edge.Config{Limits: edge.Limits{MaxSessions: -1, MaxSessionsPerPrincipal: -1}}), false)
+	open := newEnvKeep(t, withAuth(edge.Config{Limits: edge.SessionLimits{MaxSessions: -1, MaxSessionsPerPrincipal: -1}}), false)
 	base := heap()
 	codes := open.flood(keyAlice, n)
 	grown := int64(heap()) - int64(base)
@@ -70,7 +70,7 @@ func TestInitializeFlood(t *testing.T) {
 
 	// After: 16 per principal.
 	const capN = 16
-	e := newEnvKeep(t, withAuth(edge.Config{Limits: edge.Limits{MaxSessionsPerPrincipal: capN}}), false)
+	e := newEnvKeep(t, withAuth(edge.Config{Limits: edge.SessionLimits{MaxSessionsPerPrincipal: capN}}), false)
 	base = heap()
 	codes = e.flood(keyAlice, n)
 	grownCapped := int64(heap()) - int64(base)
@@ -137,7 +137,7 @@ func (e *env) connectCounting(sent *atomic.Int64, token string, extra ...string)
 // The SDK's own client: served normally, refused on an evil Origin, and
 // refused over the session cap with an error it can read.
 func TestSDKClient(t *testing.T) {
-	e := newEnv(t, withAuth(edge.Config{Limits: edge.Limits{MaxSessionsPerPrincipal: 2}}))
+	e := newEnv(t, withAuth(edge.Config{Limits: edge.SessionLimits{MaxSessionsPerPrincipal: 2}}))
 	cs, err := e.connect(keyAlice)
 	if err != nil {
 		t.Fatal(err)

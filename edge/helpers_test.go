@@ -116,7 +116,7 @@ func newEnvKeep(t *testing.T, cfg edge.Config, keep bool) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	e.url = "http://" + ts.Listener.Addr().String() + "/mcp"
 	if cfg.Verifier == nil && cfg.Resource == "auth" {
-		keys, err := auth.NewKeyStore(
+		keys, err := auth.NewAPIKeys(
 			auth.KeyEntry{Principal: "alice", SHA256: auth.DigestKey(keyAlice), Scopes: []string{"mcp"}},
 			auth.KeyEntry{Principal: "bob", SHA256: auth.DigestKey(keyBob), Scopes: []string{"mcp"}},
 			auth.KeyEntry{Principal: "carol", SHA256: auth.DigestKey(keyCarol)},

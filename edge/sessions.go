@@ -137,7 +137,7 @@ func (t *tracker) reserve(key, principal string) (*slot, *session, *Event) {
 	p := t.byKey[key]
 	var victim *session
 	if p != nil && lim.MaxSessionsPerPrincipal > 0 && p.count >= lim.MaxSessionsPerPrincipal {
-		if lim.OnFull == EvictIdle {
+		if lim.EvictIdle {
 			victim = t.lruIdleLocked(p)
 		}
 		if victim == nil {
@@ -147,7 +147,7 @@ func (t *tracker) reserve(key, principal string) (*slot, *session, *Event) {
 		t.removeLocked(victim, ReasonEvicted)
 	}
 	if lim.MaxSessions > 0 && t.total >= lim.MaxSessions {
-		if victim == nil && lim.OnFull == EvictIdle && p != nil {
+		if victim == nil && lim.EvictIdle && p != nil {
 			victim = t.lruIdleLocked(p)
 			if victim != nil {
 				t.removeLocked(victim, ReasonEvicted)
@@ -410,7 +410,7 @@ func (t *tracker) subscribe(ctx context.Context, next mcp.MethodHandler, method 
 		t.h.emit(ctx, Event{Kind: EventRefused, Time: t.h.clock.Now(), Reason: ReasonSubscriptions, Code: bulwark.CodeRateLimited,
 			Message: msg, Principal: s.principal, Session: s.id, Method: method, HTTPMethod: http.MethodPost})
 		data, _ := json.Marshal(bulwark.Refusal{Code: bulwark.CodeRateLimited, Message: msg})
-		return nil, &jsonrpc.Error{Code: RPCCodeLimited, Message: msg, Data: data}
+		return nil, &jsonrpc.Error{Code: rpcCodeOf(bulwark.CodeRateLimited), Message: msg, Data: data}
 	}
 	if !had {
 		if s.subs == nil {

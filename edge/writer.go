@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"github.com/bulwark-mcp/bulwark"
 	"net/http"
 	"strings"
 )
@@ -12,6 +13,8 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	head   []byte // first bytes of the body of an error response
+	// beforeError runs once, before an error status goes out.
+	beforeError func()
 }
 
 // headBytes is how much of an error body a refusal's Message keeps;
@@ -25,6 +28,9 @@ const (
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		if code >= 400 && w.beforeError != nil {
+			w.beforeError()
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -57,7 +63,7 @@ func (w *statusWriter) classify() (Reason, bool) {
 	case w.status < 400:
 		return "", false
 	case w.status == http.StatusUnauthorized:
-		return ReasonUnauthenticated, true
+		return Reason(bulwark.CodeUnauthenticated), true
 	case w.status == http.StatusForbidden:
 		switch {
 		case strings.Contains(w.Header().Get("WWW-Authenticate"), "insufficient_scope"),
@@ -68,7 +74,7 @@ func (w *statusWriter) classify() (Reason, bool) {
 		case strings.HasPrefix(body, "Forbidden: invalid Host"):
 			return ReasonHost, true
 		}
-		return ReasonForbidden, true
+		return Reason(bulwark.CodePermissionDenied), true
 	case w.status == http.StatusRequestEntityTooLarge:
 		return ReasonBodyTooLarge, true
 	case w.status == http.StatusNotFound:
@@ -79,9 +85,9 @@ func (w *statusWriter) classify() (Reason, bool) {
 	case w.status == http.StatusTooManyRequests:
 		// The edge's own 429s name their bound; this one came from
 		// Config.Authorize or the SDK.
-		return ReasonRateLimited, true
+		return Reason(bulwark.CodeRateLimited), true
 	case w.status >= 500:
-		return ReasonError, true
+		return Reason(bulwark.CodeInternal), true
 	}
-	return ReasonBadRequest, true
+	return Reason(bulwark.CodeInvalidArgument), true
 }

@@ -20,10 +20,10 @@ func BenchmarkReadiness(b *testing.B) {
 	req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
 	for _, bc := range []struct {
 		name     string
-		settings health.Settings
+		settings health.Config
 	}{
-		{"Cached", health.Settings{}},
-		{"Run", health.Settings{CacheFor: -1}},
+		{"Cached", health.Config{}},
+		{"Run", health.Config{CacheFor: -1}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			mon, err := health.New(bc.settings, checks...)

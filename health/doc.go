@@ -7,8 +7,8 @@
 // function (a *pgxpool.Pool's Ping, a go-redis client's Ping(ctx).Err()),
 // [Breakers] fails while circuit breakers are open, and any [Check] or
 // [CheckFunc] fits. The monitor runs every check concurrently, each under
-// its own timeout (Settings.Timeout, 1s by default), and reuses the results
-// for Settings.CacheFor (1s by default); concurrent probes share one run.
+// its own timeout (Config.Timeout, 1s by default), and reuses the results
+// for Config.CacheFor (1s by default); concurrent probes share one run.
 // So a probe storm costs each dependency one ping per CacheFor, and a
 // dependency that hangs costs a probe one Timeout, not a hung request.
 //
@@ -20,9 +20,14 @@
 //
 //	{"status":"unavailable","checks":{"breakers":"open: payments","postgres":"down: timeout","redis":"ok"}}
 //
-// [Monitor.Drain] turns readiness to 503 {"status":"draining"} ahead of a
-// graceful shutdown. [Mux] mounts /healthz, /readyz and, optionally,
-// /metrics on one http.ServeMux.
+// # Draining
+//
+// [Monitor.Drain] begins a graceful shutdown: readiness turns to 503
+// {"status":"draining"} so load balancers stop sending traffic, calls
+// arriving through [Monitor.Middleware] are refused with
+// bulwark.Unavailable (retry after a second, so a client goes to another
+// instance), and Drain waits for the calls Middleware admitted to finish,
+// or for its context to end, returning how many were still running.
 //
 // # What the bodies never contain
 //
@@ -33,28 +38,37 @@
 // connection string with its password. Check names are validated at
 // registration (letters, digits, '_', '-', '.', ':'), and breaker names
 // that are not plain identifiers are counted rather than shown. The error
-// itself is handed to Settings.OnChange, for the operator's log.
+// itself is handed to Config.OnChange, for the operator's log.
 //
 // # Where it sits
 //
-// Not in the tool chain at all: health serves HTTP on an admin listener,
-// apart from the listener that serves MCP, so probes need no MCP
-// credentials and the MCP port does not expose operational state. Of the
-// tool-chain layers (audit → recover → metrics → auth → validate →
-// ratelimit/concurrency → timeout → cache → breaker → retry → handler) it
-// reads only the breakers, through the function given to [Breakers]; it
-// refuses nothing and returns no errors to MCP clients.
+// Probes are served on an admin listener, apart from the listener that
+// serves MCP, so probes need no MCP credentials and the MCP port does not
+// expose operational state. Of the tool-chain layers (audit → recover →
+// metrics → auth → validate → ratelimit/concurrency → timeout → cache →
+// breaker → retry → handler) the checks read only the breakers, through
+// the function given to [Breakers]. In the chain, [Monitor.Middleware] sits
+// just inside audit and recover: it refuses only while draining, so those
+// refusals are audited, and the calls it waits for include every layer
+// that does work.
 //
 // # Example
 //
-//	mon, err := health.New(health.Settings{},
+//	mon, err := health.New(health.Config{},
 //		health.Ping("postgres", pool.Ping),
 //		health.Ping("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
 //		health.Breakers("breakers", openBreakerNames),
 //	)
 //	if err != nil { ... }
-//	admin := &http.Server{Addr: "127.0.0.1:9090", Handler: health.Mux(mon, metrics.Handler(reg))}
-//	go admin.ListenAndServe()
+//	bulwark.Use(server, auditMW, bulwark.Recover(nil), mon.Middleware(), metricsMW /* , ... */)
+//	admin := http.NewServeMux()
+//	admin.Handle("/healthz", mon.Liveness())
+//	admin.Handle("/readyz", mon.Readiness())
+//	admin.Handle("/metrics", metrics.Handler(reg))
+//	go http.Serve(adminListener, admin)
 //	...
-//	mon.Drain() // on SIGTERM, before shutting the MCP listener down
+//	// On SIGTERM: stop taking calls, let running ones finish (20s at most),
+//	// then shut the MCP listener down.
+//	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+//	left := mon.Drain(ctx)
 package health

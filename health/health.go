@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Check reports whether one dependency is usable. It must honour ctx: the
@@ -77,26 +78,29 @@ type openError struct{ names []string }
 
 func (e *openError) Error() string { return "circuit breakers open: " + strings.Join(e.names, ", ") }
 
-// Status values reported per check besides the failure classifications.
+// Statuses of a report: [Report].Status is one of them, and so is each
+// passing check in [Report].Checks.
 const (
-	StatusOK = "ok"
-	// Overall statuses of the readiness body.
-	StatusUnavailable = "unavailable"
-	StatusDraining    = "draining"
+	StatusOK          = "ok"
+	StatusUnavailable = "unavailable" // a check failed
+	StatusDraining    = "draining"    // see [Monitor.Drain]
 )
 
 // Failure classifications. A failing check is reported with one of these,
 // never with its error text, which may contain a host name, a user name or a
-// whole connection string.
+// whole connection string: "down", "down: timeout" (the check did not
+// answer within the timeout), "down: refused" (the dependency refused the
+// connection), or for [Breakers] "open: " and the open breakers' names
+// ("open: payments, search").
 const (
-	StatusDown    = "down"
-	StatusTimeout = "down: timeout" // the check did not answer within the timeout
-	StatusRefused = "down: refused" // the dependency refused the connection
-	StatusOpen    = "open"          // prefix of a Breakers failure: "open: payments, search"
+	statusDown    = "down"
+	statusTimeout = "down: timeout"
+	statusRefused = "down: refused"
+	statusOpen    = "open"
 )
 
-// Settings configures [New]. Every zero field means the documented default.
-type Settings struct {
+// Config configures [New]. Every zero field means the documented default.
+type Config struct {
 	// Timeout bounds each check. Default 1s.
 	Timeout time.Duration
 	// CacheFor is how long a set of results is reused before the checks run
@@ -140,15 +144,22 @@ type Report struct {
 }
 
 // Monitor is the engine: it holds the named checks, runs them concurrently
-// with a timeout each, and caches the outcome briefly. Serve it with
-// [Monitor.Readiness] and [Monitor.Liveness], or [Mux]. It is safe for
-// concurrent use.
+// with a timeout each, and caches the outcome briefly; and it drains the
+// server for a graceful shutdown ([Monitor.Drain], with the calls its
+// [Monitor.Middleware] admits). Serve it with [Monitor.Readiness] and
+// [Monitor.Liveness]. It is safe for concurrent use.
 type Monitor struct {
 	timeout  time.Duration
 	cacheFor time.Duration
 	clock    bulwark.Clock
 	onChange func(Change)
 	draining atomic.Bool
+
+	// Calls admitted by Middleware and not yet finished; idle is closed
+	// once draining and none is left.
+	callMu   sync.Mutex
+	inFlight int
+	idle     chan struct{}
 
 	mu      sync.Mutex
 	checks  []Named
@@ -168,17 +179,21 @@ type Monitor struct {
 // New returns a monitor with the given checks. It returns an error for a
 // negative Timeout, a check without a name or function, an invalid name or
 // a duplicate name.
-func New(s Settings, checks ...Named) (*Monitor, error) {
-	if s.Timeout < 0 {
+func New(cfg Config, checks ...Named) (*Monitor, error) {
+	if cfg.Timeout < 0 {
 		return nil, errors.New("health: Timeout must not be negative")
 	}
 	m := &Monitor{
-		timeout:  s.Timeout,
-		cacheFor: s.CacheFor,
-		clock:    bulwark.ClockOr(s.Clock),
-		onChange: s.OnChange,
+		timeout:  cfg.Timeout,
+		cacheFor: cfg.CacheFor,
+		clock:    cfg.Clock,
+		onChange: cfg.OnChange,
 		names:    make(map[string]bool),
 		prev:     make(map[string]string),
+		idle:     make(chan struct{}),
+	}
+	if m.clock == nil {
+		m.clock = bulwark.SystemClock{}
 	}
 	m.dcond = sync.NewCond(&m.dmu)
 	if m.timeout == 0 {
@@ -237,10 +252,67 @@ func plainName(s string) bool {
 	return true
 }
 
-// Drain makes readiness fail from now on, without running the checks, so a
-// load balancer stops sending traffic before the server shuts down.
-// Liveness is unaffected.
-func (m *Monitor) Drain() { m.draining.Store(true) }
+// Drain begins a graceful shutdown: readiness fails from now on, without
+// running the checks, so a load balancer stops sending traffic; calls
+// arriving through [Monitor.Middleware] are refused; and Drain waits until
+// the calls Middleware admitted have finished, or ctx ends. It returns the
+// number of calls still running (0 on a clean drain). Liveness is
+// unaffected. Calling it again waits again; draining cannot be undone.
+func (m *Monitor) Drain(ctx context.Context) int {
+	m.callMu.Lock()
+	if !m.draining.Load() {
+		m.draining.Store(true)
+		if m.inFlight == 0 {
+			close(m.idle)
+		}
+	}
+	m.callMu.Unlock()
+	select {
+	case <-m.idle:
+		return 0
+	case <-ctx.Done():
+		m.callMu.Lock()
+		defer m.callMu.Unlock()
+		return m.inFlight
+	}
+}
+
+// Middleware admits calls until [Monitor.Drain] is called, and counts
+// those running so Drain can wait for them. Once draining, a call is
+// refused with bulwark.Unavailable ("the server is shutting down", retry
+// after a second), so a client behind a load balancer goes to another
+// instance. Install it with bulwark.Use just inside audit and recover, so
+// refused calls are audited and every layer that does work is waited for.
+func (m *Monitor) Middleware() bulwark.Middleware {
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			if !m.enter() {
+				return nil, bulwark.Unavailable("the server is shutting down", time.Second, nil)
+			}
+			defer m.leave()
+			return next(ctx, req)
+		}
+	}
+}
+
+func (m *Monitor) enter() bool {
+	m.callMu.Lock()
+	defer m.callMu.Unlock()
+	if m.draining.Load() {
+		return false
+	}
+	m.inFlight++
+	return true
+}
+
+func (m *Monitor) leave() {
+	m.callMu.Lock()
+	defer m.callMu.Unlock()
+	m.inFlight--
+	if m.inFlight == 0 && m.draining.Load() {
+		close(m.idle)
+	}
+}
 
 // Check returns the current readiness: the cached report while it is
 // fresh, otherwise the report of a new run of every check (shared with any
@@ -367,7 +439,7 @@ func (m *Monitor) runOne(c Check) (string, error) {
 		case err := <-res: // answered just in time
 			return statusOf(err), err
 		default:
-			return StatusTimeout, errTimeout
+			return statusTimeout, errTimeout
 		}
 	}
 }
@@ -389,11 +461,11 @@ func classify(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return StatusTimeout
+		return statusTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return StatusRefused
+		return statusRefused
 	}
-	return StatusDown
+	return statusDown
 }
 
 // openStatus lists open breakers by name: sorted, without duplicates, at
@@ -418,7 +490,7 @@ func openStatus(names []string) string {
 		hidden += len(shown) - 10
 		shown = shown[:10]
 	}
-	s := StatusOpen + ": " + strings.Join(shown, ", ")
+	s := statusOpen + ": " + strings.Join(shown, ", ")
 	if hidden > 0 {
 		if len(shown) > 0 {
 			s += " "

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,8 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/health"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/goleak"
 )
 
@@ -33,7 +34,7 @@ func failWith(err error) func(context.Context) error {
 	return func(context.Context) error { return err }
 }
 
-func newMonitor(t *testing.T, s health.Settings, checks ...health.Named) *health.Monitor {
+func newMonitor(t *testing.T, s health.Config, checks ...health.Named) *health.Monitor {
 	t.Helper()
 	m, err := health.New(s, checks...)
 	if err != nil {
@@ -105,7 +106,7 @@ func TestReadiness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMonitor(t, health.Settings{}, tt.checks...)
+			m := newMonitor(t, health.Config{}, tt.checks...)
 			code, b, raw := readiness(t, m)
 			if code != tt.code || b.Status != tt.status {
 				t.Errorf("got %d %s, want %d %s", code, raw, tt.code, tt.status)
@@ -139,7 +140,7 @@ func TestNoSecretInBody(t *testing.T) {
 		base64.StdEncoding.EncodeToString([]byte(password)),
 		base64.StdEncoding.EncodeToString([]byte("admin:" + password)),
 	}
-	m := newMonitor(t, health.Settings{},
+	m := newMonitor(t, health.Config{},
 		health.Ping("postgres", failWith(fmt.Errorf("failed to connect to %s: %w", dsn, errors.New("password authentication failed")))),
 		health.Ping("redis", failWith(&net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("auth %s: %w", apiKey, syscall.ECONNREFUSED)})),
 		health.Ping("api", failWith(fmt.Errorf("GET %s: %w", url.QueryEscape(dsn), timeoutErr{}))),
@@ -167,8 +168,8 @@ func TestNoSecretInBody(t *testing.T) {
 }
 
 func TestLiveness(t *testing.T) {
-	m := newMonitor(t, health.Settings{}, health.Ping("postgres", failWith(errors.New("down"))))
-	m.Drain()
+	m := newMonitor(t, health.Config{}, health.Ping("postgres", failWith(errors.New("down"))))
+	m.Drain(context.Background())
 	code, raw, _ := get(t, m.Liveness(), http.MethodGet)
 	if code != 200 || raw != `{"status":"ok"}`+"\n" {
 		t.Errorf("liveness = %d %q, want 200 ok whatever the dependencies", code, raw)
@@ -176,7 +177,7 @@ func TestLiveness(t *testing.T) {
 }
 
 func TestMethods(t *testing.T) {
-	m := newMonitor(t, health.Settings{})
+	m := newMonitor(t, health.Config{})
 	for _, h := range []http.Handler{m.Liveness(), m.Readiness()} {
 		if code, raw, _ := get(t, h, http.MethodHead); code != 200 || raw != "" {
 			t.Errorf("HEAD = %d %q", code, raw)
@@ -190,11 +191,11 @@ func TestMethods(t *testing.T) {
 
 func TestDrain(t *testing.T) {
 	var calls atomic.Int32
-	m := newMonitor(t, health.Settings{}, health.Ping("postgres", func(context.Context) error { calls.Add(1); return nil }))
+	m := newMonitor(t, health.Config{}, health.Ping("postgres", func(context.Context) error { calls.Add(1); return nil }))
 	if code, _, _ := readiness(t, m); code != 200 {
 		t.Fatalf("before drain: %d", code)
 	}
-	m.Drain()
+	m.Drain(context.Background())
 	code, b, _ := readiness(t, m)
 	if code != 503 || b.Status != "draining" || b.Checks != nil {
 		t.Errorf("after drain: %d %+v", code, b)
@@ -204,11 +205,102 @@ func TestDrain(t *testing.T) {
 	}
 }
 
+// Drain refuses new calls through Middleware and waits for the ones
+// running; with its context ended it reports how many are left.
+func TestDrainWaitsForCalls(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	h := m.Middleware()(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		entered <- struct{}{}
+		<-release
+		return &mcp.CallToolResult{}, nil
+	})
+	done := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := h(context.Background(), &mcp.CallToolRequest{}); done <- err }()
+		<-entered
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if left := m.Drain(ended); left != 2 {
+		t.Fatalf("Drain with an ended context = %d, want 2 calls left", left)
+	}
+	_, err := h(context.Background(), &mcp.CallToolRequest{})
+	if e := bulwark.ErrorOf(err); err == nil || e.Code != bulwark.CodeUnavailable || e.RetryAfter != time.Second {
+		t.Fatalf("call while draining: %v, want unavailable with a retry hint", err)
+	}
+	drained := make(chan int)
+	go func() { drained <- m.Drain(context.Background()) }()
+	select {
+	case left := <-drained:
+		t.Fatalf("Drain returned %d with two calls running", left)
+	default:
+	}
+	close(release)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatalf("admitted call: %v", err)
+		}
+	}
+	if left := <-drained; left != 0 {
+		t.Fatalf("Drain = %d, want 0", left)
+	}
+	if left := m.Drain(context.Background()); left != 0 {
+		t.Fatalf("second Drain = %d, want 0", left)
+	}
+	if code, b, _ := readiness(t, m); code != 503 || b.Status != health.StatusDraining {
+		t.Fatalf("readiness while draining: %d %+v", code, b)
+	}
+}
+
+// Under concurrent calls, once Drain has returned 0 no call is running and
+// none starts.
+func TestDrainConcurrent(t *testing.T) {
+	m := newMonitor(t, health.Config{})
+	var running, afterDrain atomic.Int32
+	var drained atomic.Bool
+	h := m.Middleware()(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if drained.Load() {
+			afterDrain.Add(1)
+		}
+		running.Add(1)
+		defer running.Add(-1)
+		return &mcp.CallToolResult{}, nil
+	})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = h(context.Background(), &mcp.CallToolRequest{})
+			}
+		})
+	}
+	if left := m.Drain(context.Background()); left != 0 {
+		t.Fatalf("Drain = %d", left)
+	}
+	drained.Store(true)
+	if n := running.Load(); n != 0 {
+		t.Fatalf("%d calls running after Drain returned", n)
+	}
+	close(stop)
+	wg.Wait()
+	if n := afterDrain.Load(); n != 0 {
+		t.Fatalf("%d calls started after Drain returned", n)
+	}
+}
+
 func TestTimeout(t *testing.T) {
 	clock := bulwarktest.NewFakeClock(time.Time{})
 	canceled := make(chan struct{})
 	// An hour-long timeout on a fake clock: only Advance can end the wait.
-	m := newMonitor(t, health.Settings{Timeout: time.Hour, Clock: clock},
+	m := newMonitor(t, health.Config{Timeout: time.Hour, Clock: clock},
 		health.Ping("postgres", func(ctx context.Context) error {
 			<-ctx.Done()
 			close(canceled)
@@ -219,7 +311,7 @@ func TestTimeout(t *testing.T) {
 	clock.BlockUntil(1) // the check is waiting on its timeout
 	clock.Advance(time.Hour)
 	r := <-done
-	if r.Ready || r.Checks["postgres"] != health.StatusTimeout {
+	if r.Ready || r.Checks["postgres"] != "down: timeout" {
 		t.Errorf("report = %+v", r)
 	}
 	<-canceled // the slow check's context was cancelled, so it can stop
@@ -229,7 +321,7 @@ func TestCache(t *testing.T) {
 	clock := bulwarktest.NewFakeClock(time.Time{})
 	var calls atomic.Int32
 	release := make(chan struct{})
-	m := newMonitor(t, health.Settings{CacheFor: 5 * time.Second, Clock: clock},
+	m := newMonitor(t, health.Config{CacheFor: 5 * time.Second, Clock: clock},
 		health.Ping("postgres", func(context.Context) error {
 			calls.Add(1)
 			<-release
@@ -266,7 +358,7 @@ func TestCache(t *testing.T) {
 
 func TestNoCache(t *testing.T) {
 	var calls atomic.Int32
-	m := newMonitor(t, health.Settings{CacheFor: -1},
+	m := newMonitor(t, health.Config{CacheFor: -1},
 		health.Ping("postgres", func(context.Context) error { calls.Add(1); return nil }))
 	for range 3 {
 		m.Check(context.Background())
@@ -278,7 +370,7 @@ func TestNoCache(t *testing.T) {
 
 func TestProbeGivesUp(t *testing.T) {
 	release := make(chan struct{})
-	m := newMonitor(t, health.Settings{},
+	m := newMonitor(t, health.Config{},
 		health.Ping("postgres", func(context.Context) error { <-release; return nil }))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -293,7 +385,7 @@ func TestProbeGivesUp(t *testing.T) {
 }
 
 func TestPanickingCheck(t *testing.T) {
-	m := newMonitor(t, health.Settings{}, health.Ping("buggy", func(context.Context) error { panic("nil map") }))
+	m := newMonitor(t, health.Config{}, health.Ping("buggy", func(context.Context) error { panic("nil map") }))
 	if r := m.Check(context.Background()); r.Checks["buggy"] != "down" {
 		t.Errorf("report = %+v", r)
 	}
@@ -303,7 +395,7 @@ func TestOnChange(t *testing.T) {
 	changes := make(chan health.Change, 10)
 	fail := atomic.Bool{}
 	var m *health.Monitor
-	m = newMonitor(t, health.Settings{CacheFor: -1, OnChange: func(c health.Change) {
+	m = newMonitor(t, health.Config{CacheFor: -1, OnChange: func(c health.Change) {
 		changes <- c
 		m.Check(context.Background()) // calling back into the monitor must not deadlock
 	}}, health.Ping("postgres", func(context.Context) error {
@@ -337,18 +429,18 @@ func TestOnChange(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name   string
-		s      health.Settings
+		s      health.Config
 		checks []health.Named
 	}{
-		{"negative timeout", health.Settings{Timeout: -time.Second}, nil},
-		{"empty name", health.Settings{}, []health.Named{health.Ping("", ok)}},
-		{"name with spaces", health.Settings{}, []health.Named{health.Ping("my db", ok)}},
-		{"name with URL", health.Settings{}, []health.Named{health.Ping("postgres://u:p@h/db", ok)}},
-		{"long name", health.Settings{}, []health.Named{health.Ping(strings.Repeat("a", 65), ok)}},
-		{"nil ping", health.Settings{}, []health.Named{health.Ping("postgres", nil)}},
-		{"nil breakers", health.Settings{}, []health.Named{health.Breakers("breakers", nil)}},
-		{"nil check", health.Settings{}, []health.Named{{Name: "x"}}},
-		{"duplicate", health.Settings{}, []health.Named{health.Ping("db", ok), health.Ping("db", ok)}},
+		{"negative timeout", health.Config{Timeout: -time.Second}, nil},
+		{"empty name", health.Config{}, []health.Named{health.Ping("", ok)}},
+		{"name with spaces", health.Config{}, []health.Named{health.Ping("my db", ok)}},
+		{"name with URL", health.Config{}, []health.Named{health.Ping("postgres://u:p@h/db", ok)}},
+		{"long name", health.Config{}, []health.Named{health.Ping(strings.Repeat("a", 65), ok)}},
+		{"nil ping", health.Config{}, []health.Named{health.Ping("postgres", nil)}},
+		{"nil breakers", health.Config{}, []health.Named{health.Breakers("breakers", nil)}},
+		{"nil check", health.Config{}, []health.Named{{Name: "x"}}},
+		{"duplicate", health.Config{}, []health.Named{health.Ping("db", ok), health.Ping("db", ok)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,7 +450,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 	t.Run("Add is all or nothing", func(t *testing.T) {
-		m := newMonitor(t, health.Settings{}, health.Ping("db", ok))
+		m := newMonitor(t, health.Config{}, health.Ping("db", ok))
 		if err := m.Add(health.Ping("redis", ok), health.Ping("db", ok)); err == nil {
 			t.Fatal("duplicate accepted")
 		}
@@ -383,37 +475,9 @@ func TestBreakersList(t *testing.T) {
 		{[]string{"host=db password=x"}, "open: (+1)"},
 	}
 	for _, tt := range tests {
-		m := newMonitor(t, health.Settings{}, health.Breakers("breakers", func() []string { return tt.open }))
+		m := newMonitor(t, health.Config{}, health.Breakers("breakers", func() []string { return tt.open }))
 		if got := m.Check(context.Background()).Checks["breakers"]; got != tt.want {
 			t.Errorf("%v: got %q, want %q", tt.open, got, tt.want)
 		}
-	}
-}
-
-func TestMux(t *testing.T) {
-	m := newMonitor(t, health.Settings{}, health.Ping("postgres", ok))
-	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "bulwark_up 1\n") })
-	srv := httptest.NewServer(health.Mux(m, metrics))
-	defer srv.Close()
-	for path, want := range map[string]string{
-		"/healthz": `{"status":"ok"}`,
-		"/readyz":  `{"status":"ok","checks":{"postgres":"ok"}}`,
-		"/metrics": "bulwark_up 1",
-	} {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != want {
-			t.Errorf("%s = %d %q, want %q", path, resp.StatusCode, b, want)
-		}
-	}
-	srv.Client().CloseIdleConnections()
-	noMetrics := httptest.NewRecorder()
-	health.Mux(m, nil).ServeHTTP(noMetrics, httptest.NewRequest("GET", "/metrics", nil))
-	if noMetrics.Code != http.StatusNotFound {
-		t.Errorf("/metrics without a handler = %d", noMetrics.Code)
 	}
 }

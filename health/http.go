@@ -6,13 +6,6 @@ import (
 	"strconv"
 )
 
-// Paths [Mux] serves.
-const (
-	LivenessPath  = "/healthz"
-	ReadinessPath = "/readyz"
-	MetricsPath   = "/metrics"
-)
-
 var liveBody = []byte(`{"status":"ok"}` + "\n")
 
 // Liveness serves liveness: 200 with {"status":"ok"} to GET and HEAD for as
@@ -39,10 +32,19 @@ type readyBody struct {
 //
 //	{"status":"unavailable","checks":{"postgres":"down: timeout","redis":"ok"}}
 //
-// Failing checks are described by a fixed classification (see StatusDown
-// and the related constants), never by their error text, so the body
+// Failing checks are described by a fixed classification (see the failure
+// classifications), never by their error text, so the body
 // carries no host, user name, password or connection string. While
 // draining (see [Monitor.Drain]) the body is {"status":"draining"}.
+//
+// Serve both on an admin listener apart from the one serving MCP: probes
+// and scrapes must not pass through MCP authentication, and the MCP port
+// need not expose them:
+//
+//	admin := http.NewServeMux()
+//	admin.Handle("/healthz", mon.Liveness())
+//	admin.Handle("/readyz", mon.Readiness())
+//	admin.Handle("/metrics", metrics.Handler(reg))
 func (m *Monitor) Readiness() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowed(w, r) {
@@ -59,25 +61,6 @@ func (m *Monitor) Readiness() http.Handler {
 		}
 		writeJSON(w, r, code, append(b, '\n'))
 	})
-}
-
-// Mux returns a ServeMux for an admin listener serving [LivenessPath] and
-// [ReadinessPath] from m and, when metrics is not nil, [MetricsPath] from
-// metrics (typically metrics.Handler(registry)):
-//
-//	admin := &http.Server{Addr: "127.0.0.1:9090", Handler: health.Mux(mon, metrics.Handler(reg))}
-//
-// Keep the admin listener apart from the one serving MCP: probes and
-// scrapes must not pass through MCP authentication, and the MCP port need
-// not expose them.
-func Mux(m *Monitor, metrics http.Handler) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle(LivenessPath, m.Liveness())
-	mux.Handle(ReadinessPath, m.Readiness())
-	if metrics != nil {
-		mux.Handle(MetricsPath, metrics)
-	}
-	return mux
 }
 
 func allowed(w http.ResponseWriter, r *http.Request) bool {

@@ -72,14 +72,14 @@ func TestPostgresAndRedisThroughFaultProxy(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisProxy.Addr(), MaxRetries: -1, PoolSize: 1})
 	defer rdb.Close()
 
-	mon, err := health.New(health.Settings{Timeout: 300 * time.Millisecond, CacheFor: -1},
+	mon, err := health.New(health.Config{Timeout: 300 * time.Millisecond, CacheFor: -1},
 		health.Ping("postgres", pool.Ping),
 		health.Ping("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(health.Mux(mon, nil))
+	srv := httptest.NewServer(adminMux(mon))
 	defer srv.Close()
 	defer srv.Client().CloseIdleConnections()
 
@@ -134,4 +134,12 @@ func TestPostgresAndRedisThroughFaultProxy(t *testing.T) {
 			t.Errorf("/healthz = %d with PostgreSQL down", resp.StatusCode)
 		}
 	})
+}
+
+// adminMux serves the monitor as an admin listener does.
+func adminMux(mon *health.Monitor) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", mon.Liveness())
+	mux.Handle("/readyz", mon.Readiness())
+	return mux
 }

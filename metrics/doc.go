@@ -44,10 +44,10 @@
 // The last four come from the HTTP edge: a *Metrics is an edge.Observer
 // ([Metrics.ObserveEdge]), so every request the edge refuses is counted
 // once by its reason (origin, host, unauthenticated, insufficient_scope,
-// session_user, forbidden, body_too_large, protocol_version,
+// session_user, permission_denied, body_too_large, protocol_version,
 // unknown_session, sessions, principal_sessions, streams, in_flight,
 // rate_limited (a 429 written by the edge's Authorize hook or the SDK),
-// subscriptions, bad_request, error). A refused session opening is
+// subscriptions, invalid_argument, internal). A refused session opening is
 // http_refusals_total{reason="sessions"} (the server's cap) or
 // {reason="principal_sessions"} (the caller's).
 //

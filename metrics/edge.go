@@ -3,6 +3,8 @@ package metrics
 import (
 	"context"
 
+	"github.com/bulwark-mcp/bulwark"
+
 	"github.com/bulwark-mcp/bulwark/edge"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -11,10 +13,11 @@ import (
 // series; any other reason is counted under [Other].
 var (
 	refusalReasons = []edge.Reason{
-		edge.ReasonOrigin, edge.ReasonHost, edge.ReasonUnauthenticated, edge.ReasonScope,
-		edge.ReasonSessionUser, edge.ReasonForbidden, edge.ReasonBodyTooLarge, edge.ReasonProtocolVersion,
+		edge.ReasonOrigin, edge.ReasonHost, edge.Reason(bulwark.CodeUnauthenticated), edge.ReasonScope,
+		edge.ReasonSessionUser, edge.Reason(bulwark.CodePermissionDenied), edge.ReasonBodyTooLarge, edge.ReasonProtocolVersion,
 		edge.ReasonUnknownSession, edge.ReasonSessions, edge.ReasonPrincipalSessions, edge.ReasonStreams,
-		edge.ReasonInFlight, edge.ReasonSubscriptions, edge.ReasonRateLimited, edge.ReasonBadRequest, edge.ReasonError,
+		edge.ReasonInFlight, edge.ReasonSubscriptions, edge.Reason(bulwark.CodeRateLimited), edge.Reason(bulwark.CodeInvalidArgument),
+		edge.Reason(bulwark.CodeInternal),
 	}
 	closeReasons = []edge.Reason{edge.ReasonDeleted, edge.ReasonIdle, edge.ReasonMaxAge, edge.ReasonEvicted, edge.ReasonClosed}
 )

@@ -53,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	entry.Roles = roles
 	entry.Label = *label
-	if _, err := auth.NewKeyStore(entry); err != nil {
+	if _, err := auth.NewAPIKeys(entry); err != nil {
 		return err
 	}
 	if *file != "" {
@@ -83,7 +83,7 @@ func appendEntry(path string, entry auth.KeyEntry) error {
 		}
 	}
 	entries = append(entries, entry)
-	if _, err := auth.NewKeyStore(entries...); err != nil {
+	if _, err := auth.NewAPIKeys(entries...); err != nil {
 		return err
 	}
 	out, err := json.MarshalIndent(entries, "", "  ")

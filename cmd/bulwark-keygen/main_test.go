@@ -34,7 +34,7 @@ func TestPrint(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &e); err != nil {
 		t.Fatal(err)
 	}
-	store, err := auth.NewKeyStore(e)
+	store, err := auth.NewAPIKeys(e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestAppend(t *testing.T) {
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("%v %v", entries, err)
 	}
-	store, _ := auth.NewKeyStore(entries...)
+	store, _ := auth.NewAPIKeys(entries...)
 	for _, k := range keys {
 		if _, err := store.Verify(context.Background(), k); err != nil {
 			t.Fatal(err)

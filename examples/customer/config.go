@@ -89,7 +89,7 @@ type Config struct {
 	// (MAX_SESSIONS, MAX_SESSIONS_PER_PRINCIPAL, SESSION_EVICT_IDLE,
 	// SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_STREAMS_PER_SESSION,
 	// MAX_INFLIGHT_PER_SESSION, MAX_SUBSCRIPTIONS_PER_SESSION).
-	Limits edge.Limits
+	Limits edge.SessionLimits
 
 	// Bare switches every bulwark layer off (BULWARK_DISABLE=1 or -bare),
 	// for measuring what the layers cost. Refused in production.
@@ -390,17 +390,17 @@ func (c *Config) readEdge(r *envReader) {
 		}
 		c.AllowedHosts = append(c.AllowedHosts, h)
 	}
-	c.Limits = edge.Limits{
-		MaxSessions:                r.integer("MAX_SESSIONS", edge.DefaultMaxSessions, 1, 1_000_000),
-		MaxSessionsPerPrincipal:    r.integer("MAX_SESSIONS_PER_PRINCIPAL", edge.DefaultMaxSessionsPerPrincipal, 1, 100_000),
-		IdleTimeout:                r.duration("SESSION_IDLE_TIMEOUT", edge.DefaultIdleTimeout, time.Second, 24*time.Hour),
-		MaxAge:                     r.duration("SESSION_MAX_AGE", edge.DefaultMaxAge, time.Second, 30*24*time.Hour),
-		MaxStreamsPerSession:       r.integer("MAX_STREAMS_PER_SESSION", edge.DefaultMaxStreamsPerSession, 1, 100),
-		MaxInFlightPerSession:      r.integer("MAX_INFLIGHT_PER_SESSION", edge.DefaultMaxInFlightPerSession, 1, 10_000),
-		MaxSubscriptionsPerSession: r.integer("MAX_SUBSCRIPTIONS_PER_SESSION", edge.DefaultMaxSubscriptionsPerSession, 1, 100_000),
+	c.Limits = edge.SessionLimits{
+		MaxSessions:                r.integer("MAX_SESSIONS", 10_000, 1, 1_000_000),
+		MaxSessionsPerPrincipal:    r.integer("MAX_SESSIONS_PER_PRINCIPAL", 32, 1, 100_000),
+		IdleTimeout:                r.duration("SESSION_IDLE_TIMEOUT", 10*time.Minute, time.Second, 24*time.Hour),
+		MaxAge:                     r.duration("SESSION_MAX_AGE", 8*time.Hour, time.Second, 30*24*time.Hour),
+		MaxStreamsPerSession:       r.integer("MAX_STREAMS_PER_SESSION", 2, 1, 100),
+		MaxInFlightPerSession:      r.integer("MAX_INFLIGHT_PER_SESSION", 16, 1, 10_000),
+		MaxSubscriptionsPerSession: r.integer("MAX_SUBSCRIPTIONS_PER_SESSION", 64, 1, 100_000),
 	}
 	if r.boolean("SESSION_EVICT_IDLE", false) {
-		c.Limits.OnFull = edge.EvictIdle
+		c.Limits.EvictIdle = true
 	}
 	if c.Limits.MaxSessionsPerPrincipal > c.Limits.MaxSessions {
 		r.fail("MAX_SESSIONS_PER_PRINCIPAL", "must not exceed MAX_SESSIONS", strconv.Itoa(c.Limits.MaxSessionsPerPrincipal))

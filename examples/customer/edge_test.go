@@ -155,9 +155,9 @@ func TestEdgeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Limits != (edge.Limits{MaxSessions: edge.DefaultMaxSessions, MaxSessionsPerPrincipal: edge.DefaultMaxSessionsPerPrincipal,
-		IdleTimeout: edge.DefaultIdleTimeout, MaxAge: edge.DefaultMaxAge, MaxStreamsPerSession: edge.DefaultMaxStreamsPerSession,
-		MaxInFlightPerSession: edge.DefaultMaxInFlightPerSession, MaxSubscriptionsPerSession: edge.DefaultMaxSubscriptionsPerSession}) ||
+	if c.Limits != (edge.SessionLimits{MaxSessions: 10_000, MaxSessionsPerPrincipal: 32,
+		IdleTimeout: 10 * time.Minute, MaxAge: 8 * time.Hour, MaxStreamsPerSession: 2,
+		MaxInFlightPerSession: 16, MaxSubscriptionsPerSession: 64}) ||
 		len(c.AllowedOrigins) != 0 {
 		t.Fatalf("defaults: %+v %v", c.Limits, c.AllowedOrigins)
 	}
@@ -170,7 +170,7 @@ func TestEdgeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := edge.Limits{MaxSessions: 100, MaxSessionsPerPrincipal: 4, OnFull: edge.EvictIdle, IdleTimeout: time.Minute, MaxAge: time.Hour,
+	want := edge.SessionLimits{MaxSessions: 100, MaxSessionsPerPrincipal: 4, EvictIdle: true, IdleTimeout: time.Minute, MaxAge: time.Hour,
 		MaxStreamsPerSession: 1, MaxInFlightPerSession: 8, MaxSubscriptionsPerSession: 10}
 	if c.Limits != want || len(c.AllowedOrigins) != 2 || len(c.AllowedHosts) != 1 {
 		t.Fatalf("got %+v %v %v", c.Limits, c.AllowedOrigins, c.AllowedHosts)

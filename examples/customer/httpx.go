@@ -5,7 +5,6 @@ import (
 
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/edge"
-	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 )
 
@@ -63,5 +62,9 @@ func httpMux(h *edge.Handler) http.Handler {
 // AdminHandler serves /metrics, /healthz and /readyz. It belongs on a
 // separate, non-public listener (ADMIN_ADDR).
 func (s *Server) AdminHandler() http.Handler {
-	return health.Mux(s.layers.health, s.layers.metricsHandler(s))
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", s.layers.health.Liveness())
+	mux.Handle("/readyz", s.layers.health.Readiness())
+	mux.Handle("/metrics", s.layers.metricsHandler(s))
+	return mux
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/auth/jwtauth"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/rediscache"
@@ -398,20 +399,20 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		s.log.Warn("authentication is OFF: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL (production refuses to start without)")
 		return nil
 	}
-	var keys *auth.KeyStore
+	var keys *auth.APIKeys
 	if cfg.APIKeysFile != "" {
 		entries, err := auth.LoadKeyFile(cfg.APIKeysFile)
 		if err != nil {
 			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
 		}
-		if keys, err = auth.NewKeyStore(entries...); err != nil {
+		if keys, err = auth.NewAPIKeys(entries...); err != nil {
 			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
 		}
 	}
-	var jwtv *auth.JWTVerifier
+	var jwtv *jwtauth.Verifier
 	if cfg.JWKSURL != "" {
 		var err error
-		jwtv, err = auth.NewJWTVerifier(auth.JWTConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, JWKSURL: cfg.JWKSURL, Logger: s.log})
+		jwtv, err = jwtauth.New(jwtauth.Config{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, JWKSURL: cfg.JWKSURL, Logger: s.log})
 		if err != nil {
 			return &ConfigError{Var: "JWKS_URL", Reason: err.Error()}
 		}
@@ -419,7 +420,7 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 	}
 	// API keys carry a recognisable prefix; everything else is a JWT.
 	verifier := auth.VerifierFunc(func(ctx context.Context, token string) (*auth.Principal, error) {
-		if keys != nil && (strings.HasPrefix(token, auth.KeyPrefix) || jwtv == nil) {
+		if keys != nil && (strings.HasPrefix(token, "bwk_") || jwtv == nil) {
 			return keys.Verify(ctx, token)
 		}
 		if jwtv != nil {
@@ -432,7 +433,7 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		auth.WithPolicies(scopePolicies(toolScopes)),
 		auth.WithResourcePolicies(scopePolicies(resourceScopes)),
 		auth.WithPromptPolicies(scopePolicies(promptScopes)),
-		auth.FailClosed(),
+		auth.DenyUnlisted(),
 	}
 	if cfg.StdioAPIKey != "" {
 		// stdio: the credential comes from the environment and is
@@ -442,7 +443,7 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 			return &ConfigError{Var: "MCP_API_KEY", Reason: "the key is not valid for API_KEYS_FILE (value not shown)"}
 		}
 		cp := *p
-		cp.Method = auth.MethodEnvironment
+		cp.Method = "environment"
 		authOpts = append(authOpts, auth.WithStaticPrincipal(&cp))
 	}
 	// One Guard, in the chain, decides the calls and filters the lists.
@@ -512,17 +513,10 @@ func (s *Server) buildHealth() error {
 	if al := s.layers.auditLog; al != nil {
 		checks = append(checks, health.Ping("audit", al.Ready))
 	}
-	mon, err := health.New(health.Settings{
-		Timeout: time.Second,
-		OnChange: func(c health.Change) {
-			s.log.Warn("readiness changed", "check", c.Name, "from", c.From, "to", c.To)
-		},
-	}, checks...)
-	if err != nil {
+	if err := s.drain.Add(checks...); err != nil {
 		return err
 	}
-	s.layers.health = mon
-	s.drain.onDrain = mon.Drain
+	s.layers.health = s.drain
 	return nil
 }
 

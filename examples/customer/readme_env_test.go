@@ -153,7 +153,7 @@ func TestReadmeEnvironmentTable(t *testing.T) {
 		"MCP_JSON_RESPONSE":             fmt.Sprint(c.JSONResponse),
 		"MAX_SESSIONS":                  fmt.Sprint(c.Limits.MaxSessions),
 		"MAX_SESSIONS_PER_PRINCIPAL":    fmt.Sprint(c.Limits.MaxSessionsPerPrincipal),
-		"SESSION_EVICT_IDLE":            fmt.Sprint(c.Limits.OnFull != 0),
+		"SESSION_EVICT_IDLE":            fmt.Sprint(c.Limits.EvictIdle),
 		"SESSION_IDLE_TIMEOUT":          dur(c.Limits.IdleTimeout),
 		"SESSION_MAX_AGE":               dur(c.Limits.MaxAge),
 		"MAX_STREAMS_PER_SESSION":       fmt.Sprint(c.Limits.MaxStreamsPerSession),

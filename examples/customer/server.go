@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/redact"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,7 +40,7 @@ type Server struct {
 	mcp      *mcp.Server
 	store    *Store
 	app      *App
-	drain    *drainer
+	drain    *health.Monitor // readiness, and the drain layer
 	registry *prometheus.Registry
 	fake     *FakeLoyalty // nil when LOYALTY_API_URL is set
 	layers   *layers
@@ -50,7 +51,8 @@ type Server struct {
 // NewServer builds the server from cfg: prepares the database, opens the
 // pools, builds the layers. It does not listen.
 func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err error) {
-	s := &Server{cfg: cfg, drain: newDrainer(), registry: opts.Registry}
+	s := &Server{cfg: cfg, registry: opts.Registry}
+	s.drain = newMonitor(s)
 	s.log = opts.Logger
 	if s.log == nil {
 		// Panic values and error causes can hold whatever a handler had in

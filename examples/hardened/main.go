@@ -39,7 +39,7 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)) // stdout carries the protocol
 	entries, err := auth.LoadKeyFile(os.Getenv("API_KEYS_FILE"))
 	must(err)
-	keys, err := auth.NewKeyStore(entries...)
+	keys, err := auth.NewAPIKeys(entries...)
 	must(err)
 	caller, err := auth.FromEnv(ctx, keys, "MCP_API_KEY") // stdio: credentials come from the environment
 	must(err)
@@ -70,7 +70,7 @@ func main() {
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 		InputSchema: validate.MustSchema[in](validate.On("id", validate.FormatID())),
 	}, lookup)
-	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.FailClosed(),
+	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.DenyUnlisted(),
 		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
 	must(err)
 	bulwark.Use(s,

@@ -61,7 +61,7 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 	if err != nil {
 		return err
 	}
-	keys, err := auth.NewKeyStore(entries...)
+	keys, err := auth.NewAPIKeys(entries...)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "streamable", Version: "v1"}, nil)
 	bulwark.AddTool(s, &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}, lookup)
-	guard, err := auth.New(auth.FailClosed(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+	guard, err := auth.New(auth.DenyUnlisted(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 		Resource:       "http://" + ln.Addr().String() + "/mcp",
 		AllowedOrigins: strings.Fields(getenv("ALLOWED_ORIGINS")), // any other Origin: 403
 		Observers:      []edge.Observer{trail, m},                 // one record, one count per refusal and session
-		Limits:         edge.Limits{MaxSessionsPerPrincipal: 8, IdleTimeout: 5 * time.Minute},
+		Limits:         edge.SessionLimits{MaxSessionsPerPrincipal: 8, IdleTimeout: 5 * time.Minute},
 	})
 	if err != nil {
 		return err

@@ -56,7 +56,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := auth.NewKeyStore(entry)
+	keys, err := auth.NewAPIKeys(entry)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	s := newServer()
-	guard, err := auth.New(auth.WithDefaultPolicy(auth.RequireAll(scope)), auth.FailClosed())
+	guard, err := auth.New(auth.WithDefaultPolicy(auth.RequireAll(scope)), auth.DenyUnlisted())
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		// audience, so the listener's port need not be known here.
 		Resource:  "http://127.0.0.1/mcp",
 		Observers: []edge.Observer{w.trail, m},
-		Limits:    edge.Limits{MaxSessionsPerPrincipal: 1024},
+		Limits:    edge.SessionLimits{MaxSessionsPerPrincipal: 1024},
 	})
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package auth_test
+package jwtauth_test
 
 import (
 	"bytes"
@@ -19,14 +19,14 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/auth/jwtauth"
 	"github.com/golang-jwt/jwt/v5"
 )
 
-func staticVerifier(t testing.TB, algs ...string) *auth.JWTVerifier {
+func staticVerifier(t testing.TB, algs ...string) *jwtauth.Verifier {
 	t.Helper()
 	keys(t)
-	v, err := auth.NewJWTVerifier(auth.JWTConfig{
+	v, err := jwtauth.New(jwtauth.Config{
 		Issuer:     testIssuer,
 		Audience:   testAudience,
 		StaticKeys: map[string]crypto.PublicKey{"rsa-1": &rsaKey.PublicKey, "ec-1": &ecKey.PublicKey},
@@ -142,7 +142,7 @@ func TestJWTVerifyAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v (%v)", err, errors.Unwrap(err))
 			}
-			if p.ID != "user-1" || p.Method != auth.MethodJWT || p.Claims["iss"] != testIssuer {
+			if p.ID != "user-1" || p.Method != "jwt" || p.Claims["iss"] != testIssuer {
 				t.Fatalf("principal %+v", p)
 			}
 			if strings.Join(p.Scopes, " ") != strings.Join(tt.scopes, " ") || strings.Join(p.Roles, " ") != strings.Join(tt.roles, " ") {
@@ -154,7 +154,7 @@ func TestJWTVerifyAccepts(t *testing.T) {
 
 func TestJWTHMACStatic(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	v, err := auth.NewJWTVerifier(auth.JWTConfig{
+	v, err := jwtauth.New(jwtauth.Config{
 		Issuer: testIssuer, Audience: testAudience,
 		StaticKeys: map[string]crypto.PublicKey{"h": secret},
 		Algorithms: []string{"HS256"},
@@ -171,35 +171,35 @@ func TestJWTHMACStatic(t *testing.T) {
 	}
 }
 
-func TestNewJWTVerifierRejects(t *testing.T) {
+func TestNewRejects(t *testing.T) {
 	keys(t)
 	rsaPub := map[string]crypto.PublicKey{"k": &rsaKey.PublicKey}
 	tests := []struct {
 		name string
-		cfg  auth.JWTConfig
+		cfg  jwtauth.Config
 		want string
 	}{
-		{"no issuer", auth.JWTConfig{Audience: "a", StaticKeys: rsaPub}, "Issuer"},
-		{"no audience", auth.JWTConfig{Issuer: "i", StaticKeys: rsaPub}, "Audience"},
-		{"no keys", auth.JWTConfig{Issuer: "i", Audience: "a"}, "exactly one"},
-		{"both key sources", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, JWKSURL: "https://x"}, "exactly one"},
-		{"alg none", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"none"}}, "not supported"},
-		{"unknown alg", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"RS1"}}, "not supported"},
-		{"HMAC with RSA key", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"HS256"}}, "HMAC"},
-		{"HMAC mixed with RSA", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"RS256", "HS256"}}, "together"},
-		{"HMAC with JWKS", auth.JWTConfig{Issuer: "i", Audience: "a", JWKSURL: "https://x/jwks", Algorithms: []string{"HS256"}}, "JWKS"},
-		{"secret with RS256", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: map[string]crypto.PublicKey{"k": []byte("0123456789abcdef0123456789abcdef")}}, "HMAC"},
-		{"short secret", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: map[string]crypto.PublicKey{"k": []byte("short")}, Algorithms: []string{"HS256"}}, "32 bytes"},
-		{"private key type", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: map[string]crypto.PublicKey{"k": "pem text"}}, "unsupported key type"},
-		{"negative leeway", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Leeway: -time.Second}, "Leeway"},
-		{"huge leeway", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Leeway: time.Hour}, "Leeway"},
-		{"plain http JWKS", auth.JWTConfig{Issuer: "i", Audience: "a", JWKSURL: "http://as.example.com/jwks"}, "https"},
-		{"relative JWKS", auth.JWTConfig{Issuer: "i", Audience: "a", JWKSURL: "/jwks"}, "absolute"},
-		{"negative max size", auth.JWTConfig{Issuer: "i", Audience: "a", StaticKeys: rsaPub, MaxTokenSize: -1}, "MaxTokenSize"},
+		{"no issuer", jwtauth.Config{Audience: "a", StaticKeys: rsaPub}, "Issuer"},
+		{"no audience", jwtauth.Config{Issuer: "i", StaticKeys: rsaPub}, "Audience"},
+		{"no keys", jwtauth.Config{Issuer: "i", Audience: "a"}, "exactly one"},
+		{"both key sources", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, JWKSURL: "https://x"}, "exactly one"},
+		{"alg none", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"none"}}, "not supported"},
+		{"unknown alg", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"RS1"}}, "not supported"},
+		{"HMAC with RSA key", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"HS256"}}, "HMAC"},
+		{"HMAC mixed with RSA", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Algorithms: []string{"RS256", "HS256"}}, "together"},
+		{"HMAC with JWKS", jwtauth.Config{Issuer: "i", Audience: "a", JWKSURL: "https://x/jwks", Algorithms: []string{"HS256"}}, "JWKS"},
+		{"secret with RS256", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: map[string]crypto.PublicKey{"k": []byte("0123456789abcdef0123456789abcdef")}}, "HMAC"},
+		{"short secret", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: map[string]crypto.PublicKey{"k": []byte("short")}, Algorithms: []string{"HS256"}}, "32 bytes"},
+		{"private key type", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: map[string]crypto.PublicKey{"k": "pem text"}}, "unsupported key type"},
+		{"negative leeway", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Leeway: -time.Second}, "Leeway"},
+		{"huge leeway", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, Leeway: time.Hour}, "Leeway"},
+		{"plain http JWKS", jwtauth.Config{Issuer: "i", Audience: "a", JWKSURL: "http://as.example.com/jwks"}, "https"},
+		{"relative JWKS", jwtauth.Config{Issuer: "i", Audience: "a", JWKSURL: "/jwks"}, "absolute"},
+		{"negative max size", jwtauth.Config{Issuer: "i", Audience: "a", StaticKeys: rsaPub, MaxTokenSize: -1}, "MaxTokenSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := auth.NewJWTVerifier(tt.cfg)
+			v, err := jwtauth.New(tt.cfg)
 			if err == nil {
 				v.Close()
 				t.Fatal("accepted")
@@ -211,9 +211,9 @@ func TestNewJWTVerifierRejects(t *testing.T) {
 	}
 }
 
-func jwksVerifier(t testing.TB, srv *jwksServer, mutate func(*auth.JWTConfig)) *auth.JWTVerifier {
+func jwksVerifier(t testing.TB, srv *jwksServer, mutate func(*jwtauth.Config)) *jwtauth.Verifier {
 	t.Helper()
-	cfg := auth.JWTConfig{
+	cfg := jwtauth.Config{
 		Issuer:     testIssuer,
 		Audience:   testAudience,
 		JWKSURL:    srv.URL,
@@ -224,7 +224,7 @@ func jwksVerifier(t testing.TB, srv *jwksServer, mutate func(*auth.JWTConfig)) *
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	v, err := auth.NewJWTVerifier(cfg)
+	v, err := jwtauth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestJWKSOversizedResponse(t *testing.T) {
 	// whitespace: only the size limit stands between it and the token.
 	srv := newJWKSServer(t, pubKey{"rsa-1", jwkset.AlgRS256, &rsaKey.PublicKey})
 	srv.setRaw(append([]byte(strings.Repeat(" ", 2<<20)), srv.body...))
-	v := jwksVerifier(t, srv, func(c *auth.JWTConfig) { c.Logger = discardLogger() })
+	v := jwksVerifier(t, srv, func(c *jwtauth.Config) { c.Logger = discardLogger() })
 	if _, err := v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil)); err == nil {
 		t.Fatal("key set larger than the limit was used")
 	}
@@ -321,7 +321,7 @@ func TestJWKSServerDown(t *testing.T) {
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	})
-	v := jwksVerifier(t, srv, func(c *auth.JWTConfig) { c.Logger = discardLogger() })
+	v := jwksVerifier(t, srv, func(c *jwtauth.Config) { c.Logger = discardLogger() })
 	_, err := v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil))
 	if !errors.Is(err, bulwark.ErrUnauthenticated) {
 		t.Fatalf("err = %v", err)
@@ -354,24 +354,20 @@ func FuzzJWTVerify(f *testing.F) {
 }
 
 func TestZeroValuesRefuse(t *testing.T) {
-	var v auth.JWTVerifier
+	var v jwtauth.Verifier
 	if _, err := v.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.ErrUnauthenticated) {
-		t.Fatalf("zero JWTVerifier: %v", err)
+		t.Fatalf("zero Verifier: %v", err)
 	}
-	var nilV *auth.JWTVerifier
+	var nilV *jwtauth.Verifier
 	if _, err := nilV.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.ErrUnauthenticated) {
-		t.Fatalf("nil JWTVerifier: %v", err)
+		t.Fatalf("nil Verifier: %v", err)
 	}
 	nilV.Close()
-	var nilS *auth.KeyStore
-	if _, err := nilS.Verify(context.Background(), "bwk_x"); !errors.Is(err, bulwark.ErrUnauthenticated) || nilS.Len() != 0 {
-		t.Fatalf("nil KeyStore: %v", err)
-	}
 }
 
 func TestJWTOtherCurvesAndAlgorithms(t *testing.T) {
 	keys(t)
-	v, err := auth.NewJWTVerifier(auth.JWTConfig{
+	v, err := jwtauth.New(jwtauth.Config{
 		Issuer: testIssuer, Audience: testAudience,
 		StaticKeys: map[string]crypto.PublicKey{"p384": &ecKey384.PublicKey, "p256": &ecKey.PublicKey, "rsa": &rsaKey.PublicKey},
 		Algorithms: []string{"ES384", "PS256"},
@@ -422,7 +418,7 @@ func TestJWKSRedirectToPlainHTTPRefused(t *testing.T) {
 		}
 		return res, nil
 	})}
-	v := jwksVerifier(t, srv, func(c *auth.JWTConfig) { c.HTTPClient = client; c.Logger = discardLogger() })
+	v := jwksVerifier(t, srv, func(c *jwtauth.Config) { c.HTTPClient = client; c.Logger = discardLogger() })
 	if _, err := v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil)); err == nil {
 		t.Fatal("token verified with keys fetched over plain http after a redirect")
 	}
@@ -443,7 +439,7 @@ func TestJWKSFailureLogHasNoURLPassword(t *testing.T) {
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
 	u := strings.Replace(srv.URL, "http://", "http://jwks-user:pa55-in-url@", 1)
-	v := jwksVerifier(t, srv, func(c *auth.JWTConfig) { c.JWKSURL = u; c.Logger = logger })
+	v := jwksVerifier(t, srv, func(c *jwtauth.Config) { c.JWKSURL = u; c.Logger = logger })
 	v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil))
 	v.Close()
 	mu.Lock()

@@ -1,4 +1,4 @@
-package auth
+package jwtauth
 
 import (
 	"context"
@@ -19,13 +19,14 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 )
 
-// JWTConfig configures [NewJWTVerifier]. Zero fields take the defaults
-// stated on each; Issuer, Audience and one key source are required.
-type JWTConfig struct {
+// Config configures [New]. Zero fields take the defaults stated on each;
+// Issuer, Audience and one key source are required.
+type Config struct {
 	// Issuer is the exact "iss" every token must carry: the authorization
 	// server's issuer identifier. Required.
 	Issuer string
@@ -81,20 +82,19 @@ type JWTConfig struct {
 	Clock bulwark.Clock
 }
 
-// Defaults of [JWTConfig].
 const (
-	DefaultJWTLeeway                 = 30 * time.Second
-	DefaultMaxTokenSize              = 8 << 10
-	DefaultJWKSRefreshInterval       = time.Hour
-	DefaultUnknownKeyRefreshInterval = 5 * time.Minute
+	defaultLeeway                    = 30 * time.Second
+	defaultMaxTokenSize              = 8 << 10
+	defaultRefreshInterval           = time.Hour
+	defaultUnknownKeyRefreshInterval = 5 * time.Minute
 	maxJWKSResponse                  = 1 << 20
 )
 
-// JWTVerifier verifies JWT access tokens. It implements [Verifier]. Create
-// it with [NewJWTVerifier]; call Close when done with a JWKS-backed one to
-// stop its background refresh.
-type JWTVerifier struct {
-	cfg        JWTConfig
+// Verifier verifies JWT access tokens. It implements auth.Verifier. Create
+// it with [New]; call Close when done with a JWKS-backed one to stop its
+// background refresh.
+type Verifier struct {
+	cfg        Config
 	parser     *jwt.Parser
 	static     map[string]crypto.PublicKey
 	jwks       keyfunc.Keyfunc
@@ -112,19 +112,19 @@ var knownAlgs = map[string]bool{
 
 func isHMAC(alg string) bool { return strings.HasPrefix(alg, "HS") }
 
-// NewJWTVerifier checks cfg and returns a verifier. With a JWKS URL it
+// New checks cfg and returns a verifier. With a JWKS URL it
 // fetches the key set once before returning; a failed first fetch is
 // logged, not returned, so a server can start while its authorization
 // server is briefly down (tokens are refused until a fetch succeeds).
-func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
+func New(cfg Config) (*Verifier, error) {
 	if cfg.Issuer == "" {
-		return nil, errors.New("auth: JWTConfig.Issuer is required")
+		return nil, errors.New("jwtauth: Config.Issuer is required")
 	}
 	if cfg.Audience == "" {
-		return nil, errors.New("auth: JWTConfig.Audience is required (the server's resource identifier)")
+		return nil, errors.New("jwtauth: Config.Audience is required (the server's resource identifier)")
 	}
 	if (cfg.JWKSURL == "") == (len(cfg.StaticKeys) == 0) {
-		return nil, errors.New("auth: JWTConfig needs exactly one of JWKSURL and StaticKeys")
+		return nil, errors.New("jwtauth: Config needs exactly one of JWKSURL and StaticKeys")
 	}
 	if len(cfg.Algorithms) == 0 {
 		cfg.Algorithms = []string{"RS256", "ES256"}
@@ -134,7 +134,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	hmacCount := 0
 	for _, a := range cfg.Algorithms {
 		if !knownAlgs[a] {
-			return nil, fmt.Errorf("auth: algorithm %q is not supported", a)
+			return nil, fmt.Errorf("jwtauth: algorithm %q is not supported", a)
 		}
 		if isHMAC(a) {
 			hmacCount++
@@ -142,49 +142,52 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		allowed[a] = true
 	}
 	if hmacCount > 0 && hmacCount != len(cfg.Algorithms) {
-		return nil, errors.New("auth: HMAC and public-key algorithms cannot be allowed together")
+		return nil, errors.New("jwtauth: HMAC and public-key algorithms cannot be allowed together")
 	}
 	if hmacCount > 0 && cfg.JWKSURL != "" {
-		return nil, errors.New("auth: HMAC algorithms cannot be used with a JWKS URL")
+		return nil, errors.New("jwtauth: HMAC algorithms cannot be used with a JWKS URL")
 	}
 	for kid, k := range cfg.StaticKeys {
 		if err := checkStaticKey(k, hmacCount > 0); err != nil {
-			return nil, fmt.Errorf("auth: static key %q: %w", kid, err)
+			return nil, fmt.Errorf("jwtauth: static key %q: %w", kid, err)
 		}
 	}
 	if cfg.Leeway == 0 {
-		cfg.Leeway = DefaultJWTLeeway
+		cfg.Leeway = defaultLeeway
 	}
 	if cfg.Leeway < 0 || cfg.Leeway > 5*time.Minute {
-		return nil, errors.New("auth: JWTConfig.Leeway must be between 0 and 5 minutes")
+		return nil, errors.New("jwtauth: Config.Leeway must be between 0 and 5 minutes")
 	}
 	if cfg.MaxTokenSize == 0 {
-		cfg.MaxTokenSize = DefaultMaxTokenSize
+		cfg.MaxTokenSize = defaultMaxTokenSize
 	}
 	if cfg.MaxTokenSize < 0 {
-		return nil, errors.New("auth: JWTConfig.MaxTokenSize must not be negative")
+		return nil, errors.New("jwtauth: Config.MaxTokenSize must not be negative")
 	}
 	if cfg.RolesClaim == "" {
 		cfg.RolesClaim = "roles"
 	}
 	if cfg.RefreshInterval == 0 {
-		cfg.RefreshInterval = DefaultJWKSRefreshInterval
+		cfg.RefreshInterval = defaultRefreshInterval
 	}
 	if cfg.UnknownKeyRefreshInterval == 0 {
-		cfg.UnknownKeyRefreshInterval = DefaultUnknownKeyRefreshInterval
+		cfg.UnknownKeyRefreshInterval = defaultUnknownKeyRefreshInterval
 	}
 	if cfg.HTTPTimeout == 0 {
 		cfg.HTTPTimeout = 10 * time.Second
 	}
 	if cfg.RefreshInterval < 0 || cfg.UnknownKeyRefreshInterval < 0 || cfg.HTTPTimeout < 0 {
-		return nil, errors.New("auth: JWTConfig intervals must not be negative")
+		return nil, errors.New("jwtauth: Config intervals must not be negative")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	clock := bulwark.ClockOr(cfg.Clock)
+	var clock bulwark.Clock = bulwark.SystemClock{}
+	if cfg.Clock != nil {
+		clock = cfg.Clock
+	}
 
-	v := &JWTVerifier{cfg: cfg, allowedAlg: allowed}
+	v := &Verifier{cfg: cfg, allowedAlg: allowed}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(cfg.Algorithms),
 		jwt.WithIssuer(cfg.Issuer),
@@ -221,7 +224,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 			shown := redactURL(u)
 			return func(ctx context.Context, err error) {
-				logger.WarnContext(ctx, "auth: JWKS fetch failed", "url", shown, "error", err)
+				logger.WarnContext(ctx, "jwtauth: JWKS fetch failed", "url", shown, "error", err)
 			}
 		},
 		RefreshInterval:   cfg.RefreshInterval,
@@ -233,7 +236,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("auth: JWKS: %w", err)
+		return nil, fmt.Errorf("jwtauth: JWKS: %w", err)
 	}
 	v.jwks = kf
 	v.cancel = cancel
@@ -242,7 +245,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 
 // Close stops the background JWKS refresh. It is safe to call more than
 // once, and on a verifier with static keys.
-func (v *JWTVerifier) Close() error {
+func (v *Verifier) Close() error {
 	if v != nil && v.cancel != nil {
 		v.cancel()
 	}
@@ -263,7 +266,7 @@ func redactURL(raw string) string {
 func checkJWKSURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return errors.New("auth: JWTConfig.JWKSURL is not an absolute URL")
+		return errors.New("jwtauth: Config.JWKSURL is not an absolute URL")
 	}
 	switch u.Scheme {
 	case "https":
@@ -277,7 +280,7 @@ func checkJWKSURL(raw string) error {
 			return nil
 		}
 	}
-	return errors.New("auth: JWTConfig.JWKSURL must use https (plain http only on a loopback host)")
+	return errors.New("jwtauth: Config.JWKSURL must use https (plain http only on a loopback host)")
 }
 
 // checkJWKSRedirect holds every redirect target of a JWKS fetch to the rules
@@ -286,13 +289,13 @@ func checkJWKSURL(raw string) error {
 func checkJWKSRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(r *http.Request, via []*http.Request) error {
 		if err := checkJWKSURL(r.URL.String()); err != nil {
-			return errors.New("auth: JWKS redirect to a URL that is not https")
+			return errors.New("jwtauth: JWKS redirect to a URL that is not https")
 		}
 		if next != nil {
 			return next(r, via)
 		}
 		if len(via) >= 10 {
-			return errors.New("auth: JWKS fetch stopped after 10 redirects")
+			return errors.New("jwtauth: JWKS fetch stopped after 10 redirects")
 		}
 		return nil
 	}
@@ -367,7 +370,7 @@ func keyFits(alg string, key any) bool {
 // no extensions.
 var forbiddenHeaders = []string{"jku", "x5u", "jwk", "x5c", "crit"}
 
-func (v *JWTVerifier) keyFunc(ctx context.Context) jwt.Keyfunc {
+func (v *Verifier) keyFunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
 		for _, h := range forbiddenHeaders {
 			if _, ok := t.Header[h]; ok {
@@ -381,13 +384,13 @@ func (v *JWTVerifier) keyFunc(ctx context.Context) jwt.Keyfunc {
 		kidRaw, hasKid := t.Header["kid"]
 		kid, isString := kidRaw.(string)
 		if hasKid && !isString {
-			return nil, errors.New("auth: kid header is not a string")
+			return nil, errors.New("jwtauth: kid header is not a string")
 		}
 		if v.static != nil {
 			if hasKid {
 				k, ok := v.static[kid]
 				if !ok || !keyFits(alg, k) {
-					return nil, fmt.Errorf("auth: no %s key with kid %q", alg, kid)
+					return nil, fmt.Errorf("jwtauth: no %s key with kid %q", alg, kid)
 				}
 				return k, nil
 			}
@@ -413,7 +416,7 @@ func (v *JWTVerifier) keyFunc(ctx context.Context) jwt.Keyfunc {
 			return jwt.VerificationKeySet{Keys: kept}, nil
 		}
 		if !keyFits(alg, key) {
-			return nil, fmt.Errorf("auth: key %q does not fit alg %s", kid, alg)
+			return nil, fmt.Errorf("jwtauth: key %q does not fit alg %s", kid, alg)
 		}
 		return key, nil
 	}
@@ -424,16 +427,16 @@ func (v *JWTVerifier) keyFunc(ctx context.Context) jwt.Keyfunc {
 // published for signatures qualify (see forSignatures), and a key whose
 // "alg" is set must name alg. A kid not in the set triggers the
 // rate-limited refetch of the key set.
-func (v *JWTVerifier) jwksKey(ctx context.Context, alg, kid string, hasKid bool) (any, error) {
+func (v *Verifier) jwksKey(ctx context.Context, alg, kid string, hasKid bool) (any, error) {
 	store := v.jwks.Storage()
 	if hasKid {
 		jwk, err := store.KeyRead(ctx, kid)
 		if err != nil {
-			return nil, fmt.Errorf("auth: no key with kid %q: %w", kid, err)
+			return nil, fmt.Errorf("jwtauth: no key with kid %q: %w", kid, err)
 		}
 		m := jwk.Marshal()
 		if a := string(m.ALG); a != "" && a != alg {
-			return nil, fmt.Errorf("auth: key %q is for alg %s, not %s", kid, a, alg)
+			return nil, fmt.Errorf("jwtauth: key %q is for alg %s, not %s", kid, a, alg)
 		}
 		if !forSignatures(string(m.USE), m.KEYOPS) {
 			return nil, fmt.Errorf("%w: key %q is not published for verifying signatures", ErrUnsupportedToken, kid)
@@ -442,7 +445,7 @@ func (v *JWTVerifier) jwksKey(ctx context.Context, alg, kid string, hasKid bool)
 	}
 	all, err := store.KeyReadAll(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("auth: reading the key set: %w", err)
+		return nil, fmt.Errorf("jwtauth: reading the key set: %w", err)
 	}
 	var set jwt.VerificationKeySet
 	for _, jwk := range all {
@@ -504,16 +507,16 @@ func jwtChars(s string) bool {
 // claim, and every claim in Claims. Failures are unauthenticated errors
 // whose text names the problem (expired, wrong audience, …) but never
 // contains the token.
-func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Principal, error) {
+func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, error) {
 	switch {
 	case v == nil || v.parser == nil:
-		return nil, unauthenticated("invalid token", errors.New("auth: JWTVerifier used without NewJWTVerifier"))
+		return nil, unauthenticated("invalid token", errors.New("jwtauth: Verifier used without New"))
 	case token == "":
-		return nil, unauthenticated("bearer token required", ErrNoCredentials)
+		return nil, unauthenticated("bearer token required", auth.ErrNoCredentials)
 	case len(token) > v.cfg.MaxTokenSize:
-		return nil, unauthenticated("token too large", ErrTokenTooLarge)
+		return nil, unauthenticated("token too large", auth.ErrTokenTooLarge)
 	case !jwtChars(token):
-		return nil, unauthenticated("malformed token", ErrMalformedToken)
+		return nil, unauthenticated("malformed token", auth.ErrMalformedToken)
 	}
 	claims := jwt.MapClaims{}
 	if _, err := v.parser.ParseWithClaims(token, claims, v.keyFunc(ctx)); err != nil {
@@ -521,11 +524,11 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Principal, err
 	}
 	sub, _ := claims["sub"].(string)
 	if !validName(sub) {
-		return nil, unauthenticated("token has no valid subject", errors.New("auth: sub claim missing or invalid"))
+		return nil, unauthenticated("token has no valid subject", errors.New("jwtauth: sub claim missing or invalid"))
 	}
-	p := &Principal{
+	p := &auth.Principal{
 		ID:     sub,
-		Method: MethodJWT,
+		Method: "jwt",
 		Scopes: scopesOf(claims),
 		Roles:  stringsOf(claims[v.cfg.RolesClaim]),
 		Claims: claims,
