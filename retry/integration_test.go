@@ -9,10 +9,9 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/bulwark-mcp/bulwark/idempotency"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/redis/go-redis/v9"
 )
 
 // The layers in the documented order, through a real client: timeout →
@@ -24,7 +23,7 @@ func TestChainEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := mustNew(t, retry.Policy{Clock: clk, Rand: noJitter})
+	r := mustNew(t, retry.Config{Clock: clk, Rand: noJitter})
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
 	var writes, attempts int
 	failNext := 1 // the first attempt loses its connection before sending
@@ -36,9 +35,14 @@ func TestChainEndToEnd(t *testing.T) {
 				return nil, retry.Safe(errors.New("connection reset before write"))
 			}
 			writes++
-			return bulwarktest.TextResult("note added with key " + retry.KeyFrom(ctx)), nil
+			return bulwarktest.TextResult("note added with key " + idempotency.KeyFrom(ctx)), nil
 		})
-	bulwark.Use(s, bulwark.Timeout(time.Minute), breaker.Middleware(b), retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk)), retry.Middleware(r))
+	store, _ := idempotency.NewMemoryStore(idempotency.MemoryConfig{Clock: clk})
+	once, err := idempotency.New(store, idempotency.Config{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulwark.Use(s, bulwark.Timeout(time.Minute), breaker.Middleware(b), once, retry.Middleware(r))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 	args := map[string]any{"text": "hello", "idempotency_key": "n-1"}
@@ -48,7 +52,7 @@ func TestChainEndToEnd(t *testing.T) {
 		t.Fatalf("first call: %q %v (attempts %d, writes %d)", bulwarktest.ResultText(res), err, attempts, writes)
 	}
 	res, err = bulwarktest.Call(ctx, cs, "add_note", args)
-	if err != nil || bulwarktest.ResultText(res) != "note added with key n-1" || writes != 1 || res.Meta[retry.ReplayMetaKey] != true {
+	if err != nil || bulwarktest.ResultText(res) != "note added with key n-1" || writes != 1 || res.Meta[idempotency.ReplayMetaKey] != true {
 		t.Fatalf("duplicate: %q %v %v (writes %d)", bulwarktest.ResultText(res), err, res.Meta, writes)
 	}
 	// Without a key the destructive tool is not retried: one attempt, and
@@ -67,33 +71,5 @@ func TestChainEndToEnd(t *testing.T) {
 	res, err = bulwarktest.Call(ctx, cs, "add_note", map[string]any{"text": "y", "idempotency_key": "n-2"})
 	if ref := bulwark.RefusalOf(res, err); ref == nil || ref.Code != bulwark.CodeUnavailable || ref.RetryAfterSeconds != 60 || attempts != 2 {
 		t.Fatalf("open breaker: %+v %v, attempts %d", ref, err, attempts)
-	}
-}
-
-// When Redis is cut off, Idempotency refuses keyed calls (it fails
-// closed) instead of running them unprotected, and recovers with Redis.
-func TestIdempotencyRedisCut(t *testing.T) {
-	proxy := bulwarktest.NewProxy(t, testenv.RedisAddr(t))
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { rdb.Close() })
-	store, err := retry.NewRedisStore(rdb, testenv.RedisPrefix(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c counter
-	h := retry.Idempotency(store)(c.handle)
-	args := map[string]any{"idempotency_key": "k"}
-	if _, err, _ := call(t, h, "alice", args); err != nil {
-		t.Fatal(err)
-	}
-	proxy.Cut()
-	_, err, _ = call(t, h, "alice", map[string]any{"idempotency_key": "k2"})
-	if !errors.Is(err, bulwark.ErrUnavailable) || c.n.Load() != 1 {
-		t.Fatalf("store cut: %v, runs %d", err, c.n.Load())
-	}
-	proxy.Restore()
-	res, err, _ := call(t, h, "alice", args)
-	if err != nil || !replayed(res) || c.n.Load() != 1 {
-		t.Fatalf("after restore: %v %v, runs %d", res, err, c.n.Load())
 	}
 }

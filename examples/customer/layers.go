@@ -16,6 +16,9 @@ import (
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/health"
+	"github.com/bulwark-mcp/bulwark/idempotency"
+	"github.com/bulwark-mcp/bulwark/idempotency/pgidem"
+	"github.com/bulwark-mcp/bulwark/idempotency/redisidem"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/retry"
@@ -237,11 +240,11 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// deadline, full-jitter backoff and a budget; every database operation
 	// of the tools is idempotent (reads; setting an email; a note keyed by
 	// its idempotency key), so a retried statement cannot duplicate a write.
-	pgRetry, err := retry.New(retry.Policy{PerAttemptTimeout: s.app.db.Timeout})
+	pgRetry, err := retry.New(retry.Config{PerAttemptTimeout: s.app.db.Timeout})
 	if err != nil {
 		return nil, err
 	}
-	upRetry, err := retry.New(retry.Policy{PerAttemptTimeout: s.app.upst.Timeout, Cap: 500 * time.Millisecond})
+	upRetry, err := retry.New(retry.Config{PerAttemptTimeout: s.app.upst.Timeout, Cap: 500 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}
@@ -249,10 +252,10 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	s.app.upst.wrap = guarded(l.upBreaker, upRetry)
 	// In the chain, retry covers whole calls to read-only and idempotent
 	// tools (and keyed ones). Retries happen at one level: a handler that
-	// calls a dependency through retry.Do is not repeated, so attempts
+	// calls a dependency through Retrier.Do is not repeated, so attempts
 	// never multiply (the audit record shows attempts and
 	// dependency_attempts).
-	tools, err := retry.New(retry.Policy{MaxAttempts: 2})
+	tools, err := retry.New(retry.Config{MaxAttempts: 2})
 	if err != nil {
 		return nil, err
 	}
@@ -260,23 +263,26 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// idempotency keys: add_customer_note runs once per (principal, key)
 	// under retries and duplicates; the stored result is replayed.
-	var istore retry.Store
+	var istore idempotency.Store
 	switch {
 	case cfg.IdempotencyStore == "memory":
-		istore, err = retry.NewMemoryStore(retry.MemoryConfig{})
+		istore, err = idempotency.NewMemoryStore(idempotency.MemoryConfig{})
 	case cfg.IdempotencyStore == "redis" || (cfg.IdempotencyStore == "" && l.redis != nil):
 		if l.redis == nil {
 			return nil, &ConfigError{Var: "IDEMPOTENCY_STORE", Reason: "redis needs REDIS_URL"}
 		}
-		istore, err = retry.NewRedisStore(l.redis, redisPrefix(cfg)+"idem:")
+		istore, err = redisidem.New(l.redis, redisidem.Config{Prefix: redisPrefix(cfg) + "idem:"})
 	default:
-		istore = newPGIdempotencyStore(s.store.write)
+		istore, err = pgidem.New(s.store.write, pgidem.Config{})
 	}
 	if err != nil {
 		return nil, err
 	}
-	l.idempotency = bulwark.Only(bulwark.ToolNames(toolAddNote),
-		retry.Idempotency(istore, retry.RequireKey(), retry.WithPendingTTL(2*cfg.ToolTimeout), retry.WithWait(cfg.ToolTimeout)))
+	once, err := idempotency.New(istore, idempotency.Config{RequireKey: true, PendingTTL: 2 * cfg.ToolTimeout, Wait: cfg.ToolTimeout})
+	if err != nil {
+		return nil, err
+	}
+	l.idempotency = bulwark.Only(bulwark.ToolNames(toolAddNote), once)
 
 	// audit: outermost, one chained record per call.
 	if err := l.buildAudit(s, opts, m); err != nil {

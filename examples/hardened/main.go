@@ -60,7 +60,7 @@ func main() {
 	must(err)
 	perTool, err := breakers.PerTool(breaker.Settings{})
 	must(err)
-	retrier, err := retry.New(retry.Policy{})
+	retrier, err := retry.New(retry.Config{})
 	must(err)
 
 	s := mcp.NewServer(&mcp.Implementation{Name: "hardened", Version: "v1"}, nil)

@@ -95,7 +95,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	retrier, err := retry.New(retry.Policy{})
+	retrier, err := retry.New(retry.Config{})
 	if err != nil {
 		return nil, err
 	}
