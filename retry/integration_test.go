@@ -18,8 +18,7 @@ import (
 // breaker → idempotency → retry → handler.
 func TestChainEndToEnd(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Now())
-	b, err := breaker.New("notes", breaker.Settings{Clock: clk, Timeout: time.Minute,
-		ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 2 }})
+	b, err := breaker.New("notes", breaker.Config{Clock: clk, OpenFor: time.Minute, TripAfter: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,5 +70,49 @@ func TestChainEndToEnd(t *testing.T) {
 	res, err = bulwarktest.Call(ctx, cs, "add_note", map[string]any{"text": "y", "idempotency_key": "n-2"})
 	if ref := bulwark.RefusalOf(res, err); ref == nil || ref.Code != bulwark.CodeUnavailable || ref.RetryAfterSeconds != 60 || attempts != 2 {
 		t.Fatalf("open breaker: %+v %v, attempts %d", ref, err, attempts)
+	}
+}
+
+// With Config.Breaker, Do runs all its attempts inside one Execute of the
+// breaker: a call retried three times counts once, an open breaker refuses
+// before any attempt, and what Do returns is permanent for an outer retry
+// layer, so the tool-level Middleware does not wait out the open period.
+func TestDoInsideBreaker(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Now())
+	b, err := breaker.New("db", breaker.Config{Clock: clk, OpenFor: time.Minute, TripAfter: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := mustNew(t, retry.Config{Breaker: b, Clock: instantClock{}, Rand: noJitter, Budget: bigBudget(t)})
+	attempts := 0
+	failing := func(context.Context) error { attempts++; return errUnavailable }
+
+	if err := dep.Do(context.Background(), failing); !errors.Is(err, errUnavailable) || attempts != 3 {
+		t.Fatalf("first call: %v after %d attempts, want 3 attempts", err, attempts)
+	}
+	if b.State() != breaker.StateClosed {
+		t.Fatalf("breaker %s after one call of three attempts: the call must count once", b.State())
+	}
+	_ = dep.Do(context.Background(), failing)
+	if b.State() != breaker.StateOpen || attempts != 6 {
+		t.Fatalf("breaker %s after two failed calls (attempts %d)", b.State(), attempts)
+	}
+	err = dep.Do(context.Background(), failing)
+	if !errors.Is(err, breaker.ErrOpen) || attempts != 6 || retry.Transient(err) {
+		t.Fatalf("open: %v (attempts %d, transient %v); want the breaker's refusal, no attempt, marked permanent", err, attempts, retry.Transient(err))
+	}
+
+	// A handler that calls the open dependency: the tool-level retry does
+	// not repeat it, and the client gets the refusal at once.
+	tools := mustNew(t, retry.Config{Clock: instantClock{}, Rand: noJitter, Budget: bigBudget(t)})
+	runs := 0
+	h := retry.Middleware(tools)(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		runs++
+		return nil, dep.Do(ctx, failing)
+	})
+	req := bulwarktest.Request("get", nil)
+	ctx, _ := bulwarktest.Context(context.Background(), req, readOnly)
+	if _, err := h(ctx, req); !errors.Is(err, breaker.ErrOpen) || runs != 1 {
+		t.Fatalf("tool call: %v after %d runs, want the refusal after one", err, runs)
 	}
 }

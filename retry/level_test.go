@@ -90,8 +90,7 @@ func TestRetriesHappenAtOneLevel(t *testing.T) {
 			var brs [2]*breaker.Breaker
 			var depLevels [2]*retry.Retrier
 			for i := range brs {
-				if brs[i], err = breaker.New("dependency-"+strconv.Itoa(i), breaker.Settings{Timeout: time.Minute,
-					ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= tripAfter }}); err != nil {
+				if brs[i], err = breaker.New("dependency-"+strconv.Itoa(i), breaker.Config{OpenFor: time.Minute, TripAfter: tripAfter}); err != nil {
 					t.Fatal(err)
 				}
 				depLevels[i] = mustNew(t, policy)

@@ -219,7 +219,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// breaker: one per tool in the chain, and one per dependency inside
 	// the handlers (PostgreSQL, the loyalty service).
-	bs := breaker.Settings{Timeout: cfg.BreakerOpenFor, ReadyToTrip: tripAfter(cfg.BreakerTripAfter)}
+	bs := breaker.Config{OpenFor: cfg.BreakerOpenFor, TripAfter: cfg.BreakerTripAfter}
 	l.breakers, _ = breaker.NewSet()
 	if l.pgBreaker, err = l.breakers.New("postgres", bs); err != nil {
 		return nil, &ConfigError{Var: "BREAKER_OPEN_FOR", Reason: err.Error()}
@@ -227,12 +227,10 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if l.upBreaker, err = l.breakers.New("loyalty", bs); err != nil {
 		return nil, err
 	}
-	perTool, err := l.breakers.PerTool(bs)
-	if err != nil {
+	if l.breaker, err = l.breakers.PerTool(bs); err != nil {
 		return nil, err
 	}
-	l.breaker = breaker.Middleware(perTool)
-	l.breakers.OnStateChange(func(ctx context.Context, e breaker.Event) {
+	l.breakers.OnStateChange(func(ctx context.Context, e breaker.StateChange) {
 		m.SetBreakerState(e.Name, string(e.To))
 		s.log.Warn("breaker state changed", "breaker", e.Name, "from", string(e.From), "to", string(e.To))
 	})
@@ -240,16 +238,12 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// deadline, full-jitter backoff and a budget; every database operation
 	// of the tools is idempotent (reads; setting an email; a note keyed by
 	// its idempotency key), so a retried statement cannot duplicate a write.
-	pgRetry, err := retry.New(retry.Config{PerAttemptTimeout: s.app.db.Timeout})
-	if err != nil {
+	if s.app.db, err = retry.New(retry.Config{PerAttemptTimeout: dbAttemptTimeout(cfg), Breaker: l.pgBreaker}); err != nil {
 		return nil, err
 	}
-	upRetry, err := retry.New(retry.Config{PerAttemptTimeout: s.app.upst.Timeout, Cap: 500 * time.Millisecond})
-	if err != nil {
+	if s.app.upst, err = retry.New(retry.Config{PerAttemptTimeout: upstreamAttemptTimeout, Cap: 500 * time.Millisecond, Breaker: l.upBreaker}); err != nil {
 		return nil, err
 	}
-	s.app.db.wrap = guarded(l.pgBreaker, pgRetry)
-	s.app.upst.wrap = guarded(l.upBreaker, upRetry)
 	// In the chain, retry covers whole calls to read-only and idempotent
 	// tools (and keyed ones). Retries happen at one level: a handler that
 	// calls a dependency through Retrier.Do is not repeated, so attempts
@@ -289,23 +283,6 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		return nil, err
 	}
 	return l, nil
-}
-
-// tripAfter opens a breaker after n consecutive failures.
-func tripAfter(n int) func(breaker.Counts) bool {
-	return func(c breaker.Counts) bool { return c.ConsecutiveFailures >= uint32(n) }
-}
-
-// guarded runs a dependency call under its breaker and, inside it, its
-// retry policy. The chain's retry layer sees that r.Do ran and does not
-// repeat the handler. An open breaker refuses before
-// r.Do runs, with a retry-after of its remaining open time: Permanent
-// keeps the chain's retry layer from waiting that out, so the refusal
-// reaches the client at once.
-func guarded(b *breaker.Breaker, r *retry.Retrier) func(ctx context.Context, fn func(context.Context) error) error {
-	return func(ctx context.Context, fn func(context.Context) error) error {
-		return retry.Permanent(b.Execute(ctx, func(ctx context.Context) error { return r.Do(ctx, fn) }))
-	}
 }
 
 // buildAudit opens the audit trail: AUDIT_LOG names a file (a chained,

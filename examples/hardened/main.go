@@ -58,7 +58,7 @@ func main() {
 	must(err)
 	breakers, err := breaker.NewSet()
 	must(err)
-	perTool, err := breakers.PerTool(breaker.Settings{})
+	perTool, err := breakers.PerTool(breaker.Config{})
 	must(err)
 	retrier, err := retry.New(retry.Config{})
 	must(err)
@@ -82,7 +82,7 @@ func main() {
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(5*time.Second),
 		cache.Middleware(results),
-		breaker.Middleware(perTool),
+		perTool,
 		retry.Middleware(retrier),
 	)
 	must(bulwark.CheckTools(ctx, s)) // every served tool is known to the layers
