@@ -471,7 +471,7 @@ func TestStress(t *testing.T) {
 	}
 }
 
-// Calls admitted before a Reset report to the replaced gobreaker; they
+// Calls admitted before a Reset report to a period that is over; they
 // must not move the fresh breaker.
 func TestResetIgnoresCallsInFlight(t *testing.T) {
 	b, _ := newBreaker(t, breaker.Config{TripAfter: 1})
