@@ -227,7 +227,16 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if l.upBreaker, err = l.breakers.New("loyalty", bs); err != nil {
 		return nil, err
 	}
-	if l.breaker, err = l.breakers.PerTool(bs); err != nil {
+	// The tool breakers do not count unavailable refusals: those come from
+	// the dependency breakers above (or name a dependency that is down),
+	// which already guard PostgreSQL and the loyalty service; counted here
+	// too, a tool would stay closed for an OpenFor of its own after its
+	// dependency recovered.
+	toolBreakers := bs
+	toolBreakers.IsFailure = func(o bulwark.Outcome) bool {
+		return o != bulwark.Outcome(bulwark.CodeUnavailable) && breaker.DefaultIsFailure(o)
+	}
+	if l.breaker, err = l.breakers.PerTool(toolBreakers); err != nil {
 		return nil, err
 	}
 	l.breakers.OnStateChange(func(ctx context.Context, e breaker.StateChange) {
