@@ -212,7 +212,7 @@
 //		ratelimit.Middleware(limiter),
 //		bulwark.Timeout(5*time.Second),
 //		cache.Middleware(results),
-//		breaker.Middleware(perTool),
+//		perTool,
 //		retry.Middleware(retrier),
 //	)
 //	if err := bulwark.CheckTools(ctx, s); err != nil { ... }

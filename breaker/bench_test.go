@@ -10,7 +10,7 @@ import (
 )
 
 func BenchmarkExecuteClosed(b *testing.B) {
-	br, _ := breaker.New("db", breaker.Settings{})
+	br, _ := breaker.New("db", breaker.Config{})
 	ctx := context.Background()
 	fn := func(context.Context) error { return nil }
 	b.ReportAllocs()
@@ -22,7 +22,7 @@ func BenchmarkExecuteClosed(b *testing.B) {
 // The middleware's overhead: a closed breaker around a trivial handler,
 // against the bare handler in BenchmarkBareHandler.
 func BenchmarkMiddlewareClosed(b *testing.B) {
-	br, _ := breaker.New("db", breaker.Settings{})
+	br, _ := breaker.New("db", breaker.Config{})
 	bulwarktest.BenchLayer(b, breaker.Middleware(br), bulwarktest.Request("t", nil), nil)
 }
 
@@ -31,7 +31,7 @@ func BenchmarkBareHandler(b *testing.B) {
 }
 
 func BenchmarkExecuteOpen(b *testing.B) {
-	br, _ := breaker.New("db", breaker.Settings{})
+	br, _ := breaker.New("db", breaker.Config{})
 	br.ForceOpen()
 	ctx := context.Background()
 	fn := func(context.Context) error { return nil }
@@ -42,7 +42,7 @@ func BenchmarkExecuteOpen(b *testing.B) {
 }
 
 func BenchmarkExecuteClosedParallel(b *testing.B) {
-	br, _ := breaker.New("db", breaker.Settings{})
+	br, _ := breaker.New("db", breaker.Config{})
 	ctx := context.Background()
 	fn := func(context.Context) error { return nil }
 	b.ReportAllocs()

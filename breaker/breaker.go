@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/sony/gobreaker/v2"
 )
 
-// State is a breaker state. The values are the spelling gobreaker and the
-// metrics package use, and what [bulwark.Call.SetBreakerState] records.
+// State is a breaker state. The values are the spelling the metrics
+// package uses, and what [bulwark.Call.SetBreakerState] records.
 type State string
 
 // The breaker states.
@@ -24,59 +22,63 @@ const (
 	StateOpen     State = "open"      // calls are refused at once
 )
 
-// Sentinel causes of a breaker's refusals, reachable with errors.Is through
-// the [bulwark.Error] it returns.
-var (
-	// ErrOpen: the breaker is open (tripped or forced).
-	ErrOpen = errors.New("circuit breaker is open")
-	// ErrProbeLimit: the breaker is half-open and all its probe slots are taken.
-	ErrProbeLimit = errors.New("circuit breaker is half-open and its probe calls are in flight")
-)
+// ErrOpen is the cause of a breaker's refusals, reachable with errors.Is
+// through the [bulwark.Error] it returns: the breaker is open (tripped or
+// forced), or half-open with all its probe calls in flight.
+var ErrOpen = errors.New("circuit breaker is open")
 
-// Counts are the breaker's counters for the current period: since the last
-// state change, or since the last Interval boundary while closed.
-type Counts struct {
-	Requests             uint32
-	TotalSuccesses       uint32
-	TotalFailures        uint32
-	TotalExclusions      uint32 // outcomes that counted neither way (see Ignored)
-	ConsecutiveSuccesses uint32
-	ConsecutiveFailures  uint32
-}
-
-// Settings configures a [Breaker]. Every zero field means the default stated
+// Config configures a [Breaker]. Every zero field means the default stated
 // beside it.
-type Settings struct {
-	// MaxRequests is how many probe calls the half-open breaker admits at a
-	// time, and how many consecutive successes close it again. Zero means 1.
-	MaxRequests uint32
-	// Timeout is how long the breaker stays open before it lets probes
+type Config struct {
+	// TripAfter is how many consecutive failures open a closed breaker.
+	// Zero means 5.
+	TripAfter int
+	// OpenFor is how long the breaker stays open before it lets probes
 	// through. Zero means 30 seconds. It is measured on Clock.
-	Timeout time.Duration
-	// Interval is the period after which a closed breaker clears its counts.
-	// Zero means never: counts clear only on state changes. gobreaker
-	// measures it with the system clock, not Clock.
-	Interval time.Duration
-	// ReadyToTrip decides, after each failure while closed, whether to open.
-	// Nil means: after 5 consecutive failures.
-	ReadyToTrip func(Counts) bool
-	// Classify sorts an outcome into success, failure or ignored. Nil means
-	// [Classify].
-	Classify func(ctx context.Context, err error) Outcome
+	OpenFor time.Duration
+	// Probes is how many probe calls a half-open breaker admits at a time,
+	// and how many consecutive successes close it again. Zero means 1.
+	Probes int
+	// IsFailure says which outcomes (as [bulwark.OutcomeOf] classifies
+	// them) are the dependency's trouble. An outcome that is not a failure
+	// counts as a success when it is [bulwark.OutcomeOK] or
+	// [bulwark.OutcomeToolError] (the dependency answered) and counts
+	// neither way otherwise. Nil means: internal, unavailable (an inner
+	// breaker is open, a pool is exhausted) and deadline_exceeded (the
+	// dependency was too slow, including the call's own deadline) are
+	// failures; refusals about the caller (invalid_argument,
+	// unauthenticated, permission_denied, rate_limited), the client's
+	// cancellation and JSON-RPC errors such as an unknown tool count
+	// neither way. To count a tool's error results as failures too:
+	//
+	//	IsFailure: func(o bulwark.Outcome) bool {
+	//		return o == bulwark.OutcomeToolError || breaker.DefaultIsFailure(o)
+	//	}
+	IsFailure func(bulwark.Outcome) bool
 	// Clock measures the open period. Nil means the system clock.
 	Clock bulwark.Clock
 }
 
-// DefaultTimeout is the open period when Settings.Timeout is zero.
-const DefaultTimeout = 30 * time.Second
+// DefaultIsFailure is the default of Config.IsFailure: every outcome with
+// a code is a failure, except the refusals about the caller
+// (invalid_argument, unauthenticated, permission_denied, rate_limited) and
+// the caller's cancellation.
+func DefaultIsFailure(o bulwark.Outcome) bool {
+	if o == "" {
+		return true // an error whose refusal code is empty is still an error
+	}
+	switch o.Code() {
+	case "", bulwark.CodeInvalidArgument, bulwark.CodeUnauthenticated, bulwark.CodePermissionDenied,
+		bulwark.CodeRateLimited, bulwark.CodeCanceled:
+		return false
+	}
+	return true
+}
 
-// DefaultTripAfter is the number of consecutive failures that opens a
-// breaker when Settings.ReadyToTrip is nil.
-const DefaultTripAfter = 5
-
-// Event reports a state change. It is delivered to subscribers after the
-// breaker's locks are released, in the order the changes happened.
-type Event struct {
+// StateChange is a change of a breaker's state. It is delivered to
+// subscribers after the breaker's lock is released, in the order the
+// changes happened.
+type StateChange struct {
 	Name string
 	From State
 	To   State
@@ -86,203 +88,136 @@ type Event struct {
 	Forced bool
 }
 
-// Breaker is a circuit breaker for one dependency or tool, built on
-// gobreaker's TwoStepCircuitBreaker. Create it with [New]; it is safe for
-// concurrent use.
+// Breaker is a circuit breaker for one dependency or tool. Create it with
+// [New]; it is safe for concurrent use.
 //
-// gobreaker reads time.Now directly and offers no clock hook, so Breaker
-// keeps the open period itself, on Settings.Clock: gobreaker is given an
-// open timeout of one nanosecond, and Breaker does not consult it again
-// until its own clock says the timeout has passed. Every call into
-// gobreaker happens under Breaker's own mutex, so no call can reach
-// gobreaker while the clock-driven open period lasts. State changes that
-// gobreaker reports (under its lock) are queued and delivered after both
-// locks are released.
+// It is a small state machine of its own on [bulwark.Clock] rather than a
+// wrapper of sony/gobreaker (see the package documentation for the
+// measurement behind that choice): a closed breaker reads no clock and
+// takes one short lock per call.
 type Breaker struct {
 	name      string
 	message   string   // the client-facing refusal text
-	causes    [2]error // wrapped ErrOpen and ErrProbeLimit, built once
-	timeout   time.Duration
+	causes    [2]error // wrapped ErrOpen: open, and half-open with its probes busy
+	tripAfter int
+	probes    int
+	openFor   time.Duration
+	isFailure func(bulwark.Outcome) bool
 	clock     bulwark.Clock
-	classify  func(ctx context.Context, err error) Outcome
-	gsettings gobreaker.Settings
 
-	mu         sync.Mutex
-	cb         *gobreaker.TwoStepCircuitBreaker[struct{}]
-	state      State     // as of the last call into cb
-	openUntil  time.Time // end of the open period; zero unless open
-	forced     State     // "" unless forced
-	ctx        context.Context
+	mu        sync.Mutex
+	state     State
+	forced    State     // "" unless forced
+	gen       uint64    // bumped at every change: outcomes of calls admitted before it are dropped
+	failures  int       // consecutive failures while closed
+	successes int       // consecutive probe successes while half-open
+	inFlight  int       // probes admitted while half-open
+	openUntil time.Time // end of the open period, while open
+
 	pending    []queued
 	delivering bool
-
-	subs atomic.Pointer[[]*subscriber]
+	subs       atomic.Pointer[[]*subscriber]
 }
 
 type queued struct {
 	ctx context.Context
-	ev  Event
+	ev  StateChange
 }
 
 type subscriber struct {
-	fn func(context.Context, Event)
+	fn func(context.Context, StateChange)
 }
 
-// Outcomes reported to gobreaker. Breaker classifies errors itself and
-// hands gobreaker only these markers, so gobreaker's IsExcluded can express
-// "neither success nor failure".
-var (
-	errFailed  = errors.New("breaker: failure")
-	errIgnored = errors.New("breaker: ignored")
-)
-
-// New returns a closed breaker. name identifies it in refusals, events,
-// metrics and readiness; it must not be empty.
-func New(name string, s Settings) (*Breaker, error) {
-	if name == "" {
+// New returns a closed breaker. name identifies it in refusals, state
+// changes, metrics and readiness; it must not be empty.
+func New(name string, c Config) (*Breaker, error) {
+	switch {
+	case name == "":
 		return nil, errors.New("breaker: name must not be empty")
-	}
-	if s.Timeout < 0 {
-		return nil, fmt.Errorf("breaker %q: Timeout must not be negative", name)
-	}
-	if s.Interval < 0 {
-		return nil, fmt.Errorf("breaker %q: Interval must not be negative", name)
+	case c.TripAfter < 0, c.Probes < 0:
+		return nil, fmt.Errorf("breaker %q: TripAfter and Probes must not be negative", name)
+	case c.OpenFor < 0:
+		return nil, fmt.Errorf("breaker %q: OpenFor must not be negative", name)
 	}
 	b := &Breaker{
-		name:     name,
-		message:  name + " is unavailable",
-		causes:   [2]error{fmt.Errorf("breaker %q: %w", name, ErrOpen), fmt.Errorf("breaker %q: %w", name, ErrProbeLimit)},
-		timeout:  s.Timeout,
-		clock:    bulwark.ClockOr(s.Clock),
-		classify: s.Classify,
-		state:    StateClosed,
+		name:    name,
+		message: name + " is unavailable",
+		causes: [2]error{
+			fmt.Errorf("breaker %q: %w", name, ErrOpen),
+			fmt.Errorf("breaker %q: half-open, its probe calls in flight: %w", name, ErrOpen),
+		},
+		tripAfter: c.TripAfter,
+		probes:    c.Probes,
+		openFor:   c.OpenFor,
+		isFailure: c.IsFailure,
+		clock:     c.Clock,
+		state:     StateClosed,
 	}
-	if b.timeout == 0 {
-		b.timeout = DefaultTimeout
+	if b.tripAfter == 0 {
+		b.tripAfter = 5
 	}
-	if b.classify == nil {
-		b.classify = Classify
+	if b.probes == 0 {
+		b.probes = 1
 	}
-	trip := s.ReadyToTrip
-	if trip == nil {
-		trip = func(c Counts) bool { return c.ConsecutiveFailures >= DefaultTripAfter }
+	if b.openFor == 0 {
+		b.openFor = 30 * time.Second
 	}
-	b.gsettings = gobreaker.Settings{
-		Name:        name,
-		MaxRequests: s.MaxRequests,
-		Interval:    s.Interval,
-		// The open period is ours (see the type documentation).
-		Timeout:     time.Nanosecond,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return trip(Counts(c)) },
-		IsExcluded:  func(err error) bool { return err == errIgnored },
+	if b.isFailure == nil {
+		b.isFailure = DefaultIsFailure
 	}
-	b.fresh()
+	if b.clock == nil {
+		b.clock = bulwark.SystemClock{}
+	}
 	return b, nil
-}
-
-// fresh installs a new gobreaker instance. Calls admitted by the one it
-// replaces may still report to it; its state changes are then ignored.
-// Callers hold b.mu (or own b exclusively).
-func (b *Breaker) fresh() {
-	var self *gobreaker.TwoStepCircuitBreaker[struct{}]
-	st := b.gsettings
-	st.OnStateChange = func(_ string, from, to gobreaker.State) {
-		if b.cb == self {
-			b.changed(from, to)
-		}
-	}
-	self = gobreaker.NewTwoStepCircuitBreaker[struct{}](st)
-	b.cb = self
 }
 
 // Name returns the breaker's name.
 func (b *Breaker) Name() string { return b.name }
-
-// changed is gobreaker's OnStateChange. It runs under gobreaker's mutex,
-// which is only ever taken while b.mu is held, so it may touch b's fields
-// but must not lock anything or call out.
-func (b *Breaker) changed(from, to gobreaker.State) {
-	now := b.clock.Now()
-	st := fromGo(to)
-	switch st {
-	case StateOpen:
-		b.openUntil = now.Add(b.timeout)
-	default:
-		b.openUntil = time.Time{}
-	}
-	b.state = st
-	b.queue(b.ctx, Event{Name: b.name, From: fromGo(from), To: st, At: now})
-}
-
-// queue records an event for delivery once b.mu is released. Callers hold b.mu.
-func (b *Breaker) queue(ctx context.Context, ev Event) {
-	if ctx == nil {
-		ctx = context.Background()
-	} else {
-		// The event may be delivered after the call that caused it has
-		// ended: keep its values (call record, trace) but not its
-		// cancellation.
-		ctx = context.WithoutCancel(ctx)
-	}
-	b.pending = append(b.pending, queued{ctx: ctx, ev: ev})
-}
-
-func fromGo(s gobreaker.State) State {
-	switch s {
-	case gobreaker.StateOpen:
-		return StateOpen
-	case gobreaker.StateHalfOpen:
-		return StateHalfOpen
-	default:
-		return StateClosed
-	}
-}
 
 // State returns the breaker's current state. A breaker whose open period
 // has passed reports half-open (and its subscribers hear of the change).
 func (b *Breaker) State() State {
 	b.mu.Lock()
 	st := b.stateLocked(context.Background())
-	notify := len(b.pending) > 0
-	b.mu.Unlock()
-	if notify {
-		b.deliver()
-	}
+	b.unlockAndDeliver()
 	return st
 }
 
+// stateLocked moves an open breaker whose period is over to half-open and
+// returns the state. Callers hold b.mu.
 func (b *Breaker) stateLocked(ctx context.Context) State {
 	if b.forced != "" {
 		return b.forced
 	}
-	if !b.openUntil.IsZero() && b.clock.Now().Before(b.openUntil) {
-		return StateOpen
+	if b.state == StateOpen {
+		if now := b.clock.Now(); !now.Before(b.openUntil) {
+			b.change(ctx, StateHalfOpen, now, false)
+		}
 	}
-	b.ctx = ctx
-	b.cb.State() // lets gobreaker move from open to half-open
-	b.ctx = nil
 	return b.state
 }
 
-// Counts returns the counters of the current period.
-func (b *Breaker) Counts() Counts {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return Counts(b.cb.Counts())
+// change moves the breaker to st and queues the state change for
+// delivery. Callers hold b.mu.
+func (b *Breaker) change(ctx context.Context, st State, now time.Time, forced bool) {
+	from := b.state
+	b.state = st
+	b.gen++
+	b.failures, b.successes, b.inFlight = 0, 0, 0
+	if st == StateOpen {
+		b.openUntil = now.Add(b.openFor)
+	}
+	if from != st {
+		b.queue(ctx, StateChange{Name: b.name, From: from, To: st, At: now, Forced: forced})
+	}
 }
 
-// RetryAfter returns how long until an open breaker admits a probe, or zero
-// when it is not open on its own (forced open has no end).
-func (b *Breaker) RetryAfter() time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.forced != "" || b.openUntil.IsZero() {
-		return 0
-	}
-	if d := b.openUntil.Sub(b.clock.Now()); d > 0 {
-		return d
-	}
-	return 0
+// queue records a state change for delivery once b.mu is released.
+// Callers hold b.mu. The change may be delivered after the call that
+// caused it has ended: its context keeps the call's values (call record,
+// trace) but not its cancellation.
+func (b *Breaker) queue(ctx context.Context, ev StateChange) {
+	b.pending = append(b.pending, queued{ctx: context.WithoutCancel(ctx), ev: ev})
 }
 
 // ForceOpen holds the breaker open until ForceClose or Reset: every call is
@@ -298,26 +233,20 @@ func (b *Breaker) force(st State) {
 	from := b.stateLocked(context.Background())
 	b.forced = st
 	if from != st {
-		b.queue(context.Background(), Event{Name: b.name, From: from, To: st, At: b.clock.Now(), Forced: true})
+		b.queue(context.Background(), StateChange{Name: b.name, From: from, To: st, At: b.clock.Now(), Forced: true})
 	}
-	b.mu.Unlock()
-	b.deliver()
+	b.unlockAndDeliver()
 }
 
 // Reset ends any forcing and returns the breaker to a fresh closed state
-// with cleared counts.
+// with cleared counts. Calls admitted before it report to no one.
 func (b *Breaker) Reset() {
 	b.mu.Lock()
 	from := b.stateLocked(context.Background())
 	b.forced = ""
-	b.openUntil = time.Time{}
-	b.state = StateClosed
-	b.fresh()
-	if from != StateClosed {
-		b.queue(context.Background(), Event{Name: b.name, From: from, To: StateClosed, At: b.clock.Now(), Forced: true})
-	}
-	b.mu.Unlock()
-	b.deliver()
+	b.state = from // what callers last saw, so the change reads from there
+	b.change(context.Background(), StateClosed, b.clock.Now(), true)
+	b.unlockAndDeliver()
 }
 
 // OnStateChange subscribes fn to the breaker's state changes and returns a
@@ -326,7 +255,7 @@ func (b *Breaker) Reset() {
 // call back into the breaker; it should be quick. Its context carries the
 // values of the call that caused the change (context.Background for forced
 // changes) but is never cancelled.
-func (b *Breaker) OnStateChange(fn func(ctx context.Context, e Event)) (remove func()) {
+func (b *Breaker) OnStateChange(fn func(ctx context.Context, c StateChange)) (remove func()) {
 	s := &subscriber{fn: fn}
 	b.mu.Lock()
 	var next []*subscriber
@@ -353,9 +282,19 @@ func (b *Breaker) OnStateChange(fn func(ctx context.Context, e Event)) (remove f
 	}
 }
 
-// deliver hands queued events to subscribers. One goroutine delivers at a
-// time, draining the queue, so subscribers see changes in order even when
-// several calls cause them concurrently.
+// unlockAndDeliver releases b.mu and hands queued state changes to
+// subscribers.
+func (b *Breaker) unlockAndDeliver() {
+	notify := len(b.pending) > 0
+	b.mu.Unlock()
+	if notify {
+		b.deliver()
+	}
+}
+
+// deliver hands queued state changes to subscribers. One goroutine
+// delivers at a time, draining the queue, so subscribers see changes in
+// order even when several calls cause them concurrently.
 func (b *Breaker) deliver() {
 	b.mu.Lock()
 	if b.delivering {
@@ -391,8 +330,9 @@ func (b *Breaker) deliver() {
 
 // ticket is an admitted call's handle for reporting its outcome.
 type ticket struct {
-	done   func(error) // nil when the breaker was forced closed
-	notify bool        // events were queued while admitting
+	gen    uint64
+	probe  bool
+	forced bool // admitted by ForceClose: the outcome is not counted
 }
 
 // allow admits or refuses one call. It returns the state the call saw.
@@ -401,77 +341,72 @@ func (b *Breaker) allow(ctx context.Context) (ticket, State, error) {
 	switch b.forced {
 	case StateOpen:
 		b.mu.Unlock()
-		return ticket{}, StateOpen, b.refusal(0, ErrOpen)
+		return ticket{}, StateOpen, b.refusal(0, 0)
 	case StateClosed:
 		b.mu.Unlock()
-		return ticket{}, StateClosed, nil
+		return ticket{forced: true}, StateClosed, nil
 	}
-	if !b.openUntil.IsZero() {
-		if now := b.clock.Now(); now.Before(b.openUntil) {
-			wait := b.openUntil.Sub(now)
-			b.mu.Unlock()
-			return ticket{}, StateOpen, b.refusal(wait, ErrOpen)
+	var err error
+	t := ticket{gen: b.gen}
+	switch st := b.stateLocked(ctx); st {
+	case StateOpen:
+		err = b.refusal(b.openUntil.Sub(b.clock.Now()), 0)
+	case StateHalfOpen:
+		if b.inFlight >= b.probes {
+			err = b.refusal(0, 1)
+			break
 		}
+		b.inFlight++
+		t = ticket{gen: b.gen, probe: true}
 	}
-	b.ctx = ctx
-	done, err := b.cb.Allow()
-	for i := 0; err == gobreaker.ErrOpenState && i < 100; i++ {
-		// Our open period is over but gobreaker's one-nanosecond timeout
-		// has not yet passed on the system clock (possible only on a
-		// coarse clock): let it tick.
-		runtime.Gosched()
-		done, err = b.cb.Allow()
-	}
-	b.ctx = nil
 	st := b.state
-	t := ticket{done: done, notify: len(b.pending) > 0}
-	b.mu.Unlock()
-	if t.notify {
-		b.deliver()
-	}
-	switch {
-	case err == gobreaker.ErrTooManyRequests:
-		return ticket{}, StateHalfOpen, b.refusal(0, ErrProbeLimit)
-	case err != nil:
-		return ticket{}, StateOpen, b.refusal(0, ErrOpen)
-	}
-	return t, st, nil
+	b.unlockAndDeliver()
+	return t, st, err
 }
 
 // finish reports an admitted call's outcome.
-func (b *Breaker) finish(ctx context.Context, t ticket, o Outcome) {
-	if t.done == nil {
+func (b *Breaker) finish(ctx context.Context, t ticket, o bulwark.Outcome) {
+	if t.forced {
 		return
 	}
-	var marker error
-	switch o {
-	case Failure:
-		marker = errFailed
-	case Ignored:
-		marker = errIgnored
-	}
+	fail := b.isFailure(o)
+	success := !fail && (o == bulwark.OutcomeOK || o == bulwark.OutcomeToolError)
 	b.mu.Lock()
-	b.ctx = ctx
-	t.done(marker)
-	b.ctx = nil
-	notify := len(b.pending) > 0
-	b.mu.Unlock()
-	if notify {
-		b.deliver()
+	if t.gen != b.gen || b.forced != "" {
+		// The breaker changed since the call was admitted (or is held
+		// by an operator): the outcome speaks of a period that is over.
+		b.mu.Unlock()
+		return
 	}
+	switch {
+	case t.probe:
+		b.inFlight--
+		if fail {
+			b.change(ctx, StateOpen, b.clock.Now(), false)
+		} else if success {
+			if b.successes++; b.successes >= b.probes {
+				b.change(ctx, StateClosed, b.clock.Now(), false)
+			}
+		}
+	case fail:
+		if b.failures++; b.failures >= b.tripAfter {
+			b.change(ctx, StateOpen, b.clock.Now(), false)
+		}
+	case success:
+		b.failures = 0
+	}
+	b.unlockAndDeliver()
 }
 
-func (b *Breaker) refusal(wait time.Duration, cause error) *bulwark.Error {
-	c := b.causes[0]
-	if cause == ErrProbeLimit {
-		c = b.causes[1]
-	}
-	return bulwark.Unavailable(b.message, wait, c)
+// refusal is the unavailable refusal of an open (cause 0) or busy
+// half-open (cause 1) breaker.
+func (b *Breaker) refusal(wait time.Duration, cause int) *bulwark.Error {
+	return bulwark.Unavailable(b.message, max(wait, 0), b.causes[cause])
 }
 
 // Execute runs fn if the breaker admits the call and records its outcome,
-// classified by Settings.Classify. It is the form for guarding a
-// dependency inside a handler:
+// classified by [bulwark.OutcomeOf] and Config.IsFailure. It is the form
+// for guarding a dependency inside a handler:
 //
 //	err := pg.Execute(ctx, func(ctx context.Context) error {
 //		return pool.QueryRow(ctx, q, id).Scan(&c.Name, &c.Email)
@@ -489,11 +424,15 @@ func (b *Breaker) Execute(ctx context.Context, fn func(ctx context.Context) erro
 	ok := false
 	defer func() {
 		if !ok {
-			b.finish(ctx, t, Failure)
+			b.finish(ctx, t, bulwark.Outcome(bulwark.CodeInternal))
 		}
 	}()
 	err = fn(ctx)
 	ok = true
-	b.finish(ctx, t, b.classify(ctx, err))
+	o := bulwark.OutcomeOK
+	if err != nil {
+		o = bulwark.OutcomeOf(ctx, nil, err)
+	}
+	b.finish(ctx, t, o)
 	return err
 }

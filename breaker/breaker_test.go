@@ -14,6 +14,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/goleak"
 )
 
@@ -24,7 +25,7 @@ var errDown = errors.New("connection refused")
 func fail(context.Context) error    { return errDown }
 func succeed(context.Context) error { return nil }
 
-func newBreaker(t *testing.T, st breaker.Settings) (*breaker.Breaker, *bulwarktest.FakeClock) {
+func newBreaker(t *testing.T, st breaker.Config) (*breaker.Breaker, *bulwarktest.FakeClock) {
 	t.Helper()
 	clk := bulwarktest.NewFakeClock(time.Time{})
 	if st.Clock == nil {
@@ -49,11 +50,12 @@ func trip(t *testing.T, b *breaker.Breaker, n int) {
 func TestNewRejectsBadSettings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		st   breaker.Settings
+		st   breaker.Config
 	}{
-		{"", breaker.Settings{}},
-		{"x", breaker.Settings{Timeout: -1}},
-		{"x", breaker.Settings{Interval: -time.Second}},
+		{"", breaker.Config{}},
+		{"x", breaker.Config{OpenFor: -1}},
+		{"x", breaker.Config{TripAfter: -1}},
+		{"x", breaker.Config{Probes: -1}},
 	} {
 		if _, err := breaker.New(tc.name, tc.st); err == nil {
 			t.Errorf("New(%q, %+v) succeeded, want an error", tc.name, tc.st)
@@ -62,22 +64,22 @@ func TestNewRejectsBadSettings(t *testing.T) {
 }
 
 func TestTripsAfterConsecutiveFailures(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{})
-	trip(t, b, breaker.DefaultTripAfter-1)
+	b, _ := newBreaker(t, breaker.Config{})
+	trip(t, b, 5-1)
 	if got := b.State(); got != breaker.StateClosed {
-		t.Fatalf("after %d failures: state %s, want closed", breaker.DefaultTripAfter-1, got)
+		t.Fatalf("after %d failures: state %s, want closed", 5-1, got)
 	}
 	// A success in between resets the consecutive count.
 	if err := b.Execute(context.Background(), succeed); err != nil {
 		t.Fatal(err)
 	}
-	trip(t, b, breaker.DefaultTripAfter-1)
+	trip(t, b, 5-1)
 	if got := b.State(); got != breaker.StateClosed {
 		t.Fatalf("state %s, want closed after a success broke the run", got)
 	}
 	trip(t, b, 1)
 	if got := b.State(); got != breaker.StateOpen {
-		t.Fatalf("state %s, want open after %d consecutive failures", got, breaker.DefaultTripAfter)
+		t.Fatalf("state %s, want open after %d consecutive failures", got, 5)
 	}
 }
 
@@ -85,7 +87,7 @@ func TestTripsAfterConsecutiveFailures(t *testing.T) {
 // one nanosecond before, half-open at it.
 func TestExactTransitions(t *testing.T) {
 	const timeout = 10 * time.Second
-	b, clk := newBreaker(t, breaker.Settings{Timeout: timeout, ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 1 }})
+	b, clk := newBreaker(t, breaker.Config{OpenFor: timeout, TripAfter: 1})
 	calls := 0
 	count := func(context.Context) error { calls++; return nil }
 
@@ -110,9 +112,6 @@ func TestExactTransitions(t *testing.T) {
 	if got := b.State(); got != breaker.StateOpen {
 		t.Fatalf("1ns before the timeout: state %s", got)
 	}
-	if got := b.RetryAfter(); got != time.Nanosecond {
-		t.Fatalf("RetryAfter() = %v", got)
-	}
 
 	clk.Advance(time.Nanosecond)
 	if got := b.State(); got != breaker.StateHalfOpen {
@@ -128,16 +127,16 @@ func TestExactTransitions(t *testing.T) {
 
 func TestFailedProbeReopensForAnotherTimeout(t *testing.T) {
 	const timeout = time.Minute
-	b, clk := newBreaker(t, breaker.Settings{Timeout: timeout})
-	trip(t, b, breaker.DefaultTripAfter)
+	b, clk := newBreaker(t, breaker.Config{OpenFor: timeout})
+	trip(t, b, 5)
 	clk.Advance(timeout)
 	clk.Advance(7 * time.Second) // the probe arrives late: the new period counts from its failure
 	trip(t, b, 1)
 	if got := b.State(); got != breaker.StateOpen {
 		t.Fatalf("after a failed probe: %s, want open", got)
 	}
-	if got := b.RetryAfter(); got != timeout {
-		t.Fatalf("RetryAfter after reopening = %v, want a full %v", got, timeout)
+	if e := bulwark.ErrorOf(b.Execute(context.Background(), succeed)); e.RetryAfter != timeout {
+		t.Fatalf("RetryAfter after reopening = %v, want a full %v", e.RetryAfter, timeout)
 	}
 	clk.Advance(timeout - 1)
 	if got := b.State(); got != breaker.StateOpen {
@@ -149,11 +148,11 @@ func TestFailedProbeReopensForAnotherTimeout(t *testing.T) {
 	}
 }
 
-// Half-open admits MaxRequests probes at a time and closes after that many
+// Half-open admits Probes probes at a time and closes after that many
 // consecutive successes.
 func TestHalfOpenProbeLimit(t *testing.T) {
-	b, clk := newBreaker(t, breaker.Settings{MaxRequests: 2, Timeout: time.Second})
-	trip(t, b, breaker.DefaultTripAfter)
+	b, clk := newBreaker(t, breaker.Config{Probes: 2, OpenFor: time.Second})
+	trip(t, b, 5)
 	clk.Advance(time.Second)
 
 	release := make(chan struct{})
@@ -174,7 +173,7 @@ func TestHalfOpenProbeLimit(t *testing.T) {
 	<-started
 	calls := 0
 	err := b.Execute(context.Background(), func(context.Context) error { calls++; return nil })
-	if !errors.Is(err, breaker.ErrProbeLimit) || !errors.Is(err, bulwark.ErrUnavailable) || calls != 0 {
+	if !errors.Is(err, breaker.ErrOpen) || !errors.Is(err, bulwark.ErrUnavailable) || calls != 0 {
 		t.Fatalf("third probe: err %v, calls %d; want a probe-limit refusal", err, calls)
 	}
 	if got := b.State(); got != breaker.StateHalfOpen {
@@ -187,48 +186,86 @@ func TestHalfOpenProbeLimit(t *testing.T) {
 	}
 }
 
+// What counts as failure, success or neither, proven by behaviour: with
+// TripAfter 2, one failure, then the case, then one more failure leave the
+// breaker open if the case was a failure (it opened at the case) or
+// counted neither way, and closed if it was a success (it broke the run).
 func TestClassification(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel2()
 	bg := context.Background()
+	const (
+		success = "success"
+		failure = "failure"
+		ignored = "ignored"
+	)
 	for _, tc := range []struct {
 		name string
 		ctx  context.Context
 		err  error
-		want breaker.Outcome
+		want string
 	}{
-		{"nil", bg, nil, breaker.Success},
-		{"plain error", bg, io.ErrUnexpectedEOF, breaker.Failure},
-		{"internal", bg, bulwark.Internal(errDown), breaker.Failure},
-		{"inner breaker open", bg, bulwark.Unavailable("x is unavailable", time.Second, nil), breaker.Failure},
-		{"deadline refusal", bg, bulwark.DeadlineExceeded(nil), breaker.Failure},
-		{"context deadline", bg, fmt.Errorf("query: %w", context.DeadlineExceeded), breaker.Failure},
-		{"call deadline passed", expired, context.DeadlineExceeded, breaker.Failure},
-		{"invalid argument", bg, bulwark.InvalidArgument("id", "bad"), breaker.Ignored},
-		{"unauthenticated", bg, bulwark.Unauthenticated("who?", nil), breaker.Ignored},
-		{"permission denied", bg, bulwark.PermissionDenied("no"), breaker.Ignored},
-		{"rate limited", bg, bulwark.RateLimited("slow down", time.Second), breaker.Ignored},
-		{"canceled refusal", bg, bulwark.Canceled(nil), breaker.Ignored},
-		{"client cancelled, context error", cancelled, context.Canceled, breaker.Ignored},
-		{"client cancelled, any error", cancelled, errDown, breaker.Ignored},
-		{"unknown tool", bg, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "unknown tool"}, breaker.Ignored},
-		{"rpc internal", bg, &jsonrpc.Error{Code: jsonrpc.CodeInternalError}, breaker.Failure},
-		{"error without a code", bg, &bulwark.Error{Message: "odd"}, breaker.Failure},
+		{"nil", bg, nil, success},
+		{"plain error", bg, io.ErrUnexpectedEOF, failure},
+		{"internal", bg, bulwark.Internal(errDown), failure},
+		{"inner breaker open", bg, bulwark.Unavailable("x is unavailable", time.Second, nil), failure},
+		{"deadline refusal", bg, bulwark.DeadlineExceeded(nil), failure},
+		{"context deadline", bg, fmt.Errorf("query: %w", context.DeadlineExceeded), failure},
+		{"call deadline passed", expired, context.DeadlineExceeded, failure},
+		{"invalid argument", bg, bulwark.InvalidArgument("id", "bad"), ignored},
+		{"unauthenticated", bg, bulwark.Unauthenticated("who?", nil), ignored},
+		{"permission denied", bg, bulwark.PermissionDenied("no"), ignored},
+		{"rate limited", bg, bulwark.RateLimited("slow down", time.Second), ignored},
+		{"canceled refusal", bg, bulwark.Canceled(nil), ignored},
+		{"client cancelled, context error", cancelled, context.Canceled, ignored},
+		{"client cancelled, any error", cancelled, errDown, ignored},
+		{"unknown tool", bg, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "unknown tool"}, ignored},
+		{"error without a code", bg, &bulwark.Error{Message: "odd"}, failure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := breaker.Classify(tc.ctx, tc.err); got != tc.want {
-				t.Fatalf("Classify = %s, want %s", got, tc.want)
+			b, _ := newBreaker(t, breaker.Config{TripAfter: 2})
+			trip(t, b, 1)
+			_ = b.Execute(tc.ctx, func(context.Context) error { return tc.err })
+			got := ""
+			if b.State() == breaker.StateOpen {
+				got = failure
+			} else {
+				trip(t, b, 1)
+				got = map[breaker.State]string{breaker.StateOpen: ignored, breaker.StateClosed: success}[b.State()]
+			}
+			if got != tc.want {
+				t.Fatalf("counted as %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// IsFailure decides by the outcome: here a tool's error answer counts too.
+func TestIsFailure(t *testing.T) {
+	b, _ := newBreaker(t, breaker.Config{TripAfter: 1, IsFailure: func(o bulwark.Outcome) bool {
+		return o == bulwark.OutcomeToolError || breaker.DefaultIsFailure(o)
+	}})
+	h := breaker.Middleware(b)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res := &mcp.CallToolResult{}
+		res.SetError(bulwark.ToolError("no such customer"))
+		return res, nil
+	})
+	req := bulwarktest.Request("get", nil)
+	ctx, _ := bulwarktest.Context(context.Background(), req, &mcp.Tool{Name: "get"})
+	if _, err := h(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if b.State() != breaker.StateOpen {
+		t.Fatalf("state %s, want open after a tool error counted as failure", b.State())
 	}
 }
 
 // Refusals about the caller never trip the breaker, however many there are,
 // and neither do cancelled calls.
 func TestCallerProblemsDoNotTrip(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{})
+	b, _ := newBreaker(t, breaker.Config{})
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	for i := 0; i < 50; i++ {
@@ -239,12 +276,8 @@ func TestCallerProblemsDoNotTrip(t *testing.T) {
 	if got := b.State(); got != breaker.StateClosed {
 		t.Fatalf("state %s, want closed", got)
 	}
-	c := b.Counts()
-	if c.TotalFailures != 0 || c.TotalExclusions != 150 || c.TotalSuccesses != 0 {
-		t.Fatalf("counts %+v: want 150 exclusions and nothing else", c)
-	}
 	// Ignored outcomes do not break a run of failures either.
-	trip(t, b, breaker.DefaultTripAfter-1)
+	trip(t, b, 5-1)
 	_ = b.Execute(cancelled, fail)
 	trip(t, b, 1)
 	if got := b.State(); got != breaker.StateOpen {
@@ -254,8 +287,8 @@ func TestCallerProblemsDoNotTrip(t *testing.T) {
 
 // An ignored probe gives its half-open slot back.
 func TestIgnoredProbeFreesSlot(t *testing.T) {
-	b, clk := newBreaker(t, breaker.Settings{Timeout: time.Second})
-	trip(t, b, breaker.DefaultTripAfter)
+	b, clk := newBreaker(t, breaker.Config{OpenFor: time.Second})
+	trip(t, b, 5)
 	clk.Advance(time.Second)
 	_ = b.Execute(context.Background(), func(context.Context) error { return bulwark.InvalidArgument("x", "bad") })
 	if got := b.State(); got != breaker.StateHalfOpen {
@@ -270,7 +303,7 @@ func TestIgnoredProbeFreesSlot(t *testing.T) {
 }
 
 func TestPanicCountsAsFailure(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 1 }})
+	b, _ := newBreaker(t, breaker.Config{TripAfter: 1})
 	func() {
 		defer func() {
 			if v := recover(); v != "boom" {
@@ -285,9 +318,9 @@ func TestPanicCountsAsFailure(t *testing.T) {
 }
 
 func TestForceAndReset(t *testing.T) {
-	b, clk := newBreaker(t, breaker.Settings{Timeout: time.Second})
-	var events []breaker.Event
-	b.OnStateChange(func(_ context.Context, e breaker.Event) { events = append(events, e) })
+	b, clk := newBreaker(t, breaker.Config{OpenFor: time.Second})
+	var events []breaker.StateChange
+	b.OnStateChange(func(_ context.Context, e breaker.StateChange) { events = append(events, e) })
 
 	b.ForceOpen()
 	calls := 0
@@ -315,10 +348,15 @@ func TestForceAndReset(t *testing.T) {
 	}
 
 	b.Reset()
-	trip(t, b, breaker.DefaultTripAfter)
+	trip(t, b, 5)
 	b.Reset()
-	if got, c := b.State(), b.Counts(); got != breaker.StateClosed || c.Requests != 0 {
-		t.Fatalf("after Reset: %s %+v", got, c)
+	if got := b.State(); got != breaker.StateClosed {
+		t.Fatalf("after Reset: %s", got)
+	}
+	// Counts were cleared: one failure short of the threshold stays closed.
+	trip(t, b, 5-1)
+	if got := b.State(); got != breaker.StateClosed {
+		t.Fatalf("after Reset and 4 failures: %s", got)
 	}
 	want := []struct {
 		from, to breaker.State
@@ -345,20 +383,20 @@ type ctxKey struct{}
 // cancellation, and are delivered with no lock held: a subscriber may call
 // back into the breaker.
 func TestEventsOutsideLocksWithContext(t *testing.T) {
-	b, clk := newBreaker(t, breaker.Settings{Timeout: time.Second})
+	b, clk := newBreaker(t, breaker.Config{OpenFor: time.Second})
 	type seen struct {
-		ev    breaker.Event
+		ev    breaker.StateChange
 		value any
 		err   error
 		state breaker.State
 	}
 	var got []seen
-	remove := b.OnStateChange(func(ctx context.Context, e breaker.Event) {
+	remove := b.OnStateChange(func(ctx context.Context, e breaker.StateChange) {
 		got = append(got, seen{ev: e, value: ctx.Value(ctxKey{}), err: ctx.Err(), state: b.State()})
 	})
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "call-7"))
 	start := clk.Now()
-	for i := 0; i < breaker.DefaultTripAfter; i++ {
+	for i := 0; i < 5; i++ {
 		_ = b.Execute(ctx, fail)
 	}
 	cancel()
@@ -387,10 +425,10 @@ func TestEventsOutsideLocksWithContext(t *testing.T) {
 // Many goroutines with mixed outcomes: no race, no deadlock, and the events
 // form one consistent chain (each starts where the previous ended).
 func TestStress(t *testing.T) {
-	b, clk := newBreaker(t, breaker.Settings{MaxRequests: 3, Timeout: time.Millisecond})
+	b, clk := newBreaker(t, breaker.Config{Probes: 3, OpenFor: time.Millisecond})
 	var mu sync.Mutex
-	var events []breaker.Event
-	b.OnStateChange(func(_ context.Context, e breaker.Event) {
+	var events []breaker.StateChange
+	b.OnStateChange(func(_ context.Context, e breaker.StateChange) {
 		mu.Lock()
 		events = append(events, e)
 		mu.Unlock()
@@ -414,7 +452,6 @@ func TestStress(t *testing.T) {
 				}
 				if g == 0 && i%100 == 0 {
 					b.State()
-					b.Counts()
 				}
 			}
 		}(g)
@@ -434,10 +471,10 @@ func TestStress(t *testing.T) {
 	}
 }
 
-// Calls admitted before a Reset report to the replaced gobreaker; they
+// Calls admitted before a Reset report to a period that is over; they
 // must not move the fresh breaker.
 func TestResetIgnoresCallsInFlight(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 1 }})
+	b, _ := newBreaker(t, breaker.Config{TripAfter: 1})
 	release := make(chan struct{})
 	started := make(chan struct{})
 	done := make(chan struct{})
@@ -462,9 +499,9 @@ func TestResetIgnoresCallsInFlight(t *testing.T) {
 // delivered after the one it is handling, on the same goroutine, without
 // deadlock.
 func TestSubscriberCallsBack(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{})
+	b, _ := newBreaker(t, breaker.Config{})
 	var seen []string
-	b.OnStateChange(func(_ context.Context, e breaker.Event) {
+	b.OnStateChange(func(_ context.Context, e breaker.StateChange) {
 		seen = append(seen, string(e.From)+">"+string(e.To))
 		if e.To == breaker.StateOpen && !e.Forced {
 			b.Reset() // an operator policy: never stay open
@@ -474,7 +511,7 @@ func TestSubscriberCallsBack(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		trip(t, b, breaker.DefaultTripAfter)
+		trip(t, b, 5)
 	}()
 	select {
 	case <-done:

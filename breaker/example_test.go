@@ -15,12 +15,12 @@ import (
 // A breaker around a dependency inside a handler, driven by a fake clock.
 func ExampleNew() {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	pg, err := breaker.New("postgres", breaker.Settings{Timeout: 10 * time.Second, Clock: clk})
+	pg, err := breaker.New("postgres", breaker.Config{OpenFor: 10 * time.Second, Clock: clk})
 	if err != nil {
 		panic(err)
 	}
 	query := func(context.Context) error { return errors.New("connection refused") }
-	for i := 0; i < breaker.DefaultTripAfter; i++ {
+	for i := 0; i < 5; i++ {
 		_ = pg.Execute(context.Background(), query)
 	}
 	err = pg.Execute(context.Background(), query)
@@ -33,7 +33,7 @@ func ExampleNew() {
 }
 
 func ExampleBreaker_Execute() {
-	upstream, _ := breaker.New("billing-api", breaker.Settings{})
+	upstream, _ := breaker.New("billing-api", breaker.Config{})
 	var balance int
 	err := upstream.Execute(context.Background(), func(ctx context.Context) error {
 		balance = 42 // an HTTP request with ctx, in real code
@@ -44,10 +44,10 @@ func ExampleBreaker_Execute() {
 }
 
 func ExampleNewSet() {
-	pg, _ := breaker.New("postgres", breaker.Settings{})
-	api, _ := breaker.New("billing-api", breaker.Settings{})
+	pg, _ := breaker.New("postgres", breaker.Config{})
+	api, _ := breaker.New("billing-api", breaker.Config{})
 	set, _ := breaker.NewSet(pg, api)
-	set.OnStateChange(func(_ context.Context, e breaker.Event) {
+	set.OnStateChange(func(_ context.Context, e breaker.StateChange) {
 		fmt.Printf("%s: %s -> %s\n", e.Name, e.From, e.To) // metrics, audit, logs
 	})
 	api.ForceOpen()
@@ -58,7 +58,7 @@ func ExampleNewSet() {
 }
 
 func ExampleMiddleware() {
-	b, _ := breaker.New("get_customer", breaker.Settings{})
+	b, _ := breaker.New("get_customer", breaker.Config{})
 	b.ForceOpen()
 	handler := breaker.Middleware(b)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return bulwarktest.TextResult("never reached"), nil
@@ -70,44 +70,41 @@ func ExampleMiddleware() {
 
 func ExampleSet_PerTool() {
 	set, _ := breaker.NewSet()
-	perTool, err := set.PerTool(breaker.Settings{Timeout: 30 * time.Second})
+	perTool, err := set.PerTool(breaker.Config{OpenFor: 30 * time.Second})
 	if err != nil {
 		panic(err)
 	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "1"}, nil)
-	bulwark.Use(s, breaker.Middleware(perTool, breaker.CountErrorResults()))
-	fmt.Println(len(set.Breakers())) // breakers appear as registered tools are called
+	bulwark.Use(s, perTool)
+	fmt.Println(len(set.States())) // breakers appear as registered tools are called
 	// Output: 0
 }
 
 func ExampleSet_New() {
 	set, _ := breaker.NewSet()
-	pg, _ := set.New("postgres", breaker.Settings{MaxRequests: 3})
-	fmt.Println(set.Get("postgres") == pg, pg.State())
-	// Output: true closed
+	pg, _ := set.New("postgres", breaker.Config{Probes: 3})
+	fmt.Println(set.States()[pg.Name()])
+	// Output: closed
 }
 
-func ExampleClassify() {
-	ctx := context.Background()
-	fmt.Println(breaker.Classify(ctx, bulwark.InvalidArgument("id", "unknown format")))
-	fmt.Println(breaker.Classify(ctx, bulwark.DeadlineExceeded(nil)))
-	fmt.Println(breaker.Classify(ctx, nil))
-	// Output:
-	// ignored
-	// failure
-	// success
-}
-
-// With CountErrorResults, IsError results count as failures: two error
-// answers trip a breaker that opens after two failures.
-func ExampleCountErrorResults() {
-	b, _ := breaker.New("search", breaker.Settings{ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 2 }})
-	handler := breaker.Middleware(b, breaker.CountErrorResults())(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+// DefaultIsFailure is the starting point of a Config.IsFailure of one's
+// own: here a tool's error answers count too, so two of them trip a
+// breaker that opens after two failures.
+func ExampleDefaultIsFailure() {
+	fmt.Println(breaker.DefaultIsFailure(bulwark.Outcome(bulwark.CodeInvalidArgument)))
+	fmt.Println(breaker.DefaultIsFailure(bulwark.Outcome(bulwark.CodeDeadlineExceeded)))
+	b, _ := breaker.New("search", breaker.Config{TripAfter: 2, IsFailure: func(o bulwark.Outcome) bool {
+		return o == bulwark.OutcomeToolError || breaker.DefaultIsFailure(o)
+	}})
+	handler := breaker.Middleware(b)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "index unreachable"}}}, nil
 	})
 	for i := 0; i < 2; i++ {
 		_, _ = handler(context.Background(), bulwarktest.Request("search", nil))
 	}
 	fmt.Println(b.State())
-	// Output: open
+	// Output:
+	// false
+	// true
+	// open
 }

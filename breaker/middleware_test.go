@@ -23,10 +23,10 @@ func callThrough(t *testing.T, h mcp.ToolHandler, tool string, def *mcp.Tool) (*
 }
 
 func TestMiddlewareOpenRefusesWithoutCallingHandler(t *testing.T) {
-	b, clk := newBreaker(t, breaker.Settings{Timeout: 20 * time.Second})
+	b, clk := newBreaker(t, breaker.Config{OpenFor: 20 * time.Second})
 	rec := &bulwarktest.Recorder{Err: bulwark.Internal(errDown)}
 	h := breaker.Middleware(b)(rec.Handle)
-	for i := 0; i < breaker.DefaultTripAfter; i++ {
+	for i := 0; i < 5; i++ {
 		_, err, call := callThrough(t, h, "get_customer", nil)
 		if !errors.Is(err, bulwark.ErrInternal) || call.BreakerState() != "closed" {
 			t.Fatalf("call %d: err %v, recorded state %q", i, err, call.BreakerState())
@@ -38,8 +38,8 @@ func TestMiddlewareOpenRefusesWithoutCallingHandler(t *testing.T) {
 	if res != nil || !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != 15*time.Second {
 		t.Fatalf("open: res %v err %v retry %v", res, err, e.RetryAfter)
 	}
-	if rec.Count() != breaker.DefaultTripAfter {
-		t.Fatalf("handler called %d times, want %d", rec.Count(), breaker.DefaultTripAfter)
+	if rec.Count() != 5 {
+		t.Fatalf("handler called %d times, want %d", rec.Count(), 5)
 	}
 	if call.BreakerState() != "open" || !errors.Is(call.Rejection(), bulwark.ErrUnavailable) {
 		t.Fatalf("call record: state %q rejection %v", call.BreakerState(), call.Rejection())
@@ -61,35 +61,36 @@ func TestMiddlewareErrorResults(t *testing.T) {
 	withErr := &mcp.CallToolResult{}
 	withErr.SetError(errDown)
 
+	toolErrors := func(o bulwark.Outcome) bool { return o == bulwark.OutcomeToolError || breaker.DefaultIsFailure(o) }
 	for _, tc := range []struct {
-		name   string
-		res    *mcp.CallToolResult
-		opts   []breaker.Option
-		failed bool
+		name      string
+		res       *mcp.CallToolResult
+		isFailure func(bulwark.Outcome) bool
+		failed    bool
 	}{
-		{"plain error result counts as success by default", errResult, nil, false},
-		{"plain error result with CountErrorResults", errResult, []breaker.Option{breaker.CountErrorResults()}, true},
-		{"typed handler error with CountErrorResults", withErr, []breaker.Option{breaker.CountErrorResults()}, true},
-		{"inner invalid-argument refusal is ignored", refused, []breaker.Option{breaker.CountErrorResults()}, false},
-		{"inner unavailable refusal is a failure even by default", unavailable, nil, true},
+		{"the tool's error answer counts as success by default", errResult, nil, false},
+		{"the tool's error answer, counted by IsFailure", errResult, toolErrors, true},
+		{"a typed handler's returned error is internal: a failure", withErr, nil, true},
+		{"inner invalid-argument refusal is ignored", refused, toolErrors, false},
+		{"inner unavailable refusal is a failure", unavailable, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, _ := newBreaker(t, breaker.Settings{})
+			b, _ := newBreaker(t, breaker.Config{TripAfter: 1, IsFailure: tc.isFailure})
 			rec := &bulwarktest.Recorder{Result: tc.res}
-			h := breaker.Middleware(b, tc.opts...)(rec.Handle)
+			h := breaker.Middleware(b)(rec.Handle)
 			if _, err, _ := callThrough(t, h, "t", nil); err != nil {
 				t.Fatal(err)
 			}
-			if got := b.Counts().TotalFailures == 1; got != tc.failed {
-				t.Fatalf("counted as failure: %v, want %v (counts %+v)", got, tc.failed, b.Counts())
+			if got := b.State() == breaker.StateOpen; got != tc.failed {
+				t.Fatalf("counted as failure: %v, want %v", got, tc.failed)
 			}
 		})
 	}
 }
 
 func TestMiddlewareClientCancelIgnored(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 1 }})
-	h := breaker.Middleware(b, breaker.CountErrorResults())(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	b, _ := newBreaker(t, breaker.Config{TripAfter: 1})
+	h := breaker.Middleware(b)(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
@@ -99,13 +100,13 @@ func TestMiddlewareClientCancelIgnored(t *testing.T) {
 	if _, err := h(ctx, req); !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
-	if b.State() != breaker.StateClosed || b.Counts().TotalExclusions != 1 {
-		t.Fatalf("state %s counts %+v", b.State(), b.Counts())
+	if b.State() != breaker.StateClosed {
+		t.Fatalf("state %s: a cancelled call must not count as a failure", b.State())
 	}
 }
 
 func TestMiddlewarePanicIsFailure(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 1 }})
+	b, _ := newBreaker(t, breaker.Config{TripAfter: 1})
 	h := bulwark.Chain(bulwark.Recover(nil), breaker.Middleware(b))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		panic("bug")
 	})
@@ -119,8 +120,8 @@ func TestMiddlewarePanicIsFailure(t *testing.T) {
 
 func TestSet(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	pg, _ := breaker.New("postgres", breaker.Settings{Clock: clk})
-	up, _ := breaker.New("upstream", breaker.Settings{Clock: clk})
+	pg, _ := breaker.New("postgres", breaker.Config{Clock: clk})
+	up, _ := breaker.New("upstream", breaker.Config{Clock: clk})
 	set, err := breaker.NewSet(pg, up)
 	if err != nil {
 		t.Fatal(err)
@@ -128,12 +129,12 @@ func TestSet(t *testing.T) {
 	if _, err := breaker.NewSet(pg, pg); err == nil {
 		t.Fatal("duplicate names accepted")
 	}
-	if _, err := set.New("postgres", breaker.Settings{}); err == nil {
+	if _, err := set.New("postgres", breaker.Config{}); err == nil {
 		t.Fatal("duplicate name accepted by Set.New")
 	}
 	var seen []string
-	set.OnStateChange(func(_ context.Context, e breaker.Event) { seen = append(seen, e.Name+":"+string(e.To)) })
-	later, err := set.New("cache", breaker.Settings{Clock: clk})
+	set.OnStateChange(func(_ context.Context, e breaker.StateChange) { seen = append(seen, e.Name+":"+string(e.To)) })
+	later, err := set.New("cache", breaker.Config{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,23 +152,20 @@ func TestSet(t *testing.T) {
 	if !slices.Equal(seen, []string{"upstream:open", "cache:open"}) {
 		t.Fatalf("set subscriber saw %v", seen)
 	}
-	if set.Get("postgres") != pg || set.Get("nope") != nil {
-		t.Fatal("Get")
-	}
 }
 
 func TestPerTool(t *testing.T) {
 	set, _ := breaker.NewSet()
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	if _, err := set.PerTool(breaker.Settings{Timeout: -1}); err == nil {
+	if _, err := set.PerTool(breaker.Config{OpenFor: -1}); err == nil {
 		t.Fatal("bad settings accepted")
 	}
-	picker, err := set.PerTool(breaker.Settings{Clock: clk, ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 1 }})
+	perTool, err := set.PerTool(breaker.Config{Clock: clk, TripAfter: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &bulwarktest.Recorder{Err: errDown}
-	h := breaker.Middleware(picker)(rec.Handle)
+	h := perTool(rec.Handle)
 	a := &mcp.Tool{Name: "a"}
 	callThrough(t, h, "a", a)
 	if _, err, _ := callThrough(t, h, "a", a); !errors.Is(err, breaker.ErrOpen) {
@@ -183,7 +181,7 @@ func TestPerTool(t *testing.T) {
 			t.Fatalf("unregistered: %v", err)
 		}
 	}
-	if names := len(set.Breakers()); names != 2 {
+	if names := len(set.States()); names != 2 {
 		t.Fatalf("set holds %d breakers, want 2", names)
 	}
 	if got := set.OpenBreakers(); !slices.Equal(got, []string{"a", "b"}) {
@@ -194,10 +192,10 @@ func TestPerTool(t *testing.T) {
 // Through a real client: the open breaker's refusal reaches the model as an
 // IsError result with a retry hint.
 func TestEndToEnd(t *testing.T) {
-	b, _ := newBreaker(t, breaker.Settings{Timeout: 42 * time.Second})
+	b, _ := newBreaker(t, breaker.Config{OpenFor: 42 * time.Second})
 	b.ForceOpen()
 	b.Reset()
-	trip(t, b, breaker.DefaultTripAfter)
+	trip(t, b, 5)
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "get", InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		t.Error("handler called through an open breaker")

@@ -2,12 +2,12 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
 
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Set is a registry of named breakers, so that readiness can ask which are
@@ -16,29 +16,29 @@ import (
 type Set struct {
 	mu       sync.RWMutex
 	breakers map[string]*Breaker
-	subs     []func(context.Context, Event)
+	subs     []func(context.Context, StateChange)
 }
 
 // NewSet returns a Set holding bs. Names must be unique.
 func NewSet(bs ...*Breaker) (*Set, error) {
 	s := &Set{breakers: make(map[string]*Breaker)}
-	if err := s.Add(bs...); err != nil {
+	if err := s.add(bs...); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Add registers breakers. It fails, adding none, if a name is already taken.
-func (s *Set) Add(bs ...*Breaker) error {
+// add registers breakers. It fails, adding none, if a name is already taken.
+func (s *Set) add(bs ...*Breaker) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := make(map[string]bool, len(bs))
 	for _, b := range bs {
 		if b == nil {
-			return fmt.Errorf("breaker: Set.Add: nil breaker")
+			return errors.New("breaker: nil breaker")
 		}
 		if _, dup := s.breakers[b.name]; dup || seen[b.name] {
-			return fmt.Errorf("breaker: Set.Add: a breaker named %q is already registered", b.name)
+			return fmt.Errorf("breaker: a breaker named %q is already registered", b.name)
 		}
 		seen[b.name] = true
 	}
@@ -55,27 +55,20 @@ func (s *Set) addLocked(b *Breaker) {
 	}
 }
 
-// New creates a breaker with New(name, st) and registers it.
-func (s *Set) New(name string, st Settings) (*Breaker, error) {
-	b, err := New(name, st)
+// New creates a breaker with New(name, c) and registers it.
+func (s *Set) New(name string, c Config) (*Breaker, error) {
+	b, err := New(name, c)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Add(b); err != nil {
+	if err := s.add(b); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// Get returns the named breaker, or nil.
-func (s *Set) Get(name string) *Breaker {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.breakers[name]
-}
-
-// Breakers returns the registered breakers sorted by name.
-func (s *Set) Breakers() []*Breaker {
+// sorted returns the registered breakers sorted by name.
+func (s *Set) sorted() []*Breaker {
 	s.mu.RLock()
 	out := make([]*Breaker, 0, len(s.breakers))
 	for _, b := range s.breakers {
@@ -89,7 +82,7 @@ func (s *Set) Breakers() []*Breaker {
 // States returns every breaker's current state by name.
 func (s *Set) States() map[string]State {
 	out := make(map[string]State)
-	for _, b := range s.Breakers() {
+	for _, b := range s.sorted() {
 		out[b.name] = b.State()
 	}
 	return out
@@ -100,7 +93,7 @@ func (s *Set) States() map[string]State {
 // through. Readiness checks use this to report a degraded dependency.
 func (s *Set) OpenBreakers() []string {
 	var out []string
-	for _, b := range s.Breakers() {
+	for _, b := range s.sorted() {
 		if b.State() == StateOpen {
 			out = append(out, b.name)
 		}
@@ -110,7 +103,7 @@ func (s *Set) OpenBreakers() []string {
 
 // OnStateChange subscribes fn to the changes of every breaker in the set,
 // present and future (see [Breaker.OnStateChange]).
-func (s *Set) OnStateChange(fn func(ctx context.Context, e Event)) {
+func (s *Set) OnStateChange(fn func(ctx context.Context, c StateChange)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.subs = append(s.subs, fn)
@@ -119,21 +112,25 @@ func (s *Set) OnStateChange(fn func(ctx context.Context, e Event)) {
 	}
 }
 
-// PerTool returns a Picker that gives each registered tool its own breaker,
-// named after the tool and created with st on its first call, then kept in
-// the set. Calls to tools missing from bulwark's registry (see
-// [bulwark.ToolFrom]) are left unguarded, so a client sending made-up tool
-// names cannot grow the set.
-func (s *Set) PerTool(st Settings) (Picker, error) {
-	if _, err := New("probe", st); err != nil {
+// PerTool returns a middleware that gives each registered tool its own
+// breaker, named after the tool and created with c on its first call,
+// then kept in the set (see [Middleware] for what it does per call). Calls
+// to tools missing from bulwark's registry (see [bulwark.ToolFrom]) are
+// left unguarded, so a client sending made-up tool names cannot grow the
+// set. It returns New's error for an invalid c.
+func (s *Set) PerTool(c Config) (bulwark.Middleware, error) {
+	if _, err := New("probe", c); err != nil {
 		return nil, err
 	}
-	return PickerFunc(func(ctx context.Context, _ *mcp.CallToolRequest) *Breaker {
+	return pick(func(ctx context.Context) *Breaker {
 		def := bulwark.ToolFrom(ctx)
 		if def == nil {
 			return nil
 		}
-		if b := s.Get(def.Name); b != nil {
+		s.mu.RLock()
+		b := s.breakers[def.Name]
+		s.mu.RUnlock()
+		if b != nil {
 			return b
 		}
 		s.mu.Lock()
@@ -141,10 +138,7 @@ func (s *Set) PerTool(st Settings) (Picker, error) {
 		if b := s.breakers[def.Name]; b != nil {
 			return b
 		}
-		b, err := New(def.Name, st)
-		if err != nil {
-			return nil // unreachable: st was validated above and the name is not empty
-		}
+		b, _ = New(def.Name, c) // c was checked above and the name is not empty
 		s.addLocked(b)
 		return b
 	}), nil

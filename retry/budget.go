@@ -9,9 +9,9 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 )
 
-// BudgetSettings configures a [Budget]. Every zero field means the default
+// BudgetConfig configures a [Budget]. Every zero field means the default
 // stated beside it.
-type BudgetSettings struct {
+type BudgetConfig struct {
 	// Ratio is how many retries each call earns: retries stay within
 	// Ratio × calls, so at 100% failure a busy service makes at most
 	// (1 + Ratio) × calls attempts. Zero means 0.1; at most 1000.
@@ -62,15 +62,15 @@ type Budget struct {
 const micro = 1_000_000
 
 // NewBudget returns a budget holding MaxTokens lent tokens.
-func NewBudget(s BudgetSettings) (*Budget, error) {
+func NewBudget(s BudgetConfig) (*Budget, error) {
 	if s.Ratio < 0 || math.IsNaN(s.Ratio) || s.Ratio > 1000 {
-		return nil, errors.New("retry: BudgetSettings.Ratio must be between 0 and 1000")
+		return nil, errors.New("retry: BudgetConfig.Ratio must be between 0 and 1000")
 	}
 	if math.IsNaN(s.MinPerSecond) || math.IsInf(s.MinPerSecond, 0) {
-		return nil, errors.New("retry: BudgetSettings.MinPerSecond must be finite")
+		return nil, errors.New("retry: BudgetConfig.MinPerSecond must be finite")
 	}
 	if s.MaxTokens < 0 || math.IsNaN(s.MaxTokens) || s.MaxTokens > 1e9 {
-		return nil, errors.New("retry: BudgetSettings.MaxTokens must be between 0 and 1e9")
+		return nil, errors.New("retry: BudgetConfig.MaxTokens must be between 0 and 1e9")
 	}
 	if s.Ratio == 0 {
 		s.Ratio = 0.1
@@ -82,7 +82,7 @@ func NewBudget(s BudgetSettings) (*Budget, error) {
 		ratio: int64(math.Round(s.Ratio * micro)),
 		max:   int64(math.Round(s.MaxTokens * micro)),
 		min:   s.MinPerSecond,
-		clock: bulwark.ClockOr(s.Clock),
+		clock: clockOr(s.Clock),
 	}
 	switch {
 	case b.min == 0:
@@ -99,8 +99,8 @@ func NewBudget(s BudgetSettings) (*Budget, error) {
 	return b, nil
 }
 
-// Deposit records one call (its first attempt). It is cheap: no clock read.
-func (b *Budget) Deposit() {
+// deposit records one call (its first attempt). It is cheap: no clock read.
+func (b *Budget) deposit() {
 	b.mu.Lock()
 	d := b.ratio
 	if b.unearned > 0 {
@@ -113,8 +113,8 @@ func (b *Budget) Deposit() {
 	b.mu.Unlock()
 }
 
-// Withdraw asks for one retry and reports whether the budget allows it.
-func (b *Budget) Withdraw() bool {
+// withdraw asks for one retry and reports whether the budget allows it.
+func (b *Budget) withdraw() bool {
 	now := b.clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()

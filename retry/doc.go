@@ -1,10 +1,9 @@
 // Package retry repeats calls that failed for a passing reason, within
-// bounds that keep a failing dependency from being hammered, and makes
-// calls carrying an idempotency key execute at most once.
+// bounds that keep a failing dependency from being hammered.
 //
 // # What it does
 //
-// A [Retrier] (built from a [Policy] with [New]) makes up to MaxAttempts
+// A [Retrier] (built from a [Config] with [New]) makes up to MaxAttempts
 // attempts (3 by default, the first included). Before retry n it waits a
 // delay drawn uniformly from [0, min(Cap, Base·2ⁿ⁻¹)] ("full jitter", so
 // many clients do not retry in step), or longer if the failure asked for it
@@ -25,49 +24,28 @@
 // service makes at most 1.1 attempts per call instead of 3. A small floor
 // per second lets a quiet service still retry.
 //
-// [Idempotency] gives calls that carry a key (an argument or _meta entry,
-// "idempotency_key" by default) at-most-once execution per (principal,
-// tool, key), with replay of the stored result, refusal of a key reused
-// with different arguments, and a wait for a duplicate that arrives while
-// the first call still runs. Keys live in a [Store]: [MemoryStore] for one
-// instance, [RedisStore] for many; retrytest.TestStore checks others (the
-// customer example adds PostgreSQL). The claim on a key is renewed while
-// its handler runs (for stores that are a [Renewer]); a key runs again only
-// after its result expired (or was evicted from a full MemoryStore), or
-// after its pending TTL when the process died mid-call or the store could
-// not take the result.
+// Whether an attempt failed is decided by [bulwark.OutcomeOf], the one
+// classifier every layer shares: results, the tool's deliberate error
+// answers and JSON-RPC errors that are no refusal are never retried.
 //
-// # Redis Cluster
-//
-// [RedisStore] runs unchanged on Redis Cluster (or a managed equivalent):
-// pass a *redis.ClusterClient. An idempotency key is one Redis key
-// (prefix + a hex hash of principal, tool and key), and claiming,
-// renewing, completing and releasing are each one script on that key
-// alone, so no hash tags are needed and keys spread over the slots;
-// nothing uses KEYS, SCAN or MULTI. While a node is down, calls whose keys
-// live on it are refused as unavailable without running (Idempotency fails
-// closed), and keys on the other nodes work as before. Run every node with
-// its data kept across restarts (appendonly yes) or a replica: a node that
-// comes back empty forgets the results it held, and those keys can run
-// again. The conformance suite, a node stopped mid-test (refused while
-// down, replayed once it returns) and two instances racing for a stream
-// of keys while their slot migrates to another node (each key claimed
-// once, every result kept) run on a local three-master cluster.
+// With Config.Breaker, [Retrier.Do] runs its attempts inside that
+// dependency's breaker: the guarded dependency call of a handler is one
+// Retrier.
 //
 // # Where it sits
 //
 // audit → recover → metrics → auth → validate → ratelimit → timeout →
-// cache → breaker → retry → handler. Retry sits inside the breaker, so an
-// open breaker stops retry storms, and inside the timeout, which bounds all
-// attempts together. [Idempotency] goes just before retry: after auth (keys
-// are scoped by principal) and inside the timeout (so a call abandoned at
-// its deadline settles its key only when its handler really finishes).
+// cache → breaker → idempotency → retry → handler. Retry sits inside the
+// breaker, so an open breaker stops retry storms, and inside the timeout,
+// which bounds all attempts together. The idempotency layer (package
+// idempotency) goes just outside it.
 //
 // [Middleware] retries only calls to read-only or idempotent tools
 // ([bulwark.IsIdempotent]) by default; a destructive tool is retried only
-// when the call carries an idempotency key, which the handler should pass
-// on to the dependency ([KeyFrom]). Inside a handler, [Retrier.Do] retries
-// one dependency call.
+// when the idempotency layer found the call's key, which the handler
+// should pass on to the dependency ([idempotency.KeyFrom]). Config.When
+// replaces that selection. Inside a handler, [Retrier.Do] retries one
+// dependency call.
 //
 // Retries happen at one level, the innermost. Code that calls
 // [Retrier.Do] owns its retries: when an attempt of [Middleware] (or of an
@@ -96,28 +74,23 @@
 //
 // Retry refuses nothing itself: after the last attempt it returns the last
 // failure unchanged, and notes why it stopped in the call record field
-// [StopField]. [Idempotency] refuses with [bulwark.InvalidArgument] when a
-// key is malformed, reused with different arguments, or missing where
-// [RequireKey] demands one, with [bulwark.Unavailable] when its store
-// fails or a key is still claimed by a call in progress (after a short
-// wait, or at once when the claim was abandoned by a process that died;
-// the retry-after is the time the claim has left), and with
-// [bulwark.RateLimited] when a principal has as many keys in progress as
-// a bounded store allows one caller.
+// [StopField].
 //
 // # Example
 //
-//	reads, err := retry.New(retry.Policy{PerAttemptTimeout: 2 * time.Second})
+//	tools, err := retry.New(retry.Config{MaxAttempts: 2})
 //	if err != nil { ... }
-//	store, _ := retry.NewRedisStore(rdb, "")
 //	bulwark.Use(server,
 //		audit, recover, metrics, auth, validate, limits, timeout, cache, breakers,
-//		retry.Idempotency(store),
-//		retry.Middleware(reads),
+//		idempotencyLayer,
+//		retry.Middleware(tools),
 //	)
 //
+//	// the guarded dependency: retries inside PostgreSQL's breaker
+//	pg, err := retry.New(retry.Config{PerAttemptTimeout: 2 * time.Second, Breaker: pgBreaker})
+//
 //	// inside a handler
-//	err = reads.Do(ctx, func(ctx context.Context) error {
+//	err = pg.Do(ctx, func(ctx context.Context) error {
 //		return pool.QueryRow(ctx, q, id).Scan(&name)
 //	})
 package retry

@@ -14,7 +14,7 @@ import (
 // call: the dependency is called 3 times, not 3 × 3, and the call record
 // says which level retried.
 func ExampleMiddleware_oneLevel() {
-	policy := retry.Policy{MaxAttempts: 3, Rand: func(int64) int64 { return 0 }}
+	policy := retry.Config{MaxAttempts: 3, Rand: func(int64) int64 { return 0 }}
 	toolLevel, _ := retry.New(policy)
 	dbLevel, _ := retry.New(policy)
 	queries := 0

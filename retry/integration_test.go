@@ -9,22 +9,20 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/bulwark-mcp/bulwark/idempotency"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/redis/go-redis/v9"
 )
 
 // The layers in the documented order, through a real client: timeout →
 // breaker → idempotency → retry → handler.
 func TestChainEndToEnd(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Now())
-	b, err := breaker.New("notes", breaker.Settings{Clock: clk, Timeout: time.Minute,
-		ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= 2 }})
+	b, err := breaker.New("notes", breaker.Config{Clock: clk, OpenFor: time.Minute, TripAfter: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := mustNew(t, retry.Policy{Clock: clk, Rand: noJitter})
+	r := mustNew(t, retry.Config{Clock: clk, Rand: noJitter})
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
 	var writes, attempts int
 	failNext := 1 // the first attempt loses its connection before sending
@@ -36,9 +34,14 @@ func TestChainEndToEnd(t *testing.T) {
 				return nil, retry.Safe(errors.New("connection reset before write"))
 			}
 			writes++
-			return bulwarktest.TextResult("note added with key " + retry.KeyFrom(ctx)), nil
+			return bulwarktest.TextResult("note added with key " + idempotency.KeyFrom(ctx)), nil
 		})
-	bulwark.Use(s, bulwark.Timeout(time.Minute), breaker.Middleware(b), retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk)), retry.Middleware(r))
+	store, _ := idempotency.NewMemoryStore(idempotency.MemoryConfig{Clock: clk})
+	once, err := idempotency.New(store, idempotency.Config{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulwark.Use(s, bulwark.Timeout(time.Minute), breaker.Middleware(b), once, retry.Middleware(r))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 	args := map[string]any{"text": "hello", "idempotency_key": "n-1"}
@@ -48,7 +51,7 @@ func TestChainEndToEnd(t *testing.T) {
 		t.Fatalf("first call: %q %v (attempts %d, writes %d)", bulwarktest.ResultText(res), err, attempts, writes)
 	}
 	res, err = bulwarktest.Call(ctx, cs, "add_note", args)
-	if err != nil || bulwarktest.ResultText(res) != "note added with key n-1" || writes != 1 || res.Meta[retry.ReplayMetaKey] != true {
+	if err != nil || bulwarktest.ResultText(res) != "note added with key n-1" || writes != 1 || res.Meta[idempotency.ReplayMetaKey] != true {
 		t.Fatalf("duplicate: %q %v %v (writes %d)", bulwarktest.ResultText(res), err, res.Meta, writes)
 	}
 	// Without a key the destructive tool is not retried: one attempt, and
@@ -70,30 +73,46 @@ func TestChainEndToEnd(t *testing.T) {
 	}
 }
 
-// When Redis is cut off, Idempotency refuses keyed calls (it fails
-// closed) instead of running them unprotected, and recovers with Redis.
-func TestIdempotencyRedisCut(t *testing.T) {
-	proxy := bulwarktest.NewProxy(t, testenv.RedisAddr(t))
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { rdb.Close() })
-	store, err := retry.NewRedisStore(rdb, testenv.RedisPrefix(t))
+// With Config.Breaker, Do runs all its attempts inside one Execute of the
+// breaker: a call retried three times counts once, an open breaker refuses
+// before any attempt, and what Do returns is permanent for an outer retry
+// layer, so the tool-level Middleware does not wait out the open period.
+func TestDoInsideBreaker(t *testing.T) {
+	clk := bulwarktest.NewFakeClock(time.Now())
+	b, err := breaker.New("db", breaker.Config{Clock: clk, OpenFor: time.Minute, TripAfter: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c counter
-	h := retry.Idempotency(store)(c.handle)
-	args := map[string]any{"idempotency_key": "k"}
-	if _, err, _ := call(t, h, "alice", args); err != nil {
-		t.Fatal(err)
+	dep := mustNew(t, retry.Config{Breaker: b, Clock: instantClock{}, Rand: noJitter, Budget: bigBudget(t)})
+	attempts := 0
+	failing := func(context.Context) error { attempts++; return errUnavailable }
+
+	if err := dep.Do(context.Background(), failing); !errors.Is(err, errUnavailable) || attempts != 3 {
+		t.Fatalf("first call: %v after %d attempts, want 3 attempts", err, attempts)
 	}
-	proxy.Cut()
-	_, err, _ = call(t, h, "alice", map[string]any{"idempotency_key": "k2"})
-	if !errors.Is(err, bulwark.ErrUnavailable) || c.n.Load() != 1 {
-		t.Fatalf("store cut: %v, runs %d", err, c.n.Load())
+	if b.State() != breaker.StateClosed {
+		t.Fatalf("breaker %s after one call of three attempts: the call must count once", b.State())
 	}
-	proxy.Restore()
-	res, err, _ := call(t, h, "alice", args)
-	if err != nil || !replayed(res) || c.n.Load() != 1 {
-		t.Fatalf("after restore: %v %v, runs %d", res, err, c.n.Load())
+	_ = dep.Do(context.Background(), failing)
+	if b.State() != breaker.StateOpen || attempts != 6 {
+		t.Fatalf("breaker %s after two failed calls (attempts %d)", b.State(), attempts)
+	}
+	err = dep.Do(context.Background(), failing)
+	if !errors.Is(err, breaker.ErrOpen) || attempts != 6 || retry.Transient(err) {
+		t.Fatalf("open: %v (attempts %d, transient %v); want the breaker's refusal, no attempt, marked permanent", err, attempts, retry.Transient(err))
+	}
+
+	// A handler that calls the open dependency: the tool-level retry does
+	// not repeat it, and the client gets the refusal at once.
+	tools := mustNew(t, retry.Config{Clock: instantClock{}, Rand: noJitter, Budget: bigBudget(t)})
+	runs := 0
+	h := retry.Middleware(tools)(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		runs++
+		return nil, dep.Do(ctx, failing)
+	})
+	req := bulwarktest.Request("get", nil)
+	ctx, _ := bulwarktest.Context(context.Background(), req, readOnly)
+	if _, err := h(ctx, req); !errors.Is(err, breaker.ErrOpen) || runs != 1 {
+		t.Fatalf("tool call: %v after %d runs, want the refusal after one", err, runs)
 	}
 }

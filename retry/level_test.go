@@ -80,18 +80,17 @@ func TestRetriesHappenAtOneLevel(t *testing.T) {
 				}
 				return errUnavailable
 			}
-			big, err := retry.NewBudget(retry.BudgetSettings{Ratio: 10, MaxTokens: 1000})
+			big, err := retry.NewBudget(retry.BudgetConfig{Ratio: 10, MaxTokens: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
-			policy := retry.Policy{MaxAttempts: maxAttempts, Rand: noJitter, Clock: instantClock{}, Budget: big}
+			policy := retry.Config{MaxAttempts: maxAttempts, Rand: noJitter, Clock: instantClock{}, Budget: big}
 			toolLevel := mustNew(t, policy)
 			// Two dependencies, each with its breaker and retrier.
 			var brs [2]*breaker.Breaker
 			var depLevels [2]*retry.Retrier
 			for i := range brs {
-				if brs[i], err = breaker.New("dependency-"+strconv.Itoa(i), breaker.Settings{Timeout: time.Minute,
-					ReadyToTrip: func(c breaker.Counts) bool { return c.ConsecutiveFailures >= tripAfter }}); err != nil {
+				if brs[i], err = breaker.New("dependency-"+strconv.Itoa(i), breaker.Config{OpenFor: time.Minute, TripAfter: tripAfter}); err != nil {
 					t.Fatal(err)
 				}
 				depLevels[i] = mustNew(t, policy)
@@ -173,20 +172,20 @@ func TestRetriesHappenAtOneLevel(t *testing.T) {
 // A Do inside a Do: the inner one retries, the outer one does not repeat
 // a failure the inner one gave up on.
 func TestNestedDoRetriesOnce(t *testing.T) {
-	outer := mustNew(t, retry.Policy{Rand: noJitter, Clock: instantClock{}})
-	inner := mustNew(t, retry.Policy{Rand: noJitter, Clock: instantClock{}})
+	outer := mustNew(t, retry.Config{Rand: noJitter, Clock: instantClock{}})
+	inner := mustNew(t, retry.Config{Rand: noJitter, Clock: instantClock{}})
 	n := 0
 	err := outer.Do(context.Background(), func(ctx context.Context) error {
 		return inner.Do(ctx, func(context.Context) error { n++; return errUnavailable })
 	})
-	if !errors.Is(err, bulwark.ErrUnavailable) || n != retry.DefaultMaxAttempts {
-		t.Fatalf("err %v after %d calls, want %d", err, n, retry.DefaultMaxAttempts)
+	if !errors.Is(err, bulwark.ErrUnavailable) || n != 3 {
+		t.Fatalf("err %v after %d calls, want %d", err, n, 3)
 	}
 	// A handler that does not retry on its own is still retried by the
 	// outer level.
 	n = 0
 	_ = outer.Do(context.Background(), func(context.Context) error { n++; return errUnavailable })
-	if n != retry.DefaultMaxAttempts {
-		t.Fatalf("%d calls without an inner retrier, want %d", n, retry.DefaultMaxAttempts)
+	if n != 3 {
+		t.Fatalf("%d calls without an inner retrier, want %d", n, 3)
 	}
 }

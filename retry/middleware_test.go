@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/idempotency"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -33,21 +34,26 @@ func TestMiddlewareEligibility(t *testing.T) {
 		{"idempotent tool", idempotent, nil, nil, "", true},
 		{"destructive tool", destructive, map[string]any{"id": 1}, nil, "", false},
 		{"unregistered tool", nil, nil, nil, "", false},
-		{"destructive with key argument", destructive, map[string]any{"idempotency_key": "k-1"}, nil, "", true},
-		{"destructive with key in _meta", destructive, nil, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", "k-1")}, "", true},
-		{"destructive with key found by Idempotency", destructive, nil, nil, "k-1", true},
-		{"destructive with malformed key", destructive, map[string]any{"idempotency_key": 7}, nil, "", false},
-		{"destructive with empty key", destructive, map[string]any{"idempotency_key": ""}, nil, "", false},
+		// A key only counts once the idempotency layer found it: without
+		// that layer nothing stops a retried write from repeating.
+		{"destructive with key argument, no idempotency layer", destructive, map[string]any{"idempotency_key": "k-1"}, nil, "", false},
+		{"destructive with key in _meta, no idempotency layer", destructive, nil, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", "k-1")}, "", false},
+		{"destructive with key found by the idempotency layer", destructive, nil, nil, "k-1", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := mustNew(t, retry.Policy{Rand: noJitter})
+			r := mustNew(t, retry.Config{Rand: noJitter})
 			rec := &bulwarktest.Recorder{Err: errUnavailable}
 			h := retry.Middleware(r)(rec.Handle)
 			req := bulwarktest.Request("x", tc.args, tc.opts...)
 			ctx, call := bulwarktest.Context(context.Background(), req, tc.def)
 			if tc.ctxKey != "" {
-				// As Idempotency would have done further out.
-				h = retry.Idempotency(mustMemory(t, nil))(h)
+				// The idempotency layer, further out, finds the key.
+				store, _ := idempotency.NewMemoryStore(idempotency.MemoryConfig{})
+				once, err := idempotency.New(store, idempotency.Config{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				h = once(h)
 				req = bulwarktest.Request("x", map[string]any{"idempotency_key": tc.ctxKey})
 				ctx, call = bulwarktest.Context(context.Background(), req, tc.def)
 			}
@@ -87,7 +93,7 @@ func TestMiddlewareResults(t *testing.T) {
 		{"inner invalid-argument refusal", invalid, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := mustNew(t, retry.Policy{Rand: noJitter})
+			r := mustNew(t, retry.Config{Rand: noJitter})
 			rec := &bulwarktest.Recorder{Result: tc.res}
 			h := retry.Middleware(r)(rec.Handle)
 			req := bulwarktest.Request("get", nil)
@@ -103,10 +109,10 @@ func TestMiddlewareResults(t *testing.T) {
 	}
 }
 
-func TestMiddlewareWithEligible(t *testing.T) {
-	r := mustNew(t, retry.Policy{Rand: noJitter})
+func TestMiddlewareWhen(t *testing.T) {
+	r := mustNew(t, retry.Config{Rand: noJitter, When: func(context.Context, *mcp.CallToolRequest) bool { return false }})
 	rec := &bulwarktest.Recorder{Err: errUnavailable}
-	h := retry.Middleware(r, retry.WithEligible(func(context.Context, *mcp.CallToolRequest) bool { return false }))(rec.Handle)
+	h := retry.Middleware(r)(rec.Handle)
 	req := bulwarktest.Request("get", nil)
 	ctx, call := bulwarktest.Context(context.Background(), req, readOnly)
 	_, _ = h(ctx, req)
@@ -119,7 +125,7 @@ func TestMiddlewareWithEligible(t *testing.T) {
 // and the refusal reaches the client.
 func TestMiddlewareEndToEnd(t *testing.T) {
 	clk := clock()
-	r := mustNew(t, retry.Policy{Rand: noJitter, Clock: clk})
+	r := mustNew(t, retry.Config{Rand: noJitter, Clock: clk})
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
 	n := 0
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "get", InputSchema: map[string]any{"type": "object"}, Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},

@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/breaker"
+	"github.com/bulwark-mcp/bulwark/idempotency"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Policy says how to retry. Every zero field means the default stated
+// Config says how to retry. Every zero field means the default stated
 // beside it.
-type Policy struct {
+type Config struct {
 	// MaxAttempts is the total number of attempts, the first included.
 	// Zero means 3; 1 means no retries.
 	MaxAttempts int
@@ -34,12 +37,27 @@ type Policy struct {
 	PerAttemptTimeout time.Duration
 	// Budget limits retries across calls so a failing dependency is not
 	// hammered. Nil means a budget with default settings, owned by the
-	// [Retrier] built from this Policy (see [NewBudget]). Share one Budget
+	// [Retrier] built from this Config (see [NewBudget]). Share one Budget
 	// between Retriers that guard the same dependency.
 	Budget *Budget
 	// Retryable decides which failures are worth another attempt. Nil
 	// means [Transient].
 	Retryable func(error) bool
+	// When selects the tool calls [Middleware] retries; the others run
+	// once. Nil means calls to read-only or idempotent tools
+	// ([bulwark.IsIdempotent]) and calls whose idempotency key the
+	// idempotency layer (outside retry) found ([idempotency.KeyFrom]);
+	// every other call, in particular to an unregistered or destructive
+	// tool, runs exactly once. [Retrier.Do] ignores it.
+	When bulwark.Matcher
+	// Breaker, when set, guards the dependency [Retrier.Do] calls: each
+	// call to Do runs all its attempts inside one Breaker.Execute, so an
+	// open breaker stops a retry storm before it starts and a retried
+	// call counts once for the breaker. What Do then returns (the
+	// breaker's refusal included) is marked [Permanent]: the dependency's
+	// own level has decided, and no outer retry layer repeats it.
+	// [Middleware] ignores it (put breaker.Middleware outside it).
+	Breaker *breaker.Breaker
 	// Clock times delays and per-attempt timeouts. Nil means the system
 	// clock.
 	Clock bulwark.Clock
@@ -48,59 +66,56 @@ type Policy struct {
 	Rand func(n int64) int64
 }
 
-// Defaults for zero Policy fields.
-const (
-	DefaultMaxAttempts = 3
-	DefaultBase        = 50 * time.Millisecond
-	DefaultCap         = 2 * time.Second
-)
-
-// Retrier runs functions under a validated [Policy]. Create it with [New];
+// Retrier runs functions under a validated [Config]. Create it with [New];
 // it is safe for concurrent use and meant to be shared: its budget (unless
-// the Policy names one) is per Retrier.
+// the Config names one) is per Retrier.
 type Retrier struct {
 	max       int
 	base, cap time.Duration
 	attempt   time.Duration
 	budget    *Budget
 	retryable func(error) bool
+	when      bulwark.Matcher
+	breaker   *breaker.Breaker
 	clock     bulwark.Clock
 	system    bool // clock is the real clock: per-attempt deadlines can use context timers
 	rand      func(int64) int64
 }
 
-// New validates p, fills in its defaults and returns a Retrier.
-func New(p Policy) (*Retrier, error) {
+// New validates c, fills in its defaults and returns a Retrier.
+func New(c Config) (*Retrier, error) {
 	switch {
-	case p.MaxAttempts < 0:
+	case c.MaxAttempts < 0:
 		return nil, errors.New("retry: MaxAttempts must not be negative")
-	case p.Base < 0, p.Cap < 0, p.PerAttemptTimeout < 0:
+	case c.Base < 0, c.Cap < 0, c.PerAttemptTimeout < 0:
 		return nil, errors.New("retry: durations must not be negative")
 	}
 	r := &Retrier{
-		max:       p.MaxAttempts,
-		base:      p.Base,
-		cap:       p.Cap,
-		attempt:   p.PerAttemptTimeout,
-		budget:    p.Budget,
-		retryable: p.Retryable,
-		clock:     bulwark.ClockOr(p.Clock),
-		rand:      p.Rand,
+		max:       c.MaxAttempts,
+		base:      c.Base,
+		cap:       c.Cap,
+		attempt:   c.PerAttemptTimeout,
+		budget:    c.Budget,
+		retryable: c.Retryable,
+		when:      c.When,
+		breaker:   c.Breaker,
+		clock:     clockOr(c.Clock),
+		rand:      c.Rand,
 	}
 	if r.max == 0 {
-		r.max = DefaultMaxAttempts
+		r.max = 3
 	}
 	if r.base == 0 {
-		r.base = DefaultBase
+		r.base = 50 * time.Millisecond
 	}
 	if r.cap == 0 {
-		r.cap = DefaultCap
+		r.cap = 2 * time.Second
 	}
 	if r.cap < r.base {
 		return nil, fmt.Errorf("retry: Cap (%v) must not be below Base (%v)", r.cap, r.base)
 	}
 	if r.budget == nil {
-		b, err := NewBudget(BudgetSettings{Clock: p.Clock})
+		b, err := NewBudget(BudgetConfig{Clock: c.Clock})
 		if err != nil {
 			return nil, err
 		}
@@ -109,6 +124,9 @@ func New(p Policy) (*Retrier, error) {
 	if r.retryable == nil {
 		r.retryable = Transient
 	}
+	if r.when == nil {
+		r.when = retriable
+	}
 	if r.rand == nil {
 		r.rand = rand.Int64N
 	}
@@ -116,8 +134,18 @@ func New(p Policy) (*Retrier, error) {
 	return r, nil
 }
 
-// Budget returns the retry budget r spends from.
-func (r *Retrier) Budget() *Budget { return r.budget }
+// retriable is the default of Config.When.
+func retriable(ctx context.Context, _ *mcp.CallToolRequest) bool {
+	return bulwark.IsIdempotent(bulwark.ToolFrom(ctx)) || idempotency.KeyFrom(ctx) != ""
+}
+
+// clockOr returns c, or the system clock when c is nil.
+func clockOr(c bulwark.Clock) bulwark.Clock {
+	if c == nil {
+		return bulwark.SystemClock{}
+	}
+	return c
+}
 
 // Do calls fn until it succeeds, fails in a way that is not retryable, or
 // the policy says stop: attempts are used up, the budget is spent, the
@@ -137,8 +165,19 @@ func (r *Retrier) Budget() *Budget { return r.budget }
 // attempts it made to the call record's field [DependencyAttemptsField];
 // the record's attempt count ([bulwark.Call.Attempts]) stays the number of
 // attempts of the handler, which [Middleware] counts.
+//
+// With Config.Breaker set, the attempts run inside the breaker, and what
+// Do returns is marked [Permanent].
 func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) error {
 	levelFrom(ctx).owned()
+	if r.breaker == nil {
+		return r.run(ctx, fn)
+	}
+	return Permanent(r.breaker.Execute(ctx, func(ctx context.Context) error { return r.run(ctx, fn) }))
+}
+
+// run makes the attempts of Do and counts them on the call record.
+func (r *Retrier) run(ctx context.Context, fn func(ctx context.Context) error) error {
 	n, err := r.do(ctx, fn)
 	addDependencyAttempts(bulwark.CallFrom(ctx), n)
 	return err
@@ -146,7 +185,7 @@ func (r *Retrier) Do(ctx context.Context, fn func(ctx context.Context) error) er
 
 // do runs the attempts of Do and returns how many it made.
 func (r *Retrier) do(ctx context.Context, fn func(ctx context.Context) error) (int, error) {
-	r.budget.Deposit()
+	r.budget.deposit()
 	for n := 1; ; n++ {
 		start := r.startOf(ctx)
 		actx, cancel := r.attemptContext(ctx)
@@ -225,18 +264,6 @@ func addDependencyAttempts(c *bulwark.Call, n int) {
 	c.SetField(DependencyAttemptsField, strconv.Itoa(prev+n))
 }
 
-// Do runs fn under p once, as New(p) followed by Retrier.Do. With a nil
-// p.Budget each call gets a fresh budget, which cannot limit retries across
-// calls: for anything called often, build a Retrier once and share it.
-// An invalid p is returned as an error without calling fn.
-func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error {
-	r, err := New(p)
-	if err != nil {
-		return err
-	}
-	return r.Do(ctx, fn)
-}
-
 // StopField is the call-record field ([bulwark.Call.SetField]) in which
 // [Middleware] notes why retrying stopped with a retryable failure:
 // "attempts" (all used), "deadline" (the next attempt could not finish in time), "budget" (the
@@ -244,6 +271,8 @@ func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error
 // wait than the policy's Cap), "canceled" (the caller went away) or
 // "inner" (the handler calls [Retrier.Do], so its retries happen there).
 const StopField = "retry_stop"
+
+var noCancel context.CancelFunc = func() {}
 
 // errAttemptTimeout is the cause of a per-attempt deadline.
 var errAttemptTimeout = fmt.Errorf("retry: attempt timed out: %w", context.DeadlineExceeded)
@@ -319,7 +348,7 @@ func (r *Retrier) next(ctx context.Context, n int, hint time.Duration, start tim
 			return 0, "deadline"
 		}
 	}
-	if !r.budget.Withdraw() {
+	if !r.budget.withdraw() {
 		return 0, "budget"
 	}
 	return wait, ""

@@ -7,34 +7,31 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/retry"
 )
 
-// Dependency guards the calls a handler makes to one external system
-// (PostgreSQL, the loyalty service): its own deadline per attempt, and,
-// unless the server runs bare, the library's breaker and retry around it.
-// Retry sits inside the breaker, so an open breaker stops a retry storm
-// before it starts, and a retried call counts once for the breaker.
-type Dependency struct {
-	Name    string
-	Timeout time.Duration // per attempt
+// Each external system a handler calls (PostgreSQL, the loyalty service)
+// is guarded by one *retry.Retrier: a deadline per attempt, and, unless
+// the server runs bare, retries inside the system's breaker
+// (retry.Config.Breaker, set in layers.go). The bare server makes one
+// attempt bounded by the same deadline.
 
-	// wrap, when set, runs fn under the library's breaker and retry for
-	// this dependency (see guarded in layers.go). Nil (the bare server)
-	// means a plain call bounded by Timeout.
-	wrap func(ctx context.Context, fn func(context.Context) error) error
+// dbAttemptTimeout bounds one attempt of a database call: the statement
+// timeout plus room for the round trip.
+func dbAttemptTimeout(cfg *Config) time.Duration {
+	return cfg.DB.StatementTimeout + 500*time.Millisecond
 }
 
-// Do runs fn against the dependency.
-func (d *Dependency) Do(ctx context.Context, fn func(context.Context) error) error {
-	if d.wrap != nil {
-		return d.wrap(ctx, fn) // the retry policy sets each attempt's deadline
+// upstreamAttemptTimeout bounds one attempt of a loyalty-service call.
+const upstreamAttemptTimeout = 2 * time.Second
+
+// once is the guard of the bare server: one attempt, bounded by timeout.
+func once(timeout time.Duration) *retry.Retrier {
+	r, err := retry.New(retry.Config{MaxAttempts: 1, PerAttemptTimeout: timeout})
+	if err != nil {
+		panic(err) // unreachable: the config is constant and valid
 	}
-	if d.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-		defer cancel()
-	}
-	return fn(ctx)
+	return r
 }
 
 // part is one branch of a concurrent gather.

@@ -19,6 +19,9 @@ import (
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/rediscache"
 	"github.com/bulwark-mcp/bulwark/health"
+	"github.com/bulwark-mcp/bulwark/idempotency"
+	"github.com/bulwark-mcp/bulwark/idempotency/pgidem"
+	"github.com/bulwark-mcp/bulwark/idempotency/redisidem"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
@@ -222,7 +225,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// breaker: one per tool in the chain, and one per dependency inside
 	// the handlers (PostgreSQL, the loyalty service).
-	bs := breaker.Settings{Timeout: cfg.BreakerOpenFor, ReadyToTrip: tripAfter(cfg.BreakerTripAfter)}
+	bs := breaker.Config{OpenFor: cfg.BreakerOpenFor, TripAfter: cfg.BreakerTripAfter}
 	l.breakers, _ = breaker.NewSet()
 	if l.pgBreaker, err = l.breakers.New("postgres", bs); err != nil {
 		return nil, &ConfigError{Var: "BREAKER_OPEN_FOR", Reason: err.Error()}
@@ -230,12 +233,19 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if l.upBreaker, err = l.breakers.New("loyalty", bs); err != nil {
 		return nil, err
 	}
-	perTool, err := l.breakers.PerTool(bs)
-	if err != nil {
+	// The tool breakers do not count unavailable refusals: those come from
+	// the dependency breakers above (or name a dependency that is down),
+	// which already guard PostgreSQL and the loyalty service; counted here
+	// too, a tool would stay closed for an OpenFor of its own after its
+	// dependency recovered.
+	toolBreakers := bs
+	toolBreakers.IsFailure = func(o bulwark.Outcome) bool {
+		return o != bulwark.Outcome(bulwark.CodeUnavailable) && breaker.DefaultIsFailure(o)
+	}
+	if l.breaker, err = l.breakers.PerTool(toolBreakers); err != nil {
 		return nil, err
 	}
-	l.breaker = breaker.Middleware(perTool)
-	l.breakers.OnStateChange(func(ctx context.Context, e breaker.Event) {
+	l.breakers.OnStateChange(func(ctx context.Context, e breaker.StateChange) {
 		m.SetBreakerState(e.Name, string(e.To))
 		s.log.Warn("breaker state changed", "breaker", e.Name, "from", string(e.From), "to", string(e.To))
 	})
@@ -243,22 +253,18 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// deadline, full-jitter backoff and a budget; every database operation
 	// of the tools is idempotent (reads; setting an email; a note keyed by
 	// its idempotency key), so a retried statement cannot duplicate a write.
-	pgRetry, err := retry.New(retry.Policy{PerAttemptTimeout: s.app.db.Timeout})
-	if err != nil {
+	if s.app.db, err = retry.New(retry.Config{PerAttemptTimeout: dbAttemptTimeout(cfg), Breaker: l.pgBreaker}); err != nil {
 		return nil, err
 	}
-	upRetry, err := retry.New(retry.Policy{PerAttemptTimeout: s.app.upst.Timeout, Cap: 500 * time.Millisecond})
-	if err != nil {
+	if s.app.upst, err = retry.New(retry.Config{PerAttemptTimeout: upstreamAttemptTimeout, Cap: 500 * time.Millisecond, Breaker: l.upBreaker}); err != nil {
 		return nil, err
 	}
-	s.app.db.wrap = guarded(l.pgBreaker, pgRetry)
-	s.app.upst.wrap = guarded(l.upBreaker, upRetry)
 	// In the chain, retry covers whole calls to read-only and idempotent
 	// tools (and keyed ones). Retries happen at one level: a handler that
-	// calls a dependency through retry.Do is not repeated, so attempts
+	// calls a dependency through Retrier.Do is not repeated, so attempts
 	// never multiply (the audit record shows attempts and
 	// dependency_attempts).
-	tools, err := retry.New(retry.Policy{MaxAttempts: 2})
+	tools, err := retry.New(retry.Config{MaxAttempts: 2})
 	if err != nil {
 		return nil, err
 	}
@@ -266,46 +272,32 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// idempotency keys: add_customer_note runs once per (principal, key)
 	// under retries and duplicates; the stored result is replayed.
-	var istore retry.Store
+	var istore idempotency.Store
 	switch {
 	case cfg.IdempotencyStore == "memory":
-		istore, err = retry.NewMemoryStore(retry.MemoryConfig{})
+		istore, err = idempotency.NewMemoryStore(idempotency.MemoryConfig{})
 	case cfg.IdempotencyStore == "redis" || (cfg.IdempotencyStore == "" && l.redis != nil):
 		if l.redis == nil {
 			return nil, &ConfigError{Var: "IDEMPOTENCY_STORE", Reason: "redis needs REDIS_URL"}
 		}
-		istore, err = retry.NewRedisStore(l.redis, redisPrefix(cfg)+"idem:")
+		istore, err = redisidem.New(l.redis, redisidem.Config{Prefix: redisPrefix(cfg) + "idem:"})
 	default:
-		istore = newPGIdempotencyStore(s.store.write)
+		istore, err = pgidem.New(s.store.write, pgidem.Config{})
 	}
 	if err != nil {
 		return nil, err
 	}
-	l.idempotency = bulwark.Only(bulwark.ToolNames(toolAddNote),
-		retry.Idempotency(istore, retry.RequireKey(), retry.WithPendingTTL(2*cfg.ToolTimeout), retry.WithWait(cfg.ToolTimeout)))
+	once, err := idempotency.New(istore, idempotency.Config{RequireKey: true, PendingTTL: 2 * cfg.ToolTimeout, Wait: cfg.ToolTimeout})
+	if err != nil {
+		return nil, err
+	}
+	l.idempotency = bulwark.Only(bulwark.ToolNames(toolAddNote), once)
 
 	// audit: outermost, one chained record per call.
 	if err := l.buildAudit(s, opts, m); err != nil {
 		return nil, err
 	}
 	return l, nil
-}
-
-// tripAfter opens a breaker after n consecutive failures.
-func tripAfter(n int) func(breaker.Counts) bool {
-	return func(c breaker.Counts) bool { return c.ConsecutiveFailures >= uint32(n) }
-}
-
-// guarded runs a dependency call under its breaker and, inside it, its
-// retry policy. The chain's retry layer sees that r.Do ran and does not
-// repeat the handler. An open breaker refuses before
-// r.Do runs, with a retry-after of its remaining open time: Permanent
-// keeps the chain's retry layer from waiting that out, so the refusal
-// reaches the client at once.
-func guarded(b *breaker.Breaker, r *retry.Retrier) func(ctx context.Context, fn func(context.Context) error) error {
-	return func(ctx context.Context, fn func(context.Context) error) error {
-		return retry.Permanent(b.Execute(ctx, func(ctx context.Context) error { return r.Do(ctx, fn) }))
-	}
 }
 
 // buildAudit opens the audit trail: AUDIT_LOG names a file (a chained,

@@ -131,8 +131,8 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	s.app = &App{
 		store:   s.store,
 		loyalty: lc,
-		db:      &Dependency{Name: "postgres", Timeout: cfg.DB.StatementTimeout + 500*time.Millisecond},
-		upst:    &Dependency{Name: "loyalty", Timeout: 2 * time.Second},
+		db:      once(dbAttemptTimeout(cfg)),
+		upst:    once(upstreamAttemptTimeout),
 		cursors: newCursorCodec(cfg.CursorKey, cfg.CursorKeyPrevious),
 	}
 

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -110,8 +111,8 @@ type MissingPart struct {
 type App struct {
 	store   *Store
 	loyalty *LoyaltyClient
-	db      *Dependency // PostgreSQL
-	upst    *Dependency // the loyalty service
+	db      *retry.Retrier // PostgreSQL
+	upst    *retry.Retrier // the loyalty service
 	cursors *cursorCodec
 }
 
@@ -206,7 +207,7 @@ func notFound(field, id string) error {
 // query runs fn against the database under its breaker, retry and
 // deadlines, and turns a failure into the refusal a client sees: a missing
 // customer names customerID, anything else goes through dbRefusal.
-func query[T any](ctx context.Context, db *Dependency, customerID string, fn func(context.Context) (T, error)) (T, error) {
+func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn func(context.Context) (T, error)) (T, error) {
 	var out T
 	err := db.Do(ctx, func(ctx context.Context) error {
 		v, err := fn(ctx)

@@ -58,9 +58,9 @@ func main() {
 	must(err)
 	breakers, err := breaker.NewSet()
 	must(err)
-	perTool, err := breakers.PerTool(breaker.Settings{})
+	perTool, err := breakers.PerTool(breaker.Config{})
 	must(err)
-	retrier, err := retry.New(retry.Policy{})
+	retrier, err := retry.New(retry.Config{})
 	must(err)
 
 	s := mcp.NewServer(&mcp.Implementation{Name: "hardened", Version: "v1"}, nil)
@@ -82,7 +82,7 @@ func main() {
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(5*time.Second),
 		cache.Middleware(results),
-		breaker.Middleware(perTool),
+		perTool,
 		retry.Middleware(retrier),
 	)
 	must(bulwark.CheckTools(ctx, s)) // every served tool is known to the layers

@@ -91,11 +91,11 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if err != nil {
 		return nil, err
 	}
-	perTool, err := breakers.PerTool(breaker.Settings{})
+	perTool, err := breakers.PerTool(breaker.Config{})
 	if err != nil {
 		return nil, err
 	}
-	retrier, err := retry.New(retry.Policy{})
+	retrier, err := retry.New(retry.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		ratelimit.Middleware(limiter),
 		bulwark.Timeout(30*time.Second),
 		cache.Middleware(results),
-		breaker.Middleware(perTool),
+		perTool,
 		retry.Middleware(retrier),
 		refuse(brk),
 	)

@@ -1,4 +1,4 @@
-package retry
+package idempotency
 
 import (
 	"context"
@@ -25,8 +25,8 @@ type Entry struct {
 
 // Store keeps idempotency entries. Implementations must be atomic across
 // every process that shares them: of many concurrent Claims of one key,
-// exactly one succeeds. Every method takes a context. [NewMemoryStore] and
-// [NewRedisStore] are provided; retrytest.TestStore checks an
+// exactly one succeeds. Every method takes a context. [NewMemoryStore],
+// redisidem.New and pgidem.New are provided; idempotencytest.Run checks an
 // implementation.
 type Store interface {
 	// Claim records a pending entry with fingerprint for key, owned by
@@ -45,13 +45,13 @@ type Store interface {
 }
 
 // Renewer is implemented by stores that can extend a pending claim.
-// [Idempotency] renews its claim while the handler runs (every third of
+// [New] renews its claim while the handler runs (every third of
 // the pending TTL), so a handler slower than the pending TTL keeps the key
 // and a duplicate cannot run the write a second time; the pending TTL then
 // only bounds how long a key stays blocked after the process died
 // mid-call. With a store that is not a Renewer, the pending TTL must
 // exceed the longest a handler can run, abandoned handlers included.
-// [MemoryStore] and [RedisStore] are Renewers.
+// [MemoryStore], redisidem.Store and pgidem.Store are Renewers.
 type Renewer interface {
 	// Renew resets the expiry of the pending entry owned by token to ttl
 	// from now. It returns ErrNotOwner when token does not hold a pending
@@ -64,10 +64,10 @@ type Renewer interface {
 var (
 	// ErrNotOwner: Complete or Renew was called with a token that does not
 	// hold the key.
-	ErrNotOwner = errors.New("retry: idempotency key is not held by this token")
+	ErrNotOwner = errors.New("idempotency: idempotency key is not held by this token")
 	// ErrStoreFull: a bounded store has no room for a new pending entry.
-	ErrStoreFull = errors.New("retry: idempotency store is full")
+	ErrStoreFull = errors.New("idempotency: idempotency store is full")
 	// ErrPrincipalFull: the calling principal holds as many pending
 	// entries as a bounded store allows one principal.
-	ErrPrincipalFull = errors.New("retry: too many idempotency keys of this principal are in progress")
+	ErrPrincipalFull = errors.New("idempotency: too many idempotency keys of this principal are in progress")
 )

@@ -1,4 +1,4 @@
-package retry
+package redisidem
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/idempotency"
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisStore is a [Store] in Redis, shared by every instance that uses the
+// Store is an [idempotency.Store] in Redis, shared by every instance that uses the
 // same client and prefix. A claim is one SET NX PX of a pending marker;
 // completing and releasing are scripts that act only while the caller's
 // token still holds the key, so a call whose claim expired cannot
@@ -19,11 +20,11 @@ import (
 // runs on the Redis server's clock.
 //
 // Keys are bounded in time, not in number: each lives for its TTL
-// ([WithTTL], [WithPendingTTL]) and is then removed by Redis, so one
+// (idempotency.Config's TTL and PendingTTL) and is then removed by Redis, so one
 // principal holds at most as many keys as it makes calls with keys within
 // a TTL, which its rate limit bounds; there is no per-principal count.
 // What happens when Redis reaches its maxmemory is Redis's policy: with
-// noeviction (Redis's default) claims fail and Idempotency refuses calls
+// noeviction (Redis's default) claims fail and the layer refuses calls
 // as unavailable, losing nothing; with an eviction policy Redis drops
 // keys, and a key dropped before its TTL can run again.
 //
@@ -32,24 +33,27 @@ import (
 // 'd' and the entry as JSON, with a PX expiry. Every command and script
 // touches that one key, so the store works on Redis Cluster without hash
 // tags (see "Redis Cluster" in the package documentation).
-type RedisStore struct {
+type Store struct {
 	c      redis.UniversalClient
 	prefix string
 }
 
-// DefaultRedisPrefix is the key prefix when none is given.
-const DefaultRedisPrefix = "bulwark:idempotency:"
+// Config configures [New]. Every zero field means the default stated
+// beside it.
+type Config struct {
+	// Prefix is put before every key. Empty means "bulwark:idempotency:".
+	Prefix string
+}
 
-// NewRedisStore returns a store using c, with keys under prefix ("" means
-// DefaultRedisPrefix).
-func NewRedisStore(c redis.UniversalClient, prefix string) (*RedisStore, error) {
+// New returns a store using c.
+func New(c redis.UniversalClient, cfg Config) (*Store, error) {
 	if c == nil {
-		return nil, errors.New("retry: NewRedisStore: nil client")
+		return nil, errors.New("redisidem: nil client")
 	}
-	if prefix == "" {
-		prefix = DefaultRedisPrefix
+	if cfg.Prefix == "" {
+		cfg.Prefix = "bulwark:idempotency:"
 	}
-	return &RedisStore{c: c, prefix: prefix}, nil
+	return &Store{c: c, prefix: cfg.Prefix}, nil
 }
 
 // A value is the owning token, a newline, 'p' (pending) or 'd' (done),
@@ -59,14 +63,14 @@ type redisEntry struct {
 	Result      json.RawMessage `json:"r,omitempty"`
 }
 
-func encodeRedis(token string, e Entry) (string, error) {
+func encodeRedis(token string, e idempotency.Entry) (string, error) {
 	if strings.ContainsRune(token, '\n') {
-		return "", errors.New("retry: token must not contain a newline")
+		return "", errors.New("redisidem: token must not contain a newline")
 	}
 	re := redisEntry{Fingerprint: e.Fingerprint}
 	if len(e.Result) > 0 {
 		if !json.Valid(e.Result) {
-			return "", errors.New("retry: Entry.Result is not JSON")
+			return "", errors.New("redisidem: Entry.Result is not JSON")
 		}
 		re.Result = e.Result
 	}
@@ -81,16 +85,16 @@ func encodeRedis(token string, e Entry) (string, error) {
 	return token + "\n" + state + string(b), nil
 }
 
-func decodeRedis(v string) (Entry, error) {
+func decodeRedis(v string) (idempotency.Entry, error) {
 	i := strings.IndexByte(v, '\n')
 	if i < 0 || len(v) < i+2 {
-		return Entry{}, errors.New("retry: malformed idempotency entry in Redis")
+		return idempotency.Entry{}, errors.New("redisidem: malformed idempotency entry in Redis")
 	}
 	var re redisEntry
 	if err := json.Unmarshal([]byte(v[i+2:]), &re); err != nil {
-		return Entry{}, fmt.Errorf("retry: malformed idempotency entry in Redis: %w", err)
+		return idempotency.Entry{}, fmt.Errorf("redisidem: malformed idempotency entry in Redis: %w", err)
 	}
-	e := Entry{Fingerprint: re.Fingerprint, Done: v[i+1] == 'd'}
+	e := idempotency.Entry{Fingerprint: re.Fingerprint, Done: v[i+1] == 'd'}
 	if len(re.Result) > 0 {
 		e.Result = []byte(re.Result)
 	}
@@ -113,25 +117,25 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
 `)
 
-// Claim implements [Store].
-func (s *RedisStore) Claim(ctx context.Context, key, token, fingerprint string, ttl time.Duration) (Entry, bool, error) {
-	val, err := encodeRedis(token, Entry{Fingerprint: fingerprint})
+// Claim implements [idempotency.Store].
+func (s *Store) Claim(ctx context.Context, key, token, fingerprint string, ttl time.Duration) (idempotency.Entry, bool, error) {
+	val, err := encodeRedis(token, idempotency.Entry{Fingerprint: fingerprint})
 	if err != nil {
-		return Entry{}, false, err
+		return idempotency.Entry{}, false, err
 	}
 	r, err := claimScript.Run(ctx, s.c, []string{s.prefix + key}, val, px(ttl).Milliseconds()).Result()
 	if err != nil {
-		return Entry{}, false, err
+		return idempotency.Entry{}, false, err
 	}
 	live, ok := r.([]any)
 	if !ok {
-		return Entry{}, true, nil
+		return idempotency.Entry{}, true, nil
 	}
 	v, _ := live[0].(string)
 	pttl, _ := live[1].(int64)
 	e, err := decodeRedis(v)
 	if err != nil {
-		return Entry{}, false, err
+		return idempotency.Entry{}, false, err
 	}
 	if pttl > 0 {
 		e.Remaining = time.Duration(pttl) * time.Millisecond
@@ -161,25 +165,25 @@ end
 return 1
 `)
 
-// owned runs ownerScript, reporting ErrNotOwner when it did not act.
-func (s *RedisStore) owned(ctx context.Context, key, token string, args ...any) error {
+// owned runs ownerScript, reporting idempotency.ErrNotOwner when it did not act.
+func (s *Store) owned(ctx context.Context, key, token string, args ...any) error {
 	n, err := ownerScript.Run(ctx, s.c, []string{s.prefix + key}, append([]any{token}, args...)...).Int()
 	if err != nil {
 		return err
 	}
 	if n != 1 {
-		return ErrNotOwner
+		return idempotency.ErrNotOwner
 	}
 	return nil
 }
 
-// Renew implements [Renewer].
-func (s *RedisStore) Renew(ctx context.Context, key, token string, ttl time.Duration) error {
+// Renew implements [idempotency.Renewer].
+func (s *Store) Renew(ctx context.Context, key, token string, ttl time.Duration) error {
 	return s.owned(ctx, key, token, "renew", px(ttl).Milliseconds())
 }
 
-// Complete implements [Store].
-func (s *RedisStore) Complete(ctx context.Context, key, token string, e Entry, ttl time.Duration) error {
+// Complete implements [idempotency.Store].
+func (s *Store) Complete(ctx context.Context, key, token string, e idempotency.Entry, ttl time.Duration) error {
 	val, err := encodeRedis(token, e)
 	if err != nil {
 		return err
@@ -187,9 +191,9 @@ func (s *RedisStore) Complete(ctx context.Context, key, token string, e Entry, t
 	return s.owned(ctx, key, token, "complete", val, px(ttl).Milliseconds())
 }
 
-// Release implements [Store].
-func (s *RedisStore) Release(ctx context.Context, key, token string) error {
-	if err := s.owned(ctx, key, token, "release"); err != nil && err != ErrNotOwner {
+// Release implements [idempotency.Store].
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	if err := s.owned(ctx, key, token, "release"); err != nil && err != idempotency.ErrNotOwner {
 		return err
 	}
 	return nil

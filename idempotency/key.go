@@ -1,4 +1,4 @@
-package retry
+package idempotency
 
 import (
 	"bytes"
@@ -172,7 +172,7 @@ func storeKey(p *bulwark.Principal, tool, key string) string {
 type keyCtx struct{}
 
 // KeyFrom returns the idempotency key of the call in ctx, as found by
-// [Idempotency], or "". Handlers can hand it to the dependency (a unique
+// [New], or "". Handlers can hand it to the dependency (a unique
 // column, an Idempotency-Key header) so that retries of a write are safe
 // all the way down.
 func KeyFrom(ctx context.Context) string {

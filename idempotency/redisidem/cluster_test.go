@@ -1,4 +1,4 @@
-package retry_test
+package redisidem_test
 
 import (
 	"context"
@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/idempotency"
+	"github.com/bulwark-mcp/bulwark/idempotency/idempotencytest"
+	"github.com/bulwark-mcp/bulwark/idempotency/redisidem"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
-	"github.com/bulwark-mcp/bulwark/retry"
-	"github.com/bulwark-mcp/bulwark/retry/retrytest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -24,9 +25,9 @@ import (
 func TestRedisStoreClusterConformance(t *testing.T) {
 	cluster := testenv.NewRedisCluster(t)
 	client := cluster.Client(t, nil)
-	retrytest.TestStore(t, retrytest.Harness{
-		New: func(t *testing.T) retry.Store {
-			s, err := retry.NewRedisStore(client, cluster.Prefix(t))
+	idempotencytest.Run(t, idempotencytest.Harness{
+		New: func(t *testing.T) idempotency.Store {
+			s, err := redisidem.New(client, redisidem.Config{Prefix: cluster.Prefix(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,12 +50,12 @@ func TestRedisClusterNodeDown(t *testing.T) {
 		MaxRetries:   -1,
 		MaxRedirects: 1,
 	})
-	store, err := retry.NewRedisStore(client, cluster.Prefix(t))
+	store, err := redisidem.New(client, redisidem.Config{Prefix: cluster.Prefix(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var c counter
-	h := retry.Idempotency(store)(c.handle)
+	h := layer(t, store)(c.handle)
 	const down = 2
 	downClient := redis.NewClient(&redis.Options{Addr: cluster.Addrs()[down]})
 	defer downClient.Close()
@@ -114,11 +115,11 @@ func TestRedisClusterSlotMigration(t *testing.T) {
 	cluster := testenv.NewRedisCluster(t)
 	prefix := cluster.Prefix(t)
 	var asks atomic.Int64
-	var stores [2]retry.Store
+	var stores [2]idempotency.Store
 	for i := range stores {
 		client := cluster.Client(t, nil)
 		client.OnNewNode(func(n *redis.Client) { n.AddHook(askHook{&asks}) })
-		s, err := retry.NewRedisStore(client, prefix)
+		s, err := redisidem.New(client, redisidem.Config{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func TestRedisClusterSlotMigration(t *testing.T) {
 					mu.Lock()
 					winners[i]++
 					mu.Unlock()
-					err = s.Complete(ctx, key(i), token, retry.Entry{Fingerprint: "fp", Done: true, Result: []byte(`"` + token + `"`)}, time.Hour)
+					err = s.Complete(ctx, key(i), token, idempotency.Entry{Fingerprint: "fp", Done: true, Result: []byte(`"` + token + `"`)}, time.Hour)
 				}
 				if err != nil {
 					errs <- fmt.Errorf("key %d: %w", i, err)

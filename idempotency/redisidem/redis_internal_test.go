@@ -1,10 +1,12 @@
-package retry
+package redisidem
 
 import (
 	"encoding/json"
 	"reflect"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/bulwark-mcp/bulwark/idempotency"
 )
 
 // FuzzRedisEntry feeds arbitrary stored values to the decoder (a corrupt
@@ -17,7 +19,7 @@ func FuzzRedisEntry(f *testing.F) {
 	f.Add("t\n", "x", []byte(`not json`), false)
 	f.Fuzz(func(t *testing.T, stored, fp string, result []byte, done bool) {
 		_, _ = decodeRedis(stored)
-		e := Entry{Fingerprint: fp, Done: done, Result: result}
+		e := idempotency.Entry{Fingerprint: fp, Done: done, Result: result}
 		v, err := encodeRedis("token", e)
 		if err != nil {
 			return // invalid JSON result or fingerprint: refused, not stored

@@ -1,4 +1,4 @@
-package retry
+package idempotency
 
 import (
 	"container/list"
@@ -25,7 +25,7 @@ type MemoryConfig struct {
 	// out of it. A principal at its bound loses its own expired entries
 	// first, then its own oldest completed one (that key, replayed later,
 	// runs again); when all its entries are pending, its claim fails with
-	// ErrPrincipalFull ([Idempotency] refuses the call as rate limited).
+	// ErrPrincipalFull ([New] refuses the call as rate limited).
 	// Calls without a principal (no auth layer) share MaxEntries only.
 	// Zero means a tenth of MaxEntries (1,000 by default), at least 1.
 	MaxEntriesPerPrincipal int
@@ -35,7 +35,7 @@ type MemoryConfig struct {
 
 // MemoryStore is an in-process, bounded [Store]. It suits a single
 // instance; several instances behind a load balancer need a shared store
-// such as [RedisStore].
+// such as redisidem.Store or pgidem.Store.
 type MemoryStore struct {
 	max, perPrincipal int
 	clock             bulwark.Clock
@@ -60,7 +60,7 @@ type memItem struct {
 // NewMemoryStore returns an empty store.
 func NewMemoryStore(c MemoryConfig) (*MemoryStore, error) {
 	if c.MaxEntries < 0 || c.MaxEntriesPerPrincipal < 0 {
-		return nil, errors.New("retry: MemoryConfig.MaxEntries and MaxEntriesPerPrincipal must not be negative")
+		return nil, errors.New("idempotency: MemoryConfig.MaxEntries and MaxEntriesPerPrincipal must not be negative")
 	}
 	if c.MaxEntries == 0 {
 		c.MaxEntries = 10000
@@ -69,12 +69,12 @@ func NewMemoryStore(c MemoryConfig) (*MemoryStore, error) {
 		c.MaxEntriesPerPrincipal = max(c.MaxEntries/10, 1)
 	}
 	return &MemoryStore{
-		max: c.MaxEntries, perPrincipal: c.MaxEntriesPerPrincipal, clock: bulwark.ClockOr(c.Clock),
+		max: c.MaxEntries, perPrincipal: c.MaxEntriesPerPrincipal, clock: clockOr(c.Clock),
 		items: make(map[string]*memItem), order: list.New(), scopes: make(map[string]*list.List),
 	}, nil
 }
 
-// Claim implements [Store]. Called by [Idempotency], it counts the key
+// Claim implements [Store]. Called by [New], it counts the key
 // against the calling principal's bound (MaxEntriesPerPrincipal).
 func (s *MemoryStore) Claim(ctx context.Context, key, token, fingerprint string, ttl time.Duration) (Entry, bool, error) {
 	now := s.clock.Now()
@@ -89,7 +89,7 @@ func (s *MemoryStore) Claim(ctx context.Context, key, token, fingerprint string,
 	return Entry{}, claimed, err
 }
 
-// claimDecoded is Claim for [Idempotency]: a live completed entry comes
+// claimDecoded is Claim for [New]: a live completed entry comes
 // with its result decoded, once per entry, for replays to copy. The
 // returned Entry shares its Result with the store and must not be
 // modified.

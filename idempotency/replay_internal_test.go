@@ -1,4 +1,4 @@
-package retry
+package idempotency
 
 import (
 	"encoding/json"

@@ -1,16 +1,15 @@
-// Package retrytest holds the conformance suite for implementations of
-// retry.Store, the idempotency-key store. Run it from a test of the
-// implementation:
+// Package idempotencytest holds the conformance suite for implementations
+// of idempotency.Store. Run it from a test of the implementation:
 //
 //	func TestStore(t *testing.T) {
-//		retrytest.TestStore(t, retrytest.Harness{
-//			New: func(t *testing.T) retry.Store { return newMyStore(t) },
+//		idempotencytest.Run(t, idempotencytest.Harness{
+//			New: func(t *testing.T) idempotency.Store { return newMyStore(t) },
 //		})
 //	}
 //
-// The memory and Redis stores of package retry run it, and so does the
-// PostgreSQL store of the customer example.
-package retrytest
+// The memory store of package idempotency runs it, and so do the Redis
+// store (redisidem) and the PostgreSQL store (pgidem).
+package idempotencytest
 
 import (
 	"context"
@@ -23,7 +22,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/bulwark-mcp/bulwark/retry"
+	"github.com/bulwark-mcp/bulwark/idempotency"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -31,7 +30,7 @@ import (
 type Harness struct {
 	// New returns an empty store, private to the test (its own key prefix,
 	// schema or database).
-	New func(t *testing.T) retry.Store
+	New func(t *testing.T) idempotency.Store
 	// Advance moves the store's clock forward, for the expiry checks. Nil
 	// skips them: stores whose entries expire on a server's clock (Redis,
 	// PostgreSQL) cannot be driven from the test, and should check that
@@ -47,8 +46,8 @@ const (
 	fpB = "fingerprint-b"
 )
 
-// TestStore runs the suite.
-func TestStore(t *testing.T, h Harness) {
+// Run runs the suite.
+func Run(t *testing.T, h Harness) {
 	t.Run("ClaimNewKey", func(t *testing.T) { claimNewKey(t, h) })
 	t.Run("ClaimHeldKeyReturnsPending", func(t *testing.T) { claimHeld(t, h) })
 	t.Run("CompleteThenReplay", func(t *testing.T) { completeThenReplay(t, h) })
@@ -68,7 +67,17 @@ func TestStore(t *testing.T, h Harness) {
 
 var ctx = context.Background()
 
-func claim(t *testing.T, s retry.Store, key, token, fp string, ttl time.Duration) (retry.Entry, bool) {
+// layer returns the idempotency layer over store.
+func layer(t *testing.T, store idempotency.Store, c idempotency.Config) bulwark.Middleware {
+	t.Helper()
+	mw, err := idempotency.New(store, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mw
+}
+
+func claim(t *testing.T, s idempotency.Store, key, token, fp string, ttl time.Duration) (idempotency.Entry, bool) {
 	t.Helper()
 	e, ok, err := s.Claim(ctx, key, token, fp, ttl)
 	if err != nil {
@@ -100,7 +109,7 @@ func completeThenReplay(t *testing.T, h Harness) {
 	s := h.New(t)
 	claim(t, s, "k", "t1", fpA, time.Minute)
 	result := []byte(`{"content":[{"type":"text","text":"done"}]}`)
-	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: result}, time.Hour); err != nil {
+	if err := s.Complete(ctx, "k", "t1", idempotency.Entry{Fingerprint: fpA, Done: true, Result: result}, time.Hour); err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
 	e, ok := claim(t, s, "k", "t2", fpA, time.Minute)
@@ -117,12 +126,12 @@ func completeThenReplay(t *testing.T, h Harness) {
 
 func completeNeedsToken(t *testing.T, h Harness) {
 	s := h.New(t)
-	done := retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}
-	if err := s.Complete(ctx, "never-claimed", "t1", done, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+	done := idempotency.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}
+	if err := s.Complete(ctx, "never-claimed", "t1", done, time.Hour); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("Complete of an unclaimed key: %v, want ErrNotOwner", err)
 	}
 	claim(t, s, "k", "t1", fpA, time.Minute)
-	if err := s.Complete(ctx, "k", "intruder", done, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+	if err := s.Complete(ctx, "k", "intruder", done, time.Hour); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("Complete with another token: %v, want ErrNotOwner", err)
 	}
 	if e, _ := claim(t, s, "k", "t2", fpA, time.Minute); e.Done {
@@ -139,7 +148,7 @@ func releaseFreesKey(t *testing.T, h Harness) {
 	if _, ok := claim(t, s, "k", "t2", fpB, time.Minute); !ok {
 		t.Fatal("key not claimable after Release")
 	}
-	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true}, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+	if err := s.Complete(ctx, "k", "t1", idempotency.Entry{Fingerprint: fpA, Done: true}, time.Hour); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("Complete by the released owner: %v, want ErrNotOwner", err)
 	}
 }
@@ -161,7 +170,7 @@ func releaseOtherToken(t *testing.T, h Harness) {
 func releaseKeepsCompleted(t *testing.T, h Harness) {
 	s := h.New(t)
 	claim(t, s, "k", "t1", fpA, time.Minute)
-	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+	if err := s.Complete(ctx, "k", "t1", idempotency.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Release(ctx, "k", "t1"); err != nil {
@@ -230,7 +239,7 @@ func pendingExpires(t *testing.T, h Harness) {
 	if _, ok := claim(t, s, "k", "t2", fpA, time.Minute); !ok {
 		t.Fatal("pending entry did not expire at its TTL")
 	}
-	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true}, time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+	if err := s.Complete(ctx, "k", "t1", idempotency.Entry{Fingerprint: fpA, Done: true}, time.Hour); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("Complete after the claim expired and was retaken: %v, want ErrNotOwner", err)
 	}
 }
@@ -241,7 +250,7 @@ func completedExpires(t *testing.T, h Harness) {
 	}
 	s := h.New(t)
 	claim(t, s, "k", "t1", fpA, time.Minute)
-	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+	if err := s.Complete(ctx, "k", "t1", idempotency.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	h.Advance(time.Hour - time.Nanosecond)
@@ -254,19 +263,19 @@ func completedExpires(t *testing.T, h Harness) {
 	}
 }
 
-// renewKeepsClaim checks a [retry.Renewer]: only the owner of a pending
+// renewKeepsClaim checks a [idempotency.Renewer]: only the owner of a pending
 // entry can renew it, and a renewed claim outlives its first TTL.
 func renewKeepsClaim(t *testing.T, h Harness) {
 	s := h.New(t)
-	rn, ok := s.(retry.Renewer)
+	rn, ok := s.(idempotency.Renewer)
 	if !ok {
-		t.Skip("the store is not a retry.Renewer")
+		t.Skip("the store is not a idempotency.Renewer")
 	}
-	if err := rn.Renew(ctx, "never-claimed", "t1", time.Minute); !errors.Is(err, retry.ErrNotOwner) {
+	if err := rn.Renew(ctx, "never-claimed", "t1", time.Minute); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("Renew of an unclaimed key: %v, want ErrNotOwner", err)
 	}
 	claim(t, s, "k", "t1", fpA, time.Minute)
-	if err := rn.Renew(ctx, "k", "intruder", time.Hour); !errors.Is(err, retry.ErrNotOwner) {
+	if err := rn.Renew(ctx, "k", "intruder", time.Hour); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("Renew with another token: %v, want ErrNotOwner", err)
 	}
 	if h.Advance != nil {
@@ -281,10 +290,10 @@ func renewKeepsClaim(t *testing.T, h Harness) {
 	if e, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok || e.Done {
 		t.Fatalf("renewed claim lost: claimed=%v %+v", ok, e)
 	}
-	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+	if err := s.Complete(ctx, "k", "t1", idempotency.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
 		t.Fatalf("Complete after Renew: %v", err)
 	}
-	if err := rn.Renew(ctx, "k", "t1", time.Minute); !errors.Is(err, retry.ErrNotOwner) {
+	if err := rn.Renew(ctx, "k", "t1", time.Minute); !errors.Is(err, idempotency.ErrNotOwner) {
 		t.Fatalf("Renew of a completed entry: %v, want ErrNotOwner", err)
 	}
 	if e, ok := claim(t, s, "k", "t2", fpA, time.Minute); ok || !e.Done {
@@ -306,7 +315,7 @@ func claimReportsRemaining(t *testing.T, h Harness) {
 			t.Fatalf("after 20s: Remaining %v, want 40s", e.Remaining)
 		}
 	}
-	if err := s.Complete(ctx, "k", "t1", retry.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
+	if err := s.Complete(ctx, "k", "t1", idempotency.Entry{Fingerprint: fpA, Done: true, Result: []byte(`{}`)}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := claim(t, s, "k", "t2", fpA, time.Minute); e.Remaining <= time.Minute || e.Remaining > time.Hour {
@@ -316,17 +325,17 @@ func claimReportsRemaining(t *testing.T, h Harness) {
 
 // notRenewing hides a store's Renew: the claims made through it lapse as
 // those of a process that died mid-call.
-type notRenewing struct{ retry.Store }
+type notRenewing struct{ idempotency.Store }
 
 // startFirst runs a keyed call through Idempotency over store, as principal
 // "alice", in a handler that holds until the test ends, and returns once
 // the handler runs (so the key is claimed).
-func startFirst(t *testing.T, store retry.Store, args map[string]any, opts ...retry.Option) {
+func startFirst(t *testing.T, store idempotency.Store, args map[string]any, c idempotency.Config) {
 	t.Helper()
 	started, release := make(chan struct{}), make(chan struct{})
 	done := make(chan struct{})
 	t.Cleanup(func() { close(release); <-done })
-	h := retry.Idempotency(store, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := layer(t, store, c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		close(started)
 		<-release
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "first"}}}, nil
@@ -355,11 +364,11 @@ func keyedCall(parent context.Context, h mcp.ToolHandler, args map[string]any) (
 func abandonedClaim(t *testing.T, h Harness) {
 	store := h.New(t)
 	args := map[string]any{"idempotency_key": "crash-1", "v": 1}
-	startFirst(t, notRenewing{store}, args, retry.WithPendingTTL(2*time.Second))
-	if _, ok := store.(retry.Renewer); !ok {
+	startFirst(t, notRenewing{store}, args, idempotency.Config{PendingTTL: 2 * time.Second})
+	if _, ok := store.(idempotency.Renewer); !ok {
 		t.Skip("a store that cannot renew claims cannot tell an abandoned claim from a live one")
 	}
-	h2 := retry.Idempotency(store, retry.WithPendingTTL(10*time.Second), retry.WithWait(30*time.Second))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h2 := layer(t, store, idempotency.Config{PendingTTL: 10 * time.Second, Wait: 30 * time.Second})(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		t.Error("the retry ran while the key was claimed")
 		return nil, nil
 	})
@@ -383,9 +392,9 @@ func abandonedClaim(t *testing.T, h Harness) {
 func liveClaim(t *testing.T, h Harness) {
 	store := h.New(t)
 	args := map[string]any{"idempotency_key": "slow-1", "v": 1}
-	opts := []retry.Option{retry.WithPendingTTL(10 * time.Second), retry.WithWait(30 * time.Second), retry.WithPollInterval(20 * time.Millisecond)}
-	startFirst(t, store, args, opts...)
-	h2 := retry.Idempotency(store, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	c := idempotency.Config{PendingTTL: 10 * time.Second, Wait: 30 * time.Second, PollInterval: 20 * time.Millisecond}
+	startFirst(t, store, args, c)
+	h2 := layer(t, store, c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		t.Error("the duplicate ran while the key was claimed")
 		return nil, nil
 	})

@@ -1,4 +1,4 @@
-package retry
+package idempotency
 
 import (
 	"context"
@@ -13,27 +13,27 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// ReplayMetaKey is the _meta key set to true on a result that Idempotency
+// ReplayMetaKey is the _meta key set to true on a result that the layer
 // replayed from its store rather than computed.
 const ReplayMetaKey = "bulwark/idempotent-replay"
 
-// IdempotencyField is the call-record field ([bulwark.Call.SetField]) that
-// Idempotency sets to "executed" or "replayed", or to "in progress" when
-// it refused a call whose key another call holds.
-const IdempotencyField = "idempotency"
+// Field is the call-record field ([bulwark.Call.SetField]) that the layer
+// sets to "executed" or "replayed", or to "in progress" when it refused a
+// call whose key another call holds.
+const Field = "idempotency"
 
-// Idempotency makes calls that carry an idempotency key (see [WithKeys])
-// execute at most once per (principal, tool, key):
+// New returns the layer that makes calls that carry an idempotency key
+// (see [Config].Keys) execute at most once per (principal, tool, key):
 //
 //   - the first call claims the key in store and runs; its result is
-//     stored for [WithTTL] (24 hours by default);
+//     stored for Config.TTL (24 hours by default);
 //   - a later call with the same key and the same arguments receives a
 //     copy of the stored result, marked with _meta[ReplayMetaKey], without
 //     running the handler;
 //   - a call with the same key and different arguments is refused with an
 //     invalid-argument refusal: keys must not be reused;
 //   - a duplicate that arrives while the first is still running waits for
-//     its result (up to [WithWait], and never past a poll interval before
+//     its result (up to Config.Wait, and never past a poll interval before
 //     its own deadline), then replays it; if the wait runs out it is
 //     refused as unavailable ("still in progress"), with a retry-after
 //     equal to the time the claim has left;
@@ -52,34 +52,42 @@ const IdempotencyField = "idempotency"
 // as a hash. Arguments are compared by the SHA-256 of their canonical JSON
 // (key order and whitespace do not matter).
 //
-// What is stored: successful results, and IsError results that are the
-// tool's answer (not a bulwark refusal, not a retryable error). When the
-// handler returns an error, a refusal or a retryable failure, the claim is
-// released so the client can try again with the same key: a handler whose
+// What is stored: the results [bulwark.OutcomeOf] calls "ok" or
+// "tool_error" (the tool's deliberate answer). When the handler returns
+// an error, a refusal, or an IsError result standing for a failure, the
+// claim is released so the client can try again with the same key: a handler whose
 // write may have taken effect must report that as a result, not an error.
 //
 // While the handler runs, the claim is renewed if the store is a [Renewer],
 // so a duplicate never runs because the first call was slow. Only a
 // process that dies mid-call, or a store that loses the claim or fails to
 // take the result, frees the key for another run: after the pending TTL
-// ([WithPendingTTL]). Every instance sharing a store must use the same
+// (Config.PendingTTL). Every instance sharing a store must use the same
 // pending TTL, since each judges the others' claims by it. An operator can
 // free keys stuck by a crash before their pending TTL ends by deleting,
 // from a Renewer store, the pending entries with less than half the
 // pending TTL left: those are the abandoned claims.
 //
-// Calls without a key pass through, unless [RequireKey] is set. A call's
+// Calls without a key pass through, unless Config.RequireKey is set. A call's
 // key is available to the handler with [KeyFrom]. If the store fails, the
 // call is refused as unavailable rather than run unprotected.
 //
-// Place Idempotency after auth (it needs the principal), inside
+// It returns an error for a nil store or a negative duration in c.
+//
+// Place the layer after auth (it needs the principal), inside
 // bulwark.Timeout and outside retry: just before retry is right. Inside the
 // timeout matters: a handler abandoned at its deadline keeps running, and
 // only a layer between the timeout and the handler sees it finish and can
 // settle the key then; outside, the key would be released while the write
 // may still happen.
-func Idempotency(store Store, opts ...Option) bulwark.Middleware {
-	o := buildOptions(opts)
+func New(store Store, c Config) (bulwark.Middleware, error) {
+	if store == nil {
+		return nil, errors.New("idempotency: nil Store")
+	}
+	o, err := c.options()
+	if err != nil {
+		return nil, err
+	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if !bulwark.IsToolCall(ctx) {
@@ -97,7 +105,7 @@ func Idempotency(store Store, opts ...Option) bulwark.Middleware {
 			}
 			return o.once(ctx, store, req, p, next)
 		}
-	}
+	}, nil
 }
 
 func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolRequest, p parsed, next mcp.ToolHandler) (*mcp.CallToolResult, error) {
@@ -137,7 +145,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 			if err != nil {
 				return nil, bulwark.Internal(err)
 			}
-			call.SetField(IdempotencyField, "replayed")
+			call.SetField(Field, "replayed")
 			return res, nil
 		}
 		// A live owner renews its claim every third of the pending TTL,
@@ -151,7 +159,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 			if retryAfter <= 0 {
 				retryAfter = o.poll // the store does not say
 			}
-			call.SetField(IdempotencyField, "in progress")
+			call.SetField(Field, "in progress")
 			return nil, bulwark.Unavailable("a call with this idempotency key is still in progress", retryAfter, nil)
 		}
 		select {
@@ -176,8 +184,8 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 	res, err := next(ctx, req)
 	stop()
 	settled = true
-	call.SetField(IdempotencyField, "executed")
-	if !storable(res, err) {
+	call.SetField(Field, "executed")
+	if !storable(ctx, res, err) {
 		_ = store.Release(bg, key, token)
 		return res, err
 	}
@@ -189,13 +197,13 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 	if cerr := complete(bg, store, key, token, Entry{Fingerprint: fp, Done: true, Result: data}, o.ttl); cerr != nil {
 		// The result stands; the claim lapses after its pending TTL, after
 		// which a duplicate would run again. Note it for the audit record.
-		call.SetField(IdempotencyField, "executed; result not stored")
+		call.SetField(Field, "executed; result not stored")
 	}
 	return res, err
 }
 
 // giveUp is when a duplicate stops waiting for the call that holds its
-// key: after the wait ([WithWait]), and a poll interval before its own
+// key: after the wait (Config.Wait), and a poll interval before its own
 // deadline, so that it receives the refusal that says when to retry rather
 // than a deadline-exceeded one.
 func (o *options) giveUp(ctx context.Context) time.Time {
@@ -227,7 +235,7 @@ func scopeFrom(ctx context.Context) string {
 	return s
 }
 
-// completeAttempts is how many times Idempotency tries to store a result:
+// completeAttempts is how many times the layer tries to store a result:
 // a write that ran must not be left pending over one dropped connection.
 const completeAttempts = 3
 
@@ -275,23 +283,14 @@ func (o *options) keepClaim(ctx context.Context, store Store, key, token string)
 	}
 }
 
-func storable(res *mcp.CallToolResult, err error) bool {
-	if err != nil || res == nil {
-		return false
+// storable reports whether a call's outcome is the tool's answer, to be
+// replayed: a result, or an IsError result the model is meant to read.
+func storable(ctx context.Context, res *mcp.CallToolResult, err error) bool {
+	switch bulwark.OutcomeOf(ctx, res, err) {
+	case bulwark.OutcomeOK, bulwark.OutcomeToolError:
+		return err == nil && res != nil
 	}
-	if !res.IsError {
-		return true
-	}
-	if bulwark.RefusalOf(res, nil) != nil {
-		return false
-	}
-	if e := res.GetError(); e != nil {
-		var be *bulwark.Error
-		if errors.As(e, &be) || Transient(e) {
-			return false
-		}
-	}
-	return true
+	return false
 }
 
 // claim claims key in store. From a [MemoryStore] a completed entry also

@@ -1,4 +1,4 @@
-package retry_test
+package idempotency_test
 
 import (
 	"bytes"
@@ -15,12 +15,35 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/bulwark-mcp/bulwark/retry"
+	"github.com/bulwark-mcp/bulwark/idempotency"
+	"github.com/bulwark-mcp/bulwark/idempotency/redisidem"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-func mustMemory(t testing.TB, clk bulwark.Clock) *retry.MemoryStore {
-	s, err := retry.NewMemoryStore(retry.MemoryConfig{Clock: clk})
+var destructive = &mcp.Tool{Name: "update_email", Annotations: &mcp.ToolAnnotations{DestructiveHint: new(true)}}
+
+// layer returns the idempotency layer over store configured by c.
+func layer(t testing.TB, store idempotency.Store, c idempotency.Config) bulwark.Middleware {
+	t.Helper()
+	mw, err := idempotency.New(store, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mw
+}
+
+func newRedisStore(t *testing.T) *redisidem.Store {
+	t.Helper()
+	s, err := redisidem.New(testenv.NewRedis(t), redisidem.Config{Prefix: testenv.RedisPrefix(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustMemory(t testing.TB, clk bulwark.Clock) *idempotency.MemoryStore {
+	s, err := idempotency.NewMemoryStore(idempotency.MemoryConfig{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,21 +71,21 @@ func call(t testing.TB, h mcp.ToolHandler, principal string, args any, opts ...b
 }
 
 func replayed(res *mcp.CallToolResult) bool {
-	return res != nil && res.Meta[retry.ReplayMetaKey] == true
+	return res != nil && res.Meta[idempotency.ReplayMetaKey] == true
 }
 
 func TestIdempotencyReplay(t *testing.T) {
 	var c counter
-	h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+	h := layer(t, mustMemory(t, nil), idempotency.Config{})(c.handle)
 	args := map[string]any{"id": "c-1", "email": "a@example.com", "idempotency_key": "op-1"}
 	res, err, rec := call(t, h, "alice", args)
-	if err != nil || bulwarktest.ResultText(res) != "run 1" || replayed(res) || rec.Fields()[retry.IdempotencyField] != "executed" {
+	if err != nil || bulwarktest.ResultText(res) != "run 1" || replayed(res) || rec.Fields()[idempotency.Field] != "executed" {
 		t.Fatalf("first: %v %v %v", bulwarktest.ResultText(res), err, rec.Fields())
 	}
 	// Same key, same arguments written differently: a replay.
 	raw := `{ "idempotency_key":"op-1",  "email": "a@example.com", "id":"c-1" }`
 	res2, err, rec := call(t, h, "alice", raw)
-	if err != nil || bulwarktest.ResultText(res2) != "run 1" || !replayed(res2) || rec.Fields()[retry.IdempotencyField] != "replayed" {
+	if err != nil || bulwarktest.ResultText(res2) != "run 1" || !replayed(res2) || rec.Fields()[idempotency.Field] != "replayed" {
 		t.Fatalf("replay: %v %v %v", bulwarktest.ResultText(res2), err, res2.Meta)
 	}
 	if c.n.Load() != 1 {
@@ -90,7 +113,7 @@ func TestIdempotencyReplay(t *testing.T) {
 // another's result.
 func TestIdempotencyScope(t *testing.T) {
 	var c counter
-	h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+	h := layer(t, mustMemory(t, nil), idempotency.Config{})(c.handle)
 	args := map[string]any{"idempotency_key": "k"}
 	a, _, _ := call(t, h, "alice", args)
 	b, _, _ := call(t, h, "bob", args)
@@ -108,9 +131,9 @@ func TestIdempotencyScope(t *testing.T) {
 
 func TestIdempotencyKeyFromMetaAndHandler(t *testing.T) {
 	var seen string
-	h := retry.Idempotency(mustMemory(t, nil), retry.WithKeys(retry.KeySource{Argument: "-", Meta: "io.example/key"}))(
+	h := layer(t, mustMemory(t, nil), idempotency.Config{Keys: idempotency.KeySource{Argument: "-", Meta: "io.example/key"}})(
 		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			seen = retry.KeyFrom(ctx)
+			seen = idempotency.KeyFrom(ctx)
 			return bulwarktest.TextResult("ok"), nil
 		})
 	_, err, _ := call(t, h, "alice", map[string]any{"idempotency_key": "ignored"}, bulwarktest.WithMeta("io.example/key", "m-1"))
@@ -124,7 +147,7 @@ func TestIdempotencyKeyFromMetaAndHandler(t *testing.T) {
 }
 
 func TestIdempotencyRefusals(t *testing.T) {
-	h := retry.Idempotency(mustMemory(t, nil), retry.RequireKey())((&counter{}).handle)
+	h := layer(t, mustMemory(t, nil), idempotency.Config{RequireKey: true})((&counter{}).handle)
 	for _, tc := range []struct {
 		name  string
 		args  any
@@ -134,7 +157,7 @@ func TestIdempotencyRefusals(t *testing.T) {
 		{"missing with RequireKey", map[string]any{"id": 1}, nil, "idempotency_key"},
 		{"not a string", map[string]any{"idempotency_key": 12}, nil, "idempotency_key"},
 		{"empty", map[string]any{"idempotency_key": ""}, nil, "idempotency_key"},
-		{"too long", map[string]any{"idempotency_key": strings.Repeat("k", retry.MaxKeyLength+1)}, nil, "idempotency_key"},
+		{"too long", map[string]any{"idempotency_key": strings.Repeat("k", idempotency.MaxKeyLength+1)}, nil, "idempotency_key"},
 		{"control character", map[string]any{"idempotency_key": "a\nb"}, nil, "idempotency_key"},
 		{"meta not a string", nil, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", 5)}, "_meta.idempotency_key"},
 		{"argument and meta differ", map[string]any{"idempotency_key": "a"}, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", "b")}, "idempotency_key"},
@@ -154,7 +177,7 @@ func TestIdempotencyRefusals(t *testing.T) {
 	}
 	// Without RequireKey, calls without a key pass through every time.
 	var c counter
-	h = retry.Idempotency(mustMemory(t, nil))(c.handle)
+	h = layer(t, mustMemory(t, nil), idempotency.Config{})(c.handle)
 	call(t, h, "alice", map[string]any{"id": 1})
 	call(t, h, "alice", map[string]any{"id": 1})
 	if c.n.Load() != 2 {
@@ -166,8 +189,12 @@ func TestIdempotencyRefusals(t *testing.T) {
 // stored.
 func TestIdempotencyWhatIsStored(t *testing.T) {
 	answer := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "no such customer"}}, IsError: true}
-	transient := &mcp.CallToolResult{}
-	transient.SetError(retry.Safe(errors.New("lost")))
+	// What a typed handler's returned error becomes: an IsError result
+	// that bulwark.OutcomeOf classifies as internal.
+	failed := &mcp.CallToolResult{}
+	failed.SetError(errors.New("lost"))
+	deliberate := &mcp.CallToolResult{}
+	deliberate.SetError(bulwark.ToolError("no such customer"))
 	refusal, _ := bulwark.ToWire(nil, nil, bulwark.Unavailable("x", 0, nil), nil)
 	for _, tc := range []struct {
 		name   string
@@ -179,12 +206,13 @@ func TestIdempotencyWhatIsStored(t *testing.T) {
 		{"tool's error answer", answer, nil, true},
 		{"error", nil, errors.New("db down"), false},
 		{"refusal", nil, bulwark.RateLimited("slow", 0), false},
-		{"transient error result", transient, nil, false},
+		{"deliberate tool error", deliberate, nil, true},
+		{"handler's error in a result", failed, nil, false},
 		{"refusal result", refusal, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := 0
-			h := retry.Idempotency(mustMemory(t, nil))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			h := layer(t, mustMemory(t, nil), idempotency.Config{})(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				n++
 				if n > 1 {
 					return bulwarktest.TextResult("again"), nil
@@ -203,7 +231,7 @@ func TestIdempotencyWhatIsStored(t *testing.T) {
 
 func TestIdempotencyPanicReleases(t *testing.T) {
 	n := 0
-	h := bulwark.Chain(bulwark.Recover(slog.New(slog.DiscardHandler)), retry.Idempotency(mustMemory(t, nil)))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := bulwark.Chain(bulwark.Recover(slog.New(slog.DiscardHandler)), layer(t, mustMemory(t, nil), idempotency.Config{}))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		n++
 		if n == 1 {
 			panic("bug")
@@ -222,7 +250,7 @@ func TestIdempotencyPanicReleases(t *testing.T) {
 func TestIdempotencyTTL(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
 	var c counter
-	h := retry.Idempotency(mustMemory(t, clk), retry.WithTTL(time.Hour), retry.WithClock(clk))(c.handle)
+	h := layer(t, mustMemory(t, clk), idempotency.Config{TTL: time.Hour, Clock: clk})(c.handle)
 	args := map[string]any{"idempotency_key": "k"}
 	call(t, h, "alice", args)
 	clk.Advance(time.Hour - 1)
@@ -237,17 +265,17 @@ func TestIdempotencyTTL(t *testing.T) {
 
 type failingStore struct{}
 
-func (failingStore) Claim(context.Context, string, string, string, time.Duration) (retry.Entry, bool, error) {
-	return retry.Entry{}, false, errors.New("connection refused")
+func (failingStore) Claim(context.Context, string, string, string, time.Duration) (idempotency.Entry, bool, error) {
+	return idempotency.Entry{}, false, errors.New("connection refused")
 }
-func (failingStore) Complete(context.Context, string, string, retry.Entry, time.Duration) error {
+func (failingStore) Complete(context.Context, string, string, idempotency.Entry, time.Duration) error {
 	return nil
 }
 func (failingStore) Release(context.Context, string, string) error { return nil }
 
 func TestIdempotencyStoreDown(t *testing.T) {
 	var c counter
-	h := retry.Idempotency(failingStore{})(c.handle)
+	h := layer(t, failingStore{}, idempotency.Config{})(c.handle)
 	_, err, _ := call(t, h, "alice", map[string]any{"idempotency_key": "k"})
 	if !errors.Is(err, bulwark.ErrUnavailable) || c.n.Load() != 0 {
 		t.Fatalf("err %v, runs %d: want unavailable without running", err, c.n.Load())
@@ -259,11 +287,11 @@ func TestIdempotencyStoreDown(t *testing.T) {
 
 // completions signals every successful Complete.
 type completions struct {
-	retry.Store
+	idempotency.Store
 	done chan struct{}
 }
 
-func (s completions) Complete(ctx context.Context, key, token string, e retry.Entry, ttl time.Duration) error {
+func (s completions) Complete(ctx context.Context, key, token string, e idempotency.Entry, ttl time.Duration) error {
 	err := s.Store.Complete(ctx, key, token, e, ttl)
 	if err == nil {
 		s.done <- struct{}{}
@@ -273,13 +301,13 @@ func (s completions) Complete(ctx context.Context, key, token string, e retry.En
 
 // exactlyOnce fires n identical calls at once: the handler runs once, and
 // every caller receives its result.
-func exactlyOnce(t *testing.T, store retry.Store, n int) {
+func exactlyOnce(t *testing.T, store idempotency.Store, n int) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
 	cs := completions{Store: store, done: make(chan struct{}, 1)}
 	started := make(chan struct{})
 	release := make(chan struct{})
 	var runs atomic.Int32
-	h := retry.Idempotency(cs, retry.WithClock(clk), retry.WithPollInterval(10*time.Millisecond))(
+	h := layer(t, cs, idempotency.Config{Clock: clk, PollInterval: 10 * time.Millisecond})(
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			if runs.Add(1) == 1 {
 				close(started)
@@ -349,7 +377,7 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := bulwarktest.NewFakeClock(time.Time{})
 			args := map[string]any{"idempotency_key": "k"}
-			h, _, release := blockFirst(t, mustMemory(t, clk), args, retry.WithClock(clk), retry.WithWait(tc.wait), retry.WithPollInterval(50*time.Millisecond))
+			h, _, release := blockFirst(t, mustMemory(t, clk), args, idempotency.Config{Clock: clk, Wait: tc.wait, PollInterval: 50 * time.Millisecond})
 			done := make(chan error, 1)
 			go func() { _, err, _ := call(t, h, "alice", args); done <- err }()
 			for i := 0; i < tc.polls; i++ {
@@ -357,7 +385,7 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 				clk.Advance(50 * time.Millisecond)
 			}
 			err := <-done
-			left := retry.DefaultPendingTTL - time.Duration(tc.polls)*50*time.Millisecond
+			left := 5*time.Minute - time.Duration(tc.polls)*50*time.Millisecond
 			if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != left {
 				t.Fatalf("err %v", err)
 			}
@@ -370,7 +398,7 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 func TestIdempotencyWaitCancelled(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
 	args := map[string]any{"idempotency_key": "k"}
-	h, _, release := blockFirst(t, mustMemory(t, clk), args, retry.WithClock(clk))
+	h, _, release := blockFirst(t, mustMemory(t, clk), args, idempotency.Config{Clock: clk})
 	req := bulwarktest.Request("update_email", args)
 	ctx, cancel := context.WithCancel(context.Background())
 	ctx, rec := bulwarktest.Context(ctx, req, destructive)
@@ -400,10 +428,10 @@ func FuzzIdempotencyKey(f *testing.F) {
 	f.Add([]byte(``), "k")
 	f.Fuzz(func(t *testing.T, args []byte, meta string) {
 		var c counter
-		h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+		h := layer(t, mustMemory(t, nil), idempotency.Config{})(c.handle)
 		var opts []bulwarktest.RequestOption
 		if meta != "" {
-			opts = append(opts, bulwarktest.WithMeta(retry.DefaultKeyName, meta))
+			opts = append(opts, bulwarktest.WithMeta(idempotency.DefaultKeyName, meta))
 		}
 		res, err, _ := call(t, h, "p", json.RawMessage(args), opts...)
 		if err != nil {
@@ -450,7 +478,7 @@ func waitForWaiters(t *testing.T, clk *bulwarktest.FakeClock, n int) {
 func TestIdempotencySlowHandlerKeepsClaim(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
 	args := map[string]any{"idempotency_key": "slow"}
-	h, runs, release := blockFirst(t, mustMemory(t, clk), args, retry.WithClock(clk), retry.WithPendingTTL(time.Minute), retry.WithWait(-1))
+	h, runs, release := blockFirst(t, mustMemory(t, clk), args, idempotency.Config{Clock: clk, PendingTTL: time.Minute, Wait: -1})
 	for i := 0; i < 6; i++ { // two minutes, twice the pending TTL
 		waitForWaiters(t, clk, 1) // the claim's renewal is waiting
 		clk.Advance(20 * time.Second)
@@ -470,7 +498,7 @@ func TestIdempotencySlowHandlerKeepsClaim(t *testing.T) {
 // subject that happen to share a name do not share keys.
 func TestIdempotencyScopeIncludesMethod(t *testing.T) {
 	var c counter
-	h := retry.Idempotency(mustMemory(t, nil))(c.handle)
+	h := layer(t, mustMemory(t, nil), idempotency.Config{})(c.handle)
 	args := map[string]any{"idempotency_key": "k"}
 	for i, p := range []*bulwark.Principal{{ID: "svc", Method: "api_key"}, {ID: "svc", Method: "jwt"}} {
 		req := bulwarktest.Request("update_email", args)
@@ -486,11 +514,11 @@ func TestIdempotencyScopeIncludesMethod(t *testing.T) {
 // flakyComplete fails the first n Completes, as a store connection that
 // drops once would.
 type flakyComplete struct {
-	retry.Store
+	idempotency.Store
 	n atomic.Int32
 }
 
-func (s *flakyComplete) Complete(ctx context.Context, key, token string, e retry.Entry, ttl time.Duration) error {
+func (s *flakyComplete) Complete(ctx context.Context, key, token string, e idempotency.Entry, ttl time.Duration) error {
 	if s.n.Add(-1) >= 0 {
 		return errors.New("connection reset")
 	}
@@ -503,9 +531,9 @@ func TestIdempotencyCompleteRetried(t *testing.T) {
 	store := &flakyComplete{Store: mustMemory(t, nil)}
 	store.n.Store(1)
 	var c counter
-	h := retry.Idempotency(store, retry.WithWait(-1))(c.handle)
+	h := layer(t, store, idempotency.Config{Wait: -1})(c.handle)
 	args := map[string]any{"idempotency_key": "k"}
-	if _, _, rec := call(t, h, "alice", args); rec.Fields()[retry.IdempotencyField] != "executed" {
+	if _, _, rec := call(t, h, "alice", args); rec.Fields()[idempotency.Field] != "executed" {
 		t.Fatalf("first call: %v", rec.Fields())
 	}
 	if res, err, _ := call(t, h, "alice", args); err != nil || !replayed(res) || c.n.Load() != 1 {
@@ -515,20 +543,20 @@ func TestIdempotencyCompleteRetried(t *testing.T) {
 	// says it was not stored.
 	store.n.Store(100)
 	args = map[string]any{"idempotency_key": "k2"}
-	if res, err, rec := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "run 2" || rec.Fields()[retry.IdempotencyField] != "executed; result not stored" {
+	if res, err, rec := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "run 2" || rec.Fields()[idempotency.Field] != "executed; result not stored" {
 		t.Fatalf("store down: %v %v %v", res, err, rec.Fields())
 	}
 }
 
-// blockFirst wraps a handler in Idempotency(store, opts...) and starts a
+// blockFirst wraps a handler in the layer configured by c and starts a
 // call with args (as alice) whose handler blocks: it returns once that
 // handler runs. Later runs answer at once. release unblocks the first run
 // and waits for its call to return.
-func blockFirst(t *testing.T, store retry.Store, args any, opts ...retry.Option) (h mcp.ToolHandler, runs *atomic.Int32, release func()) {
+func blockFirst(t *testing.T, store idempotency.Store, args any, c idempotency.Config) (h mcp.ToolHandler, runs *atomic.Int32, release func()) {
 	t.Helper()
 	started, unblock, first := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	runs = new(atomic.Int32)
-	h = retry.Idempotency(store, opts...)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h = layer(t, store, c)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if runs.Add(1) == 1 {
 			close(started)
 			<-unblock
@@ -551,12 +579,12 @@ func blockFirst(t *testing.T, store retry.Store, args any, opts ...retry.Option)
 // its keys in progress it is refused as rate limited while others go on.
 func TestIdempotencyPerPrincipalBound(t *testing.T) {
 	clk := bulwarktest.NewFakeClock(time.Time{})
-	store, err := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 100, Clock: clk}) // 10 per principal
+	store, err := idempotency.NewMemoryStore(idempotency.MemoryConfig{MaxEntries: 100, Clock: clk}) // 10 per principal
 	if err != nil {
 		t.Fatal(err)
 	}
 	var runs atomic.Int32
-	h := retry.Idempotency(store, retry.WithClock(clk))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := layer(t, store, idempotency.Config{Clock: clk})(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		runs.Add(1)
 		return bulwarktest.TextResult("done"), nil
 	})
@@ -593,7 +621,7 @@ func TestIdempotencyPerPrincipalBound(t *testing.T) {
 	// With all ten of her keys in progress, alice's next key is refused as
 	// rate limited; bob is not affected.
 	// (Claims without a principal count against MaxEntries only.)
-	store2, _ := retry.NewMemoryStore(retry.MemoryConfig{MaxEntries: 100, Clock: clk})
+	store2, _ := idempotency.NewMemoryStore(idempotency.MemoryConfig{MaxEntries: 100, Clock: clk})
 	for i := 0; i < 10; i++ {
 		if _, ok, err := store2.Claim(context.Background(), fmt.Sprintf("raw-%d", i), "t", "fp", time.Minute); !ok || err != nil {
 			t.Fatal(ok, err)
@@ -601,7 +629,7 @@ func TestIdempotencyPerPrincipalBound(t *testing.T) {
 	}
 	release := make(chan struct{})
 	started := make(chan struct{}, 10)
-	h2 := retry.Idempotency(store2, retry.WithClock(clk))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h2 := layer(t, store2, idempotency.Config{Clock: clk})(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		started <- struct{}{}
 		<-release
 		return bulwarktest.TextResult("done"), nil
