@@ -51,6 +51,7 @@ type Config struct {
 	JWTAudience string
 	JWKSURL     string
 	ResourceURL string // this server's resource identifier (RFC 8707/9728)
+	PolicyFile  string // POLICY_FILE: who may call what, how often (see policy.yaml)
 
 	LogLevel         slog.Level
 	EnableCache      bool
@@ -274,6 +275,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		r.fail("JWKS_URL", "must use https in production", c.JWKSURL)
 	}
 	c.ResourceURL = r.url("MCP_RESOURCE_URL", "", "https", "http")
+	c.PolicyFile = r.str("POLICY_FILE", "")
 
 	switch lv := strings.ToLower(r.str("LOG_LEVEL", "info")); lv {
 	case "debug":
