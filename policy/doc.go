@@ -88,7 +88,7 @@
 // file even when a reload lands meanwhile; install it outermost, before
 // auth:
 //
-//	audit → recover → policy.Middleware → metrics → auth → validate → ratelimit → timeout → cache → breaker → retry → handler
+//	audit → recover → (*policy.Engine).Middleware → metrics → auth → validate → ratelimit → timeout → cache → breaker → retry → handler
 //
 // # Refusals
 //
