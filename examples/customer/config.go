@@ -92,6 +92,10 @@ type Config struct {
 	// MAX_INFLIGHT_PER_SESSION, MAX_SUBSCRIPTIONS_PER_SESSION).
 	Limits edge.Limits
 
+	// Warnings are problems that do not stop the start (a secret file
+	// other users can read); logged at start.
+	Warnings []string
+
 	// Bare switches every bulwark layer off (BULWARK_DISABLE=1 or -bare),
 	// for measuring what the layers cost. Refused in production.
 	Bare bool
@@ -211,6 +215,8 @@ var auditTablePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,40}$`)
 func LoadConfig(getenv func(string) string) (*Config, error) {
 	r := &envReader{get: getenv}
 	c := &Config{}
+	getenv, c.Warnings = withSecretFiles(getenv, r)
+	r.get = getenv
 
 	c.Environment = strings.ToLower(r.str("ENVIRONMENT", envDevelopment))
 	switch c.Environment {
