@@ -24,6 +24,7 @@ func TestCheck(t *testing.T) {
 	}
 	tools := write("tools.json", manifest)
 	good := write("good.yaml", "version: 1\ntools:\n  - name: get_customer\n    timeout: 2s\n")
+	rule := write("rule.yaml", "version: 1\ntools:\n  - name: update_customer_email\n    rule: 'args.new_email.endsWith(\"@example.com\")'\n")
 	bad := write("bad.yaml", "version: 1\ntools:\n  - name: get_customer\n    concurrency: -1\n  - name: delete_customer\n")
 	for _, tc := range []struct {
 		name   string
@@ -36,6 +37,8 @@ func TestCheck(t *testing.T) {
 		{"invalid", []string{"check", "-tools", tools, bad}, 1, "", []string{
 			bad + ":4: concurrency must not be negative (got -1)",
 			bad + `:5: tool "delete_customer" is not served (known: get_customer, update_customer_email)`}},
+		{"unknown argument in a rule", []string{"check", "-tools", tools, rule}, 1, "", []string{
+			rule + `:4: rule for tool "update_customer_email": 1:5: undefined field 'new_email'`}},
 		{"no manifest", []string{"check", good}, 2, "", []string{"usage:"}},
 		{"not check", []string{"lint", good}, 2, "", []string{"usage:"}},
 		{"bad manifest", []string{"check", "-tools", good, good}, 2, "", []string{"not a tools manifest"}},
