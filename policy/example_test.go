@@ -32,8 +32,8 @@ tools:
 		return nil, nil, nil
 	})
 	eng, err := policy.New(policy.Config{
-		Path:     path,
-		Tools:    func() []*mcp.Tool { return bulwark.Tools(server) },
+		Path:  path,
+		Tools: func() []*mcp.Tool { return bulwark.Tools(server) },
 		OnReload: func(r policy.Reload) {
 			if r.Err != nil {
 				fmt.Println("refused:", strings.TrimPrefix(r.Err.Error(), dir+string(filepath.Separator)))
