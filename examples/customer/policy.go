@@ -8,12 +8,13 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/policy"
+	"github.com/bulwark-mcp/bulwark/policy/celrule"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // buildPolicy reads POLICY_FILE, when set, and lets it govern the calls:
-// its scopes and roles are required on top of the built-in ones, its rate
+// its scopes, roles and (CEL) rules are required on top of the built-in ones, its rate
 // limits apply besides RATE_LIMIT, its timeouts replace TOOL_TIMEOUT. The
 // file is watched (and reread on SIGHUP): a valid change applies to the
 // next call, an invalid one is refused with a log line and an audit record,
@@ -34,6 +35,7 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 			}
 			return toolDefsList()
 		},
+		Rules:    celrule.New(celrule.Config{}),
 		OnReload: func(r policy.Reload) { l.recordPolicy(r) },
 		Alert: func(r policy.Reload) {
 			s.log.Error("policy file refused; the policy in force stays", "file", r.Path, "digest", r.Digest, "err", r.Err)

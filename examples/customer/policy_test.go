@@ -11,6 +11,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/bulwark-mcp/bulwark/policy"
+	"github.com/bulwark-mcp/bulwark/policy/celrule"
 )
 
 // TestPolicyFile runs the server with a policy file and changes it while
@@ -114,7 +115,7 @@ func TestPolicyFileInvalidAtStart(t *testing.T) {
 
 // The sample policy shipped with the server is valid for its tools.
 func TestSamplePolicy(t *testing.T) {
-	if _, err := policy.Load("policy.yaml", toolDefsList(), nil); err != nil {
+	if _, err := policy.Load("policy.yaml", toolDefsList(), celrule.New(celrule.Config{})); err != nil {
 		t.Fatal(err)
 	}
 }
