@@ -43,13 +43,13 @@
 //	    any_scopes: [customers:read, reports]
 //	principals:                           # attributes a server may consult
 //	  alice:                              # (by principal ID) with
-//	    attributes:                       # Policy.Attributes
+//	    attributes:                       # Snapshot.Attributes
 //	      regions: [eu]
 //	      customers: ["42", "43"]
 //
 // JSON files hold the same keys ({"version": 1, "tools": [...]}).
 //
-// Settings for a call are the defaults, then every entry naming the target
+// The terms of a call are the defaults, then every entry naming the target
 // in file order, a later entry overriding only the fields it sets (a rate
 // of calls: 10 keeps the default's per and burst); sensitive names add up.
 // A zero value (timeout: 0s) says the layer keeps its own default.
@@ -72,7 +72,7 @@
 // [Engine.Watch] rereads the file when it changes (rename-into-place
 // included) and on SIGHUP; [Engine.Reload] rereads it on demand. A valid
 // file replaces the policy whole, through an atomic pointer to an
-// immutable [Policy]. An invalid one leaves the policy in force as it was,
+// immutable [Snapshot]. An invalid one leaves the policy in force as it was,
 // calls Config.Alert and counts in [Engine.Stats]. Every load, accepted or
 // refused, is reported to Config.OnReload with the file's SHA-256 digest,
 // ready to be written as an audit record.
@@ -107,7 +107,7 @@
 //		Alert: func(r policy.Reload) { slog.Error("policy refused", "err", r.Err) },
 //	})
 //	go eng.Watch(ctx)
-//	timeout := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })
+//	timeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
 //
 // Offline, cmd/bulwark-policy checks a file against a manifest of tools.
 package policy

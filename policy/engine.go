@@ -74,7 +74,7 @@ type Stats struct {
 type Engine struct {
 	cfg      Config
 	clock    bulwark.Clock
-	cur      atomic.Pointer[Policy]
+	cur      atomic.Pointer[Snapshot]
 	mu       sync.Mutex // serializes loads
 	lastSeen string     // digest of the last file read, accepted or not
 	accepted atomic.Uint64
@@ -104,8 +104,8 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Policy returns the policy in force.
-func (e *Engine) Policy() *Policy { return e.cur.Load() }
+// Snapshot returns the policy in force.
+func (e *Engine) Snapshot() *Snapshot { return e.cur.Load() }
 
 // Stats returns the load counters.
 func (e *Engine) Stats() Stats {
@@ -125,7 +125,7 @@ func (e *Engine) load(trigger string, onlyChanged bool) error {
 	e.mu.Lock()
 	r := Reload{Path: e.cfg.Path, Trigger: trigger}
 	data, err := os.ReadFile(e.cfg.Path)
-	var p *Policy
+	var p *Snapshot
 	if err != nil {
 		err = &LoadError{File: e.cfg.Path, Msg: "cannot read the file: " + pathErr(err)}
 	} else {
@@ -230,7 +230,7 @@ type pinKey struct{ e *Engine }
 // the tools/call request, whose arguments auth's Guard does not pass to an
 // auth.Policy.
 type pin struct {
-	p   *Policy
+	p   *Snapshot
 	req *mcp.CallToolRequest
 }
 
@@ -254,8 +254,8 @@ func (e *Engine) Middleware() bulwark.Middleware {
 	}
 }
 
-// snapshot is the policy pinned to the call in ctx, or the one in force.
-func (e *Engine) snapshot(ctx context.Context) *Policy {
+// pinned is the policy pinned to the call in ctx, or the one in force.
+func (e *Engine) pinned(ctx context.Context) *Snapshot {
 	if p, ok := ctx.Value(pinKey{e}).(*pin); ok {
 		return p.p
 	}
@@ -265,15 +265,15 @@ func (e *Engine) snapshot(ctx context.Context) *Policy {
 // Value returns a per-call value taken from the policy's settings for the
 // call, for any layer that takes a bulwark.PerCall:
 //
-//	timeout := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })
-//	ttl := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.CacheTTL })
+//	timeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
+//	ttl := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.CacheTTL })
 //
 // f sees the settings of the policy pinned to the call (see
 // [Engine.Middleware]) and must not modify them. A PerCall[bool] converts
 // to a bulwark.Matcher.
-func Value[T any](e *Engine, f func(s *Settings) T) bulwark.PerCall[T] {
+func Value[T any](e *Engine, f func(s *Terms) T) bulwark.PerCall[T] {
 	return func(ctx context.Context, req *mcp.CallToolRequest) T {
-		return f(e.snapshot(ctx).For(ctx, req))
+		return f(e.pinned(ctx).For(ctx, req))
 	}
 }
 
@@ -283,7 +283,7 @@ func Value[T any](e *Engine, f func(s *Settings) T) bulwark.PerCall[T] {
 // per-principal key is the safe fallback).
 func (e *Engine) RateKey(def bulwark.PerCall[string]) bulwark.PerCall[string] {
 	return func(ctx context.Context, req *mcp.CallToolRequest) string {
-		s := e.snapshot(ctx).For(ctx, req)
+		s := e.pinned(ctx).For(ctx, req)
 		if s.rateKey != nil {
 			c := bulwark.CallFrom(ctx)
 			v, err := s.rateKey.Eval(ctx, e.input(c, c.Principal(), nil, req))
@@ -306,7 +306,7 @@ func (e *Engine) RateKey(def bulwark.PerCall[string]) bulwark.PerCall[string] {
 // have, so a tool a rule may refuse is still listed.
 func (e *Engine) Authorize() auth.Policy {
 	return func(ctx context.Context, p *auth.Principal, tool *mcp.Tool) error {
-		pol := e.snapshot(ctx)
+		pol := e.pinned(ctx)
 		c := bulwark.CallFrom(ctx)
 		k, _ := targetOf(ctx, nil)
 		s := pol.lookup(k, tool.Name)
@@ -333,7 +333,7 @@ func (e *Engine) Authorize() auth.Policy {
 	}
 }
 
-func (s *Settings) authorize(ctx context.Context, p *auth.Principal, tool *mcp.Tool) error {
+func (s *Terms) authorize(ctx context.Context, p *auth.Principal, tool *mcp.Tool) error {
 	if s.authz == nil {
 		return nil
 	}
@@ -342,7 +342,7 @@ func (s *Settings) authorize(ctx context.Context, p *auth.Principal, tool *mcp.T
 
 // buildAuthz turns the settings' scopes and roles into one auth.Policy,
 // once per settings rather than once per call.
-func (s *Settings) buildAuthz() {
+func (s *Terms) buildAuthz() {
 	var ps []auth.Policy
 	if len(s.Scopes) > 0 {
 		ps = append(ps, auth.RequireAll(s.Scopes...))

@@ -45,7 +45,7 @@ tools:
 		fmt.Println(err)
 		return
 	}
-	timeout := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })
+	timeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
 	fmt.Println(timeout(context.Background(), bulwarktest.Request("get_customer", nil)))
 
 	// An operator tightens the timeout; a typo is refused and changes nothing.

@@ -114,7 +114,7 @@ func (l *loader) line(path string) int {
 
 // compile parses and validates data (the file named file) against the
 // tools the server serves, and returns the immutable policy it describes.
-func compile(file string, data []byte, tools []*mcp.Tool, rules Compiler, gen uint64) (*Policy, error) {
+func compile(file string, data []byte, tools []*mcp.Tool, rules Compiler, gen uint64) (*Snapshot, error) {
 	l := &loader{file: file}
 	digest := digestOf(data)
 	f, err := parser.ParseBytes(data, 0)
@@ -144,11 +144,11 @@ func compile(file string, data []byte, tools []*mcp.Tool, rules Compiler, gen ui
 			byName[t.Name] = t
 		}
 	}
-	p := &Policy{
+	p := &Snapshot{
 		Digest:       digest,
 		Generation:   gen,
 		denyUnlisted: deny,
-		tools:        make(map[string]*Settings, len(byName)),
+		tools:        make(map[string]*Terms, len(byName)),
 		principals:   make(map[string]map[string][]string, len(doc.Principals)),
 	}
 	defaults := l.entry("$.defaults", doc.Defaults, kindTool, nil, rules)
@@ -445,7 +445,7 @@ func properties(t *mcp.Tool) map[string]bool {
 
 // Load reads and validates the policy file at path against tools, as
 // [New] does, without installing it: what an offline check runs.
-func Load(path string, tools []*mcp.Tool, rules Compiler) (*Policy, error) {
+func Load(path string, tools []*mcp.Tool, rules Compiler) (*Snapshot, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &LoadError{File: path, Msg: "cannot read the file: " + pathErr(err)}

@@ -12,9 +12,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Policy is one compiled policy file. It never changes once built: a
+// Snapshot is one compiled policy file. It never changes once built: a
 // reload builds a new one and swaps it in whole.
-type Policy struct {
+type Snapshot struct {
 	// Digest is "sha256:" and the hex SHA-256 of the file's bytes.
 	Digest string
 	// Generation counts the policies an [Engine] has put in force: 1 for
@@ -25,15 +25,15 @@ type Policy struct {
 	denyUnlisted bool
 	defaults     *layer
 	entries      []*compiled
-	tools        map[string]*Settings // every served tool, resolved at load
+	tools        map[string]*Terms // every served tool, resolved at load
 	principals   map[string]map[string][]string
 }
 
-// Settings is what the policy says about one tool, resource or prompt,
+// Terms are what the policy says about one tool, resource or prompt,
 // after the defaults and every entry that names it (in file order, later
 // entries overriding the fields they set) have been applied. A zero field
 // means the file says nothing, and the layer keeps its own default.
-type Settings struct {
+type Terms struct {
 	// Listed is false for a target no entry names; with "unlisted: deny"
 	// such a target is refused.
 	Listed bool
@@ -45,7 +45,7 @@ type Settings struct {
 	Timeout                  time.Duration
 	CacheTTL                 time.Duration
 	Retry                    Retry
-	Breaker                  Breaker
+	Breaker                  Trip
 	// Sensitive are argument names to redact, besides the layers' own.
 	Sensitive []string
 
@@ -69,9 +69,9 @@ type Retry struct {
 	Backoff, MaxBackoff time.Duration
 }
 
-// Breaker trips after TripAfter consecutive failures and stays open for
+// Trip is when a breaker opens: after TripAfter consecutive failures, for
 // OpenFor.
-type Breaker struct {
+type Trip struct {
 	TripAfter int
 	OpenFor   time.Duration
 }
@@ -122,7 +122,7 @@ func (c *compiled) layerFor(k kind, name string) *layer {
 	return c.any
 }
 
-func (ly *layer) apply(s *Settings) {
+func (ly *layer) apply(s *Terms) {
 	if ly.scopes != nil {
 		s.Scopes = ly.scopes
 	}
@@ -173,8 +173,8 @@ func setD(dst *time.Duration, v *duration) {
 }
 
 // resolve applies the defaults and every entry naming name.
-func (p *Policy) resolve(k kind, name string) *Settings {
-	s := &Settings{}
+func (p *Snapshot) resolve(k kind, name string) *Terms {
+	s := &Terms{}
 	p.defaults.apply(s)
 	for _, c := range p.entries {
 		if ly := c.layerFor(k, name); ly != nil {
@@ -189,12 +189,12 @@ func (p *Policy) resolve(k kind, name string) *Settings {
 // For returns the settings of a tool (or, with the method's name, a
 // resource URI or prompt name; see [Use]) for the call req. It never
 // returns nil.
-func (p *Policy) For(ctx context.Context, req *mcp.CallToolRequest) *Settings {
+func (p *Snapshot) For(ctx context.Context, req *mcp.CallToolRequest) *Terms {
 	k, name := targetOf(ctx, req)
 	return p.lookup(k, name)
 }
 
-func (p *Policy) lookup(k kind, name string) *Settings {
+func (p *Snapshot) lookup(k kind, name string) *Terms {
 	if k == kindTool {
 		if s, ok := p.tools[name]; ok {
 			return s
@@ -206,7 +206,7 @@ func (p *Policy) lookup(k kind, name string) *Settings {
 // Attributes returns what the file's principals section says about the
 // principal with the given ID (nil when it says nothing). The map and its
 // slices are shared: do not modify them.
-func (p *Policy) Attributes(principalID string) map[string][]string {
+func (p *Snapshot) Attributes(principalID string) map[string][]string {
 	return p.principals[principalID]
 }
 

@@ -193,7 +193,7 @@ func through(t *testing.T, eng *policy.Engine, ctx context.Context, req *mcp.Cal
 	}
 }
 
-func TestSettings(t *testing.T) {
+func TestTerms(t *testing.T) {
 	defs := append(testTools(), &mcp.Tool{Name: "delete_customer", InputSchema: map[string]any{"type": "object", "properties": map[string]any{"id": map[string]any{}, "reason": map[string]any{}}}})
 	defs = append(defs[:3], defs[4])
 	path := writeFile(t, t.TempDir(), "policy.yaml", samplePolicy)
@@ -201,9 +201,9 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })
-	ttl := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.CacheTTL })
-	rate := policy.Value(eng, func(s *policy.Settings) policy.Rate { return s.Rate })
+	timeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
+	ttl := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.CacheTTL })
+	rate := policy.Value(eng, func(s *policy.Terms) policy.Rate { return s.Rate })
 	for _, tc := range []struct {
 		tool      string
 		timeout   time.Duration
@@ -225,20 +225,20 @@ func TestSettings(t *testing.T) {
 		if got := rate(ctx, req); got != tc.rate {
 			t.Errorf("%s rate = %+v, want %+v", tc.tool, got, tc.rate)
 		}
-		if got := eng.Policy().For(ctx, req).Sensitive; fmt.Sprint(got) != fmt.Sprint(tc.sensitive) {
+		if got := eng.Snapshot().For(ctx, req).Sensitive; fmt.Sprint(got) != fmt.Sprint(tc.sensitive) {
 			t.Errorf("%s sensitive = %v, want %v", tc.tool, got, tc.sensitive)
 		}
 	}
-	s := eng.Policy().For(callCtx("update_customer_email", nil, nil, defs))
-	if s.Concurrency != 2 || s.Breaker != (policy.Breaker{TripAfter: 5, OpenFor: 10 * time.Second}) ||
+	s := eng.Snapshot().For(callCtx("update_customer_email", nil, nil, defs))
+	if s.Concurrency != 2 || s.Breaker != (policy.Trip{TripAfter: 5, OpenFor: 10 * time.Second}) ||
 		s.Retry != (policy.Retry{Attempts: 3, Backoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}) ||
 		fmt.Sprint(s.Scopes) != "[customers:write]" || !s.Listed {
 		t.Errorf("update_customer_email settings = %+v", s)
 	}
-	if got := eng.Policy().Attributes("alice")["regions"]; fmt.Sprint(got) != "[eu]" {
+	if got := eng.Snapshot().Attributes("alice")["regions"]; fmt.Sprint(got) != "[eu]" {
 		t.Errorf("alice's regions = %v", got)
 	}
-	if eng.Policy().Attributes("bob") != nil {
+	if eng.Snapshot().Attributes("bob") != nil {
 		t.Error("bob has attributes")
 	}
 }
@@ -341,7 +341,7 @@ func TestResourcesAndPrompts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })
+	timeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
 	read := &mcp.ReadResourceRequest{Params: &mcp.ReadResourceParams{URI: "customer://42/orders"}}
 	args, _ := json.Marshal(read.Params)
 	stand := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: bulwark.MethodReadResource, Arguments: args}}

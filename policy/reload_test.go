@@ -48,10 +48,10 @@ func TestReloadUnderCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })
-	ttl := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.CacheTTL })
-	rate := policy.Value(eng, func(s *policy.Settings) int { return s.Rate.Calls })
-	conc := policy.Value(eng, func(s *policy.Settings) int { return s.Concurrency })
+	timeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
+	ttl := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.CacheTTL })
+	rate := policy.Value(eng, func(s *policy.Terms) int { return s.Rate.Calls })
+	conc := policy.Value(eng, func(s *policy.Terms) int { return s.Concurrency })
 	h := eng.Middleware()(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		a := int(timeout(ctx, req) / time.Second)
 		b := rate(ctx, req)
@@ -170,7 +170,7 @@ func TestWatch(t *testing.T) {
 		}
 		return policy.Reload{}
 	}
-	timeout := policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })
+	timeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
 	req := bulwarktest.Request("get_customer", nil)
 
 	// The watcher may start after this write; write until it is seen.

@@ -59,7 +59,7 @@ func (d *demo) policyReload() (string, error) {
 	for i := 0; i < 4; i++ {
 		before = append(before, search(d.support))
 	}
-	fmt.Fprintf(&sb, "policy generation %d (%s…): 4 searches -> %s\n", eng.Stats().Generation, eng.Policy().Digest[:15], strings.Join(before, ", "))
+	fmt.Fprintf(&sb, "policy generation %d (%s…): 4 searches -> %s\n", eng.Stats().Generation, eng.Snapshot().Digest[:15], strings.Join(before, ", "))
 
 	waitFor := func(gen, refused uint64) error {
 		deadline := time.Now().Add(10 * time.Second)

@@ -64,7 +64,7 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 	if err != nil {
 		return err
 	}
-	rate := policy.Value(eng, func(s *policy.Settings) policy.Rate { return s.Rate })
+	rate := policy.Value(eng, func(s *policy.Terms) policy.Rate { return s.Rate })
 	limiter, err := ratelimit.NewLimiter(store,
 		ratelimit.WithName("policy"),
 		ratelimit.WithKey(ratelimit.ByPrincipalAndTool),
@@ -81,7 +81,7 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 	// The pin is outermost of what reads the policy, so one call sees one
 	// file throughout; authorization runs after auth has found the caller.
 	l.ratelimit = bulwark.Chain(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), l.ratelimit, ratelimit.Middleware(limiter))
-	l.timeout = bulwark.Timeout(cfg.ToolTimeout, bulwark.TimeoutFunc(policy.Value(eng, func(s *policy.Settings) time.Duration { return s.Timeout })))
+	l.timeout = bulwark.Timeout(cfg.ToolTimeout, bulwark.TimeoutFunc(policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })))
 	return nil
 }
 

@@ -85,7 +85,7 @@ func TestPolicyFile(t *testing.T) {
 		}
 	}
 	if len(kinds) != 3 || !strings.Contains(kinds[1], `"outcome":"refused"`) || !strings.Contains(kinds[1], `search_customer\" is not served`) ||
-		!strings.Contains(kinds[2], `"digest":"`+eng.Policy().Digest+`"`) {
+		!strings.Contains(kinds[2], `"digest":"`+eng.Snapshot().Digest+`"`) {
 		t.Errorf("policy audit records:\n%s", strings.Join(kinds, "\n"))
 	}
 }
