@@ -51,6 +51,7 @@ type Config struct {
 	JWTAudience string
 	JWKSURL     string
 	ResourceURL string // this server's resource identifier (RFC 8707/9728)
+	PolicyFile  string // POLICY_FILE: who may call what, how often (see policy.yaml)
 
 	LogLevel         slog.Level
 	EnableCache      bool
@@ -90,6 +91,10 @@ type Config struct {
 	// SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_STREAMS_PER_SESSION,
 	// MAX_INFLIGHT_PER_SESSION, MAX_SUBSCRIPTIONS_PER_SESSION).
 	Limits edge.SessionLimits
+
+	// Warnings are problems that do not stop the start (a secret file
+	// other users can read); logged at start.
+	Warnings []string
 
 	// Bare switches every bulwark layer off (BULWARK_DISABLE=1 or -bare),
 	// for measuring what the layers cost. Refused in production.
@@ -210,6 +215,8 @@ var auditTablePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,40}$`)
 func LoadConfig(getenv func(string) string) (*Config, error) {
 	r := &envReader{get: getenv}
 	c := &Config{}
+	getenv, c.Warnings = withSecretFiles(getenv, r)
+	r.get = getenv
 
 	c.Environment = strings.ToLower(r.str("ENVIRONMENT", envDevelopment))
 	switch c.Environment {
@@ -274,6 +281,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		r.fail("JWKS_URL", "must use https in production", c.JWKSURL)
 	}
 	c.ResourceURL = r.url("MCP_RESOURCE_URL", "", "https", "http")
+	c.PolicyFile = r.str("POLICY_FILE", "")
 
 	switch lv := strings.ToLower(r.str("LOG_LEVEL", "info")); lv {
 	case "debug":

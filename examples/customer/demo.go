@@ -145,6 +145,7 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 		"DB_STATEMENT_TIMEOUT": "1s",
 		"DB_MIN_CONNS":         "1",
 		"LOG_LEVEL":            "error",
+		"POLICY_FILE":          demoPolicy(dir),
 	}
 	// Step 8 sends 40 calls at once on one session, to show the rate
 	// limit; the default bound of 16 requests in flight per session would
@@ -195,6 +196,7 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 	d.step("7. A note is written exactly once under retries", d.exactlyOnce)
 	d.step("8. A burst is rate-limited with retry-after", d.burstLimited)
 	d.step("9. A deprecated tool still works and warns", d.deprecated)
+	d.step("9b. A policy reload tightens a limit without a restart", d.policyReload)
 	d.step("10. The loyalty service goes down: partial answers, breaker opens, recovery", d.loyaltyOutage)
 	d.step("11. PostgreSQL goes down: breaker opens, fast failures, cache still serves, recovery", d.postgresOutage)
 	d.step("12. Metrics excerpt from the admin listener", d.metricsExcerpt)

@@ -23,6 +23,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/idempotency/pgidem"
 	"github.com/bulwark-mcp/bulwark/idempotency/redisidem"
 	"github.com/bulwark-mcp/bulwark/metrics"
+	"github.com/bulwark-mcp/bulwark/policy"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
 	"github.com/bulwark-mcp/bulwark/retry"
@@ -74,6 +75,7 @@ type layers struct {
 	auditLog      *audit.Logger
 	auditKey      []byte
 	health        *health.Monitor
+	policy        *policy.Engine // nil without POLICY_FILE
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
@@ -295,6 +297,9 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// audit: outermost, one chained record per call.
 	if err := l.buildAudit(s, opts, m); err != nil {
+		return nil, err
+	}
+	if err := l.buildPolicy(ctx, s); err != nil {
 		return nil, err
 	}
 	return l, nil

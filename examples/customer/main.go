@@ -90,6 +90,9 @@ func run(args []string, getenv func(string) string) int {
 		return 1
 	}
 	srv.log.Info("starting", "config", cfg.String(), "version", version)
+	for _, w := range cfg.Warnings {
+		srv.log.Warn("configuration: " + w)
+	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()

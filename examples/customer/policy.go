@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/policy"
+	"github.com/bulwark-mcp/bulwark/policy/celrule"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
+	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// buildPolicy reads POLICY_FILE, when set, and lets it govern the calls:
+// its scopes, roles and (CEL) rules are required on top of the built-in ones, its rate
+// limits apply besides RATE_LIMIT, its timeouts replace TOOL_TIMEOUT. The
+// file is watched (and reread on SIGHUP): a valid change applies to the
+// next call, an invalid one is refused with a log line and an audit record,
+// and the policy in force stays. Every load is an audit record of kind
+// "policy" with the file's digest.
+func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
+	cfg := s.cfg
+	if cfg.PolicyFile == "" {
+		return nil
+	}
+	eng, err := policy.New(policy.Config{
+		Path: cfg.PolicyFile,
+		// The layers are built before the tools are registered: until
+		// then, the definitions the server is about to serve.
+		Tools: func() []*mcp.Tool {
+			if ts := bulwark.Tools(s.mcp); len(ts) > 0 {
+				return ts
+			}
+			return toolDefsList()
+		},
+		Rules:    celrule.New(celrule.Config{}),
+		OnReload: func(r policy.Reload) { l.recordPolicy(r) },
+		Alert: func(r policy.Reload) {
+			s.log.Error("policy file refused; the policy in force stays", "file", r.Path, "digest", r.Digest, "err", r.Err)
+		},
+	})
+	if err != nil {
+		return &ConfigError{Var: "POLICY_FILE", Reason: err.Error()}
+	}
+	l.policy = eng
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := eng.Watch(wctx); err != nil {
+			s.log.Error("policy file not watched: reload with SIGHUP", "err", err)
+		}
+	}()
+	s.onClose(func(context.Context) error { stop(); <-done; return nil })
+
+	var store ratelimit.Store
+	if l.redis != nil {
+		store, err = redislimit.New(l.redis, redislimit.Config{Prefix: redisPrefix(cfg) + "rlp:", Timeout: time.Second})
+	} else {
+		store, err = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 100_000})
+	}
+	if err != nil {
+		return err
+	}
+	rate := policy.Value(eng, func(s *policy.Terms) policy.Rate { return s.Rate })
+	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{
+		Name: "policy",
+		Key:  ratelimit.ByPrincipalAndTool,
+		Limit: func(ctx context.Context, req *mcp.CallToolRequest) ratelimit.Limit {
+			r := rate(ctx, req)
+			if r.Calls <= 0 {
+				return ratelimit.Limit{} // the file sets no rate: exempt
+			}
+			return ratelimit.Limit{Rate: float64(r.Calls) / r.Per.Seconds(), Burst: max(r.Burst, 1)}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	// The pin is outermost of what reads the policy, so one call sees one
+	// file throughout; authorization runs after auth has found the caller.
+	l.ratelimit = bulwark.Chain(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), l.ratelimit, ratelimit.Middleware(limiter))
+	l.timeout = bulwark.Timeout(cfg.ToolTimeout, bulwark.TimeoutFunc(policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })))
+	return nil
+}
+
+// policyAuthorization applies the policy's scopes, roles and rules to the
+// caller auth found. Without authentication there is no caller to hold
+// scopes, and the policy's authorization is not applied.
+func policyAuthorization(eng *policy.Engine, enabled bool) bulwark.Middleware {
+	if !enabled {
+		return nil
+	}
+	authorize := eng.Authorize()
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			c := bulwark.CallFrom(ctx)
+			if c.Method == bulwark.MethodCallTool || c.Method == bulwark.MethodReadResource || c.Method == bulwark.MethodGetPrompt {
+				def := c.Def
+				if def == nil || c.Method != bulwark.MethodCallTool {
+					def = &mcp.Tool{Name: c.Target}
+				}
+				if err := authorize(ctx, c.Principal(), def); err != nil {
+					return nil, err
+				}
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// recordPolicy writes an audit record for a load of the policy file.
+func (l *layers) recordPolicy(r policy.Reload) {
+	if l.auditLog == nil {
+		return
+	}
+	rec := &audit.Record{Kind: "policy", Time: time.Now().UTC(), Outcome: "ok", Fields: map[string]string{
+		"file": r.Path, "digest": r.Digest, "trigger": r.Trigger, "generation": strconv.FormatUint(r.Generation, 10),
+	}}
+	if r.Err != nil {
+		rec.Outcome = "refused"
+		rec.Detail = r.Err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// A record that cannot be kept is handled and counted by the Logger.
+	_ = l.auditLog.Log(ctx, rec)
+}
