@@ -325,6 +325,20 @@ func (c *Call) SetRejection(err error) {
 	c.mu.Unlock()
 }
 
+// noteRefusal records the refusal a layer returned, in whichever shape:
+// the error, or an IsError result that stands for one (see [ResultError]).
+func (c *Call) noteRefusal(res *mcp.CallToolResult, err error) {
+	if c == nil {
+		return
+	}
+	if err == nil {
+		if e := ResultError(res); e != nil {
+			err = e
+		}
+	}
+	c.SetRejection(err)
+}
+
 // Request returns the request of another method than tools/call as the
 // SDK decoded it (a *mcp.ReadResourceRequest for resources/read, a
 // *mcp.ListToolsRequest for tools/list, …), or as a layer replaced it with

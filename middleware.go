@@ -179,18 +179,20 @@ func Use(s *mcp.Server, mws ...Middleware) {
 //
 //	s.AddTool(tool, bulwark.Wrap(handler, bulwark.Timeout(time.Second)))
 //
-// Like [Use], the wrapped handler creates the [Call] record (unless an
-// outer Use already did) and maps refusals with [ToWire]. Tools added with
-// the generic mcp.AddTool cannot be wrapped this way, because the SDK builds
-// their raw handler internally: apply layers to them with Use and [Only].
+// Like [Use], the wrapped handler creates the [Call] record and maps
+// refusals to the wire, unless an outer Use already did: under Use it
+// records a refusal on the Use's record and returns it as it is (a
+// *[Error]), so the layers of Use see it as the refusal it is and Use
+// maps it once. Tools added with the generic mcp.AddTool cannot be wrapped
+// this way, because the SDK builds their raw handler internally: apply
+// layers to them with Use and [Only].
 func Wrap(h mcp.ToolHandler, mws ...Middleware) mcp.ToolHandler {
 	inner := Chain(mws...)(h)
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if CallFrom(ctx) != nil {
-			// Inside Use: the outer adapter owns the record and the mapping,
-			// but the refusals of these layers still need to become results.
+		if c := CallFrom(ctx); c != nil {
 			res, err := inner(ctx, req)
-			return ToWire(CallFrom(ctx), res, err, nil)
+			c.noteRefusal(res, err)
+			return res, err
 		}
 		return serve(ctx, nil, req, inner)
 	}
@@ -217,6 +219,9 @@ func WrapFor[In, Out any](h mcp.ToolHandlerFor[In, Out], mws ...Middleware) mcp.
 			return res, err
 		}
 		res, err := chain(inner)(ctx, req)
+		// The SDK makes the error an IsError result; the record keeps the
+		// refusal it stands for.
+		CallFrom(ctx).noteRefusal(res, err)
 		return res, out, err
 	}
 }
@@ -232,8 +237,8 @@ func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.T
 	res, err := run(ctx, c, req, h)
 	if err == nil && res == nil {
 		err = answerToolCall(nil)
-		c.SetRejection(err)
 	}
+	c.noteRefusal(res, err)
 	return ToWire(c, res, err, nil)
 }
 

@@ -74,6 +74,10 @@ type Refusal struct {
 // error logged as above, because a tool that failed is still a tool result
 // to MCP clients; the SDK's own argument-validation messages, [ToolError]s
 // and results a handler built itself pass through unchanged.
+//
+// The IsError results it makes carry their *[Error] the SDK's way
+// (res.GetError returns it), so code on the server that reads them, such as
+// [OutcomeOf], sees the refusal and not only its text.
 func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*mcp.CallToolResult, error) {
 	if err == nil {
 		e := ResultError(res)
@@ -85,8 +89,8 @@ func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*
 			// model learns so from an IsError result, as MCP prescribes for
 			// tool execution errors, but reads only the correlation ID.
 			msg := internalMessage(c, e, logger)
-			r := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: msg}}, IsError: true}
-			r.Meta = mcp.Meta{MetaKey: Refusal{Code: CodeInternal, Message: msg, CorrelationID: callID(c)}}
+			r := &mcp.CallToolResult{Meta: mcp.Meta{MetaKey: Refusal{Code: CodeInternal, Message: msg, CorrelationID: callID(c)}}}
+			r.SetError(&Error{Code: CodeInternal, Message: msg, Cause: e.Cause})
 			return r, nil
 		}
 		err = e
@@ -102,11 +106,8 @@ func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*
 	}
 	switch e.Code {
 	case CodeInvalidArgument, CodePermissionDenied, CodeRateLimited, CodeUnavailable, CodeDeadlineExceeded:
-		r := &mcp.CallToolResult{
-			Content: []mcp.Content{&mcp.TextContent{Text: e.Error()}},
-			IsError: true,
-		}
-		r.Meta = mcp.Meta{MetaKey: refusalOf(e, id)}
+		r := &mcp.CallToolResult{Meta: mcp.Meta{MetaKey: refusalOf(e, id)}}
+		r.SetError(e)
 		return r, nil
 	}
 	return nil, rpcErrorOf(c, e, logger)
