@@ -303,7 +303,7 @@ func TestTransparency(t *testing.T) {
 	s.AddResource(&mcp.Resource{URI: "file:///r", Name: "r"}, func(context.Context, *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: "file:///r", Text: "resource"}}}, nil
 	})
-	bulwark.Use(s, bulwark.Recover(nil), bulwark.Timeout(10*time.Second))
+	bulwark.Use(s, bulwark.Recover(nil), bulwark.Timeout(bulwark.Fixed(10*time.Second)))
 	cs := bulwarktest.Connect(t, s, &mcp.ClientOptions{
 		ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) { progress.Done() },
 		//lint:ignore SA1019 the logging feature is deprecated but still served; this test proves its notifications pass through the chain
@@ -446,7 +446,7 @@ func TestRecoverInMemory(t *testing.T) {
 
 func TestRecoverStreamableHTTP(t *testing.T) {
 	var logs bytes.Buffer
-	s := panicServer(t, bulwark.Recover(slog.New(slog.NewJSONHandler(&logs, nil))), panicky, bulwark.Timeout(5*time.Second))
+	s := panicServer(t, bulwark.Recover(slog.New(slog.NewJSONHandler(&logs, nil))), panicky, bulwark.Timeout(bulwark.Fixed(5*time.Second)))
 	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
@@ -467,7 +467,7 @@ func TestRecoverStreamableHTTP(t *testing.T) {
 func TestTimeoutHandlerIgnoresContext(t *testing.T) {
 	release := make(chan struct{})
 	finished := make(chan struct{})
-	h := bulwark.Timeout(20 * time.Millisecond)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := bulwark.Timeout(bulwark.Fixed(20 * time.Millisecond))(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		<-release // ignores ctx entirely
 		close(finished)
 		return bulwarktest.TextResult("late"), nil
@@ -488,32 +488,45 @@ func TestTimeoutHandlerIgnoresContext(t *testing.T) {
 
 func TestTimeoutPerTool(t *testing.T) {
 	var got time.Duration
-	h := bulwark.Timeout(time.Second,
-		bulwark.ToolTimeout("slow", time.Minute),
-		bulwark.TimeoutFunc(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
-			if req.Params.Name == "fn" {
-				return time.Hour
-			}
-			return 0
-		}),
-	)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		dl, _ := ctx.Deadline()
-		got = time.Until(dl)
-		return &mcp.CallToolResult{}, nil
-	})
-	for tool, want := range map[string]time.Duration{"other": time.Second, "slow": time.Minute, "fn": time.Hour} {
+	var bounded bool
+	h := bulwark.Timeout(bulwark.ByTool(time.Second, map[string]time.Duration{"slow": time.Minute, "free": 0}))(
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			dl, ok := ctx.Deadline()
+			got, bounded = time.Until(dl), ok
+			return &mcp.CallToolResult{}, nil
+		})
+	for tool, want := range map[string]time.Duration{"other": time.Second, "slow": time.Minute, "free": 0} {
 		if _, err := h(context.Background(), bulwarktest.Request(tool, nil)); err != nil {
 			t.Fatal(err)
 		}
-		if got > want || got < want-time.Second/2 {
+		if want == 0 {
+			if bounded {
+				t.Errorf("%s: bounded, want no deadline", tool)
+			}
+			continue
+		}
+		if !bounded || got > want || got < want-time.Second/2 {
 			t.Errorf("%s: deadline in %v, want %v", tool, got, want)
 		}
 	}
 }
 
+// A nil PerCall bounds nothing.
+func TestTimeoutNil(t *testing.T) {
+	h := bulwark.Timeout(nil)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if _, ok := ctx.Deadline(); ok {
+			t.Error("deadline set")
+		}
+		return &mcp.CallToolResult{}, nil
+	})
+	if _, err := h(context.Background(), bulwarktest.Request("t", nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTimeoutDistinguishesClientCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := bulwark.Timeout(time.Minute)(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := bulwark.Timeout(bulwark.Fixed(time.Minute))(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		cancel()
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -525,7 +538,7 @@ func TestTimeoutDistinguishesClientCancel(t *testing.T) {
 }
 
 func TestTimeoutRecoversPanicInGoroutine(t *testing.T) {
-	h := bulwark.Timeout(time.Minute)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := bulwark.Timeout(bulwark.Fixed(time.Minute))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		panic("inside timeout")
 	})
 	_, err := h(context.Background(), bulwarktest.Request("t", nil))

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -166,6 +167,32 @@ type Call struct {
 	// resources, set by Use for the methods that name a resource, returns
 	// the server's resources (see [Call.Resource]).
 	resources func() (*resourceIndex, error)
+
+	// The record carries its own context and the bytes of its ID, so that
+	// making one costs a single allocation.
+	ctx   callContext
+	idBuf [32]byte
+}
+
+// callContext is the context the chain runs in: the caller's, carrying the
+// record. It lives inside the record it carries.
+type callContext struct {
+	context.Context
+	c *Call
+}
+
+func (cc *callContext) Value(key any) any {
+	if key == (callKey{}) {
+		return cc.c
+	}
+	return cc.Context.Value(key)
+}
+
+// within returns ctx carrying c, in c's own storage; it is called once,
+// before the chain runs.
+func (c *Call) within(ctx context.Context) context.Context {
+	c.ctx = callContext{Context: ctx, c: c}
+	return &c.ctx
 }
 
 type callKey struct{}
@@ -194,7 +221,8 @@ func IsToolCall(ctx context.Context) bool {
 // NewCall builds the record of a tools/call for req, as [Use] does. now is
 // the start time.
 func NewCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
-	c := &Call{ID: nextID(), Start: now, Def: def, Transport: TransportStdio, Method: MethodCallTool}
+	c := &Call{Start: now, Def: def, Transport: TransportStdio, Method: MethodCallTool}
+	c.ID = c.nextID()
 	if req != nil {
 		if req.Params != nil {
 			c.Tool = req.Params.Name
@@ -468,13 +496,17 @@ func newIDPrefix() string {
 	return hex.EncodeToString(b[:])
 }
 
-func nextID() string {
+// nextID makes the next correlation ID in c's own storage.
+func (c *Call) nextID() string {
 	n := idCounter.Add(1)
-	var buf [32]byte
-	b := append(buf[:0], idPrefix...)
+	b := append(c.idBuf[:0], idPrefix...)
 	b = append(b, '-')
 	b = strconv.AppendUint(b, n, 36)
-	return string(b)
+	if &b[0] != &c.idBuf[0] {
+		return string(b) // did not fit (it always does: 12 + 1 + 13 bytes)
+	}
+	// The bytes are never written again: the string shares them.
+	return unsafe.String(&c.idBuf[0], len(b))
 }
 
 // markLogged notes that the cause of an internal error was logged, and

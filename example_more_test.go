@@ -176,8 +176,8 @@ func ExampleRefusalOf() {
 	// ok
 }
 
-func ExampleToolTimeout() {
-	mw := bulwark.Timeout(time.Second, bulwark.ToolTimeout("export", time.Minute))
+func ExampleTimeout_byTool() {
+	mw := bulwark.Timeout(bulwark.ByTool(time.Second, map[string]time.Duration{"export": time.Minute}))
 	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		d, _ := ctx.Deadline()
 		fmt.Println(req.Params.Name, time.Until(d).Round(time.Second))
@@ -190,14 +190,14 @@ func ExampleToolTimeout() {
 	// get 1s
 }
 
-func ExampleTimeoutFunc() {
+func ExampleTimeout_perCall() {
 	// Longer deadlines for calls that ask for many rows.
-	mw := bulwark.Timeout(time.Second, bulwark.TimeoutFunc(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
+	mw := bulwark.Timeout(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
 		if len(req.Params.Arguments) > 1000 {
 			return 10 * time.Second
 		}
-		return 0 // the default
-	}))
+		return time.Second
+	})
 	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		d, _ := ctx.Deadline()
 		fmt.Println(time.Until(d).Round(time.Second))

@@ -65,7 +65,7 @@ func ExampleUse() {
 	})
 	bulwark.Use(s,
 		bulwark.Recover(nil),
-		bulwark.Timeout(5*time.Second),
+		bulwark.Timeout(bulwark.Fixed(5*time.Second)),
 	)
 
 	ctx := context.Background()
@@ -84,7 +84,7 @@ func ExampleWrap() {
 		return nil, ctx.Err()
 	}
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "slow", InputSchema: map[string]any{"type": "object"}},
-		bulwark.Wrap(slow, bulwark.Timeout(10*time.Millisecond)))
+		bulwark.Wrap(slow, bulwark.Timeout(bulwark.Fixed(10*time.Millisecond))))
 
 	ctx := context.Background()
 	cs, done := serveInMemory(s) // any transport works the same way
@@ -121,9 +121,9 @@ func ExampleRecover() {
 }
 
 func ExampleTimeout() {
-	mw := bulwark.Timeout(2*time.Second,
-		bulwark.ToolTimeout("export_report", 30*time.Second), // a slow tool gets longer
-	)
+	mw := bulwark.Timeout(bulwark.ByTool(2*time.Second, map[string]time.Duration{
+		"export_report": 30 * time.Second, // a slow tool gets longer
+	}))
 	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		deadline, _ := ctx.Deadline()
 		fmt.Println(time.Until(deadline).Round(time.Second))

@@ -185,7 +185,7 @@ func TestTimeoutBoundsLists(t *testing.T) {
 			return next(ctx, req)
 		}
 	}
-	bulwark.Use(s, bulwark.Timeout(time.Hour, bulwark.ToolTimeout(bulwark.MethodListTools, 20*time.Millisecond)), stuck)
+	bulwark.Use(s, bulwark.Timeout(bulwark.ByTool(time.Hour, map[string]time.Duration{bulwark.MethodListTools: 20 * time.Millisecond})), stuck)
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 	_, err := cs.ListTools(ctx, nil)

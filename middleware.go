@@ -261,7 +261,7 @@ func run(ctx context.Context, c *Call, req *mcp.CallToolRequest, h mcp.ToolHandl
 		// sessions run in the context of the HTTP request that opened them.
 		c.Transport = TransportHTTP
 	}
-	ctx = WithCall(ctx, c)
+	ctx = c.within(ctx)
 	defer func() {
 		if v := recover(); v != nil {
 			perr := &PanicError{Value: v, Stack: debug.Stack()}
