@@ -210,7 +210,7 @@
 //		guard.Middleware(),
 //		validate.Middleware(),
 //		ratelimit.Middleware(limiter),
-//		bulwark.Timeout(5*time.Second),
+//		bulwark.Timeout(bulwark.Fixed(5*time.Second)),
 //		cache.Middleware(results),
 //		breaker.Middleware(perTool),
 //		retry.Middleware(retrier),

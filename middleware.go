@@ -177,7 +177,7 @@ func Use(s *mcp.Server, mws ...Middleware) {
 // Wrap applies mws to a single handler, for registration with
 // Server.AddTool:
 //
-//	s.AddTool(tool, bulwark.Wrap(handler, bulwark.Timeout(time.Second)))
+//	s.AddTool(tool, bulwark.Wrap(handler, bulwark.Timeout(bulwark.Fixed(time.Second))))
 //
 // Like [Use], the wrapped handler creates the [Call] record and maps
 // refusals to the wire, unless an outer Use already did: under Use it

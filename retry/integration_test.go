@@ -38,7 +38,7 @@ func TestChainEndToEnd(t *testing.T) {
 			writes++
 			return bulwarktest.TextResult("note added with key " + retry.KeyFrom(ctx)), nil
 		})
-	bulwark.Use(s, bulwark.Timeout(time.Minute), breaker.Middleware(b), retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk)), retry.Middleware(r))
+	bulwark.Use(s, bulwark.Timeout(bulwark.Fixed(time.Minute)), breaker.Middleware(b), retry.Idempotency(mustMemory(t, clk), retry.WithClock(clk)), retry.Middleware(r))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 	args := map[string]any{"text": "hello", "idempotency_key": "n-1"}

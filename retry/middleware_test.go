@@ -137,7 +137,7 @@ func TestMiddlewareEndToEnd(t *testing.T) {
 			attempts = bulwark.CallFrom(ctx).Attempts()
 			return res, err
 		}
-	}, bulwark.Timeout(time.Minute), retry.Middleware(r))
+	}, bulwark.Timeout(bulwark.Fixed(time.Minute)), retry.Middleware(r))
 	cs := bulwarktest.Connect(t, s, nil)
 	res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
 	if err != nil || bulwarktest.ResultText(res) != "third time lucky" || attempts != 3 {

@@ -177,7 +177,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	l.concurrency = ratelimit.ConcurrencyMiddleware(conc)
 
 	// timeout: bounds the whole miss path, retries included.
-	l.timeout = bulwark.Timeout(cfg.ToolTimeout)
+	l.timeout = bulwark.Timeout(bulwark.Fixed(cfg.ToolTimeout))
 
 	// cache: read-only tools, per principal, invalidated by writes.
 	if cfg.EnableCache {

@@ -113,7 +113,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		guard.Middleware(),
 		validate.Middleware(),
 		ratelimit.Middleware(limiter),
-		bulwark.Timeout(30*time.Second),
+		bulwark.Timeout(bulwark.Fixed(30*time.Second)),
 		cache.Middleware(results),
 		breaker.Middleware(perTool),
 		retry.Middleware(retrier),
