@@ -63,7 +63,7 @@ func newListServer(t *testing.T, pageSize int, extra ...auth.Option) *listServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := metrics.New(ls.reg, metrics.Settings{})
+	m, err := metrics.New(ls.reg, metrics.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	l.recover = bulwark.Recover(s.log)
 
 	// metrics.
-	m, err := metrics.New(s.registry, metrics.Settings{Tools: toolNames()})
+	m, err := metrics.New(s.registry, metrics.Config{Tools: toolNames()})
 	if err != nil {
 		return nil, err
 	}

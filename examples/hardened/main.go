@@ -48,7 +48,7 @@ func main() {
 	trail, err := audit.New(audit.NewSlogSink(logger), auditKey, audit.Config{})
 	must(err)
 	defer trail.Close(ctx)
-	m, err := metrics.New(prometheus.NewRegistry(), metrics.Settings{})
+	m, err := metrics.New(prometheus.NewRegistry(), metrics.Config{})
 	must(err)
 	store, err := ratelimit.NewMemoryStore(0)
 	must(err)

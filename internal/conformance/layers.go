@@ -71,7 +71,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if w.trail, err = audit.New(sink, w.key, audit.Config{}); err != nil {
 		return nil, err
 	}
-	m, err := metrics.New(w.metrics, metrics.Settings{})
+	m, err := metrics.New(w.metrics, metrics.Config{})
 	if err != nil {
 		return nil, err
 	}
