@@ -70,14 +70,14 @@ func TestUseCoversTypedAndRawTools(t *testing.T) {
 	})
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	res, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{"text": "hi"})
+	res, err := bulwarktest.CallTool(ctx, cs, "echo", map[string]any{"text": "hi"})
 	if err != nil || res.IsError {
 		t.Fatalf("echo: %v %+v", err, res)
 	}
 	if got := bulwarktest.ResultText(res); got != `{"echo":"hi"}` {
 		t.Errorf("echo text = %q", got)
 	}
-	if _, err := bulwarktest.Call(ctx, cs, "raw", map[string]any{}); err != nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "raw", map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
 	// The lists pass through the chain; ping does not.
@@ -121,7 +121,7 @@ func TestRecordFilledByInnerSeenByOuter(t *testing.T) {
 	}
 	bulwark.Use(s, outer, inner)
 	cs := bulwarktest.Connect(t, s, nil)
-	if _, err := bulwarktest.Call(context.Background(), cs, "echo", map[string]any{"text": "x"}); err != nil {
+	if _, err := bulwarktest.CallTool(context.Background(), cs, "echo", map[string]any{"text": "x"}); err != nil {
 		t.Fatal(err)
 	}
 	c := <-got
@@ -166,7 +166,7 @@ func TestWireMapping(t *testing.T) {
 			s := newServer(t, &bulwarktest.Recorder{})
 			bulwark.Use(s, refuse(tc.err))
 			cs := bulwarktest.Connect(t, s, nil)
-			res, err := bulwarktest.Call(context.Background(), cs, "echo", map[string]any{"text": "x"})
+			res, err := bulwarktest.CallTool(context.Background(), cs, "echo", map[string]any{"text": "x"})
 			if tc.isResult {
 				if err != nil || res == nil || !res.IsError {
 					t.Fatalf("want IsError result, got %+v, %v", res, err)
@@ -214,7 +214,7 @@ func TestTypedHandlerRefusal(t *testing.T) {
 	})
 	bulwark.Use(s)
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "busy", map[string]any{"text": "x"})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "busy", map[string]any{"text": "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,11 +234,11 @@ func TestOnlySelects(t *testing.T) {
 	)
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	res, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{"text": "x"})
+	res, err := bulwarktest.CallTool(ctx, cs, "echo", map[string]any{"text": "x"})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodePermissionDenied {
 		t.Errorf("read-only tool not refused: %+v %v", res, err)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "raw", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs, "raw", map[string]any{})
 	if err != nil || res.IsError {
 		t.Errorf("raw tool refused: %+v %v", res, err)
 	}
@@ -624,7 +624,7 @@ func TestWrapForRefusalIsMapped(t *testing.T) {
 	))
 	bulwark.Use(s)
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "limited", map[string]any{"text": "x"})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "limited", map[string]any{"text": "x"})
 	r := bulwark.RefusalOf(res, err)
 	if r == nil || r.Code != bulwark.CodeRateLimited || r.RetryAfterSeconds != 3 || called {
 		t.Fatalf("refusal %+v, handler called %v", r, called)
@@ -692,7 +692,7 @@ func TestTransportRecorded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := bulwarktest.Call(ctx, cs, "raw", map[string]any{}); err != nil {
+		if _, err := bulwarktest.CallTool(ctx, cs, "raw", map[string]any{}); err != nil {
 			t.Fatal(err)
 		}
 		if tr := <-got; tr != bulwark.TransportHTTP {
@@ -702,7 +702,7 @@ func TestTransportRecorded(t *testing.T) {
 		srv.Close()
 	}
 	cs := bulwarktest.Connect(t, s, nil)
-	if _, err := bulwarktest.Call(ctx, cs, "raw", map[string]any{}); err != nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "raw", map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
 	if tr := <-got; tr != bulwark.TransportStdio {

@@ -211,7 +211,7 @@ func TestUseAnswersNothingWithAnInternalError(t *testing.T) {
 	bulwark.Use(s)
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	_, terr := bulwarktest.Call(ctx, cs, "nothing", map[string]any{})
+	_, terr := bulwarktest.CallTool(ctx, cs, "nothing", map[string]any{})
 	_, perr := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "nothing"})
 	for _, err := range []error{terr, perr} {
 		var wire *jsonrpc.Error

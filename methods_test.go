@@ -81,7 +81,7 @@ func TestUseGuardsResourcesPromptsAndCompletion(t *testing.T) {
 	if err != nil || len(cr.Completion.Values) != 1 {
 		t.Fatalf("completion/complete: %v %+v", err, cr)
 	}
-	if _, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{"text": "hi"}); err != nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "echo", map[string]any{"text": "hi"}); err != nil {
 		t.Fatal(err)
 	}
 	// Lists pass through the chain; ping does not.
@@ -211,7 +211,7 @@ func TestIsToolCall(t *testing.T) {
 	})
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	bulwarktest.Call(ctx, cs, "echo", map[string]any{"text": "x"})
+	bulwarktest.CallTool(ctx, cs, "echo", map[string]any{"text": "x"})
 	cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "config://app"})
 	cs.Subscribe(ctx, &mcp.SubscribeParams{URI: "config://app"})
 	mu.Lock()
@@ -300,7 +300,7 @@ func TestUnexpectedHandlerErrorsDoNotLeak(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.tool+"/"+tt.text, func(t *testing.T) {
-			res, err := bulwarktest.Call(context.Background(), cs, tt.tool, tt.args)
+			res, err := bulwarktest.CallTool(context.Background(), cs, tt.tool, tt.args)
 			if err != nil {
 				t.Fatalf("got JSON-RPC error %v, want an IsError result", err)
 			}
@@ -336,7 +336,7 @@ func TestAddToolHidesErrorsWithoutUse(t *testing.T) {
 		return nil, nil, errors.New("shipping: connection refused")
 	})
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "t", map[string]any{"id": 1})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "t", map[string]any{"id": 1})
 	if err != nil || !res.IsError || bulwarktest.ResultText(res) != "internal error" {
 		t.Fatalf("got %v %q", err, bulwarktest.ResultText(res))
 	}
@@ -393,7 +393,7 @@ func TestUseLearnsToolsAddedWithoutBulwark(t *testing.T) {
 	probe := &readOnlyProbe{seen: map[string]bool{}}
 	bulwark.Use(s, probe.layer)
 	cs := bulwarktest.Connect(t, s, nil)
-	if _, err := bulwarktest.Call(context.Background(), cs, "sdk_lookup", map[string]any{"id": 1}); err != nil {
+	if _, err := bulwarktest.CallTool(context.Background(), cs, "sdk_lookup", map[string]any{"id": 1}); err != nil {
 		t.Fatal(err)
 	}
 	probe.mu.Lock()

@@ -67,7 +67,7 @@ func TestRefusalOfPerToolLayersUnderUse(t *testing.T) {
 				bulwark.Use(s, obs.layer)
 			}
 			cs := bulwarktest.Connect(t, s, nil)
-			res, err := bulwarktest.Call(context.Background(), cs, "t", map[string]any{"text": "x"})
+			res, err := bulwarktest.CallTool(context.Background(), cs, "t", map[string]any{"text": "x"})
 			obs.mu.Lock()
 			defer obs.mu.Unlock()
 			if obs.outcome != bulwark.Outcome(bulwark.CodeRateLimited) {

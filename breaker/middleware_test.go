@@ -205,7 +205,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	bulwark.Use(s, breaker.Middleware(b))
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "get", map[string]any{})
 	r := bulwark.RefusalOf(res, err)
 	if err != nil || r == nil || r.Code != bulwark.CodeUnavailable || r.RetryAfterSeconds != 42 {
 		t.Fatalf("res %+v err %v refusal %+v", res, err, r)

@@ -536,14 +536,14 @@ func TestEndToEnd(t *testing.T) {
 	bulwark.Use(s, bulwark.Recover(discardLogger()), metrics.Middleware(m))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	if _, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"id": "c-1"}); err != nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"id": "c-1"}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"id": "limited"})
+	res, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"id": "limited"})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeRateLimited {
 		t.Fatalf("want a rate-limit refusal, got %v %v", res, err)
 	}
-	if _, err := bulwarktest.Call(ctx, cs, "drop_tables_for_alice", nil); err == nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "drop_tables_for_alice", nil); err == nil {
 		t.Fatal("unknown tool succeeded")
 	}
 	for _, c := range []struct {
@@ -684,7 +684,7 @@ func TestPerToolWrapRefusalUnderUse(t *testing.T) {
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "limited", InputSchema: map[string]any{"type": "object"}}, bulwark.Wrap(ok, limit))
 	bulwark.Use(s, metrics.Middleware(m))
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "limited", map[string]any{})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "limited", map[string]any{})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeRateLimited {
 		t.Fatalf("client received %v, %v", res, err)
 	}

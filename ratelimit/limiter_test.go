@@ -445,11 +445,11 @@ func TestRefusalReachesClient(t *testing.T) {
 	bulwark.Use(s, ratelimit.Middleware(l))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	res, err := bulwarktest.Call(ctx, cs, "ping", map[string]any{})
+	res, err := bulwarktest.CallTool(ctx, cs, "ping", map[string]any{})
 	if err != nil || res.IsError {
 		t.Fatalf("first call: %v %v", res, err)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "ping", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs, "ping", map[string]any{})
 	r := bulwark.RefusalOf(res, err)
 	if r == nil || r.Code != bulwark.CodeRateLimited || r.RetryAfterSeconds != 4 {
 		t.Fatalf("second call refusal %+v (err %v), want rate_limited with 4s", r, err)
@@ -465,7 +465,7 @@ func TestRefusalReachesClient(t *testing.T) {
 		}
 	}
 	clk.Advance(4 * time.Second)
-	if res, err := bulwarktest.Call(ctx, cs, "ping", map[string]any{}); err != nil || res.IsError {
+	if res, err := bulwarktest.CallTool(ctx, cs, "ping", map[string]any{}); err != nil || res.IsError {
 		t.Fatalf("after waiting: %v %v", res, err)
 	}
 }

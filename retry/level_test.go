@@ -130,7 +130,7 @@ func TestRetriesHappenAtOneLevel(t *testing.T) {
 			cs := bulwarktest.Connect(t, s, nil)
 
 			for i := 1; i <= clientCalls; i++ {
-				res, err := bulwarktest.Call(context.Background(), cs, "lookup", map[string]any{})
+				res, err := bulwarktest.CallTool(context.Background(), cs, "lookup", map[string]any{})
 				if err == nil && (res == nil || !res.IsError) {
 					t.Fatalf("call %d succeeded", i)
 				}

@@ -139,7 +139,7 @@ func TestMiddlewareEndToEnd(t *testing.T) {
 		}
 	}, bulwark.Timeout(bulwark.Fixed(time.Minute)), retry.Middleware(r))
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "get", map[string]any{})
 	if err != nil || bulwarktest.ResultText(res) != "third time lucky" || attempts != 3 {
 		t.Fatalf("res %v err %v attempts %d", bulwarktest.ResultText(res), err, attempts)
 	}
