@@ -220,12 +220,6 @@ func ExampleDeprecations() {
 	// Output: DEPRECATED: this tool will be removed after 2027-06-30; use new instead. 1
 }
 
-func ExampleClockOr() {
-	var c bulwark.Clock // not configured
-	fmt.Printf("%T\n", bulwark.ClockOr(c))
-	// Output: bulwark.SystemClock
-}
-
 // OutcomeOf names how a call ended in the vocabulary audit and metrics
 // share: a refusal by its code, whichever shape it took.
 func ExampleOutcomeOf() {

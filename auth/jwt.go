@@ -19,6 +19,7 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 )
@@ -182,7 +183,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	clock := bulwark.ClockOr(cfg.Clock)
+	clock := sysclock.Or(cfg.Clock)
 
 	v := &JWTVerifier{cfg: cfg, allowedAlg: allowed}
 	v.parser = jwt.NewParser(

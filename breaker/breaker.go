@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -153,7 +154,7 @@ func New(name string, s Settings) (*Breaker, error) {
 		message:  name + " is unavailable",
 		causes:   [2]error{fmt.Errorf("breaker %q: %w", name, ErrOpen), fmt.Errorf("breaker %q: %w", name, ErrProbeLimit)},
 		timeout:  s.Timeout,
-		clock:    bulwark.ClockOr(s.Clock),
+		clock:    sysclock.Or(s.Clock),
 		classify: s.Classify,
 		state:    StateClosed,
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -24,7 +25,7 @@ const MetaKey = "bulwark/cache"
 // default.
 type Settings struct {
 	// Clock is the time source for freshness and staleness. Default
-	// bulwark.SystemClock. Give a MemoryStore the same clock.
+	// the system clock. Give a MemoryStore the same clock.
 	Clock bulwark.Clock
 	// MaxItemBytes is the largest result (as JSON) that is stored; larger
 	// results are returned but not cached. Default 64 KiB.
@@ -100,7 +101,7 @@ func New(store Store, s Settings) (*Cache, error) {
 	}
 	c := &Cache{
 		store:    store,
-		clock:    bulwark.ClockOr(s.Clock),
+		clock:    sysclock.Or(s.Clock),
 		maxItem:  s.MaxItemBytes,
 		maxTTL:   s.MaxTTL,
 		staleFor: s.StaleFor,

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -225,7 +226,7 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg:       cfg,
 		lim:       lim,
-		clock:     bulwark.ClockOr(cfg.Clock),
+		clock:     sysclock.Or(cfg.Clock),
 		origins:   make(map[string]bool, len(cfg.AllowedOrigins)),
 		hosts:     make(map[string]bool, len(cfg.AllowedHosts)),
 		observers: append([]Observer(nil), cfg.Observers...),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 )
 
 // Check reports whether one dependency is usable. It must honour ctx: the
@@ -105,7 +106,7 @@ type Settings struct {
 	// share one run. Default 1s; negative means no reuse after a run ends.
 	CacheFor time.Duration
 	// Clock times checks out and ages cached results. Default
-	// bulwark.SystemClock.
+	// the system clock.
 	Clock bulwark.Clock
 	// OnChange, when set, is called after a run in which a check's status
 	// changed (the first run compares against "ok"). It receives the check's
@@ -175,7 +176,7 @@ func New(s Settings, checks ...Named) (*Monitor, error) {
 	m := &Monitor{
 		timeout:  s.Timeout,
 		cacheFor: s.CacheFor,
-		clock:    bulwark.ClockOr(s.Clock),
+		clock:    sysclock.Or(s.Clock),
 		onChange: s.OnChange,
 		names:    make(map[string]bool),
 		prev:     make(map[string]string),

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -120,7 +121,7 @@ func New(reg prometheus.Registerer, s Config) (*Metrics, error) {
 		return nil, errors.New("metrics: MaxTools and MaxBreakers must not be negative")
 	}
 	m := &Metrics{
-		clock:       bulwark.ClockOr(s.Clock),
+		clock:       sysclock.Or(s.Clock),
 		static:      make(map[string]struct{}, len(s.Tools)),
 		server:      s.Server,
 		maxTools:    orDefault(s.MaxTools, 1000),

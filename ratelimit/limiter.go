@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -270,7 +271,7 @@ func NewLimiter(store Store, opts ...Option) (*Limiter, error) {
 		name:   c.name,
 		key:    c.key,
 		limit:  c.limit,
-		clock:  bulwark.ClockOr(c.clock),
+		clock:  sysclock.Or(c.clock),
 		refuse: "rate limit exceeded for " + c.scope,
 		// A session belongs to the principal that opened it.
 		callerKeys: kind == "principal" || kind == "principal+tool" || kind == "session",

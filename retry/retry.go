@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 )
 
 // Policy says how to retry. Every zero field means the default stated
@@ -84,7 +85,7 @@ func New(p Policy) (*Retrier, error) {
 		attempt:   p.PerAttemptTimeout,
 		budget:    p.Budget,
 		retryable: p.Retryable,
-		clock:     bulwark.ClockOr(p.Clock),
+		clock:     sysclock.Or(p.Clock),
 		rand:      p.Rand,
 	}
 	if r.max == 0 {
@@ -112,7 +113,7 @@ func New(p Policy) (*Retrier, error) {
 	if r.rand == nil {
 		r.rand = rand.Int64N
 	}
-	_, r.system = r.clock.(bulwark.SystemClock)
+	_, r.system = r.clock.(sysclock.Clock)
 	return r, nil
 }
 
