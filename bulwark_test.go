@@ -153,10 +153,10 @@ func TestWireMapping(t *testing.T) {
 		{bulwark.RateLimited("rate limit exceeded", 1500*time.Millisecond), true, 0, bulwark.CodeRateLimited, "rate limit exceeded; retry after 2s", 2, ""},
 		{bulwark.Unavailable("database unavailable", 30*time.Second, errors.New(secret)), true, 0, bulwark.CodeUnavailable, "database unavailable; retry after 30s", 30, ""},
 		{bulwark.DeadlineExceeded(errors.New(secret)), true, 0, bulwark.CodeDeadlineExceeded, "deadline exceeded", 0, ""},
-		{bulwark.Unauthenticated("invalid API key", errors.New(secret)), false, bulwark.RPCCodeUnauthenticated, bulwark.CodeUnauthenticated, "invalid API key", 0, ""},
-		{bulwark.Canceled(errors.New(secret)), false, bulwark.RPCCodeCanceled, bulwark.CodeCanceled, "request cancelled", 0, ""},
-		{bulwark.Internal(errors.New(secret)), false, bulwark.RPCCodeInternal, bulwark.CodeInternal, "internal error (id ", 0, ""},
-		{errors.New(secret), false, bulwark.RPCCodeInternal, bulwark.CodeInternal, "internal error (id ", 0, ""},
+		{bulwark.Unauthenticated("invalid API key", errors.New(secret)), false, bulwark.CodeUnauthenticated.RPCCode(), bulwark.CodeUnauthenticated, "invalid API key", 0, ""},
+		{bulwark.Canceled(errors.New(secret)), false, bulwark.CodeCanceled.RPCCode(), bulwark.CodeCanceled, "request cancelled", 0, ""},
+		{bulwark.Internal(errors.New(secret)), false, bulwark.CodeInternal.RPCCode(), bulwark.CodeInternal, "internal error (id ", 0, ""},
+		{errors.New(secret), false, bulwark.CodeInternal.RPCCode(), bulwark.CodeInternal, "internal error (id ", 0, ""},
 		{fmt.Errorf("wrapped: %w", bulwark.RateLimited("slow down", time.Second)), true, 0, bulwark.CodeRateLimited, "slow down; retry after 1s", 1, ""},
 	}
 	var logs bytes.Buffer

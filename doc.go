@@ -119,8 +119,8 @@
 //	rate_limited, unavailable,             what to do ("rate limit exceeded; retry after 2s"),
 //	deadline_exceeded                      and _meta["bulwark/error"] carries a Refusal
 //	                                       {code, message, field, retryAfterSeconds, correlationId}
-//	unauthenticated                        JSON-RPC error -32060 (RPCCodeUnauthenticated)
-//	canceled                               JSON-RPC error -32800 (RPCCodeCanceled)
+//	unauthenticated                        JSON-RPC error -32060
+//	canceled                               JSON-RPC error -32800
 //	internal (a layer's error, panics)     JSON-RPC error -32603 "internal error (id <correlation ID>)"
 //	unexpected error from a tool handler   IsError result "internal error (id <correlation ID>)"
 //
@@ -137,7 +137,7 @@
 // protocol error with a real code, never code 0. bulwark's own codes sit in
 // the server-error range where no major MCP SDK gives a code a meaning (the
 // TypeScript and Python SDKs use -32000 and -32001 for connection closed
-// and request timeout; see [RPCCodeUnauthenticated]). The data of each
+// and request timeout; see [Code.RPCCode]). The data of each
 // JSON-RPC error is the same Refusal, and [RefusalOf] reads it back on the
 // client side from either form. An internal error's cause never reaches the
 // client: it is logged with the correlation ID (and written to the audit

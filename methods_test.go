@@ -117,13 +117,13 @@ func TestUseMapsRefusalsOfOtherMethodsToRPCErrors(t *testing.T) {
 		code   int64
 		refuse bulwark.Code
 	}{
-		{"permission denied", bulwark.PermissionDenied("missing scope customers:read"), bulwark.RPCCodePermissionDenied, bulwark.CodePermissionDenied},
-		{"unauthenticated", bulwark.Unauthenticated("authentication required", nil), bulwark.RPCCodeUnauthenticated, bulwark.CodeUnauthenticated},
-		{"rate limited", bulwark.RateLimited("", 2e9), bulwark.RPCCodeRateLimited, bulwark.CodeRateLimited},
-		{"unavailable", bulwark.Unavailable("down", 0, nil), bulwark.RPCCodeUnavailable, bulwark.CodeUnavailable},
-		{"deadline", bulwark.DeadlineExceeded(context.DeadlineExceeded), bulwark.RPCCodeDeadlineExceeded, bulwark.CodeDeadlineExceeded},
-		{"invalid argument", bulwark.InvalidArgument("uri", "bad"), bulwark.RPCCodeInvalidArgument, bulwark.CodeInvalidArgument},
-		{"unexpected", errors.New("dial db.internal:5432: refused"), bulwark.RPCCodeInternal, bulwark.CodeInternal},
+		{"permission denied", bulwark.PermissionDenied("missing scope customers:read"), bulwark.CodePermissionDenied.RPCCode(), bulwark.CodePermissionDenied},
+		{"unauthenticated", bulwark.Unauthenticated("authentication required", nil), bulwark.CodeUnauthenticated.RPCCode(), bulwark.CodeUnauthenticated},
+		{"rate limited", bulwark.RateLimited("", 2e9), bulwark.CodeRateLimited.RPCCode(), bulwark.CodeRateLimited},
+		{"unavailable", bulwark.Unavailable("down", 0, nil), bulwark.CodeUnavailable.RPCCode(), bulwark.CodeUnavailable},
+		{"deadline", bulwark.DeadlineExceeded(context.DeadlineExceeded), bulwark.CodeDeadlineExceeded.RPCCode(), bulwark.CodeDeadlineExceeded},
+		{"invalid argument", bulwark.InvalidArgument("uri", "bad"), bulwark.CodeInvalidArgument.RPCCode(), bulwark.CodeInvalidArgument},
+		{"unexpected", errors.New("dial db.internal:5432: refused"), bulwark.CodeInternal.RPCCode(), bulwark.CodeInternal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,7 +171,7 @@ func TestUseRecoversPanicsInOtherMethods(t *testing.T) {
 	cs := bulwarktest.Connect(t, s, nil)
 	_, err := cs.GetPrompt(context.Background(), &mcp.GetPromptParams{Name: "summary"})
 	var wire *jsonrpc.Error
-	if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal || !strings.HasPrefix(wire.Message, "internal error (id ") {
+	if !errors.As(err, &wire) || wire.Code != bulwark.CodeInternal.RPCCode() || !strings.HasPrefix(wire.Message, "internal error (id ") {
 		t.Fatalf("got %v, want internal error", err)
 	}
 	// The server keeps serving.
@@ -352,8 +352,8 @@ func TestRPCCodesAreOurOwn(t *testing.T) {
 		-32020: "header mismatch (Go)", -32021: "missing client capability (Go)", -32022: "unsupported protocol version (Go)",
 		-32042: "URL elicitation required (specification)",
 	}
-	own := []int64{bulwark.RPCCodeUnauthenticated, bulwark.RPCCodePermissionDenied, bulwark.RPCCodeRateLimited,
-		bulwark.RPCCodeUnavailable, bulwark.RPCCodeDeadlineExceeded}
+	own := []int64{bulwark.CodeUnauthenticated.RPCCode(), bulwark.CodePermissionDenied.RPCCode(), bulwark.CodeRateLimited.RPCCode(),
+		bulwark.CodeUnavailable.RPCCode(), bulwark.CodeDeadlineExceeded.RPCCode()}
 	seen := map[int64]bool{}
 	for _, c := range own {
 		if what, ok := taken[c]; ok {

@@ -68,7 +68,7 @@ func Chain(mws ...Middleware) Middleware {
 // returned, and may replace it with [Call.SetResult] (auth's Guard filters
 // lists this way); Use sends that result. The chain's own result is a
 // placeholder. A refusal becomes a JSON-RPC error with the refusal's code
-// (RPCCodePermissionDenied, RPCCodeRateLimited, …; these methods have no
+// ([Code.RPCCode]: -32061 permission denied, -32062 rate limited, …; these methods have no
 // IsError results), and an unexpected error "internal error (id …)" with
 // code -32603. Layers that only make sense for tools (cache, breaker,
 // retry, validate) see [IsToolCall] report false and pass these requests

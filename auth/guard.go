@@ -276,7 +276,7 @@ func (s *settings) decideCall(ctx context.Context, p *Principal, call *bulwark.C
 // unfiltered (each call is still checked). A caller the policies refuse
 // gets bulwark.PermissionDenied naming what is missing (a result the model
 // reads for tools, a JSON-RPC error with code
-// bulwark.RPCCodePermissionDenied for the other methods). Neither contains
+// bulwark.CodePermissionDenied.RPCCode() for the other methods). Neither contains
 // the credential.
 //
 // Install it with bulwark.Use; that one call guards calls and lists alike.

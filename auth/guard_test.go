@@ -140,9 +140,9 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 					return
 				}
 				var wire *jsonrpc.Error
-				code := bulwark.RPCCodePermissionDenied
+				code := bulwark.CodePermissionDenied.RPCCode()
 				if tt.p == nil {
-					code = bulwark.RPCCodeUnauthenticated
+					code = bulwark.CodeUnauthenticated.RPCCode()
 				}
 				if !errors.As(err, &wire) || wire.Code != code {
 					t.Errorf("%s: got %v, want code %d", what, err, code)
