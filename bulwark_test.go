@@ -474,7 +474,7 @@ func TestTimeoutHandlerIgnoresContext(t *testing.T) {
 	})
 	start := time.Now()
 	res, err := h(context.Background(), bulwarktest.Request("slow", nil))
-	if !errors.Is(err, bulwark.ErrDeadlineExceeded) || res != nil {
+	if !errors.Is(err, bulwark.CodeDeadlineExceeded) || res != nil {
 		t.Fatalf("got %+v %v, want deadline exceeded", res, err)
 	}
 	if el := time.Since(start); el > 2*time.Second {
@@ -532,7 +532,7 @@ func TestTimeoutDistinguishesClientCancel(t *testing.T) {
 		return nil, ctx.Err()
 	})
 	_, err := h(ctx, bulwarktest.Request("t", nil))
-	if !errors.Is(err, bulwark.ErrCanceled) {
+	if !errors.Is(err, bulwark.CodeCanceled) {
 		t.Fatalf("got %v, want canceled", err)
 	}
 }
@@ -543,7 +543,7 @@ func TestTimeoutRecoversPanicInGoroutine(t *testing.T) {
 	})
 	_, err := h(context.Background(), bulwarktest.Request("t", nil))
 	var perr *bulwark.PanicError
-	if !errors.Is(err, bulwark.ErrInternal) || !errors.As(err, &perr) {
+	if !errors.Is(err, bulwark.CodeInternal) || !errors.As(err, &perr) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -551,7 +551,7 @@ func TestTimeoutRecoversPanicInGoroutine(t *testing.T) {
 func TestErrorsIsAs(t *testing.T) {
 	cause := errors.New("connection reset")
 	err := fmt.Errorf("get customer: %w", bulwark.Unavailable("db down", time.Second, cause))
-	if !errors.Is(err, bulwark.ErrUnavailable) || errors.Is(err, bulwark.ErrInternal) {
+	if !errors.Is(err, bulwark.CodeUnavailable) || errors.Is(err, bulwark.CodeInternal) {
 		t.Error("Is by code failed")
 	}
 	if !errors.Is(err, cause) {
@@ -567,7 +567,7 @@ func TestErrorsIsAs(t *testing.T) {
 	if bulwark.CodeOf(context.DeadlineExceeded) != bulwark.CodeDeadlineExceeded || bulwark.CodeOf(context.Canceled) != bulwark.CodeCanceled || bulwark.CodeOf(nil) != "" {
 		t.Error("context errors not classified")
 	}
-	if bulwark.CodeOf(bulwark.ErrRateLimited) != bulwark.CodeRateLimited {
+	if bulwark.CodeOf(bulwark.CodeRateLimited) != bulwark.CodeRateLimited {
 		t.Error("bare sentinel not classified")
 	}
 }

@@ -13,7 +13,7 @@ import (
 func ExampleInvalidArgument() {
 	err := bulwark.InvalidArgument("email", "must contain exactly one @")
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, bulwark.ErrInvalidArgument), err.Field)
+	fmt.Println(errors.Is(err, bulwark.CodeInvalidArgument), err.Field)
 	// Output:
 	// argument "email": must contain exactly one @
 	// true email

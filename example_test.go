@@ -136,7 +136,7 @@ func ExampleTimeout() {
 func ExampleRateLimited() {
 	err := error(bulwark.RateLimited("rate limit exceeded", 1500*time.Millisecond))
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, bulwark.ErrRateLimited))
+	fmt.Println(errors.Is(err, bulwark.CodeRateLimited))
 	// Output:
 	// rate limit exceeded; retry after 2s
 	// true

@@ -76,10 +76,10 @@ func TestRefusalOfPerToolLayersUnderUse(t *testing.T) {
 			// Per-tool layers record their refusal before Use's layers see
 			// it; a refusal made by a layer of Use is recorded when it
 			// leaves the chain.
-			if !tc.inUse && !errors.Is(obs.rejection, bulwark.ErrRateLimited) {
+			if !tc.inUse && !errors.Is(obs.rejection, bulwark.CodeRateLimited) {
 				t.Errorf("Rejection() seen by the layer of Use = %v, want the rate-limit refusal", obs.rejection)
 			}
-			if !errors.Is(obs.call.Rejection(), bulwark.ErrRateLimited) {
+			if !errors.Is(obs.call.Rejection(), bulwark.CodeRateLimited) {
 				t.Errorf("Rejection() = %v, want the rate-limit refusal", obs.call.Rejection())
 			}
 			if err != nil || res == nil || !res.IsError {

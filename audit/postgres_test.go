@@ -149,11 +149,11 @@ func TestPostgresSinkFailurePolicies(t *testing.T) {
 			}
 			switch policy {
 			case audit.FailClosed:
-				if !errors.Is(err, bulwark.ErrUnavailable) {
+				if !errors.Is(err, bulwark.CodeUnavailable) {
 					t.Fatalf("fail closed: %v", err)
 				}
 				_, err, _ = call(t, ctx, mw, rec.Handle, "t", nil)
-				if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 2 {
+				if !errors.Is(err, bulwark.CodeUnavailable) || rec.Count() != 2 {
 					t.Fatalf("second call: %v, handler ran %d times", err, rec.Count())
 				}
 			case audit.Buffer:

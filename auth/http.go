@@ -286,7 +286,7 @@ func httpToolPolicies(hopts HTTPPolicyOptions, s *settings) func(http.Handler) h
 			}
 			var se *ScopeError
 			derr := s.decide(r.Context(), p, tool)
-			if derr == nil || !errors.Is(derr, bulwark.ErrPermissionDenied) || !errors.As(derr, &se) {
+			if derr == nil || !errors.Is(derr, bulwark.CodePermissionDenied) || !errors.As(derr, &se) {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -304,7 +304,7 @@ func TestTokenVerifierAdapter(t *testing.T) {
 		t.Fatalf("TokenInfo %+v", ti)
 	}
 	_, err = tv(context.Background(), "bwk_bad", r)
-	if !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.ErrUnauthenticated) || err.Error() != "invalid API key" {
+	if !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.CodeUnauthenticated) || err.Error() != "invalid API key" {
 		t.Fatalf("err %v", err)
 	}
 	for _, q := range []string{"access_token=x", "token=x", "api_key=x"} {

@@ -192,7 +192,7 @@ func TestPolicies(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, bulwark.ErrPermissionDenied) || err.Error() != tt.wantErr {
+			if !errors.Is(err, bulwark.CodePermissionDenied) || err.Error() != tt.wantErr {
 				t.Fatalf("err = %v, want permission denied %q", err, tt.wantErr)
 			}
 		})
@@ -377,7 +377,7 @@ func TestFromEnv(t *testing.T) {
 	}
 
 	t.Setenv("BULWARK_TEST_KEY", "bwk_wrong")
-	if _, err := auth.FromEnv(ctx, store, "BULWARK_TEST_KEY"); err == nil || strings.Contains(err.Error(), "bwk_wrong") || !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if _, err := auth.FromEnv(ctx, store, "BULWARK_TEST_KEY"); err == nil || strings.Contains(err.Error(), "bwk_wrong") || !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("bad key: %v", err)
 	}
 	t.Setenv("BULWARK_TEST_KEY", "")
@@ -432,7 +432,7 @@ func FuzzArgumentToken(f *testing.F) {
 // panic during a call, and never let the token argument through.
 func TestNilVerifierFailsClosed(t *testing.T) {
 	ctx := context.Background()
-	if _, err := auth.TokenVerifier(nil)(ctx, argKey, nil); !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if _, err := auth.TokenVerifier(nil)(ctx, argKey, nil); !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("TokenVerifier(nil): %v", err)
 	}
 	if _, err := auth.FromEnv(ctx, nil, "PATH"); err == nil {

@@ -140,7 +140,7 @@ func TestMiddlewareRefusesOverLimit(t *testing.T) {
 	ctx, call := bulwarktest.Context(context.Background(), req, nil)
 	call.SetPrincipal(&bulwark.Principal{ID: "alice"})
 	_, err := h(ctx, req)
-	if !errors.Is(err, bulwark.ErrRateLimited) {
+	if !errors.Is(err, bulwark.CodeRateLimited) {
 		t.Fatalf("third call: %v, want a rate-limit refusal", err)
 	}
 	if got := call.Fields()["ratelimit.limiter"]; got != "principal" {
@@ -218,7 +218,7 @@ func TestBySessionKey(t *testing.T) {
 		if _, err := l.Allow(ctx, nil); err != nil {
 			t.Fatalf("session %s first call: %v", sid, err)
 		}
-		if _, err := l.Allow(ctx, nil); !errors.Is(err, bulwark.ErrRateLimited) {
+		if _, err := l.Allow(ctx, nil); !errors.Is(err, bulwark.CodeRateLimited) {
 			t.Fatalf("session %s second call: %v", sid, err)
 		}
 	}
@@ -371,7 +371,7 @@ func TestStoreErrorRefusesAsUnavailable(t *testing.T) {
 	})
 	l := newLimiter(t, s, ratelimit.WithLimit(ratelimit.PerSecond(1)))
 	_, err := callAs(ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle), "a", "t")
-	if !errors.Is(err, bulwark.ErrUnavailable) || !errors.Is(err, boom) {
+	if !errors.Is(err, bulwark.CodeUnavailable) || !errors.Is(err, boom) {
 		t.Fatalf("got %v, want unavailable wrapping the store error", err)
 	}
 	if strings.Contains(err.Error(), "store down") {

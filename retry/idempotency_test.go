@@ -78,7 +78,7 @@ func TestIdempotencyReplay(t *testing.T) {
 	// Same key, different arguments: refused.
 	args2 := map[string]any{"id": "c-1", "email": "b@example.com", "idempotency_key": "op-1"}
 	_, err, _ = call(t, h, "alice", args2)
-	if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.ErrInvalidArgument) || e.Field != "idempotency_key" || !strings.Contains(e.Message, "different arguments") {
+	if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.CodeInvalidArgument) || e.Field != "idempotency_key" || !strings.Contains(e.Message, "different arguments") {
 		t.Fatalf("reused key: %v", err)
 	}
 	if c.n.Load() != 1 {
@@ -144,7 +144,7 @@ func TestIdempotencyRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err, _ := call(t, h, "alice", tc.args, tc.opts...)
 			e := bulwark.ErrorOf(err)
-			if !errors.Is(err, bulwark.ErrInvalidArgument) {
+			if !errors.Is(err, bulwark.CodeInvalidArgument) {
 				t.Fatalf("err %v, want invalid argument", err)
 			}
 			if tc.field != "" && e.Field != tc.field {
@@ -211,7 +211,7 @@ func TestIdempotencyPanicReleases(t *testing.T) {
 		return bulwarktest.TextResult("ok"), nil
 	})
 	args := map[string]any{"idempotency_key": "k"}
-	if _, err, _ := call(t, h, "alice", args); !errors.Is(err, bulwark.ErrInternal) {
+	if _, err, _ := call(t, h, "alice", args); !errors.Is(err, bulwark.CodeInternal) {
 		t.Fatal(err)
 	}
 	if res, err, _ := call(t, h, "alice", args); err != nil || replayed(res) || n != 2 {
@@ -249,7 +249,7 @@ func TestIdempotencyStoreDown(t *testing.T) {
 	var c counter
 	h := retry.Idempotency(failingStore{})(c.handle)
 	_, err, _ := call(t, h, "alice", map[string]any{"idempotency_key": "k"})
-	if !errors.Is(err, bulwark.ErrUnavailable) || c.n.Load() != 0 {
+	if !errors.Is(err, bulwark.CodeUnavailable) || c.n.Load() != 0 {
 		t.Fatalf("err %v, runs %d: want unavailable without running", err, c.n.Load())
 	}
 	if strings.Contains(err.Error(), "connection refused") {
@@ -358,7 +358,7 @@ func TestIdempotencyWaitLimit(t *testing.T) {
 			}
 			err := <-done
 			left := retry.DefaultPendingTTL - time.Duration(tc.polls)*50*time.Millisecond
-			if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != left {
+			if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.CodeUnavailable) || e.RetryAfter != left {
 				t.Fatalf("err %v", err)
 			}
 			release()
@@ -407,7 +407,7 @@ func FuzzIdempotencyKey(f *testing.F) {
 		}
 		res, err, _ := call(t, h, "p", json.RawMessage(args), opts...)
 		if err != nil {
-			if !errors.Is(err, bulwark.ErrInvalidArgument) {
+			if !errors.Is(err, bulwark.CodeInvalidArgument) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
@@ -450,7 +450,7 @@ func TestIdempotencySlowHandlerKeepsClaim(t *testing.T) {
 	}
 	waitForWaiters(t, clk, 1) // the last renewal is done
 	_, err, _ := call(t, h, "alice", args)
-	if !errors.Is(err, bulwark.ErrUnavailable) || runs.Load() != 1 {
+	if !errors.Is(err, bulwark.CodeUnavailable) || runs.Load() != 1 {
 		t.Fatalf("duplicate after the pending TTL: err %v, %d runs; want in progress, 1 run", err, runs.Load())
 	}
 	release()
@@ -608,7 +608,7 @@ func TestIdempotencyPerPrincipalBound(t *testing.T) {
 		<-started
 	}
 	_, err, _ = call(t, h2, "alice", key(10))
-	if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.ErrRateLimited) || e.RetryAfter <= 0 {
+	if e := bulwark.ErrorOf(err); !errors.Is(err, bulwark.CodeRateLimited) || e.RetryAfter <= 0 {
 		t.Fatalf("alice's 11th key in progress: %v, want rate limited", err)
 	}
 	wg.Add(1)

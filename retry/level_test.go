@@ -179,7 +179,7 @@ func TestNestedDoRetriesOnce(t *testing.T) {
 	err := outer.Do(context.Background(), func(ctx context.Context) error {
 		return inner.Do(ctx, func(context.Context) error { n++; return errUnavailable })
 	})
-	if !errors.Is(err, bulwark.ErrUnavailable) || n != retry.DefaultMaxAttempts {
+	if !errors.Is(err, bulwark.CodeUnavailable) || n != retry.DefaultMaxAttempts {
 		t.Fatalf("err %v after %d calls, want %d", err, n, retry.DefaultMaxAttempts)
 	}
 	// A handler that does not retry on its own is still retried by the

@@ -52,7 +52,7 @@ func TestMiddlewareEligibility(t *testing.T) {
 				ctx, call = bulwarktest.Context(context.Background(), req, tc.def)
 			}
 			_, err := h(ctx, req)
-			if !errors.Is(err, bulwark.ErrUnavailable) {
+			if !errors.Is(err, bulwark.CodeUnavailable) {
 				t.Fatalf("err %v", err)
 			}
 			want := 1
