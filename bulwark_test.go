@@ -264,8 +264,8 @@ func TestMatchers(t *testing.T) {
 	}
 	req := bulwarktest.Request("w", nil)
 	ctx, _ := bulwarktest.Context(context.Background(), req, safeWrite)
-	if bulwark.DestructiveTools()(ctx, req) || !bulwark.Not(bulwark.DestructiveTools())(ctx, req) {
-		t.Error("DestructiveTools matched a non-destructive tool")
+	if bulwark.ReadOnlyTools()(ctx, req) || !bulwark.Not(bulwark.ReadOnlyTools())(ctx, req) {
+		t.Error("ReadOnlyTools matched a tool that is not read-only")
 	}
 	if !bulwark.Any(bulwark.ToolNames("x"), bulwark.ToolNames("w"))(ctx, req) {
 		t.Error("Any did not match")

@@ -354,13 +354,13 @@ func (c *Call) SetRejection(err error) {
 }
 
 // noteRefusal records the refusal a layer returned, in whichever shape:
-// the error, or an IsError result that stands for one (see [ResultError]).
+// the error, or an IsError result that stands for one (see [Call.ResultError]).
 func (c *Call) noteRefusal(res *mcp.CallToolResult, err error) {
 	if c == nil {
 		return
 	}
 	if err == nil {
-		if e := ResultError(res); e != nil {
+		if e := resultError(res); e != nil {
 			err = e
 		}
 	}
@@ -432,8 +432,19 @@ func (c *Call) SetResult(r mcp.Result) {
 }
 
 // ResultError returns the error the client receives for c although the
-// chain returned res and no error, as [ResultError] does for a tools/call:
-// nil when res can be sent. On a record [Use] or [Wrap] created it is also
+// chain returned res and no error: nil when res can be sent. For an IsError
+// result it is
+//
+//   - nil for a deliberate tool error the model is meant to read: a
+//     [ToolError], a result the handler built without SetError, or the
+//     SDK's own argument-validation message for a tool added with
+//     mcp.AddTool;
+//   - the *Error a typed handler returned (a refusal);
+//   - for any other error a typed handler returned, the deadline or
+//     cancellation refusal for context errors and an internal error
+//     wrapping it otherwise, so its text never reaches the client.
+//
+// It works on a nil *Call, for a tools/call. On a record [Use] or [Wrap] created it is also
 // the internal error they answer with when what the layers left cannot be
 // sent: for tools/call no result at all (nil, nil); for the other methods
 // an IsError tool result that carries no refusal (these methods have none),
@@ -443,7 +454,7 @@ func (c *Call) SetResult(r mcp.Result) {
 // its record and count agree with what the client receives.
 func (c *Call) ResultError(res *mcp.CallToolResult) *Error {
 	if c == nil || c.answer == nil {
-		return ResultError(res)
+		return resultError(res)
 	}
 	return c.answer(res)
 }

@@ -158,16 +158,17 @@
 //
 // The SDK's own argument-validation messages for tools added with
 // mcp.AddTool (`validating "arguments": ...`) still reach the model, which
-// can correct its arguments. [ResultError] tells the two apart as go-sdk
+// can correct its arguments. [Call.ResultError] tells the two apart as go-sdk
 // builds them; handlers registered with [AddTool] have their errors marked,
 // so they are never mistaken for validation messages.
 //
 // # Selecting tools
 //
 // [Only] applies a layer to the calls a [Matcher] accepts, so no layer needs
-// a skip list of its own: [ToolNames], [ReadOnlyTools], [DestructiveTools],
-// [Not], [Any], or any function of the call. Per-tool values (a different
-// limit or TTL per tool) are options that take a function of the call.
+// a skip list of its own: [ToolNames], [ReadOnlyTools], [Not], [Any],
+// or any function of the call. Per-call values (a different limit, TTL or
+// deadline per tool) are one [PerCall] each: [Fixed], [ByTool], or any
+// function of the call.
 //
 // # Tool annotations
 //

@@ -89,15 +89,6 @@ func ExampleReadOnlyTools() {
 	// Output: true
 }
 
-func ExampleDestructiveTools() {
-	// A tool without annotations counts as destructive, as the MCP
-	// specification prescribes.
-	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "purge"}}
-	ctx := bulwark.WithCall(context.Background(), bulwark.NewCall(req, &mcp.Tool{Name: "purge"}, time.Now()))
-	fmt.Println(bulwark.DestructiveTools()(ctx, req))
-	// Output: true
-}
-
 func ExampleNot() {
 	notPing := bulwark.Not(bulwark.ToolNames("ping"))
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "ping"}}
@@ -106,7 +97,7 @@ func ExampleNot() {
 }
 
 func ExampleAny() {
-	writes := bulwark.Any(bulwark.ToolNames("update_customer_email"), bulwark.DestructiveTools())
+	writes := bulwark.Any(bulwark.ToolNames("update_customer_email"), bulwark.ToolNames("delete_customer"))
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "update_customer_email"}}
 	fmt.Println(writes(context.Background(), req))
 	// Output: true
@@ -134,8 +125,8 @@ func ExampleAddTool() {
 			return nil, greetOut{Greeting: "hi " + in.Name}, nil
 		})
 	t, _ := bulwark.LookupTool(s, "greet")
-	fmt.Println(bulwark.IsReadOnly(t), len(bulwark.Tools(s)))
-	// Output: true 1
+	fmt.Println(bulwark.IsReadOnly(t))
+	// Output: true
 }
 
 func ExampleRegister() {

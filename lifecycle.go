@@ -51,8 +51,8 @@ func Deprecate(t *mcp.Tool, sunset time.Time, replacement string) *mcp.Tool {
 	return t
 }
 
-// DeprecationOf returns the deprecation of t, if [Deprecate] marked it.
-func DeprecationOf(t *mcp.Tool) (Deprecation, bool) {
+// deprecationOf returns the deprecation of t, if [Deprecate] marked it.
+func deprecationOf(t *mcp.Tool) (Deprecation, bool) {
 	if t == nil || t.Meta == nil {
 		return Deprecation{}, false
 	}
@@ -103,7 +103,7 @@ func (u *DeprecationUsage) add(tool string) {
 func Deprecations(usage *DeprecationUsage) Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			d, ok := DeprecationOf(ToolFrom(ctx))
+			d, ok := deprecationOf(ToolFrom(ctx))
 			if !ok {
 				return next(ctx, req)
 			}

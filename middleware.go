@@ -250,7 +250,7 @@ func answerToolCall(res *mcp.CallToolResult) *Error {
 	if res == nil {
 		return Internal(errors.New("bulwark: tools/call answered with neither a result nor an error"))
 	}
-	return ResultError(res)
+	return resultError(res)
 }
 
 // run runs h for the call c: it marks the transport, puts c in the context,
@@ -370,7 +370,7 @@ func serveMethod(ctx context.Context, reg *registry, method string, req mcp.Requ
 // answer is [Call.ResultError] for the request st carries: why the result
 // the layers left, and res, the chain's placeholder, cannot be sent.
 func (st *methodState) answer(res *mcp.CallToolResult) *Error {
-	if e := ResultError(res); e != nil {
+	if e := resultError(res); e != nil {
 		return e
 	}
 	if res != nil && res.IsError {
@@ -500,12 +500,6 @@ func ToolNames(names ...string) Matcher {
 // ReadOnlyTools matches calls to tools annotated read-only (see [IsReadOnly]).
 func ReadOnlyTools() Matcher {
 	return func(ctx context.Context, _ *mcp.CallToolRequest) bool { return IsReadOnly(ToolFrom(ctx)) }
-}
-
-// DestructiveTools matches calls to tools that may destroy data (see
-// [IsDestructive]); unknown tools count as destructive.
-func DestructiveTools() Matcher {
-	return func(ctx context.Context, _ *mcp.CallToolRequest) bool { return IsDestructive(ToolFrom(ctx)) }
 }
 
 // Not inverts m.

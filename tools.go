@@ -157,7 +157,7 @@ func (r *registry) learnFrom(tools []*mcp.Tool) []string {
 // and returns an error naming them, or nil when there were none. Such a
 // tool keeps working (Use learns its definition), but its handler's errors
 // are told from the SDK's own messages by their form only (see
-// [ResultError]): register it with bulwark instead.
+// [Call.ResultError]): register it with bulwark instead.
 //
 // Call it after adding the tools and calling Use, before serving, and stop
 // on its error:
@@ -304,21 +304,6 @@ func inferSchema[In any]() *jsonschema.Schema {
 func AddToolHandler(s *mcp.Server, t *mcp.Tool, h mcp.ToolHandler) {
 	s.AddTool(t, h)
 	Register(s, t)
-}
-
-// Tools returns the definitions registered for s, in no particular order.
-func Tools(s *mcp.Server) []*mcp.Tool {
-	r := registryOf(s, false)
-	if r == nil {
-		return nil
-	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	out := make([]*mcp.Tool, 0, len(r.tools))
-	for _, t := range r.tools {
-		out = append(out, t)
-	}
-	return out
 }
 
 // LookupTool returns the registered definition of the named tool on s.

@@ -84,7 +84,7 @@ type Refusal struct {
 // is never sent.
 //
 // A *jsonrpc.Error from the chain is passed through unchanged. An IsError
-// result is read with [ResultError]: one that carries a refusal is
+// result is read as [Call.ResultError] reads it: one that carries a refusal is
 // rewritten by the rules above; one that carries an unexpected error (a
 // handler returned or set a plain Go error, whichever way the tool was
 // registered) becomes an IsError result reading "internal error (id
@@ -98,7 +98,7 @@ type Refusal struct {
 // [OutcomeOf], sees the refusal and not only its text.
 func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*mcp.CallToolResult, error) {
 	if err == nil {
-		e := ResultError(res)
+		e := resultError(res)
 		if e == nil {
 			return res, nil
 		}
@@ -170,7 +170,7 @@ func internalMessage(c *Call, e *Error, logger *slog.Logger) string {
 	return "internal error (id " + id + ")"
 }
 
-// ResultError returns the error an IsError result stands for, as [ToWire]
+// resultError returns the error an IsError result stands for, as [ToWire]
 // reads it, so audit, metrics and ToWire classify a result alike:
 //
 //   - nil for a nil result, a result that is not an error, and a
@@ -181,7 +181,7 @@ func internalMessage(c *Call, e *Error, logger *slog.Logger) string {
 //   - for any other error a typed handler returned, the deadline or
 //     cancellation refusal for context errors and an internal error
 //     wrapping it otherwise, so its text never reaches the client.
-func ResultError(res *mcp.CallToolResult) *Error {
+func resultError(res *mcp.CallToolResult) *Error {
 	if res == nil || !res.IsError {
 		return nil
 	}

@@ -17,7 +17,7 @@
 // outcome ("ok", "tool_error", "rpc_error" or a refusal code such as
 // "unauthenticated", "rate_limited", "unavailable", "deadline_exceeded",
 // "canceled", "internal"; an unexpected error a tool handler returned is
-// "internal", classified by bulwark.ResultError as the client sees it),
+// "internal", classified by bulwark.Call.ResultError as the client sees it),
 // the client-safe reason, the operator-only detail (the cause of an
 // internal error or panic, redacted), duration,
 // attempts, cache status, breaker state and the annotations of
