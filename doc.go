@@ -112,8 +112,12 @@
 // # How refusals reach the client
 //
 // Every layer refuses a call by returning an [*Error] with a [Code]; no layer
-// writes to the wire itself. [ToWire], called once by [Use] (or [Wrap]),
-// decides what a tools/call client receives:
+// writes to the wire itself. Inside the chain a refusal keeps that one
+// shape, also when it comes from layers applied to one tool with [Wrap] or
+// [WrapFor] under Use, so every layer classifies it alike with
+// [OutcomeOf], and errors.Is(err, bulwark.CodeRateLimited) matches it.
+// [ToWire], called once at the chain's edge by [Use] (or by [Wrap] without
+// Use), decides what a tools/call client receives:
 //
 //	invalid_argument, permission_denied,   IsError result: the text says what is wrong and
 //	rate_limited, unavailable,             what to do ("rate limit exceeded; retry after 2s"),
