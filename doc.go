@@ -11,8 +11,8 @@
 // another. The root package holds the composition ([Chain], [Use], [Wrap],
 // [Only]), the per-call record ([Call]), the refusal type ([Error]) and its
 // wire mapping ([ToWire]), the tool registry ([AddTool]), [Recover],
-// [Timeout] and [Deprecate]. Each other layer lives in a package of its own
-// and can be used alone:
+// and [Timeout]. Each other layer lives in a package of its own and can be
+// used alone:
 //
 //	auth/      who is calling (API keys, JWT, stdio identity) and may they call this tool
 //	validate/  argument size, depth, encoding and field checks before any handler runs
@@ -24,6 +24,7 @@
 //	metrics/   Prometheus collectors with bounded labels
 //	health/    liveness and readiness handlers
 //	edge/      the server on streamable HTTP: Origin, Host, body, bearer and session bounds, every refusal accounted for
+//	deprecation/ a notice on a tool that is going away, in its description and every result, and a count of its calls
 //
 // bulwarktest/ is the test kit: a fake clock, a recording handler, request
 // builders and an in-memory client.

@@ -198,19 +198,6 @@ func ExampleTimeout_perCall() {
 	// Output: 1s
 }
 
-func ExampleDeprecations() {
-	tool := bulwark.Deprecate(&mcp.Tool{Name: "old"}, time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC), "new")
-	var usage bulwark.DeprecationUsage
-	h := bulwark.Deprecations(&usage)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return &mcp.CallToolResult{}, nil
-	})
-	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "old"}}
-	res, _ := h(bulwark.WithCall(context.Background(), bulwark.NewCall(req, tool, time.Now())), req)
-	d := res.Meta[bulwark.DeprecationKey].(bulwark.Deprecation)
-	fmt.Println(d.Message, usage.Count("old"))
-	// Output: DEPRECATED: this tool will be removed after 2027-06-30; use new instead. 1
-}
-
 // OutcomeOf names how a call ended in the vocabulary audit and metrics
 // share: a refusal by its code, whichever shape it took.
 func ExampleOutcomeOf() {

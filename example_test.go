@@ -142,31 +142,6 @@ func ExampleRateLimited() {
 	// true
 }
 
-func ExampleDeprecate() {
-	s := mcp.NewServer(&mcp.Implementation{Name: "crm", Version: "v2"}, nil)
-	old := bulwark.Deprecate(&mcp.Tool{Name: "find_customer", Description: "Find a customer by ID."},
-		time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), "get_customer")
-	bulwark.AddTool(s, old, func(ctx context.Context, req *mcp.CallToolRequest, in greetIn) (*mcp.CallToolResult, greetOut, error) {
-		return nil, greetOut{Greeting: "found " + in.Name}, nil
-	})
-	var usage bulwark.DeprecationUsage
-	bulwark.Use(s, bulwark.Deprecations(&usage))
-
-	ctx := context.Background()
-	cs, done := serveInMemory(s) // any transport works the same way
-	defer done()
-
-	tools, _ := cs.ListTools(ctx, nil)
-	fmt.Println(tools.Tools[0].Description)
-	res, _ := cs.CallTool(ctx, &mcp.CallToolParams{Name: "find_customer", Arguments: map[string]any{"name": "c-1"}})
-	fmt.Println(res.Meta[bulwark.DeprecationKey].(map[string]any)["replacement"])
-	fmt.Println(usage.Count("find_customer"))
-	// Output:
-	// DEPRECATED: this tool will be removed after 2027-03-01; use get_customer instead. Find a customer by ID.
-	// get_customer
-	// 1
-}
-
 func ExampleWrapFor() {
 	s := mcp.NewServer(&mcp.Implementation{Name: "greeter", Version: "v1"}, nil)
 	bulwark.AddTool(s, &mcp.Tool{Name: "greet"}, bulwark.WrapFor(

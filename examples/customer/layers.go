@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/breaker"
@@ -58,7 +59,7 @@ type layers struct {
 
 	// Engines, for admin, the demo and tests.
 	metricsEngine *metrics.Metrics
-	usage         *bulwark.DeprecationUsage
+	usage         *deprecation.Usage
 	limiter       *ratelimit.Limiter
 	redis         *redis.Client
 	cacheEngine   *cache.Cache
@@ -100,13 +101,13 @@ func (l *layers) chain() []bulwark.Middleware {
 func (l *layers) decorate(defs map[string]*mcp.Tool) {
 	// Tool lifecycle: lookup_customer is kept working until its sunset,
 	// with the notice in its description and a warning on every result.
-	bulwark.Deprecate(defs[toolLookupCustomer], lookupSunset, toolGetCustomer)
+	deprecation.Mark(defs[toolLookupCustomer], lookupSunset, toolGetCustomer)
 }
 
 // buildLayers assembles every layer from the configuration.
 func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) {
 	cfg := s.cfg
-	l := &layers{bare: cfg.Bare, drain: s.drain.Middleware(), usage: &bulwark.DeprecationUsage{}}
+	l := &layers{bare: cfg.Bare, drain: s.drain.Middleware(), usage: &deprecation.Usage{}}
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -135,7 +136,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	l.metricsEngine = m
 	l.metrics = metrics.Middleware(m)
 	s.registry.MustRegister(deprecationCollector{usage: l.usage})
-	l.deprecation = bulwark.Deprecations(l.usage)
+	l.deprecation = deprecation.Middleware(l.usage)
 
 	// auth.
 	if err := l.buildAuth(ctx, s); err != nil {
@@ -491,7 +492,7 @@ func toolDefsList() []*mcp.Tool {
 
 // deprecationCollector exports the calls to deprecated tools, so owners
 // see who still depends on a tool before its sunset.
-type deprecationCollector struct{ usage *bulwark.DeprecationUsage }
+type deprecationCollector struct{ usage *deprecation.Usage }
 
 var deprecatedDesc = prometheus.NewDesc("customer_deprecated_tool_calls_total",
 	"Calls to deprecated tools, by tool.", []string{"tool"}, nil)
