@@ -20,10 +20,10 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )

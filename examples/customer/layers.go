@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/metrics"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
