@@ -575,7 +575,8 @@ func TestErrorsIsAs(t *testing.T) {
 func TestCorrelationIDsUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 10000; i++ {
-		id := bulwark.NewCall(nil, nil, time.Time{}).ID
+		_, c := bulwark.NewCall(context.Background(), nil, nil)
+		id := c.ID
 		if seen[id] {
 			t.Fatalf("duplicate id %s", id)
 		}

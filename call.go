@@ -203,11 +203,6 @@ func CallFrom(ctx context.Context) *Call {
 	return c
 }
 
-// WithCall returns a copy of ctx that carries c. [Use] and [Wrap] do this
-// for you; it is exported for tests and for custom adapters.
-func WithCall(ctx context.Context, c *Call) context.Context {
-	return context.WithValue(ctx, callKey{}, c)
-}
 
 // IsToolCall reports whether ctx belongs to a tools/call (or to no guarded
 // request at all, as in a unit test calling a layer directly). Layers that
@@ -218,9 +213,18 @@ func IsToolCall(ctx context.Context) bool {
 	return c == nil || c.Method == "" || c.Method == MethodCallTool
 }
 
-// NewCall builds the record of a tools/call for req, as [Use] does. now is
-// the start time.
-func NewCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
+// NewCall builds the record of a tools/call for req, as [Use] does, and
+// returns a copy of ctx that carries it. [Use] and [Wrap] do this for you;
+// it is for layers used without them (auth's Guard makes a record when
+// there is none), for tests and for custom adapters. def is the tool's
+// definition, if known.
+func NewCall(ctx context.Context, req *mcp.CallToolRequest, def *mcp.Tool) (context.Context, *Call) {
+	c := newCall(req, def, time.Now())
+	return c.within(ctx), c
+}
+
+// newCall builds the record of a tools/call for req; now is the start time.
+func newCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
 	c := &Call{Start: now, Def: def, Transport: TransportStdio, Method: MethodCallTool}
 	c.ID = c.nextID()
 	if req != nil {

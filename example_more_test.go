@@ -67,8 +67,7 @@ func ExampleErrorOf() {
 
 func ExampleNewCall() {
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get_customer"}}
-	c := bulwark.NewCall(req, nil, time.Now())
-	ctx := bulwark.WithCall(context.Background(), c)
+	ctx, c := bulwark.NewCall(context.Background(), req, nil)
 	bulwark.CallFrom(ctx).SetPrincipal(&bulwark.Principal{ID: "alice"})
 	fmt.Println(c.Tool, c.PrincipalID(), c.Transport)
 	// Output: get_customer alice stdio
@@ -84,7 +83,7 @@ func ExampleToolNames() {
 func ExampleReadOnlyTools() {
 	ro := &mcp.Tool{Name: "get", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get"}}
-	ctx := bulwark.WithCall(context.Background(), bulwark.NewCall(req, ro, time.Now()))
+	ctx, _ := bulwark.NewCall(context.Background(), req, ro)
 	fmt.Println(bulwark.ReadOnlyTools()(ctx, req))
 	// Output: true
 }
@@ -143,7 +142,7 @@ func ExampleRegister() {
 }
 
 func ExampleToWire() {
-	c := bulwark.NewCall(&mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil, time.Now())
+	_, c := bulwark.NewCall(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
 	res, err := bulwark.ToWire(c, nil, bulwark.RateLimited("rate limit exceeded", 2*time.Second), nil)
 	r := bulwark.RefusalOf(res, err)
 	fmt.Println(res.IsError, r.Code, r.RetryAfterSeconds)
@@ -159,7 +158,7 @@ func ExampleRefusalOf() {
 		}
 		fmt.Println("ok")
 	}
-	c := bulwark.NewCall(&mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil, time.Now())
+	_, c := bulwark.NewCall(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
 	handle(bulwark.ToWire(c, nil, bulwark.Unavailable("loyalty service down", 5*time.Second, nil), nil))
 	handle(&mcp.CallToolResult{}, nil)
 	// Output:

@@ -232,7 +232,7 @@ func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.T
 	if reg != nil && req.Params != nil {
 		def = reg.lookup(req.Params.Name)
 	}
-	c := NewCall(req, def, time.Now())
+	c := newCall(req, def, time.Now())
 	c.answer = answerToolCall
 	res, err := run(ctx, c, req, h)
 	if err == nil && res == nil {
@@ -335,7 +335,7 @@ func serveMethod(ctx context.Context, reg *registry, method string, req mcp.Requ
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
 		stand.Session = ss
 	}
-	c := NewCall(stand, nil, time.Now())
+	c := newCall(stand, nil, time.Now())
 	c.Method, c.Tool, c.Target = method, "", target
 	c.SetRequest(req)
 	switch method {

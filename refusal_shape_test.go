@@ -104,7 +104,7 @@ func TestRefusalOfPerToolLayersUnderUse(t *testing.T) {
 
 // The IsError results ToWire makes carry their *Error the SDK's way.
 func TestToWireResultsCarryTheirError(t *testing.T) {
-	c := bulwark.NewCall(bulwarktest.Request("t", nil), nil, time.Now())
+	ctx, c := bulwark.NewCall(context.Background(), bulwarktest.Request("t", nil), nil)
 	for _, in := range []error{
 		bulwark.RateLimited("slow down", time.Second),
 		bulwark.InvalidArgument("id", "must be positive"),
@@ -120,7 +120,7 @@ func TestToWireResultsCarryTheirError(t *testing.T) {
 		if !errors.As(res.GetError(), &e) || e.Code != bulwark.ErrorOf(in).Code {
 			t.Errorf("%v: GetError() = %v", in, res.GetError())
 		}
-		if got := bulwark.OutcomeOf(bulwark.WithCall(context.Background(), c), res, nil); got.Code() != bulwark.ErrorOf(in).Code {
+		if got := bulwark.OutcomeOf(ctx, res, nil); got.Code() != bulwark.ErrorOf(in).Code {
 			t.Errorf("%v: OutcomeOf = %q", in, got)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -294,8 +293,7 @@ func (g *Guard) Middleware() bulwark.Middleware {
 				return nil, err
 			}
 			if call == nil {
-				call = bulwark.NewCall(req, nil, time.Now())
-				ctx = bulwark.WithCall(ctx, call)
+				ctx, call = bulwark.NewCall(ctx, req, nil)
 			}
 			call.SetPrincipal(p)
 			if err := s.decideCall(ctx, p, call, req); err != nil {

@@ -212,9 +212,8 @@ func TestBySessionKey(t *testing.T) {
 	}
 	for _, sid := range []string{"s1", "s2"} {
 		ctx, _ := bulwarktest.Context(context.Background(), bulwarktest.Request("t", nil), nil)
-		call := bulwark.NewCall(nil, nil, time.Now())
+		ctx, call := bulwark.NewCall(ctx, nil, nil)
 		call.SessionID = sid
-		ctx = bulwark.WithCall(ctx, call)
 		if _, err := l.Allow(ctx, nil); err != nil {
 			t.Fatalf("session %s first call: %v", sid, err)
 		}
@@ -225,9 +224,9 @@ func TestBySessionKey(t *testing.T) {
 }
 
 func TestBySessionHidesID(t *testing.T) {
-	call := bulwark.NewCall(nil, nil, time.Now())
+	ctx, call := bulwark.NewCall(context.Background(), nil, nil)
 	call.SessionID = "secret-session-id"
-	k, ok := ratelimit.BySession(bulwark.WithCall(context.Background(), call), nil)
+	k, ok := ratelimit.BySession(ctx, nil)
 	if !ok || k == "" || strings.Contains(k, "secret") {
 		t.Fatalf("key %q (ok %v) for a session", k, ok)
 	}
