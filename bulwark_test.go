@@ -128,7 +128,7 @@ func TestRecordFilledByInnerSeenByOuter(t *testing.T) {
 	if c.PrincipalID() != "alice" || c.Attempts() != 2 || c.CacheStatus() != bulwark.CacheMiss || c.BreakerState() != "closed" {
 		t.Errorf("record = principal %q attempts %d cache %q breaker %q", c.PrincipalID(), c.Attempts(), c.CacheStatus(), c.BreakerState())
 	}
-	if c.Tool != "echo" || c.ID == "" || c.Start.IsZero() || c.Transport != bulwark.TransportStdio {
+	if c.Tool != "echo" || c.ID == "" || c.Start.IsZero() || c.Transport != "stdio" {
 		t.Errorf("record identity = %+v", c)
 	}
 	if !bulwark.IsReadOnly(c.Def) {
@@ -696,7 +696,7 @@ func TestTransportRecorded(t *testing.T) {
 		if _, err := bulwarktest.CallTool(ctx, cs, "raw", map[string]any{}); err != nil {
 			t.Fatal(err)
 		}
-		if tr := <-got; tr != bulwark.TransportHTTP {
+		if tr := <-got; tr != "http" {
 			t.Errorf("%s: transport %q", tc.name, tr)
 		}
 		cs.Close()
@@ -706,7 +706,7 @@ func TestTransportRecorded(t *testing.T) {
 	if _, err := bulwarktest.CallTool(ctx, cs, "raw", map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
-	if tr := <-got; tr != bulwark.TransportStdio {
+	if tr := <-got; tr != "stdio" {
 		t.Errorf("in-memory: transport %q", tr)
 	}
 }

@@ -58,10 +58,10 @@ func (p *Principal) HasRole(r string) bool {
 	return false
 }
 
-// Transport names used in [Call.Transport].
+// The values of [Call.Transport].
 const (
-	TransportHTTP  = "http"  // streamable HTTP or SSE
-	TransportStdio = "stdio" // any stream transport without HTTP: stdio, in-memory, command
+	transportHTTP  = "http"
+	transportStdio = "stdio"
 )
 
 // Cache outcomes recorded in [Call.CacheStatus].
@@ -141,7 +141,8 @@ type Call struct {
 	Tool string
 	// SessionID is the MCP session ID, empty on transports without one.
 	SessionID string
-	// Transport is TransportHTTP or TransportStdio.
+	// Transport is "http" for streamable HTTP and SSE, "stdio" for any
+	// stream transport without HTTP (stdio, in-memory, command).
 	Transport string
 	// Start is when the call entered the chain.
 	Start time.Time
@@ -225,7 +226,7 @@ func NewCall(ctx context.Context, req *mcp.CallToolRequest, def *mcp.Tool) (cont
 
 // newCall builds the record of a tools/call for req; now is the start time.
 func newCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
-	c := &Call{Start: now, Def: def, Transport: TransportStdio, Method: MethodCallTool}
+	c := &Call{Start: now, Def: def, Transport: transportStdio, Method: MethodCallTool}
 	c.ID = c.nextID()
 	if req != nil {
 		if req.Params != nil {
@@ -236,7 +237,7 @@ func newCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
 			c.SessionID = req.Session.ID()
 		}
 		if req.Extra != nil && req.Extra.Header != nil {
-			c.Transport = TransportHTTP
+			c.Transport = transportHTTP
 		}
 	}
 	return c

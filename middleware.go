@@ -256,10 +256,10 @@ func answerToolCall(res *mcp.CallToolResult) *Error {
 // run runs h for the call c: it marks the transport, puts c in the context,
 // records a rejection and turns a panic into an internal error.
 func run(ctx context.Context, c *Call, req *mcp.CallToolRequest, h mcp.ToolHandler) (res *mcp.CallToolResult, err error) {
-	if c.Transport != TransportHTTP && ctx.Value(http.LocalAddrContextKey) != nil {
+	if c.Transport != transportHTTP && ctx.Value(http.LocalAddrContextKey) != nil {
 		// The legacy SSE transport passes no headers in RequestExtra, but its
 		// sessions run in the context of the HTTP request that opened them.
-		c.Transport = TransportHTTP
+		c.Transport = transportHTTP
 	}
 	ctx = c.within(ctx)
 	defer func() {
