@@ -22,7 +22,7 @@ func benchServer(b *testing.B, wrap bool) *mcp.ClientSession {
 			return nil, echoOut{Echo: in.Text}, nil
 		})
 	if wrap {
-		bulwark.Use(s, bulwark.Recover(nil), bulwark.Timeout(10*time.Second))
+		bulwark.Use(s, bulwark.Recover(nil), bulwark.Timeout(bulwark.Fixed(10*time.Second)))
 	}
 	return bulwarktest.Connect(b, s, nil)
 }
@@ -50,7 +50,7 @@ func BenchmarkUseCall(b *testing.B) { benchCalls(b, benchServer(b, true)) }
 func BenchmarkRootLayers(b *testing.B) {
 	ok := &mcp.CallToolResult{}
 	h := bulwark.Wrap(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return ok, nil },
-		bulwark.Recover(nil), bulwark.Timeout(10*time.Second))
+		bulwark.Recover(nil), bulwark.Timeout(bulwark.Fixed(10*time.Second)))
 	req := bulwarktest.Request("echo", `{"text":"hello"}`)
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -57,10 +58,10 @@ func (p *Principal) HasRole(r string) bool {
 	return false
 }
 
-// Transport names used in [Call.Transport].
+// The values of [Call.Transport].
 const (
-	TransportHTTP  = "http"  // streamable HTTP or SSE
-	TransportStdio = "stdio" // any stream transport without HTTP: stdio, in-memory, command
+	transportHTTP  = "http"
+	transportStdio = "stdio"
 )
 
 // Cache outcomes recorded in [Call.CacheStatus].
@@ -140,7 +141,8 @@ type Call struct {
 	Tool string
 	// SessionID is the MCP session ID, empty on transports without one.
 	SessionID string
-	// Transport is TransportHTTP or TransportStdio.
+	// Transport is "http" for streamable HTTP and SSE, "stdio" for any
+	// stream transport without HTTP (stdio, in-memory, command).
 	Transport string
 	// Start is when the call entered the chain.
 	Start time.Time
@@ -166,6 +168,32 @@ type Call struct {
 	// resources, set by Use for the methods that name a resource, returns
 	// the server's resources (see [Call.Resource]).
 	resources func() (*resourceIndex, error)
+
+	// The record carries its own context and the bytes of its ID, so that
+	// making one costs a single allocation.
+	ctx   callContext
+	idBuf [32]byte
+}
+
+// callContext is the context the chain runs in: the caller's, carrying the
+// record. It lives inside the record it carries.
+type callContext struct {
+	context.Context
+	c *Call
+}
+
+func (cc *callContext) Value(key any) any {
+	if key == (callKey{}) {
+		return cc.c
+	}
+	return cc.Context.Value(key)
+}
+
+// within returns ctx carrying c, in c's own storage; it is called once,
+// before the chain runs.
+func (c *Call) within(ctx context.Context) context.Context {
+	c.ctx = callContext{Context: ctx, c: c}
+	return &c.ctx
 }
 
 type callKey struct{}
@@ -176,11 +204,6 @@ func CallFrom(ctx context.Context) *Call {
 	return c
 }
 
-// WithCall returns a copy of ctx that carries c. [Use] and [Wrap] do this
-// for you; it is exported for tests and for custom adapters.
-func WithCall(ctx context.Context, c *Call) context.Context {
-	return context.WithValue(ctx, callKey{}, c)
-}
 
 // IsToolCall reports whether ctx belongs to a tools/call (or to no guarded
 // request at all, as in a unit test calling a layer directly). Layers that
@@ -191,10 +214,20 @@ func IsToolCall(ctx context.Context) bool {
 	return c == nil || c.Method == "" || c.Method == MethodCallTool
 }
 
-// NewCall builds the record of a tools/call for req, as [Use] does. now is
-// the start time.
-func NewCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
-	c := &Call{ID: nextID(), Start: now, Def: def, Transport: TransportStdio, Method: MethodCallTool}
+// NewCall builds the record of a tools/call for req, as [Use] does, and
+// returns a copy of ctx that carries it. [Use] and [Wrap] do this for you;
+// it is for layers used without them (auth's Guard makes a record when
+// there is none), for tests and for custom adapters. def is the tool's
+// definition, if known.
+func NewCall(ctx context.Context, req *mcp.CallToolRequest, def *mcp.Tool) (context.Context, *Call) {
+	c := newCall(req, def, time.Now())
+	return c.within(ctx), c
+}
+
+// newCall builds the record of a tools/call for req; now is the start time.
+func newCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
+	c := &Call{Start: now, Def: def, Transport: transportStdio, Method: MethodCallTool}
+	c.ID = c.nextID()
 	if req != nil {
 		if req.Params != nil {
 			c.Tool = req.Params.Name
@@ -204,7 +237,7 @@ func NewCall(req *mcp.CallToolRequest, def *mcp.Tool, now time.Time) *Call {
 			c.SessionID = req.Session.ID()
 		}
 		if req.Extra != nil && req.Extra.Header != nil {
-			c.Transport = TransportHTTP
+			c.Transport = transportHTTP
 		}
 	}
 	return c
@@ -325,6 +358,20 @@ func (c *Call) SetRejection(err error) {
 	c.mu.Unlock()
 }
 
+// noteRefusal records the refusal a layer returned, in whichever shape:
+// the error, or an IsError result that stands for one (see [Call.ResultError]).
+func (c *Call) noteRefusal(res *mcp.CallToolResult, err error) {
+	if c == nil {
+		return
+	}
+	if err == nil {
+		if e := resultError(res); e != nil {
+			err = e
+		}
+	}
+	c.SetRejection(err)
+}
+
 // Request returns the request of another method than tools/call as the
 // SDK decoded it (a *mcp.ReadResourceRequest for resources/read, a
 // *mcp.ListToolsRequest for tools/list, …), or as a layer replaced it with
@@ -390,8 +437,19 @@ func (c *Call) SetResult(r mcp.Result) {
 }
 
 // ResultError returns the error the client receives for c although the
-// chain returned res and no error, as [ResultError] does for a tools/call:
-// nil when res can be sent. On a record [Use] or [Wrap] created it is also
+// chain returned res and no error: nil when res can be sent. For an IsError
+// result it is
+//
+//   - nil for a deliberate tool error the model is meant to read: a
+//     [ToolError], a result the handler built without SetError, or the
+//     SDK's own argument-validation message for a tool added with
+//     mcp.AddTool;
+//   - the *Error a typed handler returned (a refusal);
+//   - for any other error a typed handler returned, the deadline or
+//     cancellation refusal for context errors and an internal error
+//     wrapping it otherwise, so its text never reaches the client.
+//
+// It works on a nil *Call, for a tools/call. On a record [Use] or [Wrap] created it is also
 // the internal error they answer with when what the layers left cannot be
 // sent: for tools/call no result at all (nil, nil); for the other methods
 // an IsError tool result that carries no refusal (these methods have none),
@@ -401,7 +459,7 @@ func (c *Call) SetResult(r mcp.Result) {
 // its record and count agree with what the client receives.
 func (c *Call) ResultError(res *mcp.CallToolResult) *Error {
 	if c == nil || c.answer == nil {
-		return ResultError(res)
+		return resultError(res)
 	}
 	return c.answer(res)
 }
@@ -454,13 +512,17 @@ func newIDPrefix() string {
 	return hex.EncodeToString(b[:])
 }
 
-func nextID() string {
+// nextID makes the next correlation ID in c's own storage.
+func (c *Call) nextID() string {
 	n := idCounter.Add(1)
-	var buf [32]byte
-	b := append(buf[:0], idPrefix...)
+	b := append(c.idBuf[:0], idPrefix...)
 	b = append(b, '-')
 	b = strconv.AppendUint(b, n, 36)
-	return string(b)
+	if &b[0] != &c.idBuf[0] {
+		return string(b) // did not fit (it always does: 12 + 1 + 13 bytes)
+	}
+	// The bytes are never written again: the string shares them.
+	return unsafe.String(&c.idBuf[0], len(b))
 }
 
 // markLogged notes that the cause of an internal error was logged, and

@@ -11,8 +11,8 @@
 // another. The root package holds the composition ([Chain], [Use], [Wrap],
 // [Only]), the per-call record ([Call]), the refusal type ([Error]) and its
 // wire mapping ([ToWire]), the tool registry ([AddTool]), [Recover],
-// [Timeout] and [Deprecate]. Each other layer lives in a package of its own
-// and can be used alone:
+// and [Timeout]. Each other layer lives in a package of its own and can be
+// used alone:
 //
 //	auth/      who is calling (API keys, JWT, stdio identity) and may they call this tool
 //	validate/  argument size, depth, encoding and field checks before any handler runs
@@ -24,6 +24,7 @@
 //	metrics/   Prometheus collectors with bounded labels
 //	health/    liveness and readiness handlers
 //	edge/      the server on streamable HTTP: Origin, Host, body, bearer and session bounds, every refusal accounted for
+//	deprecation/ a notice on a tool that is going away, in its description and every result, and a count of its calls
 //
 // bulwarktest/ is the test kit: a fake clock, a recording handler, request
 // builders and an in-memory client.
@@ -112,15 +113,19 @@
 // # How refusals reach the client
 //
 // Every layer refuses a call by returning an [*Error] with a [Code]; no layer
-// writes to the wire itself. [ToWire], called once by [Use] (or [Wrap]),
-// decides what a tools/call client receives:
+// writes to the wire itself. Inside the chain a refusal keeps that one
+// shape, also when it comes from layers applied to one tool with [Wrap] or
+// [WrapFor] under Use, so every layer classifies it alike with
+// [OutcomeOf], and errors.Is(err, bulwark.CodeRateLimited) matches it.
+// [ToWire], called once at the chain's edge by [Use] (or by [Wrap] without
+// Use), decides what a tools/call client receives:
 //
 //	invalid_argument, permission_denied,   IsError result: the text says what is wrong and
 //	rate_limited, unavailable,             what to do ("rate limit exceeded; retry after 2s"),
 //	deadline_exceeded                      and _meta["bulwark/error"] carries a Refusal
 //	                                       {code, message, field, retryAfterSeconds, correlationId}
-//	unauthenticated                        JSON-RPC error -32060 (RPCCodeUnauthenticated)
-//	canceled                               JSON-RPC error -32800 (RPCCodeCanceled)
+//	unauthenticated                        JSON-RPC error -32060
+//	canceled                               JSON-RPC error -32800
 //	internal (a layer's error, panics)     JSON-RPC error -32603 "internal error (id <correlation ID>)"
 //	unexpected error from a tool handler   IsError result "internal error (id <correlation ID>)"
 //
@@ -137,7 +142,7 @@
 // protocol error with a real code, never code 0. bulwark's own codes sit in
 // the server-error range where no major MCP SDK gives a code a meaning (the
 // TypeScript and Python SDKs use -32000 and -32001 for connection closed
-// and request timeout; see [RPCCodeUnauthenticated]). The data of each
+// and request timeout; see [Code.RPCCode]). The data of each
 // JSON-RPC error is the same Refusal, and [RefusalOf] reads it back on the
 // client side from either form. An internal error's cause never reaches the
 // client: it is logged with the correlation ID (and written to the audit
@@ -158,16 +163,17 @@
 //
 // The SDK's own argument-validation messages for tools added with
 // mcp.AddTool (`validating "arguments": ...`) still reach the model, which
-// can correct its arguments. [ResultError] tells the two apart as go-sdk
+// can correct its arguments. [Call.ResultError] tells the two apart as go-sdk
 // builds them; handlers registered with [AddTool] have their errors marked,
 // so they are never mistaken for validation messages.
 //
 // # Selecting tools
 //
 // [Only] applies a layer to the calls a [Matcher] accepts, so no layer needs
-// a skip list of its own: [ToolNames], [ReadOnlyTools], [DestructiveTools],
-// [Not], [Any], or any function of the call. Per-tool values (a different
-// limit or TTL per tool) are options that take a function of the call.
+// a skip list of its own: [ToolNames], [ReadOnlyTools], [Not], [Any],
+// or any function of the call. Per-call values (a different limit, TTL or
+// deadline per tool) are one [PerCall] each: [Fixed], [ByTool], or any
+// function of the call.
 //
 // # Tool annotations
 //
@@ -210,7 +216,7 @@
 //		guard.Middleware(),
 //		validate.Middleware(validate.Config{}),
 //		ratelimit.Middleware(limiter),
-//		bulwark.Timeout(5*time.Second),
+//		bulwark.Timeout(bulwark.Fixed(5*time.Second)),
 //		cache.Middleware(results),
 //		perTool,
 //		retry.Middleware(retrier),

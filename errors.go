@@ -9,7 +9,16 @@ import (
 )
 
 // Code classifies a refusal. Codes are stable strings on the wire.
+//
+// A Code is also the error every refusal of its kind matches:
+// errors.Is(err, bulwark.CodeRateLimited) reports whether err is (or wraps)
+// a rate-limit refusal.
 type Code string
+
+// Error returns the code itself, so a Code can stand for its kind in
+// errors.Is. Return a refusal made by a constructor ([RateLimited], …),
+// which says what to do, rather than a bare Code.
+func (c Code) Error() string { return string(c) }
 
 // The refusal codes. See the package documentation, "How refusals reach the
 // client", for how each travels.
@@ -32,8 +41,8 @@ const (
 // errors.Is and errors.As, and it is written to logs and audit records, never
 // to the wire.
 //
-// Match kinds with errors.Is against the sentinels (errors.Is(err,
-// bulwark.ErrRateLimited)) or read the whole value with errors.As.
+// Match kinds with errors.Is against the codes (errors.Is(err,
+// bulwark.CodeRateLimited)) or read the whole value with errors.As.
 type Error struct {
 	Code    Code
 	Message string
@@ -45,8 +54,6 @@ type Error struct {
 	RetryAfter time.Duration
 	// Cause is the underlying error, for operators only.
 	Cause error
-
-	sentinel bool
 }
 
 // Error returns the client-safe text: the message and, where set, the field
@@ -70,11 +77,11 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Is reports whether target is a sentinel *Error of the same code, so
-// errors.Is(err, ErrRateLimited) matches every rate-limit refusal.
+// Is reports whether target is e's [Code], so errors.Is(err,
+// CodeRateLimited) matches every rate-limit refusal.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.sentinel && t.Code == e.Code
+	c, ok := target.(Code)
+	return ok && c == e.Code
 }
 
 // Detail returns the text for operators: the client message plus the cause.
@@ -97,19 +104,6 @@ func (e *Error) RetryAfterSeconds() int {
 	}
 	return s
 }
-
-// Sentinels for errors.Is. Do not return them directly; use the constructors,
-// which fill in a message.
-var (
-	ErrUnauthenticated  = &Error{Code: CodeUnauthenticated, sentinel: true}
-	ErrPermissionDenied = &Error{Code: CodePermissionDenied, sentinel: true}
-	ErrInvalidArgument  = &Error{Code: CodeInvalidArgument, sentinel: true}
-	ErrRateLimited      = &Error{Code: CodeRateLimited, sentinel: true}
-	ErrUnavailable      = &Error{Code: CodeUnavailable, sentinel: true}
-	ErrDeadlineExceeded = &Error{Code: CodeDeadlineExceeded, sentinel: true}
-	ErrCanceled         = &Error{Code: CodeCanceled, sentinel: true}
-	ErrInternal         = &Error{Code: CodeInternal, sentinel: true}
-)
 
 // Unauthenticated refuses a call without valid credentials. msg must not
 // echo the credential.
@@ -165,17 +159,21 @@ func ErrorOf(err error) *Error {
 		return nil
 	}
 	var e *Error
-	if errors.As(err, &e) && !e.sentinel {
+	if errors.As(err, &e) {
 		return e
 	}
 	switch {
-	case errors.Is(err, ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded):
 		return DeadlineExceeded(err)
-	case errors.Is(err, ErrCanceled), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled):
 		return Canceled(err)
 	}
-	if e != nil { // a bare sentinel was returned
-		return &Error{Code: e.Code, Cause: err}
+	var c Code
+	if errors.As(err, &c) { // a bare Code was returned
+		if err == error(c) {
+			return &Error{Code: c}
+		}
+		return &Error{Code: c, Cause: err}
 	}
 	return Internal(err)
 }

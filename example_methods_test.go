@@ -44,13 +44,14 @@ func ExampleToolError() {
 	// true internal error (id …)
 }
 
-// ResultError classifies an IsError result the way ToWire, audit and
-// metrics do.
-func ExampleResultError() {
+// Call.ResultError classifies an IsError result the way ToWire, audit and
+// metrics do; it works without a record too.
+func ExampleCall_ResultError_isError() {
 	show := func(err error) {
 		var res mcp.CallToolResult
 		res.SetError(err)
-		if e := bulwark.ResultError(&res); e != nil {
+		var c *bulwark.Call // no record: a tools/call
+		if e := c.ResultError(&res); e != nil {
 			fmt.Println(e.Code)
 		} else {
 			fmt.Println("for the model")

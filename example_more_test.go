@@ -13,7 +13,7 @@ import (
 func ExampleInvalidArgument() {
 	err := bulwark.InvalidArgument("email", "must contain exactly one @")
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, bulwark.ErrInvalidArgument), err.Field)
+	fmt.Println(errors.Is(err, bulwark.CodeInvalidArgument), err.Field)
 	// Output:
 	// argument "email": must contain exactly one @
 	// true email
@@ -67,8 +67,7 @@ func ExampleErrorOf() {
 
 func ExampleNewCall() {
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get_customer"}}
-	c := bulwark.NewCall(req, nil, time.Now())
-	ctx := bulwark.WithCall(context.Background(), c)
+	ctx, c := bulwark.NewCall(context.Background(), req, nil)
 	bulwark.CallFrom(ctx).SetPrincipal(&bulwark.Principal{ID: "alice"})
 	fmt.Println(c.Tool, c.PrincipalID(), c.Transport)
 	// Output: get_customer alice stdio
@@ -84,17 +83,8 @@ func ExampleToolNames() {
 func ExampleReadOnlyTools() {
 	ro := &mcp.Tool{Name: "get", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get"}}
-	ctx := bulwark.WithCall(context.Background(), bulwark.NewCall(req, ro, time.Now()))
+	ctx, _ := bulwark.NewCall(context.Background(), req, ro)
 	fmt.Println(bulwark.ReadOnlyTools()(ctx, req))
-	// Output: true
-}
-
-func ExampleDestructiveTools() {
-	// A tool without annotations counts as destructive, as the MCP
-	// specification prescribes.
-	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "purge"}}
-	ctx := bulwark.WithCall(context.Background(), bulwark.NewCall(req, &mcp.Tool{Name: "purge"}, time.Now()))
-	fmt.Println(bulwark.DestructiveTools()(ctx, req))
 	// Output: true
 }
 
@@ -106,7 +96,7 @@ func ExampleNot() {
 }
 
 func ExampleAny() {
-	writes := bulwark.Any(bulwark.ToolNames("update_customer_email"), bulwark.DestructiveTools())
+	writes := bulwark.Any(bulwark.ToolNames("update_customer_email"), bulwark.ToolNames("delete_customer"))
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "update_customer_email"}}
 	fmt.Println(writes(context.Background(), req))
 	// Output: true
@@ -134,8 +124,8 @@ func ExampleAddTool() {
 			return nil, greetOut{Greeting: "hi " + in.Name}, nil
 		})
 	t, _ := bulwark.LookupTool(s, "greet")
-	fmt.Println(bulwark.IsReadOnly(t), len(bulwark.Tools(s)))
-	// Output: true 1
+	fmt.Println(bulwark.IsReadOnly(t))
+	// Output: true
 }
 
 func ExampleRegister() {
@@ -152,7 +142,7 @@ func ExampleRegister() {
 }
 
 func ExampleToWire() {
-	c := bulwark.NewCall(&mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil, time.Now())
+	_, c := bulwark.NewCall(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
 	res, err := bulwark.ToWire(c, nil, bulwark.RateLimited("rate limit exceeded", 2*time.Second), nil)
 	r := bulwark.RefusalOf(res, err)
 	fmt.Println(res.IsError, r.Code, r.RetryAfterSeconds)
@@ -168,7 +158,7 @@ func ExampleRefusalOf() {
 		}
 		fmt.Println("ok")
 	}
-	c := bulwark.NewCall(&mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil, time.Now())
+	_, c := bulwark.NewCall(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
 	handle(bulwark.ToWire(c, nil, bulwark.Unavailable("loyalty service down", 5*time.Second, nil), nil))
 	handle(&mcp.CallToolResult{}, nil)
 	// Output:
@@ -176,8 +166,8 @@ func ExampleRefusalOf() {
 	// ok
 }
 
-func ExampleToolTimeout() {
-	mw := bulwark.Timeout(time.Second, bulwark.ToolTimeout("export", time.Minute))
+func ExampleTimeout_byTool() {
+	mw := bulwark.Timeout(bulwark.ByTool(time.Second, map[string]time.Duration{"export": time.Minute}))
 	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		d, _ := ctx.Deadline()
 		fmt.Println(req.Params.Name, time.Until(d).Round(time.Second))
@@ -190,14 +180,14 @@ func ExampleToolTimeout() {
 	// get 1s
 }
 
-func ExampleTimeoutFunc() {
+func ExampleTimeout_perCall() {
 	// Longer deadlines for calls that ask for many rows.
-	mw := bulwark.Timeout(time.Second, bulwark.TimeoutFunc(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
+	mw := bulwark.Timeout(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
 		if len(req.Params.Arguments) > 1000 {
 			return 10 * time.Second
 		}
-		return 0 // the default
-	}))
+		return time.Second
+	})
 	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		d, _ := ctx.Deadline()
 		fmt.Println(time.Until(d).Round(time.Second))
@@ -205,25 +195,6 @@ func ExampleTimeoutFunc() {
 	})
 	h(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "search"}})
 	// Output: 1s
-}
-
-func ExampleDeprecations() {
-	tool := bulwark.Deprecate(&mcp.Tool{Name: "old"}, time.Date(2027, 6, 30, 0, 0, 0, 0, time.UTC), "new")
-	var usage bulwark.DeprecationUsage
-	h := bulwark.Deprecations(&usage)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return &mcp.CallToolResult{}, nil
-	})
-	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "old"}}
-	res, _ := h(bulwark.WithCall(context.Background(), bulwark.NewCall(req, tool, time.Now())), req)
-	d := res.Meta[bulwark.DeprecationKey].(bulwark.Deprecation)
-	fmt.Println(d.Message, usage.Count("old"))
-	// Output: DEPRECATED: this tool will be removed after 2027-06-30; use new instead. 1
-}
-
-func ExampleClockOr() {
-	var c bulwark.Clock // not configured
-	fmt.Printf("%T\n", bulwark.ClockOr(c))
-	// Output: bulwark.SystemClock
 }
 
 // OutcomeOf names how a call ended in the vocabulary audit and metrics

@@ -65,7 +65,7 @@ func ExampleUse() {
 	})
 	bulwark.Use(s,
 		bulwark.Recover(nil),
-		bulwark.Timeout(5*time.Second),
+		bulwark.Timeout(bulwark.Fixed(5*time.Second)),
 	)
 
 	ctx := context.Background()
@@ -84,7 +84,7 @@ func ExampleWrap() {
 		return nil, ctx.Err()
 	}
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "slow", InputSchema: map[string]any{"type": "object"}},
-		bulwark.Wrap(slow, bulwark.Timeout(10*time.Millisecond)))
+		bulwark.Wrap(slow, bulwark.Timeout(bulwark.Fixed(10*time.Millisecond))))
 
 	ctx := context.Background()
 	cs, done := serveInMemory(s) // any transport works the same way
@@ -121,9 +121,9 @@ func ExampleRecover() {
 }
 
 func ExampleTimeout() {
-	mw := bulwark.Timeout(2*time.Second,
-		bulwark.ToolTimeout("export_report", 30*time.Second), // a slow tool gets longer
-	)
+	mw := bulwark.Timeout(bulwark.ByTool(2*time.Second, map[string]time.Duration{
+		"export_report": 30 * time.Second, // a slow tool gets longer
+	}))
 	h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		deadline, _ := ctx.Deadline()
 		fmt.Println(time.Until(deadline).Round(time.Second))
@@ -136,35 +136,10 @@ func ExampleTimeout() {
 func ExampleRateLimited() {
 	err := error(bulwark.RateLimited("rate limit exceeded", 1500*time.Millisecond))
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, bulwark.ErrRateLimited))
+	fmt.Println(errors.Is(err, bulwark.CodeRateLimited))
 	// Output:
 	// rate limit exceeded; retry after 2s
 	// true
-}
-
-func ExampleDeprecate() {
-	s := mcp.NewServer(&mcp.Implementation{Name: "crm", Version: "v2"}, nil)
-	old := bulwark.Deprecate(&mcp.Tool{Name: "find_customer", Description: "Find a customer by ID."},
-		time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), "get_customer")
-	bulwark.AddTool(s, old, func(ctx context.Context, req *mcp.CallToolRequest, in greetIn) (*mcp.CallToolResult, greetOut, error) {
-		return nil, greetOut{Greeting: "found " + in.Name}, nil
-	})
-	var usage bulwark.DeprecationUsage
-	bulwark.Use(s, bulwark.Deprecations(&usage))
-
-	ctx := context.Background()
-	cs, done := serveInMemory(s) // any transport works the same way
-	defer done()
-
-	tools, _ := cs.ListTools(ctx, nil)
-	fmt.Println(tools.Tools[0].Description)
-	res, _ := cs.CallTool(ctx, &mcp.CallToolParams{Name: "find_customer", Arguments: map[string]any{"name": "c-1"}})
-	fmt.Println(res.Meta[bulwark.DeprecationKey].(map[string]any)["replacement"])
-	fmt.Println(usage.Count("find_customer"))
-	// Output:
-	// DEPRECATED: this tool will be removed after 2027-03-01; use get_customer instead. Find a customer by ID.
-	// get_customer
-	// 1
 }
 
 func ExampleWrapFor() {

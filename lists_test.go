@@ -99,7 +99,7 @@ func TestUseRefusesAResultOfTheWrongType(t *testing.T) {
 			cs := bulwarktest.Connect(t, s, nil)
 			_, err := cs.ListTools(context.Background(), nil)
 			var wire *jsonrpc.Error
-			if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal || !strings.HasPrefix(wire.Message, "internal error (id ") {
+			if !errors.As(err, &wire) || wire.Code != bulwark.CodeInternal.RPCCode() || !strings.HasPrefix(wire.Message, "internal error (id ") {
 				t.Fatalf("got %v, want internal error", err)
 			}
 		})
@@ -132,7 +132,7 @@ func TestUseServesTheRequestALayerSet(t *testing.T) {
 	}
 	_, err = cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summary"})
 	var wire *jsonrpc.Error
-	if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal {
+	if !errors.As(err, &wire) || wire.Code != bulwark.CodeInternal.RPCCode() {
 		t.Fatalf("prompts/get with a replaced request of another type: %v", err)
 	}
 }
@@ -152,7 +152,7 @@ func TestUseRecoversPanicsInListLayers(t *testing.T) {
 		ctx := context.Background()
 		_, err := cs.ListTools(ctx, nil)
 		var wire *jsonrpc.Error
-		if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal || strings.Contains(wire.Message, "broke") {
+		if !errors.As(err, &wire) || wire.Code != bulwark.CodeInternal.RPCCode() || strings.Contains(wire.Message, "broke") {
 			t.Fatalf("%d layers: got %v, want internal error", len(mws), err)
 		}
 		if _, err := cs.ListPrompts(ctx, nil); err != nil {
@@ -185,12 +185,12 @@ func TestTimeoutBoundsLists(t *testing.T) {
 			return next(ctx, req)
 		}
 	}
-	bulwark.Use(s, bulwark.Timeout(time.Hour, bulwark.ToolTimeout(bulwark.MethodListTools, 20*time.Millisecond)), stuck)
+	bulwark.Use(s, bulwark.Timeout(bulwark.ByTool(time.Hour, map[string]time.Duration{bulwark.MethodListTools: 20 * time.Millisecond})), stuck)
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 	_, err := cs.ListTools(ctx, nil)
 	var wire *jsonrpc.Error
-	if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeDeadlineExceeded {
+	if !errors.As(err, &wire) || wire.Code != bulwark.CodeDeadlineExceeded.RPCCode() {
 		t.Fatalf("tools/list: %v, want deadline exceeded", err)
 	}
 	if _, err := cs.ListPrompts(ctx, nil); err != nil {
@@ -211,11 +211,11 @@ func TestUseAnswersNothingWithAnInternalError(t *testing.T) {
 	bulwark.Use(s)
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	_, terr := bulwarktest.Call(ctx, cs, "nothing", map[string]any{})
+	_, terr := bulwarktest.CallTool(ctx, cs, "nothing", map[string]any{})
 	_, perr := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "nothing"})
 	for _, err := range []error{terr, perr} {
 		var wire *jsonrpc.Error
-		if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal || !strings.HasPrefix(wire.Message, "internal error (id ") {
+		if !errors.As(err, &wire) || wire.Code != bulwark.CodeInternal.RPCCode() || !strings.HasPrefix(wire.Message, "internal error (id ") {
 			t.Errorf("got %v, want internal error (id …)", err)
 		}
 	}

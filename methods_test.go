@@ -81,7 +81,7 @@ func TestUseGuardsResourcesPromptsAndCompletion(t *testing.T) {
 	if err != nil || len(cr.Completion.Values) != 1 {
 		t.Fatalf("completion/complete: %v %+v", err, cr)
 	}
-	if _, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{"text": "hi"}); err != nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "echo", map[string]any{"text": "hi"}); err != nil {
 		t.Fatal(err)
 	}
 	// Lists pass through the chain; ping does not.
@@ -117,13 +117,13 @@ func TestUseMapsRefusalsOfOtherMethodsToRPCErrors(t *testing.T) {
 		code   int64
 		refuse bulwark.Code
 	}{
-		{"permission denied", bulwark.PermissionDenied("missing scope customers:read"), bulwark.RPCCodePermissionDenied, bulwark.CodePermissionDenied},
-		{"unauthenticated", bulwark.Unauthenticated("authentication required", nil), bulwark.RPCCodeUnauthenticated, bulwark.CodeUnauthenticated},
-		{"rate limited", bulwark.RateLimited("", 2e9), bulwark.RPCCodeRateLimited, bulwark.CodeRateLimited},
-		{"unavailable", bulwark.Unavailable("down", 0, nil), bulwark.RPCCodeUnavailable, bulwark.CodeUnavailable},
-		{"deadline", bulwark.DeadlineExceeded(context.DeadlineExceeded), bulwark.RPCCodeDeadlineExceeded, bulwark.CodeDeadlineExceeded},
-		{"invalid argument", bulwark.InvalidArgument("uri", "bad"), bulwark.RPCCodeInvalidArgument, bulwark.CodeInvalidArgument},
-		{"unexpected", errors.New("dial db.internal:5432: refused"), bulwark.RPCCodeInternal, bulwark.CodeInternal},
+		{"permission denied", bulwark.PermissionDenied("missing scope customers:read"), bulwark.CodePermissionDenied.RPCCode(), bulwark.CodePermissionDenied},
+		{"unauthenticated", bulwark.Unauthenticated("authentication required", nil), bulwark.CodeUnauthenticated.RPCCode(), bulwark.CodeUnauthenticated},
+		{"rate limited", bulwark.RateLimited("", 2e9), bulwark.CodeRateLimited.RPCCode(), bulwark.CodeRateLimited},
+		{"unavailable", bulwark.Unavailable("down", 0, nil), bulwark.CodeUnavailable.RPCCode(), bulwark.CodeUnavailable},
+		{"deadline", bulwark.DeadlineExceeded(context.DeadlineExceeded), bulwark.CodeDeadlineExceeded.RPCCode(), bulwark.CodeDeadlineExceeded},
+		{"invalid argument", bulwark.InvalidArgument("uri", "bad"), bulwark.CodeInvalidArgument.RPCCode(), bulwark.CodeInvalidArgument},
+		{"unexpected", errors.New("dial db.internal:5432: refused"), bulwark.CodeInternal.RPCCode(), bulwark.CodeInternal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,7 +171,7 @@ func TestUseRecoversPanicsInOtherMethods(t *testing.T) {
 	cs := bulwarktest.Connect(t, s, nil)
 	_, err := cs.GetPrompt(context.Background(), &mcp.GetPromptParams{Name: "summary"})
 	var wire *jsonrpc.Error
-	if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal || !strings.HasPrefix(wire.Message, "internal error (id ") {
+	if !errors.As(err, &wire) || wire.Code != bulwark.CodeInternal.RPCCode() || !strings.HasPrefix(wire.Message, "internal error (id ") {
 		t.Fatalf("got %v, want internal error", err)
 	}
 	// The server keeps serving.
@@ -211,7 +211,7 @@ func TestIsToolCall(t *testing.T) {
 	})
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	bulwarktest.Call(ctx, cs, "echo", map[string]any{"text": "x"})
+	bulwarktest.CallTool(ctx, cs, "echo", map[string]any{"text": "x"})
 	cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "config://app"})
 	cs.Subscribe(ctx, &mcp.SubscribeParams{URI: "config://app"})
 	mu.Lock()
@@ -300,7 +300,7 @@ func TestUnexpectedHandlerErrorsDoNotLeak(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.tool+"/"+tt.text, func(t *testing.T) {
-			res, err := bulwarktest.Call(context.Background(), cs, tt.tool, tt.args)
+			res, err := bulwarktest.CallTool(context.Background(), cs, tt.tool, tt.args)
 			if err != nil {
 				t.Fatalf("got JSON-RPC error %v, want an IsError result", err)
 			}
@@ -336,7 +336,7 @@ func TestAddToolHidesErrorsWithoutUse(t *testing.T) {
 		return nil, nil, errors.New("shipping: connection refused")
 	})
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "t", map[string]any{"id": 1})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "t", map[string]any{"id": 1})
 	if err != nil || !res.IsError || bulwarktest.ResultText(res) != "internal error" {
 		t.Fatalf("got %v %q", err, bulwarktest.ResultText(res))
 	}
@@ -352,8 +352,8 @@ func TestRPCCodesAreOurOwn(t *testing.T) {
 		-32020: "header mismatch (Go)", -32021: "missing client capability (Go)", -32022: "unsupported protocol version (Go)",
 		-32042: "URL elicitation required (specification)",
 	}
-	own := []int64{bulwark.RPCCodeUnauthenticated, bulwark.RPCCodePermissionDenied, bulwark.RPCCodeRateLimited,
-		bulwark.RPCCodeUnavailable, bulwark.RPCCodeDeadlineExceeded}
+	own := []int64{bulwark.CodeUnauthenticated.RPCCode(), bulwark.CodePermissionDenied.RPCCode(), bulwark.CodeRateLimited.RPCCode(),
+		bulwark.CodeUnavailable.RPCCode(), bulwark.CodeDeadlineExceeded.RPCCode()}
 	seen := map[int64]bool{}
 	for _, c := range own {
 		if what, ok := taken[c]; ok {
@@ -393,7 +393,7 @@ func TestUseLearnsToolsAddedWithoutBulwark(t *testing.T) {
 	probe := &readOnlyProbe{seen: map[string]bool{}}
 	bulwark.Use(s, probe.layer)
 	cs := bulwarktest.Connect(t, s, nil)
-	if _, err := bulwarktest.Call(context.Background(), cs, "sdk_lookup", map[string]any{"id": 1}); err != nil {
+	if _, err := bulwarktest.CallTool(context.Background(), cs, "sdk_lookup", map[string]any{"id": 1}); err != nil {
 		t.Fatal(err)
 	}
 	probe.mu.Lock()

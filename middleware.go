@@ -68,7 +68,7 @@ func Chain(mws ...Middleware) Middleware {
 // returned, and may replace it with [Call.SetResult] (auth's Guard filters
 // lists this way); Use sends that result. The chain's own result is a
 // placeholder. A refusal becomes a JSON-RPC error with the refusal's code
-// (RPCCodePermissionDenied, RPCCodeRateLimited, …; these methods have no
+// ([Code.RPCCode]: -32061 permission denied, -32062 rate limited, …; these methods have no
 // IsError results), and an unexpected error "internal error (id …)" with
 // code -32603. Layers that only make sense for tools (cache, breaker,
 // retry, validate) see [IsToolCall] report false and pass these requests
@@ -177,20 +177,22 @@ func Use(s *mcp.Server, mws ...Middleware) {
 // Wrap applies mws to a single handler, for registration with
 // Server.AddTool:
 //
-//	s.AddTool(tool, bulwark.Wrap(handler, bulwark.Timeout(time.Second)))
+//	s.AddTool(tool, bulwark.Wrap(handler, bulwark.Timeout(bulwark.Fixed(time.Second))))
 //
-// Like [Use], the wrapped handler creates the [Call] record (unless an
-// outer Use already did) and maps refusals with [ToWire]. Tools added with
-// the generic mcp.AddTool cannot be wrapped this way, because the SDK builds
-// their raw handler internally: apply layers to them with Use and [Only].
+// Like [Use], the wrapped handler creates the [Call] record and maps
+// refusals to the wire, unless an outer Use already did: under Use it
+// records a refusal on the Use's record and returns it as it is (a
+// *[Error]), so the layers of Use see it as the refusal it is and Use
+// maps it once. Tools added with the generic mcp.AddTool cannot be wrapped
+// this way, because the SDK builds their raw handler internally: apply
+// layers to them with Use and [Only].
 func Wrap(h mcp.ToolHandler, mws ...Middleware) mcp.ToolHandler {
 	inner := Chain(mws...)(h)
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if CallFrom(ctx) != nil {
-			// Inside Use: the outer adapter owns the record and the mapping,
-			// but the refusals of these layers still need to become results.
+		if c := CallFrom(ctx); c != nil {
 			res, err := inner(ctx, req)
-			return ToWire(CallFrom(ctx), res, err, nil)
+			c.noteRefusal(res, err)
+			return res, err
 		}
 		return serve(ctx, nil, req, inner)
 	}
@@ -217,6 +219,9 @@ func WrapFor[In, Out any](h mcp.ToolHandlerFor[In, Out], mws ...Middleware) mcp.
 			return res, err
 		}
 		res, err := chain(inner)(ctx, req)
+		// The SDK makes the error an IsError result; the record keeps the
+		// refusal it stands for.
+		CallFrom(ctx).noteRefusal(res, err)
 		return res, out, err
 	}
 }
@@ -227,13 +232,13 @@ func serve(ctx context.Context, reg *registry, req *mcp.CallToolRequest, h mcp.T
 	if reg != nil && req.Params != nil {
 		def = reg.lookup(req.Params.Name)
 	}
-	c := NewCall(req, def, time.Now())
+	c := newCall(req, def, time.Now())
 	c.answer = answerToolCall
 	res, err := run(ctx, c, req, h)
 	if err == nil && res == nil {
 		err = answerToolCall(nil)
-		c.SetRejection(err)
 	}
+	c.noteRefusal(res, err)
 	return ToWire(c, res, err, nil)
 }
 
@@ -245,18 +250,18 @@ func answerToolCall(res *mcp.CallToolResult) *Error {
 	if res == nil {
 		return Internal(errors.New("bulwark: tools/call answered with neither a result nor an error"))
 	}
-	return ResultError(res)
+	return resultError(res)
 }
 
 // run runs h for the call c: it marks the transport, puts c in the context,
 // records a rejection and turns a panic into an internal error.
 func run(ctx context.Context, c *Call, req *mcp.CallToolRequest, h mcp.ToolHandler) (res *mcp.CallToolResult, err error) {
-	if c.Transport != TransportHTTP && ctx.Value(http.LocalAddrContextKey) != nil {
+	if c.Transport != transportHTTP && ctx.Value(http.LocalAddrContextKey) != nil {
 		// The legacy SSE transport passes no headers in RequestExtra, but its
 		// sessions run in the context of the HTTP request that opened them.
-		c.Transport = TransportHTTP
+		c.Transport = transportHTTP
 	}
-	ctx = WithCall(ctx, c)
+	ctx = c.within(ctx)
 	defer func() {
 		if v := recover(); v != nil {
 			perr := &PanicError{Value: v, Stack: debug.Stack()}
@@ -330,7 +335,7 @@ func serveMethod(ctx context.Context, reg *registry, method string, req mcp.Requ
 	if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
 		stand.Session = ss
 	}
-	c := NewCall(stand, nil, time.Now())
+	c := newCall(stand, nil, time.Now())
 	c.Method, c.Tool, c.Target = method, "", target
 	c.SetRequest(req)
 	switch method {
@@ -365,7 +370,7 @@ func serveMethod(ctx context.Context, reg *registry, method string, req mcp.Requ
 // answer is [Call.ResultError] for the request st carries: why the result
 // the layers left, and res, the chain's placeholder, cannot be sent.
 func (st *methodState) answer(res *mcp.CallToolResult) *Error {
-	if e := ResultError(res); e != nil {
+	if e := resultError(res); e != nil {
 		return e
 	}
 	if res != nil && res.IsError {
@@ -495,12 +500,6 @@ func ToolNames(names ...string) Matcher {
 // ReadOnlyTools matches calls to tools annotated read-only (see [IsReadOnly]).
 func ReadOnlyTools() Matcher {
 	return func(ctx context.Context, _ *mcp.CallToolRequest) bool { return IsReadOnly(ToolFrom(ctx)) }
-}
-
-// DestructiveTools matches calls to tools that may destroy data (see
-// [IsDestructive]); unknown tools count as destructive.
-func DestructiveTools() Matcher {
-	return func(ctx context.Context, _ *mcp.CallToolRequest) bool { return IsDestructive(ToolFrom(ctx)) }
 }
 
 // Not inverts m.

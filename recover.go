@@ -24,9 +24,10 @@ func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
 // slog.Default()) with the call's correlation ID, and lets the server keep
 // serving. The client receives only "internal error (id …)".
 //
-// It also logs, with the same ID, the cause of every internal error that
-// inner layers return, so operators find the detail for any "internal
-// error" a user reports.
+// It also logs, with the same ID, the cause of every call [OutcomeOf]
+// classifies as internal (an internal error returned, or an IsError result
+// holding an unexpected handler error), so operators find the detail for
+// any "internal error" a user reports.
 //
 // Panic values and causes are operator detail and may hold anything a
 // handler had in hand, a connection string or a token included: give
@@ -54,9 +55,13 @@ func Recover(logger *slog.Logger) Middleware {
 				}
 			}()
 			res, err = next(ctx, req)
-			if err != nil {
-				if e := ErrorOf(err); e.Code == CodeInternal && !CallFrom(ctx).markLogged() {
-					c := CallFrom(ctx)
+			if (err != nil || res != nil && res.IsError) && OutcomeOf(ctx, res, err) == Outcome(CodeInternal) {
+				c := CallFrom(ctx)
+				if !c.markLogged() {
+					e := ErrorOf(err)
+					if e == nil {
+						e = c.ResultError(res)
+					}
 					logger.ErrorContext(ctx, "call failed",
 						"correlation_id", callID(c), "method", methodOf(c), "target", targetOf(c), "error", causeText(e))
 				}

@@ -3,7 +3,6 @@ package bulwark_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
@@ -89,7 +88,8 @@ func TestCallResourceMatchesAsTheSDKServes(t *testing.T) {
 	}
 
 	// A call record Use did not make knows no resources.
-	if _, _, err := bulwark.NewCall(nil, nil, time.Now()).Resource("x://7"); err == nil {
+	_, c := bulwark.NewCall(context.Background(), nil, nil)
+	if _, _, err := c.Resource("x://7"); err == nil {
 		t.Error("Resource on a record without Use: no error")
 	}
 }

@@ -10,34 +10,10 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// TimeoutOption adjusts [Timeout].
-type TimeoutOption func(*timeoutConfig)
-
-type timeoutConfig struct {
-	perTool map[string]time.Duration
-	fn      func(ctx context.Context, req *mcp.CallToolRequest) time.Duration
-}
-
-// ToolTimeout sets the deadline for one tool, overriding the default.
-func ToolTimeout(tool string, d time.Duration) TimeoutOption {
-	return func(c *timeoutConfig) {
-		if c.perTool == nil {
-			c.perTool = make(map[string]time.Duration)
-		}
-		c.perTool[tool] = d
-	}
-}
-
-// TimeoutFunc computes the deadline for each call. A result of zero or less
-// falls back to ToolTimeout and then the default. It takes precedence over
-// ToolTimeout.
-func TimeoutFunc(f func(ctx context.Context, req *mcp.CallToolRequest) time.Duration) TimeoutOption {
-	return func(c *timeoutConfig) { c.fn = f }
-}
-
-// Timeout bounds each call by a deadline: d by default, or a per-tool value
-// from the options. A d of zero or less means no default deadline (only
-// tools with an override are bounded).
+// Timeout bounds each call by the deadline d gives it: bulwark.Fixed(d)
+// for every call, [ByTool] for a deadline per tool, or any function of the
+// call. A nil d, or a value of zero or less for a call, means no deadline
+// for that call, which then runs as if Timeout were not there.
 //
 // The caller receives a deadline-exceeded refusal at the deadline even when
 // the handler ignores its context. To make that possible the inner chain
@@ -51,73 +27,113 @@ func TimeoutFunc(f func(ctx context.Context, req *mcp.CallToolRequest) time.Dura
 // that goroutine is recovered and reported as an internal error, so it
 // cannot crash the process even after the caller has gone.
 //
+// The handler's context reports the deadline (ctx.Deadline) and is
+// cancelled at it, with context.DeadlineExceeded as its error.
+//
 // When the client cancels the call, the refusal is canceled, not
 // deadline exceeded.
-func Timeout(d time.Duration, opts ...TimeoutOption) Middleware {
-	var cfg timeoutConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
-	pick := func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
-		if cfg.fn != nil {
-			if v := cfg.fn(ctx, req); v > 0 {
-				return v
-			}
-		}
-		if req != nil && req.Params != nil {
-			if v, ok := cfg.perTool[req.Params.Name]; ok {
-				return v
-			}
-		}
-		return d
+func Timeout(d PerCall[time.Duration]) Middleware {
+	if d == nil {
+		return func(next mcp.ToolHandler) mcp.ToolHandler { return next }
 	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			limit := pick(ctx, req)
+			limit := d(ctx, req)
 			if limit <= 0 {
 				return next(ctx, req)
 			}
-			ctx, cancel := context.WithTimeoutCause(ctx, limit, errTimeout)
-			defer cancel()
-			j := jobPool.Get().(*job)
-			j.ctx, j.req, j.next = ctx, req, next
-			go j.run()
-			select {
-			case o := <-j.done:
-				// The handler returned: the job is ours again and can be reused.
-				j.ctx, j.req, j.next = nil, nil, nil
-				jobPool.Put(j)
-				if o.err != nil && context.Cause(ctx) == errTimeout {
-					// The handler noticed the deadline and returned its
-					// context's error: report it as ours.
-					return nil, DeadlineExceeded(fmt.Errorf("after %v: %w", limit, o.err))
-				}
-				return o.res, o.err
-			case <-ctx.Done():
-				// The job is abandoned to the handler goroutine and never
-				// returns to the pool; its buffered channel takes the late
-				// result without blocking.
-				if context.Cause(ctx) == errTimeout {
-					return nil, DeadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline", toolName(req), limit))
-				}
-				// The caller's own context ended: the client cancelled, or an
-				// outer deadline passed.
-				return nil, ErrorOf(context.Cause(ctx))
-			}
+			return runBounded(ctx, req, next, limit)
 		}
 	}
 }
 
-// job carries one call to the goroutine Timeout runs it on. Jobs are pooled
-// because a call that finishes in time hands its job back.
-type job struct {
-	ctx  context.Context
-	req  *mcp.CallToolRequest
-	next mcp.ToolHandler
-	done chan outcome // buffered: an abandoned handler must not block
+// runBounded runs next on a goroutine of its own and returns what it
+// returned, or a refusal at the deadline or when ctx ends.
+//
+// Per call it allocates the handler's context (a cancelCtx, its cancel
+// function and the deadline it reports); the goroutine's closure, the
+// channel it answers on and the timer come from a pool and go back to it
+// when the handler returned in time.
+func runBounded(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHandler, limit time.Duration) (*mcp.CallToolResult, error) {
+	deadline := time.Now().Add(limit)
+	cctx, cancel := context.WithCancelCause(ctx)
+	hctx := &deadlineCtx{Context: cctx, deadline: deadline}
+	if pd, ok := ctx.Deadline(); ok && pd.Before(deadline) {
+		hctx.deadline = pd
+	}
+	j := jobPool.Get().(*job)
+	j.ctx, j.req, j.next = hctx, req, next
+	go j.start()
+	j.timer.Reset(limit)
+	select {
+	case o := <-j.done:
+		cancel(nil)
+		j.release()
+		if o.err != nil && context.Cause(cctx) == errTimeout {
+			// The handler noticed the deadline and returned its context's
+			// error: report it as ours. (Unreachable before the timer fired
+			// and we cancelled; kept for a handler racing the cancel.)
+			return nil, DeadlineExceeded(fmt.Errorf("after %v: %w", limit, o.err))
+		}
+		return o.res, o.err
+	case <-j.timer.C:
+		// The job is abandoned to the handler goroutine and never returns
+		// to the pool; its buffered channel takes the late result without
+		// blocking.
+		cancel(errTimeout)
+		return nil, DeadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline", toolName(req), limit))
+	case <-ctx.Done():
+		// The caller's own context ended: the client cancelled, or an outer
+		// deadline passed.
+		j.timer.Stop()
+		cancel(context.Cause(ctx))
+		return nil, ErrorOf(context.Cause(ctx))
+	}
 }
 
-var jobPool = sync.Pool{New: func() any { return &job{done: make(chan outcome, 1)} }}
+// deadlineCtx is the handler's context: cancelled by runBounded, and
+// reporting the deadline it is cancelled at, so drivers that read
+// ctx.Deadline (to bound a socket read, say) see it. Derived contexts find
+// the cancelCtx beneath it, as they would under context.WithDeadline.
+type deadlineCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *deadlineCtx) Err() error {
+	err := c.Context.Err()
+	if err != nil && context.Cause(c.Context) == errTimeout {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// job carries one call to the goroutine runBounded runs it on. Jobs are
+// pooled, with their timer and the closure the go statement starts, because
+// a call that finishes in time hands its job back.
+type job struct {
+	ctx   context.Context
+	req   *mcp.CallToolRequest
+	next  mcp.ToolHandler
+	done  chan outcome // buffered: an abandoned handler must not block
+	timer *time.Timer
+	start func()
+}
+
+var jobPool = sync.Pool{New: func() any {
+	j := &job{done: make(chan outcome, 1), timer: time.NewTimer(time.Hour)}
+	j.timer.Stop()
+	j.start = j.run
+	return j
+}}
+
+func (j *job) release() {
+	j.timer.Stop()
+	j.ctx, j.req, j.next = nil, nil, nil
+	jobPool.Put(j)
+}
 
 func (j *job) run() {
 	var o outcome

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -157,7 +158,7 @@ func (r *registry) learnFrom(tools []*mcp.Tool) []string {
 // and returns an error naming them, or nil when there were none. Such a
 // tool keeps working (Use learns its definition), but its handler's errors
 // are told from the SDK's own messages by their form only (see
-// [ResultError]): register it with bulwark instead.
+// [Call.ResultError]): register it with bulwark instead.
 //
 // Call it after adding the tools and calling Use, before serving, and stop
 // on its error:
@@ -306,18 +307,20 @@ func AddToolHandler(s *mcp.Server, t *mcp.Tool, h mcp.ToolHandler) {
 	Register(s, t)
 }
 
-// Tools returns the definitions registered for s, in no particular order.
+// Tools returns the definitions registered for s, sorted by name: what a
+// policy or a pinned manifest is checked against at start.
 func Tools(s *mcp.Server) []*mcp.Tool {
 	r := registryOf(s, false)
 	if r == nil {
 		return nil
 	}
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	out := make([]*mcp.Tool, 0, len(r.tools))
 	for _, t := range r.tools {
 		out = append(out, t)
 	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *mcp.Tool) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

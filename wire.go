@@ -11,26 +11,45 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// JSON-RPC error codes bulwark sends. Refusals of their own kind use codes
-// in the range JSON-RPC reserves for server errors (-32000 to -32099) that
-// no major MCP SDK gives a meaning: the TypeScript and Python SDKs use
-// -32000 (connection closed) and -32001 (request timeout), the
-// specification -32042 (URL elicitation required) and, before SEP-2164,
-// -32002 (resource not found), the Go SDK -32020 to -32022, the Swift SDK
-// -32003. So a client
-// can tell "your credentials are missing" from "your request timed out".
-// Invalid arguments and internal errors use the standard JSON-RPC codes,
-// cancellation the one LSP uses.
-const (
-	RPCCodeUnauthenticated  int64 = -32060                    // no or invalid credentials
-	RPCCodePermissionDenied int64 = -32061                    // not allowed (methods other than tools/call)
-	RPCCodeRateLimited      int64 = -32062                    // over a limit (methods other than tools/call)
-	RPCCodeUnavailable      int64 = -32063                    // dependency down (methods other than tools/call)
-	RPCCodeDeadlineExceeded int64 = -32064                    // out of time (methods other than tools/call)
-	RPCCodeInvalidArgument  int64 = jsonrpc.CodeInvalidParams // -32602 (methods other than tools/call)
-	RPCCodeCanceled         int64 = -32800                    // request cancelled (the LSP code)
-	RPCCodeInternal         int64 = jsonrpc.CodeInternalError // -32603
-)
+// RPCCode returns the JSON-RPC error code a refusal of code c travels
+// with when it is sent as a JSON-RPC error (see [ToWire]; see the package
+// documentation for the table). Refusals of their own kind use codes in
+// the range JSON-RPC reserves for server errors (-32000 to -32099) that no
+// major MCP SDK gives a meaning: the TypeScript and Python SDKs use -32000
+// (connection closed) and -32001 (request timeout), the specification
+// -32042 (URL elicitation required) and, before SEP-2164, -32002 (resource
+// not found), the Go SDK -32020 to -32022, the Swift SDK -32003. So a
+// client can tell "your credentials are missing" from "your request timed
+// out". Invalid arguments and internal errors use the standard JSON-RPC
+// codes, cancellation the one LSP uses:
+//
+//	unauthenticated    -32060
+//	permission_denied  -32061 (methods other than tools/call)
+//	rate_limited       -32062 (methods other than tools/call)
+//	unavailable        -32063 (methods other than tools/call)
+//	deadline_exceeded  -32064 (methods other than tools/call)
+//	invalid_argument   -32602 (methods other than tools/call)
+//	canceled           -32800
+//	internal           -32603, and any code bulwark does not define
+func (c Code) RPCCode() int64 {
+	switch c {
+	case CodeUnauthenticated:
+		return -32060
+	case CodePermissionDenied:
+		return -32061
+	case CodeRateLimited:
+		return -32062
+	case CodeUnavailable:
+		return -32063
+	case CodeDeadlineExceeded:
+		return -32064
+	case CodeInvalidArgument:
+		return jsonrpc.CodeInvalidParams
+	case CodeCanceled:
+		return -32800
+	}
+	return jsonrpc.CodeInternalError
+}
 
 // MetaKey is the _meta key under which a refusal's machine-readable form
 // travels in an IsError result, and the shape of the data of bulwark's
@@ -58,15 +77,14 @@ type Refusal struct {
 // facts travel as a [Refusal] in _meta[MetaKey] for programs.
 //
 // Refusals only the client application can act on become JSON-RPC errors
-// with real codes: unauthenticated (RPCCodeUnauthenticated; the model cannot
-// fix credentials), canceled (RPCCodeCanceled) and internal
-// (RPCCodeInternal). An internal error's message is exactly "internal error
-// (id <correlation ID>)": its cause is logged to logger (nil means
+// with real codes ([Code.RPCCode]): unauthenticated (the model cannot fix
+// credentials), canceled and internal. An internal error's message is
+// exactly "internal error (id <correlation ID>)": its cause is logged to logger (nil means
 // slog.Default()) with the same ID, unless [Recover] logged it already, and
 // is never sent.
 //
 // A *jsonrpc.Error from the chain is passed through unchanged. An IsError
-// result is read with [ResultError]: one that carries a refusal is
+// result is read as [Call.ResultError] reads it: one that carries a refusal is
 // rewritten by the rules above; one that carries an unexpected error (a
 // handler returned or set a plain Go error, whichever way the tool was
 // registered) becomes an IsError result reading "internal error (id
@@ -74,9 +92,13 @@ type Refusal struct {
 // error logged as above, because a tool that failed is still a tool result
 // to MCP clients; the SDK's own argument-validation messages, [ToolError]s
 // and results a handler built itself pass through unchanged.
+//
+// The IsError results it makes carry their *[Error] the SDK's way
+// (res.GetError returns it), so code on the server that reads them, such as
+// [OutcomeOf], sees the refusal and not only its text.
 func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*mcp.CallToolResult, error) {
 	if err == nil {
-		e := ResultError(res)
+		e := resultError(res)
 		if e == nil {
 			return res, nil
 		}
@@ -85,8 +107,8 @@ func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*
 			// model learns so from an IsError result, as MCP prescribes for
 			// tool execution errors, but reads only the correlation ID.
 			msg := internalMessage(c, e, logger)
-			r := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: msg}}, IsError: true}
-			r.Meta = mcp.Meta{MetaKey: Refusal{Code: CodeInternal, Message: msg, CorrelationID: callID(c)}}
+			r := &mcp.CallToolResult{Meta: mcp.Meta{MetaKey: Refusal{Code: CodeInternal, Message: msg, CorrelationID: callID(c)}}}
+			r.SetError(&Error{Code: CodeInternal, Message: msg, Cause: e.Cause})
 			return r, nil
 		}
 		err = e
@@ -102,11 +124,8 @@ func ToWire(c *Call, res *mcp.CallToolResult, err error, logger *slog.Logger) (*
 	}
 	switch e.Code {
 	case CodeInvalidArgument, CodePermissionDenied, CodeRateLimited, CodeUnavailable, CodeDeadlineExceeded:
-		r := &mcp.CallToolResult{
-			Content: []mcp.Content{&mcp.TextContent{Text: e.Error()}},
-			IsError: true,
-		}
-		r.Meta = mcp.Meta{MetaKey: refusalOf(e, id)}
+		r := &mcp.CallToolResult{Meta: mcp.Meta{MetaKey: refusalOf(e, id)}}
+		r.SetError(e)
 		return r, nil
 	}
 	return nil, rpcErrorOf(c, e, logger)
@@ -129,26 +148,13 @@ func rpcErrorOf(c *Call, e *Error, logger *slog.Logger) *jsonrpc.Error {
 	if c != nil {
 		id = c.ID
 	}
-	var code int64
 	switch e.Code {
-	case CodeUnauthenticated:
-		code = RPCCodeUnauthenticated
-	case CodePermissionDenied:
-		code = RPCCodePermissionDenied
-	case CodeInvalidArgument:
-		code = RPCCodeInvalidArgument
-	case CodeRateLimited:
-		code = RPCCodeRateLimited
-	case CodeUnavailable:
-		code = RPCCodeUnavailable
-	case CodeDeadlineExceeded:
-		code = RPCCodeDeadlineExceeded
-	case CodeCanceled:
-		code = RPCCodeCanceled
+	case CodeUnauthenticated, CodePermissionDenied, CodeInvalidArgument, CodeRateLimited,
+		CodeUnavailable, CodeDeadlineExceeded, CodeCanceled:
 	default:
-		return rpcError(RPCCodeInternal, internalMessage(c, e, logger), Refusal{Code: CodeInternal, CorrelationID: id})
+		return rpcError(CodeInternal.RPCCode(), internalMessage(c, e, logger), Refusal{Code: CodeInternal, CorrelationID: id})
 	}
-	return rpcError(code, e.Error(), refusalOf(e, id))
+	return rpcError(e.Code.RPCCode(), e.Error(), refusalOf(e, id))
 }
 
 // internalMessage logs an internal error's cause with the correlation ID
@@ -164,7 +170,7 @@ func internalMessage(c *Call, e *Error, logger *slog.Logger) string {
 	return "internal error (id " + id + ")"
 }
 
-// ResultError returns the error an IsError result stands for, as [ToWire]
+// resultError returns the error an IsError result stands for, as [ToWire]
 // reads it, so audit, metrics and ToWire classify a result alike:
 //
 //   - nil for a nil result, a result that is not an error, and a
@@ -175,7 +181,7 @@ func internalMessage(c *Call, e *Error, logger *slog.Logger) string {
 //   - for any other error a typed handler returned, the deadline or
 //     cancellation refusal for context errors and an internal error
 //     wrapping it otherwise, so its text never reaches the client.
-func ResultError(res *mcp.CallToolResult) *Error {
+func resultError(res *mcp.CallToolResult) *Error {
 	if res == nil || !res.IsError {
 		return nil
 	}

@@ -35,7 +35,7 @@ func TestBufferFullAlertThroughMiddleware(t *testing.T) {
 			}
 		}
 		for i := 0; i < 3; i++ {
-			if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); !errors.Is(err, bulwark.ErrUnavailable) {
+			if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); !errors.Is(err, bulwark.CodeUnavailable) {
 				t.Fatalf("round %d: call with a full buffer: %v", round, err)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/bulwark-mcp/bulwark/redact"
 )
 
@@ -181,7 +182,7 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 	l := &Logger{
 		sink:     sink,
 		cfg:      cfg,
-		clock:    bulwark.ClockOr(cfg.Clock),
+		clock:    sysclock.Or(cfg.Clock),
 		redactor: cfg.Redactor,
 		log:      cfg.Log,
 		sem:      make(chan struct{}, 1),

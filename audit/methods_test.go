@@ -44,7 +44,7 @@ func TestRecordsNameTheMethod(t *testing.T) {
 	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summary", Arguments: map[string]string{"password": "hunter2"}}); err == nil {
 		t.Fatal("prompt not refused")
 	}
-	if _, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{}); err != nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "echo", map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Close(ctx); err != nil {
@@ -151,7 +151,7 @@ func TestRecordOfACallAnsweredWithNothing(t *testing.T) {
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return nil, nil })
 	bulwark.Use(s, audit.Middleware(l), bulwark.Recover(nil))
 	cs := bulwarktest.Connect(t, s, nil)
-	_, err := bulwarktest.Call(context.Background(), cs, "nothing", map[string]any{})
+	_, err := bulwarktest.CallTool(context.Background(), cs, "nothing", map[string]any{})
 	ref := bulwark.RefusalOf(nil, err)
 	if ref == nil || ref.Code != bulwark.CodeInternal || !strings.Contains(err.Error(), "internal error (id "+ref.CorrelationID+")") {
 		t.Fatalf("client got %v, want internal error (id …)", err)

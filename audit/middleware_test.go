@@ -244,7 +244,7 @@ func TestEndToEndThroughUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			who := []string{"alice", "mallory", ""}[i%3]
-			res, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{"Who": who})
+			res, err := bulwarktest.CallTool(ctx, cs, "echo", map[string]any{"Who": who})
 			if err == nil && !res.IsError {
 				okCount.Add(1)
 			}

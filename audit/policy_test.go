@@ -45,7 +45,7 @@ func TestNoBufferRefusesWhileSinkFails(t *testing.T) {
 
 	sink.setErr(errors.New("disk full"))
 	_, err, c := call(t, ctx, mw, rec.Handle, "delete_customer", map[string]any{"id": 1})
-	if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 1 {
+	if !errors.Is(err, bulwark.CodeUnavailable) || rec.Count() != 1 {
 		t.Fatalf("first call: err %v, handler ran %d times", err, rec.Count())
 	}
 	if !strings.Contains(oplog.String(), c.ID) || !strings.Contains(oplog.String(), "disk full") {
@@ -53,7 +53,7 @@ func TestNoBufferRefusesWhileSinkFails(t *testing.T) {
 	}
 	// The sink is known to be failing: refuse before the handler runs.
 	_, err, _ = call(t, ctx, mw, rec.Handle, "delete_customer", map[string]any{"id": 2})
-	if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 1 {
+	if !errors.Is(err, bulwark.CodeUnavailable) || rec.Count() != 1 {
 		t.Fatalf("second call: err %v, handler ran %d times", err, rec.Count())
 	}
 	st := l.Stats()
@@ -99,7 +99,7 @@ func TestBuffer(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	// Full: calls are refused rather than their records dropped.
-	if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 3 {
+	if _, err, _ := call(t, ctx, mw, rec.Handle, "t", nil); !errors.Is(err, bulwark.CodeUnavailable) || rec.Count() != 3 {
 		t.Fatalf("call with a full buffer: %v (handler ran %d times)", err, rec.Count())
 	}
 	// A direct write hits the full buffer and raises the alert.
@@ -178,7 +178,7 @@ func TestHungSinkNeverHangsCalls(t *testing.T) {
 		if d := time.Since(start); d > 10*time.Second {
 			t.Fatalf("buffer %d: call took %v", p, d)
 		}
-		if p == 0 && !errors.Is(err, bulwark.ErrUnavailable) {
+		if p == 0 && !errors.Is(err, bulwark.CodeUnavailable) {
 			t.Fatalf("no buffer: %v", err)
 		}
 		if p > 0 && (err != nil || l.Stats().Buffered != 1) {

@@ -59,7 +59,7 @@ func TestAPIKeysVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := s.Verify(context.Background(), tt.key)
 			if tt.wantCause != nil {
-				if p != nil || !errors.Is(err, bulwark.ErrUnauthenticated) || !errors.Is(err, tt.wantCause) {
+				if p != nil || !errors.Is(err, bulwark.CodeUnauthenticated) || !errors.Is(err, tt.wantCause) {
 					t.Fatalf("Verify = %v, %v; want unauthenticated %v", p, err, tt.wantCause)
 				}
 				if tt.key != "" && strings.Contains(err.Error(), tt.key) {
@@ -92,7 +92,7 @@ func TestAPIKeysZeroValueRefuses(t *testing.T) {
 		t.Fatalf("zero APIKeys: %v", err)
 	}
 	var nilS *auth.APIKeys
-	if _, err := nilS.Verify(context.Background(), "bwk_x"); !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if _, err := nilS.Verify(context.Background(), "bwk_x"); !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("nil APIKeys: %v", err)
 	}
 }
@@ -298,7 +298,7 @@ func FuzzAPIKeysVerify(f *testing.F) {
 			t.Fatalf("Verify(%q) = %v, %v", in, p, err)
 		}
 		if err != nil {
-			if !errors.Is(err, bulwark.ErrUnauthenticated) {
+			if !errors.Is(err, bulwark.CodeUnauthenticated) {
 				t.Fatalf("not unauthenticated: %v", err)
 			}
 			if msg := err.Error(); msg != "API key required" && msg != "invalid API key" {

@@ -121,14 +121,14 @@
 // # Refusals
 //
 // No or bad credentials: bulwark.Unauthenticated, which reaches the client
-// as a JSON-RPC error (code bulwark.RPCCodeUnauthenticated, -32060) for the
+// as a JSON-RPC error (code bulwark.CodeUnauthenticated.RPCCode(), -32060) for the
 // client application to handle. Valid credentials without the right:
 // bulwark.PermissionDenied naming what is missing ("missing scope
 // customers:write"), an IsError result the model can read for a tool call,
-// and a JSON-RPC error (bulwark.RPCCodePermissionDenied, -32061) for the
+// and a JSON-RPC error (bulwark.CodePermissionDenied.RPCCode(), -32061) for the
 // other methods, which have no IsError results. Neither ever
-// contains the credential; errors.Is with bulwark.ErrUnauthenticated or
-// bulwark.ErrPermissionDenied tells them apart. A policy that fails with a
+// contains the credential; errors.Is with bulwark.CodeUnauthenticated or
+// bulwark.CodePermissionDenied tells them apart. A policy that fails with a
 // plain error refuses the call as an internal error.
 //
 // # Example: API keys over stdio

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -286,7 +285,7 @@ func (g *Guard) Allowed(ctx context.Context, p *Principal, tool *mcp.Tool) error
 // unfiltered (each call is still checked). A caller the policies refuse
 // gets bulwark.PermissionDenied naming what is missing (a result the model
 // reads for tools, a JSON-RPC error with code
-// bulwark.RPCCodePermissionDenied for the other methods). Neither contains
+// bulwark.CodePermissionDenied.RPCCode() for the other methods). Neither contains
 // the credential.
 //
 // Install it with bulwark.Use; that one call guards calls and lists alike.
@@ -304,8 +303,7 @@ func (g *Guard) Middleware() bulwark.Middleware {
 				return nil, err
 			}
 			if call == nil {
-				call = bulwark.NewCall(req, nil, time.Now())
-				ctx = bulwark.WithCall(ctx, call)
+				ctx, call = bulwark.NewCall(ctx, req, nil)
 			}
 			call.SetPrincipal(p)
 			if err := s.decideCall(ctx, p, call, req); err != nil {

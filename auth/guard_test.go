@@ -140,9 +140,9 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 					return
 				}
 				var wire *jsonrpc.Error
-				code := bulwark.RPCCodePermissionDenied
+				code := bulwark.CodePermissionDenied.RPCCode()
 				if tt.p == nil {
-					code = bulwark.RPCCodeUnauthenticated
+					code = bulwark.CodeUnauthenticated.RPCCode()
 				}
 				if !errors.As(err, &wire) || wire.Code != code {
 					t.Errorf("%s: got %v, want code %d", what, err, code)
@@ -331,7 +331,7 @@ func TestGuardFollowsAToolReplacedOnTheServer(t *testing.T) {
 	bulwark.Use(s, g.Middleware())
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	if res, err := bulwarktest.Call(ctx, cs, "purge", map[string]any{}); err != nil || res.IsError {
+	if res, err := bulwarktest.CallTool(ctx, cs, "purge", map[string]any{}); err != nil || res.IsError {
 		t.Fatalf("read-only purge: %v %v", err, res)
 	}
 	add(true) // replaced: now destructive
@@ -342,7 +342,7 @@ func TestGuardFollowsAToolReplacedOnTheServer(t *testing.T) {
 	if len(list.Tools) != 0 {
 		t.Fatalf("list shows %d tools, want the destructive purge hidden", len(list.Tools))
 	}
-	res, err := bulwarktest.Call(ctx, cs, "purge", map[string]any{})
+	res, err := bulwarktest.CallTool(ctx, cs, "purge", map[string]any{})
 	if ref := bulwark.RefusalOf(res, err); ref == nil || ref.Code != bulwark.CodePermissionDenied {
 		t.Fatalf("destructive purge, hidden from the list, was called: %v %v", err, bulwarktest.ResultText(res))
 	}
@@ -423,7 +423,7 @@ func TestZeroGuardRefusesEverything(t *testing.T) {
 				})
 			bulwark.Use(s, g.Middleware())
 			cs := bulwarktest.Connect(t, s, nil)
-			res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
+			res, err := bulwarktest.CallTool(context.Background(), cs, "get", map[string]any{})
 			r := bulwark.RefusalOf(res, err)
 			if r == nil || (r.Code != bulwark.CodePermissionDenied && r.Code != bulwark.CodeUnauthenticated) {
 				t.Fatalf("call: %+v %v, want a refusal", r, err)

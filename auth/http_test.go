@@ -238,11 +238,11 @@ func TestHTTPPrincipalPerRequest(t *testing.T) {
 	if got := toolNames(t, cs); !slices.Equal(got, []string{"get_customer"}) {
 		t.Fatalf("reader lists %v", got)
 	}
-	res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{})
+	res, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{})
 	if err != nil || bulwarktest.ResultText(res) != "get_customer by user-1" {
 		t.Fatalf("get: %v %v", bulwarktest.ResultText(res), err)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "update_customer", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs, "update_customer", map[string]any{})
 	r := bulwark.RefusalOf(res, err)
 	if r == nil || r.Code != bulwark.CodePermissionDenied || r.Message != "missing scope customers:write" {
 		t.Fatalf("update as reader: %+v %v", r, err)
@@ -254,21 +254,21 @@ func TestHTTPPrincipalPerRequest(t *testing.T) {
 	if got := toolNames(t, cs); !slices.Equal(got, []string{"get_customer", "update_customer"}) {
 		t.Fatalf("writer lists %v", got)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "update_customer", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs, "update_customer", map[string]any{})
 	if err != nil || res.IsError {
 		t.Fatalf("update as writer: %v %v", bulwarktest.ResultText(res), err)
 	}
 
 	// And back: scope taken away takes effect at once.
 	b.token.Store(readTok)
-	res, err = bulwarktest.Call(ctx, cs, "update_customer", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs, "update_customer", map[string]any{})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodePermissionDenied {
 		t.Fatalf("update after downgrade: %+v %v", r, err)
 	}
 
 	// Another user cannot ride on this session (the SDK compares UserID).
 	b.token.Store(mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"sub": "user-2", "scope": "mcp customers:read"}), nil))
-	if _, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{}); err == nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{}); err == nil {
 		t.Fatal("a different user's token was accepted on the session")
 	}
 	// The failed call may have broken the client's connection; end the
@@ -308,12 +308,12 @@ func TestTokenVerifierAdapter(t *testing.T) {
 		t.Fatalf("TokenInfo %+v", ti)
 	}
 	_, err = tv(context.Background(), "bwk_bad", r)
-	if !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.ErrUnauthenticated) || err.Error() != "invalid API key" {
+	if !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.CodeUnauthenticated) || err.Error() != "invalid API key" {
 		t.Fatalf("err %v", err)
 	}
 	for _, q := range []string{"access_token=x", "token=x", "api_key=x"} {
 		r := httptest.NewRequest(http.MethodPost, "/mcp?"+q, nil)
-		if _, err := tv(context.Background(), key, r); !errors.Is(err, bulwark.ErrUnauthenticated) {
+		if _, err := tv(context.Background(), key, r); !errors.Is(err, bulwark.CodeUnauthenticated) {
 			t.Fatalf("%s: err %v", q, err)
 		}
 	}
@@ -349,24 +349,24 @@ func TestHTTPToolPoliciesStepUp(t *testing.T) {
 	}()
 
 	// Allowed: passes through with its body intact.
-	res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"id": "c-1"})
+	res, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"id": "c-1"})
 	if err != nil || bulwarktest.ResultText(res) != "get_customer by user-1" {
 		t.Fatalf("get: %v %v", bulwarktest.ResultText(res), err)
 	}
 	// A role refusal is not a scope problem: the model gets a result.
-	res, err = bulwarktest.Call(ctx, cs, "delete_customer", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs, "delete_customer", map[string]any{})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodePermissionDenied || r.Message != "missing role admin" {
 		t.Fatalf("delete: %+v %v", r, err)
 	}
 	// Missing scope: refused at the HTTP level.
-	if _, err := bulwarktest.Call(ctx, cs, "update_customer", map[string]any{}); err == nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "update_customer", map[string]any{}); err == nil {
 		t.Fatal("update as reader reached the tool")
 	}
 	// The go-sdk client gives up the connection on a 403; a client that
 	// re-authorizes with more scope comes back and succeeds.
 	_ = b
 	cs2, _ := f.connect(t, writeTok)
-	res, err = bulwarktest.Call(ctx, cs2, "update_customer", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs2, "update_customer", map[string]any{})
 	if err != nil || res.IsError {
 		t.Fatalf("update after step-up: %v %v", bulwarktest.ResultText(res), err)
 	}

@@ -63,7 +63,7 @@ func newListServer(t *testing.T, pageSize int, extra ...auth.Option) *listServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := metrics.New(ls.reg, metrics.Settings{})
+	m, err := metrics.New(ls.reg, metrics.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestPanicInListFilterIsRecovered(t *testing.T) {
 	ctx := context.Background()
 	_, err := cs.ListTools(ctx, nil)
 	var wire *jsonrpc.Error
-	if !errors.As(err, &wire) || wire.Code != bulwark.RPCCodeInternal || !strings.HasPrefix(wire.Message, "internal error (id ") {
+	if !errors.As(err, &wire) || wire.Code != bulwark.CodeInternal.RPCCode() || !strings.HasPrefix(wire.Message, "internal error (id ") {
 		t.Fatalf("tools/list: %v, want internal error", err)
 	}
 	if strings.Contains(wire.Message, "policy broke") {

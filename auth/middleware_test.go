@@ -196,7 +196,7 @@ func TestPolicies(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, bulwark.ErrPermissionDenied) || err.Error() != tt.wantErr {
+			if !errors.Is(err, bulwark.CodePermissionDenied) || err.Error() != tt.wantErr {
 				t.Fatalf("err = %v, want permission denied %q", err, tt.wantErr)
 			}
 		})
@@ -322,7 +322,7 @@ func TestToolListMatchesCallDecision(t *testing.T) {
 			}
 			// Every tool is callable exactly when it is listed.
 			for _, name := range []string{"delete_customer", "get_customer", "update_customer"} {
-				res, err := bulwarktest.Call(ctx, cs, name, map[string]any{})
+				res, err := bulwarktest.CallTool(ctx, cs, name, map[string]any{})
 				ok := err == nil && !res.IsError
 				if ok != slices.Contains(listed, name) {
 					t.Fatalf("%s: callable %v, listed %v (res %v, err %v)", name, ok, listed, bulwarktest.ResultText(res), err)
@@ -355,15 +355,15 @@ func TestToolListUnfilteredInArgumentMode(t *testing.T) {
 		t.Fatalf("listed %v", got)
 	}
 	ctx := context.Background()
-	res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"auth_token": argKey})
+	res, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"auth_token": argKey})
 	if err != nil || res.IsError || bulwarktest.ResultText(res) != "get_customer by arg-user" {
 		t.Fatalf("res %v err %v", bulwarktest.ResultText(res), err)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"auth_token": "bwk_nope"})
+	res, err = bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"auth_token": "bwk_nope"})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeUnauthenticated || strings.Contains(err.Error(), "bwk_nope") {
 		t.Fatalf("refusal %+v err %v", r, err)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "update_customer", map[string]any{"auth_token": argKey})
+	res, err = bulwarktest.CallTool(ctx, cs, "update_customer", map[string]any{"auth_token": argKey})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodePermissionDenied {
 		t.Fatalf("refusal %+v err %v", r, err)
 	}
@@ -381,7 +381,7 @@ func TestFromEnv(t *testing.T) {
 	}
 
 	t.Setenv("BULWARK_TEST_KEY", "bwk_wrong")
-	if _, err := auth.FromEnv(ctx, store, "BULWARK_TEST_KEY"); err == nil || strings.Contains(err.Error(), "bwk_wrong") || !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if _, err := auth.FromEnv(ctx, store, "BULWARK_TEST_KEY"); err == nil || strings.Contains(err.Error(), "bwk_wrong") || !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("bad key: %v", err)
 	}
 	t.Setenv("BULWARK_TEST_KEY", "")
@@ -436,7 +436,7 @@ func FuzzArgumentToken(f *testing.F) {
 // panic during a call, and never let the token argument through.
 func TestNilVerifierFailsClosed(t *testing.T) {
 	ctx := context.Background()
-	if _, err := auth.TokenVerifier(nil)(ctx, argKey, nil); !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if _, err := auth.TokenVerifier(nil)(ctx, argKey, nil); !errors.Is(err, sdkauth.ErrInvalidToken) || !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("TokenVerifier(nil): %v", err)
 	}
 	if _, err := auth.FromEnv(ctx, nil, "PATH"); err == nil {
@@ -474,7 +474,7 @@ func TestArgumentTokenRemovedBeforeSchemaValidation(t *testing.T) {
 	})
 	bulwark.Use(s, middleware(auth.WithArgumentToken(argStore(t), "")))
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "get_customer", map[string]any{"id": "c-1", "AUTH_TOKEN": argKey})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "get_customer", map[string]any{"id": "c-1", "AUTH_TOKEN": argKey})
 	if err != nil || res.IsError || bulwarktest.ResultText(res) != "c-1 for arg-user" {
 		t.Fatalf("res %q err %v", bulwarktest.ResultText(res), err)
 	}

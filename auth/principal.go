@@ -35,7 +35,7 @@ func PrincipalFrom(ctx context.Context) *Principal {
 // and so does any function wrapped in [VerifierFunc].
 //
 // On bad credentials Verify returns an error that matches
-// bulwark.ErrUnauthenticated; its client-facing text never contains the
+// bulwark.CodeUnauthenticated; its client-facing text never contains the
 // credential. It returns a fresh *Principal for each call, which the caller
 // may keep but must not modify (the slices inside may be shared).
 type Verifier interface {

@@ -46,7 +46,7 @@ func templateServer(t *testing.T, templates, uris []string, opts ...auth.Option)
 
 func permissionDenied(err error) bool {
 	var wire *jsonrpc.Error
-	return errors.As(err, &wire) && wire.Code == bulwark.RPCCodePermissionDenied
+	return errors.As(err, &wire) && wire.Code == bulwark.CodePermissionDenied.RPCCode()
 }
 
 // The SDK serves x://7 with x://{+path}, the first of its templates (in

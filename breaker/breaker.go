@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 )
 
 // State is a breaker state. The values are the spelling the metrics
@@ -166,7 +167,7 @@ func New(name string, c Config) (*Breaker, error) {
 		b.isFailure = DefaultIsFailure
 	}
 	if b.clock == nil {
-		b.clock = bulwark.SystemClock{}
+		b.clock = sysclock.Clock{}
 	}
 	return b, nil
 }

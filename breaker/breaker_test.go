@@ -94,7 +94,7 @@ func TestExactTransitions(t *testing.T) {
 	trip(t, b, 1)
 	err := b.Execute(context.Background(), count)
 	e := bulwark.ErrorOf(err)
-	if !errors.Is(err, bulwark.ErrUnavailable) || !errors.Is(err, breaker.ErrOpen) || calls != 0 {
+	if !errors.Is(err, bulwark.CodeUnavailable) || !errors.Is(err, breaker.ErrOpen) || calls != 0 {
 		t.Fatalf("open breaker: err %v, calls %d; want unavailable wrapping ErrOpen and no call", err, calls)
 	}
 	if e.RetryAfter != timeout {
@@ -173,7 +173,7 @@ func TestHalfOpenProbeLimit(t *testing.T) {
 	<-started
 	calls := 0
 	err := b.Execute(context.Background(), func(context.Context) error { calls++; return nil })
-	if !errors.Is(err, breaker.ErrOpen) || !errors.Is(err, bulwark.ErrUnavailable) || calls != 0 {
+	if !errors.Is(err, breaker.ErrOpen) || !errors.Is(err, bulwark.CodeUnavailable) || calls != 0 {
 		t.Fatalf("third probe: err %v, calls %d; want a probe-limit refusal", err, calls)
 	}
 	if got := b.State(); got != breaker.StateHalfOpen {

@@ -64,7 +64,7 @@ func ExampleMiddleware() {
 		return bulwarktest.TextResult("never reached"), nil
 	})
 	_, err := handler(context.Background(), bulwarktest.Request("get_customer", nil))
-	fmt.Println(errors.Is(err, bulwark.ErrUnavailable), err)
+	fmt.Println(errors.Is(err, bulwark.CodeUnavailable), err)
 	// Output: true get_customer is unavailable
 }
 

@@ -28,20 +28,20 @@ func TestMiddlewareOpenRefusesWithoutCallingHandler(t *testing.T) {
 	h := breaker.Middleware(b)(rec.Handle)
 	for i := 0; i < 5; i++ {
 		_, err, call := callThrough(t, h, "get_customer", nil)
-		if !errors.Is(err, bulwark.ErrInternal) || call.BreakerState() != "closed" {
+		if !errors.Is(err, bulwark.CodeInternal) || call.BreakerState() != "closed" {
 			t.Fatalf("call %d: err %v, recorded state %q", i, err, call.BreakerState())
 		}
 	}
 	clk.Advance(5 * time.Second)
 	res, err, call := callThrough(t, h, "get_customer", nil)
 	e := bulwark.ErrorOf(err)
-	if res != nil || !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter != 15*time.Second {
+	if res != nil || !errors.Is(err, bulwark.CodeUnavailable) || e.RetryAfter != 15*time.Second {
 		t.Fatalf("open: res %v err %v retry %v", res, err, e.RetryAfter)
 	}
 	if rec.Count() != 5 {
 		t.Fatalf("handler called %d times, want %d", rec.Count(), 5)
 	}
-	if call.BreakerState() != "open" || !errors.Is(call.Rejection(), bulwark.ErrUnavailable) {
+	if call.BreakerState() != "open" || !errors.Is(call.Rejection(), bulwark.CodeUnavailable) {
 		t.Fatalf("call record: state %q rejection %v", call.BreakerState(), call.Rejection())
 	}
 	clk.Advance(15 * time.Second)
@@ -110,7 +110,7 @@ func TestMiddlewarePanicIsFailure(t *testing.T) {
 	h := bulwark.Chain(bulwark.Recover(nil), breaker.Middleware(b))(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		panic("bug")
 	})
-	if _, err := h(context.Background(), bulwarktest.Request("t", nil)); !errors.Is(err, bulwark.ErrInternal) {
+	if _, err := h(context.Background(), bulwarktest.Request("t", nil)); !errors.Is(err, bulwark.CodeInternal) {
 		t.Fatalf("err %v", err)
 	}
 	if b.State() != breaker.StateOpen {
@@ -203,7 +203,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	bulwark.Use(s, breaker.Middleware(b))
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "get", map[string]any{})
 	r := bulwark.RefusalOf(res, err)
 	if err != nil || r == nil || r.Code != bulwark.CodeUnavailable || r.RetryAfterSeconds != 42 {
 		t.Fatalf("res %+v err %v refusal %+v", res, err, r)

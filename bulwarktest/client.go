@@ -31,8 +31,8 @@ func Connect(tb testing.TB, s *mcp.Server, opts *mcp.ClientOptions) *mcp.ClientS
 	return cs
 }
 
-// Call invokes tool through cs with args and returns what the client
+// CallTool invokes tool through cs with args and returns what the client
 // received.
-func Call(ctx context.Context, cs *mcp.ClientSession, tool string, args any) (*mcp.CallToolResult, error) {
+func CallTool(ctx context.Context, cs *mcp.ClientSession, tool string, args any) (*mcp.CallToolResult, error) {
 	return cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
 }

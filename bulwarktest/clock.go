@@ -71,20 +71,6 @@ func (c *FakeClock) Advance(d time.Duration) {
 	c.waiters = kept
 }
 
-// Set moves the clock to t (forward only; an earlier t is ignored).
-func (c *FakeClock) Set(t time.Time) {
-	if d := t.Sub(c.Now()); d > 0 {
-		c.Advance(d)
-	}
-}
-
-// Waiters returns how many After channels are pending.
-func (c *FakeClock) Waiters() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.waiters)
-}
-
 // BlockUntil waits until at least n After channels are pending, so a test
 // can advance the clock only once the code under test is waiting on it.
 func (c *FakeClock) BlockUntil(n int) {

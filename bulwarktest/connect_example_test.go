@@ -17,7 +17,7 @@ func TestConnect(t *testing.T) {
 	bulwark.AddToolHandler(s, &mcp.Tool{Name: "ping", InputSchema: map[string]any{"type": "object"}}, rec.Handle)
 	bulwark.Use(s, bulwark.Recover(nil))
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "ping", map[string]any{"n": 1})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "ping", map[string]any{"n": 1})
 	if err != nil || bulwarktest.ResultText(res) != "ok" {
 		t.Fatalf("%+v %v", res, err)
 	}

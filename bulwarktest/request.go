@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -83,6 +82,5 @@ func Context(parent context.Context, req *mcp.CallToolRequest, def *mcp.Tool) (c
 	if parent == nil {
 		parent = context.Background()
 	}
-	c := bulwark.NewCall(req, def, time.Now())
-	return bulwark.WithCall(parent, c), c
+	return bulwark.NewCall(parent, req, def)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -81,7 +82,7 @@ type Config struct {
 	ReportStatus bool
 
 	// Clock is the time source for freshness and staleness. Default
-	// bulwark.SystemClock. Give a MemoryStore the same clock.
+	// the system clock. Give a MemoryStore the same clock.
 	Clock bulwark.Clock
 	// MaxItemBytes is the largest result (as JSON) that is stored; larger
 	// results are returned but not cached. Default 64 KiB.
@@ -158,7 +159,7 @@ func New(store Store, s Config) (*Cache, error) {
 	}
 	c := &Cache{
 		store:    store,
-		clock:    bulwark.ClockOr(s.Clock),
+		clock:    sysclock.Or(s.Clock),
 		maxItem:  s.MaxItemBytes,
 		maxTTL:   s.MaxTTL,
 		staleFor: s.StaleFor,

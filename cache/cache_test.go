@@ -457,7 +457,7 @@ func TestSingleflightWaiterCanLeave(t *testing.T) {
 		errc <- err
 	}()
 	cancel()
-	if err := <-errc; !errors.Is(err, bulwark.ErrCanceled) {
+	if err := <-errc; !errors.Is(err, bulwark.CodeCanceled) {
 		t.Fatalf("waiter that left got %v; want a cancellation refusal", err)
 	}
 	close(release)
@@ -676,7 +676,7 @@ func TestStaleOnFailure(t *testing.T) {
 	// Beyond TTL + StaleFor the entry is gone: the failure reaches the caller.
 	fail.Store(unavailable)
 	e.clock.Advance(40 * time.Second) // 70s after storing: past 10s + 60s
-	if _, err, c := e.call("get_customer", nil, alice); !errors.Is(err, bulwark.ErrUnavailable) || c.CacheStatus() != bulwark.CacheMiss {
+	if _, err, c := e.call("get_customer", nil, alice); !errors.Is(err, bulwark.CodeUnavailable) || c.CacheStatus() != bulwark.CacheMiss {
 		t.Fatalf("past the stale bound: %v, %q", err, c.CacheStatus())
 	}
 	if st := e.c.Stats(); st.StaleServed != 4 {
@@ -691,7 +691,7 @@ func TestStaleOffByDefault(t *testing.T) {
 		return nil, bulwark.Unavailable("down", 0, nil)
 	}
 	e.clock.Advance(11 * time.Second)
-	if _, err, _ := e.call("get_customer", nil, alice); !errors.Is(err, bulwark.ErrUnavailable) {
+	if _, err, _ := e.call("get_customer", nil, alice); !errors.Is(err, bulwark.CodeUnavailable) {
 		t.Fatalf("stale served without StaleFor: %v", err)
 	}
 }
@@ -813,7 +813,7 @@ func TestStressSingleflightWithCancellations(t *testing.T) {
 				res, err := e.h(ctx, req)
 				switch {
 				case err != nil:
-					if !errors.Is(err, bulwark.ErrCanceled) && !errors.Is(err, context.Canceled) {
+					if !errors.Is(err, bulwark.CodeCanceled) && !errors.Is(err, context.Canceled) {
 						t.Errorf("unexpected error %v", err)
 					}
 				case bulwarktest.ResultText(res) != "value":

@@ -54,7 +54,7 @@ func TestThroughRealClient(t *testing.T) {
 
 	get := func() *mcp.CallToolResult {
 		t.Helper()
-		res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"id": "c-1"})
+		res, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"id": "c-1"})
 		if err != nil || res.IsError {
 			t.Fatalf("get_customer: %v %+v", err, res)
 		}
@@ -75,7 +75,7 @@ func TestThroughRealClient(t *testing.T) {
 		t.Fatalf("structured content %s: %v", b, err)
 	}
 
-	if res, err := bulwarktest.Call(ctx, cs, "rename_customer", map[string]any{"id": "c-1"}); err != nil || bulwarktest.ResultText(res) != "renamed" {
+	if res, err := bulwarktest.CallTool(ctx, cs, "rename_customer", map[string]any{"id": "c-1"}); err != nil || bulwarktest.ResultText(res) != "renamed" {
 		t.Fatalf("rename: %v %v", res, err)
 	}
 	get()

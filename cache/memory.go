@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
@@ -39,7 +40,7 @@ type MemoryConfig struct {
 	// too (see Generations), so set it well above the number of tags
 	// invalidated within an entry's lifetime. Default 65536.
 	MaxTags int
-	// Clock decides when entries expire. Default bulwark.SystemClock; give
+	// Clock decides when entries expire. Default: the system clock; give
 	// the cache and its store the same clock.
 	Clock bulwark.Clock
 }
@@ -106,7 +107,7 @@ func NewMemoryStore(s MemoryConfig) (*MemoryStore, error) {
 		s.MaxTags = 65536
 	}
 	m := &MemoryStore{
-		clock:   bulwark.ClockOr(s.Clock),
+		clock:   sysclock.Or(s.Clock),
 		entries: make(map[string]*memNode),
 		owners:  make(map[string]*memOwner),
 		max:     s.MaxEntries,

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -210,7 +211,7 @@ func New(server *mcp.Server, cfg Config) (*Handler, error) {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = bulwark.SystemClock{}
+		cfg.Clock = sysclock.Clock{}
 	}
 	h := &Handler{
 		cfg:       cfg,
@@ -647,9 +648,9 @@ func refusalMessage(head []byte) string {
 func rpcCodeOf(code bulwark.Code) int64 {
 	switch code {
 	case bulwark.CodeRateLimited:
-		return bulwark.RPCCodeRateLimited
+		return bulwark.CodeRateLimited.RPCCode()
 	case bulwark.CodeUnavailable:
-		return bulwark.RPCCodeUnavailable
+		return bulwark.CodeUnavailable.RPCCode()
 	}
 	return jsonrpc.CodeInvalidRequest
 }

@@ -274,7 +274,7 @@ func TestEveryRefusalOnce(t *testing.T) {
 						}
 					}
 				}
-				if json.Unmarshal([]byte(body), &m) != nil || m.Error.Code != bulwark.RPCCodeRateLimited && m.Error.Code != bulwark.RPCCodeUnavailable || m.Error.Data.RetryAfterSeconds <= 0 {
+				if json.Unmarshal([]byte(body), &m) != nil || m.Error.Code != bulwark.CodeRateLimited.RPCCode() && m.Error.Code != bulwark.CodeUnavailable.RPCCode() || m.Error.Data.RetryAfterSeconds <= 0 {
 					t.Fatalf("body %q is not a readable JSON-RPC refusal", body)
 				}
 			}

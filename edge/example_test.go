@@ -34,7 +34,7 @@ func ExampleNew() {
 		return nil
 	}), bytes.Repeat([]byte("k"), 32), audit.Config{})
 	reg := prometheus.NewRegistry()
-	m, _ := metrics.New(reg, metrics.Settings{})
+	m, _ := metrics.New(reg, metrics.Config{})
 
 	ts := httptest.NewUnstartedServer(nil)
 	url := "http://" + ts.Listener.Addr().String() + "/mcp"

@@ -100,7 +100,7 @@ func newEnvKeep(t *testing.T, cfg edge.Config, keep bool) *env {
 		t.Fatal(err)
 	}
 	e.reg = prometheus.NewRegistry()
-	e.m, err = metrics.New(e.reg, metrics.Settings{})
+	e.m, err = metrics.New(e.reg, metrics.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -109,7 +110,7 @@ type Config struct {
 	// share one run. Default 1s; negative means no reuse after a run ends.
 	CacheFor time.Duration
 	// Clock times checks out and ages cached results. Default
-	// bulwark.SystemClock.
+	// the system clock.
 	Clock bulwark.Clock
 	// OnChange, when set, is called after a run in which a check's status
 	// changed (the first run compares against "ok"). It receives the check's
@@ -193,7 +194,7 @@ func New(cfg Config, checks ...Named) (*Monitor, error) {
 		idle:     make(chan struct{}),
 	}
 	if m.clock == nil {
-		m.clock = bulwark.SystemClock{}
+		m.clock = sysclock.Clock{}
 	}
 	m.dcond = sync.NewCond(&m.dmu)
 	if m.timeout == 0 {

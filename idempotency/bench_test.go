@@ -88,7 +88,7 @@ func TestIdempotencyRedisCut(t *testing.T) {
 	}
 	proxy.Cut()
 	_, err, _ = call(t, h, "alice", map[string]any{"idempotency_key": "k2"})
-	if !errors.Is(err, bulwark.ErrUnavailable) || c.n.Load() != 1 {
+	if !errors.Is(err, bulwark.CodeUnavailable) || c.n.Load() != 1 {
 		t.Fatalf("store cut: %v, runs %d", err, c.n.Load())
 	}
 	proxy.Restore()

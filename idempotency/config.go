@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 )
 
 // Config configures [New]. Every zero field means the default stated
@@ -85,7 +86,7 @@ func (c Config) options() (options, error) {
 // clockOr returns c, or the system clock when c is nil.
 func clockOr(c bulwark.Clock) bulwark.Clock {
 	if c == nil {
-		return bulwark.SystemClock{}
+		return sysclock.Clock{}
 	}
 	return c
 }

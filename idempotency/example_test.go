@@ -51,7 +51,7 @@ func ExampleNew_requireKey() {
 	req := bulwarktest.Request("issue_refund", map[string]any{"order": "o-1"})
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	_, err := h(ctx, req)
-	fmt.Println(errors.Is(err, bulwark.ErrInvalidArgument), bulwark.ErrorOf(err).Field)
+	fmt.Println(errors.Is(err, bulwark.CodeInvalidArgument), bulwark.ErrorOf(err).Field)
 	req = bulwarktest.Request("issue_refund", map[string]any{"order": "o-1"}, bulwarktest.WithMeta("io.example/idempotency-key", "r-77"))
 	ctx, _ = bulwarktest.Context(context.Background(), req, nil)
 	res, _ := h(ctx, req)

@@ -31,7 +31,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	})
 	b.Run("Known", func(b *testing.B) {
-		m, _ := newMetrics(b, metrics.Settings{})
+		m, _ := newMetrics(b, metrics.Config{})
 		h := metrics.Middleware(m)(okHandler)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -39,7 +39,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	})
 	b.Run("Unknown", func(b *testing.B) {
-		m, _ := newMetrics(b, metrics.Settings{})
+		m, _ := newMetrics(b, metrics.Config{})
 		h := metrics.Middleware(m)(okHandler)
 		unknown := bulwarktest.Request("not_registered", nil)
 		uctx, _ := bulwarktest.Context(context.Background(), unknown, nil)
@@ -49,7 +49,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	})
 	b.Run("Refusal", func(b *testing.B) {
-		m, _ := newMetrics(b, metrics.Settings{})
+		m, _ := newMetrics(b, metrics.Config{})
 		refuse := bulwark.RateLimited("slow down", 0)
 		h := metrics.Middleware(m)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return nil, refuse
@@ -60,7 +60,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	})
 	b.Run("KnownParallel", func(b *testing.B) {
-		m, _ := newMetrics(b, metrics.Settings{})
+		m, _ := newMetrics(b, metrics.Config{})
 		h := metrics.Middleware(m)(okHandler)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

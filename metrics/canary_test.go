@@ -31,7 +31,7 @@ func TestCanary(t *testing.T) {
 	for _, s := range []string{apiKey, jwt, password, argToken} {
 		planted = append(planted, s, url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte(s)))
 	}
-	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"get_customer"}})
+	m, reg := newMetrics(t, metrics.Config{Tools: []string{"get_customer"}})
 	rec := &bulwarktest.Recorder{Func: func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		c := bulwark.CallFrom(ctx)
 		c.SetPrincipal(&bulwark.Principal{ID: apiKey, Method: "api_key", Claims: map[string]any{"raw": jwt}})
@@ -50,7 +50,7 @@ func TestCanary(t *testing.T) {
 		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 		h(ctx, req)
 	}
-	m.SetBreakerState("postgres", metrics.BreakerOpen)
+	m.SetBreakerState("postgres", "open")
 	w := httptest.NewRecorder()
 	metrics.Handler(reg).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(w.Body)
@@ -74,7 +74,7 @@ func FuzzToolLabel(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name string, registered bool) {
 		reg := prometheus.NewRegistry()
-		m, err := metrics.New(reg, metrics.Settings{})
+		m, err := metrics.New(reg, metrics.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,10 +12,10 @@
 //
 // # Metrics
 //
-// Names below use the default namespace "bulwark" ([Settings.Namespace]).
+// Names below use the default namespace "bulwark" ([Config.Namespace]).
 //
 //	bulwark_tool_calls_total{tool,outcome}         counter
-//	bulwark_tool_call_duration_seconds{tool}       histogram (Settings.Buckets)
+//	bulwark_tool_call_duration_seconds{tool}       histogram (Config.Buckets)
 //	bulwark_tool_calls_in_flight{tool}             gauge
 //	bulwark_rate_limited_total{tool}               counter: refusals by a rate or concurrency limit
 //	bulwark_cache_lookups_total{tool,result}       counter: result is hit, miss or stale
@@ -51,12 +51,17 @@
 // http_refusals_total{reason="sessions"} (the server's cap) or
 // {reason="principal_sessions"} (the caller's).
 //
-// outcome is "ok", "tool_error" (the tool answered with an IsError result
-// of its own), "protocol_error" (a JSON-RPC error that is not a bulwark
-// refusal, such as the SDK's "unknown tool") or the [bulwark.Code] of the
-// refusal: "unauthenticated", "permission_denied", "invalid_argument",
+// outcome is the [bulwark.Outcome] of the call, as [bulwark.OutcomeOf]
+// classifies it (so audit and metrics never disagree about a call): "ok",
+// "tool_error" (the tool answered with an IsError result of its own),
+// "protocol_error" (a JSON-RPC error that is not a bulwark refusal, such as
+// the SDK's "unknown tool") or the [bulwark.Code] of the refusal:
+// "unauthenticated", "permission_denied", "invalid_argument",
 // "rate_limited", "unavailable", "deadline_exceeded", "canceled" or
-// "internal" (also used for errors that are not refusals, and for panics).
+// "internal" (also used for errors that are not refusals, for panics, and
+// for any code a third-party layer invents, so the label stays bounded). A
+// refusal counts the same whether a layer of Use or a per-tool
+// bulwark.Wrap made it.
 //
 // The cache and retry counters are read from the call record
 // ([bulwark.Call.CacheStatus], [bulwark.Call.Attempts]) after the inner
@@ -67,10 +72,10 @@
 //
 // Every label value comes from a fixed set or from the server's own code,
 // never from the request. A tool gets its own tool label value only when
-// it is known: listed in [Settings.Tools], registered with bulwark (its
+// it is known: listed in [Config.Tools], registered with bulwark (its
 // definition is in the call record, see [bulwark.ToolFrom]), or registered
-// on [Settings.Server]. Any other name a client sends is counted under
-// [Other], and [Settings.MaxTools] caps the known names as well. Principals,
+// on [Config.Server]. Any other name a client sends is counted under
+// "other", and [Config.MaxTools] caps the known names as well. Principals,
 // arguments, session and correlation IDs never become labels: per-caller
 // detail belongs in the audit trail, which can hold it without exploding a
 // time-series database.
@@ -94,14 +99,13 @@
 //   - Breakers: call [Metrics.SetBreakerState] from the breaker's state
 //     change callback, for example gobreaker's
 //     OnStateChange: func(name string, _, to gobreaker.State) { m.SetBreakerState(name, to.String()) }.
-//   - Audit sinks: call [Metrics.AuditSinkFailed] for each record a sink
-//     fails to write, or hand the sink's own failure counter to
+//   - Audit sinks: hand the sink's own failure counter to
 //     [Metrics.WatchAuditFailures], which reads it at every scrape.
 //
 // # Example
 //
 //	reg := prometheus.NewRegistry()
-//	m, err := metrics.New(reg, metrics.Settings{})
+//	m, err := metrics.New(reg, metrics.Config{})
 //	if err != nil { ... }
 //	bulwark.Use(server, auditMW, bulwark.Recover(nil), metrics.Middleware(m), authMW /* ... */)
 //

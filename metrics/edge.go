@@ -10,7 +10,7 @@ import (
 )
 
 // refusalReasons and closeReasons are the label values of the edge's
-// series; any other reason is counted under [Other].
+// series; any other reason is counted under "other".
 var (
 	refusalReasons = []edge.Reason{
 		edge.ReasonOrigin, edge.ReasonHost, edge.Reason(bulwark.CodeUnauthenticated), edge.ReasonScope,
@@ -55,12 +55,12 @@ func newEdgeSeries(ns string) *edgeSeries {
 		e.refused.WithLabelValues(string(r))
 		e.known[r] = true
 	}
-	e.refused.WithLabelValues(Other)
+	e.refused.WithLabelValues(other)
 	for _, r := range closeReasons {
 		e.closed.WithLabelValues(string(r))
 		e.known[r] = true
 	}
-	e.closed.WithLabelValues(Other)
+	e.closed.WithLabelValues(other)
 	return e
 }
 
@@ -72,7 +72,7 @@ func (e *edgeSeries) label(r edge.Reason) string {
 	if e.known[r] {
 		return string(r)
 	}
-	return Other
+	return other
 }
 
 // ObserveEdge counts one event of the HTTP edge, which makes a *Metrics an

@@ -13,7 +13,7 @@ import (
 
 func ExampleMetrics_ObserveEdge() {
 	reg := prometheus.NewRegistry()
-	m, _ := metrics.New(reg, metrics.Settings{})
+	m, _ := metrics.New(reg, metrics.Config{})
 	// Given to edge.New as one of Config.Observers; called here by hand.
 	ctx := context.Background()
 	m.ObserveEdge(ctx, edge.Event{Kind: edge.EventSessionOpened})
@@ -48,7 +48,7 @@ func gauge(reg *prometheus.Registry, name string) prometheus.Collector {
 // Reasons outside the edge's closed set cannot create label values.
 func TestObserveEdgeBoundedLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg, metrics.Settings{})
+	m, err := metrics.New(reg, metrics.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 func ExampleNew() {
 	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg, metrics.Settings{Tools: []string{"get_customer"}})
+	m, err := metrics.New(reg, metrics.Config{Tools: []string{"get_customer"}})
 	if err != nil {
 		panic(err)
 	}
@@ -54,7 +54,7 @@ func printCalls(reg *prometheus.Registry) {
 
 func ExampleMiddleware() {
 	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg, metrics.Settings{})
+	m, err := metrics.New(reg, metrics.Config{})
 	if err != nil {
 		panic(err)
 	}
@@ -71,7 +71,7 @@ func ExampleMiddleware() {
 
 func ExampleHandler() {
 	reg := prometheus.NewRegistry()
-	if _, err := metrics.New(reg, metrics.Settings{}); err != nil {
+	if _, err := metrics.New(reg, metrics.Config{}); err != nil {
 		panic(err)
 	}
 	admin := http.NewServeMux()
@@ -84,9 +84,9 @@ func ExampleHandler() {
 
 func ExampleMetrics_SetBreakerState() {
 	reg := prometheus.NewRegistry()
-	m, _ := metrics.New(reg, metrics.Settings{})
+	m, _ := metrics.New(reg, metrics.Config{})
 	// From a breaker's state-change callback:
-	m.SetBreakerState("postgres", metrics.BreakerOpen)
+	m.SetBreakerState("postgres", "open")
 	n, _ := testutil.GatherAndCount(reg, "bulwark_breaker_state")
 	fmt.Println(n, "series: one per state")
 	// Output: 3 series: one per state
@@ -94,15 +94,14 @@ func ExampleMetrics_SetBreakerState() {
 
 func ExampleMetrics_WatchAuditFailures() {
 	reg := prometheus.NewRegistry()
-	m, _ := metrics.New(reg, metrics.Settings{})
+	m, _ := metrics.New(reg, metrics.Config{})
 	var sinkFailures uint64 = 4 // an audit sink's own counter
 	m.WatchAuditFailures(func() uint64 { return sinkFailures })
-	m.AuditSinkFailed()
 	mfs, _ := reg.Gather()
 	for _, mf := range mfs {
 		if mf.GetName() == "bulwark_audit_sink_failures_total" {
 			fmt.Println(mf.GetMetric()[0].GetCounter().GetValue())
 		}
 	}
-	// Output: 5
+	// Output: 4
 }

@@ -8,48 +8,39 @@ import (
 	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Other is the tool label value of every call to a tool that is not known
-// (see [Settings.Tools]), and the breaker name label value once
-// [Settings.MaxBreakers] names are in use.
-const Other = "other"
+// other is the tool label value of every call to a tool that is not known
+// (see [Config.Tools]), and the breaker name label value once
+// [Config.MaxBreakers] names are in use.
+const other = "other"
 
-// Outcome label values besides the refusal codes of [bulwark.Code].
-const (
-	OutcomeOK            = "ok"             // the tool returned a result that is not an error
-	OutcomeToolError     = "tool_error"     // the tool returned an IsError result of its own
-	OutcomeProtocolError = "protocol_error" // a JSON-RPC error that is no bulwark refusal (unknown tool, say)
-)
+// breakerStates are the breaker state label values, as sony/gobreaker's
+// State.String spells them.
+var breakerStates = [...]string{"closed", "half-open", "open"}
 
-// Breaker state label values, as sony/gobreaker's State.String spells them.
-const (
-	BreakerClosed   = "closed"
-	BreakerHalfOpen = "half-open"
-	BreakerOpen     = "open"
-)
-
-var breakerStates = [...]string{BreakerClosed, BreakerHalfOpen, BreakerOpen}
-
-// DefaultBuckets are the duration histogram buckets in seconds: from one
+// defaultBuckets are the duration histogram buckets in seconds: from one
 // millisecond, where cache hits land, to thirty seconds, beyond any sensible
 // tool deadline.
-var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+var defaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
-// Settings configures [New]. Every zero field means the documented default.
-type Settings struct {
+// Config configures [New]. Every zero field means the documented default.
+type Config struct {
 	// Namespace prefixes every metric name. Default "bulwark".
 	Namespace string
 	// Buckets are the upper bounds, in seconds, of the duration histogram.
-	// They must increase strictly. Default DefaultBuckets.
+	// They must increase strictly. Default .001, .0025, .005, .01, .025, .05,
+	// .1, .25, .5, 1, 2.5, 5, 10, 30: from one millisecond, where cache hits
+	// land, to thirty seconds, beyond any sensible tool deadline.
 	Buckets []float64
 	// Tools names the tools whose calls get their own tool label value, in
 	// addition to the tools registered with bulwark (whose definition is in
 	// the call record, see [bulwark.ToolFrom]) and, when Server is set, the
 	// tools registered on Server. Calls to any other name are counted under
-	// [Other], so a client cannot create label values by inventing names.
+	// "other", so a client cannot create label values by inventing names.
 	Tools []string
 	// Server, when set, makes every tool registered on it with
 	// bulwark.AddTool, bulwark.AddToolHandler or bulwark.Register known,
@@ -58,12 +49,12 @@ type Settings struct {
 	Server *mcp.Server
 	// MaxTools caps the number of distinct tool label values, as a last
 	// line of defence for servers that register tools at run time; names
-	// beyond the cap are counted under [Other]. Default 1000.
+	// beyond the cap are counted under "other". Default 1000.
 	MaxTools int
 	// MaxBreakers caps the number of distinct breaker names; further names
-	// are reported as [Other]. Default 100.
+	// are reported as "other". Default 100.
 	MaxBreakers int
-	// Clock measures call durations. Default bulwark.SystemClock.
+	// Clock measures call durations. Default: the system clock.
 	Clock bulwark.Clock
 }
 
@@ -105,7 +96,7 @@ type Metrics struct {
 // prometheus.DefaultRegisterer). It returns an error for invalid settings or
 // when registration fails, for example because a second engine with the
 // same namespace was registered with reg.
-func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
+func New(reg prometheus.Registerer, s Config) (*Metrics, error) {
 	if reg == nil {
 		reg = prometheus.DefaultRegisterer
 	}
@@ -118,7 +109,7 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 	}
 	buckets := s.Buckets
 	if buckets == nil {
-		buckets = DefaultBuckets
+		buckets = defaultBuckets
 	}
 	if len(buckets) == 0 {
 		return nil, errors.New("metrics: Buckets is empty")
@@ -130,7 +121,7 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 		return nil, errors.New("metrics: MaxTools and MaxBreakers must not be negative")
 	}
 	m := &Metrics{
-		clock:       bulwark.ClockOr(s.Clock),
+		clock:       sysclock.Or(s.Clock),
 		static:      make(map[string]struct{}, len(s.Tools)),
 		server:      s.Server,
 		maxTools:    orDefault(s.MaxTools, 1000),
@@ -202,7 +193,7 @@ func New(reg prometheus.Registerer, s Settings) (*Metrics, error) {
 			return nil, fmt.Errorf("metrics: register: %w", err)
 		}
 	}
-	m.other = m.newSeries(Other)
+	m.other = m.newSeries(other)
 	m.methods = make(map[string]*methodSeries, len(guardedMethods))
 	for _, method := range guardedMethods {
 		m.methods[method] = m.newMethodSeries(method)
@@ -258,8 +249,8 @@ func validLabel(s string) bool {
 }
 
 // SetBreakerState records that the breaker called name is now in state
-// (BreakerClosed, BreakerHalfOpen or BreakerOpen; other values are
-// ignored). It is the hook for a breaker's state-change callback; with
+// ("closed", "half-open" or "open", as sony/gobreaker's State.String and
+// breaker.State spell them; other values are ignored). It is the hook for a breaker's state-change callback; with
 // sony/gobreaker:
 //
 //	OnStateChange: func(name string, from, to gobreaker.State) { m.SetBreakerState(name, to.String()) }
@@ -280,12 +271,12 @@ func (m *Metrics) SetBreakerState(name, state string) {
 		return
 	}
 	if !validLabel(name) {
-		name = Other
+		name = other
 	}
 	m.bmu.Lock()
 	defer m.bmu.Unlock()
 	if _, ok := m.breakers[name]; !ok && len(m.breakers) >= m.maxBreakers {
-		name = Other
+		name = other
 	}
 	if m.breakers[name] == state {
 		return
@@ -300,21 +291,11 @@ func (m *Metrics) SetBreakerState(name, state string) {
 	}
 }
 
-// AuditSinkFailed counts one audit record that a sink failed to write. It
-// is the push-style hook for an audit sink's failure callback; see also
-// [Metrics.WatchAuditFailures].
-func (m *Metrics) AuditSinkFailed() {
-	if m == nil {
-		return
-	}
-	m.auditFails.pushed.Add(1)
-}
-
 // WatchAuditFailures adds a poll-style source to the audit sink failure
 // counter: f is called at every scrape and must return a monotonically
 // increasing count, such as the failure counter an audit sink keeps. The
-// exported value is the sum of every source and of [Metrics.AuditSinkFailed]
-// calls. f must be cheap and safe for concurrent use.
+// exported value is the sum of every source. f must be cheap and safe for
+// concurrent use.
 func (m *Metrics) WatchAuditFailures(f func() uint64) {
 	if m == nil || f == nil {
 		return
@@ -326,7 +307,6 @@ func (m *Metrics) WatchAuditFailures(f func() uint64) {
 
 type auditCollector struct {
 	desc    *prometheus.Desc
-	pushed  atomic.Uint64
 	mu      sync.Mutex
 	sources []func() uint64
 }
@@ -337,7 +317,7 @@ func (c *auditCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	sources := append([]func() uint64(nil), c.sources...)
 	c.mu.Unlock()
-	total := c.pushed.Load()
+	var total uint64
 	for _, f := range sources {
 		total += f()
 	}

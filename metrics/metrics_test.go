@@ -26,7 +26,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newMetrics(t testing.TB, s metrics.Settings) (*metrics.Metrics, *prometheus.Registry) {
+func newMetrics(t testing.TB, s metrics.Config) (*metrics.Metrics, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	m, err := metrics.New(reg, s)
@@ -116,7 +116,7 @@ func TestOutcome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, reg := newMetrics(t, metrics.Settings{Tools: []string{"get_customer"}})
+			m, reg := newMetrics(t, metrics.Config{Tools: []string{"get_customer"}})
 			rec := &bulwarktest.Recorder{Func: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				return tt.res, tt.err
 			}}
@@ -151,7 +151,7 @@ func TestOutcome(t *testing.T) {
 }
 
 func TestCallRecordCounters(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"t"}})
+	m, reg := newMetrics(t, metrics.Config{Tools: []string{"t"}})
 	statuses := []string{bulwark.CacheHit, bulwark.CacheHit, bulwark.CacheMiss, bulwark.CacheStale, bulwark.CacheBypass, ""}
 	for _, st := range statuses {
 		rec := &bulwarktest.Recorder{Func: func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -222,7 +222,7 @@ func (d dtoMetric) Write(out *dto.Metric) error {
 
 func TestInFlightAndDuration(t *testing.T) {
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"slow"}, Clock: clock})
+	m, reg := newMetrics(t, metrics.Config{Tools: []string{"slow"}, Clock: clock})
 	entered, release := make(chan struct{}), make(chan struct{})
 	rec := &bulwarktest.Recorder{Func: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		entered <- struct{}{}
@@ -258,7 +258,7 @@ func TestInFlightAndDuration(t *testing.T) {
 }
 
 func TestPanicIsCountedAndUnwinds(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"boom"}})
+	m, reg := newMetrics(t, metrics.Config{Tools: []string{"boom"}})
 	rec := &bulwarktest.Recorder{Func: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		panic("handler bug")
 	}}
@@ -279,7 +279,7 @@ func TestPanicIsCountedAndUnwinds(t *testing.T) {
 // new principal, and checks that the number of series does not grow with
 // them and that no name, principal or correlation ID became a label value.
 func TestLabelCardinality(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"get_customer"}})
+	m, reg := newMetrics(t, metrics.Config{Tools: []string{"get_customer"}})
 	rec := &bulwarktest.Recorder{Func: func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		c := bulwark.CallFrom(ctx)
 		c.SetPrincipal(&bulwark.Principal{ID: "user-" + c.ID, Method: "api_key"})
@@ -342,7 +342,7 @@ func TestLabelCardinality(t *testing.T) {
 		for _, s := range mf.GetMetric() {
 			for _, lp := range s.GetLabel() {
 				values[lp.GetValue()] = true
-				if lp.GetName() == "tool" && lp.GetValue() != "get_customer" && lp.GetValue() != metrics.Other {
+				if lp.GetName() == "tool" && lp.GetValue() != "get_customer" && lp.GetValue() != "other" {
 					t.Errorf("%s has tool label %q", mf.GetName(), lp.GetValue())
 				}
 			}
@@ -358,7 +358,7 @@ func TestLabelCardinality(t *testing.T) {
 			t.Errorf("correlation ID %q became a label value", id)
 		}
 	}
-	if got := value(t, reg, "bulwark_retries_total", map[string]string{"tool": metrics.Other}); got != n-n/100 {
+	if got := value(t, reg, "bulwark_retries_total", map[string]string{"tool": "other"}); got != n-n/100 {
 		t.Errorf("retries{other} = %v, want %d", got, n-n/100)
 	}
 }
@@ -368,20 +368,20 @@ func TestKnownTools(t *testing.T) {
 	bulwark.Register(s, &mcp.Tool{Name: "registered"})
 	tests := []struct {
 		name     string
-		settings metrics.Settings
+		settings metrics.Config
 		tool     string
 		def      *mcp.Tool
 		want     string
 	}{
-		{"unknown", metrics.Settings{}, "anything", nil, "other"},
-		{"allowlisted", metrics.Settings{Tools: []string{"listed"}}, "listed", nil, "listed"},
-		{"definition in call record", metrics.Settings{}, "defined", &mcp.Tool{Name: "defined"}, "defined"},
-		{"definition of another name", metrics.Settings{}, "spoofed", &mcp.Tool{Name: "defined"}, "other"},
-		{"registered on Server", metrics.Settings{Server: s}, "registered", nil, "registered"},
-		{"not registered on Server", metrics.Settings{Server: s}, "unregistered", nil, "other"},
-		{"the name other itself", metrics.Settings{}, "other", &mcp.Tool{Name: "other"}, "other"},
-		{"invalid UTF-8", metrics.Settings{}, "bad\xff", &mcp.Tool{Name: "bad\xff"}, "other"},
-		{"too long", metrics.Settings{}, strings.Repeat("a", 129), &mcp.Tool{Name: strings.Repeat("a", 129)}, "other"},
+		{"unknown", metrics.Config{}, "anything", nil, "other"},
+		{"allowlisted", metrics.Config{Tools: []string{"listed"}}, "listed", nil, "listed"},
+		{"definition in call record", metrics.Config{}, "defined", &mcp.Tool{Name: "defined"}, "defined"},
+		{"definition of another name", metrics.Config{}, "spoofed", &mcp.Tool{Name: "defined"}, "other"},
+		{"registered on Server", metrics.Config{Server: s}, "registered", nil, "registered"},
+		{"not registered on Server", metrics.Config{Server: s}, "unregistered", nil, "other"},
+		{"the name other itself", metrics.Config{}, "other", &mcp.Tool{Name: "other"}, "other"},
+		{"invalid UTF-8", metrics.Config{}, "bad\xff", &mcp.Tool{Name: "bad\xff"}, "other"},
+		{"too long", metrics.Config{}, strings.Repeat("a", 129), &mcp.Tool{Name: strings.Repeat("a", 129)}, "other"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -395,7 +395,7 @@ func TestKnownTools(t *testing.T) {
 }
 
 func TestMaxTools(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{MaxTools: 2})
+	m, reg := newMetrics(t, metrics.Config{MaxTools: 2})
 	h := metrics.Middleware(m)(new(bulwarktest.Recorder).Handle)
 	for _, name := range []string{"a", "b", "c", "a", "d"} {
 		call(t, h, name, &mcp.Tool{Name: name})
@@ -410,19 +410,19 @@ func TestMaxTools(t *testing.T) {
 func TestNewRejectsBadSettings(t *testing.T) {
 	tests := []struct {
 		name string
-		s    metrics.Settings
+		s    metrics.Config
 	}{
-		{"namespace with dash", metrics.Settings{Namespace: "my-app"}},
-		{"namespace starting with digit", metrics.Settings{Namespace: "1app"}},
-		{"empty buckets", metrics.Settings{Buckets: []float64{}}},
-		{"unsorted buckets", metrics.Settings{Buckets: []float64{1, 0.5}}},
-		{"duplicate buckets", metrics.Settings{Buckets: []float64{1, 1}}},
-		{"NaN bucket", metrics.Settings{Buckets: []float64{1, math.NaN(), 2}}},
-		{"only NaN", metrics.Settings{Buckets: []float64{math.NaN()}}},
-		{"negative MaxTools", metrics.Settings{MaxTools: -1}},
-		{"negative MaxBreakers", metrics.Settings{MaxBreakers: -1}},
-		{"invalid tool name", metrics.Settings{Tools: []string{"ok", "bad\xff"}}},
-		{"empty tool name", metrics.Settings{Tools: []string{""}}},
+		{"namespace with dash", metrics.Config{Namespace: "my-app"}},
+		{"namespace starting with digit", metrics.Config{Namespace: "1app"}},
+		{"empty buckets", metrics.Config{Buckets: []float64{}}},
+		{"unsorted buckets", metrics.Config{Buckets: []float64{1, 0.5}}},
+		{"duplicate buckets", metrics.Config{Buckets: []float64{1, 1}}},
+		{"NaN bucket", metrics.Config{Buckets: []float64{1, math.NaN(), 2}}},
+		{"only NaN", metrics.Config{Buckets: []float64{math.NaN()}}},
+		{"negative MaxTools", metrics.Config{MaxTools: -1}},
+		{"negative MaxBreakers", metrics.Config{MaxBreakers: -1}},
+		{"invalid tool name", metrics.Config{Tools: []string{"ok", "bad\xff"}}},
+		{"empty tool name", metrics.Config{Tools: []string{""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,21 +433,21 @@ func TestNewRejectsBadSettings(t *testing.T) {
 	}
 	t.Run("second engine on one registry", func(t *testing.T) {
 		reg := prometheus.NewRegistry()
-		if _, err := metrics.New(reg, metrics.Settings{}); err != nil {
+		if _, err := metrics.New(reg, metrics.Config{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := metrics.New(reg, metrics.Settings{}); err == nil {
+		if _, err := metrics.New(reg, metrics.Config{}); err == nil {
 			t.Error("second New with the same namespace succeeded")
 		}
 		// A failed New leaves nothing half-registered: another namespace works.
-		if _, err := metrics.New(reg, metrics.Settings{Namespace: "other_app"}); err != nil {
+		if _, err := metrics.New(reg, metrics.Config{Namespace: "other_app"}); err != nil {
 			t.Errorf("New with another namespace: %v", err)
 		}
 	})
 }
 
 func TestBreakerState(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{MaxBreakers: 2})
+	m, reg := newMetrics(t, metrics.Config{MaxBreakers: 2})
 	state := func(name string) map[string]float64 {
 		out := map[string]float64{}
 		for _, s := range []string{"closed", "half-open", "open"} {
@@ -474,21 +474,20 @@ func TestBreakerState(t *testing.T) {
 	}
 	var nilM *metrics.Metrics
 	nilM.SetBreakerState("x", "open") // must not panic
-	nilM.AuditSinkFailed()
+	nilM.WatchAuditFailures(func() uint64 { return 1 })
 }
 
 func TestAuditSinkFailures(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{})
+	m, reg := newMetrics(t, metrics.Config{})
 	if got := value(t, reg, "bulwark_audit_sink_failures_total", nil); got != 0 {
 		t.Errorf("initial = %v", got)
 	}
-	m.AuditSinkFailed()
-	m.AuditSinkFailed()
+	m.WatchAuditFailures(func() uint64 { return 2 })
 	var polled uint64 = 5
 	var mu sync.Mutex
 	m.WatchAuditFailures(func() uint64 { mu.Lock(); defer mu.Unlock(); return polled })
 	if got := value(t, reg, "bulwark_audit_sink_failures_total", nil); got != 7 {
-		t.Errorf("pushed 2 + polled 5 = %v", got)
+		t.Errorf("sources 2 + 5 = %v", got)
 	}
 	mu.Lock()
 	polled = 6
@@ -499,7 +498,7 @@ func TestAuditSinkFailures(t *testing.T) {
 }
 
 func TestHandler(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"get_customer"}})
+	m, reg := newMetrics(t, metrics.Config{Tools: []string{"get_customer"}})
 	call(t, metrics.Middleware(m)(new(bulwarktest.Recorder).Handle), "get_customer", nil)
 	srv := httptest.NewServer(metrics.Handler(reg))
 	defer srv.Close()
@@ -522,7 +521,7 @@ func TestHandler(t *testing.T) {
 // registered tool is labelled by name, a name the client made up is
 // counted under "other" as a protocol error.
 func TestEndToEnd(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{})
+	m, reg := newMetrics(t, metrics.Config{})
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v0"}, nil)
 	type in struct {
 		ID string `json:"id"`
@@ -537,14 +536,14 @@ func TestEndToEnd(t *testing.T) {
 	bulwark.Use(s, bulwark.Recover(discardLogger()), metrics.Middleware(m))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	if _, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"id": "c-1"}); err != nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"id": "c-1"}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := bulwarktest.Call(ctx, cs, "get_customer", map[string]any{"id": "limited"})
+	res, err := bulwarktest.CallTool(ctx, cs, "get_customer", map[string]any{"id": "limited"})
 	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeRateLimited {
 		t.Fatalf("want a rate-limit refusal, got %v %v", res, err)
 	}
-	if _, err := bulwarktest.Call(ctx, cs, "drop_tables_for_alice", nil); err == nil {
+	if _, err := bulwarktest.CallTool(ctx, cs, "drop_tables_for_alice", nil); err == nil {
 		t.Fatal("unknown tool succeeded")
 	}
 	for _, c := range []struct {
@@ -557,7 +556,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestListedToolsStartAtZero(t *testing.T) {
-	_, reg := newMetrics(t, metrics.Settings{Tools: []string{"get_customer", "update_customer"}})
+	_, reg := newMetrics(t, metrics.Config{Tools: []string{"get_customer", "update_customer"}})
 	for _, tool := range []string{"get_customer", "update_customer", "other"} {
 		if got := value(t, reg, "bulwark_tool_calls_total", map[string]string{"tool": tool, "outcome": "ok"}); got != 0 {
 			t.Errorf("calls{tool=%q} = %v before any call, want a series at 0", tool, got)
@@ -568,8 +567,8 @@ func TestListedToolsStartAtZero(t *testing.T) {
 // TestNamesFollowConventions runs Prometheus's own linter over every family
 // the engine exports (units, _total suffixes, help text).
 func TestNamesFollowConventions(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{Tools: []string{"t"}})
-	m.SetBreakerState("postgres", metrics.BreakerClosed)
+	m, reg := newMetrics(t, metrics.Config{Tools: []string{"t"}})
+	m.SetBreakerState("postgres", "closed")
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)
@@ -580,7 +579,7 @@ func TestNamesFollowConventions(t *testing.T) {
 }
 
 func TestOtherMethodsCountedByMethod(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{})
+	m, reg := newMetrics(t, metrics.Config{})
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v0"}, nil)
 	s.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "customer://{id}", Name: "customer"},
 		func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
@@ -643,7 +642,7 @@ func TestOtherMethodsCountedByMethod(t *testing.T) {
 // A layer inside metrics that sets a list result of the wrong type makes
 // bulwark.Use answer with an internal error: it is counted as internal.
 func TestWrongResultCountedAsInternal(t *testing.T) {
-	m, reg := newMetrics(t, metrics.Settings{})
+	m, reg := newMetrics(t, metrics.Config{})
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v0"}, nil)
 	spoil := func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -666,5 +665,33 @@ func TestWrongResultCountedAsInternal(t *testing.T) {
 		if got := value(t, reg, "bulwark_method_calls_total", map[string]string{"method": "tools/list", "outcome": c.outcome}); got != c.want {
 			t.Errorf("method_calls{tools/list,%s} = %v, want %v", c.outcome, got, c.want)
 		}
+	}
+}
+
+// A refusal made by layers applied to one tool with bulwark.Wrap, under
+// bulwark.Use, counts as the refusal it is, like one made by a layer of Use.
+func TestPerToolWrapRefusalUnderUse(t *testing.T) {
+	m, reg := newMetrics(t, metrics.Config{})
+	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
+	limit := func(mcp.ToolHandler) mcp.ToolHandler {
+		return func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return nil, bulwark.RateLimited("slow down", time.Second)
+		}
+	}
+	ok := func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return bulwarktest.TextResult("ok"), nil
+	}
+	bulwark.AddToolHandler(s, &mcp.Tool{Name: "limited", InputSchema: map[string]any{"type": "object"}}, bulwark.Wrap(ok, limit))
+	bulwark.Use(s, metrics.Middleware(m))
+	cs := bulwarktest.Connect(t, s, nil)
+	res, err := bulwarktest.CallTool(context.Background(), cs, "limited", map[string]any{})
+	if r := bulwark.RefusalOf(res, err); r == nil || r.Code != bulwark.CodeRateLimited {
+		t.Fatalf("client received %v, %v", res, err)
+	}
+	if got := value(t, reg, "bulwark_tool_calls_total", map[string]string{"tool": "limited", "outcome": "rate_limited"}); got != 1 {
+		t.Errorf("calls{outcome=rate_limited} = %v, want 1", got)
+	}
+	if got := value(t, reg, "bulwark_rate_limited_total", map[string]string{"tool": "limited"}); got != 1 {
+		t.Errorf("rate_limited_total = %v, want 1", got)
 	}
 }

@@ -2,43 +2,45 @@ package metrics
 
 import (
 	"context"
-	"errors"
 
 	"github.com/bulwark-mcp/bulwark"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // outcomes lists every outcome label value; a call's outcome is always one
 // of them, so the outcome label is bounded whatever a layer returns.
-var outcomes = [...]string{
-	OutcomeOK,
-	OutcomeToolError,
-	OutcomeProtocolError,
-	string(bulwark.CodeUnauthenticated),
-	string(bulwark.CodePermissionDenied),
-	string(bulwark.CodeInvalidArgument),
-	string(bulwark.CodeRateLimited),
-	string(bulwark.CodeUnavailable),
-	string(bulwark.CodeDeadlineExceeded),
-	string(bulwark.CodeCanceled),
-	string(bulwark.CodeInternal),
+var outcomes = [...]bulwark.Outcome{
+	bulwark.OutcomeOK,
+	bulwark.OutcomeToolError,
+	bulwark.OutcomeProtocolError,
+	bulwark.Outcome(bulwark.CodeUnauthenticated),
+	bulwark.Outcome(bulwark.CodePermissionDenied),
+	bulwark.Outcome(bulwark.CodeInvalidArgument),
+	bulwark.Outcome(bulwark.CodeRateLimited),
+	bulwark.Outcome(bulwark.CodeUnavailable),
+	bulwark.Outcome(bulwark.CodeDeadlineExceeded),
+	bulwark.Outcome(bulwark.CodeCanceled),
+	bulwark.Outcome(bulwark.CodeInternal),
 }
 
 const (
-	idxOK = iota
-	idxToolError
-	idxProtocolError
-	idxUnauthenticated
-	idxPermissionDenied
-	idxInvalidArgument
-	idxRateLimited
-	idxUnavailable
-	idxDeadlineExceeded
-	idxCanceled
-	idxInternal
+	idxRateLimited = 6
+	idxInternal    = 10
 )
+
+// outcomeIndex is the index in outcomes of what the chain returned, as
+// bulwark.OutcomeOf classifies it; an outcome a third-party layer invented
+// counts as internal.
+func outcomeIndex(ctx context.Context, res *mcp.CallToolResult, err error) int {
+	o := bulwark.OutcomeOf(ctx, res, err)
+	for i, known := range outcomes {
+		if o == known {
+			return i
+		}
+	}
+	return idxInternal
+}
 
 // toolSeries holds the children of every vector for one tool label value,
 // resolved once, so a call costs no label hashing.
@@ -66,7 +68,7 @@ func (m *Metrics) newSeries(tool string) *toolSeries {
 		stale:    m.cache.WithLabelValues(tool, bulwark.CacheStale),
 	}
 	for i, o := range outcomes {
-		ts.calls[i] = m.calls.WithLabelValues(tool, o)
+		ts.calls[i] = m.calls.WithLabelValues(tool, string(o))
 	}
 	return ts
 }
@@ -90,13 +92,13 @@ func (m *Metrics) newMethodSeries(method string) *methodSeries {
 		duration: m.methodDuration.WithLabelValues(method),
 	}
 	for i, o := range outcomes {
-		ms.calls[i] = m.methodCalls.WithLabelValues(method, o)
+		ms.calls[i] = m.methodCalls.WithLabelValues(method, string(o))
 	}
 	return ms
 }
 
 // series returns the series of the tool being called: its own when the
-// name is known, [Other] otherwise.
+// name is known, "other" otherwise.
 func (m *Metrics) series(ctx context.Context, req *mcp.CallToolRequest) *toolSeries {
 	name := ""
 	if req != nil && req.Params != nil {
@@ -122,7 +124,7 @@ func (m *Metrics) series(ctx context.Context, req *mcp.CallToolRequest) *toolSer
 // known reports whether name may become a label value. The checks only
 // consult what the server's own code registered, never the request alone.
 func (m *Metrics) known(ctx context.Context, name string) bool {
-	if !validLabel(name) || name == Other {
+	if !validLabel(name) || name == other {
 		return false
 	}
 	if _, ok := m.static[name]; ok {
@@ -171,7 +173,7 @@ func Middleware(m *Metrics) bulwark.Middleware {
 			res, err = next(ctx, req)
 			finished = true
 			ts.duration.Observe(m.clock.Now().Sub(start).Seconds())
-			i := outcomeIndex(bulwark.CallFrom(ctx), res, err)
+			i := outcomeIndex(ctx, res, err)
 			ts.calls[i].Inc()
 			if i == idxRateLimited {
 				ts.limited.Inc()
@@ -218,66 +220,6 @@ func (m *Metrics) observeMethod(ctx context.Context, ms *methodSeries, req *mcp.
 	res, err = next(ctx, req)
 	finished = true
 	ms.duration.Observe(m.clock.Now().Sub(start).Seconds())
-	ms.calls[outcomeIndex(bulwark.CallFrom(ctx), res, err)].Inc()
+	ms.calls[outcomeIndex(ctx, res, err)].Inc()
 	return res, err
-}
-
-// outcomeIndex classifies what the inner chain returned. Refusals are
-// recognised in every form they can take inside the chain: a returned
-// error, an IsError result carrying an *bulwark.Error (a typed handler
-// returned one), or one already mapped to the wire by an inner
-// bulwark.Wrap. A result the client cannot receive (see
-// bulwark.Call.ResultError) is counted as what the client receives instead.
-func outcomeIndex(c *bulwark.Call, res *mcp.CallToolResult, err error) int {
-	if err != nil {
-		var wire *jsonrpc.Error
-		if errors.As(err, &wire) {
-			if r := bulwark.RefusalOf(nil, err); r != nil {
-				return codeIndex(r.Code)
-			}
-			return idxProtocolError
-		}
-		return codeIndex(bulwark.CodeOf(err))
-	}
-	if e := c.ResultError(res); e != nil {
-		return codeIndex(e.Code)
-	}
-	if res == nil || !res.IsError {
-		return idxOK
-	}
-	if res.Meta != nil {
-		switch r := res.Meta[bulwark.MetaKey].(type) {
-		case bulwark.Refusal:
-			return codeIndex(r.Code)
-		case nil:
-		default:
-			if ref := bulwark.RefusalOf(res, nil); ref != nil {
-				return codeIndex(ref.Code)
-			}
-		}
-	}
-	return idxToolError
-}
-
-func codeIndex(c bulwark.Code) int {
-	switch c {
-	case bulwark.CodeUnauthenticated:
-		return idxUnauthenticated
-	case bulwark.CodePermissionDenied:
-		return idxPermissionDenied
-	case bulwark.CodeInvalidArgument:
-		return idxInvalidArgument
-	case bulwark.CodeRateLimited:
-		return idxRateLimited
-	case bulwark.CodeUnavailable:
-		return idxUnavailable
-	case bulwark.CodeDeadlineExceeded:
-		return idxDeadlineExceeded
-	case bulwark.CodeCanceled:
-		return idxCanceled
-	default:
-		// CodeInternal, and any code a third-party layer invented: the
-		// label stays within the fixed set.
-		return idxInternal
-	}
 }

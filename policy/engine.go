@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/fsnotify/fsnotify"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -93,7 +94,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, clock: cfg.Clock}
 	if e.clock == nil {
-		e.clock = bulwark.SystemClock{}
+		e.clock = sysclock.Clock{}
 	}
 	if e.cfg.Debounce <= 0 {
 		e.cfg.Debounce = 100 * time.Millisecond

@@ -75,7 +75,7 @@ func TestReloadUnderCalls(t *testing.T) {
 			defer wg.Done()
 			for !stop.Load() {
 				req := bulwarktest.Request("get_customer", map[string]any{"id": "1"})
-				ctx := bulwark.WithCall(context.Background(), bulwark.NewCall(req, nil, time.Now()))
+				ctx, _ := bulwark.NewCall(context.Background(), req, nil)
 				res, err := h(ctx, req)
 				if err != nil {
 					errs <- err

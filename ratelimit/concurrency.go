@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -89,7 +90,7 @@ func NewConcurrency(s ConcurrencyConfig) (*Concurrency, error) {
 		perPrincipal: s.PerPrincipal,
 		maxWait:      s.MaxWait,
 		retryAfter:   s.RetryAfter,
-		clock:        bulwark.ClockOr(s.Clock),
+		clock:        sysclock.Or(s.Clock),
 		byTool:       make(map[string]*slots),
 		byCaller:     make(map[string]*slots),
 	}, nil

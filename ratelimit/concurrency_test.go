@@ -77,11 +77,11 @@ func TestConcurrencyPerToolRefusesAtOnce(t *testing.T) {
 	start("a", "search")
 	start("b", "search")
 	_, err := callAs(h, "c", "search")
-	if !errors.Is(err, bulwark.ErrRateLimited) || bulwark.ErrorOf(err).RetryAfter != 3*time.Second {
+	if !errors.Is(err, bulwark.CodeRateLimited) || bulwark.ErrorOf(err).RetryAfter != 3*time.Second {
 		t.Fatalf("third concurrent call: %v, want rate limited with 3s", err)
 	}
 	start("a", "solo")
-	if _, err := callAs(h, "b", "solo"); !errors.Is(err, bulwark.ErrRateLimited) {
+	if _, err := callAs(h, "b", "solo"); !errors.Is(err, bulwark.CodeRateLimited) {
 		t.Fatalf("second call of a tool limited to 1: %v", err)
 	}
 	if st := c.Stats(); st.Tools != 2 || st.InFlight != 3 || st.Refused != 2 {
@@ -102,7 +102,7 @@ func TestConcurrencyPerPrincipal(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); callAs(h, "alice", "x") }()
 	<-b.entered
-	if _, err := callAs(h, "alice", "y"); !errors.Is(err, bulwark.ErrRateLimited) {
+	if _, err := callAs(h, "alice", "y"); !errors.Is(err, bulwark.CodeRateLimited) {
 		t.Fatalf("alice's second call: %v", err)
 	}
 	wg.Add(1)
@@ -144,7 +144,7 @@ func TestConcurrencyBoundedWait(t *testing.T) {
 	go func() { _, err := callAs(h, "c", "t"); got <- err }()
 	clk.BlockUntil(2) // the earlier waiter's timer is still registered
 	clk.Advance(time.Second)
-	if err := <-got; !errors.Is(err, bulwark.ErrRateLimited) {
+	if err := <-got; !errors.Is(err, bulwark.CodeRateLimited) {
 		t.Fatalf("timed-out waiter: %v", err)
 	}
 	if st := c.Stats(); st.TimedOut != 1 {
@@ -169,7 +169,7 @@ func TestConcurrencyWaitRespectsContext(t *testing.T) {
 	go func() { _, err := c.Acquire(ctx, "t", "a"); got <- err }()
 	clk.BlockUntil(1)
 	cancel()
-	if err := <-got; !errors.Is(err, bulwark.ErrCanceled) {
+	if err := <-got; !errors.Is(err, bulwark.CodeCanceled) {
 		t.Fatalf("cancelled waiter: %v, want canceled", err)
 	}
 	p()
@@ -193,7 +193,7 @@ func TestConcurrencyToolAndPrincipal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Acquire(context.Background(), "y", "a"); !errors.Is(err, bulwark.ErrRateLimited) {
+	if _, err := c.Acquire(context.Background(), "y", "a"); !errors.Is(err, bulwark.CodeRateLimited) {
 		t.Fatalf("second call from a: %v", err)
 	}
 	if st := c.Stats(); st.Tools != 1 {
@@ -235,7 +235,7 @@ func TestConcurrencyStress(t *testing.T) {
 					defer wg.Done()
 					for i := 0; i < 20; i++ {
 						if _, err := callAs(h, "p", "t"); err != nil {
-							if !errors.Is(err, bulwark.ErrRateLimited) {
+							if !errors.Is(err, bulwark.CodeRateLimited) {
 								t.Errorf("refusal %v", err)
 							}
 							failed.Add(1)
@@ -300,7 +300,7 @@ func TestConcurrencyMiddlewareNilRefuses(t *testing.T) {
 	req := bulwarktest.Request("t", map[string]any{})
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	_, err := ratelimit.ConcurrencyMiddleware(nil)(rec.Handle)(ctx, req)
-	if !errors.Is(err, bulwark.ErrInternal) || rec.Count() != 0 {
+	if !errors.Is(err, bulwark.CodeInternal) || rec.Count() != 0 {
 		t.Fatalf("nil bulkhead: err %v, handler ran %d times; want an internal refusal", err, rec.Count())
 	}
 }
@@ -315,7 +315,7 @@ func TestConcurrencyPanicReleases(t *testing.T) {
 	})
 	h := bulwark.Recover(nil)(boom)
 	for i := 0; i < 3; i++ {
-		if _, err := callAs(h, "a", "t"); !errors.Is(err, bulwark.ErrInternal) {
+		if _, err := callAs(h, "a", "t"); !errors.Is(err, bulwark.CodeInternal) {
 			t.Fatalf("call %d: %v, want the recovered panic as an internal error, not a refusal", i, err)
 		}
 	}

@@ -123,5 +123,5 @@
 //	if err != nil { ... }
 //	bulwark.Use(server, auditMW, bulwark.Recover(nil), authMW,
 //		ratelimit.Middleware(perCaller), ratelimit.ConcurrencyMiddleware(bulkhead),
-//		bulwark.Timeout(10*time.Second))
+//		bulwark.Timeout(bulwark.Fixed(10*time.Second)))
 package ratelimit

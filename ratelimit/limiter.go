@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -165,7 +166,7 @@ func NewLimiter(store Store, cfg Config) (*Limiter, error) {
 		name:   cfg.Name,
 		key:    cfg.Key,
 		limit:  cfg.Limit,
-		clock:  bulwark.ClockOr(cfg.Clock),
+		clock:  sysclock.Or(cfg.Clock),
 		refuse: "rate limit exceeded for " + cfg.Scope,
 		// A session belongs to the principal that opened it.
 		callerKeys: kind == "principal" || kind == "principal+tool" || kind == "session",

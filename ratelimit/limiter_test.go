@@ -161,7 +161,7 @@ func TestMiddlewareRefusesOverLimit(t *testing.T) {
 	ctx, call := bulwarktest.Context(context.Background(), req, nil)
 	call.SetPrincipal(&bulwark.Principal{ID: "alice"})
 	_, err := h(ctx, req)
-	if !errors.Is(err, bulwark.ErrRateLimited) {
+	if !errors.Is(err, bulwark.CodeRateLimited) {
 		t.Fatalf("third call: %v, want a rate-limit refusal", err)
 	}
 	if got := call.Fields()["ratelimit.limiter"]; got != "principal" {
@@ -233,22 +233,21 @@ func TestBySessionKey(t *testing.T) {
 	}
 	for _, sid := range []string{"s1", "s2"} {
 		ctx, _ := bulwarktest.Context(context.Background(), bulwarktest.Request("t", nil), nil)
-		call := bulwark.NewCall(nil, nil, time.Now())
+		ctx, call := bulwark.NewCall(ctx, nil, nil)
 		call.SessionID = sid
-		ctx = bulwark.WithCall(ctx, call)
 		if _, err := l.Allow(ctx, nil); err != nil {
 			t.Fatalf("session %s first call: %v", sid, err)
 		}
-		if _, err := l.Allow(ctx, nil); !errors.Is(err, bulwark.ErrRateLimited) {
+		if _, err := l.Allow(ctx, nil); !errors.Is(err, bulwark.CodeRateLimited) {
 			t.Fatalf("session %s second call: %v", sid, err)
 		}
 	}
 }
 
 func TestBySessionHidesID(t *testing.T) {
-	call := bulwark.NewCall(nil, nil, time.Now())
+	ctx, call := bulwark.NewCall(context.Background(), nil, nil)
 	call.SessionID = "secret-session-id"
-	k, ok := ratelimit.BySession(bulwark.WithCall(context.Background(), call), nil)
+	k, ok := ratelimit.BySession(ctx, nil)
 	if !ok || k == "" || strings.Contains(k, "secret") {
 		t.Fatalf("key %q (ok %v) for a session", k, ok)
 	}
@@ -388,7 +387,7 @@ func TestStoreErrorRefusesAsUnavailable(t *testing.T) {
 	})
 	l := newLimiter(t, s, ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerSecond(1))})
 	_, err := callAs(ratelimit.Middleware(l)((&bulwarktest.Recorder{}).Handle), "a", "t")
-	if !errors.Is(err, bulwark.ErrUnavailable) || !errors.Is(err, boom) {
+	if !errors.Is(err, bulwark.CodeUnavailable) || !errors.Is(err, boom) {
 		t.Fatalf("got %v, want unavailable wrapping the store error", err)
 	}
 	if strings.Contains(err.Error(), "store down") {
@@ -462,11 +461,11 @@ func TestRefusalReachesClient(t *testing.T) {
 	bulwark.Use(s, ratelimit.Middleware(l))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
-	res, err := bulwarktest.Call(ctx, cs, "ping", map[string]any{})
+	res, err := bulwarktest.CallTool(ctx, cs, "ping", map[string]any{})
 	if err != nil || res.IsError {
 		t.Fatalf("first call: %v %v", res, err)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "ping", map[string]any{})
+	res, err = bulwarktest.CallTool(ctx, cs, "ping", map[string]any{})
 	r := bulwark.RefusalOf(res, err)
 	if r == nil || r.Code != bulwark.CodeRateLimited || r.RetryAfterSeconds != 4 {
 		t.Fatalf("second call refusal %+v (err %v), want rate_limited with 4s", r, err)
@@ -482,7 +481,7 @@ func TestRefusalReachesClient(t *testing.T) {
 		}
 	}
 	clk.Advance(4 * time.Second)
-	if res, err := bulwarktest.Call(ctx, cs, "ping", map[string]any{}); err != nil || res.IsError {
+	if res, err := bulwarktest.CallTool(ctx, cs, "ping", map[string]any{}); err != nil || res.IsError {
 		t.Fatalf("after waiting: %v %v", res, err)
 	}
 }

@@ -62,7 +62,7 @@ func TestListsDrawOnTheLimit(t *testing.T) {
 					}
 				}
 			}
-			res, err := bulwarktest.Call(ctx, cs, "echo", map[string]any{})
+			res, err := bulwarktest.CallTool(ctx, cs, "echo", map[string]any{})
 			if got := err == nil && !res.IsError; got != tt.call {
 				t.Fatalf("tools/call allowed %v, want %v (%v %v)", got, tt.call, res, err)
 			}

@@ -41,16 +41,16 @@ func TestChainEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bulwark.Use(s, bulwark.Timeout(time.Minute), breaker.Middleware(b), once, retry.Middleware(r))
+	bulwark.Use(s, bulwark.Timeout(bulwark.Fixed(time.Minute)), breaker.Middleware(b), once, retry.Middleware(r))
 	cs := bulwarktest.Connect(t, s, nil)
 	ctx := context.Background()
 	args := map[string]any{"text": "hello", "idempotency_key": "n-1"}
 
-	res, err := bulwarktest.Call(ctx, cs, "add_note", args)
+	res, err := bulwarktest.CallTool(ctx, cs, "add_note", args)
 	if err != nil || res.IsError || bulwarktest.ResultText(res) != "note added with key n-1" || attempts != 2 || writes != 1 {
 		t.Fatalf("first call: %q %v (attempts %d, writes %d)", bulwarktest.ResultText(res), err, attempts, writes)
 	}
-	res, err = bulwarktest.Call(ctx, cs, "add_note", args)
+	res, err = bulwarktest.CallTool(ctx, cs, "add_note", args)
 	if err != nil || bulwarktest.ResultText(res) != "note added with key n-1" || writes != 1 || res.Meta[idempotency.ReplayMetaKey] != true {
 		t.Fatalf("duplicate: %q %v %v (writes %d)", bulwarktest.ResultText(res), err, res.Meta, writes)
 	}
@@ -59,7 +59,7 @@ func TestChainEndToEnd(t *testing.T) {
 	failNext = 10
 	attempts = 0
 	for i := 0; i < 2; i++ {
-		if _, err := bulwarktest.Call(ctx, cs, "add_note", map[string]any{"text": "x"}); err == nil {
+		if _, err := bulwarktest.CallTool(ctx, cs, "add_note", map[string]any{"text": "x"}); err == nil {
 			t.Fatal("failure not reported")
 		}
 	}
@@ -67,7 +67,7 @@ func TestChainEndToEnd(t *testing.T) {
 		t.Fatalf("attempts %d (want 2, no retries), breaker %s", attempts, b.State())
 	}
 	// Open: refused at once, even for a keyed call that would be retried.
-	res, err = bulwarktest.Call(ctx, cs, "add_note", map[string]any{"text": "y", "idempotency_key": "n-2"})
+	res, err = bulwarktest.CallTool(ctx, cs, "add_note", map[string]any{"text": "y", "idempotency_key": "n-2"})
 	if ref := bulwark.RefusalOf(res, err); ref == nil || ref.Code != bulwark.CodeUnavailable || ref.RetryAfterSeconds != 60 || attempts != 2 {
 		t.Fatalf("open breaker: %+v %v, attempts %d", ref, err, attempts)
 	}

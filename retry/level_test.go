@@ -129,7 +129,7 @@ func TestRetriesHappenAtOneLevel(t *testing.T) {
 			cs := bulwarktest.Connect(t, s, nil)
 
 			for i := 1; i <= clientCalls; i++ {
-				res, err := bulwarktest.Call(context.Background(), cs, "lookup", map[string]any{})
+				res, err := bulwarktest.CallTool(context.Background(), cs, "lookup", map[string]any{})
 				if err == nil && (res == nil || !res.IsError) {
 					t.Fatalf("call %d succeeded", i)
 				}
@@ -178,7 +178,7 @@ func TestNestedDoRetriesOnce(t *testing.T) {
 	err := outer.Do(context.Background(), func(ctx context.Context) error {
 		return inner.Do(ctx, func(context.Context) error { n++; return errUnavailable })
 	})
-	if !errors.Is(err, bulwark.ErrUnavailable) || n != 3 {
+	if !errors.Is(err, bulwark.CodeUnavailable) || n != 3 {
 		t.Fatalf("err %v after %d calls, want %d", err, n, 3)
 	}
 	// A handler that does not retry on its own is still retried by the

@@ -58,7 +58,7 @@ func TestMiddlewareEligibility(t *testing.T) {
 				ctx, call = bulwarktest.Context(context.Background(), req, tc.def)
 			}
 			_, err := h(ctx, req)
-			if !errors.Is(err, bulwark.ErrUnavailable) {
+			if !errors.Is(err, bulwark.CodeUnavailable) {
 				t.Fatalf("err %v", err)
 			}
 			want := 1
@@ -143,9 +143,9 @@ func TestMiddlewareEndToEnd(t *testing.T) {
 			attempts = bulwark.CallFrom(ctx).Attempts()
 			return res, err
 		}
-	}, bulwark.Timeout(time.Minute), retry.Middleware(r))
+	}, bulwark.Timeout(bulwark.Fixed(time.Minute)), retry.Middleware(r))
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "get", map[string]any{})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "get", map[string]any{})
 	if err != nil || bulwarktest.ResultText(res) != "third time lucky" || attempts != 3 {
 		t.Fatalf("res %v err %v attempts %d", bulwarktest.ResultText(res), err, attempts)
 	}

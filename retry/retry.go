@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/idempotency"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -130,7 +131,7 @@ func New(c Config) (*Retrier, error) {
 	if r.rand == nil {
 		r.rand = rand.Int64N
 	}
-	_, r.system = r.clock.(bulwark.SystemClock)
+	_, r.system = r.clock.(sysclock.Clock)
 	return r, nil
 }
 
@@ -142,7 +143,7 @@ func retriable(ctx context.Context, _ *mcp.CallToolRequest) bool {
 // clockOr returns c, or the system clock when c is nil.
 func clockOr(c bulwark.Clock) bulwark.Clock {
 	if c == nil {
-		return bulwark.SystemClock{}
+		return sysclock.Clock{}
 	}
 	return c
 }

@@ -303,7 +303,7 @@ func TestRetryAfterHint(t *testing.T) {
 	ctx, call := bulwarktest.Context(context.Background(), req, readOnly)
 	rec := &bulwarktest.Recorder{Err: bulwark.Unavailable("x", 5*time.Second, nil)}
 	_, err := retry.Middleware(r)(rec.Handle)(ctx, req)
-	if rec.Count() != 1 || call.Fields()[retry.StopField] != "retry_after" || !errors.Is(err, bulwark.ErrUnavailable) {
+	if rec.Count() != 1 || call.Fields()[retry.StopField] != "retry_after" || !errors.Is(err, bulwark.CodeUnavailable) {
 		t.Fatalf("retry-after beyond Cap: %d attempts, fields %v", rec.Count(), call.Fields())
 	}
 	var count atomic.Int32

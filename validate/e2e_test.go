@@ -79,7 +79,7 @@ func TestThroughClient(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.rec.Reset()
-			res, err := bulwarktest.Call(ctx, cs, tt.tool, tt.args)
+			res, err := bulwarktest.CallTool(ctx, cs, tt.tool, tt.args)
 			if err != nil {
 				t.Fatalf("protocol error: %v", err)
 			}
@@ -114,7 +114,7 @@ func TestThroughClient(t *testing.T) {
 
 	t.Run("NFC reaches the typed handler", func(t *testing.T) {
 		typed.Reset()
-		res, err := bulwarktest.Call(ctx, cs, "update_email", map[string]any{"id": "c-1", "email": "a@b.co", "note": "cafe\u0301"})
+		res, err := bulwarktest.CallTool(ctx, cs, "update_email", map[string]any{"id": "c-1", "email": "a@b.co", "note": "cafe\u0301"})
 		if err != nil || res.IsError {
 			t.Fatalf("%v %s", err, bulwarktest.ResultText(res))
 		}
@@ -129,7 +129,7 @@ func TestThroughClient(t *testing.T) {
 func TestSDKAloneSkipsEmailFormat(t *testing.T) {
 	s, typed, _ := newServer(t)
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "update_email", map[string]any{"id": "c-1", "email": "not an email"})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "update_email", map[string]any{"id": "c-1", "email": "not an email"})
 	if err != nil || res.IsError {
 		t.Fatalf("%v %s", err, bulwarktest.ResultText(res))
 	}
@@ -147,7 +147,7 @@ func TestWrapRawTool(t *testing.T) {
 	bulwark.AddToolHandler(s, tool, bulwark.Wrap(rec.Handle, validate.Middleware(validate.Config{Strict: true})))
 	bulwark.Use(s)
 	cs := bulwarktest.Connect(t, s, nil)
-	res, err := bulwarktest.Call(context.Background(), cs, "echo", map[string]any{"msg": "too long"})
+	res, err := bulwarktest.CallTool(context.Background(), cs, "echo", map[string]any{"msg": "too long"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -206,7 +206,7 @@ func ExampleField() {
 	}
 	_, _, err := handler(context.Background(), nil, UpdateEmail{ID: "c-1", Email: "ada"})
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, bulwark.ErrInvalidArgument), errors.Is(err, validate.ErrEmail))
+	fmt.Println(errors.Is(err, bulwark.CodeInvalidArgument), errors.Is(err, validate.ErrEmail))
 	// Output:
 	// argument "email": must contain exactly one '@'
 	// true true

@@ -169,7 +169,7 @@ func TestField(t *testing.T) {
 		t.Fatal("Field(nil) != nil")
 	}
 	err := validate.Field("customer.email", validate.Email("nope"))
-	if !errors.Is(err, bulwark.ErrInvalidArgument) {
+	if !errors.Is(err, bulwark.CodeInvalidArgument) {
 		t.Fatalf("not an invalid-argument refusal: %v", err)
 	}
 	if !errors.Is(err, validate.ErrEmail) {

@@ -47,7 +47,7 @@ func want(t *testing.T, err error, field, msg string) {
 	if err == nil {
 		t.Fatalf("accepted; want refusal %q at %q", msg, field)
 	}
-	if !errors.Is(err, bulwark.ErrInvalidArgument) {
+	if !errors.Is(err, bulwark.CodeInvalidArgument) {
 		t.Fatalf("not an invalid-argument refusal: %#v", err)
 	}
 	e := bulwark.ErrorOf(err)
@@ -541,7 +541,7 @@ func TestRefusalCauses(t *testing.T) {
 					t.Errorf("errors.Is(%v, %s) = %v", err, s.(*validate.Violation).Rule, got)
 				}
 			}
-			if !errors.Is(err, bulwark.ErrInvalidArgument) {
+			if !errors.Is(err, bulwark.CodeInvalidArgument) {
 				t.Errorf("not invalid_argument: %v", err)
 			}
 		})

@@ -152,11 +152,11 @@ func TestSinkFailures(t *testing.T) {
 			}
 			switch buffer {
 			case 0:
-				if !errors.Is(err, bulwark.ErrUnavailable) {
+				if !errors.Is(err, bulwark.CodeUnavailable) {
 					t.Fatalf("no buffer: %v", err)
 				}
 				_, err, _ = call(t, ctx, mw, rec.Handle, "t", nil)
-				if !errors.Is(err, bulwark.ErrUnavailable) || rec.Count() != 2 {
+				if !errors.Is(err, bulwark.CodeUnavailable) || rec.Count() != 2 {
 					t.Fatalf("second call: %v, handler ran %d times", err, rec.Count())
 				}
 			default:

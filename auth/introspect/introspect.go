@@ -15,6 +15,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
@@ -125,7 +126,7 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{cfg: cfg, clock: cfg.Clock, client: cfg.HTTPClient}
 	if v.clock == nil {
-		v.clock = bulwark.SystemClock{}
+		v.clock = sysclock.Clock{}
 	}
 	if v.client == nil {
 		v.client = &http.Client{

@@ -157,7 +157,7 @@ func TestVerify(t *testing.T) {
 					}
 					continue
 				}
-				if !errors.Is(err, tc.cause) || !errors.Is(err, bulwark.ErrUnauthenticated) {
+				if !errors.Is(err, tc.cause) || !errors.Is(err, bulwark.CodeUnauthenticated) {
 					t.Errorf("%s: err = %v, want %v", tc.token, err, tc.cause)
 				}
 				if err != nil && strings.Contains(err.Error(), tc.token) {
@@ -228,7 +228,7 @@ func TestEndpointFailure(t *testing.T) {
 	a.status = http.StatusServiceUnavailable
 	a.mu.Unlock()
 	v := newVerifier(t, a, clock, nil)
-	if _, err := v.Verify(context.Background(), "tok"); !errors.Is(err, introspect.ErrEndpoint) || !errors.Is(err, bulwark.ErrUnavailable) {
+	if _, err := v.Verify(context.Background(), "tok"); !errors.Is(err, introspect.ErrEndpoint) || !errors.Is(err, bulwark.CodeUnavailable) {
 		t.Fatalf("503: %v", err)
 	}
 	a.mu.Lock()

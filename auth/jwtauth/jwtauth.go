@@ -20,6 +20,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
 )
@@ -182,7 +183,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	var clock bulwark.Clock = bulwark.SystemClock{}
+	var clock bulwark.Clock = sysclock.Clock{}
 	if cfg.Clock != nil {
 		clock = cfg.Clock
 	}

@@ -97,7 +97,7 @@ func TestJWTVerifyBadInput(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted: %+v", p)
 			}
-			if !errors.Is(err, bulwark.ErrUnauthenticated) {
+			if !errors.Is(err, bulwark.CodeUnauthenticated) {
 				t.Fatalf("not unauthenticated: %v", err)
 			}
 			if got := err.Error(); got != tt.wantMsg {
@@ -323,7 +323,7 @@ func TestJWKSServerDown(t *testing.T) {
 	})
 	v := jwksVerifier(t, srv, func(c *jwtauth.Config) { c.Logger = discardLogger() })
 	_, err := v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil))
-	if !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("err = %v", err)
 	}
 	v.Close()
@@ -347,7 +347,7 @@ func FuzzJWTVerify(f *testing.F) {
 			}
 			return
 		}
-		if !errors.Is(err, bulwark.ErrUnauthenticated) {
+		if !errors.Is(err, bulwark.CodeUnauthenticated) {
 			t.Fatalf("not unauthenticated: %v", err)
 		}
 	})
@@ -355,11 +355,11 @@ func FuzzJWTVerify(f *testing.F) {
 
 func TestZeroValuesRefuse(t *testing.T) {
 	var v jwtauth.Verifier
-	if _, err := v.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if _, err := v.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("zero Verifier: %v", err)
 	}
 	var nilV *jwtauth.Verifier
-	if _, err := nilV.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.ErrUnauthenticated) {
+	if _, err := nilV.Verify(context.Background(), "a.b.c"); !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("nil Verifier: %v", err)
 	}
 	nilV.Close()

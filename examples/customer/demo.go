@@ -23,6 +23,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -519,8 +520,8 @@ func (d *demo) deprecated() (string, error) {
 	if err != nil || ref != nil {
 		return "", errors.New(describe(res, err, ref))
 	}
-	b, _ := json.Marshal(res.Meta[bulwark.DeprecationKey])
-	line := fmt.Sprintf("lookup_customer C-000003 -> ok, _meta[%q] = %s\ncalls to deprecated tools so far: %d", bulwark.DeprecationKey, b, d.srv.layers.usage.Count(toolLookupCustomer))
+	b, _ := json.Marshal(res.Meta[deprecation.MetaKey])
+	line := fmt.Sprintf("lookup_customer C-000003 -> ok, _meta[%q] = %s\ncalls to deprecated tools so far: %d", deprecation.MetaKey, b, d.srv.layers.usage.Count(toolLookupCustomer))
 	if len(b) < 5 {
 		return line, errors.New("no deprecation warning")
 	}

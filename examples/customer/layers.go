@@ -18,6 +18,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/breaker"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/rediscache"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/idempotency"
 	"github.com/bulwark-mcp/bulwark/idempotency/pgidem"
@@ -65,7 +66,7 @@ type layers struct {
 
 	// Engines, for admin, the demo and tests.
 	metricsEngine *metrics.Metrics
-	usage         *bulwark.DeprecationUsage
+	usage         *deprecation.Usage
 	limiter       *ratelimit.Limiter
 	redis         *redis.Client
 	cacheEngine   *cache.Cache
@@ -107,13 +108,13 @@ func (l *layers) chain() []bulwark.Middleware {
 func (l *layers) decorate(defs map[string]*mcp.Tool) {
 	// Tool lifecycle: lookup_customer is kept working until its sunset,
 	// with the notice in its description and a warning on every result.
-	bulwark.Deprecate(defs[toolLookupCustomer], lookupSunset, toolGetCustomer)
+	deprecation.Mark(defs[toolLookupCustomer], lookupSunset, toolGetCustomer)
 }
 
 // buildLayers assembles every layer from the configuration.
 func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) {
 	cfg := s.cfg
-	l := &layers{bare: cfg.Bare, drain: s.drain.Middleware(), usage: &bulwark.DeprecationUsage{}}
+	l := &layers{bare: cfg.Bare, drain: s.drain.Middleware(), usage: &deprecation.Usage{}}
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -135,14 +136,14 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	l.recover = bulwark.Recover(s.log)
 
 	// metrics.
-	m, err := metrics.New(s.registry, metrics.Settings{Tools: toolNames()})
+	m, err := metrics.New(s.registry, metrics.Config{Tools: toolNames()})
 	if err != nil {
 		return nil, err
 	}
 	l.metricsEngine = m
 	l.metrics = metrics.Middleware(m)
 	s.registry.MustRegister(deprecationCollector{usage: l.usage})
-	l.deprecation = bulwark.Deprecations(l.usage)
+	l.deprecation = deprecation.Middleware(l.usage)
 
 	// auth.
 	if err := l.buildAuth(ctx, s); err != nil {
@@ -185,7 +186,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	l.concurrency = ratelimit.ConcurrencyMiddleware(conc)
 
 	// timeout: bounds the whole miss path, retries included.
-	l.timeout = bulwark.Timeout(cfg.ToolTimeout)
+	l.timeout = bulwark.Timeout(bulwark.Fixed(cfg.ToolTimeout))
 
 	// cache: read-only tools, per principal, invalidated by writes.
 	if cfg.EnableCache {
@@ -481,7 +482,7 @@ func toolDefsList() []*mcp.Tool {
 
 // deprecationCollector exports the calls to deprecated tools, so owners
 // see who still depends on a tool before its sunset.
-type deprecationCollector struct{ usage *bulwark.DeprecationUsage }
+type deprecationCollector struct{ usage *deprecation.Usage }
 
 var deprecatedDesc = prometheus.NewDesc("customer_deprecated_tool_calls_total",
 	"Calls to deprecated tools, by tool.", []string{"tool"}, nil)

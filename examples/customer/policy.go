@@ -83,7 +83,13 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 	// The pin is outermost of what reads the policy, so one call sees one
 	// file throughout; authorization runs after auth has found the caller.
 	l.ratelimit = bulwark.Chain(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), l.ratelimit, ratelimit.Middleware(limiter))
-	l.timeout = bulwark.Timeout(cfg.ToolTimeout, bulwark.TimeoutFunc(policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })))
+	fileTimeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
+	l.timeout = bulwark.Timeout(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
+		if d := fileTimeout(ctx, req); d > 0 {
+			return d
+		}
+		return cfg.ToolTimeout // the file sets no timeout for this tool
+	})
 	return nil
 }
 

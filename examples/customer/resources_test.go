@@ -55,12 +55,12 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 	}
 
 	out := f.connect(stranger)
-	if _, err := out.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C-000001"}); code(err) != bulwark.RPCCodePermissionDenied {
+	if _, err := out.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C-000001"}); code(err) != bulwark.CodePermissionDenied.RPCCode() {
 		t.Fatalf("stranger read the record: %v", err)
 	} else if r := bulwark.RefusalOf(nil, err); r == nil || r.Message != "missing scope customers:read" {
 		t.Errorf("refusal %+v", r)
 	}
-	if _, err := out.GetPrompt(ctx, &mcp.GetPromptParams{Name: promptSummary, Arguments: map[string]string{"customer_id": "C-000001"}}); code(err) != bulwark.RPCCodePermissionDenied {
+	if _, err := out.GetPrompt(ctx, &mcp.GetPromptParams{Name: promptSummary, Arguments: map[string]string{"customer_id": "C-000001"}}); code(err) != bulwark.CodePermissionDenied.RPCCode() {
 		t.Fatalf("stranger got the prompt: %v", err)
 	}
 	if got := templates(t, out); len(got) != 0 {
@@ -91,7 +91,7 @@ func TestResourcesAndPromptsGuarded(t *testing.T) {
 	if _, err := reader.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C-999999"}); code(err) != jsonrpc.CodeInvalidParams || !strings.Contains(err.Error(), "Resource not found") {
 		t.Errorf("missing customer: %v", err)
 	}
-	if _, err := reader.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C_1"}); code(err) != bulwark.RPCCodeInvalidArgument {
+	if _, err := reader.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://C_1"}); code(err) != bulwark.CodeInvalidArgument.RPCCode() {
 		t.Errorf("bad ID: %v", err)
 	}
 	gp, err := reader.GetPrompt(ctx, &mcp.GetPromptParams{Name: promptSummary, Arguments: map[string]string{"customer_id": "C-000001"}})

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/google/jsonschema-go/jsonschema"
 )
 
@@ -92,7 +93,7 @@ func TestToolsOverHTTP(t *testing.T) {
 	})
 	t.Run("deprecated lookup_customer", func(t *testing.T) {
 		res := mustOK(t, reader, toolLookupCustomer, map[string]any{"customer_id": "C-000001"}, nil)
-		if _, ok := res.Meta[bulwark.DeprecationKey]; !ok {
+		if _, ok := res.Meta[deprecation.MetaKey]; !ok {
 			t.Fatalf("no deprecation warning in %v", res.Meta)
 		}
 		if f.srv.layers.usage.Count(toolLookupCustomer) == 0 {

@@ -48,7 +48,7 @@ func main() {
 	trail, err := audit.New(audit.NewSlogSink(logger), auditKey, audit.Config{})
 	must(err)
 	defer trail.Close(ctx)
-	m, err := metrics.New(prometheus.NewRegistry(), metrics.Settings{})
+	m, err := metrics.New(prometheus.NewRegistry(), metrics.Config{})
 	must(err)
 	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	must(err)
@@ -80,7 +80,7 @@ func main() {
 		guard.Middleware(),
 		validate.Middleware(validate.Config{}),
 		ratelimit.Middleware(limiter),
-		bulwark.Timeout(5*time.Second),
+		bulwark.Timeout(bulwark.Fixed(5*time.Second)),
 		cache.Middleware(results),
 		perTool,
 		retry.Middleware(retrier),

@@ -74,7 +74,7 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 		return err
 	}
 	defer trail.Close(context.Background())
-	m, err := metrics.New(reg, metrics.Settings{})
+	m, err := metrics.New(reg, metrics.Config{})
 	if err != nil {
 		return err
 	}

@@ -378,7 +378,7 @@ func abandonedClaim(t *testing.T, h Harness) {
 	_, err := keyedCall(ctx, h2, args)
 	took := time.Since(start)
 	e := bulwark.ErrorOf(err)
-	if !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter <= time.Second || e.RetryAfter > 2*time.Second {
+	if !errors.Is(err, bulwark.CodeUnavailable) || e.RetryAfter <= time.Second || e.RetryAfter > 2*time.Second {
 		t.Fatalf("retry of an abandoned claim: %v (after %v), want unavailable with a retry-after of the claim's remaining time (within (1s, 2s])", err, took)
 	}
 	if took > time.Second {
@@ -404,7 +404,7 @@ func liveClaim(t *testing.T, h Harness) {
 	_, err := keyedCall(ctx, h2, args)
 	took := time.Since(start)
 	e := bulwark.ErrorOf(err)
-	if !errors.Is(err, bulwark.ErrUnavailable) || e.RetryAfter <= 5*time.Second || e.RetryAfter > 10*time.Second {
+	if !errors.Is(err, bulwark.CodeUnavailable) || e.RetryAfter <= 5*time.Second || e.RetryAfter > 10*time.Second {
 		t.Fatalf("duplicate of a running call: %v after %v, want unavailable with a retry-after within (5s, 10s]", err, took)
 	}
 	// The refusal above is what matters: unavailable with the claim's

@@ -150,7 +150,7 @@ func TestDatabaseCut(t *testing.T) {
 		t.Fatalf("before the cut: %v, runs %d", err, runs)
 	}
 	proxy.Cut()
-	if _, err := call("k2"); !errors.Is(err, bulwark.ErrUnavailable) || runs != 1 {
+	if _, err := call("k2"); !errors.Is(err, bulwark.CodeUnavailable) || runs != 1 {
 		t.Fatalf("database cut: %v, runs %d; want unavailable without running", err, runs)
 	}
 	proxy.Restore()

@@ -82,7 +82,7 @@ func TestRedisClusterNodeDown(t *testing.T) {
 
 	cluster.Stop(t, down)
 	res, err, _ := call(t, h, "alice", victim)
-	if !errors.Is(err, bulwark.ErrUnavailable) || c.n.Load() != ran {
+	if !errors.Is(err, bulwark.CodeUnavailable) || c.n.Load() != ran {
 		t.Fatalf("key on the stopped node: %v %v, handler ran %d more; want unavailable, not run", res, err, c.n.Load()-ran)
 	}
 	if res, err, _ := call(t, h, "alice", other); err != nil || !replayed(res) {
@@ -95,7 +95,7 @@ func TestRedisClusterNodeDown(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		res, err, _ = call(t, h, "alice", victim)
-		if !errors.Is(err, bulwark.ErrUnavailable) || time.Now().After(deadline) {
+		if !errors.Is(err, bulwark.CodeUnavailable) || time.Now().After(deadline) {
 			break
 		}
 	}

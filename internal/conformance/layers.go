@@ -71,7 +71,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	if w.trail, err = audit.New(sink, w.key, audit.Config{}); err != nil {
 		return nil, err
 	}
-	m, err := metrics.New(w.metrics, metrics.Settings{})
+	m, err := metrics.New(w.metrics, metrics.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 		guard.Middleware(),
 		validate.Middleware(validate.Config{}),
 		ratelimit.Middleware(limiter),
-		bulwark.Timeout(30*time.Second),
+		bulwark.Timeout(bulwark.Fixed(30*time.Second)),
 		cache.Middleware(results),
 		perTool,
 		retry.Middleware(retrier),

@@ -45,9 +45,10 @@ tools:
 	for _, tc := range []struct {
 		region string
 		want   error
-	}{{"eu", nil}, {"apac", bulwark.ErrPermissionDenied}} {
+	}{{"eu", nil}, {"apac", bulwark.CodePermissionDenied}} {
 		req := bulwarktest.Request("search_customers", map[string]any{"region": tc.region})
-		c := bulwark.NewCall(req, searchTool, noon)
+		ctx, c := bulwark.NewCall(context.Background(), req, searchTool)
+		c.Start = noon
 		c.SetPrincipal(alice)
 		var err error
 		var k string
@@ -55,7 +56,7 @@ tools:
 			err = authorize(ctx, alice, searchTool)
 			k = key(ctx, req)
 			return nil, nil
-		})(bulwark.WithCall(context.Background(), c), req)
+		})(ctx, req)
 		if !errors.Is(err, tc.want) && (err != nil || tc.want != nil) {
 			t.Errorf("%s: %v", tc.region, err)
 		}

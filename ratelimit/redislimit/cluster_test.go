@@ -107,7 +107,7 @@ func TestRedisClusterNodeDown(t *testing.T) {
 			}
 		}
 		for _, in := range inst {
-			if _, err := callAs(in.h, p, "t"); !errors.Is(err, bulwark.ErrRateLimited) {
+			if _, err := callAs(in.h, p, "t"); !errors.Is(err, bulwark.CodeRateLimited) {
 				t.Fatalf("%s past its burst: %v, want rate limited", p, err)
 			}
 		}
@@ -116,7 +116,7 @@ func TestRedisClusterNodeDown(t *testing.T) {
 	cluster.Stop(t, down)
 
 	_, err := callAs(closed.h, victim, "t")
-	if !errors.Is(err, bulwark.ErrUnavailable) {
+	if !errors.Is(err, bulwark.CodeUnavailable) {
 		t.Fatalf("fail closed with the node down: %v, want unavailable", err)
 	}
 	if st := closed.store.Stats(); st.Failures != 1 || st.FailedOpen != 0 {
@@ -130,7 +130,7 @@ func TestRedisClusterNodeDown(t *testing.T) {
 	}
 	// The other nodes still decide for their keys, in either mode.
 	for _, in := range inst {
-		if _, err := callAs(in.h, other, "t"); !errors.Is(err, bulwark.ErrRateLimited) {
+		if _, err := callAs(in.h, other, "t"); !errors.Is(err, bulwark.CodeRateLimited) {
 			t.Fatalf("principal on a live node: %v, want still rate limited", err)
 		}
 	}
@@ -144,12 +144,12 @@ func TestRedisClusterNodeDown(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			_, err = callAs(in.h, victim, "t")
-			if !errors.Is(err, bulwark.ErrUnavailable) || time.Now().After(deadline) {
+			if !errors.Is(err, bulwark.CodeUnavailable) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if !errors.Is(err, bulwark.ErrRateLimited) {
+		if !errors.Is(err, bulwark.CodeRateLimited) {
 			t.Fatalf("after the node is back: %v, want the victim's bucket still drained", err)
 		}
 	}

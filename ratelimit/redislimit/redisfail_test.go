@@ -66,7 +66,7 @@ func TestRedisUnreachable(t *testing.T) {
 				if _, err := callAs(h, "a", "t"); err != nil {
 					t.Fatalf("healthy first call: %v", err)
 				}
-				if _, err := callAs(h, "a", "t"); !errors.Is(err, bulwark.ErrRateLimited) {
+				if _, err := callAs(h, "a", "t"); !errors.Is(err, bulwark.CodeRateLimited) {
 					t.Fatalf("healthy second call: %v", err)
 				}
 
@@ -82,7 +82,7 @@ func TestRedisUnreachable(t *testing.T) {
 				}
 				switch m.open {
 				case false:
-					if !errors.Is(err, bulwark.ErrUnavailable) {
+					if !errors.Is(err, bulwark.CodeUnavailable) {
 						t.Fatalf("fail closed: %v, want unavailable", err)
 					}
 					if strings.Contains(err.Error(), "redis") || strings.Contains(err.Error(), "127.0.0.1") {
@@ -106,11 +106,11 @@ func TestRedisUnreachable(t *testing.T) {
 				deadline := time.Now().Add(5 * time.Second)
 				for {
 					_, err = callAs(h, "a", "t")
-					if errors.Is(err, bulwark.ErrRateLimited) || time.Now().After(deadline) {
+					if errors.Is(err, bulwark.CodeRateLimited) || time.Now().After(deadline) {
 						break
 					}
 				}
-				if !errors.Is(err, bulwark.ErrRateLimited) {
+				if !errors.Is(err, bulwark.CodeRateLimited) {
 					t.Fatalf("after restore: %v, want a's bucket still drained", err)
 				}
 			})
@@ -138,7 +138,7 @@ func TestRedisCancelledCallIsNotAFailure(t *testing.T) {
 		call.SetPrincipal(&bulwark.Principal{ID: "a"})
 		_, err = h(ctx, req)
 		cancel()
-		if !errors.Is(err, bulwark.ErrDeadlineExceeded) || rec.Count() != 0 {
+		if !errors.Is(err, bulwark.CodeDeadlineExceeded) || rec.Count() != 0 {
 			t.Fatalf("FailOpen %v: err %v, handler ran %d times; want a deadline-exceeded refusal", open, err, rec.Count())
 		}
 		if st := store.Stats(); st.Failures != 0 || st.FailedOpen != 0 {

@@ -90,7 +90,7 @@ func TestRedisSharedGlobalCount(t *testing.T) {
 			for i := 0; i < 8; i++ {
 				_, err := callAs(handlers[g%2], "p"+strconv.Itoa(g), "t")
 				if err != nil {
-					if !errors.Is(err, bulwark.ErrRateLimited) {
+					if !errors.Is(err, bulwark.CodeRateLimited) {
 						t.Error(err)
 					}
 					refused.Add(1)

@@ -1,4 +1,4 @@
-package bulwark
+package deprecation
 
 import (
 	"context"
@@ -6,16 +6,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// DeprecationKey is the _meta key of a deprecated tool's definition (so
-// clients see the notice in tools/list) and of the warning added to its
-// results.
-const DeprecationKey = "bulwark/deprecation"
+// MetaKey is the _meta key of a deprecated tool's definition (so clients
+// see the notice in tools/list) and of the warning added to its results.
+const MetaKey = "bulwark/deprecation"
 
-// Deprecation describes a tool that is going away.
-type Deprecation struct {
+// Notice describes a tool that is going away.
+type Notice struct {
 	// Sunset is the date after which the tool may be removed.
 	Sunset time.Time `json:"sunset"`
 	// Replacement names the tool to use instead, if any.
@@ -24,16 +24,16 @@ type Deprecation struct {
 	Message string `json:"message"`
 }
 
-// Deprecate marks t as deprecated and returns it, for use at registration:
+// Mark marks t as deprecated and returns it, for use at registration:
 //
-//	bulwark.AddTool(s, bulwark.Deprecate(tool, sunset, "get_customer"), handler)
+//	bulwark.AddTool(s, deprecation.Mark(tool, sunset, "get_customer"), handler)
 //
 // The notice is prepended to t.Description, where models and people read
-// it, and stored in t.Meta[DeprecationKey], where programs read it. Calls
-// keep working; [Deprecations] adds a warning to each result and counts the
-// calls, so owners know who still depends on the tool before removing it.
-func Deprecate(t *mcp.Tool, sunset time.Time, replacement string) *mcp.Tool {
-	d := Deprecation{Sunset: sunset.UTC(), Replacement: replacement}
+// it, and stored in t.Meta[MetaKey], where programs read it. Calls keep
+// working; [Middleware] adds a warning to each result and counts the calls,
+// so owners know who still depends on the tool before removing it.
+func Mark(t *mcp.Tool, sunset time.Time, replacement string) *mcp.Tool {
+	d := Notice{Sunset: sunset.UTC(), Replacement: replacement}
 	d.Message = "DEPRECATED: this tool will be removed after " + d.Sunset.Format(time.DateOnly)
 	if replacement != "" {
 		d.Message += "; use " + replacement + " instead"
@@ -47,35 +47,35 @@ func Deprecate(t *mcp.Tool, sunset time.Time, replacement string) *mcp.Tool {
 	if t.Meta == nil {
 		t.Meta = mcp.Meta{}
 	}
-	t.Meta[DeprecationKey] = d
+	t.Meta[MetaKey] = d
 	return t
 }
 
-// DeprecationOf returns the deprecation of t, if [Deprecate] marked it.
-func DeprecationOf(t *mcp.Tool) (Deprecation, bool) {
+// noticeOf returns the notice of t, if [Mark] marked it.
+func noticeOf(t *mcp.Tool) (Notice, bool) {
 	if t == nil || t.Meta == nil {
-		return Deprecation{}, false
+		return Notice{}, false
 	}
-	d, ok := t.Meta[DeprecationKey].(Deprecation)
+	d, ok := t.Meta[MetaKey].(Notice)
 	return d, ok
 }
 
-// DeprecationUsage counts calls to deprecated tools. Its zero value is ready
-// to use and it is safe for concurrent use.
-type DeprecationUsage struct {
+// Usage counts calls to deprecated tools. Its zero value is ready to use
+// and it is safe for concurrent use.
+type Usage struct {
 	mu     sync.Mutex
 	counts map[string]uint64
 }
 
 // Count returns the number of calls to tool seen so far.
-func (u *DeprecationUsage) Count(tool string) uint64 {
+func (u *Usage) Count(tool string) uint64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.counts[tool]
 }
 
 // Tools returns the deprecated tools that were called, sorted.
-func (u *DeprecationUsage) Tools() []string {
+func (u *Usage) Tools() []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	out := make([]string, 0, len(u.counts))
@@ -86,7 +86,7 @@ func (u *DeprecationUsage) Tools() []string {
 	return out
 }
 
-func (u *DeprecationUsage) add(tool string) {
+func (u *Usage) add(tool string) {
 	u.mu.Lock()
 	if u.counts == nil {
 		u.counts = make(map[string]uint64)
@@ -95,19 +95,19 @@ func (u *DeprecationUsage) add(tool string) {
 	u.mu.Unlock()
 }
 
-// Deprecations adds the deprecation notice of a deprecated tool to the
-// _meta of each of its results (under DeprecationKey) and counts the call in
-// usage (which may be nil). It also records the field "deprecated" on the
-// [Call] for audit. Calls to other tools pass through untouched. The tool
-// must be registered with bulwark (AddTool, AddToolHandler or Register).
-func Deprecations(usage *DeprecationUsage) Middleware {
+// Middleware adds the notice of a deprecated tool to the _meta of each of
+// its results (under MetaKey) and counts the call in usage (which may be
+// nil). It also records the field "deprecated" on the [bulwark.Call] for
+// audit. Calls to other tools pass through untouched. The tool must be
+// registered with bulwark (bulwark.AddTool, AddToolHandler or Register).
+func Middleware(usage *Usage) bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			d, ok := DeprecationOf(ToolFrom(ctx))
+			d, ok := noticeOf(bulwark.ToolFrom(ctx))
 			if !ok {
 				return next(ctx, req)
 			}
-			c := CallFrom(ctx)
+			c := bulwark.CallFrom(ctx)
 			if usage != nil {
 				usage.add(c.Tool)
 			}
@@ -121,7 +121,7 @@ func Deprecations(usage *DeprecationUsage) Middleware {
 				for k, v := range res.Meta {
 					meta[k] = v
 				}
-				meta[DeprecationKey] = d
+				meta[MetaKey] = d
 				cp.Meta = meta
 				res = &cp
 			}

@@ -1,4 +1,4 @@
-package bulwark_test
+package deprecation_test
 
 import (
 	"context"
@@ -6,19 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 func TestDeprecationsDoNotWriteIntoSharedResults(t *testing.T) {
 	shared := bulwarktest.TextResult("cached")
-	tool := bulwark.Deprecate(&mcp.Tool{Name: "old"}, time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC), "")
+	tool := deprecation.Mark(&mcp.Tool{Name: "old"}, time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC), "")
 	if !strings.HasPrefix(tool.Description, "DEPRECATED: this tool will be removed after 2027-01-02.") {
 		t.Errorf("description = %q", tool.Description)
 	}
-	var usage bulwark.DeprecationUsage
-	h := bulwark.Deprecations(&usage)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	var usage deprecation.Usage
+	h := deprecation.Middleware(&usage)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return shared, nil
 	})
 	req := bulwarktest.Request("old", nil)
@@ -27,7 +27,7 @@ func TestDeprecationsDoNotWriteIntoSharedResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := res.Meta[bulwark.DeprecationKey]; !ok {
+	if _, ok := res.Meta[deprecation.MetaKey]; !ok {
 		t.Error("no warning in result")
 	}
 	if shared.Meta != nil {

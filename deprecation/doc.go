@@ -1,0 +1,22 @@
+// Package deprecation retires a tool in the open: [Mark] puts a notice in
+// the tool's description (where models and people read it) and in its
+// _meta (where programs read it), and [Middleware] adds the notice to every
+// result of the tool and counts the calls in a [Usage], so the owners know
+// who still depends on the tool before they remove it.
+//
+// # Where it sits
+//
+// Anywhere in the chain: it refuses nothing. Inside audit, so the audit
+// record of each call names the sunset date (the call's "deprecated"
+// field).
+//
+// # Refusals
+//
+// None. Calls to a deprecated tool keep working until the tool is removed.
+//
+// # Example
+//
+//	bulwark.AddTool(s, deprecation.Mark(lookup, sunset, "get_customer"), lookupHandler)
+//	var usage deprecation.Usage
+//	bulwark.Use(s, auditMW, bulwark.Recover(nil), deprecation.Middleware(&usage))
+package deprecation
