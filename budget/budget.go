@@ -287,4 +287,3 @@ func argsDigest(raw json.RawMessage) string {
 	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:16])
 }
-
