@@ -3,6 +3,7 @@ package pin_test
 import (
 	"testing"
 
+	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/pin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -12,7 +13,9 @@ import (
 // definition's digest is computed once, then looked up).
 func BenchmarkPin(b *testing.B) {
 	def := &mcp.Tool{Name: "get_customer", Description: "Returns a customer.", InputSchema: map[string]any{"type": "object", "properties": map[string]any{"id": map[string]any{"type": "string"}}}}
-	p, err := pin.New([]*mcp.Tool{def}, pin.Config{})
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v1"}, nil)
+	bulwark.Register(s, def)
+	p, err := pin.New(s, pin.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

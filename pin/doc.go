@@ -44,7 +44,7 @@
 //
 //	pinned, err := pin.ReadManifest("tools.pin.json") // written at release
 //	if err != nil { ... }
-//	pins, err := pin.New(bulwark.Tools(server), pin.Config{Manifest: pinned})
+//	pins, err := pin.New(server, pin.Config{Manifest: pinned}) // after adding the tools
 //	if err != nil { ... } // a definition differs from the release, or hides characters
 //	bulwark.Use(server, auditMW, bulwark.Recover(nil), metricsMW, authMW, pin.Middleware(pins))
 package pin

@@ -35,6 +35,7 @@ type Config struct {
 // Pins holds the pinned definitions of a server's tools and checks the
 // served ones against them. It is safe for concurrent use.
 type Pins struct {
+	server    *mcp.Server
 	pinned    *Manifest
 	alertOnly bool
 	onChange  func(context.Context, Change)
@@ -49,10 +50,16 @@ type verdict struct {
 	hidden error
 }
 
-// New pins tools: the definitions a server registered, checked for hidden
-// characters ([Scan]; always an error) and against cfg.Manifest when one is
-// given.
-func New(tools []*mcp.Tool, cfg Config) (*Pins, error) {
+// New pins the definitions of s's tools, as bulwark's registry holds them
+// (bulwark.Tools: what bulwark.AddTool, AddToolHandler and Register
+// registered, and what Use learned from the server), so call it once the
+// tools are added. The definitions are checked for hidden characters
+// ([Scan]; always an error) and against cfg.Manifest when one is given.
+func New(s *mcp.Server, cfg Config) (*Pins, error) {
+	if s == nil {
+		return nil, errors.New("pin: nil server")
+	}
+	tools := bulwark.Tools(s)
 	if err := Scan(tools...); err != nil {
 		return nil, err
 	}
@@ -60,7 +67,7 @@ func New(tools []*mcp.Tool, cfg Config) (*Pins, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pins{pinned: cfg.Manifest, alertOnly: cfg.AlertOnly, onChange: cfg.OnChange}
+	p := &Pins{server: s, pinned: cfg.Manifest, alertOnly: cfg.AlertOnly, onChange: cfg.OnChange}
 	if p.pinned == nil {
 		p.pinned = current
 	} else {
@@ -171,7 +178,16 @@ func (p *Pins) filterList(ctx context.Context, c *bulwark.Call) {
 	out.Meta[MetaKey] = p.pinned.Set
 	out.Tools = make([]*mcp.Tool, 0, len(list.Tools))
 	for _, t := range list.Tools {
-		if t != nil && p.check(ctx, t) != nil {
+		if t == nil {
+			continue
+		}
+		// Decide by the registry's definition, as calls are decided: the
+		// SDK lists its own copy, with schemas it inferred.
+		def, ok := bulwark.LookupTool(p.server, t.Name)
+		if !ok {
+			def = t
+		}
+		if p.check(ctx, def) != nil {
 			continue
 		}
 		out.Tools = append(out.Tools, t)

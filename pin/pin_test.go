@@ -18,6 +18,10 @@ type idArgs struct {
 	ID string `json:"id" jsonschema:"the customer ID"`
 }
 
+type orders struct {
+	Count int `json:"count"`
+}
+
 func getCustomer(desc string) *mcp.Tool {
 	return &mcp.Tool{Name: "get_customer", Description: desc, Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
 }
@@ -32,8 +36,12 @@ func newServer(t *testing.T, cfg pin.Config) (*mcp.Server, *pin.Pins) {
 	t.Helper()
 	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v1"}, nil)
 	bulwark.AddTool(s, getCustomer("Returns a customer."), handler)
-	bulwark.AddTool(s, &mcp.Tool{Name: "list_orders", Description: "Lists orders."}, handler)
-	p, err := pin.New(bulwark.Tools(s), cfg)
+	// The SDK lists this one with an output schema it infers, which the
+	// registry's definition lacks: lists are decided by the registry's.
+	bulwark.AddTool(s, &mcp.Tool{Name: "list_orders", Description: "Lists orders."}, func(context.Context, *mcp.CallToolRequest, idArgs) (*mcp.CallToolResult, orders, error) {
+		return nil, orders{Count: 2}, nil
+	})
+	p, err := pin.New(s, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +122,13 @@ func TestAlertOnlyServes(t *testing.T) {
 	}
 }
 
+// serverWith returns a server whose registry holds tools.
+func serverWith(tools ...*mcp.Tool) *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "v1"}, nil)
+	bulwark.Register(s, tools...)
+	return s
+}
+
 func TestStartAgainstManifest(t *testing.T) {
 	tools := []*mcp.Tool{getCustomer("Returns a customer."), {Name: "list_orders", Description: "Lists orders."}}
 	pinned, err := pin.ManifestOf(tools)
@@ -128,16 +143,16 @@ func TestStartAgainstManifest(t *testing.T) {
 	if err != nil || read.Set != pinned.Set {
 		t.Fatalf("read back: %v %v", read, err)
 	}
-	if _, err := pin.New(tools, pin.Config{Manifest: read}); err != nil {
+	if _, err := pin.New(serverWith(tools...), pin.Config{Manifest: read}); err != nil {
 		t.Fatalf("same tools: %v", err)
 	}
 	changed := []*mcp.Tool{getCustomer("Returns a customer, and more."), {Name: "delete_all"}}
-	_, err = pin.New(changed, pin.Config{Manifest: read})
+	_, err = pin.New(serverWith(changed...), pin.Config{Manifest: read})
 	if err == nil || !strings.Contains(err.Error(), "added   delete_all") || !strings.Contains(err.Error(), "changed get_customer") || !strings.Contains(err.Error(), "removed list_orders") {
 		t.Fatalf("changed tools: %v", err)
 	}
 	var got []string
-	if _, err := pin.New(changed, pin.Config{Manifest: read, AlertOnly: true, OnChange: func(_ context.Context, c pin.Change) { got = append(got, c.Kind+" "+c.Tool) }}); err != nil {
+	if _, err := pin.New(serverWith(changed...), pin.Config{Manifest: read, AlertOnly: true, OnChange: func(_ context.Context, c pin.Change) { got = append(got, c.Kind+" "+c.Tool) }}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(got, ",") != "added delete_all,changed get_customer,removed list_orders" {
@@ -218,7 +233,7 @@ func TestScan(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
-			if _, err := pin.New([]*mcp.Tool{tt.tool}, pin.Config{}); err == nil {
+			if _, err := pin.New(serverWith(tt.tool), pin.Config{}); err == nil {
 				t.Fatal("New accepted a hidden character")
 			}
 		})

@@ -14,9 +14,12 @@ import (
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/breaker"
+	"github.com/bulwark-mcp/bulwark/budget"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/metrics"
+	"github.com/bulwark-mcp/bulwark/output"
+	"github.com/bulwark-mcp/bulwark/pin"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
@@ -53,6 +56,9 @@ type layers struct {
 	breaker     bulwark.Middleware
 	idempotency bulwark.Middleware
 	retry       bulwark.Middleware
+	pin         bulwark.Middleware // agent.go
+	budget      bulwark.Middleware
+	output      bulwark.Middleware
 
 	bare bool
 
@@ -68,6 +74,9 @@ type layers struct {
 	auditLog      *audit.Logger
 	auditKey      []byte
 	health        *health.Monitor
+	outputFilter  *output.Filter
+	ledger        *budget.Ledger // nil without LOOP_LIMIT or SESSION_CALL_BUDGET
+	pins          *pin.Pins
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
@@ -84,9 +93,12 @@ func (l *layers) chain() []bulwark.Middleware {
 		l.metrics,
 		l.deprecation,
 		l.auth,
+		l.pin,
 		l.validate,
 		l.ratelimit,
 		l.concurrency,
+		l.budget,
+		l.output,
 		l.timeout,
 		l.cacheMeta,
 		l.cache,
@@ -175,6 +187,11 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		return nil, err
 	}
 	l.concurrency = ratelimit.ConcurrencyMiddleware(conc)
+
+	// output, loop and budget limits (agent.go).
+	if err := l.buildAgentLayers(s); err != nil {
+		return nil, err
+	}
 
 	// timeout: bounds the whole miss path, retries included.
 	l.timeout = bulwark.Timeout(cfg.ToolTimeout)
