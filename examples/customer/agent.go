@@ -108,4 +108,3 @@ func (l *layers) pinTools(s *Server) error {
 	l.pin = pin.Middleware(p)
 	return nil
 }
-
