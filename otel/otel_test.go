@@ -44,15 +44,19 @@ func TestToolCallSpan(t *testing.T) {
 		errorType  string
 	}{
 		{
-			name:       "ok, context from _meta",
-			opts:       []bulwarktest.RequestOption{bulwarktest.WithMeta("traceparent", traceparent)},
-			handler:    func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return bulwarktest.TextResult("ok"), nil },
+			name: "ok, context from _meta",
+			opts: []bulwarktest.RequestOption{bulwarktest.WithMeta("traceparent", traceparent)},
+			handler: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return bulwarktest.TextResult("ok"), nil
+			},
 			wantParent: true,
 		},
 		{
-			name:       "refused, context from headers",
-			opts:       []bulwarktest.RequestOption{bulwarktest.WithHeader("Traceparent", traceparent)},
-			handler:    func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return nil, bulwark.RateLimited("slow down", 0) },
+			name: "refused, context from headers",
+			opts: []bulwarktest.RequestOption{bulwarktest.WithHeader("Traceparent", traceparent)},
+			handler: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return nil, bulwark.RateLimited("slow down", 0)
+			},
 			wantParent: true,
 			errorType:  "rate_limited",
 		},
