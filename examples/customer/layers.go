@@ -56,6 +56,7 @@ type layers struct {
 	breaker     bulwark.Middleware
 	idempotency bulwark.Middleware
 	retry       bulwark.Middleware
+	otel        bulwark.Middleware // otel.go; nil without OTEL_EXPORTER_OTLP_ENDPOINT
 	pin         bulwark.Middleware // agent.go
 	budget      bulwark.Middleware
 	output      bulwark.Middleware
@@ -88,6 +89,7 @@ func (l *layers) chain() []bulwark.Middleware {
 	}
 	return []bulwark.Middleware{
 		l.audit,
+		l.otel,
 		l.recover,
 		l.drain,
 		l.metrics,
@@ -187,6 +189,11 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		return nil, err
 	}
 	l.concurrency = ratelimit.ConcurrencyMiddleware(conc)
+
+	// tracing (otel.go), when an OTLP endpoint is configured.
+	if l.otel, err = setupTracing(ctx, s); err != nil {
+		return nil, err
+	}
 
 	// output, loop and budget limits (agent.go).
 	if err := l.buildAgentLayers(s); err != nil {
