@@ -43,7 +43,7 @@ func benchFilter(b *testing.B, mw bulwark.Middleware, text string) {
 // result to cut, and with injection markers looked for.
 func BenchmarkFilter(b *testing.B) {
 	def, _ := New(Config{})
-	cut, _ := New(Config{Limit: bulwark.Fixed(Limit{Bytes: 512})})
+	cut, _ := New(Config{Cap: bulwark.Fixed(Cap{Bytes: 512})})
 	flag, _ := New(Config{FlagInjection: true})
 	b.Run("bare", func(b *testing.B) { benchFilter(b, nil, kib) })
 	b.Run("clean", func(b *testing.B) { benchFilter(b, Middleware(def), kib) })

@@ -13,8 +13,8 @@
 //     and API keys with well-known prefixes, bulwark's own bwk_ keys
 //     included (api_key), plus the kinds in [Config.Secrets]. Masking comes
 //     first, so a secret across the cut is never half kept.
-//   - Capping. A result larger than its [Limit] (bytes, content items;
-//     per tool through [Config.Limit] and bulwark.ByTool) is cut, and the
+//   - Capping. A result larger than its [Cap] (bytes, content items;
+//     per tool through [Config.Cap] and bulwark.ByTool) is cut, and the
 //     model reads what happened: "… 41,337 more bytes omitted; narrow the
 //     query". Text is cut at a character boundary; other items that do not
 //     fit are left out whole. Structured content is masked but never cut,
@@ -49,7 +49,7 @@
 // # Example
 //
 //	f, err := output.New(output.Config{
-//		Limit: bulwark.ByTool(output.Limit{Bytes: 32 << 10}, map[string]output.Limit{
+//		Cap: bulwark.ByTool(output.Cap{Bytes: 32 << 10}, map[string]output.Cap{
 //			"export_customers": {Bytes: 256 << 10, Items: 500},
 //		}),
 //		Secrets:       map[string]string{"customer_token": `ctok_[0-9a-f]{24}`},

@@ -16,7 +16,7 @@ import (
 // out; the call record says what happened, without the secret.
 func ExampleNew() {
 	f, err := output.New(output.Config{
-		Limit: bulwark.ByTool(output.Limit{Bytes: 64 << 10}, map[string]output.Limit{"search_notes": {Bytes: 60}}),
+		Cap: bulwark.ByTool(output.Cap{Bytes: 64 << 10}, map[string]output.Cap{"search_notes": {Bytes: 60}}),
 	})
 	if err != nil {
 		panic(err)

@@ -133,7 +133,7 @@ func TestTruncates(t *testing.T) {
 	big := strings.Repeat("x", 50000)
 	tests := []struct {
 		name      string
-		limit     Limit
+		limit     Cap
 		content   []mcp.Content
 		wantText  string
 		wantItems int
@@ -141,47 +141,47 @@ func TestTruncates(t *testing.T) {
 		items     string
 	}{
 		{
-			name: "bytes", limit: Limit{Bytes: 8663},
+			name: "bytes", limit: Cap{Bytes: 8663},
 			content:  []mcp.Content{&mcp.TextContent{Text: big}},
 			wantText: strings.Repeat("x", 8663) + "\n… 41,337 more bytes omitted; narrow the query", wantItems: 1, bytes: "41337",
 		},
 		{
-			name: "fits", limit: Limit{Bytes: 50000},
+			name: "fits", limit: Cap{Bytes: 50000},
 			content: []mcp.Content{&mcp.TextContent{Text: big}}, wantText: big, wantItems: 1,
 		},
 		{
-			name: "character boundary", limit: Limit{Bytes: 4},
+			name: "character boundary", limit: Cap{Bytes: 4},
 			content:  []mcp.Content{&mcp.TextContent{Text: "héllo"}}, // é is 2 bytes: "hél" is 4
 			wantText: "hél\n… 2 more bytes omitted; narrow the query", wantItems: 1, bytes: "2",
 		},
 		{
-			name: "cut inside a character", limit: Limit{Bytes: 2},
+			name: "cut inside a character", limit: Cap{Bytes: 2},
 			content:  []mcp.Content{&mcp.TextContent{Text: "héllo"}},
 			wantText: "h\n… 5 more bytes omitted; narrow the query", wantItems: 1, bytes: "5",
 		},
 		{
-			name: "items", limit: Limit{Items: 2},
+			name: "items", limit: Cap{Items: 2},
 			content:  []mcp.Content{&mcp.TextContent{Text: "a"}, &mcp.TextContent{Text: "b"}, &mcp.TextContent{Text: "cc"}, &mcp.TextContent{Text: "ddd"}},
 			wantText: "ab\n… 5 more bytes omitted (2 more content items); narrow the query", wantItems: 2, bytes: "5", items: "2",
 		},
 		{
-			name: "image does not fit", limit: Limit{Bytes: 10},
+			name: "image does not fit", limit: Cap{Bytes: 10},
 			content:  []mcp.Content{&mcp.TextContent{Text: "abc"}, &mcp.ImageContent{Data: make([]byte, 30), MIMEType: "image/png"}},
 			wantText: "abc\n… 40 more bytes omitted (1 more content item); narrow the query", wantItems: 1, bytes: "40", items: "1",
 		},
 		{
-			name: "marker after an image", limit: Limit{Bytes: 44, Items: 1},
+			name: "marker after an image", limit: Cap{Bytes: 44, Items: 1},
 			content:  []mcp.Content{&mcp.ImageContent{Data: make([]byte, 30), MIMEType: "image/png"}, &mcp.TextContent{Text: "abc"}},
 			wantText: "… 3 more bytes omitted (1 more content item); narrow the query", wantItems: 2, bytes: "3", items: "1",
 		},
 		{
-			name: "no cap", limit: Limit{},
+			name: "no cap", limit: Cap{},
 			content: []mcp.Content{&mcp.TextContent{Text: big}}, wantText: big, wantItems: 1,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := mustNew(t, Config{Limit: bulwark.Fixed(tt.limit)})
+			f := mustNew(t, Config{Cap: bulwark.Fixed(tt.limit)})
 			out, call := run(t, f, "t", &mcp.CallToolResult{Content: tt.content})
 			if got := text(out); got != tt.wantText {
 				t.Fatalf("text = %.200q, want %.200q", got, tt.wantText)
@@ -203,7 +203,7 @@ func TestTruncates(t *testing.T) {
 }
 
 func TestLimitPerTool(t *testing.T) {
-	f := mustNew(t, Config{Limit: bulwark.ByTool(Limit{Bytes: 100}, map[string]Limit{"export": {Bytes: 10}})})
+	f := mustNew(t, Config{Cap: bulwark.ByTool(Cap{Bytes: 100}, map[string]Cap{"export": {Bytes: 10}})})
 	res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Repeat("y", 50)}}}
 	if out, _ := run(t, f, "search", res); text(out) != strings.Repeat("y", 50) {
 		t.Fatalf("search was cut: %q", text(out))
@@ -227,7 +227,7 @@ func TestDefaultLimit(t *testing.T) {
 func TestMaskBeforeCut(t *testing.T) {
 	// A secret across the cut is masked whole first, so no prefix of it
 	// leaks.
-	f := mustNew(t, Config{Limit: bulwark.Fixed(Limit{Bytes: 20})})
+	f := mustNew(t, Config{Cap: bulwark.Fixed(Cap{Bytes: 20})})
 	out, _ := run(t, f, "t", &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "0123456789" + apiKey}}})
 	if strings.Contains(text(out), "bwk_") {
 		t.Fatalf("key prefix leaked: %q", text(out))
@@ -273,7 +273,7 @@ func TestInjection(t *testing.T) {
 }
 
 func TestPassesThrough(t *testing.T) {
-	f := mustNew(t, Config{Limit: bulwark.Fixed(Limit{Bytes: 1})})
+	f := mustNew(t, Config{Cap: bulwark.Fixed(Cap{Bytes: 1})})
 	refusal := bulwark.RateLimited("slow down", 0)
 	req := bulwarktest.Request("t", nil)
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
@@ -325,7 +325,7 @@ func FuzzFilter(f *testing.F) {
 		}
 		flt, ok := filterFor[capBytes]
 		if !ok {
-			flt, _ = New(Config{Limit: bulwark.Fixed(Limit{Bytes: capBytes}), FlagInjection: true})
+			flt, _ = New(Config{Cap: bulwark.Fixed(Cap{Bytes: capBytes}), FlagInjection: true})
 			filterFor[capBytes] = flt
 		}
 		out, _ := run(t, flt, "t", &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}})

@@ -16,7 +16,7 @@ func ExampleNew() {
 	s := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
 	bulwark.AddTool(s, &mcp.Tool{Name: "get_customer", Description: "Returns a customer."}, handler)
 	pins, err := pin.New(s, pin.Config{
-		OnChange: func(_ context.Context, c pin.Change) { fmt.Println("alert:", c.Kind, c.Tool) },
+		OnChange: func(_ context.Context, c pin.Difference) { fmt.Println("alert:", c.Kind, c.Tool) },
 	})
 	if err != nil {
 		panic(err)

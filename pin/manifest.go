@@ -141,9 +141,9 @@ func (m *Manifest) WriteFile(path string) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// Change is one difference between two manifests, or between a pinned
+// Difference is one difference between two manifests, or between a pinned
 // definition and the one served.
-type Change struct {
+type Difference struct {
 	Tool string
 	// Kind is "added", "removed" or "changed".
 	Kind string
@@ -151,7 +151,7 @@ type Change struct {
 	Old, New string
 }
 
-func (c Change) String() string {
+func (c Difference) String() string {
 	switch c.Kind {
 	case "added":
 		return fmt.Sprintf("added   %s (%s)", c.Tool, c.New)
@@ -163,20 +163,20 @@ func (c Change) String() string {
 
 // Diff returns how next differs from m, in tool name order; nil when they
 // pin the same definitions.
-func (m *Manifest) Diff(next *Manifest) []Change {
-	var out []Change
+func (m *Manifest) Diff(next *Manifest) []Difference {
+	var out []Difference
 	for name, old := range m.Tools {
 		if nd, ok := next.Tools[name]; !ok {
-			out = append(out, Change{Tool: name, Kind: "removed", Old: old})
+			out = append(out, Difference{Tool: name, Kind: "removed", Old: old})
 		} else if nd != old {
-			out = append(out, Change{Tool: name, Kind: "changed", Old: old, New: nd})
+			out = append(out, Difference{Tool: name, Kind: "changed", Old: old, New: nd})
 		}
 	}
 	for name, nd := range next.Tools {
 		if _, ok := m.Tools[name]; !ok {
-			out = append(out, Change{Tool: name, Kind: "added", New: nd})
+			out = append(out, Difference{Tool: name, Kind: "added", New: nd})
 		}
 	}
-	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Tool, b.Tool) })
+	slices.SortFunc(out, func(a, b Difference) int { return strings.Compare(a.Tool, b.Tool) })
 	return out
 }

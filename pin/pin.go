@@ -29,7 +29,7 @@ type Config struct {
 	// OnChange is told of every difference found, once per tool and
 	// definition: at New, and when a tool is listed or called. It runs on
 	// the caller's goroutine, outside any lock.
-	OnChange func(ctx context.Context, c Change)
+	OnChange func(ctx context.Context, c Difference)
 }
 
 // Pins holds the pinned definitions of a server's tools and checks the
@@ -38,7 +38,7 @@ type Pins struct {
 	server    *mcp.Server
 	pinned    *Manifest
 	alertOnly bool
-	onChange  func(context.Context, Change)
+	onChange  func(context.Context, Difference)
 
 	digests sync.Map // *mcp.Tool -> verdict
 	alerted sync.Map // "name digest" -> struct{}
@@ -139,7 +139,7 @@ func (p *Pins) check(ctx context.Context, def *mcp.Tool) *bulwark.Error {
 	if ok && pinned == v.digest {
 		return nil
 	}
-	ch := Change{Tool: def.Name, Kind: "changed", Old: pinned, New: v.digest}
+	ch := Difference{Tool: def.Name, Kind: "changed", Old: pinned, New: v.digest}
 	if !ok {
 		ch.Kind = "added"
 	}
@@ -196,7 +196,7 @@ func (p *Pins) filterList(ctx context.Context, c *bulwark.Call) {
 }
 
 // alert tells OnChange of c, once per tool and definition.
-func (p *Pins) alert(ctx context.Context, c Change) {
+func (p *Pins) alert(ctx context.Context, c Difference) {
 	if p.onChange == nil {
 		return
 	}

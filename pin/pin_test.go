@@ -64,8 +64,8 @@ func listNames(t *testing.T, cs *mcp.ClientSession) ([]string, any) {
 
 func TestRugPullIsRefused(t *testing.T) {
 	var mu sync.Mutex
-	var changes []pin.Change
-	s, p := newServer(t, pin.Config{OnChange: func(_ context.Context, c pin.Change) {
+	var changes []pin.Difference
+	s, p := newServer(t, pin.Config{OnChange: func(_ context.Context, c pin.Difference) {
 		mu.Lock()
 		changes = append(changes, c)
 		mu.Unlock()
@@ -105,7 +105,7 @@ func TestRugPullIsRefused(t *testing.T) {
 func TestAlertOnlyServes(t *testing.T) {
 	var n int
 	var mu sync.Mutex
-	s, _ := newServer(t, pin.Config{AlertOnly: true, OnChange: func(context.Context, pin.Change) { mu.Lock(); n++; mu.Unlock() }})
+	s, _ := newServer(t, pin.Config{AlertOnly: true, OnChange: func(context.Context, pin.Difference) { mu.Lock(); n++; mu.Unlock() }})
 	cs := bulwarktest.Connect(t, s, nil)
 	bulwark.AddTool(s, getCustomer("Changed."), handler)
 	if names, _ := listNames(t, cs); len(names) != 2 {
@@ -152,7 +152,7 @@ func TestStartAgainstManifest(t *testing.T) {
 		t.Fatalf("changed tools: %v", err)
 	}
 	var got []string
-	if _, err := pin.New(serverWith(changed...), pin.Config{Manifest: read, AlertOnly: true, OnChange: func(_ context.Context, c pin.Change) { got = append(got, c.Kind+" "+c.Tool) }}); err != nil {
+	if _, err := pin.New(serverWith(changed...), pin.Config{Manifest: read, AlertOnly: true, OnChange: func(_ context.Context, c pin.Difference) { got = append(got, c.Kind+" "+c.Tool) }}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(got, ",") != "added delete_all,changed get_customer,removed list_orders" {
@@ -257,7 +257,7 @@ func TestDiff(t *testing.T) {
 	a := &pin.Manifest{Tools: map[string]string{"x": "1", "y": "2"}}
 	b := &pin.Manifest{Tools: map[string]string{"y": "3", "z": "4"}}
 	got := a.Diff(b)
-	want := []pin.Change{{Tool: "x", Kind: "removed", Old: "1"}, {Tool: "y", Kind: "changed", Old: "2", New: "3"}, {Tool: "z", Kind: "added", New: "4"}}
+	want := []pin.Difference{{Tool: "x", Kind: "removed", Old: "1"}, {Tool: "y", Kind: "changed", Old: "2", New: "3"}, {Tool: "z", Kind: "added", New: "4"}}
 	if len(got) != len(want) {
 		t.Fatalf("%+v", got)
 	}

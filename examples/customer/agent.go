@@ -47,7 +47,7 @@ func loadAgentConfig(r *envReader) agentConfig {
 func (l *layers) buildAgentLayers(s *Server) error {
 	cfg := s.cfg.Agent
 	f, err := output.New(output.Config{
-		Limit: bulwark.Fixed(output.Limit{Bytes: cfg.OutputMaxBytes, Items: 100}),
+		Cap: bulwark.Fixed(output.Cap{Bytes: cfg.OutputMaxBytes, Items: 100}),
 	})
 	if err != nil {
 		return &ConfigError{Var: "OUTPUT_MAX_BYTES", Reason: err.Error()}
@@ -81,7 +81,7 @@ func (l *layers) pinTools(s *Server) error {
 	if l.bare {
 		return nil
 	}
-	cfg := pin.Config{OnChange: func(_ context.Context, c pin.Change) {
+	cfg := pin.Config{OnChange: func(_ context.Context, c pin.Difference) {
 		s.log.Error("a tool definition differs from the pinned one; the tool is refused", "tool", c.Tool, "change", c.Kind, "pinned", c.Old, "served", c.New)
 	}}
 	path := s.cfg.Agent.PinFile
