@@ -204,7 +204,6 @@ func CallFrom(ctx context.Context) *Call {
 	return c
 }
 
-
 // IsToolCall reports whether ctx belongs to a tools/call (or to no guarded
 // request at all, as in a unit test calling a layer directly). Layers that
 // only make sense for tools (cache, breaker, retry, validate) pass other

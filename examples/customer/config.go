@@ -70,6 +70,8 @@ type Config struct {
 
 	LoyaltyURL string // empty: the in-process fake loyalty service
 
+	Agent agentConfig // output, loop, budget and pinning (agent.go)
+
 	TLSCertFile string
 	TLSKeyFile  string
 	AdminAddr   string
@@ -301,6 +303,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.BreakerOpenFor = r.duration("BREAKER_OPEN_FOR", 10*time.Second, 10*time.Millisecond, 10*time.Minute)
 	c.BreakerTripAfter = r.integer("BREAKER_TRIP_AFTER", 5, 1, 1000)
 	c.RateLimit = r.integer("RATE_LIMIT", 600, 1, 1_000_000)
+	c.Agent = loadAgentConfig(r)
 	c.ToolTimeout = r.duration("TOOL_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
 	c.AuditLog = r.str("AUDIT_LOG", "stderr")
 	if t, ok := strings.CutPrefix(c.AuditLog, "postgres"); ok && (t == "" || strings.HasPrefix(t, ":")) {

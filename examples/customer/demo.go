@@ -49,6 +49,7 @@ type demo struct {
 	burst    *mcp.ClientSession
 	support  *mcp.ClientSession // a second reader for the outage steps
 	ops      *mcp.ClientSession // a third reader for the database outage
+	agent    *mcp.ClientSession // a reader for the agent steps (demo_agent.go)
 }
 
 func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.out, format, args...) }
@@ -114,7 +115,7 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 	for _, p := range []struct {
 		name   string
 		scopes []string
-	}{{"reader", []string{scopeRead}}, {"admin", []string{scopeRead, scopeWrite}}, {"burst-bot", []string{scopeRead}}, {"support", []string{scopeRead}}, {"ops", []string{scopeRead}}} {
+	}{{"reader", []string{scopeRead}}, {"admin", []string{scopeRead, scopeWrite}}, {"burst-bot", []string{scopeRead}}, {"support", []string{scopeRead}}, {"ops", []string{scopeRead}}, {"agent", []string{scopeRead}}} {
 		key, e, err := auth.GenerateKey(p.name, p.scopes...)
 		if err != nil {
 			return false, err
@@ -147,6 +148,8 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 		"DB_MIN_CONNS":         "1",
 		"LOG_LEVEL":            "error",
 		"POLICY_FILE":          demoPolicy(dir),
+		"OUTPUT_MAX_BYTES":     "2048",
+		"LOOP_LIMIT":           "15",
 	}
 	// Step 8 sends 40 calls at once on one session, to show the rate
 	// limit; the default bound of 16 requests in flight per session would
@@ -179,7 +182,7 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 	for _, c := range []struct {
 		dst **mcp.ClientSession
 		key string
-	}{{&d.reader, keys["reader"]}, {&d.admin, keys["admin"]}, {&d.burst, keys["burst-bot"]}, {&d.support, keys["support"]}, {&d.ops, keys["ops"]}} {
+	}{{&d.reader, keys["reader"]}, {&d.admin, keys["admin"]}, {&d.burst, keys["burst-bot"]}, {&d.support, keys["support"]}, {&d.ops, keys["ops"]}, {&d.agent, keys["agent"]}} {
 		cs, err := dialHTTP(ctx, h.URL(), c.key)
 		if err != nil {
 			return false, fmt.Errorf("client: %w", err)
@@ -201,10 +204,14 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) (bo
 	d.step("10. The loyalty service goes down: partial answers, breaker opens, recovery", d.loyaltyOutage)
 	d.step("11. PostgreSQL goes down: breaker opens, fast failures, cache still serves, recovery", d.postgresOutage)
 	d.step("12. Metrics excerpt from the admin listener", d.metricsExcerpt)
+	d.step("12a. A large result is cut with a note the model can act on", d.truncatedResult)
+	d.step("12b. A secret in a result is masked before it leaves", d.maskedSecret)
+	d.step("12c. A tool whose definition changes while serving is refused", d.changedToolRefused)
+	d.step("12d. An agent repeating the same call is cut off", d.loopCutOff)
 
 	// Graceful shutdown: drain, close sessions, flush and seal the audit
 	// trail; then verify it.
-	for _, cs := range []*mcp.ClientSession{d.reader, d.admin, d.burst, d.support, d.ops} {
+	for _, cs := range []*mcp.ClientSession{d.reader, d.admin, d.burst, d.support, d.ops, d.agent} {
 		cs.Close()
 	}
 	if err := h.Shutdown(5 * time.Second); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/auth/jwtauth"
 	"github.com/bulwark-mcp/bulwark/breaker"
+	"github.com/bulwark-mcp/bulwark/budget"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/rediscache"
 	"github.com/bulwark-mcp/bulwark/deprecation"
@@ -24,6 +25,8 @@ import (
 	"github.com/bulwark-mcp/bulwark/idempotency/pgidem"
 	"github.com/bulwark-mcp/bulwark/idempotency/redisidem"
 	"github.com/bulwark-mcp/bulwark/metrics"
+	"github.com/bulwark-mcp/bulwark/output"
+	"github.com/bulwark-mcp/bulwark/pin"
 	"github.com/bulwark-mcp/bulwark/policy"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
@@ -61,6 +64,10 @@ type layers struct {
 	breaker     bulwark.Middleware
 	idempotency bulwark.Middleware
 	retry       bulwark.Middleware
+	otel        bulwark.Middleware // otel.go; nil without OTEL_EXPORTER_OTLP_ENDPOINT
+	pin         bulwark.Middleware // agent.go
+	budget      bulwark.Middleware
+	output      bulwark.Middleware
 
 	bare bool
 
@@ -77,6 +84,9 @@ type layers struct {
 	auditKey      []byte
 	health        *health.Monitor
 	policy        *policy.Engine // nil without POLICY_FILE
+	outputFilter  *output.Filter
+	ledger        *budget.Ledger // nil without LOOP_LIMIT or SESSION_CALL_BUDGET
+	pins          *pin.Pins
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
@@ -88,14 +98,18 @@ func (l *layers) chain() []bulwark.Middleware {
 	}
 	return []bulwark.Middleware{
 		l.audit,
+		l.otel,
 		l.recover,
 		l.drain,
 		l.metrics,
 		l.deprecation,
 		l.auth,
+		l.pin,
 		l.validate,
 		l.ratelimit,
 		l.concurrency,
+		l.budget,
+		l.output,
 		l.timeout,
 		l.cache,
 		l.breaker,
@@ -184,6 +198,16 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		return nil, err
 	}
 	l.concurrency = ratelimit.ConcurrencyMiddleware(conc)
+
+	// tracing (otel.go), when an OTLP endpoint is configured.
+	if l.otel, err = setupTracing(ctx, s); err != nil {
+		return nil, err
+	}
+
+	// output, loop and budget limits (agent.go).
+	if err := l.buildAgentLayers(s); err != nil {
+		return nil, err
+	}
 
 	// timeout: bounds the whole miss path, retries included.
 	l.timeout = bulwark.Timeout(bulwark.Fixed(cfg.ToolTimeout))

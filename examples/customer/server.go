@@ -156,6 +156,9 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	s.layers.decorate(defs)
 	s.app.register(s.mcp, defs)
 	s.app.registerResources(s.mcp)
+	if err := s.layers.pinTools(s); err != nil {
+		return nil, err
+	}
 	if mws := s.layers.chain(); len(mws) > 0 {
 		bulwark.Use(s.mcp, mws...)
 	}

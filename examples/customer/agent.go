@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"time"
+
+	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/budget"
+	"github.com/bulwark-mcp/bulwark/budget/redisbudget"
+	"github.com/bulwark-mcp/bulwark/output"
+	"github.com/bulwark-mcp/bulwark/pin"
+)
+
+// agentConfig configures the layers that guard against a misbehaving or
+// manipulated model: the output filter, loop and budget limits, and tool
+// pinning.
+type agentConfig struct {
+	// OutputMaxBytes caps each result's text (OUTPUT_MAX_BYTES, default
+	// 65536); larger results are cut with a note the model reads.
+	OutputMaxBytes int
+	// LoopLimit is how many identical calls (same principal, tool and
+	// arguments) a minute allows (LOOP_LIMIT, default 0: no limit).
+	LoopLimit int
+	// SessionCalls is each session's budget of calls per hour
+	// (SESSION_CALL_BUDGET, default 0: none).
+	SessionCalls int
+	// PinFile is the manifest of the tools' definitions (TOOLS_PIN_FILE):
+	// when it exists the server refuses to start with other definitions;
+	// when it does not, the server writes it. Empty: the definitions are
+	// pinned at start only.
+	PinFile string
+}
+
+func loadAgentConfig(r *envReader) agentConfig {
+	return agentConfig{
+		OutputMaxBytes: r.integer("OUTPUT_MAX_BYTES", 64<<10, 256, 16<<20),
+		LoopLimit:      r.integer("LOOP_LIMIT", 0, 0, 1_000_000),
+		SessionCalls:   r.integer("SESSION_CALL_BUDGET", 0, 0, 1_000_000_000),
+		PinFile:        r.str("TOOLS_PIN_FILE", ""),
+	}
+}
+
+// buildAgentLayers builds the output filter and the loop and budget
+// limits (shared through Redis when REDIS_URL is set).
+func (l *layers) buildAgentLayers(s *Server) error {
+	cfg := s.cfg.Agent
+	f, err := output.New(output.Config{
+		Cap: bulwark.Fixed(output.Cap{Bytes: cfg.OutputMaxBytes, Items: 100}),
+	})
+	if err != nil {
+		return &ConfigError{Var: "OUTPUT_MAX_BYTES", Reason: err.Error()}
+	}
+	l.outputFilter = f
+	l.output = output.Middleware(f)
+
+	bcfg := budget.Config{Repeats: cfg.LoopLimit, Session: budget.Limit{Calls: int64(cfg.SessionCalls)}}
+	if cfg.LoopLimit == 0 {
+		bcfg.Repeats = -1
+	}
+	if bcfg.Repeats < 0 && cfg.SessionCalls == 0 {
+		return nil
+	}
+	if l.redis != nil {
+		if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: redisPrefix(s.cfg) + "budget:"}); err != nil {
+			return err
+		}
+	}
+	if l.ledger, err = budget.New(bcfg); err != nil {
+		return &ConfigError{Var: "LOOP_LIMIT", Reason: err.Error()}
+	}
+	l.budget = budget.Middleware(l.ledger)
+	return nil
+}
+
+// pinTools pins the registered tools' definitions, against TOOLS_PIN_FILE
+// when it exists, and writes the file when it does not. A definition that
+// changes while the server runs is then refused and logged.
+func (l *layers) pinTools(s *Server) error {
+	if l.bare {
+		return nil
+	}
+	cfg := pin.Config{OnChange: func(_ context.Context, c pin.Difference) {
+		s.log.Error("a tool definition differs from the pinned one; the tool is refused", "tool", c.Tool, "change", c.Kind, "pinned", c.Old, "served", c.New)
+	}}
+	path := s.cfg.Agent.PinFile
+	if path != "" {
+		m, err := pin.ReadManifest(path)
+		switch {
+		case err == nil:
+			cfg.Manifest = m
+		case !errors.Is(err, fs.ErrNotExist):
+			return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
+		}
+	}
+	p, err := pin.New(s.mcp, cfg)
+	if err != nil {
+		return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
+	}
+	if path != "" && cfg.Manifest == nil {
+		if err := p.Manifest().WriteFile(path); err != nil {
+			return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
+		}
+		s.log.Info("tool definitions pinned", "file", path, "set", p.Manifest().Set, "at", time.Now().UTC().Format(time.RFC3339))
+	}
+	l.pins = p
+	l.pin = pin.Middleware(p)
+	return nil
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	otelapi "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The loyalty client's requests carry the call's trace context, so the
+// loyalty service's spans join the call's trace.
+func TestLoyaltyRequestsCarryTraceContext(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Traceparent")
+	}))
+	defer srv.Close()
+	// What setupTracing installs when an endpoint is configured.
+	otelapi.SetTextMapPropagator(propagation.TraceContext{})
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	ctx, span := tp.Tracer("test").Start(context.Background(), "tools/call get_customer_overview")
+	defer span.End()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	res, err := (tracingTransport{http.DefaultTransport}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	sent := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": <-got}))
+	if !sent.IsValid() || sent.TraceID() != span.SpanContext().TraceID() {
+		t.Fatalf("loyalty request carried trace %v, want the call's %v", sent.TraceID(), span.SpanContext().TraceID())
+	}
+	if req.Header.Get("Traceparent") != "" {
+		t.Fatal("the caller's request was changed")
+	}
+}
+
+// Without OTEL_EXPORTER_OTLP_ENDPOINT nothing is traced: no layer.
+func TestNoTracingWithoutEndpoint(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	mw, err := setupTracing(context.Background(), &Server{})
+	if err != nil || mw != nil {
+		t.Fatalf("%v %v", mw != nil, err)
+	}
+}
