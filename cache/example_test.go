@@ -127,16 +127,6 @@ func ExampleNewRedisStore() {
 	_ = cache.Middleware(c, cache.Invalidates("update_customer_email", cache.ArgTag("customer", "id")))
 }
 
-func ExampleCanonicalize() {
-	a, _ := cache.Canonicalize(nil, []byte(`{ "limit": 10, "id": "c-1" }`), nil)
-	b, _ := cache.Canonicalize(nil, []byte(`{"id":"c\u002d1","limit":1.0e1}`), nil)
-	fmt.Println(string(a))
-	fmt.Println(string(a) == string(b))
-	// Output:
-	// {"id":"c-1","limit":1e1}
-	// true
-}
-
 func ExampleArgTag() {
 	tags := cache.ArgTag("customer", "id")
 	fmt.Println(tags(context.Background(), bulwarktest.Request("get_customer", map[string]any{"id": "c-42"})))

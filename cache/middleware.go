@@ -251,7 +251,7 @@ func (cfg *config) prepare(ctx context.Context, c *Cache, name string, req *mcp.
 		}
 		m = append(m, 'a')
 		var err error
-		if m, err = Canonicalize(m, req.Params.Arguments, cfg.ignore); err != nil {
+		if m, err = appendArguments(ctx, m, req.Params.Arguments, cfg.ignore); err != nil {
 			putBuf(buf)
 			return request{}, false
 		}
