@@ -142,7 +142,7 @@ func Middleware(r *Retrier, opts ...Option) bulwark.Middleware {
 			if bulwark.IsIdempotent(bulwark.ToolFrom(ctx)) || KeyFrom(ctx) != "" {
 				return true
 			}
-			p, err := ks.read(req, false)
+			p, err := ks.read(ctx, req, false)
 			return err == nil && p.key != ""
 		}
 	}
