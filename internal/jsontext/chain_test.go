@@ -6,58 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
-	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/internal/jsontext"
-	"github.com/bulwark-mcp/bulwark/retry"
-	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
-
-// chain is every layer that reads a call's arguments, in the default
-// order: audit (redaction), validate, cache (key and tags), idempotency
-// (key and fingerprint), retry (eligibility).
-func chain(t testing.TB, records *[]*audit.Record) (bulwark.Middleware, *cache.Cache) {
-	t.Helper()
-	logger, err := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
-		*records = append(*records, r)
-		return nil
-	}), []byte("0123456789abcdef0123456789abcdef-chain"), audit.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := cache.NewMemoryStore(cache.MemorySettings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cache.New(store, cache.Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idem, err := retry.NewMemoryStore(retry.MemoryConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := retry.New(retry.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bulwark.Chain(
-		audit.Middleware(logger),
-		validate.Middleware(),
-		cache.Middleware(c, cache.Tags("lookup", cache.ArgTag("customer", "id"))),
-		retry.Idempotency(idem),
-		retry.Middleware(r),
-	), c
-}
-
-var lookup = &mcp.Tool{
-	Name:        "lookup",
-	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
-	InputSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"},"limit":{"type":"integer"},"password":{"type":"string"},"idempotency_key":{"type":"string"}}}`),
-}
 
 // TestOneScanPerCall proves the parse-once contract: through the full
 // chain, a call's arguments are scanned exactly once, whether the cache

@@ -3,6 +3,7 @@ package jsontext
 import (
 	"bytes"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 )
@@ -98,7 +99,9 @@ func Scan(src []byte, t *Tape) error {
 	if cap(t.Tokens) == 0 {
 		t.Tokens = make([]Token, 0, len(src)/6+4)
 	}
-	s := scanner{t: t, src: src}
+	s := scanners.Get().(*scanner)
+	defer s.release()
+	s.t, s.src, s.pos = t, src, 0
 	s.skipWS()
 	if s.pos >= len(src) {
 		return s.fail("no value")
@@ -123,6 +126,23 @@ type scanner struct {
 	dec   []byte
 }
 
+var scanners = sync.Pool{New: func() any {
+	return &scanner{stack: make([]uint32, 0, 16), keys: make([][]byte, 0, 16)}
+}}
+
+func (s *scanner) release() {
+	s.t, s.src = nil, nil
+	s.stack = s.stack[:0]
+	if cap(s.stack) > 1<<10 {
+		s.stack = make([]uint32, 0, 16)
+	}
+	if cap(s.dec) > 4<<10 {
+		s.dec = nil
+	}
+	s.seen = nil
+	scanners.Put(s)
+}
+
 func (s *scanner) fail(what string) error { return &Error{Offset: s.pos, What: what} }
 
 func (s *scanner) skipWS() {
@@ -140,8 +160,6 @@ func (s *scanner) skipWS() {
 // the goroutine's stack.
 func (s *scanner) run() error {
 	t := s.t
-	var stackBuf [16]uint32
-	s.stack = stackBuf[:0]
 	for {
 		// A value is expected at s.pos (after whitespace).
 		s.skipWS()
