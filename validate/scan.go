@@ -307,7 +307,7 @@ func (s *scanner) number(tok []byte, n *node) *fault {
 	if n.types != 0 && n.types&(tNumber|tInteger) == 0 {
 		return refuse(ruleSchema, "must be "+n.typeText())
 	}
-	plain := bytes.IndexAny(tok, ".eE") < 0
+	plain := !bytes.ContainsAny(tok, ".eE")
 	needInt := n.types != 0 && n.types&tNumber == 0
 	bounded := n.minimum != nil || n.maximum != nil || n.exclMinimum != nil || n.exclMaximum != nil || n.multipleOf != nil
 	if !needInt && !bounded && !n.hasEnum || needInt && plain && !bounded && !n.hasEnum {

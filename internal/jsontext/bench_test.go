@@ -1,6 +1,9 @@
 package jsontext
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 var benchArgs = []byte(`{"id":"c-42","include":["orders","address"],"filter":{"since":"2026-01-01","limit":50,"status":"shipped"}}`)
 
@@ -23,7 +26,7 @@ func BenchmarkCanonical(b *testing.B) {
 	b.ReportAllocs()
 	buf := make([]byte, 0, 256)
 	for b.Loop() {
-		v := Of(nil, benchArgs)
+		v := Of(context.Background(), benchArgs)
 		if _, err := v.Tape.AppendCanonical(buf[:0], 0, nil); err != nil {
 			b.Fatal(err)
 		}
