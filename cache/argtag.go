@@ -109,7 +109,8 @@ func eachMember(v *jsontext.View, folded string, fn func(t *jsontext.Tape, i int
 	default:
 		return false
 	}
-	var key, fold []byte
+	var keyBuf, foldBuf [64]byte
+	key, fold := keyBuf[:0], foldBuf[:0]
 	for k := 1; k < int(obj.Next); k = int(t.Tokens[k+1].Next) {
 		key = t.AppendString(key[:0], k)
 		fold = foldName(fold[:0], key)

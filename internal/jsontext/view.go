@@ -50,7 +50,13 @@ func (v *View) fill() {
 			v.canonErr = v.Err
 			return
 		}
-		v.canonical, v.canonErr = v.Tape.AppendCanonical(v.canonical[:0], 0, nil)
+		buf := v.canonical[:0]
+		if cap(buf) < len(v.raw)+16 {
+			// The canonical form is about as long as the source: one
+			// allocation in the common case instead of several appends.
+			buf = make([]byte, 0, len(v.raw)+16)
+		}
+		v.canonical, v.canonErr = v.Tape.AppendCanonical(buf, 0, nil)
 		if v.canonErr == nil {
 			v.digest = sha256.Sum256(v.canonical)
 		}
