@@ -21,7 +21,7 @@ func BenchmarkScan(b *testing.B) {
 
 // BenchmarkCanonical is the scan and the canonical form, as a cache key
 // or a fingerprint without a view to reuse takes them (the same input as
-// the earlier cache.Canonicalize benchmark).
+// the cache key benchmark used before the view existed).
 func BenchmarkCanonical(b *testing.B) {
 	b.ReportAllocs()
 	buf := make([]byte, 0, 256)
