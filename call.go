@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -160,6 +161,8 @@ type Call struct {
 	result      mcp.Result
 	fields      map[string]string
 	logged      bool // an internal error's cause was logged already
+
+	args jsontext.Slot // the view of the arguments, shared by the layers (see args.go)
 
 	// answer, set by Use for a method other than tools/call before the
 	// chain runs, says why what the layers left cannot be sent (see

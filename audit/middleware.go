@@ -152,7 +152,7 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 		if o.digestOnly {
 			r.ArgumentsDigest = l.digest(rawArgs)
 		} else {
-			r.Arguments = l.redactor.Arguments(rawArgs, def)
+			r.Arguments = l.redactor.Arguments(ctx, rawArgs, def)
 		}
 	}
 	l.outcome(ctx, r, c, res, err)

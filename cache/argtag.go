@@ -1,13 +1,13 @@
 package cache
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -47,13 +47,15 @@ func ArgTag(prefix, field string) TagFunc {
 			src = req.Params.Arguments
 		}
 		tags := make([]string, 0, 2)
-		ok := eachMember(src, folded, func(raw []byte) bool {
-			v, ok := tagValue(raw)
+		v := jsontext.Of(ctx, src)
+		ok := eachMember(v, folded, func(t *jsontext.Tape, i int) bool {
+			v, ok := tagValue(t, i)
 			if ok {
 				tags = append(tags, prefix+":"+v)
 			}
 			return ok
 		})
+		jsontext.Release(v)
 		if !ok || len(tags) == 0 {
 			if invalidating(ctx) {
 				return []string{family}
@@ -86,93 +88,33 @@ func invalidating(ctx context.Context) bool {
 	return v
 }
 
-// eachMember calls fn with the raw value of every member of the
-// top-level object in src whose key, decoded and case-folded as
-// encoding/json folds it, equals folded. It reports false when src is not
-// valid JSON (as encoding/json judges it), is not an object (null is an
-// object without members), or fn returned false.
-func eachMember(src []byte, folded string, fn func(raw []byte) bool) bool {
-	if !json.Valid(src) {
+// eachMember calls fn with the value (its token on the tape) of every
+// member of the top-level object in v whose key, decoded and case-folded
+// as encoding/json folds it, equals folded. It reports false when the
+// arguments are not valid JSON, are not an object (absent arguments and
+// null are an object without members), or fn returned false.
+func eachMember(v *jsontext.View, folded string, fn func(t *jsontext.Tape, i int) bool) bool {
+	if v.Err != nil {
 		return false
 	}
-	i := skipWS(src, 0)
-	if bytes.HasPrefix(src[i:], []byte("null")) {
+	if v.Absent {
 		return true
 	}
-	if src[i] != '{' {
+	t := &v.Tape
+	obj := t.Tokens[0]
+	switch obj.Kind {
+	case jsontext.Null:
+		return true
+	case jsontext.Object:
+	default:
 		return false
 	}
-	i = skipWS(src, i+1)
-	var fold []byte
-	for src[i] == '"' {
-		end := skipString(src, i)
-		key := src[i+1 : end-1]
-		if bytes.IndexByte(key, '\\') >= 0 || !isASCII(key) {
-			var k string
-			_ = json.Unmarshal(src[i:end], &k) // valid JSON: cannot fail
-			key = []byte(k)
-		}
+	var keyBuf, foldBuf [64]byte
+	key, fold := keyBuf[:0], foldBuf[:0]
+	for k := 1; k < int(obj.Next); k = int(t.Tokens[k+1].Next) {
+		key = t.AppendString(key[:0], k)
 		fold = foldName(fold[:0], key)
-		i = skipWS(src, end)
-		i = skipWS(src, i+1) // ':'
-		vend := skipValue(src, i)
-		if string(fold) == folded && !fn(src[i:vend]) {
-			return false
-		}
-		i = skipWS(src, vend)
-		if src[i] == ',' {
-			i = skipWS(src, i+1)
-		}
-	}
-	return true
-}
-
-// The skip functions walk JSON that json.Valid accepted.
-
-func skipWS(s []byte, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-func skipString(s []byte, i int) int {
-	for i++; s[i] != '"'; i++ {
-		if s[i] == '\\' {
-			i++
-		}
-	}
-	return i + 1
-}
-
-func skipValue(s []byte, i int) int {
-	switch s[i] {
-	case '"':
-		return skipString(s, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch s[i] {
-			case '"':
-				i = skipString(s, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	for i < len(s) && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' {
-		i++
-	}
-	return i
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
+		if string(fold) == folded && !fn(t, k+1) {
 			return false
 		}
 	}
@@ -204,28 +146,21 @@ func foldName(dst, name []byte) []byte {
 	return dst
 }
 
-// tagValue is the tag text of one raw member value, as a handler decoding
-// it with encoding/json receives it. ok is false when no single value
-// stands for it: a null (zero value of whatever the handler decodes into)
-// or a number beyond float64.
-func tagValue(raw []byte) (string, bool) {
-	switch raw[0] {
-	case '"':
-		if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			return string(inner), true // nothing to decode
-		}
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return "", false
-		}
-		return s, true
-	case 'n':
+// tagValue is the tag text of the value at token i, as a handler
+// decoding it with encoding/json receives it. ok is false when no single
+// value stands for it: a null (zero value of whatever the handler decodes
+// into) or a number beyond float64.
+func tagValue(t *jsontext.Tape, i int) (string, bool) {
+	switch t.Tokens[i].Kind {
+	case jsontext.String:
+		return string(t.AppendString(nil, i)), true
+	case jsontext.Null:
 		return "", false
-	case 't', 'f':
-		return string(raw), true
+	case jsontext.True, jsontext.False:
+		return string(t.Raw(i)), true
 	}
 	var v any
-	if json.Unmarshal(raw, &v) != nil {
+	if json.Unmarshal(t.Raw(i), &v) != nil {
 		return "", false // a number out of float64's range
 	}
 	b, err := json.Marshal(positiveZero(v))

@@ -156,14 +156,3 @@ func BenchmarkCloneStructured(b *testing.B) {
 		}
 	})
 }
-
-func BenchmarkCanonicalize(b *testing.B) {
-	src := []byte(`{"id":"c-42","include":["orders","address"],"filter":{"since":"2026-01-01","limit":50,"status":"shipped"}}`)
-	b.ReportAllocs()
-	buf := make([]byte, 0, 256)
-	for b.Loop() {
-		if _, err := cache.Canonicalize(buf[:0], src, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

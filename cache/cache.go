@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -334,7 +335,7 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		default:
 			call.SetCacheStatus(bulwark.CacheMiss)
 		}
-		return cloneResult(f.res), f.err
+		return jsontext.CloneResult(f.res), f.err
 	}
 }
 
@@ -364,7 +365,7 @@ func (c *Cache) key(ctx context.Context, r request) (string, bool) {
 // materialize returns a result the caller owns, built from a stored entry.
 func (c *Cache) materialize(e Entry) (*mcp.CallToolResult, error) {
 	if e.result != nil {
-		return cloneResult(e.result), nil
+		return jsontext.CloneResult(e.result), nil
 	}
 	return decodeResult(e.Value) // a fresh decode is already a private copy
 }
@@ -397,7 +398,7 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 			call.SetCacheStatus(bulwark.CacheStale)
 			status = bulwark.CacheStale
 			if f.hasWaiters(c) {
-				shared = cloneResult(st)
+				shared = jsontext.CloneResult(st)
 			}
 			return st, nil
 		}
@@ -408,7 +409,7 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 	if tmpl := c.put(ctx, key, r, res); tmpl != nil {
 		shared = tmpl
 	} else if f.hasWaiters(c) {
-		shared = cloneResult(res)
+		shared = jsontext.CloneResult(res)
 	}
 	return res, nil
 }

@@ -43,8 +43,9 @@
 // A key is the SHA-256 of: the tool name, the principal's authorization
 // context (authentication method, ID, scopes and roles; none for an
 // anonymous caller), the canonical form of the arguments (key order,
-// whitespace, escapes and the spelling of numbers do not matter), and the
-// current generation of each of the entry's tags. So one principal
+// whitespace, escapes and the spelling of numbers do not matter: 1, 1.0 and
+// 1e0 are one value; the idempotency fingerprint uses the same form),
+// and the current generation of each of the entry's tags. So one principal
 // never receives an entry stored for another, unless the call is selected
 // by Config.Public; and no argument value, principal ID or tag appears in clear in
 // a key, in memory or in Redis. Values marked sensitive (an argument

@@ -109,16 +109,6 @@ func ExampleNewMemoryStore() {
 	// stale Ada Lovelace map[ageSeconds:180 status:stale]
 }
 
-func ExampleCanonicalize() {
-	a, _ := cache.Canonicalize(nil, []byte(`{ "limit": 10, "id": "c-1" }`), nil)
-	b, _ := cache.Canonicalize(nil, []byte(`{"id":"c\u002d1","limit":1.0e1}`), nil)
-	fmt.Println(string(a))
-	fmt.Println(string(a) == string(b))
-	// Output:
-	// {"id":"c-1","limit":1e1}
-	// true
-}
-
 func ExampleArgTag() {
 	tags := cache.ArgTag("customer", "id")
 	fmt.Println(tags(context.Background(), bulwarktest.Request("get_customer", map[string]any{"id": "c-42"})))

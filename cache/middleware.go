@@ -170,7 +170,7 @@ func (cfg *rules) prepare(ctx context.Context, c *Cache, name string, req *mcp.C
 		}
 		m = append(m, 'a')
 		var err error
-		if m, err = Canonicalize(m, req.Params.Arguments, cfg.ignore); err != nil {
+		if m, err = appendArguments(ctx, m, req.Params.Arguments, cfg.ignore); err != nil {
 			putBuf(buf)
 			return request{}, false
 		}

@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -50,7 +50,8 @@ const Field = "idempotency"
 // its authentication method and ID), so one caller can never replay
 // another's result; without an auth layer every caller shares one scope. Keys and principals enter the store only
 // as a hash. Arguments are compared by the SHA-256 of their canonical JSON
-// (key order and whitespace do not matter).
+// (key order, whitespace and the spelling of numbers do not matter;
+// arguments that repeat a key are refused).
 //
 // What is stored: the results [bulwark.OutcomeOf] calls "ok" or
 // "tool_error" (the tool's deliberate answer). When the handler returns
@@ -93,7 +94,7 @@ func New(store Store, c Config) (bulwark.Middleware, error) {
 			if !bulwark.IsToolCall(ctx) {
 				return next(ctx, req) // resources, prompts: no tool arguments to key
 			}
-			p, rerr := o.keys.read(req, true)
+			p, rerr := o.keys.read(ctx, req, true)
 			if rerr != nil {
 				return nil, rerr
 			}
@@ -310,7 +311,7 @@ func (o *options) claim(ctx context.Context, store Store, key, token, fp string)
 func replay(data []byte, tmpl *mcp.CallToolResult) (*mcp.CallToolResult, error) {
 	var res *mcp.CallToolResult
 	if tmpl != nil {
-		res = deepCopy(reflect.ValueOf(tmpl)).Interface().(*mcp.CallToolResult)
+		res = jsontext.CloneResult(tmpl)
 	} else {
 		var err error
 		if res, err = decodeResult(data); err != nil {
@@ -330,69 +331,6 @@ func decodeResult(data []byte) (*mcp.CallToolResult, error) {
 		return nil, err
 	}
 	return res, nil
-}
-
-// deepCopy copies v and everything reachable from it through pointers,
-// interfaces, maps, slices and exported struct fields; unexported fields
-// are copied shallowly. Decoded results hold no cycles.
-func deepCopy(v reflect.Value) reflect.Value {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return v
-		}
-		cp := reflect.New(v.Type().Elem())
-		cp.Elem().Set(deepCopy(v.Elem()))
-		return cp
-	case reflect.Interface:
-		if v.IsNil() {
-			return v
-		}
-		cp := reflect.New(v.Type()).Elem()
-		cp.Set(deepCopy(v.Elem()))
-		return cp
-	case reflect.Map:
-		if v.IsNil() {
-			return v
-		}
-		cp := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for it := v.MapRange(); it.Next(); {
-			cp.SetMapIndex(it.Key(), deepCopy(it.Value()))
-		}
-		return cp
-	case reflect.Slice:
-		if v.IsNil() {
-			return v
-		}
-		cp := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		if shallow(v.Type().Elem().Kind()) {
-			reflect.Copy(cp, v)
-			return cp
-		}
-		for i := 0; i < v.Len(); i++ {
-			cp.Index(i).Set(deepCopy(v.Index(i)))
-		}
-		return cp
-	case reflect.Struct:
-		cp := reflect.New(v.Type()).Elem()
-		cp.Set(v)
-		for i := 0; i < v.NumField(); i++ {
-			if f := v.Type().Field(i); f.IsExported() && !shallow(f.Type.Kind()) {
-				cp.Field(i).Set(deepCopy(v.Field(i)))
-			}
-		}
-		return cp
-	}
-	return v
-}
-
-// shallow reports whether values of kind k hold no references to copy.
-func shallow(k reflect.Kind) bool {
-	switch k {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Struct, reflect.Array:
-		return false
-	}
-	return true
 }
 
 func newToken() string {

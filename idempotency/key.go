@@ -1,17 +1,16 @@
 package idempotency
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -58,14 +57,14 @@ func (ks KeySource) field() string {
 // parsed is what reading a request for its key yields.
 type parsed struct {
 	key  string
-	args any // decoded arguments (numbers kept as written), for the fingerprint
+	args *jsontext.View // the call's arguments, for the fingerprint
 }
 
-// read extracts the key (if any) from req and decodes its arguments. A
-// malformed key, or arguments that are not JSON, give an invalid-argument
-// refusal. Arguments are decoded only when needed for the key or when
-// decode is set.
-func (ks KeySource) read(req *mcp.CallToolRequest, decode bool) (parsed, *bulwark.Error) {
+// read extracts the key (if any) from req, the request of the call in ctx,
+// and takes the view of its arguments. A malformed key, or arguments that
+// are not JSON, give an invalid-argument refusal. Arguments are read only
+// when needed for the key or when decode is set.
+func (ks KeySource) read(ctx context.Context, req *mcp.CallToolRequest, decode bool) (parsed, *bulwark.Error) {
 	var p parsed
 	if req == nil || req.Params == nil {
 		return p, nil
@@ -73,21 +72,16 @@ func (ks KeySource) read(req *mcp.CallToolRequest, decode bool) (parsed, *bulwar
 	var fromArg, fromMeta string
 	var argSet, metaSet bool
 	if name := ks.argument(); name != "" || decode {
-		raw := bytes.TrimSpace(req.Params.Arguments)
-		if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.UseNumber()
-			if err := dec.Decode(&p.args); err != nil || dec.More() {
-				return p, bulwark.InvalidArgument("", "arguments are not valid JSON")
-			}
+		p.args = jsontext.Of(ctx, req.Params.Arguments)
+		if p.args.Err != nil {
+			return p, bulwark.InvalidArgument("", "arguments are not valid JSON")
 		}
-		if obj, ok := p.args.(map[string]any); ok && name != "" {
-			if v, ok := obj[name]; ok && v != nil {
-				s, ok := v.(string)
-				if !ok {
+		if t := &p.args.Tape; name != "" {
+			if i := t.Member(0, name); i >= 0 && t.Tokens[i].Kind != jsontext.Null {
+				if t.Tokens[i].Kind != jsontext.String {
 					return p, bulwark.InvalidArgument(name, "the idempotency key must be a string")
 				}
-				fromArg, argSet = s, true
+				fromArg, argSet = string(t.AppendString(nil, i)), true
 			}
 		}
 	}
@@ -132,17 +126,15 @@ func checkKey(k string) string {
 	return ""
 }
 
-// fingerprint is the SHA-256 of the arguments in canonical JSON: object keys
-// sorted, insignificant whitespace dropped, numbers as written. Two calls
-// whose arguments differ only in key order or spacing match.
-func fingerprint(args any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(args); err != nil {
+// fingerprint is the SHA-256 of the arguments in the canonical form the
+// cache keys use too: object keys sorted, whitespace dropped, numbers by
+// value (1, 1.0 and 1e0 are one value). Two calls whose arguments differ
+// only in spelling match; arguments that repeat a key have no fingerprint.
+func fingerprint(args *jsontext.View) (string, error) {
+	sum, err := args.Digest()
+	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	return hex.EncodeToString(sum[:]), nil
 }
 

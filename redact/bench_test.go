@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -13,7 +14,7 @@ func BenchmarkArguments(b *testing.B) {
 	var r *redact.Redactor // the built-in rules
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		r.Arguments(benchArgs, nil)
+		r.Arguments(context.Background(), benchArgs, nil)
 	}
 }
 

@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -28,7 +29,7 @@ func ExampleRedactor_Arguments() {
 		"properties": map[string]any{"pin": map[string]any{"type": "string", redact.SensitiveKeyword: true}},
 	}}
 	var r *redact.Redactor // nil: the built-in rules
-	fmt.Println(string(r.Arguments([]byte(`{"user":"ada","pin":"0000"}`), tool)))
+	fmt.Println(string(r.Arguments(context.Background(), []byte(`{"user":"ada","pin":"0000"}`), tool)))
 	// Output: {"user":"ada","pin":"[REDACTED]"}
 }
 

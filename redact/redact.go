@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -154,10 +155,11 @@ func (r *Redactor) or() *Redactor {
 // Arguments redacts the raw arguments of a call to tool, honouring the
 // sensitive properties of tool's input schema. Schema analysis is cached
 // per tool definition (definitions must not change after registration).
-// tool may be nil.
-func (r *Redactor) Arguments(raw json.RawMessage, tool *mcp.Tool) json.RawMessage {
-	r = r.or()
-	return r.redactJSON(raw, r.toolPaths(tool))
+// tool may be nil. When ctx carries the call's record (bulwark.Use made
+// it), the arguments are read from the scan the call's other layers share
+// instead of being scanned again.
+func (r *Redactor) Arguments(ctx context.Context, raw json.RawMessage, tool *mcp.Tool) json.RawMessage {
+	return r.or().argumentsOf(ctx, raw, tool)
 }
 
 // JSON redacts a JSON document (tool arguments, a result's structured

@@ -2,6 +2,7 @@ package redact_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -119,12 +120,12 @@ func TestRedactArgumentsUsesToolSchema(t *testing.T) {
 	}}}
 	r := builtin
 	for i := 0; i < 2; i++ { // the second call uses the cached analysis
-		got := r.Arguments(json.RawMessage(`{"pin":"0000","n":1}`), tool)
+		got := r.Arguments(context.Background(), json.RawMessage(`{"pin":"0000","n":1}`), tool)
 		if string(got) != `{"pin":"[REDACTED]","n":1}` {
 			t.Fatalf("got %s", got)
 		}
 	}
-	if got := r.Arguments(nil, tool); got != nil {
+	if got := r.Arguments(context.Background(), nil, tool); got != nil {
 		t.Fatalf("nil arguments gave %s", got)
 	}
 }
@@ -352,7 +353,7 @@ func TestNilRedactorIsBuiltin(t *testing.T) {
 	if a, b := string(builtin.JSON([]byte(in), nil)), string(zero.JSON([]byte(in), nil)); a != b || strings.Contains(a, skValue) {
 		t.Fatalf("nil %s, zero config %s", a, b)
 	}
-	if builtin.Arguments(nil, nil) != nil || builtin.JSON(nil, nil) != nil {
+	if builtin.Arguments(context.Background(), nil, nil) != nil || builtin.JSON(nil, nil) != nil {
 		t.Fatal("empty input gave output")
 	}
 }

@@ -2,10 +2,9 @@ package validate
 
 import (
 	"context"
-	"encoding/json"
-	"strconv"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/text/unicode/norm"
 )
@@ -72,7 +71,7 @@ func Middleware(cfg Config) bulwark.Middleware {
 					return nil, bulwark.Internal(err)
 				}
 			}
-			out, err := check(req.Params.Arguments, pick(ctx, req), allow, root, cfg.NormalizeNFC)
+			out, err := checkArgs(ctx, req.Params.Arguments, pick(ctx, req), allow, root, cfg.NormalizeNFC)
 			if err != nil {
 				return nil, err
 			}
@@ -86,43 +85,6 @@ func Middleware(cfg Config) bulwark.Middleware {
 			return next(ctx, req)
 		}
 	}
-}
-
-var emptyObject = []byte("{}")
-
-// check validates raw. It returns new arguments when normalization changed
-// them, nil otherwise.
-func check(raw json.RawMessage, lim Limits, allow uint32, root *node, nfc bool) (json.RawMessage, error) {
-	if len(raw) > lim.MaxBytes {
-		return nil, tooLarge("arguments are " + strconv.Itoa(len(raw)) + " bytes; they must be at most " + strconv.Itoa(lim.MaxBytes) + " bytes")
-	}
-	data := []byte(raw)
-	if isAbsent(data) {
-		data = emptyObject
-	}
-	s := scanners.Get().(*scanner)
-	defer s.release()
-	s.reset(data, lim, allow)
-	if f := s.run(root); f != nil {
-		return nil, refusal(f)
-	}
-	if !nfc || !s.nonASCII {
-		return nil, nil
-	}
-	out, changed := normalize(data)
-	if !changed {
-		return nil, nil
-	}
-	// Normalization may change lengths, merge property names into
-	// duplicates or alter what a pattern sees: check the result again.
-	if len(out) > lim.MaxBytes {
-		return nil, tooLarge("arguments are " + strconv.Itoa(len(out)) + " bytes after Unicode normalization; they must be at most " + strconv.Itoa(lim.MaxBytes) + " bytes")
-	}
-	s.reset(out, lim, allow)
-	if f := s.run(root); f != nil {
-		return nil, refusal(f)
-	}
-	return out, nil
 }
 
 // isAbsent reports whether raw stands for "no arguments": empty, only
@@ -161,44 +123,28 @@ func tooLarge(msg string) *bulwark.Error {
 	return &bulwark.Error{Code: bulwark.CodeInvalidArgument, Message: msg, Cause: violation(ruleLimit, msg)}
 }
 
-// normalize rewrites every JSON string in data (which the scanner has
+// normalize rewrites every JSON string of t (which the scanner has
 // accepted) into NFC. It copies only when something changes.
-func normalize(data []byte) ([]byte, bool) {
+func normalize(t *jsontext.Tape) ([]byte, bool) {
 	var out []byte
-	last := 0 // data[:last] is already in out
+	last := 0 // t.Src[:last] is already in out
 	var buf []byte
-	for i := 0; i < len(data); i++ {
-		if data[i] != '"' {
+	for i := range t.Tokens {
+		tok := &t.Tokens[i]
+		if tok.Kind != jsontext.String || tok.Flags&jsontext.NonASCII == 0 {
 			continue
 		}
-		j := i + 1
-		plain := true
-		for data[j] != '"' {
-			if data[j] == '\\' {
-				plain = false
-				j += 2
-				continue
-			}
-			if data[j] >= 0x80 {
-				plain = false
-			}
-			j++
+		buf = t.AppendString(buf[:0], i)
+		if !norm.NFC.IsNormal(buf) {
+			out = append(out, t.Src[last:tok.Start]...)
+			out = appendQuoted(out, norm.NFC.Bytes(buf))
+			last = int(tok.End)
 		}
-		lit := data[i+1 : j]
-		if !plain {
-			buf = appendUnescaped(buf[:0], lit)
-			if !norm.NFC.IsNormal(buf) {
-				out = append(out, data[last:i]...)
-				out = appendQuoted(out, norm.NFC.Bytes(buf))
-				last = j + 1
-			}
-		}
-		i = j
 	}
 	if out == nil {
 		return nil, false
 	}
-	return append(out, data[last:]...), true
+	return append(out, t.Src[last:]...), true
 }
 
 // appendQuoted writes b as a JSON string. b is valid UTF-8.

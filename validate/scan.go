@@ -2,6 +2,8 @@ package validate
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,29 +13,29 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 )
 
-// The scanner checks raw arguments in one pass: JSON syntax, the limits,
-// UTF-8 and control characters, duplicate property names, and, when the
-// tool has a schema, the keywords of that schema this package enforces. It
-// never builds a tree and, for arguments without escapes, allocates nothing.
+// The scanner checks the arguments in one walk over their tape (the one
+// scan of the call, shared with the other layers through the call's
+// argument view): the limits, UTF-8 and control characters, duplicate
+// property names, and, when the tool has a schema, the keywords of that
+// schema this package enforces. JSON syntax is the tokenizer's.
 //
-// It is a recursive-descent parser. Recursion is bounded by Limits.MaxDepth,
-// which is itself capped, so hostile nesting cannot exhaust the stack.
+// The walk is recursive. Recursion is bounded by Limits.MaxDepth, which is
+// itself capped, so hostile nesting cannot exhaust the stack.
 
 type scanner struct {
-	data     []byte
-	pos      int
+	t        *jsontext.Tape
 	lim      Limits // resolved
 	allow    uint32 // bit i set: control character i may appear in values
 	nonASCII bool   // some string holds a non-ASCII character
-	keys     [][]byte
-	keysUsed int // high-water mark of keys, cleared on release
 	scratch  []byte
 	fold     []byte // case-folded property name, for foldMatch
 }
 
-var scanners = sync.Pool{New: func() any { return &scanner{keys: make([][]byte, 0, 32)} }}
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
 
 // fault is a refusal found by the scanner. path is built while the
 // recursion unwinds, innermost segment first, so the success path never
@@ -131,20 +133,101 @@ const (
 
 func refuse(rule, msg string) *fault { return &fault{rule: rule, msg: msg} }
 
-func (s *scanner) syntaxError(what string) *fault {
-	return &fault{syntax: true, rule: ruleEncoding, msg: "arguments are not valid JSON: " + what + " at byte " + strconv.Itoa(s.pos)}
+func syntaxFault(t *jsontext.Tape, e *jsontext.Error, maxDepth int) *fault {
+	if e.Depth {
+		return depthFault(t, e.Open, maxDepth)
+	}
+	return &fault{syntax: true, rule: ruleEncoding, msg: "arguments are not valid JSON: " + e.What + " at byte " + strconv.Itoa(e.Offset)}
 }
 
-func (s *scanner) reset(data []byte, lim Limits, allow uint32) {
-	s.data, s.pos, s.lim, s.allow, s.nonASCII = data, 0, lim, allow, false
-	s.keys = s.keys[:0]
+// depthFault refuses arguments nested deeper than the tokenizer reads,
+// naming the path to the container at depth maxDepth+1 of the refused
+// chain, as the walk would have. open are the containers the tokenizer
+// had open; the one it refused came after the tape's last token.
+func depthFault(t *jsontext.Tape, open []uint32, maxDepth int) *fault {
+	f := refuse(ruleLimit, "is nested too deeply: at most "+strconv.Itoa(maxDepth)+" levels of objects and arrays are allowed")
+	var buf []byte
+	for d := min(maxDepth+1, len(open)+1); d >= 2; d-- {
+		parent := int(open[d-2])
+		child := len(t.Tokens) // the refused container, not on the tape
+		if d-1 < len(open) {
+			child = int(open[d-1])
+		}
+		if t.Tokens[parent].Kind == jsontext.Object {
+			buf = t.AppendString(buf[:0], child-1)
+			f.at(buf)
+		} else {
+			f.atIndex(int(t.Tokens[parent].Aux))
+		}
+	}
+	return f
+}
+
+// emptyView stands for absent arguments: they count as {}.
+var emptyView = jsontext.New([]byte("{}"))
+
+// check validates raw on its own, as a call without a record does.
+func check(raw json.RawMessage, lim Limits, allow uint32, root *node, nfc bool) (json.RawMessage, error) {
+	return checkArgs(context.Background(), raw, lim, allow, root, nfc)
+}
+
+// checkArgs validates raw, the arguments of the call in ctx, through the
+// call's argument view. It returns new arguments when normalization
+// changed them, nil otherwise.
+func checkArgs(ctx context.Context, raw json.RawMessage, lim Limits, allow uint32, root *node, nfc bool) (json.RawMessage, error) {
+	if len(raw) > lim.MaxBytes {
+		return nil, tooLarge("arguments are " + strconv.Itoa(len(raw)) + " bytes; they must be at most " + strconv.Itoa(lim.MaxBytes) + " bytes")
+	}
+	v := jsontext.Of(ctx, raw)
+	defer jsontext.Release(v)
+	nonASCII, f := scanView(v, lim, allow, root)
+	if f != nil {
+		return nil, refusal(f)
+	}
+	if !nfc || !nonASCII {
+		return nil, nil
+	}
+	out, changed := normalize(&v.Tape)
+	if !changed {
+		return nil, nil
+	}
+	// Normalization may change lengths, merge property names into
+	// duplicates or alter what a pattern sees: check the result again.
+	if len(out) > lim.MaxBytes {
+		return nil, tooLarge("arguments are " + strconv.Itoa(len(out)) + " bytes after Unicode normalization; they must be at most " + strconv.Itoa(lim.MaxBytes) + " bytes")
+	}
+	nv := jsontext.Of(ctx, out)
+	defer jsontext.Release(nv)
+	if _, f := scanView(nv, lim, allow, root); f != nil {
+		return nil, refusal(f)
+	}
+	return out, nil
+}
+
+// scanView checks a view of arguments against root.
+func scanView(v *jsontext.View, lim Limits, allow uint32, root *node) (nonASCII bool, f *fault) {
+	if v.Absent {
+		v = emptyView
+	}
+	if v.Err != nil {
+		var e *jsontext.Error
+		if errors.As(v.Err, &e) {
+			return false, syntaxFault(&v.Tape, e, lim.MaxDepth)
+		}
+		return false, &fault{syntax: true, rule: ruleEncoding, msg: "arguments are not valid JSON"}
+	}
+	if v.Tape.Tokens[0].Kind != jsontext.Object {
+		return false, &fault{syntax: true, rule: ruleEncoding, msg: "arguments must be a JSON object"}
+	}
+	s := scanners.Get().(*scanner)
+	defer s.release()
+	s.t, s.lim, s.allow, s.nonASCII = &v.Tape, lim, allow, false
+	f = s.value(0, root, 1)
+	return s.nonASCII, f
 }
 
 func (s *scanner) release() {
-	s.data = nil
-	// Keys point into the request; do not let the pool keep it alive.
-	clear(s.keys[:s.keysUsed])
-	s.keysUsed = 0
+	s.t = nil
 	// Decoded values may be sensitive; keep none of them in the pool.
 	clear(s.scratch[:cap(s.scratch)])
 	s.scratch = s.scratch[:0]
@@ -156,89 +239,36 @@ func (s *scanner) release() {
 	scanners.Put(s)
 }
 
-// afterMember reads what follows a member of an object or an element of an
-// array: a comma, when more follow, or the closing byte, when the container
-// ends (end is true).
-func (s *scanner) afterMember(closing byte) (end bool, f *fault) {
-	s.skipWS()
-	if s.pos >= len(s.data) {
-		return false, s.syntaxError("unexpected end")
-	}
-	switch s.data[s.pos] {
-	case ',':
-		s.pos++
-		return false, nil
-	case closing:
-		s.pos++
-		return true, nil
-	}
-	return false, s.syntaxError("expected ',' or '" + string(closing) + "'")
-}
-
-func (s *scanner) skipWS() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
-
-// run checks a whole arguments document against root.
-func (s *scanner) run(root *node) *fault {
-	s.skipWS()
-	if s.pos >= len(s.data) {
-		return s.syntaxError("no value")
-	}
-	if s.data[s.pos] != '{' {
-		return &fault{syntax: true, rule: ruleEncoding, msg: "arguments must be a JSON object"}
-	}
-	if f := s.value(root, 1); f != nil {
-		return f
-	}
-	s.skipWS()
-	if s.pos != len(s.data) {
-		return s.syntaxError("unexpected data after the arguments object")
-	}
-	return nil
-}
-
-func (s *scanner) value(n *node, depth int) *fault {
-	s.skipWS()
-	if s.pos >= len(s.data) {
-		return s.syntaxError("unexpected end")
-	}
+func (s *scanner) value(i int, n *node, depth int) *fault {
 	if n != nil && n.never {
 		return refuse(ruleSchema, "is not allowed")
 	}
-	c := s.data[s.pos]
-	switch {
-	case c == '{' || c == '[':
+	t := s.t
+	tok := &t.Tokens[i]
+	switch tok.Kind {
+	case jsontext.Object, jsontext.Array:
 		want := tObject
-		if c == '[' {
+		if tok.Kind == jsontext.Array {
 			want = tArray
 		}
 		if n != nil && n.types != 0 && n.types&want == 0 {
 			return refuse(ruleSchema, "must be "+n.typeText())
 		}
-		start := s.pos
 		var f *fault
-		if c == '{' {
-			f = s.object(n, depth)
+		if tok.Kind == jsontext.Object {
+			f = s.object(i, n, depth)
 		} else {
-			f = s.array(n, depth)
+			f = s.array(i, n, depth)
 		}
-		if f == nil && n != nil && n.hasEnum && !n.enumHasComposite(s.data[start:s.pos]) {
+		if f == nil && n != nil && n.hasEnum && !n.enumHasComposite(t.Src[tok.Start:tok.End]) {
 			return refuse(ruleEnum, "must be one of "+n.enumText)
 		}
 		return f
-	case c == '"':
+	case jsontext.String:
 		if n != nil && n.types != 0 && n.types&tString == 0 {
 			return refuse(ruleSchema, "must be "+n.typeText())
 		}
-		v, runes, f := s.str(false, n != nil && n.wantValue)
+		v, runes, f := s.str(i, false, n != nil && n.wantValue, n != nil)
 		if f != nil {
 			return f
 		}
@@ -246,24 +276,15 @@ func (s *scanner) value(n *node, depth int) *fault {
 			return n.checkString(v, runes)
 		}
 		return nil
-	case c == 't':
-		return s.literal("true", tBoolean, n)
-	case c == 'f':
-		return s.literal("false", tBoolean, n)
-	case c == 'n':
-		return s.literal("null", tNull, n)
-	case c == '-' || c >= '0' && c <= '9':
-		return s.number(n)
+	case jsontext.True, jsontext.False:
+		return s.literal(t.Raw(i), tBoolean, n)
+	case jsontext.Null:
+		return s.literal(t.Raw(i), tNull, n)
 	}
-	return s.syntaxError("unexpected character " + strconv.QuoteRune(rune(c)))
+	return s.number(t.Raw(i), n)
 }
 
-func (s *scanner) literal(word string, t typeSet, n *node) *fault {
-	if len(s.data)-s.pos < len(word) || string(s.data[s.pos:s.pos+len(word)]) != word {
-		return s.syntaxError("invalid literal")
-	}
-	tok := s.data[s.pos : s.pos+len(word)]
-	s.pos += len(word)
+func (s *scanner) literal(tok []byte, t typeSet, n *node) *fault {
 	if n == nil {
 		return nil
 	}
@@ -276,43 +297,7 @@ func (s *scanner) literal(word string, t typeSet, n *node) *fault {
 	return nil
 }
 
-func (s *scanner) digits() int {
-	start := s.pos
-	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
-		s.pos++
-	}
-	return s.pos - start
-}
-
-func (s *scanner) number(n *node) *fault {
-	start := s.pos
-	if s.data[s.pos] == '-' {
-		s.pos++
-	}
-	if s.pos < len(s.data) && s.data[s.pos] == '0' {
-		s.pos++
-	} else if s.digits() == 0 {
-		return s.syntaxError("invalid number")
-	}
-	plain := true
-	if s.pos < len(s.data) && s.data[s.pos] == '.' {
-		s.pos++
-		plain = false
-		if s.digits() == 0 {
-			return s.syntaxError("invalid number")
-		}
-	}
-	if s.pos < len(s.data) && (s.data[s.pos] == 'e' || s.data[s.pos] == 'E') {
-		s.pos++
-		plain = false
-		if s.pos < len(s.data) && (s.data[s.pos] == '+' || s.data[s.pos] == '-') {
-			s.pos++
-		}
-		if s.digits() == 0 {
-			return s.syntaxError("invalid number")
-		}
-	}
-	tok := s.data[start:s.pos]
+func (s *scanner) number(tok []byte, n *node) *fault {
 	if len(tok) > s.lim.MaxStringBytes {
 		return refuse(ruleLimit, "must be a number of at most "+strconv.Itoa(s.lim.MaxStringBytes)+" characters")
 	}
@@ -322,6 +307,7 @@ func (s *scanner) number(n *node) *fault {
 	if n.types != 0 && n.types&(tNumber|tInteger) == 0 {
 		return refuse(ruleSchema, "must be "+n.typeText())
 	}
+	plain := !bytes.ContainsAny(tok, ".eE")
 	needInt := n.types != 0 && n.types&tNumber == 0
 	bounded := n.minimum != nil || n.maximum != nil || n.exclMinimum != nil || n.exclMaximum != nil || n.multipleOf != nil
 	if !needInt && !bounded && !n.hasEnum || needInt && plain && !bounded && !n.hasEnum {
@@ -490,110 +476,52 @@ func isIntegerLiteral(tok []byte) bool {
 	return exp >= 0
 }
 
-// dupMapAt is the number of properties from which an object's names are
-// checked for duplicates through a map instead of a linear scan, so a huge
-// object costs linear, not quadratic, time.
-const dupMapAt = 32
-
-func (s *scanner) object(n *node, depth int) *fault {
+func (s *scanner) object(i int, n *node, depth int) *fault {
 	if depth > s.lim.MaxDepth {
 		return refuse(ruleLimit, "is nested too deeply: at most "+strconv.Itoa(s.lim.MaxDepth)+" levels of objects and arrays are allowed")
 	}
-	s.pos++ // '{'
-	base := len(s.keys)
-	defer func() { s.keys = s.keys[:base] }()
-	var seen map[string]struct{}
+	t := s.t
+	end := int(t.Tokens[i].Next)
 	count := 0
-	s.skipWS()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-	} else {
-		for {
-			s.skipWS()
-			if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-				return s.syntaxError("expected a property name")
-			}
-			key, _, f := s.str(true, true)
-			if f != nil {
-				return f
-			}
-			count++
-			if count > s.lim.MaxProperties {
-				return refuse(ruleLimit, "must have at most "+strconv.Itoa(s.lim.MaxProperties)+" properties")
-			}
-			if n != nil && n.maxProps >= 0 && count > n.maxProps {
-				return refuse(ruleSchema, "must have at most "+strconv.Itoa(n.maxProps)+" properties")
-			}
-			dup := false
-			if seen != nil {
-				_, dup = seen[string(key)]
-				seen[string(key)] = struct{}{}
+	for k := i + 1; k < end; k = int(t.Tokens[k+1].Next) {
+		key, _, f := s.str(k, true, true, false)
+		if f != nil {
+			return f
+		}
+		count++
+		if count > s.lim.MaxProperties {
+			return refuse(ruleLimit, "must have at most "+strconv.Itoa(s.lim.MaxProperties)+" properties")
+		}
+		if n != nil && n.maxProps >= 0 && count > n.maxProps {
+			return refuse(ruleSchema, "must have at most "+strconv.Itoa(n.maxProps)+" properties")
+		}
+		if t.Tokens[k].Flags&jsontext.Dup != 0 {
+			return refuse(ruleEncoding, "appears more than once; send each property once").at(key)
+		}
+		var child *node
+		if n != nil {
+			if pn, ok := n.props[string(key)]; ok {
+				child = pn
+			} else if n.closed {
+				return refuse(ruleSchema, n.unknownText()).at(key)
+			} else if name, ok := s.foldMatch(n, key); ok {
+				return refuse(ruleSchema, "is not a known field; names are case-sensitive (did you mean "+strconv.Quote(name)+"?)").at(key)
 			} else {
-				for _, k := range s.keys[base:] {
-					if bytes.Equal(k, key) {
-						dup = true
-						break
-					}
-				}
-				if count == dupMapAt {
-					seen = make(map[string]struct{}, 2*dupMapAt)
-					for _, k := range s.keys[base:] {
-						seen[string(k)] = struct{}{}
-					}
-					seen[string(key)] = struct{}{}
-				}
+				child = n.additional
 			}
-			if dup {
-				return refuse(ruleEncoding, "appears more than once; send each property once").at(key)
-			}
-			s.keys = append(s.keys, key)
-			s.keysUsed = max(s.keysUsed, len(s.keys))
-			var child *node
-			if n != nil {
-				if pn, ok := n.props[string(key)]; ok {
-					child = pn
-				} else if n.closed {
-					return refuse(ruleSchema, n.unknownText()).at(key)
-				} else if name, ok := s.foldMatch(n, key); ok {
-					return refuse(ruleSchema, "is not a known field; names are case-sensitive (did you mean "+strconv.Quote(name)+"?)").at(key)
-				} else {
-					child = n.additional
-				}
-			}
-			s.skipWS()
-			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-				return s.syntaxError("expected ':'")
-			}
-			s.pos++
-			if f := s.value(child, depth+1); f != nil {
-				if f.syntax {
-					return f
-				}
-				return f.at(key)
-			}
-			if end, f := s.afterMember('}'); f != nil {
+		}
+		if f := s.value(k+1, child, depth+1); f != nil {
+			if f.syntax {
 				return f
-			} else if end {
-				break
 			}
+			return f.at(key)
 		}
 	}
 	if n == nil {
 		return nil
 	}
 	for _, r := range n.required {
-		found := false
-		if seen != nil {
-			_, found = seen[r]
-		} else {
-			for _, k := range s.keys[base:] {
-				if string(k) == r {
-					found = true
-					break
-				}
-			}
-		}
-		if !found {
+		if t.Member(i, r) < 0 {
 			return refuse(ruleSchema, "is required").at([]byte(r))
 		}
 	}
@@ -660,40 +588,31 @@ func limitNames(names []string) []string {
 	return append(out, "… ("+strconv.Itoa(len(names)-maxShown)+" more)")
 }
 
-func (s *scanner) array(n *node, depth int) *fault {
+func (s *scanner) array(i int, n *node, depth int) *fault {
 	if depth > s.lim.MaxDepth {
 		return refuse(ruleLimit, "is nested too deeply: at most "+strconv.Itoa(s.lim.MaxDepth)+" levels of objects and arrays are allowed")
 	}
-	s.pos++ // '['
 	var items *node
 	if n != nil {
 		items = n.items
 	}
+	t := s.t
+	end := int(t.Tokens[i].Next)
 	count := 0
-	s.skipWS()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-	} else {
-		for {
-			if count >= s.lim.MaxItems {
-				return refuse(ruleLimit, "must have at most "+strconv.Itoa(s.lim.MaxItems)+" items")
-			}
-			if n != nil && n.maxItems >= 0 && count >= n.maxItems {
-				return refuse(ruleSchema, "must have at most "+strconv.Itoa(n.maxItems)+" items")
-			}
-			if f := s.value(items, depth+1); f != nil {
-				if f.syntax {
-					return f
-				}
-				return f.atIndex(count)
-			}
-			count++
-			if end, f := s.afterMember(']'); f != nil {
-				return f
-			} else if end {
-				break
-			}
+	for j := i + 1; j < end; j = int(t.Tokens[j].Next) {
+		if count >= s.lim.MaxItems {
+			return refuse(ruleLimit, "must have at most "+strconv.Itoa(s.lim.MaxItems)+" items")
 		}
+		if n != nil && n.maxItems >= 0 && count >= n.maxItems {
+			return refuse(ruleSchema, "must have at most "+strconv.Itoa(n.maxItems)+" items")
+		}
+		if f := s.value(j, items, depth+1); f != nil {
+			if f.syntax {
+				return f
+			}
+			return f.atIndex(count)
+		}
+		count++
 	}
 	if n != nil && count < n.minItems {
 		return refuse(ruleSchema, "must have at least "+strconv.Itoa(n.minItems)+" items")
@@ -701,155 +620,69 @@ func (s *scanner) array(n *node, depth int) *fault {
 	return nil
 }
 
-// str scans a string starting at the opening quote. It returns the decoded
-// content when want is set (a sub-slice of the input when there are no
-// escapes; otherwise a fresh copy for keys and the scratch buffer for
-// values), and the length in runes.
-func (s *scanner) str(key, want bool) ([]byte, int, *fault) {
-	start := s.pos + 1
-	i := start
-	runes, size := 0, 0
-	escaped := false
-	for {
-		// Most bytes are plain ASCII: skip them in a tight loop.
-		j := i
-		for j < len(s.data) && plainByte[s.data[j]] {
-			j++
-		}
-		runes += j - i
-		size += j - i
-		i = j
-		if i >= len(s.data) {
-			s.pos = i
-			return nil, 0, s.syntaxError("unterminated string")
-		}
-		c := s.data[i]
-		switch {
-		case c == '"':
-			goto end
-		case c == '\\':
-			escaped = true
-			r, n, f := s.escape(i)
-			if f != nil {
-				return nil, 0, f
-			}
-			if f := s.control(r, key); f != nil {
-				return nil, 0, f
-			}
-			if r >= 0x80 {
-				s.nonASCII = true
-			}
-			i += n
-			runes++
-			size += utf8.RuneLen(r)
-		case c < 0x20:
-			s.pos = i
-			return nil, 0, s.syntaxError("unescaped control character in string")
-		case c == 0x7f:
-			return nil, 0, s.controlFault(0x7f, key)
-		default:
-			r, n := utf8.DecodeRune(s.data[i:])
-			if r == utf8.RuneError && n <= 1 {
-				if key {
-					return nil, 0, refuse(ruleEncoding, "has a property name that is not valid UTF-8")
-				}
-				return nil, 0, refuse(ruleEncoding, "must be valid UTF-8")
-			}
-			if r <= 0x9f {
-				return nil, 0, s.controlFault(r, key)
-			}
-			s.nonASCII = true
-			i += n
-			runes++
-			size += n
+// str checks the string token i: a property name (key) or a value. It
+// returns the decoded content when want is set (a sub-slice of the input
+// when there are no escapes; otherwise a fresh copy for keys and the
+// scratch buffer for values), and, when runes is set, the length in runes.
+func (s *scanner) str(i int, key, want, runes bool) ([]byte, int, *fault) {
+	t := s.t
+	tok := &t.Tokens[i]
+	allow := s.allow
+	if key {
+		allow = 0
+	}
+	if tok.Flags&(jsontext.BadUTF8|jsontext.Lone|jsontext.C1) != 0 || tok.Aux&^allow != 0 {
+		if f := s.stringFault(t.Raw(i), key); f != nil {
+			return nil, 0, f
 		}
 	}
-end:
-	s.pos = i + 1
-	if size > s.lim.MaxStringBytes {
+	if tok.Flags&jsontext.NonASCII != 0 {
+		s.nonASCII = true
+	}
+	if int(tok.Len) > s.lim.MaxStringBytes {
 		if key {
 			return nil, 0, refuse(ruleLimit, "has a property name longer than "+strconv.Itoa(s.lim.MaxStringBytes)+" bytes")
 		}
 		return nil, 0, refuse(ruleLimit, "must be at most "+strconv.Itoa(s.lim.MaxStringBytes)+" bytes")
 	}
-	raw := s.data[start:i]
-	if !want || !escaped {
-		return raw, runes, nil
+	raw := t.Raw(i)
+	v := raw
+	if tok.Flags&jsontext.Escaped != 0 && (want || runes && tok.Flags&jsontext.NonASCII != 0) {
+		if key {
+			v = t.AppendString(make([]byte, 0, tok.Len), i)
+		} else {
+			s.scratch = t.AppendString(s.scratch[:0], i)
+			v = s.scratch
+		}
 	}
-	if key {
-		return appendUnescaped(make([]byte, 0, size), raw), runes, nil
+	n := int(tok.Len)
+	if runes && tok.Flags&jsontext.NonASCII != 0 {
+		n = utf8.RuneCount(v)
 	}
-	s.scratch = appendUnescaped(s.scratch[:0], raw)
-	return s.scratch, runes, nil
+	return v, n, nil
 }
 
-// plainByte marks the bytes a string can hold as they are: printable
-// ASCII other than the quote and the backslash.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// escape decodes the escape sequence at s.data[i] (a backslash) and returns
-// the rune and the length of the sequence.
-func (s *scanner) escape(i int) (rune, int, *fault) {
-	if i+1 >= len(s.data) {
-		s.pos = i
-		return 0, 0, s.syntaxError("unterminated string")
-	}
-	switch s.data[i+1] {
-	case '"', '\\', '/':
-		return rune(s.data[i+1]), 2, nil
-	case 'b':
-		return '\b', 2, nil
-	case 'f':
-		return '\f', 2, nil
-	case 'n':
-		return '\n', 2, nil
-	case 'r':
-		return '\r', 2, nil
-	case 't':
-		return '\t', 2, nil
-	case 'u':
-		r, ok := hex4(s.data, i+2)
-		if !ok {
-			s.pos = i
-			return 0, 0, s.syntaxError("invalid \\u escape")
-		}
-		if r < 0xd800 || r > 0xdfff {
-			return r, 6, nil
-		}
-		if r <= 0xdbff && i+11 < len(s.data) && s.data[i+6] == '\\' && s.data[i+7] == 'u' {
-			if lo, ok := hex4(s.data, i+8); ok && lo >= 0xdc00 && lo <= 0xdfff {
-				return 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00), 12, nil
+// stringFault finds the first reason, in order, to refuse the string
+// whose source is raw: invalid UTF-8, an unpaired surrogate escape, or a
+// control character that is not allowed.
+func (s *scanner) stringFault(raw []byte, key bool) *fault {
+	for j := 0; j < len(raw); {
+		r, size, kind := jsontext.Rune(raw, j)
+		j += size
+		switch kind {
+		case jsontext.RuneBadUTF8:
+			if key {
+				return refuse(ruleEncoding, "has a property name that is not valid UTF-8")
 			}
+			return refuse(ruleEncoding, "must be valid UTF-8")
+		case jsontext.RuneLone:
+			return refuse(ruleEncoding, "must be valid Unicode: it contains an unpaired surrogate escape")
 		}
-		return 0, 0, refuse(ruleEncoding, "must be valid Unicode: it contains an unpaired surrogate escape")
-	}
-	s.pos = i
-	return 0, 0, s.syntaxError("invalid escape")
-}
-
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
+		if f := s.control(r, key); f != nil {
+			return f
 		}
 	}
-	return r, true
+	return nil
 }
 
 // control refuses a decoded control character unless it is allowed.
@@ -872,45 +705,6 @@ func (s *scanner) controlFault(r rune, key bool) *fault {
 		return refuse(ruleEncoding, "has a property name with control character "+code)
 	}
 	return refuse(ruleEncoding, "must not contain control character "+code)
-}
-
-// appendUnescaped decodes the content of a JSON string the scanner has
-// already checked.
-func appendUnescaped(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		switch raw[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, _ := hex4(raw, i+2)
-			if r >= 0xd800 && r <= 0xdbff {
-				lo, _ := hex4(raw, i+8)
-				r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
-				i += 6
-			}
-			dst = utf8.AppendRune(dst, r)
-			i += 6
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, raw[i+1])
-		}
-		i += 2
-	}
-	return dst
 }
 
 // checkString applies the string keywords of n to a decoded value.

@@ -1,8 +1,11 @@
 // Command loadtest drives N concurrent MCP client sessions over streamable
-// HTTP against the customer server and reports throughput and p50/p99
-// latency for cache misses and cache hits, for the hardened server (every
-// bulwark layer on) and the bare one (-bare: every layer off), in the same
-// run, on the same database.
+// HTTP against the customer server and reports, per mode and workload,
+// throughput, p50/p99 latency, the server's CPU time and allocated bytes
+// per call, and the cache hit ratio. The modes run side by side, in the
+// same run, on the same database: bare (-bare: every bulwark layer off),
+// hardened with the cache off (ENABLE_CACHING=false) and hardened with the
+// cache on. The workloads are miss (a new customer per call) and hit (the
+// same eight customers over and over).
 //
 //	go run ./examples/customer/loadtest -n 1,8,64 -duration 5s
 //
@@ -105,8 +108,17 @@ func envOr(k, def string) string {
 	return def
 }
 
+// The modes, in the order measurements alternate.
+var modes = []string{modeBare, modeNoCache, modeHardened}
+
+const (
+	modeBare     = "bare"             // every bulwark layer off
+	modeNoCache  = "hardened-nocache" // every layer on but the cache
+	modeHardened = "hardened"         // every layer on
+)
+
 type result struct {
-	mode     string // hardened, bare, pgbench
+	mode     string // a mode, or pgbench
 	path     string // miss, hit
 	n        int
 	calls    int64
@@ -115,6 +127,45 @@ type result struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	cpu      time.Duration // server process CPU time (user+system) during the measurement
+	alloc    float64       // bytes the server allocated during the measurement
+	hits     int64         // calls answered from the cache
+}
+
+// allocPerCall is the server's allocated bytes per call.
+func (r result) allocPerCall() float64 {
+	if r.calls == 0 {
+		return 0
+	}
+	return r.alloc / float64(r.calls)
+}
+
+// hitRatio is the share of calls answered from the cache.
+func (r result) hitRatio() float64 {
+	if r.calls == 0 {
+		return 0
+	}
+	return float64(r.hits) / float64(r.calls)
+}
+
+// allocated reads the server's go_memstats_alloc_bytes_total (bytes
+// allocated since it started) from its /metrics.
+func allocated(s *server) (float64, error) {
+	resp, err := http.Get(s.admin + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_alloc_bytes_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("go_memstats_alloc_bytes_total not in /metrics")
 }
 
 // cpuPerCall is the server's CPU time per call: on a machine whose cores
@@ -194,7 +245,7 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 	// and measurements alternate between them, so a change in the
 	// machine's load during the run affects both alike.
 	servers := map[string]*server{}
-	for _, mode := range []string{"hardened", "bare"} {
+	for _, mode := range modes {
 		srv, err := startServer(bin, mode, dbURL, keyFile, maxConns)
 		if err != nil {
 			return err
@@ -210,9 +261,9 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 			for rep := 0; rep < reps; rep++ {
 				ks := keys[next : next+n] // fresh principals: misses stay misses
 				next += n
-				for _, mode := range []string{"hardened", "bare"} {
-					use := ks
-					if mode == "bare" {
+				for _, mode := range modes {
+					use := ks // each server has its own cache: the keys serve both hardened modes
+					if mode == modeBare {
 						use = make([]string, n) // no authentication when bare
 					}
 					r, err := measure(servers[mode], mode, path, use, dur)
@@ -220,10 +271,10 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 						return err
 					}
 					runs[mode] = append(runs[mode], r)
-					fmt.Fprintf(os.Stderr, "%-8s %-4s n=%-3d rep %d %8.0f calls/s p50 %-9v p99 %-9v server CPU/call %-8v errors %d\n", r.mode, r.path, r.n, rep+1, r.rps(), r.p50, r.p99, r.cpuPerCall(), r.errors)
+					fmt.Fprintf(os.Stderr, "%-16s %-4s n=%-3d rep %d %8.0f calls/s p50 %-9v p99 %-9v server CPU/call %-8v alloc/call %6.0f B hits %3.0f%% errors %d\n", r.mode, r.path, r.n, rep+1, r.rps(), r.p50, r.p99, r.cpuPerCall(), r.allocPerCall(), 100*r.hitRatio(), r.errors)
 				}
 			}
-			for _, mode := range []string{"hardened", "bare"} {
+			for _, mode := range modes {
 				results = append(results, median(runs[mode]))
 			}
 		}
@@ -321,9 +372,10 @@ func createDatabase(base, name string) (string, error) {
 }
 
 type server struct {
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	url   string
+	admin string // base URL of /metrics, /readyz
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 func (s *server) stop() {
@@ -369,9 +421,12 @@ func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error
 	if serverGOGC != "" {
 		env = append(env, "GOGC="+serverGOGC)
 	}
-	if mode == "bare" {
+	switch mode {
+	case modeBare:
 		args = append(args, "-bare")
-	} else {
+	case modeNoCache:
+		env = append(env, "API_KEYS_FILE="+keyFile, "ENABLE_CACHING=false")
+	default:
 		env = append(env, "API_KEYS_FILE="+keyFile)
 	}
 	cmd := exec.Command(bin, args...)
@@ -381,7 +436,7 @@ func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{url: "http://" + addr + "/mcp", cmd: cmd, done: make(chan struct{})}
+	s := &server{url: "http://" + addr + "/mcp", admin: "http://" + admin, cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -463,8 +518,12 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 			}
 		}
 	}
-	var calls, errs, wrong atomic.Int64
+	var calls, errs, wrong, hits atomic.Int64
 	lat := make([][]time.Duration, n)
+	alloc0, err := allocated(srv)
+	if err != nil {
+		return result{}, err
+	}
 	cpu0 := processCPU(srv.cmd.Process.Pid)
 	stop := time.Now().Add(dur)
 	var wg sync.WaitGroup
@@ -489,10 +548,13 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 					errs.Add(1)
 					continue
 				}
-				if mode == "hardened" {
-					if m, _ := res.Meta[cache.MetaKey].(map[string]any); m["status"] != path {
-						wrong.Add(1)
-					}
+				m, _ := res.Meta[cache.MetaKey].(map[string]any)
+				st, _ := m["status"].(string)
+				if st == "hit" {
+					hits.Add(1)
+				}
+				if mode == modeHardened && st != path {
+					wrong.Add(1)
 				}
 			}
 			lat[i] = mine
@@ -501,9 +563,13 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu := processCPU(srv.cmd.Process.Pid) - cpu0
+	alloc1, err := allocated(srv)
+	if err != nil {
+		return result{}, err
+	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	r := result{mode: mode, path: path, n: n, calls: calls.Load(), errors: errs.Load(), wrong: wrong.Load(), elapsed: elapsed, cpu: cpu}
+	r := result{mode: mode, path: path, n: n, calls: calls.Load(), errors: errs.Load(), wrong: wrong.Load(), hits: hits.Load(), elapsed: elapsed, cpu: cpu, alloc: alloc1 - alloc0}
 	if len(all) > 0 {
 		r.p50 = all[len(all)/2].Round(time.Microsecond)
 		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
@@ -555,25 +621,27 @@ func report(rs, pg []result, sessions []int, dur time.Duration) {
 		return result{}
 	}
 	fmt.Printf("\nget_customer over streamable HTTP, %v per measurement, median of the repetitions\n", dur)
-	fmt.Printf("calls/s (p50 / p99), and the server's CPU time per call\n\n")
-	fmt.Printf("| N | hardened miss | hardened hit | bare (no layers) | hardened miss / bare | hit / miss | CPU/call: miss, hit, bare | pgbench same SELECT (tps, avg latency) |\n")
-	fmt.Printf("|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("miss: a new customer per call; hit: the same eight customers over and over\n\n")
+	fmt.Printf("| N | mode | workload | calls/s | p50 | p99 | server CPU/call | allocated/call | hit ratio |\n")
+	fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
 	for _, n := range sessions {
-		hm, hh, bm := find("hardened", "miss", n), find("hardened", "hit", n), find("bare", "miss", n)
-		pgs := "-"
-		for _, p := range pg {
-			if p.n == n {
-				pgs = fmt.Sprintf("%.0f (%v)", p.rps(), p.p50)
+		for _, path := range []string{"miss", "hit"} {
+			for _, mode := range modes {
+				r := find(mode, path, n)
+				fmt.Printf("| %d | %s | %s | %.0f | %v | %v | %v | %.1f KiB | %.0f%% |\n", n, mode, path,
+					r.rps(), r.p50, r.p99, r.cpuPerCall(), r.allocPerCall()/1024, 100*r.hitRatio())
 			}
 		}
-		fmt.Printf("| %d | %.0f (%v / %v) | %.0f (%v / %v) | %.0f (%v / %v) | %.2f | %.1f× | %v, %v, %v | %s |\n", n,
-			hm.rps(), hm.p50, hm.p99, hh.rps(), hh.p50, hh.p99, bm.rps(), bm.p50, bm.p99,
-			hm.rps()/bm.rps(), hh.rps()/hm.rps(), hm.cpuPerCall(), hh.cpuPerCall(), bm.cpuPerCall(), pgs)
+		for _, p := range pg {
+			if p.n == n {
+				fmt.Printf("| %d | pgbench, same SELECT | - | %.0f | avg %v | - | - | - | - |\n", n, p.rps(), p.p50)
+			}
+		}
 	}
 	var errs, wrong int64
 	for _, r := range rs {
 		errs += r.errors
 		wrong += r.wrong
 	}
-	fmt.Printf("\nfailed calls: %d; hardened calls whose cache status differed from the path measured: %d\n", errs, wrong)
+	fmt.Printf("\nfailed calls: %d; hardened (cache on) calls whose cache status differed from the workload: %d\n", errs, wrong)
 }

@@ -1,4 +1,4 @@
-package cache_test
+package jsontext
 
 import (
 	"bytes"
@@ -8,11 +8,15 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/bulwark-mcp/bulwark/cache"
 )
 
-func TestCanonicalize(t *testing.T) {
+// canonicalize is the canonical form of src, scanned on its own.
+func canonicalize(src []byte) ([]byte, error) {
+	c, err := New(src).Canonical()
+	return bytes.Clone(c), err
+}
+
+func TestCanonical(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
@@ -44,38 +48,39 @@ func TestCanonicalize(t *testing.T) {
 		{`{"\u0062":1,"a":2}`, `{"a":2,"b":1}`},
 	}
 	for _, tt := range tests {
-		got, err := cache.Canonicalize(nil, []byte(tt.in), nil)
+		got, err := canonicalize([]byte(tt.in))
 		if err != nil || string(got) != tt.want {
-			t.Errorf("Canonicalize(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+			t.Errorf("canonical(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
 		}
 	}
 }
 
-func TestCanonicalizeRejects(t *testing.T) {
+func TestCanonicalRejects(t *testing.T) {
 	bad := []string{
 		`{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[1 2]`, `01`, `1.`, `.5`, `1e`, `+1`, `-`,
 		`"abc`, `"\x"`, `"\u12"`, `"a` + "\x01" + `"`, `tru`, `nul`, `1 2`, `{} {}`,
 		`{"a":1,"a":2}`, `{"a":1,"\u0061":2}`, // duplicate keys
 		`"\ud800"`, `"\udc00"`, `"\ud800\u0041"`, "\"\xff\"", // bad UTF-16 / UTF-8
 		`1e99999999999999999999`, `1e2000000`,
-		strings.Repeat("[", 200) + strings.Repeat("]", 200),
+		strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1),
 	}
 	for _, in := range bad {
-		if got, err := cache.Canonicalize(nil, []byte(in), nil); err == nil {
-			t.Errorf("Canonicalize(%q) = %s; want an error", in, got)
+		if got, err := canonicalize([]byte(in)); err == nil {
+			t.Errorf("canonical(%q) = %s; want an error", in, got)
 		}
 	}
 }
 
-func TestCanonicalizeDrop(t *testing.T) {
+func TestCanonicalDrop(t *testing.T) {
 	drop := map[string]bool{"auth_token": true}
-	got, err := cache.Canonicalize([]byte("prefix:"), []byte(`{"id":1,"auth_token":"s3cret","x":{"auth_token":2}}`), drop)
+	v := New([]byte(`{"id":1,"auth_token":"s3cret","x":{"auth_token":2}}`))
+	got, err := v.Tape.AppendCanonical([]byte("prefix:"), 0, func(k []byte) bool { return drop[string(k)] })
 	if err != nil || string(got) != `prefix:{"id":1,"x":{"auth_token":2}}` {
 		t.Fatalf("got %s, %v", got, err)
 	}
 }
 
-func FuzzCanonicalize(f *testing.F) {
+func FuzzCanonical(f *testing.F) {
 	for _, s := range []string{
 		`{"b":1,"a":[1,2.0,"x"]}`, `{"a":{"b":{"c":null}}}`, `1.5e3`, `-0`, `"\u00e9\ud83d\ude00"`,
 		`[true,false,null]`, `{"":0}`, `{"a":1,"a":1}`, `"\ud800"`, `0.000001`, `123456789012345678901234567890`,
@@ -83,7 +88,7 @@ func FuzzCanonicalize(f *testing.F) {
 		f.Add([]byte(s), []byte(`{"a":1}`))
 	}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		ca, errA := cache.Canonicalize(nil, a, nil)
+		ca, errA := canonicalize(a)
 		if errA != nil {
 			return
 		}
@@ -95,7 +100,7 @@ func FuzzCanonicalize(f *testing.F) {
 			t.Fatalf("output %q of %q is not JSON", ca, a)
 		}
 		// Canonical form is a fixed point.
-		again, err := cache.Canonicalize(nil, ca, nil)
+		again, err := canonicalize(ca)
 		if err != nil || !bytes.Equal(again, ca) {
 			t.Fatalf("not idempotent: %q -> %q -> %q (%v)", a, ca, again, err)
 		}
@@ -105,14 +110,14 @@ func FuzzCanonicalize(f *testing.F) {
 		if okA {
 			re, err := json.Marshal(va)
 			if err == nil {
-				cre, err := cache.Canonicalize(nil, re, nil)
+				cre, err := canonicalize(re)
 				if err != nil || !bytes.Equal(cre, ca) {
 					t.Fatalf("same value, other spelling: %q -> %q, %q -> %q (%v)", a, ca, re, cre, err)
 				}
 			}
 		}
 		// Equal keys if and only if equal values.
-		cb, errB := cache.Canonicalize(nil, b, nil)
+		cb, errB := canonicalize(b)
 		vb, okB := decode(b)
 		if errB != nil || !okA || !okB {
 			return
@@ -183,7 +188,7 @@ func equalJSON(a, b any) (eq, known bool) {
 		return true, true
 	case string:
 		bs, ok := b.(string)
-		// encoding/json replaced invalid sequences; Canonicalize refused
+		// encoding/json replaced invalid sequences; the canonical form refused
 		// those, so both strings here are valid.
 		return ok && utf8.ValidString(a) && a == bs, true
 	default:
