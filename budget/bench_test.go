@@ -15,8 +15,8 @@ func BenchmarkLedger(b *testing.B) {
 	loop, _ := budget.New(budget.Config{Repeats: 1 << 30})
 	full, _ := budget.New(budget.Config{
 		Repeats:   1 << 30,
-		Session:   budget.Limit{Calls: 1 << 40, Cost: 1 << 40},
-		Principal: budget.Limit{Calls: 1 << 40, Cost: 1 << 40},
+		Session:   budget.Allowance{Calls: 1 << 40, Cost: 1 << 40},
+		Principal: budget.Allowance{Calls: 1 << 40, Cost: 1 << 40},
 	})
 	b.Run("bare", func(b *testing.B) { bulwarktest.BenchLayer(b, nil, req, nil) })
 	b.Run("loop", func(b *testing.B) { bulwarktest.BenchLayer(b, budget.Middleware(loop), req, nil) })

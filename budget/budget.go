@@ -37,11 +37,11 @@ const FieldRefused = "budget.refused"
 // window. The memory store is [MemoryStore]; budget/redisbudget shares the
 // counters of many instances through Redis.
 type Store interface {
-	Take(ctx context.Context, key string, n, max int64, window time.Duration) (Usage, error)
+	Take(ctx context.Context, key string, n, max int64, window time.Duration) (Tally, error)
 }
 
-// Usage is a counter as [Store.Take] left it.
-type Usage struct {
+// Tally is a counter as [Store.Take] left it.
+type Tally struct {
 	// Used is the counter after the call: including n when OK, without it
 	// otherwise.
 	Used int64
@@ -51,9 +51,9 @@ type Usage struct {
 	ResetIn time.Duration
 }
 
-// Limit is a budget over a window. A zero Calls or Cost sets no budget of
+// Allowance is a budget over a window. A zero Calls or Cost sets no budget of
 // that kind.
-type Limit struct {
+type Allowance struct {
 	// Calls is how many calls the window allows.
 	Calls int64
 	// Cost is how many cost units ([Config.Cost]) the window allows.
@@ -76,11 +76,11 @@ type Config struct {
 	RepeatWindow time.Duration
 	// Session is the budget of each MCP session. On transports without
 	// session IDs (stdio) the process serves one session.
-	Session Limit
+	Session Allowance
 	// Principal is the budget of each authenticated caller (see the auth
 	// package), shared by all of its sessions; calls without a principal
 	// are not counted against it.
-	Principal Limit
+	Principal Allowance
 	// Cost is what a call costs in units, for the Cost of the budgets, for
 	// example per tool with bulwark.ByTool. Nil means 1 unit per call. A
 	// negative cost is taken as 0.
@@ -113,9 +113,9 @@ func New(cfg Config) (*Ledger, error) {
 	if cfg.RepeatWindow == 0 {
 		cfg.RepeatWindow = defaultRepeatWindow
 	}
-	for _, l := range []*Limit{&cfg.Session, &cfg.Principal} {
+	for _, l := range []*Allowance{&cfg.Session, &cfg.Principal} {
 		if l.Calls < 0 || l.Cost < 0 || l.Window < 0 {
-			return nil, errors.New("budget: a Limit's Calls, Cost and Window must not be negative")
+			return nil, errors.New("budget: a Allowance's Calls, Cost and Window must not be negative")
 		}
 		if l.Window == 0 {
 			l.Window = defaultWindow
@@ -198,7 +198,7 @@ func (l *Ledger) admit(ctx context.Context, req *mcp.CallToolRequest) error {
 	}
 	type check struct {
 		who, key, field string
-		lim             Limit
+		lim             Allowance
 	}
 	checks := [2]check{{"session", "s:" + session, "session", l.cfg.Session}}
 	n := 1

@@ -116,7 +116,7 @@ func TestLoopCheckOff(t *testing.T) {
 }
 
 func TestSessionCallBudget(t *testing.T) {
-	hs := newHarness(t, Config{Repeats: -1, Session: Limit{Calls: 3, Window: 10 * time.Minute}})
+	hs := newHarness(t, Config{Repeats: -1, Session: Allowance{Calls: 3, Window: 10 * time.Minute}})
 	for i := range 3 {
 		if _, err := hs.call("alice", "s1", "t", `{"n":`+string(rune('0'+i))+`}`); err != nil {
 			t.Fatal(err)
@@ -143,7 +143,7 @@ func TestSessionCallBudget(t *testing.T) {
 func TestPrincipalCostBudget(t *testing.T) {
 	hs := newHarness(t, Config{
 		Repeats:   -1,
-		Principal: Limit{Cost: 10},
+		Principal: Allowance{Cost: 10},
 		Cost:      bulwark.ByTool[int64](1, map[string]int64{"export": 4}),
 	})
 	// Two sessions share alice's budget: 4 + 4 + 1 = 9 units.
@@ -171,12 +171,12 @@ func TestPrincipalCostBudget(t *testing.T) {
 
 type failingStore struct{}
 
-func (failingStore) Take(context.Context, string, int64, int64, time.Duration) (Usage, error) {
-	return Usage{}, errors.New("connection refused")
+func (failingStore) Take(context.Context, string, int64, int64, time.Duration) (Tally, error) {
+	return Tally{}, errors.New("connection refused")
 }
 
 func TestStoreFailureLetsCallsThrough(t *testing.T) {
-	hs := newHarness(t, Config{Store: failingStore{}, Session: Limit{Calls: 1}})
+	hs := newHarness(t, Config{Store: failingStore{}, Session: Allowance{Calls: 1}})
 	for range 3 {
 		c, err := hs.call("alice", "s1", "t", `{}`)
 		if err != nil || c.Fields()[FieldRefused] != "store" {
@@ -203,9 +203,9 @@ func TestOtherMethodsPass(t *testing.T) {
 
 func TestNewRefuses(t *testing.T) {
 	for name, cfg := range map[string]Config{
-		"negative calls":  {Session: Limit{Calls: -1}},
-		"negative cost":   {Principal: Limit{Cost: -1}},
-		"negative window": {Session: Limit{Calls: 1, Window: -time.Second}},
+		"negative calls":  {Session: Allowance{Calls: -1}},
+		"negative cost":   {Principal: Allowance{Cost: -1}},
+		"negative window": {Session: Allowance{Calls: 1, Window: -time.Second}},
 		"repeat window":   {RepeatWindow: -time.Second},
 	} {
 		if _, err := New(cfg); err == nil {

@@ -46,8 +46,8 @@
 // # Example
 //
 //	ledger, err := budget.New(budget.Config{
-//		Session:   budget.Limit{Calls: 500},
-//		Principal: budget.Limit{Cost: 10_000, Window: 24 * time.Hour},
+//		Session:   budget.Allowance{Calls: 500},
+//		Principal: budget.Allowance{Cost: 10_000, Window: 24 * time.Hour},
 //		Cost:      bulwark.ByTool[int64](1, map[string]int64{"export_customers": 50}),
 //	})
 //	if err != nil { ... }

@@ -49,7 +49,7 @@ func ExampleNew() {
 func ExampleNewMemoryStore() {
 	clock := bulwarktest.NewFakeClock(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 	store, _ := budget.NewMemoryStore(budget.MemoryConfig{Capacity: 10_000, Clock: clock})
-	ledger, _ := budget.New(budget.Config{Store: store, Session: budget.Limit{Calls: 2, Window: 10 * time.Minute}})
+	ledger, _ := budget.New(budget.Config{Store: store, Session: budget.Allowance{Calls: 2, Window: 10 * time.Minute}})
 	h := budget.Middleware(ledger)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return bulwarktest.TextResult("ok"), nil
 	})

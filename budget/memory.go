@@ -57,9 +57,9 @@ func NewMemoryStore(cfg MemoryConfig) (*MemoryStore, error) {
 }
 
 // Take implements [Store].
-func (s *MemoryStore) Take(_ context.Context, key string, n, max int64, window time.Duration) (Usage, error) {
+func (s *MemoryStore) Take(_ context.Context, key string, n, max int64, window time.Duration) (Tally, error) {
 	if window <= 0 {
-		return Usage{}, errors.New("budget: a window must be positive")
+		return Tally{}, errors.New("budget: a window must be positive")
 	}
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -70,10 +70,10 @@ func (s *MemoryStore) Take(_ context.Context, key string, n, max int64, window t
 		s.lru.Add(key, c)
 	}
 	if c.used+n > max {
-		return Usage{Used: c.used, ResetIn: c.reset.Sub(now)}, nil
+		return Tally{Used: c.used, ResetIn: c.reset.Sub(now)}, nil
 	}
 	c.used += n
-	return Usage{Used: c.used, OK: true, ResetIn: c.reset.Sub(now)}, nil
+	return Tally{Used: c.used, OK: true, ResetIn: c.reset.Sub(now)}, nil
 }
 
 // Len returns how many counters s holds.

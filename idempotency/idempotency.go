@@ -17,10 +17,10 @@ import (
 // replayed from its store rather than computed.
 const ReplayMetaKey = "bulwark/idempotent-replay"
 
-// Field is the call-record field ([bulwark.Call.SetField]) that the layer
+// RecordField is the call-record field ([bulwark.Call.SetField]) that the layer
 // sets to "executed" or "replayed", or to "in progress" when it refused a
 // call whose key another call holds.
-const Field = "idempotency"
+const RecordField = "idempotency"
 
 // New returns the layer that makes calls that carry an idempotency key
 // (see [Config].Keys) execute at most once per (principal, tool, key):
@@ -146,7 +146,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 			if err != nil {
 				return nil, bulwark.Internal(err)
 			}
-			call.SetField(Field, "replayed")
+			call.SetField(RecordField, "replayed")
 			return res, nil
 		}
 		// A live owner renews its claim every third of the pending TTL,
@@ -160,7 +160,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 			if retryAfter <= 0 {
 				retryAfter = o.poll // the store does not say
 			}
-			call.SetField(Field, "in progress")
+			call.SetField(RecordField, "in progress")
 			return nil, bulwark.Unavailable("a call with this idempotency key is still in progress", retryAfter, nil)
 		}
 		select {
@@ -185,7 +185,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 	res, err := next(ctx, req)
 	stop()
 	settled = true
-	call.SetField(Field, "executed")
+	call.SetField(RecordField, "executed")
 	if !storable(ctx, res, err) {
 		_ = store.Release(bg, key, token)
 		return res, err
@@ -198,7 +198,7 @@ func (o *options) once(ctx context.Context, store Store, req *mcp.CallToolReques
 	if cerr := complete(bg, store, key, token, Entry{Fingerprint: fp, Done: true, Result: data}, o.ttl); cerr != nil {
 		// The result stands; the claim lapses after its pending TTL, after
 		// which a duplicate would run again. Note it for the audit record.
-		call.SetField(Field, "executed; result not stored")
+		call.SetField(RecordField, "executed; result not stored")
 	}
 	return res, err
 }

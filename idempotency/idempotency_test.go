@@ -79,13 +79,13 @@ func TestIdempotencyReplay(t *testing.T) {
 	h := layer(t, mustMemory(t, nil), idempotency.Config{})(c.handle)
 	args := map[string]any{"id": "c-1", "email": "a@example.com", "idempotency_key": "op-1"}
 	res, err, rec := call(t, h, "alice", args)
-	if err != nil || bulwarktest.ResultText(res) != "run 1" || replayed(res) || rec.Fields()[idempotency.Field] != "executed" {
+	if err != nil || bulwarktest.ResultText(res) != "run 1" || replayed(res) || rec.Fields()[idempotency.RecordField] != "executed" {
 		t.Fatalf("first: %v %v %v", bulwarktest.ResultText(res), err, rec.Fields())
 	}
 	// Same key, same arguments written differently: a replay.
 	raw := `{ "idempotency_key":"op-1",  "email": "a@example.com", "id":"c-1" }`
 	res2, err, rec := call(t, h, "alice", raw)
-	if err != nil || bulwarktest.ResultText(res2) != "run 1" || !replayed(res2) || rec.Fields()[idempotency.Field] != "replayed" {
+	if err != nil || bulwarktest.ResultText(res2) != "run 1" || !replayed(res2) || rec.Fields()[idempotency.RecordField] != "replayed" {
 		t.Fatalf("replay: %v %v %v", bulwarktest.ResultText(res2), err, res2.Meta)
 	}
 	if c.n.Load() != 1 {
@@ -526,7 +526,7 @@ func TestIdempotencyCompleteRetried(t *testing.T) {
 	var c counter
 	h := layer(t, store, idempotency.Config{Wait: -1})(c.handle)
 	args := map[string]any{"idempotency_key": "k"}
-	if _, _, rec := call(t, h, "alice", args); rec.Fields()[idempotency.Field] != "executed" {
+	if _, _, rec := call(t, h, "alice", args); rec.Fields()[idempotency.RecordField] != "executed" {
 		t.Fatalf("first call: %v", rec.Fields())
 	}
 	if res, err, _ := call(t, h, "alice", args); err != nil || !replayed(res) || c.n.Load() != 1 {
@@ -536,7 +536,7 @@ func TestIdempotencyCompleteRetried(t *testing.T) {
 	// says it was not stored.
 	store.n.Store(100)
 	args = map[string]any{"idempotency_key": "k2"}
-	if res, err, rec := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "run 2" || rec.Fields()[idempotency.Field] != "executed; result not stored" {
+	if res, err, rec := call(t, h, "alice", args); err != nil || bulwarktest.ResultText(res) != "run 2" || rec.Fields()[idempotency.RecordField] != "executed; result not stored" {
 		t.Fatalf("store down: %v %v %v", res, err, rec.Fields())
 	}
 }

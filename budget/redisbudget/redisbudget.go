@@ -14,7 +14,7 @@
 // Behind budget.Ledger, in place of its memory store:
 //
 //	store, err := redisbudget.New(client, redisbudget.Config{Prefix: "myserver:budget:"})
-//	ledger, err := budget.New(budget.Config{Store: store, Session: budget.Limit{Calls: 500}})
+//	ledger, err := budget.New(budget.Config{Store: store, Session: budget.Allowance{Calls: 500}})
 //
 // # On failure
 //
@@ -80,16 +80,16 @@ return {redis.call('INCRBY', KEYS[1], n), 1, ttl}
 `)
 
 // Take implements budget.Store.
-func (s *Store) Take(ctx context.Context, key string, n, max int64, window time.Duration) (budget.Usage, error) {
+func (s *Store) Take(ctx context.Context, key string, n, max int64, window time.Duration) (budget.Tally, error) {
 	if window < time.Millisecond {
-		return budget.Usage{}, errors.New("redisbudget: a window must be at least a millisecond")
+		return budget.Tally{}, errors.New("redisbudget: a window must be at least a millisecond")
 	}
 	vals, err := take.Run(ctx, s.client, []string{s.prefix + key}, n, max, window.Milliseconds()).Int64Slice()
 	if err != nil {
-		return budget.Usage{}, err
+		return budget.Tally{}, err
 	}
 	if len(vals) != 3 {
-		return budget.Usage{}, errors.New("redisbudget: unexpected reply from the script")
+		return budget.Tally{}, errors.New("redisbudget: unexpected reply from the script")
 	}
-	return budget.Usage{Used: vals[0], OK: vals[1] == 1, ResetIn: time.Duration(vals[2]) * time.Millisecond}, nil
+	return budget.Tally{Used: vals[0], OK: vals[1] == 1, ResetIn: time.Duration(vals[2]) * time.Millisecond}, nil
 }

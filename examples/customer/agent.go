@@ -55,7 +55,7 @@ func (l *layers) buildAgentLayers(s *Server) error {
 	l.outputFilter = f
 	l.output = output.Middleware(f)
 
-	bcfg := budget.Config{Repeats: cfg.LoopLimit, Session: budget.Limit{Calls: int64(cfg.SessionCalls)}}
+	bcfg := budget.Config{Repeats: cfg.LoopLimit, Session: budget.Allowance{Calls: int64(cfg.SessionCalls)}}
 	if cfg.LoopLimit == 0 {
 		bcfg.Repeats = -1
 	}
