@@ -1,7 +1,6 @@
 package budget
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -69,7 +69,7 @@ type Config struct {
 	// Repeats is how many identical calls RepeatWindow allows: a call that
 	// repeats a call of the same principal (or, without one, the same
 	// session) to the same tool with the same arguments (compared in
-	// canonical JSON: key order and spacing do not matter) beyond that is
+	// canonical form: key order, spacing and number spelling do not matter) beyond that is
 	// refused. Zero means 20; a negative value turns the check off.
 	Repeats int
 	// RepeatWindow is the window of Repeats; zero means one minute.
@@ -179,7 +179,7 @@ func (l *Ledger) admit(ctx context.Context, req *mcp.CallToolRequest) error {
 		if principal == "" {
 			who = "s:" + session
 		}
-		key := "loop:" + who + "\x00" + tool + "\x00" + argsDigest(req.Params.Arguments)
+		key := "loop:" + who + "\x00" + tool + "\x00" + argsDigest(ctx, req.Params.Arguments)
 		u, err := l.cfg.Store.Take(ctx, key, 1, int64(l.cfg.Repeats), l.cfg.RepeatWindow)
 		if l.failed(c, err) {
 			return nil
@@ -267,23 +267,17 @@ func windowText(d time.Duration) string {
 	return s
 }
 
-// argsDigest is a digest of the arguments' canonical JSON: objects with
-// sorted keys, no insignificant space, numbers as written. Arguments that
-// are not JSON are digested as they are.
-func argsDigest(raw json.RawMessage) string {
-	canon := raw
-	if len(bytes.TrimSpace(raw)) > 0 {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		var v any
-		if d.Decode(&v) == nil {
-			if b, err := json.Marshal(v); err == nil {
-				canon = b
-			}
-		}
-	} else {
-		canon = []byte("null")
+// argsDigest is a digest of the arguments' canonical form, the one cache
+// keys and idempotency fingerprints use (key order, spacing and the
+// spelling of numbers do not matter), read from the scan the call's other
+// layers share. Arguments without a canonical form (not JSON, or a
+// repeated key) are told apart by their bytes.
+func argsDigest(ctx context.Context, raw json.RawMessage) string {
+	v := jsontext.Of(ctx, raw)
+	sum, err := v.Digest()
+	jsontext.Release(v)
+	if err != nil {
+		sum = sha256.Sum256(raw)
 	}
-	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:16])
 }

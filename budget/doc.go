@@ -7,7 +7,7 @@
 //
 //   - Loops. A call that repeats a call of the same principal (or, without
 //     one, the same session) to the same tool with the same arguments,
-//     compared in canonical JSON, more than [Config.Repeats] times (20) in
+//     compared in canonical form (number spelling too), more than [Config.Repeats] times (20) in
 //     [Config.RepeatWindow] (a minute) is refused with a message the model
 //     can act on: "this exact call was made 20 times in the last minute;
 //     change the arguments or stop".
