@@ -2,6 +2,7 @@ package bulwark_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -73,4 +74,28 @@ func BenchmarkRecordOnly(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRawCall is BenchmarkBareCall's tool added as a raw handler
+// (bulwark.AddToolHandler) with the same schemas: the difference is what
+// the SDK's typed registration costs a call (decoding into the input type,
+// validating against the inferred schema, encoding the output), which
+// validate.Middleware can take over when a server registers raw handlers.
+//
+//	go test -run '^$' -bench 'BareCall|RawCall' -benchmem -count 5 .
+func BenchmarkRawCall(b *testing.B) {
+	s := mcp.NewServer(&mcp.Implementation{Name: "bench", Version: "v1"}, nil)
+	in := map[string]any{"type": "object", "properties": map[string]any{"text": map[string]any{"type": "string"}}}
+	out := map[string]any{"type": "object", "properties": map[string]any{"echo": map[string]any{"type": "string"}}}
+	bulwark.AddToolHandler(s, &mcp.Tool{Name: "echo", InputSchema: in, OutputSchema: out, Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			var args echoIn
+			if err := json.Unmarshal(req.Params.Arguments, &args); err != nil {
+				return nil, err
+			}
+			o := echoOut{Echo: args.Text}
+			b, _ := json.Marshal(o)
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(b)}}, StructuredContent: o}, nil
+		})
+	benchCalls(b, bulwarktest.Connect(b, s, nil))
 }
