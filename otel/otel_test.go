@@ -43,7 +43,7 @@ func record(t *testing.T) (*tracetest.SpanRecorder, bulwark.Middleware) {
 func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
 	m := map[attribute.Key]string{}
 	for _, kv := range s.Attributes() {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 	}
 	return m
 }
@@ -63,11 +63,11 @@ func noSecret(t *testing.T, s sdktrace.ReadOnlySpan) {
 	t.Helper()
 	texts := []string{s.Name(), s.Status().Description}
 	for _, kv := range s.Attributes() {
-		texts = append(texts, kv.Value.Emit())
+		texts = append(texts, kv.Value.String())
 	}
 	for _, ev := range s.Events() {
 		for _, kv := range ev.Attributes {
-			texts = append(texts, kv.Value.Emit())
+			texts = append(texts, kv.Value.String())
 		}
 	}
 	for _, txt := range texts {
