@@ -2,6 +2,7 @@ package otel_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -426,4 +427,38 @@ func TestWithoutRecord(t *testing.T) {
 		t.Errorf("span %q attrs %v parent %v", s.Name(), a, s.Parent().TraceID())
 	}
 	noSecret(t, s)
+}
+
+// FuzzMeta sends whatever a client may put in params._meta and in the
+// traceparent header: the layer must serve the call and end its span.
+func FuzzMeta(f *testing.F) {
+	f.Add(`{"traceparent":"`+traceparent+`","tracestate":"rojo=1","baggage":"a=b"}`, headerTP)
+	f.Add(`{"traceparent":12,"tracestate":null}`, "00-zz")
+	f.Add(`{"traceparent":{"x":[1,2]}}`, "")
+	f.Add(`{"traceparent":"00-00000000000000000000000000000000-0000000000000000-01"}`, strings.Repeat("0", 100))
+	rec := tracetest.NewSpanRecorder()
+	// Sampled whatever the caller decided, so every call ends a span the
+	// recorder sees.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	defer tp.Shutdown(context.Background())
+	mw := bulwarkotel.Middleware(bulwarkotel.Config{TracerProvider: tp})
+	f.Fuzz(func(t *testing.T, meta, header string) {
+		var m map[string]any
+		if json.Unmarshal([]byte(meta), &m) != nil {
+			return
+		}
+		req := bulwarktest.Request("get_customer", nil, bulwarktest.WithHeader("Traceparent", header))
+		req.Params.Meta = m
+		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+		before := len(rec.Ended())
+		res, err := mw(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return bulwarktest.TextResult("ok"), nil
+		})(ctx, req)
+		if err != nil || bulwarktest.ResultText(res) != "ok" {
+			t.Fatalf("res %v err %v", res, err)
+		}
+		if len(rec.Ended()) != before+1 {
+			t.Fatal("no span ended")
+		}
+	})
 }

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TestThroughServer serves calls through bulwark.Use and an SDK client and
@@ -334,5 +335,39 @@ func TestNoMeter(t *testing.T) {
 	})(ctx, req)
 	if err != nil || bulwarktest.ResultText(res) != "ok" || len(rec.Ended()) != 1 {
 		t.Fatalf("res %v err %v spans %d", res, err, len(rec.Ended()))
+	}
+}
+
+// A caller that decided not to sample gets no span (the default sampler
+// follows the parent), but the call is still measured and the handler's
+// context still carries the caller's trace for its own outgoing calls.
+func TestUnsampledParent(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	mw := bulwarkotel.Middleware(bulwarkotel.Config{TracerProvider: tp, MeterProvider: mp})
+
+	req := bulwarktest.Request("get_customer", nil, bulwarktest.WithMeta("traceparent", "00-"+parentTrace+"-"+parentSpan+"-00"))
+	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
+	var inner string
+	mw(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		inner = trace.SpanContextFromContext(ctx).TraceID().String()
+		return bulwarktest.TextResult("ok"), nil
+	})(ctx, req)
+	if n := len(rec.Ended()); n != 0 {
+		t.Errorf("%d spans recorded for an unsampled caller", n)
+	}
+	if inner != parentTrace {
+		t.Errorf("handler in trace %q, want the caller's", inner)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	if h := histogram(t, rm); len(h.DataPoints) != 1 || h.DataPoints[0].Count != 1 {
+		t.Errorf("data points %+v, want one measurement", h.DataPoints)
 	}
 }
