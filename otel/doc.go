@@ -33,10 +33,11 @@
 // failure, as the conventions define it: "tool_error" for an IsError result
 // (a tool's own error, and the refusals bulwark sends to the model as
 // results: invalid_argument, permission_denied, rate_limited, unavailable,
-// deadline_exceeded, and a result carrying an unexpected error), else the JSON-RPC
-// error code ("-32060"), which is also rpc.response.status_code. The span
-// status is then an error whose description is the JSON-RPC error's
-// message, the text the client reads (never a cause).
+// deadline_exceeded, and a result carrying an unexpected error), else
+// the JSON-RPC error code ("-32060"), which is also
+// rpc.response.status_code. The span status is then an error whose description is the JSON-RPC error's
+// message, the text the client reads (never a cause), or for an IsError
+// result the bulwark outcome.
 //
 // bulwark adds what the conventions have no name for: bulwark.outcome (the
 // [bulwark.OutcomeOf] outcome: "ok", "tool_error", "rate_limited", …),
