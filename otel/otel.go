@@ -2,166 +2,185 @@ package otel
 
 import (
 	"context"
-	"net/http"
-	"strconv"
+	"errors"
+	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	otelapi "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// instrumentation is the tracer's name.
+// instrumentation names the tracer and the meter.
 const instrumentation = "github.com/bulwark-mcp/bulwark/otel"
 
-// Config configures [Middleware]. The zero value uses the global tracer
-// provider and W3C trace context and baggage.
+// durationBuckets are the bucket boundaries, in seconds, the conventions
+// advise for mcp.server.operation.duration.
+var durationBuckets = []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300}
+
+// Config configures [Middleware]. The zero value traces with the global
+// tracer provider, measures with the global meter provider (both no-ops
+// until the program sets them), reads W3C trace context and baggage, and
+// uses the system clock.
 type Config struct {
 	// TracerProvider makes the tracer; nil means the global provider
-	// (otel.GetTracerProvider), which is a no-op until one is set.
+	// (otel.GetTracerProvider).
 	TracerProvider trace.TracerProvider
+	// MeterProvider makes the meter of mcp.server.operation.duration; nil
+	// means the global provider (otel.GetMeterProvider).
+	MeterProvider metric.MeterProvider
 	// Propagator reads the caller's trace context; nil means W3C trace
 	// context and baggage.
 	Propagator propagation.TextMapPropagator
+	// Clock times the span and the duration, which therefore agree; nil
+	// means the system clock.
+	Clock bulwark.Clock
 }
 
-// Middleware returns the layer that traces every request the chain runs:
-// one server span per request, named for its method and target
-// ("tools/call get_customer"), a child of the caller's trace when the
-// request carries one (params._meta traceparent/tracestate, else the HTTP
-// headers). Put it outermost, or just inside audit, so the span covers
-// every layer and sees what they recorded.
+// Middleware returns the layer that traces and measures every request the
+// chain runs: one server span per request, named for its method and tool
+// or prompt ("tools/call get_customer"), a child of the caller's trace when
+// the request carries one (params._meta, else the HTTP headers); and one
+// mcp.server.operation.duration measurement. Put it outermost, or just
+// inside audit, so both cover every layer and see what they recorded. It
+// never changes or refuses a call.
 func Middleware(cfg Config) bulwark.Middleware {
+	l := newLayer(cfg)
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return l.serve(ctx, req, next)
+		}
+	}
+}
+
+// layer is one configured Middleware.
+type layer struct {
+	tracer   trace.Tracer
+	duration metric.Float64Histogram
+	prop     propagation.TextMapPropagator
+	clock    bulwark.Clock
+	versions map[string]bool // the protocol versions the SDK speaks
+}
+
+func newLayer(cfg Config) *layer {
 	tp := cfg.TracerProvider
 	if tp == nil {
 		tp = otelapi.GetTracerProvider()
 	}
-	prop := cfg.Propagator
-	if prop == nil {
-		prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	mp := cfg.MeterProvider
+	if mp == nil {
+		mp = otelapi.GetMeterProvider()
 	}
-	tracer := tp.Tracer(instrumentation)
-	return func(next mcp.ToolHandler) mcp.ToolHandler {
-		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			c := bulwark.CallFrom(ctx)
-			method, target := bulwark.MethodCallTool, ""
-			if c != nil {
-				method, target = c.Method, c.Target
-			} else if req != nil && req.Params != nil {
-				target = req.Params.Name
-			}
-			ctx = extract(ctx, prop, c, req)
-			name := method
-			if target != "" {
-				name += " " + target
-			}
-			attrs := make([]attribute.KeyValue, 0, 8)
-			attrs = append(attrs, attribute.String("mcp.method.name", method))
-			if c != nil && c.SessionID != "" {
-				attrs = append(attrs, attribute.String("mcp.session.id", c.SessionID))
-			}
-			if method == bulwark.MethodCallTool {
-				attrs = append(attrs,
-					attribute.String("gen_ai.operation.name", "execute_tool"),
-					attribute.String("gen_ai.tool.name", target))
-			} else if target != "" {
-				attrs = append(attrs, attribute.String("mcp.target", target))
-			}
-			if c != nil {
-				attrs = append(attrs, attribute.String("network.transport", transport(c.Transport)))
-			}
-			ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
-			defer span.End()
+	l := &layer{
+		tracer:   tp.Tracer(instrumentation),
+		prop:     cfg.Propagator,
+		clock:    cfg.Clock,
+		versions: map[string]bool{},
+	}
+	if l.prop == nil {
+		l.prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
+	for _, v := range mcp.SupportedProtocolVersions() {
+		l.versions[v] = true
+	}
+	h, err := mp.Meter(instrumentation).Float64Histogram("mcp.server.operation.duration",
+		metric.WithUnit("s"),
+		metric.WithDescription("MCP request duration as observed on the receiver from the time it was received until the result is sent."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	if err != nil {
+		// The name and buckets are constants: only a broken provider fails
+		// here, and the layer must not fail the calls for it.
+		otelapi.Handle(err)
+	}
+	if h == nil {
+		h, _ = metricnoop.NewMeterProvider().Meter(instrumentation).Float64Histogram("mcp.server.operation.duration")
+	}
+	l.duration = h
+	return l
+}
 
-			res, err := next(ctx, req)
+func (l *layer) now() time.Time {
+	if l.clock != nil {
+		return l.clock.Now()
+	}
+	return time.Now()
+}
 
-			outcome := bulwark.OutcomeOf(ctx, res, err)
-			end := make([]attribute.KeyValue, 0, 6)
-			end = append(end, attribute.String("bulwark.outcome", string(outcome)))
-			if outcome != bulwark.OutcomeOK {
-				end = append(end, attribute.String("error.type", string(outcome)))
-				// The client-safe text only: a cause stays in the audit
-				// record and the log.
-				span.SetStatus(codes.Error, string(outcome))
-			}
-			if c != nil {
-				if s := c.CacheStatus(); s != "" {
-					end = append(end, attribute.String("bulwark.cache", s))
-				}
-				if s := c.BreakerState(); s != "" {
-					end = append(end, attribute.String("bulwark.breaker.state", s))
-				}
-				if n := c.Attempts(); n > 1 {
-					end = append(end, attribute.Int("bulwark.attempts", n))
-				}
-				if r := c.Rejection(); r != nil {
-					e := bulwark.ErrorOf(r)
-					span.AddEvent("bulwark.refusal", trace.WithAttributes(
-						attribute.String("bulwark.refusal.code", string(e.Code)),
-						attribute.String("bulwark.refusal.message", e.Error())))
-				}
-			}
-			span.SetAttributes(end...)
-			return res, err
+// serve runs one request through next inside its span and measures it.
+func (l *layer) serve(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHandler) (*mcp.CallToolResult, error) {
+	c := bulwark.CallFrom(ctx)
+	r := l.describe(c, req)
+	parent, links := l.parent(ctx, c, req)
+	start := l.now()
+	ctx, span := l.tracer.Start(parent, r.name(),
+		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(r.spanAttrs()...),
+		trace.WithLinks(links...),
+		trace.WithTimestamp(start))
+
+	res, err := next(ctx, req)
+
+	end := l.now()
+	outcome := bulwark.OutcomeOf(ctx, res, err)
+	a := answerOf(c, r.method, res, err)
+	before := r.name()
+	r.settle(outcome)
+	if span.IsRecording() {
+		l.finish(span, c, &r, before, outcome, a)
+	}
+	span.End(trace.WithTimestamp(end))
+	if l.duration.Enabled(ctx) {
+		l.duration.Record(ctx, end.Sub(start).Seconds(), metric.WithAttributes(r.metricAttrs(outcome, a)...))
+	}
+	return res, err
+}
+
+// finish records on the span how the call ended and what the inner layers
+// recorded.
+func (l *layer) finish(span trace.Span, c *bulwark.Call, r *request, before string, outcome bulwark.Outcome, a answer) {
+	if name := r.name(); name != before {
+		span.SetName(name)
+	}
+	attrs := a.append(make([]attribute.KeyValue, 0, 6))
+	attrs = append(attrs, keyOutcome.String(string(outcome)))
+	if a.errorType != "" {
+		// The conventions: the JSON-RPC error's message, which is
+		// client-safe (a cause stays in the audit record and the log).
+		msg := a.message
+		if msg == "" {
+			msg = string(outcome)
 		}
+		span.SetStatus(codes.Error, msg)
 	}
-}
-
-// transport is the OpenTelemetry network.transport of a bulwark transport.
-func transport(t string) string {
-	if t == "http" {
-		return "tcp"
+	if s := c.CacheStatus(); s != "" {
+		attrs = append(attrs, keyCache.String(s))
 	}
-	return "pipe"
-}
-
-// extract returns ctx with the caller's trace context: from the request's
-// params._meta when it carries one (as MCP clients propagate it), else
-// from the HTTP headers of the request.
-func extract(ctx context.Context, prop propagation.TextMapPropagator, c *bulwark.Call, req *mcp.CallToolRequest) context.Context {
-	var meta map[string]any
-	if r := c.Request(); r != nil {
-		if p := r.GetParams(); p != nil {
-			meta = p.GetMeta()
+	if s := c.BreakerState(); s != "" {
+		attrs = append(attrs, keyBreaker.String(s))
+	}
+	if n := c.Attempts(); n > 1 {
+		attrs = append(attrs, keyAttempts.Int(n))
+	}
+	var wire *jsonrpc.Error
+	if rej := c.Rejection(); rej != nil && !errors.As(rej, &wire) {
+		// A JSON-RPC error (the SDK's "unknown tool") is no refusal of a
+		// layer: error.type and the status describe it.
+		e := bulwark.ErrorOf(rej)
+		text := e.Error()
+		if e.Code.RPCCode() == bulwark.CodeInternal.RPCCode() {
+			// What the client reads of an internal error: never its
+			// message or cause.
+			text = "internal error (id " + callID(c) + ")"
 		}
-	} else if req != nil && req.Params != nil {
-		meta = req.Params.GetMeta()
+		span.AddEvent("bulwark.refusal", trace.WithAttributes(
+			keyRefusalCode.String(string(e.Code)),
+			keyRefusalText.String(text)))
 	}
-	if len(meta) > 0 {
-		carrier := metaCarrier(meta)
-		if _, ok := meta["traceparent"]; ok {
-			return prop.Extract(ctx, carrier)
-		}
-	}
-	if req != nil && req.Extra != nil && req.Extra.Header != nil {
-		return prop.Extract(ctx, propagation.HeaderCarrier(http.Header(req.Extra.Header)))
-	}
-	return ctx
-}
-
-// metaCarrier reads trace context from params._meta. It is read-only: the
-// server never writes into a request.
-type metaCarrier map[string]any
-
-func (m metaCarrier) Get(key string) string {
-	switch v := m[key].(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return ""
-}
-
-func (m metaCarrier) Set(string, string) {}
-
-func (m metaCarrier) Keys() []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
+	span.SetAttributes(attrs...)
 }
