@@ -115,51 +115,11 @@
 //
 // # Tracing
 //
-// bulwark does not ship an OpenTelemetry layer. The OpenTelemetry API
-// alone (go.opentelemetry.io/otel with its trace, metric and log modules,
-// go.opentelemetry.io/auto/sdk and go-logr) adds seven modules to the
-// dependency graph of every program that uses bulwark, whether it traces
-// or not, and pins their minimum versions for programs that already use
-// OpenTelemetry at another version. A span layer is short enough to own:
-// write it as a bulwark.Middleware against the OpenTelemetry version your
-// program already uses, and put it just inside recover. A sketch, using the
-// attribute names of the OpenTelemetry semantic conventions for MCP and
-// taking the W3C trace context from the request's _meta when the client
-// sent one:
-//
-//	func Tracing(tracer trace.Tracer) bulwark.Middleware {
-//		prop := propagation.TraceContext{}
-//		return func(next mcp.ToolHandler) mcp.ToolHandler {
-//			return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-//				carrier := propagation.MapCarrier{}
-//				for _, k := range []string{"traceparent", "tracestate"} {
-//					if v, ok := req.Params.Meta[k].(string); ok {
-//						carrier[k] = v
-//					}
-//				}
-//				ctx = prop.Extract(ctx, carrier)
-//				c := bulwark.CallFrom(ctx)
-//				ctx, span := tracer.Start(ctx, "tools/call "+c.Tool, trace.WithSpanKind(trace.SpanKindServer),
-//					trace.WithAttributes(
-//						attribute.String("mcp.method.name", "tools/call"),
-//						attribute.String("gen_ai.operation.name", "execute_tool"),
-//						attribute.String("gen_ai.tool.name", c.Tool),
-//						attribute.String("mcp.session.id", c.SessionID),
-//					))
-//				defer span.End()
-//				res, err := next(ctx, req)
-//				if err != nil {
-//					span.SetAttributes(attribute.String("error.type", string(bulwark.CodeOf(err))))
-//					span.SetStatus(codes.Error, string(bulwark.CodeOf(err)))
-//				} else if res != nil && res.IsError {
-//					span.SetAttributes(attribute.String("error.type", "tool_error"))
-//				}
-//				return res, err
-//			}
-//		}
-//	}
-//
-// Span attributes, unlike metric labels, may carry per-call values, but
-// the same care applies: record the refusal code, never err.Error() or the
-// arguments, which may hold personal data or secrets.
+// Traces, and metrics in the OpenTelemetry vocabulary, are the job of the
+// module github.com/bulwark-mcp/bulwark/otel, kept apart so that a program
+// that does not trace links no OpenTelemetry code: its Middleware makes one
+// span per request with the attributes of the OpenTelemetry semantic
+// conventions for MCP, continues the caller's trace from the request's
+// _meta, and records mcp.server.operation.duration. It sits beside this
+// package's layer, just inside recover.
 package metrics
