@@ -20,7 +20,10 @@ import (
 // file is watched (and reread on SIGHUP): a valid change applies to the
 // next call, an invalid one is refused with a log line and an audit record,
 // and the policy in force stays. Every load is an audit record of kind
-// "policy" with the file's digest.
+// "policy" with the file's digest. Its principals section limits
+// principals to some customers (rowaccess.go); an accepted reload empties
+// the customer entries of the cache, so a narrowed reach is not outlived by
+// answers cached under the old one.
 func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 	cfg := s.cfg
 	if cfg.PolicyFile == "" {
@@ -81,8 +84,10 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 		return err
 	}
 	// The pin is outermost of what reads the policy, so one call sees one
-	// file throughout; authorization runs after auth has found the caller.
-	l.ratelimit = bulwark.Chain(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), l.ratelimit, ratelimit.Middleware(limiter))
+	// file throughout; authorization and the caller's reach come after
+	// auth has found the caller, and before the cache, whose entries are
+	// per principal.
+	l.ratelimit = bulwark.Chain(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), rowAccess(eng), l.ratelimit, ratelimit.Middleware(limiter))
 	fileTimeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
 	l.timeout = bulwark.Timeout(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
 		if d := fileTimeout(ctx, req); d > 0 {
@@ -118,8 +123,17 @@ func policyAuthorization(eng *policy.Engine, enabled bool) bulwark.Middleware {
 	}
 }
 
-// recordPolicy writes an audit record for a load of the policy file.
+// recordPolicy writes an audit record for a load of the policy file and,
+// after an accepted reload, drops the cached customer answers: they were
+// read under the reach of the old file.
 func (l *layers) recordPolicy(r policy.Reload) {
+	if r.Err == nil && r.Trigger != "start" && l.cacheEngine != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// A store failure is counted and logged by the cache; entries then
+		// live until their TTL (CACHE_TTL) ends.
+		_ = l.cacheEngine.Invalidate(ctx, "customer*", "customers:search")
+		cancel()
+	}
 	if l.auditLog == nil {
 		return
 	}

@@ -57,9 +57,10 @@ func (a *App) loadCustomer(ctx context.Context, field, id string) (Customer, err
 	}
 	var out Customer
 	err := a.db.Do(ctx, func(ctx context.Context) error {
-		c, err := a.store.GetCustomer(ctx, id)
+		c, err := a.store.GetCustomer(ctx, reachFrom(ctx), id)
 		if errors.Is(err, errNotFound) {
-			return err
+			noteOutsideReach(ctx, err)
+			return errNotFound // the same error whether missing or out of reach
 		}
 		if err != nil {
 			return dbRefusal(err)

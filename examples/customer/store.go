@@ -20,6 +20,7 @@ type Customer struct {
 	Name      string    `json:"name"`
 	Email     string    `json:"email"`
 	Tier      string    `json:"tier"`
+	Region    string    `json:"region"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -61,33 +62,72 @@ type Store struct {
 	write *pgxpool.Pool
 }
 
-const customerColumns = `id, name, email, tier, created_at, updated_at`
+const customerColumns = `c.id, c.name, c.email, c.tier, c.region, c.created_at, c.updated_at`
+
+// reachSQL is true for a customer c within the reach whose Reach.args are
+// $1, $2 and $3. Every query that reads or writes customers for a caller
+// applies it in the same statement, so a customer out of reach is found no
+// more, and no more slowly, than one that does not exist.
+const reachSQL = `(NOT $1::boolean OR c.region = ANY($2::text[]) OR c.id = ANY($3::text[]))`
 
 func scanCustomer(row pgx.Row) (Customer, error) {
 	var c Customer
-	err := row.Scan(&c.ID, &c.Name, &c.Email, &c.Tier, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.Name, &c.Email, &c.Tier, &c.Region, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, errNotFound
 	}
 	return c, err
 }
 
-// GetCustomer reads one customer.
-func (s *Store) GetCustomer(ctx context.Context, id string) (Customer, error) {
-	return scanCustomer(s.read.QueryRow(ctx,
-		`SELECT `+customerColumns+` FROM customers WHERE id = $1`, id))
+// scanWithheld scans a row of customerColumns that a LEFT JOIN may have
+// left NULL, followed by whether the customer exists at all. NULL columns
+// are errOutsideReach when it exists, errNotFound when it does not.
+func scanWithheld(row pgx.Row) (Customer, error) {
+	var (
+		id, name, email, tier, region *string
+		created, updated              *time.Time
+		exists                        bool
+	)
+	if err := row.Scan(&id, &name, &email, &tier, &region, &created, &updated, &exists); err != nil {
+		return Customer{}, err
+	}
+	if id == nil {
+		if exists {
+			return Customer{}, errOutsideReach
+		}
+		return Customer{}, errNotFound
+	}
+	return Customer{ID: *id, Name: *name, Email: *email, Tier: *tier, Region: *region, CreatedAt: *created, UpdatedAt: *updated}, nil
 }
 
-// SearchCustomers returns up to limit customers whose name or email
-// contains query (case-insensitive, matched literally), ordered by ID and
-// starting after afterID.
-func (s *Store) SearchCustomers(ctx context.Context, query, afterID string, limit int) ([]Customer, error) {
+// reachArgs prepends the reach's parameters to a query's own.
+func reachArgs(r Reach, args ...any) []any { return append(r.args(), args...) }
+
+// GetCustomer reads one customer within reach: errNotFound when it does
+// not exist, errOutsideReach (which is errNotFound) when it is out of
+// reach. One statement, one primary-key lookup for the row and one for its
+// existence, whichever the case: the existence is only for the audit
+// record, and the withheld row's columns never leave the database.
+func (s *Store) GetCustomer(ctx context.Context, r Reach, id string) (Customer, error) {
+	return scanWithheld(s.read.QueryRow(ctx,
+		`SELECT `+customerColumns+`, EXISTS (SELECT 1 FROM customers WHERE id = $4)
+		 FROM (VALUES (1)) AS one (x)
+		 LEFT JOIN customers c ON c.id = $4 AND `+reachSQL, reachArgs(r, id)...))
+}
+
+// SearchCustomers returns up to limit customers within reach whose name or
+// email contains query (case-insensitive, matched literally), ordered by
+// ID and starting after afterID. The reach filters in the query, before
+// the limit, so every page is full when more customers within reach
+// follow, and a cursor's position (an ID) stays valid.
+func (s *Store) SearchCustomers(ctx context.Context, r Reach, query, afterID string, limit int) ([]Customer, error) {
 	rows, err := s.read.Query(ctx,
-		`SELECT `+customerColumns+` FROM customers
-		 WHERE ($1 = '' OR name ILIKE $1 ESCAPE '\' OR email ILIKE $1 ESCAPE '\')
-		   AND id > $2
-		 ORDER BY id
-		 LIMIT $3`, likePattern(query), afterID, limit)
+		`SELECT `+customerColumns+` FROM customers c
+		 WHERE `+reachSQL+`
+		   AND ($4 = '' OR c.name ILIKE $4 ESCAPE '\' OR c.email ILIKE $4 ESCAPE '\')
+		   AND c.id > $5
+		 ORDER BY c.id
+		 LIMIT $6`, reachArgs(r, likePattern(query), afterID, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +153,25 @@ func likePattern(q string) string {
 }
 
 // RecentOrders returns a customer's latest orders, newest first.
-func (s *Store) RecentOrders(ctx context.Context, customerID string, n int) ([]Order, error) {
-	rows, err := s.read.Query(ctx,
-		`SELECT id, placed_at, total_cents, status FROM orders
-		 WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC LIMIT $2`, customerID, n)
+// Orders of a customer out of reach are no orders. An unlimited caller's
+// query reads orders alone, as before reach existed (so it waits on no
+// lock of the customers table).
+func (s *Store) RecentOrders(ctx context.Context, r Reach, customerID string, n int) ([]Order, error) {
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if r.Limited {
+		rows, err = s.read.Query(ctx,
+			`SELECT o.id, o.placed_at, o.total_cents, o.status
+			 FROM orders o JOIN customers c ON c.id = o.customer_id
+			 WHERE o.customer_id = $4 AND `+reachSQL+`
+			 ORDER BY o.placed_at DESC, o.id DESC LIMIT $5`, reachArgs(r, customerID, n)...)
+	} else {
+		rows, err = s.read.Query(ctx,
+			`SELECT id, placed_at, total_cents, status FROM orders
+			 WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC LIMIT $2`, customerID, n)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +185,19 @@ func (s *Store) RecentOrders(ctx context.Context, customerID string, n int) ([]O
 // UpdateEmail changes a customer's email and returns the updated record.
 // An address another customer has, in any letter case, is errEmailTaken:
 // the unique index customers_email_lower_key decides, so two customers
-// racing for one address cannot both get it.
-func (s *Store) UpdateEmail(ctx context.Context, id, email string) (Customer, error) {
-	c, err := scanCustomer(s.write.QueryRow(ctx,
-		`UPDATE customers SET email = $2, updated_at = now() WHERE id = $1
-		 RETURNING `+customerColumns, id, email))
+// racing for one address cannot both get it. A customer out of reach is
+// left alone and reported as GetCustomer reports it, from the same one
+// statement.
+func (s *Store) UpdateEmail(ctx context.Context, r Reach, id, email string) (Customer, error) {
+	c, err := scanWithheld(s.write.QueryRow(ctx,
+		`WITH u AS (
+		     UPDATE customers c SET email = $5, updated_at = now()
+		     WHERE c.id = $4 AND `+reachSQL+`
+		     RETURNING `+customerColumns+`
+		 )
+		 SELECT c.id, c.name, c.email, c.tier, c.region, c.created_at, c.updated_at,
+		        EXISTS (SELECT 1 FROM customers WHERE id = $4)
+		 FROM (VALUES (1)) AS one (x) LEFT JOIN u AS c ON true`, reachArgs(r, id, email)...))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == emailUniqueIndex {
 		return Customer{}, errEmailTaken
@@ -148,8 +211,10 @@ const emailUniqueIndex = "customers_email_lower_key"
 // AddNote inserts a note once per (author, key). A repeat with the same
 // customer and body returns the stored note; a repeat with anything else is
 // errKeyReused. This is the database's own guarantee, behind the
-// idempotency layer.
-func (s *Store) AddNote(ctx context.Context, customerID, author, body, key string) (Note, error) {
+// idempotency layer. Only a customer within reach gets a note, and only a
+// note on a customer within reach is returned again: anything else is
+// errNotFound (errOutsideReach when something was withheld).
+func (s *Store) AddNote(ctx context.Context, r Reach, customerID, author, body, key string) (Note, error) {
 	scan := func(row pgx.Row) (Note, error) {
 		var n Note
 		err := row.Scan(&n.ID, &n.CustomerID, &n.Author, &n.Body, &n.CreatedAt)
@@ -157,9 +222,9 @@ func (s *Store) AddNote(ctx context.Context, customerID, author, body, key strin
 	}
 	n, err := scan(s.write.QueryRow(ctx,
 		`INSERT INTO customer_notes (customer_id, author, body, idempotency_key)
-		 SELECT id, $2, $3, $4 FROM customers WHERE id = $1
+		 SELECT c.id, $5, $6, $7 FROM customers c WHERE c.id = $4 AND `+reachSQL+`
 		 ON CONFLICT (author, idempotency_key) DO NOTHING
-		 RETURNING id, customer_id, author, body, created_at`, customerID, author, body, key))
+		 RETURNING id, customer_id, author, body, created_at`, reachArgs(r, customerID, author, body, key)...))
 	if err == nil {
 		return n, nil
 	}
@@ -168,16 +233,34 @@ func (s *Store) AddNote(ctx context.Context, customerID, author, body, key strin
 	}
 	// Nothing inserted: the key was used already (possibly by a concurrent
 	// duplicate that committed after this statement's snapshot, hence a
-	// second statement), or the customer does not exist.
-	n, err = scan(s.write.QueryRow(ctx,
-		`SELECT id, customer_id, author, body, created_at FROM customer_notes
-		 WHERE author = $1 AND idempotency_key = $2`, author, key))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return n, errNotFound
-	}
+	// second statement), or the customer does not exist or is out of
+	// reach. The withheld flag (a note under this key, or the customer,
+	// exists but was not shown) is for the audit record only.
+	var (
+		id                  *int64
+		noteCustomer, nBody *string
+		nAuthor             *string
+		created             *time.Time
+		withheld            bool
+	)
+	err = s.write.QueryRow(ctx,
+		`SELECT n.id, n.customer_id, n.author, n.body, n.created_at,
+		        EXISTS (SELECT 1 FROM customer_notes WHERE author = $5 AND idempotency_key = $6)
+		        OR EXISTS (SELECT 1 FROM customers WHERE id = $4)
+		 FROM (VALUES (1)) AS one (x)
+		 LEFT JOIN (customer_notes n JOIN customers c ON c.id = n.customer_id AND `+reachSQL+`)
+		   ON n.author = $5 AND n.idempotency_key = $6`, reachArgs(r, customerID, author, key)...).
+		Scan(&id, &noteCustomer, &nAuthor, &nBody, &created, &withheld)
 	if err != nil {
-		return n, err
+		return Note{}, err
 	}
+	if id == nil {
+		if withheld {
+			return Note{}, errOutsideReach
+		}
+		return Note{}, errNotFound
+	}
+	n = Note{ID: *id, CustomerID: *noteCustomer, Author: *nAuthor, Body: *nBody, CreatedAt: *created}
 	if n.CustomerID != customerID || n.Body != body {
 		return Note{}, errKeyReused
 	}

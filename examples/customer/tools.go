@@ -212,6 +212,7 @@ func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn 
 	err := db.Do(ctx, func(ctx context.Context) error {
 		v, err := fn(ctx)
 		if errors.Is(err, errNotFound) {
+			noteOutsideReach(ctx, err)
 			return notFound("customer_id", customerID)
 		}
 		if err != nil {
@@ -234,7 +235,7 @@ func (a *App) getCustomer(ctx context.Context, _ *mcp.CallToolRequest, in custom
 		return nil, Customer{}, err
 	}
 	c, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
-		return a.store.GetCustomer(ctx, in.CustomerID)
+		return a.store.GetCustomer(ctx, reachFrom(ctx), in.CustomerID)
 	})
 	if err != nil {
 		return nil, Customer{}, err
@@ -263,7 +264,7 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 	}
 	rows, err := query(ctx, a.db, "", func(ctx context.Context) ([]Customer, error) {
 		// One row more than the page tells whether another page exists.
-		return a.store.SearchCustomers(ctx, in.Query, after, size+1)
+		return a.store.SearchCustomers(ctx, reachFrom(ctx), in.Query, after, size+1)
 	})
 	if err != nil {
 		return nil, searchResult{}, err
@@ -287,7 +288,7 @@ func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in update
 		return nil, Customer{}, err
 	}
 	c, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
-		c, err := a.store.UpdateEmail(ctx, in.CustomerID, in.NewEmail)
+		c, err := a.store.UpdateEmail(ctx, reachFrom(ctx), in.CustomerID, in.NewEmail)
 		if errors.Is(err, errEmailTaken) {
 			return c, bulwark.InvalidArgument("new_email", "is already the address of another customer; choose a different address")
 		}
@@ -316,7 +317,7 @@ func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArg
 		author = "anonymous"
 	}
 	n, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Note, error) {
-		n, err := a.store.AddNote(ctx, in.CustomerID, author, in.Body, in.IdempotencyKey)
+		n, err := a.store.AddNote(ctx, reachFrom(ctx), in.CustomerID, author, in.Body, in.IdempotencyKey)
 		if errors.Is(err, errKeyReused) {
 			return n, bulwark.InvalidArgument("idempotency_key", "was already used for a different note; choose a new key")
 		}
@@ -342,14 +343,14 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 		part{"customer", func(ctx context.Context) error {
 			var err error
 			cust, err = query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
-				return a.store.GetCustomer(ctx, in.CustomerID)
+				return a.store.GetCustomer(ctx, reachFrom(ctx), in.CustomerID)
 			})
 			return err
 		}},
 		part{"recent_orders", func(ctx context.Context) error {
 			var err error
 			orders, err = query(ctx, a.db, "", func(ctx context.Context) ([]Order, error) {
-				return a.store.RecentOrders(ctx, in.CustomerID, recentOrders)
+				return a.store.RecentOrders(ctx, reachFrom(ctx), in.CustomerID, recentOrders)
 			})
 			return err
 		}},
@@ -367,6 +368,12 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, Overview{}, bulwark.ErrorOf(err)
+	}
+	// The loyalty service knows nothing of reach: for a limited caller its
+	// answer is shown only beside a customer record read within reach.
+	// (The orders query applies the reach itself.)
+	if errs["customer"] != nil && reachFrom(ctx).Limited {
+		errs["loyalty"] = bulwark.Unavailable("shown only with the customer record, which is unavailable", 0, nil)
 	}
 	for _, name := range []string{"customer", "recent_orders", "loyalty"} {
 		err := errs[name]
