@@ -23,6 +23,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -725,4 +726,15 @@ func resultText(res *mcp.CallToolResult) string {
 		}
 	}
 	return sb.String()
+}
+
+// cacheStatusOf returns how the cache answered res ("hit", "miss" or
+// "stale", from _meta written with cache.Config.ReportStatus), or "".
+func cacheStatusOf(res *mcp.CallToolResult) string {
+	if res == nil {
+		return ""
+	}
+	m, _ := res.Meta[cache.MetaKey].(map[string]any)
+	st, _ := m["status"].(string)
+	return st
 }

@@ -390,17 +390,6 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	return nil
 }
 
-// cacheStatusOf returns how the cache answered res ("hit", "miss" or
-// "stale", from _meta written with cache.Config.ReportStatus), or "".
-func cacheStatusOf(res *mcp.CallToolResult) string {
-	if res == nil {
-		return ""
-	}
-	m, _ := res.Meta[cache.MetaKey].(map[string]any)
-	st, _ := m["status"].(string)
-	return st
-}
-
 // redisPrefix keeps this deployment's keys apart from others sharing the
 // Redis (REDIS_PREFIX, default "customer:").
 func redisPrefix(cfg *Config) string {
