@@ -73,6 +73,19 @@ func (d *demo) step(title string, fn func() (string, error)) {
 	d.printf("   PASS\n")
 }
 
+// demoMain runs the demo for -demo and returns the exit status: 0 only if
+// every step behaved as expected.
+func demoMain(ctx context.Context, getenv func(string) string) int {
+	ok, err := runDemo(ctx, os.Stdout, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+	}
+	if err != nil || !ok {
+		return 1
+	}
+	return 0
+}
+
 // runDemo starts the server in-process against the local PostgreSQL (its
 // own database, reached through a fault proxy), serves it over streamable
 // HTTP, drives a scripted client session through every layer and reports

@@ -49,15 +49,7 @@ func run(args []string, getenv func(string) string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if *demo {
-		ok, err := runDemo(ctx, os.Stdout, getenv)
-		if err != nil {
-			fmt.Fprintln(stderr, "demo:", err)
-			return 1
-		}
-		if !ok {
-			return 1
-		}
-		return 0
+		return demoMain(ctx, getenv)
 	}
 
 	cfg, err := LoadConfig(getenv)
