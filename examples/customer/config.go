@@ -439,15 +439,9 @@ func (c *Config) CheckListen(httpAddr string) error {
 }
 
 func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
+	host, _, _ := net.SplitHostPort(addr) // "" when addr is malformed
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // withUser returns raw with its user replaced by user and its password

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -36,7 +35,6 @@ import (
 	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -488,11 +486,4 @@ func (s *Server) buildHealth() error {
 	}
 	s.layers.health = s.drain
 	return nil
-}
-
-func (l *layers) metricsHandler(s *Server) http.Handler {
-	if l.metricsEngine != nil {
-		return metrics.Handler(s.registry)
-	}
-	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }
