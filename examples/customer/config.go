@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -194,20 +196,45 @@ func (r *envReader) url(name, def string, schemes ...string) string {
 		return ""
 	}
 	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || !contains(schemes, u.Scheme) {
+	if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
 		r.fail(name, "must be a URL with scheme "+strings.Join(schemes, " or ")+" and a host", v)
 		return ""
 	}
 	return v
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// together fails every one of names left empty when another is set:
+// settings that only work as a set.
+func (r *envReader) together(names []string, values ...string) {
+	if !slices.Contains(values, "") || strings.Join(values, "") == "" {
+		return
+	}
+	for i, v := range values {
+		if v == "" {
+			r.fail(names[i], "is required when any of "+strings.Join(names, ", ")+" is set", "")
 		}
 	}
-	return false
+}
+
+// list reads a comma-separated variable, keeping the entries valid reports
+// true for and failing the others.
+func (r *envReader) list(name, want string, valid func(string) bool) []string {
+	var out []string
+	for _, v := range strings.Split(r.str(name, ""), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if !valid(v) {
+			r.fail(name, "each entry must be "+want, v)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "warning": slog.LevelWarn, "error": slog.LevelError,
 }
 
 var auditTablePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,40}$`)
@@ -271,30 +298,16 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.JWTIssuer = r.str("JWT_ISSUER", "")
 	c.JWTAudience = r.str("JWT_AUDIENCE", "")
 	c.JWKSURL = r.url("JWKS_URL", "", "https", "http")
-	if (c.JWTIssuer != "" || c.JWTAudience != "" || c.JWKSURL != "") &&
-		(c.JWTIssuer == "" || c.JWTAudience == "" || c.JWKSURL == "") {
-		for _, v := range []struct{ name, val string }{{"JWT_ISSUER", c.JWTIssuer}, {"JWT_AUDIENCE", c.JWTAudience}, {"JWKS_URL", c.JWKSURL}} {
-			if v.val == "" {
-				r.fail(v.name, "is required when any of JWT_ISSUER, JWT_AUDIENCE, JWKS_URL is set", "")
-			}
-		}
-	}
+	r.together([]string{"JWT_ISSUER", "JWT_AUDIENCE", "JWKS_URL"}, c.JWTIssuer, c.JWTAudience, c.JWKSURL)
 	if c.JWKSURL != "" && c.Environment == envProduction && !strings.HasPrefix(c.JWKSURL, "https://") {
 		r.fail("JWKS_URL", "must use https in production", c.JWKSURL)
 	}
 	c.ResourceURL = r.url("MCP_RESOURCE_URL", "", "https", "http")
 	c.PolicyFile = r.str("POLICY_FILE", "")
 
-	switch lv := strings.ToLower(r.str("LOG_LEVEL", "info")); lv {
-	case "debug":
-		c.LogLevel = slog.LevelDebug
-	case "info":
-		c.LogLevel = slog.LevelInfo
-	case "warn", "warning":
-		c.LogLevel = slog.LevelWarn
-	case "error":
-		c.LogLevel = slog.LevelError
-	default:
+	lv := strings.ToLower(r.str("LOG_LEVEL", "info"))
+	var ok bool
+	if c.LogLevel, ok = logLevels[lv]; !ok {
 		r.fail("LOG_LEVEL", "must be debug, info, warn or error", lv)
 	}
 	c.EnableCache = r.boolean("ENABLE_CACHING", true)
@@ -345,13 +358,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 
 	c.TLSCertFile = r.str("TLS_CERT_FILE", "")
 	c.TLSKeyFile = r.str("TLS_KEY_FILE", "")
-	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		name := "TLS_KEY_FILE"
-		if c.TLSCertFile == "" {
-			name = "TLS_CERT_FILE"
-		}
-		r.fail(name, "TLS_CERT_FILE and TLS_KEY_FILE must be set together", "")
-	}
+	r.together([]string{"TLS_CERT_FILE", "TLS_KEY_FILE"}, c.TLSCertFile, c.TLSKeyFile)
 	c.AdminAddr = r.str("ADMIN_ADDR", "")
 	if c.AdminAddr != "" {
 		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
@@ -381,26 +388,13 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 // transport bounds. Defaults are edge's (see the README's "Resource
 // bounds"); each bound has a ceiling so a typo cannot switch it off.
 func (c *Config) readEdge(r *envReader) {
-	for _, o := range strings.Split(r.str("ALLOWED_ORIGINS", ""), ",") {
-		if o = strings.TrimSpace(o); o == "" {
-			continue
-		}
-		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			r.fail("ALLOWED_ORIGINS", "each entry must be an origin such as https://app.example.com", o)
-			continue
-		}
-		c.AllowedOrigins = append(c.AllowedOrigins, o)
-	}
-	for _, h := range strings.Split(r.str("ALLOWED_HOSTS", ""), ",") {
-		if h = strings.TrimSpace(h); h == "" {
-			continue
-		}
-		if strings.ContainsAny(h, "/:@ ") {
-			r.fail("ALLOWED_HOSTS", "each entry must be a host name such as mcp.example.com", h)
-			continue
-		}
-		c.AllowedHosts = append(c.AllowedHosts, h)
-	}
+	c.AllowedOrigins = r.list("ALLOWED_ORIGINS", "an origin such as https://app.example.com", func(o string) bool {
+		u, err := url.Parse(o)
+		return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && (u.Path == "" || u.Path == "/")
+	})
+	c.AllowedHosts = r.list("ALLOWED_HOSTS", "a host name such as mcp.example.com", func(h string) bool {
+		return !strings.ContainsAny(h, "/:@ ")
+	})
 	c.Limits = edge.SessionLimits{
 		MaxSessions:                r.integer("MAX_SESSIONS", 10_000, 1, 1_000_000),
 		MaxSessionsPerPrincipal:    r.integer("MAX_SESSIONS_PER_PRINCIPAL", 32, 1, 100_000),
@@ -410,9 +404,7 @@ func (c *Config) readEdge(r *envReader) {
 		MaxInFlightPerSession:      r.integer("MAX_INFLIGHT_PER_SESSION", 16, 1, 10_000),
 		MaxSubscriptionsPerSession: r.integer("MAX_SUBSCRIPTIONS_PER_SESSION", 64, 1, 100_000),
 	}
-	if r.boolean("SESSION_EVICT_IDLE", false) {
-		c.Limits.EvictIdle = true
-	}
+	c.Limits.EvictIdle = r.boolean("SESSION_EVICT_IDLE", false)
 	if c.Limits.MaxSessionsPerPrincipal > c.Limits.MaxSessions {
 		r.fail("MAX_SESSIONS_PER_PRINCIPAL", "must not exceed MAX_SESSIONS", strconv.Itoa(c.Limits.MaxSessionsPerPrincipal))
 	}
@@ -447,15 +439,9 @@ func (c *Config) CheckListen(httpAddr string) error {
 }
 
 func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
+	host, _, _ := net.SplitHostPort(addr) // "" when addr is malformed
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // withUser returns raw with its user replaced by user and its password
@@ -475,7 +461,7 @@ func withUser(raw, user string) string {
 func (c *Config) String() string {
 	return fmt.Sprintf("environment=%s database=%s redis=%t cache=%t rate_limit=%d/min audit=%s loyalty=%s bare=%t",
 		c.Environment, redactURL(c.DatabaseURL), c.RedisURL != "", c.EnableCache, c.RateLimit, c.AuditLog,
-		orDefault(redactURL(c.LoyaltyURL), "in-process fake"), c.Bare)
+		cmp.Or(redactURL(c.LoyaltyURL), "in-process fake"), c.Bare)
 }
 
 // redactURL keeps scheme, host and path: enough to tell which database,
@@ -486,11 +472,4 @@ func redactURL(raw string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host + u.Path
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -70,6 +71,19 @@ func (d *demo) step(title string, fn func() (string, error)) {
 	}
 	d.passed++
 	d.printf("   PASS\n")
+}
+
+// demoMain runs the demo for -demo and returns the exit status: 0 only if
+// every step behaved as expected.
+func demoMain(ctx context.Context, getenv func(string) string) int {
+	ok, err := runDemo(ctx, os.Stdout, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "demo:", err)
+	}
+	if err != nil || !ok {
+		return 1
+	}
+	return 0
 }
 
 // runDemo starts the server in-process against the local PostgreSQL (its
@@ -725,4 +739,15 @@ func resultText(res *mcp.CallToolResult) string {
 		}
 	}
 	return sb.String()
+}
+
+// cacheStatusOf returns how the cache answered res ("hit", "miss" or
+// "stale", from _meta written with cache.Config.ReportStatus), or "".
+func cacheStatusOf(res *mcp.CallToolResult) string {
+	if res == nil {
+		return ""
+	}
+	m, _ := res.Meta[cache.MetaKey].(map[string]any)
+	st, _ := m["status"].(string)
+	return st
 }

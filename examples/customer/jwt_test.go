@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -67,33 +66,5 @@ func TestJWTBearer(t *testing.T) {
 	mustOK(t, f.connect(f.keys.reader), toolGetCustomer, map[string]any{"customer_id": "C-000001"}, nil)
 	if strings.Contains(f.log.String(), sign(audience, scopeRead)[:40]) {
 		t.Fatal("token in the log")
-	}
-}
-
-func TestKeygen(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := keygen([]string{"-principal", "crm-admin", "-scopes", "customers:read, customers:write"}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	lines := strings.Split(out.String(), "\n")
-	if len(lines) < 4 || !strings.HasPrefix(strings.TrimSpace(lines[1]), "bwk_") {
-		t.Fatalf("output: %s", out.String())
-	}
-	var entry struct {
-		Principal string   `json:"principal"`
-		SHA256    string   `json:"sha256"`
-		Scopes    []string `json:"scopes"`
-	}
-	if err := json.Unmarshal([]byte(strings.TrimSpace(lines[3])), &entry); err != nil {
-		t.Fatal(err)
-	}
-	if entry.Principal != "crm-admin" || len(entry.SHA256) != 64 || len(entry.Scopes) != 2 {
-		t.Fatalf("entry %+v", entry)
-	}
-	if strings.Contains(lines[3], strings.TrimSpace(lines[1])) {
-		t.Fatal("the entry contains the key")
-	}
-	if code := keygen(nil, &out, &errb); code != 2 {
-		t.Fatalf("keygen without -principal: exit %d", code)
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,6 @@ import (
 	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -44,30 +44,18 @@ import (
 //	audit → recover → metrics → auth → validate → ratelimit/concurrency →
 //	timeout → cache → breaker → retry → handler
 //
-// plus two small ones: the server's own drain layer just inside recover,
-// which refuses new calls during shutdown, and the deprecation notices just
-// inside metrics. With BULWARK_DISABLE=1 or -bare every bulwark layer is
+// plus tracing inside audit, the drain layer inside recover (refusing new
+// calls during shutdown), deprecation notices inside metrics, tool pinning
+// inside auth, the loop, budget and output limits inside the rate limits,
+// and idempotency keys inside the breaker (see chain). With BULWARK_DISABLE=1 or -bare every bulwark layer is
 // off (the tools are served by the SDK alone), which is how the load test
 // measures their cost; dependencies then get only their deadlines.
 type layers struct {
-	audit       bulwark.Middleware
-	recover     bulwark.Middleware
-	drain       bulwark.Middleware
-	metrics     bulwark.Middleware
-	deprecation bulwark.Middleware
-	auth        bulwark.Middleware
-	validate    bulwark.Middleware
-	ratelimit   bulwark.Middleware
-	concurrency bulwark.Middleware
-	timeout     bulwark.Middleware
-	cache       bulwark.Middleware
-	breaker     bulwark.Middleware
-	idempotency bulwark.Middleware
-	retry       bulwark.Middleware
-	otel        bulwark.Middleware // otel.go; nil without OTEL_EXPORTER_OTLP_ENDPOINT
-	pin         bulwark.Middleware // agent.go
-	budget      bulwark.Middleware
-	output      bulwark.Middleware
+	// The layers in chain order. otel (otel.go) is nil without
+	// OTEL_EXPORTER_OTLP_ENDPOINT; pin, budget and output are in agent.go.
+	audit, otel, recover, drain, metrics, deprecation, auth, pin, validate,
+	ratelimit, concurrency, budget, output, timeout, cache, breaker,
+	idempotency, retry bulwark.Middleware
 
 	bare bool
 
@@ -96,26 +84,9 @@ func (l *layers) chain() []bulwark.Middleware {
 	if l.bare {
 		return []bulwark.Middleware{l.drain}
 	}
-	return []bulwark.Middleware{
-		l.audit,
-		l.otel,
-		l.recover,
-		l.drain,
-		l.metrics,
-		l.deprecation,
-		l.auth,
-		l.pin,
-		l.validate,
-		l.ratelimit,
-		l.concurrency,
-		l.budget,
-		l.output,
-		l.timeout,
-		l.cache,
-		l.breaker,
-		l.idempotency,
-		l.retry,
-	}
+	return []bulwark.Middleware{l.audit, l.otel, l.recover, l.drain, l.metrics, l.deprecation, l.auth,
+		l.pin, l.validate, l.ratelimit, l.concurrency, l.budget, l.output, l.timeout, l.cache, l.breaker,
+		l.idempotency, l.retry}
 }
 
 // decorate adjusts tool definitions before registration.
@@ -150,7 +121,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	l.recover = bulwark.Recover(s.log)
 
 	// metrics.
-	m, err := metrics.New(s.registry, metrics.Config{Tools: toolNames()})
+	m, err := metrics.New(s.registry, metrics.Config{Tools: slices.Collect(maps.Keys(toolScopes))})
 	if err != nil {
 		return nil, err
 	}
@@ -390,17 +361,6 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	return nil
 }
 
-// cacheStatusOf returns how the cache answered res ("hit", "miss" or
-// "stale", from _meta written with cache.Config.ReportStatus), or "".
-func cacheStatusOf(res *mcp.CallToolResult) string {
-	if res == nil {
-		return ""
-	}
-	m, _ := res.Meta[cache.MetaKey].(map[string]any)
-	st, _ := m["status"].(string)
-	return st
-}
-
 // redisPrefix keeps this deployment's keys apart from others sharing the
 // Redis (REDIS_PREFIX, default "customer:").
 func redisPrefix(cfg *Config) string {
@@ -488,21 +448,7 @@ func scopePolicies(scopes map[string]string) auth.Policies {
 	return p
 }
 
-func toolNames() []string {
-	var out []string
-	for name := range toolScopes {
-		out = append(out, name)
-	}
-	return out
-}
-
-func toolDefsList() []*mcp.Tool {
-	var out []*mcp.Tool
-	for _, t := range toolDefs() {
-		out = append(out, t)
-	}
-	return out
-}
+func toolDefsList() []*mcp.Tool { return slices.Collect(maps.Values(toolDefs())) }
 
 // deprecationCollector exports the calls to deprecated tools, so owners
 // see who still depends on a tool before its sunset.
@@ -540,11 +486,4 @@ func (s *Server) buildHealth() error {
 	}
 	s.layers.health = s.drain
 	return nil
-}
-
-func (l *layers) metricsHandler(s *Server) http.Handler {
-	if l.metricsEngine != nil {
-		return metrics.Handler(s.registry)
-	}
-	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }

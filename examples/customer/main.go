@@ -4,8 +4,6 @@
 //	customer                 serve over stdio (the default)
 //	customer -http ADDR      serve streamable HTTP on ADDR (":8080" is loopback; "0.0.0.0:8080" every interface)
 //	customer -demo           run the scripted demo against the local PostgreSQL
-//	customer keygen -principal NAME -scopes a,b
-//	                         print a new API key and its API_KEYS_FILE entry
 //	customer -healthcheck    probe the admin listener's /healthz (for containers)
 package main
 
@@ -35,9 +33,6 @@ func main() {
 }
 
 func run(args []string, getenv func(string) string) int {
-	if len(args) > 0 && args[0] == "keygen" {
-		return keygen(args[1:], os.Stdout, stderr)
-	}
 	fs := flag.NewFlagSet("customer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	httpAddr := fs.String("http", "", "serve streamable HTTP on `ADDR` instead of stdio; \":8080\" listens on loopback only, \"0.0.0.0:8080\" on every interface")
@@ -54,15 +49,7 @@ func run(args []string, getenv func(string) string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if *demo {
-		ok, err := runDemo(ctx, os.Stdout, getenv)
-		if err != nil {
-			fmt.Fprintln(stderr, "demo:", err)
-			return 1
-		}
-		if !ok {
-			return 1
-		}
-		return 0
+		return demoMain(ctx, getenv)
 	}
 
 	cfg, err := LoadConfig(getenv)

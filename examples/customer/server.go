@@ -52,7 +52,18 @@ type Server struct {
 // pools, builds the layers. It does not listen.
 func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err error) {
 	s := &Server{cfg: cfg, registry: opts.Registry}
-	s.drain = newMonitor(s)
+	// The health monitor also drains the server: its Middleware (the drain
+	// layer, just inside recover) refuses new calls once shutdown has
+	// begun, with a retry hint so a client behind a load balancer goes to
+	// another instance, and its Drain turns readiness false and waits for
+	// the running calls. Its checks are added once the dependencies are
+	// open (buildHealth).
+	s.drain, err = health.New(health.Config{Timeout: time.Second, OnChange: func(c health.Change) {
+		s.log.Warn("readiness changed", "check", c.Name, "from", c.From, "to", c.To)
+	}})
+	if err != nil {
+		return nil, err
+	}
 	s.log = opts.Logger
 	if s.log == nil {
 		// Panic values and error causes can hold whatever a handler had in
