@@ -417,6 +417,9 @@ func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error
 		"DB_MIN_CONNS=4",
 		"DB_MAX_CONNS="+strconv.Itoa(maxConns),
 		"CACHE_TTL=5m",
+		// Up to 64 sessions of one caller at once: above the edge's default
+		// bound per principal (32), which is for production, not for load.
+		"MAX_SESSIONS_PER_PRINCIPAL=1024",
 	)
 	if serverGOGC != "" {
 		env = append(env, "GOGC="+serverGOGC)
