@@ -106,8 +106,8 @@
 //
 //	reg := prometheus.NewRegistry()
 //	m, err := metrics.New(reg, metrics.Config{})
-//	if err != nil { ... }
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), metrics.Middleware(m), authMW /* ... */)
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), metrics.Middleware(m), guard.Middleware())
 //
 //	admin := http.NewServeMux()
 //	admin.Handle("GET /metrics", metrics.Handler(reg))

@@ -34,6 +34,9 @@
 //
 // # Example
 //
+//	exporter, err := otlptracehttp.New(ctx)
+//	if err != nil { return err }
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
-//	bulwark.Use(server, auditMW, otel.Middleware(otel.Config{TracerProvider: tp}), bulwark.Recover(nil))
+//	defer tp.Shutdown(context.Background())
+//	bulwark.Use(server, audit.Middleware(trail), otel.Middleware(otel.Config{TracerProvider: tp}), bulwark.Recover(logger))
 package otel
