@@ -18,8 +18,8 @@ import (
 // [Config.MaxBreakers] names are in use.
 const other = "other"
 
-// breakerStates are the breaker state label values, as sony/gobreaker's
-// State.String spells them.
+// breakerStates are the breaker state label values, as breaker.State
+// spells them.
 var breakerStates = [...]string{"closed", "half-open", "open"}
 
 // defaultBuckets are the duration histogram buckets in seconds: from one
