@@ -199,7 +199,11 @@
 // A hardened server, with every layer in the default order. This is the
 // assembly of examples/hardened (a complete stdio server that builds each
 // engine from the environment); examples/customer does the same with
-// PostgreSQL, Redis, streamable HTTP and a scripted demo.
+// PostgreSQL, Redis, streamable HTTP and a scripted demo. Below, in is the
+// tool's argument struct, lookup its handler and caller the principal
+// auth.FromEnv returned; trail, logger, m, limiter, results, perTool and
+// retrier are the engines of audit, the log, metrics, ratelimit, cache,
+// breaker and retry:
 //
 //	s := mcp.NewServer(&mcp.Implementation{Name: "hardened", Version: "v1"}, nil)
 //	bulwark.AddTool(s, &mcp.Tool{
@@ -221,7 +225,7 @@
 //		perTool,
 //		retry.Middleware(retrier),
 //	)
-//	if err := bulwark.CheckTools(ctx, s); err != nil { ... }
+//	if err := bulwark.CheckTools(ctx, s); err != nil { return err }
 //
 // Each package's documentation shows its constructor and options.
 package bulwark

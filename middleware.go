@@ -22,7 +22,11 @@ type Middleware func(next mcp.ToolHandler) mcp.ToolHandler
 // Chain(a, b, c)(h) == a(b(c(h))). Nil entries are skipped, so optional
 // layers can be written inline:
 //
-//	bulwark.Chain(auditMW, bulwark.Recover(nil), maybeCache)
+//	var cached bulwark.Middleware // stays nil when caching is off
+//	if results != nil {
+//		cached = cache.Middleware(results)
+//	}
+//	mw := bulwark.Chain(bulwark.Recover(logger), cached, bulwark.Timeout(bulwark.Fixed(5*time.Second)))
 func Chain(mws ...Middleware) Middleware {
 	// Copy, so that later changes to the caller's slice do not alter the chain.
 	kept := make([]Middleware, 0, len(mws))
@@ -177,7 +181,7 @@ func Use(s *mcp.Server, mws ...Middleware) {
 // Wrap applies mws to a single handler, for registration with
 // Server.AddTool:
 //
-//	s.AddTool(tool, bulwark.Wrap(handler, bulwark.Timeout(bulwark.Fixed(time.Second))))
+//	server.AddTool(tool, bulwark.Wrap(handler, bulwark.Timeout(bulwark.Fixed(time.Second))))
 //
 // Like [Use], the wrapped handler creates the [Call] record and maps
 // refusals to the wire, unless an outer Use already did: under Use it
@@ -201,7 +205,7 @@ func Wrap(h mcp.ToolHandler, mws ...Middleware) mcp.ToolHandler {
 // WrapFor applies mws to a typed handler, for registration with
 // mcp.AddTool or [AddTool]:
 //
-//	bulwark.AddTool(s, tool, bulwark.WrapFor(getCustomer, cacheMW))
+//	bulwark.AddTool(server, tool, bulwark.WrapFor(getCustomer, cache.Middleware(results)))
 //
 // The layers run after the SDK has decoded and validated the arguments and
 // before the typed handler; they see the raw request as usual. A refusal
@@ -465,8 +469,8 @@ type Matcher func(ctx context.Context, req *mcp.CallToolRequest) bool
 // Only applies mw to the calls m matches; other calls skip it. It is how
 // one layer serves a subset of tools without a skip list of its own:
 //
-//	bulwark.Only(bulwark.ReadOnlyTools(), cacheMW)
-//	bulwark.Only(bulwark.ToolNames("update_customer_email"), auditMW)
+//	cached := bulwark.Only(bulwark.ReadOnlyTools(), cache.Middleware(results))
+//	bounded := bulwark.Only(bulwark.ToolNames("export_customers"), bulwark.Timeout(bulwark.Fixed(time.Minute)))
 func Only(m Matcher, mw Middleware) Middleware {
 	if mw == nil {
 		return nil

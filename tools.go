@@ -163,8 +163,8 @@ func (r *registry) learnFrom(tools []*mcp.Tool) []string {
 // Call it after adding the tools and calling Use, before serving, and stop
 // on its error:
 //
-//	bulwark.Use(s, layers...)
-//	if err := bulwark.CheckTools(ctx, s); err != nil {
+//	bulwark.Use(server, layers...)
+//	if err := bulwark.CheckTools(ctx, server); err != nil {
 //		log.Fatal(err)
 //	}
 //

@@ -129,11 +129,12 @@
 // # Example
 //
 //	key, err := audit.ParseKey(os.Getenv("AUDIT_HMAC_KEY"))
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	sink, err := audit.OpenFile("/var/log/mcp/audit.log", audit.FileConfig{})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	trail, err := audit.New(sink, key, audit.Config{})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	defer trail.Close(context.Background())
-//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(nil), authMW, ...)
+//	// outermost; the other layers follow in the default order
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
 package audit

@@ -133,11 +133,16 @@
 //
 // # Example: API keys over stdio
 //
-//	keys, err := auth.NewAPIKeys(must(auth.LoadKeyFile("/etc/customers/keys.json"))...)
+//	entries, err := auth.LoadKeyFile("/etc/customers/keys.json")
+//	if err != nil { return err }
+//	keys, err := auth.NewAPIKeys(entries...)
+//	if err != nil { return err }
 //	me, err := auth.FromEnv(ctx, keys, "CUSTOMERS_API_KEY") // refuse to start on error
+//	if err != nil { return err }
 //	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.DenyUnlisted())
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), guard.Middleware())
-//	server.Run(ctx, &mcp.StdioTransport{})
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
+//	return server.Run(ctx, &mcp.StdioTransport{})
 //
 // # Example: JWT over HTTP with protected resource metadata
 //
@@ -146,6 +151,7 @@
 //		Audience: "https://mcp.example.com/mcp",
 //		JWKSURL:  "https://login.example.com/.well-known/jwks.json",
 //	})
+//	if err != nil { return err }
 //	defer jwtv.Close()
 //	metaURL := "https://mcp.example.com/.well-known/oauth-protected-resource"
 //	mux.Handle("/.well-known/oauth-protected-resource", sdkauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
@@ -157,8 +163,9 @@
 //	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
 //	mux.Handle("/mcp", sdkauth.RequireBearerToken(auth.TokenVerifier(jwtv),
 //		&sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})(h))
-//	guard, err := auth.New(opts...)
-//	bulwark.Use(server, guard.Middleware())
+//	guard, err := auth.New(auth.WithPolicies(policies), auth.DenyUnlisted())
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
 //
 // # Example: per-tool scopes
 //

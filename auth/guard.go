@@ -44,7 +44,8 @@ func (g *Guard) settings() *settings {
 //
 //	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.DenyUnlisted(),
 //		auth.WithPolicies(toolPolicies), auth.WithResourcePolicies(resourcePolicies))
-//	bulwark.Use(s, auditMW, bulwark.Recover(nil), guard.Middleware() /* , ... */)
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
 func New(opts ...Option) (*Guard, error) {
 	s, err := newSettings(opts)
 	if err != nil {

@@ -28,7 +28,7 @@ const keyInfoLifetime = 5 * time.Minute
 // TokenVerifier adapts v to the go-sdk's auth.TokenVerifier, for
 // auth.RequireBearerToken on streamable HTTP:
 //
-//	handler := mcp.NewStreamableHTTPHandler(getServer, nil)
+//	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
 //	protected := sdkauth.RequireBearerToken(auth.TokenVerifier(jwtv), &sdkauth.RequireBearerTokenOptions{
 //		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource",
 //	})(handler)

@@ -52,9 +52,9 @@ type Config struct {
 	// cancellation and JSON-RPC errors such as an unknown tool count
 	// neither way. To count a tool's error results as failures too:
 	//
-	//	IsFailure: func(o bulwark.Outcome) bool {
+	//	cfg := breaker.Config{IsFailure: func(o bulwark.Outcome) bool {
 	//		return o == bulwark.OutcomeToolError || breaker.DefaultIsFailure(o)
-	//	}
+	//	}}
 	IsFailure func(bulwark.Outcome) bool
 	// Clock measures the open period. Nil means the system clock.
 	Clock bulwark.Clock
@@ -409,8 +409,9 @@ func (b *Breaker) refusal(wait time.Duration, cause int) *bulwark.Error {
 // classified by [bulwark.OutcomeOf] and Config.IsFailure. It is the form
 // for guarding a dependency inside a handler:
 //
+//	var name, email string
 //	err := pg.Execute(ctx, func(ctx context.Context) error {
-//		return pool.QueryRow(ctx, q, id).Scan(&c.Name, &c.Email)
+//		return pool.QueryRow(ctx, "SELECT name, email FROM customers WHERE id = $1", id).Scan(&name, &email)
 //	})
 //
 // When the breaker refuses, fn is not called and Execute returns a

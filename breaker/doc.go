@@ -79,22 +79,25 @@
 //
 // # Example
 //
-//	set, _ := breaker.NewSet()
+//	set, err := breaker.NewSet()
+//	if err != nil { return err }
 //	pg, err := set.New("postgres", breaker.Config{OpenFor: 10 * time.Second})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	set.OnStateChange(func(ctx context.Context, c breaker.StateChange) {
-//		m.SetBreakerState(c.Name, string(c.To))
+//		m.SetBreakerState(c.Name, string(c.To)) // m is a *metrics.Metrics
 //	})
 //
 //	// inside a handler
+//	var name string
 //	err = pg.Execute(ctx, func(ctx context.Context) error {
-//		return pool.QueryRow(ctx, q, id).Scan(&name)
+//		return pool.QueryRow(ctx, "SELECT name FROM customers WHERE id = $1", id).Scan(&name)
 //	})
 //
 //	// readiness fails while a breaker is open
 //	ready := health.Breakers("breakers", set.OpenBreakers)
 //
-//	// around every registered tool, one breaker each
-//	perTool, _ := set.PerTool(breaker.Config{})
-//	bulwark.Use(server, ..., perTool, ...)
+//	// around every registered tool, one breaker each, inside cache and outside retry
+//	perTool, err := set.PerTool(breaker.Config{})
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), perTool)
 package breaker

@@ -50,6 +50,6 @@
 //		Principal: budget.Allowance{Cost: 10_000, Window: 24 * time.Hour},
 //		Cost:      bulwark.ByTool[int64](1, map[string]int64{"export_customers": 50}),
 //	})
-//	if err != nil { ... }
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), metricsMW, authMW, budget.Middleware(ledger))
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(), budget.Middleware(ledger))
 package budget

@@ -14,7 +14,7 @@ import (
 // difference of two benchmarks run side by side:
 //
 //	func BenchmarkBare(b *testing.B)  { bulwarktest.BenchLayer(b, nil, req, def) }
-//	func BenchmarkLayer(b *testing.B) { bulwarktest.BenchLayer(b, mylayer, req, def) }
+//	func BenchmarkLayer(b *testing.B) { bulwarktest.BenchLayer(b, bulwark.Timeout(bulwark.Fixed(time.Second)), req, def) }
 //
 // It reports allocations and fails the benchmark if a call returns an error.
 func BenchLayer(b *testing.B, mw bulwark.Middleware, req *mcp.CallToolRequest, def *mcp.Tool) {

@@ -8,7 +8,7 @@
 // [Context] so the layer finds a call record as it would under bulwark.Use:
 //
 //	rec := &bulwarktest.Recorder{}
-//	h := mylayer(rec.Handle)
+//	h := bulwark.Timeout(bulwark.Fixed(time.Second))(rec.Handle) // the layer under test
 //	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
 //	ctx, call := bulwarktest.Context(context.Background(), req, nil)
 //	res, err := h(ctx, req)

@@ -18,8 +18,9 @@
 //		Tags:        map[string]cache.TagFunc{"get_customer": cache.ArgTag("customer", "id")},
 //		Invalidates: map[string]cache.TagFunc{"update_customer_email": cache.ArgTag("customer", "id")},
 //	})
-//	...
-//	bulwark.Use(server, ..., cache.Middleware(c), ...)
+//	if err != nil { return err }
+//	// inside auth and the limits, outside the breakers and retry
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(), cache.Middleware(c))
 //
 // By default the tools annotated read-only in bulwark's registry
 // (bulwark.AddTool, bulwark.Register) are cached for one minute; an

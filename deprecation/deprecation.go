@@ -26,7 +26,7 @@ type Notice struct {
 
 // Mark marks t as deprecated and returns it, for use at registration:
 //
-//	bulwark.AddTool(s, deprecation.Mark(tool, sunset, "get_customer"), handler)
+//	bulwark.AddTool(server, deprecation.Mark(tool, sunset, "get_customer"), lookup)
 //
 // The notice is prepended to t.Description, where models and people read
 // it, and stored in t.Meta[MetaKey], where programs read it. Calls keep

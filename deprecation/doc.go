@@ -16,7 +16,8 @@
 //
 // # Example
 //
-//	bulwark.AddTool(s, deprecation.Mark(lookup, sunset, "get_customer"), lookupHandler)
+//	sunset := time.Date(2027, time.March, 1, 0, 0, 0, 0, time.UTC)
+//	bulwark.AddTool(server, deprecation.Mark(tool, sunset, "get_customer"), lookup)
 //	var usage deprecation.Usage
-//	bulwark.Use(s, auditMW, bulwark.Recover(nil), deprecation.Middleware(&usage))
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), deprecation.Middleware(&usage))
 package deprecation

@@ -115,14 +115,17 @@
 // per request.
 //
 //	h, err := edge.New(server, edge.Config{
-//		Verifier:       auth.TokenVerifier(keys),
+//		Verifier:       auth.TokenVerifier(keys), // keys is an *auth.APIKeys
 //		Resource:       "https://mcp.example.com/mcp",
 //		AllowedOrigins: []string{"https://app.example.com"},
-//		Observers:      []edge.Observer{auditLog, metricsEngine},
+//		Observers:      []edge.Observer{trail, m}, // *audit.Logger, *metrics.Metrics
 //	})
+//	if err != nil { return err }
+//	defer h.Close()
 //	mux.Handle("/mcp", h)
 //	mux.Handle("/.well-known/oauth-protected-resource", h)     // RFC 9728 metadata
 //	mux.Handle("/.well-known/oauth-protected-resource/mcp", h)
 //	ln, err := edge.Listen(ctx, ":8080") // 127.0.0.1:8080
-//	defer h.Close()
+//	if err != nil { return err }
+//	return http.Serve(ln, mux)
 package edge

@@ -57,16 +57,16 @@
 //	mon, err := health.New(health.Config{},
 //		health.Ping("postgres", pool.Ping),
 //		health.Ping("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
-//		health.Breakers("breakers", openBreakerNames),
+//		health.Breakers("breakers", set.OpenBreakers), // set is a *breaker.Set
 //	)
-//	if err != nil { ... }
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), mon.Middleware(), metricsMW /* , ... */)
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), mon.Middleware(), metrics.Middleware(m))
 //	admin := http.NewServeMux()
 //	admin.Handle("/healthz", mon.Liveness())
 //	admin.Handle("/readyz", mon.Readiness())
 //	admin.Handle("/metrics", metrics.Handler(reg))
-//	go http.Serve(adminListener, admin)
-//	...
+//	go http.ListenAndServe("127.0.0.1:9090", admin) // not the MCP listener
+//
 //	// On SIGTERM: stop taking calls, let running ones finish (20s at most),
 //	// then shut the MCP listener down.
 //	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -55,10 +55,13 @@
 // # Example
 //
 //	store, err := redisidem.New(rdb, redisidem.Config{})
+//	if err != nil { return err }
 //	once, err := idempotency.New(store, idempotency.Config{RequireKey: true})
+//	if err != nil { return err }
 //	bulwark.Use(server,
-//		audit, recover, metrics, auth, validate, limits, timeout, cache, breakers,
+//		audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(),
+//		bulwark.Timeout(bulwark.Fixed(10*time.Second)), cache.Middleware(results), perTool,
 //		bulwark.Only(bulwark.ToolNames("add_customer_note"), once),
-//		retries,
+//		retry.Middleware(retrier),
 //	)
 package idempotency

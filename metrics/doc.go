@@ -97,8 +97,8 @@
 // hooks instead:
 //
 //   - Breakers: call [Metrics.SetBreakerState] from the breaker's state
-//     change callback, for example gobreaker's
-//     OnStateChange: func(name string, _, to gobreaker.State) { m.SetBreakerState(name, to.String()) }.
+//     change callback, for example a breaker.Set's:
+//     set.OnStateChange(func(ctx context.Context, c breaker.StateChange) { m.SetBreakerState(c.Name, string(c.To)) }).
 //   - Audit sinks: hand the sink's own failure counter to
 //     [Metrics.WatchAuditFailures], which reads it at every scrape.
 //
@@ -106,8 +106,8 @@
 //
 //	reg := prometheus.NewRegistry()
 //	m, err := metrics.New(reg, metrics.Config{})
-//	if err != nil { ... }
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), metrics.Middleware(m), authMW /* ... */)
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), metrics.Middleware(m), guard.Middleware())
 //
 //	admin := http.NewServeMux()
 //	admin.Handle("GET /metrics", metrics.Handler(reg))

@@ -18,8 +18,8 @@ import (
 // [Config.MaxBreakers] names are in use.
 const other = "other"
 
-// breakerStates are the breaker state label values, as sony/gobreaker's
-// State.String spells them.
+// breakerStates are the breaker state label values, as breaker.State
+// spells them.
 var breakerStates = [...]string{"closed", "half-open", "open"}
 
 // defaultBuckets are the duration histogram buckets in seconds: from one
@@ -249,11 +249,12 @@ func validLabel(s string) bool {
 }
 
 // SetBreakerState records that the breaker called name is now in state
-// ("closed", "half-open" or "open", as sony/gobreaker's State.String and
-// breaker.State spell them; other values are ignored). It is the hook for a breaker's state-change callback; with
-// sony/gobreaker:
+// ("closed", "half-open" or "open", as breaker.State spells them; other
+// values are ignored). It is the hook for a breaker set's state changes:
 //
-//	OnStateChange: func(name string, from, to gobreaker.State) { m.SetBreakerState(name, to.String()) }
+//	set.OnStateChange(func(ctx context.Context, c breaker.StateChange) {
+//		m.SetBreakerState(c.Name, string(c.To))
+//	})
 //
 // Breaker names are chosen in code and so bounded; still, only the first
 // MaxBreakers names get their own series.

@@ -98,7 +98,11 @@
 //
 // # Example
 //
+//	exporter, err := otlptracehttp.New(ctx)
+//	if err != nil { return err }
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
+//	defer tp.Shutdown(context.Background())
+//	reader := sdkmetric.NewPeriodicReader(metricExporter)
 //	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-//	bulwark.Use(server, auditMW, otel.Middleware(otel.Config{TracerProvider: tp, MeterProvider: mp}), bulwark.Recover(nil))
+//	bulwark.Use(server, audit.Middleware(trail), otel.Middleware(otel.Config{TracerProvider: tp, MeterProvider: mp}), bulwark.Recover(logger))
 package otel

@@ -55,6 +55,6 @@
 //		Secrets:       map[string]string{"customer_token": `ctok_[0-9a-f]{24}`},
 //		FlagInjection: true,
 //	})
-//	if err != nil { ... }
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), metricsMW, authMW, output.Middleware(f))
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(), output.Middleware(f))
 package output

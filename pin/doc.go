@@ -43,8 +43,8 @@
 // # Example
 //
 //	pinned, err := pin.ReadManifest("tools.pin.json") // written at release
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	pins, err := pin.New(server, pin.Config{Manifest: pinned}) // after adding the tools
-//	if err != nil { ... } // a definition differs from the release, or hides characters
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), metricsMW, authMW, pin.Middleware(pins))
+//	if err != nil { return err } // a definition differs from the release, or hides characters
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(), pin.Middleware(pins))
 package pin

@@ -114,14 +114,15 @@
 //
 // # Example
 //
-//	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+//	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
+//	if err != nil { return err }
 //	perCaller, err := ratelimit.NewLimiter(store, ratelimit.Config{
 //		Limit: bulwark.Fixed(ratelimit.PerMinute(60)),
 //	})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	bulkhead, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 4})
-//	if err != nil { ... }
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), authMW,
+//	if err != nil { return err }
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(),
 //		ratelimit.Middleware(perCaller), ratelimit.ConcurrencyMiddleware(bulkhead),
 //		bulwark.Timeout(bulwark.Fixed(10*time.Second)))
 package ratelimit

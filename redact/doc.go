@@ -31,8 +31,8 @@
 //
 // # Example
 //
-//	red, err := redact.New(redact.Config{Secrets: []string{dbPassword}})
-//	if err != nil { ... }
+//	red, err := redact.New(redact.Config{Secrets: []string{os.Getenv("DB_PASSWORD")}})
+//	if err != nil { return err }
 //	slog.SetDefault(slog.New(red.Handler(slog.NewJSONHandler(os.Stderr, nil))))
 //	trail, err := audit.New(sink, key, audit.Config{Redactor: red})
 package redact

@@ -79,18 +79,21 @@
 // # Example
 //
 //	tools, err := retry.New(retry.Config{MaxAttempts: 2})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	bulwark.Use(server,
-//		audit, recover, metrics, auth, validate, limits, timeout, cache, breakers,
-//		idempotencyLayer,
+//		audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(),
+//		bulwark.Timeout(bulwark.Fixed(10*time.Second)), cache.Middleware(results), perTool,
+//		once, // the idempotency layer
 //		retry.Middleware(tools),
 //	)
 //
 //	// the guarded dependency: retries inside PostgreSQL's breaker
 //	pg, err := retry.New(retry.Config{PerAttemptTimeout: 2 * time.Second, Breaker: pgBreaker})
+//	if err != nil { return err }
 //
 //	// inside a handler
+//	var name string
 //	err = pg.Do(ctx, func(ctx context.Context) error {
-//		return pool.QueryRow(ctx, q, id).Scan(&name)
+//		return pool.QueryRow(ctx, "SELECT name FROM customers WHERE id = $1", id).Scan(&name)
 //	})
 package retry

@@ -87,7 +87,7 @@
 //		validate.On("id", validate.FormatID()),
 //		validate.On("email", validate.FormatEmail()),
 //	)
-//	bulwark.AddTool(server, &mcp.Tool{Name: "update_email", InputSchema: schema}, handler)
-//	bulwark.Use(server, auditMW, bulwark.Recover(nil), authMW,
+//	bulwark.AddTool(server, &mcp.Tool{Name: "update_email", InputSchema: schema}, updateEmail)
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware(),
 //		validate.Middleware(validate.Config{Strict: true, NormalizeNFC: true}))
 package validate

@@ -52,8 +52,12 @@ func violation(rule, msg string) *Violation { return &Violation{Rule: rule, Mess
 // a bulwark invalid-argument error naming field (a JSON path such as
 // "customer.email"). It returns nil when err is nil, so checks chain:
 //
-//	if err := validate.Field("email", validate.Email(in.Email)); err != nil {
-//		return nil, out, err
+//	func updateEmail(ctx context.Context, req *mcp.CallToolRequest, in UpdateEmail) (*mcp.CallToolResult, any, error) {
+//		if err := validate.Field("email", validate.Email(in.Email)); err != nil {
+//			return nil, nil, err
+//		}
+//		// store the address
+//		return &mcp.CallToolResult{}, nil, nil
 //	}
 //
 // The message is the Violation's message. Errors that are not (and do not

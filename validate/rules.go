@@ -193,11 +193,16 @@ func On(path string, rules ...Rule) PropertyRules {
 // Schema infers the input schema of T with jsonschema.For and applies the
 // rules, for use as the InputSchema of a tool:
 //
+//	type UpdateEmail struct {
+//		ID    string `json:"id"`
+//		Email string `json:"email"`
+//	}
 //	schema, err := validate.Schema[UpdateEmail](
 //		validate.On("id", validate.FormatID()),
 //		validate.On("email", validate.FormatEmail()),
 //	)
-//	bulwark.AddTool(server, &mcp.Tool{Name: "update_email", InputSchema: schema}, handler)
+//	if err != nil { return err }
+//	bulwark.AddTool(server, &mcp.Tool{Name: "update_email", InputSchema: schema}, updateEmail)
 func Schema[T any](props ...PropertyRules) (*jsonschema.Schema, error) {
 	s, err := jsonschema.For[T](nil)
 	if err != nil {

@@ -35,11 +35,13 @@
 //
 // # Example
 //
+//	key, err := audit.ParseKey(os.Getenv("AUDIT_HMAC_KEY"))
+//	if err != nil { return err }
 //	sink, err := pgaudit.New(pool, pgaudit.Config{Instance: os.Getenv("POD_NAME")})
-//	if err != nil { ... }
-//	if err := sink.Migrate(ctx); err != nil { ... }
+//	if err != nil { return err }
+//	if err := sink.Migrate(ctx); err != nil { return err }
 //	trail, err := audit.New(sink, key, audit.Config{BufferSize: 1024})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	defer trail.Close(context.Background())
-//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(nil), ...)
+//	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
 package pgaudit

@@ -8,8 +8,17 @@
 // auth.TokenVerifier for the SDK's RequireBearerToken, exactly as auth's
 // own verifiers; the Guard then reads the principal from the request.
 //
-//	v, err := introspect.New(introspect.Config{Endpoint: …, ClientID: …, ClientSecret: …, Audience: "https://mcp.example.com"})
-//	handler = sdkauth.RequireBearerToken(auth.TokenVerifier(v), opts)(handler)
+//	v, err := introspect.New(introspect.Config{
+//		Endpoint:     "https://login.example.com/oauth2/introspect",
+//		ClientID:     "mcp-server",
+//		ClientSecret: clientSecret,
+//		Audience:     "https://mcp.example.com",
+//	})
+//	if err != nil { return err }
+//	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+//	protected := sdkauth.RequireBearerToken(auth.TokenVerifier(v), &sdkauth.RequireBearerTokenOptions{
+//		ResourceMetadataURL: "https://mcp.example.com/.well-known/oauth-protected-resource",
+//	})(handler)
 //
 // # What it checks
 //

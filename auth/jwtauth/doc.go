@@ -46,10 +46,11 @@
 //		Audience: "https://mcp.example.com/mcp",
 //		JWKSURL:  "https://login.example.com/.well-known/jwks.json",
 //	})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	defer jwtv.Close()
 //	h, err := edge.New(server, edge.Config{
 //		Verifier: auth.TokenVerifier(jwtv),
 //		Resource: "https://mcp.example.com/mcp",
 //	})
+//	if err != nil { return err }
 package jwtauth

@@ -13,7 +13,8 @@
 //
 // Behind budget.Ledger, in place of its memory store:
 //
-//	store, err := redisbudget.New(client, redisbudget.Config{Prefix: "myserver:budget:"})
+//	store, err := redisbudget.New(rdb, redisbudget.Config{Prefix: "myserver:budget:"})
+//	if err != nil { return err }
 //	ledger, err := budget.New(budget.Config{Store: store, Session: budget.Allowance{Calls: 500}})
 //
 // # On failure

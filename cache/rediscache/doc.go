@@ -51,6 +51,6 @@
 //
 //	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	store, err := rediscache.New(client, rediscache.Config{Prefix: "myapp:cache:"})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	c, err := cache.New(store, cache.Config{StaleFor: 5 * time.Minute})
 package rediscache

@@ -18,6 +18,7 @@
 // timeout (see package idempotency):
 //
 //	store, err := pgidem.New(pool, pgidem.Config{})
+//	if err != nil { return err }
 //	once, err := idempotency.New(store, idempotency.Config{})
 //
 // # On refusal

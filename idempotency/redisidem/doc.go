@@ -30,6 +30,7 @@
 // Behind the idempotency layer (see package idempotency):
 //
 //	store, err := redisidem.New(rdb, redisidem.Config{Prefix: "app:idem:"})
+//	if err != nil { return err }
 //	once, err := idempotency.New(store, idempotency.Config{})
 //
 // # On refusal

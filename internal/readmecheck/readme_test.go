@@ -141,18 +141,43 @@ func collect(a *api, f *ast.File) {
 	}
 }
 
+// docFiles returns the doc.go of every package of the module and of the
+// otel module, nested ones (audit/pgaudit, cache/rediscache…) included.
+func docFiles(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && d.Name() == "doc.go" {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 25 {
+		t.Fatalf("only %d doc.go files found from %s", len(out), root)
+	}
+	return out
+}
+
 // TestReadmeIdentifiers: every `pkg.Name` or `pkg.Type.Member` that a
-// README writes for a package of this module exists in it.
+// README, SECURITY.md or a package's doc.go writes for a package of this
+// module exists in it.
 func TestReadmeIdentifiers(t *testing.T) {
 	pkgs := packages(t)
 	if pkgs["bulwark"] == nil || pkgs["edge"] == nil {
 		t.Fatalf("packages not found from %s", root)
 	}
 	files, _ := filepath.Glob(filepath.Join(root, "examples", "*", "README.md"))
-	files = append(files, filepath.Join(root, "README.md"))
-	docs, _ := filepath.Glob(filepath.Join(root, "*", "doc.go"))
-	files = append(files, docs...)
-	files = append(files, filepath.Join(root, "doc.go"))
+	files = append(files, filepath.Join(root, "README.md"), filepath.Join(root, "SECURITY.md"))
+	files = append(files, docFiles(t)...)
 	// In Markdown a reference is code (`retry.MemoryConfig`); in a doc
 	// comment, a link ([retry.MemoryConfig]) or plain text.
 	ref := regexp.MustCompile("[`\\[ (]([a-z][a-z0-9]*)\\.([A-Z][A-Za-z0-9_]*)(?:\\.([A-Z][A-Za-z0-9_]*))?")

@@ -2,7 +2,11 @@
 // Expression Language). It lives apart from package policy so that a
 // program that does not import it links no CEL code.
 //
-//	eng, err := policy.New(policy.Config{Path: path, Tools: tools, Rules: celrule.New(celrule.Config{})})
+//	eng, err := policy.New(policy.Config{
+//		Path:  os.Getenv("POLICY_FILE"),
+//		Tools: func() []*mcp.Tool { return bulwark.Tools(server) },
+//		Rules: celrule.New(celrule.Config{}),
+//	})
 //
 // # Variables
 //

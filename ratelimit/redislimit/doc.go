@@ -56,7 +56,7 @@
 //
 //	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	store, err := redislimit.New(client, redislimit.Config{Prefix: "myapp:rl:", Timeout: time.Second})
-//	if err != nil { ... }
+//	if err != nil { return err }
 //	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{
 //		Limit: bulwark.Fixed(ratelimit.PerMinute(60)),
 //	})
