@@ -9,7 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 )
 
 // Record kinds.
@@ -111,7 +112,7 @@ func (r *Record) encodeBody(b []byte) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, r.Seq, 10)
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, r.Kind)
+	b = jsontext.AppendString(b, r.Kind)
 	b = append(b, `,"time":"`...)
 	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
@@ -132,9 +133,9 @@ func (r *Record) encodeBody(b []byte) []byte {
 	b = appendField(b, "arguments_digest", r.ArgumentsDigest)
 	if r.Sealed != nil {
 		b = append(b, `,"sealed":{"key":`...)
-		b = appendJSONString(b, r.Sealed.Key)
+		b = jsontext.AppendString(b, r.Sealed.Key)
 		b = append(b, `,"data":`...)
-		b = appendJSONString(b, r.Sealed.Data)
+		b = jsontext.AppendString(b, r.Sealed.Data)
 		b = append(b, '}')
 	}
 	b = appendField(b, "outcome", r.Outcome)
@@ -161,14 +162,14 @@ func (r *Record) encodeBody(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsontext.AppendString(b, k)
 			b = append(b, ':')
-			b = appendJSONString(b, r.Fields[k])
+			b = jsontext.AppendString(b, r.Fields[k])
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"prev":`...)
-	b = appendJSONString(b, r.Prev)
+	b = jsontext.AppendString(b, r.Prev)
 	return b
 }
 
@@ -179,74 +180,10 @@ func appendField(b []byte, name, v string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
-	return appendJSONString(b, v)
+	return jsontext.AppendString(b, v)
 }
 
 const hexDigits = "0123456789abcdef"
-
-// jsonSafe marks the ASCII bytes appendJSONString copies as they are.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = true
-	}
-	for _, c := range `"\\<>&` {
-		t[c] = false
-	}
-	return t
-}()
-
-// appendJSONString appends s as a JSON string. Control characters, quotes,
-// backslashes, <, >, & and the Unicode line separators are escaped, and
-// invalid UTF-8 becomes U+FFFD, so the result is one line of ASCII-safe
-// JSON whatever s holds.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == 0x2028 || r == 0x2029 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // ErrMalformed reports a line that is not a well-formed signed record.
 var ErrMalformed = errors.New("audit: malformed record")

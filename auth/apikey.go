@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+
+	"github.com/bulwark-mcp/bulwark/internal/ident"
 )
 
 // keyPrefix starts every key made by [GenerateKey] ("bwk_"), so secret
@@ -155,7 +157,7 @@ func buildIndex(entries []KeyEntry) (*keyIndex, error) {
 
 func checkEntry(e KeyEntry) ([sha256.Size]byte, error) {
 	var d [sha256.Size]byte
-	if !validName(e.Principal) {
+	if !ident.Name(e.Principal) {
 		return d, errors.New("principal must be non-empty text without control characters, at most 256 bytes")
 	}
 	if len(e.SHA256) != hex.EncodedLen(sha256.Size) {
@@ -165,12 +167,12 @@ func checkEntry(e KeyEntry) ([sha256.Size]byte, error) {
 		return d, errors.New("sha256 must be 64 hex digits (the digest of the key, not the key)")
 	}
 	for _, s := range e.Scopes {
-		if !validScope(s) {
+		if !ident.Scope(s) {
 			return d, fmt.Errorf("scope %q is not a valid scope token", s)
 		}
 	}
 	for _, r := range e.Roles {
-		if !validName(r) {
+		if !ident.Name(r) {
 			return d, fmt.Errorf("role %q is not valid", r)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/ident"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -124,7 +125,7 @@ func principalFromTokenInfo(ti *sdkauth.TokenInfo) (*Principal, error) {
 	if p, ok := ti.Extra[principalExtraKey].(*Principal); ok && p != nil {
 		return p, nil
 	}
-	if !validName(ti.UserID) {
+	if !ident.Name(ti.UserID) {
 		return nil, unauthenticated("invalid token", errors.New("auth: TokenInfo has no UserID"))
 	}
 	return &Principal{ID: ti.UserID, Method: methodBearer, Scopes: ti.Scopes}, nil

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
 )
@@ -78,36 +77,6 @@ func tokenChars(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= ' ' || c >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// validScope reports whether s is a scope token as RFC 6749 section 3.3
-// defines it: one or more printable ASCII characters other than space,
-// double quote and backslash.
-func validScope(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// validName reports whether s is usable as a principal ID or role: non-empty,
-// valid UTF-8 text without control characters.
-func validName(s string) bool {
-	if s == "" || len(s) > 256 || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\uFFFD' {
 			return false
 		}
 	}

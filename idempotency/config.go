@@ -66,7 +66,7 @@ func (c Config) options() (options, error) {
 	}
 	o := options{
 		keys: c.Keys, ttl: c.TTL, pendingTTL: c.PendingTTL, wait: c.Wait, poll: c.PollInterval,
-		requireKey: c.RequireKey, clock: clockOr(c.Clock),
+		requireKey: c.RequireKey, clock: sysclock.Or(c.Clock),
 	}
 	if o.ttl == 0 {
 		o.ttl = defaultTTL
@@ -81,12 +81,4 @@ func (c Config) options() (options, error) {
 		o.poll = defaultPoll
 	}
 	return o, nil
-}
-
-// clockOr returns c, or the system clock when c is nil.
-func clockOr(c bulwark.Clock) bulwark.Clock {
-	if c == nil {
-		return sysclock.Clock{}
-	}
-	return c
 }

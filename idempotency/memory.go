@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -69,7 +70,7 @@ func NewMemoryStore(c MemoryConfig) (*MemoryStore, error) {
 		c.MaxEntriesPerPrincipal = max(c.MaxEntries/10, 1)
 	}
 	return &MemoryStore{
-		max: c.MaxEntries, perPrincipal: c.MaxEntriesPerPrincipal, clock: clockOr(c.Clock),
+		max: c.MaxEntries, perPrincipal: c.MaxEntriesPerPrincipal, clock: sysclock.Or(c.Clock),
 		items: make(map[string]*memItem), order: list.New(), scopes: make(map[string]*list.List),
 	}, nil
 }

@@ -42,7 +42,7 @@ func (r *Redactor) argumentsOf(ctx context.Context, raw json.RawMessage, tool *m
 	w := jsonWalker{r: r, src: raw, view: v, schema: schema, out: make([]byte, 0, len(raw)+16),
 		paths: len(schema) > 0 || len(r.paths) > 0}
 	if !w.run() {
-		return appendJSONString(w.out[:0], r.Text(string(raw)))
+		return jsontext.AppendString(w.out[:0], r.Text(string(raw)))
 	}
 	return w.out
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -192,7 +193,7 @@ func (r *Redactor) redactJSON(raw json.RawMessage, schemaPaths map[string]struct
 		paths: len(schemaPaths) > 0 || len(r.paths) > 0}
 	if !w.run() {
 		// Not JSON (or nested too deeply): keep it as redacted text.
-		return appendJSONString(w.out[:0], r.Text(string(raw)))
+		return jsontext.AppendString(w.out[:0], r.Text(string(raw)))
 	}
 	return w.out
 }
@@ -498,7 +499,7 @@ func (r *Redactor) appendString(dst []byte, s string, raw []byte) []byte {
 		}
 		s = string(raw)
 	}
-	return appendJSONString(dst, r.Text(s))
+	return jsontext.AppendString(dst, r.Text(s))
 }
 
 // needsText reports whether an unescaped JSON string may hold something

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 )
 
 // BudgetConfig configures a [Budget]. Every zero field means the default
@@ -82,7 +83,7 @@ func NewBudget(s BudgetConfig) (*Budget, error) {
 		ratio: int64(math.Round(s.Ratio * micro)),
 		max:   int64(math.Round(s.MaxTokens * micro)),
 		min:   s.MinPerSecond,
-		clock: clockOr(s.Clock),
+		clock: sysclock.Or(s.Clock),
 	}
 	switch {
 	case b.min == 0:

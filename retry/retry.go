@@ -100,7 +100,7 @@ func New(c Config) (*Retrier, error) {
 		retryable: c.Retryable,
 		when:      c.When,
 		breaker:   c.Breaker,
-		clock:     clockOr(c.Clock),
+		clock:     sysclock.Or(c.Clock),
 		rand:      c.Rand,
 	}
 	if r.max == 0 {
@@ -138,14 +138,6 @@ func New(c Config) (*Retrier, error) {
 // retriable is the default of Config.When.
 func retriable(ctx context.Context, _ *mcp.CallToolRequest) bool {
 	return bulwark.IsIdempotent(bulwark.ToolFrom(ctx)) || idempotency.KeyFrom(ctx) != ""
-}
-
-// clockOr returns c, or the system clock when c is nil.
-func clockOr(c bulwark.Clock) bulwark.Clock {
-	if c == nil {
-		return sysclock.Clock{}
-	}
-	return c
 }
 
 // Do calls fn until it succeeds, fails in a way that is not retryable, or

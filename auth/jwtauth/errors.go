@@ -2,7 +2,6 @@ package jwtauth
 
 import (
 	"errors"
-	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
 )
@@ -24,34 +23,4 @@ var (
 // chosen by this package; it never includes the token.
 func unauthenticated(msg string, cause error) *bulwark.Error {
 	return bulwark.Unauthenticated(msg, cause)
-}
-
-// validScope reports whether s is a scope token as RFC 6749 section 3.3
-// defines it: printable ASCII other than space, double quote and backslash.
-func validScope(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// validName reports whether s is usable as a principal ID: non-empty
-// valid UTF-8 text without control characters, at most 256 bytes (the
-// rule auth applies to API key principals).
-func validName(s string) bool {
-	if s == "" || len(s) > 256 || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\uFFFD' {
-			return false
-		}
-	}
-	return true
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/internal/ident"
 	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
@@ -524,7 +525,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 		return nil, unauthenticated(jwtMessage(err), err)
 	}
 	sub, _ := claims["sub"].(string)
-	if !validName(sub) {
+	if !ident.Name(sub) {
 		return nil, unauthenticated("token has no valid subject", errors.New("jwtauth: sub claim missing or invalid"))
 	}
 	p := &auth.Principal{
@@ -570,13 +571,13 @@ func stringsOf(v any) []string {
 	switch x := v.(type) {
 	case string:
 		for _, f := range strings.Fields(x) {
-			if validScope(f) {
+			if ident.Scope(f) {
 				out = append(out, f)
 			}
 		}
 	case []any:
 		for _, e := range x {
-			if s, ok := e.(string); ok && validScope(s) {
+			if s, ok := e.(string); ok && ident.Scope(s) {
 				out = append(out, s)
 			}
 		}

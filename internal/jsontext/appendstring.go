@@ -1,8 +1,8 @@
-package redact
+package jsontext
 
 import "unicode/utf8"
 
-// jsonSafe marks the ASCII bytes appendJSONString copies as they are.
+// jsonSafe marks the ASCII bytes AppendString copies as they are.
 var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	for c := 0x20; c < 0x7f; c++ {
 		t[c] = true
@@ -13,11 +13,11 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// appendJSONString appends s as a JSON string. Control characters, quotes,
+// AppendString appends s as a JSON string. Control characters, quotes,
 // backslashes, <, >, & and the Unicode line separators are escaped, and
 // invalid UTF-8 becomes U+FFFD, so the result is one line of ASCII-safe
 // JSON whatever s holds.
-func appendJSONString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
