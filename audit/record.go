@@ -183,8 +183,6 @@ func appendField(b []byte, name, v string) []byte {
 	return jsontext.AppendString(b, v)
 }
 
-const hexDigits = "0123456789abcdef"
-
 // ErrMalformed reports a line that is not a well-formed signed record.
 var ErrMalformed = errors.New("audit: malformed record")
 
