@@ -69,3 +69,29 @@ func BenchmarkGetCustomerHTTPHit(b *testing.B) {
 	cs := f.connect(f.keys.reader)
 	benchGet(b, cs, func(int) string { return "C-000042" })
 }
+
+// Over streamable HTTP, client and server in this process, cache off: the
+// miss path of the load test's hardened-nocache mode (API keys, the audit
+// file sink, every layer but the cache) against the bare server. Profile
+// one against the other (-cpuprofile, pprof -diff_base) to see what the
+// layers cost on the wire.
+func BenchmarkGetCustomerHTTPMiss(b *testing.B) {
+	miss := func(i int) string { return fmt.Sprintf("C-%06d", 1+i%10000) }
+	for _, mode := range []string{"bare", "hardened-nocache"} {
+		b.Run(mode, func(b *testing.B) {
+			f := newFixture(b, func(env map[string]string) {
+				env["RATE_LIMIT"] = "1000000"
+				env["AUDIT_LOG"] = b.TempDir() + "/audit.jsonl"
+				env["ENABLE_CACHING"] = "false"
+				if mode == "bare" {
+					env["BULWARK_DISABLE"] = "1"
+				}
+			})
+			key := f.keys.reader
+			if mode == "bare" {
+				key = ""
+			}
+			benchGet(b, f.connect(key), miss)
+		})
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -40,6 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/jackc/pgx/v5"
@@ -123,7 +125,8 @@ type result struct {
 	n        int
 	calls    int64
 	errors   int64
-	wrong    int64 // cache status other than expected (hardened only)
+	why      map[string]int64 // failed calls by refusal code or error
+	wrong    int64            // cache status other than expected (hardened only)
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	cpu      time.Duration // server process CPU time (user+system) during the measurement
@@ -522,6 +525,8 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 		}
 	}
 	var calls, errs, wrong, hits atomic.Int64
+	var whyMu sync.Mutex
+	why := map[string]int64{}
 	lat := make([][]time.Duration, n)
 	alloc0, err := allocated(srv)
 	if err != nil {
@@ -549,6 +554,15 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 				calls.Add(1)
 				if err != nil || res.IsError {
 					errs.Add(1)
+					reason := "tool error"
+					if ref := bulwark.RefusalOf(res, err); ref != nil {
+						reason = string(ref.Code)
+					} else if err != nil {
+						reason = "error: " + err.Error()
+					}
+					whyMu.Lock()
+					why[reason]++
+					whyMu.Unlock()
 					continue
 				}
 				m, _ := res.Meta[cache.MetaKey].(map[string]any)
@@ -572,7 +586,7 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	r := result{mode: mode, path: path, n: n, calls: calls.Load(), errors: errs.Load(), wrong: wrong.Load(), hits: hits.Load(), elapsed: elapsed, cpu: cpu, alloc: alloc1 - alloc0}
+	r := result{mode: mode, path: path, n: n, calls: calls.Load(), errors: errs.Load(), why: why, wrong: wrong.Load(), hits: hits.Load(), elapsed: elapsed, cpu: cpu, alloc: alloc1 - alloc0}
 	if len(all) > 0 {
 		r.p50 = all[len(all)/2].Round(time.Microsecond)
 		r.p99 = all[len(all)*99/100].Round(time.Microsecond)
@@ -647,4 +661,9 @@ func report(rs, pg []result, sessions []int, dur time.Duration) {
 		wrong += r.wrong
 	}
 	fmt.Printf("\nfailed calls: %d; hardened (cache on) calls whose cache status differed from the workload: %d\n", errs, wrong)
+	for _, r := range rs {
+		for _, reason := range slices.Sorted(maps.Keys(r.why)) {
+			fmt.Printf("  %s %s n=%d: %d failed: %s\n", r.mode, r.path, r.n, r.why[reason], reason)
+		}
+	}
 }
