@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/fakeloyalty"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -214,11 +215,11 @@ func TestStdioRefusesBadIdentity(t *testing.T) {
 }
 
 // slowLoyalty answers after a delay, to hold calls in flight.
-func slowLoyalty(t *testing.T, delay time.Duration) (string, *FakeLoyalty) {
+func slowLoyalty(t *testing.T, delay time.Duration) (string, *fakeloyalty.Service) {
 	t.Helper()
-	f := &FakeLoyalty{}
+	f := &fakeloyalty.Service{}
 	f.SetLatency(delay)
-	u, stop, err := startFakeLoyalty(f)
+	u, stop, err := fakeloyalty.Start(f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,14 +57,20 @@ func readmeEnvTable(t *testing.T) map[string]string {
 	return rows
 }
 
-// envReadInSource returns every variable the package's code reads: the
-// names given to getenv and to the configuration reader.
+// envReadInSource returns every variable the command's code reads (its
+// internal packages included, such as the demo's): the names given to
+// getenv and to the configuration reader.
 func envReadInSource(t *testing.T) map[string]bool {
 	t.Helper()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	internal, err := filepath.Glob("internal/*/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, internal...)
 	read := regexp.MustCompile(`(?:getenv|Getenv|LookupEnv|r\.[a-z]+)\(\s*"([A-Z][A-Z0-9_]*)"`)
 	loop := regexp.MustCompile(`\{"([A-Z][A-Z0-9_]*)", &c\.`) // the key loop of LoadConfig
 	names := make(map[string]bool)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -247,7 +248,7 @@ func TestDemo(t *testing.T) {
 	defer cancel()
 	name := fmt.Sprintf("bulwark_demo_test_%d", time.Now().UnixNano())
 	t.Cleanup(func() { dropDatabase(t, base, name) })
-	ok, err := runDemo(ctx, &out, getenvFrom(map[string]string{"DATABASE_URL": base, "DEMO_DATABASE": name}))
+	ok, err := demo.Run(ctx, &out, getenvFrom(map[string]string{"DATABASE_URL": base, "DEMO_DATABASE": name}), startDemo)
 	t.Log("\n" + out.String())
 	if err != nil || !ok {
 		t.Fatalf("demo failed: %v", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/fakeloyalty"
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/redact"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -42,7 +43,7 @@ type Server struct {
 	app      *App
 	drain    *health.Monitor // readiness, and the drain layer
 	registry *prometheus.Registry
-	fake     *FakeLoyalty // nil when LOYALTY_API_URL is set
+	fake     *fakeloyalty.Service // nil when LOYALTY_API_URL is set
 	layers   *layers
 
 	closers []func(context.Context) error // run in reverse order by Close
@@ -126,8 +127,8 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 
 	loyaltyURL := cfg.LoyaltyURL
 	if loyaltyURL == "" {
-		s.fake = &FakeLoyalty{}
-		u, stop, err := startFakeLoyalty(s.fake)
+		s.fake = &fakeloyalty.Service{}
+		u, stop, err := fakeloyalty.Start(s.fake)
 		if err != nil {
 			return nil, fmt.Errorf("fake loyalty service: %w", err)
 		}
