@@ -47,27 +47,24 @@ type part struct {
 // and says what is missing. Every part must honour ctx; gather does not
 // return before all have.
 func gather(ctx context.Context, parts ...part) map[string]error {
-	errs := make(map[string]error, len(parts))
-	var mu sync.Mutex
+	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
-	for _, p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
+	for i, p := range parts {
+		wg.Go(func() {
 			defer func() {
 				// A panic on this goroutine is out of reach of the
 				// Recover layer; it must not take the process down.
 				if v := recover(); v != nil {
-					err = bulwark.Internal(&bulwark.PanicError{Value: v, Stack: debug.Stack()})
+					errs[i] = bulwark.Internal(&bulwark.PanicError{Value: v, Stack: debug.Stack()})
 				}
-				mu.Lock()
-				errs[p.name] = err
-				mu.Unlock()
 			}()
-			err = p.run(ctx)
-		}()
+			errs[i] = p.run(ctx)
+		})
 	}
 	wg.Wait()
-	return errs
+	byName := make(map[string]error, len(parts))
+	for i, p := range parts {
+		byName[p.name] = errs[i]
+	}
+	return byName
 }
