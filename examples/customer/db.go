@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
+	"github.com/bulwark-mcp/bulwark/pgcall"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -29,21 +28,11 @@ var migrationFS embed.FS
 // seedCustomers is the size of the demo data set.
 const seedCustomers = 10_000
 
-// newPool opens a pool with the configured bounds and timeouts. The
-// statement timeout is set per connection by PostgreSQL itself, so even a
-// query whose client went away stops on the server.
-//
-// When a call's context ends (the client sent notifications/cancelled, or
-// the call's deadline passed) its statement must stop on the server at
-// once and its connection go back to the pool. pgx's default is to close
-// the connection (after asking the server, on a second connection, to
-// cancel the statement): every cancelled call then costs a new connection,
-// and a backend whose cancel request got lost keeps waiting behind its
-// lock. Instead, the cancel request goes out at once and the connection
-// waits up to a second for the server to end the statement, after which it
-// is usable again. Only when the server has not answered by then is the
-// connection closed, and client_connection_check_interval makes the
-// backend notice its lost client within a second (PostgreSQL 14 and later).
+// newPool opens a pool with the configured bounds and timeouts. A call
+// that ends (cancelled by the client, or past its deadline) stops its
+// statement on the server at once and its connection goes back to the
+// pool; PostgreSQL's statement_timeout stops even a statement whose client
+// went away (pgcall.Configure).
 func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -54,17 +43,10 @@ func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Poo
 	cfg.HealthCheckPeriod = s.HealthCheckPeriod
 	cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter = s.MaxConnLifetime, s.MaxConnLifetime/10
 	cfg.MaxConnIdleTime = s.MaxConnIdleTime
-	cc := cfg.ConnConfig // its RuntimeParams map is never nil
-	cc.ConnectTimeout = s.ConnectTimeout
-	cc.Tracer = pgxTracer{} // otel.go
-	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
-	cc.RuntimeParams["statement_timeout"] = ms(s.StatementTimeout)
-	cc.RuntimeParams["idle_in_transaction_session_timeout"] = ms(2 * s.StatementTimeout)
-	cc.RuntimeParams["application_name"] = app
-	cc.RuntimeParams["client_connection_check_interval"] = ms(time.Second)
-	cc.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
-	}
+	cfg.ConnConfig.ConnectTimeout = s.ConnectTimeout
+	cfg.ConnConfig.Tracer = pgxTracer{} // otel.go
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	pgcall.Configure(cfg.ConnConfig, s.StatementTimeout)
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/pgcall"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -126,22 +123,16 @@ func (s *Store) SearchCustomers(ctx context.Context, r Reach, query, afterID str
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[Customer])
 }
 
-// likePattern turns user text into a contains-pattern in which %, _ and \
-// match themselves.
+// likeEscaper makes %, _ and \ match themselves in a LIKE pattern whose
+// escape character is \.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likePattern turns user text into a contains-pattern matched literally.
 func likePattern(q string) string {
 	if q == "" {
 		return ""
 	}
-	b := make([]byte, 0, len(q)+2)
-	b = append(b, '%')
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case '%', '_', '\\':
-			b = append(b, '\\')
-		}
-		b = append(b, q[i])
-	}
-	return string(append(b, '%'))
+	return "%" + likeEscaper.Replace(q) + "%"
 }
 
 // RecentOrders returns a customer's latest orders, newest first.
@@ -253,10 +244,7 @@ func (s *Store) AddNote(ctx context.Context, r Reach, customerID, author, body, 
 
 // Ping checks both pools, for readiness.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.read.Ping(ctx); err != nil {
-		return err
-	}
-	return s.write.Ping(ctx)
+	return errors.Join(s.read.Ping(ctx), s.write.Ping(ctx))
 }
 
 // Close closes both pools.
@@ -265,35 +253,6 @@ func (s *Store) Close() {
 	s.write.Close()
 }
 
-// dbRefusal maps a database failure to the refusal a client sees. The
-// cause stays attached for the log and audit record, never for the client.
-func dbRefusal(err error) error {
-	var pgErr *pgconn.PgError
-	isPg := errors.As(err, &pgErr)
-	switch {
-	case err == nil || errors.As(err, new(*bulwark.Error)):
-		return err
-	case errors.Is(err, context.Canceled):
-		return bulwark.Canceled(err)
-	case errors.Is(err, context.DeadlineExceeded), isPg && pgErr.Code == "57014": // query_canceled: statement_timeout
-		return bulwark.DeadlineExceeded(err)
-	case isPg && len(pgErr.Code) >= 2 && slices.Contains([]string{"08", "53", "57"}, pgErr.Code[:2]),
-		// connection exception, insufficient resources, operator intervention
-		!isPg && isConnectionError(err):
-		return bulwark.Unavailable("the customer database is unavailable", 0, err)
-	}
-	return bulwark.Internal(err)
-}
-
-// isConnectionError reports failures to reach or keep a connection, which
-// say the dependency is in trouble (and so count for its breaker). An EOF
-// means the server went away mid-conversation; pgx reports a connection it
-// closed after such a failure with a plain "conn closed" error, which has
-// no type to match.
-func isConnectionError(err error) bool {
-	var ce *pgconn.ConnectError
-	var ne net.Error // *net.OpError among others
-	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(err.Error(), "conn closed")
-}
+// dbRefusal maps a database failure to the refusal a client sees
+// (pgcall.Refusal: an outage is unavailable and counts for the breaker).
+func dbRefusal(err error) error { return pgcall.Refusal(err) }
