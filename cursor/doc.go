@@ -30,7 +30,13 @@
 // # Example
 //
 //	codec, err := cursor.New(key, previousKey)
-//	...
-//	next := codec.Encode(rows[len(rows)-1].ID, query)
-//	after, err := codec.Decode(in.Cursor, query)
+//	if err != nil {
+//		return err
+//	}
+//	// In the handler: where this page starts, then where the next one does.
+//	after, err := codec.Decode(in.Cursor, in.Query)
+//	if err != nil {
+//		return bulwark.InvalidArgument("cursor", "start again without one")
+//	}
+//	next := codec.Encode(rows[len(rows)-1].ID, in.Query)
 package cursor

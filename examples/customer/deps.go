@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"runtime/debug"
-	"sync"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/fanout"
 	"github.com/bulwark-mcp/bulwark/retry"
 )
 
@@ -34,37 +32,18 @@ func once(timeout time.Duration) *retry.Retrier {
 	return r
 }
 
-// part is one branch of a concurrent gather.
+// part is one source of the overview.
 type part struct {
 	name string
 	run  func(ctx context.Context) error
 }
 
-// gather runs every part concurrently and waits for all of them, returning
-// each part's error by name (nil for success). Unlike a group that cancels
-// its siblings on the first failure, one dependency being down does not
-// throw away what the others fetched: the caller builds a partial answer
-// and says what is missing. Every part must honour ctx; gather does not
-// return before all have.
+// gather reads every part at once and returns each one's error by name: a
+// source that is down leaves the others' answers (fanout.All).
 func gather(ctx context.Context, parts ...part) map[string]error {
-	errs := make([]error, len(parts))
-	var wg sync.WaitGroup
+	fparts := make([]fanout.Part, len(parts))
 	for i, p := range parts {
-		wg.Go(func() {
-			defer func() {
-				// A panic on this goroutine is out of reach of the
-				// Recover layer; it must not take the process down.
-				if v := recover(); v != nil {
-					errs[i] = bulwark.Internal(&bulwark.PanicError{Value: v, Stack: debug.Stack()})
-				}
-			}()
-			errs[i] = p.run(ctx)
-		})
+		fparts[i] = fanout.Part{Name: p.name, Run: p.run}
 	}
-	wg.Wait()
-	byName := make(map[string]error, len(parts))
-	for i, p := range parts {
-		byName[p.name] = errs[i]
-	}
-	return byName
+	return fanout.All(ctx, fparts...)
 }
