@@ -29,8 +29,9 @@ const (
 // (trust authentication for local connections).
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-// Config is everything the server reads from its environment. Secrets
-// (database URLs, the audit key, the stdio API key) are held here but never
+// Config is everything the server reads from its environment (the
+// README's table says what each variable means). Secrets (database URLs,
+// the audit and cursor keys, the stdio API key) are held here but never
 // printed: String and every error below leave their values out.
 type Config struct {
 	Environment string
@@ -53,7 +54,7 @@ type Config struct {
 	JWTAudience string
 	JWKSURL     string
 	ResourceURL string // this server's resource identifier (RFC 8707/9728)
-	PolicyFile  string // POLICY_FILE: who may call what, how often (see policy.yaml)
+	PolicyFile  string // who may call what, how often (see policy.yaml)
 
 	LogLevel         slog.Level
 	EnableCache      bool
@@ -79,22 +80,12 @@ type Config struct {
 	AdminAddr   string
 	Stateless   bool
 	// JSONResponse answers each POST with one JSON body instead of an SSE
-	// stream (MCP_JSON_RESPONSE, default true): the tools send no progress
-	// notifications, and plain JSON costs less per call.
-	JSONResponse bool
-	// AllowedOrigins are the browser origins allowed to call the server
-	// (ALLOWED_ORIGINS, comma-separated; default none: requests with any
-	// Origin header are refused, programs send none).
-	AllowedOrigins []string
-	// AllowedHosts are Host names accepted on a loopback listener besides
-	// loopback ones (ALLOWED_HOSTS, comma-separated): the public name of a
-	// reverse proxy on the same machine.
-	AllowedHosts []string
-	// Limits bound what one client can make the server hold over HTTP
-	// (MAX_SESSIONS, MAX_SESSIONS_PER_PRINCIPAL, SESSION_EVICT_IDLE,
-	// SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE, MAX_STREAMS_PER_SESSION,
-	// MAX_INFLIGHT_PER_SESSION, MAX_SUBSCRIPTIONS_PER_SESSION).
-	Limits edge.SessionLimits
+	// stream: the tools send no progress notifications, and plain JSON
+	// costs less per call.
+	JSONResponse   bool
+	AllowedOrigins []string           // browser origins allowed to call; none by default
+	AllowedHosts   []string           // Host names accepted on loopback besides loopback ones
+	Limits         edge.SessionLimits // what one client can make the server hold over HTTP
 
 	// Warnings are problems that do not stop the start (a secret file
 	// other users can read); logged at start.
@@ -107,13 +98,12 @@ type Config struct {
 
 // PoolSettings configures a pgxpool.
 type PoolSettings struct {
-	MinConns          int32
-	MaxConns          int32
-	ConnectTimeout    time.Duration
-	StatementTimeout  time.Duration
-	HealthCheckPeriod time.Duration
-	MaxConnLifetime   time.Duration
-	MaxConnIdleTime   time.Duration
+	MinConns, MaxConns int32
+	ConnectTimeout     time.Duration
+	StatementTimeout   time.Duration
+	HealthCheckPeriod  time.Duration
+	MaxConnLifetime    time.Duration
+	MaxConnIdleTime    time.Duration
 }
 
 // ConfigError names the variable that stopped the start. Its text never
@@ -132,6 +122,8 @@ var secretVars = map[string]bool{
 	"CURSOR_KEY": true, "CURSOR_KEY_PREVIOUS": true,
 }
 
+// envReader reads variables and collects every problem, each a
+// ConfigError naming its variable.
 type envReader struct {
 	get  func(string) string
 	errs []error
@@ -145,62 +137,67 @@ func (r *envReader) fail(name, reason string, value string) {
 }
 
 func (r *envReader) str(name, def string) string {
-	if v := strings.TrimSpace(r.get(name)); v != "" {
-		return v
+	return cmp.Or(strings.TrimSpace(r.get(name)), def)
+}
+
+// parsed reads name with parse: def when unset; def and an error saying
+// what it must be when parse refuses it or ok (if not nil) does.
+func parsed[T any](r *envReader, name string, def T, parse func(string) (T, error), ok func(T) bool, want string) T {
+	v := strings.TrimSpace(r.get(name))
+	if v == "" {
+		return def
 	}
-	return def
+	x, err := parse(v)
+	if err != nil || (ok != nil && !ok(x)) {
+		r.fail(name, want, v)
+		return def
+	}
+	return x
 }
 
 func (r *envReader) boolean(name string, def bool) bool {
-	v := strings.TrimSpace(r.get(name))
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.fail(name, "must be true or false", v)
-		return def
-	}
-	return b
+	return parsed(r, name, def, strconv.ParseBool, nil, "must be true or false")
 }
 
 func (r *envReader) integer(name string, def, lo, hi int) int {
-	v := strings.TrimSpace(r.get(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		r.fail(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi), v)
-		return def
-	}
-	return n
+	return parsed(r, name, def, strconv.Atoi, func(n int) bool { return lo <= n && n <= hi },
+		fmt.Sprintf("must be an integer from %d to %d", lo, hi))
 }
 
 func (r *envReader) duration(name string, def, lo, hi time.Duration) time.Duration {
-	v := strings.TrimSpace(r.get(name))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < lo || d > hi {
-		r.fail(name, fmt.Sprintf("must be a duration from %v to %v, such as 5s", lo, hi), v)
-		return def
-	}
-	return d
+	return parsed(r, name, def, time.ParseDuration, func(d time.Duration) bool { return lo <= d && d <= hi },
+		fmt.Sprintf("must be a duration from %v to %v, such as 5s", lo, hi))
 }
 
 func (r *envReader) url(name, def string, schemes ...string) string {
-	v := r.str(name, def)
-	if v == "" {
-		return ""
-	}
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
-		r.fail(name, "must be a URL with scheme "+strings.Join(schemes, " or ")+" and a host", v)
-		return ""
+	return parsed(r, name, def, func(v string) (string, error) { return v, nil }, func(v string) bool {
+		u, err := url.Parse(v)
+		return err == nil && u.Host != "" && slices.Contains(schemes, u.Scheme)
+	}, "must be a URL with scheme "+strings.Join(schemes, " or ")+" and a host")
+}
+
+// oneOf reads a lower-cased name that must be one of allowed (or unset
+// when def is "").
+func (r *envReader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	if v != "" && !slices.Contains(allowed, v) {
+		r.fail(name, "must be "+strings.Join(allowed[:len(allowed)-1], ", ")+" or "+allowed[len(allowed)-1], v)
 	}
 	return v
+}
+
+// key decodes a key as audit.ParseKey does, the one decoding of every key
+// of the server: hex or base64, at least 32 bytes. nil when unset.
+func (r *envReader) key(name string) []byte {
+	raw := r.get(name)
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	key, err := audit.ParseKey(raw)
+	if err != nil {
+		r.fail(name, strings.TrimPrefix(err.Error(), "audit: the chain key ")+" (value not shown)", "")
+	}
+	return key
 }
 
 // together fails every one of names left empty when another is set:
@@ -244,27 +241,13 @@ var auditTablePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,40}$`)
 func LoadConfig(getenv func(string) string) (*Config, error) {
 	r := &envReader{get: getenv}
 	c := &Config{}
-	getenv, c.Warnings = withSecretFiles(getenv, r)
-	r.get = getenv
+	r.get, c.Warnings = withSecretFiles(getenv, r)
 
-	c.Environment = strings.ToLower(r.str("ENVIRONMENT", envDevelopment))
-	switch c.Environment {
-	case envDevelopment, envStaging, envProduction:
-	default:
-		r.fail("ENVIRONMENT", "must be development, staging or production", c.Environment)
-	}
-
+	c.Environment = r.oneOf("ENVIRONMENT", envDevelopment, envDevelopment, envStaging, envProduction)
 	c.DatabaseURL = r.url("DATABASE_URL", defaultDatabaseURL, "postgres", "postgresql")
-	c.DatabaseReadURL = r.url("DATABASE_READ_URL", "", "postgres", "postgresql")
-	c.DatabaseWriteURL = r.url("DATABASE_WRITE_URL", "", "postgres", "postgresql")
-	if c.DatabaseURL != "" {
-		if c.DatabaseReadURL == "" {
-			c.DatabaseReadURL = withUser(c.DatabaseURL, readerRole)
-		}
-		if c.DatabaseWriteURL == "" {
-			c.DatabaseWriteURL = withUser(c.DatabaseURL, writerRole)
-		}
-	}
+	// By default the least-privilege roles connect as DATABASE_URL does.
+	c.DatabaseReadURL = cmp.Or(r.url("DATABASE_READ_URL", "", "postgres", "postgresql"), withUser(c.DatabaseURL, readerRole))
+	c.DatabaseWriteURL = cmp.Or(r.url("DATABASE_WRITE_URL", "", "postgres", "postgresql"), withUser(c.DatabaseURL, writerRole))
 	c.DB = PoolSettings{
 		MinConns:          int32(r.integer("DB_MIN_CONNS", 2, 0, 1000)),
 		MaxConns:          int32(r.integer("DB_MAX_CONNS", 16, 1, 1000)),
@@ -281,12 +264,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 
 	c.RedisURL = r.url("REDIS_URL", "", "redis", "rediss")
 	c.RedisPrefix = r.str("REDIS_PREFIX", "customer:")
-	c.IdempotencyStore = strings.ToLower(r.str("IDEMPOTENCY_STORE", ""))
-	switch c.IdempotencyStore {
-	case "", "postgres", "redis", "memory":
-	default:
-		r.fail("IDEMPOTENCY_STORE", "must be postgres, redis or memory", c.IdempotencyStore)
-	}
+	c.IdempotencyStore = r.oneOf("IDEMPOTENCY_STORE", "", "postgres", "redis", "memory")
 
 	c.APIKeysFile = r.str("API_KEYS_FILE", "")
 	if c.APIKeysFile != "" {
@@ -294,7 +272,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			r.fail("API_KEYS_FILE", "cannot read the file: "+errors.Unwrap(err).Error(), c.APIKeysFile)
 		}
 	}
-	c.StdioAPIKey = strings.TrimSpace(getenv("MCP_API_KEY"))
+	c.StdioAPIKey = strings.TrimSpace(r.get("MCP_API_KEY"))
 	c.JWTIssuer = r.str("JWT_ISSUER", "")
 	c.JWTAudience = r.str("JWT_AUDIENCE", "")
 	c.JWKSURL = r.url("JWKS_URL", "", "https", "http")
@@ -305,11 +283,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.ResourceURL = r.url("MCP_RESOURCE_URL", "", "https", "http")
 	c.PolicyFile = r.str("POLICY_FILE", "")
 
-	lv := strings.ToLower(r.str("LOG_LEVEL", "info"))
-	var ok bool
-	if c.LogLevel, ok = logLevels[lv]; !ok {
-		r.fail("LOG_LEVEL", "must be debug, info, warn or error", lv)
-	}
+	c.LogLevel = logLevels[r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "warning", "error")]
 	c.EnableCache = r.boolean("ENABLE_CACHING", true)
 	c.CacheTTL = r.duration("CACHE_TTL", 30*time.Second, time.Second, 24*time.Hour)
 	c.CacheStaleFor = r.duration("CACHE_STALE_FOR", 5*time.Minute, 0, 24*time.Hour)
@@ -320,63 +294,36 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.ToolTimeout = r.duration("TOOL_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
 	c.AuditLog = r.str("AUDIT_LOG", "stderr")
 	if t, ok := strings.CutPrefix(c.AuditLog, "postgres"); ok && (t == "" || strings.HasPrefix(t, ":")) {
-		c.AuditTable = strings.TrimPrefix(t, ":")
-		if c.AuditTable == "" {
-			c.AuditTable = "audit_records"
-		}
+		c.AuditTable = cmp.Or(strings.TrimPrefix(t, ":"), "audit_records")
 		if !auditTablePattern.MatchString(c.AuditTable) {
 			r.fail("AUDIT_LOG", "postgres:<table> needs a lower-case table name of letters, digits and _", c.AuditLog)
 		}
 	}
-	if raw := getenv("AUDIT_HMAC_KEY"); strings.TrimSpace(raw) != "" {
-		// The library's one decoding, which bulwark-audit verify uses too.
-		key, err := audit.ParseKey(raw)
-		if err != nil {
-			r.fail("AUDIT_HMAC_KEY", strings.TrimPrefix(err.Error(), "audit: the chain key ")+" (value not shown)", "")
-		}
-		c.AuditHMACKey = key
-	}
-
-	for _, k := range []struct {
-		name string
-		dst  *[]byte
-	}{{"CURSOR_KEY", &c.CursorKey}, {"CURSOR_KEY_PREVIOUS", &c.CursorKeyPrevious}} {
-		if raw := strings.TrimSpace(getenv(k.name)); raw != "" {
-			// The same decoding as every other key of the server.
-			key, err := audit.ParseKey(raw)
-			if err != nil || len(key) < minCursorKey {
-				r.fail(k.name, "must be at least 32 bytes, hex or base64 encoded (value not shown)", "")
-			}
-			*k.dst = key
-		}
-	}
+	c.AuditHMACKey = r.key("AUDIT_HMAC_KEY")
+	c.CursorKey = r.key("CURSOR_KEY")
+	c.CursorKeyPrevious = r.key("CURSOR_KEY_PREVIOUS")
 	if c.CursorKeyPrevious != nil && c.CursorKey == nil {
 		r.fail("CURSOR_KEY_PREVIOUS", "needs CURSOR_KEY: it is the key being rotated out (value not shown)", "")
 	}
-
 	c.LoyaltyURL = r.url("LOYALTY_API_URL", "", "https", "http")
 
 	c.TLSCertFile = r.str("TLS_CERT_FILE", "")
 	c.TLSKeyFile = r.str("TLS_KEY_FILE", "")
 	r.together([]string{"TLS_CERT_FILE", "TLS_KEY_FILE"}, c.TLSCertFile, c.TLSKeyFile)
 	c.AdminAddr = r.str("ADMIN_ADDR", "")
-	if c.AdminAddr != "" {
-		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
-			r.fail("ADMIN_ADDR", "must be host:port", c.AdminAddr)
-		}
+	if _, _, err := net.SplitHostPort(c.AdminAddr); c.AdminAddr != "" && err != nil {
+		r.fail("ADMIN_ADDR", "must be host:port", c.AdminAddr)
 	}
 	c.Stateless = r.boolean("MCP_STATELESS", false)
 	c.JSONResponse = r.boolean("MCP_JSON_RESPONSE", true)
 	c.readEdge(r)
 	c.Bare = r.boolean("BULWARK_DISABLE", false)
 
-	if c.Environment == envProduction {
-		if c.AuditHMACKey == nil {
-			r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); make one with `openssl rand -hex 32`", "")
-		}
-		if c.Bare {
-			r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
-		}
+	if c.Environment == envProduction && c.AuditHMACKey == nil {
+		r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); make one with `openssl rand -hex 32`", "")
+	}
+	if c.Environment == envProduction && c.Bare {
+		r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
 	}
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)
@@ -398,13 +345,13 @@ func (c *Config) readEdge(r *envReader) {
 	c.Limits = edge.SessionLimits{
 		MaxSessions:                r.integer("MAX_SESSIONS", 10_000, 1, 1_000_000),
 		MaxSessionsPerPrincipal:    r.integer("MAX_SESSIONS_PER_PRINCIPAL", 32, 1, 100_000),
+		EvictIdle:                  r.boolean("SESSION_EVICT_IDLE", false),
 		IdleTimeout:                r.duration("SESSION_IDLE_TIMEOUT", 10*time.Minute, time.Second, 24*time.Hour),
 		MaxAge:                     r.duration("SESSION_MAX_AGE", 8*time.Hour, time.Second, 30*24*time.Hour),
 		MaxStreamsPerSession:       r.integer("MAX_STREAMS_PER_SESSION", 2, 1, 100),
 		MaxInFlightPerSession:      r.integer("MAX_INFLIGHT_PER_SESSION", 16, 1, 10_000),
 		MaxSubscriptionsPerSession: r.integer("MAX_SUBSCRIPTIONS_PER_SESSION", 64, 1, 100_000),
 	}
-	c.Limits.EvictIdle = r.boolean("SESSION_EVICT_IDLE", false)
 	if c.Limits.MaxSessionsPerPrincipal > c.Limits.MaxSessions {
 		r.fail("MAX_SESSIONS_PER_PRINCIPAL", "must not exceed MAX_SESSIONS", strconv.Itoa(c.Limits.MaxSessionsPerPrincipal))
 	}
@@ -420,19 +367,14 @@ func (c *Config) HasAuth() bool { return c.APIKeysFile != "" || c.JWKSURL != "" 
 // is started: production refuses to serve without authentication, and
 // refuses a non-loopback HTTP address without TLS.
 func (c *Config) CheckListen(httpAddr string) error {
-	if httpAddr == "" && c.HasAuth() && c.StdioAPIKey == "" {
+	switch {
+	case httpAddr == "" && c.HasAuth() && c.StdioAPIKey == "":
 		return &ConfigError{Var: "MCP_API_KEY", Reason: "is required on stdio when authentication is configured: it is the identity of the stdio client"}
-	}
-	if c.Environment != envProduction {
+	case c.Environment != envProduction:
 		return nil
-	}
-	if !c.HasAuth() {
+	case !c.HasAuth():
 		return &ConfigError{Var: "API_KEYS_FILE", Reason: "production requires authentication: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL"}
-	}
-	if httpAddr == "" {
-		return nil
-	}
-	if !isLoopback(edge.ListenAddr(httpAddr)) && c.TLSCertFile == "" {
+	case httpAddr != "" && !isLoopback(edge.ListenAddr(httpAddr)) && c.TLSCertFile == "":
 		return &ConfigError{Var: "TLS_CERT_FILE", Reason: "production refuses to serve HTTP on a non-loopback address (" + httpAddr + ") without TLS"}
 	}
 	return nil
@@ -447,10 +389,11 @@ func isLoopback(addr string) bool {
 // withUser returns raw with its user replaced by user and its password
 // removed: the least-privilege roles authenticate on their own terms (trust
 // locally, their own password or certificate elsewhere; set
-// DATABASE_READ_URL and DATABASE_WRITE_URL explicitly then).
+// DATABASE_READ_URL and DATABASE_WRITE_URL explicitly then). It returns ""
+// when raw is.
 func withUser(raw, user string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || raw == "" {
 		return raw
 	}
 	u.User = url.User(user)

@@ -1,99 +1,43 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/cursor"
 )
 
-// Search cursors are opaque to clients and bound to their query by an
-// HMAC-SHA-256 under a server key, so a client can neither forge one nor
-// reuse one with another query: the SQL filters by the current query
-// anyway, but a cursor that was not issued for it is refused rather than
-// silently applied.
-//
-// A cursor is base64url (no padding) of: the version byte, the length of
-// the last ID, the last ID, and the first 16 bytes of
-// HMAC(key, "customer/search-cursor/v2" ‖ len(id) ‖ id ‖ query).
-// Decoding is strict: the text must be exactly the encoding of what it
-// decodes to, so no altered spelling (inserted newlines, which the base64
-// decoder skips, or non-zero padding bits) is accepted.
-const (
-	cursorVersion = 2
-	cursorMACLen  = 16
-	cursorDomain  = "customer/search-cursor/v2"
-	// minCursorKey is the shortest key accepted, as for the audit key.
-	minCursorKey = 32
-)
+// cursorCodec issues search_customers cursors: a cursor holds the last ID
+// of its page and is bound to the search's query, so a client can neither
+// forge one nor reuse one with another query (the SQL filters by the
+// current query anyway, but a cursor not issued for it is refused rather
+// than silently applied).
+type cursorCodec struct{ codec *cursor.Codec }
 
-var cursorEncoding = base64.RawURLEncoding.Strict()
-
-// cursorCodec issues cursors under its current key and accepts those of
-// the current and the previous key, so the key can be rotated without
-// breaking the pages clients are in the middle of.
-type cursorCodec struct {
-	keys [][]byte // current first
-}
-
-// newCursorCodec uses current (a random key when nil, valid for this
-// process only) and, for decoding, previous when set.
+// newCursorCodec signs with current (a random key when nil, valid for this
+// process only) and also accepts previous when set, for key rotation.
 func newCursorCodec(current, previous []byte) *cursorCodec {
-	if current == nil {
-		current = make([]byte, 32)
-		_, _ = rand.Read(current) // crypto/rand.Read does not fail
+	var keys [][]byte
+	for _, k := range [][]byte{current, previous} {
+		if k != nil {
+			keys = append(keys, k)
+		}
 	}
-	c := &cursorCodec{keys: [][]byte{current}}
-	if previous != nil {
-		c.keys = append(c.keys, previous)
+	c, err := cursor.New(keys...)
+	if err != nil {
+		panic(err) // unreachable: LoadConfig accepts keys of 32 bytes or more only
 	}
-	return c
+	return &cursorCodec{c}
 }
 
-func cursorMAC(key []byte, lastID, query string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(cursorDomain))
-	m.Write([]byte{byte(len(lastID))})
-	m.Write([]byte(lastID))
-	m.Write([]byte(query))
-	return m.Sum(nil)[:cursorMACLen]
-}
-
-// encode returns the cursor for the page after lastID (a customer ID,
-// at most 50 bytes) in the search for query.
-func (c *cursorCodec) encode(lastID, query string) string {
-	b := make([]byte, 0, 2+len(lastID)+cursorMACLen)
-	b = append(b, cursorVersion, byte(len(lastID)))
-	b = append(b, lastID...)
-	b = append(b, cursorMAC(c.keys[0], lastID, query)...)
-	return cursorEncoding.EncodeToString(b)
-}
+func (c *cursorCodec) encode(lastID, query string) string { return c.codec.Encode(lastID, query) }
 
 // decode returns the last ID of a cursor issued for query, or an
 // invalid-argument refusal for anything else.
 func (c *cursorCodec) decode(cur, query string) (string, error) {
-	bad := bulwark.InvalidArgument("cursor", "is not a cursor returned by this search; start again without one")
-	if len(cur) > maxCursorBytes {
-		return "", bad
-	}
-	raw, err := cursorEncoding.DecodeString(cur)
-	if err != nil || cursorEncoding.EncodeToString(raw) != cur {
-		return "", bad
-	}
-	if len(raw) < 2 || raw[0] != cursorVersion || len(raw) != 2+int(raw[1])+cursorMACLen {
-		return "", bad
-	}
-	id := string(raw[2 : 2+int(raw[1])])
-	mac := raw[2+int(raw[1]):]
-	for _, k := range c.keys {
-		if hmac.Equal(mac, cursorMAC(k, id, query)) {
-			if !customerIDPattern.MatchString(id) {
-				return "", bad // issued by us, so never; checked all the same
-			}
+	if len(cur) <= maxCursorBytes {
+		// An ID that is not a customer ID was never issued; checked all the same.
+		if id, err := c.codec.Decode(cur, query); err == nil && customerIDPattern.MatchString(id) {
 			return id, nil
 		}
 	}
-	return "", bad
+	return "", bulwark.InvalidArgument("cursor", "is not a cursor returned by this search; start again without one")
 }

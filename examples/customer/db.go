@@ -6,15 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
+	"github.com/bulwark-mcp/bulwark/pgcall"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -24,162 +22,86 @@ const (
 	writerRole = "customer_writer"
 )
 
-// cancelGrace is how long a cancelled statement's connection waits for the
-// server to confirm the cancellation before pgx closes it; lostClientCheck
-// is how often a backend busy with a statement checks that its client is
-// still there (PostgreSQL 14 and later).
-const (
-	cancelGrace     = time.Second
-	lostClientCheck = time.Second
-)
-
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migrationLockID serializes migrations across instances starting at once
-// (pg_advisory_lock is held for the migrator's session only).
-const migrationLockID = 0x6275_6c77_6172_6b // "bulwark"
+// seedCustomers is the size of the demo data set.
+const seedCustomers = 10_000
 
-// newPool opens a pool with the configured bounds and timeouts. The
-// statement timeout is set per connection by PostgreSQL itself, so even a
-// query whose client went away stops on the server.
-//
-// When a call's context ends (the client sent notifications/cancelled, or
-// the call's deadline passed) its statement must stop on the server at
-// once and its connection go back to the pool. pgx's default reaction to
-// a cancelled context is to give up on the connection: it closes it (after
-// asking the server, on a second connection, to cancel the statement), so
-// every cancelled call costs a fresh connection and its handshake, and a
-// backend whose cancel request got lost keeps waiting behind its lock
-// until the lock is released. Instead, a cancelled context sends the
-// cancel request right away and waits for the server to end the
-// statement, which leaves the connection usable: it returns to the pool.
-// Only if the server has not answered within cancelGrace is the
-// connection closed, and client_connection_check_interval then makes the
-// backend notice its lost client and stop within a second.
+// newPool opens a pool with the configured bounds and timeouts. A call
+// that ends (cancelled by the client, or past its deadline) stops its
+// statement on the server at once and its connection goes back to the
+// pool; PostgreSQL's statement_timeout stops even a statement whose client
+// went away (pgcall.Configure).
 func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx errors can quote the connection string; keep only the kind.
 		return nil, errors.New("invalid connection string")
 	}
-	cfg.MinConns = s.MinConns
-	cfg.MaxConns = s.MaxConns
+	cfg.MinConns, cfg.MaxConns = s.MinConns, s.MaxConns
 	cfg.HealthCheckPeriod = s.HealthCheckPeriod
-	cfg.MaxConnLifetime = s.MaxConnLifetime
-	cfg.MaxConnLifetimeJitter = s.MaxConnLifetime / 10
+	cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter = s.MaxConnLifetime, s.MaxConnLifetime/10
 	cfg.MaxConnIdleTime = s.MaxConnIdleTime
 	cfg.ConnConfig.ConnectTimeout = s.ConnectTimeout
 	cfg.ConnConfig.Tracer = pgxTracer{} // otel.go
-	if cfg.ConnConfig.RuntimeParams == nil {
-		cfg.ConnConfig.RuntimeParams = map[string]string{}
-	}
-	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(s.StatementTimeout.Milliseconds(), 10)
-	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt((2 * s.StatementTimeout).Milliseconds(), 10)
 	cfg.ConnConfig.RuntimeParams["application_name"] = app
-	cfg.ConnConfig.RuntimeParams["client_connection_check_interval"] = strconv.FormatInt(lostClientCheck.Milliseconds(), 10)
-	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
-	}
+	pgcall.Configure(cfg.ConnConfig, s.StatementTimeout)
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
-// migrate applies the embedded migrations that schema_migrations does not
-// list yet, each in its own transaction, under an advisory lock. Running it
-// again is a no-op.
-func migrate(ctx context.Context, conn *pgx.Conn) (applied []string, err error) {
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
-		return nil, fmt.Errorf("migrations: lock: %w", err)
+// migrate applies, in file name order, the embedded NNNN_name.sql
+// migrations that schema_migrations does not list yet, each in its own
+// transaction, under an advisory lock that serializes instances starting
+// at once (held by this session only). Running it again is a no-op.
+func migrate(ctx context.Context, conn *pgx.Conn) error {
+	const lockID = 0x6275_6c77_6172_6b // "bulwark"
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(lockID)); err != nil {
+		return fmt.Errorf("migrations: lock: %w", err)
 	}
 	defer func() {
 		// A fresh context: the unlock must happen even if ctx has ended.
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, _ = conn.Exec(uctx, `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
+		_, _ = conn.Exec(uctx, `SELECT pg_advisory_unlock($1)`, int64(lockID))
 	}()
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    int PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
+		return fmt.Errorf("migrations: %w", err)
 	}
-	files, err := migrationFiles()
+	names, err := fs.Glob(migrationFS, "migrations/[0-9][0-9][0-9][0-9]_*.sql") // sorted; seed files are not migrations
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, f := range files {
-		var done bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, f.version).Scan(&done); err != nil {
-			return applied, fmt.Errorf("migrations: %w", err)
-		}
-		if done {
-			continue
-		}
-		body, err := migrationFS.ReadFile("migrations/" + f.name)
+	for _, path := range names {
+		name := strings.TrimPrefix(path, "migrations/")
+		version, _ := strconv.Atoi(name[:4])
+		body, err := migrationFS.ReadFile(path)
 		if err != nil {
-			return applied, err
+			return err
 		}
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			// Simple protocol: a migration file holds several statements.
-			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
-				return err
+			tag, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, version, name)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err // applied already
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, f.version, f.name)
+			// Simple protocol: a migration file holds several statements.
+			_, err = tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol)
 			return err
 		})
 		if err != nil {
-			return applied, fmt.Errorf("migration %s: %w", f.name, err)
-		}
-		applied = append(applied, f.name)
-	}
-	return applied, nil
-}
-
-type migrationFile struct {
-	version int
-	name    string
-}
-
-// migrationFiles lists NNNN_name.sql files in version order.
-func migrationFiles() ([]migrationFile, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migrationFile
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			continue // seed files are not migrations
-		}
-		out = append(out, migrationFile{version: v, name: e.Name()})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
-// seedCustomers is the size of the demo data set.
-const seedCustomers = 10_000
-
-// seed inserts the deterministic demo data; rows already present are left
-// alone, so it is safe on every start.
-func seed(ctx context.Context, conn *pgx.Conn, customers int) error {
-	for _, name := range []string{"seed_1_customers.sql", "seed_2_orders.sql"} {
-		body, err := migrationFS.ReadFile("migrations/" + name)
-		if err != nil {
-			return err
-		}
-		if _, err := conn.Exec(ctx, string(body), customers); err != nil {
-			return fmt.Errorf("seed %s: %w", name, err)
+			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-// prepareDatabase migrates and (optionally) seeds through one owner
-// connection that is closed before serving starts: the server itself never
-// holds owner rights.
+// prepareDatabase migrates, prepares the audit tables and (optionally)
+// seeds the deterministic demo data (rows already present are left alone)
+// through one owner connection that is closed before serving starts: the
+// server itself never holds owner rights.
 func prepareDatabase(ctx context.Context, url string, seedData bool, connectTimeout time.Duration, auditTable string) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -191,7 +113,7 @@ func prepareDatabase(ctx context.Context, url string, seedData bool, connectTime
 		return fmt.Errorf("connect to DATABASE_URL (%s): %w", redactURL(url), scrubConnErr(err))
 	}
 	defer conn.Close(context.Background())
-	if _, err := migrate(ctx, conn); err != nil {
+	if err := migrate(ctx, conn); err != nil {
 		return err
 	}
 	if auditTable != "" {
@@ -199,8 +121,17 @@ func prepareDatabase(ctx context.Context, url string, seedData bool, connectTime
 			return err
 		}
 	}
-	if seedData {
-		return seed(ctx, conn, seedCustomers)
+	if !seedData {
+		return nil
+	}
+	for _, name := range []string{"seed_1_customers.sql", "seed_2_orders.sql"} {
+		body, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, string(body), seedCustomers); err != nil {
+			return fmt.Errorf("seed %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"runtime/debug"
-	"sync"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/fanout"
 	"github.com/bulwark-mcp/bulwark/retry"
 )
 
@@ -34,40 +32,18 @@ func once(timeout time.Duration) *retry.Retrier {
 	return r
 }
 
-// part is one branch of a concurrent gather.
+// part is one source of the overview.
 type part struct {
 	name string
 	run  func(ctx context.Context) error
 }
 
-// gather runs every part concurrently and waits for all of them, returning
-// each part's error by name (nil for success). Unlike a group that cancels
-// its siblings on the first failure, one dependency being down does not
-// throw away what the others fetched: the caller builds a partial answer
-// and says what is missing. Every part must honour ctx; gather does not
-// return before all have.
+// gather reads every part at once and returns each one's error by name: a
+// source that is down leaves the others' answers (fanout.All).
 func gather(ctx context.Context, parts ...part) map[string]error {
-	errs := make(map[string]error, len(parts))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			defer func() {
-				// A panic on this goroutine is out of reach of the
-				// Recover layer; it must not take the process down.
-				if v := recover(); v != nil {
-					err = bulwark.Internal(&bulwark.PanicError{Value: v, Stack: debug.Stack()})
-				}
-				mu.Lock()
-				errs[p.name] = err
-				mu.Unlock()
-			}()
-			err = p.run(ctx)
-		}()
+	fparts := make([]fanout.Part, len(parts))
+	for i, p := range parts {
+		fparts[i] = fanout.Part{Name: p.name, Run: p.run}
 	}
-	wg.Wait()
-	return errs
+	return fanout.All(ctx, fparts...)
 }

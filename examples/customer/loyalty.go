@@ -55,8 +55,7 @@ func NewLoyaltyClient(base string) (*LoyaltyClient, error) {
 // failures, 5xx, 429) comes back as an unavailable refusal, which breakers
 // count and retries may repeat; anything else is internal.
 func (c *LoyaltyClient) Get(ctx context.Context, customerID string) (Loyalty, error) {
-	u := c.base.JoinPath("v1", "loyalty", customerID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.JoinPath("v1", "loyalty", customerID).String(), nil)
 	if err != nil {
 		return Loyalty{}, bulwark.Internal(err)
 	}
@@ -70,21 +69,19 @@ func (c *LoyaltyClient) Get(ctx context.Context, customerID string) (Loyalty, er
 	}
 	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, maxLoyaltyBody)
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound:
-		_, _ = io.Copy(io.Discard, body)
+	defer io.Copy(io.Discard, body) // what is left, so that the connection is reused
+	switch code := resp.StatusCode; {
+	case code == http.StatusNotFound:
 		return Loyalty{CustomerID: customerID, Tier: "none"}, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		_, _ = io.Copy(io.Discard, body)
-		var after time.Duration
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 && s < 3600 {
-			after = time.Duration(s) * time.Second
+	case code == http.StatusTooManyRequests || code >= 500:
+		after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if after <= 0 || after >= 3600 {
+			after = 0
 		}
-		return Loyalty{}, bulwark.Unavailable("the loyalty service is unavailable", after,
-			fmt.Errorf("loyalty service: HTTP %d", resp.StatusCode))
-	default:
-		return Loyalty{}, bulwark.Internal(fmt.Errorf("loyalty service: unexpected HTTP %d", resp.StatusCode))
+		return Loyalty{}, bulwark.Unavailable("the loyalty service is unavailable", time.Duration(after)*time.Second,
+			fmt.Errorf("loyalty service: HTTP %d", code))
+	case code != http.StatusOK:
+		return Loyalty{}, bulwark.Internal(fmt.Errorf("loyalty service: unexpected HTTP %d", code))
 	}
 	var l Loyalty
 	if err := json.NewDecoder(body).Decode(&l); err != nil {

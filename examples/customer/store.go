@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"strings"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/pgcall"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -70,15 +68,6 @@ const customerColumns = `c.id, c.name, c.email, c.tier, c.region, c.created_at, 
 // more, and no more slowly, than one that does not exist.
 const reachSQL = `(NOT $1::boolean OR c.region = ANY($2::text[]) OR c.id = ANY($3::text[]))`
 
-func scanCustomer(row pgx.Row) (Customer, error) {
-	var c Customer
-	err := row.Scan(&c.ID, &c.Name, &c.Email, &c.Tier, &c.Region, &c.CreatedAt, &c.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, errNotFound
-	}
-	return c, err
-}
-
 // scanWithheld scans a row of customerColumns that a LEFT JOIN may have
 // left NULL, followed by whether the customer exists at all. NULL columns
 // are errOutsideReach when it exists, errNotFound when it does not.
@@ -131,25 +120,19 @@ func (s *Store) SearchCustomers(ctx context.Context, r Reach, query, afterID str
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Customer, error) { return scanCustomer(r) })
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Customer])
 }
 
-// likePattern turns user text into a contains-pattern in which %, _ and \
-// match themselves.
+// likeEscaper makes %, _ and \ match themselves in a LIKE pattern whose
+// escape character is \.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// likePattern turns user text into a contains-pattern matched literally.
 func likePattern(q string) string {
 	if q == "" {
 		return ""
 	}
-	b := make([]byte, 0, len(q)+2)
-	b = append(b, '%')
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case '%', '_', '\\':
-			b = append(b, '\\')
-		}
-		b = append(b, q[i])
-	}
-	return string(append(b, '%'))
+	return "%" + likeEscaper.Replace(q) + "%"
 }
 
 // RecentOrders returns a customer's latest orders, newest first.
@@ -175,11 +158,7 @@ func (s *Store) RecentOrders(ctx context.Context, r Reach, customerID string, n 
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Order, error) {
-		var o Order
-		err := r.Scan(&o.ID, &o.PlacedAt, &o.TotalCents, &o.Status)
-		return o, err
-	})
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Order])
 }
 
 // UpdateEmail changes a customer's email and returns the updated record.
@@ -215,19 +194,15 @@ const emailUniqueIndex = "customers_email_lower_key"
 // note on a customer within reach is returned again: anything else is
 // errNotFound (errOutsideReach when something was withheld).
 func (s *Store) AddNote(ctx context.Context, r Reach, customerID, author, body, key string) (Note, error) {
-	scan := func(row pgx.Row) (Note, error) {
-		var n Note
-		err := row.Scan(&n.ID, &n.CustomerID, &n.Author, &n.Body, &n.CreatedAt)
-		return n, err
-	}
-	n, err := scan(s.write.QueryRow(ctx,
+	rows, err := s.write.Query(ctx,
 		`INSERT INTO customer_notes (customer_id, author, body, idempotency_key)
 		 SELECT c.id, $5, $6, $7 FROM customers c WHERE c.id = $4 AND `+reachSQL+`
 		 ON CONFLICT (author, idempotency_key) DO NOTHING
-		 RETURNING id, customer_id, author, body, created_at`, reachArgs(r, customerID, author, body, key)...))
-	if err == nil {
-		return n, nil
+		 RETURNING id, customer_id, author, body, created_at`, reachArgs(r, customerID, author, body, key)...)
+	if err != nil {
+		return Note{}, err
 	}
+	n, err := pgx.CollectOneRow(rows, pgx.RowToStructByPos[Note])
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return n, err
 	}
@@ -269,10 +244,7 @@ func (s *Store) AddNote(ctx context.Context, r Reach, customerID, author, body, 
 
 // Ping checks both pools, for readiness.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.read.Ping(ctx); err != nil {
-		return err
-	}
-	return s.write.Ping(ctx)
+	return errors.Join(s.read.Ping(ctx), s.write.Ping(ctx))
 }
 
 // Close closes both pools.
@@ -281,53 +253,6 @@ func (s *Store) Close() {
 	s.write.Close()
 }
 
-// dbRefusal maps a database failure to the refusal a client sees. The
-// cause stays attached for the log and audit record, never for the client.
-func dbRefusal(err error) error {
-	if err == nil {
-		return nil
-	}
-	var be *bulwark.Error
-	if errors.As(err, &be) {
-		return err
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return bulwark.Canceled(err)
-	case errors.Is(err, context.DeadlineExceeded):
-		return bulwark.DeadlineExceeded(err)
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case pgErr.Code == "57014": // query_canceled: statement_timeout
-			return bulwark.DeadlineExceeded(err)
-		case len(pgErr.Code) >= 2 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:2] == "57"):
-			// connection exception, insufficient resources, operator intervention
-			return bulwark.Unavailable("the customer database is unavailable", 0, err)
-		}
-		return bulwark.Internal(err)
-	}
-	if isConnectionError(err) {
-		return bulwark.Unavailable("the customer database is unavailable", 0, err)
-	}
-	return bulwark.Internal(err)
-}
-
-// isConnectionError reports failures to reach or keep a connection, which
-// say the dependency is in trouble (and so count for its breaker).
-func isConnectionError(err error) bool {
-	var ce *pgconn.ConnectError
-	var ne net.Error
-	var oe *net.OpError
-	return errors.As(err, &ce) || errors.As(err, &ne) || errors.As(err, &oe) ||
-		pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
-		errors.Is(err, net.ErrClosed) || isUnexpectedEOF(err)
-}
-
-// isUnexpectedEOF: the server went away mid-conversation. pgx reports a
-// connection it closed after such a failure with a plain "conn closed"
-// error, which has no type to match.
-func isUnexpectedEOF(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "conn closed")
-}
+// dbRefusal maps a database failure to the refusal a client sees
+// (pgcall.Refusal: an outage is unavailable and counts for the breaker).
+func dbRefusal(err error) error { return pgcall.Refusal(err) }
