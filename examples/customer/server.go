@@ -164,7 +164,6 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	if err := s.buildHealth(); err != nil {
 		return nil, err
 	}
-	s.layers.decorate(defs)
 	s.app.register(s.mcp, defs)
 	s.app.registerResources(s.mcp)
 	if err := s.layers.pinTools(s); err != nil {
