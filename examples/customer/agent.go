@@ -3,9 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
-	"io/fs"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/budget"
@@ -81,25 +78,13 @@ func (l *layers) pinTools(s *Server) error {
 	if l.bare {
 		return nil
 	}
-	cfg := pin.Config{OnChange: func(_ context.Context, c pin.Difference) {
+	p, err := pin.New(s.mcp, pin.Config{File: s.cfg.Agent.PinFile, OnChange: func(_ context.Context, c pin.Difference) {
 		s.log.Error("a tool definition differs from the pinned one; the tool is refused", "tool", c.Tool, "change", c.Kind, "pinned", c.Old, "served", c.New)
-	}}
-	path := s.cfg.Agent.PinFile
-	if path != "" {
-		var err error
-		if cfg.Manifest, err = pin.ReadManifest(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
-		}
-	}
-	p, err := pin.New(s.mcp, cfg)
-	if err == nil && path != "" && cfg.Manifest == nil {
-		if err = p.Manifest().WriteFile(path); err == nil {
-			s.log.Info("tool definitions pinned", "file", path, "set", p.Manifest().Set, "at", time.Now().UTC().Format(time.RFC3339))
-		}
-	}
+	}})
 	if err != nil {
 		return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
 	}
+	s.log.Info("tool definitions pinned", "file", s.cfg.Agent.PinFile, "set", p.Manifest().Set)
 	l.pins, l.pin = p, pin.Middleware(p)
 	return nil
 }

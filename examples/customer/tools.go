@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/deprecation"
@@ -183,8 +182,12 @@ func toolDefs() map[string]*mcp.Tool {
 func toolDefsList() []*mcp.Tool { return slices.Collect(maps.Values(toolDefs())) }
 
 // register adds the tools to s through bulwark's registry, so the layers
-// can read their annotations at call time.
-func (a *App) register(s *mcp.Server, defs map[string]*mcp.Tool) {
+// can read their annotations at call time. The SDK checks every call's
+// arguments against the tool's schema (IDs, lengths, ranges, patterns)
+// before the handler runs, with or without the layers; the handlers check
+// only what a schema cannot enforce there (format: email).
+func (a *App) register(s *mcp.Server) {
+	defs := toolDefs()
 	bulwark.AddTool(s, defs[toolGetCustomer], a.getCustomer)
 	bulwark.AddTool(s, defs[toolLookupCustomer], a.getCustomer)
 	bulwark.AddTool(s, defs[toolSearchCustomers], a.searchCustomers)
@@ -193,12 +196,8 @@ func (a *App) register(s *mcp.Server, defs map[string]*mcp.Tool) {
 	bulwark.AddTool(s, defs[toolOverview], a.overview)
 }
 
-// checkID and checkEmail are the handlers' own checks. The validate layer
-// refuses bad arguments earlier, from the schemas; a handler still never
-// trusts its input, and the bare server (no layers) relies on these.
+// checkID checks the IDs of resources and prompts, which have no schema.
 func checkID(field, id string) error { return validate.Field(field, validate.ID(id)) }
-
-func checkEmail(field, email string) error { return validate.Field(field, validate.Email(email)) }
 
 // notFound is the answer for a customer that does not exist or is out of
 // reach; cause (errNotFound) is for the audit record and for errors.Is.
@@ -235,9 +234,6 @@ func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn 
 }
 
 func (a *App) getCustomer(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Customer, error) {
-	if err := checkID("customer_id", in.CustomerID); err != nil {
-		return nil, Customer{}, err
-	}
 	c, err := a.customer(ctx, in.CustomerID)
 	return nil, c, err
 }
@@ -251,12 +247,6 @@ func (a *App) customer(ctx context.Context, id string) (Customer, error) {
 
 func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, searchResult, error) {
 	size := cmp.Or(in.PageSize, defaultPage)
-	switch {
-	case utf8.RuneCountInString(in.Query) > maxQueryLen: // characters, as the schema's maxLength counts them
-		return nil, searchResult{}, bulwark.InvalidArgument("query", "must be at most 100 characters")
-	case size < 1 || size > maxPage:
-		return nil, searchResult{}, bulwark.InvalidArgument("page_size", "must be from 1 to 50")
-	}
 	after := ""
 	if in.Cursor != "" {
 		var err error
@@ -279,7 +269,7 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 }
 
 func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in updateEmailArgs) (*mcp.CallToolResult, Customer, error) {
-	if err := cmp.Or(checkID("customer_id", in.CustomerID), checkEmail("new_email", in.NewEmail)); err != nil {
+	if err := validate.Field("new_email", validate.Email(in.NewEmail)); err != nil {
 		return nil, Customer{}, err
 	}
 	// The cache layer drops this customer's entries (cache.Invalidates)
@@ -295,15 +285,6 @@ func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in update
 }
 
 func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArgs) (*mcp.CallToolResult, Note, error) {
-	if err := checkID("customer_id", in.CustomerID); err != nil {
-		return nil, Note{}, err
-	}
-	if in.Body == "" || len(in.Body) > maxNoteLen {
-		return nil, Note{}, bulwark.InvalidArgument("body", "must be 1 to 2000 bytes")
-	}
-	if n := len(in.IdempotencyKey); n < minIdemKeyLen || n > maxIdemKeyLen {
-		return nil, Note{}, bulwark.InvalidArgument("idempotency_key", "is required: a unique string of 8 to 100 characters, repeated when retrying")
-	}
 	author := cmp.Or(bulwark.CallFrom(ctx).PrincipalID(), "anonymous")
 	n, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Note, error) {
 		n, err := a.store.AddNote(ctx, reachFrom(ctx), in.CustomerID, author, in.Body, in.IdempotencyKey)
@@ -316,9 +297,6 @@ func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArg
 }
 
 func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Overview, error) {
-	if err := checkID("customer_id", in.CustomerID); err != nil {
-		return nil, Overview{}, err
-	}
 	// Each part fills its own field of out; gather returns once all ended.
 	var out Overview
 	errs := gather(ctx,
