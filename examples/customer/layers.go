@@ -95,7 +95,9 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 			return nil, &ConfigError{Var: "REDIS_URL", Reason: "not a valid Redis URL (value not shown)"}
 		}
 		ro.ContextTimeoutEnabled = true
-		ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+		ro.DialTimeout = 2 * time.Second
+		ro.ReadTimeout = 2 * time.Second
+		ro.WriteTimeout = 2 * time.Second
 		l.redis = redis.NewClient(ro)
 		s.onClose(func(context.Context) error { return l.redis.Close() })
 	}
