@@ -7,7 +7,8 @@
 //   - [Digest] is the SHA-256 of a tool definition's canonical JSON (name,
 //     title, description, schemas, annotations); a [Manifest] holds the
 //     digest of each tool and of the whole set. A server writes one at
-//     release ([Manifest.WriteFile]); cmd/bulwark-pin diffs two.
+//     release ([Manifest.WriteFile]), or pins its first start with
+//     Config.File; cmd/bulwark-pin diffs two.
 //   - [New] pins the definitions a server registered. It refuses (returns
 //     an error) definitions that hold hidden characters ([Scan]:
 //     zero-width and bidi controls, tag characters U+E0000–U+E007F, other

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"strings"
 	"sync"
@@ -21,6 +22,12 @@ type Config struct {
 	// Manifest is the pinned set, typically read with [ReadManifest] from
 	// the file written at release. Nil pins the definitions given to [New].
 	Manifest *Manifest
+	// File, used when Manifest is nil, names a manifest file pinned on
+	// first use: when it exists, [New] reads it and pins it as Manifest;
+	// when it does not, New writes the definitions' manifest to it, so
+	// every later start must serve the same definitions. A file that
+	// cannot be read or does not hold a manifest is an error.
+	File string
 	// AlertOnly serves tools whose definition differs from the pinned one,
 	// and only reports them through OnChange. By default they are refused:
 	// New fails, and a definition that changes while the server runs is
@@ -54,7 +61,8 @@ type verdict struct {
 // (bulwark.Tools: what bulwark.AddTool, AddToolHandler and Register
 // registered, and what Use learned from the server), so call it once the
 // tools are added. The definitions are checked for hidden characters
-// ([Scan]; always an error) and against cfg.Manifest when one is given.
+// ([Scan]; always an error) and against cfg.Manifest (or cfg.File) when
+// one is given.
 func New(s *mcp.Server, cfg Config) (*Pins, error) {
 	if s == nil {
 		return nil, errors.New("pin: nil server")
@@ -66,6 +74,16 @@ func New(s *mcp.Server, cfg Config) (*Pins, error) {
 	current, err := ManifestOf(tools)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Manifest == nil && cfg.File != "" {
+		cfg.Manifest, err = ReadManifest(cfg.File)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := current.WriteFile(cfg.File); err != nil {
+				return nil, fmt.Errorf("pin: %w", err)
+			}
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	p := &Pins{server: s, pinned: cfg.Manifest, alertOnly: cfg.AlertOnly, onChange: cfg.OnChange}
 	if p.pinned == nil {

@@ -82,8 +82,9 @@
 // The engine produces values in bulwark's own vocabulary, so it plugs into
 // any layer: [Value] gives a bulwark.PerCall of any setting (timeout, cache
 // lifetime, rate, concurrency, retry, breaker); a PerCall[bool] converts to
-// a bulwark.Matcher; [Engine.Authorize] is an auth.Policy for auth's Guard;
-// [Engine.RateKey] a key for rate limiters. [Engine.Middleware] pins one
+// a bulwark.Matcher; [Rate.Limit] makes a rate a ratelimit.Limit;
+// [Engine.Authorize] is an auth.Policy for auth's Guard; [Engine.RateKey] a
+// key for rate limiters. [Engine.Middleware] pins one
 // policy to each call, so every value a call reads comes from the same
 // file even when a reload lands meanwhile; install it outermost, before
 // auth:

@@ -11,6 +11,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/policy"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -61,4 +62,23 @@ tools:
 	// policy 1 in force
 	// policy 2 in force
 	// 1s
+}
+
+// ExampleRate_Limit turns the rates a policy file sets into limits for a
+// rate limiter; a tool the file gives no rate is exempt.
+func ExampleRate_Limit() {
+	fmt.Println(policy.Rate{Calls: 30, Per: time.Minute, Burst: 5}.Limit())
+	fmt.Println(policy.Rate{Calls: 2, Per: time.Second}.Limit())
+	fmt.Println(policy.Rate{}.Limit())
+
+	// In a server: the file's rate for each call, read from the policy in force.
+	var eng *policy.Engine // from policy.New
+	_, _ = ratelimit.NewLimiter(nil, ratelimit.Config{
+		Key:   ratelimit.ByPrincipalAndTool,
+		Limit: policy.Value(eng, func(t *policy.Terms) ratelimit.Limit { return t.Rate.Limit() }),
+	})
+	// Output:
+	// 0.5/s burst 5
+	// 2/s burst 1
+	// unlimited
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -60,6 +61,19 @@ type Rate struct {
 	Calls int
 	Per   time.Duration
 	Burst int
+}
+
+// Limit is r as a ratelimit.Limit, for a limiter's Config.Limit:
+//
+//	policy.Value(eng, func(t *policy.Terms) ratelimit.Limit { return t.Rate.Limit() })
+//
+// A rate without calls (the file sets none) is the zero Limit, which
+// exempts the call from the limiter; a Burst of zero means 1.
+func (r Rate) Limit() ratelimit.Limit {
+	if r.Calls <= 0 {
+		return ratelimit.Limit{}
+	}
+	return ratelimit.Limit{Rate: float64(r.Calls) / r.Per.Seconds(), Burst: max(r.Burst, 1)}
 }
 
 // Retry bounds retries: Attempts in all (the first included), waiting

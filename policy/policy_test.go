@@ -14,6 +14,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/policy"
+	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -355,5 +356,29 @@ func TestResourcesAndPrompts(t *testing.T) {
 	}
 	if err := eng.Authorize()(ctx, &bulwark.Principal{ID: "y", Scopes: []string{"customers:read"}}, res); err != nil {
 		t.Errorf("read with customers:read: %v", err)
+	}
+}
+
+// TestRateLimit checks the conversion of a file's rate to a limiter's
+// limit: calls per period as tokens per second, a burst of at least 1, the
+// zero Limit (exempt) without calls, and an invalid Limit (so the call is
+// refused, never let through) for a rate without a period.
+func TestRateLimit(t *testing.T) {
+	tests := []struct {
+		rate policy.Rate
+		want ratelimit.Limit
+	}{
+		{policy.Rate{Calls: 60, Per: time.Minute, Burst: 10}, ratelimit.Limit{Rate: 1, Burst: 10}},
+		{policy.Rate{Calls: 10, Per: time.Second}, ratelimit.Limit{Rate: 10, Burst: 1}},
+		{policy.Rate{}, ratelimit.Limit{}},
+		{policy.Rate{Calls: 0, Per: time.Minute, Burst: 5}, ratelimit.Limit{}},
+	}
+	for _, tc := range tests {
+		if got := tc.rate.Limit(); got != tc.want {
+			t.Errorf("%+v.Limit() = %+v, want %+v", tc.rate, got, tc.want)
+		}
+	}
+	if err := (policy.Rate{Calls: 1}).Limit().Validate(); err == nil {
+		t.Error("a rate without a period gives a valid limit")
 	}
 }

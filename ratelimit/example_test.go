@@ -163,9 +163,9 @@ func ExampleDistinct() {
 // ExampleConfig gives callers a limit by tier: callers with the
 // "premium" role get a bigger bucket than everyone else.
 func ExampleConfig() {
-	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	clock := bulwarktest.NewFakeClock(time.Time{})
-	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{Clock: clock, Scope: "your plan", Limit: func(ctx context.Context, _ *mcp.CallToolRequest) ratelimit.Limit {
+	// A nil store: the limiter keeps its buckets in a memory store of its own.
+	limiter, err := ratelimit.NewLimiter(nil, ratelimit.Config{Clock: clock, Scope: "your plan", Limit: func(ctx context.Context, _ *mcp.CallToolRequest) ratelimit.Limit {
 		if p := bulwark.CallFrom(ctx).Principal(); p.HasRole("premium") {
 			return ratelimit.PerMinute(3)
 		}

@@ -141,9 +141,14 @@ type Limiter struct {
 }
 
 // NewLimiter returns a limiter drawing from store, configured by cfg.
+// A nil store means a [MemoryStore] of its own with the default
+// MemoryConfig, as for cache.New: one instance's buckets, in memory.
 func NewLimiter(store Store, cfg Config) (*Limiter, error) {
 	if store == nil {
-		return nil, errors.New("ratelimit: nil store")
+		var err error
+		if store, err = NewMemoryStore(MemoryConfig{}); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Limit == nil {
 		return nil, errors.New("ratelimit: Config.Limit is required (for example bulwark.Fixed(ratelimit.PerMinute(60)))")

@@ -71,7 +71,6 @@ func TestNewLimiterValidates(t *testing.T) {
 		store ratelimit.Store
 		cfg   ratelimit.Config
 	}{
-		{"nil store", nil, ratelimit.Config{Limit: fixed}},
 		{"no limit", s, ratelimit.Config{}},
 		{"name with colon", s, ratelimit.Config{Limit: fixed, Name: "a:b"}},
 	}
@@ -81,6 +80,37 @@ func TestNewLimiterValidates(t *testing.T) {
 				t.Fatal("NewLimiter succeeded")
 			}
 		})
+	}
+}
+
+// TestNilStoreIsMemoryOfItsOwn checks NewLimiter's promise for a nil
+// store: the limiter counts in a memory store, and two such limiters never
+// share buckets, whatever their names.
+func TestNilStoreIsMemoryOfItsOwn(t *testing.T) {
+	clock := bulwarktest.NewFakeClock(time.Time{})
+	cfg := ratelimit.Config{Limit: bulwark.Fixed(ratelimit.PerMinute(2)), Clock: clock}
+	a, err := ratelimit.NewLimiter(nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ratelimit.NewLimiter(nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ratelimit.Distinct(a, b); err != nil {
+		t.Fatalf("two nil-store limiters share a store: %v", err)
+	}
+	req := bulwarktest.Request("t", nil)
+	ctx, call := bulwarktest.Context(context.Background(), req, nil)
+	call.SetPrincipal(&bulwark.Principal{ID: "alice"})
+	for i, want := range []bool{true, true, false} {
+		d, _ := a.Allow(ctx, req)
+		if d.Allowed != want {
+			t.Fatalf("call %d on a: allowed=%t, want %t", i+1, d.Allowed, want)
+		}
+	}
+	if d, _ := b.Allow(ctx, req); !d.Allowed {
+		t.Fatal("b refused its first call: it shares a's buckets")
 	}
 }
 

@@ -1,10 +1,8 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"errors"
-	"io/fs"
-	"time"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/budget"
@@ -55,22 +53,21 @@ func (l *layers) buildAgentLayers(s *Server) error {
 	l.outputFilter = f
 	l.output = output.Middleware(f)
 
-	bcfg := budget.Config{Repeats: cfg.LoopLimit, Session: budget.Allowance{Calls: int64(cfg.SessionCalls)}}
-	if cfg.LoopLimit == 0 {
-		bcfg.Repeats = -1
-	}
-	if bcfg.Repeats < 0 && cfg.SessionCalls == 0 {
+	if cfg.LoopLimit == 0 && cfg.SessionCalls == 0 {
 		return nil
 	}
+	// A LoopLimit of 0 turns the loop check off (-1 to the Ledger).
+	bcfg := budget.Config{Repeats: cmp.Or(cfg.LoopLimit, -1), Session: budget.Allowance{Calls: int64(cfg.SessionCalls)}}
 	if l.redis != nil {
 		if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: redisPrefix(s.cfg) + "budget:"}); err != nil {
 			return err
 		}
 	}
-	if l.ledger, err = budget.New(bcfg); err != nil {
+	ledger, err := budget.New(bcfg)
+	if err != nil {
 		return &ConfigError{Var: "LOOP_LIMIT", Reason: err.Error()}
 	}
-	l.budget = budget.Middleware(l.ledger)
+	l.budget = budget.Middleware(ledger)
 	return nil
 }
 
@@ -81,30 +78,13 @@ func (l *layers) pinTools(s *Server) error {
 	if l.bare {
 		return nil
 	}
-	cfg := pin.Config{OnChange: func(_ context.Context, c pin.Difference) {
+	p, err := pin.New(s.mcp, pin.Config{File: s.cfg.Agent.PinFile, OnChange: func(_ context.Context, c pin.Difference) {
 		s.log.Error("a tool definition differs from the pinned one; the tool is refused", "tool", c.Tool, "change", c.Kind, "pinned", c.Old, "served", c.New)
-	}}
-	path := s.cfg.Agent.PinFile
-	if path != "" {
-		m, err := pin.ReadManifest(path)
-		switch {
-		case err == nil:
-			cfg.Manifest = m
-		case !errors.Is(err, fs.ErrNotExist):
-			return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
-		}
-	}
-	p, err := pin.New(s.mcp, cfg)
+	}})
 	if err != nil {
 		return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
 	}
-	if path != "" && cfg.Manifest == nil {
-		if err := p.Manifest().WriteFile(path); err != nil {
-			return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
-		}
-		s.log.Info("tool definitions pinned", "file", path, "set", p.Manifest().Set, "at", time.Now().UTC().Format(time.RFC3339))
-	}
-	l.pins = p
-	l.pin = pin.Middleware(p)
+	s.log.Info("tool definitions pinned", "file", s.cfg.Agent.PinFile, "set", p.Manifest().Set)
+	l.pins, l.pin = p, pin.Middleware(p)
 	return nil
 }

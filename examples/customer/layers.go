@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -17,7 +17,6 @@ import (
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/auth/jwtauth"
 	"github.com/bulwark-mcp/bulwark/breaker"
-	"github.com/bulwark-mcp/bulwark/budget"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/bulwark-mcp/bulwark/cache/rediscache"
 	"github.com/bulwark-mcp/bulwark/deprecation"
@@ -60,21 +59,18 @@ type layers struct {
 	bare bool
 
 	// Engines, for admin, the demo and tests.
-	metricsEngine *metrics.Metrics
-	usage         *deprecation.Usage
-	limiter       *ratelimit.Limiter
-	redis         *redis.Client
-	cacheEngine   *cache.Cache
-	breakers      *breaker.Set
-	pgBreaker     *breaker.Breaker
-	upBreaker     *breaker.Breaker
-	auditLog      *audit.Logger
-	auditKey      []byte
-	health        *health.Monitor
-	policy        *policy.Engine // nil without POLICY_FILE
-	outputFilter  *output.Filter
-	ledger        *budget.Ledger // nil without LOOP_LIMIT or SESSION_CALL_BUDGET
-	pins          *pin.Pins
+	metricsEngine        *metrics.Metrics
+	usage                *deprecation.Usage
+	redis                *redis.Client
+	limitStore           ratelimit.Store // nil: each limiter's own, in memory
+	cacheEngine          *cache.Cache
+	breakers             *breaker.Set
+	pgBreaker, upBreaker *breaker.Breaker
+	auditLog             *audit.Logger
+	health               *health.Monitor
+	policy               *policy.Engine // nil without POLICY_FILE
+	outputFilter         *output.Filter
+	pins                 *pin.Pins
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
@@ -87,13 +83,6 @@ func (l *layers) chain() []bulwark.Middleware {
 	return []bulwark.Middleware{l.audit, l.otel, l.recover, l.drain, l.metrics, l.deprecation, l.auth,
 		l.pin, l.validate, l.ratelimit, l.concurrency, l.budget, l.output, l.timeout, l.cache, l.breaker,
 		l.idempotency, l.retry}
-}
-
-// decorate adjusts tool definitions before registration.
-func (l *layers) decorate(defs map[string]*mcp.Tool) {
-	// Tool lifecycle: lookup_customer is kept working until its sunset,
-	// with the notice in its description and a warning on every result.
-	deprecation.Mark(defs[toolLookupCustomer], lookupSunset, toolGetCustomer)
 }
 
 // buildLayers assembles every layer from the configuration.
@@ -120,14 +109,18 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// recover: panics become "internal error (id …)".
 	l.recover = bulwark.Recover(s.log)
 
-	// metrics.
+	// metrics, and the calls to deprecated tools, so owners see who still
+	// depends on one before its sunset.
 	m, err := metrics.New(s.registry, metrics.Config{Tools: slices.Collect(maps.Keys(toolScopes))})
 	if err != nil {
 		return nil, err
 	}
 	l.metricsEngine = m
 	l.metrics = metrics.Middleware(m)
-	s.registry.MustRegister(deprecationCollector{usage: l.usage})
+	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "customer_deprecated_tool_calls_total", Help: "Calls to deprecated tools, by tool.",
+		ConstLabels: prometheus.Labels{"tool": toolLookupCustomer},
+	}, func() float64 { return float64(l.usage.Count(toolLookupCustomer)) }))
 	l.deprecation = deprecation.Middleware(l.usage)
 
 	// auth.
@@ -144,16 +137,12 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 
 	// ratelimit: RATE_LIMIT calls per principal per minute, shared
 	// through Redis when REDIS_URL is set.
-	var store ratelimit.Store
 	if l.redis != nil {
-		store, err = redislimit.New(l.redis, redislimit.Config{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second})
-	} else {
-		store, err = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 100_000})
+		if l.limitStore, err = redislimit.New(l.redis, redislimit.Config{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second}); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	l.limiter, err = ratelimit.NewLimiter(store, ratelimit.Config{
+	limiter, err := ratelimit.NewLimiter(l.limitStore, ratelimit.Config{
 		Name:  "per-principal",
 		Key:   ratelimit.ByPrincipal,
 		Limit: bulwark.Fixed(ratelimit.PerMinute(cfg.RateLimit)),
@@ -161,7 +150,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if err != nil {
 		return nil, &ConfigError{Var: "RATE_LIMIT", Reason: err.Error()}
 	}
-	l.ratelimit = ratelimit.Middleware(l.limiter)
+	l.ratelimit = ratelimit.Middleware(limiter)
 	// Bulkhead: bounded work in progress per caller, so calls abandoned by
 	// the timeout layer cannot pile up without end.
 	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
@@ -195,6 +184,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 			return nil, err
 		}
 		customerTag := cache.ArgTag("customer", "customer_id")
+		searchTag := func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers:search"} }
 		writeTags := func(ctx context.Context, req *mcp.CallToolRequest) []string {
 			// A write to one customer changes that customer's entries and
 			// any search page that might list them.
@@ -205,12 +195,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 			Logger:   s.log,
 			// The overview is a live view across two systems, and a
 			// partial answer must not outlive the outage that caused it.
-			TTL: bulwark.ByTool(cfg.CacheTTL, map[string]time.Duration{toolOverview: 0}),
-			Tags: map[string]cache.TagFunc{
-				toolGetCustomer:     customerTag,
-				toolLookupCustomer:  customerTag,
-				toolSearchCustomers: func(context.Context, *mcp.CallToolRequest) []string { return []string{"customers:search"} },
-			},
+			TTL:         bulwark.ByTool(cfg.CacheTTL, map[string]time.Duration{toolOverview: 0}),
+			Tags:        map[string]cache.TagFunc{toolGetCustomer: customerTag, toolLookupCustomer: customerTag, toolSearchCustomers: searchTag},
 			Invalidates: map[string]cache.TagFunc{toolUpdateEmail: writeTags, toolAddNote: writeTags},
 			// Clients and the load test tell hits from misses.
 			ReportStatus: true,
@@ -316,8 +302,8 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 		}
 		s.log.Warn("AUDIT_HMAC_KEY is not set: the audit chain uses a random key for this run only")
 	}
-	l.auditKey = key
 	var sink audit.Sink
+	var err error
 	switch {
 	case opts.AuditOut != nil:
 		sink = audit.SinkFunc(func(_ context.Context, r *audit.Record) error {
@@ -327,20 +313,15 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	case cfg.AuditTable != "":
 		// Every instance of a fleet appends to the same table, each
 		// under its own hash chain (the sink names the instance).
-		ps, err := pgaudit.New(s.store.write, pgaudit.Config{Table: cfg.AuditTable})
-		if err != nil {
-			return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
-		}
-		sink = ps
+		sink, err = pgaudit.New(s.store.write, pgaudit.Config{Table: cfg.AuditTable})
 	case cfg.AuditLog == "" || cfg.AuditLog == "stderr":
 		sink = audit.NewSlogSink(slog.New(slog.NewJSONHandler(stderr, nil)))
 	default:
 		// The Logger closes the file when it closes.
-		fs, err := audit.OpenFile(cfg.AuditLog, audit.FileConfig{SyncInterval: 100 * time.Millisecond})
-		if err != nil {
-			return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
-		}
-		sink = fs
+		sink, err = audit.OpenFile(cfg.AuditLog, audit.FileConfig{SyncInterval: 100 * time.Millisecond})
+	}
+	if err != nil {
+		return &ConfigError{Var: "AUDIT_LOG", Reason: err.Error()}
 	}
 	al, err := audit.New(sink, key, audit.Config{
 		BufferSize: 1024,
@@ -363,12 +344,7 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 
 // redisPrefix keeps this deployment's keys apart from others sharing the
 // Redis (REDIS_PREFIX, default "customer:").
-func redisPrefix(cfg *Config) string {
-	if cfg.RedisPrefix != "" {
-		return cfg.RedisPrefix
-	}
-	return "customer:"
-}
+func redisPrefix(cfg *Config) string { return cmp.Or(cfg.RedisPrefix, "customer:") }
 
 // buildAuth configures authentication and per-tool authorization: API
 // keys from API_KEYS_FILE, JWTs from JWT_ISSUER/JWT_AUDIENCE/JWKS_URL, the
@@ -384,10 +360,10 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 	var keys *auth.APIKeys
 	if cfg.APIKeysFile != "" {
 		entries, err := auth.LoadKeyFile(cfg.APIKeysFile)
-		if err != nil {
-			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
+		if err == nil {
+			keys, err = auth.NewAPIKeys(entries...)
 		}
-		if keys, err = auth.NewAPIKeys(entries...); err != nil {
+		if err != nil {
 			return &ConfigError{Var: "API_KEYS_FILE", Reason: err.Error()}
 		}
 	}
@@ -400,15 +376,13 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		}
 		s.onClose(func(context.Context) error { return jwtv.Close() })
 	}
-	// API keys carry a recognisable prefix; everything else is a JWT.
-	verifier := auth.VerifierFunc(func(ctx context.Context, token string) (*auth.Principal, error) {
-		if keys != nil && (strings.HasPrefix(token, "bwk_") || jwtv == nil) {
-			return keys.Verify(ctx, token)
-		}
-		if jwtv != nil {
+	// API keys carry a recognisable prefix; everything else is a JWT. One
+	// of the two is configured (HasAuth).
+	l.verifier = auth.VerifierFunc(func(ctx context.Context, token string) (*auth.Principal, error) {
+		if jwtv != nil && (keys == nil || !strings.HasPrefix(token, "bwk_")) {
 			return jwtv.Verify(ctx, token)
 		}
-		return nil, bulwark.Unauthenticated("invalid credentials", errors.New("no verifier for this kind of token"))
+		return keys.Verify(ctx, token)
 	})
 
 	authOpts := []auth.Option{
@@ -420,7 +394,7 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 	if cfg.StdioAPIKey != "" {
 		// stdio: the credential comes from the environment and is
 		// verified now, so a bad key stops the start.
-		p, err := verifier.Verify(ctx, cfg.StdioAPIKey)
+		p, err := l.verifier.Verify(ctx, cfg.StdioAPIKey)
 		if err != nil {
 			return &ConfigError{Var: "MCP_API_KEY", Reason: "the key is not valid for API_KEYS_FILE (value not shown)"}
 		}
@@ -434,8 +408,6 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		return err
 	}
 	l.auth = guard.Middleware()
-
-	l.verifier = verifier
 	return nil
 }
 
@@ -448,42 +420,19 @@ func scopePolicies(scopes map[string]string) auth.Policies {
 	return p
 }
 
-func toolDefsList() []*mcp.Tool { return slices.Collect(maps.Values(toolDefs())) }
-
-// deprecationCollector exports the calls to deprecated tools, so owners
-// see who still depends on a tool before its sunset.
-type deprecationCollector struct{ usage *deprecation.Usage }
-
-var deprecatedDesc = prometheus.NewDesc("customer_deprecated_tool_calls_total",
-	"Calls to deprecated tools, by tool.", []string{"tool"}, nil)
-
-func (c deprecationCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deprecatedDesc }
-
-func (c deprecationCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, t := range c.usage.Tools() {
-		ch <- prometheus.MustNewConstMetric(deprecatedDesc, prometheus.CounterValue, float64(c.usage.Count(t)), t)
-	}
-}
-
 // buildHealth registers the readiness checks: both PostgreSQL pools, Redis
 // when configured, and the audit trail. Open breakers are not a readiness
 // failure here: every instance shares the same dependencies, so taking
 // this one out of rotation would not help (the breakers report through
 // metrics instead).
 func (s *Server) buildHealth() error {
-	checks := []health.Named{
-		health.Ping("postgres", s.store.Ping),
-	}
-	if s.layers.redis != nil {
-		rdb := s.layers.redis
+	checks := []health.Named{health.Ping("postgres", s.store.Ping)}
+	if rdb := s.layers.redis; rdb != nil {
 		checks = append(checks, health.Ping("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }))
 	}
 	if al := s.layers.auditLog; al != nil {
 		checks = append(checks, health.Ping("audit", al.Ready))
 	}
-	if err := s.drain.Add(checks...); err != nil {
-		return err
-	}
 	s.layers.health = s.drain
-	return nil
+	return s.drain.Add(checks...)
 }

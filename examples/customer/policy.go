@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"github.com/bulwark-mcp/bulwark/policy"
 	"github.com/bulwark-mcp/bulwark/policy/celrule"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
-	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -40,7 +40,7 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 			return toolDefsList()
 		},
 		Rules:    celrule.New(celrule.Config{}),
-		OnReload: func(r policy.Reload) { l.recordPolicy(r) },
+		OnReload: l.recordPolicy,
 		Alert: func(r policy.Reload) {
 			s.log.Error("policy file refused; the policy in force stays", "file", r.Path, "digest", r.Digest, "err", r.Err)
 		},
@@ -59,26 +59,12 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 	}()
 	s.onClose(func(context.Context) error { stop(); <-done; return nil })
 
-	var store ratelimit.Store
-	if l.redis != nil {
-		store, err = redislimit.New(l.redis, redislimit.Config{Prefix: redisPrefix(cfg) + "rlp:", Timeout: time.Second})
-	} else {
-		store, err = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{Capacity: 100_000})
-	}
-	if err != nil {
-		return err
-	}
-	rate := policy.Value(eng, func(s *policy.Terms) policy.Rate { return s.Rate })
-	limiter, err := ratelimit.NewLimiter(store, ratelimit.Config{
-		Name: "policy",
-		Key:  ratelimit.ByPrincipalAndTool,
-		Limit: func(ctx context.Context, req *mcp.CallToolRequest) ratelimit.Limit {
-			r := rate(ctx, req)
-			if r.Calls <= 0 {
-				return ratelimit.Limit{} // the file sets no rate: exempt
-			}
-			return ratelimit.Limit{Rate: float64(r.Calls) / r.Per.Seconds(), Burst: max(r.Burst, 1)}
-		},
+	// The file's rates, per principal and tool; a tool it gives no rate is
+	// exempt from this limiter (RATE_LIMIT still applies).
+	limiter, err := ratelimit.NewLimiter(l.limitStore, ratelimit.Config{
+		Name:  "policy",
+		Key:   ratelimit.ByPrincipalAndTool,
+		Limit: policy.Value(eng, func(t *policy.Terms) ratelimit.Limit { return t.Rate.Limit() }),
 	})
 	if err != nil {
 		return err
@@ -88,19 +74,15 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 	// auth has found the caller, and before the cache, whose entries are
 	// per principal.
 	l.ratelimit = bulwark.Chain(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), rowAccess(eng), l.ratelimit, ratelimit.Middleware(limiter))
-	fileTimeout := policy.Value(eng, func(s *policy.Terms) time.Duration { return s.Timeout })
-	l.timeout = bulwark.Timeout(func(ctx context.Context, req *mcp.CallToolRequest) time.Duration {
-		if d := fileTimeout(ctx, req); d > 0 {
-			return d
-		}
-		return cfg.ToolTimeout // the file sets no timeout for this tool
-	})
+	// A tool the file sets no timeout for keeps TOOL_TIMEOUT.
+	l.timeout = bulwark.Timeout(policy.Value(eng, func(t *policy.Terms) time.Duration { return cmp.Or(t.Timeout, cfg.ToolTimeout) }))
 	return nil
 }
 
 // policyAuthorization applies the policy's scopes, roles and rules to the
-// caller auth found. Without authentication there is no caller to hold
-// scopes, and the policy's authorization is not applied.
+// caller auth found, on the methods that act on a tool, resource or prompt.
+// Without authentication there is no caller to hold scopes, and the
+// policy's authorization is not applied.
 func policyAuthorization(eng *policy.Engine, enabled bool) bulwark.Middleware {
 	if !enabled {
 		return nil
@@ -108,8 +90,8 @@ func policyAuthorization(eng *policy.Engine, enabled bool) bulwark.Middleware {
 	authorize := eng.Authorize()
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			c := bulwark.CallFrom(ctx)
-			if c.Method == bulwark.MethodCallTool || c.Method == bulwark.MethodReadResource || c.Method == bulwark.MethodGetPrompt {
+			switch c := bulwark.CallFrom(ctx); c.Method {
+			case bulwark.MethodCallTool, bulwark.MethodReadResource, bulwark.MethodGetPrompt:
 				def := c.Def
 				if def == nil || c.Method != bulwark.MethodCallTool {
 					def = &mcp.Tool{Name: c.Target}
@@ -127,12 +109,12 @@ func policyAuthorization(eng *policy.Engine, enabled bool) bulwark.Middleware {
 // after an accepted reload, drops the cached customer answers: they were
 // read under the reach of the old file.
 func (l *layers) recordPolicy(r policy.Reload) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if r.Err == nil && r.Trigger != "start" && l.cacheEngine != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		// A store failure is counted and logged by the cache; entries then
 		// live until their TTL (CACHE_TTL) ends.
 		_ = l.cacheEngine.Invalidate(ctx, "customer*", "customers:search")
-		cancel()
 	}
 	if l.auditLog == nil {
 		return
@@ -144,8 +126,6 @@ func (l *layers) recordPolicy(r policy.Reload) {
 		rec.Outcome = "refused"
 		rec.Detail = r.Err.Error()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	// A record that cannot be kept is handled and counted by the Logger.
 	_ = l.auditLog.Log(ctx, rec)
 }

@@ -48,33 +48,14 @@ func (a *App) registerResources(s *mcp.Server) {
 	}, a.summaryPrompt)
 }
 
-// loadCustomer reads one customer under the database's guards. A missing
-// customer is errNotFound, left to the caller to report in its method's
-// terms; anything else is the refusal a tool would get.
-func (a *App) loadCustomer(ctx context.Context, field, id string) (Customer, error) {
-	if err := checkID(field, id); err != nil {
-		return Customer{}, err
-	}
-	var out Customer
-	err := a.db.Do(ctx, func(ctx context.Context) error {
-		c, err := a.store.GetCustomer(ctx, reachFrom(ctx), id)
-		if errors.Is(err, errNotFound) {
-			noteOutsideReach(ctx, err)
-			return errNotFound // the same error whether missing or out of reach
-		}
-		if err != nil {
-			return dbRefusal(err)
-		}
-		out = c
-		return nil
-	})
-	return out, err
-}
-
 func (a *App) readCustomer(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	uri := req.Params.URI
-	c, err := a.loadCustomer(ctx, "uri", strings.TrimPrefix(uri, customerScheme))
-	if errors.Is(err, errNotFound) {
+	id := strings.TrimPrefix(uri, customerScheme)
+	if err := checkID("uri", id); err != nil {
+		return nil, err
+	}
+	c, err := a.customer(ctx, id)
+	if errors.Is(err, errNotFound) { // the same answer whether missing or out of reach
 		return nil, mcp.ResourceNotFoundError(uri)
 	}
 	if err != nil {
@@ -89,10 +70,10 @@ func (a *App) readCustomer(ctx context.Context, req *mcp.ReadResourceRequest) (*
 
 func (a *App) summaryPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	id := req.Params.Arguments["customer_id"]
-	c, err := a.loadCustomer(ctx, "customer_id", id)
-	if errors.Is(err, errNotFound) {
-		return nil, notFound("customer_id", id)
+	if err := checkID("customer_id", id); err != nil {
+		return nil, err
 	}
+	c, err := a.customer(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -31,12 +31,6 @@ import (
 // no row: the same answer, in the same time. Only the audit record tells
 // them apart (field row_access=outside_reach).
 
-// Attribute names in the policy file.
-const (
-	attrRegions   = "regions"
-	attrCustomers = "customers"
-)
-
 // Reach is the set of customers a call may see. The zero value reaches
 // every customer.
 type Reach struct {
@@ -51,29 +45,14 @@ type Reach struct {
 // applies a reach (see reachSQL). Slices are never nil, so = ANY($n) reads
 // an empty array rather than NULL.
 func (r Reach) args() []any {
-	regions, ids := r.Regions, r.IDs
-	if regions == nil {
-		regions = []string{}
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return []any{r.Limited, regions, ids}
+	return []any{r.Limited, append([]string{}, r.Regions...), append([]string{}, r.IDs...)}
 }
 
-// String describes the reach for logs and audit fields (never secrets:
-// region names and customer IDs the operator wrote).
-func (r Reach) String() string {
-	if !r.Limited {
-		return "all"
-	}
-	return fmt.Sprintf("regions=%v customers=%d", r.Regions, len(r.IDs))
-}
-
-// reachOf reads the reach of a principal from a policy's attributes.
+// reachOf reads the reach of a principal from the policy file's attributes
+// "regions" and "customers".
 func reachOf(attrs map[string][]string) Reach {
-	regions, hasRegions := attrs[attrRegions]
-	ids, hasIDs := attrs[attrCustomers]
+	regions, hasRegions := attrs["regions"]
+	ids, hasIDs := attrs["customers"]
 	if !hasRegions && !hasIDs {
 		return Reach{}
 	}
@@ -89,11 +68,6 @@ func reachFrom(ctx context.Context) Reach {
 	return r
 }
 
-// withReach sets the reach of the calls under ctx.
-func withReach(ctx context.Context, r Reach) context.Context {
-	return context.WithValue(ctx, reachKey{}, r)
-}
-
 // rowAccess resolves the caller's reach once per call, from the policy in
 // force, and hands it to the handlers in the context. A limited call's
 // record says so (field reach=limited), so an audit reader knows a list
@@ -102,15 +76,14 @@ func rowAccess(eng *policy.Engine) bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			c := bulwark.CallFrom(ctx)
-			id := c.PrincipalID()
-			if id == "" {
+			if c.PrincipalID() == "" {
 				return next(ctx, req)
 			}
-			r := reachOf(eng.Snapshot().Attributes(id))
+			r := reachOf(eng.Snapshot().Attributes(c.PrincipalID()))
 			if r.Limited {
 				c.SetField("reach", "limited")
 			}
-			return next(withReach(ctx, r), req)
+			return next(context.WithValue(ctx, reachKey{}, r), req)
 		}
 	}
 }

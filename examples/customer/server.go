@@ -28,8 +28,6 @@ type Options struct {
 	Logger *slog.Logger
 	// AuditOut, if set, receives the audit trail instead of AUDIT_LOG.
 	AuditOut io.Writer
-	// Registry collects the metrics; nil means a new registry.
-	Registry *prometheus.Registry
 }
 
 // Server is the assembled customer server: the MCP server with its tools
@@ -52,7 +50,7 @@ type Server struct {
 // NewServer builds the server from cfg: prepares the database, opens the
 // pools, builds the layers. It does not listen.
 func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err error) {
-	s := &Server{cfg: cfg, registry: opts.Registry}
+	s := &Server{cfg: cfg, registry: prometheus.NewRegistry()}
 	// The health monitor also drains the server: its Middleware (the drain
 	// layer, just inside recover) refuses new calls once shutdown has
 	// begun, with a retry hint so a client behind a load balancer goes to
@@ -73,22 +71,10 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		var red *redact.Redactor // the built-in rules
 		s.log = slog.New(red.Handler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	}
-	if s.registry == nil {
-		s.registry = prometheus.NewRegistry()
-	}
 	// The Go runtime (go_goroutines, go_memstats_*, go_gc_*) and the
 	// process (process_resident_memory_bytes, process_open_fds,
 	// process_cpu_seconds_total): what operators watch to spot a leak.
-	// A registry handed in that has them already keeps its own.
-	for _, c := range []prometheus.Collector{
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
-		var dup prometheus.AlreadyRegisteredError
-		if err := s.registry.Register(c); err != nil && !errors.As(err, &dup) {
-			return nil, fmt.Errorf("metrics: %w", err)
-		}
-	}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defer func() {
 		if err != nil {
 			_ = s.Close(context.Background())
@@ -157,7 +143,6 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 			// (the protocol's default cacheScope is "public").
 			SetCacheable: func(_ context.Context, _ mcp.Request, c *mcp.Cacheable) { c.CacheScope = "private" },
 		})
-	defs := toolDefs()
 	s.layers, err = buildLayers(ctx, s, opts)
 	if err != nil {
 		return nil, err
@@ -165,15 +150,12 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	if err := s.buildHealth(); err != nil {
 		return nil, err
 	}
-	s.layers.decorate(defs)
-	s.app.register(s.mcp, defs)
+	s.app.register(s.mcp)
 	s.app.registerResources(s.mcp)
 	if err := s.layers.pinTools(s); err != nil {
 		return nil, err
 	}
-	if mws := s.layers.chain(); len(mws) > 0 {
-		bulwark.Use(s.mcp, mws...)
-	}
+	bulwark.Use(s.mcp, s.layers.chain()...)
 	// Every tool the server serves must be known to the layers.
 	if err := bulwark.CheckTools(ctx, s.mcp); err != nil {
 		return nil, err

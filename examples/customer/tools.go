@@ -1,15 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/deprecation"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -126,65 +129,65 @@ var idRule = validate.On("customer_id", validate.FormatID())
 // read-only tools are cached; only idempotent ones retried).
 func toolDefs() map[string]*mcp.Tool {
 	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)}
-	return map[string]*mcp.Tool{
-		toolGetCustomer: {
-			Name:        toolGetCustomer,
-			Title:       "Get customer",
-			Description: "Read one customer record by ID. Read-only. Requires scope customers:read.",
-			Annotations: readOnly,
-			InputSchema: validate.MustSchema[customerIDArgs](idRule),
-		},
-		toolLookupCustomer: {
-			Name:        toolLookupCustomer,
-			Title:       "Look up customer",
-			Description: "Read one customer record by ID (older name of get_customer). Read-only. Requires scope customers:read.",
-			Annotations: readOnly,
-			InputSchema: validate.MustSchema[customerIDArgs](idRule),
-		},
-		toolSearchCustomers: {
-			Name:        toolSearchCustomers,
-			Title:       "Search customers",
-			Description: "Find customers whose name or email contains the query, 1 to 50 per page, ordered by ID. Pass next_cursor back as cursor for the next page. Read-only. Requires scope customers:read.",
-			Annotations: readOnly,
-			InputSchema: validate.MustSchema[searchArgs](
-				validate.On("query", validate.MaxLength(maxQueryLen)),
-				validate.On("page_size", validate.Range(1, maxPage)),
-				validate.On("cursor", validate.MaxLength(maxCursorBytes)),
-			),
-		},
-		toolUpdateEmail: {
-			Name:        toolUpdateEmail,
-			Title:       "Update customer email",
-			Description: "Replace a customer's email address. Overwrites the old address. An address another customer already has, in any letter case, is refused. Requires scope customers:write.",
-			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
-			InputSchema: validate.MustSchema[updateEmailArgs](idRule,
-				validate.On("new_email", validate.FormatEmail()), // at most 254 bytes
-			),
-		},
-		toolAddNote: {
-			Name:        toolAddNote,
-			Title:       "Add customer note",
-			Description: "Attach a note to a customer. Requires an idempotency_key: a retry with the same key returns the first note instead of adding another. Requires scope customers:write.",
-			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
-			InputSchema: validate.MustSchema[addNoteArgs](idRule,
-				validate.On("body", validate.MinLength(1), validate.MaxLength(maxNoteLen)),
-				validate.On("idempotency_key", validate.MinLength(minIdemKeyLen), validate.MaxLength(maxIdemKeyLen),
-					validate.Pattern(`^[A-Za-z0-9._:-]+$`)),
-			),
-		},
-		toolOverview: {
-			Name:        toolOverview,
-			Title:       "Customer overview",
-			Description: "The customer, their latest orders and their loyalty status, fetched together. If a source is down the answer is partial and lists what is missing. Read-only. Requires scope customers:read.",
-			Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(true)},
-			InputSchema: validate.MustSchema[customerIDArgs](idRule),
-		},
+	defs := []*mcp.Tool{{
+		Name: toolGetCustomer, Title: "Get customer",
+		Description: "Read one customer record by ID. Read-only. Requires scope customers:read.",
+		Annotations: readOnly,
+		InputSchema: validate.MustSchema[customerIDArgs](idRule),
+	}, deprecation.Mark(&mcp.Tool{
+		// Tool lifecycle: kept working until its sunset, with the notice
+		// in its description and a warning on every result.
+		Name: toolLookupCustomer, Title: "Look up customer",
+		Description: "Read one customer record by ID (older name of get_customer). Read-only. Requires scope customers:read.",
+		Annotations: readOnly,
+		InputSchema: validate.MustSchema[customerIDArgs](idRule),
+	}, lookupSunset, toolGetCustomer), {
+		Name: toolSearchCustomers, Title: "Search customers",
+		Description: "Find customers whose name or email contains the query, 1 to 50 per page, ordered by ID. Pass next_cursor back as cursor for the next page. Read-only. Requires scope customers:read.",
+		Annotations: readOnly,
+		InputSchema: validate.MustSchema[searchArgs](
+			validate.On("query", validate.MaxLength(maxQueryLen)),
+			validate.On("page_size", validate.Range(1, maxPage)),
+			validate.On("cursor", validate.MaxLength(maxCursorBytes)),
+		),
+	}, {
+		Name: toolUpdateEmail, Title: "Update customer email",
+		Description: "Replace a customer's email address. Overwrites the old address. An address another customer already has, in any letter case, is refused. Requires scope customers:write.",
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+		InputSchema: validate.MustSchema[updateEmailArgs](idRule,
+			validate.On("new_email", validate.FormatEmail()), // at most 254 bytes
+		),
+	}, {
+		Name: toolAddNote, Title: "Add customer note",
+		Description: "Attach a note to a customer. Requires an idempotency_key: a retry with the same key returns the first note instead of adding another. Requires scope customers:write.",
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+		InputSchema: validate.MustSchema[addNoteArgs](idRule,
+			validate.On("body", validate.MinLength(1), validate.MaxLength(maxNoteLen)),
+			validate.On("idempotency_key", validate.MinLength(minIdemKeyLen), validate.MaxLength(maxIdemKeyLen),
+				validate.Pattern(`^[A-Za-z0-9._:-]+$`)),
+		),
+	}, {
+		Name: toolOverview, Title: "Customer overview",
+		Description: "The customer, their latest orders and their loyalty status, fetched together. If a source is down the answer is partial and lists what is missing. Read-only. Requires scope customers:read.",
+		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(true)},
+		InputSchema: validate.MustSchema[customerIDArgs](idRule),
+	}}
+	m := make(map[string]*mcp.Tool, len(defs))
+	for _, d := range defs {
+		m[d.Name] = d
 	}
+	return m
 }
 
+func toolDefsList() []*mcp.Tool { return slices.Collect(maps.Values(toolDefs())) }
+
 // register adds the tools to s through bulwark's registry, so the layers
-// can read their annotations at call time.
-func (a *App) register(s *mcp.Server, defs map[string]*mcp.Tool) {
+// can read their annotations at call time. The SDK checks every call's
+// arguments against the tool's schema (IDs, lengths, ranges, patterns)
+// before the handler runs, with or without the layers; the handlers check
+// only what a schema cannot enforce there (format: email).
+func (a *App) register(s *mcp.Server) {
+	defs := toolDefs()
 	bulwark.AddTool(s, defs[toolGetCustomer], a.getCustomer)
 	bulwark.AddTool(s, defs[toolLookupCustomer], a.getCustomer)
 	bulwark.AddTool(s, defs[toolSearchCustomers], a.searchCustomers)
@@ -193,15 +196,15 @@ func (a *App) register(s *mcp.Server, defs map[string]*mcp.Tool) {
 	bulwark.AddTool(s, defs[toolOverview], a.overview)
 }
 
-// checkID and checkEmail are the handlers' own checks. The validate layer
-// refuses bad arguments earlier, from the schemas; a handler still never
-// trusts its input, and the bare server (no layers) relies on these.
+// checkID checks the IDs of resources and prompts, which have no schema.
 func checkID(field, id string) error { return validate.Field(field, validate.ID(id)) }
 
-func checkEmail(field, email string) error { return validate.Field(field, validate.Email(email)) }
-
-func notFound(field, id string) error {
-	return bulwark.InvalidArgument(field, "no customer has ID "+strconv.Quote(id))
+// notFound is the answer for a customer that does not exist or is out of
+// reach; cause (errNotFound) is for the audit record and for errors.Is.
+func notFound(field, id string, cause error) error {
+	e := bulwark.InvalidArgument(field, "no customer has ID "+strconv.Quote(id))
+	e.Cause = cause
+	return e
 }
 
 // query runs fn against the database under its breaker, retry and
@@ -213,7 +216,7 @@ func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn 
 		v, err := fn(ctx)
 		if errors.Is(err, errNotFound) {
 			noteOutsideReach(ctx, err)
-			return notFound("customer_id", customerID)
+			return notFound("customer_id", customerID, err)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -231,30 +234,19 @@ func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn 
 }
 
 func (a *App) getCustomer(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Customer, error) {
-	if err := checkID("customer_id", in.CustomerID); err != nil {
-		return nil, Customer{}, err
-	}
-	c, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
-		return a.store.GetCustomer(ctx, reachFrom(ctx), in.CustomerID)
+	c, err := a.customer(ctx, in.CustomerID)
+	return nil, c, err
+}
+
+// customer reads one customer within the call's reach.
+func (a *App) customer(ctx context.Context, id string) (Customer, error) {
+	return query(ctx, a.db, id, func(ctx context.Context) (Customer, error) {
+		return a.store.GetCustomer(ctx, reachFrom(ctx), id)
 	})
-	if err != nil {
-		return nil, Customer{}, err
-	}
-	return nil, c, nil
 }
 
 func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in searchArgs) (*mcp.CallToolResult, searchResult, error) {
-	// Characters, as the schema's maxLength counts them.
-	if utf8.RuneCountInString(in.Query) > maxQueryLen {
-		return nil, searchResult{}, bulwark.InvalidArgument("query", "must be at most 100 characters")
-	}
-	size := in.PageSize
-	switch {
-	case size == 0:
-		size = defaultPage
-	case size < 1 || size > maxPage:
-		return nil, searchResult{}, bulwark.InvalidArgument("page_size", "must be from 1 to 50")
-	}
+	size := cmp.Or(in.PageSize, defaultPage)
 	after := ""
 	if in.Cursor != "" {
 		var err error
@@ -269,24 +261,19 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 	if err != nil {
 		return nil, searchResult{}, err
 	}
-	out := searchResult{Customers: rows}
+	out := searchResult{Customers: append([]Customer{}, rows[:min(size, len(rows))]...)}
 	if len(rows) > size {
-		out.Customers = rows[:size]
 		out.NextCursor = a.cursors.encode(rows[size-1].ID, in.Query)
-	}
-	if out.Customers == nil {
-		out.Customers = []Customer{}
 	}
 	return nil, out, nil
 }
 
 func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in updateEmailArgs) (*mcp.CallToolResult, Customer, error) {
-	if err := checkID("customer_id", in.CustomerID); err != nil {
+	if err := validate.Field("new_email", validate.Email(in.NewEmail)); err != nil {
 		return nil, Customer{}, err
 	}
-	if err := checkEmail("new_email", in.NewEmail); err != nil {
-		return nil, Customer{}, err
-	}
+	// The cache layer drops this customer's entries (cache.Invalidates)
+	// before the result reaches the caller, so a read that follows is fresh.
 	c, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
 		c, err := a.store.UpdateEmail(ctx, reachFrom(ctx), in.CustomerID, in.NewEmail)
 		if errors.Is(err, errEmailTaken) {
@@ -294,28 +281,11 @@ func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in update
 		}
 		return c, err
 	})
-	if err != nil {
-		return nil, Customer{}, err
-	}
-	// The cache layer drops this customer's entries (cache.Invalidates)
-	// before the result reaches the caller, so a read that follows is fresh.
-	return nil, c, nil
+	return nil, c, err
 }
 
 func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArgs) (*mcp.CallToolResult, Note, error) {
-	if err := checkID("customer_id", in.CustomerID); err != nil {
-		return nil, Note{}, err
-	}
-	if in.Body == "" || len(in.Body) > maxNoteLen {
-		return nil, Note{}, bulwark.InvalidArgument("body", "must be 1 to 2000 bytes")
-	}
-	if n := len(in.IdempotencyKey); n < minIdemKeyLen || n > maxIdemKeyLen {
-		return nil, Note{}, bulwark.InvalidArgument("idempotency_key", "is required: a unique string of 8 to 100 characters, repeated when retrying")
-	}
-	author := bulwark.CallFrom(ctx).PrincipalID()
-	if author == "" {
-		author = "anonymous"
-	}
+	author := cmp.Or(bulwark.CallFrom(ctx).PrincipalID(), "anonymous")
 	n, err := query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Note, error) {
 		n, err := a.store.AddNote(ctx, reachFrom(ctx), in.CustomerID, author, in.Body, in.IdempotencyKey)
 		if errors.Is(err, errKeyReused) {
@@ -323,41 +293,35 @@ func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArg
 		}
 		return n, err
 	})
-	if err != nil {
-		return nil, Note{}, err
-	}
-	return nil, n, nil
+	return nil, n, err
 }
 
 func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Overview, error) {
-	if err := checkID("customer_id", in.CustomerID); err != nil {
-		return nil, Overview{}, err
-	}
-	var (
-		out     Overview
-		cust    Customer
-		orders  []Order
-		loyalty Loyalty
-	)
+	// Each part fills its own field of out; gather returns once all ended.
+	var out Overview
 	errs := gather(ctx,
 		part{"customer", func(ctx context.Context) error {
-			var err error
-			cust, err = query(ctx, a.db, in.CustomerID, func(ctx context.Context) (Customer, error) {
-				return a.store.GetCustomer(ctx, reachFrom(ctx), in.CustomerID)
-			})
+			c, err := a.customer(ctx, in.CustomerID)
+			if err == nil {
+				out.Customer = &c
+			}
 			return err
 		}},
-		part{"recent_orders", func(ctx context.Context) error {
-			var err error
-			orders, err = query(ctx, a.db, "", func(ctx context.Context) ([]Order, error) {
+		part{"recent_orders", func(ctx context.Context) (err error) {
+			out.RecentOrders, err = query(ctx, a.db, "", func(ctx context.Context) ([]Order, error) {
 				return a.store.RecentOrders(ctx, reachFrom(ctx), in.CustomerID, recentOrders)
 			})
+			if err == nil && out.RecentOrders == nil {
+				out.RecentOrders = []Order{}
+			}
 			return err
 		}},
 		part{"loyalty", func(ctx context.Context) error {
 			return a.upst.Do(ctx, func(ctx context.Context) error {
-				var err error
-				loyalty, err = a.loyalty.Get(ctx, in.CustomerID)
+				l, err := a.loyalty.Get(ctx, in.CustomerID)
+				if err == nil {
+					out.Loyalty = &l
+				}
 				return err
 			})
 		}},
@@ -373,41 +337,26 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 	// answer is shown only beside a customer record read within reach.
 	// (The orders query applies the reach itself.)
 	if errs["customer"] != nil && reachFrom(ctx).Limited {
+		out.Loyalty = nil
 		errs["loyalty"] = bulwark.Unavailable("shown only with the customer record, which is unavailable", 0, nil)
 	}
+	var missing []string
 	for _, name := range []string{"customer", "recent_orders", "loyalty"} {
-		err := errs[name]
-		if err == nil {
-			switch name {
-			case "customer":
-				out.Customer = &cust
-			case "recent_orders":
-				out.RecentOrders = orders
-				if out.RecentOrders == nil {
-					out.RecentOrders = []Order{}
-				}
-			case "loyalty":
-				out.Loyalty = &loyalty
-			}
-			continue
+		if err := errs[name]; err != nil {
+			// Error() of a refusal is client-safe: an internal failure reads
+			// "internal error", its cause stays in the log.
+			out.Missing = append(out.Missing, MissingPart{Part: name, Reason: bulwark.ErrorOf(err).Error()})
+			missing = append(missing, name)
 		}
-		// Error() of a refusal is client-safe: an internal failure reads
-		// "internal error", its cause stays in the log.
-		out.Missing = append(out.Missing, MissingPart{Part: name, Reason: bulwark.ErrorOf(err).Error()})
 	}
-	if len(out.Missing) == 3 {
+	if len(missing) == 3 {
 		// Nothing to show: fail the call so the breaker and the client see
 		// an outage rather than an empty answer.
 		return nil, Overview{}, bulwark.Unavailable("every source of the overview is unavailable", 0, errs["customer"])
 	}
-	out.Partial = len(out.Missing) > 0
-	if out.Partial {
+	if out.Partial = len(missing) > 0; out.Partial {
 		// For the audit record and the log: which sources were down.
-		names := make([]string, len(out.Missing))
-		for i, m := range out.Missing {
-			names[i] = m.Part
-		}
-		bulwark.CallFrom(ctx).SetField("missing", strings.Join(names, ","))
+		bulwark.CallFrom(ctx).SetField("missing", strings.Join(missing, ","))
 	}
 	return nil, out, nil
 }
