@@ -45,6 +45,8 @@ func TestPostgresCutMidLoad(t *testing.T) {
 	reader := f.connect(f.keys.reader)
 
 	var ok, unavailable, other atomic.Int64
+	var othersMu sync.Mutex
+	var others []string // what the other outcomes were, for the failure message
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -65,6 +67,9 @@ func TestPostgresCutMidLoad(t *testing.T) {
 					unavailable.Add(1)
 				default:
 					other.Add(1)
+					othersMu.Lock()
+					others = append(others, fmt.Sprintf("err=%v refusal=%+v", err, ref))
+					othersMu.Unlock()
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
@@ -118,7 +123,7 @@ func TestPostgresCutMidLoad(t *testing.T) {
 		t.Fatal("no unavailable refusals during the cut")
 	}
 	if other.Load() != 0 {
-		t.Fatalf("%d calls failed with something other than unavailable", other.Load())
+		t.Fatalf("%d calls failed with something other than unavailable: %v", other.Load(), others)
 	}
 	st := f.srv.store.read.Stat()
 	if st.TotalConns() > f.cfg.DB.MaxConns {
