@@ -127,7 +127,9 @@ func TestStdioClientDisconnects(t *testing.T) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- serve.Stdio(context.Background(), server, &mcp.IOTransport{Reader: inR, Writer: outW}, serve.Config{Health: mon}) }()
+	go func() {
+		done <- serve.Stdio(context.Background(), server, &mcp.IOTransport{Reader: inR, Writer: outW}, serve.Config{Health: mon})
+	}()
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v0"}, nil).Connect(context.Background(), &mcp.IOTransport{Reader: outR, Writer: inW}, nil)
 	if err != nil {
 		t.Fatal(err)
