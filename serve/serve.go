@@ -63,15 +63,22 @@ type Server struct {
 // Start serves cfg.Edge on cfg.Listener and the admin endpoints on
 // cfg.AdminAddr in the background, and returns at once. The MCP server
 // bounds headers (10s to read them, 64 KiB) and idle connections (2
-// minutes); the edge bounds bodies. Stop it with [Server.Shutdown]. On
-// error, Start has closed cfg.Listener.
+// minutes); the edge bounds bodies. Stop it with [Server.Shutdown]. Start
+// owns cfg.Listener and cfg.Edge: on error it has closed both.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Listener == nil || cfg.Edge == nil {
+		if cfg.Listener != nil {
+			cfg.Listener.Close()
+		}
+		if cfg.Edge != nil {
+			cfg.Edge.Close()
+		}
 		return nil, errors.New("serve: Start needs a Listener and an Edge")
 	}
 	s, err := startAdmin(cfg)
 	if err != nil {
 		cfg.Listener.Close()
+		cfg.Edge.Close()
 		return nil, err
 	}
 	ln := cfg.Listener
@@ -80,6 +87,7 @@ func Start(cfg Config) (*Server, error) {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			ln.Close()
+			cfg.Edge.Close()
 			s.closeAdmin()
 			return nil, fmt.Errorf("serve: TLS certificate and key: %w", err)
 		}

@@ -70,7 +70,7 @@ func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Poo
 	cfg.MaxConnLifetimeJitter = s.MaxConnLifetime / 10
 	cfg.MaxConnIdleTime = s.MaxConnIdleTime
 	cfg.ConnConfig.ConnectTimeout = s.ConnectTimeout
-	cfg.ConnConfig.Tracer = pgxTracer{} // otel.go
+	cfg.ConnConfig.Tracer = pgxTracer() // otel.go
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -97,11 +98,7 @@ func run(args []string, getenv func(string) string) int {
 		return 0
 	}
 
-	adminAddr := cfg.AdminAddr
-	if adminAddr == "" {
-		adminAddr = defaultAdminAddr
-	}
-	h, err := srv.StartHTTP(*httpAddr, adminAddr)
+	h, err := srv.StartHTTP(*httpAddr, cmp.Or(cfg.AdminAddr, defaultAdminAddr))
 	if err != nil {
 		fmt.Fprintln(stderr, "start:", err)
 		return 1
@@ -123,13 +120,9 @@ func run(args []string, getenv func(string) string) int {
 // healthcheck probes the admin listener. Distroless images have no curl,
 // so the binary probes itself.
 func healthcheck(getenv func(string) string) int {
-	addr := getenv("ADMIN_ADDR")
-	if addr == "" {
-		addr = defaultAdminAddr
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := serve.Probe(ctx, addr); err != nil {
+	if err := serve.Probe(ctx, cmp.Or(getenv("ADMIN_ADDR"), defaultAdminAddr)); err != nil {
 		fmt.Fprintln(stderr, "healthcheck:", err)
 		return 1
 	}

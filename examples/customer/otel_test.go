@@ -27,7 +27,7 @@ func TestLoyaltyRequestsCarryTraceContext(t *testing.T) {
 	ctx, span := tp.Tracer("test").Start(context.Background(), "tools/call get_customer_overview")
 	defer span.End()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	res, err := (tracingTransport{http.DefaultTransport}).RoundTrip(req)
+	res, err := tracingTransport(http.DefaultTransport).RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,6 @@ func (s *Server) StartHTTP(addr, adminAddr string) (*HTTPServer, error) {
 	cfg := s.serveConfig(adminAddr)
 	cfg.Listener, cfg.Edge, cfg.CertFile, cfg.KeyFile = ln, e, s.cfg.TLSCertFile, s.cfg.TLSKeyFile
 	if h.Server, err = serve.Start(cfg); err != nil {
-		e.Close()
 		return nil, err
 	}
 	return h, nil
