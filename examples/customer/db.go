@@ -44,7 +44,7 @@ func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Poo
 	cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter = s.MaxConnLifetime, s.MaxConnLifetime/10
 	cfg.MaxConnIdleTime = s.MaxConnIdleTime
 	cfg.ConnConfig.ConnectTimeout = s.ConnectTimeout
-	cfg.ConnConfig.Tracer = pgxTracer{} // otel.go
+	cfg.ConnConfig.Tracer = pgxTracer() // otel.go
 	cfg.ConnConfig.RuntimeParams["application_name"] = app
 	pgcall.Configure(cfg.ConnConfig, s.StatementTimeout)
 	return pgxpool.NewWithConfig(ctx, cfg)

@@ -48,7 +48,7 @@ func NewLoyaltyClient(base string) (*LoyaltyClient, error) {
 		TLSHandshakeTimeout:   2 * time.Second,
 		ResponseHeaderTimeout: 2 * time.Second,
 	}
-	return &LoyaltyClient{base: u, http: &http.Client{Transport: tracingTransport{tr}}}, nil
+	return &LoyaltyClient{base: u, http: &http.Client{Transport: tracingTransport(tr)}}, nil
 }
 
 // Get fetches one customer's loyalty status. Upstream trouble (connection

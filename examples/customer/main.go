@@ -8,16 +8,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/bulwark-mcp/bulwark/serve"
 )
 
 // stderr receives the operational log and, by default, the audit trail.
@@ -90,16 +91,6 @@ func run(args []string, getenv func(string) string) int {
 	}()
 
 	if *httpAddr == "" {
-		var admin *HTTPServer
-		if cfg.AdminAddr != "" {
-			// Admin only: an MCP listener on stdio mode would be a surprise.
-			admin, err = srv.StartAdmin(cfg.AdminAddr)
-			if err != nil {
-				fmt.Fprintln(stderr, err)
-				return 1
-			}
-			defer admin.Shutdown(0)
-		}
 		if err := srv.ServeStdio(ctx, os.Stdin, os.Stdout); err != nil {
 			srv.log.Error("stdio", "error", err)
 			return 1
@@ -107,11 +98,7 @@ func run(args []string, getenv func(string) string) int {
 		return 0
 	}
 
-	adminAddr := cfg.AdminAddr
-	if adminAddr == "" {
-		adminAddr = defaultAdminAddr
-	}
-	h, err := srv.StartHTTP(*httpAddr, adminAddr)
+	h, err := srv.StartHTTP(*httpAddr, cmp.Or(cfg.AdminAddr, defaultAdminAddr))
 	if err != nil {
 		fmt.Fprintln(stderr, "start:", err)
 		return 1
@@ -133,23 +120,10 @@ func run(args []string, getenv func(string) string) int {
 // healthcheck probes the admin listener. Distroless images have no curl,
 // so the binary probes itself.
 func healthcheck(getenv func(string) string) int {
-	addr := getenv("ADMIN_ADDR")
-	if addr == "" {
-		addr = defaultAdminAddr
-	}
-	// A wildcard listen address is probed on loopback.
-	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
-		addr = net.JoinHostPort("127.0.0.1", port)
-	}
-	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get("http://" + addr + "/healthz")
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := serve.Probe(ctx, cmp.Or(getenv("ADMIN_ADDR"), defaultAdminAddr)); err != nil {
 		fmt.Fprintln(stderr, "healthcheck:", err)
-		return 1
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintln(stderr, "healthcheck: status", resp.StatusCode)
 		return 1
 	}
 	return 0

@@ -4,11 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
+	"github.com/jackc/pgx/v5"
 	otelapi "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -27,7 +31,7 @@ func TestLoyaltyRequestsCarryTraceContext(t *testing.T) {
 	ctx, span := tp.Tracer("test").Start(context.Background(), "tools/call get_customer_overview")
 	defer span.End()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	res, err := (tracingTransport{http.DefaultTransport}).RoundTrip(req)
+	res, err := tracingTransport(http.DefaultTransport).RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,5 +51,45 @@ func TestNoTracingWithoutEndpoint(t *testing.T) {
 	mw, err := setupTracing(context.Background(), &Server{})
 	if err != nil || mw != nil {
 		t.Fatalf("%v %v", mw != nil, err)
+	}
+}
+
+// PostgreSQL spans carry the statement's text, never its arguments or the
+// database user.
+func TestQuerySpansCarryNoArguments(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	otelapi.SetTracerProvider(tp)
+	cfg, err := pgx.ParseConfig(testenv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Tracer = pgxTracer()
+	ctx, span := tp.Tracer("test").Start(context.Background(), "tools/call get_customer")
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	const query, arg = "select $1::text", "an-argument-not-to-record"
+	if _, err := conn.Exec(ctx, query, arg); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	var found bool
+	for _, s := range rec.Ended() {
+		for _, kv := range s.Attributes() {
+			v := kv.Value.String()
+			if strings.Contains(v, arg) || (cfg.User != "" && v == cfg.User) {
+				t.Fatalf("span %q records %s=%q", s.Name(), kv.Key, v)
+			}
+			if kv.Key == "db.query.text" && v == query && s.Parent().SpanID() == span.SpanContext().SpanID() {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no query span under the call's span among %d spans", len(rec.Ended()))
 	}
 }

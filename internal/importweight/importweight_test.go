@@ -45,6 +45,7 @@ func TestCoreLinksNoBackend(t *testing.T) {
 		"github.com/bulwark-mcp/bulwark/ratelimit",
 		"github.com/bulwark-mcp/bulwark/redact",
 		"github.com/bulwark-mcp/bulwark/retry",
+		"github.com/bulwark-mcp/bulwark/serve",
 		"github.com/bulwark-mcp/bulwark/validate",
 		"github.com/bulwark-mcp/bulwark/examples/hardened",
 		"github.com/bulwark-mcp/bulwark/examples/streamable",
