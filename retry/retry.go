@@ -33,8 +33,12 @@ type Config struct {
 	Cap time.Duration
 	// PerAttemptTimeout bounds each attempt with its own deadline, so one
 	// hung attempt does not use up the whole call. An attempt that runs out
-	// of its own time (not the call's) is retried. Zero means none: each
-	// attempt may use all the time the call has left.
+	// of its own time (not the call's) is retried. When the last attempt
+	// runs out of its own time while the call still has some, Do returns an
+	// unavailable refusal whose cause is the attempt's error: the
+	// dependency did not answer, which is not the caller's deadline
+	// passing. Zero means none: each attempt may use all the time the call
+	// has left.
 	PerAttemptTimeout time.Duration
 	// Budget limits retries across calls so a failing dependency is not
 	// hammered. Nil means a budget with default settings, owned by the
@@ -194,6 +198,9 @@ func (r *Retrier) do(ctx context.Context, fn func(ctx context.Context) error) (i
 		}
 		wait, stop := r.next(ctx, n, retryAfterOf(err), start)
 		if stop != "" {
+			if timedOut && ctx.Err() == nil {
+				return n, bulwark.Unavailable("a dependency did not answer in time", 0, err)
+			}
 			return n, err
 		}
 		if werr := r.sleep(ctx, wait); werr != nil {

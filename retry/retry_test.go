@@ -269,6 +269,30 @@ func TestPerAttemptTimeout(t *testing.T) {
 	})
 }
 
+// When the last attempt runs out of its own time while the call still has
+// some, the dependency did not answer: Do reports unavailable, not the
+// caller's deadline, and keeps the attempt's error as the cause.
+func TestLastAttemptTimeoutIsUnavailable(t *testing.T) {
+	r := mustNew(t, retry.Config{MaxAttempts: 2, PerAttemptTimeout: 20 * time.Millisecond, Base: time.Millisecond, Rand: noJitter})
+	hang := func(ctx context.Context) error {
+		<-ctx.Done()
+		return bulwark.DeadlineExceeded(ctx.Err())
+	}
+	err := r.Do(context.Background(), hang)
+	var e *bulwark.Error
+	if !errors.As(err, &e) || e.Code != bulwark.CodeUnavailable || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want unavailable caused by the attempt's deadline", err)
+	}
+
+	// The call's own deadline passing first stays deadline_exceeded.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err = r.Do(ctx, hang)
+	if !errors.As(err, &e) || e.Code != bulwark.CodeDeadlineExceeded {
+		t.Fatalf("got %v, want deadline_exceeded", err)
+	}
+}
+
 func TestCallerCancellation(t *testing.T) {
 	r := mustNew(t, retry.Config{Rand: noJitter, Retryable: always})
 	ctx, cancel := context.WithCancel(context.Background())
