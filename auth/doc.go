@@ -61,9 +61,9 @@
 //     JWT or JWKS code.
 //
 // A principal's Method says how it authenticated: "api_key",
-// "environment" ([FromEnv]), "argument_token" (Config.ArgumentTokenVerifier),
-// "bearer" (a TokenInfo from a verifier outside bulwark) or "jwt"
-// (jwtauth).
+// "environment" ([FromEnv]), "argument_token"
+// (Config.ArgumentTokenVerifier), "bearer" (a TokenInfo from a verifier
+// outside bulwark) or "jwt" (jwtauth).
 //
 // # Transports
 //
@@ -86,10 +86,10 @@
 // caller of every call on the connection. The static principal never
 // applies to HTTP calls.
 //
-// Argument tokens (Config.ArgumentTokenVerifier), opt-in, for clients that can send
-// nothing but tool arguments: the "auth_token" argument is verified and
-// removed before validation, caching and the handler, and is never part of
-// an error. Headers are the better choice: a model sees its own arguments,
+// Argument tokens (Config.ArgumentTokenVerifier), opt-in, for clients that
+// can send nothing but tool arguments: the "auth_token" argument is verified
+// and removed before validation, caching and the handler, and is never part
+// of an error. Headers are the better choice: a model sees its own arguments,
 // so a token passed as one lands in the model's context, its transcript and
 // its provider's logs, and the model may repeat it. Audit layers outside
 // auth see the raw arguments and must redact the token argument
@@ -109,12 +109,12 @@
 // Config.PromptPolicies maps prompt names to policies, which also guard
 // completions of the prompt's arguments. Config.DefaultPolicy covers every
 // tool, resource and prompt without an entry; Config.DenyUnlisted refuses
-// those without any policy. The same policies decide what each caller's lists
-// show.
+// those without any policy. The same policies decide what each caller's
+// lists show.
 //
-// Argument tokens (Config.ArgumentTokenVerifier) authenticate tool calls only: the
-// other methods carry no tool arguments, so they need a header or the
-// static principal. A list request without a caller is refused with
+// Argument tokens (Config.ArgumentTokenVerifier) authenticate tool calls
+// only: the other methods carry no tool arguments, so they need a header or
+// the static principal. A list request without a caller is refused with
 // bulwark.Unauthenticated like a call, except in the argument-token mode,
 // where it is served unfiltered (each call is still checked).
 //
