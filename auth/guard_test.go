@@ -22,6 +22,11 @@ func offeringServer(t *testing.T, cfg auth.Config) *mcp.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return offeringServerWith(g)
+}
+
+// offeringServerWith is offeringServer guarded by g.
+func offeringServerWith(g *auth.Guard) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, &mcp.ServerOptions{
 		CompletionHandler: func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
 			return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: []string{"1"}}}, nil
@@ -435,5 +440,41 @@ func TestZeroGuardRefusesEverything(t *testing.T) {
 				t.Fatalf("list shows %d tools", len(list.Tools))
 			}
 		})
+	}
+}
+
+// New copies what Config points to: changing the maps or the static
+// principal afterwards neither widens nor narrows the Guard.
+func TestNewCopiesConfig(t *testing.T) {
+	me := &auth.Principal{ID: "svc", Scopes: []string{"customers:read"}}
+	tools := auth.Policies{"get_customer": auth.RequireAll("customers:read")}
+	resources := auth.Policies{"customer://{id}": auth.RequireAll("customers:read")}
+	prompts := auth.Policies{"summary": auth.RequireAll("customers:read")}
+	g, err := auth.New(auth.Config{StaticPrincipal: me, Policies: tools, ResourcePolicies: resources, PromptPolicies: prompts, DenyUnlisted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me.ID, me.Scopes = "someone-else", nil
+	tools["get_customer"] = auth.Predicate("changed", nil)
+	tools["drop_table"] = auth.Allow()
+	resources["customer://{id}"] = auth.Predicate("changed", nil)
+	prompts["summary"] = auth.Predicate("changed", nil)
+
+	ctx := context.Background()
+	reader := &auth.Principal{ID: "r", Scopes: []string{"customers:read"}}
+	if err := g.Allowed(ctx, reader, &mcp.Tool{Name: "get_customer"}); err != nil {
+		t.Fatalf("get_customer after the map changed: %v", err)
+	}
+	if err := g.Allowed(ctx, reader, &mcp.Tool{Name: "drop_table"}); !errors.Is(err, bulwark.CodePermissionDenied) {
+		t.Fatalf("a tool added to the map after New: %v", err)
+	}
+	// The caller over in-memory transport is the static principal as it was
+	// at New, holding customers:read.
+	cs := bulwarktest.Connect(t, offeringServerWith(g), nil)
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://42"}); err != nil {
+		t.Fatalf("read after the map changed: %v", err)
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summary"}); err != nil {
+		t.Fatalf("prompt after the map changed: %v", err)
 	}
 }
