@@ -89,7 +89,8 @@
 //
 // Which layers apply: auth (resource policies by the resource or template
 // the server serves, prompt policies by name, lists filtered to what the
-// caller may use by the same decision; see auth.WithResourcePolicies), ratelimit and concurrency limits, [Timeout],
+// caller may use by the same decision; see auth.Config.ResourcePolicies),
+// ratelimit and concurrency limits, [Timeout],
 // [Recover], audit (one record per request, Record.Method) and metrics
 // (bulwark_method_calls_total{method,outcome}). cache, breaker, retry (and
 // idempotency) and validate make sense for tool calls only: they see
@@ -211,8 +212,11 @@
 //		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 //		InputSchema: validate.MustSchema[in](validate.On("id", validate.FormatID())),
 //	}, lookup)
-//	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.DenyUnlisted(),
-//		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+//	guard, err := auth.New(auth.Config{
+//		StaticPrincipal: caller,
+//		Policies:        auth.Policies{"get_customer": auth.RequireAll("customers:read")},
+//		DenyUnlisted:    true,
+//	})
 //	bulwark.Use(s,
 //		audit.Middleware(trail),
 //		bulwark.Recover(logger),

@@ -11,7 +11,7 @@
 // run: UTC time, correlation ID, session, transport, client name and
 // version, the principal and auth method that auth found, the method
 // (Record.Method), the tool (tools/call only), the arguments (redacted, or
-// only a keyed digest with [WithDigestOnly]; for the other methods their
+// only a keyed digest with Config.DigestOnly; for the other methods their
 // params, so a resource read records {"uri": ...}, a prompt its name and
 // arguments and a list its params), the
 // outcome as bulwark.OutcomeOf classifies it, the one classifier metrics
@@ -101,7 +101,7 @@
 // With [ErasureKeys] (package pgaudit keeps them in PostgreSQL), the
 // personal fields of a
 // record (principal ID and arguments) are encrypted with AES-256-GCM under
-// a key of the record's subject (the principal, or [WithSubject]). The MAC
+// a key of the record's subject (the principal, or Config.Subject). The MAC
 // covers the ciphertext, so [Logger.Purge], which destroys the subject's
 // key and records that it did, erases those fields everywhere while the
 // chain still verifies. [Logger.Prune] drops records older than a cutoff

@@ -87,12 +87,12 @@ func TestPurge(t *testing.T) {
 	}
 }
 
-func TestWithSubject(t *testing.T) {
+func TestConfigSubject(t *testing.T) {
 	ks := &memkeys.Store{}
 	sink := &memSink{}
-	l := newLogger(t, sink, audit.Config{ErasureKeys: ks})
+	l := newLogger(t, sink, audit.Config{ErasureKeys: ks, Subject: func(ctx context.Context, req *mcp.CallToolRequest) string { return "customer-42" }})
 	defer l.Close(context.Background())
-	mw := audit.Middleware(l, audit.WithSubject(func(ctx context.Context, req *mcp.CallToolRequest) string { return "customer-42" }))
+	mw := audit.Middleware(l)
 	call(t, context.Background(), mw, (&bulwarktest.Recorder{}).Handle, "t", map[string]any{"x": 1})
 	if _, err := ks.Destroy(context.Background(), "customer-42"); err != nil {
 		t.Fatal(err)

@@ -81,10 +81,12 @@ func ExampleMiddleware() {
 	// Output: get_customer permission_denied needs scope customers:read {"api_key":"[REDACTED]","id":7} example-client
 }
 
-func ExampleWithDigestOnly() {
+// A trail that must never hold the arguments themselves keeps a keyed
+// digest of them.
+func ExampleConfig_digestOnly() {
 	var rec *audit.Record
-	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{})
-	mw := audit.Middleware(trail, audit.WithDigestOnly())
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{DigestOnly: true})
+	mw := audit.Middleware(trail)
 	req := bulwarktest.Request("set_pin", map[string]any{"pin": "1234"})
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	mw((&bulwarktest.Recorder{}).Handle)(ctx, req)
@@ -92,19 +94,21 @@ func ExampleWithDigestOnly() {
 	// Output: true true
 }
 
-func ExampleWithSubject() {
+func ExampleConfig_subject() {
 	ks := &memkeys.Store{}
 	var rec *audit.Record
-	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{ErasureKeys: ks})
-	// Seal each call's personal fields under the customer it concerns.
-	bySubject := audit.WithSubject(func(_ context.Context, req *mcp.CallToolRequest) string {
-		var a struct{ CustomerID string }
-		json.Unmarshal(req.Params.Arguments, &a)
-		return a.CustomerID
+	trail, _ := audit.New(audit.SinkFunc(func(_ context.Context, r *audit.Record) error { rec = r; return nil }), exampleKey, audit.Config{
+		ErasureKeys: ks,
+		// Seal each call's personal fields under the customer it concerns.
+		Subject: func(_ context.Context, req *mcp.CallToolRequest) string {
+			var a struct{ CustomerID string }
+			json.Unmarshal(req.Params.Arguments, &a)
+			return a.CustomerID
+		},
 	})
 	req := bulwarktest.Request("update_email", map[string]any{"CustomerID": "c-42", "email": "ada@example.com"})
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
-	audit.Middleware(trail, bySubject)((&bulwarktest.Recorder{}).Handle)(ctx, req)
+	audit.Middleware(trail)((&bulwarktest.Recorder{}).Handle)(ctx, req)
 	p, _ := rec.Open(context.Background(), ks)
 	fmt.Println(rec.Arguments == nil, string(p.Arguments))
 	// Output: true {"CustomerID":"c-42","email":"ada@example.com"}

@@ -18,6 +18,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/bulwark-mcp/bulwark/redact"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Config configures a [Logger]. Every zero field means the stated default.
@@ -70,6 +71,20 @@ type Config struct {
 	// arguments) under a per-subject key, so [Logger.Purge] can erase
 	// them. Default none: personal fields are stored redacted but in clear.
 	ErasureKeys ErasureKeys
+	// Subject chooses whose key seals the personal fields of a call's
+	// record ([Middleware]) when ErasureKeys is set: a server whose
+	// records concern a customer might return the customer ID from the
+	// arguments. An empty subject leaves that record's fields unsealed.
+	// Records of the HTTP edge ([Logger.ObserveEdge]) are always sealed
+	// under their principal. Default nil: the caller's principal ID.
+	Subject func(ctx context.Context, req *mcp.CallToolRequest) string
+	// DigestOnly records only a keyed digest of a call's arguments
+	// (arguments_digest), never the arguments themselves, even redacted.
+	// The digest is an HMAC under a key derived from the chain key, not a
+	// plain SHA-256, so a short secret among the arguments cannot be
+	// recovered by guessing. Default false: arguments are recorded
+	// redacted.
+	DigestOnly bool
 	// MaxRecordBytes caps the size of one record. Over the cap, arguments
 	// are replaced by their digest, then detail and reason are shortened.
 	// Default 0: no cap.
@@ -167,11 +182,21 @@ func New(sink Sink, key []byte, cfg Config) (*Logger, error) {
 	if len(key) < minKeyBytes {
 		return nil, ErrNoKey
 	}
-	if cfg.BufferSize < 0 || cfg.WriteTimeout < 0 || cfg.RetryInterval < 0 || cfg.MaxRecordBytes < 0 {
-		return nil, errors.New("audit: negative size or duration in Config")
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"BufferSize", cfg.BufferSize < 0},
+		{"WriteTimeout", cfg.WriteTimeout < 0},
+		{"RetryInterval", cfg.RetryInterval < 0},
+		{"MaxRecordBytes", cfg.MaxRecordBytes < 0},
+	} {
+		if f.negative {
+			return nil, fmt.Errorf("audit: Config.%s must not be negative", f.name)
+		}
 	}
 	if cfg.MaxRecordBytes > 0 && cfg.MaxRecordBytes < 1024 {
-		return nil, errors.New("audit: MaxRecordBytes below 1024 cannot hold a record")
+		return nil, errors.New("audit: Config.MaxRecordBytes below 1024 cannot hold a record")
 	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = 2 * time.Second

@@ -17,30 +17,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// Option adjusts the audit middleware.
-type Option func(*options)
-
-type options struct {
-	digestOnly bool
-	subject    func(ctx context.Context, req *mcp.CallToolRequest) string
-}
-
-// WithDigestOnly records only a keyed digest of the arguments
-// (arguments_digest), never the arguments themselves. The digest is an
-// HMAC under a key derived from the chain key, not a plain SHA-256, so a
-// short secret among the arguments cannot be recovered by guessing.
-func WithDigestOnly() Option {
-	return func(o *options) { o.digestOnly = true }
-}
-
-// WithSubject chooses whose key seals a call's personal fields when the
-// Logger has ErasureKeys. The default is the caller's principal ID; a
-// server whose records concern a customer might return the customer ID
-// from the arguments instead. An empty subject leaves the fields unsealed.
-func WithSubject(f func(ctx context.Context, req *mcp.CallToolRequest) string) Option {
-	return func(o *options) { o.subject = f }
-}
-
 // Middleware records exactly one record per call in l (tools/call and every
 // other method bulwark.Use guards, named in Record.Method): the outcome,
 // who called, what with (redacted), how long, and what the inner layers
@@ -62,15 +38,14 @@ func WithSubject(f func(ctx context.Context, req *mcp.CallToolRequest) string) O
 // bulwark.Unavailable (before its handler runs when the sink is already
 // known to be failing).
 //
+// What a record holds of the arguments, and whose key seals its personal
+// fields, are the Logger's Config.DigestOnly and Config.Subject.
+//
 // A nil l is a programming error and panics here, at construction, rather
 // than letting calls run unaudited.
-func Middleware(l *Logger, opts ...Option) bulwark.Middleware {
+func Middleware(l *Logger) bulwark.Middleware {
 	if l == nil {
 		panic("audit.Middleware: nil *Logger")
-	}
-	var o options
-	for _, f := range opts {
-		f(&o)
 	}
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
@@ -86,7 +61,7 @@ func Middleware(l *Logger, opts ...Option) bulwark.Middleware {
 				l.refused.Add(1)
 				err = bulwark.Unavailable("audit trail unavailable", l.cfg.RetryInterval, rerr)
 				c.SetRejection(err)
-				r := l.callRecord(ctx, &o, req, c, nil, err, start)
+				r := l.callRecord(ctx, req, c, nil, err, start)
 				_ = l.giveUp(ctx, r, rerr)
 				return nil, err
 			}
@@ -96,7 +71,7 @@ func Middleware(l *Logger, opts ...Option) bulwark.Middleware {
 					res = nil
 					c.SetRejection(err)
 				}
-				r := l.callRecord(ctx, &o, req, c, res, err, start)
+				r := l.callRecord(ctx, req, c, res, err, start)
 				if werr := l.Log(ctx, r); werr != nil {
 					l.refused.Add(1)
 					res = nil
@@ -109,7 +84,7 @@ func Middleware(l *Logger, opts ...Option) bulwark.Middleware {
 }
 
 // callRecord builds the record of one call.
-func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRequest, c *bulwark.Call, res *mcp.CallToolResult, err error, start time.Time) *Record {
+func (l *Logger) callRecord(ctx context.Context, req *mcp.CallToolRequest, c *bulwark.Call, res *mcp.CallToolResult, err error, start time.Time) *Record {
 	now := l.clock.Now()
 	r := &Record{
 		Kind:     KindCall,
@@ -149,7 +124,7 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 	}
 	r.Tool = l.redactor.Text(r.Tool)
 	if len(rawArgs) > 0 {
-		if o.digestOnly {
+		if l.cfg.DigestOnly {
 			r.ArgumentsDigest = l.digest(rawArgs)
 		} else {
 			r.Arguments = l.redactor.Arguments(ctx, rawArgs, def)
@@ -158,8 +133,8 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 	l.outcome(ctx, r, c, res, err)
 	if ks := l.cfg.ErasureKeys; ks != nil {
 		subject := ""
-		if o.subject != nil {
-			subject = o.subject(ctx, req)
+		if l.cfg.Subject != nil {
+			subject = l.cfg.Subject(ctx, req)
 		} else if c != nil {
 			subject = c.PrincipalID()
 		}

@@ -273,9 +273,9 @@ func TestEndToEndThroughUse(t *testing.T) {
 
 func TestDigestOnly(t *testing.T) {
 	sink := &memSink{}
-	l := newLogger(t, sink, audit.Config{})
+	l := newLogger(t, sink, audit.Config{DigestOnly: true})
 	defer l.Close(context.Background())
-	mw := audit.Middleware(l, audit.WithDigestOnly())
+	mw := audit.Middleware(l)
 	for i := 0; i < 2; i++ {
 		call(t, context.Background(), mw, (&bulwarktest.Recorder{}).Handle, "t", map[string]any{"pin": "1234"})
 	}

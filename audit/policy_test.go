@@ -189,21 +189,32 @@ func TestHungSinkNeverHangsCalls(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	for name, f := range map[string]func() error{
-		"short key": func() error { _, err := audit.New(audit.Discard, []byte("short"), audit.Config{}); return err },
-		"nil sink":  func() error { _, err := audit.New(nil, testKey, audit.Config{}); return err },
-		"negative buffer": func() error {
+	for name, tt := range map[string]struct {
+		f    func() error
+		want string // in the error: the field at fault
+	}{
+		"short key": {func() error { _, err := audit.New(audit.Discard, []byte("short"), audit.Config{}); return err }, "key"},
+		"nil sink":  {func() error { _, err := audit.New(nil, testKey, audit.Config{}); return err }, "sink"},
+		"negative buffer": {func() error {
 			_, err := audit.New(audit.Discard, testKey, audit.Config{BufferSize: -1})
 			return err
-		},
-		"tiny record cap": func() error {
+		}, "Config.BufferSize"},
+		"tiny record cap": {func() error {
 			_, err := audit.New(audit.Discard, testKey, audit.Config{MaxRecordBytes: 100})
 			return err
-		},
-		"negative": func() error { _, err := audit.New(audit.Discard, testKey, audit.Config{WriteTimeout: -1}); return err },
+		}, "Config.MaxRecordBytes"},
+		"negative write timeout": {func() error { _, err := audit.New(audit.Discard, testKey, audit.Config{WriteTimeout: -1}); return err }, "Config.WriteTimeout"},
+		"negative retry interval": {func() error {
+			_, err := audit.New(audit.Discard, testKey, audit.Config{RetryInterval: -time.Second})
+			return err
+		}, "Config.RetryInterval"},
+		"negative record cap": {func() error {
+			_, err := audit.New(audit.Discard, testKey, audit.Config{MaxRecordBytes: -1})
+			return err
+		}, "Config.MaxRecordBytes"},
 	} {
-		if f() == nil {
-			t.Errorf("%s accepted", name)
+		if err := tt.f(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error naming %s", name, err, tt.want)
 		}
 	}
 }

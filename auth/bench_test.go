@@ -45,11 +45,11 @@ func BenchmarkAPIKeysVerifyUnknown(b *testing.B) {
 // The tool-call middleware with a static principal and one policy: the
 // cost auth adds to every stdio call.
 func BenchmarkMiddlewareStatic(b *testing.B) {
-	h := middleware(
-		auth.WithStaticPrincipal(&auth.Principal{ID: "svc", Scopes: []string{"customers:read"}}),
-		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}),
-		auth.DenyUnlisted(),
-	)((&bulwarktest.Recorder{Func: okHandler}).Handle)
+	h := middleware(auth.Config{
+		StaticPrincipal: &auth.Principal{ID: "svc", Scopes: []string{"customers:read"}},
+		Policies:        auth.Policies{"get_customer": auth.RequireAll("customers:read")},
+		DenyUnlisted:    true,
+	})((&bulwarktest.Recorder{Func: okHandler}).Handle)
 	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	b.ReportAllocs()
@@ -62,7 +62,7 @@ func BenchmarkMiddlewareStatic(b *testing.B) {
 
 // The argument-token mode: parse, strip and verify an API key per call.
 func BenchmarkMiddlewareArgumentToken(b *testing.B) {
-	h := middleware(auth.WithArgumentToken(argStore(b), ""))(okHandler)
+	h := middleware(auth.Config{ArgumentTokenVerifier: argStore(b)})(okHandler)
 	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1", "auth_token": argKey})
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	b.ReportAllocs()

@@ -8,7 +8,7 @@
 //
 // # One Guard
 //
-// [New] builds a [Guard] from the options, once, and its [Guard.Middleware],
+// [New] builds a [Guard] from a [Config], once, and its [Guard.Middleware],
 // installed with bulwark.Use, is the whole of it: one call guards every
 // request Use runs through the chain. Calls (tools/call, resources/read,
 // resources/subscribe, prompts/get, completion/complete) are decided by
@@ -17,7 +17,7 @@
 // through bulwark.Call.SetResult, to what the caller may use; a
 // subscriptions/listen stream is narrowed, through bulwark.Call.SetRequest,
 // to the resources the caller may read. Calls and lists decide from the
-// same options, so what a caller sees is exactly what it may use, and
+// same Config, so what a caller sees is exactly what it may use, and
 // each list request is audited and counted like a call.
 //
 // The SDK paginates lists and each page runs through the chain on its own,
@@ -61,9 +61,9 @@
 //     JWT or JWKS code.
 //
 // A principal's Method says how it authenticated: "api_key",
-// "environment" ([FromEnv]), "argument_token" ([WithArgumentToken]),
-// "bearer" (a TokenInfo from a verifier outside bulwark) or "jwt"
-// (jwtauth).
+// "environment" ([FromEnv]), "argument_token"
+// (Config.ArgumentTokenVerifier), "bearer" (a TokenInfo from a verifier
+// outside bulwark) or "jwt" (jwtauth).
 //
 // # Transports
 //
@@ -82,39 +82,39 @@
 //
 // stdio (and any transport without HTTP): per the MCP authorization spec,
 // credentials come from the environment. [FromEnv] verifies the server's
-// configured credential at start and [WithStaticPrincipal] makes it the
+// configured credential at start and Config.StaticPrincipal makes it the
 // caller of every call on the connection. The static principal never
 // applies to HTTP calls.
 //
-// Argument tokens ([WithArgumentToken]), opt-in, for clients that can send
-// nothing but tool arguments: the "auth_token" argument is verified and
-// removed before validation, caching and the handler, and is never part of
-// an error. Headers are the better choice: a model sees its own arguments,
+// Argument tokens (Config.ArgumentTokenVerifier), opt-in, for clients that
+// can send nothing but tool arguments: the "auth_token" argument is verified
+// and removed before validation, caching and the handler, and is never part
+// of an error. Headers are the better choice: a model sees its own arguments,
 // so a token passed as one lands in the model's context, its transcript and
 // its provider's logs, and the model may repeat it. Audit layers outside
 // auth see the raw arguments and must redact the token argument
-// ("auth_token" unless [WithArgumentToken] names another).
+// ("auth_token" unless Config.ArgumentTokenField names another).
 //
 // # Authorization
 //
 // A [Policy] decides per tool: [RequireAll] and [RequireAny] for scopes,
 // [RequireRole], [Predicate] for anything else (tool annotations
-// included), composed with [AllOf] and [AnyOf]. [WithPolicies] maps tool
-// names to policies; [WithResourcePolicies] maps resource URIs and the
+// included), composed with [AllOf] and [AnyOf]. Config.Policies maps tool
+// names to policies; Config.ResourcePolicies maps resource URIs and the
 // server's URI templates ("customer://{id}") to policies, which also guard
 // resources/subscribe and completions of the template's arguments; a read
 // is decided by the policy of the resource or template the server serves
 // its URI with (never by another template that happens to match it), and
 // the resource and template lists by the same decision;
-// [WithPromptPolicies] maps prompt names to policies, which also guard
-// completions of the prompt's arguments. [WithDefaultPolicy] covers every
-// tool, resource and prompt without an entry; [DenyUnlisted] refuses those
-// without any policy. The same policies decide what each caller's lists
-// show.
+// Config.PromptPolicies maps prompt names to policies, which also guard
+// completions of the prompt's arguments. Config.DefaultPolicy covers every
+// tool, resource and prompt without an entry; Config.DenyUnlisted refuses
+// those without any policy. The same policies decide what each caller's
+// lists show.
 //
-// Argument tokens ([WithArgumentToken]) authenticate tool calls only: the
-// other methods carry no tool arguments, so they need a header or the
-// static principal. A list request without a caller is refused with
+// Argument tokens (Config.ArgumentTokenVerifier) authenticate tool calls
+// only: the other methods carry no tool arguments, so they need a header or
+// the static principal. A list request without a caller is refused with
 // bulwark.Unauthenticated like a call, except in the argument-token mode,
 // where it is served unfiltered (each call is still checked).
 //
@@ -139,7 +139,7 @@
 //	if err != nil { return err }
 //	me, err := auth.FromEnv(ctx, keys, "CUSTOMERS_API_KEY") // refuse to start on error
 //	if err != nil { return err }
-//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.WithPolicies(policies), auth.DenyUnlisted())
+//	guard, err := auth.New(auth.Config{StaticPrincipal: me, Policies: policies, DenyUnlisted: true})
 //	if err != nil { return err }
 //	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
 //	return server.Run(ctx, &mcp.StdioTransport{})
@@ -163,7 +163,7 @@
 //	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
 //	mux.Handle("/mcp", sdkauth.RequireBearerToken(auth.TokenVerifier(jwtv),
 //		&sdkauth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})(h))
-//	guard, err := auth.New(auth.WithPolicies(policies), auth.DenyUnlisted())
+//	guard, err := auth.New(auth.Config{Policies: policies, DenyUnlisted: true})
 //	if err != nil { return err }
 //	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
 //
@@ -175,7 +175,10 @@
 //		"update_customer_email": auth.RequireAll("customers:read", "customers:write"),
 //		"delete_customer":       auth.AllOf(auth.RequireAll("customers:write"), auth.RequireRole("admin")),
 //	}
-//	guard, err := auth.New(auth.WithPolicies(policies), auth.DenyUnlisted(),
-//		auth.WithResourcePolicies(auth.Policies{"customer://{id}": auth.RequireAll("customers:read")}),
-//		auth.WithPromptPolicies(auth.Policies{"customer_summary": auth.RequireAll("customers:read")}))
+//	guard, err := auth.New(auth.Config{
+//		Policies:         policies,
+//		ResourcePolicies: auth.Policies{"customer://{id}": auth.RequireAll("customers:read")},
+//		PromptPolicies:   auth.Policies{"customer_summary": auth.RequireAll("customers:read")},
+//		DenyUnlisted:     true,
+//	})
 package auth

@@ -17,15 +17,15 @@ import (
 // customers:read neither sees nor reads the customer resources, and the
 // prompt it may use is the only one it sees.
 func ExampleNew() {
-	guard, err := auth.New(
-		auth.WithStaticPrincipal(&auth.Principal{ID: "helpdesk", Scopes: []string{"tickets:read"}}),
-		auth.DenyUnlisted(),
-		auth.WithResourcePolicies(auth.Policies{"customer://{id}": auth.RequireAll("customers:read")}),
-		auth.WithPromptPolicies(auth.Policies{
+	guard, err := auth.New(auth.Config{
+		StaticPrincipal:  &auth.Principal{ID: "helpdesk", Scopes: []string{"tickets:read"}},
+		DenyUnlisted:     true,
+		ResourcePolicies: auth.Policies{"customer://{id}": auth.RequireAll("customers:read")},
+		PromptPolicies: auth.Policies{
 			"customer_summary": auth.RequireAll("customers:read"),
 			"ticket_reply":     auth.RequireAll("tickets:read"),
-		}),
-	)
+		},
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -68,7 +68,7 @@ func ExampleNew() {
 // The check takes its policies from the same Guard as the calls.
 func ExampleGuard_HTTPToolPolicies() {
 	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc"), Scopes: []string{"customers:read"}})
-	guard, _ := auth.New(auth.WithPolicies(auth.Policies{"update_customer": auth.RequireAll("customers:write")}))
+	guard, _ := auth.New(auth.Config{Policies: auth.Policies{"update_customer": auth.RequireAll("customers:write")}})
 	mcpHandler := http.NotFoundHandler() // mcp.NewStreamableHTTPHandler(...) in practice
 	h := sdkauth.RequireBearerToken(auth.TokenVerifier(store), nil)(
 		guard.HTTPToolPolicies("https://mcp.example.com/.well-known/oauth-protected-resource", nil)(mcpHandler))

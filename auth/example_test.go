@@ -98,7 +98,7 @@ func ExampleDigestKey() {
 func ExampleTokenVerifier() {
 	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "svc", SHA256: auth.DigestKey("bwk_svc")})
 	server := mcp.NewServer(&mcp.Implementation{Name: "customers", Version: "v1"}, nil)
-	guard, _ := auth.New()
+	guard, _ := auth.New(auth.Config{})
 	bulwark.Use(server, guard.Middleware())
 
 	mux := http.NewServeMux()
@@ -127,14 +127,14 @@ func ExampleGuard_Middleware() {
 	if err != nil {
 		panic(err) // refuse to start without a valid identity
 	}
-	guard, err := auth.New(
-		auth.WithStaticPrincipal(me),
-		auth.WithPolicies(auth.Policies{
+	guard, err := auth.New(auth.Config{
+		StaticPrincipal: me,
+		Policies: auth.Policies{
 			"get_customer":    auth.RequireAll("customers:read"),
 			"update_customer": auth.RequireAll("customers:write"),
-		}),
-		auth.DenyUnlisted(),
-	)
+		},
+		DenyUnlisted: true,
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -171,11 +171,11 @@ func ExampleGuard_Middleware() {
 // A server that does not use bulwark.Use (its tools wrapped one by one
 // with bulwark.Wrap, say) filters its lists with FilterLists.
 func ExampleGuard_FilterLists() {
-	guard, _ := auth.New(
-		auth.WithStaticPrincipal(&auth.Principal{ID: "reader", Scopes: []string{"read"}}),
-		auth.WithDefaultPolicy(auth.RequireAll("write")),
-		auth.WithPolicies(auth.Policies{"search": auth.RequireAll("read")}),
-	)
+	guard, _ := auth.New(auth.Config{
+		StaticPrincipal: &auth.Principal{ID: "reader", Scopes: []string{"read"}},
+		DefaultPolicy:   auth.RequireAll("write"),
+		Policies:        auth.Policies{"search": auth.RequireAll("read")},
+	})
 	server := mcp.NewServer(&mcp.Implementation{Name: "s", Version: "v1"}, nil)
 	for _, name := range []string{"search", "delete"} {
 		server.AddTool(&mcp.Tool{Name: name, InputSchema: map[string]any{"type": "object"}}, okHandler)
@@ -210,10 +210,10 @@ func ExampleFromEnv() {
 
 // The argument-token mode, for clients that cannot set headers. The handler
 // never sees the token.
-func ExampleWithArgumentToken() {
+func ExampleConfig_argumentToken() {
 	store, _ := auth.NewAPIKeys(auth.KeyEntry{Principal: "legacy-client", SHA256: auth.DigestKey("bwk_arg")})
 	var seen string
-	guard, _ := auth.New(auth.WithArgumentToken(store, "auth_token"))
+	guard, _ := auth.New(auth.Config{ArgumentTokenVerifier: store}) // reads "auth_token"
 	h := guard.Middleware()(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		seen = string(req.Params.Arguments)
 		return bulwarktest.TextResult("ok"), nil
@@ -225,8 +225,9 @@ func ExampleWithArgumentToken() {
 	// Output: legacy-client {"id":"c-1"} <nil>
 }
 
-func ExampleWithStaticPrincipal() {
-	guard, _ := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Method: "static"}))
+// The static principal is the caller over stdio and never over HTTP.
+func ExampleConfig_staticPrincipal() {
+	guard, _ := auth.New(auth.Config{StaticPrincipal: &auth.Principal{ID: "stdio", Method: "static"}})
 	h := guard.Middleware()(okHandler)
 	stdio := bulwarktest.Request("t", nil)
 	_, err := h(context.Background(), stdio)
@@ -286,7 +287,7 @@ func ExampleAnyOf() {
 
 func ExampleGuard_Allowed() {
 	p := &auth.Principal{ID: "u"}
-	err := guardOf(auth.DenyUnlisted()).Allowed(context.Background(), p, &mcp.Tool{Name: "new_tool"})
+	err := guardOf(auth.Config{DenyUnlisted: true}).Allowed(context.Background(), p, &mcp.Tool{Name: "new_tool"})
 	fmt.Println(err)
 	// Output: no access policy for tool "new_tool"
 }
@@ -307,7 +308,7 @@ func ExampleVerifierFunc() {
 }
 
 func ExamplePrincipalFrom() {
-	guard, _ := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "svc", Roles: []string{"ops"}}))
+	guard, _ := auth.New(auth.Config{StaticPrincipal: &auth.Principal{ID: "svc", Roles: []string{"ops"}}})
 	h := guard.Middleware()(
 		func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			p := auth.PrincipalFrom(ctx)
@@ -321,10 +322,10 @@ func ExamplePrincipalFrom() {
 func ExampleAllow() {
 	// Under DenyUnlisted, Allow opens a tool to every authenticated caller
 	// on purpose.
-	opts := []auth.Option{auth.DenyUnlisted(), auth.WithPolicies(auth.Policies{"ping": auth.Allow()})}
+	cfg := auth.Config{DenyUnlisted: true, Policies: auth.Policies{"ping": auth.Allow()}}
 	p := &auth.Principal{ID: "anyone"}
-	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "ping"}))
-	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "drop_table"}))
+	fmt.Println(guardOf(cfg).Allowed(context.Background(), p, &mcp.Tool{Name: "ping"}))
+	fmt.Println(guardOf(cfg).Allowed(context.Background(), p, &mcp.Tool{Name: "drop_table"}))
 	// Output:
 	// <nil>
 	// no access policy for tool "drop_table"
@@ -336,47 +337,49 @@ func ExamplePredicate_refuseEveryone() {
 	// Output: exports are disabled during the migration
 }
 
-func ExampleWithDefaultPolicy() {
-	opts := []auth.Option{
-		auth.WithPolicies(auth.Policies{"search": auth.RequireAll("read")}),
-		auth.WithDefaultPolicy(auth.RequireRole("admin")), // every other tool
+func ExampleConfig_defaultPolicy() {
+	cfg := auth.Config{
+		Policies:      auth.Policies{"search": auth.RequireAll("read")},
+		DefaultPolicy: auth.RequireRole("admin"), // every other tool
 	}
 	p := &auth.Principal{ID: "u", Scopes: []string{"read"}}
-	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "search"}))
-	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "reindex"}))
+	fmt.Println(guardOf(cfg).Allowed(context.Background(), p, &mcp.Tool{Name: "search"}))
+	fmt.Println(guardOf(cfg).Allowed(context.Background(), p, &mcp.Tool{Name: "reindex"}))
 	// Output:
 	// <nil>
 	// missing role admin
 }
 
-func ExampleWithPolicies() {
-	// Later WithPolicies options add to earlier ones and override their
-	// entries.
-	opts := []auth.Option{
-		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}),
-		auth.WithPolicies(auth.Policies{"delete_customer": auth.RequireRole("admin")}),
+// New copies the policies: a map changed after New does not change the
+// Guard, so policies cannot be widened behind its back.
+func ExampleConfig_policies() {
+	policies := auth.Policies{
+		"get_customer":    auth.RequireAll("customers:read"),
+		"delete_customer": auth.RequireRole("admin"),
 	}
+	guard := guardOf(auth.Config{Policies: policies})
+	policies["delete_customer"] = auth.Allow() // too late
 	p := &auth.Principal{ID: "u", Scopes: []string{"customers:read"}}
-	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "get_customer"}))
-	fmt.Println(guardOf(opts...).Allowed(context.Background(), p, &mcp.Tool{Name: "delete_customer"}))
+	fmt.Println(guard.Allowed(context.Background(), p, &mcp.Tool{Name: "get_customer"}))
+	fmt.Println(guard.Allowed(context.Background(), p, &mcp.Tool{Name: "delete_customer"}))
 	// Output:
 	// <nil>
 	// missing role admin
 }
 
-func ExampleDenyUnlisted() {
+func ExampleConfig_denyUnlisted() {
 	p := &auth.Principal{ID: "u"}
 	newTool := &mcp.Tool{Name: "export_all"} // added without a policy
-	fmt.Println(guardOf().Allowed(context.Background(), p, newTool))
-	fmt.Println(guardOf(auth.DenyUnlisted()).Allowed(context.Background(), p, newTool))
+	fmt.Println(guardOf(auth.Config{}).Allowed(context.Background(), p, newTool))
+	fmt.Println(guardOf(auth.Config{DenyUnlisted: true}).Allowed(context.Background(), p, newTool))
 	// Output:
 	// <nil>
 	// no access policy for tool "export_all"
 }
 
-// guardOf builds a Guard from opts, for the examples above.
-func guardOf(opts ...auth.Option) *auth.Guard {
-	g, err := auth.New(opts...)
+// guardOf builds a Guard from cfg, for the examples above.
+func guardOf(cfg auth.Config) *auth.Guard {
+	g, err := auth.New(cfg)
 	if err != nil {
 		panic(err)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // Guard is a server's authentication and authorization, built once from
-// its options. Its [Guard.Middleware], installed with bulwark.Use, guards
+// its [Config]. Its [Guard.Middleware], installed with bulwark.Use, guards
 // every request Use runs through the chain: each call (tools, resources,
 // prompts, completions) is decided, each list (tools, resources, resource
 // templates, prompts) shows the caller only what it may use, and a
@@ -35,73 +35,28 @@ func (g *Guard) settings() *settings {
 	if g != nil && g.s != nil {
 		return g.s
 	}
-	s, _ := newSettings([]Option{DenyUnlisted(), WithDefaultPolicy(Predicate("auth: this Guard was not built with auth.New", nil))})
+	s, _ := newSettings(Config{DenyUnlisted: true, DefaultPolicy: Predicate("auth: this Guard was not built with auth.New", nil)})
 	return s
 }
 
-// New builds a Guard from opts. It fails when a resource policy's key is
-// neither a URI nor a valid URI template.
+// New builds a Guard from cfg. It fails when a key of
+// cfg.ResourcePolicies is neither a URI nor a valid URI template; the
+// error names the field and the key.
 //
-//	guard, err := auth.New(auth.WithStaticPrincipal(me), auth.DenyUnlisted(),
-//		auth.WithPolicies(toolPolicies), auth.WithResourcePolicies(resourcePolicies))
+//	guard, err := auth.New(auth.Config{
+//		StaticPrincipal:  me,
+//		Policies:         toolPolicies,
+//		ResourcePolicies: resourcePolicies,
+//		DenyUnlisted:     true,
+//	})
 //	if err != nil { return err }
 //	bulwark.Use(server, audit.Middleware(trail), bulwark.Recover(logger), guard.Middleware())
-func New(opts ...Option) (*Guard, error) {
-	s, err := newSettings(opts)
+func New(cfg Config) (*Guard, error) {
+	s, err := newSettings(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Guard{s: s}, nil
-}
-
-// WithResourcePolicies sets the policies of resources, keyed by a resource's
-// URI ("config://app") or by a URI template exactly as given to
-// Server.AddResourceTemplate ("customer://{id}"). Under bulwark.Use a
-// resources/read is decided by what the server serves its URI with
-// (bulwark's Call.Resource: the resource of that exact URI, else the first
-// of the server's templates that matches it, in the SDK's own order and
-// matching):
-//   - a URI the server serves with one of its templates, by the entry of
-//     that very template (none: no policy, refused under [DenyUnlisted]),
-//     and by the URI's own entry too when it has one;
-//   - a resource of that exact URI, by its entry, else by the first key
-//     that is a template (in sorted order) matching the URI;
-//   - a URI the server serves with nothing, the same way as a resource of
-//     that URI (refused under DenyUnlisted without one; otherwise the SDK
-//     answers that the resource is not found).
-//
-// So a URI served by a template without an entry of its own is never
-// decided by another, broader template's entry. resources/list shows a
-// resource, and resources/templates/list a template, by that same
-// decision on its URI or template: a listed template's URIs are readable
-// (unless a URI's own entry refuses one) and a hidden template's are not.
-// Later calls add to (and override entries of) earlier ones. The policy's
-// tool argument holds only the key as its Name.
-//
-// The policy of a resource also guards its resources/subscribe, the
-// resources a subscriptions/listen stream notifies, and the completion of
-// its template's arguments (a ref/resource naming one of the server's
-// templates is that template; another URI is decided as a read of it).
-func WithResourcePolicies(p Policies) Option {
-	return func(s *settings) { s.resources = merge(s.resources, p) }
-}
-
-// WithPromptPolicies sets the policies of prompts, keyed by prompt name.
-// Later calls add to (and override entries of) earlier ones. The policy's
-// tool argument holds only the prompt name as its Name. The policy of a
-// prompt also guards the completion of its arguments.
-func WithPromptPolicies(p Policies) Option {
-	return func(s *settings) { s.prompts = merge(s.prompts, p) }
-}
-
-func merge(dst, src Policies) Policies {
-	if dst == nil {
-		dst = make(Policies, len(src))
-	}
-	for k, v := range src {
-		dst[k] = v
-	}
-	return dst
 }
 
 type resourceTemplate struct {
@@ -120,7 +75,7 @@ func (s *settings) compileTemplates() error {
 	for _, k := range keys {
 		t, err := uritemplate.New(k)
 		if err != nil {
-			return fmt.Errorf("auth: resource policy key %q is not a valid URI template: %w", k, err)
+			return fmt.Errorf("auth: Config.ResourcePolicies: key %q is not a valid URI template: %w", k, err)
 		}
 		s.templates = append(s.templates, resourceTemplate{key: k, re: t.Regexp()})
 	}
@@ -162,7 +117,7 @@ func (s *settings) decideServed(ctx context.Context, p *Principal, key string, t
 }
 
 // decideRead decides the read of uri by what the server serves it with
-// (see [WithResourcePolicies]).
+// (see Config.ResourcePolicies).
 func (s *settings) decideRead(ctx context.Context, p *Principal, call *bulwark.Call, uri string) error {
 	key, template, err := call.Resource(uri)
 	if err != nil {
@@ -253,7 +208,7 @@ func (g *Guard) Allowed(ctx context.Context, p *Principal, tool *mcp.Tool) error
 // Middleware authenticates each request, records the caller with
 // Call.SetPrincipal and applies the authorization policies: the tool's for
 // tools/call, the resource's for resources/read and resources/subscribe
-// (by what the server serves the URI with, see [WithResourcePolicies]), the
+// (by what the server serves the URI with, see Config.ResourcePolicies), the
 // prompt's for prompts/get, and for completion/complete the policy of the
 // prompt or resource whose arguments are completed. It decides on the
 // request as it stands when it runs (Call.Request), which is what the
@@ -275,9 +230,10 @@ func (g *Guard) Allowed(ctx context.Context, p *Principal, tool *mcp.Tool) error
 //  1. req.Extra.TokenInfo, put there by sdkauth.RequireBearerToken for
 //     this very HTTP request (with [TokenVerifier], or any verifier that
 //     sets UserID);
-//  2. the static principal ([WithStaticPrincipal]), on calls without HTTP;
-//  3. the token argument ([WithArgumentToken]), when enabled, on tool
-//     calls only: other methods have no tool arguments.
+//  2. the static principal (Config.StaticPrincipal), on calls without
+//     HTTP;
+//  3. the token argument (Config.ArgumentTokenVerifier), when enabled, on
+//     tool calls only: other methods have no tool arguments.
 //
 // A request with no valid credential is refused with
 // bulwark.Unauthenticated (a JSON-RPC error the client application

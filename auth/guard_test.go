@@ -15,13 +15,18 @@ import (
 )
 
 // offeringServer serves a tool, two resources, a resource template and two
-// prompts, guarded by a Guard built from opts.
-func offeringServer(t *testing.T, opts ...auth.Option) *mcp.Server {
+// prompts, guarded by a Guard built from cfg.
+func offeringServer(t *testing.T, cfg auth.Config) *mcp.Server {
 	t.Helper()
-	g, err := auth.New(opts...)
+	g, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return offeringServerWith(g)
+}
+
+// offeringServerWith is offeringServer guarded by g.
+func offeringServerWith(g *auth.Guard) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, &mcp.ServerOptions{
 		CompletionHandler: func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
 			return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: []string{"1"}}}, nil
@@ -68,18 +73,18 @@ func resultOr[R any](r *R) *R {
 }
 
 func TestGuardResourcesAndPrompts(t *testing.T) {
-	opts := func(p *auth.Principal) []auth.Option {
-		return []auth.Option{
-			auth.WithStaticPrincipal(p),
-			auth.DenyUnlisted(),
-			auth.WithResourcePolicies(auth.Policies{
+	cfg := func(p *auth.Principal) auth.Config {
+		return auth.Config{
+			StaticPrincipal: p,
+			DenyUnlisted:    true,
+			ResourcePolicies: auth.Policies{
 				"config://public": auth.Allow(),
 				"customer://{id}": auth.RequireAll("customers:read"),
-			}),
-			auth.WithPromptPolicies(auth.Policies{
+			},
+			PromptPolicies: auth.Policies{
 				"summary":  auth.RequireAll("customers:read"),
 				"greeting": auth.Allow(),
-			}),
+			},
 		}
 	}
 	tests := []struct {
@@ -96,7 +101,7 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := offeringServer(t, opts(tt.p)...)
+			s := offeringServer(t, cfg(tt.p))
 			cs := bulwarktest.Connect(t, s, nil)
 			legacy := connectLegacy(t, s) // resources/subscribe exists before protocol 2026-07-28
 			rl, err := cs.ListResources(ctx, nil)
@@ -169,8 +174,8 @@ func TestGuardResourcesAndPrompts(t *testing.T) {
 func TestGuardFailsClosedOnUnlistedResourcesAndPrompts(t *testing.T) {
 	reader := &auth.Principal{ID: "r", Scopes: []string{"customers:read"}}
 	ctx := context.Background()
-	closed := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader), auth.DenyUnlisted(),
-		auth.WithPolicies(auth.Policies{"x": auth.Allow()})), nil)
+	closed := bulwarktest.Connect(t, offeringServer(t, auth.Config{StaticPrincipal: reader, DenyUnlisted: true,
+		Policies: auth.Policies{"x": auth.Allow()}}), nil)
 	_, err := closed.ReadResource(ctx, &mcp.ReadResourceParams{URI: "config://public"})
 	if r := bulwark.RefusalOf(nil, err); r == nil || r.Code != bulwark.CodePermissionDenied || !strings.Contains(r.Message, "no access policy for resource") {
 		t.Fatalf("read without policy, fail closed: %v", err)
@@ -178,19 +183,19 @@ func TestGuardFailsClosedOnUnlistedResourcesAndPrompts(t *testing.T) {
 	if _, err := closed.GetPrompt(ctx, &mcp.GetPromptParams{Name: "greeting"}); bulwark.RefusalOf(nil, err) == nil {
 		t.Fatalf("prompt without policy, fail closed: %v", err)
 	}
-	open := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader)), nil)
+	open := bulwarktest.Connect(t, offeringServer(t, auth.Config{StaticPrincipal: reader}), nil)
 	if _, err := open.ReadResource(ctx, &mcp.ReadResourceParams{URI: "config://public"}); err != nil {
 		t.Fatalf("read without policy, open: %v", err)
 	}
-	def := bulwarktest.Connect(t, offeringServer(t, auth.WithStaticPrincipal(reader), auth.WithDefaultPolicy(auth.RequireAll("admin"))), nil)
+	def := bulwarktest.Connect(t, offeringServer(t, auth.Config{StaticPrincipal: reader, DefaultPolicy: auth.RequireAll("admin")}), nil)
 	if _, err := def.GetPrompt(ctx, &mcp.GetPromptParams{Name: "greeting"}); bulwark.RefusalOf(nil, err) == nil {
 		t.Fatalf("default policy must guard prompts: %v", err)
 	}
 }
 
 func TestNewRefusesBadTemplate(t *testing.T) {
-	_, err := auth.New(auth.WithResourcePolicies(auth.Policies{"customer://{id": auth.Allow()}))
-	if err == nil || !strings.Contains(err.Error(), "customer://{id") {
+	_, err := auth.New(auth.Config{ResourcePolicies: auth.Policies{"customer://{id": auth.Allow()}})
+	if err == nil || !strings.Contains(err.Error(), "Config.ResourcePolicies") || !strings.Contains(err.Error(), "customer://{id") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -198,8 +203,8 @@ func TestNewRefusesBadTemplate(t *testing.T) {
 // A Guard filters alike whether it runs in bulwark.Use (the lists run
 // through the chain) or, on a server without Use, as FilterLists.
 func TestGuardFiltersAlikeWithAndWithoutUse(t *testing.T) {
-	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "r", Scopes: []string{"customers:read"}}),
-		auth.DenyUnlisted(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+	g, err := auth.New(auth.Config{StaticPrincipal: &auth.Principal{ID: "r", Scopes: []string{"customers:read"}},
+		DenyUnlisted: true, Policies: auth.Policies{"get_customer": auth.RequireAll("customers:read")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +228,7 @@ func TestGuardFiltersAlikeWithAndWithoutUse(t *testing.T) {
 // The inventory of tools (bulwark.CheckTools) sees every tool, whether the
 // Guard runs in Use or as a list filter installed before Use.
 func TestFilterLeavesInventoryUnfiltered(t *testing.T) {
-	g, err := auth.New(auth.DenyUnlisted()) // no caller, no policy
+	g, err := auth.New(auth.Config{DenyUnlisted: true}) // no caller, no policy
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,11 +269,11 @@ func connectLegacy(t *testing.T, s *mcp.Server) *mcp.ClientSession {
 // Under protocol 2026-07-28 a client subscribes with subscriptions/listen;
 // the Guard narrows it to the resources the caller may read.
 func TestGuardNarrowsSubscriptionsListen(t *testing.T) {
-	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "n"}), auth.DenyUnlisted(),
-		auth.WithResourcePolicies(auth.Policies{
+	g, err := auth.New(auth.Config{StaticPrincipal: &auth.Principal{ID: "n"}, DenyUnlisted: true,
+		ResourcePolicies: auth.Policies{
 			"config://public": auth.Allow(),
 			"customer://{id}": auth.RequireAll("customers:read"),
-		}))
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,10 +326,10 @@ func TestGuardFollowsAToolReplacedOnTheServer(t *testing.T) {
 			})
 	}
 	add(false)
-	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "reader"}),
-		auth.WithDefaultPolicy(auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, tool *mcp.Tool) bool {
+	g, err := auth.New(auth.Config{StaticPrincipal: &auth.Principal{ID: "reader"},
+		DefaultPolicy: auth.Predicate("destructive tools need role admin", func(_ context.Context, p *auth.Principal, tool *mcp.Tool) bool {
 			return !bulwark.IsDestructive(tool) || p.HasRole("admin")
-		})))
+		})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,9 +395,9 @@ func TestGuardDecidesTheRequestServed(t *testing.T) {
 			return next(ctx, req)
 		}
 	}
-	g, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "reader"}), auth.DenyUnlisted(),
-		auth.WithResourcePolicies(auth.Policies{"public://doc": auth.Allow(), "secret://doc": auth.Predicate("secret", nil)}),
-		auth.WithPromptPolicies(auth.Policies{"public": auth.Allow(), "secret": auth.Predicate("secret", nil)}))
+	g, err := auth.New(auth.Config{StaticPrincipal: &auth.Principal{ID: "reader"}, DenyUnlisted: true,
+		ResourcePolicies: auth.Policies{"public://doc": auth.Allow(), "secret://doc": auth.Predicate("secret", nil)},
+		PromptPolicies:   auth.Policies{"public": auth.Allow(), "secret": auth.Predicate("secret", nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,5 +440,41 @@ func TestZeroGuardRefusesEverything(t *testing.T) {
 				t.Fatalf("list shows %d tools", len(list.Tools))
 			}
 		})
+	}
+}
+
+// New copies what Config points to: changing the maps or the static
+// principal afterwards neither widens nor narrows the Guard.
+func TestNewCopiesConfig(t *testing.T) {
+	me := &auth.Principal{ID: "svc", Scopes: []string{"customers:read"}}
+	tools := auth.Policies{"get_customer": auth.RequireAll("customers:read")}
+	resources := auth.Policies{"customer://{id}": auth.RequireAll("customers:read")}
+	prompts := auth.Policies{"summary": auth.RequireAll("customers:read")}
+	g, err := auth.New(auth.Config{StaticPrincipal: me, Policies: tools, ResourcePolicies: resources, PromptPolicies: prompts, DenyUnlisted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me.ID, me.Scopes = "someone-else", nil
+	tools["get_customer"] = auth.Predicate("changed", nil)
+	tools["drop_table"] = auth.Allow()
+	resources["customer://{id}"] = auth.Predicate("changed", nil)
+	prompts["summary"] = auth.Predicate("changed", nil)
+
+	ctx := context.Background()
+	reader := &auth.Principal{ID: "r", Scopes: []string{"customers:read"}}
+	if err := g.Allowed(ctx, reader, &mcp.Tool{Name: "get_customer"}); err != nil {
+		t.Fatalf("get_customer after the map changed: %v", err)
+	}
+	if err := g.Allowed(ctx, reader, &mcp.Tool{Name: "drop_table"}); !errors.Is(err, bulwark.CodePermissionDenied) {
+		t.Fatalf("a tool added to the map after New: %v", err)
+	}
+	// The caller over in-memory transport is the static principal as it was
+	// at New, holding customers:read.
+	cs := bulwarktest.Connect(t, offeringServerWith(g), nil)
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "customer://42"}); err != nil {
+		t.Fatalf("read after the map changed: %v", err)
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summary"}); err != nil {
+		t.Fatalf("prompt after the map changed: %v", err)
 	}
 }

@@ -82,17 +82,17 @@ func eitherVerifier(t *testing.T, keyPrincipal string, keyScopes ...string) (*jw
 // newHTTPFixture serves newToolServer over streamable HTTP behind
 // RequireBearerToken with a verifier that accepts JWTs and API keys, plus
 // the protected resource metadata.
-func newHTTPFixture(t *testing.T, opts ...auth.Option) *httpFixture {
+func newHTTPFixture(t *testing.T, cfg auth.Config) *httpFixture {
 	t.Helper()
-	return newHTTPFixtureStepUp(t, false, opts...)
+	return newHTTPFixtureStepUp(t, false, cfg)
 }
 
 // newHTTPFixtureStepUp adds HTTPToolPolicies when stepUp is set.
-func newHTTPFixtureStepUp(t *testing.T, stepUp bool, opts ...auth.Option) *httpFixture {
+func newHTTPFixtureStepUp(t *testing.T, stepUp bool, cfg auth.Config) *httpFixture {
 	t.Helper()
 	jwtv, apiKey, either := eitherVerifier(t, "key-user", "customers:read")
 	f := &httpFixture{jwtv: jwtv, apiKey: apiKey}
-	server := newToolServer(t, opts...)
+	server := newToolServer(t, cfg)
 	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/oauth-protected-resource", sdkauth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
@@ -103,7 +103,7 @@ func newHTTPFixtureStepUp(t *testing.T, stepUp bool, opts ...auth.Option) *httpF
 	}))
 	var protected http.Handler = handler
 	if stepUp {
-		guard, err := auth.New(opts...)
+		guard, err := auth.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func (f *httpFixture) connect(t *testing.T, tok string) (*mcp.ClientSession, *be
 }
 
 func TestHTTPStatusCodes(t *testing.T) {
-	f := newHTTPFixture(t)
+	f := newHTTPFixture(t, auth.Config{})
 	good := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read"}), nil)
 	noMCP := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(nil), nil)
 	expired := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}), nil)
@@ -205,7 +205,7 @@ func TestHTTPStatusCodes(t *testing.T) {
 }
 
 func TestHTTPProtectedResourceMetadata(t *testing.T) {
-	f := newHTTPFixture(t)
+	f := newHTTPFixture(t, auth.Config{})
 	res, err := http.Get(f.metadataURL)
 	if err != nil {
 		t.Fatal(err)
@@ -221,15 +221,15 @@ func TestHTTPProtectedResourceMetadata(t *testing.T) {
 }
 
 func TestHTTPPrincipalPerRequest(t *testing.T) {
-	f := newHTTPFixture(t,
-		auth.WithPolicies(auth.Policies{
+	f := newHTTPFixture(t, auth.Config{
+		Policies: auth.Policies{
 			"get_customer":    auth.RequireAll("customers:read"),
 			"update_customer": auth.RequireAll("customers:write"),
-		}),
-		auth.DenyUnlisted(),
+		},
+		DenyUnlisted: true,
 		// Never used over HTTP: the static identity is for stdio only.
-		auth.WithStaticPrincipal(&auth.Principal{ID: "stdio", Scopes: []string{"customers:read", "customers:write"}}),
-	)
+		StaticPrincipal: &auth.Principal{ID: "stdio", Scopes: []string{"customers:read", "customers:write"}},
+	})
 	ctx := context.Background()
 	readTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read"}), nil)
 	writeTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read customers:write"}), nil)
@@ -282,7 +282,7 @@ func TestHTTPPrincipalPerRequest(t *testing.T) {
 }
 
 func TestHTTPAPIKey(t *testing.T) {
-	f := newHTTPFixture(t, auth.WithPolicies(auth.Policies{"update_customer": auth.RequireAll("customers:write")}))
+	f := newHTTPFixture(t, auth.Config{Policies: auth.Policies{"update_customer": auth.RequireAll("customers:write")}})
 	// The API key lacks scope "mcp" required for the endpoint.
 	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/mcp", strings.NewReader(`{}`))
 	req.Header.Set("Authorization", "Bearer "+f.apiKey)
@@ -327,13 +327,13 @@ func TestTokenVerifierAdapter(t *testing.T) {
 }
 
 func TestHTTPToolPoliciesStepUp(t *testing.T) {
-	f := newHTTPFixtureStepUp(t, true,
-		auth.WithPolicies(auth.Policies{
+	f := newHTTPFixtureStepUp(t, true, auth.Config{
+		Policies: auth.Policies{
 			"get_customer":    auth.RequireAll("customers:read"),
 			"update_customer": auth.RequireAll("customers:read", "customers:write"),
 			"delete_customer": auth.RequireRole("admin"),
-		}),
-	)
+		},
+	})
 	ctx := context.Background()
 	readTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read"}), nil)
 	writeTok := mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", liveClaims(map[string]any{"scope": "mcp customers:read customers:write"}), nil)
@@ -380,12 +380,12 @@ func TestHTTPToolPoliciesResponse(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		gotBody = string(b)
 	})
-	opts := []auth.Option{auth.WithPolicies(auth.Policies{
+	cfg := auth.Config{Policies: auth.Policies{
 		"update": auth.RequireAll("customers:read", "customers:write"),
 		"export": auth.RequireAny("export:all", "admin"),
 		"get":    auth.RequireAll("customers:read"),
-	})}
-	guard, err := auth.New(opts...)
+	}}
+	guard, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,8 +438,8 @@ func TestHTTPToolPoliciesResponse(t *testing.T) {
 // handed to HTTP callers, at call time or at list time.
 func TestStaticPrincipalNeverOverSSE(t *testing.T) {
 	static := &auth.Principal{ID: "stdio-user", Method: "environment", Scopes: []string{"customers:read"}}
-	opts := []auth.Option{auth.WithStaticPrincipal(static), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}), auth.DenyUnlisted()}
-	server := newToolServer(t, opts...)
+	cfg := auth.Config{StaticPrincipal: static, Policies: auth.Policies{"get_customer": auth.RequireAll("customers:read")}, DenyUnlisted: true}
+	server := newToolServer(t, cfg)
 	srv := httptest.NewServer(mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return server }, nil))
 	t.Cleanup(srv.Close)
 	client := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v1"}, nil)
@@ -461,7 +461,7 @@ func TestStaticPrincipalNeverOverSSE(t *testing.T) {
 // users: neither may use the session the other opened.
 func TestSameIDFromTwoVerifiersIsTwoUsers(t *testing.T) {
 	_, apiKey, either := eitherVerifier(t, "user-1", "mcp")
-	server := newToolServer(t)
+	server := newToolServer(t, auth.Config{})
 	handler := sdkauth.RequireBearerToken(auth.TokenVerifier(either), nil)(
 		mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
 	srv := httptest.NewServer(handler)

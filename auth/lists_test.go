@@ -55,7 +55,7 @@ type listServer struct {
 	reg   *prometheus.Registry
 }
 
-func newListServer(t *testing.T, pageSize int, extra ...auth.Option) *listServer {
+func newListServer(t *testing.T, pageSize int, extra auth.Policies) *listServer {
 	t.Helper()
 	ls := &listServer{sink: &recordSink{}, reg: prometheus.NewRegistry()}
 	var err error
@@ -67,18 +67,21 @@ func newListServer(t *testing.T, pageSize int, extra ...auth.Option) *listServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append([]auth.Option{
-		auth.WithStaticPrincipal(&auth.Principal{ID: "reader", Scopes: []string{"customers:read"}}),
-		auth.DenyUnlisted(),
-		auth.WithDefaultPolicy(auth.RequireAll("customers:write")),
-		auth.WithPolicies(auth.Policies{"get_a": auth.Allow(), "get_c": auth.Allow(), "get_e": auth.Allow()}),
-		auth.WithResourcePolicies(auth.Policies{
+	cfg := auth.Config{
+		StaticPrincipal: &auth.Principal{ID: "reader", Scopes: []string{"customers:read"}},
+		DenyUnlisted:    true,
+		DefaultPolicy:   auth.RequireAll("customers:write"),
+		Policies:        auth.Policies{"get_a": auth.Allow(), "get_c": auth.Allow(), "get_e": auth.Allow()},
+		ResourcePolicies: auth.Policies{
 			"config://public": auth.Allow(),
 			"customer://{id}": auth.RequireAll("customers:read"),
-		}),
-		auth.WithPromptPolicies(auth.Policies{"summary": auth.RequireAll("customers:read")}),
-	}, extra...)
-	guard, err := auth.New(opts...)
+		},
+		PromptPolicies: auth.Policies{"summary": auth.RequireAll("customers:read")},
+	}
+	for name, pol := range extra {
+		cfg.Policies[name] = pol
+	}
+	guard, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +136,7 @@ func (ls *listServer) methodCount(t *testing.T, method, outcome string) float64 
 // list what the caller may not use; each list request is one audit record
 // naming the method and the caller, and one count in the metrics.
 func TestGuardInUseAloneFiltersEveryList(t *testing.T) {
-	ls := newListServer(t, 0)
+	ls := newListServer(t, 0, nil)
 	cs := bulwarktest.Connect(t, ls.s, nil)
 	ctx := context.Background()
 
@@ -214,7 +217,7 @@ func TestGuardInUseAloneFiltersEveryList(t *testing.T) {
 // follows nextCursor sees each item it may use exactly once. Each page is
 // one request: one record, one count.
 func TestGuardFiltersEachPage(t *testing.T) {
-	ls := newListServer(t, 2)
+	ls := newListServer(t, 2, nil)
 	cs := bulwarktest.Connect(t, ls.s, nil)
 	ctx := context.Background()
 
@@ -274,9 +277,9 @@ func TestGuardFiltersEachPage(t *testing.T) {
 // gets an internal error with a correlation ID, the record says internal,
 // and the server keeps serving.
 func TestPanicInListFilterIsRecovered(t *testing.T) {
-	ls := newListServer(t, 0, auth.WithPolicies(auth.Policies{"set_g": auth.Predicate("boom", func(context.Context, *auth.Principal, *mcp.Tool) bool {
+	ls := newListServer(t, 0, auth.Policies{"set_g": auth.Predicate("boom", func(context.Context, *auth.Principal, *mcp.Tool) bool {
 		panic("policy broke")
-	})}))
+	})})
 	cs := bulwarktest.Connect(t, ls.s, nil)
 	ctx := context.Background()
 	_, err := cs.ListTools(ctx, nil)

@@ -13,12 +13,107 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// defaultTokenArgument is the argument [WithArgumentToken] reads when no
-// name is given. Audit and logging layers should redact it too.
+// defaultTokenArgument is the argument the argument-token mode reads when
+// Config.ArgumentTokenField is empty. Audit and logging layers should
+// redact it too.
 const defaultTokenArgument = "auth_token"
 
-// Option configures a [Guard] (see [New]).
-type Option func(*settings)
+// Config configures a [Guard] (see [New]). Every zero field means the
+// stated default: the zero Config authenticates callers by the
+// TokenInfo of their HTTP request only and lets every authenticated caller
+// use every tool, resource and prompt.
+//
+// [New] copies the policy maps and the static principal: changing them
+// afterwards does not change the Guard.
+type Config struct {
+	// Policies guards tools, keyed by tool name. The policy is given the
+	// tool's registered definition (its annotations included) or, for a
+	// tool bulwark's registry does not know, one holding only its name.
+	// Default none: every tool is decided by DefaultPolicy and
+	// DenyUnlisted.
+	Policies Policies
+
+	// ResourcePolicies guards resources, keyed by a resource's URI
+	// ("config://app") or by a URI template exactly as given to
+	// Server.AddResourceTemplate ("customer://{id}"). Under bulwark.Use a
+	// resources/read is decided by what the server serves its URI with
+	// (bulwark's Call.Resource: the resource of that exact URI, else the
+	// first of the server's templates that matches it, in the SDK's own
+	// order and matching):
+	//   - a URI the server serves with one of its templates, by the entry
+	//     of that very template (none: no policy, refused under
+	//     DenyUnlisted), and by the URI's own entry too when it has one;
+	//   - a resource of that exact URI, by its entry, else by the first
+	//     key that is a template (in sorted order) matching the URI;
+	//   - a URI the server serves with nothing, the same way as a resource
+	//     of that URI (refused under DenyUnlisted without one; otherwise
+	//     the SDK answers that the resource is not found).
+	//
+	// So a URI served by a template without an entry of its own is never
+	// decided by another, broader template's entry. resources/list shows
+	// a resource, and resources/templates/list a template, by that same
+	// decision on its URI or template: a listed template's URIs are
+	// readable (unless a URI's own entry refuses one) and a hidden
+	// template's are not. The policy's tool argument holds only the key as
+	// its Name.
+	//
+	// The policy of a resource also guards its resources/subscribe, the
+	// resources a subscriptions/listen stream notifies, and the completion
+	// of its template's arguments (a ref/resource naming one of the
+	// server's templates is that template; another URI is decided as a
+	// read of it). A key holding "{" or "}" must be a valid URI template:
+	// [New] fails otherwise, naming the key. Default none.
+	ResourcePolicies Policies
+
+	// PromptPolicies guards prompts, keyed by prompt name. The policy's
+	// tool argument holds only the prompt name as its Name. The policy of
+	// a prompt also guards the completion of its arguments. Default none.
+	PromptPolicies Policies
+
+	// DefaultPolicy guards every tool, resource and prompt that has no
+	// entry in the policies above. Default nil: those are decided by
+	// DenyUnlisted.
+	DefaultPolicy Policy
+
+	// DenyUnlisted refuses (permission denied) every tool, resource and
+	// prompt that has neither an entry in the policies nor a
+	// DefaultPolicy, so a newly added one stays closed until someone
+	// decides who may use it. Default false: such tools, resources and
+	// prompts are open to every authenticated caller.
+	DenyUnlisted bool
+
+	// StaticPrincipal is the caller of every call that arrives without
+	// HTTP (stdio, in-memory, command transports): the server's
+	// configured identity, as the MCP authorization spec prescribes for
+	// stdio, where credentials come from the environment (see [FromEnv]).
+	// It never applies to calls over HTTP (streamable HTTP or the legacy
+	// SSE transport), so a server exposed over HTTP by mistake does not
+	// hand its identity to every caller. Default nil: calls without HTTP
+	// need another credential.
+	StaticPrincipal *Principal
+
+	// ArgumentTokenVerifier enables the argument-token mode for clients
+	// that can send nothing but tool arguments: the string argument named
+	// by ArgumentTokenField is verified with it when no other credential
+	// authenticated the call.
+	//
+	// The argument is removed from every call before the next layer runs
+	// — whether or not it was used — so validation, caching, audit
+	// records written by inner layers and the handler never see it, and
+	// it is never part of an error. Prefer headers where the client
+	// allows: the model sees and may repeat its own arguments, so a token
+	// passed this way is exposed to the model, its transcript and its
+	// provider. Default nil: the mode is off, unless ArgumentTokenField is
+	// set, in which case every argument token is refused (and the
+	// argument still removed).
+	ArgumentTokenVerifier Verifier
+
+	// ArgumentTokenField names the argument of the argument-token mode,
+	// matched case-insensitively. Setting it enables the mode even
+	// without an ArgumentTokenVerifier (see there). Default "auth_token"
+	// when ArgumentTokenVerifier is set.
+	ArgumentTokenField string
+}
 
 type settings struct {
 	static       *Principal
@@ -35,12 +130,22 @@ type settings struct {
 	templates []resourceTemplate
 }
 
-func newSettings(opts []Option) (*settings, error) {
-	s := &settings{}
-	for _, o := range opts {
-		if o != nil {
-			o(s)
-		}
+func newSettings(cfg Config) (*settings, error) {
+	s := &settings{
+		argV:         cfg.ArgumentTokenVerifier,
+		argField:     cfg.ArgumentTokenField,
+		policies:     clonePolicies(cfg.Policies),
+		resources:    clonePolicies(cfg.ResourcePolicies),
+		prompts:      clonePolicies(cfg.PromptPolicies),
+		fallback:     cfg.DefaultPolicy,
+		denyUnlisted: cfg.DenyUnlisted,
+	}
+	if p := cfg.StaticPrincipal; p != nil {
+		cp := *p
+		s.static = &cp
+	}
+	if s.argV != nil && s.argField == "" {
+		s.argField = defaultTokenArgument
 	}
 	if err := s.compileTemplates(); err != nil {
 		return nil, err
@@ -48,68 +153,16 @@ func newSettings(opts []Option) (*settings, error) {
 	return s, nil
 }
 
-// WithStaticPrincipal makes p the caller of every call that arrives
-// without HTTP (stdio, in-memory, command transports): the server's
-// configured identity, as the MCP authorization spec prescribes for
-// stdio, where credentials come from the environment (see [FromEnv]). It
-// never applies to calls over HTTP (streamable HTTP or the legacy SSE
-// transport), so a server exposed over HTTP by mistake does not hand its
-// identity to every caller. A nil p is ignored.
-func WithStaticPrincipal(p *Principal) Option {
-	return func(s *settings) {
-		if p != nil {
-			cp := *p
-			s.static = &cp
-		}
+// clonePolicies copies p, so a Guard does not change with the caller's map.
+func clonePolicies(p Policies) Policies {
+	if len(p) == 0 {
+		return nil
 	}
-}
-
-// WithArgumentToken enables the argument-token mode for clients that can
-// send nothing but tool arguments: the string argument field ("" means
-// "auth_token", matched case-insensitively) is verified with v
-// when no other credential authenticated the call. A nil v refuses every
-// argument token (the argument is still removed).
-//
-// The argument is removed from every call before the next layer runs —
-// whether or not it was used — so validation, caching, audit records
-// written by inner layers and the handler never see it, and it is never
-// part of an error. Prefer headers where the client allows: the model sees
-// and may repeat its own arguments, so a token passed this way is exposed
-// to the model, its transcript and its provider.
-func WithArgumentToken(v Verifier, field string) Option {
-	return func(s *settings) {
-		if field == "" {
-			field = defaultTokenArgument
-		}
-		s.argV, s.argField = v, field
+	out := make(Policies, len(p))
+	for k, v := range p {
+		out[k] = v
 	}
-}
-
-// WithPolicies sets the per-tool authorization policies. Later calls add
-// to (and override entries of) earlier ones.
-func WithPolicies(p Policies) Option {
-	return func(s *settings) {
-		if s.policies == nil {
-			s.policies = make(Policies, len(p))
-		}
-		for name, pol := range p {
-			s.policies[name] = pol
-		}
-	}
-}
-
-// WithDefaultPolicy guards every tool, resource and prompt that has no
-// entry in the policies.
-func WithDefaultPolicy(p Policy) Option {
-	return func(s *settings) { s.fallback = p }
-}
-
-// DenyUnlisted refuses (permission denied) every tool, resource and prompt
-// that has neither a policy nor a default policy, so a newly added one stays
-// closed until someone decides who may use it. Without it such tools,
-// resources and prompts are open to every authenticated caller.
-func DenyUnlisted() Option {
-	return func(s *settings) { s.denyUnlisted = true }
+	return out
 }
 
 // principalOf finds the caller from the transport: TokenInfo, then the
@@ -292,7 +345,7 @@ func containsFold(b []byte, s string) bool {
 
 // FromEnv reads a credential from the environment variable name, verifies
 // it with v and returns its principal (Method "environment"), for
-// [WithStaticPrincipal] on stdio servers. Call it at start so a missing or
+// Config.StaticPrincipal on stdio servers. Call it at start so a missing or
 // bad credential stops the server before it serves anything. The error
 // names the variable, never its value.
 func FromEnv(ctx context.Context, v Verifier, name string) (*Principal, error) {

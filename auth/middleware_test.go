@@ -36,32 +36,32 @@ func TestMiddlewareSources(t *testing.T) {
 	httpUser := &auth.Principal{ID: "http-user", Method: "jwt"}
 	tests := []struct {
 		name     string
-		opts     []auth.Option
+		cfg      auth.Config
 		req      *mcp.CallToolRequest
 		wantID   string
 		wantCode bulwark.Code
 	}{
-		{"nothing configured", nil, bulwarktest.Request("t", nil), "", bulwark.CodeUnauthenticated},
-		{"static on stdio", []auth.Option{auth.WithStaticPrincipal(static)}, bulwarktest.Request("t", nil), "stdio-user", ""},
-		{"static never on HTTP", []auth.Option{auth.WithStaticPrincipal(static)}, bulwarktest.Request("t", nil, bulwarktest.WithHeader("X", "y")), "", bulwark.CodeUnauthenticated},
-		{"token info on HTTP", []auth.Option{auth.WithStaticPrincipal(static)}, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(tokenInfoFor(t, httpUser))), "http-user", ""},
-		{"foreign token info with user", nil, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(&sdkauth.TokenInfo{UserID: "ext", Scopes: []string{"a"}})), "ext", ""},
-		{"foreign token info without user", nil, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(&sdkauth.TokenInfo{Scopes: []string{"a"}})), "", bulwark.CodeUnauthenticated},
-		{"argument token", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1}), "arg-user", ""},
-		{"argument token, bad", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", map[string]any{"auth_token": "bwk_wrong"}), "", bulwark.CodeUnauthenticated},
-		{"argument token, missing", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", map[string]any{"id": 1}), "", bulwark.CodeUnauthenticated},
-		{"argument token, empty", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", map[string]any{"auth_token": ""}), "", bulwark.CodeUnauthenticated},
-		{"argument token, not a string", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", `{"auth_token": 12}`), "", bulwark.CodeUnauthenticated},
-		{"argument token, twice", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", `{"auth_token":"`+argKey+`","AUTH_TOKEN":"x"}`), "", bulwark.CodeUnauthenticated},
-		{"argument token, malformed arguments", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", `{"auth_token":"`+argKey+`"`), "", bulwark.CodeInvalidArgument},
-		{"argument token, custom name", []auth.Option{auth.WithArgumentToken(argStore(t), "key")}, bulwarktest.Request("t", map[string]any{"key": argKey}), "arg-user", ""},
-		{"header wins over argument", []auth.Option{auth.WithArgumentToken(argStore(t), "")}, bulwarktest.Request("t", map[string]any{"auth_token": "bwk_wrong"}, bulwarktest.WithTokenInfo(tokenInfoFor(t, httpUser))), "http-user", ""},
+		{"nothing configured", auth.Config{}, bulwarktest.Request("t", nil), "", bulwark.CodeUnauthenticated},
+		{"static on stdio", auth.Config{StaticPrincipal: static}, bulwarktest.Request("t", nil), "stdio-user", ""},
+		{"static never on HTTP", auth.Config{StaticPrincipal: static}, bulwarktest.Request("t", nil, bulwarktest.WithHeader("X", "y")), "", bulwark.CodeUnauthenticated},
+		{"token info on HTTP", auth.Config{StaticPrincipal: static}, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(tokenInfoFor(t, httpUser))), "http-user", ""},
+		{"foreign token info with user", auth.Config{}, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(&sdkauth.TokenInfo{UserID: "ext", Scopes: []string{"a"}})), "ext", ""},
+		{"foreign token info without user", auth.Config{}, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(&sdkauth.TokenInfo{Scopes: []string{"a"}})), "", bulwark.CodeUnauthenticated},
+		{"argument token", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1}), "arg-user", ""},
+		{"argument token, bad", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"auth_token": "bwk_wrong"}), "", bulwark.CodeUnauthenticated},
+		{"argument token, missing", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"id": 1}), "", bulwark.CodeUnauthenticated},
+		{"argument token, empty", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"auth_token": ""}), "", bulwark.CodeUnauthenticated},
+		{"argument token, not a string", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", `{"auth_token": 12}`), "", bulwark.CodeUnauthenticated},
+		{"argument token, twice", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", `{"auth_token":"`+argKey+`","AUTH_TOKEN":"x"}`), "", bulwark.CodeUnauthenticated},
+		{"argument token, malformed arguments", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", `{"auth_token":"`+argKey+`"`), "", bulwark.CodeInvalidArgument},
+		{"argument token, custom name", auth.Config{ArgumentTokenVerifier: argStore(t), ArgumentTokenField: "key"}, bulwarktest.Request("t", map[string]any{"key": argKey}), "arg-user", ""},
+		{"header wins over argument", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"auth_token": "bwk_wrong"}, bulwarktest.WithTokenInfo(tokenInfoFor(t, httpUser))), "http-user", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &bulwarktest.Recorder{}
 			ctx, call := bulwarktest.Context(context.Background(), tt.req, nil)
-			_, err := middleware(tt.opts...)(rec.Handle)(ctx, tt.req)
+			_, err := middleware(tt.cfg)(rec.Handle)(ctx, tt.req)
 			if tt.wantCode != "" {
 				if bulwark.CodeOf(err) != tt.wantCode || rec.Count() != 0 {
 					t.Fatalf("err = %v (code %s), handler calls %d; want %s", err, bulwark.CodeOf(err), rec.Count(), tt.wantCode)
@@ -104,7 +104,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 			req := bulwarktest.Request("get_customer", tt.args)
 			orig := string(req.Params.Arguments)
 			ctx, call := bulwarktest.Context(context.Background(), req, nil)
-			if _, err := middleware(auth.WithArgumentToken(argStore(t), ""))(rec.Handle)(ctx, req); err != nil {
+			if _, err := middleware(auth.Config{ArgumentTokenVerifier: argStore(t)})(rec.Handle)(ctx, req); err != nil {
 				t.Fatal(err)
 			}
 			got := rec.Calls()[0].Arguments
@@ -127,7 +127,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 	rec := &bulwarktest.Recorder{}
 	req := bulwarktest.Request("t", `{"auth_token":"whatever"}`, bulwarktest.WithTokenInfo(tokenInfoFor(t, &auth.Principal{ID: "h"})))
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
-	if _, err := middleware(auth.WithArgumentToken(argStore(t), ""))(rec.Handle)(ctx, req); err != nil {
+	if _, err := middleware(auth.Config{ArgumentTokenVerifier: argStore(t)})(rec.Handle)(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	if got := string(rec.Calls()[0].Arguments); got != "{}" {
@@ -137,7 +137,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 
 func TestMiddlewareWithoutRecord(t *testing.T) {
 	var seen *auth.Principal
-	h := middleware(auth.WithStaticPrincipal(&auth.Principal{ID: "me"}))(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	h := middleware(auth.Config{StaticPrincipal: &auth.Principal{ID: "me"}})(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		seen = auth.PrincipalFrom(ctx)
 		return bulwarktest.TextResult("ok"), nil
 	})
@@ -185,7 +185,7 @@ func TestPolicies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			guard, err := auth.New(auth.WithDefaultPolicy(tt.policy))
+			guard, err := auth.New(auth.Config{DefaultPolicy: tt.policy})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,35 +206,38 @@ func TestPolicies(t *testing.T) {
 func TestAuthorizationInMiddleware(t *testing.T) {
 	reader := &auth.Principal{ID: "r", Scopes: []string{"customers:read"}}
 	failing := auth.Policy(func(context.Context, *auth.Principal, *mcp.Tool) error { return errors.New("policy store down") })
-	opts := []auth.Option{
-		auth.WithStaticPrincipal(reader),
-		auth.WithPolicies(auth.Policies{
+	cfg := auth.Config{
+		StaticPrincipal: reader,
+		Policies: auth.Policies{
 			"get_customer":    auth.RequireAll("customers:read"),
 			"update_customer": auth.RequireAll("customers:write"),
 			"broken":          failing,
-		}),
+		},
 	}
 	tests := []struct {
 		name     string
-		extra    []auth.Option
+		deny     bool
+		def      auth.Policy
 		tool     string
 		wantCode bulwark.Code
 		wantMsg  string
 	}{
-		{"allowed", nil, "get_customer", "", ""},
-		{"missing scope", nil, "update_customer", bulwark.CodePermissionDenied, "missing scope customers:write"},
-		{"no policy, open by default", nil, "ping", "", ""},
-		{"no policy, fail closed", []auth.Option{auth.DenyUnlisted()}, "ping", bulwark.CodePermissionDenied, `no access policy for tool "ping"`},
-		{"no policy, default policy", []auth.Option{auth.DenyUnlisted(), auth.WithDefaultPolicy(auth.RequireRole("admin"))}, "ping", bulwark.CodePermissionDenied, "missing role admin"},
-		{"listed tool under fail closed", []auth.Option{auth.DenyUnlisted()}, "get_customer", "", ""},
-		{"policy error is internal", nil, "broken", bulwark.CodeInternal, ""},
+		{"allowed", false, nil, "get_customer", "", ""},
+		{"missing scope", false, nil, "update_customer", bulwark.CodePermissionDenied, "missing scope customers:write"},
+		{"no policy, open by default", false, nil, "ping", "", ""},
+		{"no policy, fail closed", true, nil, "ping", bulwark.CodePermissionDenied, `no access policy for tool "ping"`},
+		{"no policy, default policy", true, auth.RequireRole("admin"), "ping", bulwark.CodePermissionDenied, "missing role admin"},
+		{"listed tool under fail closed", true, nil, "get_customer", "", ""},
+		{"policy error is internal", false, nil, "broken", bulwark.CodeInternal, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &bulwarktest.Recorder{}
 			req := bulwarktest.Request(tt.tool, nil)
 			ctx, call := bulwarktest.Context(context.Background(), req, nil)
-			_, err := middleware(append(slices.Clone(opts), tt.extra...)...)(rec.Handle)(ctx, req)
+			c := cfg
+			c.DenyUnlisted, c.DefaultPolicy = tt.deny, tt.def
+			_, err := middleware(c)(rec.Handle)(ctx, req)
 			if tt.wantCode == "" {
 				if err != nil || rec.Count() != 1 {
 					t.Fatalf("err %v, calls %d", err, rec.Count())
@@ -256,7 +259,7 @@ func TestAuthorizationInMiddleware(t *testing.T) {
 
 // newToolServer builds a server with three tools and one Guard, installed
 // with bulwark.Use alone: it decides the calls and filters the tool list.
-func newToolServer(t testing.TB, opts ...auth.Option) *mcp.Server {
+func newToolServer(t testing.TB, cfg auth.Config) *mcp.Server {
 	t.Helper()
 	s := mcp.NewServer(&mcp.Implementation{Name: "test", Version: "v1"}, nil)
 	for _, name := range []string{"get_customer", "update_customer", "delete_customer"} {
@@ -264,7 +267,7 @@ func newToolServer(t testing.TB, opts ...auth.Option) *mcp.Server {
 			return bulwarktest.TextResult(req.Params.Name + " by " + auth.PrincipalFrom(ctx).ID), nil
 		})
 	}
-	bulwark.Use(s, middleware(opts...))
+	bulwark.Use(s, middleware(cfg))
 	return s
 }
 
@@ -302,11 +305,11 @@ func TestToolListMatchesCallDecision(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := []auth.Option{auth.WithPolicies(policies), auth.WithStaticPrincipal(tt.p)}
+			cfg := auth.Config{Policies: policies, StaticPrincipal: tt.p}
 			if tt.closed {
-				opts = append(opts, auth.DenyUnlisted())
+				cfg.DenyUnlisted = true
 			}
-			cs := bulwarktest.Connect(t, newToolServer(t, opts...), nil)
+			cs := bulwarktest.Connect(t, newToolServer(t, cfg), nil)
 			var listed []string
 			if tt.p == nil {
 				// Without a caller the list is refused, as every call is.
@@ -346,11 +349,11 @@ func TestToolListMatchesCallDecision(t *testing.T) {
 }
 
 func TestToolListUnfilteredInArgumentMode(t *testing.T) {
-	cs := bulwarktest.Connect(t, newToolServer(t,
-		auth.WithArgumentToken(argStore(t), ""),
-		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}),
-		auth.DenyUnlisted(),
-	), nil)
+	cs := bulwarktest.Connect(t, newToolServer(t, auth.Config{
+		ArgumentTokenVerifier: argStore(t),
+		Policies:              auth.Policies{"get_customer": auth.RequireAll("customers:read")},
+		DenyUnlisted:          true,
+	}), nil)
 	if got := toolNames(t, cs); len(got) != 3 {
 		t.Fatalf("listed %v", got)
 	}
@@ -404,7 +407,7 @@ func FuzzArgumentToken(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte(``))
 	f.Add([]byte(`{"a":{"auth_token":"nested is an ordinary argument"}}`))
-	h := middleware(auth.WithArgumentToken(store, ""))
+	h := middleware(auth.Config{ArgumentTokenVerifier: store})
 	f.Fuzz(func(t *testing.T, args []byte) {
 		rec := &bulwarktest.Recorder{}
 		req := bulwarktest.Request("t", json.RawMessage(args))
@@ -445,14 +448,14 @@ func TestNilVerifierFailsClosed(t *testing.T) {
 	rec := &bulwarktest.Recorder{}
 	req := bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1})
 	cctx, _ := bulwarktest.Context(ctx, req, nil)
-	if _, err := middleware(auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); bulwark.CodeOf(err) != bulwark.CodeUnauthenticated {
+	if _, err := middleware(auth.Config{ArgumentTokenField: "auth_token"})(rec.Handle)(cctx, req); bulwark.CodeOf(err) != bulwark.CodeUnauthenticated {
 		t.Fatalf("argument token with nil verifier: %v", err)
 	}
 	// Authenticated another way, the argument is still removed.
 	static := &auth.Principal{ID: "stdio-user"}
 	req = bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1})
 	cctx, _ = bulwarktest.Context(ctx, req, nil)
-	if _, err := middleware(auth.WithStaticPrincipal(static), auth.WithArgumentToken(nil, ""))(rec.Handle)(cctx, req); err != nil {
+	if _, err := middleware(auth.Config{StaticPrincipal: static, ArgumentTokenField: "auth_token"})(rec.Handle)(cctx, req); err != nil {
 		t.Fatal(err)
 	}
 	if got := string(rec.Calls()[0].Arguments); strings.Contains(got, argKey) {
@@ -472,7 +475,7 @@ func TestArgumentTokenRemovedBeforeSchemaValidation(t *testing.T) {
 		seen.Store(string(req.Params.Arguments))
 		return bulwarktest.TextResult(args.ID + " for " + auth.PrincipalFrom(ctx).ID), nil, nil
 	})
-	bulwark.Use(s, middleware(auth.WithArgumentToken(argStore(t), "")))
+	bulwark.Use(s, middleware(auth.Config{ArgumentTokenVerifier: argStore(t)}))
 	cs := bulwarktest.Connect(t, s, nil)
 	res, err := bulwarktest.CallTool(context.Background(), cs, "get_customer", map[string]any{"id": "c-1", "AUTH_TOKEN": argKey})
 	if err != nil || res.IsError || bulwarktest.ResultText(res) != "c-1 for arg-user" {
@@ -483,10 +486,10 @@ func TestArgumentTokenRemovedBeforeSchemaValidation(t *testing.T) {
 	}
 }
 
-// middleware is the Middleware of a Guard built from opts, for tests that
+// middleware is the Middleware of a Guard built from cfg, for tests that
 // exercise the call check alone.
-func middleware(opts ...auth.Option) bulwark.Middleware {
-	g, err := auth.New(opts...)
+func middleware(cfg auth.Config) bulwark.Middleware {
+	g, err := auth.New(cfg)
 	if err != nil {
 		panic(err)
 	}

@@ -152,7 +152,7 @@ func AnyOf(ps ...Policy) Policy {
 }
 
 // Allow allows every authenticated principal. Listing a tool with Allow
-// under [DenyUnlisted] says on purpose that any caller may use it.
+// under Config.DenyUnlisted says on purpose that any caller may use it.
 func Allow() Policy {
 	return func(context.Context, *Principal, *mcp.Tool) error { return nil }
 }

@@ -14,8 +14,8 @@ type Principal = bulwark.Principal
 
 // Values of [Principal].Method set by this package: "api_key" (an API
 // key, [APIKeys]), "environment" ([FromEnv]), "argument_token" (the
-// argument-token mode, [WithArgumentToken]) and "bearer" (a TokenInfo made
-// by a verifier outside bulwark). auth/jwtauth sets "jwt".
+// argument-token mode, Config.ArgumentTokenVerifier) and "bearer" (a
+// TokenInfo made by a verifier outside bulwark). auth/jwtauth sets "jwt".
 const (
 	methodAPIKey        = "api_key"
 	methodEnvironment   = "environment"

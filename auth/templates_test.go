@@ -15,10 +15,10 @@ import (
 
 // templateServer serves each of templates with a handler that answers the
 // URI template it was served by, and each of uris as a resource that
-// answers its URI, guarded by a Guard of opts installed with bulwark.Use.
-func templateServer(t *testing.T, templates, uris []string, opts ...auth.Option) *mcp.Server {
+// answers its URI, guarded by a Guard of cfg installed with bulwark.Use.
+func templateServer(t *testing.T, templates, uris []string, cfg auth.Config) *mcp.Server {
 	t.Helper()
-	g, err := auth.New(opts...)
+	g, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +54,11 @@ func permissionDenied(err error) bool {
 // policy, not by x://{id}'s.
 func TestGuardDecidesByTheTemplateTheServerServes(t *testing.T) {
 	ctx := context.Background()
-	s := templateServer(t, []string{"x://{id}", "x://{+path}"}, nil,
-		auth.WithStaticPrincipal(&auth.Principal{ID: "u", Scopes: []string{"s"}}),
-		auth.DenyUnlisted(),
-		auth.WithResourcePolicies(auth.Policies{"x://{id}": auth.RequireAll("s")}))
+	s := templateServer(t, []string{"x://{id}", "x://{+path}"}, nil, auth.Config{
+		StaticPrincipal:  &auth.Principal{ID: "u", Scopes: []string{"s"}},
+		DenyUnlisted:     true,
+		ResourcePolicies: auth.Policies{"x://{id}": auth.RequireAll("s")},
+	})
 	cs := bulwarktest.Connect(t, s, nil)
 	legacy := connectLegacy(t, s)
 
@@ -128,8 +129,8 @@ func TestGuardListsAgreeWithReads(t *testing.T) {
 	}
 	for _, mode := range []struct {
 		name string
-		opts []auth.Option
-	}{{"fail open", nil}, {"fail closed", []auth.Option{auth.DenyUnlisted()}}} {
+		deny bool
+	}{{"fail open", false}, {"fail closed", true}} {
 		for _, p := range []*auth.Principal{
 			{ID: "none"},
 			{ID: "s", Scopes: []string{"s"}},
@@ -138,8 +139,8 @@ func TestGuardListsAgreeWithReads(t *testing.T) {
 		} {
 			t.Run(mode.name+"/"+p.ID, func(t *testing.T) {
 				ctx := context.Background()
-				opts := append([]auth.Option{auth.WithStaticPrincipal(p), auth.WithResourcePolicies(policies)}, mode.opts...)
-				cs := bulwarktest.Connect(t, templateServer(t, templates, uris, opts...), nil)
+				cfg := auth.Config{StaticPrincipal: p, ResourcePolicies: policies, DenyUnlisted: mode.deny}
+				cs := bulwarktest.Connect(t, templateServer(t, templates, uris, cfg), nil)
 				shown := map[string]bool{}
 				tl, err := cs.ListResourceTemplates(ctx, nil)
 				if err != nil {

@@ -385,11 +385,11 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		return keys.Verify(ctx, token)
 	})
 
-	authOpts := []auth.Option{
-		auth.WithPolicies(scopePolicies(toolScopes)),
-		auth.WithResourcePolicies(scopePolicies(resourceScopes)),
-		auth.WithPromptPolicies(scopePolicies(promptScopes)),
-		auth.DenyUnlisted(),
+	authCfg := auth.Config{
+		Policies:         scopePolicies(toolScopes),
+		ResourcePolicies: scopePolicies(resourceScopes),
+		PromptPolicies:   scopePolicies(promptScopes),
+		DenyUnlisted:     true,
 	}
 	if cfg.StdioAPIKey != "" {
 		// stdio: the credential comes from the environment and is
@@ -400,10 +400,10 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 		}
 		cp := *p
 		cp.Method = "environment"
-		authOpts = append(authOpts, auth.WithStaticPrincipal(&cp))
+		authCfg.StaticPrincipal = &cp
 	}
 	// One Guard, in the chain, decides the calls and filters the lists.
-	guard, err := auth.New(authOpts...)
+	guard, err := auth.New(authCfg)
 	if err != nil {
 		return err
 	}

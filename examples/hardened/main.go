@@ -70,8 +70,11 @@ func main() {
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true},
 		InputSchema: validate.MustSchema[in](validate.On("id", validate.FormatID())),
 	}, lookup)
-	guard, err := auth.New(auth.WithStaticPrincipal(caller), auth.DenyUnlisted(),
-		auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+	guard, err := auth.New(auth.Config{
+		StaticPrincipal: caller,
+		Policies:        auth.Policies{"get_customer": auth.RequireAll("customers:read")},
+		DenyUnlisted:    true,
+	})
 	must(err)
 	bulwark.Use(s,
 		audit.Middleware(trail),

@@ -80,7 +80,10 @@ func serve(ctx context.Context, ln net.Listener, getenv func(string) string, reg
 	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "streamable", Version: "v1"}, nil)
 	bulwark.AddTool(s, &mcp.Tool{Name: "get_customer", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}, lookup)
-	guard, err := auth.New(auth.DenyUnlisted(), auth.WithPolicies(auth.Policies{"get_customer": auth.RequireAll("customers:read")}))
+	guard, err := auth.New(auth.Config{
+		Policies:     auth.Policies{"get_customer": auth.RequireAll("customers:read")},
+		DenyUnlisted: true,
+	})
 	if err != nil {
 		return err
 	}

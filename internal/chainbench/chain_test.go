@@ -45,8 +45,10 @@ func chain(b *testing.B) bulwark.Middleware {
 	b.Cleanup(func() { trail.Close(context.Background()) })
 	m, err := metrics.New(prometheus.NewRegistry(), metrics.Config{})
 	must(err)
-	guard, err := auth.New(auth.WithStaticPrincipal(&auth.Principal{ID: "bench", Method: "environment", Scopes: []string{"bench"}}),
-		auth.WithDefaultPolicy(auth.RequireAll("bench")))
+	guard, err := auth.New(auth.Config{
+		StaticPrincipal: &auth.Principal{ID: "bench", Method: "environment", Scopes: []string{"bench"}},
+		DefaultPolicy:   auth.RequireAll("bench"),
+	})
 	must(err)
 	store, err := ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	must(err)

@@ -102,7 +102,7 @@ func newWrapped(trailPath, brk string) (*wrapped, error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	s := newServer()
-	guard, err := auth.New(auth.WithDefaultPolicy(auth.RequireAll(scope)), auth.DenyUnlisted())
+	guard, err := auth.New(auth.Config{DefaultPolicy: auth.RequireAll(scope), DenyUnlisted: true})
 	if err != nil {
 		return nil, err
 	}
