@@ -73,7 +73,7 @@ func runBounded(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHand
 			// The handler noticed the deadline and returned its context's
 			// error: report it as ours. (Unreachable before the timer fired
 			// and we cancelled; kept for a handler racing the cancel.)
-			return nil, DeadlineExceeded(fmt.Errorf("after %v: %w", limit, o.err))
+			return nil, deadlineExceeded(fmt.Errorf("after %v: %w", limit, o.err))
 		}
 		return o.res, o.err
 	case <-j.timer.C:
@@ -81,7 +81,7 @@ func runBounded(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHand
 		// to the pool; its buffered channel takes the late result without
 		// blocking.
 		cancel(errTimeout)
-		return nil, DeadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline", toolName(req), limit))
+		return nil, deadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline", toolName(req), limit))
 	case <-ctx.Done():
 		// The caller's own context ended: the client cancelled, or an outer
 		// deadline passed.

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -125,9 +126,15 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 			r.AuthMethod = p.Method
 		}
 		r.Attempts = c.Attempts()
-		r.Cache = c.CacheStatus()
-		r.Breaker = c.BreakerState()
+		r.Cache = c.Field(callrec.FieldCache)
+		r.Breaker = c.Field(callrec.FieldBreaker)
 		if f := c.Fields(); f != nil {
+			// The cache outcome and breaker state have entries of their own.
+			delete(f, callrec.FieldCache)
+			delete(f, callrec.FieldBreaker)
+			if len(f) == 0 {
+				f = nil
+			}
 			for k, v := range f {
 				f[k] = l.redactor.Text(v)
 			}
@@ -222,7 +229,7 @@ func (l *Logger) outcome(ctx context.Context, r *Record, c *bulwark.Call, res *m
 	if o.Code() == bulwark.CodeCanceled && e.Code != bulwark.CodeCanceled {
 		// The client cancelled the call, whatever the layer that noticed
 		// it returned.
-		e = bulwark.Canceled(err)
+		e = &bulwark.Error{Code: bulwark.CodeCanceled, Cause: err}
 	}
 	if e.Code == bulwark.CodeInternal {
 		r.Reason = "internal error (id " + r.ID + ")"

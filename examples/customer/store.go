@@ -293,15 +293,15 @@ func dbRefusal(err error) error {
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return bulwark.Canceled(err)
+		return &bulwark.Error{Code: bulwark.CodeCanceled, Cause: err}
 	case errors.Is(err, context.DeadlineExceeded):
-		return bulwark.DeadlineExceeded(err)
+		return &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: err}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "57014": // query_canceled: statement_timeout
-			return bulwark.DeadlineExceeded(err)
+			return &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: err}
 		case len(pgErr.Code) >= 2 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:2] == "57"):
 			// connection exception, insufficient resources, operator intervention
 			return bulwark.Unavailable("the customer database is unavailable", 0, err)
