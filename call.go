@@ -204,6 +204,25 @@ func init() {
 		c := newCall(req, def, time.Now())
 		return c.within(ctx), c
 	}
+	callrec.OtherFields = func(r any) map[string]string {
+		c, _ := r.(*Call)
+		if c == nil {
+			return nil
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var out map[string]string
+		for _, f := range c.fields {
+			if f.key == callrec.FieldCache || f.key == callrec.FieldBreaker {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]string, len(c.fields))
+			}
+			out[f.key] = f.value
+		}
+		return out
+	}
 }
 
 // newCall builds the record of a tools/call for req; now is the start time.

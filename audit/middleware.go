@@ -128,13 +128,8 @@ func (l *Logger) callRecord(ctx context.Context, o *options, req *mcp.CallToolRe
 		r.Attempts = c.Attempts()
 		r.Cache = c.Field(callrec.FieldCache)
 		r.Breaker = c.Field(callrec.FieldBreaker)
-		if f := c.Fields(); f != nil {
-			// The cache outcome and breaker state have entries of their own.
-			delete(f, callrec.FieldCache)
-			delete(f, callrec.FieldBreaker)
-			if len(f) == 0 {
-				f = nil
-			}
+		// The cache outcome and breaker state have entries of their own.
+		if f := callrec.OtherFields(c); f != nil {
 			for k, v := range f {
 				f[k] = l.redactor.Text(v)
 			}

@@ -57,3 +57,9 @@ func IsInventory(ctx context.Context) bool {
 // The root package sets it; auth's Guard uses it when it runs without a
 // record, and bulwarktest to build one for a unit test.
 var New func(ctx context.Context, req *mcp.CallToolRequest, def *mcp.Tool) (context.Context, any)
+
+// OtherFields returns a copy of the annotations of a record (a
+// *bulwark.Call) other than FieldCache and FieldBreaker, or nil when there
+// are none, without allocating in that case: audit writes those two as
+// entries of their own. The root package sets it.
+var OtherFields func(c any) map[string]string
