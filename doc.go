@@ -11,7 +11,9 @@
 // another. The root package holds the composition ([Chain], [Use], [Wrap],
 // [Only]), the per-call record ([Call]), the refusal type ([Error]) and its
 // wire mapping ([ToWire]), the tool registry ([AddTool]), [Recover],
-// and [Timeout]. Each other layer lives in a package of its own and can be
+// and the deadlines: [Timeout], which answers at the deadline whatever the
+// handler does, and the cheaper [Deadline] for handlers that honour their
+// context. Each other layer lives in a package of its own and can be
 // used alone:
 //
 //	auth/      who is calling (API keys, JWT, stdio identity) and may they call this tool
