@@ -426,8 +426,9 @@ func (c *Call) ResultError(res *mcp.CallToolResult) *Error {
 }
 
 // SetField attaches a small annotation for outer layers, replacing any
-// earlier value under key. Audit records the annotations, and metrics and
-// tracing read those they know. Values must not be secrets.
+// earlier value under key; [Call.Field] reads one, [Call.Fields] all.
+// Audit records them, and metrics and tracing read those they know. Values
+// must not be secrets.
 //
 // The layers of this module write two: "cache", the cache outcome ("hit",
 // "miss", "stale" for an expired entry served while the dependency failed,
