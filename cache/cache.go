@@ -291,7 +291,7 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		res, err := c.materialize(cand)
 		if err == nil {
 			c.hits.Add(1)
-			call.SetField(callrec.FieldCache, callrec.CacheHit)
+			call.SetField(callrec.FieldCache, callrec.Hit)
 			return res, nil
 		}
 		c.storeError(ctx, "decode", err)
@@ -304,7 +304,7 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		// Without a trustworthy key (the store could not say which
 		// generation a tag is at) nothing is shared or stored.
 		c.misses.Add(1)
-		call.SetField(callrec.FieldCache, callrec.CacheMiss)
+		call.SetField(callrec.FieldCache, callrec.Miss)
 		return next(ctx, req)
 	}
 
@@ -328,14 +328,14 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		// stale answer), or a miss when what it shares is a failure.
 		c.shared.Add(1)
 		switch {
-		case f.status == callrec.CacheStale:
+		case f.status == callrec.Stale:
 			c.stale.Add(1)
-			call.SetField(callrec.FieldCache, callrec.CacheStale)
+			call.SetField(callrec.FieldCache, callrec.Stale)
 		case f.err == nil && f.res != nil && !f.res.IsError:
 			c.hits.Add(1)
-			call.SetField(callrec.FieldCache, callrec.CacheHit)
+			call.SetField(callrec.FieldCache, callrec.Hit)
 		default:
-			call.SetField(callrec.FieldCache, callrec.CacheMiss)
+			call.SetField(callrec.FieldCache, callrec.Miss)
 		}
 		return jsontext.CloneResult(f.res), f.err
 	}
@@ -376,7 +376,7 @@ func (c *Cache) materialize(e Entry) (*mcp.CallToolResult, error) {
 func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req *mcp.CallToolRequest, next mcp.ToolHandler, cand Entry, haveStale bool) (res *mcp.CallToolResult, err error) {
 	call := bulwark.CallFrom(ctx)
 	var shared *mcp.CallToolResult // what waiters copy; never handed out itself
-	status := callrec.CacheMiss
+	status := callrec.Miss
 	finished := false
 	defer func() {
 		// Also runs when next panics: waiters must not wait forever, and
@@ -385,7 +385,7 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 	}()
 
 	c.misses.Add(1)
-	call.SetField(callrec.FieldCache, callrec.CacheMiss)
+	call.SetField(callrec.FieldCache, callrec.Miss)
 	res, err = next(ctx, req)
 	finished = true
 
@@ -395,10 +395,10 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 			if st.Meta == nil {
 				st.Meta = mcp.Meta{}
 			}
-			st.Meta[MetaKey] = map[string]any{"status": callrec.CacheStale, "ageSeconds": int64(age / time.Second)}
+			st.Meta[MetaKey] = map[string]any{"status": callrec.Stale, "ageSeconds": int64(age / time.Second)}
 			c.stale.Add(1)
-			call.SetField(callrec.FieldCache, callrec.CacheStale)
-			status = callrec.CacheStale
+			call.SetField(callrec.FieldCache, callrec.Stale)
+			status = callrec.Stale
 			if f.hasWaiters(c) {
 				shared = jsontext.CloneResult(st)
 			}

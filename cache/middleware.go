@@ -86,7 +86,7 @@ func Middleware(c *Cache) bulwark.Middleware {
 			call := bulwark.CallFrom(ctx)
 			if inv := cfg.invalidates[name]; inv != nil {
 				c.bypassed.Add(1)
-				call.SetField(callrec.FieldCache, callrec.CacheBypass)
+				call.SetField(callrec.FieldCache, callrec.Bypass)
 				// Deferred, so that a write which panics halfway still
 				// invalidates what it may have changed.
 				defer func() {
@@ -101,7 +101,7 @@ func Middleware(c *Cache) bulwark.Middleware {
 			r, ok := cfg.prepare(ctx, c, name, req)
 			if !ok {
 				c.bypassed.Add(1)
-				call.SetField(callrec.FieldCache, callrec.CacheBypass)
+				call.SetField(callrec.FieldCache, callrec.Bypass)
 				return next(ctx, req)
 			}
 			defer putBuf(r.buf)
@@ -118,7 +118,7 @@ func Middleware(c *Cache) bulwark.Middleware {
 // copies the result and its _meta map first: a result the handler
 // returned may be the template of a stored entry.
 func withStatus(res *mcp.CallToolResult, status string) *mcp.CallToolResult {
-	if res == nil || (status != callrec.CacheHit && status != callrec.CacheMiss && status != callrec.CacheStale) {
+	if res == nil || (status != callrec.Hit && status != callrec.Miss && status != callrec.Stale) {
 		return res
 	}
 	if _, ok := res.Meta[MetaKey]; ok {

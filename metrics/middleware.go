@@ -64,9 +64,9 @@ func (m *Metrics) newSeries(tool string) *toolSeries {
 		duration: m.duration.WithLabelValues(tool),
 		limited:  m.rateLimit.WithLabelValues(tool),
 		retries:  m.retries.WithLabelValues(tool),
-		hit:      m.cache.WithLabelValues(tool, callrec.CacheHit),
-		miss:     m.cache.WithLabelValues(tool, callrec.CacheMiss),
-		stale:    m.cache.WithLabelValues(tool, callrec.CacheStale),
+		hit:      m.cache.WithLabelValues(tool, callrec.Hit),
+		miss:     m.cache.WithLabelValues(tool, callrec.Miss),
+		stale:    m.cache.WithLabelValues(tool, callrec.Stale),
 	}
 	for i, o := range outcomes {
 		ts.calls[i] = m.calls.WithLabelValues(tool, string(o))
@@ -181,11 +181,11 @@ func Middleware(m *Metrics) bulwark.Middleware {
 			}
 			c := bulwark.CallFrom(ctx)
 			switch c.Field(callrec.FieldCache) {
-			case callrec.CacheHit:
+			case callrec.Hit:
 				ts.hit.Inc()
-			case callrec.CacheMiss:
+			case callrec.Miss:
 				ts.miss.Inc()
-			case callrec.CacheStale:
+			case callrec.Stale:
 				ts.stale.Inc()
 			}
 			if n := c.Attempts(); n > 1 {

@@ -14,17 +14,16 @@ import (
 // The annotations (bulwark.Call.SetField) the module's layers write. The
 // values are part of the documented audit, metrics and tracing output.
 const (
-	// FieldCache holds the cache outcome: CacheHit, CacheMiss, CacheStale
-	// or CacheBypass.
+	// FieldCache holds the cache outcome: Hit, Miss, Stale or Bypass.
 	FieldCache = "cache"
 	// FieldBreaker holds the state of the breaker that guarded the call:
 	// "closed", "half-open" or "open".
 	FieldBreaker = "breaker"
 
-	CacheMiss   = "miss"
-	CacheHit    = "hit"
-	CacheStale  = "stale"  // an expired entry served while the dependency failed
-	CacheBypass = "bypass" // the tool is not cached
+	Miss   = "miss"
+	Hit    = "hit"
+	Stale  = "stale"  // an expired entry served while the dependency failed
+	Bypass = "bypass" // the tool is not cached
 )
 
 // IsList reports whether method is one of the lists bulwark.Use runs
