@@ -62,6 +62,24 @@ func BenchmarkRootLayers(b *testing.B) {
 	}
 }
 
+// BenchmarkRootLayersDeadline is BenchmarkRootLayers with Deadline in
+// place of Timeout: no goroutine, channel or extra timer per call.
+//
+//	go test -run '^$' -bench 'RecordOnly|RootLayers' -benchmem -count 5 .
+func BenchmarkRootLayersDeadline(b *testing.B) {
+	ok := &mcp.CallToolResult{}
+	h := bulwark.Wrap(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return ok, nil },
+		bulwark.Recover(nil), bulwark.Deadline(bulwark.Fixed(10*time.Second)))
+	req := bulwarktest.Request("echo", `{"text":"hello"}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRecordOnly is the per-call record and wire mapping without layers.
 func BenchmarkRecordOnly(b *testing.B) {
 	ok := &mcp.CallToolResult{}

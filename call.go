@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -65,14 +66,6 @@ const (
 	transportStdio = "stdio"
 )
 
-// Cache outcomes recorded in [Call.CacheStatus].
-const (
-	CacheMiss   = "miss"
-	CacheHit    = "hit"
-	CacheStale  = "stale"  // an expired entry served while the dependency failed
-	CacheBypass = "bypass" // the tool is not cached
-)
-
 // The methods [Use] runs through the chain. tools/call is the one the layers
 // were made for; the others are guarded by the layers that make sense for
 // them (see [Use]).
@@ -98,22 +91,11 @@ const (
 	MethodListen = "subscriptions/listen"
 )
 
-// IsList reports whether method is one of the lists [Use] runs through the
-// chain: tools/list, resources/list, resources/templates/list or
-// prompts/list.
-func IsList(method string) bool {
-	switch method {
-	case MethodListTools, MethodListResources, MethodListResourceTemplates, MethodListPrompts:
-		return true
-	}
-	return false
-}
-
 // Call is the record of one guarded request: a tools/call, or one of the
 // other methods [Use] guards. [Use] (or [Wrap]) creates it before
 // the first layer runs and puts it in the context; inner layers fill in what
-// they learn (the principal, attempts, cache and breaker outcomes, a
-// rejection) and outer layers such as audit and metrics read it after the
+// they learn (the principal, attempts, a rejection, annotations such as
+// the cache outcome) and outer layers such as audit and metrics read it after the
 // inner ones have returned.
 //
 // The exported fields are set once when the record is created and never
@@ -151,16 +133,15 @@ type Call struct {
 	// when the tool was registered without bulwark.
 	Def *mcp.Tool
 
-	mu          sync.Mutex
-	principal   *Principal
-	attempts    int
-	cacheStatus string
-	breaker     string
-	rejection   error
-	request     mcp.Request
-	result      mcp.Result
-	fields      map[string]string
-	logged      bool // an internal error's cause was logged already
+	mu        sync.Mutex
+	principal *Principal
+	attempts  int
+	rejection error
+	request   mcp.Request
+	result    mcp.Result
+	fields    []field // in the order first set; starts in fieldBuf
+	fieldBuf  [2]field
+	logged    bool // an internal error's cause was logged already
 
 	args jsontext.Slot // the view of the arguments, shared by the layers (see args.go)
 
@@ -216,14 +197,32 @@ func IsToolCall(ctx context.Context) bool {
 	return c == nil || c.Method == "" || c.Method == MethodCallTool
 }
 
-// NewCall builds the record of a tools/call for req, as [Use] does, and
-// returns a copy of ctx that carries it. [Use] and [Wrap] do this for you;
-// it is for layers used without them (auth's Guard makes a record when
-// there is none), for tests and for custom adapters. def is the tool's
-// definition, if known.
-func NewCall(ctx context.Context, req *mcp.CallToolRequest, def *mcp.Tool) (context.Context, *Call) {
-	c := newCall(req, def, time.Now())
-	return c.within(ctx), c
+// A layer used without [Use] or [Wrap] (auth's Guard) and bulwarktest make
+// a record the way Use does through this hook.
+func init() {
+	callrec.New = func(ctx context.Context, req *mcp.CallToolRequest, def *mcp.Tool) (context.Context, any) {
+		c := newCall(req, def, time.Now())
+		return c.within(ctx), c
+	}
+	callrec.OtherFields = func(r any) map[string]string {
+		c, _ := r.(*Call)
+		if c == nil {
+			return nil
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var out map[string]string
+		for _, f := range c.fields {
+			if f.key == callrec.FieldCache || f.key == callrec.FieldBreaker {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]string, len(c.fields))
+			}
+			out[f.key] = f.value
+		}
+		return out
+	}
 }
 
 // newCall builds the record of a tools/call for req; now is the start time.
@@ -266,7 +265,8 @@ func (c *Call) SetPrincipal(p *Principal) {
 	c.mu.Unlock()
 }
 
-// PrincipalID returns the caller's ID, or "" when unauthenticated.
+// PrincipalID returns the caller's ID, or "" when unauthenticated: the
+// one-line key of a per-caller limit or cache entry.
 func (c *Call) PrincipalID() string {
 	if p := c.Principal(); p != nil {
 		return p.ID
@@ -294,47 +294,6 @@ func (c *Call) AddAttempt() int {
 	defer c.mu.Unlock()
 	c.attempts++
 	return c.attempts
-}
-
-// CacheStatus returns CacheHit, CacheMiss, CacheStale, CacheBypass or "".
-func (c *Call) CacheStatus() string {
-	if c == nil {
-		return ""
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cacheStatus
-}
-
-// SetCacheStatus records the cache outcome.
-func (c *Call) SetCacheStatus(s string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.cacheStatus = s
-	c.mu.Unlock()
-}
-
-// BreakerState returns the state of the breaker that guarded the call
-// ("closed", "half-open", "open"), or "".
-func (c *Call) BreakerState() string {
-	if c == nil {
-		return ""
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.breaker
-}
-
-// SetBreakerState records the breaker state seen by the call.
-func (c *Call) SetBreakerState(s string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.breaker = s
-	c.mu.Unlock()
 }
 
 // Rejection returns the refusal recorded for the call, or nil.
@@ -466,21 +425,51 @@ func (c *Call) ResultError(res *mcp.CallToolResult) *Error {
 	return c.answer(res)
 }
 
-// SetField attaches a small annotation for outer layers (audit records them).
-// Values must not be secrets.
+// SetField attaches a small annotation for outer layers, replacing any
+// earlier value under key; [Call.Field] reads one, [Call.Fields] all.
+// Audit records them, and metrics and tracing read those they know. Values
+// must not be secrets.
+//
+// The layers of this module write two: "cache", the cache outcome ("hit",
+// "miss", "stale" for an expired entry served while the dependency failed,
+// "bypass" for a tool that is not cached), and "breaker", the state of the
+// breaker that guarded the call ("closed", "half-open", "open"). Audit
+// writes those two as its record's own cache and breaker entries.
 func (c *Call) SetField(key, value string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	if c.fields == nil {
-		c.fields = make(map[string]string, 2)
+	defer c.mu.Unlock()
+	for i := range c.fields {
+		if c.fields[i].key == key {
+			c.fields[i].value = value
+			return
+		}
 	}
-	c.fields[key] = value
-	c.mu.Unlock()
+	if c.fields == nil {
+		c.fields = c.fieldBuf[:0]
+	}
+	c.fields = append(c.fields, field{key, value})
 }
 
-// Fields returns a copy of the annotations set with SetField.
+// Field returns the annotation set under key with SetField, or "".
+func (c *Call) Field(key string) string {
+	if c == nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.fields {
+		if f.key == key {
+			return f.value
+		}
+	}
+	return ""
+}
+
+// Fields returns a copy of the annotations set with SetField, or nil when
+// there are none.
 func (c *Call) Fields() map[string]string {
 	if c == nil {
 		return nil
@@ -491,11 +480,16 @@ func (c *Call) Fields() map[string]string {
 		return nil
 	}
 	out := make(map[string]string, len(c.fields))
-	for k, v := range c.fields {
-		out[k] = v
+	for _, f := range c.fields {
+		out[f.key] = f.value
 	}
 	return out
 }
+
+// field is one annotation. A record holds few (the cache outcome, the
+// breaker state), so a slice that starts in the record itself costs no
+// allocation and a scan is as fast as a map.
+type field struct{ key, value string }
 
 // Correlation IDs are a random per-process prefix plus a counter: unique,
 // unguessable across processes, and cheap enough for every call.

@@ -11,7 +11,9 @@
 // another. The root package holds the composition ([Chain], [Use], [Wrap],
 // [Only]), the per-call record ([Call]), the refusal type ([Error]) and its
 // wire mapping ([ToWire]), the tool registry ([AddTool]), [Recover],
-// and [Timeout]. Each other layer lives in a package of its own and can be
+// and the deadlines: [Timeout], which answers at the deadline whatever the
+// handler does, and the cheaper [Deadline] for handlers that honour their
+// context. Each other layer lives in a package of its own and can be
 // used alone:
 //
 //	auth/      who is calling (API keys, JWT, stdio identity) and may they call this tool
@@ -84,7 +86,7 @@
 // of that exact URI, else with the first of its resource templates, in the
 // order of their URI templates, that matches it. [Call.Resource] tells a
 // layer which: Use reads the server's resource and template lists for it
-// (beneath the chain, marked by [IsInventory], at most once a second) and
+// (beneath the chain, at most once a second) and
 // matches as the SDK does, so a layer decides by what is actually served.
 //
 // Which layers apply: auth (resource policies by the resource or template
@@ -103,8 +105,8 @@
 // rate limits like calls: a list is cheap but not free, and a client can
 // ask for lists in a loop (ratelimit names them by method, so they can have
 // a limit of their own). bulwark's own reading of the tool and resource
-// lists ([CheckTools], [Call.Resource], [IsInventory]) does not run through
-// the chain.
+// lists ([CheckTools], [Call.Resource]) does not run through the chain,
+// and auth's list filter beneath it leaves those requests whole.
 //
 // Under protocol 2026-07-28 a client subscribes with subscriptions/listen
 // ([MethodListen]), a long-lived stream: the chain admits it (auth narrows
@@ -171,8 +173,7 @@
 // # Selecting tools
 //
 // [Only] applies a layer to the calls a [Matcher] accepts, so no layer needs
-// a skip list of its own: [ToolNames], [ReadOnlyTools], [Not], [Any],
-// or any function of the call. Per-call values (a different limit, TTL or
+// a skip list of its own: [ToolNames], or any function of the call. Per-call values (a different limit, TTL or
 // deadline per tool) are one [PerCall] each: [Fixed], [ByTool], or any
 // function of the call.
 //

@@ -84,14 +84,6 @@ func (e *Error) Is(target error) bool {
 	return ok && c == e.Code
 }
 
-// Detail returns the text for operators: the client message plus the cause.
-func (e *Error) Detail() string {
-	if e.Cause == nil {
-		return e.Error()
-	}
-	return e.Error() + ": " + e.Cause.Error()
-}
-
 // RetryAfterSeconds rounds RetryAfter up to whole seconds (at least 1 when
 // set), the unit clients expect.
 func (e *Error) RetryAfterSeconds() int {
@@ -135,13 +127,14 @@ func Unavailable(msg string, retryAfter time.Duration, cause error) *Error {
 	return &Error{Code: CodeUnavailable, Message: msg, RetryAfter: retryAfter, Cause: cause}
 }
 
-// DeadlineExceeded reports a call that ran out of time.
-func DeadlineExceeded(cause error) *Error {
+// deadlineExceeded reports a call that ran out of time. Outside this
+// package, ErrorOf(context.DeadlineExceeded) makes the same refusal.
+func deadlineExceeded(cause error) *Error {
 	return &Error{Code: CodeDeadlineExceeded, Cause: cause}
 }
 
-// Canceled reports a call the client cancelled.
-func Canceled(cause error) *Error {
+// canceled reports a call the client cancelled.
+func canceled(cause error) *Error {
 	return &Error{Code: CodeCanceled, Cause: cause}
 }
 
@@ -164,9 +157,9 @@ func ErrorOf(err error) *Error {
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return DeadlineExceeded(err)
+		return deadlineExceeded(err)
 	case errors.Is(err, context.Canceled):
-		return Canceled(err)
+		return canceled(err)
 	}
 	var c Code
 	if errors.As(err, &c) { // a bare Code was returned
@@ -176,15 +169,6 @@ func ErrorOf(err error) *Error {
 		return &Error{Code: c, Cause: err}
 	}
 	return Internal(err)
-}
-
-// CodeOf returns the refusal code of err, CodeInternal for errors that are
-// not refusals, and "" for nil.
-func CodeOf(err error) Code {
-	if err == nil {
-		return ""
-	}
-	return ErrorOf(err).Code
 }
 
 func defaultMessage(c Code) string {

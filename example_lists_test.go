@@ -71,17 +71,6 @@ func ExampleCall_Request() {
 	// hello
 }
 
-func ExampleIsList() {
-	for _, m := range []string{bulwark.MethodListTools, bulwark.MethodListPrompts, bulwark.MethodCallTool, "roots/list"} {
-		fmt.Println(m, bulwark.IsList(m))
-	}
-	// Output:
-	// tools/list true
-	// prompts/list true
-	// tools/call false
-	// roots/list false
-}
-
 // An outer layer learns what the client receives once next has returned:
 // here an inner layer mistakenly answers tools/list with a prompt list, so
 // Use sends an internal error, and the outer layer sees it.

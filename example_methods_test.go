@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -109,12 +110,13 @@ func ExampleIsToolCall() {
 	// hello
 }
 
-// A list filter leaves bulwark's own inventory of tools unfiltered.
-func ExampleIsInventory() {
+// A list filter beneath Use that leaves bulwark's own inventory of tools
+// unfiltered (auth's Guard.FilterLists does) lets CheckTools see them all.
+func ExampleCheckTools_filtered() {
 	hideAll := func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			res, err := next(ctx, method, req)
-			if list, ok := res.(*mcp.ListToolsResult); ok && !bulwark.IsInventory(ctx) {
+			if list, ok := res.(*mcp.ListToolsResult); ok && !callrec.IsInventory(ctx) {
 				list.Tools = nil
 			}
 			return res, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -21,7 +22,7 @@ func ExampleInvalidArgument() {
 
 func ExamplePermissionDenied() {
 	err := bulwark.PermissionDenied("missing scope customers:write")
-	fmt.Println(err, bulwark.CodeOf(err))
+	fmt.Println(err, err.Code)
 	// Output: missing scope customers:write permission_denied
 }
 
@@ -29,10 +30,10 @@ func ExampleUnauthenticated() {
 	// The cause is for operators; the client sees only the message.
 	err := bulwark.Unauthenticated("invalid API key", errors.New("no key with digest 9f86…"))
 	fmt.Println(err)
-	fmt.Println(err.Detail())
+	fmt.Println(err.Cause)
 	// Output:
 	// invalid API key
-	// invalid API key: no key with digest 9f86…
+	// no key with digest 9f86…
 }
 
 func ExampleUnavailable() {
@@ -41,16 +42,11 @@ func ExampleUnavailable() {
 	// Output: the customer database is unavailable; retry after 30s 30
 }
 
-func ExampleDeadlineExceeded() {
-	err := bulwark.DeadlineExceeded(context.DeadlineExceeded)
-	fmt.Println(err, errors.Is(err, context.DeadlineExceeded))
-	// Output: deadline exceeded true
-}
-
-func ExampleCanceled() {
-	err := bulwark.Canceled(context.Canceled)
-	fmt.Println(err, bulwark.CodeOf(err))
-	// Output: request cancelled canceled
+// A context error is a deadline or cancellation refusal.
+func ExampleErrorOf_context() {
+	err := bulwark.ErrorOf(context.Canceled)
+	fmt.Println(err, err.Code, errors.Is(err, context.Canceled))
+	// Output: request cancelled canceled true
 }
 
 func ExampleInternal() {
@@ -65,9 +61,9 @@ func ExampleErrorOf() {
 	// Output: deadline_exceeded
 }
 
-func ExampleNewCall() {
+func ExampleCallFrom() {
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get_customer"}}
-	ctx, c := bulwark.NewCall(context.Background(), req, nil)
+	ctx, c := bulwarktest.Context(context.Background(), req, nil)
 	bulwark.CallFrom(ctx).SetPrincipal(&bulwark.Principal{ID: "alice"})
 	fmt.Println(c.Tool, c.PrincipalID(), c.Transport)
 	// Output: get_customer alice stdio
@@ -77,28 +73,6 @@ func ExampleToolNames() {
 	m := bulwark.ToolNames("update_customer_email", "add_customer_note")
 	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "add_customer_note"}}
 	fmt.Println(m(context.Background(), req))
-	// Output: true
-}
-
-func ExampleReadOnlyTools() {
-	ro := &mcp.Tool{Name: "get", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true}}
-	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "get"}}
-	ctx, _ := bulwark.NewCall(context.Background(), req, ro)
-	fmt.Println(bulwark.ReadOnlyTools()(ctx, req))
-	// Output: true
-}
-
-func ExampleNot() {
-	notPing := bulwark.Not(bulwark.ToolNames("ping"))
-	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "ping"}}
-	fmt.Println(notPing(context.Background(), req))
-	// Output: false
-}
-
-func ExampleAny() {
-	writes := bulwark.Any(bulwark.ToolNames("update_customer_email"), bulwark.ToolNames("delete_customer"))
-	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "update_customer_email"}}
-	fmt.Println(writes(context.Background(), req))
 	// Output: true
 }
 
@@ -142,7 +116,7 @@ func ExampleRegister() {
 }
 
 func ExampleToWire() {
-	_, c := bulwark.NewCall(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
+	_, c := bulwarktest.Context(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
 	res, err := bulwark.ToWire(c, nil, bulwark.RateLimited("rate limit exceeded", 2*time.Second), nil)
 	r := bulwark.RefusalOf(res, err)
 	fmt.Println(res.IsError, r.Code, r.RetryAfterSeconds)
@@ -158,7 +132,7 @@ func ExampleRefusalOf() {
 		}
 		fmt.Println("ok")
 	}
-	_, c := bulwark.NewCall(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
+	_, c := bulwarktest.Context(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}}, nil)
 	handle(bulwark.ToWire(c, nil, bulwark.Unavailable("loyalty service down", 5*time.Second, nil), nil))
 	handle(&mcp.CallToolResult{}, nil)
 	// Output:

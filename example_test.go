@@ -116,7 +116,7 @@ func ExampleRecover() {
 		panic("boom")
 	})
 	_, err := h(context.Background(), &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: "t"}})
-	fmt.Println(bulwark.CodeOf(err))
+	fmt.Println(bulwark.ErrorOf(err).Code)
 	// Output: internal
 }
 

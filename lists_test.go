@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -20,7 +21,7 @@ func afterNext(f func(c *bulwark.Call)) bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			res, err := next(ctx, req)
-			if c := bulwark.CallFrom(ctx); err == nil && bulwark.IsList(c.Method) {
+			if c := bulwark.CallFrom(ctx); err == nil && callrec.IsList(c.Method) {
 				f(c)
 			}
 			return res, err
@@ -157,17 +158,6 @@ func TestUseRecoversPanicsInListLayers(t *testing.T) {
 		}
 		if _, err := cs.ListPrompts(ctx, nil); err != nil {
 			t.Fatal(err)
-		}
-	}
-}
-
-func TestIsList(t *testing.T) {
-	for m, want := range map[string]bool{
-		"tools/list": true, "resources/list": true, "resources/templates/list": true, "prompts/list": true,
-		"tools/call": false, "resources/read": false, "roots/list": false, "": false,
-	} {
-		if bulwark.IsList(m) != want {
-			t.Errorf("IsList(%q) = %v", m, !want)
 		}
 	}
 }

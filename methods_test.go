@@ -121,7 +121,7 @@ func TestUseMapsRefusalsOfOtherMethodsToRPCErrors(t *testing.T) {
 		{"unauthenticated", bulwark.Unauthenticated("authentication required", nil), bulwark.CodeUnauthenticated.RPCCode(), bulwark.CodeUnauthenticated},
 		{"rate limited", bulwark.RateLimited("", 2e9), bulwark.CodeRateLimited.RPCCode(), bulwark.CodeRateLimited},
 		{"unavailable", bulwark.Unavailable("down", 0, nil), bulwark.CodeUnavailable.RPCCode(), bulwark.CodeUnavailable},
-		{"deadline", bulwark.DeadlineExceeded(context.DeadlineExceeded), bulwark.CodeDeadlineExceeded.RPCCode(), bulwark.CodeDeadlineExceeded},
+		{"deadline", &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: context.DeadlineExceeded}, bulwark.CodeDeadlineExceeded.RPCCode(), bulwark.CodeDeadlineExceeded},
 		{"invalid argument", bulwark.InvalidArgument("uri", "bad"), bulwark.CodeInvalidArgument.RPCCode(), bulwark.CodeInvalidArgument},
 		{"unexpected", errors.New("dial db.internal:5432: refused"), bulwark.CodeInternal.RPCCode(), bulwark.CodeInternal},
 	}

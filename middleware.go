@@ -95,8 +95,7 @@ func Chain(mws ...Middleware) Middleware {
 // so when such a tool is replaced on the server (added again with other
 // annotations) the layers decide by what the server now lists. And
 // [CheckTools] does it at start, and reports them. bulwark's own reading of
-// the list ([IsInventory]) never runs through the chain, so it sees every
-// tool.
+// the list never runs through the chain, so it sees every tool.
 //
 // For resources/read, resources/subscribe, completion/complete and
 // subscriptions/listen, Use tells the layers what the server serves a
@@ -469,7 +468,7 @@ type Matcher func(ctx context.Context, req *mcp.CallToolRequest) bool
 // Only applies mw to the calls m matches; other calls skip it. It is how
 // one layer serves a subset of tools without a skip list of its own:
 //
-//	cached := bulwark.Only(bulwark.ReadOnlyTools(), cache.Middleware(results))
+//	audited := bulwark.Only(bulwark.ToolNames("delete_customer"), audit.Middleware(trail))
 //	bounded := bulwark.Only(bulwark.ToolNames("export_customers"), bulwark.Timeout(bulwark.Fixed(time.Minute)))
 func Only(m Matcher, mw Middleware) Middleware {
 	if mw == nil {
@@ -498,27 +497,5 @@ func ToolNames(names ...string) Matcher {
 		}
 		_, ok := set[req.Params.Name]
 		return ok
-	}
-}
-
-// ReadOnlyTools matches calls to tools annotated read-only (see [IsReadOnly]).
-func ReadOnlyTools() Matcher {
-	return func(ctx context.Context, _ *mcp.CallToolRequest) bool { return IsReadOnly(ToolFrom(ctx)) }
-}
-
-// Not inverts m.
-func Not(m Matcher) Matcher {
-	return func(ctx context.Context, req *mcp.CallToolRequest) bool { return !m(ctx, req) }
-}
-
-// Any matches when at least one of ms matches.
-func Any(ms ...Matcher) Matcher {
-	return func(ctx context.Context, req *mcp.CallToolRequest) bool {
-		for _, m := range ms {
-			if m(ctx, req) {
-				return true
-			}
-		}
-		return false
 	}
 }

@@ -104,13 +104,13 @@ func TestRefusalOfPerToolLayersUnderUse(t *testing.T) {
 
 // The IsError results ToWire makes carry their *Error the SDK's way.
 func TestToWireResultsCarryTheirError(t *testing.T) {
-	ctx, c := bulwark.NewCall(context.Background(), bulwarktest.Request("t", nil), nil)
+	ctx, c := bulwarktest.Context(context.Background(), bulwarktest.Request("t", nil), nil)
 	for _, in := range []error{
 		bulwark.RateLimited("slow down", time.Second),
 		bulwark.InvalidArgument("id", "must be positive"),
 		bulwark.PermissionDenied("needs scope x"),
 		bulwark.Unavailable("down", 0, nil),
-		bulwark.DeadlineExceeded(nil),
+		&bulwark.Error{Code: bulwark.CodeDeadlineExceeded},
 	} {
 		res, err := bulwark.ToWire(c, nil, in, nil)
 		if err != nil || res == nil || !res.IsError {

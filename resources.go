@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/yosida95/uritemplate/v3"
 )
@@ -70,7 +71,7 @@ func (r *registry) resourceIndex(ctx context.Context, ss *mcp.ServerSession) (*r
 	if lister == nil {
 		return nil, errors.New("bulwark.Use was not called on this server")
 	}
-	ctx = context.WithValue(ctx, inventoryKey{}, true)
+	ctx = callrec.Inventory(ctx)
 	ix := &resourceIndex{at: now, uris: make(map[string]bool)}
 	err := pages(func(cursor string) (string, error) {
 		res, err := lister(ctx, MethodListResources, &mcp.ListResourcesRequest{Session: ss, Params: &mcp.ListResourcesParams{Cursor: cursor}})
@@ -152,8 +153,8 @@ func pages(page func(cursor string) (next string, err error)) error {
 // It is known for the calls [Use] serves of resources/read,
 // resources/subscribe, completion/complete and subscriptions/listen; uri
 // is the one the layer decides on (usually the one in [Call.Request]). Use
-// reads the server's resource lists for it (beneath the chain, marked by
-// [IsInventory]) at most once a second, so a resource or template added
+// reads the server's resource lists for it (beneath the chain) at most
+// once a second, so a resource or template added
 // while serving is matched within a second; add them before serving. It
 // errs when the lists cannot be read, or the call was not served by Use.
 func (c *Call) Resource(uri string) (match string, template bool, err error) {

@@ -88,7 +88,7 @@ func TestCallResourceMatchesAsTheSDKServes(t *testing.T) {
 	}
 
 	// A call record Use did not make knows no resources.
-	_, c := bulwark.NewCall(context.Background(), nil, nil)
+	_, c := bulwarktest.Context(context.Background(), nil, nil)
 	if _, _, err := c.Resource("x://7"); err == nil {
 		t.Error("Resource on a record without Use: no error")
 	}

@@ -32,6 +32,10 @@ import (
 //
 // When the client cancels the call, the refusal is canceled, not
 // deadline exceeded.
+//
+// The goroutine, its channel and its timer are what a call pays for this
+// guarantee (see the README, "Performance"). For handlers that honour their
+// context, [Deadline] gives the same deadline for less.
 func Timeout(d PerCall[time.Duration]) Middleware {
 	if d == nil {
 		return func(next mcp.ToolHandler) mcp.ToolHandler { return next }
@@ -43,6 +47,55 @@ func Timeout(d PerCall[time.Duration]) Middleware {
 				return next(ctx, req)
 			}
 			return runBounded(ctx, req, next, limit)
+		}
+	}
+}
+
+// Deadline bounds each call by the deadline d gives it, as [Timeout] does,
+// but trusts the handler to honour its context: the handler runs on the
+// caller's goroutine, with a context that ends at the deadline
+// (context.WithTimeout), and the call is answered when the handler
+// returns. There is no goroutine, channel or extra timer per call, which
+// makes it the cheaper of the two; use it for handlers whose every wait
+// takes the context (database, HTTP and Redis clients do), and [Timeout]
+// for any handler you cannot vouch for.
+//
+// A handler that returns once the deadline has passed with an error, or an
+// IsError result, receives a deadline-exceeded refusal, as under Timeout,
+// and one that returns a result in time is answered with it. A handler that
+// ignores its context holds the call until it returns by itself: Deadline
+// cannot answer earlier, and when that handler succeeds after the deadline
+// its result is sent. When the client cancels the call, the refusal is
+// canceled. A nil d, or a value of zero or less for a call, means no
+// deadline for that call.
+func Deadline(d PerCall[time.Duration]) Middleware {
+	if d == nil {
+		return func(next mcp.ToolHandler) mcp.ToolHandler { return next }
+	}
+	return func(next mcp.ToolHandler) mcp.ToolHandler {
+		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			limit := d(ctx, req)
+			if limit <= 0 {
+				return next(ctx, req)
+			}
+			hctx, cancel := context.WithTimeout(ctx, limit)
+			defer cancel()
+			res, err := next(hctx, req)
+			if hctx.Err() == nil || err == nil && res != nil && !res.IsError {
+				return res, err
+			}
+			if ctx.Err() != nil {
+				// The caller's own context ended: the client cancelled, or
+				// an outer deadline passed.
+				return nil, ErrorOf(context.Cause(ctx))
+			}
+			if err == nil {
+				err = context.DeadlineExceeded
+				if e := resultError(res); e != nil {
+					err = e
+				}
+			}
+			return nil, deadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline: %w", toolName(req), limit, err))
 		}
 	}
 }
@@ -73,7 +126,7 @@ func runBounded(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHand
 			// The handler noticed the deadline and returned its context's
 			// error: report it as ours. (Unreachable before the timer fired
 			// and we cancelled; kept for a handler racing the cancel.)
-			return nil, DeadlineExceeded(fmt.Errorf("after %v: %w", limit, o.err))
+			return nil, deadlineExceeded(fmt.Errorf("after %v: %w", limit, o.err))
 		}
 		return o.res, o.err
 	case <-j.timer.C:
@@ -81,7 +134,7 @@ func runBounded(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHand
 		// to the pool; its buffered channel takes the late result without
 		// blocking.
 		cancel(errTimeout)
-		return nil, DeadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline", toolName(req), limit))
+		return nil, deadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline", toolName(req), limit))
 	case <-ctx.Done():
 		// The caller's own context ended: the client cancelled, or an outer
 		// deadline passed.

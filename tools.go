@@ -14,6 +14,7 @@ import (
 	"time"
 	"weak"
 
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -76,21 +77,8 @@ func (r *registry) learn(ctx context.Context, ss *mcp.ServerSession) {
 	r.learnFrom(tools)
 }
 
-type inventoryKey struct{}
-
-// IsInventory reports whether ctx belongs to bulwark's own reading of a
-// server's tools ([CheckTools], and [Use] learning an unknown tool) or of
-// its resources and resource templates ([Call.Resource]): a tools/list,
-// resources/list or resources/templates/list request no client sent. It
-// never runs through the chain of [Use]; receiving middleware added before
-// Use (beneath it) sees it, and a list filter there leaves it unfiltered
-// (auth's Guard.FilterLists does), so the inventory sees everything.
-func IsInventory(ctx context.Context) bool {
-	return ctx.Value(inventoryKey{}) != nil
-}
-
 // list reads every page of the tools/list the SDK serves beneath Use, on
-// session ss, with a context marked by [IsInventory].
+// session ss, with a context marked by callrec.Inventory.
 func (r *registry) list(ctx context.Context, ss *mcp.ServerSession) ([]*mcp.Tool, error) {
 	r.mu.RLock()
 	lister := r.lister
@@ -98,7 +86,7 @@ func (r *registry) list(ctx context.Context, ss *mcp.ServerSession) ([]*mcp.Tool
 	if lister == nil {
 		return nil, errors.New("bulwark.Use was not called on this server")
 	}
-	ctx = context.WithValue(ctx, inventoryKey{}, true)
+	ctx = callrec.Inventory(ctx)
 	var out []*mcp.Tool
 	cursor := ""
 	for range 10000 {
@@ -170,8 +158,8 @@ func (r *registry) learnFrom(tools []*mcp.Tool) []string {
 //
 // It also fails when Use was not called on s. It reads the list over a
 // session of its own on an in-memory transport, closed before it returns;
-// receiving middleware added before Use sees that request, marked by
-// [IsInventory].
+// receiving middleware added before Use sees that request (auth's list
+// filter leaves it whole).
 func CheckTools(ctx context.Context, s *mcp.Server) error {
 	r := registryOf(s, true)
 	st, _ := mcp.NewInMemoryTransports()
@@ -217,7 +205,8 @@ func registryOf(s *mcp.Server, create bool) *registry {
 
 // Register records tool definitions for s so layers can read them at call
 // time, for tools that were added to s without [AddTool] or
-// [AddToolHandler]. The definitions must not be modified afterwards.
+// [AddToolHandler] (by another library, say). The definitions must not be
+// modified afterwards.
 func Register(s *mcp.Server, tools ...*mcp.Tool) {
 	r := registryOf(s, true)
 	r.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -100,9 +101,10 @@ func (l *Logger) callRecord(ctx context.Context, req *mcp.CallToolRequest, c *bu
 			r.AuthMethod = p.Method
 		}
 		r.Attempts = c.Attempts()
-		r.Cache = c.CacheStatus()
-		r.Breaker = c.BreakerState()
-		if f := c.Fields(); f != nil {
+		r.Cache = c.Field(callrec.FieldCache)
+		r.Breaker = c.Field(callrec.FieldBreaker)
+		// The cache outcome and breaker state have entries of their own.
+		if f := callrec.OtherFields(c); f != nil {
 			for k, v := range f {
 				f[k] = l.redactor.Text(v)
 			}
@@ -197,7 +199,7 @@ func (l *Logger) outcome(ctx context.Context, r *Record, c *bulwark.Call, res *m
 	if o.Code() == bulwark.CodeCanceled && e.Code != bulwark.CodeCanceled {
 		// The client cancelled the call, whatever the layer that noticed
 		// it returned.
-		e = bulwark.Canceled(err)
+		e = &bulwark.Error{Code: bulwark.CodeCanceled, Cause: err}
 	}
 	if e.Code == bulwark.CodeInternal {
 		r.Reason = "internal error (id " + r.ID + ")"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,7 +66,7 @@ func TestMiddlewareOutcomes(t *testing.T) {
 		{name: "permission denied", h: errHandler(bulwark.PermissionDenied("needs scope customers:write")), outcome: "permission_denied", reason: "needs scope customers:write"},
 		{name: "rate limited", h: errHandler(bulwark.RateLimited("", 2*time.Second)), outcome: "rate_limited", reason: "rate limit exceeded; retry after 2s"},
 		{name: "breaker open", h: errHandler(bulwark.Unavailable("database unavailable", time.Second, errors.New("breaker open"))), outcome: "unavailable", detail: "breaker open"},
-		{name: "timeout", h: errHandler(bulwark.DeadlineExceeded(context.DeadlineExceeded)), outcome: "deadline_exceeded"},
+		{name: "timeout", h: errHandler(&bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: context.DeadlineExceeded}), outcome: "deadline_exceeded"},
 		{name: "internal with secret in cause", h: errHandler(errors.New("dial postgres://app:hunter2@db/x: refused")), outcome: "internal", reason: "internal error (id ", detail: "postgres://app:[REDACTED]@db/x"},
 		{name: "panic", h: func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { panic("boom") }, outcome: "internal", detail: "panic: boom"},
 		{name: "client cancellation", ctx: canceled, h: errHandler(errors.New("pq: canceling statement")), outcome: "canceled"},
@@ -98,7 +99,7 @@ func TestMiddlewareOutcomes(t *testing.T) {
 			if r.ID != c.ID || r.Tool != "get_customer" || r.Kind != audit.KindCall || string(r.Arguments) != `{"id":7}` {
 				t.Fatalf("record %+v", r)
 			}
-			if tt.name == "panic" && bulwark.CodeOf(err) != bulwark.CodeInternal {
+			if tt.name == "panic" && !errors.Is(err, bulwark.CodeInternal) {
 				t.Fatalf("panic returned %v", err)
 			}
 		})
@@ -119,13 +120,14 @@ func TestMiddlewareRecordsInnerLayers(t *testing.T) {
 		c.SetPrincipal(&bulwark.Principal{ID: "alice", Method: "api_key"})
 		c.AddAttempt()
 		c.AddAttempt()
-		c.SetCacheStatus(bulwark.CacheMiss)
-		c.SetBreakerState("closed")
+		c.SetField("cache", "miss")
+		c.SetField("breaker", "closed")
 		c.SetField("rows", "3")
 		clock.Advance(1500 * time.Microsecond)
 		return bulwarktest.TextResult("ok"), nil
 	}
-	req := bulwarktest.Request("get_customer", map[string]any{"id": 7, "api_key": "k"}, bulwarktest.WithHeader("X-Test", "1"))
+	req := bulwarktest.Request("get_customer", map[string]any{"id": 7, "api_key": "k"})
+	req.Extra = &mcp.RequestExtra{Header: http.Header{"X-Test": {"1"}}}
 	ctx, c := bulwarktest.Context(context.Background(), req, nil)
 	c.Start = clock.Now()
 	if _, err := audit.Middleware(l)(h)(ctx, req); err != nil {

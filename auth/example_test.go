@@ -232,7 +232,8 @@ func ExampleConfig_staticPrincipal() {
 	stdio := bulwarktest.Request("t", nil)
 	_, err := h(context.Background(), stdio)
 	fmt.Println(err)
-	overHTTP := bulwarktest.Request("t", nil, bulwarktest.WithHeader("User-Agent", "x"))
+	overHTTP := bulwarktest.Request("t", nil)
+	overHTTP.Extra = &mcp.RequestExtra{Header: http.Header{"User-Agent": {"x"}}}
 	_, err = h(context.Background(), overHTTP)
 	fmt.Println(err)
 	// Output:

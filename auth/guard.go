@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/yosida95/uritemplate/v3"
 )
@@ -252,7 +253,7 @@ func (g *Guard) Middleware() bulwark.Middleware {
 	return func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			call := bulwark.CallFrom(ctx)
-			if call != nil && (bulwark.IsList(call.Method) || call.Method == bulwark.MethodListen) {
+			if call != nil && (callrec.IsList(call.Method) || call.Method == bulwark.MethodListen) {
 				return s.guardList(ctx, call, req, next)
 			}
 			p, req, err := s.authenticate(ctx, req, bulwark.IsToolCall(ctx))
@@ -260,7 +261,9 @@ func (g *Guard) Middleware() bulwark.Middleware {
 				return nil, err
 			}
 			if call == nil {
-				ctx, call = bulwark.NewCall(ctx, req, nil)
+				var rec any
+				ctx, rec = callrec.New(ctx, req, nil)
+				call = rec.(*bulwark.Call)
 			}
 			call.SetPrincipal(p)
 			if err := s.decideCall(ctx, p, call, req); err != nil {
@@ -316,8 +319,8 @@ func (s *settings) guardList(ctx context.Context, call *bulwark.Call, req *mcp.C
 // The caller is found as Middleware finds it. In the argument-token mode,
 // when nothing else identifies the caller, lists are left unfiltered;
 // otherwise, without a caller, every list is empty. bulwark's own inventory
-// of a server's tools and resources (bulwark.IsInventory) is left
-// unfiltered. Without Use the server's templates are not known, so a
+// of a server's tools and resources (bulwark.CheckTools,
+// bulwark.Call.Resource) is left unfiltered. Without Use the server's templates are not known, so a
 // subscriptions/listen URI is decided by its own entry, else by the first
 // policy template (in sorted order) that matches it.
 func (g *Guard) FilterLists() mcp.Middleware {
@@ -332,10 +335,10 @@ func (g *Guard) FilterLists() mcp.Middleware {
 				return next(ctx, method, s.narrowListen(lr, func(uri string) error { return s.decideResource(ctx, p, uri) }))
 			}
 			res, err := next(ctx, method, req)
-			if err != nil || res == nil || req == nil || !bulwark.IsList(method) {
+			if err != nil || res == nil || req == nil || !callrec.IsList(method) {
 				return res, err
 			}
-			if bulwark.IsInventory(ctx) {
+			if callrec.IsInventory(ctx) {
 				return res, nil
 			}
 			p, _ := s.principalOf(ctx, req.GetExtra())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -43,10 +44,10 @@ func TestMiddlewareSources(t *testing.T) {
 	}{
 		{"nothing configured", auth.Config{}, bulwarktest.Request("t", nil), "", bulwark.CodeUnauthenticated},
 		{"static on stdio", auth.Config{StaticPrincipal: static}, bulwarktest.Request("t", nil), "stdio-user", ""},
-		{"static never on HTTP", auth.Config{StaticPrincipal: static}, bulwarktest.Request("t", nil, bulwarktest.WithHeader("X", "y")), "", bulwark.CodeUnauthenticated},
-		{"token info on HTTP", auth.Config{StaticPrincipal: static}, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(tokenInfoFor(t, httpUser))), "http-user", ""},
-		{"foreign token info with user", auth.Config{}, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(&sdkauth.TokenInfo{UserID: "ext", Scopes: []string{"a"}})), "ext", ""},
-		{"foreign token info without user", auth.Config{}, bulwarktest.Request("t", nil, bulwarktest.WithTokenInfo(&sdkauth.TokenInfo{Scopes: []string{"a"}})), "", bulwark.CodeUnauthenticated},
+		{"static never on HTTP", auth.Config{StaticPrincipal: static}, overHTTP(bulwarktest.Request("t", nil), nil), "", bulwark.CodeUnauthenticated},
+		{"token info on HTTP", auth.Config{StaticPrincipal: static}, overHTTP(bulwarktest.Request("t", nil), tokenInfoFor(t, httpUser)), "http-user", ""},
+		{"foreign token info with user", auth.Config{}, overHTTP(bulwarktest.Request("t", nil), &sdkauth.TokenInfo{UserID: "ext", Scopes: []string{"a"}}), "ext", ""},
+		{"foreign token info without user", auth.Config{}, overHTTP(bulwarktest.Request("t", nil), &sdkauth.TokenInfo{Scopes: []string{"a"}}), "", bulwark.CodeUnauthenticated},
 		{"argument token", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1}), "arg-user", ""},
 		{"argument token, bad", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"auth_token": "bwk_wrong"}), "", bulwark.CodeUnauthenticated},
 		{"argument token, missing", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"id": 1}), "", bulwark.CodeUnauthenticated},
@@ -55,7 +56,7 @@ func TestMiddlewareSources(t *testing.T) {
 		{"argument token, twice", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", `{"auth_token":"`+argKey+`","AUTH_TOKEN":"x"}`), "", bulwark.CodeUnauthenticated},
 		{"argument token, malformed arguments", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", `{"auth_token":"`+argKey+`"`), "", bulwark.CodeInvalidArgument},
 		{"argument token, custom name", auth.Config{ArgumentTokenVerifier: argStore(t), ArgumentTokenField: "key"}, bulwarktest.Request("t", map[string]any{"key": argKey}), "arg-user", ""},
-		{"header wins over argument", auth.Config{ArgumentTokenVerifier: argStore(t)}, bulwarktest.Request("t", map[string]any{"auth_token": "bwk_wrong"}, bulwarktest.WithTokenInfo(tokenInfoFor(t, httpUser))), "http-user", ""},
+		{"header wins over argument", auth.Config{ArgumentTokenVerifier: argStore(t)}, overHTTP(bulwarktest.Request("t", map[string]any{"auth_token": "bwk_wrong"}), tokenInfoFor(t, httpUser)), "http-user", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,10 +64,10 @@ func TestMiddlewareSources(t *testing.T) {
 			ctx, call := bulwarktest.Context(context.Background(), tt.req, nil)
 			_, err := middleware(tt.cfg)(rec.Handle)(ctx, tt.req)
 			if tt.wantCode != "" {
-				if bulwark.CodeOf(err) != tt.wantCode || rec.Count() != 0 {
-					t.Fatalf("err = %v (code %s), handler calls %d; want %s", err, bulwark.CodeOf(err), rec.Count(), tt.wantCode)
+				if !errors.Is(err, tt.wantCode) || len(rec.Calls()) != 0 {
+					t.Fatalf("err = %v (%v), handler calls %d; want %s", err, bulwark.ErrorOf(err), len(rec.Calls()), tt.wantCode)
 				}
-				if strings.Contains(err.Error(), argKey) || strings.Contains(bulwark.ErrorOf(err).Detail(), argKey) {
+				if strings.Contains(err.Error(), argKey) || errors.Unwrap(err) != nil && strings.Contains(errors.Unwrap(err).Error(), argKey) {
 					t.Fatal("refusal echoes the token")
 				}
 				return
@@ -125,7 +126,7 @@ func TestArgumentTokenRemoved(t *testing.T) {
 	}
 	// Removed even when another credential authenticated the call.
 	rec := &bulwarktest.Recorder{}
-	req := bulwarktest.Request("t", `{"auth_token":"whatever"}`, bulwarktest.WithTokenInfo(tokenInfoFor(t, &auth.Principal{ID: "h"})))
+	req := overHTTP(bulwarktest.Request("t", `{"auth_token":"whatever"}`), tokenInfoFor(t, &auth.Principal{ID: "h"}))
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	if _, err := middleware(auth.Config{ArgumentTokenVerifier: argStore(t)})(rec.Handle)(ctx, req); err != nil {
 		t.Fatal(err)
@@ -239,12 +240,12 @@ func TestAuthorizationInMiddleware(t *testing.T) {
 			c.DenyUnlisted, c.DefaultPolicy = tt.deny, tt.def
 			_, err := middleware(c)(rec.Handle)(ctx, req)
 			if tt.wantCode == "" {
-				if err != nil || rec.Count() != 1 {
-					t.Fatalf("err %v, calls %d", err, rec.Count())
+				if err != nil || len(rec.Calls()) != 1 {
+					t.Fatalf("err %v, calls %d", err, len(rec.Calls()))
 				}
 				return
 			}
-			if bulwark.CodeOf(err) != tt.wantCode || rec.Count() != 0 {
+			if !errors.Is(err, tt.wantCode) || len(rec.Calls()) != 0 {
 				t.Fatalf("err = %v; want %s", err, tt.wantCode)
 			}
 			if tt.wantMsg != "" && err.Error() != tt.wantMsg {
@@ -414,10 +415,10 @@ func FuzzArgumentToken(f *testing.F) {
 		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 		_, err := h(rec.Handle)(ctx, req)
 		if err != nil {
-			if c := bulwark.CodeOf(err); c != bulwark.CodeUnauthenticated && c != bulwark.CodeInvalidArgument {
+			if !errors.Is(err, bulwark.CodeUnauthenticated) && !errors.Is(err, bulwark.CodeInvalidArgument) {
 				t.Fatalf("unexpected refusal %v", err)
 			}
-			if strings.Contains(bulwark.ErrorOf(err).Detail(), argKey) {
+			if errors.Unwrap(err) != nil && strings.Contains(errors.Unwrap(err).Error(), argKey) {
 				t.Fatal("refusal echoes the token")
 			}
 			return
@@ -448,7 +449,7 @@ func TestNilVerifierFailsClosed(t *testing.T) {
 	rec := &bulwarktest.Recorder{}
 	req := bulwarktest.Request("t", map[string]any{"auth_token": argKey, "id": 1})
 	cctx, _ := bulwarktest.Context(ctx, req, nil)
-	if _, err := middleware(auth.Config{ArgumentTokenField: "auth_token"})(rec.Handle)(cctx, req); bulwark.CodeOf(err) != bulwark.CodeUnauthenticated {
+	if _, err := middleware(auth.Config{ArgumentTokenField: "auth_token"})(rec.Handle)(cctx, req); !errors.Is(err, bulwark.CodeUnauthenticated) {
 		t.Fatalf("argument token with nil verifier: %v", err)
 	}
 	// Authenticated another way, the argument is still removed.
@@ -494,4 +495,11 @@ func middleware(cfg auth.Config) bulwark.Middleware {
 		panic(err)
 	}
 	return g.Middleware()
+}
+
+// overHTTP sets on req what streamable HTTP would: headers and, when ti is
+// not nil, the verified bearer token's information.
+func overHTTP(req *mcp.CallToolRequest, ti *sdkauth.TokenInfo) *mcp.CallToolRequest {
+	req.Extra = &mcp.RequestExtra{Header: http.Header{}, TokenInfo: ti}
+	return req
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // State is a breaker state. The values are the spelling the metrics
-// package uses, and what [bulwark.Call.SetBreakerState] records.
+// package uses, and what a call records in its "breaker" field ([bulwark.Call.SetField]).
 type State string
 
 // The breaker states.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -16,7 +17,7 @@ import (
 // RetryAfter. Otherwise the handler runs and its outcome, classified by
 // [bulwark.OutcomeOf] and Config.IsFailure, is reported to the breaker.
 // Either way the call record notes the state the call saw
-// ([bulwark.Call.SetBreakerState]).
+// (the "breaker" field, [bulwark.Call.SetField]).
 //
 // In the default order the breaker sits inside the cache, so cached results
 // still serve while it is open, and outside retry, so an open breaker stops
@@ -39,7 +40,7 @@ func pick(choose func(ctx context.Context) *Breaker) bulwark.Middleware {
 			}
 			t, st, err := b.allow(ctx)
 			call := bulwark.CallFrom(ctx)
-			call.SetBreakerState(string(st))
+			call.SetField(callrec.FieldBreaker, string(st))
 			if err != nil {
 				call.SetRejection(err)
 				return nil, err

@@ -3,6 +3,7 @@ package bulwarktest_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
@@ -24,14 +25,15 @@ func ExampleRecorder() {
 	req := bulwarktest.Request("save", map[string]any{"id": "c-1"})
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	res, _ := h(ctx, req)
-	fmt.Println(bulwarktest.ResultText(res), rec.Count(), string(rec.Calls()[0].Arguments))
+	fmt.Println(bulwarktest.ResultText(res), len(rec.Calls()), string(rec.Calls()[0].Arguments))
 	// Output: stored 1 {"id":"c-1"}
 }
 
 func ExampleRequest() {
-	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"},
-		bulwarktest.WithHeader("User-Agent", "test"),
-		bulwarktest.WithMeta("idempotencyKey", "k-1"))
+	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
+	// What streamable HTTP would set, and a _meta entry.
+	req.Extra = &mcp.RequestExtra{Header: http.Header{"User-Agent": {"test"}}}
+	req.Params.Meta = mcp.Meta{"idempotencyKey": "k-1"}
 	fmt.Println(req.Params.Name, string(req.Params.Arguments), req.Extra.Header.Get("User-Agent"), req.Params.Meta["idempotencyKey"])
 	// Output: get_customer {"id":"c-1"} test k-1
 }

@@ -67,20 +67,6 @@ func (r *Recorder) Calls() []Recorded {
 	return append([]Recorded(nil), r.calls...)
 }
 
-// Count returns how many calls were seen.
-func (r *Recorder) Count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.calls)
-}
-
-// Reset forgets the recorded calls.
-func (r *Recorder) Reset() {
-	r.mu.Lock()
-	r.calls = nil
-	r.mu.Unlock()
-}
-
 // TextResult builds a successful result with one text content.
 func TextResult(text string) *mcp.CallToolResult {
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}

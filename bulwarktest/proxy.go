@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -33,20 +32,16 @@ const (
 	modeBlackhole
 )
 
-// NewProxy listens on a loopback port and forwards each connection to
-// target. It is closed when the test ends.
-func NewProxy(tb testing.TB, target string) *Proxy {
-	tb.Helper()
-	p, err := StartProxy("127.0.0.1:0", target)
-	if err != nil {
-		tb.Fatalf("bulwarktest.NewProxy: %v", err)
-	}
-	tb.Cleanup(func() { p.Close() })
-	return p
-}
-
-// StartProxy is NewProxy for use outside tests (a demo that shows a
-// dependency failing, say). Call Close when done.
+// StartProxy listens on listen ("127.0.0.1:0" for any loopback port) and
+// forwards each connection to target. It works outside tests too (a demo
+// that shows a dependency failing, say). Close it when done; a test does
+// so with t.Cleanup:
+//
+//	p, err := bulwarktest.StartProxy("127.0.0.1:0", redisAddr)
+//	if err != nil {
+//		t.Fatal(err)
+//	}
+//	t.Cleanup(func() { p.Close() })
 func StartProxy(listen, target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {

@@ -53,7 +53,11 @@ func roundTrip(addr string, timeout time.Duration) error {
 }
 
 func TestProxyFaults(t *testing.T) {
-	p := bulwarktest.NewProxy(t, echoServer(t))
+	p, err := bulwarktest.StartProxy("127.0.0.1:0", echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
 	if err := roundTrip(p.Addr(), time.Second); err != nil {
 		t.Fatalf("pass: %v", err)
 	}

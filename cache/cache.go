@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/bulwark-mcp/bulwark/internal/jsontext"
 	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -28,10 +29,11 @@ const MetaKey = "bulwark/cache"
 // zero field means the documented default.
 type Config struct {
 	// When selects the calls that are cached. Default: tools annotated
-	// read-only in bulwark's registry (bulwark.AddTool, bulwark.Register),
-	// so unannotated and unregistered tools are not cached. To add tools to
-	// the default, use bulwark.Any(bulwark.ReadOnlyTools(),
-	// bulwark.ToolNames(...)); to leave one out, give it a TTL of zero.
+	// read-only in bulwark's registry (bulwark.AddTool,
+	// bulwark.Register), so unannotated and unregistered tools are
+	// not cached. To add a tool to the default, test it next to
+	// bulwark.IsReadOnly(bulwark.ToolFrom(ctx)) in a Matcher of your own;
+	// to leave one out, give it a TTL of zero.
 	When bulwark.Matcher
 	// TTL is how long the result of a call stays fresh, capped by MaxTTL.
 	// Default one minute for every call; bulwark.ByTool sets it per tool.
@@ -191,7 +193,7 @@ func failedUpstream(res *mcp.CallToolResult, err error) bool {
 		}
 		err = e
 	}
-	switch bulwark.CodeOf(err) {
+	switch bulwark.ErrorOf(err).Code {
 	case bulwark.CodeUnavailable, bulwark.CodeInternal, bulwark.CodeDeadlineExceeded:
 		return true
 	}
@@ -289,7 +291,7 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		res, err := c.materialize(cand)
 		if err == nil {
 			c.hits.Add(1)
-			call.SetCacheStatus(bulwark.CacheHit)
+			call.SetField(callrec.FieldCache, callrec.Hit)
 			return res, nil
 		}
 		c.storeError(ctx, "decode", err)
@@ -302,7 +304,7 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		// Without a trustworthy key (the store could not say which
 		// generation a tag is at) nothing is shared or stored.
 		c.misses.Add(1)
-		call.SetCacheStatus(bulwark.CacheMiss)
+		call.SetField(callrec.FieldCache, callrec.Miss)
 		return next(ctx, req)
 	}
 
@@ -326,14 +328,14 @@ func (c *Cache) serve(ctx context.Context, r request, req *mcp.CallToolRequest, 
 		// stale answer), or a miss when what it shares is a failure.
 		c.shared.Add(1)
 		switch {
-		case f.status == bulwark.CacheStale:
+		case f.status == callrec.Stale:
 			c.stale.Add(1)
-			call.SetCacheStatus(bulwark.CacheStale)
+			call.SetField(callrec.FieldCache, callrec.Stale)
 		case f.err == nil && f.res != nil && !f.res.IsError:
 			c.hits.Add(1)
-			call.SetCacheStatus(bulwark.CacheHit)
+			call.SetField(callrec.FieldCache, callrec.Hit)
 		default:
-			call.SetCacheStatus(bulwark.CacheMiss)
+			call.SetField(callrec.FieldCache, callrec.Miss)
 		}
 		return jsontext.CloneResult(f.res), f.err
 	}
@@ -374,7 +376,7 @@ func (c *Cache) materialize(e Entry) (*mcp.CallToolResult, error) {
 func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req *mcp.CallToolRequest, next mcp.ToolHandler, cand Entry, haveStale bool) (res *mcp.CallToolResult, err error) {
 	call := bulwark.CallFrom(ctx)
 	var shared *mcp.CallToolResult // what waiters copy; never handed out itself
-	status := bulwark.CacheMiss
+	status := callrec.Miss
 	finished := false
 	defer func() {
 		// Also runs when next panics: waiters must not wait forever, and
@@ -383,7 +385,7 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 	}()
 
 	c.misses.Add(1)
-	call.SetCacheStatus(bulwark.CacheMiss)
+	call.SetField(callrec.FieldCache, callrec.Miss)
 	res, err = next(ctx, req)
 	finished = true
 
@@ -393,10 +395,10 @@ func (c *Cache) lead(ctx context.Context, f *flight, key string, r request, req 
 			if st.Meta == nil {
 				st.Meta = mcp.Meta{}
 			}
-			st.Meta[MetaKey] = map[string]any{"status": bulwark.CacheStale, "ageSeconds": int64(age / time.Second)}
+			st.Meta[MetaKey] = map[string]any{"status": callrec.Stale, "ageSeconds": int64(age / time.Second)}
 			c.stale.Add(1)
-			call.SetCacheStatus(bulwark.CacheStale)
-			status = bulwark.CacheStale
+			call.SetField(callrec.FieldCache, callrec.Stale)
+			status = callrec.Stale
 			if f.hasWaiters(c) {
 				shared = jsontext.CloneResult(st)
 			}

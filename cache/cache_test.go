@@ -95,20 +95,20 @@ var (
 func TestHitMissAndStatus(t *testing.T) {
 	e := newEnv(t, cache.Config{})
 	res, err, c := e.call("get_customer", map[string]any{"id": "c-1"}, alice)
-	if err != nil || bulwarktest.ResultText(res) != "answer 1" || c.CacheStatus() != bulwark.CacheMiss {
-		t.Fatalf("first call = %q, %v, status %q", bulwarktest.ResultText(res), err, c.CacheStatus())
+	if err != nil || bulwarktest.ResultText(res) != "answer 1" || c.Field("cache") != "miss" {
+		t.Fatalf("first call = %q, %v, status %q", bulwarktest.ResultText(res), err, c.Field("cache"))
 	}
 	res, err, c = e.call("get_customer", map[string]any{"id": "c-1"}, alice)
-	if err != nil || bulwarktest.ResultText(res) != "answer 1" || c.CacheStatus() != bulwark.CacheHit {
-		t.Fatalf("second call = %q, %v, status %q", bulwarktest.ResultText(res), err, c.CacheStatus())
+	if err != nil || bulwarktest.ResultText(res) != "answer 1" || c.Field("cache") != "hit" {
+		t.Fatalf("second call = %q, %v, status %q", bulwarktest.ResultText(res), err, c.Field("cache"))
 	}
 	if got := e.text("get_customer", map[string]any{"id": "c-2"}, alice); got != "answer 2" {
 		t.Fatalf("other arguments = %q, want a new answer", got)
 	}
 	// Write tools (not read-only) bypass the cache.
 	_, _, c = e.call("update_customer", map[string]any{"id": "c-1"}, alice)
-	if c.CacheStatus() != bulwark.CacheBypass {
-		t.Fatalf("write tool status %q", c.CacheStatus())
+	if c.Field("cache") != "bypass" {
+		t.Fatalf("write tool status %q", c.Field("cache"))
 	}
 	if got := e.text("update_customer", map[string]any{"id": "c-1"}, alice); got != "answer 4" {
 		t.Fatalf("write tool answered %q: it was cached", got)
@@ -188,7 +188,9 @@ func TestToolSelection(t *testing.T) {
 		{"read-only by default", cache.Config{}, "get_customer", true},
 		{"write not by default", cache.Config{}, "update_customer", false},
 		{"unregistered not by default", cache.Config{}, "unknown", false},
-		{"when adds to the default", cache.Config{When: bulwark.Any(bulwark.ReadOnlyTools(), bulwark.ToolNames("unknown"))}, "unknown", true},
+		{"when adds to the default", cache.Config{When: func(ctx context.Context, req *mcp.CallToolRequest) bool {
+			return bulwark.IsReadOnly(bulwark.ToolFrom(ctx)) || req.Params.Name == "unknown"
+		}}, "unknown", true},
 		{"when replaces default", cache.Config{When: bulwark.ToolNames("send_email")}, "send_email", true},
 		{"when excludes read-only", cache.Config{When: bulwark.ToolNames("send_email")}, "get_customer", false},
 		{"zero tool TTL", cache.Config{TTL: bulwark.ByTool(time.Minute, map[string]time.Duration{"get_customer": 0})}, "get_customer", false},
@@ -202,8 +204,8 @@ func TestToolSelection(t *testing.T) {
 			e := newEnv(t, tt.cfg)
 			e.text(tt.tool, map[string]any{"id": "c-1"}, alice)
 			e.text(tt.tool, map[string]any{"id": "c-1"}, alice)
-			if got := e.rec.Count() == 1; got != tt.cached {
-				t.Fatalf("handler ran %d times; cached want %v", e.rec.Count(), tt.cached)
+			if got := len(e.rec.Calls()) == 1; got != tt.cached {
+				t.Fatalf("handler ran %d times; cached want %v", len(e.rec.Calls()), tt.cached)
 			}
 		})
 	}
@@ -213,8 +215,8 @@ func TestMalformedArgumentsBypass(t *testing.T) {
 	e := newEnv(t, cache.Config{})
 	for _, raw := range []string{`{"id":`, `{"id":1,"id":2}`, `{"id":"\ud800"}`} {
 		_, _, c := e.call("get_customer", json.RawMessage(raw), alice)
-		if c.CacheStatus() != bulwark.CacheBypass {
-			t.Errorf("%s: status %q, want bypass", raw, c.CacheStatus())
+		if c.Field("cache") != "bypass" {
+			t.Errorf("%s: status %q, want bypass", raw, c.Field("cache"))
 		}
 	}
 }
@@ -277,12 +279,12 @@ func TestErrorsAndIsErrorNotCached(t *testing.T) {
 			e.rec.Func = tt.fn
 			for i := 0; i < 3; i++ {
 				_, _, c := e.call("get_customer", nil, alice)
-				if c.CacheStatus() != bulwark.CacheMiss {
-					t.Fatalf("call %d status %q", i, c.CacheStatus())
+				if c.Field("cache") != "miss" {
+					t.Fatalf("call %d status %q", i, c.Field("cache"))
 				}
 			}
-			if e.rec.Count() != 3 {
-				t.Fatalf("handler ran %d times; want 3 (nothing cached)", e.rec.Count())
+			if len(e.rec.Calls()) != 3 {
+				t.Fatalf("handler ran %d times; want 3 (nothing cached)", len(e.rec.Calls()))
 			}
 		})
 	}
@@ -295,8 +297,8 @@ func TestOversizedResultNotCached(t *testing.T) {
 	}
 	e.call("get_customer", nil, alice)
 	e.call("get_customer", nil, alice)
-	if e.rec.Count() != 2 || e.c.Stats().Skipped != 2 {
-		t.Fatalf("handler ran %d times, stats %+v", e.rec.Count(), e.c.Stats())
+	if len(e.rec.Calls()) != 2 || e.c.Stats().Skipped != 2 {
+		t.Fatalf("handler ran %d times, stats %+v", len(e.rec.Calls()), e.c.Stats())
 	}
 }
 
@@ -343,8 +345,8 @@ func TestCallersGetCopies(t *testing.T) {
 
 	for round := 0; round < 3; round++ {
 		res, err, c := e.call("get_customer", nil, alice)
-		if err != nil || c.CacheStatus() != bulwark.CacheHit {
-			t.Fatalf("round %d: %v, status %q", round, err, c.CacheStatus())
+		if err != nil || c.Field("cache") != "hit" {
+			t.Fatalf("round %d: %v, status %q", round, err, c.Field("cache"))
 		}
 		got, _ := json.Marshal(res)
 		if string(got) != string(want) {
@@ -353,8 +355,8 @@ func TestCallersGetCopies(t *testing.T) {
 		// Vandalize everything reachable, as the SDK and outer layers may.
 		vandalize(res)
 	}
-	if e.rec.Count() != 1 {
-		t.Fatalf("handler ran %d times", e.rec.Count())
+	if len(e.rec.Calls()) != 1 {
+		t.Fatalf("handler ran %d times", len(e.rec.Calls()))
 	}
 }
 
@@ -383,7 +385,7 @@ func TestSingleflight(t *testing.T) {
 			if err != nil {
 				t.Error(err)
 			}
-			results[i], statuses[i] = res, c.CacheStatus()
+			results[i], statuses[i] = res, c.Field("cache")
 		}()
 	}
 	<-started
@@ -408,7 +410,7 @@ func TestSingleflight(t *testing.T) {
 				t.Fatalf("callers %d and %d share a result value", i, j)
 			}
 		}
-		if statuses[i] == bulwark.CacheMiss {
+		if statuses[i] == "miss" {
 			misses++
 		}
 	}
@@ -526,8 +528,8 @@ func TestInvalidationByWrites(t *testing.T) {
 		return write(ctx, req)
 	}
 	_, _, wc := e.call("update_customer", c1, alice)
-	if !seenByHandler.Load() || wc.CacheStatus() != bulwark.CacheBypass {
-		t.Fatalf("write: handler ran %v, status %q", seenByHandler.Load(), wc.CacheStatus())
+	if !seenByHandler.Load() || wc.Field("cache") != "bypass" {
+		t.Fatalf("write: handler ran %v, status %q", seenByHandler.Load(), wc.Field("cache"))
 	}
 	// By the time the write returned, its tags were invalidated for every
 	// principal; other records were not.
@@ -606,12 +608,12 @@ func TestStoreFailureFailsOpen(t *testing.T) {
 				req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
 				ctx, call := bulwarktest.Context(context.Background(), req, readOnly("get_customer"))
 				res, err := h(ctx, req)
-				if err != nil || bulwarktest.ResultText(res) != "ok" || call.CacheStatus() != bulwark.CacheMiss {
-					t.Fatalf("call %d: %v %v %q", i, res, err, call.CacheStatus())
+				if err != nil || bulwarktest.ResultText(res) != "ok" || call.Field("cache") != "miss" {
+					t.Fatalf("call %d: %v %v %q", i, res, err, call.Field("cache"))
 				}
 			}
-			if rec.Count() != 2 || c.Stats().Errors == 0 || c.Stats().Misses != 2 {
-				t.Fatalf("handler ran %d, stats %+v", rec.Count(), c.Stats())
+			if len(rec.Calls()) != 2 || c.Stats().Errors == 0 || c.Stats().Misses != 2 {
+				t.Fatalf("handler ran %d, stats %+v", len(rec.Calls()), c.Stats())
 			}
 		})
 	}
@@ -635,11 +637,11 @@ func TestStaleOnFailure(t *testing.T) {
 
 	e.clock.Advance(30 * time.Second) // expired 20s ago, within the stale window
 	res, err, c := e.call("get_customer", nil, alice)
-	if err != nil || bulwarktest.ResultText(res) != "answer 1" || c.CacheStatus() != bulwark.CacheStale {
-		t.Fatalf("stale serve: %q, %v, %q", bulwarktest.ResultText(res), err, c.CacheStatus())
+	if err != nil || bulwarktest.ResultText(res) != "answer 1" || c.Field("cache") != "stale" {
+		t.Fatalf("stale serve: %q, %v, %q", bulwarktest.ResultText(res), err, c.Field("cache"))
 	}
 	mark, _ := res.Meta[cache.MetaKey].(map[string]any)
-	if mark["status"] != bulwark.CacheStale || mark["ageSeconds"] != int64(30) {
+	if mark["status"] != "stale" || mark["ageSeconds"] != int64(30) {
 		t.Fatalf("stale mark %v", res.Meta)
 	}
 
@@ -649,7 +651,9 @@ func TestStaleOnFailure(t *testing.T) {
 		stale bool
 	}{
 		{"internal", func() (*mcp.CallToolResult, error) { return nil, errors.New("connection reset") }, true},
-		{"deadline", func() (*mcp.CallToolResult, error) { return nil, bulwark.DeadlineExceeded(context.DeadlineExceeded) }, true},
+		{"deadline", func() (*mcp.CallToolResult, error) {
+			return nil, &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: context.DeadlineExceeded}
+		}, true},
 		{"refusal in IsError result", func() (*mcp.CallToolResult, error) {
 			r := &mcp.CallToolResult{}
 			r.SetError(bulwark.Unavailable("", 0, nil))
@@ -661,14 +665,14 @@ func TestStaleOnFailure(t *testing.T) {
 			return r, nil
 		}, false},
 		{"invalid argument", func() (*mcp.CallToolResult, error) { return nil, bulwark.InvalidArgument("id", "bad") }, false},
-		{"canceled", func() (*mcp.CallToolResult, error) { return nil, bulwark.Canceled(nil) }, false},
+		{"canceled", func() (*mcp.CallToolResult, error) { return nil, &bulwark.Error{Code: bulwark.CodeCanceled} }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fail.Store(tt.fn)
 			_, _, c := e.call("get_customer", nil, alice)
-			if got := c.CacheStatus() == bulwark.CacheStale; got != tt.stale {
-				t.Fatalf("status %q; stale want %v", c.CacheStatus(), tt.stale)
+			if got := c.Field("cache") == "stale"; got != tt.stale {
+				t.Fatalf("status %q; stale want %v", c.Field("cache"), tt.stale)
 			}
 		})
 	}
@@ -676,8 +680,8 @@ func TestStaleOnFailure(t *testing.T) {
 	// Beyond TTL + StaleFor the entry is gone: the failure reaches the caller.
 	fail.Store(unavailable)
 	e.clock.Advance(40 * time.Second) // 70s after storing: past 10s + 60s
-	if _, err, c := e.call("get_customer", nil, alice); !errors.Is(err, bulwark.CodeUnavailable) || c.CacheStatus() != bulwark.CacheMiss {
-		t.Fatalf("past the stale bound: %v, %q", err, c.CacheStatus())
+	if _, err, c := e.call("get_customer", nil, alice); !errors.Is(err, bulwark.CodeUnavailable) || c.Field("cache") != "miss" {
+		t.Fatalf("past the stale bound: %v, %q", err, c.Field("cache"))
 	}
 	if st := e.c.Stats(); st.StaleServed != 4 {
 		t.Fatalf("stats %+v", st)
@@ -725,8 +729,8 @@ func TestNilCacheAndInvalidSettings(t *testing.T) {
 		ctx, _ := bulwarktest.Context(context.Background(), req, readOnly("get_customer"))
 		h(ctx, req)
 	}
-	if rec.Count() != 1 {
-		t.Fatalf("default cache: handler ran %d times", rec.Count())
+	if len(rec.Calls()) != 1 {
+		t.Fatalf("default cache: handler ran %d times", len(rec.Calls()))
 	}
 	if _, err := cache.New(nil, cache.Config{StaleFor: -1}); err == nil {
 		t.Fatal("negative StaleFor accepted")
@@ -898,7 +902,7 @@ func TestReportStatus(t *testing.T) {
 	e := newEnv(t, cache.Config{ReportStatus: true, StaleFor: time.Minute, TTL: bulwark.Fixed(10 * time.Second)})
 	handed := map[*mcp.CallToolResult]bool{}
 	e.rec.Func = func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if e.rec.Count() > 2 {
+		if len(e.rec.Calls()) > 2 {
 			return nil, bulwark.Unavailable("down", 0, nil)
 		}
 		res := bulwarktest.TextResult("answer")

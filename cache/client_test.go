@@ -44,7 +44,7 @@ func TestThroughRealClient(t *testing.T) {
 	record := func(next mcp.ToolHandler) mcp.ToolHandler {
 		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			res, err := next(ctx, req)
-			statuses = append(statuses, bulwark.CallFrom(ctx).CacheStatus())
+			statuses = append(statuses, bulwark.CallFrom(ctx).Field("cache"))
 			return res, err
 		}
 	}
@@ -82,7 +82,7 @@ func TestThroughRealClient(t *testing.T) {
 	if reads.Load() != 2 || writes.Load() != 1 {
 		t.Fatalf("after the write: %d reads, %d writes; want the entry invalidated", reads.Load(), writes.Load())
 	}
-	want := []string{bulwark.CacheMiss, bulwark.CacheHit, bulwark.CacheBypass, bulwark.CacheMiss}
+	want := []string{"miss", "hit", "bypass", "miss"}
 	if len(statuses) != len(want) {
 		t.Fatalf("statuses %v, want %v", statuses, want)
 	}

@@ -27,7 +27,8 @@
 // unannotated or unregistered tool is not. Config.When (a bulwark.Matcher)
 // replaces the selection, Config.TTL (a bulwark.PerCall) sets the lifetime
 // per tool or per call. Every call's record (bulwark.CallFrom) gets its
-// outcome: bulwark.CacheHit, CacheMiss, CacheStale or CacheBypass; with
+// outcome under the "cache" field (Call.Field): "hit", "miss", "stale"
+// or "bypass"; with
 // Config.ReportStatus the result's _meta[MetaKey] gets it too
 // ({"status": "hit"}), for clients that tell hits from misses.
 //
@@ -113,7 +114,7 @@
 //
 //	"_meta": {"bulwark/cache": {"status": "stale", "ageSeconds": 95}}
 //
-// and the call records bulwark.CacheStale. Ordinary tool errors ("customer
+// and the call records "stale". Ordinary tool errors ("customer
 // not found") are never masked by a stale entry.
 //
 // # Refusals
@@ -121,7 +122,7 @@
 // The cache refuses nothing itself: whatever the inner layers and the
 // handler return passes through. The only refusal it creates is for a
 // caller waiting on an identical miss whose own context ends
-// (bulwark.Canceled or bulwark.DeadlineExceeded).
+// (bulwark.CodeCanceled or bulwark.CodeDeadlineExceeded).
 //
 // # Stores and failures
 //

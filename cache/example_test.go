@@ -38,7 +38,7 @@ func ExampleNew() {
 	_, second := exampleCall(h, def, map[string]any{"id": "c-1"})
 	clock.Advance(time.Minute)
 	_, third := exampleCall(h, def, map[string]any{"id": "c-1"})
-	fmt.Println(first.CacheStatus(), second.CacheStatus(), third.CacheStatus())
+	fmt.Println(first.Field("cache"), second.Field("cache"), third.Field("cache"))
 	fmt.Printf("%+v\n", c.Stats())
 	// Output:
 	// miss hit miss
@@ -69,9 +69,9 @@ func ExampleMiddleware() {
 		{read, map[string]any{"id": "c-1"}},
 	} {
 		res, call := exampleCall(h, step.def, step.args)
-		fmt.Println(step.def.Name, call.CacheStatus(), res.Meta[cache.MetaKey])
+		fmt.Println(step.def.Name, call.Field("cache"), res.Meta[cache.MetaKey])
 	}
-	fmt.Println("handler runs:", rec.Count())
+	fmt.Println("handler runs:", len(rec.Calls()))
 	// Output:
 	// get_customer miss map[status:miss]
 	// get_customer hit map[status:hit]
@@ -104,7 +104,7 @@ func ExampleNewMemoryStore() {
 	down = true
 	clock.Advance(3 * time.Minute)
 	res, call := exampleCall(h, def, map[string]any{"id": "c-1"})
-	fmt.Println(call.CacheStatus(), bulwarktest.ResultText(res), res.Meta[cache.MetaKey])
+	fmt.Println(call.Field("cache"), bulwarktest.ResultText(res), res.Meta[cache.MetaKey])
 	// Output:
 	// stale Ada Lovelace map[ageSeconds:180 status:stale]
 }
@@ -133,7 +133,7 @@ func ExampleCache_Invalidate() {
 		panic(err)
 	}
 	_, call := exampleCall(h, def, nil)
-	fmt.Println(call.CacheStatus())
+	fmt.Println(call.Field("cache"))
 	// Output:
 	// miss
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -67,7 +68,7 @@ func newRules(cfg Config) *rules {
 
 // Middleware caches the results of tool calls in c, as c's [Config] says:
 // by default read-only tools, for one minute. Every call's record gets its
-// cache status (bulwark.CacheHit, CacheMiss, CacheStale, CacheBypass); with
+// cache status in its "cache" field ("hit", "miss", "stale", "bypass"); with
 // Config.ReportStatus the result's _meta gets it too.
 //
 // A nil c is a cache over a default MemoryStore.
@@ -85,7 +86,7 @@ func Middleware(c *Cache) bulwark.Middleware {
 			call := bulwark.CallFrom(ctx)
 			if inv := cfg.invalidates[name]; inv != nil {
 				c.bypassed.Add(1)
-				call.SetCacheStatus(bulwark.CacheBypass)
+				call.SetField(callrec.FieldCache, callrec.Bypass)
 				// Deferred, so that a write which panics halfway still
 				// invalidates what it may have changed.
 				defer func() {
@@ -100,13 +101,13 @@ func Middleware(c *Cache) bulwark.Middleware {
 			r, ok := cfg.prepare(ctx, c, name, req)
 			if !ok {
 				c.bypassed.Add(1)
-				call.SetCacheStatus(bulwark.CacheBypass)
+				call.SetField(callrec.FieldCache, callrec.Bypass)
 				return next(ctx, req)
 			}
 			defer putBuf(r.buf)
 			res, err := c.serve(ctx, r, req, next)
 			if cfg.status {
-				res = withStatus(res, call.CacheStatus())
+				res = withStatus(res, call.Field(callrec.FieldCache))
 			}
 			return res, err
 		}
@@ -117,7 +118,7 @@ func Middleware(c *Cache) bulwark.Middleware {
 // copies the result and its _meta map first: a result the handler
 // returned may be the template of a stored entry.
 func withStatus(res *mcp.CallToolResult, status string) *mcp.CallToolResult {
-	if res == nil || (status != bulwark.CacheHit && status != bulwark.CacheMiss && status != bulwark.CacheStale) {
+	if res == nil || (status != callrec.Hit && status != callrec.Miss && status != callrec.Stale) {
 		return res
 	}
 	if _, ok := res.Meta[MetaKey]; ok {

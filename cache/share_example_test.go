@@ -25,7 +25,7 @@ func ExampleMemoryConfig() {
 		ctx, rec := bulwarktest.Context(context.Background(), req, def)
 		rec.SetPrincipal(&bulwark.Principal{ID: who, Method: "api_key"})
 		h(ctx, req)
-		return rec.CacheStatus()
+		return rec.Field("cache")
 	}
 
 	for id := range 5 {
@@ -36,7 +36,7 @@ func ExampleMemoryConfig() {
 	}
 	hits := 0
 	for id := range 5 {
-		if call("alice", id) == bulwark.CacheHit {
+		if call("alice", id) == "hit" {
 			hits++
 		}
 	}

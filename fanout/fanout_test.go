@@ -65,7 +65,7 @@ func TestAllKeepsEveryOutcome(t *testing.T) {
 		t.Fatalf("fails: %v", errs["fails"])
 	}
 	var pe *bulwark.PanicError
-	if bulwark.CodeOf(errs["panics"]) != bulwark.CodeInternal || !errors.As(errs["panics"], &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
+	if !errors.Is(errs["panics"], bulwark.CodeInternal) || !errors.As(errs["panics"], &pe) || pe.Value != "boom" || len(pe.Stack) == 0 {
 		t.Fatalf("panics: %#v", errs["panics"])
 	}
 }

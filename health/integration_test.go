@@ -54,8 +54,16 @@ func TestPostgresAndRedisThroughFaultProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	redisAddr := testenv.RedisAddr(t)
-	pgProxy := bulwarktest.NewProxy(t, pgURL.Host)
-	redisProxy := bulwarktest.NewProxy(t, redisAddr)
+	pgProxy, err := bulwarktest.StartProxy("127.0.0.1:0", pgURL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pgProxy.Close() })
+	redisProxy, err := bulwarktest.StartProxy("127.0.0.1:0", redisAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { redisProxy.Close() })
 
 	pgURL.Host = pgProxy.Addr()
 	pgURL.User = url.UserPassword(pgURL.User.Username(), canaryPassword)

@@ -73,7 +73,11 @@ func TestIdempotencyStress(t *testing.T) {
 // When Redis is cut off, Idempotency refuses keyed calls (it fails
 // closed) instead of running them unprotected, and recovers with Redis.
 func TestIdempotencyRedisCut(t *testing.T) {
-	proxy := bulwarktest.NewProxy(t, testenv.RedisAddr(t))
+	proxy, err := bulwarktest.StartProxy("127.0.0.1:0", testenv.RedisAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
 	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { rdb.Close() })
 	store, err := redisidem.New(rdb, redisidem.Config{Prefix: testenv.RedisPrefix(t)})

@@ -52,7 +52,8 @@ func ExampleNew_requireKey() {
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	_, err := h(ctx, req)
 	fmt.Println(errors.Is(err, bulwark.CodeInvalidArgument), bulwark.ErrorOf(err).Field)
-	req = bulwarktest.Request("issue_refund", map[string]any{"order": "o-1"}, bulwarktest.WithMeta("io.example/idempotency-key", "r-77"))
+	req = bulwarktest.Request("issue_refund", map[string]any{"order": "o-1"})
+	req.Params.Meta = mcp.Meta{"io.example/idempotency-key": "r-77"}
 	ctx, _ = bulwarktest.Context(context.Background(), req, nil)
 	res, _ := h(ctx, req)
 	fmt.Println(bulwarktest.ResultText(res))

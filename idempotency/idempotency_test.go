@@ -59,9 +59,18 @@ func (c *counter) handle(context.Context, *mcp.CallToolRequest) (*mcp.CallToolRe
 }
 
 //lint:ignore ST1008 returns what the chain returned, in the handler's order, followed by the call record
-func call(t testing.TB, h mcp.ToolHandler, principal string, args any, opts ...bulwarktest.RequestOption) (*mcp.CallToolResult, error, *bulwark.Call) {
+func call(t testing.TB, h mcp.ToolHandler, principal string, args any) (*mcp.CallToolResult, error, *bulwark.Call) {
 	t.Helper()
-	req := bulwarktest.Request("update_email", args, opts...)
+	return callMeta(t, h, principal, args, nil)
+}
+
+// callMeta is call with the request's _meta set to meta.
+//
+//lint:ignore ST1008 as call
+func callMeta(t testing.TB, h mcp.ToolHandler, principal string, args any, meta mcp.Meta) (*mcp.CallToolResult, error, *bulwark.Call) {
+	t.Helper()
+	req := bulwarktest.Request("update_email", args)
+	req.Params.Meta = meta
 	ctx, c := bulwarktest.Context(context.Background(), req, destructive)
 	if principal != "" {
 		c.SetPrincipal(&bulwark.Principal{ID: principal})
@@ -136,11 +145,11 @@ func TestIdempotencyKeyFromMetaAndHandler(t *testing.T) {
 			seen = idempotency.KeyFrom(ctx)
 			return bulwarktest.TextResult("ok"), nil
 		})
-	_, err, _ := call(t, h, "alice", map[string]any{"idempotency_key": "ignored"}, bulwarktest.WithMeta("io.example/key", "m-1"))
+	_, err, _ := callMeta(t, h, "alice", map[string]any{"idempotency_key": "ignored"}, mcp.Meta{"io.example/key": "m-1"})
 	if err != nil || seen != "m-1" {
 		t.Fatalf("err %v, handler saw key %q", err, seen)
 	}
-	res, _, _ := call(t, h, "alice", map[string]any{"idempotency_key": "ignored"}, bulwarktest.WithMeta("io.example/key", "m-1"))
+	res, _, _ := callMeta(t, h, "alice", map[string]any{"idempotency_key": "ignored"}, mcp.Meta{"io.example/key": "m-1"})
 	if !replayed(res) {
 		t.Fatal("not replayed")
 	}
@@ -151,7 +160,7 @@ func TestIdempotencyRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		args  any
-		opts  []bulwarktest.RequestOption
+		meta  mcp.Meta
 		field string
 	}{
 		{"missing with RequireKey", map[string]any{"id": 1}, nil, "idempotency_key"},
@@ -159,13 +168,13 @@ func TestIdempotencyRefusals(t *testing.T) {
 		{"empty", map[string]any{"idempotency_key": ""}, nil, "idempotency_key"},
 		{"too long", map[string]any{"idempotency_key": strings.Repeat("k", idempotency.MaxKeyLength+1)}, nil, "idempotency_key"},
 		{"control character", map[string]any{"idempotency_key": "a\nb"}, nil, "idempotency_key"},
-		{"meta not a string", nil, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", 5)}, "_meta.idempotency_key"},
-		{"argument and meta differ", map[string]any{"idempotency_key": "a"}, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", "b")}, "idempotency_key"},
+		{"meta not a string", nil, mcp.Meta{"idempotency_key": 5}, "_meta.idempotency_key"},
+		{"argument and meta differ", map[string]any{"idempotency_key": "a"}, mcp.Meta{"idempotency_key": "b"}, "idempotency_key"},
 		{"malformed JSON", json.RawMessage(`{"idempotency_key":`), nil, ""},
 		{"trailing data", json.RawMessage(`{"idempotency_key":"a"} {}`), nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err, _ := call(t, h, "alice", tc.args, tc.opts...)
+			_, err, _ := callMeta(t, h, "alice", tc.args, tc.meta)
 			e := bulwark.ErrorOf(err)
 			if !errors.Is(err, bulwark.CodeInvalidArgument) {
 				t.Fatalf("err %v, want invalid argument", err)
@@ -429,11 +438,11 @@ func FuzzIdempotencyKey(f *testing.F) {
 	f.Fuzz(func(t *testing.T, args []byte, meta string) {
 		var c counter
 		h := layer(t, mustMemory(t, nil), idempotency.Config{})(c.handle)
-		var opts []bulwarktest.RequestOption
+		var m mcp.Meta
 		if meta != "" {
-			opts = append(opts, bulwarktest.WithMeta(idempotency.DefaultKeyName, meta))
+			m = mcp.Meta{idempotency.DefaultKeyName: meta}
 		}
-		res, err, _ := call(t, h, "p", json.RawMessage(args), opts...)
+		res, err, _ := callMeta(t, h, "p", json.RawMessage(args), m)
 		if err != nil {
 			if !errors.Is(err, bulwark.CodeInvalidArgument) {
 				t.Fatalf("unexpected error %v", err)
@@ -445,7 +454,7 @@ func FuzzIdempotencyKey(f *testing.F) {
 		}
 		var buf bytes.Buffer
 		if json.Valid(args) && json.Indent(&buf, args, "", "   ") == nil {
-			res2, err2, _ := call(t, h, "p", json.RawMessage(buf.Bytes()), opts...)
+			res2, err2, _ := callMeta(t, h, "p", json.RawMessage(buf.Bytes()), m)
 			if err2 != nil {
 				t.Fatalf("same arguments reformatted: %v", err2)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -45,8 +46,8 @@ func TestCanary(t *testing.T) {
 	}}
 	h := metrics.Middleware(m)(rec.Handle)
 	for _, tool := range []string{"get_customer", apiKey, jwt} {
-		req := bulwarktest.Request(tool, map[string]any{"token": argToken, "password": password},
-			bulwarktest.WithHeader("Authorization", "Bearer "+jwt))
+		req := bulwarktest.Request(tool, map[string]any{"token": argToken, "password": password})
+		req.Extra = &mcp.RequestExtra{Header: http.Header{"Authorization": {"Bearer " + jwt}}}
 		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 		h(ctx, req)
 	}

@@ -64,7 +64,7 @@
 // bulwark.Wrap made it.
 //
 // The cache and retry counters are read from the call record
-// ([bulwark.Call.CacheStatus], [bulwark.Call.Attempts]) after the inner
+// (its "cache" field, [bulwark.Call.Attempts]) after the inner
 // layers return, so the cache and retry layers need no reference to this
 // package.
 //

@@ -104,7 +104,7 @@ func TestOutcome(t *testing.T) {
 		{"invalid argument", nil, bulwark.InvalidArgument("email", "bad"), "invalid_argument"},
 		{"rate limited", nil, bulwark.RateLimited("slow", time.Second), "rate_limited"},
 		{"unavailable", nil, bulwark.Unavailable("breaker open", 0, nil), "unavailable"},
-		{"deadline", nil, bulwark.DeadlineExceeded(context.DeadlineExceeded), "deadline_exceeded"},
+		{"deadline", nil, &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: context.DeadlineExceeded}, "deadline_exceeded"},
 		{"context deadline", nil, fmt.Errorf("query: %w", context.DeadlineExceeded), "deadline_exceeded"},
 		{"canceled", nil, context.Canceled, "canceled"},
 		{"plain error", nil, errors.New("boom"), "internal"},
@@ -152,10 +152,10 @@ func TestOutcome(t *testing.T) {
 
 func TestCallRecordCounters(t *testing.T) {
 	m, reg := newMetrics(t, metrics.Config{Tools: []string{"t"}})
-	statuses := []string{bulwark.CacheHit, bulwark.CacheHit, bulwark.CacheMiss, bulwark.CacheStale, bulwark.CacheBypass, ""}
+	statuses := []string{"hit", "hit", "miss", "stale", "bypass", ""}
 	for _, st := range statuses {
 		rec := &bulwarktest.Recorder{Func: func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			bulwark.CallFrom(ctx).SetCacheStatus(st)
+			bulwark.CallFrom(ctx).SetField("cache", st)
 			return bulwarktest.TextResult("x"), nil
 		}}
 		call(t, metrics.Middleware(m)(rec.Handle), "t", nil)
@@ -264,7 +264,7 @@ func TestPanicIsCountedAndUnwinds(t *testing.T) {
 	}}
 	h := bulwark.Chain(bulwark.Recover(discardLogger()), metrics.Middleware(m))(rec.Handle)
 	_, _, err := call(t, h, "boom", nil)
-	if bulwark.CodeOf(err) != bulwark.CodeInternal {
+	if !errors.Is(err, bulwark.CodeInternal) {
 		t.Fatalf("err = %v, want internal from Recover", err)
 	}
 	if got := value(t, reg, "bulwark_tool_calls_total", map[string]string{"tool": "boom", "outcome": "internal"}); got != 1 {
@@ -283,7 +283,7 @@ func TestLabelCardinality(t *testing.T) {
 	rec := &bulwarktest.Recorder{Func: func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		c := bulwark.CallFrom(ctx)
 		c.SetPrincipal(&bulwark.Principal{ID: "user-" + c.ID, Method: "api_key"})
-		c.SetCacheStatus(bulwark.CacheMiss)
+		c.SetField("cache", "miss")
 		c.AddAttempt()
 		c.AddAttempt()
 		switch len(req.Params.Name) % 3 {

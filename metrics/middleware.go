@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -63,9 +64,9 @@ func (m *Metrics) newSeries(tool string) *toolSeries {
 		duration: m.duration.WithLabelValues(tool),
 		limited:  m.rateLimit.WithLabelValues(tool),
 		retries:  m.retries.WithLabelValues(tool),
-		hit:      m.cache.WithLabelValues(tool, bulwark.CacheHit),
-		miss:     m.cache.WithLabelValues(tool, bulwark.CacheMiss),
-		stale:    m.cache.WithLabelValues(tool, bulwark.CacheStale),
+		hit:      m.cache.WithLabelValues(tool, callrec.Hit),
+		miss:     m.cache.WithLabelValues(tool, callrec.Miss),
+		stale:    m.cache.WithLabelValues(tool, callrec.Stale),
 	}
 	for i, o := range outcomes {
 		ts.calls[i] = m.calls.WithLabelValues(tool, string(o))
@@ -179,12 +180,12 @@ func Middleware(m *Metrics) bulwark.Middleware {
 				ts.limited.Inc()
 			}
 			c := bulwark.CallFrom(ctx)
-			switch c.CacheStatus() {
-			case bulwark.CacheHit:
+			switch c.Field(callrec.FieldCache) {
+			case callrec.Hit:
 				ts.hit.Inc()
-			case bulwark.CacheMiss:
+			case callrec.Miss:
 				ts.miss.Inc()
-			case bulwark.CacheStale:
+			case callrec.Stale:
 				ts.stale.Inc()
 			}
 			if n := c.Attempts(); n > 1 {

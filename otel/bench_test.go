@@ -19,8 +19,8 @@ import (
 // recording SDK tracer (always sampled, in-memory exporter), with an SDK
 // meter alone, and with both.
 func BenchmarkMiddleware(b *testing.B) {
-	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"},
-		bulwarktest.WithMeta("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
+	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
+	req.Params.Meta = mcp.Meta{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 	def := &mcp.Tool{Name: "get_customer"}
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))

@@ -25,8 +25,8 @@ func ExampleMiddleware() {
 	h := mw(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return bulwarktest.TextResult("Alice"), nil
 	})
-	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"},
-		bulwarktest.WithMeta("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
+	req := bulwarktest.Request("get_customer", map[string]any{"id": "c-1"})
+	req.Params.Meta = mcp.Meta{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 	ctx, _ := bulwarktest.Context(context.Background(), req, &mcp.Tool{Name: "get_customer"})
 	h(ctx, req)
 

@@ -158,10 +158,10 @@ func (l *layer) finish(span trace.Span, c *bulwark.Call, r *request, before stri
 		}
 		span.SetStatus(codes.Error, msg)
 	}
-	if s := c.CacheStatus(); s != "" {
+	if s := c.Field("cache"); s != "" {
 		attrs = append(attrs, keyCache.String(s))
 	}
-	if s := c.BreakerState(); s != "" {
+	if s := c.Field("breaker"); s != "" {
 		attrs = append(attrs, keyBreaker.String(s))
 	}
 	if n := c.Attempts(); n > 1 {

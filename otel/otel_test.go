@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -150,7 +151,7 @@ func TestToolCallSpan(t *testing.T) {
 			ctx, call := bulwarktest.Context(context.Background(), req, &mcp.Tool{Name: "get_customer"})
 			call.SessionID = "sess-1"
 			h := mw(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				bulwark.CallFrom(ctx).SetCacheStatus(bulwark.CacheMiss)
+				bulwark.CallFrom(ctx).SetField("cache", "miss")
 				bulwark.CallFrom(ctx).AddAttempt()
 				bulwark.CallFrom(ctx).AddAttempt()
 				res, err := tt.handler(ctx, req)
@@ -305,7 +306,7 @@ func TestOtherMethodSpans(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, mw := record(t)
 			req := bulwarktest.Request(tt.method, nil)
-			ctx, c := bulwark.NewCall(context.Background(), req, nil)
+			ctx, c := bulwarktest.Context(context.Background(), req, nil)
 			c.Method, c.Tool, c.Target = tt.method, "", "set-by-use"
 			c.SetRequest(tt.request)
 			mw(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -360,14 +361,13 @@ func TestParent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, mw := record(t)
-			var opts []bulwarktest.RequestOption
+			req := bulwarktest.Request("get_customer", nil)
 			if tt.meta {
-				opts = append(opts, bulwarktest.WithMeta("traceparent", traceparent))
+				req.Params.Meta = mcp.Meta{"traceparent": traceparent}
 			}
 			if tt.header {
-				opts = append(opts, bulwarktest.WithHeader("Traceparent", headerTP))
+				req.Extra = &mcp.RequestExtra{Header: http.Header{"Traceparent": {headerTP}}}
 			}
-			req := bulwarktest.Request("get_customer", nil, opts...)
 			base := context.Background()
 			if tt.ambient {
 				base = trace.ContextWithSpanContext(base, ambient)
@@ -416,7 +416,8 @@ func TestParent(t *testing.T) {
 // request itself.
 func TestWithoutRecord(t *testing.T) {
 	rec, mw := record(t)
-	req := bulwarktest.Request("get_customer", nil, bulwarktest.WithMeta("traceparent", traceparent))
+	req := bulwarktest.Request("get_customer", nil)
+	req.Params.Meta = mcp.Meta{"traceparent": traceparent}
 	mw(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return nil, errors.New(secret)
 	})(context.Background(), req)
@@ -447,7 +448,8 @@ func FuzzMeta(f *testing.F) {
 		if json.Unmarshal([]byte(meta), &m) != nil {
 			return
 		}
-		req := bulwarktest.Request("get_customer", nil, bulwarktest.WithHeader("Traceparent", header))
+		req := bulwarktest.Request("get_customer", nil)
+		req.Extra = &mcp.RequestExtra{Header: http.Header{"Traceparent": {header}}}
 		req.Params.Meta = m
 		ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 		before := len(rec.Ended())

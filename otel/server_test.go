@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
@@ -245,7 +246,8 @@ func TestDuration(t *testing.T) {
 	mw := bulwarkotel.Middleware(bulwarkotel.Config{TracerProvider: tp, MeterProvider: mp, Clock: clock})
 
 	call := func(tool string, def *mcp.Tool, took time.Duration, err error) {
-		req := bulwarktest.Request(tool, nil, bulwarktest.WithHeader("Mcp-Session-Id", "s-1"))
+		req := bulwarktest.Request(tool, nil)
+		req.Extra = &mcp.RequestExtra{Header: http.Header{"Mcp-Session-Id": {"s-1"}}}
 		ctx, _ := bulwarktest.Context(context.Background(), req, def)
 		mw(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			clock.Advance(took)
@@ -350,7 +352,8 @@ func TestUnsampledParent(t *testing.T) {
 	defer mp.Shutdown(context.Background())
 	mw := bulwarkotel.Middleware(bulwarkotel.Config{TracerProvider: tp, MeterProvider: mp})
 
-	req := bulwarktest.Request("get_customer", nil, bulwarktest.WithMeta("traceparent", "00-"+parentTrace+"-"+parentSpan+"-00"))
+	req := bulwarktest.Request("get_customer", nil)
+	req.Params.Meta = mcp.Meta{"traceparent": "00-" + parentTrace + "-" + parentSpan + "-00"}
 	ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 	var inner string
 	mw(func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {

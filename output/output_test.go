@@ -281,7 +281,7 @@ func TestPassesThrough(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// Another method than tools/call: its chain carries a placeholder.
-	ctx, c := bulwark.NewCall(context.Background(), req, nil)
+	ctx, c := bulwarktest.Context(context.Background(), req, nil)
 	c.Method = bulwark.MethodListTools
 	placeholder := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "0123456789"}}}
 	h = Middleware(f)(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return placeholder, nil })

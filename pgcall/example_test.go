@@ -31,7 +31,7 @@ func ExampleRefusal() {
 	} {
 		refusal := pgcall.Refusal(err)
 		// What the client reads: never the SQL nor the server's message.
-		fmt.Printf("%s: %v\n", bulwark.CodeOf(refusal), refusal)
+		fmt.Printf("%s: %v\n", bulwark.ErrorOf(refusal).Code, refusal)
 	}
 	// Output:
 	// deadline_exceeded: deadline exceeded

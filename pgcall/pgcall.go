@@ -60,9 +60,9 @@ func Configure(cfg *pgx.ConnConfig, statementTimeout time.Duration) {
 // for nil, and err itself when it is already a refusal. The cause stays
 // attached for the log and audit record, never for the client.
 //
-//   - context.Canceled: [bulwark.Canceled];
+//   - context.Canceled: [bulwark.CodeCanceled];
 //   - context.DeadlineExceeded, or a statement stopped by statement_timeout
-//     (SQLSTATE 57014): [bulwark.DeadlineExceeded];
+//     (SQLSTATE 57014): [bulwark.CodeDeadlineExceeded];
 //   - SQLSTATE classes 08 (connection exception), 53 (insufficient
 //     resources) and 57 (operator intervention), and failures to reach or
 //     keep a connection (dial and network errors, EOF, a closed
@@ -77,9 +77,9 @@ func Refusal(err error) error {
 	case err == nil || errors.As(err, new(*bulwark.Error)):
 		return err
 	case errors.Is(err, context.Canceled):
-		return bulwark.Canceled(err)
+		return &bulwark.Error{Code: bulwark.CodeCanceled, Cause: err}
 	case errors.Is(err, context.DeadlineExceeded), isPg && pgErr.Code == "57014":
-		return bulwark.DeadlineExceeded(err)
+		return &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: err}
 	case isPg && len(pgErr.Code) >= 2 && slices.Contains([]string{"08", "53", "57"}, pgErr.Code[:2]),
 		!isPg && isConnectionError(err):
 		return bulwark.Unavailable("the database is unavailable", 0, err)

@@ -43,7 +43,11 @@ func TestRefusal(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Refusal(tt.err)
-			if c := bulwark.CodeOf(got); c != tt.want {
+			var c bulwark.Code
+			if e := bulwark.ErrorOf(got); e != nil {
+				c = e.Code
+			}
+			if c != tt.want {
 				t.Fatalf("code %q, want %q (%v)", c, tt.want, got)
 			}
 			if tt.err != nil && !errors.Is(got, tt.err) {
@@ -88,7 +92,7 @@ func TestStatementTimeout(t *testing.T) {
 	if took := time.Since(t0); took > 5*time.Second {
 		t.Fatalf("the statement ran %v", took)
 	}
-	if c := bulwark.CodeOf(Refusal(err)); c != bulwark.CodeDeadlineExceeded {
+	if c := bulwark.ErrorOf(Refusal(err)).Code; c != bulwark.CodeDeadlineExceeded {
 		t.Fatalf("%v: code %q", err, c)
 	}
 	if !pgconn.Timeout(err) && !errors.As(err, new(*pgconn.PgError)) {
@@ -113,7 +117,7 @@ func TestCancelKeepsTheConnection(t *testing.T) {
 	if took := time.Since(t0); took > 5*time.Second {
 		t.Fatalf("the cancelled statement ran %v", took)
 	}
-	if c := bulwark.CodeOf(Refusal(err)); c != bulwark.CodeDeadlineExceeded {
+	if c := bulwark.ErrorOf(Refusal(err)).Code; c != bulwark.CodeDeadlineExceeded {
 		t.Fatalf("%v: code %q", err, c)
 	}
 	var again uint32
@@ -140,7 +144,7 @@ func TestUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = pgx.Connect(ctx, "postgres://app@"+addr+"/app?connect_timeout=2")
-	if c := bulwark.CodeOf(Refusal(err)); err == nil || c != bulwark.CodeUnavailable {
+	if c := bulwark.ErrorOf(Refusal(err)).Code; err == nil || c != bulwark.CodeUnavailable {
 		t.Fatalf("%v: code %q", err, c)
 	}
 }

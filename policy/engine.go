@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/internal/callrec"
 	"github.com/bulwark-mcp/bulwark/internal/sysclock"
 	"github.com/fsnotify/fsnotify"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -317,7 +318,7 @@ func (e *Engine) Authorize() auth.Policy {
 		if err := s.authorize(ctx, p, tool); err != nil {
 			return err
 		}
-		if s.rule == nil || c == nil || bulwark.IsList(c.Method) {
+		if s.rule == nil || c == nil || callrec.IsList(c.Method) {
 			return nil
 		}
 		var req *mcp.CallToolRequest

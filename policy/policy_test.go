@@ -177,7 +177,7 @@ func callCtx(tool string, args any, p *bulwark.Principal, defs []*mcp.Tool) (con
 			def = d
 		}
 	}
-	ctx, c := bulwark.NewCall(context.Background(), req, def)
+	ctx, c := bulwarktest.Context(context.Background(), req, def)
 	c.SetPrincipal(p)
 	return ctx, req
 }
@@ -344,7 +344,7 @@ func TestResourcesAndPrompts(t *testing.T) {
 	args, _ := json.Marshal(read.Params)
 	stand := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: bulwark.MethodReadResource, Arguments: args}}
 	// The record of a resource read, as bulwark.Use makes it.
-	ctx, c := bulwark.NewCall(context.Background(), stand, nil)
+	ctx, c := bulwarktest.Context(context.Background(), stand, nil)
 	c.Method, c.Target = bulwark.MethodReadResource, "customer://42/orders"
 	c.SetRequest(read)
 	if got := timeout(ctx, stand); got != 2*time.Second {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/policy"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -75,7 +74,7 @@ func TestReloadUnderCalls(t *testing.T) {
 			defer wg.Done()
 			for !stop.Load() {
 				req := bulwarktest.Request("get_customer", map[string]any{"id": "1"})
-				ctx, _ := bulwark.NewCall(context.Background(), req, nil)
+				ctx, _ := bulwarktest.Context(context.Background(), req, nil)
 				res, err := h(ctx, req)
 				if err != nil {
 					errs <- err

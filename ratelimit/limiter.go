@@ -227,9 +227,9 @@ func (l *Limiter) Allow(ctx context.Context, req *mcp.CallToolRequest) (Decision
 			// The call ended while the store decided: refuse it as
 			// cancelled (or out of time), not as a store failure.
 			if errors.Is(cerr, context.DeadlineExceeded) {
-				return Decision{}, bulwark.DeadlineExceeded(err)
+				return Decision{}, &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: err}
 			}
-			return Decision{}, bulwark.Canceled(err)
+			return Decision{}, &bulwark.Error{Code: bulwark.CodeCanceled, Cause: err}
 		}
 		l.failed.Add(1)
 		return Decision{}, bulwark.Unavailable("rate limiter unavailable", time.Second, err)

@@ -26,7 +26,7 @@ func TestMiddlewareEligibility(t *testing.T) {
 		name    string
 		def     *mcp.Tool
 		args    any
-		opts    []bulwarktest.RequestOption
+		meta    mcp.Meta
 		ctxKey  string
 		retried bool
 	}{
@@ -37,14 +37,15 @@ func TestMiddlewareEligibility(t *testing.T) {
 		// A key only counts once the idempotency layer found it: without
 		// that layer nothing stops a retried write from repeating.
 		{"destructive with key argument, no idempotency layer", destructive, map[string]any{"idempotency_key": "k-1"}, nil, "", false},
-		{"destructive with key in _meta, no idempotency layer", destructive, nil, []bulwarktest.RequestOption{bulwarktest.WithMeta("idempotency_key", "k-1")}, "", false},
+		{"destructive with key in _meta, no idempotency layer", destructive, nil, mcp.Meta{"idempotency_key": "k-1"}, "", false},
 		{"destructive with key found by the idempotency layer", destructive, nil, nil, "k-1", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := mustNew(t, retry.Config{Rand: noJitter})
 			rec := &bulwarktest.Recorder{Err: errUnavailable}
 			h := retry.Middleware(r)(rec.Handle)
-			req := bulwarktest.Request("x", tc.args, tc.opts...)
+			req := bulwarktest.Request("x", tc.args)
+			req.Params.Meta = tc.meta
 			ctx, call := bulwarktest.Context(context.Background(), req, tc.def)
 			if tc.ctxKey != "" {
 				// The idempotency layer, further out, finds the key.
@@ -65,8 +66,8 @@ func TestMiddlewareEligibility(t *testing.T) {
 			if tc.retried {
 				want = 3
 			}
-			if rec.Count() != want || call.Attempts() != want {
-				t.Fatalf("handler ran %d times (recorded %d attempts), want %d", rec.Count(), call.Attempts(), want)
+			if len(rec.Calls()) != want || call.Attempts() != want {
+				t.Fatalf("handler ran %d times (recorded %d attempts), want %d", len(rec.Calls()), call.Attempts(), want)
 			}
 			if stop := call.Fields()[retry.StopField]; tc.retried && stop != "attempts" {
 				t.Fatalf("stop reason %q, want attempts", stop)
@@ -102,8 +103,8 @@ func TestMiddlewareResults(t *testing.T) {
 			if err != nil || res == nil || res.IsError != tc.res.IsError {
 				t.Fatalf("res %+v err %v", res, err)
 			}
-			if rec.Count() != tc.attempts {
-				t.Fatalf("%d attempts, want %d", rec.Count(), tc.attempts)
+			if len(rec.Calls()) != tc.attempts {
+				t.Fatalf("%d attempts, want %d", len(rec.Calls()), tc.attempts)
 			}
 		})
 	}
@@ -116,8 +117,8 @@ func TestMiddlewareWhen(t *testing.T) {
 	req := bulwarktest.Request("get", nil)
 	ctx, call := bulwarktest.Context(context.Background(), req, readOnly)
 	_, _ = h(ctx, req)
-	if rec.Count() != 1 || call.Attempts() != 1 {
-		t.Fatalf("%d attempts", rec.Count())
+	if len(rec.Calls()) != 1 || call.Attempts() != 1 {
+		t.Fatalf("%d attempts", len(rec.Calls()))
 	}
 }
 

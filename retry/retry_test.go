@@ -276,7 +276,7 @@ func TestLastAttemptTimeoutIsUnavailable(t *testing.T) {
 	r := mustNew(t, retry.Config{MaxAttempts: 2, PerAttemptTimeout: 20 * time.Millisecond, Base: time.Millisecond, Rand: noJitter})
 	hang := func(ctx context.Context) error {
 		<-ctx.Done()
-		return bulwark.DeadlineExceeded(ctx.Err())
+		return &bulwark.Error{Code: bulwark.CodeDeadlineExceeded, Cause: ctx.Err()}
 	}
 	err := r.Do(context.Background(), hang)
 	var e *bulwark.Error
@@ -327,8 +327,8 @@ func TestRetryAfterHint(t *testing.T) {
 	ctx, call := bulwarktest.Context(context.Background(), req, readOnly)
 	rec := &bulwarktest.Recorder{Err: bulwark.Unavailable("x", 5*time.Second, nil)}
 	_, err := retry.Middleware(r)(rec.Handle)(ctx, req)
-	if rec.Count() != 1 || call.Fields()[retry.StopField] != "retry_after" || !errors.Is(err, bulwark.CodeUnavailable) {
-		t.Fatalf("retry-after beyond Cap: %d attempts, fields %v", rec.Count(), call.Fields())
+	if len(rec.Calls()) != 1 || call.Fields()[retry.StopField] != "retry_after" || !errors.Is(err, bulwark.CodeUnavailable) {
+		t.Fatalf("retry-after beyond Cap: %d attempts, fields %v", len(rec.Calls()), call.Fields())
 	}
 	var count atomic.Int32
 	done := make(chan error, 1)
@@ -370,7 +370,7 @@ func TestTransient(t *testing.T) {
 	}{
 		{"nil", nil, false},
 		{"unavailable", errUnavailable, true},
-		{"deadline refusal", bulwark.DeadlineExceeded(nil), true},
+		{"deadline refusal", &bulwark.Error{Code: bulwark.CodeDeadlineExceeded}, true},
 		{"context deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), true},
 		{"pgconn-style safe", fmt.Errorf("wrapped: %w", safeToRetry{true}), true},
 		{"pgconn-style not safe", safeToRetry{false}, false},
@@ -389,7 +389,7 @@ func TestTransient(t *testing.T) {
 		{"permission denied", bulwark.PermissionDenied("no"), false},
 		{"rate limited", bulwark.RateLimited("slow", time.Second), false},
 		{"canceled", context.Canceled, false},
-		{"canceled refusal", bulwark.Canceled(nil), false},
+		{"canceled refusal", &bulwark.Error{Code: bulwark.CodeCanceled}, false},
 		{"permanent", retry.Permanent(errUnavailable), false},
 		{"internal", bulwark.Internal(errors.New("bug")), false},
 	} {

@@ -13,7 +13,7 @@ import (
 // that another attempt may not meet.
 //
 // Retryable:
-//   - [bulwark.Unavailable] and [bulwark.DeadlineExceeded] refusals from
+//   - [bulwark.Unavailable] and deadline-exceeded refusals from
 //     inner layers (a pool out of connections, a dependency's own timeout);
 //   - context.DeadlineExceeded (the retry loop itself never retries once
 //     the call's own deadline has passed);

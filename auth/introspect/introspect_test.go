@@ -239,10 +239,14 @@ func TestEndpointFailure(t *testing.T) {
 	}
 
 	// Unreachable: a proxy that cuts every connection.
-	proxy := bulwarktest.NewProxy(t, strings.TrimPrefix(a.URL, "http://"))
+	proxy, err := bulwarktest.StartProxy("127.0.0.1:0", strings.TrimPrefix(a.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
 	cut := newVerifier(t, a, clock, func(c *introspect.Config) { c.Endpoint = "http://" + proxy.Addr(); c.Timeout = 2 * time.Second })
 	proxy.Cut()
-	_, err := cut.Verify(context.Background(), "tok")
+	_, err = cut.Verify(context.Background(), "tok")
 	if !errors.Is(err, introspect.ErrEndpoint) || strings.Contains(err.Error(), "tok") && strings.Contains(err.Error(), "token=tok") {
 		t.Fatalf("unreachable: %v", err)
 	}

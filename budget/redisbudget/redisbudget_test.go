@@ -52,7 +52,11 @@ func TestRedisDown(t *testing.T) {
 	// A proxy the test owns, cut: the store's error reaches the Ledger,
 	// which lets the call through uncounted.
 	addr := testenv.RedisAddr(t)
-	p := bulwarktest.NewProxy(t, addr)
+	p, err := bulwarktest.StartProxy("127.0.0.1:0", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
 	client := newClient(p.Addr())
 	defer client.Close()
 	s, _ := redisbudget.New(client, redisbudget.Config{Prefix: testenv.RedisPrefix(t)})

@@ -40,9 +40,9 @@ func ExampleNew() {
 		ctx, call := bulwarktest.Context(context.Background(), req, def)
 		call.SetPrincipal(&bulwark.Principal{ID: "alice"})
 		cache.Middleware(c)(rec.Handle)(ctx, req)
-		fmt.Println("instance", i, call.CacheStatus())
+		fmt.Println("instance", i, call.Field("cache"))
 	}
-	fmt.Println("handler runs:", rec.Count())
+	fmt.Println("handler runs:", len(rec.Calls()))
 	// Output:
 	// instance 0 miss
 	// instance 1 hit

@@ -93,7 +93,7 @@ func (b *shareBench) call(t testing.TB, p *bulwark.Principal, args map[string]an
 	if _, err := b.h(ctx, req); err != nil {
 		t.Error(err)
 	}
-	return c.CacheStatus() == bulwark.CacheHit
+	return c.Field("cache") == "hit"
 }
 
 // TestRedisPerPrincipalPollution: through the cache, a polluting principal

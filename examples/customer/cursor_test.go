@@ -24,7 +24,7 @@ func TestCursorRoundTrip(t *testing.T) {
 	if id, err := c.decode(cur, "lovelace"); err != nil || id != "C-000123" {
 		t.Fatalf("%q %v", id, err)
 	}
-	if _, err := c.decode(cur, "hopper"); bulwark.CodeOf(err) != bulwark.CodeInvalidArgument {
+	if _, err := c.decode(cur, "hopper"); bulwark.ErrorOf(err).Code != bulwark.CodeInvalidArgument {
 		t.Fatalf("a cursor from another query: %v", err)
 	}
 	// The two queries whose 32-bit FNV digests collide, which bound the
@@ -72,7 +72,7 @@ func TestCursorRefusals(t *testing.T) {
 		"altered":            c.encode("C-000042", "q") + "A",
 		"issued, other case": c.encode("C-000042", "Q"),
 	} {
-		if id, err := c.decode(cur, "q"); bulwark.CodeOf(err) != bulwark.CodeInvalidArgument {
+		if id, err := c.decode(cur, "q"); bulwark.ErrorOf(err).Code != bulwark.CodeInvalidArgument {
 			t.Errorf("%s: %q gave %q, %v", name, cur, id, err)
 		}
 	}

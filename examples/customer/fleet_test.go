@@ -77,7 +77,11 @@ func TestFleet(t *testing.T) {
 	// Instance 2 reaches PostgreSQL through a fault proxy, to open its
 	// breaker alone.
 	u, _ := url.Parse(db)
-	pgProxy := bulwarktest.NewProxy(t, u.Host)
+	pgProxy, err := bulwarktest.StartProxy("127.0.0.1:0", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pgProxy.Close() })
 	fleet := make([]*fixture, 3)
 	for i := range fleet {
 		fleet[i] = newFixtureOn(t, db, keys, func(env map[string]string) {
@@ -121,7 +125,7 @@ func TestFleet(t *testing.T) {
 			return cust, st
 		}
 		get(b)
-		if _, st := get(c); st != bulwark.CacheHit {
+		if _, st := get(c); st != "hit" {
 			t.Fatalf("instance 2 after instance 1 read: cache %q, want a hit on the shared entry", st)
 		}
 		for round, email := range []string{"fleet-one@example.com", "fleet-two@example.com"} {

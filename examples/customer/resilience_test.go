@@ -30,7 +30,11 @@ func TestPostgresCutMidLoad(t *testing.T) {
 	}
 	db := testenv.NewDatabase(t)
 	u, _ := url.Parse(db)
-	proxy := bulwarktest.NewProxy(t, u.Host)
+	proxy, err := bulwarktest.StartProxy("127.0.0.1:0", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
 	var f *fixture
 	func() {
 		f = newFixture(t, func(env map[string]string) {
@@ -198,7 +202,7 @@ func TestTwoInstancesShareOneRateLimit(t *testing.T) {
 	// The cache is shared: what instance A cached, B serves.
 	mustOK(t, ca, toolGetCustomer, map[string]any{"customer_id": "C-000001"}, nil)
 	res := mustOK(t, cb, toolGetCustomer, map[string]any{"customer_id": "C-000001"}, nil)
-	if st := cacheStatusOf(res); st != bulwark.CacheHit {
+	if st := cacheStatusOf(res); st != "hit" {
 		t.Fatalf("instance B: cache %q, want a hit on A's entry", st)
 	}
 	// 30 per minute with a burst of 30, two spent above. Per-instance

@@ -168,19 +168,19 @@ func TestCacheIsolationAndInvalidation(t *testing.T) {
 		st := cacheStatusOf(res)
 		return st, c
 	}
-	if st, _ := get(reader); st != bulwark.CacheMiss {
+	if st, _ := get(reader); st != "miss" {
 		t.Fatalf("reader first read: %s", st)
 	}
-	if st, _ := get(reader); st != bulwark.CacheHit {
+	if st, _ := get(reader); st != "hit" {
 		t.Fatalf("reader second read: %s", st)
 	}
-	if st, _ := get(other); st != bulwark.CacheMiss {
+	if st, _ := get(other); st != "miss" {
 		t.Fatalf("another principal was served the reader's entry: %s", st)
 	}
 	mustOK(t, admin, toolUpdateEmail, map[string]any{"customer_id": "C-000321", "new_email": "fresh@example.net"}, nil)
 	for _, cs := range []*mcp.ClientSession{reader, other} {
 		st, c := get(cs)
-		if st != bulwark.CacheMiss || c.Email != "fresh@example.net" {
+		if st != "miss" || c.Email != "fresh@example.net" {
 			t.Fatalf("after the write: %s %s", st, c.Email)
 		}
 	}

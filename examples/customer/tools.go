@@ -327,7 +327,7 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 		}},
 	)
 	// A customer that does not exist is an answer, not an outage.
-	if err := errs["customer"]; bulwark.CodeOf(err) == bulwark.CodeInvalidArgument {
+	if err := errs["customer"]; errors.Is(err, bulwark.CodeInvalidArgument) {
 		return nil, Overview{}, err
 	}
 	if err := ctx.Err(); err != nil {

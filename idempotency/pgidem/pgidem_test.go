@@ -127,7 +127,11 @@ func TestExpiry(t *testing.T) {
 // unavailable (it fails closed) without running them, and once the
 // database is back the key replays the result stored before the cut.
 func TestDatabaseCut(t *testing.T) {
-	proxy := bulwarktest.NewProxy(t, pgAddr(t))
+	proxy, err := bulwarktest.StartProxy("127.0.0.1:0", pgAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
 	store, _ := newStore(t, proxy.Addr(), pgidem.Config{})
 	runs := 0
 	mw, err := idempotency.New(store, idempotency.Config{})

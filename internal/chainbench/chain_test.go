@@ -31,8 +31,9 @@ import (
 // chain builds the default chain, outermost first: audit, recover, metrics,
 // auth, validate, ratelimit, timeout, cache, breaker, retry. Each layer is
 // built with its defaults where they serve; limits are high enough never to
-// refuse a benchmark call.
-func chain(b *testing.B) bulwark.Middleware {
+// refuse a benchmark call. bound is the deadline layer: bulwark.Timeout,
+// or bulwark.Deadline for handlers that honour their context.
+func chain(b *testing.B, bound func(bulwark.PerCall[time.Duration]) bulwark.Middleware) bulwark.Middleware {
 	b.Helper()
 	must := func(err error) {
 		if err != nil {
@@ -69,7 +70,7 @@ func chain(b *testing.B) bulwark.Middleware {
 		guard.Middleware(),
 		validate.Middleware(validate.Config{}),
 		ratelimit.Middleware(limiter),
-		bulwark.Timeout(bulwark.Fixed(10*time.Second)),
+		bound(bulwark.Fixed(10*time.Second)),
 		cache.Middleware(results),
 		perTool,
 		retry.Middleware(retrier),
@@ -105,11 +106,13 @@ func run(b *testing.B, h mcp.ToolHandler, def *mcp.Tool) {
 }
 
 // BenchmarkChain compares a handler that does nothing, bare and inside the
-// full default chain (to the handler, and answered by the cache).
+// full default chain (to the handler, with Timeout or with Deadline
+// bounding it, and answered by the cache).
 func BenchmarkChain(b *testing.B) {
 	ok := bulwarktest.TextResult("ok")
 	noop := func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return ok, nil }
 	b.Run("bare", func(b *testing.B) { run(b, noop, update) })
-	b.Run("chain", func(b *testing.B) { run(b, chain(b)(noop), update) })
-	b.Run("chain_cache_hit", func(b *testing.B) { run(b, chain(b)(noop), lookup) })
+	b.Run("chain", func(b *testing.B) { run(b, chain(b, bulwark.Timeout)(noop), update) })
+	b.Run("chain_deadline", func(b *testing.B) { run(b, chain(b, bulwark.Deadline)(noop), update) })
+	b.Run("chain_cache_hit", func(b *testing.B) { run(b, chain(b, bulwark.Timeout)(noop), lookup) })
 }

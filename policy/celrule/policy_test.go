@@ -47,7 +47,7 @@ tools:
 		want   error
 	}{{"eu", nil}, {"apac", bulwark.CodePermissionDenied}} {
 		req := bulwarktest.Request("search_customers", map[string]any{"region": tc.region})
-		ctx, c := bulwark.NewCall(context.Background(), req, searchTool)
+		ctx, c := bulwarktest.Context(context.Background(), req, searchTool)
 		c.Start = noon
 		c.SetPrincipal(alice)
 		var err error

@@ -45,7 +45,7 @@ func ExampleNew() {
 	}
 	fmt.Println(handlers[0]())
 	fmt.Println(handlers[1]())
-	fmt.Println(bulwark.CodeOf(handlers[0]()))
+	fmt.Println(bulwark.ErrorOf(handlers[0]()).Code)
 	// Output:
 	// <nil>
 	// <nil>

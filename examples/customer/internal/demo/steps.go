@@ -58,7 +58,7 @@ func (d *demo) readerReads() (string, error) {
 		fmt.Fprintf(&sb, "reader get_customer C-000042 -> %s <%s> cache=%s in %v\n", c.Name, c.Email, cacheOf(res), took.Round(time.Microsecond))
 		states = append(states, cacheOf(res))
 	}
-	if states[0] != bulwark.CacheMiss || states[1] != bulwark.CacheHit {
+	if states[0] != "miss" || states[1] != "hit" {
 		return sb.String(), fmt.Errorf("cache states %v, want [miss hit]", states)
 	}
 	return sb.String(), nil
@@ -84,7 +84,7 @@ func (d *demo) adminWriteInvalidates() (string, error) {
 	res, err, ref, _ = d.call(d.reader, toolGetCustomer, map[string]any{"customer_id": "C-000042"})
 	c, _ := structured[customer](res)
 	fmt.Fprintf(&sb, "reader get_customer C-000042 -> <%s> cache=%s\n", c.Email, cacheOf(res))
-	if err != nil || ref != nil || c.Email != newEmail || cacheOf(res) != bulwark.CacheMiss {
+	if err != nil || ref != nil || c.Email != newEmail || cacheOf(res) != "miss" {
 		return sb.String(), errors.New("the reader did not see the new email on a fresh read")
 	}
 	return sb.String(), nil
