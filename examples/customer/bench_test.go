@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -92,6 +93,40 @@ func BenchmarkGetCustomerHTTPMiss(b *testing.B) {
 				key = ""
 			}
 			benchGet(b, f.connect(key), miss)
+		})
+	}
+}
+
+// Sixty-four sessions at once over streamable HTTP, every call a miss, with
+// the cache on and off: the miss path under concurrency, for profiling.
+func BenchmarkGetCustomerHTTPMissParallel(b *testing.B) {
+	for _, mode := range []string{"hardened-nocache", "hardened"} {
+		b.Run(mode, func(b *testing.B) {
+			f := newFixture(b, func(env map[string]string) {
+				env["RATE_LIMIT"] = "1000000"
+				env["AUDIT_LOG"] = b.TempDir() + "/audit.jsonl"
+				env["MAX_SESSIONS_PER_PRINCIPAL"] = "1024"
+				if mode == "hardened-nocache" {
+					env["ENABLE_CACHING"] = "false"
+				}
+			})
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				cs := f.connect(f.keys.reader)
+				base := next.Add(1) * 997
+				ctx := context.Background()
+				for i := int64(0); pb.Next(); i++ {
+					id := fmt.Sprintf("C-%06d", 1+(base+i)%10000)
+					res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: toolGetCustomer, Arguments: map[string]any{"customer_id": id}})
+					if err != nil || res.IsError {
+						b.Errorf("%v %s", err, resultText(res))
+						return
+					}
+				}
+			})
 		})
 	}
 }

@@ -209,6 +209,9 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 	if err != nil {
 		return err
 	}
+	if maxConns, err = fitConnections(base, maxConns); err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "customer-load-")
 	if err != nil {
 		return err
@@ -400,6 +403,39 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// serverMinConns is DB_MIN_CONNS of the servers; each server holds two
+// pools (reads and writes), the write pool at its minimum under this load.
+const serverMinConns = 4
+
+// fitConnections returns the largest DB_MAX_CONNS, at most want, with which
+// every mode's server fits in PostgreSQL's max_connections at once (the
+// servers run side by side). Beyond it the last server started is refused
+// connections ("too many clients") and its calls fail as unavailable,
+// which would measure the database's limit, not the server.
+func fitConnections(base string, want int) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	var limit, reserved int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int`).Scan(&limit, &reserved); err != nil {
+		return 0, err
+	}
+	// pgbench and this program's own connections need a few more.
+	fit := (limit-reserved-8)/len(modes) - serverMinConns
+	if fit < 1 {
+		return 0, fmt.Errorf("PostgreSQL's max_connections (%d) cannot hold %d servers", limit, len(modes))
+	}
+	if want > fit {
+		fmt.Fprintf(os.Stderr, "DB_MAX_CONNS %d lowered to %d: %d servers at once must fit in max_connections %d\n", want, fit, len(modes), limit)
+		return fit, nil
+	}
+	return want, nil
+}
+
 func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error) {
 	auditFile := filepath.Join(filepath.Dir(keyFile), "audit-"+mode+".jsonl")
 	addr, err := freeAddr()
@@ -417,7 +453,7 @@ func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error
 		"RATE_LIMIT=1000000",
 		"LOG_LEVEL=error",
 		"AUDIT_LOG="+auditFile, // the file sink: every call chained and written
-		"DB_MIN_CONNS=4",
+		"DB_MIN_CONNS="+strconv.Itoa(serverMinConns),
 		"DB_MAX_CONNS="+strconv.Itoa(maxConns),
 		"CACHE_TTL=5m",
 		// Up to 64 sessions of one caller at once: above the edge's default
@@ -556,7 +592,7 @@ func measure(srv *server, mode, path string, keys []string, dur time.Duration) (
 					errs.Add(1)
 					reason := "tool error"
 					if ref := bulwark.RefusalOf(res, err); ref != nil {
-						reason = string(ref.Code)
+						reason = string(ref.Code) + ": " + ref.Message
 					} else if err != nil {
 						reason = "error: " + err.Error()
 					}
