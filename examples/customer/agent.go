@@ -50,7 +50,6 @@ func (l *layers) buildAgentLayers(s *Server) error {
 	if err != nil {
 		return &ConfigError{Var: "OUTPUT_MAX_BYTES", Reason: err.Error()}
 	}
-	l.outputFilter = f
 	l.output = output.Middleware(f)
 
 	if cfg.LoopLimit == 0 && cfg.SessionCalls == 0 {
@@ -59,7 +58,7 @@ func (l *layers) buildAgentLayers(s *Server) error {
 	// A LoopLimit of 0 turns the loop check off (-1 to the Ledger).
 	bcfg := budget.Config{Repeats: cmp.Or(cfg.LoopLimit, -1), Session: budget.Allowance{Calls: int64(cfg.SessionCalls)}}
 	if l.redis != nil {
-		if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: redisPrefix(s.cfg) + "budget:"}); err != nil {
+		if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: s.cfg.RedisPrefix + "budget:"}); err != nil {
 			return err
 		}
 	}
@@ -85,6 +84,6 @@ func (l *layers) pinTools(s *Server) error {
 		return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
 	}
 	s.log.Info("tool definitions pinned", "file", s.cfg.Agent.PinFile, "set", p.Manifest().Set)
-	l.pins, l.pin = p, pin.Middleware(p)
+	l.pin = pin.Middleware(p)
 	return nil
 }

@@ -67,9 +67,9 @@ type Config struct {
 	AuditLog         string // "stderr", "postgres[:table]" or a file path
 	AuditTable       string // set when AUDIT_LOG is postgres
 	AuditHMACKey     []byte
-	// CursorKey signs search cursors (nil: random per process);
-	// CursorKeyPrevious, when set, is still accepted, for rotation.
-	CursorKey, CursorKeyPrevious []byte
+	// CursorKeys: the first signs search cursors (none: a random key per
+	// process); a second, the key being rotated out, is still accepted.
+	CursorKeys [][]byte
 
 	LoyaltyURL string // empty: the in-process fake loyalty service
 
@@ -300,11 +300,11 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.AuditHMACKey = r.key("AUDIT_HMAC_KEY")
-	c.CursorKey = r.key("CURSOR_KEY")
-	c.CursorKeyPrevious = r.key("CURSOR_KEY_PREVIOUS")
-	if c.CursorKeyPrevious != nil && c.CursorKey == nil {
+	cur, prev := r.key("CURSOR_KEY"), r.key("CURSOR_KEY_PREVIOUS")
+	if prev != nil && cur == nil {
 		r.fail("CURSOR_KEY_PREVIOUS", "needs CURSOR_KEY: it is the key being rotated out (value not shown)", "")
 	}
+	c.CursorKeys = slices.DeleteFunc([][]byte{cur, prev}, func(k []byte) bool { return k == nil })
 	c.LoyaltyURL = r.url("LOYALTY_API_URL", "", "https", "http")
 
 	c.TLSCertFile = r.str("TLS_CERT_FILE", "")

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark/pgcall"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -252,7 +251,3 @@ func (s *Store) Close() {
 	s.read.Close()
 	s.write.Close()
 }
-
-// dbRefusal maps a database failure to the refusal a client sees
-// (pgcall.Refusal: an outage is unavailable and counts for the breaker).
-func dbRefusal(err error) error { return pgcall.Refusal(err) }
