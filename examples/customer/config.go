@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -310,6 +311,13 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.TLSCertFile = r.str("TLS_CERT_FILE", "")
 	c.TLSKeyFile = r.str("TLS_KEY_FILE", "")
 	r.together([]string{"TLS_CERT_FILE", "TLS_KEY_FILE"}, c.TLSCertFile, c.TLSKeyFile)
+	if c.TLSCertFile != "" && c.TLSKeyFile != "" {
+		// Checked now, so the start fails naming the variable, before the
+		// database is touched (the error names files, never key material).
+		if _, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile); err != nil {
+			r.fail("TLS_CERT_FILE", "cannot load the certificate with TLS_KEY_FILE's key: "+err.Error(), "")
+		}
+	}
 	c.AdminAddr = r.str("ADMIN_ADDR", "")
 	if _, _, err := net.SplitHostPort(c.AdminAddr); c.AdminAddr != "" && err != nil {
 		r.fail("ADMIN_ADDR", "must be host:port", c.AdminAddr)
