@@ -74,7 +74,11 @@ type Config struct {
 
 	LoyaltyURL string // empty: the in-process fake loyalty service
 
-	Agent agentConfig // output, loop, budget and pinning (agent.go)
+	// The layers against a misbehaving or manipulated model (agent.go).
+	OutputMaxBytes int    // each result's text is cut beyond this
+	LoopLimit      int    // identical calls a minute; 0: no limit
+	SessionCalls   int    // each session's calls per hour; 0: no budget
+	PinFile        string // the tools' pinned definitions; "": pinned at start only
 
 	TLSCertFile string
 	TLSKeyFile  string
@@ -291,7 +295,10 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.BreakerOpenFor = r.duration("BREAKER_OPEN_FOR", 10*time.Second, 10*time.Millisecond, 10*time.Minute)
 	c.BreakerTripAfter = r.integer("BREAKER_TRIP_AFTER", 5, 1, 1000)
 	c.RateLimit = r.integer("RATE_LIMIT", 600, 1, 1_000_000)
-	c.Agent = loadAgentConfig(r)
+	c.OutputMaxBytes = r.integer("OUTPUT_MAX_BYTES", 64<<10, 256, 16<<20)
+	c.LoopLimit = r.integer("LOOP_LIMIT", 0, 0, 1_000_000)
+	c.SessionCalls = r.integer("SESSION_CALL_BUDGET", 0, 0, 1_000_000_000)
+	c.PinFile = r.str("TOOLS_PIN_FILE", "")
 	c.ToolTimeout = r.duration("TOOL_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
 	c.AuditLog = r.str("AUDIT_LOG", "stderr")
 	if t, ok := strings.CutPrefix(c.AuditLog, "postgres"); ok && (t == "" || strings.HasPrefix(t, ":")) {
@@ -324,25 +331,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	}
 	c.Stateless = r.boolean("MCP_STATELESS", false)
 	c.JSONResponse = r.boolean("MCP_JSON_RESPONSE", true)
-	c.readEdge(r)
-	c.Bare = r.boolean("BULWARK_DISABLE", false)
-
-	if c.Environment == envProduction && c.AuditHMACKey == nil {
-		r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); make one with `openssl rand -hex 32`", "")
-	}
-	if c.Environment == envProduction && c.Bare {
-		r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
-	}
-	if len(r.errs) > 0 {
-		return nil, errors.Join(r.errs...)
-	}
-	return c, nil
-}
-
-// readEdge reads the HTTP edge's settings: trusted origins and the
-// transport bounds. Defaults are edge's (see the README's "Resource
-// bounds"); each bound has a ceiling so a typo cannot switch it off.
-func (c *Config) readEdge(r *envReader) {
+	// The HTTP edge: trusted origins and the transport bounds. Defaults
+	// are edge's (see the README's "Resource bounds"); each bound has a
+	// ceiling so a typo cannot switch it off.
 	c.AllowedOrigins = r.list("ALLOWED_ORIGINS", "an origin such as https://app.example.com", func(o string) bool {
 		u, err := url.Parse(o)
 		return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && (u.Path == "" || u.Path == "/")
@@ -366,6 +357,18 @@ func (c *Config) readEdge(r *envReader) {
 	if c.Limits.IdleTimeout >= c.Limits.MaxAge {
 		r.fail("SESSION_IDLE_TIMEOUT", "must be shorter than SESSION_MAX_AGE", c.Limits.IdleTimeout.String())
 	}
+	c.Bare = r.boolean("BULWARK_DISABLE", false)
+
+	if c.Environment == envProduction && c.AuditHMACKey == nil {
+		r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); make one with `openssl rand -hex 32`", "")
+	}
+	if c.Environment == envProduction && c.Bare {
+		r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
+	}
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return c, nil
 }
 
 // HasAuth reports whether any credential source is configured.

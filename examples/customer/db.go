@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/pgcall"
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -44,7 +45,9 @@ func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Poo
 	cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter = s.MaxConnLifetime, s.MaxConnLifetime/10
 	cfg.MaxConnIdleTime = s.MaxConnIdleTime
 	cfg.ConnConfig.ConnectTimeout = s.ConnectTimeout
-	cfg.ConnConfig.Tracer = pgxTracer() // otel.go
+	// A client span per query, a child of the call's span (otel.go): the
+	// statement's text is recorded, its arguments and the user never are.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithDisableConnectionDetailsInAttributes())
 	cfg.ConnConfig.RuntimeParams["application_name"] = app
 	pgcall.Configure(cfg.ConnConfig, s.StatementTimeout)
 	return pgxpool.NewWithConfig(ctx, cfg)

@@ -245,9 +245,3 @@ func (s *Store) AddNote(ctx context.Context, r Reach, customerID, author, body, 
 func (s *Store) Ping(ctx context.Context) error {
 	return errors.Join(s.read.Ping(ctx), s.write.Ping(ctx))
 }
-
-// Close closes both pools.
-func (s *Store) Close() {
-	s.read.Close()
-	s.write.Close()
-}
