@@ -375,14 +375,16 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 func (c *Config) HasAuth() bool { return c.APIKeysFile != "" || c.JWKSURL != "" }
 
 // CheckListen applies the ENVIRONMENT rules that depend on how the server
-// is started: production refuses to serve without authentication, and
-// refuses a non-loopback HTTP address without TLS.
+// is started: production refuses -bare, refuses to serve without
+// authentication, and refuses a non-loopback HTTP address without TLS.
 func (c *Config) CheckListen(httpAddr string) error {
 	switch {
 	case httpAddr == "" && c.HasAuth() && c.StdioAPIKey == "":
 		return &ConfigError{Var: "MCP_API_KEY", Reason: "is required on stdio when authentication is configured: it is the identity of the stdio client"}
 	case c.Environment != envProduction:
 		return nil
+	case c.Bare:
+		return &ConfigError{Var: "BULWARK_DISABLE", Reason: "cannot switch the protection layers off in production"}
 	case !c.HasAuth():
 		return &ConfigError{Var: "API_KEYS_FILE", Reason: "production requires authentication: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL"}
 	case httpAddr != "" && !isLoopback(edge.ListenAddr(httpAddr)) && c.TLSCertFile == "":

@@ -82,10 +82,8 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		}
 	}()
 
-	// Migrations (and seeding) run as the owner, whose connection is
-	// closed before serving: the server itself never holds owner rights.
 	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = prepareDatabase(pctx, cfg.DatabaseURL, cfg.SeedDemoData, cfg.DB.ConnectTimeout, cfg.AuditTable)
+	err = prepareDatabase(pctx, cfg)
 	cancel()
 	if err != nil {
 		return nil, err

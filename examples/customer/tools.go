@@ -319,9 +319,6 @@ func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerI
 			out.RecentOrders, err = query(ctx, a.db, "", func(ctx context.Context) ([]Order, error) {
 				return a.store.RecentOrders(ctx, reachFrom(ctx), in.CustomerID, recentOrders)
 			})
-			if err == nil && out.RecentOrders == nil {
-				out.RecentOrders = []Order{}
-			}
 			return err
 		}},
 		fanout.Part{Name: "loyalty", Run: func(ctx context.Context) error {
