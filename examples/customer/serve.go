@@ -108,11 +108,8 @@ func (s *Server) newEdge(resource string) (*edge.Handler, error) {
 		Limits:         s.cfg.Limits,
 	}
 	l := s.layers
-	if l.auditLog != nil {
-		cfg.Observers = append(cfg.Observers, l.auditLog)
-	}
-	if l.metricsEngine != nil {
-		cfg.Observers = append(cfg.Observers, l.metricsEngine)
+	if !l.bare {
+		cfg.Observers = []edge.Observer{l.auditLog, l.metricsEngine}
 	}
 	if l.verifier != nil {
 		cfg.Verifier = auth.TokenVerifier(l.verifier)
