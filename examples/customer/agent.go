@@ -29,7 +29,7 @@ func (l *layers) buildAgentLayers(s *Server) error {
 	// A LoopLimit of 0 turns the loop check off (-1 to the Ledger).
 	bcfg := budget.Config{Repeats: cmp.Or(cfg.LoopLimit, -1), Session: budget.Allowance{Calls: int64(cfg.SessionCalls)}}
 	if l.redis != nil {
-		if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: s.cfg.RedisPrefix + "budget:"}); err != nil {
+		if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: cfg.RedisPrefix + "budget:"}); err != nil {
 			return err
 		}
 	}

@@ -116,7 +116,6 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	}, func() float64 { return float64(l.usage.Count(toolLookupCustomer)) }))
 	l.deprecation = deprecation.Middleware(l.usage)
 
-	// auth.
 	if err := l.buildAuth(ctx, s); err != nil {
 		return nil, err
 	}
