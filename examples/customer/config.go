@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,13 +68,17 @@ type Config struct {
 	AuditLog         string // "stderr", "postgres[:table]" or a file path
 	AuditTable       string // set when AUDIT_LOG is postgres
 	AuditHMACKey     []byte
-	// CursorKey signs search cursors (nil: random per process);
-	// CursorKeyPrevious, when set, is still accepted, for rotation.
-	CursorKey, CursorKeyPrevious []byte
+	// CursorKeys: the first signs search cursors (none: a random key per
+	// process); a second, the key being rotated out, is still accepted.
+	CursorKeys [][]byte
 
 	LoyaltyURL string // empty: the in-process fake loyalty service
 
-	Agent agentConfig // output, loop, budget and pinning (agent.go)
+	// The layers against a misbehaving or manipulated model (agent.go).
+	OutputMaxBytes int    // each result's text is cut beyond this
+	LoopLimit      int    // identical calls a minute; 0: no limit
+	SessionCalls   int    // each session's calls per hour; 0: no budget
+	PinFile        string // the tools' pinned definitions; "": pinned at start only
 
 	TLSCertFile string
 	TLSKeyFile  string
@@ -290,7 +295,10 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.BreakerOpenFor = r.duration("BREAKER_OPEN_FOR", 10*time.Second, 10*time.Millisecond, 10*time.Minute)
 	c.BreakerTripAfter = r.integer("BREAKER_TRIP_AFTER", 5, 1, 1000)
 	c.RateLimit = r.integer("RATE_LIMIT", 600, 1, 1_000_000)
-	c.Agent = loadAgentConfig(r)
+	c.OutputMaxBytes = r.integer("OUTPUT_MAX_BYTES", 64<<10, 256, 16<<20)
+	c.LoopLimit = r.integer("LOOP_LIMIT", 0, 0, 1_000_000)
+	c.SessionCalls = r.integer("SESSION_CALL_BUDGET", 0, 0, 1_000_000_000)
+	c.PinFile = r.str("TOOLS_PIN_FILE", "")
 	c.ToolTimeout = r.duration("TOOL_TIMEOUT", 10*time.Second, 100*time.Millisecond, 10*time.Minute)
 	c.AuditLog = r.str("AUDIT_LOG", "stderr")
 	if t, ok := strings.CutPrefix(c.AuditLog, "postgres"); ok && (t == "" || strings.HasPrefix(t, ":")) {
@@ -300,41 +308,32 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.AuditHMACKey = r.key("AUDIT_HMAC_KEY")
-	c.CursorKey = r.key("CURSOR_KEY")
-	c.CursorKeyPrevious = r.key("CURSOR_KEY_PREVIOUS")
-	if c.CursorKeyPrevious != nil && c.CursorKey == nil {
+	cur, prev := r.key("CURSOR_KEY"), r.key("CURSOR_KEY_PREVIOUS")
+	if prev != nil && cur == nil {
 		r.fail("CURSOR_KEY_PREVIOUS", "needs CURSOR_KEY: it is the key being rotated out (value not shown)", "")
 	}
+	c.CursorKeys = slices.DeleteFunc([][]byte{cur, prev}, func(k []byte) bool { return k == nil })
 	c.LoyaltyURL = r.url("LOYALTY_API_URL", "", "https", "http")
 
 	c.TLSCertFile = r.str("TLS_CERT_FILE", "")
 	c.TLSKeyFile = r.str("TLS_KEY_FILE", "")
 	r.together([]string{"TLS_CERT_FILE", "TLS_KEY_FILE"}, c.TLSCertFile, c.TLSKeyFile)
+	if c.TLSCertFile != "" && c.TLSKeyFile != "" {
+		// Checked now, so the start fails naming the variable, before the
+		// database is touched (the error names files, never key material).
+		if _, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile); err != nil {
+			r.fail("TLS_CERT_FILE", "cannot load the certificate with TLS_KEY_FILE's key: "+err.Error(), "")
+		}
+	}
 	c.AdminAddr = r.str("ADMIN_ADDR", "")
 	if _, _, err := net.SplitHostPort(c.AdminAddr); c.AdminAddr != "" && err != nil {
 		r.fail("ADMIN_ADDR", "must be host:port", c.AdminAddr)
 	}
 	c.Stateless = r.boolean("MCP_STATELESS", false)
 	c.JSONResponse = r.boolean("MCP_JSON_RESPONSE", true)
-	c.readEdge(r)
-	c.Bare = r.boolean("BULWARK_DISABLE", false)
-
-	if c.Environment == envProduction && c.AuditHMACKey == nil {
-		r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); make one with `openssl rand -hex 32`", "")
-	}
-	if c.Environment == envProduction && c.Bare {
-		r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
-	}
-	if len(r.errs) > 0 {
-		return nil, errors.Join(r.errs...)
-	}
-	return c, nil
-}
-
-// readEdge reads the HTTP edge's settings: trusted origins and the
-// transport bounds. Defaults are edge's (see the README's "Resource
-// bounds"); each bound has a ceiling so a typo cannot switch it off.
-func (c *Config) readEdge(r *envReader) {
+	// The HTTP edge: trusted origins and the transport bounds. Defaults
+	// are edge's (see the README's "Resource bounds"); each bound has a
+	// ceiling so a typo cannot switch it off.
 	c.AllowedOrigins = r.list("ALLOWED_ORIGINS", "an origin such as https://app.example.com", func(o string) bool {
 		u, err := url.Parse(o)
 		return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && (u.Path == "" || u.Path == "/")
@@ -358,20 +357,34 @@ func (c *Config) readEdge(r *envReader) {
 	if c.Limits.IdleTimeout >= c.Limits.MaxAge {
 		r.fail("SESSION_IDLE_TIMEOUT", "must be shorter than SESSION_MAX_AGE", c.Limits.IdleTimeout.String())
 	}
+	c.Bare = r.boolean("BULWARK_DISABLE", false)
+
+	if c.Environment == envProduction && c.AuditHMACKey == nil {
+		r.fail("AUDIT_HMAC_KEY", "is required in production (the audit trail must be tamper-evident); make one with `openssl rand -hex 32`", "")
+	}
+	if c.Environment == envProduction && c.Bare {
+		r.fail("BULWARK_DISABLE", "cannot switch the protection layers off in production", "")
+	}
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return c, nil
 }
 
 // HasAuth reports whether any credential source is configured.
 func (c *Config) HasAuth() bool { return c.APIKeysFile != "" || c.JWKSURL != "" }
 
 // CheckListen applies the ENVIRONMENT rules that depend on how the server
-// is started: production refuses to serve without authentication, and
-// refuses a non-loopback HTTP address without TLS.
+// is started: production refuses -bare, refuses to serve without
+// authentication, and refuses a non-loopback HTTP address without TLS.
 func (c *Config) CheckListen(httpAddr string) error {
 	switch {
 	case httpAddr == "" && c.HasAuth() && c.StdioAPIKey == "":
 		return &ConfigError{Var: "MCP_API_KEY", Reason: "is required on stdio when authentication is configured: it is the identity of the stdio client"}
 	case c.Environment != envProduction:
 		return nil
+	case c.Bare:
+		return &ConfigError{Var: "BULWARK_DISABLE", Reason: "cannot switch the protection layers off in production"}
 	case !c.HasAuth():
 		return &ConfigError{Var: "API_KEYS_FILE", Reason: "production requires authentication: set API_KEYS_FILE or JWT_ISSUER/JWT_AUDIENCE/JWKS_URL"}
 	case httpAddr != "" && !isLoopback(edge.ListenAddr(httpAddr)) && c.TLSCertFile == "":

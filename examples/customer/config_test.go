@@ -24,14 +24,14 @@ func TestConfigCursorKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(c.CursorKey) != strings.Repeat("\xab", 32) || string(c.CursorKeyPrevious) != strings.Repeat("\xcd", 32) {
-		t.Fatalf("keys %x %x", c.CursorKey, c.CursorKeyPrevious)
+	if len(c.CursorKeys) != 2 || string(c.CursorKeys[0]) != strings.Repeat("\xab", 32) || string(c.CursorKeys[1]) != strings.Repeat("\xcd", 32) {
+		t.Fatalf("keys %x", c.CursorKeys)
 	}
 	if s := c.String(); strings.Contains(s, "abab") || strings.Contains(s, "cdcd") {
 		t.Fatalf("String leaks a cursor key: %s", s)
 	}
-	if c, err := LoadConfig(getenvFrom(nil)); err != nil || c.CursorKey != nil {
-		t.Fatalf("unset: %v %x (want nil: a random key per process)", err, c.CursorKey)
+	if c, err := LoadConfig(getenvFrom(nil)); err != nil || len(c.CursorKeys) != 0 {
+		t.Fatalf("unset: %v %x (want none: a random key per process)", err, c.CursorKeys)
 	}
 }
 

@@ -2,38 +2,50 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/cursor"
+	"github.com/bulwark-mcp/bulwark/validate"
 )
 
-func testCursors(t testing.TB) *cursorCodec {
+func testCursors(t testing.TB) *cursor.Codec {
 	t.Helper()
 	k, err := hex.DecodeString(testCursorKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newCursorCodec(k, nil)
+	return mustCodec(t, k)
+}
+
+// mustCodec is the server's codec for keys: a random key when there are none.
+func mustCodec(t testing.TB, keys ...[]byte) *cursor.Codec {
+	t.Helper()
+	c, err := cursor.New(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func TestCursorRoundTrip(t *testing.T) {
 	c := testCursors(t)
-	cur := c.encode("C-000123", "lovelace")
-	if id, err := c.decode(cur, "lovelace"); err != nil || id != "C-000123" {
+	cur := c.Encode("C-000123", "lovelace")
+	if id, err := decodeCursor(c, cur, "lovelace"); err != nil || id != "C-000123" {
 		t.Fatalf("%q %v", id, err)
 	}
-	if _, err := c.decode(cur, "hopper"); bulwark.ErrorOf(err).Code != bulwark.CodeInvalidArgument {
+	if _, err := decodeCursor(c, cur, "hopper"); !errors.Is(err, bulwark.CodeInvalidArgument) {
 		t.Fatalf("a cursor from another query: %v", err)
 	}
 	// The two queries whose 32-bit FNV digests collide, which bound the
 	// cursors of earlier versions: a cursor of one is refused for the other.
-	if _, err := c.decode(c.encode("C-000123", "q562789"), "q779192"); err == nil {
+	if _, err := decodeCursor(c, c.Encode("C-000123", "q562789"), "q779192"); err == nil {
 		t.Fatal("a cursor of q562789 was accepted for q779192")
 	}
 	// Another key (another process without CURSOR_KEY) did not issue it.
-	if _, err := newCursorCodec(nil, nil).decode(cur, "lovelace"); err == nil {
+	if _, err := decodeCursor(mustCodec(t), cur, "lovelace"); err == nil {
 		t.Fatal("a cursor under another key was accepted")
 	}
 }
@@ -42,14 +54,14 @@ func TestCursorRoundTrip(t *testing.T) {
 // rotations back do not.
 func TestCursorKeyRotation(t *testing.T) {
 	k1, k2, k3 := []byte(strings.Repeat("1", 32)), []byte(strings.Repeat("2", 32)), []byte(strings.Repeat("3", 32))
-	old := newCursorCodec(k1, nil).encode("C-000001", "q")
-	if id, err := newCursorCodec(k2, k1).decode(old, "q"); err != nil || id != "C-000001" {
+	old := mustCodec(t, k1).Encode("C-000001", "q")
+	if id, err := decodeCursor(mustCodec(t, k2, k1), old, "q"); err != nil || id != "C-000001" {
 		t.Fatalf("previous key: %q %v", id, err)
 	}
-	if _, err := newCursorCodec(k3, k2).decode(old, "q"); err == nil {
+	if _, err := decodeCursor(mustCodec(t, k3, k2), old, "q"); err == nil {
 		t.Fatal("a cursor of a retired key was accepted")
 	}
-	if got := newCursorCodec(k2, k1).encode("C-000001", "q"); got != newCursorCodec(k2, nil).encode("C-000001", "q") {
+	if got := mustCodec(t, k2, k1).Encode("C-000001", "q"); got != mustCodec(t, k2).Encode("C-000001", "q") {
 		t.Fatal("new cursors are not issued under the current key")
 	}
 }
@@ -69,10 +81,10 @@ func TestCursorRefusals(t *testing.T) {
 		"empty ID":           same.Encode("", "q"),
 		"ID over 50 bytes":   same.Encode("C-"+strings.Repeat("0", 49), "q"),
 		"empty":              "",
-		"altered":            c.encode("C-000042", "q") + "A",
-		"issued, other case": c.encode("C-000042", "Q"),
+		"altered":            c.Encode("C-000042", "q") + "A",
+		"issued, other case": c.Encode("C-000042", "Q"),
 	} {
-		if id, err := c.decode(cur, "q"); bulwark.ErrorOf(err).Code != bulwark.CodeInvalidArgument {
+		if id, err := decodeCursor(c, cur, "q"); !errors.Is(err, bulwark.CodeInvalidArgument) {
 			t.Errorf("%s: %q gave %q, %v", name, cur, id, err)
 		}
 	}
@@ -82,23 +94,23 @@ func TestCursorRefusals(t *testing.T) {
 // server refuses it or returns the customer ID of a cursor it issued for
 // this query, spelled exactly as issued; it never panics.
 func FuzzDecodeCursor(f *testing.F) {
-	c := newCursorCodec([]byte(strings.Repeat("k", 32)), nil)
+	c := mustCodec(f, []byte(strings.Repeat("k", 32)))
 	for _, s := range []struct{ cur, query string }{
-		{c.encode("C-000001", ""), ""},
-		{c.encode("C-000001", "q"), "q"},
-		{c.encode("C-000001", "q562789"), "q779192"},
+		{c.Encode("C-000001", ""), ""},
+		{c.Encode("C-000001", "q"), "q"},
+		{c.Encode("C-000001", "q562789"), "q779192"},
 		{"", ""},
 		{"%%%", "x"},
 	} {
 		f.Add(s.cur, s.query)
 	}
 	f.Fuzz(func(t *testing.T, cur, query string) {
-		id, err := c.decode(cur, query)
+		id, err := decodeCursor(c, cur, query)
 		if err != nil {
 			return
 		}
-		if !customerIDPattern.MatchString(id) || c.encode(id, query) != cur {
-			t.Fatalf("cursor %q for %q accepted as %q, which this codec issues as %q", cur, query, id, c.encode(id, query))
+		if validate.ID(id) != nil || c.Encode(id, query) != cur {
+			t.Fatalf("cursor %q for %q accepted as %q, which this codec issues as %q", cur, query, id, c.Encode(id, query))
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark/audit/pgaudit"
 	"github.com/bulwark-mcp/bulwark/pgcall"
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -44,7 +45,9 @@ func newPool(ctx context.Context, url, app string, s PoolSettings) (*pgxpool.Poo
 	cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter = s.MaxConnLifetime, s.MaxConnLifetime/10
 	cfg.MaxConnIdleTime = s.MaxConnIdleTime
 	cfg.ConnConfig.ConnectTimeout = s.ConnectTimeout
-	cfg.ConnConfig.Tracer = pgxTracer() // otel.go
+	// A client span per query, a child of the call's span (otel.go): the
+	// statement's text is recorded, its arguments and the user never are.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithDisableConnectionDetailsInAttributes())
 	cfg.ConnConfig.RuntimeParams["application_name"] = app
 	pgcall.Configure(cfg.ConnConfig, s.StatementTimeout)
 	return pgxpool.NewWithConfig(ctx, cfg)
@@ -102,26 +105,26 @@ func migrate(ctx context.Context, conn *pgx.Conn) error {
 // seeds the deterministic demo data (rows already present are left alone)
 // through one owner connection that is closed before serving starts: the
 // server itself never holds owner rights.
-func prepareDatabase(ctx context.Context, url string, seedData bool, connectTimeout time.Duration, auditTable string) error {
-	cfg, err := pgx.ParseConfig(url)
+func prepareDatabase(ctx context.Context, c *Config) error {
+	cfg, err := pgx.ParseConfig(c.DatabaseURL)
 	if err != nil {
 		return &ConfigError{Var: "DATABASE_URL", Reason: "not a valid PostgreSQL connection string (value not shown)"}
 	}
-	cfg.ConnectTimeout = connectTimeout
+	cfg.ConnectTimeout = c.DB.ConnectTimeout
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("connect to DATABASE_URL (%s): %w", redactURL(url), scrubConnErr(err))
+		return fmt.Errorf("connect to DATABASE_URL (%s): %w", redactURL(c.DatabaseURL), scrubConnErr(err))
 	}
 	defer conn.Close(context.Background())
 	if err := migrate(ctx, conn); err != nil {
 		return err
 	}
-	if auditTable != "" {
-		if err := prepareAuditTables(ctx, conn, auditTable); err != nil {
+	if c.AuditTable != "" {
+		if err := prepareAuditTables(ctx, conn, c.AuditTable); err != nil {
 			return err
 		}
 	}
-	if !seedData {
+	if !c.SeedDemoData {
 		return nil
 	}
 	for _, name := range []string{"seed_1_customers.sql", "seed_2_orders.sql"} {

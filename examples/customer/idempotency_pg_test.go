@@ -16,7 +16,7 @@ import (
 func TestPGIdempotencyStore(t *testing.T) {
 	url := testenv.NewDatabase(t)
 	ctx := context.Background()
-	if err := prepareDatabase(ctx, url, false, 5*time.Second, ""); err != nil {
+	if err := prepareDatabase(ctx, &Config{DatabaseURL: url, DB: PoolSettings{ConnectTimeout: 5 * time.Second}}); err != nil {
 		t.Fatal(err)
 	}
 	// Run as the writer role, as the server does: the grants must suffice.

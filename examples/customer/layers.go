@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -25,8 +24,6 @@ import (
 	"github.com/bulwark-mcp/bulwark/idempotency/pgidem"
 	"github.com/bulwark-mcp/bulwark/idempotency/redisidem"
 	"github.com/bulwark-mcp/bulwark/metrics"
-	"github.com/bulwark-mcp/bulwark/output"
-	"github.com/bulwark-mcp/bulwark/pin"
 	"github.com/bulwark-mcp/bulwark/policy"
 	"github.com/bulwark-mcp/bulwark/ratelimit"
 	"github.com/bulwark-mcp/bulwark/ratelimit/redislimit"
@@ -58,19 +55,15 @@ type layers struct {
 
 	bare bool
 
-	// Engines, for admin, the demo and tests.
+	// Engines, for the edge, the policy, the demo and tests.
 	metricsEngine        *metrics.Metrics
 	usage                *deprecation.Usage
 	redis                *redis.Client
 	limitStore           ratelimit.Store // nil: each limiter's own, in memory
 	cacheEngine          *cache.Cache
-	breakers             *breaker.Set
 	pgBreaker, upBreaker *breaker.Breaker
 	auditLog             *audit.Logger
-	health               *health.Monitor
 	policy               *policy.Engine // nil without POLICY_FILE
-	outputFilter         *output.Filter
-	pins                 *pin.Pins
 
 	// verifier checks bearer tokens on HTTP; nil means no authentication.
 	verifier auth.Verifier
@@ -123,7 +116,6 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	}, func() float64 { return float64(l.usage.Count(toolLookupCustomer)) }))
 	l.deprecation = deprecation.Middleware(l.usage)
 
-	// auth.
 	if err := l.buildAuth(ctx, s); err != nil {
 		return nil, err
 	}
@@ -138,7 +130,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// ratelimit: RATE_LIMIT calls per principal per minute, shared
 	// through Redis when REDIS_URL is set.
 	if l.redis != nil {
-		if l.limitStore, err = redislimit.New(l.redis, redislimit.Config{Prefix: redisPrefix(cfg) + "rl:", Timeout: time.Second}); err != nil {
+		if l.limitStore, err = redislimit.New(l.redis, redislimit.Config{Prefix: cfg.RedisPrefix + "rl:", Timeout: time.Second}); err != nil {
 			return nil, err
 		}
 	}
@@ -176,7 +168,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if cfg.EnableCache {
 		var cstore cache.Store
 		if l.redis != nil {
-			cstore, err = rediscache.New(l.redis, rediscache.Config{Prefix: redisPrefix(cfg) + "cache:"})
+			cstore, err = rediscache.New(l.redis, rediscache.Config{Prefix: cfg.RedisPrefix + "cache:"})
 		} else {
 			cstore, err = cache.NewMemoryStore(cache.MemoryConfig{MaxEntries: 50_000})
 		}
@@ -210,11 +202,11 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	// breaker: one per tool in the chain, and one per dependency inside
 	// the handlers (PostgreSQL, the loyalty service).
 	bs := breaker.Config{OpenFor: cfg.BreakerOpenFor, TripAfter: cfg.BreakerTripAfter}
-	l.breakers, _ = breaker.NewSet()
-	if l.pgBreaker, err = l.breakers.New("postgres", bs); err != nil {
+	breakers, _ := breaker.NewSet()
+	if l.pgBreaker, err = breakers.New("postgres", bs); err != nil {
 		return nil, &ConfigError{Var: "BREAKER_OPEN_FOR", Reason: err.Error()}
 	}
-	if l.upBreaker, err = l.breakers.New("loyalty", bs); err != nil {
+	if l.upBreaker, err = breakers.New("loyalty", bs); err != nil {
 		return nil, err
 	}
 	// The tool breakers do not count unavailable refusals: those come from
@@ -226,28 +218,18 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	toolBreakers.IsFailure = func(o bulwark.Outcome) bool {
 		return o != bulwark.Outcome(bulwark.CodeUnavailable) && breaker.DefaultIsFailure(o)
 	}
-	if l.breaker, err = l.breakers.PerTool(toolBreakers); err != nil {
+	if l.breaker, err = breakers.PerTool(toolBreakers); err != nil {
 		return nil, err
 	}
-	l.breakers.OnStateChange(func(ctx context.Context, e breaker.StateChange) {
+	breakers.OnStateChange(func(ctx context.Context, e breaker.StateChange) {
 		m.SetBreakerState(e.Name, string(e.To))
 		s.log.Warn("breaker state changed", "breaker", e.Name, "from", string(e.From), "to", string(e.To))
 	})
-	// retry: inside each dependency's breaker, with a per-attempt
-	// deadline, full-jitter backoff and a budget; every database operation
-	// of the tools is idempotent (reads; setting an email; a note keyed by
-	// its idempotency key), so a retried statement cannot duplicate a write.
-	if s.app.db, err = retry.New(retry.Config{PerAttemptTimeout: dbAttemptTimeout(cfg), Breaker: l.pgBreaker}); err != nil {
-		return nil, err
-	}
-	if s.app.upst, err = retry.New(retry.Config{PerAttemptTimeout: upstreamAttemptTimeout, Cap: 500 * time.Millisecond, Breaker: l.upBreaker}); err != nil {
-		return nil, err
-	}
-	// In the chain, retry covers whole calls to read-only and idempotent
+	// retry, in the chain, covers whole calls to read-only and idempotent
 	// tools (and keyed ones). Retries happen at one level: a handler that
-	// calls a dependency through Retrier.Do is not repeated, so attempts
-	// never multiply (the audit record shows attempts and
-	// dependency_attempts).
+	// calls a dependency through Retrier.Do (dependencies, below) is not
+	// repeated, so attempts never multiply (the audit record shows
+	// attempts and dependency_attempts).
 	tools, err := retry.New(retry.Config{MaxAttempts: 2})
 	if err != nil {
 		return nil, err
@@ -264,7 +246,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		if l.redis == nil {
 			return nil, &ConfigError{Var: "IDEMPOTENCY_STORE", Reason: "redis needs REDIS_URL"}
 		}
-		istore, err = redisidem.New(l.redis, redisidem.Config{Prefix: redisPrefix(cfg) + "idem:"})
+		istore, err = redisidem.New(l.redis, redisidem.Config{Prefix: cfg.RedisPrefix + "idem:"})
 	default:
 		istore, err = pgidem.New(s.store.write, pgidem.Config{})
 	}
@@ -342,9 +324,26 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	return nil
 }
 
-// redisPrefix keeps this deployment's keys apart from others sharing the
-// Redis (REDIS_PREFIX, default "customer:").
-func redisPrefix(cfg *Config) string { return cmp.Or(cfg.RedisPrefix, "customer:") }
+// dependencies returns the guard of each external system the handlers
+// call: PostgreSQL, whose attempt gets the statement timeout plus room for
+// the round trip, and the loyalty service. Attempts retry, with
+// full-jitter backoff and a budget, inside the system's breaker; every
+// database operation of the tools is idempotent (reads; setting an email;
+// a note keyed by its idempotency key), so a retried statement cannot
+// duplicate a write. The bare server makes one attempt, bounded by the
+// same deadline.
+func (l *layers) dependencies(cfg *Config) (db, loyalty *retry.Retrier, err error) {
+	dbc := retry.Config{PerAttemptTimeout: cfg.DB.StatementTimeout + 500*time.Millisecond, Breaker: l.pgBreaker}
+	upc := retry.Config{PerAttemptTimeout: 2 * time.Second, Cap: 500 * time.Millisecond, Breaker: l.upBreaker}
+	if l.bare {
+		dbc.MaxAttempts, upc.MaxAttempts = 1, 1
+	}
+	if db, err = retry.New(dbc); err != nil {
+		return nil, nil, err
+	}
+	loyalty, err = retry.New(upc)
+	return db, loyalty, err
+}
 
 // buildAuth configures authentication and per-tool authorization: API
 // keys from API_KEYS_FILE, JWTs from JWT_ISSUER/JWT_AUDIENCE/JWKS_URL, the
@@ -433,6 +432,5 @@ func (s *Server) buildHealth() error {
 	if al := s.layers.auditLog; al != nil {
 		checks = append(checks, health.Ping("audit", al.Ready))
 	}
-	s.layers.health = s.drain
 	return s.drain.Add(checks...)
 }

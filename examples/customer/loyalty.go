@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // Loyalty is a customer's standing in the loyalty programme, as the
@@ -34,7 +35,8 @@ const maxLoyaltyBody = 64 << 10
 
 // NewLoyaltyClient returns a client for the service at base. Its transport
 // has its own connect and header timeouts; the per-call deadline comes from
-// the context.
+// the context. Each request is a client span carrying the trace context
+// in its headers (otel.go).
 func NewLoyaltyClient(base string) (*LoyaltyClient, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
@@ -48,7 +50,7 @@ func NewLoyaltyClient(base string) (*LoyaltyClient, error) {
 		TLSHandshakeTimeout:   2 * time.Second,
 		ResponseHeaderTimeout: 2 * time.Second,
 	}
-	return &LoyaltyClient{base: u, http: &http.Client{Transport: tracingTransport(tr)}}, nil
+	return &LoyaltyClient{base: u, http: &http.Client{Transport: otelhttp.NewTransport(tr)}}, nil
 }
 
 // Get fetches one customer's loyalty status. Upstream trouble (connection

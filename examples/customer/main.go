@@ -58,16 +58,8 @@ func run(args []string, getenv func(string) string) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if *stateless {
-		cfg.Stateless = true
-	}
-	if *bare {
-		if cfg.Environment == envProduction {
-			fmt.Fprintln(stderr, &ConfigError{Var: "BULWARK_DISABLE", Reason: "cannot switch the protection layers off in production"})
-			return 2
-		}
-		cfg.Bare = true
-	}
+	cfg.Stateless = cfg.Stateless || *stateless
+	cfg.Bare = cfg.Bare || *bare
 	if err := cfg.CheckListen(*httpAddr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -6,9 +6,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
-	"github.com/jackc/pgx/v5"
+
 	otelapi "go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -31,7 +32,11 @@ func TestLoyaltyRequestsCarryTraceContext(t *testing.T) {
 	ctx, span := tp.Tracer("test").Start(context.Background(), "tools/call get_customer_overview")
 	defer span.End()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	res, err := tracingTransport(http.DefaultTransport).RoundTrip(req)
+	lc, err := NewLoyaltyClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := lc.http.Transport.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,19 +66,15 @@ func TestQuerySpansCarryNoArguments(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
 	otelapi.SetTracerProvider(tp)
-	cfg, err := pgx.ParseConfig(testenv.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Tracer = pgxTracer()
 	ctx, span := tp.Tracer("test").Start(context.Background(), "tools/call get_customer")
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	pool, err := newPool(ctx, testenv.NewDatabase(t), "test", PoolSettings{MaxConns: 1, ConnectTimeout: 5 * time.Second, StatementTimeout: 5 * time.Second, HealthCheckPeriod: time.Minute, MaxConnLifetime: time.Hour, MaxConnIdleTime: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
+	defer pool.Close()
+	user := pool.Config().ConnConfig.User
 	const query, arg = "select $1::text", "an-argument-not-to-record"
-	if _, err := conn.Exec(ctx, query, arg); err != nil {
+	if _, err := pool.Exec(ctx, query, arg); err != nil {
 		t.Fatal(err)
 	}
 	span.End()
@@ -81,7 +82,7 @@ func TestQuerySpansCarryNoArguments(t *testing.T) {
 	for _, s := range rec.Ended() {
 		for _, kv := range s.Attributes() {
 			v := kv.Value.String()
-			if strings.Contains(v, arg) || (cfg.User != "" && v == cfg.User) {
+			if strings.Contains(v, arg) || (user != "" && v == user) {
 				t.Fatalf("span %q records %s=%q", s.Name(), kv.Key, v)
 			}
 			if kv.Key == "db.query.text" && v == query && s.Parent().SpanID() == span.SpanContext().SpanID() {

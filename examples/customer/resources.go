@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -51,7 +52,7 @@ func (a *App) registerResources(s *mcp.Server) {
 func (a *App) readCustomer(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	uri := req.Params.URI
 	id := strings.TrimPrefix(uri, customerScheme)
-	if err := checkID("uri", id); err != nil {
+	if err := validate.Field("uri", validate.ID(id)); err != nil {
 		return nil, err
 	}
 	c, err := a.customer(ctx, id)
@@ -70,7 +71,7 @@ func (a *App) readCustomer(ctx context.Context, req *mcp.ReadResourceRequest) (*
 
 func (a *App) summaryPrompt(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	id := req.Params.Arguments["customer_id"]
-	if err := checkID("customer_id", id); err != nil {
+	if err := validate.Field("customer_id", validate.ID(id)); err != nil {
 		return nil, err
 	}
 	c, err := a.customer(ctx, id)

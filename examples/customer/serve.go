@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/auth"
@@ -36,7 +38,17 @@ func (s *Server) serveConfig(adminAddr string) serve.Config {
 // ones, then closes the session. Nothing but JSON-RPC is ever written to w.
 func (s *Server) ServeStdio(ctx context.Context, r io.ReadCloser, w io.WriteCloser) error {
 	t := &mcp.IOTransport{Reader: r, Writer: w, MaxLineLength: maxMessageBytes}
-	return serve.Stdio(ctx, s.mcp, t, s.serveConfig(s.cfg.AdminAddr))
+	return adminError(s.cfg.AdminAddr, serve.Stdio(ctx, s.mcp, t, s.serveConfig(s.cfg.AdminAddr)))
+}
+
+// adminError names ADMIN_ADDR when the admin listener could not listen on
+// addr (taken, or not an address of this machine).
+func adminError(addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "listen" {
+		return &ConfigError{Var: "ADMIN_ADDR", Reason: fmt.Sprintf("cannot listen on %s: %v", addr, op.Err)}
+	}
+	return err
 }
 
 // HTTPServer is a running streamable HTTP server with its admin listener.
@@ -71,7 +83,7 @@ func (s *Server) StartHTTP(addr, adminAddr string) (*HTTPServer, error) {
 	cfg := s.serveConfig(adminAddr)
 	cfg.Listener, cfg.Edge, cfg.CertFile, cfg.KeyFile = ln, e, s.cfg.TLSCertFile, s.cfg.TLSKeyFile
 	if h.Server, err = serve.Start(cfg); err != nil {
-		return nil, err
+		return nil, adminError(adminAddr, err)
 	}
 	return h, nil
 }
@@ -96,11 +108,8 @@ func (s *Server) newEdge(resource string) (*edge.Handler, error) {
 		Limits:         s.cfg.Limits,
 	}
 	l := s.layers
-	if l.auditLog != nil {
-		cfg.Observers = append(cfg.Observers, l.auditLog)
-	}
-	if l.metricsEngine != nil {
-		cfg.Observers = append(cfg.Observers, l.metricsEngine)
+	if !l.bare {
+		cfg.Observers = []edge.Observer{l.auditLog, l.metricsEngine}
 	}
 	if l.verifier != nil {
 		cfg.Verifier = auth.TokenVerifier(l.verifier)

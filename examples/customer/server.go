@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/cursor"
 	"github.com/bulwark-mcp/bulwark/examples/customer/internal/fakeloyalty"
 	"github.com/bulwark-mcp/bulwark/health"
 	"github.com/bulwark-mcp/bulwark/redact"
@@ -81,10 +82,8 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		}
 	}()
 
-	// Migrations (and seeding) run as the owner, whose connection is
-	// closed before serving: the server itself never holds owner rights.
 	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = prepareDatabase(pctx, cfg.DatabaseURL, cfg.SeedDemoData, cfg.DB.ConnectTimeout, cfg.AuditTable)
+	err = prepareDatabase(pctx, cfg)
 	cancel()
 	if err != nil {
 		return nil, err
@@ -126,13 +125,11 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 		return nil, err
 	}
 
-	s.app = &App{
-		store:   s.store,
-		loyalty: lc,
-		db:      once(dbAttemptTimeout(cfg)),
-		upst:    once(upstreamAttemptTimeout),
-		cursors: newCursorCodec(cfg.CursorKey, cfg.CursorKeyPrevious),
+	cursors, err := cursor.New(cfg.CursorKeys...)
+	if err != nil {
+		return nil, &ConfigError{Var: "CURSOR_KEY", Reason: err.Error()}
 	}
+	s.app = &App{store: s.store, loyalty: lc, cursors: cursors}
 
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "customer", Title: "Customer records", Version: version},
 		&mcp.ServerOptions{
@@ -143,8 +140,10 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 			// (the protocol's default cacheScope is "public").
 			SetCacheable: func(_ context.Context, _ mcp.Request, c *mcp.Cacheable) { c.CacheScope = "private" },
 		})
-	s.layers, err = buildLayers(ctx, s, opts)
-	if err != nil {
+	if s.layers, err = buildLayers(ctx, s, opts); err != nil {
+		return nil, err
+	}
+	if s.app.db, s.app.upst, err = s.layers.dependencies(cfg); err != nil {
 		return nil, err
 	}
 	if err := s.buildHealth(); err != nil {
@@ -177,6 +176,3 @@ func (s *Server) Close(ctx context.Context) error {
 	s.closers = nil
 	return errors.Join(errs...)
 }
-
-// MCP returns the MCP server, for serving it on a transport.
-func (s *Server) MCP() *mcp.Server { return s.mcp }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bulwark-mcp/bulwark/pgcall"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -246,13 +245,3 @@ func (s *Store) AddNote(ctx context.Context, r Reach, customerID, author, body, 
 func (s *Store) Ping(ctx context.Context) error {
 	return errors.Join(s.read.Ping(ctx), s.write.Ping(ctx))
 }
-
-// Close closes both pools.
-func (s *Store) Close() {
-	s.read.Close()
-	s.write.Close()
-}
-
-// dbRefusal maps a database failure to the refusal a client sees
-// (pgcall.Refusal: an outage is unavailable and counts for the breaker).
-func dbRefusal(err error) error { return pgcall.Refusal(err) }

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,9 +23,10 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// TestTLS serves MCP over HTTPS from TLS_CERT_FILE/TLS_KEY_FILE.
-func TestTLS(t *testing.T) {
-	dir := t.TempDir()
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key
+// into dir, under name.crt and name.key.
+func writeCert(t *testing.T, dir, name string) (certFile, keyFile string, der []byte) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -37,15 +40,20 @@ func TestTLS(t *testing.T) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kder, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile, der
+}
 
+// TestTLS serves MCP over HTTPS from TLS_CERT_FILE/TLS_KEY_FILE.
+func TestTLS(t *testing.T) {
+	certFile, keyFile, der := writeCert(t, t.TempDir(), "tls")
 	f := newFixture(t, func(env map[string]string) {
 		env["TLS_CERT_FILE"] = certFile
 		env["TLS_KEY_FILE"] = keyFile
@@ -75,5 +83,49 @@ func TestTLS(t *testing.T) {
 		if resp.StatusCode < 400 {
 			t.Fatalf("plain HTTP answered %d", resp.StatusCode)
 		}
+	}
+}
+
+// A certificate and key that cannot serve, or an admin address the server
+// cannot listen on, stops the start with a ConfigError naming the variable
+// the operator must fix.
+func TestTLSAndAdminProblemsNameTheVariable(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _ := writeCert(t, dir, "tls")
+	_, otherKey, _ := writeCert(t, dir, "other")
+	notPEM := filepath.Join(dir, "not.pem")
+	os.WriteFile(notPEM, []byte("not PEM"), 0o600)
+	for name, files := range map[string][2]string{
+		"missing certificate":        {filepath.Join(dir, "missing.crt"), keyFile},
+		"missing key":                {certFile, filepath.Join(dir, "missing.key")},
+		"not PEM":                    {notPEM, keyFile},
+		"key of another certificate": {certFile, otherKey},
+	} {
+		_, err := LoadConfig(getenvFrom(map[string]string{"TLS_CERT_FILE": files[0], "TLS_KEY_FILE": files[1]}))
+		if ce := (*ConfigError)(nil); !errors.As(err, &ce) || ce.Var != "TLS_CERT_FILE" {
+			t.Errorf("%s: %v, want a ConfigError naming TLS_CERT_FILE", name, err)
+		}
+	}
+	if _, err := LoadConfig(getenvFrom(map[string]string{"TLS_CERT_FILE": certFile, "TLS_KEY_FILE": keyFile})); err != nil {
+		t.Fatalf("a good certificate and key: %v", err)
+	}
+
+	f := newFixture(t, nil)
+	taken := f.http.AdminAddr() // the fixture's own admin listener
+	isAdminErr := func(err error) bool {
+		ce := (*ConfigError)(nil)
+		return errors.As(err, &ce) && ce.Var == "ADMIN_ADDR" && strings.Contains(err.Error(), taken)
+	}
+	if h, err := f.srv.StartHTTP("127.0.0.1:0", taken); !isAdminErr(err) {
+		if h != nil {
+			h.Shutdown(time.Second)
+		}
+		t.Fatalf("HTTP with a taken admin address: %v, want a ConfigError naming ADMIN_ADDR and %s", err, taken)
+	}
+	f.srv.cfg.AdminAddr = taken
+	r, w := io.Pipe()
+	defer r.Close()
+	if err := f.srv.ServeStdio(context.Background(), r, w); !isAdminErr(err) {
+		t.Fatalf("stdio with a taken admin address: %v, want a ConfigError naming ADMIN_ADDR and %s", err, taken)
 	}
 }

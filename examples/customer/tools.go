@@ -5,14 +5,16 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/cursor"
 	"github.com/bulwark-mcp/bulwark/deprecation"
+	"github.com/bulwark-mcp/bulwark/fanout"
+	"github.com/bulwark-mcp/bulwark/pgcall"
 	"github.com/bulwark-mcp/bulwark/retry"
 	"github.com/bulwark-mcp/bulwark/validate"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -59,9 +61,6 @@ const (
 	maxIdemKeyLen  = 100
 	maxCursorBytes = 200
 )
-
-// customerIDPattern is the seed's ID rule with its length bound built in.
-var customerIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,50}$`)
 
 // Tool inputs and outputs. The jsonschema tags are descriptions; bounds and
 // patterns are added to the inferred schemas with validate's rules
@@ -116,10 +115,11 @@ type App struct {
 	loyalty *LoyaltyClient
 	db      *retry.Retrier // PostgreSQL
 	upst    *retry.Retrier // the loyalty service
-	cursors *cursorCodec
+	// cursors signs search_customers cursors: a cursor holds the last ID
+	// of its page and is bound to the search's query, so a client can
+	// neither forge one nor reuse one with another query.
+	cursors *cursor.Codec
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // idRule is the ID bound of every tool that names a customer: what
 // validate.ID accepts, 1 to 50 ASCII letters, digits and hyphens.
@@ -128,7 +128,7 @@ var idRule = validate.On("customer_id", validate.FormatID())
 // Tool definitions. Annotations are honest: layers trust them (only
 // read-only tools are cached; only idempotent ones retried).
 func toolDefs() map[string]*mcp.Tool {
-	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(false)}
+	readOnly := &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(false)}
 	defs := []*mcp.Tool{{
 		Name: toolGetCustomer, Title: "Get customer",
 		Description: "Read one customer record by ID. Read-only. Requires scope customers:read.",
@@ -153,14 +153,14 @@ func toolDefs() map[string]*mcp.Tool {
 	}, {
 		Name: toolUpdateEmail, Title: "Update customer email",
 		Description: "Replace a customer's email address. Overwrites the old address. An address another customer already has, in any letter case, is refused. Requires scope customers:write.",
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(true), IdempotentHint: true, OpenWorldHint: ptr(false)},
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: new(true), IdempotentHint: true, OpenWorldHint: new(false)},
 		InputSchema: validate.MustSchema[updateEmailArgs](idRule,
 			validate.On("new_email", validate.FormatEmail()), // at most 254 bytes
 		),
 	}, {
 		Name: toolAddNote, Title: "Add customer note",
 		Description: "Attach a note to a customer. Requires an idempotency_key: a retry with the same key returns the first note instead of adding another. Requires scope customers:write.",
-		Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), IdempotentHint: false, OpenWorldHint: ptr(false)},
+		Annotations: &mcp.ToolAnnotations{DestructiveHint: new(false), IdempotentHint: false, OpenWorldHint: new(false)},
 		InputSchema: validate.MustSchema[addNoteArgs](idRule,
 			validate.On("body", validate.MinLength(1), validate.MaxLength(maxNoteLen)),
 			validate.On("idempotency_key", validate.MinLength(minIdemKeyLen), validate.MaxLength(maxIdemKeyLen),
@@ -169,7 +169,7 @@ func toolDefs() map[string]*mcp.Tool {
 	}, {
 		Name: toolOverview, Title: "Customer overview",
 		Description: "The customer, their latest orders and their loyalty status, fetched together. If a source is down the answer is partial and lists what is missing. Read-only. Requires scope customers:read.",
-		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: ptr(true)},
+		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, OpenWorldHint: new(true)},
 		InputSchema: validate.MustSchema[customerIDArgs](idRule),
 	}}
 	m := make(map[string]*mcp.Tool, len(defs))
@@ -196,27 +196,20 @@ func (a *App) register(s *mcp.Server) {
 	bulwark.AddTool(s, defs[toolOverview], a.overview)
 }
 
-// checkID checks the IDs of resources and prompts, which have no schema.
-func checkID(field, id string) error { return validate.Field(field, validate.ID(id)) }
-
-// notFound is the answer for a customer that does not exist or is out of
-// reach; cause (errNotFound) is for the audit record and for errors.Is.
-func notFound(field, id string, cause error) error {
-	e := bulwark.InvalidArgument(field, "no customer has ID "+strconv.Quote(id))
-	e.Cause = cause
-	return e
-}
-
 // query runs fn against the database under its breaker, retry and
-// deadlines, and turns a failure into the refusal a client sees: a missing
-// customer names customerID, anything else goes through dbRefusal.
+// deadlines, and turns a failure into the refusal a client sees: a customer
+// that does not exist or is out of reach names customer_id (errNotFound
+// stays the cause, for the audit record and errors.Is); anything else goes
+// through pgcall.Refusal.
 func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn func(context.Context) (T, error)) (T, error) {
 	var out T
 	err := db.Do(ctx, func(ctx context.Context) error {
 		v, err := fn(ctx)
 		if errors.Is(err, errNotFound) {
 			noteOutsideReach(ctx, err)
-			return notFound("customer_id", customerID, err)
+			e := bulwark.InvalidArgument("customer_id", "no customer has ID "+strconv.Quote(customerID))
+			e.Cause = err
+			return e
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -225,7 +218,7 @@ func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn 
 				// why the call ended, not PostgreSQL's query_canceled.
 				err = errors.Join(context.Cause(ctx), err)
 			}
-			return dbRefusal(err)
+			return pgcall.Refusal(err)
 		}
 		out = v
 		return nil
@@ -250,7 +243,7 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 	after := ""
 	if in.Cursor != "" {
 		var err error
-		if after, err = a.cursors.decode(in.Cursor, in.Query); err != nil {
+		if after, err = decodeCursor(a.cursors, in.Cursor, in.Query); err != nil {
 			return nil, searchResult{}, err
 		}
 	}
@@ -263,9 +256,23 @@ func (a *App) searchCustomers(ctx context.Context, _ *mcp.CallToolRequest, in se
 	}
 	out := searchResult{Customers: append([]Customer{}, rows[:min(size, len(rows))]...)}
 	if len(rows) > size {
-		out.NextCursor = a.cursors.encode(rows[size-1].ID, in.Query)
+		out.NextCursor = a.cursors.Encode(rows[size-1].ID, in.Query)
 	}
 	return nil, out, nil
+}
+
+// decodeCursor returns the last ID of a cursor issued for query, or an
+// invalid-argument refusal for anything else (the SQL filters by the
+// current query anyway, but a cursor not issued for it is refused rather
+// than silently applied).
+func decodeCursor(c *cursor.Codec, cur, query string) (string, error) {
+	if len(cur) <= maxCursorBytes {
+		// An ID that is not a customer ID was never issued; checked all the same.
+		if id, err := c.Decode(cur, query); err == nil && validate.ID(id) == nil {
+			return id, nil
+		}
+	}
+	return "", bulwark.InvalidArgument("cursor", "is not a cursor returned by this search; start again without one")
 }
 
 func (a *App) updateEmail(ctx context.Context, _ *mcp.CallToolRequest, in updateEmailArgs) (*mcp.CallToolResult, Customer, error) {
@@ -297,26 +304,24 @@ func (a *App) addNote(ctx context.Context, _ *mcp.CallToolRequest, in addNoteArg
 }
 
 func (a *App) overview(ctx context.Context, _ *mcp.CallToolRequest, in customerIDArgs) (*mcp.CallToolResult, Overview, error) {
-	// Each part fills its own field of out; gather returns once all ended.
+	// Each part fills its own field of out; fanout.All returns once all
+	// ended, and a source that is down leaves the others' answers.
 	var out Overview
-	errs := gather(ctx,
-		part{"customer", func(ctx context.Context) error {
+	errs := fanout.All(ctx,
+		fanout.Part{Name: "customer", Run: func(ctx context.Context) error {
 			c, err := a.customer(ctx, in.CustomerID)
 			if err == nil {
 				out.Customer = &c
 			}
 			return err
 		}},
-		part{"recent_orders", func(ctx context.Context) (err error) {
+		fanout.Part{Name: "recent_orders", Run: func(ctx context.Context) (err error) {
 			out.RecentOrders, err = query(ctx, a.db, "", func(ctx context.Context) ([]Order, error) {
 				return a.store.RecentOrders(ctx, reachFrom(ctx), in.CustomerID, recentOrders)
 			})
-			if err == nil && out.RecentOrders == nil {
-				out.RecentOrders = []Order{}
-			}
 			return err
 		}},
-		part{"loyalty", func(ctx context.Context) error {
+		fanout.Part{Name: "loyalty", Run: func(ctx context.Context) error {
 			return a.upst.Do(ctx, func(ctx context.Context) error {
 				l, err := a.loyalty.Get(ctx, in.CustomerID)
 				if err == nil {

@@ -61,7 +61,7 @@ func TestToolsOverHTTP(t *testing.T) {
 	t.Run("search cursor from another query", func(t *testing.T) {
 		var p1 searchResult
 		mustOK(t, reader, toolSearchCustomers, map[string]any{"query": "q562789", "page_size": 1}, &p1)
-		cur := testCursors(t).encode("C-000001", "q562789")
+		cur := testCursors(t).Encode("C-000001", "q562789")
 		_, err, ref := call(t, reader, toolSearchCustomers, map[string]any{"query": "q779192", "cursor": cur})
 		if err != nil || ref == nil || ref.Code != bulwark.CodeInvalidArgument || ref.Field != "cursor" {
 			t.Fatalf("cursor of q562789 used for q779192: err=%v refusal=%+v", err, ref)
@@ -73,8 +73,8 @@ func TestToolsOverHTTP(t *testing.T) {
 	t.Run("search bad cursor and page size", func(t *testing.T) {
 		for _, args := range []map[string]any{
 			{"query": "x", "cursor": "not-a-cursor"},
-			{"query": "x", "cursor": testCursors(t).encode("C-000001", "other query")},
-			{"query": "x", "cursor": newCursorCodec(nil, nil).encode("C-000001", "x")},
+			{"query": "x", "cursor": testCursors(t).Encode("C-000001", "other query")},
+			{"query": "x", "cursor": mustCodec(t).Encode("C-000001", "x")},
 			{"page_size": 51},
 			{"page_size": 0.5},
 		} {
