@@ -48,9 +48,8 @@ import (
 // off (the tools are served by the SDK alone), which is how the load test
 // measures their cost; dependencies then get only their deadlines.
 type layers struct {
-	// chain is every layer in order, appended as each is built; a nil
-	// entry is a layer left out. pinAt is the place of the pin layer,
-	// which pinTools fills once the tools are registered.
+	// chain is the layers in order, appended as built (nil: left out);
+	// pinAt is the pin layer's place, which pinTools fills (agent.go).
 	chain []bulwark.Middleware
 	pinAt int
 
@@ -95,9 +94,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		return l, nil
 	}
 
-	// The metrics, which the audit trail reports its failures to, and the
-	// calls to deprecated tools, so owners see who still depends on one
-	// before its sunset.
+	// metrics (audit reports its failures there), and the calls to deprecated
+	// tools, so owners see who still depends on one before its sunset.
 	m, err := metrics.New(s.registry, metrics.Config{Tools: slices.Collect(maps.Keys(toolScopes))})
 	if err != nil {
 		return nil, err
@@ -117,7 +115,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if err != nil {
 		return nil, err
 	}
-	// recover: panics become "internal error (id …)".
+	// recover turns panics into "internal error (id …)"; drain refuses new
+	// calls during shutdown.
 	l.use(otel, bulwark.Recover(s.log), s.drain.Middleware(), metrics.Middleware(m), deprecation.Middleware(l.usage))
 
 	if err := l.buildAuth(ctx, s); err != nil {

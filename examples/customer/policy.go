@@ -15,17 +15,15 @@ import (
 
 // buildPolicy reads POLICY_FILE, when set, and lets it govern the calls:
 // its scopes, roles and (CEL) rules are required on top of the built-in ones, its rate
-// limits apply besides RATE_LIMIT, its timeouts replace TOOL_TIMEOUT (in
-// buildLayers). The
+// limits apply besides RATE_LIMIT (rateLimit, which it appends to the chain
+// with the file's layers, or alone), its timeouts replace TOOL_TIMEOUT. The
 // file is watched (and reread on SIGHUP): a valid change applies to the
 // next call, an invalid one is refused with a log line and an audit record,
 // and the policy in force stays. Every load is an audit record of kind
 // "policy" with the file's digest. Its principals section limits
 // principals to some customers (rowaccess.go); an accepted reload empties
 // the customer entries of the cache, so a narrowed reach is not outlived by
-// answers cached under the old one. It appends the file's layers to the
-// chain around rateLimit, RATE_LIMIT's layer, which it appends alone
-// without a file.
+// answers cached under the old one.
 func (l *layers) buildPolicy(ctx context.Context, s *Server, rateLimit bulwark.Middleware) error {
 	cfg := s.cfg
 	if cfg.PolicyFile == "" {
