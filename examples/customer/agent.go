@@ -11,33 +11,32 @@ import (
 	"github.com/bulwark-mcp/bulwark/pin"
 )
 
-// buildAgentLayers builds the output filter and the loop and budget
-// limits (shared through Redis when REDIS_URL is set).
+// buildAgentLayers builds the loop and budget limits (shared through
+// Redis when REDIS_URL is set) and the output filter.
 func (l *layers) buildAgentLayers(s *Server) error {
 	cfg := s.cfg
+	if cfg.LoopLimit != 0 || cfg.SessionCalls != 0 {
+		// A LoopLimit of 0 turns the loop check off (-1 to the Ledger).
+		bcfg := budget.Config{Repeats: cmp.Or(cfg.LoopLimit, -1), Session: budget.Allowance{Calls: int64(cfg.SessionCalls)}}
+		if l.redis != nil {
+			var err error
+			if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: cfg.RedisPrefix + "budget:"}); err != nil {
+				return err
+			}
+		}
+		ledger, err := budget.New(bcfg)
+		if err != nil {
+			return &ConfigError{Var: "LOOP_LIMIT", Reason: err.Error()}
+		}
+		l.use(budget.Middleware(ledger))
+	}
 	f, err := output.New(output.Config{
 		Cap: bulwark.Fixed(output.Cap{Bytes: cfg.OutputMaxBytes, Items: 100}),
 	})
 	if err != nil {
 		return &ConfigError{Var: "OUTPUT_MAX_BYTES", Reason: err.Error()}
 	}
-	l.output = output.Middleware(f)
-
-	if cfg.LoopLimit == 0 && cfg.SessionCalls == 0 {
-		return nil
-	}
-	// A LoopLimit of 0 turns the loop check off (-1 to the Ledger).
-	bcfg := budget.Config{Repeats: cmp.Or(cfg.LoopLimit, -1), Session: budget.Allowance{Calls: int64(cfg.SessionCalls)}}
-	if l.redis != nil {
-		if bcfg.Store, err = redisbudget.New(l.redis, redisbudget.Config{Prefix: cfg.RedisPrefix + "budget:"}); err != nil {
-			return err
-		}
-	}
-	ledger, err := budget.New(bcfg)
-	if err != nil {
-		return &ConfigError{Var: "LOOP_LIMIT", Reason: err.Error()}
-	}
-	l.budget = budget.Middleware(ledger)
+	l.use(output.Middleware(f))
 	return nil
 }
 
@@ -55,6 +54,6 @@ func (l *layers) pinTools(s *Server) error {
 		return &ConfigError{Var: "TOOLS_PIN_FILE", Reason: err.Error()}
 	}
 	s.log.Info("tool definitions pinned", "file", s.cfg.PinFile, "set", p.Manifest().Set)
-	l.pin = pin.Middleware(p)
+	l.chain[l.pinAt] = pin.Middleware(p)
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -43,15 +44,14 @@ import (
 // plus tracing inside audit, the drain layer inside recover (refusing new
 // calls during shutdown), deprecation notices inside metrics, tool pinning
 // inside auth, the loop, budget and output limits inside the rate limits,
-// and idempotency keys inside the breaker (see chain). With BULWARK_DISABLE=1 or -bare every bulwark layer is
+// and idempotency keys inside the breaker (see buildLayers). With BULWARK_DISABLE=1 or -bare every bulwark layer is
 // off (the tools are served by the SDK alone), which is how the load test
 // measures their cost; dependencies then get only their deadlines.
 type layers struct {
-	// The layers in chain order. otel (otel.go) is nil without
-	// OTEL_EXPORTER_OTLP_ENDPOINT; pin, budget and output are in agent.go.
-	audit, otel, recover, drain, metrics, deprecation, auth, pin, validate,
-	ratelimit, concurrency, budget, output, timeout, cache, breaker,
-	idempotency, retry bulwark.Middleware
+	// chain is the layers in order, appended as built (nil: left out);
+	// pinAt is the pin layer's place, which pinTools fills (agent.go).
+	chain []bulwark.Middleware
+	pinAt int
 
 	bare bool
 
@@ -69,19 +69,13 @@ type layers struct {
 	verifier auth.Verifier
 }
 
-func (l *layers) chain() []bulwark.Middleware {
-	if l.bare {
-		return []bulwark.Middleware{l.drain}
-	}
-	return []bulwark.Middleware{l.audit, l.otel, l.recover, l.drain, l.metrics, l.deprecation, l.auth,
-		l.pin, l.validate, l.ratelimit, l.concurrency, l.budget, l.output, l.timeout, l.cache, l.breaker,
-		l.idempotency, l.retry}
-}
+// use appends layers to the chain.
+func (l *layers) use(mws ...bulwark.Middleware) { l.chain = append(l.chain, mws...) }
 
-// buildLayers assembles every layer from the configuration.
+// buildLayers assembles every layer from the configuration, in chain order.
 func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) {
 	cfg := s.cfg
-	l := &layers{bare: cfg.Bare, drain: s.drain.Middleware(), usage: &deprecation.Usage{}}
+	l := &layers{bare: cfg.Bare, usage: &deprecation.Usage{}}
 	if cfg.RedisURL != "" {
 		ro, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -96,33 +90,44 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	}
 	if l.bare {
 		s.log.Warn("BULWARK_DISABLE: every protection layer is off; for load comparison only")
+		l.use(s.drain.Middleware())
 		return l, nil
 	}
 
-	// recover: panics become "internal error (id …)".
-	l.recover = bulwark.Recover(s.log)
-
-	// metrics, and the calls to deprecated tools, so owners see who still
-	// depends on one before its sunset.
+	// metrics (audit reports its failures there), and the calls to deprecated
+	// tools, so owners see who still depends on one before its sunset.
 	m, err := metrics.New(s.registry, metrics.Config{Tools: slices.Collect(maps.Keys(toolScopes))})
 	if err != nil {
 		return nil, err
 	}
 	l.metricsEngine = m
-	l.metrics = metrics.Middleware(m)
 	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "customer_deprecated_tool_calls_total", Help: "Calls to deprecated tools, by tool.",
 		ConstLabels: prometheus.Labels{"tool": toolLookupCustomer},
 	}, func() float64 { return float64(l.usage.Count(toolLookupCustomer)) }))
-	l.deprecation = deprecation.Middleware(l.usage)
+
+	// audit: outermost, one chained record per call.
+	if err := l.buildAudit(s, opts, m); err != nil {
+		return nil, err
+	}
+	// tracing (otel.go), when an OTLP endpoint is configured.
+	otel, err := setupTracing(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	// recover turns panics into "internal error (id …)"; drain refuses new
+	// calls during shutdown.
+	l.use(otel, bulwark.Recover(s.log), s.drain.Middleware(), metrics.Middleware(m), deprecation.Middleware(l.usage))
 
 	if err := l.buildAuth(ctx, s); err != nil {
 		return nil, err
 	}
+	l.pinAt = len(l.chain)
+	l.use(nil)
 
 	// validate: size, depth, UTF-8 and control characters, then the
 	// schemas (patterns, lengths, format: email), before anything costs.
-	l.validate = validate.Middleware(validate.Config{})
+	l.use(validate.Middleware(validate.Config{}))
 	if err := validate.CompileSchemas(toolDefsList()...); err != nil {
 		return nil, fmt.Errorf("tool schemas: %w", err)
 	}
@@ -142,27 +147,30 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if err != nil {
 		return nil, &ConfigError{Var: "RATE_LIMIT", Reason: err.Error()}
 	}
-	l.ratelimit = ratelimit.Middleware(limiter)
+	// The policy file's layers (policy.go) around it.
+	if err := l.buildPolicy(ctx, s, ratelimit.Middleware(limiter)); err != nil {
+		return nil, err
+	}
 	// Bulkhead: bounded work in progress per caller, so calls abandoned by
 	// the timeout layer cannot pile up without end.
 	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}
-	l.concurrency = ratelimit.ConcurrencyMiddleware(conc)
+	l.use(ratelimit.ConcurrencyMiddleware(conc))
 
-	// tracing (otel.go), when an OTLP endpoint is configured.
-	if l.otel, err = setupTracing(ctx, s); err != nil {
-		return nil, err
-	}
-
-	// output, loop and budget limits (agent.go).
+	// loop, budget and output limits (agent.go).
 	if err := l.buildAgentLayers(s); err != nil {
 		return nil, err
 	}
 
-	// timeout: bounds the whole miss path, retries included.
-	l.timeout = bulwark.Timeout(bulwark.Fixed(cfg.ToolTimeout))
+	// timeout: bounds the whole miss path, retries included. A tool the
+	// policy file sets no timeout for keeps TOOL_TIMEOUT.
+	timeout := bulwark.Fixed(cfg.ToolTimeout)
+	if l.policy != nil {
+		timeout = policy.Value(l.policy, func(t *policy.Terms) time.Duration { return cmp.Or(t.Timeout, cfg.ToolTimeout) })
+	}
+	l.use(bulwark.Timeout(timeout))
 
 	// cache: read-only tools, per principal, invalidated by writes.
 	if cfg.EnableCache {
@@ -196,7 +204,7 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 		if err != nil {
 			return nil, err
 		}
-		l.cache = cache.Middleware(l.cacheEngine)
+		l.use(cache.Middleware(l.cacheEngine))
 	}
 
 	// breaker: one per tool in the chain, and one per dependency inside
@@ -218,24 +226,15 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	toolBreakers.IsFailure = func(o bulwark.Outcome) bool {
 		return o != bulwark.Outcome(bulwark.CodeUnavailable) && breaker.DefaultIsFailure(o)
 	}
-	if l.breaker, err = breakers.PerTool(toolBreakers); err != nil {
+	toolBreaker, err := breakers.PerTool(toolBreakers)
+	if err != nil {
 		return nil, err
 	}
+	l.use(toolBreaker)
 	breakers.OnStateChange(func(ctx context.Context, e breaker.StateChange) {
 		m.SetBreakerState(e.Name, string(e.To))
 		s.log.Warn("breaker state changed", "breaker", e.Name, "from", string(e.From), "to", string(e.To))
 	})
-	// retry, in the chain, covers whole calls to read-only and idempotent
-	// tools (and keyed ones). Retries happen at one level: a handler that
-	// calls a dependency through Retrier.Do (dependencies, below) is not
-	// repeated, so attempts never multiply (the audit record shows
-	// attempts and dependency_attempts).
-	tools, err := retry.New(retry.Config{MaxAttempts: 2})
-	if err != nil {
-		return nil, err
-	}
-	l.retry = retry.Middleware(tools)
-
 	// idempotency keys: add_customer_note runs once per (principal, key)
 	// under retries and duplicates; the stored result is replayed.
 	var istore idempotency.Store
@@ -257,15 +256,18 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if err != nil {
 		return nil, err
 	}
-	l.idempotency = bulwark.Only(bulwark.ToolNames(toolAddNote), once)
+	l.use(bulwark.Only(bulwark.ToolNames(toolAddNote), once))
 
-	// audit: outermost, one chained record per call.
-	if err := l.buildAudit(s, opts, m); err != nil {
+	// retry, in the chain, covers whole calls to read-only and idempotent
+	// tools (and keyed ones). Retries happen at one level: a handler that
+	// calls a dependency through Retrier.Do (dependencies, below) is not
+	// repeated, so attempts never multiply (the audit record shows
+	// attempts and dependency_attempts).
+	tools, err := retry.New(retry.Config{MaxAttempts: 2})
+	if err != nil {
 		return nil, err
 	}
-	if err := l.buildPolicy(ctx, s); err != nil {
-		return nil, err
-	}
+	l.use(retry.Middleware(tools))
 	return l, nil
 }
 
@@ -320,7 +322,7 @@ func (l *layers) buildAudit(s *Server, opts Options, m *metrics.Metrics) error {
 	// Closed (and so flushed) after the server stops taking calls and
 	// before the sink closes: onClose runs in reverse order.
 	s.onClose(func(ctx context.Context) error { return al.Close(ctx) })
-	l.audit = audit.Middleware(al)
+	l.use(audit.Middleware(al))
 	return nil
 }
 
@@ -406,7 +408,7 @@ func (l *layers) buildAuth(ctx context.Context, s *Server) error {
 	if err != nil {
 		return err
 	}
-	l.auth = guard.Middleware()
+	l.use(guard.Middleware())
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"strconv"
 	"time"
@@ -16,7 +15,8 @@ import (
 
 // buildPolicy reads POLICY_FILE, when set, and lets it govern the calls:
 // its scopes, roles and (CEL) rules are required on top of the built-in ones, its rate
-// limits apply besides RATE_LIMIT, its timeouts replace TOOL_TIMEOUT. The
+// limits apply besides RATE_LIMIT (rateLimit, which it appends to the chain
+// with the file's layers, or alone), its timeouts replace TOOL_TIMEOUT. The
 // file is watched (and reread on SIGHUP): a valid change applies to the
 // next call, an invalid one is refused with a log line and an audit record,
 // and the policy in force stays. Every load is an audit record of kind
@@ -24,9 +24,10 @@ import (
 // principals to some customers (rowaccess.go); an accepted reload empties
 // the customer entries of the cache, so a narrowed reach is not outlived by
 // answers cached under the old one.
-func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
+func (l *layers) buildPolicy(ctx context.Context, s *Server, rateLimit bulwark.Middleware) error {
 	cfg := s.cfg
 	if cfg.PolicyFile == "" {
+		l.use(rateLimit)
 		return nil
 	}
 	eng, err := policy.New(policy.Config{
@@ -73,9 +74,7 @@ func (l *layers) buildPolicy(ctx context.Context, s *Server) error {
 	// file throughout; authorization and the caller's reach come after
 	// auth has found the caller, and before the cache, whose entries are
 	// per principal.
-	l.ratelimit = bulwark.Chain(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), rowAccess(eng), l.ratelimit, ratelimit.Middleware(limiter))
-	// A tool the file sets no timeout for keeps TOOL_TIMEOUT.
-	l.timeout = bulwark.Timeout(policy.Value(eng, func(t *policy.Terms) time.Duration { return cmp.Or(t.Timeout, cfg.ToolTimeout) }))
+	l.use(eng.Middleware(), policyAuthorization(eng, cfg.HasAuth()), rowAccess(eng), rateLimit, ratelimit.Middleware(limiter))
 	return nil
 }
 

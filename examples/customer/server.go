@@ -154,7 +154,7 @@ func NewServer(ctx context.Context, cfg *Config, opts Options) (_ *Server, err e
 	if err := s.layers.pinTools(s); err != nil {
 		return nil, err
 	}
-	bulwark.Use(s.mcp, s.layers.chain()...)
+	bulwark.Use(s.mcp, s.layers.chain...)
 	// Every tool the server serves must be known to the layers.
 	if err := bulwark.CheckTools(ctx, s.mcp); err != nil {
 		return nil, err
