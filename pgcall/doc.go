@@ -11,7 +11,7 @@
 // being thrown away. PostgreSQL's own statement_timeout bounds what runs
 // even if the server loses its client.
 //
-// [Refusal] maps what a pgx call returned to bulwark's vocabulary, so that
+// [Refuse] maps what a pgx call returned to bulwark's vocabulary, so that
 // the client, the audit record, breakers and retries agree on what
 // happened: an outage is unavailable (a breaker counts it), a statement
 // timeout is deadline exceeded, a cancelled call is cancelled, and
@@ -35,5 +35,5 @@
 //	// In a handler:
 //	var n int
 //	err = pool.QueryRow(ctx, "SELECT count(*) FROM customers").Scan(&n)
-//	return pgcall.Refusal(err)
+//	return pgcall.Refuse(err)
 package pgcall

@@ -22,14 +22,14 @@ func ExampleConfigure() {
 	// Output: 2000 4000 1000
 }
 
-func ExampleRefusal() {
+func ExampleRefuse() {
 	for _, err := range []error{
 		&pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"},
 		&pgconn.PgError{Code: "53300", Message: "sorry, too many clients already"},
 		&pgconn.PgError{Code: "42P01", Message: `relation "custmers" does not exist`},
 		fmt.Errorf("query: %w", context.Canceled),
 	} {
-		refusal := pgcall.Refusal(err)
+		refusal := pgcall.Refuse(err)
 		// What the client reads: never the SQL nor the server's message.
 		fmt.Printf("%s: %v\n", bulwark.ErrorOf(refusal).Code, refusal)
 	}

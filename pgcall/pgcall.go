@@ -56,7 +56,7 @@ func Configure(cfg *pgx.ConnConfig, statementTimeout time.Duration) {
 	}
 }
 
-// Refusal returns err, from a pgx call, as the refusal a client sees; nil
+// Refuse returns err, from a pgx call, as the refusal a client sees; nil
 // for nil, and err itself when it is already a refusal. The cause stays
 // attached for the log and audit record, never for the client.
 //
@@ -69,8 +69,8 @@ func Configure(cfg *pgx.ConnConfig, statementTimeout time.Duration) {
 //     connection): [bulwark.Unavailable], "the database is unavailable";
 //   - anything else, constraint violations included: [bulwark.Internal].
 //     Map the errors a handler expects (a unique violation it reports as
-//     "already in use") before calling Refusal.
-func Refusal(err error) error {
+//     "already in use") before calling Refuse.
+func Refuse(err error) error {
 	var pgErr *pgconn.PgError
 	isPg := errors.As(err, &pgErr)
 	switch {

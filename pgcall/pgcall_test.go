@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-func TestRefusal(t *testing.T) {
+func TestRefuse(t *testing.T) {
 	already := bulwark.InvalidArgument("customer_id", "no such customer")
 	for _, tt := range []struct {
 		name string
@@ -42,7 +42,7 @@ func TestRefusal(t *testing.T) {
 		{"anything else", errors.New("cannot scan NULL into *string"), bulwark.CodeInternal},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Refusal(tt.err)
+			got := Refuse(tt.err)
 			var c bulwark.Code
 			if e := bulwark.ErrorOf(got); e != nil {
 				c = e.Code
@@ -57,7 +57,7 @@ func TestRefusal(t *testing.T) {
 	}
 	// A refusal is returned as is, wrapping and all.
 	wrapped := fmt.Errorf("get: %w", already)
-	if got := Refusal(wrapped); got != wrapped {
+	if got := Refuse(wrapped); got != wrapped {
 		t.Fatalf("a refusal was rewrapped: %v", got)
 	}
 }
@@ -92,7 +92,7 @@ func TestStatementTimeout(t *testing.T) {
 	if took := time.Since(t0); took > 5*time.Second {
 		t.Fatalf("the statement ran %v", took)
 	}
-	if c := bulwark.ErrorOf(Refusal(err)).Code; c != bulwark.CodeDeadlineExceeded {
+	if c := bulwark.ErrorOf(Refuse(err)).Code; c != bulwark.CodeDeadlineExceeded {
 		t.Fatalf("%v: code %q", err, c)
 	}
 	if !pgconn.Timeout(err) && !errors.As(err, new(*pgconn.PgError)) {
@@ -117,7 +117,7 @@ func TestCancelKeepsTheConnection(t *testing.T) {
 	if took := time.Since(t0); took > 5*time.Second {
 		t.Fatalf("the cancelled statement ran %v", took)
 	}
-	if c := bulwark.ErrorOf(Refusal(err)).Code; c != bulwark.CodeDeadlineExceeded {
+	if c := bulwark.ErrorOf(Refuse(err)).Code; c != bulwark.CodeDeadlineExceeded {
 		t.Fatalf("%v: code %q", err, c)
 	}
 	var again uint32
@@ -144,7 +144,7 @@ func TestUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = pgx.Connect(ctx, "postgres://app@"+addr+"/app?connect_timeout=2")
-	if c := bulwark.ErrorOf(Refusal(err)).Code; err == nil || c != bulwark.CodeUnavailable {
+	if c := bulwark.ErrorOf(Refuse(err)).Code; err == nil || c != bulwark.CodeUnavailable {
 		t.Fatalf("%v: code %q", err, c)
 	}
 }

@@ -200,7 +200,7 @@ func (a *App) register(s *mcp.Server) {
 // deadlines, and turns a failure into the refusal a client sees: a customer
 // that does not exist or is out of reach names customer_id (errNotFound
 // stays the cause, for the audit record and errors.Is); anything else goes
-// through pgcall.Refusal.
+// through pgcall.Refuse.
 func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn func(context.Context) (T, error)) (T, error) {
 	var out T
 	err := db.Do(ctx, func(ctx context.Context) error {
@@ -218,7 +218,7 @@ func query[T any](ctx context.Context, db *retry.Retrier, customerID string, fn 
 				// why the call ended, not PostgreSQL's query_canceled.
 				err = errors.Join(context.Cause(ctx), err)
 			}
-			return pgcall.Refusal(err)
+			return pgcall.Refuse(err)
 		}
 		out = v
 		return nil
