@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -44,7 +45,7 @@ func benchGet(b *testing.B, cs *mcp.ClientSession, id func(i int) string) {
 	for i := 0; i < b.N; i++ {
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: toolGetCustomer, Arguments: map[string]any{"customer_id": id(i)}})
 		if err != nil || res.IsError {
-			b.Fatalf("%v %s", err, resultText(res))
+			b.Fatalf("%v %s", err, bulwarktest.ResultText(res))
 		}
 	}
 }
@@ -122,7 +123,7 @@ func BenchmarkGetCustomerHTTPMissParallel(b *testing.B) {
 					id := fmt.Sprintf("C-%06d", 1+(base+i)%10000)
 					res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: toolGetCustomer, Arguments: map[string]any{"customer_id": id}})
 					if err != nil || res.IsError {
-						b.Errorf("%v %s", err, resultText(res))
+						b.Errorf("%v %s", err, bulwarktest.ResultText(res))
 						return
 					}
 				}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark/audit"
 	"github.com/bulwark-mcp/bulwark/edge"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 )
 
 // auditLines parses the audit trail the fixture captured.
@@ -122,7 +123,7 @@ func TestEdgeSessionCap(t *testing.T) {
 		msg.Error.Data.Code != "rate_limited" || msg.Error.Data.RetryAfterSeconds == 0 {
 		t.Fatalf("third session: %d %+v %v", resp.StatusCode, msg, err)
 	}
-	if _, err := dialHTTP(context.Background(), f.http.URL(), f.keys.reader); err == nil {
+	if _, err := demo.Dial(context.Background(), f.http.URL(), f.keys.reader); err == nil {
 		t.Fatal("the SDK client opened a session over the cap")
 	}
 	f.connect(f.keys.other)

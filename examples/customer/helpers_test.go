@@ -17,6 +17,8 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -156,7 +158,7 @@ func (f *fixture) start() *fixture {
 // connect opens an MCP client session over streamable HTTP with token.
 func connectHTTP(t testing.TB, url, token string) *mcp.ClientSession {
 	t.Helper()
-	cs, err := dialHTTP(context.Background(), url, token)
+	cs, err := demo.Dial(context.Background(), url, token)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -186,7 +188,7 @@ func mustOK(t testing.TB, cs *mcp.ClientSession, tool string, args any, out any)
 	t.Helper()
 	res, err, ref := call(t, cs, tool, args)
 	if err != nil || res.IsError {
-		t.Fatalf("%s(%v): err=%v refusal=%+v text=%q", tool, args, err, ref, resultText(res))
+		t.Fatalf("%s(%v): err=%v refusal=%+v text=%q", tool, args, err, ref, bulwarktest.ResultText(res))
 	}
 	if out != nil {
 		b, _ := json.Marshal(res.StructuredContent)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -59,7 +60,7 @@ func TestJWTBearer(t *testing.T) {
 	if ref == nil || ref.Code != bulwark.CodePermissionDenied {
 		t.Fatalf("write with a read token: %+v", ref)
 	}
-	if _, err := dialHTTP(t.Context(), f.http.URL(), sign("https://other.example", scopeRead)); err == nil {
+	if _, err := demo.Dial(t.Context(), f.http.URL(), sign("https://other.example", scopeRead)); err == nil {
 		t.Fatal("a token for another audience was accepted")
 	}
 	// API keys keep working next to JWTs.

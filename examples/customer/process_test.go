@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/audit"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 	"github.com/bulwark-mcp/bulwark/examples/customer/internal/fakeloyalty"
 	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -267,7 +269,7 @@ func TestSIGTERMDrainsAndSealsAudit(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var err error
-		cs, err = dialHTTP(context.Background(), url, keys.reader)
+		cs, err = demo.Dial(context.Background(), url, keys.reader)
 		if err == nil {
 			break
 		}
@@ -283,8 +285,8 @@ func TestSIGTERMDrainsAndSealsAudit(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		go func() {
 			res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: toolOverview, Arguments: map[string]any{"customer_id": fmt.Sprintf("C-%06d", 20+i)}})
-			if err == nil && (res.IsError || strings.Contains(resultText(res), `"partial":true`)) {
-				err = fmt.Errorf("result: %s", resultText(res))
+			if err == nil && (res.IsError || strings.Contains(bulwarktest.ResultText(res), `"partial":true`)) {
+				err = fmt.Errorf("result: %s", bulwarktest.ResultText(res))
 			}
 			results <- err
 		}()
@@ -400,8 +402,8 @@ func TestStdioSIGTERMDrains(t *testing.T) {
 	result := make(chan error, 1)
 	go func() {
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: toolOverview, Arguments: map[string]any{"customer_id": "C-000031"}})
-		if err == nil && (res.IsError || strings.Contains(resultText(res), `"partial":true`)) {
-			err = fmt.Errorf("result: %s", resultText(res))
+		if err == nil && (res.IsError || strings.Contains(bulwarktest.ResultText(res), `"partial":true`)) {
+			err = fmt.Errorf("result: %s", bulwarktest.ResultText(res))
 		}
 		result <- err
 	}()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -139,7 +140,7 @@ func TestHostileArgumentsRefusedBeforeTheDatabase(t *testing.T) {
 				t.Logf("protocol error: %v", err)
 			} else if ref == nil || ref.Code != bulwark.CodeInvalidArgument {
 				if res == nil || !res.IsError {
-					t.Fatalf("accepted: %s", resultText(res))
+					t.Fatalf("accepted: %s", bulwarktest.ResultText(res))
 				}
 			}
 			if r1, w1 := f.srv.store.read.Stat().AcquireCount(), f.srv.store.write.Stat().AcquireCount(); r1 != r0 || w1 != w0 {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -68,7 +69,7 @@ func TestTLS(t *testing.T) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "tls-test", Version: "v0"}, nil)
 	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
 		Endpoint:   f.http.URL(),
-		HTTPClient: &http.Client{Transport: bearer{token: f.keys.reader, next: tr}},
+		HTTPClient: &http.Client{Transport: demo.Bearer{Token: f.keys.reader, Next: tr}},
 		MaxRetries: -1, DisableStandaloneSSE: true,
 	}, nil)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/deprecation"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 	"github.com/google/jsonschema-go/jsonschema"
 )
 
@@ -158,7 +159,7 @@ func TestUnauthenticatedHTTP(t *testing.T) {
 			t.Errorf("token %q: status %d, WWW-Authenticate %q", token, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
 	}
-	if _, err := dialHTTP(t.Context(), f.http.URL(), ""); err == nil {
+	if _, err := demo.Dial(t.Context(), f.http.URL(), ""); err == nil {
 		t.Fatal("client connected without a token")
 	}
 	resp, err := http.Get("http://" + f.http.Addr() + "/.well-known/oauth-protected-resource")

@@ -44,6 +44,7 @@ import (
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth"
 	"github.com/bulwark-mcp/bulwark/cache"
+	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
 	"github.com/jackc/pgx/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -502,26 +503,13 @@ func startServer(bin, mode, dbURL, keyFile string, maxConns int) (*server, error
 	}
 }
 
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	if b.token != "" {
-		r = r.Clone(r.Context())
-		r.Header.Set("Authorization", "Bearer "+b.token)
-	}
-	return b.next.RoundTrip(r)
-}
-
 var transport = &http.Transport{MaxIdleConns: 2048, MaxIdleConnsPerHost: 2048, IdleConnTimeout: time.Minute}
 
 func connect(ctx context.Context, u, token string) (*mcp.ClientSession, error) {
 	c := mcp.NewClient(&mcp.Implementation{Name: "loadtest", Version: "v1"}, nil)
 	return c.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:             u,
-		HTTPClient:           &http.Client{Transport: bearer{token: token, next: transport}},
+		HTTPClient:           &http.Client{Transport: demo.Bearer{Token: token, Next: transport}},
 		MaxRetries:           -1,
 		DisableStandaloneSSE: true,
 	}, nil)

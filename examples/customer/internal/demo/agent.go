@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/pin"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -20,7 +21,7 @@ func (d *demo) truncatedResult() (string, error) {
 	if err != nil || ref != nil {
 		return "", errors.New(describe(res, err, ref))
 	}
-	text := textOf(res)
+	text := bulwarktest.ResultText(res)
 	_, tail, cut := strings.Cut(text, "\n… ")
 	line := fmt.Sprintf("search_customers page_size=50 -> %d bytes of text for the model, ending: \"… %s\"", len(text), tail)
 	if !cut || !strings.HasSuffix(tail, "narrow the query") {
@@ -36,7 +37,7 @@ func (d *demo) maskedSecret() (string, error) {
 	if err != nil || ref != nil {
 		return "", errors.New(describe(res, err, ref))
 	}
-	text := textOf(res)
+	text := bulwarktest.ResultText(res)
 	data, _ := json.Marshal(res.StructuredContent)
 	line := fmt.Sprintf("add_customer_note with an API key in the body -> the result reads %q", excerpt(text, "Customer read", 90))
 	if strings.Contains(text, key[:8]) || strings.Contains(string(data), key[:8]) || !strings.Contains(text, "[REDACTED:api_key]") {

@@ -15,33 +15,36 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/bulwarktest"
 	"github.com/bulwark-mcp/bulwark/cache"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // What the demo reads from the server, as a client and an operator see it.
 
-// bearer adds an Authorization header to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
+// Bearer adds an Authorization header with Token (none when empty) to
+// every request it passes to Next.
+type Bearer struct {
+	Token string
+	Next  http.RoundTripper
 }
 
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+// RoundTrip implements http.RoundTripper.
+func (b Bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	if b.token != "" {
-		r.Header.Set("Authorization", "Bearer "+b.token)
+	if b.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+b.Token)
 	}
-	return b.next.RoundTrip(r)
+	return b.Next.RoundTrip(r)
 }
 
-// dial connects an MCP client over streamable HTTP, authenticating with
-// token (none when empty).
-func dial(ctx context.Context, url, token string) (*mcp.ClientSession, error) {
+// Dial connects an MCP client over streamable HTTP, authenticating with
+// token (none when empty). The server's tests reach it the same way.
+func Dial(ctx context.Context, url, token string) (*mcp.ClientSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "customer-demo", Version: "v0.0.1"}, nil)
 	tr := &mcp.StreamableClientTransport{
 		Endpoint:             url,
-		HTTPClient:           &http.Client{Transport: bearer{token: token, next: http.DefaultTransport}},
+		HTTPClient:           &http.Client{Transport: Bearer{Token: token, Next: http.DefaultTransport}},
 		MaxRetries:           -1,
 		DisableStandaloneSSE: true,
 	}
@@ -106,19 +109,6 @@ func cacheOf(res *mcp.CallToolResult) string {
 	return "-"
 }
 
-// textOf returns a result's text content.
-func textOf(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	if res != nil {
-		for _, c := range res.Content {
-			if t, ok := c.(*mcp.TextContent); ok {
-				b.WriteString(t.Text)
-			}
-		}
-	}
-	return b.String()
-}
-
 func describe(res *mcp.CallToolResult, err error, ref *bulwark.Refusal) string {
 	switch {
 	case ref != nil:
@@ -130,7 +120,7 @@ func describe(res *mcp.CallToolResult, err error, ref *bulwark.Refusal) string {
 	case err != nil:
 		return "error: " + err.Error()
 	case res != nil && res.IsError:
-		return "tool error: " + textOf(res)
+		return "tool error: " + bulwarktest.ResultText(res)
 	}
 	return "ok"
 }

@@ -209,7 +209,7 @@ func Run(ctx context.Context, out io.Writer, getenv func(string) string, start S
 		dst **mcp.ClientSession
 		key string
 	}{{&d.reader, keys["reader"]}, {&d.admin, keys["admin"]}, {&d.burst, keys["burst-bot"]}, {&d.support, keys["support"]}, {&d.ops, keys["ops"]}, {&d.agent, keys["agent"]}} {
-		cs, err := dial(ctx, d.srv.URL, c.key)
+		cs, err := Dial(ctx, d.srv.URL, c.key)
 		if err != nil {
 			return false, fmt.Errorf("client: %w", err)
 		}

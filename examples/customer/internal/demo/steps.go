@@ -37,7 +37,7 @@ func (d *demo) unauthenticated() (string, error) {
 	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
 		return sb.String(), errors.New("expected 401 with a WWW-Authenticate challenge")
 	}
-	_, err = dial(context.Background(), d.srv.URL, "bwk_not-a-real-key")
+	_, err = Dial(context.Background(), d.srv.URL, "bwk_not-a-real-key")
 	fmt.Fprintf(&sb, "MCP client with a made-up key -> %v\n", err)
 	if err == nil {
 		return sb.String(), errors.New("a client with a made-up key connected")
