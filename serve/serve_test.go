@@ -114,13 +114,15 @@ func TestShutdownDrains(t *testing.T) {
 // Calls still running when the budget ends are abandoned: Shutdown returns.
 func TestShutdownBudget(t *testing.T) {
 	server, mon, started, release := slowServer(t)
-	defer close(release)
 	srv := startHTTP(t, server, serve.Config{Health: mon})
 	cs, err := dial(context.Background(), "http://"+srv.Addr()+"/mcp", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cs.Close()
+	// Deferred last, so it runs first: the abandoned call ends before
+	// the client waits for it on Close.
+	defer close(release)
 	go callTool(context.Background(), cs, "slow")
 	<-started
 	begin := time.Now()

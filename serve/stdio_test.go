@@ -177,7 +177,6 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // returns anyway.
 func TestStdioDrainBudget(t *testing.T) {
 	server, mon, started, release := slowServer(t)
-	defer close(release)
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	ctx, stop := context.WithCancel(context.Background())
@@ -190,6 +189,9 @@ func TestStdioDrainBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
+	// Deferred last, so it runs first: the abandoned call ends before
+	// the client waits for it on Close.
+	defer close(release)
 	go callTool(context.Background(), cs, "slow")
 	<-started
 	stop()
