@@ -151,8 +151,8 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	if err := l.buildPolicy(ctx, s, ratelimit.Middleware(limiter)); err != nil {
 		return nil, err
 	}
-	// Bulkhead: bounded work in progress per caller, so calls abandoned by
-	// the timeout layer cannot pile up without end.
+	// Bulkhead: bounded work in progress per caller, so slow calls cannot
+	// pile up without end.
 	conc, err := ratelimit.NewConcurrency(ratelimit.ConcurrencyConfig{PerPrincipal: 32, PerTool: 256, MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		return nil, err
@@ -165,12 +165,18 @@ func buildLayers(ctx context.Context, s *Server, opts Options) (*layers, error) 
 	}
 
 	// timeout: bounds the whole miss path, retries included. A tool the
-	// policy file sets no timeout for keeps TOOL_TIMEOUT.
+	// policy file sets no timeout for keeps TOOL_TIMEOUT. bulwark.Deadline,
+	// not bulwark.Timeout: every wait below honours the call's context (pgx
+	// through pgcall, the loyalty HTTP client, the cache's and the
+	// idempotency store's waits, retry's backoff), so the call ends at its
+	// deadline on its own goroutine, without a goroutine, channel and timer
+	// of its own. A handler that could block without its context would
+	// need bulwark.Timeout.
 	timeout := bulwark.Fixed(cfg.ToolTimeout)
 	if l.policy != nil {
 		timeout = policy.Value(l.policy, func(t *policy.Terms) time.Duration { return cmp.Or(t.Timeout, cfg.ToolTimeout) })
 	}
-	l.use(bulwark.Timeout(timeout))
+	l.use(bulwark.Deadline(timeout))
 
 	// cache: read-only tools, per principal, invalidated by writes.
 	if cfg.EnableCache {
