@@ -248,9 +248,9 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 		return err
 	}
 
-	// Both servers run side by side (the idle one costs next to nothing)
+	// The servers run side by side (an idle one costs next to nothing)
 	// and measurements alternate between them, so a change in the
-	// machine's load during the run affects both alike.
+	// machine's load during the run affects all alike.
 	servers := map[string]*server{}
 	for _, mode := range modes {
 		srv, err := startServer(bin, mode, dbURL, keyFile, maxConns)
@@ -261,6 +261,7 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 		servers[mode] = srv
 	}
 	var results []result
+	all := map[runKey][]result{} // every repetition, for the paired ratios
 	next := 0
 	for _, n := range sessions {
 		for _, path := range []string{"miss", "hit"} {
@@ -268,7 +269,10 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 			for rep := 0; rep < reps; rep++ {
 				ks := keys[next : next+n] // fresh principals: misses stay misses
 				next += n
-				for _, mode := range modes {
+				// The servers take turns in a rotating order, so that no
+				// mode always runs first or right after another.
+				for i := range modes {
+					mode := modes[(rep+i)%len(modes)]
 					use := ks // each server has its own cache: the keys serve both hardened modes
 					if mode == modeBare {
 						use = make([]string, n) // no authentication when bare
@@ -283,6 +287,7 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 			}
 			for _, mode := range modes {
 				results = append(results, median(runs[mode]))
+				all[runKey{mode, path, n}] = runs[mode]
 			}
 		}
 	}
@@ -305,7 +310,44 @@ func run(sessions []int, dur time.Duration, base, dbName, bin string, withPgbenc
 		}
 	}
 	report(results, pg, sessions, dur)
+	reportRatios(all, sessions)
 	return nil
+}
+
+// runKey names one measurement's repetitions.
+type runKey struct {
+	mode, path string
+	n          int
+}
+
+// pairedRatio is the median over the repetitions of f(a[i], b[i]): each
+// repetition's measurements ran back to back, so their ratio is less
+// disturbed by the machine's load than a ratio of medians.
+func pairedRatio(a, b []result, f func(a, b result) float64) float64 {
+	var rs []float64
+	for i := range min(len(a), len(b)) {
+		rs = append(rs, f(a[i], b[i]))
+	}
+	if len(rs) == 0 {
+		return 0
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2]
+}
+
+// reportRatios prints the ratios the hardened server is judged by.
+func reportRatios(all map[runKey][]result, sessions []int) {
+	rps := func(a, b result) float64 { return a.rps() / b.rps() }
+	cpu := func(a, b result) float64 { return float64(a.cpuPerCall()) / float64(b.cpuPerCall()) }
+	fmt.Printf("\nratios, median over the repetitions of each repetition's ratio\n\n")
+	fmt.Printf("| N | cache off / bare, calls/s | cache off / bare, server CPU per call | cache on, miss / bare, calls/s | cache on: hits / misses, calls/s |\n")
+	fmt.Printf("|---|---|---|---|---|\n")
+	for _, n := range sessions {
+		bare, off := all[runKey{modeBare, "miss", n}], all[runKey{modeNoCache, "miss", n}]
+		miss, hit := all[runKey{modeHardened, "miss", n}], all[runKey{modeHardened, "hit", n}]
+		fmt.Printf("| %d | %.2f | %.2f | %.2f | %.2f |\n", n,
+			pairedRatio(off, bare, rps), pairedRatio(off, bare, cpu), pairedRatio(miss, bare, rps), pairedRatio(hit, miss, rps))
+	}
 }
 
 // median returns the run with the median throughput; errors and

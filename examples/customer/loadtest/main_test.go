@@ -97,3 +97,20 @@ func TestCreateDatabaseDropsOnlyItsOwn(t *testing.T) {
 		t.Fatal("a malformed name was accepted")
 	}
 }
+
+// A ratio is taken within each repetition and the median of those ratios
+// reported: repetitions are paired by index, never by rank.
+func TestPairedRatio(t *testing.T) {
+	run := func(calls int64) result { return result{calls: calls, elapsed: time.Second} }
+	a := []result{run(90), run(300), run(200)}
+	b := []result{run(100), run(200), run(400)}
+	// Per repetition 0.9, 1.5, 0.5: the median is 0.9. The ratio of the
+	// medians (200 / 200) would be 1.
+	got := pairedRatio(a, b, func(x, y result) float64 { return x.rps() / y.rps() })
+	if got != 0.9 {
+		t.Fatalf("pairedRatio = %v, want 0.9", got)
+	}
+	if got := pairedRatio(a, nil, func(x, y result) float64 { return 1 }); got != 0 {
+		t.Fatalf("pairedRatio with no pairs = %v, want 0", got)
+	}
+}
