@@ -169,37 +169,46 @@ func (s *Store) Set(ctx context.Context, key string, e cache.Entry, keep time.Du
 	if err != nil || len(over) == 0 {
 		return err
 	}
-	// Another instance may drop the same entries at once; deleting twice
-	// is harmless.
-	keys := make([]string, len(over))
+	// The entries go first, then their places in the owner set: the
+	// script leaves them there, so that a script the client retried after
+	// losing its reply (go-redis retries on timeouts) names the same
+	// entries again instead of having dropped them unseen. Another
+	// instance may drop the same entries at once; deleting twice is
+	// harmless, and ZREM counts each entry for the one that removed it.
+	members := make([]any, len(over))
 	for i, k := range over {
-		keys[i] = s.prefix + "e:" + k
+		members[i] = k
 	}
+	var removed *redis.IntCmd
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Del(ctx, k) // one key per command, so a cluster client works
+		for _, k := range over {
+			p.Del(ctx, s.prefix+"e:"+k) // one key per command, so a cluster client works
 		}
+		removed = p.ZRem(ctx, s.prefix+"o:"+e.Owner, members...)
 		return nil
 	})
-	s.shareEvictions.Add(uint64(len(over)))
+	if n, zerr := removed.Result(); zerr == nil {
+		s.shareEvictions.Add(uint64(n))
+	}
 	return err
 }
 
 // ownerScript records an entry in its owner's sorted set (scored by when
-// it expires), forgets expired ones, and pops and returns the entries that
-// expire soonest beyond the cap. The set lives as long as its latest entry.
-// KEYS[1] owner set; ARGV: entry key, its expiry and now (Unix ms), cap,
-// margin (ms). Entry keys travel as arguments and the script never touches
-// them (on Redis Cluster they live in other slots); Set deletes the
-// dropped ones with single-key DELs.
+// it expires), forgets expired ones, and returns the entries that expire
+// soonest beyond the cap, leaving them in the set: Set removes them once
+// it has deleted them, so running the script twice with the same
+// arguments (a retry) returns the same entries. The set lives as long as
+// its latest entry. KEYS[1] owner set; ARGV: entry key, its expiry and now
+// (Unix ms), cap, margin (ms). Entry keys travel as arguments and the
+// script never touches them (on Redis Cluster they live in other slots);
+// Set deletes the dropped ones with single-key DELs.
 var ownerScript = redis.NewScript(`
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
 local dropped = {}
 if over > 0 then
-	local popped = redis.call('ZPOPMIN', KEYS[1], over)
-	for i = 1, #popped, 2 do dropped[#dropped + 1] = popped[i] end
+	dropped = redis.call('ZRANGE', KEYS[1], 0, over - 1)
 end
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if last[2] then redis.call('PEXPIREAT', KEYS[1], tonumber(last[2]) + tonumber(ARGV[5])) end
