@@ -17,6 +17,7 @@ import (
 
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/bulwarktest"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -597,19 +598,8 @@ func TestNilCallIsSafe(t *testing.T) {
 
 func swapDefaultLogger(w *bytes.Buffer) func() {
 	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(&lockedWriter{w: w}, nil)))
+	slog.SetDefault(slog.New(slog.NewJSONHandler(testenv.LockedWriter{Mu: new(sync.Mutex), W: w}, nil)))
 	return func() { slog.SetDefault(old) }
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestWrapForRefusalIsMapped(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/bulwark-mcp/bulwark/serve"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -51,7 +52,7 @@ func TestStdioDrain(t *testing.T) {
 	go func() {
 		err := serve.Stdio(ctx, server, &mcp.IOTransport{Reader: inR, Writer: stdout}, serve.Config{
 			AdminAddr: admin, Health: mon, DrainTimeout: 5 * time.Second,
-			Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &log}, nil)),
+			Logger: slog.New(slog.NewTextHandler(testenv.LockedWriter{Mu: &logMu, W: &log}, nil)),
 		})
 		outW.Close()
 		done <- err
@@ -160,17 +161,6 @@ func TestStdioAdminListenError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "admin listener") {
 		t.Fatalf("err = %v", err)
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // A call still running when the drain budget ends is abandoned: Stdio

@@ -20,6 +20,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/bulwark-mcp/bulwark"
 	"github.com/bulwark-mcp/bulwark/auth/jwtauth"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -437,7 +438,7 @@ func TestJWKSFailureLogHasNoURLPassword(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	logger := slog.New(slog.NewTextHandler(testenv.LockedWriter{Mu: &mu, W: &logs}, nil))
 	u := strings.Replace(srv.URL, "http://", "http://jwks-user:pa55-in-url@", 1)
 	v := jwksVerifier(t, srv, func(c *jwtauth.Config) { c.JWKSURL = u; c.Logger = logger })
 	v.Verify(context.Background(), mint(t, jwt.SigningMethodRS256, rsaKey, "rsa-1", claims(nil), nil))
@@ -450,15 +451,4 @@ func TestJWKSFailureLogHasNoURLPassword(t *testing.T) {
 	if strings.Contains(logs.String(), "pa55-in-url") {
 		t.Fatalf("log holds the URL password: %s", logs.String())
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

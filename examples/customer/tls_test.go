@@ -2,17 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,40 +13,13 @@ import (
 	"time"
 
 	"github.com/bulwark-mcp/bulwark/examples/customer/internal/demo"
+	"github.com/bulwark-mcp/bulwark/internal/testenv"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// writeCert writes a self-signed certificate for 127.0.0.1 and its key
-// into dir, under name.crt and name.key.
-func writeCert(t *testing.T, dir, name string) (certFile, keyFile string, der []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile, der
-}
-
 // TestTLS serves MCP over HTTPS from TLS_CERT_FILE/TLS_KEY_FILE.
 func TestTLS(t *testing.T) {
-	certFile, keyFile, der := writeCert(t, t.TempDir(), "tls")
+	certFile, keyFile, pool := testenv.WriteCert(t, t.TempDir(), "tls")
 	f := newFixture(t, func(env map[string]string) {
 		env["TLS_CERT_FILE"] = certFile
 		env["TLS_KEY_FILE"] = keyFile
@@ -62,9 +27,6 @@ func TestTLS(t *testing.T) {
 	if !strings.HasPrefix(f.http.URL(), "https://") {
 		t.Fatalf("URL %s", f.http.URL())
 	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	client := mcp.NewClient(&mcp.Implementation{Name: "tls-test", Version: "v0"}, nil)
 	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
@@ -92,8 +54,8 @@ func TestTLS(t *testing.T) {
 // the operator must fix.
 func TestTLSAndAdminProblemsNameTheVariable(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, _ := writeCert(t, dir, "tls")
-	_, otherKey, _ := writeCert(t, dir, "other")
+	certFile, keyFile, _ := testenv.WriteCert(t, dir, "tls")
+	_, otherKey, _ := testenv.WriteCert(t, dir, "other")
 	notPEM := filepath.Join(dir, "not.pem")
 	os.WriteFile(notPEM, []byte("not PEM"), 0o600)
 	for name, files := range map[string][2]string{
