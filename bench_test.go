@@ -49,17 +49,7 @@ func BenchmarkUseCall(b *testing.B) { benchCalls(b, benchServer(b, true)) }
 // without a transport: the per-call record, Recover, Timeout and the wire
 // mapping, as Wrap applies them.
 func BenchmarkRootLayers(b *testing.B) {
-	ok := &mcp.CallToolResult{}
-	h := bulwark.Wrap(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return ok, nil },
-		bulwark.Recover(nil), bulwark.Timeout(bulwark.Fixed(10*time.Second)))
-	req := bulwarktest.Request("echo", `{"text":"hello"}`)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := h(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRootLayers(b, bulwark.Timeout(bulwark.Fixed(10*time.Second)))
 }
 
 // BenchmarkRootLayersDeadline is BenchmarkRootLayers with Deadline in
@@ -67,9 +57,13 @@ func BenchmarkRootLayers(b *testing.B) {
 //
 //	go test -run '^$' -bench 'RecordOnly|RootLayers' -benchmem -count 5 .
 func BenchmarkRootLayersDeadline(b *testing.B) {
+	benchRootLayers(b, bulwark.Deadline(bulwark.Fixed(10*time.Second)))
+}
+
+func benchRootLayers(b *testing.B, deadline bulwark.Middleware) {
 	ok := &mcp.CallToolResult{}
 	h := bulwark.Wrap(func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return ok, nil },
-		bulwark.Recover(nil), bulwark.Deadline(bulwark.Fixed(10*time.Second)))
+		bulwark.Recover(nil), deadline)
 	req := bulwarktest.Request("echo", `{"text":"hello"}`)
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -37,6 +37,13 @@ import (
 // guarantee (see the README, "Performance"). For handlers that honour their
 // context, [Deadline] gives the same deadline for less.
 func Timeout(d PerCall[time.Duration]) Middleware {
+	return bounded(d, runBounded)
+}
+
+// bounded is the Middleware that runs each call through bound with the
+// limit d gives it, and calls with no limit (d nil, or zero or less) as
+// they are.
+func bounded(d PerCall[time.Duration], bound func(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHandler, limit time.Duration) (*mcp.CallToolResult, error)) Middleware {
 	if d == nil {
 		return func(next mcp.ToolHandler) mcp.ToolHandler { return next }
 	}
@@ -46,7 +53,7 @@ func Timeout(d PerCall[time.Duration]) Middleware {
 			if limit <= 0 {
 				return next(ctx, req)
 			}
-			return runBounded(ctx, req, next, limit)
+			return bound(ctx, req, next, limit)
 		}
 	}
 }
@@ -69,35 +76,30 @@ func Timeout(d PerCall[time.Duration]) Middleware {
 // canceled. A nil d, or a value of zero or less for a call, means no
 // deadline for that call.
 func Deadline(d PerCall[time.Duration]) Middleware {
-	if d == nil {
-		return func(next mcp.ToolHandler) mcp.ToolHandler { return next }
+	return bounded(d, runCooperative)
+}
+
+// runCooperative runs next on the caller's goroutine under a context that
+// ends after limit (see [Deadline]).
+func runCooperative(ctx context.Context, req *mcp.CallToolRequest, next mcp.ToolHandler, limit time.Duration) (*mcp.CallToolResult, error) {
+	hctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	res, err := next(hctx, req)
+	if hctx.Err() == nil || err == nil && res != nil && !res.IsError {
+		return res, err
 	}
-	return func(next mcp.ToolHandler) mcp.ToolHandler {
-		return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			limit := d(ctx, req)
-			if limit <= 0 {
-				return next(ctx, req)
-			}
-			hctx, cancel := context.WithTimeout(ctx, limit)
-			defer cancel()
-			res, err := next(hctx, req)
-			if hctx.Err() == nil || err == nil && res != nil && !res.IsError {
-				return res, err
-			}
-			if ctx.Err() != nil {
-				// The caller's own context ended: the client cancelled, or
-				// an outer deadline passed.
-				return nil, ErrorOf(context.Cause(ctx))
-			}
-			if err == nil {
-				err = context.DeadlineExceeded
-				if e := resultError(res); e != nil {
-					err = e
-				}
-			}
-			return nil, deadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline: %w", toolName(req), limit, err))
+	if ctx.Err() != nil {
+		// The caller's own context ended: the client cancelled, or
+		// an outer deadline passed.
+		return nil, ErrorOf(context.Cause(ctx))
+	}
+	if err == nil {
+		err = context.DeadlineExceeded
+		if e := resultError(res); e != nil {
+			err = e
 		}
 	}
+	return nil, deadlineExceeded(fmt.Errorf("tool %q exceeded its %v deadline: %w", toolName(req), limit, err))
 }
 
 // runBounded runs next on a goroutine of its own and returns what it
